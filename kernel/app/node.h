@@ -1,0 +1,47 @@
+// One mosaicd node: its config, its data folders and the plugins the config
+// names. Networking and the services arrive with later subsystems; this is
+// the skeleton they hang from.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/config/broker_config.h"
+#include "kernel/plugin/codecs.h"
+#include "kernel/plugin/host.h"
+
+namespace mosaic::app {
+
+class node {
+ public:
+  node(config::broker_config cfg, std::vector<plugin::builtin_plugin> builtins);
+  ~node();
+
+  // Loads and creates every configured plugin. With `dry_run` (for
+  // --validate-config) nothing is published and no folder is touched.
+  status load_plugins(bool dry_run = false);
+  // Creates the data folders and locks them against a second process.
+  status open_data_dirs();
+  // Re-reads plugin entries from `fresh`: a plugin whose library or config
+  // changed is created anew and swapped in; a failure keeps the old one.
+  status reload_plugins(const config::broker_config& fresh);
+
+  const config::broker_config& config() const noexcept { return cfg_; }
+  plugin::plugin_host& plugins() noexcept { return host_; }
+  plugin::codec_set& codecs() noexcept { return codecs_; }
+
+ private:
+  status start_plugin(const config::plugin_entry& e, bool dry_run);
+
+  config::broker_config cfg_;
+  plugin::plugin_host host_;
+  plugin::codec_set codecs_;
+  std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
+  std::vector<int> lock_fds_;
+};
+
+}  // namespace mosaic::app

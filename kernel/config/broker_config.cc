@@ -1,0 +1,316 @@
+#include "kernel/config/broker_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "kernel/base/log.h"
+
+namespace mosaic::config {
+
+namespace {
+
+// Thrown inside this file only, turned into a status at its edge.
+struct config_error {
+  std::string message;
+};
+
+const std::vector<key_doc> keys = {
+    {"node.id", "integer", "1", "this node's id in the cluster"},
+    {"process.roles", "list", "[broker, controller]", "the roles this node plays: broker, controller or both"},
+    {"log.dirs", "list", "[data]",
+     "where partition data is kept; a relative folder is taken from the directory mosaicd starts in"},
+    {"log_level", "string", "info", "trace, debug, info, warn, error or off"},
+    {"listeners", "list of maps", "[]",
+     "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
+    {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
+     "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
+    {"plugins.load", "list", "[]",
+     "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"},
+};
+
+class parser {
+ public:
+  parser(std::string source, std::set<std::string> overridden)
+      : source_(std::move(source)), overridden_(std::move(overridden)) {}
+
+  // Where the value at `path` came from.
+  std::string where(const YAML::Node& node, const std::string& path) const {
+    for (const auto& o : overridden_)
+      if (path == o || path.rfind(o + ".", 0) == 0) return "--set " + o;
+    const YAML::Mark m = node.Mark();
+    if (m.is_null()) return source_;
+    return source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& path, const std::string& what) const {
+    throw config_error{where(node, path) + ": key '" + path + "': " + what};
+  }
+
+  std::string scalar(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) fail(node, path, "expects a single value");
+    return node.Scalar();
+  }
+
+  int64_t integer(const YAML::Node& node, const std::string& path, int64_t lo, int64_t hi) const {
+    std::string text = scalar(node, path);
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || node.Tag() == "!")
+      fail(node, path, "expects an integer, got '" + text + "'");
+    if (v < lo || v > hi)
+      fail(node, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + text);
+    return v;
+  }
+
+  // A list of strings; a plain scalar is read as a comma-separated list.
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& path) const {
+    std::vector<std::string> out;
+    if (node.IsScalar()) return sdk::detail::split_list(node.Scalar());
+    if (!node.IsSequence()) fail(node, path, "expects a list");
+    for (const auto& item : node) out.push_back(scalar(item, path));
+    return out;
+  }
+
+  std::string text(const YAML::Node& node, const std::string& path) const {
+    std::string s = scalar(node, path);
+    if (s.empty()) fail(node, path, "must not be empty");
+    return s;
+  }
+
+  broker_config parse(const YAML::Node& root, const std::filesystem::path& base_dir,
+                      const std::filesystem::path& origin) const {
+    broker_config cfg;
+    cfg.source = source_;
+    cfg.plugin_search_paths = {"$ORIGIN/../lib/mosaic/plugins"};
+    if (!root || root.IsNull()) return finish(cfg, base_dir, origin);
+    if (!root.IsMap()) fail(root, "", "the file must be a map of keys");
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "node.id") {
+        cfg.node_id = static_cast<int32_t>(integer(v, key, 0, INT32_MAX));
+      } else if (key == "process.roles") {
+        cfg.process_roles = string_list(v, key);
+        if (cfg.process_roles.empty()) fail(v, key, "needs at least one of broker, controller");
+        std::set<std::string> seen;
+        for (const auto& r : cfg.process_roles) {
+          if (r != "broker" && r != "controller") fail(v, key, "unknown role '" + r + "' (broker or controller)");
+          if (!seen.insert(r).second) fail(v, key, "role '" + r + "' is listed twice");
+        }
+      } else if (key == "log.dirs") {
+        auto dirs = string_list(v, key);
+        if (dirs.empty()) fail(v, key, "needs at least one folder");
+        cfg.log_dirs.assign(dirs.begin(), dirs.end());
+      } else if (key == "log_level") {
+        cfg.log_level = scalar(v, key);
+        if (!log::parse_level(cfg.log_level))
+          fail(v, key, "unknown level '" + cfg.log_level + "' (trace, debug, info, warn, error, off)");
+      } else if (key == "listeners") {
+        cfg.listeners = listeners(v, key);
+      } else if (key == "plugins") {
+        plugins(v, key, cfg);
+      } else {
+        fail(kv.first, key, "unknown key (see `mosaicd --help` for the keys)");
+      }
+    }
+    return finish(cfg, base_dir, origin);
+  }
+
+ private:
+  std::vector<listener_config> listeners(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsSequence()) fail(node, path, "expects a list of {name, host, port, adapter}");
+    std::vector<listener_config> out;
+    for (const auto& item : node) {
+      if (!item.IsMap()) fail(item, path, "each listener is a map {name, host, port, adapter}");
+      listener_config l;
+      bool has_port = false;
+      for (const auto& kv : item) {
+        const std::string k = kv.first.as<std::string>();
+        const std::string p = path + "." + k;
+        if (k == "name") {
+          l.name = text(kv.second, p);
+        } else if (k == "host") {
+          l.host = text(kv.second, p);
+        } else if (k == "port") {
+          l.port = static_cast<uint16_t>(integer(kv.second, p, 0, 65535));
+          has_port = true;
+        } else if (k == "adapter") {
+          l.adapter = text(kv.second, p);
+        } else {
+          fail(kv.first, p, "unknown listener key (name, host, port, adapter)");
+        }
+      }
+      if (l.name.empty()) fail(item, path, "a listener needs a name");
+      if (l.host.empty()) fail(item, path, "listener '" + l.name + "' needs a host");
+      if (!has_port) fail(item, path, "listener '" + l.name + "' needs a port");
+      if (l.adapter.empty()) fail(item, path, "listener '" + l.name + "' needs an adapter");
+      for (const auto& other : out)
+        if (other.name == l.name) fail(item, path, "listener name '" + l.name + "' is used twice");
+      out.push_back(std::move(l));
+    }
+    return out;
+  }
+
+  void plugins(const YAML::Node& node, const std::string& path, broker_config& cfg) const {
+    if (!node.IsMap()) fail(node, path, "expects a map with search_paths and load");
+    for (const auto& kv : node) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string p = path + "." + k;
+      if (k == "search_paths") {
+        auto dirs = string_list(kv.second, p);
+        cfg.plugin_search_paths.assign(dirs.begin(), dirs.end());
+      } else if (k == "load") {
+        if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of plugins");
+        for (const auto& item : kv.second) cfg.plugins.push_back(plugin(item, p));
+      } else {
+        fail(kv.first, p, "unknown key (search_paths, load)");
+      }
+    }
+    for (size_t i = 0; i < cfg.plugins.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (cfg.plugins[i].name == cfg.plugins[j].name)
+          throw config_error{cfg.plugins[i].where + ": key 'plugins.load': plugin '" + cfg.plugins[i].name +
+                             "' is listed twice"};
+  }
+
+  plugin_entry plugin(const YAML::Node& item, const std::string& path) const {
+    plugin_entry e;
+    e.where = where(item, path);
+    if (item.IsScalar()) {
+      e.name = text(item, path);
+      return e;
+    }
+    if (!item.IsMap()) fail(item, path, "each plugin is an id or a map {name, library, config}");
+    for (const auto& kv : item) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string p = path + "." + k;
+      if (k == "name") {
+        e.name = text(kv.second, p);
+      } else if (k == "library") {
+        e.library = text(kv.second, p);
+      } else if (k == "config") {
+        if (kv.second.IsNull()) continue;
+        if (!kv.second.IsMap()) fail(kv.second, p, "expects a map of the plugin's config keys");
+        for (const auto& field : kv.second) e.config.push_back(raw(field.first.as<std::string>(), field.second, p));
+      } else {
+        fail(kv.first, p, "unknown key (name, library, config)");
+      }
+    }
+    if (e.name.empty()) fail(item, path, "a plugin entry needs a name");
+    return e;
+  }
+
+  sdk::raw_value raw(const std::string& name, const YAML::Node& node, const std::string& path) const {
+    sdk::raw_value r;
+    r.name = name;
+    r.where = where(node, path + "." + name);
+    if (node.IsNull()) {
+      r.type = sdk::raw_value::kind::null;
+    } else if (node.IsScalar()) {
+      r.scalar = node.Scalar();
+      r.quoted = node.Tag() == "!";
+    } else if (node.IsSequence()) {
+      r.type = sdk::raw_value::kind::list;
+      for (const auto& item : node) {
+        if (!item.IsScalar()) fail(item, path + "." + name, "list items must be single values");
+        r.items.push_back(item.Scalar());
+      }
+    } else {
+      r.type = sdk::raw_value::kind::map;
+    }
+    return r;
+  }
+
+  broker_config finish(broker_config& cfg, const std::filesystem::path& base_dir,
+                       const std::filesystem::path& origin) const {
+    for (auto& dir : cfg.plugin_search_paths) {
+      std::string s = dir.string();
+      if (s.rfind("$ORIGIN", 0) == 0) {
+        dir = origin / std::filesystem::path(s.substr(std::string("$ORIGIN").size())).relative_path();
+      } else if (dir.is_relative()) {
+        dir = base_dir / dir;
+      }
+      dir = dir.lexically_normal();
+    }
+    return std::move(cfg);
+  }
+
+  std::string source_;
+  std::set<std::string> overridden_;
+};
+
+// Sets `value` at `key` in `root`. A dotted key is first tried whole (Kafka's
+// names contain dots), then as a path into a nested map.
+void apply_override(YAML::Node map, const std::string& key, const YAML::Node& value) {
+  if (map[key] || key.find('.') == std::string::npos) {
+    map[key] = value;
+    return;
+  }
+  for (size_t dot = key.rfind('.'); dot != std::string::npos && dot > 0; dot = key.rfind('.', dot - 1)) {
+    const std::string head = key.substr(0, dot);
+    const bool known_section = head == "plugins";
+    if ((map[head] && map[head].IsMap()) || known_section) {
+      if (!map[head] || !map[head].IsMap()) map[head] = YAML::Node(YAML::NodeType::Map);
+      apply_override(map[head], key.substr(dot + 1), value);
+      return;
+    }
+    if (dot == 0) break;
+  }
+  map[key] = value;
+}
+
+}  // namespace
+
+const std::vector<key_doc>& documented_keys() { return keys; }
+
+result<broker_config> parse_broker_config(const std::string& yaml_text, const std::string& source_name,
+                                          const std::vector<std::string>& overrides,
+                                          const std::filesystem::path& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    return status(errc::config, source_name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                    std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
+  }
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) {
+    size_t eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) return status(errc::config, "--set " + o + ": expects key=value");
+    const std::string key = o.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(o.substr(eq + 1));
+    } catch (const YAML::ParserException& e) {
+      return status(errc::config, "--set " + key + ": the value is not valid YAML: " + e.msg);
+    }
+    if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    if (!root.IsMap()) return status(errc::config, source_name + ": the file must be a map of keys");
+    apply_override(root, key, value);
+    overridden.insert(key);
+  }
+  try {
+    std::filesystem::path base = std::filesystem::path(source_name).parent_path();
+    return parser(source_name, std::move(overridden)).parse(root, base, origin);
+  } catch (const config_error& e) {
+    return status(errc::config, e.message);
+  } catch (const YAML::Exception& e) {
+    return status(errc::config, source_name + ": " + e.what());
+  }
+}
+
+result<broker_config> load_broker_config(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                                         const std::filesystem::path& origin) {
+  std::ifstream in(file);
+  if (!in) return status(errc::config, file.string() + ": cannot read the config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_broker_config(text.str(), file.string(), overrides, origin);
+}
+
+}  // namespace mosaic::config
