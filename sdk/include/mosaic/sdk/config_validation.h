@@ -32,11 +32,11 @@ struct raw_value {
 
 inline const char* config_type_name(int32_t type) {
   switch (type) {
-    case MOSAIC_CONFIG_BOOL: return "boolean";
-    case MOSAIC_CONFIG_INT: return "integer";
-    case MOSAIC_CONFIG_DOUBLE: return "number";
-    case MOSAIC_CONFIG_STRING: return "string";
-    case MOSAIC_CONFIG_LIST: return "list";
+    case MOSAIC_CONFIG_BOOL: return "a boolean";
+    case MOSAIC_CONFIG_INT: return "an integer";
+    case MOSAIC_CONFIG_DOUBLE: return "a number";
+    case MOSAIC_CONFIG_STRING: return "a string";
+    case MOSAIC_CONFIG_LIST: return "a list";
     default: return "unknown type";
   }
 }
@@ -199,7 +199,7 @@ inline validation_result validate_config(const mosaic_factory_v1& factory, std::
     validated_config::entry e{f->name, std::nullopt, {}, (f->flags & MOSAIC_CONFIG_SECRET) != 0};
     std::string why;
     auto wrong_type = [&](const char* got) {
-      return fail(g, "config key '" + e.name + "' expects a " + config_type_name(f->type) + ", got " + got);
+      return fail(g, "config key '" + e.name + "' expects " + config_type_name(f->type) + ", got " + got);
     };
     if (g == nullptr) {
       if ((f->flags & MOSAIC_CONFIG_REQUIRED) != 0) return fail(nullptr, "missing required config key '" + e.name + "'");

@@ -1,0 +1,10 @@
+/* Compiled with -std=c11 -pedantic-errors: the ABI is plain C. */
+#include "mosaic/abi/codec.h"
+#include "mosaic/abi/plugin.h"
+
+int mosaic_abi_c11_check(void);
+int mosaic_abi_c11_check(void) {
+  mosaic_codec_vtable_v1 vt = {0};
+  mosaic_plugin_descriptor_v1 d = {0};
+  return (int)(sizeof vt + sizeof d) + MOSAIC_ABI_VERSION_MAJOR;
+}

@@ -1,0 +1,149 @@
+#include "kernel/config/broker_config.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+
+namespace mosaic::config {
+namespace {
+
+result<broker_config> parse(const std::string& yaml, std::vector<std::string> overrides = {}) {
+  return parse_broker_config(yaml, "/etc/mosaic/test.yaml", overrides, "/opt/mosaic/bin");
+}
+
+std::string error_of(const std::string& yaml, std::vector<std::string> overrides = {}) {
+  auto r = parse(yaml, std::move(overrides));
+  EXPECT_FALSE(r.ok()) << "expected a refusal for:\n" << yaml;
+  return r.ok() ? "" : r.error().message();
+}
+
+TEST(broker_config, empty_file_gives_defaults) {
+  auto r = parse("");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->node_id, 1);
+  EXPECT_EQ(r->process_roles, (std::vector<std::string>{"broker", "controller"}));
+  ASSERT_EQ(r->log_dirs.size(), 1u);
+  EXPECT_EQ(r->log_dirs[0], "data");
+  ASSERT_EQ(r->plugin_search_paths.size(), 1u);
+  EXPECT_EQ(r->plugin_search_paths[0], "/opt/mosaic/lib/mosaic/plugins");
+}
+
+TEST(broker_config, reads_every_key) {
+  auto r = parse(R"(
+node.id: 7
+process.roles: [broker]
+log.dirs: [/var/lib/mosaic, extra]
+log_level: debug
+listeners:
+  - {name: PLAINTEXT, host: 127.0.0.1, port: 9092, adapter: kafka}
+  - {name: HTTP, host: 127.0.0.1, port: 0, adapter: http}
+plugins:
+  search_paths: [plugins, /abs/plugins]
+  load:
+    - mosaic.codec.lz4
+    - name: mosaic.codec.zstd
+      library: libmosaic_codec_zstd.so
+      config: {level: 5, name: "quoted", list: [a, b]}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->node_id, 7);
+  EXPECT_EQ(r->process_roles, (std::vector<std::string>{"broker"}));
+  EXPECT_EQ(r->log_dirs[1], "extra");
+  EXPECT_EQ(r->log_level, "debug");
+  ASSERT_EQ(r->listeners.size(), 2u);
+  EXPECT_EQ(r->listeners[0].port, 9092);
+  EXPECT_EQ(r->listeners[1].adapter, "http");
+  EXPECT_EQ(r->plugin_search_paths[0], "/etc/mosaic/plugins");  // relative to the config file
+  EXPECT_EQ(r->plugin_search_paths[1], "/abs/plugins");
+  ASSERT_EQ(r->plugins.size(), 2u);
+  EXPECT_EQ(r->plugins[0].name, "mosaic.codec.lz4");
+  EXPECT_FALSE(r->plugins[0].library);
+  EXPECT_EQ(*r->plugins[1].library, "libmosaic_codec_zstd.so");
+  ASSERT_EQ(r->plugins[1].config.size(), 3u);
+  EXPECT_EQ(r->plugins[1].config[0].scalar, "5");
+  EXPECT_FALSE(r->plugins[1].config[0].quoted);
+  EXPECT_TRUE(r->plugins[1].config[1].quoted);
+  EXPECT_EQ(r->plugins[1].config[2].items, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r->plugins[1].config[0].where, "/etc/mosaic/test.yaml:15:23");
+}
+
+TEST(broker_config, errors_name_file_line_and_key) {
+  EXPECT_EQ(error_of("node.id: 1\nlog.dris: [x]\n"),
+            "/etc/mosaic/test.yaml:2:1: key 'log.dris': unknown key (see `mosaicd --help` for the keys)");
+  EXPECT_EQ(error_of("node.id: one\n"), "/etc/mosaic/test.yaml:1:10: key 'node.id': expects an integer, got 'one'");
+  EXPECT_EQ(error_of("node.id: -1\n"),
+            "/etc/mosaic/test.yaml:1:10: key 'node.id': must be between 0 and 2147483647, got -1");
+  EXPECT_NE(error_of("listeners:\n  - {name: A, host: h, port: 70000, adapter: kafka}\n")
+                .find("test.yaml:2:30: key 'listeners.port': must be between 0 and 65535"),
+            std::string::npos);
+}
+
+TEST(broker_config, refuses_bad_values) {
+  EXPECT_NE(error_of("process.roles: [broker, zookeeper]").find("unknown role 'zookeeper'"), std::string::npos);
+  EXPECT_NE(error_of("process.roles: []").find("needs at least one"), std::string::npos);
+  EXPECT_NE(error_of("log_level: loud").find("unknown level 'loud'"), std::string::npos);
+  EXPECT_NE(error_of("listeners: [{name: A, host: h, adapter: k}]").find("needs a port"), std::string::npos);
+  EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k}, {name: A, host: h, port: 2, adapter: k}]")
+                .find("used twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, tls: yes}]").find("unknown listener key"),
+            std::string::npos);
+  EXPECT_NE(error_of("plugins: {load: [a.b, a.b]}").find("listed twice"), std::string::npos);
+  EXPECT_NE(error_of("plugins: {load: [{library: x.so}]}").find("needs a name"), std::string::npos);
+  EXPECT_NE(error_of("plugins: {load: [{name: a, confg: {}}]}").find("unknown key (name, library, config)"),
+            std::string::npos);
+  EXPECT_NE(error_of("- just\n- a list\n").find("must be a map"), std::string::npos);
+}
+
+TEST(broker_config, yaml_syntax_errors_have_a_line) {
+  std::string e = error_of("node.id: 1\nlisteners: [\n");
+  EXPECT_EQ(e.rfind("/etc/mosaic/test.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+}
+
+TEST(broker_config, set_overrides_dotted_and_nested_keys) {
+  auto r = parse("node.id: 1\nplugins:\n  search_paths: [a]\n",
+                 {"node.id=3", "log.dirs=[/tmp/x]", "plugins.search_paths=[/p]", "log_level=warn"});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->node_id, 3);
+  EXPECT_EQ(r->log_dirs[0], "/tmp/x");
+  EXPECT_EQ(r->plugin_search_paths[0], "/p");
+  EXPECT_EQ(r->log_level, "warn");
+  auto created = parse("", {"plugins.load=[mosaic.codec.gzip]"});
+  ASSERT_TRUE(created.ok()) << created.error().message();
+  EXPECT_EQ(created->plugins.at(0).name, "mosaic.codec.gzip");
+}
+
+TEST(broker_config, set_errors_name_the_override) {
+  EXPECT_EQ(error_of("node.id: 1", {"node.id=abc"}), "--set node.id: key 'node.id': expects an integer, got 'abc'");
+  EXPECT_EQ(error_of("", {"nonsense"}), "--set nonsense: expects key=value");
+  EXPECT_NE(error_of("", {"bogus.key=1"}).find("--set bogus.key: key 'bogus.key': unknown key"), std::string::npos);
+  EXPECT_NE(error_of("", {"node.id=[unclosed"}).find("--set node.id: the value is not valid YAML"), std::string::npos);
+}
+
+TEST(broker_config, reads_a_file_and_reports_a_missing_one) {
+  auto path = std::filesystem::temp_directory_path() / ("mosaic_cfg_" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << "node.id: 9\n";
+  auto r = load_broker_config(path, {}, "/bin");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->node_id, 9);
+  auto missing = load_broker_config("/nonexistent/mosaic.yaml", {}, "/bin");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(), "/nonexistent/mosaic.yaml: cannot read the config file");
+}
+
+TEST(broker_config, single_node_config_in_the_repo_is_valid) {
+  auto r = load_broker_config(MOSAIC_SOURCE_DIR "/configs/single-node.yaml", {}, "/bin");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->listeners.size(), 1u);
+  EXPECT_EQ(r->listeners[0].host, "127.0.0.1");
+  EXPECT_EQ(r->listeners[0].port, 9092);
+  EXPECT_TRUE(r->log_dirs[0].is_relative());
+  EXPECT_EQ(r->plugins.size(), 4u);
+}
+
+}  // namespace
+}  // namespace mosaic::config
