@@ -95,6 +95,14 @@ TEST_F(cross_check, zstd_reads_and_writes_what_the_zstd_tool_does) {
   plugin_to_tool(MOSAIC_CODEC_ZSTD, "zstd -d -c -q");
 }
 
+TEST_F(cross_check, every_codec_compresses_json_records_at_least_2_to_1) {
+  for (int32_t codec : {MOSAIC_CODEC_GZIP, MOSAIC_CODEC_SNAPPY, MOSAIC_CODEC_LZ4, MOSAIC_CODEC_ZSTD}) {
+    byte_buffer out;
+    ASSERT_TRUE(codecs_.compress(codec, input_, out).ok());
+    EXPECT_LT(out.size(), input_.size() / 2) << "codec " << codec;
+  }
+}
+
 TEST_F(cross_check, snappy_writes_the_xerial_framing_of_the_java_client) {
   byte_buffer out;
   ASSERT_TRUE(codecs_.compress(MOSAIC_CODEC_SNAPPY, input_, out).ok());

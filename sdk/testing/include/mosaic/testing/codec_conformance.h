@@ -104,13 +104,6 @@ TEST_P(codec_conformance, round_trips_4_mib) { round_trip(json_records(4 << 20, 
 TEST_P(codec_conformance, round_trips_incompressible_input) { round_trip(random_bytes(100 * 1000)); }
 TEST_P(codec_conformance, round_trips_long_runs) { round_trip(std::vector<uint8_t>(300 * 1000, 'a')); }
 
-TEST_P(codec_conformance, compresses_json_records) {
-  auto in = json_records(64 * 1024);
-  auto c = compress(in);
-  ASSERT_EQ(c.status, MOSAIC_OK) << c.message;
-  EXPECT_LT(c.bytes.size(), in.size() / 2) << "JSON-like records should compress at least 2:1";
-}
-
 TEST_P(codec_conformance, appends_after_existing_output) {
   auto in = json_records(4096);
   vector_buffer out;
