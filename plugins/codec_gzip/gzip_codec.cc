@@ -95,10 +95,8 @@ class gzip_codec : public sdk::codec<gzip_codec> {
       }
       ended = false;
       if (rc == Z_BUF_ERROR && z->avail_in == 0) break;  // input ends inside a member
-      if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        lease.discard();
+      if (rc != Z_OK && rc != Z_BUF_ERROR)  // the stream is reset on its next use
         sdk::corrupt_input(std::string("gzip: ") + (z->msg != nullptr ? z->msg : "invalid data"));
-      }
       if (z->avail_in == 0 && z->avail_out != 0) break;  // all input read, member unfinished
     }
     if (!ended) sdk::corrupt_input("gzip: input ends inside a member");

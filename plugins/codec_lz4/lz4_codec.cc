@@ -61,7 +61,6 @@ class lz4_codec : public sdk::codec<lz4_codec> {
       size_t src_len = left;
       hint = LZ4F_decompress(dctx.get(), room.data(), &dst_len, src, &src_len, nullptr);
       if (LZ4F_isError(hint)) {
-        dctx.discard();
         sdk::corrupt_input(std::string("lz4: ") + LZ4F_getErrorName(hint));
       }
       out.commit(dst_len);
@@ -76,14 +75,12 @@ class lz4_codec : public sdk::codec<lz4_codec> {
       size_t src_len = 0;
       hint = LZ4F_decompress(dctx.get(), room.data(), &dst_len, src, &src_len, nullptr);
       if (LZ4F_isError(hint)) {
-        dctx.discard();
         sdk::corrupt_input(std::string("lz4: ") + LZ4F_getErrorName(hint));
       }
       out.commit(dst_len);
       if (dst_len == 0) break;
     }
     if (hint != 0 || left != 0) {
-      dctx.discard();
       sdk::corrupt_input("lz4: input ends inside a frame");
     }
   }

@@ -46,7 +46,6 @@ class zstd_codec : public sdk::codec<zstd_codec> {
       auto room = declared == 0 ? std::span<uint8_t>() : out.reserve(declared);
       size_t n = ZSTD_decompressDCtx(dctx.get(), room.data(), declared, in.data(), in.size());
       if (ZSTD_isError(n) || n != declared) {
-        dctx.discard();
         sdk::corrupt_input(std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));
       }
       out.commit(n);
@@ -63,7 +62,6 @@ class zstd_codec : public sdk::codec<zstd_codec> {
       size_t before = src.pos;
       pending = ZSTD_decompressStream(dctx.get(), &dst, &src);
       if (ZSTD_isError(pending)) {
-        dctx.discard();
         sdk::corrupt_input(std::string("zstd: ") + ZSTD_getErrorName(pending));
       }
       out.commit(dst.pos);
@@ -71,7 +69,6 @@ class zstd_codec : public sdk::codec<zstd_codec> {
       if (dst.pos == 0 && src.pos == before) break;  // no progress: input ends inside a frame
     }
     if (pending != 0 || src.pos != src.size || in.empty()) {
-      dctx.discard();
       sdk::corrupt_input("zstd: input ends inside a frame");
     }
   }
