@@ -79,8 +79,8 @@ status node::open_data_dirs() {
     if (fd < 0) return status(errc::io, "log.dirs: cannot open '" + lock_path.string() + "': " + std::strerror(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
-      return status(errc::already_exists,
-                    "log.dirs: '" + dir.string() + "' is in use by another mosaicd (locked " + lock_path.string() + ")");
+      return status(errc::already_exists, "log.dirs: '" + dir.string() + "' is in use by another mosaicd (locked " +
+                                              lock_path.string() + ")");
     }
     lock_fds_.push_back(fd);
     log::info("data folder {}", std::filesystem::absolute(dir).lexically_normal().string());

@@ -37,12 +37,13 @@ status codec_set::call(int32_t codec_id, bool compress, std::span<const uint8_t>
   if (codec_id < 1 || codec_id > 7) return status(errc::unsupported, "codec id " + std::to_string(codec_id));
   auto gen = slots_[codec_id].current();
   if (!gen) return status(errc::unsupported, "no codec is loaded for codec id " + std::to_string(codec_id));
-  char message[256] = {0};
+  char message[256];
+  message[0] = '\0';
   mosaic_error_v1 err{message, sizeof(message)};
   auto fn = compress ? gen->vt().compress : gen->vt().decompress;
   mosaic_status_t rc = fn(gen->handle, in.data(), in.size(), out.abi(), &err);
   if (rc == MOSAIC_OK) return {};
-  errc code = rc == MOSAIC_ERR_LIMIT          ? errc::limit
+  errc code = rc == MOSAIC_ERR_LIMIT           ? errc::limit
               : rc == MOSAIC_ERR_CORRUPT_INPUT ? errc::corrupt
               : rc == MOSAIC_ERR_UNSUPPORTED   ? errc::unsupported
                                                : errc::internal;

@@ -37,7 +37,7 @@ struct instance::services {
   static services* self(void* ctx) { return static_cast<services*>(ctx); }
 
   static void log(void* ctx, int32_t level, const char* message, size_t len) {
-    log::level lv = level <= MOSAIC_LOG_TRACE  ? log::level::trace
+    log::level lv = level <= MOSAIC_LOG_TRACE   ? log::level::trace
                     : level == MOSAIC_LOG_DEBUG ? log::level::debug
                     : level == MOSAIC_LOG_INFO  ? log::level::info
                     : level == MOSAIC_LOG_WARN  ? log::level::warn
@@ -125,9 +125,8 @@ result<std::shared_ptr<const library>> plugin_host::load_shared(const std::strin
   auto lib = library::open(ec ? *path : canonical);
   if (!lib) return lib.error();
   if (auto s = register_library(*lib); !s.ok()) return s;
-  log::info("loaded plugin library {} {} from {} (ABI {}.{})", (*lib)->descriptor().name,
-            (*lib)->descriptor().version, (*lib)->origin(), (*lib)->descriptor().abi_major,
-            (*lib)->descriptor().abi_minor);
+  log::info("loaded plugin library {} {} from {} (ABI {}.{})", (*lib)->descriptor().name, (*lib)->descriptor().version,
+            (*lib)->origin(), (*lib)->descriptor().abi_major, (*lib)->descriptor().abi_minor);
   return lib;
 }
 
@@ -180,8 +179,7 @@ status plugin_host::ensure(const std::string& factory_name, const std::optional<
     return false;
   };
   if (lib_name && *lib_name == "builtin") {
-    if (!from_builtin())
-      return status(errc::not_found, "plugin '" + factory_name + "': no built-in library offers it");
+    if (!from_builtin()) return status(errc::not_found, "plugin '" + factory_name + "': no built-in library offers it");
   } else if (lib_name) {
     from = load_shared(*lib_name);
   } else if (find(factory_name) != nullptr) {

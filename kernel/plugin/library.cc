@@ -2,8 +2,8 @@
 
 #include <utility>
 // Boost 1.74's Asio/DLL headers need <utility> first under C++20.
-#include <boost/dll/shared_library.hpp>
 #include <dlfcn.h>
+#include <boost/dll/shared_library.hpp>
 #include <set>
 #include <string_view>
 
@@ -27,15 +27,14 @@ namespace {
 template <class S, class M>
 constexpr size_t size_through(M S::*last) {
   S s{};
-  return static_cast<size_t>(reinterpret_cast<const char*>(&(s.*last)) - reinterpret_cast<const char*>(&s)) +
-         sizeof(M);
+  return static_cast<size_t>(reinterpret_cast<const char*>(&(s.*last)) - reinterpret_cast<const char*>(&s)) + sizeof(M);
 }
 
 bool valid_id(std::string_view name) {
   if (name.empty() || name.size() > 200) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return name.front() != '.' && name.back() != '.';
@@ -50,8 +49,8 @@ status check_codec_vtable(const mosaic_factory_v1& f, const std::string& origin)
   if (vt->struct_size < size_through(&mosaic_codec_vtable_v1::decompress))
     return refuse(origin, std::string("factory '") + f.name + "': codec table is smaller than ABI v1 defines");
   if (vt->codec_id < 1 || vt->codec_id > 7)
-    return refuse(origin, std::string("factory '") + f.name + "': codec id " + std::to_string(vt->codec_id) +
-                              " is outside 1..7");
+    return refuse(
+        origin, std::string("factory '") + f.name + "': codec id " + std::to_string(vt->codec_id) + " is outside 1..7");
   if (vt->compress == nullptr || vt->decompress == nullptr)
     return refuse(origin, std::string("factory '") + f.name + "': codec table has a null function");
   return {};
@@ -71,8 +70,7 @@ status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
     if (!names.insert(field->name).second)
       return refuse(origin, who + "config field '" + field->name + "' is declared twice");
     if (field->type < MOSAIC_CONFIG_BOOL || field->type > MOSAIC_CONFIG_LIST)
-      return refuse(origin, who + "config field '" + field->name + "' has unknown type " +
-                                std::to_string(field->type));
+      return refuse(origin, who + "config field '" + field->name + "' has unknown type " + std::to_string(field->type));
     bool required = (field->flags & MOSAIC_CONFIG_REQUIRED) != 0;
     if (required && field->default_value != nullptr)
       return refuse(origin, who + "config field '" + field->name + "' is required but has a default");
@@ -104,16 +102,14 @@ bool category_supported(int32_t category) noexcept { return category == MOSAIC_C
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
   if (d == nullptr) return refuse(origin, "the entry returned no descriptor");
   if (d->struct_size < size_through(&mosaic_plugin_descriptor_v1::factory_count))
-    return refuse(origin, "descriptor is smaller than ABI v1 defines (struct_size " + std::to_string(d->struct_size) +
-                              ")");
+    return refuse(origin,
+                  "descriptor is smaller than ABI v1 defines (struct_size " + std::to_string(d->struct_size) + ")");
   if (d->abi_major != MOSAIC_ABI_VERSION_MAJOR)
-    return refuse(origin, "built for plugin ABI " + std::to_string(d->abi_major) + "." +
-                              std::to_string(d->abi_minor) + ", but this host speaks ABI major " +
-                              std::to_string(MOSAIC_ABI_VERSION_MAJOR));
+    return refuse(origin, "built for plugin ABI " + std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
+                              ", but this host speaks ABI major " + std::to_string(MOSAIC_ABI_VERSION_MAJOR));
   if (d->abi_minor > MOSAIC_ABI_VERSION_MINOR)
-    return refuse(origin, "built for plugin ABI " + std::to_string(d->abi_major) + "." +
-                              std::to_string(d->abi_minor) + ", newer than this host's " +
-                              std::to_string(MOSAIC_ABI_VERSION_MAJOR) + "." +
+    return refuse(origin, "built for plugin ABI " + std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
+                              ", newer than this host's " + std::to_string(MOSAIC_ABI_VERSION_MAJOR) + "." +
                               std::to_string(MOSAIC_ABI_VERSION_MINOR));
   if (d->name == nullptr || d->version == nullptr) return refuse(origin, "descriptor has no name or version");
   if (d->factory_count == 0 || d->factories == nullptr) return refuse(origin, "the library offers no factories");
@@ -127,8 +123,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       return refuse(origin, "factory " + std::to_string(i) + " has no valid name (letters, digits, . _ -)");
     if (!names.insert(f->name).second) return refuse(origin, std::string("factory '") + f->name + "' appears twice");
     if (std::string_view(category_name(f->category)) == "unknown")
-      return refuse(origin, std::string("factory '") + f->name + "' has unknown category " +
-                                std::to_string(f->category));
+      return refuse(origin,
+                    std::string("factory '") + f->name + "' has unknown category " + std::to_string(f->category));
     if (!category_supported(f->category))
       return refuse(origin, std::string("factory '") + f->name + "' has category '" + category_name(f->category) +
                                 "', which this host does not support yet");
@@ -144,7 +140,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
 result<std::shared_ptr<const library>> library::open(const std::filesystem::path& path) {
   const std::string origin = path.string();
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return status(errc::not_found, "plugin library '" + origin + "': no such file");
+  if (!std::filesystem::exists(path, ec))
+    return status(errc::not_found, "plugin library '" + origin + "': no such file");
   auto handle = std::make_unique<dll>();
   boost::dll::fs::error_code load_ec;
   // Local binding: a plugin's symbols never resolve another plugin's.

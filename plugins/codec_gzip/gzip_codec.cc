@@ -42,8 +42,7 @@ class gzip_codec : public sdk::codec<gzip_codec> {
   static constexpr const char* description = "gzip (Kafka codec 1)";
   static constexpr int32_t codec_id = MOSAIC_CODEC_GZIP;
   static constexpr sdk::field config_fields[] = {
-      sdk::int_field("level", "6", "deflate level, 1 (fastest) to 9 (smallest)", 1, 9,
-                     MOSAIC_CONFIG_RECONFIGURABLE),
+      sdk::int_field("level", "6", "deflate level, 1 (fastest) to 9 (smallest)", 1, 9, MOSAIC_CONFIG_RECONFIGURABLE),
   };
 
   gzip_codec(const sdk::config& cfg, sdk::host /*host*/) : level_(static_cast<int>(cfg.get_int("level", 6))) {}
@@ -95,7 +94,7 @@ class gzip_codec : public sdk::codec<gzip_codec> {
       }
       ended = false;
       if (rc == Z_BUF_ERROR && z->avail_in == 0) break;  // input ends inside a member
-      if (rc != Z_OK && rc != Z_BUF_ERROR)  // the stream is reset on its next use
+      if (rc != Z_OK && rc != Z_BUF_ERROR)               // the stream is reset on its next use
         sdk::corrupt_input(std::string("gzip: ") + (z->msg != nullptr ? z->msg : "invalid data"));
       if (z->avail_in == 0 && z->avail_out != 0) break;  // all input read, member unfinished
     }

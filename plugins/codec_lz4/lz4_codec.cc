@@ -26,8 +26,7 @@ class lz4_codec : public sdk::codec<lz4_codec> {
   static constexpr const char* description = "LZ4 frame (Kafka codec 3)";
   static constexpr int32_t codec_id = MOSAIC_CODEC_LZ4;
   static constexpr sdk::field config_fields[] = {
-      sdk::int_field("level", "0", "0 is the fast compressor; 3 to 12 use LZ4 HC", 0, 12,
-                     MOSAIC_CONFIG_RECONFIGURABLE),
+      sdk::int_field("level", "0", "0 is the fast compressor; 3 to 12 use LZ4 HC", 0, 12, MOSAIC_CONFIG_RECONFIGURABLE),
       sdk::bool_field("content_checksum", "false", "append a checksum of the whole content to each frame"),
   };
 

@@ -42,7 +42,8 @@ void decompress_block(std::span<const uint8_t> in, sdk::output& out) {
   size_t len = 0;
   if (!snappy::GetUncompressedLength(src, in.size(), &len)) sdk::corrupt_input("snappy: bad block header");
   if (len > out.room_to_limit())
-    throw sdk::error(MOSAIC_ERR_LIMIT, "snappy block declares " + std::to_string(len) + " bytes, above the output limit");
+    throw sdk::error(MOSAIC_ERR_LIMIT,
+                     "snappy block declares " + std::to_string(len) + " bytes, above the output limit");
   if (len == 0) {
     if (!snappy::IsValidCompressedBuffer(src, in.size())) sdk::corrupt_input("snappy: invalid block");
     return;

@@ -41,8 +41,8 @@ class zstd_codec : public sdk::codec<zstd_codec> {
     if (declared != ZSTD_CONTENTSIZE_ERROR && declared != ZSTD_CONTENTSIZE_UNKNOWN &&
         ZSTD_findFrameCompressedSize(in.data(), in.size()) == in.size()) {
       if (declared > out.room_to_limit())
-        throw sdk::error(MOSAIC_ERR_LIMIT, "zstd frame declares " + std::to_string(declared) +
-                                               " bytes, above the output limit");
+        throw sdk::error(MOSAIC_ERR_LIMIT,
+                         "zstd frame declares " + std::to_string(declared) + " bytes, above the output limit");
       auto room = declared == 0 ? std::span<uint8_t>() : out.reserve(declared);
       size_t n = ZSTD_decompressDCtx(dctx.get(), room.data(), declared, in.data(), in.size());
       if (ZSTD_isError(n) || n != declared) {

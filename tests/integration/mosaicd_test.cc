@@ -69,13 +69,15 @@ TEST(mosaicd, loads_a_shared_library_plugin) {
   temp_dir dir;
   dir.write("node.yaml",
             "plugins:\n"
-            "  search_paths: [" MOSAIC_PLUGIN_DIR "]\n"
+            "  search_paths: [" MOSAIC_PLUGIN_DIR
+            "]\n"
             "  load:\n"
             "    - {name: mosaic.codec.lz4, library: libmosaic_codec_lz4.so}\n");
   process p(mosaicd, {"--config", "node.yaml"}, dir.path());
   ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
-  EXPECT_NE(p.err().find("loaded plugin library mosaic-codec-lz4 0.1.0 from " MOSAIC_PLUGIN_DIR "/libmosaic_codec_lz4.so"),
-            std::string::npos)
+  EXPECT_NE(
+      p.err().find("loaded plugin library mosaic-codec-lz4 0.1.0 from " MOSAIC_PLUGIN_DIR "/libmosaic_codec_lz4.so"),
+      std::string::npos)
       << p.err();
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(5s), 0);
@@ -83,7 +85,8 @@ TEST(mosaicd, loads_a_shared_library_plugin) {
 
 TEST(mosaicd, refuses_to_start_with_a_bad_plugin_and_says_why) {
   temp_dir dir;
-  dir.write("node.yaml", "plugins:\n  load:\n    - {name: mosaic.codec.zstd, library: /nonexistent/libzstd_plugin.so}\n");
+  dir.write("node.yaml",
+            "plugins:\n  load:\n    - {name: mosaic.codec.zstd, library: /nonexistent/libzstd_plugin.so}\n");
   process p(mosaicd, {"--config", "node.yaml"}, dir.path());
   ASSERT_EQ(p.wait(5s), 1);
   EXPECT_NE(p.err().find("node.yaml:3:7: plugin library '/nonexistent/libzstd_plugin.so': no such file"),
@@ -94,8 +97,9 @@ TEST(mosaicd, refuses_to_start_with_a_bad_plugin_and_says_why) {
 TEST(mosaicd, sighup_hot_swaps_a_changed_plugin_and_keeps_the_rest) {
   temp_dir dir;
   auto config = [&](int level) {
-    dir.write("node.yaml", "plugins:\n  load:\n    - mosaic.codec.gzip\n    - name: mosaic.codec.zstd\n      config: {level: " +
-                               std::to_string(level) + "}\n");
+    dir.write("node.yaml",
+              "plugins:\n  load:\n    - mosaic.codec.gzip\n    - name: mosaic.codec.zstd\n      config: {level: " +
+                  std::to_string(level) + "}\n");
   };
   config(3);
   process p(mosaicd, {"--config", "node.yaml"}, dir.path());
@@ -149,8 +153,10 @@ TEST(mosaicd, lists_builtin_and_shared_plugins_with_their_fields) {
   process p(mosaicd, {"--list-plugins"}, dir.path());
   ASSERT_EQ(p.wait(), 0) << p.err();
   const std::string out = p.out();
-  EXPECT_NE(out.find("mosaic.codec.zstd\n  category codec, library mosaic-codec-zstd 0.1.0, ABI 1.0, builtin:mosaic_codec_zstd"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find(
+          "mosaic.codec.zstd\n  category codec, library mosaic-codec-zstd 0.1.0, ABI 1.0, builtin:mosaic_codec_zstd"),
+      std::string::npos)
       << out;
   EXPECT_NE(out.find("ABI 1.0, " MOSAIC_PLUGIN_DIR "/libmosaic_codec_snappy.so"), std::string::npos) << out;
   EXPECT_NE(out.find("config level: an integer [1..9], default 6 reconfigurable"), std::string::npos) << out;

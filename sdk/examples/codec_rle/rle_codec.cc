@@ -20,7 +20,8 @@ class rle_codec : public mosaic::sdk::codec<rle_codec> {
   };
 
   rle_codec(const mosaic::sdk::config& cfg, mosaic::sdk::host host)
-      : min_run_(static_cast<size_t>(cfg.get_int("min_run"))), compressed_(host.counter("bytes_in", "bytes compressed")) {
+      : min_run_(static_cast<size_t>(cfg.get_int("min_run"))),
+        compressed_(host.counter("bytes_in", "bytes compressed")) {
     host.info("rle codec ready, min_run " + std::to_string(min_run_));
   }
 

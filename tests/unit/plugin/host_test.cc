@@ -29,7 +29,8 @@ TEST(plugin_host, resolves_names_through_search_paths) {
   EXPECT_TRUE(host.resolve("libmosaic_codec_zstd.so").ok());
   auto missing = host.resolve("nothing_here");
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message().find("'libnothing_here.so': no such file in the search paths"), std::string::npos);
+  EXPECT_NE(missing.error().message().find("'libnothing_here.so': no such file in the search paths"),
+            std::string::npos);
 }
 
 TEST(plugin_host, loads_a_library_once) {
@@ -47,8 +48,9 @@ TEST(plugin_host, refuses_a_duplicate_factory_name) {
   ASSERT_TRUE(host.load_shared("mosaic_codec_gzip").ok());
   auto dup = host.load_shared("fixture_duplicate_name");
   ASSERT_FALSE(dup.ok());
-  EXPECT_NE(dup.error().message().find("libfixture_duplicate_name.so': factory 'mosaic.codec.gzip' is already provided by"),
-            std::string::npos)
+  EXPECT_NE(
+      dup.error().message().find("libfixture_duplicate_name.so': factory 'mosaic.codec.gzip' is already provided by"),
+      std::string::npos)
       << dup.error().message();
   // The refused library registered nothing.
   EXPECT_NE(host.find("mosaic.codec.gzip")->lib->origin().find("libmosaic_codec_gzip.so"), std::string::npos);
@@ -147,8 +149,7 @@ TEST_F(tag_host, an_exception_in_create_becomes_a_refusal) {
 TEST_F(tag_host, creates_with_defaults_and_masks_secrets) {
   auto inst = host_.create("fixture.codec.tag_a", std::vector{scalar("tag", "t"), scalar("shout", "true")});
   ASSERT_TRUE(inst.ok()) << inst.error().message();
-  EXPECT_EQ((*inst)->config().describe(),
-            "tag=t, repeat=1, shout=true, ratio=0.5, labels=[x,y], password=<secret>");
+  EXPECT_EQ((*inst)->config().describe(), "tag=t, repeat=1, shout=true, ratio=0.5, labels=[x,y], password=<secret>");
   codec_set codecs;
   ASSERT_TRUE(codecs.install(*inst).ok());
   byte_buffer out;

@@ -36,8 +36,8 @@ class cross_check : public ::testing::Test {
     return {std::istreambuf_iterator<char>(in), {}};
   }
   void write(const std::filesystem::path& p, std::span<const uint8_t> bytes) {
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                             static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
   int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 

@@ -31,14 +31,14 @@ typedef struct mosaic_codec_vtable_v1 {
   /* The Kafka codec id this codec reads and writes (1..7). */
   int32_t codec_id;
   /* Appends the compressed form of in[0, in_len) to `out`. */
-  mosaic_status_t (*compress)(void *instance, const uint8_t *in, size_t in_len,
-                              mosaic_buffer_v1 *out, mosaic_error_v1 *err);
+  mosaic_status_t (*compress)(void* instance, const uint8_t* in, size_t in_len, mosaic_buffer_v1* out,
+                              mosaic_error_v1* err);
   /* Appends the decompressed form of in[0, in_len) to `out`. Grows `out` only
    * through `reserve`, so `out->limit` bounds the output: a result that would
    * be larger fails with MOSAIC_ERR_LIMIT (a decompression bomb), truncated or
    * corrupt input with MOSAIC_ERR_CORRUPT_INPUT. Never reads past `in_len`. */
-  mosaic_status_t (*decompress)(void *instance, const uint8_t *in, size_t in_len,
-                                mosaic_buffer_v1 *out, mosaic_error_v1 *err);
+  mosaic_status_t (*decompress)(void* instance, const uint8_t* in, size_t in_len, mosaic_buffer_v1* out,
+                                mosaic_error_v1* err);
 } mosaic_codec_vtable_v1;
 
 #ifdef __cplusplus

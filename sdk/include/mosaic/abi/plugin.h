@@ -62,7 +62,7 @@ typedef int32_t mosaic_status_t;
  * `capacity` bytes including a terminating NUL, truncating if needed. `data`
  * may be NULL (capacity 0): then no message is written. */
 typedef struct mosaic_error_v1 {
-  char *data;
+  char* data;
   size_t capacity;
 } mosaic_error_v1;
 
@@ -75,12 +75,12 @@ typedef struct mosaic_error_v1 {
  * caller bounds, for example, a decompression. */
 typedef struct mosaic_buffer_v1 {
   uint32_t struct_size;
-  uint8_t *data;
+  uint8_t* data;
   size_t size;
   size_t capacity;
   size_t limit;
-  void *host_ctx;
-  mosaic_status_t (*reserve)(struct mosaic_buffer_v1 *self, size_t min_capacity);
+  void* host_ctx;
+  mosaic_status_t (*reserve)(struct mosaic_buffer_v1* self, size_t min_capacity);
 } mosaic_buffer_v1;
 
 /* ---- host services --------------------------------------------------- */
@@ -99,44 +99,46 @@ typedef struct mosaic_counter_v1 mosaic_counter_v1;
  * lives. `log` and `counter_add` never fail. */
 typedef struct mosaic_host_v1 {
   uint32_t struct_size;
-  void *host_ctx;
+  void* host_ctx;
   /* Writes a message (not NUL-terminated, `len` bytes) to the broker's log,
    * tagged with the instance's plugin name. */
-  void (*log)(void *host_ctx, int32_t level, const char *message, size_t len);
+  void (*log)(void* host_ctx, int32_t level, const char* message, size_t len);
   /* Wall-clock time, milliseconds since the Unix epoch. */
-  int64_t (*now_ms)(void *host_ctx);
+  int64_t (*now_ms)(void* host_ctx);
   /* A monotonic clock in nanoseconds, for measuring intervals. */
-  int64_t (*monotonic_ns)(void *host_ctx);
+  int64_t (*monotonic_ns)(void* host_ctx);
   /* Returns the counter with this name, creating it at zero the first time.
    * The host prefixes the name with the plugin's name. NULL only if `name`
    * is NULL or empty. */
-  mosaic_counter_v1 *(*counter)(void *host_ctx, const char *name, const char *help);
-  void (*counter_add)(void *host_ctx, mosaic_counter_v1 *counter, uint64_t delta);
+  mosaic_counter_v1* (*counter)(void* host_ctx, const char* name, const char* help);
+  void (*counter_add)(void* host_ctx, mosaic_counter_v1* counter, uint64_t delta);
 } mosaic_host_v1;
 
 /* ---- declared configuration ------------------------------------------ */
 
 #define MOSAIC_CONFIG_BOOL 1
-#define MOSAIC_CONFIG_INT 2    /* int64, checked against int_min..int_max */
+#define MOSAIC_CONFIG_INT 2 /* int64, checked against int_min..int_max */
 #define MOSAIC_CONFIG_DOUBLE 3
 #define MOSAIC_CONFIG_STRING 4
-#define MOSAIC_CONFIG_LIST 5   /* a list of strings */
+#define MOSAIC_CONFIG_LIST 5 /* a list of strings */
 
-#define MOSAIC_CONFIG_REQUIRED (1u << 0)       /* must be given; no default */
-#define MOSAIC_CONFIG_SECRET (1u << 1)         /* never logged or listed */
-#define MOSAIC_CONFIG_RECONFIGURABLE (1u << 2) /* may change in a hot swap without a new library */
+#define MOSAIC_CONFIG_REQUIRED (1u << 0) /* must be given; no default */
+#define MOSAIC_CONFIG_SECRET (1u << 1)   /* never logged or listed */
+#define MOSAIC_CONFIG_RECONFIGURABLE                       \
+  (1u << 2) /* meant to be changed at run time: a hot swap \
+               re-creates the instance with the new value */
 
 /* One field a factory accepts in its config block. The host refuses a block
  * with an unknown key, a value of the wrong type or out of range, or a
  * missing required field, before `create` is called. */
 typedef struct mosaic_config_field_v1 {
   uint32_t struct_size;
-  const char *name;
+  const char* name;
   int32_t type;
   uint32_t flags;
   /* The default as text in the field's syntax ("3", "true", "a,b"), or NULL. */
-  const char *default_value;
-  const char *description;
+  const char* default_value;
+  const char* description;
   /* For MOSAIC_CONFIG_INT: the accepted range, inclusive. */
   int64_t int_min;
   int64_t int_max;
@@ -146,9 +148,9 @@ typedef struct mosaic_config_field_v1 {
  * decimal integer, the double as given, the string); a list has its items in
  * `items` and `value` NULL. */
 typedef struct mosaic_config_value_v1 {
-  const char *name;
-  const char *value;
-  const char *const *items;
+  const char* name;
+  const char* value;
+  const char* const* items;
   size_t item_count;
 } mosaic_config_value_v1;
 
@@ -156,7 +158,7 @@ typedef struct mosaic_config_value_v1 {
  * given or has a default, in declaration order. Borrowed for the call. */
 typedef struct mosaic_config_v1 {
   uint32_t struct_size;
-  const mosaic_config_value_v1 *values;
+  const mosaic_config_value_v1* values;
   size_t count;
 } mosaic_config_v1;
 
@@ -175,21 +177,21 @@ typedef struct mosaic_factory_v1 {
   int32_t category;
   /* The plugin id: "mosaic.<category>.<name>", or reverse DNS for third
    * parties ("com.acme.assignor.sticky_rack"). Unique within a host. */
-  const char *name;
-  const char *description;
-  const mosaic_config_field_v1 *const *config_fields;
+  const char* name;
+  const char* description;
+  const mosaic_config_field_v1* const* config_fields;
   size_t config_field_count;
   /* Creates an instance. `host` stays valid until `destroy`; `config` is
    * borrowed for this call. On failure returns a status, writes `err` and
    * leaves *instance_out untouched. Called from a control thread, never from
    * an event loop; it may block briefly. */
-  mosaic_status_t (*create)(const mosaic_host_v1 *host, const mosaic_config_v1 *config,
-                            void **instance_out, mosaic_error_v1 *err);
+  mosaic_status_t (*create)(const mosaic_host_v1* host, const mosaic_config_v1* config, void** instance_out,
+                            mosaic_error_v1* err);
   /* Releases an instance. Called once, after every call into it returned. */
-  void (*destroy)(void *instance);
+  void (*destroy)(void* instance);
   /* The category's function table (for example `mosaic_codec_vtable_v1`),
    * static in the library. */
-  const void *vtable;
+  const void* vtable;
 } mosaic_factory_v1;
 
 /* What `mosaic_plugin_entry_v1` returns: static, valid while loaded. */
@@ -197,13 +199,13 @@ typedef struct mosaic_plugin_descriptor_v1 {
   uint32_t struct_size;
   uint16_t abi_major;
   uint16_t abi_minor;
-  const char *name;    /* the library's name, for messages and listings */
-  const char *version; /* the library's own version, free text */
-  const mosaic_factory_v1 *const *factories;
+  const char* name;    /* the library's name, for messages and listings */
+  const char* version; /* the library's own version, free text */
+  const mosaic_factory_v1* const* factories;
   size_t factory_count;
 } mosaic_plugin_descriptor_v1;
 
-typedef const mosaic_plugin_descriptor_v1 *(*mosaic_plugin_entry_fn_v1)(void);
+typedef const mosaic_plugin_descriptor_v1* (*mosaic_plugin_entry_fn_v1)(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

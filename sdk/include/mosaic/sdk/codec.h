@@ -29,8 +29,7 @@ struct codec_binding {
       static_cast<T*>(instance)->decompress(std::span<const uint8_t>(in, in_len), o);
     });
   }
-  static constexpr mosaic_codec_vtable_v1 table = {sizeof(mosaic_codec_vtable_v1), T::codec_id, &compress,
-                                                   &decompress};
+  static constexpr mosaic_codec_vtable_v1 table = {sizeof(mosaic_codec_vtable_v1), T::codec_id, &compress, &decompress};
 };
 
 template <class T>

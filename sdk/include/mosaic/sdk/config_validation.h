@@ -202,7 +202,8 @@ inline validation_result validate_config(const mosaic_factory_v1& factory, std::
       return fail(g, "config key '" + e.name + "' expects " + config_type_name(f->type) + ", got " + got);
     };
     if (g == nullptr) {
-      if ((f->flags & MOSAIC_CONFIG_REQUIRED) != 0) return fail(nullptr, "missing required config key '" + e.name + "'");
+      if ((f->flags & MOSAIC_CONFIG_REQUIRED) != 0)
+        return fail(nullptr, "missing required config key '" + e.name + "'");
       if (f->default_value == nullptr) continue;
       if (f->type == MOSAIC_CONFIG_LIST) {
         e.items = detail::split_list(f->default_value);

@@ -116,8 +116,8 @@ class host {
 // config_fields[]` of the plugin class.
 using field = mosaic_config_field_v1;
 
-constexpr field make_field(const char* name, int32_t type, const char* def, const char* description,
-                           uint32_t flags = 0, int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) {
+constexpr field make_field(const char* name, int32_t type, const char* def, const char* description, uint32_t flags = 0,
+                           int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) {
   return field{sizeof(field), name, type, flags, def, description, lo, hi};
 }
 constexpr field bool_field(const char* name, const char* def, const char* description, uint32_t flags = 0) {
@@ -315,13 +315,15 @@ struct factory_list {
 
 // Defines the library's single exported entry: its name, its version and the
 // plugin classes it offers.
-#define MOSAIC_PLUGIN(lib_name, lib_version, ...)                                                         \
-  extern "C" MOSAIC_PLUGIN_ENTRY_VISIBILITY_ const mosaic_plugin_descriptor_v1* MOSAIC_PLUGIN_ENTRY_NAME_( \
-      void) {                                                                                              \
-    using mosaic_factories_ = ::mosaic::sdk::factory_list<__VA_ARGS__>;                                    \
-    static constexpr mosaic_plugin_descriptor_v1 descriptor = {                                           \
-        sizeof(mosaic_plugin_descriptor_v1), MOSAIC_ABI_VERSION_MAJOR,  MOSAIC_ABI_VERSION_MINOR,          \
-        lib_name,                            lib_version,               mosaic_factories_::value,         \
-        std::size(mosaic_factories_::value)};                                                              \
-    return &descriptor;                                                                                    \
+#define MOSAIC_PLUGIN(lib_name, lib_version, ...)                                                                 \
+  extern "C" MOSAIC_PLUGIN_ENTRY_VISIBILITY_ const mosaic_plugin_descriptor_v1* MOSAIC_PLUGIN_ENTRY_NAME_(void) { \
+    using mosaic_factories_ = ::mosaic::sdk::factory_list<__VA_ARGS__>;                                           \
+    static constexpr mosaic_plugin_descriptor_v1 descriptor = {sizeof(mosaic_plugin_descriptor_v1),               \
+                                                               MOSAIC_ABI_VERSION_MAJOR,                          \
+                                                               MOSAIC_ABI_VERSION_MINOR,                          \
+                                                               lib_name,                                          \
+                                                               lib_version,                                       \
+                                                               mosaic_factories_::value,                          \
+                                                               std::size(mosaic_factories_::value)};              \
+    return &descriptor;                                                                                           \
   }

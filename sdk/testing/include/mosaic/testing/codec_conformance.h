@@ -176,7 +176,8 @@ TEST_P(codec_conformance, survives_corrupted_bytes) {
   std::mt19937 rng(42);
   for (int round = 0; round < 300; ++round) {
     auto bad = c.bytes;
-    for (int flips = 0; flips < 1 + round % 4; ++flips) bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    for (int flips = 0; flips < 1 + round % 4; ++flips)
+      bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
     auto d = decompress(bad, in.size() * 2);
     if (d.status != MOSAIC_OK) {
       EXPECT_NE(d.message, "");
