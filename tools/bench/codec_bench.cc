@@ -31,6 +31,7 @@ constexpr int batch_count = 64;
 const std::vector<std::vector<uint8_t>>& batches() {
   static const auto b = [] {
     std::vector<std::vector<uint8_t>> v;
+    v.reserve(batch_count);
     for (int i = 0; i < batch_count; ++i) v.push_back(mosaic::testing::json_records(batch_size, 100 + i));
     return v;
   }();
