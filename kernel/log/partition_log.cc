@@ -1,0 +1,494 @@
+#include "kernel/log/partition_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "kernel/base/log.h"
+
+namespace mosaic::log {
+
+namespace {
+
+constexpr const char* clean_marker = "clean-shutdown";
+constexpr const char* lso_file = "log-start-offset";
+
+int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+status read_result::copy_to(std::vector<uint8_t>& out) const {
+  const size_t start = out.size();
+  out.resize(start + bytes);
+  uint8_t* w = out.data() + start;
+  for (const auto& s : slices) {
+    uint64_t done = 0;
+    while (done < s.length) {
+      ssize_t n = ::pread(s.fd, w + done, s.length - done, static_cast<off_t>(s.position + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        out.resize(start);
+        return status(errc::io, std::string("cannot read segment: ") + std::strerror(errno));
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    w += s.length;
+  }
+  return {};
+}
+
+partition_log::partition_log(std::filesystem::path dir, log_config config, clock_fn clock)
+    : dir_(std::move(dir)), config_(config), clock_(clock ? std::move(clock) : clock_fn(system_now_ms)) {}
+
+partition_log::~partition_log() {
+  if (!closed_) (void)close();
+}
+
+result<std::unique_ptr<partition_log>> partition_log::open(const std::filesystem::path& dir, log_config config,
+                                                           clock_fn clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return status(errc::io, "cannot create " + dir.string() + ": " + ec.message());
+  std::unique_ptr<partition_log> l(new partition_log(dir, config, std::move(clock)));
+  if (auto s = l->load(); !s.ok()) {
+    l->closed_ = true;
+    return s;
+  }
+  return l;
+}
+
+status partition_log::load() {
+  std::error_code ec;
+  const bool clean = std::filesystem::exists(dir_ / clean_marker, ec);
+  // From here on, a crash must not look clean.
+  std::filesystem::remove(dir_ / clean_marker, ec);
+
+  std::vector<int64_t> bases;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.size() == 24 && name.ends_with(".log") && name.find_first_not_of("0123456789") == 20)
+      bases.push_back(std::stoll(name.substr(0, 20)));
+    else if (name.ends_with(".tmp"))
+      std::filesystem::remove(entry.path(), ec);  // a write that never finished
+  }
+  std::sort(bases.begin(), bases.end());
+
+  int64_t lso = 0;
+  if (std::ifstream in(dir_ / lso_file); in) in >> lso;
+
+  for (size_t i = 0; i < bases.size(); ++i) {
+    auto seg = segment::open(dir_, bases[i], config_.index_interval_bytes);
+    if (!seg) return seg.error();
+    const bool last = i + 1 == bases.size();
+    // Sealed segments were synced before their indexes were written, so a
+    // whole index means a whole segment; the active one is read through
+    // unless the log was closed cleanly.
+    auto rec = (*seg)->recover(last && !clean);
+    if (!rec) return rec.error();
+    if (!segments_.empty() && (*seg)->base_offset() < segments_.back()->next_offset())
+      return status(errc::corrupt,
+                    dir_.string() + ": segment " + std::to_string(bases[i]) + " overlaps the one before");
+    segments_.push_back(*seg);
+    if (rec->truncated_bytes > 0) {
+      log::warn("{}: cut {} bytes from segment {}: {}", dir_.string(), rec->truncated_bytes, bases[i], rec->reason);
+      // Nothing after a corrupt byte is served: later segments go too.
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        log::warn("{}: dropping segment {} after the cut", dir_.string(), bases[j]);
+        for (const char* suffix : {".log", ".index", ".timeindex"})
+          std::filesystem::remove(dir_ / segment::file_name(bases[j], suffix), ec);
+      }
+      break;
+    }
+  }
+  if (segments_.empty()) {
+    auto seg = segment::create(dir_, lso, config_.index_interval_bytes);
+    if (!seg) return seg.error();
+    segments_.push_back(*seg);
+  }
+  segments_.back()->set_first_append_ms(segments_.back()->size() > 0 ? clock_() : 0);
+  log_start_offset_ = std::max(lso, segments_.front()->base_offset());
+  const int64_t leo = segments_.back()->next_offset();
+  log_start_offset_ = std::min(log_start_offset_, leo);
+  high_watermark_ = leo;
+  flushed_offset_ = leo;
+  return {};
+}
+
+append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_epoch) {
+  append_result r;
+  // Validation runs outside the lock: it is the CPU-heavy part (CRC).
+  std::vector<segment::appended_batch> entries;
+  size_t whole = for_each_batch(batches, [&](const batch_view& b) {
+    auto check = validate_batch(b.bytes, config_.max_message_bytes);
+    if (!check.ok()) {
+      r.refused = append_refusal{check.error, "batch " + std::to_string(entries.size()) + ": " + check.message};
+      return false;
+    }
+    entries.push_back({0, b.last_offset_delta(), b.max_timestamp(), 0, b.size()});
+    return true;
+  });
+  if (r.refused) return r;
+  if (whole != batches.size() || entries.empty()) {
+    // The bytes after the last whole batch are not a batch: either a batch
+    // whose length runs past the buffer, or one too short to be a batch.
+    const auto rest = batches.subspan(whole);
+    const size_t framed = framed_size(rest);
+    if (framed > config_.max_message_bytes)
+      r.refused = append_refusal{batch_error::too_large, "batch " + std::to_string(entries.size()) + " of " +
+                                                             std::to_string(framed) + " bytes is over the limit"};
+    else
+      r.refused =
+          append_refusal{batch_error::corrupt, "batch " + std::to_string(entries.size()) + ": length runs past the " +
+                                                   std::to_string(rest.size()) + " bytes there"};
+    return r;
+  }
+
+  bool flush_now = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+      r.io = status(errc::io, dir_.string() + ": the log is closed");
+      return r;
+    }
+    const int64_t now = clock_();
+    auto active = segments_.back();
+    int64_t next = active->next_offset();
+    const int64_t last = next + [&] {
+      int64_t n = 0;
+      for (const auto& e : entries) n += e.last_offset + 1;
+      return n;
+    }() - 1;
+    const bool full = active->size() > 0 && active->size() + batches.size() > config_.segment_bytes;
+    const bool old = active->size() > 0 && now - active->first_append_ms() >= config_.segment_ms;
+    const bool offsets_overflow = last - active->base_offset() > INT32_MAX;
+    if (full || old || offsets_overflow) {
+      if (auto s = roll_locked(next); !s.ok()) {
+        r.io = s;
+        return r;
+      }
+      active = segments_.back();
+    }
+    uint64_t pos = active->size();
+    size_t at = 0;
+    for (auto& e : entries) {
+      auto bytes = batches.subspan(at, e.size);
+      set_base_offset(bytes, next);
+      set_leader_epoch(bytes, leader_epoch);
+      if (config_.log_append_time) {
+        set_log_append_time(bytes, now);
+        e.max_timestamp = now;
+      }
+      const int64_t delta = e.last_offset;
+      e.base_offset = next;
+      e.last_offset = next + delta;
+      e.position = pos;
+      next = e.last_offset + 1;
+      pos += e.size;
+      at += e.size;
+    }
+    const iovec iov{batches.data(), batches.size()};
+    if (auto s = active->append({&iov, 1}, entries); !s.ok()) {
+      r.io = s;
+      return r;
+    }
+    if (active->first_append_ms() == 0) active->set_first_append_ms(now);
+    if (unflushed_since_ms_ < 0) unflushed_since_ms_ = now;
+    r.base_offset = entries.front().base_offset;
+    r.last_offset = entries.back().last_offset;
+    r.log_append_time = config_.log_append_time ? now : -1;
+    r.batches = entries.size();
+    std::lock_guard fl(flush_mu_);
+    flush_now = r.last_offset + 1 - flushed_offset_ >= config_.flush_messages;
+  }
+  if (flush_now) r.io = wait_durable(r.last_offset);
+  if (r.io.ok()) r.io = seal_pending();
+  return r;
+}
+
+status partition_log::roll_locked(int64_t next_offset) {
+  auto seg = segment::create(dir_, next_offset, config_.index_interval_bytes);
+  if (!seg) return seg.error();
+  to_seal_.push_back(segments_.back());
+  segments_.push_back(*seg);
+  log::debug("{}: rolled to segment {}", dir_.string(), next_offset);
+  return {};
+}
+
+// Rolled segments are synced, then their indexes written: an index on disk
+// promises a whole segment. Runs outside the partition's lock.
+status partition_log::seal_pending() {
+  std::vector<std::shared_ptr<segment>> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending.swap(to_seal_);
+  }
+  for (const auto& seg : pending) {
+    if (auto s = seg->flush(); !s.ok()) return s;
+    if (auto s = seg->write_indexes(); !s.ok()) return s;
+  }
+  return {};
+}
+
+status partition_log::wait_durable(int64_t offset) {
+  std::unique_lock fl(flush_mu_);
+  while (flushed_offset_ <= offset) {
+    if (flushing_) {
+      flush_cv_.wait(fl);
+      continue;
+    }
+    // This caller flushes for everyone who arrived meanwhile.
+    flushing_ = true;
+    const int64_t already = flushed_offset_;
+    fl.unlock();
+    int64_t target = 0;
+    std::vector<std::shared_ptr<segment>> dirty;
+    {
+      std::lock_guard lock(mu_);
+      target = segments_.back()->next_offset();
+      for (const auto& s : segments_)
+        if (s->next_offset() > already) dirty.push_back(s);
+      unflushed_since_ms_ = -1;
+    }
+    status s;
+    for (const auto& seg : dirty)
+      if (s = seg->flush(); !s.ok()) break;
+    fl.lock();
+    flushing_ = false;
+    ++flushes_;
+    if (s.ok()) flushed_offset_ = std::max(flushed_offset_, target);
+    flush_cv_.notify_all();
+    if (!s.ok()) return s;
+    if (target <= offset) break;  // asked for more than was appended
+  }
+  return {};
+}
+
+status partition_log::flush() { return wait_durable(log_end_offset() - 1); }
+
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_t max_offset) const {
+  std::vector<std::pair<std::shared_ptr<segment>, uint64_t>> segs;  // with the size to read below
+  {
+    std::lock_guard lock(mu_);
+    const int64_t leo = segments_.back()->next_offset();
+    if (offset < log_start_offset_ || offset > leo)
+      return status(errc::not_found, "offset " + std::to_string(offset) + " is outside [" +
+                                         std::to_string(log_start_offset_) + ", " + std::to_string(leo) + "]");
+    max_offset = std::min(max_offset, leo);
+    if (offset >= max_offset) return read_result{};
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](int64_t o, const std::shared_ptr<segment>& s) { return o < s->base_offset(); });
+    if (it != segments_.begin()) --it;
+    for (; it != segments_.end() && (*it)->base_offset() < max_offset; ++it) segs.emplace_back(*it, (*it)->size());
+  }
+  read_result r;
+  for (const auto& [seg, size] : segs) {
+    uint64_t start = 0;
+    if (r.slices.empty()) {
+      auto at = seg->locate(offset, size);
+      if (!at) continue;  // the offset is past this segment's whole batches
+      start = at->position;
+      r.first_offset = at->base_offset;
+    }
+    uint64_t end = size;
+    if (max_offset < seg->next_offset())
+      if (auto stop = seg->locate(max_offset, size)) end = stop->position;  // the batch holding max_offset stays out
+    const uint64_t budget = max_bytes > r.bytes ? max_bytes - r.bytes : 0;
+    uint64_t cut = seg->whole_batches_end(start, start + std::min<uint64_t>(end - start, budget));
+    // KIP-74: a first batch larger than max_bytes is returned whole.
+    if (cut == start && r.slices.empty()) cut = start + seg->batch_size_at(start, end);
+    if (cut > start) {
+      r.slices.push_back({seg, seg->fd(), start, cut - start});
+      r.bytes += cut - start;
+    }
+    if (end < size || r.bytes >= max_bytes) break;
+  }
+  return r;
+}
+
+std::optional<int64_t> partition_log::offset_for_timestamp(int64_t ts) const {
+  std::vector<std::pair<std::shared_ptr<segment>, uint64_t>> segs;
+  int64_t lso = 0;
+  {
+    std::lock_guard lock(mu_);
+    lso = log_start_offset_;
+    for (const auto& s : segments_) segs.emplace_back(s, s->size());
+  }
+  for (const auto& [seg, size] : segs) {
+    if (seg->max_timestamp() < ts && seg != segs.back().first) continue;
+    if (auto found = seg->offset_for_timestamp(ts, size)) return std::max(*found, lso);
+  }
+  return std::nullopt;
+}
+
+result<int64_t> partition_log::truncate_to(int64_t offset) {
+  std::lock_guard lock(mu_);
+  if (offset >= segments_.back()->next_offset()) return segments_.back()->next_offset();
+  while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
+    auto gone = segments_.back();
+    segments_.pop_back();
+    std::erase(to_seal_, gone);
+    (void)gone->remove_files();
+  }
+  if (segments_.back()->base_offset() >= offset) {
+    // Everything goes: start over, empty, at `offset`.
+    auto gone = segments_.back();
+    segments_.clear();
+    std::erase(to_seal_, gone);
+    (void)gone->remove_files();
+    auto seg = segment::create(dir_, std::max(offset, int64_t{0}), config_.index_interval_bytes);
+    if (!seg) return seg.error();
+    segments_.push_back(*seg);
+    log_start_offset_ = (*seg)->base_offset();
+  } else {
+    auto r = segments_.back()->truncate_from(offset);
+    if (!r) return r.error();
+    std::erase(to_seal_, segments_.back());
+  }
+  const int64_t leo = segments_.back()->next_offset();
+  high_watermark_ = std::min(high_watermark_, leo);
+  std::lock_guard fl(flush_mu_);
+  flushed_offset_ = std::min(flushed_offset_, leo);
+  return leo;
+}
+
+status partition_log::persist_log_start_offset(int64_t lso) {
+  const auto tmp = dir_ / (std::string(lso_file) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << lso << "\n";
+    if (!out) return status(errc::io, "cannot write " + tmp.string());
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)::fdatasync(fd);
+    ::close(fd);
+  }
+  if (::rename(tmp.c_str(), (dir_ / lso_file).c_str()) != 0)
+    return status(errc::io, "cannot rename " + tmp.string() + ": " + std::strerror(errno));
+  return {};
+}
+
+result<int64_t> partition_log::delete_records_before(int64_t offset) {
+  std::lock_guard lock(mu_);
+  if (offset > high_watermark_)
+    return status(errc::invalid_argument, "offset " + std::to_string(offset) + " is past the high watermark " +
+                                              std::to_string(high_watermark_));
+  if (offset <= log_start_offset_) return log_start_offset_;
+  if (auto s = persist_log_start_offset(offset); !s.ok()) return s;
+  log_start_offset_ = offset;
+  while (segments_.size() > 1 && segments_.front()->next_offset() <= offset) {
+    auto gone = segments_.front();
+    segments_.erase(segments_.begin());
+    std::erase(to_seal_, gone);
+    (void)gone->remove_files();
+  }
+  return log_start_offset_;
+}
+
+size_t partition_log::enforce_retention() {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_();
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  size_t removed = 0;
+  while (segments_.size() > 1) {
+    const auto& oldest = segments_.front();
+    const bool too_old = config_.retention_ms >= 0 && oldest->max_timestamp() >= 0 &&
+                         oldest->max_timestamp() < now - config_.retention_ms;
+    const bool too_big =
+        config_.retention_bytes >= 0 && total - oldest->size() >= static_cast<uint64_t>(config_.retention_bytes);
+    if (!too_old && !too_big) break;
+    auto gone = oldest;
+    segments_.erase(segments_.begin());
+    std::erase(to_seal_, gone);
+    total -= gone->size();
+    (void)gone->remove_files();
+    log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+    ++removed;
+  }
+  return removed;
+}
+
+status partition_log::tick() {
+  bool flush_due = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return {};
+    const int64_t now = clock_();
+    auto& active = segments_.back();
+    if (active->size() > 0 && now - active->first_append_ms() >= config_.segment_ms)
+      if (auto s = roll_locked(active->next_offset()); !s.ok()) return s;
+    flush_due = unflushed_since_ms_ >= 0 && now - unflushed_since_ms_ >= config_.flush_ms;
+  }
+  if (flush_due)
+    if (auto s = flush(); !s.ok()) return s;
+  return seal_pending();
+}
+
+int64_t partition_log::log_start_offset() const {
+  std::lock_guard lock(mu_);
+  return log_start_offset_;
+}
+
+int64_t partition_log::log_end_offset() const {
+  std::lock_guard lock(mu_);
+  return segments_.back()->next_offset();
+}
+
+int64_t partition_log::high_watermark() const {
+  std::lock_guard lock(mu_);
+  return high_watermark_;
+}
+
+void partition_log::set_high_watermark(int64_t hw) {
+  std::lock_guard lock(mu_);
+  high_watermark_ = std::clamp(hw, log_start_offset_, segments_.back()->next_offset());
+}
+
+int64_t partition_log::flushed_offset() const {
+  std::lock_guard fl(flush_mu_);
+  return flushed_offset_;
+}
+
+uint64_t partition_log::flush_count() const {
+  std::lock_guard fl(flush_mu_);
+  return flushes_;
+}
+
+uint64_t partition_log::size_bytes() const {
+  std::lock_guard lock(mu_);
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  return total;
+}
+
+size_t partition_log::segment_count() const {
+  std::lock_guard lock(mu_);
+  return segments_.size();
+}
+
+void partition_log::set_config(const log_config& c) {
+  std::lock_guard lock(mu_);
+  config_ = c;
+}
+
+status partition_log::close() {
+  if (auto s = flush(); !s.ok()) return s;
+  if (auto s = seal_pending(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  if (closed_) return {};
+  closed_ = true;
+  if (auto s = segments_.back()->write_indexes(); !s.ok()) return s;
+  std::ofstream(dir_ / clean_marker) << "1\n";
+  return {};
+}
+
+}  // namespace mosaic::log

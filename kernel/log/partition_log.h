@@ -1,0 +1,163 @@
+// A partition's log: segments named by base offset in one folder, appended
+// to by one writer at a time and read by any number of readers.
+//
+// Offsets: the log start offset (LSO, the first offset kept), the log end
+// offset (LEO, the next offset to assign) and the high watermark (set by the
+// caller: replication owns it). Appends assign offsets and patch only the
+// fields outside the CRC. Reads return file ranges for sendfile, or copy
+// into memory.
+//
+// Durability (see README.md): an append is written with writev; it reaches
+// the disk when a flush runs. A flush runs when `flush.messages` appends are
+// unflushed, when `flush.ms` has passed (the log manager's flusher), or when
+// an appender asks to wait for it; concurrent waiters share one fdatasync
+// (group commit).
+//
+// Threading: `append`, `truncate_to`, `delete_records_before`,
+// `enforce_retention` and `close` serialise on the partition's lock, held
+// for offset assignment and the write only. Readers take it just long
+// enough to copy a segment pointer and a size. Waiting for a flush happens
+// outside it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/log/record_batch.h"
+#include "kernel/log/segment.h"
+
+namespace mosaic::log {
+
+struct log_config {
+  uint64_t segment_bytes = 1ull << 30;            // segment.bytes
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;    // segment.ms
+  size_t index_interval_bytes = 4096;             // index.interval.bytes
+  size_t max_message_bytes = 1048588;             // max.message.bytes (a batch)
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;  // retention.ms; -1: no limit
+  int64_t retention_bytes = -1;                   // retention.bytes; -1: no limit
+  int64_t flush_messages = INT64_MAX;             // flush.messages
+  int64_t flush_ms = INT64_MAX;                   // flush.ms
+  bool log_append_time = false;                   // message.timestamp.type=LogAppendTime
+};
+
+// A refused append: which batch and why (the log is unchanged).
+struct append_refusal {
+  batch_error error;
+  std::string message;
+};
+
+struct append_result {
+  int64_t base_offset = -1;  // of the first batch appended
+  int64_t last_offset = -1;  // of the last record appended
+  int64_t log_append_time = -1;
+  size_t batches = 0;
+  std::optional<append_refusal> refused;  // set: nothing was appended
+  status io;                              // a disk error (nothing acknowledged)
+  bool ok() const noexcept { return !refused && io.ok(); }
+};
+
+struct read_result {
+  std::vector<file_slice> slices;  // whole batches, in order
+  uint64_t bytes = 0;
+  int64_t first_offset = -1;  // base offset of the first batch returned
+  // Copies the slices' bytes into `out` (the in-memory path, for TLS).
+  status copy_to(std::vector<uint8_t>& out) const;
+};
+
+using clock_fn = std::function<int64_t()>;  // wall clock, ms
+
+class partition_log {
+ public:
+  // Opens (or creates) the log in `dir`: recovers the active segment,
+  // rebuilding missing or corrupt indexes and cutting a torn or corrupt tail.
+  static result<std::unique_ptr<partition_log>> open(const std::filesystem::path& dir, log_config config,
+                                                     clock_fn clock = nullptr);
+  ~partition_log();
+  partition_log(const partition_log&) = delete;
+  partition_log& operator=(const partition_log&) = delete;
+
+  // Validates every batch in `batches` (back-to-back, as in a produce
+  // request), then assigns offsets, stamps `leader_epoch`, and appends them
+  // all with one write. One refused batch refuses the whole append.
+  append_result append(std::span<uint8_t> batches, int32_t leader_epoch);
+  // Waits until everything up to `offset` is on disk, sharing fdatasync
+  // calls with concurrent waiters (group commit).
+  status wait_durable(int64_t offset);
+  // Flushes now whatever is unflushed.
+  status flush();
+
+  // Batches from the one holding `offset`, up to `max_bytes` (at least one
+  // whole batch), below `max_offset` (exclusive; the high watermark for
+  // consumers, LEO for replicas). Offsets below the LSO or past the LEO are
+  // errors (errc::not_found).
+  result<read_result> read(int64_t offset, size_t max_bytes, int64_t max_offset) const;
+  // The first offset whose timestamp is >= ts (ListOffsets), or nullopt.
+  std::optional<int64_t> offset_for_timestamp(int64_t ts) const;
+
+  // Removes everything from `offset` on (a whole batch holding it goes too);
+  // returns the new LEO.
+  result<int64_t> truncate_to(int64_t offset);
+  // Moves the LSO up to `offset` (DeleteRecords) and deletes segments wholly
+  // below it. `offset` may not pass the high watermark.
+  result<int64_t> delete_records_before(int64_t offset);
+  // Deletes whole sealed segments past retention.ms / retention.bytes; never
+  // the active one. Returns how many segments went.
+  size_t enforce_retention();
+  // Rolls if the active segment is older than segment.ms; flushes if the
+  // oldest unflushed append is older than flush.ms. For a periodic task.
+  status tick();
+
+  int64_t log_start_offset() const;
+  int64_t log_end_offset() const;
+  int64_t high_watermark() const;
+  void set_high_watermark(int64_t hw);
+  int64_t flushed_offset() const;
+  // How many group-commit flushes ran (each one fdatasync per dirty segment).
+  uint64_t flush_count() const;
+  uint64_t size_bytes() const;
+  size_t segment_count() const;
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  const log_config& config() const noexcept { return config_; }
+  void set_config(const log_config& c);
+
+  // Writes indexes and a clean-shutdown marker; later calls fail.
+  status close();
+
+ private:
+  partition_log(std::filesystem::path dir, log_config config, clock_fn clock);
+  status load();
+  status roll_locked(int64_t next_offset);
+  status seal_pending();
+  status persist_log_start_offset(int64_t lso);
+
+  std::filesystem::path dir_;
+  log_config config_;
+  clock_fn clock_;
+
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<segment>> segments_;  // by base offset; back() is active
+  std::vector<std::shared_ptr<segment>> to_seal_;   // rolled, indexes not yet written
+  int64_t log_start_offset_ = 0;
+  int64_t high_watermark_ = 0;
+  int64_t unflushed_since_ms_ = -1;
+  bool closed_ = false;
+
+  // Group commit.
+  mutable std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool flushing_ = false;
+  int64_t flushed_offset_ = 0;  // everything below is on disk
+  uint64_t flushes_ = 0;
+  status last_flush_error_;
+};
+
+}  // namespace mosaic::log

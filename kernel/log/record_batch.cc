@@ -1,0 +1,122 @@
+#include "kernel/log/record_batch.h"
+
+#include "kernel/base/crc32c.h"
+
+namespace mosaic::log {
+
+const char* batch_error_name(batch_error e) noexcept {
+  switch (e) {
+    case batch_error::none: return "none";
+    case batch_error::corrupt: return "corrupt";
+    case batch_error::too_large: return "too large";
+    case batch_error::invalid_record: return "invalid record";
+  }
+  return "unknown";
+}
+
+size_t framed_size(std::span<const uint8_t> bytes) noexcept {
+  if (bytes.size() < batch_layout::length_prefix) return 0;
+  int32_t len = load_be32(bytes.data() + batch_layout::batch_length);
+  if (len < static_cast<int32_t>(batch_layout::header_size - batch_layout::length_prefix)) return 0;
+  return batch_layout::length_prefix + static_cast<size_t>(len);
+}
+
+namespace {
+
+// Zigzag varints of the record format; false if it runs past `end` or is
+// longer than `max_bytes`.
+bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) {
+  uint64_t v = 0;
+  for (int shift = 0, i = 0; i < max_bytes; ++i, shift += 7) {
+    if (p == end) return false;
+    uint8_t b = *p++;
+    v |= uint64_t{b & 0x7Fu} << shift;
+    if ((b & 0x80) == 0) {
+      out = static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out) {
+  int64_t v = 0;
+  if (!read_varlong(p, end, v, 5) || v < INT32_MIN || v > INT32_MAX) return false;
+  out = static_cast<int32_t>(v);
+  return true;
+}
+
+batch_check refuse(batch_error e, std::string message) { return {e, std::move(message)}; }
+
+// Walks the records of an uncompressed batch: each record's framing, its
+// offset delta, and key and value lengths that fit; the count must match.
+batch_check check_records(const batch_view& b) {
+  auto records = b.records();
+  const uint8_t* p = records.data();
+  const uint8_t* end = p + records.size();
+  const int32_t count = b.records_count();
+  for (int32_t i = 0; i < count; ++i) {
+    int32_t len = 0;
+    if (!read_varint(p, end, len) || len < 1 || len > end - p)
+      return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " has a bad length");
+    const uint8_t* rec_end = p + len;
+    ++p;  // attributes
+    int64_t ts_delta = 0;
+    int32_t offset_delta = 0, key_len = 0, value_len = 0;
+    if (!read_varlong(p, rec_end, ts_delta) || !read_varint(p, rec_end, offset_delta))
+      return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " is truncated");
+    if (offset_delta != i)
+      return refuse(batch_error::invalid_record,
+                    "record " + std::to_string(i) + " has offset delta " + std::to_string(offset_delta));
+    if (!read_varint(p, rec_end, key_len) || key_len < -1 || key_len > rec_end - p)
+      return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " has a bad key length");
+    p += key_len > 0 ? key_len : 0;
+    if (!read_varint(p, rec_end, value_len) || value_len < -1 || value_len > rec_end - p)
+      return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " has a bad value length");
+    p = rec_end;  // headers: covered by the CRC, parsed by consumers
+  }
+  if (p != end)
+    return refuse(batch_error::invalid_record, "the batch holds more than its " + std::to_string(count) + " records");
+  return {};
+}
+
+}  // namespace
+
+batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes) {
+  if (bytes.size() < batch_layout::header_size)
+    return refuse(batch_error::corrupt,
+                  "batch of " + std::to_string(bytes.size()) + " bytes is shorter than its header");
+  const size_t framed = framed_size(bytes);
+  if (framed == 0) return refuse(batch_error::corrupt, "batch length field is impossible");
+  if (framed != bytes.size())
+    return refuse(batch_error::corrupt, "batch length says " + std::to_string(framed) + " bytes, " +
+                                            std::to_string(bytes.size()) + " are there");
+  if (framed > max_batch_bytes)
+    return refuse(batch_error::too_large, "batch of " + std::to_string(framed) + " bytes is over the limit of " +
+                                              std::to_string(max_batch_bytes));
+  const batch_view b{bytes};
+  if (b.magic() != 2)
+    return refuse(batch_error::invalid_record, "magic " + std::to_string(b.magic()) + " is not supported (only 2)");
+  const uint32_t crc = crc32c::value(bytes.subspan(batch_layout::attributes));
+  if (crc != b.crc()) return refuse(batch_error::corrupt, "CRC-32C mismatch");
+  const int16_t attributes = b.attributes();
+  if ((attributes & ~0x7F) != 0)
+    return refuse(batch_error::invalid_record, "unknown attribute bits " + std::to_string(attributes));
+  if (b.codec() > 4) return refuse(batch_error::invalid_record, "unknown codec " + std::to_string(b.codec()));
+  if (b.records_count() <= 0) return refuse(batch_error::invalid_record, "a batch needs at least one record");
+  if (b.last_offset_delta() != b.records_count() - 1)
+    return refuse(batch_error::invalid_record, "lastOffsetDelta " + std::to_string(b.last_offset_delta()) +
+                                                   " does not match " + std::to_string(b.records_count()) + " records");
+  if (b.codec() == 0) return check_records(b);
+  return {};
+}
+
+void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept {
+  int16_t attributes = load_be16(batch.data() + batch_layout::attributes);
+  store_be16(batch.data() + batch_layout::attributes, static_cast<int16_t>(attributes | attr::log_append_time));
+  store_be64(batch.data() + batch_layout::max_timestamp, now_ms);
+  const uint32_t crc = crc32c::value(std::span<const uint8_t>(batch).subspan(batch_layout::attributes));
+  store_be32(batch.data() + batch_layout::crc, static_cast<int32_t>(crc));
+}
+
+}  // namespace mosaic::log

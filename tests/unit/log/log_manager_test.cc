@@ -1,0 +1,79 @@
+#include "kernel/log/log_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/log/log_test_util.h"
+
+namespace mosaic::log {
+namespace {
+
+using namespace test;
+
+log_manager_options options(std::vector<std::filesystem::path> dirs) {
+  log_manager_options o;
+  o.dirs = std::move(dirs);
+  o.background = false;
+  return o;
+}
+
+TEST(log_manager, finds_partitions_at_start_and_opens_them_only_when_used) {
+  scratch_dir d;
+  {
+    auto m = log_manager::open(options({d.path()}));
+    ASSERT_TRUE(m.ok());
+    for (int p = 0; p < 5; ++p) {
+      auto l = (*m)->create("orders-v2", p, {});
+      ASSERT_TRUE(l.ok()) << l.error().message();
+      auto b = batch("p" + std::to_string(p));
+      ASSERT_TRUE((*l)->append(b, 0).ok());
+    }
+    ASSERT_TRUE((*m)->close_all().ok());
+  }
+  auto m = log_manager::open(options({d.path()}));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->partition_count(), 5u);
+  EXPECT_EQ((*m)->open_count(), 0u) << "nothing is opened before it is used";
+  auto l = (*m)->get("orders-v2", 3);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ((*l)->log_end_offset(), 1);
+  EXPECT_EQ((*m)->open_count(), 1u);
+  EXPECT_EQ((*m)->get("orders-v2", 9).error().code(), errc::not_found);
+  EXPECT_EQ((*m)->get("orders", 3).error().code(), errc::not_found);
+}
+
+TEST(log_manager, spreads_partitions_over_log_dirs_and_removes_them) {
+  scratch_dir a, b;
+  auto m = log_manager::open(options({a.path(), b.path()}));
+  ASSERT_TRUE(m.ok());
+  for (int p = 0; p < 4; ++p) ASSERT_TRUE((*m)->create("t", p, {}).ok());
+  size_t in_a = 0, in_b = 0;
+  for (const auto& e : std::filesystem::directory_iterator(a.path())) in_a += e.is_directory();
+  for (const auto& e : std::filesystem::directory_iterator(b.path())) in_b += e.is_directory();
+  EXPECT_EQ(in_a, 2u);
+  EXPECT_EQ(in_b, 2u);
+  ASSERT_TRUE((*m)->remove("t", 1).ok());
+  EXPECT_EQ((*m)->partition_count(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(a.path() / "t-1") || std::filesystem::exists(b.path() / "t-1"));
+}
+
+TEST(log_manager, periodic_work_applies_retention) {
+  scratch_dir d;
+  auto m = log_manager::open(options({d.path()}));
+  ASSERT_TRUE(m.ok());
+  log_config cfg;
+  cfg.segment_bytes = 400;
+  cfg.retention_bytes = 800;
+  cfg.retention_ms = -1;
+  auto l = (*m)->create("r", 0, cfg);
+  ASSERT_TRUE(l.ok());
+  for (int i = 0; i < 20; ++i) {
+    auto b = batch("x", 1, 1000, 150);
+    ASSERT_TRUE((*l)->append(b, 0).ok());
+  }
+  const size_t before = (*l)->segment_count();
+  (*m)->run_periodic(true);
+  EXPECT_LT((*l)->segment_count(), before);
+}
+
+}  // namespace
+}  // namespace mosaic::log

@@ -1,0 +1,416 @@
+#include "kernel/log/partition_log.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "kernel/base/crc32c.h"
+#include "tests/unit/log/log_test_util.h"
+
+namespace mosaic::log {
+namespace {
+
+using namespace test;
+
+std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, log_config c = {}, clock_fn clock = nullptr) {
+  auto l = partition_log::open(dir, c, std::move(clock));
+  EXPECT_TRUE(l.ok()) << l.error().message();
+  return l.ok() ? std::move(*l) : nullptr;
+}
+
+append_result append(partition_log& l, std::vector<uint8_t> bytes, int32_t epoch = 0) { return l.append(bytes, epoch); }
+
+std::vector<std::filesystem::path> files(const std::filesystem::path& dir, const std::string& suffix) {
+  std::vector<std::filesystem::path> v;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == suffix) v.push_back(e.path().filename());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+TEST(partition_log, assigns_offsets_and_reads_back_byte_for_byte) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  auto r1 = append(*l, batch("a", 3));
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1.base_offset, 0);
+  EXPECT_EQ(r1.last_offset, 2);
+  // Two batches in one append, as a produce request may carry.
+  auto two = batch("b", 2);
+  auto c = batch("c", 1);
+  two.insert(two.end(), c.begin(), c.end());
+  auto r2 = l->append(two, 5);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2.base_offset, 3);
+  EXPECT_EQ(r2.last_offset, 5);
+  EXPECT_EQ(r2.batches, 2u);
+  EXPECT_EQ(l->log_end_offset(), 6);
+  auto all = read_all(*l, 0);
+  EXPECT_EQ(offsets_in(all), (std::vector<int64_t>{0, 3, 5}));
+  // The stored bytes are the producer's, with the offset and epoch patched.
+  auto stored = std::vector<uint8_t>(all.end() - static_cast<long>(c.size()), all.end());
+  set_base_offset(c, 5);
+  set_leader_epoch(c, 5);
+  EXPECT_EQ(stored, c);
+  EXPECT_TRUE(validate_batch(stored, 1 << 20).ok());
+}
+
+TEST(partition_log, a_refused_append_changes_nothing) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.max_message_bytes = 4096;
+  auto l = open_log(d.path(), cfg);
+  ASSERT_TRUE(append(*l, batch("ok", 2)).ok());
+  const auto before = read_all(*l, 0);
+
+  auto bad_crc = batch("x", 2);
+  bad_crc.back() ^= 0x40;
+  auto r = append(*l, bad_crc);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(r.refused->error, batch_error::corrupt);
+
+  auto big = batch("y", 1, 1000, 5000);
+  r = append(*l, big);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(r.refused->error, batch_error::too_large);
+
+  auto good_then_torn = batch("z", 1);
+  auto tail = batch("w", 1);
+  good_then_torn.insert(good_then_torn.end(), tail.begin(), tail.begin() + 40);
+  r = append(*l, good_then_torn);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(r.refused->error, batch_error::corrupt);
+  EXPECT_NE(r.refused->message.find("batch 1"), std::string::npos) << r.refused->message;
+
+  auto huge_length = batch("v", 1);
+  store_be32(huge_length.data() + batch_layout::batch_length, 1 << 24);
+  r = append(*l, huge_length);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(r.refused->error, batch_error::too_large);
+
+  auto miscounted = batch("u", 3);
+  store_be32(miscounted.data() + batch_layout::records_count, 2);
+  store_be32(miscounted.data() + batch_layout::last_offset_delta, 1);
+  store_be32(
+      miscounted.data() + batch_layout::crc,
+      static_cast<int32_t>(crc32c::value(std::span<const uint8_t>(miscounted).subspan(batch_layout::attributes))));
+  r = append(*l, miscounted);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(r.refused->error, batch_error::invalid_record);
+
+  EXPECT_TRUE(append(*l, {}).refused);
+  EXPECT_EQ(l->log_end_offset(), 2);
+  EXPECT_EQ(read_all(*l, 0), before);
+}
+
+TEST(partition_log, rolls_by_size_into_segments_named_by_base_offset) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 1000;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(append(*l, batch("s" + std::to_string(i), 2, 1000, 100)).ok());
+  EXPECT_GT(l->segment_count(), 5u);
+  auto logs = files(d.path(), ".log");
+  EXPECT_EQ(logs.front(), "00000000000000000000.log");
+  EXPECT_EQ(logs.size(), l->segment_count());
+  // Sealed segments have their indexes written beside them.
+  EXPECT_EQ(files(d.path(), ".index").size(), logs.size() - 1);
+  auto all = read_all(*l, 0);
+  ASSERT_EQ(offsets_in(all).size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(offsets_in(all)[i], i * 2);
+  // Reading from an offset inside a batch starts at that batch.
+  auto from = l->read(13, SIZE_MAX, INT64_MAX);
+  ASSERT_TRUE(from.ok());
+  EXPECT_EQ(from->first_offset, 12);
+}
+
+TEST(partition_log, rolls_by_age) {
+  scratch_dir d;
+  fake_clock clock;
+  log_config cfg;
+  cfg.segment_ms = 60'000;
+  auto l = open_log(d.path(), cfg, clock.fn());
+  ASSERT_TRUE(append(*l, batch("a")).ok());
+  *clock.now += 30'000;
+  ASSERT_TRUE(append(*l, batch("b")).ok());
+  EXPECT_EQ(l->segment_count(), 1u);
+  *clock.now += 31'000;
+  ASSERT_TRUE(append(*l, batch("c")).ok());
+  EXPECT_EQ(l->segment_count(), 2u);
+  *clock.now += 61'000;
+  ASSERT_TRUE(l->tick().ok());  // the periodic task rolls an idle old segment too
+  EXPECT_EQ(l->segment_count(), 3u);
+}
+
+TEST(partition_log, reads_respect_max_bytes_and_the_high_watermark) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(append(*l, batch("r" + std::to_string(i), 1, 1000, 200)).ok());
+  const size_t one = read_all(*l, 0).size() / 10;
+  auto r = l->read(0, one * 3 + one / 2, INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->bytes, one * 3) << "whole batches only";
+  r = l->read(0, 10, INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->bytes, one) << "KIP-74: the first batch comes whole even past max_bytes";
+  r = l->read(2, SIZE_MAX, 5);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(r->copy_to(bytes).ok());
+  EXPECT_EQ(offsets_in(bytes), (std::vector<int64_t>{2, 3, 4}));
+  r = l->read(10, SIZE_MAX, INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->bytes, 0u) << "reading at the log end is empty, not an error";
+  EXPECT_EQ(l->read(11, SIZE_MAX, INT64_MAX).error().code(), errc::not_found);
+  EXPECT_EQ(l->read(-1, SIZE_MAX, INT64_MAX).error().code(), errc::not_found);
+}
+
+TEST(partition_log, read_slices_point_into_the_segment_files) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  auto b = batch("sendfile", 2);
+  ASSERT_TRUE(append(*l, b).ok());
+  auto r = l->read(0, SIZE_MAX, INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->slices.size(), 1u);
+  EXPECT_EQ(r->slices[0].position, 0u);
+  EXPECT_EQ(r->slices[0].length, b.size());
+  std::vector<uint8_t> via_fd(b.size());
+  ASSERT_EQ(::pread(r->slices[0].fd, via_fd.data(), via_fd.size(), 0), static_cast<ssize_t>(b.size()));
+  EXPECT_TRUE(validate_batch(via_fd, 1 << 20).ok());
+}
+
+TEST(partition_log, truncates_to_an_offset_and_carries_on) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 600;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(append(*l, batch("t" + std::to_string(i), 1, 1000, 150)).ok());
+  const size_t segments = l->segment_count();
+  ASSERT_GT(segments, 3u);
+  l->set_high_watermark(12);
+  auto leo = l->truncate_to(5);
+  ASSERT_TRUE(leo.ok());
+  EXPECT_EQ(*leo, 5);
+  EXPECT_EQ(l->log_end_offset(), 5);
+  EXPECT_EQ(l->high_watermark(), 5);
+  EXPECT_LT(l->segment_count(), segments);
+  EXPECT_EQ(offsets_in(read_all(*l, 0)), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  auto again = append(*l, batch("after"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.base_offset, 5);
+  ASSERT_TRUE(l->close().ok());
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(l->log_end_offset(), 6);
+  EXPECT_EQ(offsets_in(read_all(*l, 0)).size(), 6u);
+}
+
+TEST(partition_log, truncating_inside_a_batch_removes_the_whole_batch) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  ASSERT_TRUE(append(*l, batch("a", 3)).ok());
+  ASSERT_TRUE(append(*l, batch("b", 3)).ok());
+  auto leo = l->truncate_to(4);
+  ASSERT_TRUE(leo.ok());
+  EXPECT_EQ(*leo, 3);
+}
+
+TEST(partition_log, delete_records_moves_the_start_and_survives_a_restart) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 500;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(append(*l, batch("d" + std::to_string(i), 1, 1000, 150)).ok());
+  l->set_high_watermark(10);
+  const size_t before = l->segment_count();
+  EXPECT_EQ(l->delete_records_before(11).error().code(), errc::invalid_argument) << "past the high watermark";
+  auto lso = l->delete_records_before(6);
+  ASSERT_TRUE(lso.ok());
+  EXPECT_EQ(*lso, 6);
+  EXPECT_LT(l->segment_count(), before);
+  EXPECT_EQ(l->read(5, SIZE_MAX, INT64_MAX).error().code(), errc::not_found);
+  EXPECT_EQ(offsets_in(read_all(*l, 6)).front(), 6);
+  ASSERT_TRUE(l->close().ok());
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(l->log_start_offset(), 6);
+  EXPECT_EQ(l->log_end_offset(), 10);
+}
+
+TEST(partition_log, finds_offsets_by_timestamp_down_to_the_record) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 400;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(append(*l, batch("ts" + std::to_string(i), 3, 10'000 + i * 100)).ok());
+  // Batch i holds offsets 3i..3i+2 with timestamps 10000+100i, +1, +2.
+  EXPECT_EQ(l->offset_for_timestamp(0), 0);
+  EXPECT_EQ(l->offset_for_timestamp(10'000), 0);
+  EXPECT_EQ(l->offset_for_timestamp(10'401), 13);
+  EXPECT_EQ(l->offset_for_timestamp(10'402), 14);
+  EXPECT_EQ(l->offset_for_timestamp(10'403), 15);
+  EXPECT_EQ(l->offset_for_timestamp(10'902), 29);
+  EXPECT_EQ(l->offset_for_timestamp(10'903), std::nullopt);
+}
+
+TEST(partition_log, retention_deletes_old_and_excess_segments_but_never_the_active_one) {
+  scratch_dir d;
+  fake_clock clock;
+  log_config cfg;
+  cfg.segment_bytes = 500;
+  cfg.retention_ms = -1;
+  cfg.retention_bytes = 1500;
+  auto l = open_log(d.path(), cfg, clock.fn());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(append(*l, batch("ret" + std::to_string(i), 1, 1000, 150)).ok());
+  const size_t before = l->segment_count();
+  EXPECT_GT(l->enforce_retention(), 0u);
+  EXPECT_LT(l->segment_count(), before);
+  EXPECT_LE(l->size_bytes(), 1500u + 500u);
+  EXPECT_GT(l->log_start_offset(), 0);
+  EXPECT_EQ(l->log_end_offset(), 20);
+
+  // By time: batches stamped long ago go, the active segment stays.
+  cfg.retention_bytes = -1;
+  cfg.retention_ms = 60'000;
+  l->set_config(cfg);
+  *clock.now = 1000 + 61'000;
+  l->enforce_retention();
+  EXPECT_EQ(l->segment_count(), 1u);
+  EXPECT_EQ(l->log_end_offset(), 20);
+  EXPECT_TRUE(append(*l, batch("new")).ok());
+}
+
+TEST(partition_log, reopens_with_its_indexes_and_rebuilds_lost_ones) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 800;
+  cfg.index_interval_bytes = 1;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(append(*l, batch("i" + std::to_string(i), 1, 1000 + i, 120)).ok());
+  const auto everything = read_all(*l, 0);
+  ASSERT_TRUE(l->close().ok());
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "clean-shutdown"));
+
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(read_all(*l, 0), everything);
+  ASSERT_TRUE(l->close().ok());
+
+  // Lose one index and garble another: both are rebuilt from the segments.
+  auto idx = files(d.path(), ".index");
+  ASSERT_GE(idx.size(), 3u);
+  std::filesystem::remove(d.path() / idx[0]);
+  {
+    std::fstream f(d.path() / idx[1], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(30);
+    f.put('\x7f');
+  }
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(read_all(*l, 0), everything);
+  EXPECT_EQ(l->offset_for_timestamp(1000 + 17), 17);
+  auto mid = l->read(17, SIZE_MAX, INT64_MAX);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(mid->first_offset, 17);
+}
+
+TEST(partition_log, cuts_a_torn_tail_on_reopen) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(append(*l, batch("torn" + std::to_string(i))).ok());
+  const auto good = read_all(*l, 0);
+  l.reset();                                             // (a clean close)
+  std::filesystem::remove(d.path() / "clean-shutdown");  // as after a crash
+  auto seg = d.path() / "00000000000000000000.log";
+  auto partial = batch("half", 4);
+  {
+    std::ofstream f(seg, std::ios::app | std::ios::binary);
+    f.write(reinterpret_cast<const char*>(partial.data()), static_cast<std::streamsize>(partial.size() / 2));
+  }
+  l = open_log(d.path());
+  EXPECT_EQ(l->log_end_offset(), 5);
+  EXPECT_EQ(read_all(*l, 0), good);
+  EXPECT_EQ(std::filesystem::file_size(seg), good.size());
+  EXPECT_EQ(append(*l, batch("next")).base_offset, 5);
+}
+
+TEST(partition_log, serves_nothing_after_a_corrupt_byte) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 700;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(append(*l, batch("c" + std::to_string(i), 1, 1000, 100)).ok());
+  const size_t one = read_all(*l, 0).size() / 20;
+  l.reset();
+  std::filesystem::remove(d.path() / "clean-shutdown");
+  // Flip a byte inside the third batch of the first segment, and lose that
+  // segment's index (as if the crash came before it was written).
+  auto logs = files(d.path(), ".log");
+  ASSERT_GT(logs.size(), 2u);
+  {
+    std::fstream f(d.path() / logs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(2 * one + 70));
+    char c = 0;
+    f.seekg(static_cast<std::streamoff>(2 * one + 70));
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(2 * one + 70));
+    f.put(static_cast<char>(c ^ 0x20));
+  }
+  std::filesystem::remove(d.path() / "00000000000000000000.index");
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(l->log_end_offset(), 2);
+  EXPECT_EQ(offsets_in(read_all(*l, 0)), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(files(d.path(), ".log").size(), 1u) << "later segments are dropped";
+  EXPECT_EQ(append(*l, batch("again")).base_offset, 2);
+}
+
+TEST(partition_log, wait_durable_flushes_and_flush_messages_forces_it) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  ASSERT_TRUE(append(*l, batch("a")).ok());
+  EXPECT_EQ(l->flushed_offset(), 0);
+  ASSERT_TRUE(l->wait_durable(0).ok());
+  EXPECT_EQ(l->flushed_offset(), 1);
+  const uint64_t flushes = l->flush_count();
+  ASSERT_TRUE(l->wait_durable(0).ok());
+  EXPECT_EQ(l->flush_count(), flushes) << "nothing new to flush";
+
+  log_config every;
+  every.flush_messages = 1;
+  scratch_dir d2;
+  auto m = open_log(d2.path(), every);
+  ASSERT_TRUE(append(*m, batch("x")).ok());
+  EXPECT_EQ(m->flushed_offset(), 1);
+  ASSERT_TRUE(append(*m, batch("y", 3)).ok());
+  EXPECT_EQ(m->flushed_offset(), 4);
+}
+
+TEST(partition_log, flush_ms_flushes_from_the_periodic_task) {
+  scratch_dir d;
+  fake_clock clock;
+  log_config cfg;
+  cfg.flush_ms = 1000;
+  auto l = open_log(d.path(), cfg, clock.fn());
+  ASSERT_TRUE(append(*l, batch("a")).ok());
+  ASSERT_TRUE(l->tick().ok());
+  EXPECT_EQ(l->flushed_offset(), 0);
+  *clock.now += 1001;
+  ASSERT_TRUE(l->tick().ok());
+  EXPECT_EQ(l->flushed_offset(), 1);
+}
+
+TEST(partition_log, log_append_time_stamps_the_batches) {
+  scratch_dir d;
+  fake_clock clock;
+  log_config cfg;
+  cfg.log_append_time = true;
+  auto l = open_log(d.path(), cfg, clock.fn());
+  auto r = append(*l, batch("lat", 2, 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.log_append_time, clock.now->load());
+  auto bytes = read_all(*l, 0);
+  batch_view v{bytes};
+  EXPECT_TRUE(v.log_append_time());
+  EXPECT_EQ(v.max_timestamp(), clock.now->load());
+  EXPECT_TRUE(validate_batch(bytes, 1 << 20).ok());
+}
+
+}  // namespace
+}  // namespace mosaic::log
