@@ -1,5 +1,6 @@
 // mosaicd: config -> plugins -> (services, listeners) -> wait for a signal.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,6 +109,12 @@ int run(const std::filesystem::path& config_file, const std::vector<std::string>
 
   log::info("mosaicd {} starting: node.id {}, roles {}, config {}", version, cfg.node_id,
             fmt::format("{}", fmt::join(cfg.process_roles, ",")), config_file.string());
+  // Every open partition holds a file per open segment: take all the file
+  // descriptors the hard limit allows.
+  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) log::debug("open files limit raised to {}", lim.rlim_cur);
+  }
   app::node n(cfg, app::builtin_plugins());
   if (auto s = n.open_data_dirs(); !s.ok()) {
     log::error("{}", s.message());
@@ -137,6 +144,10 @@ int run(const std::filesystem::path& config_file, const std::vector<std::string>
     }
     log::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
+  }
+  if (auto s = n.shutdown(); !s.ok()) {
+    log::error("closing the logs: {}", s.message());
+    return 1;
   }
   log::info("mosaicd stopped");
   return 0;

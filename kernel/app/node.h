@@ -11,6 +11,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/log/log_manager.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
 
@@ -24,8 +25,11 @@ class node {
   // Loads and creates every configured plugin. With `dry_run` (for
   // --validate-config) nothing is published and no folder is touched.
   status load_plugins(bool dry_run = false);
-  // Creates the data folders and locks them against a second process.
+  // Creates the data folders, locks them against a second process, and
+  // finds the partition logs in them (opened when first used).
   status open_data_dirs();
+  // Closes every open partition log cleanly.
+  status shutdown();
   // Re-reads plugin entries from `fresh`: a plugin whose library or config
   // changed is created anew and swapped in; a failure keeps the old one.
   status reload_plugins(const config::broker_config& fresh);
@@ -33,6 +37,7 @@ class node {
   const config::broker_config& config() const noexcept { return cfg_; }
   plugin::plugin_host& plugins() noexcept { return host_; }
   plugin::codec_set& codecs() noexcept { return codecs_; }
+  log::log_manager* logs() noexcept { return logs_.get(); }
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
@@ -42,6 +47,7 @@ class node {
   plugin::codec_set codecs_;
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
+  std::unique_ptr<log::log_manager> logs_;
 };
 
 }  // namespace mosaic::app

@@ -47,13 +47,9 @@ uint32_t extend_portable(uint32_t crc, const void* data, size_t n) noexcept {
 
 #if defined(__x86_64__)
 
-__attribute__((target("sse4.2"))) uint32_t extend_hardware(uint32_t crc, const void* data, size_t n) noexcept {
-  const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t c = ~crc;
-  while (n > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
-    c = _mm_crc32_u8(static_cast<uint32_t>(c), *p++);
-    --n;
-  }
+namespace {
+
+__attribute__((target("sse4.2"))) uint64_t hw_stream(uint64_t c, const uint8_t* p, size_t n) noexcept {
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
@@ -62,7 +58,64 @@ __attribute__((target("sse4.2"))) uint32_t extend_hardware(uint32_t crc, const v
     n -= 8;
   }
   while (n-- > 0) c = _mm_crc32_u8(static_cast<uint32_t>(c), *p++);
-  return ~static_cast<uint32_t>(c);
+  return c;
+}
+
+// The crc32 instruction has a latency of three cycles and a throughput of
+// one, so three independent streams over three blocks run about three times
+// as fast as one. The blocks' results are joined by "shifting" a CRC state
+// over `block` zero bytes, a linear map applied here with four tables.
+constexpr size_t block = 1024;
+
+struct shift_tables {
+  uint32_t t[4][256];
+};
+
+__attribute__((target("sse4.2"))) shift_tables make_shift_tables() {
+  uint32_t column[32];
+  for (int i = 0; i < 32; ++i) {
+    uint64_t c = uint64_t{1} << i;
+    for (size_t k = 0; k < block / 8; ++k) c = _mm_crc32_u64(c, 0);
+    column[i] = static_cast<uint32_t>(c);
+  }
+  shift_tables s{};
+  for (int k = 0; k < 4; ++k)
+    for (uint32_t b = 0; b < 256; ++b) {
+      uint32_t v = 0;
+      for (int bit = 0; bit < 8; ++bit)
+        if ((b >> bit) & 1) v ^= column[k * 8 + bit];
+      s.t[k][b] = v;
+    }
+  return s;
+}
+
+uint32_t shift(const shift_tables& s, uint32_t c) noexcept {
+  return s.t[0][c & 0xFF] ^ s.t[1][(c >> 8) & 0xFF] ^ s.t[2][(c >> 16) & 0xFF] ^ s.t[3][c >> 24];
+}
+
+}  // namespace
+
+__attribute__((target("sse4.2"))) uint32_t extend_hardware(uint32_t crc, const void* data, size_t n) noexcept {
+  static const shift_tables tables = make_shift_tables();
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t c = ~crc;
+  while (n >= 3 * block) {
+    uint64_t a = c, b = 0, d = 0;
+    for (size_t i = 0; i < block; i += 8) {
+      uint64_t wa, wb, wd;
+      std::memcpy(&wa, p + i, 8);
+      std::memcpy(&wb, p + block + i, 8);
+      std::memcpy(&wd, p + 2 * block + i, 8);
+      a = _mm_crc32_u64(a, wa);
+      b = _mm_crc32_u64(b, wb);
+      d = _mm_crc32_u64(d, wd);
+    }
+    const uint32_t ab = shift(tables, static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b);
+    c = shift(tables, ab) ^ static_cast<uint32_t>(d);
+    p += 3 * block;
+    n -= 3 * block;
+  }
+  return ~static_cast<uint32_t>(hw_stream(c, p, n));
 }
 
 bool hardware_available() noexcept {

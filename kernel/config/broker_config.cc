@@ -25,12 +25,46 @@ const std::vector<key_doc> keys = {
     {"log.dirs", "list", "[data]",
      "where partition data is kept; a relative folder is taken from the directory mosaicd starts in"},
     {"log_level", "string", "info", "trace, debug, info, warn, error or off"},
+    {"log.segment.bytes", "integer", "1073741824", "a segment rolls at this size"},
+    {"log.roll.ms", "integer", "604800000", "a segment rolls this long after its first append"},
+    {"log.retention.ms", "integer", "604800000", "segments older than this are deleted; -1 keeps them"},
+    {"log.retention.bytes", "integer", "-1", "a partition keeps at most this much; -1: no limit"},
+    {"log.retention.check.interval.ms", "integer", "300000", "how often retention runs"},
+    {"log.flush.interval.messages", "integer", "(none)", "fsync after this many unflushed messages"},
+    {"log.flush.interval.ms", "integer", "(none)", "fsync when the oldest unflushed append is this old"},
+    {"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries"},
+    {"message.max.bytes", "integer", "1048588", "the largest record batch accepted"},
+    {"log.message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime"},
     {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
     {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
     {"plugins.load", "list", "[]",
      "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"},
 };
+
+// The integer log keys: name, field, smallest value.
+struct log_int_field {
+  const char* key;
+  int64_t log_defaults::*member;
+  int64_t min;
+};
+constexpr log_int_field log_int_fields[] = {
+    {"log.segment.bytes", &log_defaults::segment_bytes, 14},
+    {"log.roll.ms", &log_defaults::roll_ms, 1},
+    {"log.retention.ms", &log_defaults::retention_ms, -1},
+    {"log.retention.bytes", &log_defaults::retention_bytes, -1},
+    {"log.retention.check.interval.ms", &log_defaults::retention_check_interval_ms, 1},
+    {"log.flush.interval.messages", &log_defaults::flush_interval_messages, 1},
+    {"log.flush.interval.ms", &log_defaults::flush_interval_ms, 0},
+    {"log.index.interval.bytes", &log_defaults::index_interval_bytes, 0},
+    {"message.max.bytes", &log_defaults::message_max_bytes, 0},
+};
+
+const log_int_field* log_field(const std::string& key) {
+  for (const auto& f : log_int_fields)
+    if (key == f.key) return &f;
+  return nullptr;
+}
 
 class parser {
  public:
@@ -109,6 +143,13 @@ class parser {
         cfg.log_level = scalar(v, key);
         if (!log::parse_level(cfg.log_level))
           fail(v, key, "unknown level '" + cfg.log_level + "' (trace, debug, info, warn, error, off)");
+      } else if (auto* field = log_field(key)) {
+        cfg.log.*(field->member) = integer(v, key, field->min, INT64_MAX);
+      } else if (key == "log.message.timestamp.type") {
+        const std::string type = scalar(v, key);
+        if (type != "CreateTime" && type != "LogAppendTime")
+          fail(v, key, "must be CreateTime or LogAppendTime, got '" + type + "'");
+        cfg.log.log_append_time = type == "LogAppendTime";
       } else if (key == "listeners") {
         cfg.listeners = listeners(v, key);
       } else if (key == "plugins") {

@@ -33,12 +33,27 @@ struct plugin_entry {
   std::string where;
 };
 
+// Broker-wide defaults for the log settings of topics, under Kafka's names.
+struct log_defaults {
+  int64_t segment_bytes = 1LL << 30;                    // log.segment.bytes
+  int64_t roll_ms = 7LL * 24 * 3600 * 1000;             // log.roll.ms
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;        // log.retention.ms (-1: keep forever)
+  int64_t retention_bytes = -1;                         // log.retention.bytes (-1: no limit)
+  int64_t retention_check_interval_ms = 5 * 60 * 1000;  // log.retention.check.interval.ms
+  int64_t flush_interval_messages = INT64_MAX;          // log.flush.interval.messages
+  int64_t flush_interval_ms = INT64_MAX;                // log.flush.interval.ms
+  int64_t index_interval_bytes = 4096;                  // log.index.interval.bytes
+  int64_t message_max_bytes = 1048588;                  // message.max.bytes
+  bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
+};
+
 struct broker_config {
   std::filesystem::path source;  // the file it was read from
   int32_t node_id = 1;
   std::vector<std::string> process_roles{"broker", "controller"};
   std::vector<std::filesystem::path> log_dirs{"data"};  // relative to the working directory
   std::string log_level = "info";
+  log_defaults log;
   std::vector<listener_config> listeners;
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;

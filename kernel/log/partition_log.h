@@ -92,7 +92,8 @@ class partition_log {
   // Waits until everything up to `offset` is on disk, sharing fdatasync
   // calls with concurrent waiters (group commit).
   status wait_durable(int64_t offset);
-  // Flushes now whatever is unflushed.
+  // Flushes now whatever is unflushed, and writes the indexes of segments
+  // rolled since the last flush.
   status flush();
 
   // Batches from the one holding `offset`, up to `max_bytes` (at least one
@@ -113,7 +114,8 @@ class partition_log {
   // the active one. Returns how many segments went.
   size_t enforce_retention();
   // Rolls if the active segment is older than segment.ms; flushes if the
-  // oldest unflushed append is older than flush.ms. For a periodic task.
+  // oldest unflushed append is older than flush.ms; syncs and indexes
+  // segments rolled since the last call. For a periodic task.
   status tick();
 
   int64_t log_start_offset() const;
@@ -157,6 +159,9 @@ class partition_log {
   bool flushing_ = false;
   int64_t flushed_offset_ = 0;  // everything below is on disk
   uint64_t flushes_ = 0;
+  int waiters_ = 0;        // threads inside wait_durable
+  int last_released_ = 0;  // waiters when the last flush finished
+  int64_t last_fsync_ns_ = 0;
   status last_flush_error_;
 };
 

@@ -44,10 +44,10 @@ TEST(crc32c, hardware_matches_known_vectors) {
 
 TEST(crc32c, both_agree_on_every_length_and_alignment_and_extend_in_pieces) {
   std::mt19937 rng(5);
-  std::vector<uint8_t> buf(4096 + 16);
+  std::vector<uint8_t> buf(100000 + 16);
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
   for (size_t off = 0; off < 8; ++off)
-    for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 65u, 1000u, 4096u}) {
+    for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 65u, 1000u, 3071u, 3072u, 3073u, 4096u, 16384u, 99999u}) {
       uint32_t p = extend_portable(0, buf.data() + off, len);
       EXPECT_EQ(extend(0, buf.data() + off, len), p) << off << "/" << len;
       uint32_t split = extend(extend(0, buf.data() + off, len / 3), buf.data() + off + len / 3, len - len / 3);

@@ -69,6 +69,23 @@ plugins:
   EXPECT_EQ(r->plugins[1].config[0].where, "/etc/mosaic/test.yaml:15:23");
 }
 
+TEST(broker_config, reads_log_defaults_under_kafka_names) {
+  auto r = parse(
+      "log.segment.bytes: 1048576\nlog.retention.ms: -1\nlog.flush.interval.messages: 1\n"
+      "message.max.bytes: 2000000\nlog.message.timestamp.type: LogAppendTime\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->log.segment_bytes, 1048576);
+  EXPECT_EQ(r->log.retention_ms, -1);
+  EXPECT_EQ(r->log.flush_interval_messages, 1);
+  EXPECT_EQ(r->log.message_max_bytes, 2000000);
+  EXPECT_TRUE(r->log.log_append_time);
+  EXPECT_EQ(parse("")->log.retention_ms, 7LL * 24 * 3600 * 1000);
+  EXPECT_NE(error_of("log.segment.bytes: 10").find("must be between 14 and"), std::string::npos);
+  EXPECT_NE(error_of("log.retention.ms: -2").find("must be between -1 and"), std::string::npos);
+  EXPECT_NE(error_of("log.message.timestamp.type: WallClock").find("must be CreateTime or LogAppendTime"),
+            std::string::npos);
+}
+
 TEST(broker_config, errors_name_file_line_and_key) {
   EXPECT_EQ(error_of("node.id: 1\nlog.dris: [x]\n"),
             "/etc/mosaic/test.yaml:2:1: key 'log.dris': unknown key (see `mosaicd --help` for the keys)");

@@ -113,7 +113,9 @@ TEST(partition_log, rolls_by_size_into_segments_named_by_base_offset) {
   auto logs = files(d.path(), ".log");
   EXPECT_EQ(logs.front(), "00000000000000000000.log");
   EXPECT_EQ(logs.size(), l->segment_count());
-  // Sealed segments have their indexes written beside them.
+  // Rolled segments are synced and indexed by the periodic task.
+  EXPECT_EQ(files(d.path(), ".index").size(), 0u);
+  ASSERT_TRUE(l->tick().ok());
   EXPECT_EQ(files(d.path(), ".index").size(), logs.size() - 1);
   auto all = read_all(*l, 0);
   ASSERT_EQ(offsets_in(all).size(), 20u);
