@@ -21,11 +21,7 @@ size_t framed_size(std::span<const uint8_t> bytes) noexcept {
   return batch_layout::length_prefix + static_cast<size_t>(len);
 }
 
-namespace {
-
-// Zigzag varints of the record format; false if it runs past `end` or is
-// longer than `max_bytes`.
-bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) {
+bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes) noexcept {
   uint64_t v = 0;
   for (int shift = 0, i = 0; i < max_bytes; ++i, shift += 7) {
     if (p == end) return false;
@@ -38,6 +34,8 @@ bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_b
   }
   return false;
 }
+
+namespace {
 
 bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out) {
   int64_t v = 0;

@@ -133,6 +133,10 @@ size_t for_each_batch(std::span<const uint8_t> bytes, F&& fn) {
   return at;
 }
 
+// Reads one zigzag varint of the record format (at most `max_bytes` long) and
+// advances `p`; false if it runs past `end`.
+bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) noexcept;
+
 // The patches an append makes, outside the CRC.
 inline void set_base_offset(std::span<uint8_t> batch, int64_t offset) noexcept {
   store_be64(batch.data() + batch_layout::base_offset, offset);

@@ -358,24 +358,12 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
       auto rec = b.records();
       const uint8_t* p = rec.data();
       const uint8_t* end = p + rec.size();
-      auto varlong = [&](int64_t& out) {
-        uint64_t v = 0;
-        for (int shift = 0; p < end && shift < 70; shift += 7) {
-          uint8_t byte = *p++;
-          v |= uint64_t{byte & 0x7Fu} << shift;
-          if ((byte & 0x80) == 0) {
-            out = static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
-            return true;
-          }
-        }
-        return false;
-      };
       for (int32_t i = 0; i < b.records_count(); ++i) {
         int64_t len = 0, ts_delta = 0;
-        if (!varlong(len)) break;
+        if (!read_varlong(p, end, len) || len < 1 || len > end - p) break;
         const uint8_t* rec_end = p + len;
         ++p;  // attributes
-        if (!varlong(ts_delta)) break;
+        if (!read_varlong(p, rec_end, ts_delta)) break;
         if (base_ts + ts_delta >= ts) {
           found = h->base_offset + i;
           break;

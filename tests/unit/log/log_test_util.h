@@ -10,23 +10,14 @@
 
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/partition_log.h"
+#include "tests/support/temp_dir.h"
 
 namespace mosaic::log::test {
 
-class scratch_dir {
+// A fresh folder for one test.
+class scratch_dir : public mosaic::testing::temp_dir {
  public:
-  scratch_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mosaic_log_XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  scratch_dir() : temp_dir("mosaic_log") {}
 };
 
 // A batch of `records` records whose values name `tag`, timestamps from `ts`.
