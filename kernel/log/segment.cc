@@ -115,7 +115,19 @@ segment::segment(std::filesystem::path dir, int64_t base_offset, int fd, uint64_
       next_offset_(base_offset) {}
 
 segment::~segment() {
-  if (fd_ >= 0) ::close(fd_);
+  if (int fd = fd_.load(); fd >= 0) ::close(fd);
+}
+
+int segment::fd() const noexcept {
+  int fd = fd_.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  std::lock_guard lock(fd_mu_);
+  fd = fd_.load(std::memory_order_relaxed);
+  if (fd < 0) {
+    fd = ::open(log_path_.c_str(), O_RDWR | O_CLOEXEC | O_APPEND);
+    if (fd >= 0) fd_.store(fd, std::memory_order_release);
+  }
+  return fd;
 }
 
 result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& dir, int64_t base_offset,
@@ -129,20 +141,15 @@ result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& di
 result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir, int64_t base_offset,
                                                size_t index_interval_bytes) {
   const auto path = dir / file_name(base_offset, ".log");
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_APPEND);
-  if (fd < 0) return io_error("cannot open segment", path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return io_error("cannot stat segment", path);
-  }
+  if (::stat(path.c_str(), &st) != 0) return io_error("cannot stat segment", path);
   return std::shared_ptr<segment>(
-      new segment(dir, base_offset, fd, static_cast<uint64_t>(st.st_size), index_interval_bytes));
+      new segment(dir, base_offset, -1, static_cast<uint64_t>(st.st_size), index_interval_bytes));
 }
 
 std::optional<segment::header_info> segment::read_header(uint64_t position, uint64_t limit) const {
   uint8_t h[batch_layout::header_size];
-  if (position + batch_layout::header_size > limit || !pread_all(fd_, h, sizeof(h), position)) return std::nullopt;
+  if (position + batch_layout::header_size > limit || !pread_all(fd(), h, sizeof(h), position)) return std::nullopt;
   size_t framed = framed_size({h, sizeof(h)});
   if (framed == 0 || position + framed > limit) return std::nullopt;
   batch_view v{{h, sizeof(h)}};
@@ -210,7 +217,7 @@ result<segment::recovery> segment::recover(bool full_scan) {
       break;
     }
     buf.resize(h->size);
-    if (!pread_all(fd_, buf.data(), buf.size(), pos)) {
+    if (!pread_all(fd(), buf.data(), buf.size(), pos)) {
       r.reason = "cannot read position " + std::to_string(pos);
       break;
     }
@@ -230,7 +237,7 @@ result<segment::recovery> segment::recover(bool full_scan) {
   }
   r.valid_bytes = pos;
   r.truncated_bytes = file_size - pos;
-  if (r.truncated_bytes > 0 && ::ftruncate(fd_, static_cast<off_t>(pos)) != 0)
+  if (r.truncated_bytes > 0 && ::ftruncate(fd(), static_cast<off_t>(pos)) != 0)
     return io_error("cannot truncate", log_path_);
   size_.store(pos, std::memory_order_release);
   return r;
@@ -243,12 +250,12 @@ status segment::append(std::span<const iovec> iov, std::span<const appended_batc
   std::vector<iovec> rest(iov.begin(), iov.end());
   size_t first = 0;
   while (done < total) {
-    ssize_t n = ::writev(fd_, rest.data() + first, static_cast<int>(std::min<size_t>(rest.size() - first, IOV_MAX)));
+    ssize_t n = ::writev(fd(), rest.data() + first, static_cast<int>(std::min<size_t>(rest.size() - first, IOV_MAX)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       // Leave no partial batch behind: cut back to where this append began.
       int saved = errno;
-      if (::ftruncate(fd_, static_cast<off_t>(size())) != 0) {
+      if (::ftruncate(fd(), static_cast<off_t>(size())) != 0) {
       }
       errno = saved;
       return io_error("cannot append to", log_path_);
@@ -273,7 +280,9 @@ status segment::append(std::span<const iovec> iov, std::span<const appended_batc
 }
 
 status segment::flush() const {
-  if (::fdatasync(fd_) != 0) return io_error("cannot sync", log_path_);
+  const int fd = fd_.load(std::memory_order_acquire);
+  if (fd < 0) return {};  // never opened here, so nothing of ours to sync
+  if (::fdatasync(fd) != 0) return io_error("cannot sync", log_path_);
   return {};
 }
 
@@ -350,7 +359,7 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
       // Uncompressed: the first record at or after `ts`. Compressed: the
       // batch's base offset (records are not decompressed here).
       buf.resize(h->size);
-      if (!pread_all(fd_, buf.data(), buf.size(), pos)) return h->base_offset;
+      if (!pread_all(fd(), buf.data(), buf.size(), pos)) return h->base_offset;
       batch_view b{buf};
       if (b.codec() != 0 || b.log_append_time()) return h->base_offset;
       int64_t found = h->base_offset;
@@ -380,7 +389,7 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
 result<int64_t> segment::truncate_from(int64_t offset) {
   auto at = locate(offset, size());
   if (!at) return next_offset();
-  if (::ftruncate(fd_, static_cast<off_t>(at->position)) != 0) return io_error("cannot truncate", log_path_);
+  if (::ftruncate(fd(), static_cast<off_t>(at->position)) != 0) return io_error("cannot truncate", log_path_);
   {
     std::lock_guard lock(index_mu_);
     while (!offset_index_.empty() && offset_index_.back().position >= at->position) offset_index_.pop_back();

@@ -59,7 +59,8 @@ class segment {
   static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir, int64_t base_offset,
                                                  size_t index_interval_bytes);
   // An existing segment. Its size is the file's; `recover` must run before
-  // it is trusted.
+  // it is trusted. The file itself is opened when first needed: a sealed
+  // segment whose indexes are whole costs no descriptor until it is read.
   static result<std::shared_ptr<segment>> open(const std::filesystem::path& dir, int64_t base_offset,
                                                size_t index_interval_bytes);
   ~segment();
@@ -114,7 +115,9 @@ class segment {
   // When the segment got its first batch (wall clock, ms), for segment.ms.
   int64_t first_append_ms() const noexcept { return first_append_ms_; }
   void set_first_append_ms(int64_t ms) noexcept { first_append_ms_ = ms; }
-  int fd() const noexcept { return fd_; }
+  // The file's descriptor, opening it if need be; -1 if it cannot be opened.
+  int fd() const noexcept;
+  bool file_open() const noexcept { return fd_.load(std::memory_order_acquire) >= 0; }
   const std::filesystem::path& path() const noexcept { return log_path_; }
   size_t index_entries() const;
 
@@ -135,7 +138,8 @@ class segment {
   std::filesystem::path dir_;
   std::filesystem::path log_path_;
   int64_t base_offset_;
-  int fd_;
+  mutable std::atomic<int> fd_;
+  mutable std::mutex fd_mu_;
   size_t index_interval_bytes_;
   std::atomic<uint64_t> size_;
   std::atomic<int64_t> next_offset_;

@@ -24,6 +24,12 @@ double rss_mib() {
   return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
+size_t open_fds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -79,12 +85,13 @@ int main(int argc, char** argv) {
   for (int p = 0; p < n; ++p) opened += (*m)->get("topic" + std::to_string(p / 100), p % 100).ok() ? 1 : 0;
   const double open_s = seconds_since(t0);
   const double after_open = rss_mib();
+  const size_t fds = open_fds();
   std::printf(
       "{\"partitions\": %d, \"startup_scan_s\": %.3f, \"rss_before_mib\": %.1f, \"rss_after_scan_mib\": %.1f, "
       "\"open_all_s\": %.3f, \"opened\": %zu, \"rss_after_open_all_mib\": %.1f, "
-      "\"bytes_per_idle_partition\": %.0f, \"bytes_per_open_partition\": %.0f}\n",
+      "\"bytes_per_idle_partition\": %.0f, \"bytes_per_open_partition\": %.0f, \"open_fds\": %zu}\n",
       n, scan_s, base, after_scan, open_s, opened, after_open, (after_scan - base) * (1 << 20) / n,
-      (after_open - base) * (1 << 20) / n);
+      (after_open - base) * (1 << 20) / n, fds);
   (void)(*m)->close_all();
   return 0;
 }

@@ -313,6 +313,32 @@ TEST(partition_log, reopens_with_its_indexes_and_rebuilds_lost_ones) {
   EXPECT_EQ(mid->first_offset, 17);
 }
 
+size_t open_fds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(partition_log, a_clean_reopen_opens_segment_files_only_when_read) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 600;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(append(*l, batch("lazy" + std::to_string(i), 1, 1000, 150)).ok());
+  ASSERT_GT(l->segment_count(), 5u);
+  const auto everything = read_all(*l, 0);
+  ASSERT_TRUE(l->close().ok());
+  l.reset();
+  const size_t before = open_fds();
+  l = open_log(d.path(), cfg);
+  EXPECT_EQ(open_fds(), before) << "no segment file is opened to reopen a cleanly closed log";
+  EXPECT_EQ(l->log_end_offset(), 20);
+  auto r = l->read(0, 1, INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(open_fds(), before + 1) << "reading the first batch opens the first segment only";
+  EXPECT_EQ(read_all(*l, 0), everything);
+}
+
 TEST(partition_log, cuts_a_torn_tail_on_reopen) {
   scratch_dir d;
   auto l = open_log(d.path());
