@@ -334,7 +334,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_
       r.slices.push_back({seg, seg->fd(), start, cut - start});
       r.bytes += cut - start;
     }
-    if (end < size || r.bytes >= max_bytes) break;
+    // Stop where this segment stopped short (the budget or max_offset):
+    // a later segment's batches would leave a gap.
+    if (cut < end || end < size || r.bytes >= max_bytes) break;
   }
   return r;
 }

@@ -167,6 +167,31 @@ TEST(partition_log, reads_respect_max_bytes_and_the_high_watermark) {
   EXPECT_EQ(l->read(-1, SIZE_MAX, INT64_MAX).error().code(), errc::not_found);
 }
 
+TEST(partition_log, a_read_across_segments_never_skips_a_batch) {
+  scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 1150;
+  auto l = open_log(d.path(), cfg);
+  // Segments of a small batch then a big one: a budget can stop before the
+  // big one while the next segment's small one would still fit.
+  for (int i = 0; i < 24; ++i)
+    ASSERT_TRUE(append(*l, batch("mix" + std::to_string(i), 1, 1000, i % 2 == 1 ? 900 : 60)).ok());
+  ASSERT_GT(l->segment_count(), 4u);
+  for (int64_t from = 0; from < 24; ++from)
+    for (size_t budget : {100u, 300u, 700u, 1200u, 2500u}) {
+      auto r = l->read(from, budget, INT64_MAX);
+      ASSERT_TRUE(r.ok());
+      std::vector<uint8_t> bytes;
+      ASSERT_TRUE(r->copy_to(bytes).ok());
+      auto offsets = offsets_in(bytes);
+      ASSERT_FALSE(offsets.empty());
+      EXPECT_EQ(offsets.front(), from);
+      for (size_t i = 1; i < offsets.size(); ++i)
+        EXPECT_EQ(offsets[i], offsets[i - 1] + 1) << "gap reading from " << from << " with " << budget << " bytes";
+      EXPECT_TRUE(offsets.size() == 1 || bytes.size() <= budget);
+    }
+}
+
 TEST(partition_log, read_slices_point_into_the_segment_files) {
   scratch_dir d;
   auto l = open_log(d.path());
