@@ -1,0 +1,333 @@
+#include "kernel/net/server.h"
+
+#include <utility>
+// Boost 1.74's Asio needs <utility> first under C++20 coroutines.
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "kernel/base/log.h"
+
+namespace mosaic::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+struct counters {
+  std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0};
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(tcp::socket sock, const server_options& opts, counters& stats)
+      : sock_(std::move(sock)), opts_(opts), stats_(stats), resume_(sock_.get_executor()), idle_(sock_.get_executor()) {
+    resume_.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+
+  void start(std::unique_ptr<adapter::session> s) {
+    session_ = std::move(s);
+    last_activity_ = std::chrono::steady_clock::now();
+    auto self = shared_from_this();
+    asio::co_spawn(
+        sock_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
+    if (opts_.idle_timeout_ms > 0)
+      asio::co_spawn(
+          sock_.get_executor(), [self]() { return self->idle_loop(); }, asio::detached);
+  }
+
+  // Called on the connection's strand.
+  void complete(uint64_t seq, std::vector<uint8_t> payload, bool none, bool close_after) {
+    for (auto& s : pending_)
+      if (s.seq == seq && !s.done) {
+        s.done = true;
+        s.none = none;
+        s.close_after = close_after;
+        queued_bytes_ += payload.size();
+        s.payload = std::move(payload);
+        break;
+      }
+    write_next();
+  }
+
+  void shut() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+    resume_.cancel();
+    idle_.cancel();
+  }
+
+  asio::any_io_executor executor() { return sock_.get_executor(); }
+  ~connection() { stats_.open.fetch_sub(1); }
+
+ private:
+  struct slot {
+    uint64_t seq = 0;
+    bool done = false;
+    bool none = false;
+    bool close_after = false;
+    std::vector<uint8_t> payload;
+  };
+
+  class reply : public adapter::responder {
+   public:
+    reply(std::shared_ptr<connection> c, uint64_t seq) : c_(std::move(c)), seq_(seq) {}
+    ~reply() override {
+      // A request dropped without an answer must not stall the ones behind it.
+      if (!answered_.exchange(true)) post({}, true, false);
+    }
+    void respond(std::vector<uint8_t> payload) override {
+      if (!answered_.exchange(true)) post(std::move(payload), false, false);
+    }
+    void no_response() override {
+      if (!answered_.exchange(true)) post({}, true, false);
+    }
+    void close() override {
+      if (!answered_.exchange(true)) post({}, true, true);
+    }
+
+   private:
+    void post(std::vector<uint8_t> payload, bool none, bool close_after) {
+      auto c = c_;
+      const uint64_t seq = seq_;
+      asio::post(c->executor(), [c, seq, p = std::move(payload), none, close_after]() mutable {
+        c->complete(seq, std::move(p), none, close_after);
+      });
+    }
+    std::shared_ptr<connection> c_;
+    uint64_t seq_;
+    std::atomic<bool> answered_{false};
+  };
+
+  bool must_pause() const {
+    return pending_.size() >= opts_.max_inflight_per_connection || queued_bytes_ > opts_.max_queued_response_bytes;
+  }
+
+  asio::awaitable<void> read_loop() {
+    try {
+      for (;;) {
+        while (must_pause() && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(std::chrono::steady_clock::time_point::max());
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
+        uint8_t size_bytes[4];
+        co_await asio::async_read(sock_, asio::buffer(size_bytes), asio::use_awaitable);
+        const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
+                                                  (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
+        if (size < 0 || static_cast<size_t>(size) > opts_.max_request_bytes) {
+          stats_.oversized.fetch_add(1);
+          log::debug("closing a connection that sent a frame of {} bytes (limit {})", size, opts_.max_request_bytes);
+          shut();
+          co_return;
+        }
+        std::vector<uint8_t> frame(static_cast<size_t>(size));
+        co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
+        last_activity_ = std::chrono::steady_clock::now();
+        const uint64_t seq = next_seq_++;
+        slot s;
+        s.seq = seq;
+        pending_.push_back(std::move(s));
+        session_->on_frame(frame, std::make_shared<reply>(shared_from_this(), seq));
+      }
+    } catch (const std::exception&) {
+      // The peer went away or sent a truncated frame: this connection ends.
+    }
+    shut();
+  }
+
+  asio::awaitable<void> idle_loop() {
+    const auto timeout = std::chrono::milliseconds(opts_.idle_timeout_ms);
+    while (!closed_) {
+      boost::system::error_code ec;
+      idle_.expires_after(timeout);
+      co_await idle_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      if (pending_.empty() && std::chrono::steady_clock::now() - last_activity_ >= timeout) {
+        stats_.idle_closed.fetch_add(1);
+        shut();
+      }
+    }
+  }
+
+  // Writes completed responses in request order, one at a time.
+  void write_next() {
+    while (!writing_ && !pending_.empty() && pending_.front().done) {
+      slot& s = pending_.front();
+      if (s.none) {
+        const bool close_after = s.close_after;
+        pending_.pop_front();
+        if (close_after) return shut();
+        continue;
+      }
+      writing_ = true;
+      const auto n = static_cast<uint32_t>(s.payload.size());
+      prefix_ = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8),
+                 static_cast<uint8_t>(n)};
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload)};
+      auto self = shared_from_this();
+      asio::async_write(sock_, bufs, [self](const boost::system::error_code& ec, size_t) {
+        self->writing_ = false;
+        if (ec) return self->shut();
+        self->queued_bytes_ -= self->pending_.front().payload.size();
+        self->pending_.pop_front();
+        self->last_activity_ = std::chrono::steady_clock::now();
+        if (!self->must_pause()) self->resume_.cancel();
+        self->write_next();
+      });
+      return;
+    }
+    if (!must_pause()) resume_.cancel();
+  }
+
+  tcp::socket sock_;
+  const server_options& opts_;
+  counters& stats_;
+  std::unique_ptr<adapter::session> session_;
+  asio::steady_timer resume_;
+  asio::steady_timer idle_;
+  std::deque<slot> pending_;
+  uint64_t next_seq_ = 0;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::array<uint8_t, 4> prefix_{};
+  std::chrono::steady_clock::time_point last_activity_;
+};
+
+}  // namespace
+
+struct server::impl {
+  // Declared before the io_context: connections destroyed with it use them.
+  server_options opts;
+  counters stats;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  struct bound {
+    listener_spec spec;
+    std::unique_ptr<tcp::acceptor> acceptor;
+  };
+  std::vector<bound> listeners;
+  std::vector<std::thread> threads;
+  std::mutex conns_mu;
+  std::vector<std::weak_ptr<connection>> conns;
+  bool stopped = false;
+
+  asio::awaitable<void> accept_loop(bound& b) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock =
+          co_await b.acceptor->async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !b.acceptor->is_open()) co_return;
+        continue;
+      }
+      if (stats.open.load() >= opts.max_connections) {
+        stats.refused.fetch_add(1);
+        sock.close(ec);
+        continue;
+      }
+      stats.accepted.fetch_add(1);
+      stats.open.fetch_add(1);
+      sock.set_option(tcp::no_delay(true), ec);
+      adapter::peer p;
+      auto remote = sock.remote_endpoint(ec);
+      p.address = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+      p.listener = b.spec.name;
+      auto c = std::make_shared<connection>(std::move(sock), opts, stats);
+      {
+        std::lock_guard lock(conns_mu);
+        std::erase_if(conns, [](const auto& w) { return w.expired(); });
+        conns.push_back(c);
+      }
+      c->start(b.spec.adapter->open_session(p));
+    }
+  }
+};
+
+server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+server::~server() { stop(); }
+
+result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listeners, server_options options) {
+  auto i = std::make_unique<impl>();
+  i->opts = options;
+  for (auto& spec : listeners) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(spec.host, ec);
+    if (ec) return status(errc::config, "listener " + spec.name + ": bad host '" + spec.host + "'");
+    auto acceptor = std::make_unique<tcp::acceptor>(i->ioc);
+    tcp::endpoint ep(address, spec.port);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return status(errc::io, "listener " + spec.name + " on " + spec.host + ":" + std::to_string(spec.port) + ": " +
+                                  ec.message());
+    i->listeners.push_back({std::move(spec), std::move(acceptor)});
+  }
+  for (auto& b : i->listeners) asio::co_spawn(i->ioc, i->accept_loop(b), asio::detached);
+  i->work.emplace(i->ioc.get_executor());
+  for (int t = 0; t < std::max(1, options.network_threads); ++t)
+    i->threads.emplace_back([p = i.get()] { p->ioc.run(); });
+  return std::unique_ptr<server>(new server(std::move(i)));
+}
+
+uint16_t server::bound_port(const std::string& listener) const {
+  for (const auto& b : impl_->listeners)
+    if (b.spec.name == listener) {
+      boost::system::error_code ec;
+      auto ep = b.acceptor->local_endpoint(ec);
+      return ec ? 0 : ep.port();
+    }
+  return 0;
+}
+
+server_stats server::stats() const {
+  return {impl_->stats.accepted.load(), impl_->stats.refused.load(), impl_->stats.oversized.load(),
+          impl_->stats.idle_closed.load(), impl_->stats.open.load()};
+}
+
+void server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  for (auto& b : impl_->listeners) {
+    auto* a = b.acceptor.get();
+    asio::post(impl_->ioc, [a] {
+      boost::system::error_code ec;
+      a->close(ec);
+    });
+  }
+  {
+    std::lock_guard lock(impl_->conns_mu);
+    for (auto& w : impl_->conns)
+      if (auto c = w.lock()) asio::post(c->executor(), [c] { c->shut(); });
+  }
+  impl_->work.reset();
+  // Give the closes a moment to run, then stop whatever is left.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (impl_->stats.open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace mosaic::net

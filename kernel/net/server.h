@@ -1,0 +1,67 @@
+// The network layer: TCP listeners and connections on Boost.Asio, run by a
+// few network threads. It reads size-prefixed frames, refuses one over
+// socket.request.max.bytes (or with a negative size) by closing that
+// connection and nothing else, hands frames to the listener's protocol
+// adapter, and writes responses back in request order while later requests
+// are already being served (pipelining). It stops reading from a connection
+// whose client has too many requests in flight or does not read its
+// responses (backpressure), and closes connections idle for too long.
+//
+// Asio stays inside server.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "mosaic/adapter/adapter.h"
+
+namespace mosaic::net {
+
+struct listener_spec {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;  // 0: any free port (see bound_port)
+  std::shared_ptr<adapter::protocol_adapter> adapter;
+};
+
+struct server_options {
+  int network_threads = 2;                      // num.network.threads
+  size_t max_request_bytes = 100 << 20;         // socket.request.max.bytes
+  size_t max_connections = 10000;               // max.connections
+  size_t max_inflight_per_connection = 16;      // requests read but not yet answered
+  size_t max_queued_response_bytes = 64 << 20;  // per connection, before reading pauses
+  int64_t idle_timeout_ms = 600000;             // connections.max.idle.ms
+};
+
+struct server_stats {
+  uint64_t accepted = 0;
+  uint64_t refused = 0;  // over max.connections
+  uint64_t oversized_frames = 0;
+  uint64_t idle_closed = 0;
+  uint64_t open = 0;
+};
+
+class server {
+ public:
+  static result<std::unique_ptr<server>> start(std::vector<listener_spec> listeners, server_options options);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // The port a listener got (useful with port 0).
+  uint16_t bound_port(const std::string& listener) const;
+  server_stats stats() const;
+  // Stops accepting, closes every connection, joins the network threads.
+  void stop();
+
+  struct impl;
+
+ private:
+  explicit server(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace mosaic::net

@@ -1,0 +1,53 @@
+// Protocol adapters: the unstable C++ tier of the SDK (ARCHITECTURE.md).
+// An adapter turns a wire protocol into calls on the broker; the network
+// layer (kernel/net) owns the sockets and hands each connection's frames
+// to a session of the adapter. Built against this exact header and host;
+// loaded at start-up only, never hot-swapped.
+//
+// Framing, for now: frames are prefixed by a 4-byte big-endian size, as
+// Kafka's are. The network layer enforces the size limit.
+//
+// Threading: a session's on_frame is called for one connection's frames in
+// order, one at a time, from a network thread; it must not block (hand slow
+// work to another thread). A responder may be completed from any thread,
+// exactly once. Responses go out in request order whatever order they
+// complete in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mosaic::adapter {
+
+struct peer {
+  std::string address;   // "127.0.0.1:53412"
+  std::string listener;  // the listener's name
+};
+
+class responder {
+ public:
+  virtual ~responder() = default;
+  // The response frame's payload (the network layer adds the size prefix).
+  virtual void respond(std::vector<uint8_t> payload) = 0;
+  // This request gets no response (Kafka's acks=0).
+  virtual void no_response() = 0;
+  // Closes the connection once earlier responses are written.
+  virtual void close() = 0;
+};
+
+class session {
+ public:
+  virtual ~session() = default;
+  virtual void on_frame(std::span<const uint8_t> frame, std::shared_ptr<responder> reply) = 0;
+};
+
+class protocol_adapter {
+ public:
+  virtual ~protocol_adapter() = default;
+  virtual std::unique_ptr<session> open_session(const peer& p) = 0;
+};
+
+}  // namespace mosaic::adapter

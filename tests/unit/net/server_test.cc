@@ -1,0 +1,239 @@
+// The network layer over real loopback sockets, with a small adapter that
+// answers each frame with the frame reversed; frames starting with a command
+// ("slow", "none", "bye", "hold") exercise ordering, no-response, close and
+// backpressure.
+#include "kernel/net/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace mosaic::net {
+namespace {
+
+struct test_adapter : adapter::protocol_adapter {
+  std::atomic<int> frames{0};
+  std::mutex mu;
+  std::vector<std::shared_ptr<adapter::responder>> held;
+  std::vector<std::thread> later;
+
+  ~test_adapter() override {
+    for (auto& t : later) t.join();
+  }
+  void release_held() {
+    std::lock_guard lock(mu);
+    for (auto& r : held) r->respond({'o', 'k'});
+    held.clear();
+  }
+
+  struct sess : adapter::session {
+    test_adapter& a;
+    explicit sess(test_adapter& owner) : a(owner) {}
+    void on_frame(std::span<const uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
+      a.frames.fetch_add(1);
+      std::string text(frame.begin(), frame.end());
+      if (text.rfind("slow", 0) == 0) {
+        std::lock_guard lock(a.mu);
+        a.later.emplace_back([reply, text] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          reply->respond(std::vector<uint8_t>(text.rbegin(), text.rend()));
+        });
+        return;
+      }
+      if (text == "none") return reply->no_response();
+      if (text == "bye") return reply->close();
+      if (text.rfind("hold", 0) == 0) {
+        std::lock_guard lock(a.mu);
+        a.held.push_back(reply);
+        return;
+      }
+      reply->respond(std::vector<uint8_t>(text.rbegin(), text.rend()));
+    }
+  };
+  std::unique_ptr<adapter::session> open_session(const adapter::peer&) override {
+    return std::make_unique<sess>(*this);
+  }
+};
+
+class client {
+ public:
+  explicit client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  }
+  ~client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send_raw(const std::vector<uint8_t>& b) { (void)!::write(fd_, b.data(), b.size()); }
+  void send(const std::string& payload) {
+    const auto n = static_cast<uint32_t>(payload.size());
+    std::vector<uint8_t> b = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
+                              static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+    b.insert(b.end(), payload.begin(), payload.end());
+    send_raw(b);
+  }
+  // The next response payload, or nullopt if the connection closed or
+  // nothing came within the timeout.
+  std::optional<std::string> receive(int timeout_ms = 3000) {
+    uint8_t h[4];
+    if (!read_exact(h, 4, timeout_ms)) return std::nullopt;
+    const uint32_t n = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+    std::string s(n, '\0');
+    if (n > 0 && !read_exact(reinterpret_cast<uint8_t*>(s.data()), n, timeout_ms)) return std::nullopt;
+    return s;
+  }
+  // True if the server closed the connection (EOF) within the timeout.
+  bool closed_by_server(int timeout_ms = 3000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    char c;
+    return ::recv(fd_, &c, 1, 0) <= 0;
+  }
+
+ private:
+  bool read_exact(uint8_t* p, size_t n, int timeout_ms) {
+    while (n > 0) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, timeout_ms) <= 0) return false;
+      ssize_t r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_;
+  bool connected_ = false;
+};
+
+struct fixture {
+  std::shared_ptr<test_adapter> adapter = std::make_shared<test_adapter>();
+  std::unique_ptr<server> srv;
+  uint16_t port = 0;
+  explicit fixture(server_options o = {}) {
+    auto s = server::start({{"TEST", "127.0.0.1", 0, adapter}}, o);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    srv = std::move(*s);
+    port = srv->bound_port("TEST");
+  }
+};
+
+TEST(net_server, answers_frames_on_a_port_chosen_at_run_time) {
+  fixture f;
+  ASSERT_NE(f.port, 0);
+  client c(f.port);
+  ASSERT_TRUE(c.connected());
+  c.send("hello");
+  EXPECT_EQ(c.receive(), "olleh");
+  c.send("");
+  EXPECT_EQ(c.receive(), "");
+}
+
+TEST(net_server, pipelined_responses_come_back_in_request_order) {
+  fixture f;
+  client c(f.port);
+  c.send("slow-1");
+  c.send("fast-2");
+  c.send("none");
+  c.send("fast-3");
+  EXPECT_EQ(c.receive(), "1-wols");
+  EXPECT_EQ(c.receive(), "2-tsaf");
+  EXPECT_EQ(c.receive(), "3-tsaf") << "no response for 'none', and nothing out of order";
+}
+
+TEST(net_server, an_oversized_or_negative_frame_closes_that_connection_only) {
+  server_options o;
+  o.max_request_bytes = 1024;
+  fixture f(o);
+  client good(f.port);
+  client big(f.port);
+  big.send(std::string(1025, 'x'));
+  EXPECT_TRUE(big.closed_by_server());
+  client negative(f.port);
+  negative.send_raw({0xff, 0xff, 0xff, 0xf0});
+  EXPECT_TRUE(negative.closed_by_server());
+  good.send("still here");
+  EXPECT_EQ(good.receive(), "ereh llits");
+  EXPECT_EQ(f.srv->stats().oversized_frames, 2u);
+  client exact(f.port);
+  exact.send(std::string(1024, 'y'));
+  EXPECT_EQ(exact.receive()->size(), 1024u);
+}
+
+TEST(net_server, a_truncated_frame_and_a_vanished_client_harm_no_one) {
+  fixture f;
+  {
+    client gone(f.port);
+    gone.send_raw({0, 0, 0, 100, 'p', 'a', 'r', 't'});
+  }
+  client c(f.port);
+  c.send("ok?");
+  EXPECT_EQ(c.receive(), "?ko");
+}
+
+TEST(net_server, close_from_the_adapter_and_connection_limits) {
+  server_options o;
+  o.max_connections = 2;
+  fixture f(o);
+  client a(f.port), b(f.port);
+  a.send("x");
+  ASSERT_EQ(a.receive(), "x");
+  b.send("y");
+  ASSERT_EQ(b.receive(), "y");
+  client third(f.port);
+  EXPECT_TRUE(third.closed_by_server()) << "over max.connections";
+  EXPECT_GE(f.srv->stats().refused, 1u);
+  a.send("bye");
+  EXPECT_TRUE(a.closed_by_server());
+}
+
+TEST(net_server, closes_idle_connections) {
+  server_options o;
+  o.idle_timeout_ms = 200;
+  fixture f(o);
+  client c(f.port);
+  c.send("a");
+  ASSERT_EQ(c.receive(), "a");
+  EXPECT_TRUE(c.closed_by_server(3000));
+  EXPECT_EQ(f.srv->stats().idle_closed, 1u);
+}
+
+TEST(net_server, stops_reading_while_too_many_requests_are_in_flight) {
+  server_options o;
+  o.max_inflight_per_connection = 2;
+  fixture f(o);
+  client c(f.port);
+  c.send("hold-1");
+  c.send("hold-2");
+  c.send("after");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(f.adapter->frames.load(), 2) << "the third frame waits until a response is written";
+  f.adapter->release_held();
+  EXPECT_EQ(c.receive(), "ok");
+  EXPECT_EQ(c.receive(), "ok");
+  EXPECT_EQ(c.receive(), "retfa");
+  EXPECT_EQ(f.adapter->frames.load(), 3);
+}
+
+TEST(net_server, refuses_a_listener_it_cannot_bind) {
+  fixture f;
+  auto clash = server::start({{"AGAIN", "127.0.0.1", f.port, f.adapter}}, {});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.error().message().find("listener AGAIN on 127.0.0.1:"), std::string::npos) << clash.error().message();
+  auto bad = server::start({{"BAD", "not-an-address", 0, f.adapter}}, {});
+  ASSERT_FALSE(bad.ok());
+}
+
+}  // namespace
+}  // namespace mosaic::net
