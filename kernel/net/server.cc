@@ -250,6 +250,9 @@ struct server::impl {
       auto remote = sock.remote_endpoint(ec);
       p.address = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
       p.listener = b.spec.name;
+      auto local = b.acceptor->local_endpoint(ec);
+      p.local_host = b.spec.host;
+      p.local_port = ec ? b.spec.port : local.port();
       auto c = std::make_shared<connection>(std::move(sock), opts, stats);
       {
         std::lock_guard lock(conns_mu);

@@ -194,7 +194,7 @@ struct generator {
     std::string s = d.is_string() ? d.get<std::string>() : d.dump();
     if (s == "null") return t == "string" ? "std::nullopt" : "";
     if (t == "bool") return s == "true" ? "true" : "false";
-    if (t == "string") return "\"" + s + "\"";
+    if (t == "string") return s.empty() ? "" : "\"" + s + "\"";
     if (t == "float64") return s;
     if (t == "uuid" || t == "bytes" || t == "records") return "";
     if (s.rfind("0x", 0) == 0 || s.rfind("0X", 0) == 0) return "static_cast<" + cpp_type(f) + ">(" + s + ")";
@@ -324,7 +324,7 @@ struct generator {
     for (const auto& f : s.fields) {
       std::string init = default_init(f);
       h << "  " << cpp_type(f) << " " << f.name;
-      if (!init.empty()) h << "{" << init << "}";
+      h << "{" << init << "}";  // value-initialised when the schema gives no default
       h << ";\n";
     }
     h << "  std::vector<tagged_field> unknown_tags;  // kept as read, written back\n\n";

@@ -23,8 +23,10 @@
 namespace mosaic::adapter {
 
 struct peer {
-  std::string address;   // "127.0.0.1:53412"
-  std::string listener;  // the listener's name
+  std::string address;     // "127.0.0.1:53412"
+  std::string listener;    // the listener's name
+  std::string local_host;  // the listener's address and port, as bound
+  uint16_t local_port = 0;
 };
 
 class responder {
