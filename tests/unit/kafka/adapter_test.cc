@@ -1,11 +1,6 @@
 // The Kafka adapter behind the real network layer, spoken to by kcat (a real
 // librdkafka client) and by hand-made frames for the error paths.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -13,6 +8,7 @@
 #include "kafka_messages.h"
 #include "kernel/net/server.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "tests/support/frame_client.h"
 
 namespace mosaic::kafka {
 namespace {
@@ -47,47 +43,7 @@ TEST(kafka_adapter, kcat_lists_the_broker) {
   EXPECT_NE(out.find("0 topics:"), std::string::npos) << out;
 }
 
-class raw_client {
- public:
-  explicit raw_client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  }
-  ~raw_client() { ::close(fd_); }
-  void send(const std::vector<uint8_t>& body) {
-    std::vector<uint8_t> frame;
-    writer w(frame);
-    w.integer<int32_t>(static_cast<int32_t>(body.size()));
-    w.raw(body);
-    (void)!::write(fd_, frame.data(), frame.size());
-  }
-  // The next response frame, or nullopt when the server closed.
-  std::optional<std::vector<uint8_t>> receive() {
-    uint8_t h[4];
-    if (!read_exact(h, 4)) return std::nullopt;
-    std::vector<uint8_t> body((uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3]);
-    if (!read_exact(body.data(), body.size())) return std::nullopt;
-    return body;
-  }
-
- private:
-  bool read_exact(uint8_t* p, size_t n) {
-    while (n > 0) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, 5000) <= 0) return false;
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-};
+using raw_client = mosaic::testing::frame_client;
 
 std::vector<uint8_t> request(int16_t key, int16_t version, int16_t header_version, const auto& body, int16_t body_v) {
   std::vector<uint8_t> out;
@@ -146,7 +102,7 @@ TEST(kafka_adapter, unknown_apis_and_garbage_close_the_connection_and_nothing_el
   unknown.send(request(9999, 0, 1, req, 0));
   EXPECT_FALSE(unknown.receive()) << "an API key this broker does not serve closes the connection";
   raw_client garbage(b.port);
-  garbage.send({0x00, 0x03, 0x00, 0x0c, 0xff});
+  garbage.send(std::vector<uint8_t>{0x00, 0x03, 0x00, 0x0c, 0xff});
   EXPECT_FALSE(garbage.receive()) << "a truncated request closes the connection";
   raw_client good(b.port);
   msg::metadata_request m;

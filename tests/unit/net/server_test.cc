@@ -4,17 +4,14 @@
 // backpressure.
 #include "kernel/net/server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include "tests/support/frame_client.h"
 
 namespace mosaic::net {
 namespace {
@@ -63,59 +60,7 @@ struct test_adapter : adapter::protocol_adapter {
   }
 };
 
-class client {
- public:
-  explicit client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  }
-  ~client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void send_raw(const std::vector<uint8_t>& b) { (void)!::write(fd_, b.data(), b.size()); }
-  void send(const std::string& payload) {
-    const auto n = static_cast<uint32_t>(payload.size());
-    std::vector<uint8_t> b = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
-                              static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
-    b.insert(b.end(), payload.begin(), payload.end());
-    send_raw(b);
-  }
-  // The next response payload, or nullopt if the connection closed or
-  // nothing came within the timeout.
-  std::optional<std::string> receive(int timeout_ms = 3000) {
-    uint8_t h[4];
-    if (!read_exact(h, 4, timeout_ms)) return std::nullopt;
-    const uint32_t n = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
-    std::string s(n, '\0');
-    if (n > 0 && !read_exact(reinterpret_cast<uint8_t*>(s.data()), n, timeout_ms)) return std::nullopt;
-    return s;
-  }
-  // True if the server closed the connection (EOF) within the timeout.
-  bool closed_by_server(int timeout_ms = 3000) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
-    char c;
-    return ::recv(fd_, &c, 1, 0) <= 0;
-  }
-
- private:
-  bool read_exact(uint8_t* p, size_t n, int timeout_ms) {
-    while (n > 0) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, timeout_ms) <= 0) return false;
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
-};
+using client = mosaic::testing::frame_client;
 
 struct fixture {
   std::shared_ptr<test_adapter> adapter = std::make_shared<test_adapter>();
@@ -135,9 +80,9 @@ TEST(net_server, answers_frames_on_a_port_chosen_at_run_time) {
   client c(f.port);
   ASSERT_TRUE(c.connected());
   c.send("hello");
-  EXPECT_EQ(c.receive(), "olleh");
+  EXPECT_EQ(c.receive_text(), "olleh");
   c.send("");
-  EXPECT_EQ(c.receive(), "");
+  EXPECT_EQ(c.receive_text(), "");
 }
 
 TEST(net_server, pipelined_responses_come_back_in_request_order) {
@@ -147,9 +92,9 @@ TEST(net_server, pipelined_responses_come_back_in_request_order) {
   c.send("fast-2");
   c.send("none");
   c.send("fast-3");
-  EXPECT_EQ(c.receive(), "1-wols");
-  EXPECT_EQ(c.receive(), "2-tsaf");
-  EXPECT_EQ(c.receive(), "3-tsaf") << "no response for 'none', and nothing out of order";
+  EXPECT_EQ(c.receive_text(), "1-wols");
+  EXPECT_EQ(c.receive_text(), "2-tsaf");
+  EXPECT_EQ(c.receive_text(), "3-tsaf") << "no response for 'none', and nothing out of order";
 }
 
 TEST(net_server, an_oversized_or_negative_frame_closes_that_connection_only) {
@@ -161,25 +106,25 @@ TEST(net_server, an_oversized_or_negative_frame_closes_that_connection_only) {
   big.send(std::string(1025, 'x'));
   EXPECT_TRUE(big.closed_by_server());
   client negative(f.port);
-  negative.send_raw({0xff, 0xff, 0xff, 0xf0});
+  negative.send_raw(std::vector<uint8_t>{0xff, 0xff, 0xff, 0xf0});
   EXPECT_TRUE(negative.closed_by_server());
   good.send("still here");
-  EXPECT_EQ(good.receive(), "ereh llits");
+  EXPECT_EQ(good.receive_text(), "ereh llits");
   EXPECT_EQ(f.srv->stats().oversized_frames, 2u);
   client exact(f.port);
   exact.send(std::string(1024, 'y'));
-  EXPECT_EQ(exact.receive()->size(), 1024u);
+  EXPECT_EQ(exact.receive_text()->size(), 1024u);
 }
 
 TEST(net_server, a_truncated_frame_and_a_vanished_client_harm_no_one) {
   fixture f;
   {
     client gone(f.port);
-    gone.send_raw({0, 0, 0, 100, 'p', 'a', 'r', 't'});
+    gone.send_raw(std::vector<uint8_t>{0, 0, 0, 100, 'p', 'a', 'r', 't'});
   }
   client c(f.port);
   c.send("ok?");
-  EXPECT_EQ(c.receive(), "?ko");
+  EXPECT_EQ(c.receive_text(), "?ko");
 }
 
 TEST(net_server, close_from_the_adapter_and_connection_limits) {
@@ -188,9 +133,9 @@ TEST(net_server, close_from_the_adapter_and_connection_limits) {
   fixture f(o);
   client a(f.port), b(f.port);
   a.send("x");
-  ASSERT_EQ(a.receive(), "x");
+  ASSERT_EQ(a.receive_text(), "x");
   b.send("y");
-  ASSERT_EQ(b.receive(), "y");
+  ASSERT_EQ(b.receive_text(), "y");
   client third(f.port);
   EXPECT_TRUE(third.closed_by_server()) << "over max.connections";
   EXPECT_GE(f.srv->stats().refused, 1u);
@@ -204,7 +149,7 @@ TEST(net_server, closes_idle_connections) {
   fixture f(o);
   client c(f.port);
   c.send("a");
-  ASSERT_EQ(c.receive(), "a");
+  ASSERT_EQ(c.receive_text(), "a");
   EXPECT_TRUE(c.closed_by_server(3000));
   EXPECT_EQ(f.srv->stats().idle_closed, 1u);
 }
@@ -220,9 +165,9 @@ TEST(net_server, stops_reading_while_too_many_requests_are_in_flight) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(f.adapter->frames.load(), 2) << "the third frame waits until a response is written";
   f.adapter->release_held();
-  EXPECT_EQ(c.receive(), "ok");
-  EXPECT_EQ(c.receive(), "ok");
-  EXPECT_EQ(c.receive(), "retfa");
+  EXPECT_EQ(c.receive_text(), "ok");
+  EXPECT_EQ(c.receive_text(), "ok");
+  EXPECT_EQ(c.receive_text(), "retfa");
   EXPECT_EQ(f.adapter->frames.load(), 3);
 }
 
