@@ -46,8 +46,6 @@ std::filesystem::path exe_dir() {
   return ec ? std::filesystem::current_path() : p.parent_path();
 }
 
-const char* type_name(int32_t t) { return sdk::config_type_name(t); }
-
 void print_library(const plugin::library& lib) {
   const auto& d = lib.descriptor();
   for (size_t i = 0; i < d.factory_count; ++i) {
@@ -64,7 +62,7 @@ void print_library(const plugin::library& lib) {
       std::string range;
       if (c.type == MOSAIC_CONFIG_INT && (sdk::field_int_min(c) != INT64_MIN || sdk::field_int_max(c) != INT64_MAX))
         range = " [" + std::to_string(sdk::field_int_min(c)) + ".." + std::to_string(sdk::field_int_max(c)) + "]";
-      std::printf("    config %s: %s%s%s%s%s%s\n", c.name, type_name(c.type), range.c_str(),
+      std::printf("    config %s: %s%s%s%s%s%s\n", c.name, sdk::config_type_name(c.type), range.c_str(),
                   c.default_value != nullptr ? ", default " : "", c.default_value != nullptr ? c.default_value : "",
                   flags.c_str(), c.description != nullptr ? (std::string(" - ") + c.description).c_str() : "");
     }

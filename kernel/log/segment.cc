@@ -246,32 +246,31 @@ result<segment::recovery> segment::recover(bool full_scan) {
 status segment::append(std::span<const iovec> iov, std::span<const appended_batch> batches) {
   uint64_t total = 0;
   for (const auto& v : iov) total += v.iov_len;
-  size_t done = 0;
-  std::vector<iovec> rest(iov.begin(), iov.end());
-  size_t first = 0;
+  // One writev normally takes it all; only a short write needs a copy of the
+  // vector to step through, so the usual append allocates nothing here.
+  std::span<const iovec> todo = iov;
+  std::vector<iovec> rest;
+  uint64_t done = 0;
   while (done < total) {
-    ssize_t n = ::writev(fd(), rest.data() + first, static_cast<int>(std::min<size_t>(rest.size() - first, IOV_MAX)));
+    ssize_t n = ::writev(fd(), todo.data(), static_cast<int>(std::min<size_t>(todo.size(), IOV_MAX)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       // Leave no partial batch behind: cut back to where this append began.
-      int saved = errno;
-      if (::ftruncate(fd(), static_cast<off_t>(size())) != 0) {
-      }
+      const int saved = errno;
+      [[maybe_unused]] const int cut = ::ftruncate(fd(), static_cast<off_t>(size()));
       errno = saved;
       return io_error("cannot append to", log_path_);
     }
-    done += static_cast<size_t>(n);
+    done += static_cast<uint64_t>(n);
+    if (done == total) break;
+    if (rest.empty()) rest.assign(todo.begin(), todo.end());
     auto left = static_cast<size_t>(n);
-    while (left > 0 && first < rest.size()) {
-      if (left >= rest[first].iov_len) {
-        left -= rest[first].iov_len;
-        ++first;
-      } else {
-        rest[first].iov_base = static_cast<uint8_t*>(rest[first].iov_base) + left;
-        rest[first].iov_len -= left;
-        left = 0;
-      }
-    }
+    size_t first = 0;
+    while (left >= rest[first].iov_len) left -= rest[first++].iov_len;
+    rest[first].iov_base = static_cast<uint8_t*>(rest[first].iov_base) + left;
+    rest[first].iov_len -= left;
+    rest.erase(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(first));
+    todo = rest;
   }
   for (const auto& b : batches) add_to_index(b);
   if (!batches.empty()) next_offset_.store(batches.back().last_offset + 1, std::memory_order_release);
