@@ -34,7 +34,62 @@ log::log_config to_log_config(const config::log_defaults& d) {
   return c;
 }
 
+adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapters, const std::string& name) {
+  for (const auto& a : adapters)
+    if (name == a.name) return a.factory;
+  return nullptr;
+}
+
+status node::start_services(const std::vector<builtin_adapter>& adapters) {
+  // The metadata log: a partition of its own that never expires.
+  log::log_config meta;
+  meta.retention_ms = -1;
+  meta.segment_bytes = 64ull << 20;
+  meta.segment_ms = INT64_MAX;
+  auto meta_log = logs_->create("__cluster_metadata", 0, meta);
+  if (!meta_log) return meta_log.error();
+  logs_->set_config("__cluster_metadata", 0, meta);
+  store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::local_metadata_log>(*meta_log));
+  if (auto s = store_->load(); !s) return status(s.code(), "reading the metadata log: " + s.message());
+  auto svc = broker::service::start(cfg_, logs_.get(), store_.get());
+  if (!svc) return svc.error();
+  service_ = std::move(*svc);
+  log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),
+            store_->applied_offset());
+
+  std::vector<net::listener_spec> specs;
+  for (const auto& l : cfg_.listeners) {
+    auto factory = find_adapter(adapters, l.adapter);
+    if (!factory) return status(errc::config, "listener " + l.name + ": no protocol adapter '" + l.adapter + "'");
+    adapter::adapter_context ctx;
+    ctx.service = service_.get();
+    auto a = factory(ctx);
+    adapters_.push_back(a);
+    specs.push_back({l.name, l.host, l.port, a});
+  }
+  net::server_options opts;
+  opts.network_threads = static_cast<int>(cfg_.server.num_network_threads);
+  opts.max_request_bytes = static_cast<size_t>(cfg_.server.socket_request_max_bytes);
+  opts.max_connections = static_cast<size_t>(cfg_.server.max_connections);
+  opts.idle_timeout_ms = cfg_.server.connections_max_idle_ms;
+  if (specs.empty()) return {};
+  auto srv = net::server::start(std::move(specs), opts);
+  if (!srv) return srv.error();
+  server_ = std::move(*srv);
+  for (const auto& l : cfg_.listeners)
+    log::info("listening on {} {}:{} ({})", l.name, l.host, server_->bound_port(l.name), l.adapter);
+  return {};
+}
+
+uint16_t node::bound_port(const std::string& listener) const { return server_ ? server_->bound_port(listener) : 0; }
+
 status node::shutdown() {
+  if (server_) server_->stop();
+  server_.reset();
+  adapters_.clear();
+  if (service_) service_->stop();
+  service_.reset();
+  store_.reset();
   if (!logs_) return {};
   auto s = logs_->close_all();
   logs_.reset();

@@ -1,6 +1,6 @@
-// One mosaicd node: its config, its data folders and the plugins the config
-// names. Networking and the services arrive with later subsystems; this is
-// the skeleton they hang from.
+// One mosaicd node: its config, its data folders, the plugins the config
+// names, the metadata store, the broker service and the listeners, started
+// in that order and stopped in the reverse one.
 #pragma once
 
 #include <filesystem>
@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "kernel/app/builtins.h"
 #include "kernel/base/status.h"
+#include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
 #include "kernel/log/log_manager.h"
+#include "kernel/metadata/metadata_log.h"
+#include "kernel/net/server.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
 
@@ -28,8 +32,14 @@ class node {
   // Creates the data folders, locks them against a second process, and
   // finds the partition logs in them (opened when first used).
   status open_data_dirs();
-  // Closes every open partition log cleanly.
+  // Opens the metadata log, replays it, starts the broker service and the
+  // listeners (each with the adapter its `adapter` key names).
+  status start_services(const std::vector<builtin_adapter>& adapters);
+  // Stops the listeners and the service, then closes every open partition
+  // log cleanly.
   status shutdown();
+  // The port a listener is bound to (0 if there is no such listener).
+  uint16_t bound_port(const std::string& listener) const;
   // Re-reads plugin entries from `fresh`: a plugin whose library or config
   // changed is created anew and swapped in; a failure keeps the old one.
   status reload_plugins(const config::broker_config& fresh);
@@ -48,6 +58,13 @@ class node {
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
   std::unique_ptr<log::log_manager> logs_;
+  std::unique_ptr<metadata::metadata_store> store_;
+  std::unique_ptr<broker::service> service_;
+  std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
+  std::unique_ptr<net::server> server_;
 };
+
+// The adapter named `name`, or nullptr.
+adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapters, const std::string& name);
 
 }  // namespace mosaic::app

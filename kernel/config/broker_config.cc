@@ -35,6 +35,19 @@ const std::vector<key_doc> keys = {
     {"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries"},
     {"message.max.bytes", "integer", "1048588", "the largest record batch accepted"},
     {"log.message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime"},
+    {"num.partitions", "integer", "1", "partitions of a topic created without a count"},
+    {"default.replication.factor", "integer", "1", "replicas of a topic created without a factor"},
+    {"min.insync.replicas", "integer", "1", "replicas that must have a record before acks=all is answered"},
+    {"auto.create.topics.enable", "boolean", "true", "Metadata for an unknown topic creates it"},
+    {"compression.type", "string", "producer",
+     "producer (keep what the producer sent), uncompressed, gzip, snappy, lz4 or zstd"},
+    {"log.cleanup.policy", "string", "delete", "delete (compact is not available yet)"},
+    {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
+    {"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection"},
+    {"max.connections", "integer", "10000", "connections over this are refused"},
+    {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
+    {"num.network.threads", "integer", "2", "threads serving sockets"},
+    {"num.io.threads", "integer", "2", "threads waiting on fsync and long polls"},
     {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
     {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
@@ -59,6 +72,29 @@ constexpr log_int_field log_int_fields[] = {
     {"log.index.interval.bytes", &log_defaults::index_interval_bytes, 0},
     {"message.max.bytes", &log_defaults::message_max_bytes, 0},
 };
+
+struct server_int_field {
+  const char* key;
+  int64_t server_settings::*member;
+  int64_t min;
+  int64_t max;
+};
+constexpr server_int_field server_int_fields[] = {
+    {"num.partitions", &server_settings::num_partitions, 1, 1000000},
+    {"default.replication.factor", &server_settings::default_replication_factor, 1, 32767},
+    {"min.insync.replicas", &server_settings::min_insync_replicas, 1, 32767},
+    {"socket.request.max.bytes", &server_settings::socket_request_max_bytes, 1, INT32_MAX},
+    {"max.connections", &server_settings::max_connections, 1, INT32_MAX},
+    {"connections.max.idle.ms", &server_settings::connections_max_idle_ms, 1, INT64_MAX},
+    {"num.network.threads", &server_settings::num_network_threads, 1, 256},
+    {"num.io.threads", &server_settings::num_io_threads, 1, 256},
+};
+
+const server_int_field* server_field(const std::string& key) {
+  for (const auto& f : server_int_fields)
+    if (key == f.key) return &f;
+  return nullptr;
+}
 
 const log_int_field* log_field(const std::string& key) {
   for (const auto& f : log_int_fields)
@@ -145,6 +181,25 @@ class parser {
           fail(v, key, "unknown level '" + cfg.log_level + "' (trace, debug, info, warn, error, off)");
       } else if (auto* field = log_field(key)) {
         cfg.log.*(field->member) = integer(v, key, field->min, INT64_MAX);
+      } else if (auto* sfield = server_field(key)) {
+        cfg.server.*(sfield->member) = integer(v, key, sfield->min, sfield->max);
+      } else if (key == "auto.create.topics.enable") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.server.auto_create_topics = b == "true";
+      } else if (key == "compression.type") {
+        const std::string c = scalar(v, key);
+        static const std::set<std::string> known = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
+        if (!known.count(c)) fail(v, key, "must be producer, uncompressed, gzip, snappy, lz4 or zstd, got '" + c + "'");
+        cfg.server.compression_type = c;
+      } else if (key == "log.cleanup.policy") {
+        const std::string c = scalar(v, key);
+        if (c == "compact" || c == "compact,delete" || c == "delete,compact")
+          fail(v, key, "compaction is not available yet; use delete");
+        if (c != "delete") fail(v, key, "must be delete, got '" + c + "'");
+        cfg.server.cleanup_policy = c;
+      } else if (key == "cluster.id") {
+        cfg.server.cluster_id = text(v, key);
       } else if (key == "log.message.timestamp.type") {
         const std::string type = scalar(v, key);
         if (type != "CreateTime" && type != "LogAppendTime")

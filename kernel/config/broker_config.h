@@ -47,6 +47,23 @@ struct log_defaults {
   bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
 };
 
+// Broker-wide settings of the network, topics and clients, under Kafka's
+// names.
+struct server_settings {
+  int64_t num_partitions = 1;                    // num.partitions
+  int64_t default_replication_factor = 1;        // default.replication.factor
+  int64_t min_insync_replicas = 1;               // min.insync.replicas
+  int64_t socket_request_max_bytes = 100 << 20;  // socket.request.max.bytes
+  int64_t max_connections = 10000;               // max.connections
+  int64_t connections_max_idle_ms = 600000;      // connections.max.idle.ms
+  int64_t num_network_threads = 2;               // num.network.threads
+  int64_t num_io_threads = 2;                    // num.io.threads
+  bool auto_create_topics = true;                // auto.create.topics.enable
+  std::string compression_type = "producer";     // compression.type
+  std::string cleanup_policy = "delete";         // log.cleanup.policy
+  std::string cluster_id;                        // cluster.id (empty: made at first start)
+};
+
 struct broker_config {
   std::filesystem::path source;  // the file it was read from
   int32_t node_id = 1;
@@ -54,6 +71,7 @@ struct broker_config {
   std::vector<std::filesystem::path> log_dirs{"data"};  // relative to the working directory
   std::string log_level = "info";
   log_defaults log;
+  server_settings server;
   std::vector<listener_config> listeners;
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;

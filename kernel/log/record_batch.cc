@@ -80,6 +80,31 @@ batch_check check_records(const batch_view& b) {
 
 }  // namespace
 
+bool for_each_record(const batch_view& batch, const std::function<void(const record_view&)>& fn) {
+  auto records = batch.records();
+  const uint8_t* p = records.data();
+  const uint8_t* end = p + records.size();
+  auto field = [&](const uint8_t* rec_end, std::optional<std::span<const uint8_t>>& out) {
+    int32_t len = 0;
+    if (!read_varint(p, rec_end, len) || len < -1 || len > rec_end - p) return false;
+    if (len >= 0) out = std::span<const uint8_t>(p, static_cast<size_t>(len));
+    p += len > 0 ? len : 0;
+    return true;
+  };
+  for (int32_t i = 0; i < batch.records_count(); ++i) {
+    int32_t len = 0;
+    if (!read_varint(p, end, len) || len < 1 || len > end - p) return false;
+    const uint8_t* rec_end = p + len;
+    ++p;  // attributes
+    record_view r;
+    if (!read_varlong(p, rec_end, r.timestamp_delta) || !read_varint(p, rec_end, r.offset_delta)) return false;
+    if (!field(rec_end, r.key) || !field(rec_end, r.value)) return false;
+    fn(r);
+    p = rec_end;
+  }
+  return true;
+}
+
 batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes) {
   if (bytes.size() < batch_layout::header_size)
     return refuse(batch_error::corrupt,

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -136,6 +138,18 @@ size_t for_each_batch(std::span<const uint8_t> bytes, F&& fn) {
 // Reads one zigzag varint of the record format (at most `max_bytes` long) and
 // advances `p`; false if it runs past `end`.
 bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) noexcept;
+
+// One record of an uncompressed batch, as views into the batch.
+struct record_view {
+  int64_t timestamp_delta = 0;
+  int32_t offset_delta = 0;
+  std::optional<std::span<const uint8_t>> key;
+  std::optional<std::span<const uint8_t>> value;
+};
+
+// Calls `fn(record_view)` for each record of an uncompressed batch; false if
+// a record is malformed (a validated batch never is).
+bool for_each_record(const batch_view& batch, const std::function<void(const record_view&)>& fn);
 
 // The patches an append makes, outside the CRC.
 inline void set_base_offset(std::span<uint8_t> batch, int64_t offset) noexcept {

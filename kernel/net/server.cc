@@ -144,7 +144,7 @@ class connection : public std::enable_shared_from_this<connection> {
         slot s;
         s.seq = seq;
         pending_.push_back(std::move(s));
-        session_->on_frame(frame, std::make_shared<reply>(shared_from_this(), seq));
+        session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
       }
     } catch (const std::exception&) {
       // The peer went away or sent a truncated frame: this connection ends.

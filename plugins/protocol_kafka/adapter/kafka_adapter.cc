@@ -1,13 +1,25 @@
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "kafka_messages.h"
 
 namespace mosaic::kafka {
 
 namespace {
 
-constexpr int16_t unsupported_version = 35;  // UNSUPPORTED_VERSION
-constexpr int16_t unknown_topic = 3;         // UNKNOWN_TOPIC_OR_PARTITION
+using adapter::error;
+
+constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
+constexpr int16_t unsupported_version = 35;
+constexpr int16_t fetch_session_id_not_found = 70;
+constexpr int16_t invalid_fetch_session_epoch = 71;
 
 const api_range* find_api(int16_t key) {
   for (const auto& a : supported_apis())
@@ -15,50 +27,238 @@ const api_range* find_api(int16_t key) {
   return nullptr;
 }
 
-class session final : public adapter::session {
- public:
-  session(adapter_config config, adapter::peer peer) : config_(std::move(config)), peer_(std::move(peer)) {}
+// One request being answered: enough to write its response from any thread.
+struct request_context {
+  int16_t key = 0;
+  int16_t version = 0;
+  int32_t correlation = 0;
+  bool flexible = false;
+  std::shared_ptr<adapter::responder> reply;
 
-  void on_frame(std::span<const uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
+  template <class Response>
+  void send(const Response& resp) const {
+    std::vector<uint8_t> out;
+    writer w(out);
+    msg::response_header rh;
+    rh.correlation_id = correlation;
+    // ApiVersions responses always use header v0 (KIP-511).
+    rh.encode(w, flexible && key != msg::api_versions_request_api_key ? 1 : 0);
+    resp.encode(w, version);
+    reply->respond(std::move(out));
+  }
+};
+
+// Administrative requests wait on the metadata log's fsync: they run here,
+// one at a time, off the network threads.
+class admin_worker {
+ public:
+  admin_worker() : thread_([this] { loop(); }) {}
+  ~admin_worker() {
+    {
+      std::lock_guard g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard g(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// KIP-227 fetch sessions: the partitions a client fetches, kept between
+// requests so that an incremental request names only what changed and an
+// incremental response carries only partitions with news.
+struct session_partition {
+  std::string topic;
+  uuid topic_id{};
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t max_bytes = 0;
+  int16_t error = 0;  // resolving the topic
+  int64_t sent_hw = -2;
+  int64_t sent_lso = -2;
+};
+using partition_key = std::pair<std::string, int32_t>;
+
+struct fetch_session {
+  int32_t epoch = 1;  // the epoch the next request must carry
+  std::map<partition_key, session_partition> partitions;
+  std::chrono::steady_clock::time_point used;
+};
+
+class session_cache {
+ public:
+  static constexpr size_t max_sessions = 1000;
+
+  int32_t create(std::map<partition_key, session_partition> parts) {
+    std::lock_guard g(mu_);
+    if (sessions_.size() >= max_sessions) {
+      auto oldest = std::min_element(sessions_.begin(), sessions_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      sessions_.erase(oldest);
+    }
+    int32_t id = 0;
+    do id = next_id_ = next_id_ == INT32_MAX ? 1 : next_id_ + 1;
+    while (sessions_.count(id));
+    auto& s = sessions_[id];
+    s.partitions = std::move(parts);
+    s.used = std::chrono::steady_clock::now();
+    return id;
+  }
+  void remove(int32_t id) {
+    std::lock_guard g(mu_);
+    sessions_.erase(id);
+  }
+  // Runs fn(session*) under the lock; nullptr if there is no such session.
+  template <class F>
+  auto with(int32_t id, F&& fn) {
+    std::lock_guard g(mu_);
+    auto it = sessions_.find(id);
+    return fn(it == sessions_.end() ? nullptr : &it->second);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<int32_t, fetch_session> sessions_;
+  int32_t next_id_ = 0;
+};
+
+struct shared_state {
+  adapter::broker* broker = nullptr;
+  session_cache sessions;
+  admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
+};
+
+int8_t config_type_code(const std::string& t) {
+  static const std::map<std::string, int8_t> types = {{"boolean", 1}, {"string", 2}, {"int", 3},
+                                                      {"short", 4},   {"long", 5},   {"double", 6},
+                                                      {"list", 7},    {"class", 8},  {"password", 9}};
+  auto it = types.find(t);
+  return it == types.end() ? 0 : it->second;
+}
+
+// A connection's request handling. Shared so that work finishing after the
+// connection closed (admin requests, long polls) still has what it uses.
+class handler : public std::enable_shared_from_this<handler> {
+ public:
+  handler(std::shared_ptr<shared_state> state, adapter::peer peer) : state_(std::move(state)), peer_(std::move(peer)) {}
+
+  void on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply) {
     try {
       reader peek(frame);
-      const int16_t key = peek.integer<int16_t>();
-      const int16_t version = peek.integer<int16_t>();
-      const int32_t correlation = peek.integer<int32_t>();
-      const api_range* api = find_api(key);
-      if (api == nullptr) return reply->close();  // an API this broker does not serve
-      if (version < api->min_version || version > api->max_version) {
+      request_context rc;
+      rc.key = peek.integer<int16_t>();
+      rc.version = peek.integer<int16_t>();
+      rc.correlation = peek.integer<int32_t>();
+      rc.reply = reply;
+      const api_range* api = find_api(rc.key);
+      if (api == nullptr) return rc.reply->close();  // an API this broker does not serve
+      if (rc.version < api->min_version || rc.version > api->max_version) {
         // The ApiVersions rule: answer in version 0 with the error and our
         // ranges, so the client can pick a version it shares with us.
-        if (key == msg::api_versions_request_api_key) return reply->respond(unsupported_api_versions(correlation));
-        return reply->close();
+        if (rc.key == msg::api_versions_request_api_key) {
+          rc.version = 0;
+          msg::api_versions_response resp;
+          resp.error_code = unsupported_version;
+          fill_versions(resp);
+          return rc.send(resp);
+        }
+        return rc.reply->close();
       }
-      const bool flexible = version >= api->first_flexible;
-      reader r(frame);
+      rc.flexible = rc.version >= api->first_flexible;
+      auto buf = std::make_shared<std::vector<uint8_t>>(std::move(frame));
+      reader r(*buf);
       msg::request_header header;
-      header.decode(r, flexible ? 2 : 1);
-      std::vector<uint8_t> out;
-      writer w(out);
-      msg::response_header rh;
-      rh.correlation_id = header.correlation_id;
-      // ApiVersions responses always use header v0 (KIP-511).
-      rh.encode(w, flexible && key != msg::api_versions_request_api_key ? 1 : 0);
-      if (key == msg::api_versions_request_api_key) {
-        msg::api_versions_request req;
-        req.decode(r, version);
-        api_versions(version, w);
-      } else if (key == msg::metadata_request_api_key) {
-        msg::metadata_request req;
-        req.decode(r, version);
-        metadata(req, version, w);
-      }
-      reply->respond(std::move(out));
+      header.decode(r, rc.flexible ? 2 : 1);
+      dispatch(rc, r, buf);
     } catch (const decode_error&) {
       reply->close();  // a malformed request: Kafka closes the connection too
     }
   }
 
  private:
+  template <class Request>
+  static Request decode(reader& r, int16_t version) {
+    Request req;
+    req.decode(r, version);
+    return req;
+  }
+
+  void dispatch(const request_context& rc, reader& r, const std::shared_ptr<std::vector<uint8_t>>& buf) {
+    switch (rc.key) {
+      case msg::api_versions_request_api_key: {
+        (void)decode<msg::api_versions_request>(r, rc.version);
+        msg::api_versions_response resp;
+        fill_versions(resp);
+        return rc.send(resp);
+      }
+      case msg::metadata_request_api_key: return metadata(rc, decode<msg::metadata_request>(r, rc.version));
+      case msg::produce_request_api_key: return produce(rc, decode<msg::produce_request>(r, rc.version), buf);
+      case msg::fetch_request_api_key: return fetch(rc, decode<msg::fetch_request>(r, rc.version));
+      case msg::list_offsets_request_api_key: return list_offsets(rc, decode<msg::list_offsets_request>(r, rc.version));
+      case msg::describe_cluster_request_api_key:
+        return describe_cluster(rc, decode<msg::describe_cluster_request>(r, rc.version));
+      case msg::describe_configs_request_api_key:
+        return describe_configs(rc, decode<msg::describe_configs_request>(r, rc.version));
+      case msg::create_topics_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::create_topics_request>(r, rc.version)] {
+          self->create_topics(rc, req);
+        });
+      case msg::delete_topics_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::delete_topics_request>(r, rc.version)] {
+          self->delete_topics(rc, req);
+        });
+      case msg::create_partitions_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::create_partitions_request>(r, rc.version)] {
+          self->create_partitions(rc, req);
+        });
+      case msg::alter_configs_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::alter_configs_request>(r, rc.version)] {
+          self->alter_configs(rc, req);
+        });
+      case msg::incremental_alter_configs_request_api_key:
+        return admin(
+            rc, [self = shared_from_this(), rc, req = decode<msg::incremental_alter_configs_request>(r, rc.version)] {
+              self->incremental_alter_configs(rc, req);
+            });
+      default: return rc.reply->close();
+    }
+  }
+
+  // Runs an administrative request on the admin thread. The session may be
+  // gone when it runs (the connection closed): the task keeps what it uses.
+  void admin(const request_context& rc, std::function<void()> task) {
+    (void)rc;
+    state_->admin->post(std::move(task));
+  }
+
+  adapter::broker& broker() const { return *state_->broker; }
+
   static void fill_versions(msg::api_versions_response& resp) {
     for (const auto& a : supported_apis()) {
       auto& k = resp.api_keys.emplace_back();
@@ -68,71 +268,556 @@ class session final : public adapter::session {
     }
   }
 
-  static std::vector<uint8_t> unsupported_api_versions(int32_t correlation) {
-    std::vector<uint8_t> out;
-    writer w(out);
-    msg::response_header rh;
-    rh.correlation_id = correlation;
-    rh.encode(w, 0);
-    msg::api_versions_response resp;
-    resp.error_code = unsupported_version;
-    fill_versions(resp);
-    resp.encode(w, 0);
-    return out;
+  // ---- Metadata ----
+
+  static void fill_topic(msg::metadata_response_metadata_response_topic& out, const adapter::topic_info& t) {
+    out.name = t.name;
+    out.topic_id = t.id;
+    out.is_internal = t.internal;
+    for (const auto& p : t.partitions) {
+      auto& op = out.partitions.emplace_back();
+      op.partition_index = p.partition;
+      op.leader_id = p.leader;
+      op.leader_epoch = p.leader_epoch;
+      op.replica_nodes = p.replicas;
+      op.isr_nodes = p.isr;
+    }
   }
 
-  static void api_versions(int16_t version, writer& w) {
-    msg::api_versions_response resp;
-    fill_versions(resp);
-    resp.encode(w, version);
+  void metadata(const request_context& rc, const msg::metadata_request& req) {
+    // Auto-creation writes to the metadata log: the admin thread's work.
+    const bool may_create = broker().auto_create_topics() && (rc.version < 4 || req.allow_auto_topic_creation);
+    bool creates = false;
+    if (may_create && req.topics)
+      for (const auto& t : *req.topics)
+        if (t.name && !broker().find_topic(*t.name)) creates = true;
+    if (creates) return admin(rc, [self = shared_from_this(), rc, req] { self->metadata_now(rc, req, true); });
+    metadata_now(rc, req, false);
   }
 
-  void metadata(const msg::metadata_request& req, int16_t version, writer& w) const {
+  void metadata_now(const request_context& rc, const msg::metadata_request& req, bool create) {
     msg::metadata_response resp;
     auto& b = resp.brokers.emplace_back();
-    b.node_id = config_.node_id;
+    b.node_id = broker().node_id();
     b.host = peer_.local_host;
     b.port = peer_.local_port;
-    resp.cluster_id = config_.cluster_id;
-    resp.controller_id = config_.node_id;
-    if (req.topics)
+    resp.cluster_id = broker().cluster_id();
+    resp.controller_id = broker().node_id();
+    const bool all = !req.topics || (rc.version == 0 && req.topics->empty());
+    if (all) {
+      for (const auto& t : broker().topics()) fill_topic(resp.topics.emplace_back(), t);
+    } else {
       for (const auto& t : *req.topics) {
         auto& out = resp.topics.emplace_back();
-        out.error_code = unknown_topic;
         out.name = t.name;
         out.topic_id = t.topic_id;
+        std::optional<adapter::topic_info> found =
+            t.name ? broker().find_topic(*t.name) : broker().find_topic(adapter::uuid(t.topic_id));
+        if (!found && t.name && create) {
+          adapter::new_topic nt;
+          nt.name = *t.name;
+          adapter::topic_info created;
+          auto o = broker().create_topic(nt, false, &created);
+          if (o.ok() || o.code == error::topic_already_exists)
+            found = broker().find_topic(*t.name);
+          else
+            out.error_code = code(o.code);
+        }
+        if (found)
+          fill_topic(out, *found);
+        else if (out.error_code == 0)
+          out.error_code = code(t.name ? error::unknown_topic_or_partition : error::unknown_topic_id);
       }
-    resp.encode(w, version);
+    }
+    rc.send(resp);
   }
 
-  adapter_config config_;
+  // ---- Produce ----
+
+  struct produce_state {
+    std::mutex mu;
+    msg::produce_response resp;
+    size_t remaining = 0;
+  };
+
+  void produce(const request_context& rc, const msg::produce_request& req,
+               const std::shared_ptr<std::vector<uint8_t>>& buf) {
+    auto st = std::make_shared<produce_state>();
+    const int16_t acks = req.acks;
+    std::vector<std::tuple<size_t, size_t, std::string, int32_t, bytes_ref>> work;
+    for (const auto& t : req.topic_data) {
+      const size_t ti = st->resp.responses.size();
+      auto& rt = st->resp.responses.emplace_back();
+      rt.name = t.name;
+      rt.topic_id = t.topic_id;
+      std::string name = t.name;
+      bool unknown_id = false;
+      if (rc.version >= 13) {
+        auto found = broker().find_topic(adapter::uuid(t.topic_id));
+        if (found)
+          name = found->name;
+        else
+          unknown_id = true;
+      }
+      for (const auto& p : t.partition_data) {
+        const size_t pi = rt.partition_responses.size();
+        auto& rp = rt.partition_responses.emplace_back();
+        rp.index = p.index;
+        rp.base_offset = -1;
+        if (unknown_id) {
+          rp.error_code = code(error::unknown_topic_id);
+        } else if (p.records.null || p.records.size == 0) {
+          rp.error_code = code(error::invalid_record);
+          rp.error_message = "the partition's records are empty";
+        } else {
+          work.emplace_back(ti, pi, name, p.index, p.records);
+        }
+      }
+    }
+    st->remaining = work.size() + 1;
+    auto finish = [st, rc, acks] {
+      if (acks == 0) return rc.reply->no_response();
+      rc.send(st->resp);
+    };
+    for (auto& [ti, pi, name, partition, records] : work) {
+      std::span<uint8_t> bytes(const_cast<uint8_t*>(records.data), records.size);  // our own frame buffer
+      broker().produce(name, partition, bytes, acks, buf, [st, ti = ti, pi = pi, finish](adapter::produce_result r) {
+        bool last = false;
+        {
+          std::lock_guard g(st->mu);
+          auto& rp = st->resp.responses[ti].partition_responses[pi];
+          rp.error_code = code(r.code);
+          rp.base_offset = r.base_offset;
+          rp.log_append_time_ms = r.log_append_time;
+          rp.log_start_offset = r.log_start_offset;
+          if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
+          last = --st->remaining == 0;
+        }
+        if (last) finish();
+      });
+    }
+    bool last = false;
+    {
+      std::lock_guard g(st->mu);
+      last = --st->remaining == 0;
+    }
+    if (last) finish();
+  }
+
+  // ---- Fetch ----
+
+  void fetch(const request_context& rc, const msg::fetch_request& req) {
+    const bool by_id = rc.version >= 13;
+    std::vector<session_partition> asked;
+    for (const auto& t : req.topics) {
+      std::string name = t.topic;
+      int16_t err = 0;
+      if (by_id) {
+        auto found = broker().find_topic(adapter::uuid(t.topic_id));
+        if (found)
+          name = found->name;
+        else
+          err = code(error::unknown_topic_id);
+      }
+      for (const auto& p : t.partitions) {
+        session_partition sp;
+        sp.topic = by_id && err ? "" : name;
+        sp.topic_id = t.topic_id;
+        sp.partition = p.partition;
+        sp.offset = p.fetch_offset;
+        sp.max_bytes = p.partition_max_bytes;
+        sp.error = err;
+        asked.push_back(std::move(sp));
+      }
+    }
+    auto key_of = [by_id](const session_partition& sp) {
+      return partition_key(by_id ? to_key(sp.topic_id) : sp.topic, sp.partition);
+    };
+
+    msg::fetch_response head;
+    int32_t session_id = 0;
+    bool incremental = false;
+    std::vector<session_partition> parts;
+    if (req.session_id == 0 && req.session_epoch == 0) {
+      // A new session holding the asked partitions.
+      std::map<partition_key, session_partition> m;
+      for (auto& sp : asked) m[key_of(sp)] = sp;
+      session_id = state_->sessions.create(std::move(m));
+      parts = std::move(asked);
+    } else if (req.session_epoch == -1) {
+      // A full fetch without a session (closing one if named).
+      if (req.session_id != 0) state_->sessions.remove(req.session_id);
+      parts = std::move(asked);
+    } else if (req.session_id == 0) {
+      head.error_code = invalid_fetch_session_epoch;
+      return rc.send(head);
+    } else {
+      const int16_t err = state_->sessions.with(req.session_id, [&](fetch_session* s) -> int16_t {
+        if (!s) return fetch_session_id_not_found;
+        if (s->epoch != req.session_epoch) return invalid_fetch_session_epoch;
+        s->epoch = s->epoch == INT32_MAX ? 1 : s->epoch + 1;
+        s->used = std::chrono::steady_clock::now();
+        for (const auto& f : req.forgotten_topics_data)
+          for (int32_t p : f.partitions) s->partitions.erase(partition_key(by_id ? to_key(f.topic_id) : f.topic, p));
+        for (auto& sp : asked) {
+          auto& have = s->partitions[key_of(sp)];
+          const int64_t hw = have.sent_hw, lso = have.sent_lso;
+          have = sp;
+          have.sent_hw = hw;
+          have.sent_lso = lso;
+        }
+        for (const auto& [k, sp] : s->partitions) parts.push_back(sp);
+        return 0;
+      });
+      if (err) {
+        head.error_code = err;
+        return rc.send(head);
+      }
+      session_id = req.session_id;
+      incremental = true;
+    }
+
+    adapter::fetch_request fr;
+    fr.max_wait_ms = req.max_wait_ms;
+    fr.min_bytes = req.min_bytes;
+    fr.max_bytes = req.max_bytes;
+    std::vector<int> slot(parts.size(), -1);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].error) continue;
+      slot[i] = static_cast<int>(fr.partitions.size());
+      fr.partitions.push_back({parts[i].topic, parts[i].partition, parts[i].offset, parts[i].max_bytes});
+    }
+    auto st = state_;
+    broker().fetch(std::move(fr), [st, rc, by_id, session_id, incremental, parts = std::move(parts),
+                                   slot = std::move(slot)](std::vector<adapter::fetched_partition> got) {
+      msg::fetch_response resp;
+      resp.session_id = session_id;
+      std::vector<bool> include(parts.size(), true);
+      auto result_of = [&](size_t i) -> const adapter::fetched_partition* {
+        return slot[i] < 0 ? nullptr : &got[static_cast<size_t>(slot[i])];
+      };
+      if (session_id != 0) {
+        st->sessions.with(session_id, [&](fetch_session* s) {
+          for (size_t i = 0; i < parts.size(); ++i) {
+            const auto* r = result_of(i);
+            session_partition* sp = nullptr;
+            if (s) {
+              auto it = s->partitions.find(
+                  partition_key(by_id ? to_key(parts[i].topic_id) : parts[i].topic, parts[i].partition));
+              if (it != s->partitions.end()) sp = &it->second;
+            }
+            const int64_t hw = r ? r->high_watermark : -1, lso = r ? r->log_start_offset : -1;
+            if (incremental && r && r->code == error::none && r->records.empty() && sp && sp->sent_hw == hw &&
+                sp->sent_lso == lso)
+              include[i] = false;
+            if (sp) sp->sent_hw = hw, sp->sent_lso = lso;
+          }
+          return 0;
+        });
+      }
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (!include[i]) continue;
+        const auto& sp = parts[i];
+        if (resp.responses.empty() || resp.responses.back().topic != sp.topic ||
+            resp.responses.back().topic_id != sp.topic_id) {
+          auto& t = resp.responses.emplace_back();
+          t.topic = sp.topic;
+          t.topic_id = sp.topic_id;
+        }
+        auto& p = resp.responses.back().partitions.emplace_back();
+        p.partition_index = sp.partition;
+        p.aborted_transactions.emplace();
+        if (const auto* r = result_of(i)) {
+          p.error_code = code(r->code);
+          p.high_watermark = r->high_watermark;
+          p.last_stable_offset = r->last_stable_offset;
+          p.log_start_offset = r->log_start_offset;
+          p.records = bytes_ref::of(r->records);
+        } else {
+          p.error_code = sp.error;
+          p.high_watermark = -1;
+        }
+      }
+      rc.send(resp);
+    });
+  }
+
+  static std::string to_key(const uuid& id) { return std::string(id.begin(), id.end()); }
+
+  // ---- ListOffsets ----
+
+  void list_offsets(const request_context& rc, const msg::list_offsets_request& req) {
+    msg::list_offsets_response resp;
+    for (const auto& t : req.topics) {
+      auto& rt = resp.topics.emplace_back();
+      rt.name = t.name;
+      for (const auto& p : t.partitions) {
+        auto& rp = rt.partitions.emplace_back();
+        rp.partition_index = p.partition_index;
+        auto r = broker().list_offset(t.name, p.partition_index, p.timestamp);
+        rp.error_code = code(r.code);
+        rp.timestamp = r.timestamp;
+        rp.offset = r.offset;
+        rp.leader_epoch = r.leader_epoch;
+      }
+    }
+    rc.send(resp);
+  }
+
+  // ---- Cluster and configs ----
+
+  void describe_cluster(const request_context& rc, const msg::describe_cluster_request& req) {
+    msg::describe_cluster_response resp;
+    resp.endpoint_type = req.endpoint_type;
+    resp.cluster_id = broker().cluster_id();
+    resp.controller_id = broker().node_id();
+    if (req.endpoint_type != 1) {
+      resp.error_code = code(error::unsupported_version);
+      resp.error_message = "only broker endpoints are described";
+      return rc.send(resp);
+    }
+    auto& b = resp.brokers.emplace_back();
+    b.broker_id = broker().node_id();
+    b.host = peer_.local_host;
+    b.port = peer_.local_port;
+    rc.send(resp);
+  }
+
+  void describe_configs(const request_context& rc, const msg::describe_configs_request& req) {
+    msg::describe_configs_response resp;
+    for (const auto& res : req.resources) {
+      auto& out = resp.results.emplace_back();
+      out.resource_type = res.resource_type;
+      out.resource_name = res.resource_name;
+      if (res.resource_type != 2 && res.resource_type != 4) {
+        out.error_code = code(error::invalid_request);
+        out.error_message = "only TOPIC (2) and BROKER (4) configs are described";
+        continue;
+      }
+      std::vector<adapter::config_value> values;
+      auto o = broker().describe_configs(static_cast<adapter::resource_type>(res.resource_type), res.resource_name,
+                                         res.configuration_keys.value_or(std::vector<std::string>{}), values);
+      out.error_code = code(o.code);
+      if (!o.ok()) out.error_message = o.message;
+      for (const auto& v : values) {
+        auto& c = out.configs.emplace_back();
+        c.name = v.name;
+        c.value = v.value;
+        c.read_only = v.read_only;
+        c.config_source = static_cast<int8_t>(v.source);
+        c.is_sensitive = v.sensitive;
+        c.config_type = config_type_code(v.type);
+        if (req.include_documentation) c.documentation = v.doc;
+      }
+    }
+    rc.send(resp);
+  }
+
+  void create_topics(const request_context& rc, const msg::create_topics_request& req) {
+    msg::create_topics_response resp;
+    for (const auto& t : req.topics) {
+      auto& out = resp.topics.emplace_back();
+      out.name = t.name;
+      adapter::new_topic nt;
+      nt.name = t.name;
+      nt.partitions = t.num_partitions;
+      nt.replication_factor = t.replication_factor;
+      for (const auto& c : t.configs)
+        if (c.value) nt.configs.emplace_back(c.name, *c.value);
+      adapter::outcome o;
+      if (!t.assignments.empty()) {
+        // Manual assignments: every replica must be this node.
+        if (t.num_partitions != -1 || t.replication_factor != -1)
+          o = adapter::outcome::fail(error::invalid_request,
+                                     "Both numPartitions or replicationFactor and replicasAssignments were set.");
+        for (const auto& a : t.assignments)
+          if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker().node_id())
+            o = adapter::outcome::fail(
+                error::invalid_replica_assignment,
+                "replica assignments may name only this node, " + std::to_string(broker().node_id()));
+        nt.partitions = static_cast<int32_t>(t.assignments.size());
+        nt.replication_factor = 1;
+      }
+      adapter::topic_info created;
+      if (o.ok()) o = broker().create_topic(nt, req.validate_only, &created);
+      out.error_code = code(o.code);
+      if (!o.ok()) {
+        out.error_message = o.message;
+        continue;
+      }
+      out.topic_id = created.id;
+      out.num_partitions = static_cast<int32_t>(created.partitions.size());
+      out.replication_factor = 1;
+      std::vector<adapter::config_value> values;
+      if (!req.validate_only && broker().describe_configs(adapter::resource_type::topic, t.name, {}, values).ok()) {
+        out.configs.emplace();
+        for (const auto& v : values) {
+          auto& c = out.configs->emplace_back();
+          c.name = v.name;
+          c.value = v.value;
+          c.read_only = v.read_only;
+          c.config_source = static_cast<int8_t>(v.source);
+          c.is_sensitive = v.sensitive;
+        }
+      }
+    }
+    rc.send(resp);
+  }
+
+  void delete_topics(const request_context& rc, const msg::delete_topics_request& req) {
+    msg::delete_topics_response resp;
+    auto one = [&](const std::optional<std::string>& name, const uuid& id) {
+      auto& out = resp.responses.emplace_back();
+      out.name = name;
+      out.topic_id = id;
+      std::string target;
+      if (name) {
+        target = *name;
+      } else if (auto t = broker().find_topic(adapter::uuid(id))) {
+        target = t->name;
+        out.name = target;
+      } else {
+        out.error_code = code(error::unknown_topic_id);
+        return;
+      }
+      if (auto t = broker().find_topic(target)) out.topic_id = t->id;
+      auto o = broker().delete_topic(target);
+      out.error_code = code(o.code);
+      if (!o.ok()) out.error_message = o.message;
+    };
+    if (rc.version >= 6)
+      for (const auto& t : req.topics) one(t.name, t.topic_id);
+    else
+      for (const auto& n : req.topic_names) one(n, uuid{});
+    rc.send(resp);
+  }
+
+  void create_partitions(const request_context& rc, const msg::create_partitions_request& req) {
+    msg::create_partitions_response resp;
+    for (const auto& t : req.topics) {
+      auto& out = resp.results.emplace_back();
+      out.name = t.name;
+      adapter::outcome o;
+      if (t.assignments)
+        for (const auto& a : *t.assignments)
+          if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker().node_id())
+            o = adapter::outcome::fail(
+                error::invalid_replica_assignment,
+                "replica assignments may name only this node, " + std::to_string(broker().node_id()));
+      if (o.ok()) o = broker().create_partitions(t.name, t.count, req.validate_only);
+      out.error_code = code(o.code);
+      if (!o.ok()) out.error_message = o.message;
+    }
+    rc.send(resp);
+  }
+
+  template <class Out, class Resource, class Changes>
+  void alter(Out& out, const Resource& res, const Changes& changes, bool incremental, bool validate_only) {
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    if (res.resource_type != 2 && res.resource_type != 4) {
+      out.error_code = code(error::invalid_request);
+      out.error_message = "only TOPIC (2) and BROKER (4) configs can be altered";
+      return;
+    }
+    auto o = broker().alter_configs(static_cast<adapter::resource_type>(res.resource_type), res.resource_name, changes,
+                                    incremental, validate_only);
+    out.error_code = code(o.code);
+    if (!o.ok()) out.error_message = o.message;
+  }
+
+  void alter_configs(const request_context& rc, const msg::alter_configs_request& req) {
+    msg::alter_configs_response resp;
+    for (const auto& res : req.resources) {
+      std::vector<adapter::config_change> changes;
+      for (const auto& c : res.configs) changes.push_back({c.name, adapter::alter_op::set, c.value});
+      alter(resp.responses.emplace_back(), res, changes, false, req.validate_only);
+    }
+    rc.send(resp);
+  }
+
+  void incremental_alter_configs(const request_context& rc, const msg::incremental_alter_configs_request& req) {
+    msg::incremental_alter_configs_response resp;
+    for (const auto& res : req.resources) {
+      std::vector<adapter::config_change> changes;
+      bool bad = false;
+      for (const auto& c : res.configs) {
+        if (c.config_operation < 0 || c.config_operation > 3) bad = true;
+        changes.push_back({c.name, static_cast<adapter::alter_op>(c.config_operation), c.value});
+      }
+      auto& out = resp.responses.emplace_back();
+      if (bad) {
+        out.resource_type = res.resource_type;
+        out.resource_name = res.resource_name;
+        out.error_code = code(error::invalid_request);
+        out.error_message = "config operations are 0 (SET), 1 (DELETE), 2 (APPEND) and 3 (SUBTRACT)";
+        continue;
+      }
+      alter(out, res, changes, true, req.validate_only);
+    }
+    rc.send(resp);
+  }
+
+  std::shared_ptr<shared_state> state_;
   adapter::peer peer_;
+};
+
+class session final : public adapter::session {
+ public:
+  explicit session(std::shared_ptr<handler> h) : h_(std::move(h)) {}
+  void on_frame(std::vector<uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
+    h_->on_frame(std::move(frame), reply);
+  }
+
+ private:
+  std::shared_ptr<handler> h_;
 };
 
 class kafka_adapter final : public adapter::protocol_adapter {
  public:
-  explicit kafka_adapter(adapter_config c) : config_(std::move(c)) {}
+  explicit kafka_adapter(const adapter::adapter_context& c)
+      : admin_(std::make_unique<admin_worker>()), state_(std::make_shared<shared_state>()) {
+    state_->broker = c.service;
+    state_->admin = admin_.get();
+  }
   std::unique_ptr<adapter::session> open_session(const adapter::peer& p) override {
-    return std::make_unique<session>(config_, p);
+    return std::make_unique<session>(std::make_shared<handler>(state_, p));
   }
 
  private:
-  adapter_config config_;
+  std::unique_ptr<admin_worker> admin_;  // joined (after its queue drains) when the adapter goes
+  std::shared_ptr<shared_state> state_;
 };
 
 }  // namespace
 
 const std::vector<api_range>& supported_apis() {
-  // Kafka 4.2's ranges for the APIs implemented so far.
+  // Kafka 4.2's ranges for the APIs implemented; the last column is the
+  // first flexible version (checked against the schemas in the tests).
   static const std::vector<api_range> apis = {
+      {msg::produce_request_api_key, 3, 13, 9},
+      {msg::fetch_request_api_key, 4, 17, 12},
+      {msg::list_offsets_request_api_key, 1, 10, 6},
       {msg::metadata_request_api_key, 0, 13, 9},
       {msg::api_versions_request_api_key, 0, 4, 3},
+      {msg::create_topics_request_api_key, 2, 7, 5},
+      {msg::delete_topics_request_api_key, 1, 6, 4},
+      {msg::describe_configs_request_api_key, 1, 4, 4},
+      {msg::alter_configs_request_api_key, 0, 2, 2},
+      {msg::create_partitions_request_api_key, 0, 3, 2},
+      {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
+      {msg::describe_cluster_request_api_key, 0, 2, 0},
   };
   return apis;
 }
 
-std::shared_ptr<adapter::protocol_adapter> make_adapter(adapter_config config) {
-  return std::make_shared<kafka_adapter>(std::move(config));
+std::shared_ptr<adapter::protocol_adapter> make_adapter(const adapter::adapter_context& context) {
+  return std::make_shared<kafka_adapter>(context);
 }
 
 }  // namespace mosaic::kafka
+
+std::shared_ptr<mosaic::adapter::protocol_adapter> mosaic_builtin_adapter_kafka(
+    const mosaic::adapter::adapter_context& context) {
+  return mosaic::kafka::make_adapter(context);
+}

@@ -1,24 +1,20 @@
 // The Kafka protocol adapter: decodes request frames with the generated
-// message code, answers the APIs it implements, and advertises exactly
-// those in ApiVersions. So far: ApiVersions and Metadata (this node as the
-// only broker and controller; topics arrive with the metadata state
-// machine).
+// message code, turns them into calls on the broker service API, and
+// advertises in ApiVersions exactly the APIs it answers (README.md lists
+// them). Fetch sessions (KIP-227) live here: they are Kafka's, not the
+// broker's.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <string>
+#include <vector>
 
 #include "mosaic/adapter/adapter.h"
+#include "mosaic/adapter/broker.h"
 
 namespace mosaic::kafka {
 
-struct adapter_config {
-  int32_t node_id = 1;
-  std::string cluster_id;
-};
-
-std::shared_ptr<adapter::protocol_adapter> make_adapter(adapter_config config);
+std::shared_ptr<adapter::protocol_adapter> make_adapter(const adapter::adapter_context& context);
 
 // An implemented API and the versions it is served at.
 struct api_range {
@@ -30,3 +26,7 @@ struct api_range {
 const std::vector<api_range>& supported_apis();
 
 }  // namespace mosaic::kafka
+
+// The built-in registration (see kernel/app/builtins.cc.in).
+std::shared_ptr<mosaic::adapter::protocol_adapter> mosaic_builtin_adapter_kafka(
+    const mosaic::adapter::adapter_context& context);

@@ -6,22 +6,17 @@
 #include <cstdio>
 
 #include "kafka_messages.h"
-#include "kernel/net/server.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "plugins/protocol_kafka/protocol/registry.h"
 #include "tests/support/frame_client.h"
+#include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
 namespace {
 
 struct broker {
-  std::unique_ptr<net::server> srv;
-  uint16_t port = 0;
-  broker() {
-    auto s = net::server::start({{"PLAINTEXT", "127.0.0.1", 0, make_adapter({1, "mosaic-test-cluster"})}}, {});
-    EXPECT_TRUE(s.ok()) << s.error().message();
-    srv = std::move(*s);
-    port = srv->bound_port("PLAINTEXT");
-  }
+  mosaic::testing::test_broker b{{"auto.create.topics.enable=false"}};
+  uint16_t port = b.port();
 };
 
 std::string run(const std::string& cmd) {
@@ -75,7 +70,27 @@ TEST(kafka_adapter, api_versions_advertises_only_what_is_implemented) {
   body.decode(r, 3);
   EXPECT_EQ(body.error_code, 0);
   ASSERT_EQ(body.api_keys.size(), supported_apis().size());
-  for (const auto& k : body.api_keys) EXPECT_TRUE(k.api_key == 3 || k.api_key == 18) << k.api_key;
+  for (const auto& k : body.api_keys) {
+    auto a = std::find_if(supported_apis().begin(), supported_apis().end(),
+                          [&](const api_range& s) { return s.api_key == k.api_key; });
+    ASSERT_NE(a, supported_apis().end()) << k.api_key;
+    EXPECT_EQ(k.min_version, a->min_version);
+    EXPECT_EQ(k.max_version, a->max_version);
+  }
+}
+
+TEST(kafka_adapter, advertised_ranges_match_the_schemas) {
+  for (const auto& a : supported_apis()) {
+    bool found = false;
+    for (const auto& m : msg::all_messages()) {
+      if (m.api_key != a.api_key || std::string(m.type) != "request") continue;
+      found = true;
+      EXPECT_GE(a.min_version, m.min_version) << m.name;
+      EXPECT_LE(a.max_version, m.max_version) << m.name;
+      EXPECT_EQ(a.first_flexible, m.first_flexible) << m.name;
+    }
+    EXPECT_TRUE(found) << a.api_key;
+  }
 }
 
 TEST(kafka_adapter, an_unsupported_api_versions_version_gets_the_v0_error) {

@@ -34,7 +34,7 @@ struct test_adapter : adapter::protocol_adapter {
   struct sess : adapter::session {
     test_adapter& a;
     explicit sess(test_adapter& owner) : a(owner) {}
-    void on_frame(std::span<const uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
+    void on_frame(std::vector<uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
       a.frames.fetch_add(1);
       std::string text(frame.begin(), frame.end());
       if (text.rfind("slow", 0) == 0) {

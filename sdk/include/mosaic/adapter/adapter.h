@@ -43,7 +43,9 @@ class responder {
 class session {
  public:
   virtual ~session() = default;
-  virtual void on_frame(std::span<const uint8_t> frame, std::shared_ptr<responder> reply) = 0;
+  // `frame` is the request without its size prefix; the session owns it
+  // from here (it may patch it in place, or keep it while a reply waits).
+  virtual void on_frame(std::vector<uint8_t> frame, std::shared_ptr<responder> reply) = 0;
 };
 
 class protocol_adapter {

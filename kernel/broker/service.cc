@@ -1,0 +1,612 @@
+#include "kernel/broker/service.h"
+
+#include <algorithm>
+
+#include "kernel/base/log.h"
+#include "kernel/broker/topic_config.h"
+#include "kernel/log/record_batch.h"
+
+namespace mosaic::broker {
+
+using adapter::error;
+using adapter::outcome;
+
+namespace {
+
+constexpr const char* metadata_topic = "__cluster_metadata";
+
+std::optional<std::string> check_topic_name(const std::string& name) {
+  if (name.empty()) return "the topic name is empty";
+  if (name == "." || name == "..") return "the topic name cannot be '.' or '..'";
+  if (name.size() > 249) return "the topic name is longer than 249 characters";
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return "the topic name '" + name + "' has a character other than ASCII letters, digits, '.', '_' and '-'";
+  if (name == metadata_topic) return "the topic name '" + name + "' is reserved";
+  return std::nullopt;
+}
+
+adapter::topic_info to_info(const metadata::topic_state& t) {
+  adapter::topic_info info;
+  info.name = t.name;
+  info.id = t.id;
+  info.internal = t.name.rfind("__", 0) == 0;
+  for (const auto& p : t.partitions) {
+    adapter::partition_info pi;
+    pi.partition = p.partition;
+    pi.leader = p.leader;
+    pi.leader_epoch = p.leader_epoch;
+    pi.replicas = p.replicas;
+    pi.isr = p.replicas;  // one node: every replica is the leader, in sync
+    info.partitions.push_back(std::move(pi));
+  }
+  return info;
+}
+
+error batch_code(log::batch_error e) {
+  switch (e) {
+    case log::batch_error::corrupt: return error::corrupt_message;
+    case log::batch_error::too_large: return error::message_too_large;
+    default: return error::invalid_record;
+  }
+}
+
+// The timestamp of the record at `offset`, from the batch holding it.
+int64_t timestamp_at(const log::partition_log& log, int64_t offset) {
+  auto read = log.read(offset, 1, log.log_end_offset());
+  std::vector<uint8_t> bytes;
+  if (!read || !read->copy_to(bytes)) return -1;
+  int64_t ts = -1;
+  log::for_each_batch(bytes, [&](const log::batch_view& b) {
+    if (b.codec() != 0 || b.log_append_time()) {
+      ts = b.max_timestamp();
+      return false;
+    }
+    log::for_each_record(b, [&](const log::record_view& r) {
+      if (b.base_offset() + r.offset_delta == offset) ts = b.base_timestamp() + r.timestamp_delta;
+    });
+    return false;
+  });
+  return ts;
+}
+
+}  // namespace
+
+service::service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store)
+    : cfg_(cfg), logs_(logs), store_(store), defaults_(topic_defaults(cfg)) {}
+
+result<std::unique_ptr<service>> service::start(const config::broker_config& cfg, log::log_manager* logs,
+                                                metadata::metadata_store* store) {
+  std::unique_ptr<service> s(new service(cfg, logs, store));
+  const std::string stored = store->read([](const metadata::image& i) { return i.cluster_id(); });
+  if (stored.empty()) {
+    std::string id =
+        cfg.server.cluster_id.empty() ? metadata::to_base64(metadata::random_uuid()) : cfg.server.cluster_id;
+    auto r = store->propose({metadata::cluster_record{id}});
+    if (!r) return r.error();
+    log::info("new cluster {}", id);
+  } else if (!cfg.server.cluster_id.empty() && cfg.server.cluster_id != stored) {
+    return status(errc::config, "cluster.id is " + cfg.server.cluster_id + " but the data in " +
+                                    cfg.log_dirs.front().string() + " belongs to cluster " + stored);
+  }
+  auto names = store->read([](const metadata::image& i) {
+    std::vector<std::string> n;
+    for (const auto& [name, t] : i.topics()) n.push_back(name);
+    return n;
+  });
+  for (const auto& n : names)
+    if (auto st = s->open_logs(n); !st) return st;
+  for (int64_t i = 0; i < cfg.server.num_io_threads; ++i) s->io_threads_.emplace_back([p = s.get()] { p->io_loop(); });
+  s->purgatory_ = std::thread([p = s.get()] { p->purgatory_loop(); });
+  return s;
+}
+
+service::~service() { stop(); }
+
+void service::stop() {
+  {
+    std::lock_guard g(fetch_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  fetch_cv_.notify_all();
+  if (purgatory_.joinable()) purgatory_.join();
+  { std::lock_guard g(io_mu_); }
+  io_cv_.notify_all();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+}
+
+std::string service::cluster_id() const {
+  return store_->read([](const metadata::image& i) { return i.cluster_id(); });
+}
+
+std::vector<adapter::topic_info> service::topics() const {
+  return store_->read([](const metadata::image& i) {
+    std::vector<adapter::topic_info> out;
+    for (const auto& [name, t] : i.topics()) out.push_back(to_info(t));
+    return out;
+  });
+}
+
+std::optional<adapter::topic_info> service::find_topic(const std::string& name) const {
+  return store_->read([&](const metadata::image& i) -> std::optional<adapter::topic_info> {
+    if (auto* t = i.find(name)) return to_info(*t);
+    return std::nullopt;
+  });
+}
+
+std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) const {
+  return store_->read([&](const metadata::image& i) -> std::optional<adapter::topic_info> {
+    if (auto* t = i.find(id)) return to_info(*t);
+    return std::nullopt;
+  });
+}
+
+std::map<std::string, std::string> service::effective_configs(const std::string& topic) const {
+  auto overrides = store_->read([&](const metadata::image& i) {
+    auto* t = i.find(topic);
+    return t ? t->configs : std::map<std::string, std::string>{};
+  });
+  auto all = defaults_;
+  for (auto& [k, v] : overrides) all[k] = v;
+  return all;
+}
+
+status service::open_logs(const std::string& topic) {
+  auto [count, overrides] = store_->read([&](const metadata::image& i) {
+    auto* t = i.find(topic);
+    return t ? std::pair{t->partitions.size(), t->configs} : std::pair{size_t{0}, std::map<std::string, std::string>{}};
+  });
+  const auto config = to_log_config(defaults_, overrides);
+  for (size_t p = 0; p < count; ++p) {
+    auto log = logs_->create(topic, static_cast<int32_t>(p), config);
+    if (!log) return log.error();
+    logs_->set_config(topic, static_cast<int32_t>(p), config);
+    (*log)->set_high_watermark((*log)->log_end_offset());
+  }
+  return {};
+}
+
+outcome service::create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) {
+  if (auto bad = check_topic_name(t.name)) return outcome::fail(error::invalid_topic_exception, *bad);
+  int32_t partitions = t.partitions == -1 ? static_cast<int32_t>(cfg_.server.num_partitions) : t.partitions;
+  int32_t factor =
+      t.replication_factor == -1 ? static_cast<int32_t>(cfg_.server.default_replication_factor) : t.replication_factor;
+  if (partitions <= 0) return outcome::fail(error::invalid_partitions, "Number of partitions must be larger than 0.");
+  if (partitions > 100000)
+    return outcome::fail(error::invalid_partitions, "Number of partitions " + std::to_string(partitions) +
+                                                        " is over this broker's limit of 100000.");
+  if (factor <= 0) return outcome::fail(error::invalid_replication_factor, "Replication factor must be larger than 0.");
+  if (factor > 1)
+    return outcome::fail(error::invalid_replication_factor,
+                         "Unable to replicate the partition " + std::to_string(factor) +
+                             " time(s): The target replication factor of " + std::to_string(factor) +
+                             " cannot be reached because only 1 broker(s) are registered.");
+  std::map<std::string, std::string> configs;
+  for (const auto& [k, v] : t.configs) {
+    if (auto bad = check_topic_config(k, v))
+      return outcome::fail(error::invalid_config, "Invalid value " + v + " for configuration " + k + ": " + *bad);
+    configs[k] = v;
+  }
+  std::lock_guard admin(admin_mu_);
+  if (find_topic(t.name)) return outcome::fail(error::topic_already_exists, "Topic '" + t.name + "' already exists.");
+  metadata::topic_state state;
+  state.name = t.name;
+  state.id = validate_only ? metadata::uuid{} : metadata::random_uuid();
+  std::vector<metadata::record> records{metadata::topic_record{t.name, state.id}};
+  for (int32_t p = 0; p < partitions; ++p) {
+    metadata::partition_record pr{state.id, p, cfg_.node_id, 0, {cfg_.node_id}};
+    state.partitions.push_back(pr);
+    records.emplace_back(pr);
+  }
+  for (const auto& [k, v] : configs) records.emplace_back(metadata::config_record{2, t.name, k, v});
+  state.configs = configs;
+  if (created) *created = to_info(state);
+  if (validate_only) return {};
+  if (auto r = store_->propose(records); !r)
+    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+  std::unique_lock logs_lock(logs_mu_);
+  if (auto s = open_logs(t.name); !s) return outcome::fail(error::kafka_storage_error, s.message());
+  log::info("created topic {} with {} partition(s)", t.name, partitions);
+  return {};
+}
+
+outcome service::delete_topic(const std::string& name) {
+  std::lock_guard admin(admin_mu_);
+  auto t = find_topic(name);
+  if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
+  if (auto r = store_->propose({metadata::remove_topic_record{t->id}}); !r)
+    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+  std::unique_lock logs_lock(logs_mu_);
+  for (const auto& p : t->partitions)
+    if (auto s = logs_->remove(name, p.partition); !s)
+      log::warn("deleting partition {}-{}: {}", name, p.partition, s.message());
+  log::info("deleted topic {}", name);
+  return {};
+}
+
+outcome service::create_partitions(const std::string& name, int32_t count, bool validate_only) {
+  std::lock_guard admin(admin_mu_);
+  auto t = find_topic(name);
+  if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
+  const auto current = static_cast<int32_t>(t->partitions.size());
+  if (count < current)
+    return outcome::fail(error::invalid_partitions, "Topic currently has " + std::to_string(current) +
+                                                        " partitions, which is higher than the requested " +
+                                                        std::to_string(count) + ".");
+  if (count == current)
+    return outcome::fail(error::invalid_partitions, "Topic already has " + std::to_string(current) + " partitions.");
+  if (count > 100000)
+    return outcome::fail(error::invalid_partitions,
+                         "Number of partitions " + std::to_string(count) + " is over this broker's limit of 100000.");
+  if (validate_only) return {};
+  std::vector<metadata::record> records;
+  for (int32_t p = current; p < count; ++p)
+    records.emplace_back(metadata::partition_record{t->id, p, cfg_.node_id, 0, {cfg_.node_id}});
+  if (auto r = store_->propose(records); !r)
+    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+  std::unique_lock logs_lock(logs_mu_);
+  if (auto s = open_logs(name); !s) return outcome::fail(error::kafka_storage_error, s.message());
+  return {};
+}
+
+outcome service::describe_configs(adapter::resource_type type, const std::string& name,
+                                  const std::vector<std::string>& names,
+                                  std::vector<adapter::config_value>& out) const {
+  auto wanted = [&](const std::string& key) {
+    return names.empty() || std::find(names.begin(), names.end(), key) != names.end();
+  };
+  if (type == adapter::resource_type::broker) {
+    if (!name.empty() && name != std::to_string(cfg_.node_id))
+      return outcome::fail(error::invalid_request, "This node is broker " + std::to_string(cfg_.node_id) + ".");
+    auto add = [&](const std::string& key, const std::string& value, const char* kind, const char* doc) {
+      if (!wanted(key)) return;
+      out.push_back({key, value, adapter::config_source::static_broker, true, false, kind, doc});
+    };
+    for (const auto& k : topic_keys()) add(k.broker_key, defaults_.at(k.name), k.type, k.doc);
+    add("num.partitions", std::to_string(cfg_.server.num_partitions), "int", "partitions of a new topic");
+    add("default.replication.factor", std::to_string(cfg_.server.default_replication_factor), "int",
+        "replicas of a new topic");
+    add("auto.create.topics.enable", cfg_.server.auto_create_topics ? "true" : "false", "boolean",
+        "Metadata for an unknown topic creates it");
+    add("node.id", std::to_string(cfg_.node_id), "int", "this node's id");
+    add("socket.request.max.bytes", std::to_string(cfg_.server.socket_request_max_bytes), "int",
+        "the largest request accepted");
+    return {};
+  }
+  auto t = find_topic(name);
+  if (!t) return outcome::fail(error::unknown_topic_or_partition, "Topic '" + name + "' does not exist.");
+  auto overrides = store_->read([&](const metadata::image& i) { return i.find(name)->configs; });
+  for (const auto& k : topic_keys()) {
+    if (!wanted(k.name)) continue;
+    auto o = overrides.find(k.name);
+    adapter::config_value v{
+        k.name,
+        o != overrides.end() ? o->second : defaults_.at(k.name),
+        o != overrides.end() ? adapter::config_source::topic : adapter::config_source::default_value,
+        false,
+        false,
+        k.type,
+        k.doc};
+    out.push_back(std::move(v));
+  }
+  return {};
+}
+
+outcome service::alter_configs(adapter::resource_type type, const std::string& name,
+                               const std::vector<adapter::config_change>& changes, bool incremental,
+                               bool validate_only) {
+  if (type == adapter::resource_type::broker)
+    return outcome::fail(error::invalid_request,
+                         "broker configs are read from the YAML file at start-up; change them there and restart");
+  std::lock_guard admin(admin_mu_);
+  if (!find_topic(name))
+    return outcome::fail(error::unknown_topic_or_partition, "Topic '" + name + "' does not exist.");
+  const auto before = store_->read([&](const metadata::image& i) { return i.find(name)->configs; });
+  std::map<std::string, std::string> after = incremental ? before : std::map<std::string, std::string>{};
+  for (const auto& c : changes) {
+    const bool known =
+        std::any_of(topic_keys().begin(), topic_keys().end(), [&](const topic_key& k) { return c.name == k.name; });
+    if (!known) return outcome::fail(error::invalid_config, "Unknown topic config name: " + c.name);
+    std::optional<std::string> value = c.value;
+    if (c.op == adapter::alter_op::remove || (!incremental && !c.value)) {
+      after.erase(c.name);
+      continue;
+    }
+    if (c.op == adapter::alter_op::append || c.op == adapter::alter_op::subtract) {
+      if (c.name != "cleanup.policy")
+        return outcome::fail(error::invalid_config, "Config value append is not allowed for config key: " + c.name);
+      if (c.op == adapter::alter_op::subtract) {
+        after.erase(c.name);
+        continue;
+      }
+    }
+    if (!value) return outcome::fail(error::invalid_config, "Null value not supported for : " + c.name);
+    if (auto bad = check_topic_config(c.name, *value))
+      return outcome::fail(error::invalid_config,
+                           "Invalid value " + *value + " for configuration " + c.name + ": " + *bad);
+    after[c.name] = *value;
+  }
+  if (validate_only) return {};
+  std::vector<metadata::record> records;
+  for (const auto& [k, v] : before)
+    if (!after.count(k)) records.emplace_back(metadata::config_record{2, name, k, std::nullopt});
+  for (const auto& [k, v] : after) {
+    auto b = before.find(k);
+    if (b == before.end() || b->second != v) records.emplace_back(metadata::config_record{2, name, k, v});
+  }
+  if (records.empty()) return {};
+  if (auto r = store_->propose(records); !r)
+    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+  const auto config = to_log_config(defaults_, after);
+  auto t = find_topic(name);
+  for (const auto& p : t->partitions) logs_->set_config(name, p.partition, config);
+  return {};
+}
+
+service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {
+  partition_ref ref;
+  auto t = store_->read([&](const metadata::image& i) -> std::optional<std::pair<int32_t, std::string>> {
+    auto* s = i.find(topic);
+    if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
+    auto mi = s->configs.find("min.insync.replicas");
+    return std::pair{s->partitions[static_cast<size_t>(partition)].leader_epoch,
+                     mi == s->configs.end() ? std::string() : mi->second};
+  });
+  if (!t) {
+    ref.code = error::unknown_topic_or_partition;
+    return ref;
+  }
+  ref.leader_epoch = t->first;
+  ref.min_insync = t->second.empty() ? cfg_.server.min_insync_replicas : std::stoll(t->second);
+  auto log = logs_->get(topic, partition);
+  if (!log) {
+    ref.code = error::kafka_storage_error;
+    return ref;
+  }
+  ref.log = *log;
+  return ref;
+}
+
+adapter::produce_result service::append(const partition_ref& p, const std::string& topic, int32_t partition,
+                                        std::span<uint8_t> records) {
+  adapter::produce_result out;
+  auto r = p.log->append(records, p.leader_epoch);
+  if (r.refused) {
+    out.code = batch_code(r.refused->error);
+    out.message = r.refused->message;
+    return out;
+  }
+  if (!r.io) {
+    log::error("append to {}-{} failed: {}", topic, partition, r.io.message());
+    out.code = error::kafka_storage_error;
+    out.message = r.io.message();
+    return out;
+  }
+  p.log->set_high_watermark(r.last_offset + 1);
+  out.base_offset = r.base_offset;
+  out.log_append_time = r.log_append_time;
+  out.log_start_offset = p.log->log_start_offset();
+  appended(topic, partition);
+  return out;
+}
+
+void service::produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
+                      std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) {
+  if (acks != 0 && acks != 1 && acks != -1)
+    return done({error::invalid_required_acks, "acks must be 0, 1 or -1, got " + std::to_string(acks)});
+  std::shared_lock lock(logs_mu_);
+  partition_ref p = find_partition(topic, partition);
+  if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
+  if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
+    return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
+                                                 " in-sync replica(s), min.insync.replicas is " +
+                                                 std::to_string(p.min_insync)});
+  if (p.log->config().flush_messages == INT64_MAX) return done(append(p, topic, partition, records));
+  // The append may fsync (flush.messages): off the network thread.
+  lock.unlock();
+  run_io([this, topic, partition, records, owner = std::move(owner), done = std::move(done)] {
+    std::shared_lock again(logs_mu_);
+    partition_ref now = find_partition(topic, partition);
+    if (now.code != error::none) return done({now.code, "This server does not host this topic-partition."});
+    done(append(now, topic, partition, records));
+  });
+}
+
+std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_request& req, size_t& bytes) {
+  std::vector<adapter::fetched_partition> out;
+  out.reserve(req.partitions.size());
+  bytes = 0;
+  std::shared_lock lock(logs_mu_);
+  for (const auto& fp : req.partitions) {
+    auto& o = out.emplace_back();
+    partition_ref p = find_partition(fp.topic, fp.partition);
+    if (p.code != error::none) {
+      o.code = p.code;
+      continue;
+    }
+    o.high_watermark = p.log->high_watermark();
+    o.last_stable_offset = o.high_watermark;
+    o.log_start_offset = p.log->log_start_offset();
+    if (fp.offset < o.log_start_offset || fp.offset > p.log->log_end_offset()) {
+      o.code = error::offset_out_of_range;
+      continue;
+    }
+    const size_t left = static_cast<size_t>(std::max(req.max_bytes, 0)) > bytes ? req.max_bytes - bytes : 0;
+    if (fp.offset >= o.high_watermark || (left == 0 && bytes > 0)) continue;
+    auto read = p.log->read(fp.offset, std::min(static_cast<size_t>(std::max(fp.max_bytes, 0)), left ? left : 1),
+                            o.high_watermark);
+    if (!read) {
+      o.code = read.error().code() == errc::not_found ? error::offset_out_of_range : error::kafka_storage_error;
+      continue;
+    }
+    if (auto s = read->copy_to(o.records); !s) {
+      o.code = error::kafka_storage_error;
+      continue;
+    }
+    bytes += o.records.size();
+  }
+  return out;
+}
+
+void service::fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) {
+  size_t bytes = 0;
+  auto results = read_all(req, bytes);
+  const bool failed = std::any_of(results.begin(), results.end(), [](const auto& r) { return r.code != error::none; });
+  if (failed || req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) ||
+      req.partitions.empty())
+    return done(std::move(results));
+  waiting_fetch w;
+  w.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.max_wait_ms);
+  for (const auto& p : req.partitions) w.partitions.emplace(p.topic, p.partition);
+  w.req = std::move(req);
+  w.done = std::move(done);
+  {
+    std::lock_guard g(fetch_mu_);
+    if (!stopping_) {
+      waiting_.push_back(std::move(w));
+      waiting_count_.fetch_add(1);
+      fetch_cv_.notify_all();
+      return;
+    }
+  }
+  w.done(std::move(results));
+}
+
+void service::appended(const std::string& topic, int32_t partition) {
+  if (waiting_count_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard g(fetch_mu_);
+  dirty_.emplace(topic, partition);
+  fetch_cv_.notify_all();
+}
+
+void service::purgatory_loop() {
+  std::unique_lock lk(fetch_mu_);
+  while (!stopping_) {
+    if (waiting_.empty()) {
+      fetch_cv_.wait(lk, [&] { return stopping_ || !waiting_.empty(); });
+      continue;
+    }
+    auto earliest = std::min_element(waiting_.begin(), waiting_.end(), [](const auto& a, const auto& b) {
+                      return a.deadline < b.deadline;
+                    })->deadline;
+    fetch_cv_.wait_until(lk, earliest, [&] { return stopping_ || !dirty_.empty(); });
+    if (stopping_) break;
+    const auto dirty = std::move(dirty_);
+    dirty_.clear();
+    const auto now = std::chrono::steady_clock::now();
+    std::list<waiting_fetch> due;
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      bool touched = it->deadline <= now;
+      for (const auto& d : dirty) touched = touched || it->partitions.count(d) > 0;
+      auto next = std::next(it);
+      if (touched) due.splice(due.end(), waiting_, it);
+      it = next;
+    }
+    if (due.empty()) continue;
+    lk.unlock();
+    std::list<waiting_fetch> keep;
+    for (auto it = due.begin(); it != due.end();) {
+      auto next = std::next(it);
+      size_t bytes = 0;
+      auto results = read_all(it->req, bytes);
+      const bool failed =
+          std::any_of(results.begin(), results.end(), [](const auto& r) { return r.code != error::none; });
+      if (failed || it->deadline <= now || bytes >= static_cast<size_t>(std::max(it->req.min_bytes, 1))) {
+        it->done(std::move(results));
+        waiting_count_.fetch_sub(1);
+      } else {
+        keep.splice(keep.end(), due, it);
+      }
+      it = next;
+    }
+    lk.lock();
+    waiting_.splice(waiting_.end(), keep);
+  }
+  // Stopping: answer what is waiting with what there is.
+  auto rest = std::move(waiting_);
+  waiting_.clear();
+  lk.unlock();
+  for (auto& w : rest) {
+    size_t bytes = 0;
+    w.done(read_all(w.req, bytes));
+  }
+}
+
+void service::run_io(std::function<void()> task) {
+  {
+    std::lock_guard g(io_mu_);
+    io_tasks_.push_back(std::move(task));
+  }
+  io_cv_.notify_one();
+}
+
+void service::io_loop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lk(io_mu_);
+      io_cv_.wait(lk, [&] {
+        std::lock_guard g(fetch_mu_);
+        return stopping_ || !io_tasks_.empty();
+      });
+      if (io_tasks_.empty()) return;
+      task = std::move(io_tasks_.front());
+      io_tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+adapter::offset_lookup service::list_offset(const std::string& topic, int32_t partition, int64_t timestamp) {
+  adapter::offset_lookup out;
+  std::shared_lock lock(logs_mu_);
+  partition_ref p = find_partition(topic, partition);
+  if (p.code != error::none) {
+    out.code = p.code;
+    return out;
+  }
+  out.leader_epoch = p.leader_epoch;
+  const int64_t hw = p.log->high_watermark();
+  if (timestamp == adapter::latest_timestamp) {
+    out.offset = hw;
+  } else if (timestamp == adapter::earliest_timestamp || timestamp == -4) {  // -4: earliest local
+    out.offset = p.log->log_start_offset();
+  } else if (timestamp == adapter::max_timestamp) {
+    // The batch with the largest timestamp, scanned from the start: an
+    // operator's call, not a hot path.
+    int64_t at = p.log->log_start_offset();
+    while (at < hw) {
+      auto read = p.log->read(at, 1 << 20, hw);
+      std::vector<uint8_t> bytes;
+      if (!read || !read->copy_to(bytes) || bytes.empty()) break;
+      log::for_each_batch(bytes, [&](const log::batch_view& b) {
+        if (b.max_timestamp() > out.timestamp) {
+          out.timestamp = b.max_timestamp();
+          out.offset = b.last_offset();
+          if (b.codec() == 0 && !b.log_append_time())
+            log::for_each_record(b, [&](const log::record_view& r) {
+              if (b.base_timestamp() + r.timestamp_delta == out.timestamp &&
+                  b.base_offset() + r.offset_delta < out.offset)
+                out.offset = b.base_offset() + r.offset_delta;
+            });
+        }
+        at = b.last_offset() + 1;
+        return true;
+      });
+    }
+    return out;
+  } else if (timestamp >= 0) {
+    auto found = p.log->offset_for_timestamp(timestamp);
+    if (found && *found < hw) {
+      out.offset = *found;
+      out.timestamp = timestamp_at(*p.log, *found);
+    }
+  } else {
+    out.code = error::invalid_request;
+  }
+  return out;
+}
+
+}  // namespace mosaic::broker

@@ -1,0 +1,125 @@
+// The broker service: the kernel's side of the API protocol adapters call
+// (sdk/include/mosaic/adapter/broker.h). It checks administrative requests
+// and turns them into metadata records; it appends produced batches to the
+// partition logs and serves fetches, holding a fetch that has too little
+// data until appends bring enough or its wait runs out.
+//
+// Threading: calls come from network threads. Appends run on the caller's
+// thread unless the topic's flush policy may fsync, which runs on an I/O
+// thread (num.io.threads), as do acks=all waits for the disk. Waiting
+// fetches are kept by one thread that re-reads them when their partitions
+// get appends and answers them at their deadline.
+//
+// Durability (ARCHITECTURE.md rule 4): with one replica, acks=1 and
+// acks=all answer once the batches are written to the segment (the page
+// cache); the disk is waited for when the topic's flush.messages says so
+// (flush.messages=1: every acknowledged record is on disk). acks=all also
+// needs min.insync.replicas replicas in sync, which one node has only for
+// min.insync.replicas=1; otherwise it is refused with NOT_ENOUGH_REPLICAS.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/config/broker_config.h"
+#include "kernel/log/log_manager.h"
+#include "kernel/metadata/metadata_log.h"
+#include "mosaic/adapter/broker.h"
+
+namespace mosaic::broker {
+
+class service final : public adapter::broker {
+ public:
+  // Creates the cluster id record on first start, then opens the partition
+  // logs of every topic in the image.
+  static result<std::unique_ptr<service>> start(const config::broker_config& cfg, log::log_manager* logs,
+                                                metadata::metadata_store* store);
+  ~service() override;
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+  // Answers waiting fetches and joins the service's threads.
+  void stop();
+
+  int32_t node_id() const override { return cfg_.node_id; }
+  std::string cluster_id() const override;
+  std::vector<adapter::topic_info> topics() const override;
+  std::optional<adapter::topic_info> find_topic(const std::string& name) const override;
+  std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override;
+  bool auto_create_topics() const override { return cfg_.server.auto_create_topics; }
+
+  adapter::outcome create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) override;
+  adapter::outcome delete_topic(const std::string& name) override;
+  adapter::outcome create_partitions(const std::string& name, int32_t count, bool validate_only) override;
+  adapter::outcome describe_configs(adapter::resource_type type, const std::string& name,
+                                    const std::vector<std::string>& names,
+                                    std::vector<adapter::config_value>& out) const override;
+  adapter::outcome alter_configs(adapter::resource_type type, const std::string& name,
+                                 const std::vector<adapter::config_change>& changes, bool incremental,
+                                 bool validate_only) override;
+
+  void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
+               std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) override;
+  void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
+  adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
+
+ private:
+  service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store);
+  struct partition_ref {
+    log::partition_log* log = nullptr;
+    int32_t leader_epoch = 0;
+    int64_t min_insync = 1;
+    size_t replicas = 1;
+    adapter::error code = adapter::error::none;
+  };
+  partition_ref find_partition(const std::string& topic, int32_t partition);
+  adapter::produce_result append(const partition_ref& p, const std::string& topic, int32_t partition,
+                                 std::span<uint8_t> records);
+  status open_logs(const std::string& topic);
+  std::map<std::string, std::string> effective_configs(const std::string& topic) const;
+  std::vector<adapter::fetched_partition> read_all(const adapter::fetch_request& req, size_t& bytes);
+  void run_io(std::function<void()> task);
+  void io_loop();
+  void purgatory_loop();
+  void appended(const std::string& topic, int32_t partition);
+
+  const config::broker_config& cfg_;
+  log::log_manager* logs_;
+  metadata::metadata_store* store_;
+  std::map<std::string, std::string> defaults_;
+  std::mutex admin_mu_;  // one administrative change at a time
+  // Shared by appends and reads, exclusive while partition logs are
+  // created or removed (a log pointer stays valid while it is held).
+  mutable std::shared_mutex logs_mu_;
+
+  std::mutex io_mu_;
+  std::condition_variable io_cv_;
+  std::deque<std::function<void()>> io_tasks_;
+  std::vector<std::thread> io_threads_;
+
+  struct waiting_fetch {
+    adapter::fetch_request req;
+    std::function<void(std::vector<adapter::fetched_partition>)> done;
+    std::chrono::steady_clock::time_point deadline;
+    std::set<std::pair<std::string, int32_t>> partitions;
+  };
+  std::mutex fetch_mu_;
+  std::condition_variable fetch_cv_;
+  std::list<waiting_fetch> waiting_;
+  std::set<std::pair<std::string, int32_t>> dirty_;
+  std::atomic<size_t> waiting_count_{0};
+  std::thread purgatory_;
+  bool stopping_ = false;
+};
+
+}  // namespace mosaic::broker

@@ -1,0 +1,55 @@
+#include "kernel/metadata/image.h"
+
+namespace mosaic::metadata {
+
+void image::apply(const record& rec) {
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, cluster_record>) {
+          cluster_id_ = r.cluster_id;
+        } else if constexpr (std::is_same_v<T, topic_record>) {
+          auto& t = topics_[r.name];
+          t.name = r.name;
+          t.id = r.id;
+          names_[r.id] = r.name;
+        } else if constexpr (std::is_same_v<T, partition_record>) {
+          auto n = names_.find(r.topic_id);
+          if (n == names_.end()) return;
+          auto& parts = topics_[n->second].partitions;
+          if (parts.size() <= static_cast<size_t>(r.partition)) parts.resize(static_cast<size_t>(r.partition) + 1);
+          parts[static_cast<size_t>(r.partition)] = r;
+        } else if constexpr (std::is_same_v<T, config_record>) {
+          std::map<std::string, std::string>* configs = nullptr;
+          if (r.resource_type == 4) {
+            configs = &broker_configs_;
+          } else {
+            auto t = topics_.find(r.resource_name);
+            if (t == topics_.end()) return;
+            configs = &t->second.configs;
+          }
+          if (r.value)
+            (*configs)[r.name] = *r.value;
+          else
+            configs->erase(r.name);
+        } else {
+          auto n = names_.find(r.topic_id);
+          if (n == names_.end()) return;
+          topics_.erase(n->second);
+          names_.erase(n);
+        }
+      },
+      rec);
+}
+
+const topic_state* image::find(const std::string& name) const {
+  auto t = topics_.find(name);
+  return t == topics_.end() ? nullptr : &t->second;
+}
+
+const topic_state* image::find(const uuid& id) const {
+  auto n = names_.find(id);
+  return n == names_.end() ? nullptr : find(n->second);
+}
+
+}  // namespace mosaic::metadata

@@ -1,0 +1,40 @@
+// The metadata image: the state the committed records describe. Applying
+// the same records in the same order gives the same image on every node;
+// that is all the Raft log has to guarantee.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/metadata/records.h"
+
+namespace mosaic::metadata {
+
+struct topic_state {
+  std::string name;
+  uuid id{};
+  std::vector<partition_record> partitions;    // by partition number
+  std::map<std::string, std::string> configs;  // topic overrides only
+};
+
+class image {
+ public:
+  void apply(const record& r);
+
+  const std::string& cluster_id() const noexcept { return cluster_id_; }
+  const std::map<std::string, topic_state>& topics() const noexcept { return topics_; }
+  const topic_state* find(const std::string& name) const;
+  const topic_state* find(const uuid& id) const;
+  const std::map<std::string, std::string>& broker_configs() const noexcept { return broker_configs_; }
+
+ private:
+  std::string cluster_id_;
+  std::map<std::string, topic_state> topics_;
+  std::map<uuid, std::string> names_;
+  std::map<std::string, std::string> broker_configs_;
+};
+
+}  // namespace mosaic::metadata

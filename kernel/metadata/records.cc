@@ -1,0 +1,189 @@
+#include "kernel/metadata/records.h"
+
+#include <random>
+
+namespace mosaic::metadata {
+
+namespace {
+
+enum : uint8_t { cluster_type = 1, topic_type = 2, partition_type = 3, config_type = 4, remove_topic_type = 5 };
+constexpr uint8_t record_version = 0;
+
+class out {
+ public:
+  explicit out(std::vector<uint8_t>& b) : b_(b) {}
+  void u8(uint8_t v) { b_.push_back(v); }
+  void i32(int32_t v) {
+    for (int s = 24; s >= 0; s -= 8) b_.push_back(static_cast<uint8_t>(static_cast<uint32_t>(v) >> s));
+  }
+  void str(const std::string& s) {
+    i32(static_cast<int32_t>(s.size()));
+    b_.insert(b_.end(), s.begin(), s.end());
+  }
+  void opt_str(const std::optional<std::string>& s) {
+    if (!s) return i32(-1);
+    str(*s);
+  }
+  void id(const uuid& u) { b_.insert(b_.end(), u.begin(), u.end()); }
+
+ private:
+  std::vector<uint8_t>& b_;
+};
+
+struct truncated {};
+
+class in {
+ public:
+  explicit in(std::span<const uint8_t> b) : p_(b.data()), end_(b.data() + b.size()) {}
+  bool done() const { return p_ == end_; }
+  uint8_t u8() {
+    need(1);
+    return *p_++;
+  }
+  int32_t i32() {
+    need(4);
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | *p_++;
+    return static_cast<int32_t>(v);
+  }
+  std::optional<std::string> opt_str() {
+    int32_t n = i32();
+    if (n < 0) return std::nullopt;
+    need(static_cast<size_t>(n));
+    std::string s(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
+    p_ += n;
+    return s;
+  }
+  std::string str() {
+    auto s = opt_str();
+    if (!s) throw truncated{};
+    return *s;
+  }
+  uuid id() {
+    need(16);
+    uuid u;
+    std::copy(p_, p_ + 16, u.begin());
+    p_ += 16;
+    return u;
+  }
+
+ private:
+  void need(size_t n) const {
+    if (static_cast<size_t>(end_ - p_) < n) throw truncated{};
+  }
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+}  // namespace
+
+std::vector<uint8_t> encode(const std::vector<record>& records) {
+  std::vector<uint8_t> bytes;
+  out o(bytes);
+  for (const auto& rec : records) {
+    std::visit(
+        [&](const auto& r) {
+          using T = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<T, cluster_record>) {
+            o.u8(cluster_type), o.u8(record_version), o.str(r.cluster_id);
+          } else if constexpr (std::is_same_v<T, topic_record>) {
+            o.u8(topic_type), o.u8(record_version), o.str(r.name), o.id(r.id);
+          } else if constexpr (std::is_same_v<T, partition_record>) {
+            o.u8(partition_type), o.u8(record_version), o.id(r.topic_id), o.i32(r.partition), o.i32(r.leader);
+            o.i32(r.leader_epoch), o.i32(static_cast<int32_t>(r.replicas.size()));
+            for (int32_t n : r.replicas) o.i32(n);
+          } else if constexpr (std::is_same_v<T, config_record>) {
+            o.u8(config_type), o.u8(record_version), o.u8(static_cast<uint8_t>(r.resource_type));
+            o.str(r.resource_name), o.str(r.name), o.opt_str(r.value);
+          } else {
+            o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
+          }
+        },
+        rec);
+  }
+  return bytes;
+}
+
+result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
+  std::vector<record> records;
+  in i(bytes);
+  try {
+    while (!i.done()) {
+      const uint8_t type = i.u8();
+      const uint8_t version = i.u8();
+      if (version != record_version)
+        return status(errc::corrupt, "metadata record of type " + std::to_string(type) + " has version " +
+                                         std::to_string(version) + ", this build reads 0");
+      switch (type) {
+        case cluster_type: records.emplace_back(cluster_record{i.str()}); break;
+        case topic_type: {
+          topic_record t;
+          t.name = i.str();
+          t.id = i.id();
+          records.emplace_back(std::move(t));
+          break;
+        }
+        case partition_type: {
+          partition_record p;
+          p.topic_id = i.id();
+          p.partition = i.i32();
+          p.leader = i.i32();
+          p.leader_epoch = i.i32();
+          const int32_t n = i.i32();
+          if (n < 0 || n > 1 << 16) throw truncated{};
+          for (int32_t k = 0; k < n; ++k) p.replicas.push_back(i.i32());
+          records.emplace_back(std::move(p));
+          break;
+        }
+        case config_type: {
+          config_record c;
+          c.resource_type = static_cast<int8_t>(i.u8());
+          c.resource_name = i.str();
+          c.name = i.str();
+          c.value = i.opt_str();
+          records.emplace_back(std::move(c));
+          break;
+        }
+        case remove_topic_type: records.emplace_back(remove_topic_record{i.id()}); break;
+        default: return status(errc::corrupt, "unknown metadata record type " + std::to_string(type));
+      }
+    }
+  } catch (const truncated&) {
+    return status(errc::corrupt, "a metadata record is truncated");
+  }
+  return records;
+}
+
+uuid random_uuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uuid u;
+  for (;;) {
+    for (size_t k = 0; k < 16; k += 8) {
+      uint64_t v = rng();
+      for (size_t j = 0; j < 8; ++j) u[k + j] = static_cast<uint8_t>(v >> (8 * j));
+    }
+    u[6] = static_cast<uint8_t>((u[6] & 0x0F) | 0x40);
+    u[8] = static_cast<uint8_t>((u[8] & 0x3F) | 0x80);
+    // Kafka avoids ids whose text starts with '-' (they read as options).
+    if ((u[0] >> 2) != 62) return u;
+  }
+}
+
+std::string to_base64(const uuid& id) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string s;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (uint8_t b : id) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      s.push_back(alphabet[(acc >> bits) & 0x3F]);
+    }
+  }
+  if (bits > 0) s.push_back(alphabet[(acc << (6 - bits)) & 0x3F]);
+  return s;
+}
+
+}  // namespace mosaic::metadata

@@ -1,0 +1,205 @@
+// The broker's service API, as protocol adapters call it (the unstable C++
+// tier of the SDK, like adapter.h). The kernel implements it in
+// kernel/broker; an adapter turns its wire protocol into these calls.
+//
+// Errors are numbered as Kafka's error codes: the Kafka adapter passes them
+// through and another adapter maps them to its own.
+//
+// Threading: every call may be made from any thread. Calls that complete
+// later (produce with acks that wait, fetch with a long poll) call `done`
+// exactly once, from a network or an I/O thread; `done` must not block.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mosaic::adapter {
+
+using uuid = std::array<uint8_t, 16>;
+
+enum class error : int16_t {
+  unknown_server_error = -1,
+  none = 0,
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  invalid_fetch_size = 4,
+  not_leader_or_follower = 6,
+  request_timed_out = 7,
+  message_too_large = 10,
+  invalid_topic_exception = 17,
+  record_list_too_large = 18,
+  not_enough_replicas = 19,
+  invalid_required_acks = 21,
+  invalid_timestamp = 32,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_replication_factor = 38,
+  invalid_replica_assignment = 39,
+  invalid_config = 40,
+  invalid_request = 42,
+  unsupported_for_message_format = 43,
+  policy_violation = 44,
+  kafka_storage_error = 56,
+  unsupported_compression_type = 76,
+  invalid_record = 87,
+  unknown_topic_id = 100,
+  inconsistent_topic_id = 103,
+};
+
+// An error and the words that go with it.
+struct outcome {
+  error code = error::none;
+  std::string message;
+  bool ok() const noexcept { return code == error::none; }
+  static outcome fail(error c, std::string m) { return {c, std::move(m)}; }
+};
+
+struct partition_info {
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+};
+
+struct topic_info {
+  std::string name;
+  uuid id{};
+  bool internal = false;
+  std::vector<partition_info> partitions;
+};
+
+struct new_topic {
+  std::string name;
+  int32_t partitions = -1;          // -1: num.partitions
+  int16_t replication_factor = -1;  // -1: default.replication.factor
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+
+enum class resource_type : int8_t { topic = 2, broker = 4 };
+
+// Where a config value comes from, numbered as DescribeConfigs' ConfigSource.
+enum class config_source : int8_t { topic = 1, static_broker = 4, default_value = 5 };
+
+struct config_value {
+  std::string name;
+  std::optional<std::string> value;
+  config_source source = config_source::default_value;
+  bool read_only = false;
+  bool sensitive = false;
+  std::string type;  // boolean, string, int, short, long, double, list, class, password
+  std::string doc;
+};
+
+enum class alter_op : int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
+
+struct config_change {
+  std::string name;
+  alter_op op = alter_op::set;
+  std::optional<std::string> value;
+};
+
+struct produce_result {
+  error code = error::none;
+  std::string message;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+};
+
+struct fetch_partition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t max_bytes = 1 << 20;
+};
+
+struct fetched_partition {
+  error code = error::none;
+  int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
+  int64_t log_start_offset = -1;
+  std::vector<uint8_t> records;  // whole batches
+};
+
+struct fetch_request {
+  std::vector<fetch_partition> partitions;
+  int32_t max_wait_ms = 500;
+  int32_t min_bytes = 1;
+  int32_t max_bytes = 50 << 20;  // for the whole response (at least one batch)
+};
+
+// ListOffsets' special timestamps.
+inline constexpr int64_t latest_timestamp = -1;
+inline constexpr int64_t earliest_timestamp = -2;
+inline constexpr int64_t max_timestamp = -3;
+
+struct offset_lookup {
+  error code = error::none;
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+};
+
+class broker {
+ public:
+  virtual ~broker() = default;
+
+  virtual int32_t node_id() const = 0;
+  virtual std::string cluster_id() const = 0;
+
+  // Metadata, as of now.
+  virtual std::vector<topic_info> topics() const = 0;
+  virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
+  virtual std::optional<topic_info> find_topic(const uuid& id) const = 0;
+  virtual bool auto_create_topics() const = 0;
+
+  // Administration. Each change is a record in the metadata log, applied
+  // once it is committed.
+  virtual outcome create_topic(const new_topic& t, bool validate_only, topic_info* created) = 0;
+  virtual outcome delete_topic(const std::string& name) = 0;
+  virtual outcome create_partitions(const std::string& name, int32_t count, bool validate_only) = 0;
+  // Every config of the resource when `names` is empty.
+  virtual outcome describe_configs(resource_type type, const std::string& name, const std::vector<std::string>& names,
+                                   std::vector<config_value>& out) const = 0;
+  // `incremental`: the changes apply on top of the current configs
+  // (IncrementalAlterConfigs); otherwise they replace them (AlterConfigs).
+  virtual outcome alter_configs(resource_type type, const std::string& name, const std::vector<config_change>& changes,
+                                bool incremental, bool validate_only) = 0;
+
+  // Appends `records` (record batches, patched in place with their offsets)
+  // to a partition. `owner` keeps the bytes alive if the append has to
+  // wait. acks: 0 and 1 answer once the batches are in the log; -1 also
+  // waits for the in-sync replicas and, where the topic's flush policy asks
+  // for it, for the disk.
+  virtual void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
+                       std::shared_ptr<const void> owner, std::function<void(produce_result)> done) = 0;
+
+  // Reads every partition of `req`; answers at once if min_bytes are there
+  // (or an error), else when appends bring them or max_wait_ms passes.
+  virtual void fetch(fetch_request req, std::function<void(std::vector<fetched_partition>)> done) = 0;
+
+  virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) = 0;
+};
+
+class protocol_adapter;
+
+// What the host gives an adapter when it creates it.
+struct adapter_context {
+  broker* service = nullptr;
+};
+
+// How the host creates an adapter named in a listener's `adapter` key: a
+// built-in adapter registers one of these under its name.
+using adapter_factory = std::shared_ptr<protocol_adapter> (*)(const adapter_context& context);
+
+}  // namespace mosaic::adapter
