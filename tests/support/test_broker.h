@@ -11,6 +11,7 @@
 
 #include "kernel/app/builtins.h"
 #include "kernel/app/node.h"
+#include "kernel/base/log.h"
 #include "kernel/config/broker_config.h"
 #include "tests/support/temp_dir.h"
 
@@ -32,6 +33,7 @@ class test_broker {
       ADD_FAILURE() << cfg.error().message();
       return;
     }
+    log::set_level(log::level::warn);
     node_ = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     if (auto s = node_->open_data_dirs(); !s) ADD_FAILURE() << s.message();
     if (auto s = node_->start_services(app::builtin_adapters()); !s) ADD_FAILURE() << s.message();

@@ -307,7 +307,9 @@ struct generator {
   std::string is_default(const field& f) const {
     const std::string& n = f.name;
     if (f.array) return f.nullable.none() ? n + ".empty()" : "(!" + n + " || " + n + "->empty())";
-    if (f.is_struct) return f.nullable.none() ? "false" : "!" + n;
+    // A struct is at its default when equal to a default-made one (Kafka
+    // writes a tagged struct only when it carries something).
+    if (f.is_struct) return f.nullable.none() ? "(" + n + " == decltype(" + n + "){})" : "!" + n;
     if (f.type == "bytes" || f.type == "records") return "(" + n + ".null || " + n + ".size == 0)";
     if (f.type == "uuid") return "(" + n + " == uuid{})";
     std::string init = default_init(f);
@@ -328,6 +330,7 @@ struct generator {
       h << ";\n";
     }
     h << "  std::vector<tagged_field> unknown_tags;  // kept as read, written back\n\n";
+    h << "  bool operator==(const " << (top ? m.cpp_name : m.cpp_name + "_" + s.name) << "&) const = default;\n";
     h << "  void encode(writer& w, int16_t v) const;\n";
     h << "  void decode(reader& r, int16_t v);\n";
     h << "};\n\n";

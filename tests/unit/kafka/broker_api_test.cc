@@ -1,0 +1,508 @@
+// The Kafka APIs against a whole broker in the process (real node, real
+// files, real sockets), spoken to with hand-made requests: the error paths
+// and the protocol rules a client library would hide.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "kafka_messages.h"
+#include "kernel/log/batch_builder.h"
+#include "kernel/log/record_batch.h"
+#include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "tests/support/frame_client.h"
+#include "tests/support/test_broker.h"
+
+namespace mosaic::kafka {
+namespace {
+
+using mosaic::testing::frame_client;
+using mosaic::testing::test_broker;
+using namespace std::chrono_literals;
+
+int16_t first_flexible(int16_t key) {
+  for (const auto& a : supported_apis())
+    if (a.api_key == key) return a.first_flexible;
+  return 99;
+}
+
+// Sends `req` as API `key` version `v` and decodes the response.
+template <class Response, class Request>
+std::optional<Response> call(frame_client& c, int16_t key, int16_t v, const Request& req) {
+  const bool flexible = v >= first_flexible(key);
+  std::vector<uint8_t> out;
+  writer w(out);
+  msg::request_header h;
+  h.request_api_key = key;
+  h.request_api_version = v;
+  h.correlation_id = 7;
+  h.client_id = "broker-api-test";
+  h.encode(w, flexible ? 2 : 1);
+  req.encode(w, v);
+  c.send(out);
+  auto bytes = c.receive();
+  if (!bytes) return std::nullopt;
+  reader r(*bytes);
+  msg::response_header rh;
+  rh.decode(r, flexible && key != 18 ? 1 : 0);
+  EXPECT_EQ(rh.correlation_id, 7);
+  Response resp;
+  resp.decode(r, v);
+  return resp;
+}
+
+std::vector<uint8_t> batch_of(int n, const std::string& prefix = "v", int64_t ts = 1700000000000) {
+  log::batch_builder b(ts);
+  for (int i = 0; i < n; ++i) b.add("k" + std::to_string(i), prefix + std::to_string(i), ts + i);
+  return b.finish();
+}
+
+msg::create_topics_response create(frame_client& c, const std::string& name, int32_t partitions,
+                                   std::vector<std::pair<std::string, std::string>> configs = {}, int16_t factor = 1,
+                                   bool validate_only = false) {
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = factor;
+  for (auto& [k, v] : configs) {
+    auto& cfg = t.configs.emplace_back();
+    cfg.name = k;
+    cfg.value = v;
+  }
+  req.validate_only = validate_only;
+  auto r = call<msg::create_topics_response>(c, 19, 7, req);
+  EXPECT_TRUE(r);
+  return r ? *r : msg::create_topics_response{};
+}
+
+msg::produce_response produce(frame_client& c, const std::string& topic, int32_t partition,
+                              std::vector<uint8_t> records, int16_t acks = -1, int16_t v = 9) {
+  msg::produce_request req;
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  auto& p = t.partition_data.emplace_back();
+  p.index = partition;
+  p.records = bytes_ref::of(records);
+  auto r = call<msg::produce_response>(c, 0, v, req);
+  EXPECT_TRUE(r);
+  return r ? *r : msg::produce_response{};
+}
+
+msg::fetch_request fetch_req(const std::string& topic, int32_t partition, int64_t offset, int32_t wait_ms = 0) {
+  msg::fetch_request req;
+  req.max_wait_ms = wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  auto& t = req.topics.emplace_back();
+  t.topic = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition = partition;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  return req;
+}
+
+// Offsets of the records in a fetch response's partition.
+std::vector<int64_t> offsets_in(const msg::fetch_response_partition_data& p) {
+  std::vector<int64_t> out;
+  log::for_each_batch(p.records.span(), [&](const log::batch_view& b) {
+    for (int64_t o = b.base_offset(); o <= b.last_offset(); ++o) out.push_back(o);
+    return true;
+  });
+  return out;
+}
+
+TEST(broker_api, produce_then_fetch_returns_the_records_with_their_offsets) {
+  test_broker b;
+  frame_client c(b.port());
+  ASSERT_EQ(create(c, "orders", 2).topics.at(0).error_code, 0);
+  auto r1 = produce(c, "orders", 1, batch_of(3));
+  ASSERT_EQ(r1.responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(r1.responses[0].partition_responses[0].base_offset, 0);
+  auto r2 = produce(c, "orders", 1, batch_of(2));
+  EXPECT_EQ(r2.responses[0].partition_responses[0].base_offset, 3);
+  for (int16_t v : {4, 11, 12}) {
+    auto f = call<msg::fetch_response>(c, 1, v, fetch_req("orders", 1, 0));
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->responses.size(), 1u) << v;
+    const auto& p = f->responses[0].partitions.at(0);
+    EXPECT_EQ(p.error_code, 0);
+    EXPECT_EQ(p.high_watermark, 5);
+    EXPECT_EQ(offsets_in(p), (std::vector<int64_t>{0, 1, 2, 3, 4})) << v;
+  }
+  // From the middle of a batch: the whole batch comes back (the client skips).
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("orders", 1, 4));
+  EXPECT_EQ(offsets_in(f->responses[0].partitions[0]), (std::vector<int64_t>{3, 4}));
+}
+
+TEST(broker_api, fetch_by_topic_id_from_v13_and_unknown_ids) {
+  test_broker b;
+  frame_client c(b.port());
+  auto created = create(c, "by-id", 1);
+  const uuid id = created.topics.at(0).topic_id;
+  EXPECT_NE(id, uuid{});
+  produce(c, "by-id", 0, batch_of(2));
+  auto req = fetch_req("", 0, 0);
+  req.topics[0].topic_id = id;
+  auto f = call<msg::fetch_response>(c, 1, 16, req);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->responses.at(0).topic_id, id);
+  EXPECT_EQ(offsets_in(f->responses[0].partitions.at(0)), (std::vector<int64_t>{0, 1}));
+  req.topics[0].topic_id[0] ^= 0xFF;
+  f = call<msg::fetch_response>(c, 1, 16, req);
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).error_code, 100) << "UNKNOWN_TOPIC_ID";
+}
+
+TEST(broker_api, a_long_poll_is_woken_by_an_append_and_otherwise_waits_its_time) {
+  test_broker b;
+  frame_client consumer(b.port()), producer(b.port());
+  create(producer, "waits", 1);
+  auto start = std::chrono::steady_clock::now();
+  auto empty = call<msg::fetch_response>(consumer, 1, 12, fetch_req("waits", 0, 0, 300));
+  ASSERT_TRUE(empty);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms) << "max.wait.ms is honoured";
+  EXPECT_TRUE(offsets_in(empty->responses[0].partitions[0]).empty());
+
+  std::thread later([&] {
+    std::this_thread::sleep_for(200ms);
+    produce(producer, "waits", 0, batch_of(1));
+  });
+  start = std::chrono::steady_clock::now();
+  auto woken = call<msg::fetch_response>(consumer, 1, 12, fetch_req("waits", 0, 0, 10000));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  later.join();
+  ASSERT_TRUE(woken);
+  EXPECT_EQ(offsets_in(woken->responses[0].partitions[0]), (std::vector<int64_t>{0}));
+  EXPECT_LT(waited, 5s) << "the append wakes the fetch long before max.wait.ms";
+}
+
+TEST(broker_api, fetch_sessions_send_only_what_changed) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "s", 2);
+  produce(c, "s", 0, batch_of(1));
+  auto req = fetch_req("s", 0, 0);
+  auto& p1 = req.topics[0].partitions.emplace_back();
+  p1.partition = 1;
+  p1.partition_max_bytes = 1 << 20;
+  req.session_id = 0;
+  req.session_epoch = 0;  // a new session
+  auto full = call<msg::fetch_response>(c, 1, 12, req);
+  ASSERT_TRUE(full);
+  ASSERT_NE(full->session_id, 0);
+  EXPECT_EQ(full->responses.at(0).partitions.size(), 2u);
+
+  // Epoch 1, nothing named: partition 0 advanced by the client is named;
+  // nothing changed, so nothing comes back.
+  msg::fetch_request inc;
+  inc.session_id = full->session_id;
+  inc.session_epoch = 1;
+  inc.max_bytes = 1 << 20;
+  auto& t = inc.topics.emplace_back();
+  t.topic = "s";
+  auto& p0 = t.partitions.emplace_back();
+  p0.partition = 0;
+  p0.fetch_offset = 1;
+  p0.partition_max_bytes = 1 << 20;
+  auto quiet = call<msg::fetch_response>(c, 1, 12, inc);
+  ASSERT_TRUE(quiet);
+  EXPECT_EQ(quiet->error_code, 0);
+  EXPECT_TRUE(quiet->responses.empty());
+
+  // New data in partition 1 (not named this time): only it comes back.
+  produce(c, "s", 1, batch_of(2));
+  msg::fetch_request inc2;
+  inc2.session_id = full->session_id;
+  inc2.session_epoch = 2;
+  inc2.max_bytes = 1 << 20;
+  auto news = call<msg::fetch_response>(c, 1, 12, inc2);
+  ASSERT_TRUE(news);
+  ASSERT_EQ(news->responses.size(), 1u);
+  ASSERT_EQ(news->responses[0].partitions.size(), 1u);
+  EXPECT_EQ(news->responses[0].partitions[0].partition_index, 1);
+  EXPECT_EQ(offsets_in(news->responses[0].partitions[0]), (std::vector<int64_t>{0, 1}));
+
+  // A stale epoch and an unknown session are refused.
+  auto stale = call<msg::fetch_response>(c, 1, 12, inc2);
+  EXPECT_EQ(stale->error_code, 71) << "INVALID_FETCH_SESSION_EPOCH";
+  inc2.session_id = full->session_id + 1000;
+  auto unknown = call<msg::fetch_response>(c, 1, 12, inc2);
+  EXPECT_EQ(unknown->error_code, 70) << "FETCH_SESSION_ID_NOT_FOUND";
+}
+
+TEST(broker_api, produce_errors_are_per_partition_and_the_broker_carries_on) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "small", 1, {{"max.message.bytes", "200"}});
+  EXPECT_EQ(produce(c, "nope", 0, batch_of(1)).responses[0].partition_responses[0].error_code, 3)
+      << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(produce(c, "small", 5, batch_of(1)).responses[0].partition_responses[0].error_code, 3);
+  EXPECT_EQ(produce(c, "small", 0, batch_of(40)).responses[0].partition_responses[0].error_code, 10)
+      << "MESSAGE_TOO_LARGE over the topic's max.message.bytes";
+  auto corrupt = batch_of(2);
+  corrupt.back() ^= 0x55;  // the CRC no longer matches
+  auto r = produce(c, "small", 0, corrupt);
+  EXPECT_EQ(r.responses[0].partition_responses[0].error_code, 2) << "CORRUPT_MESSAGE";
+  EXPECT_TRUE(r.responses[0].partition_responses[0].error_message.has_value());
+  EXPECT_EQ(produce(c, "small", 0, batch_of(1), 2).responses[0].partition_responses[0].error_code, 21)
+      << "INVALID_REQUIRED_ACKS";
+  // Nothing of the refused appends went in; a good one still does.
+  auto ok = produce(c, "small", 0, batch_of(1));
+  EXPECT_EQ(ok.responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(ok.responses[0].partition_responses[0].base_offset, 0);
+}
+
+TEST(broker_api, acks_all_needs_min_insync_replicas) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "strict", 1, {{"min.insync.replicas", "2"}});
+  EXPECT_EQ(produce(c, "strict", 0, batch_of(1), -1).responses[0].partition_responses[0].error_code, 19)
+      << "NOT_ENOUGH_REPLICAS";
+  EXPECT_EQ(produce(c, "strict", 0, batch_of(1), 1).responses[0].partition_responses[0].error_code, 0);
+}
+
+TEST(broker_api, acks_zero_gets_no_response_and_the_next_request_is_answered) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "fire", 1);
+  msg::produce_request req;
+  req.acks = 0;
+  auto& t = req.topic_data.emplace_back();
+  t.name = "fire";
+  auto records = batch_of(1);
+  t.partition_data.emplace_back().records = bytes_ref::of(records);
+  std::vector<uint8_t> out;
+  writer w(out);
+  msg::request_header h;
+  h.request_api_key = 0;
+  h.request_api_version = 9;
+  h.correlation_id = 1;
+  h.encode(w, 2);
+  req.encode(w, 9);
+  c.send(out);
+  msg::list_offsets_request lo;
+  lo.replica_id = -1;
+  auto& lt = lo.topics.emplace_back();
+  lt.name = "fire";
+  lt.partitions.emplace_back().timestamp = -1;
+  auto latest = call<msg::list_offsets_response>(c, 2, 7, lo);
+  ASSERT_TRUE(latest) << "the acks=0 request had no response; the next one has its own";
+  EXPECT_EQ(latest->topics[0].partitions[0].offset, 1);
+}
+
+TEST(broker_api, list_offsets_earliest_latest_by_timestamp_and_max) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "times", 1);
+  produce(c, "times", 0, batch_of(3, "a", 1000));  // offsets 0-2, timestamps 1000-1002
+  produce(c, "times", 0, batch_of(3, "b", 5000));  // offsets 3-5, timestamps 5000-5002
+  produce(c, "times", 0, batch_of(1, "c", 2000));  // offset 6, timestamp 2000
+  auto ask = [&](int64_t ts) {
+    msg::list_offsets_request req;
+    req.replica_id = -1;
+    auto& t = req.topics.emplace_back();
+    t.name = "times";
+    t.partitions.emplace_back().timestamp = ts;
+    auto r = call<msg::list_offsets_response>(c, 2, 10, req);
+    EXPECT_TRUE(r);
+    return r->topics.at(0).partitions.at(0);
+  };
+  EXPECT_EQ(ask(-2).offset, 0);
+  EXPECT_EQ(ask(-1).offset, 7);
+  auto at = ask(1001);
+  EXPECT_EQ(at.offset, 1);
+  EXPECT_EQ(at.timestamp, 1001);
+  EXPECT_EQ(ask(4000).offset, 3);
+  EXPECT_EQ(ask(9999).offset, -1) << "no record that late";
+  auto max = ask(-3);
+  EXPECT_EQ(max.offset, 5);
+  EXPECT_EQ(max.timestamp, 5002);
+}
+
+TEST(broker_api, create_topics_checks_names_factors_and_configs) {
+  test_broker b;
+  frame_client c(b.port());
+  EXPECT_EQ(create(c, "bad name!", 1).topics[0].error_code, 17) << "INVALID_TOPIC_EXCEPTION";
+  EXPECT_EQ(create(c, "__cluster_metadata", 1).topics[0].error_code, 17);
+  EXPECT_EQ(create(c, "rf3", 1, {}, 3).topics[0].error_code, 38) << "INVALID_REPLICATION_FACTOR";
+  EXPECT_EQ(create(c, "zero", 0).topics[0].error_code, 37) << "INVALID_PARTITIONS";
+  auto compact = create(c, "compacted", 1, {{"cleanup.policy", "compact"}});
+  EXPECT_EQ(compact.topics[0].error_code, 40) << "INVALID_CONFIG";
+  EXPECT_NE(compact.topics[0].error_message->find("compaction is not available"), std::string::npos);
+  EXPECT_EQ(create(c, "unknown-key", 1, {{"retention.mss", "1"}}).topics[0].error_code, 40);
+  EXPECT_EQ(create(c, "bad-value", 1, {{"retention.ms", "soon"}}).topics[0].error_code, 40);
+  auto dry = create(c, "dry", 3, {}, 1, true);
+  EXPECT_EQ(dry.topics[0].error_code, 0);
+  EXPECT_EQ(dry.topics[0].num_partitions, 3);
+  msg::metadata_request all;
+  auto md = call<msg::metadata_response>(c, 3, 12, all);
+  EXPECT_TRUE(md->topics.empty()) << "validate_only created nothing";
+  auto defaults = create(c, "defaults", -1, {}, -1);
+  EXPECT_EQ(defaults.topics[0].error_code, 0);
+  EXPECT_EQ(defaults.topics[0].num_partitions, 1) << "num.partitions";
+  EXPECT_EQ(create(c, "defaults", 1).topics[0].error_code, 36) << "TOPIC_ALREADY_EXISTS";
+}
+
+TEST(broker_api, metadata_auto_creates_when_enabled_and_allowed) {
+  test_broker b({"num.partitions=3"});
+  frame_client c(b.port());
+  msg::metadata_request req;
+  req.topics.emplace();
+  req.topics->emplace_back().name = "auto";
+  req.allow_auto_topic_creation = false;
+  auto no = call<msg::metadata_response>(c, 3, 12, req);
+  EXPECT_EQ(no->topics.at(0).error_code, 3);
+  req.allow_auto_topic_creation = true;
+  auto yes = call<msg::metadata_response>(c, 3, 12, req);
+  EXPECT_EQ(yes->topics.at(0).error_code, 0);
+  EXPECT_EQ(yes->topics[0].partitions.size(), 3u);
+  EXPECT_NE(yes->topics[0].topic_id, uuid{});
+  req.topics->at(0).name = "bad/name";
+  auto bad = call<msg::metadata_response>(c, 3, 12, req);
+  EXPECT_EQ(bad->topics.at(0).error_code, 17);
+}
+
+TEST(broker_api, configs_describe_alter_and_incremental_alter) {
+  test_broker b({"log.retention.ms=1000000"});
+  frame_client c(b.port());
+  create(c, "cfg", 1, {{"retention.bytes", "12345"}});
+  auto describe = [&]() {
+    msg::describe_configs_request req;
+    auto& r = req.resources.emplace_back();
+    r.resource_type = 2;
+    r.resource_name = "cfg";
+    auto resp = call<msg::describe_configs_response>(c, 32, 4, req);
+    std::map<std::string, std::pair<std::string, int8_t>> out;
+    for (const auto& v : resp->results.at(0).configs) out[v.name] = {v.value.value_or(""), v.config_source};
+    return out;
+  };
+  auto before = describe();
+  EXPECT_EQ(before["retention.bytes"], (std::pair<std::string, int8_t>{"12345", 1}));
+  EXPECT_EQ(before["retention.ms"], (std::pair<std::string, int8_t>{"1000000", 5}));
+
+  msg::incremental_alter_configs_request inc;
+  auto& r = inc.resources.emplace_back();
+  r.resource_type = 2;
+  r.resource_name = "cfg";
+  r.configs.resize(2);
+  r.configs[0].name = "retention.ms";
+  r.configs[0].config_operation = 0;  // SET
+  r.configs[0].value = "42000";
+  r.configs[1].name = "retention.bytes";
+  r.configs[1].config_operation = 1;  // DELETE
+  auto ir = call<msg::incremental_alter_configs_response>(c, 44, 1, inc);
+  EXPECT_EQ(ir->responses.at(0).error_code, 0);
+  auto after = describe();
+  EXPECT_EQ(after["retention.ms"].first, "42000");
+  EXPECT_EQ(after["retention.bytes"].second, 5) << "back to the default";
+
+  r.configs[0].value = "-5";
+  ir = call<msg::incremental_alter_configs_response>(c, 44, 1, inc);
+  EXPECT_EQ(ir->responses.at(0).error_code, 40);
+  EXPECT_EQ(describe()["retention.ms"].first, "42000") << "a refused change changes nothing";
+
+  msg::alter_configs_request whole;
+  auto& wr = whole.resources.emplace_back();
+  wr.resource_type = 2;
+  wr.resource_name = "cfg";
+  auto& one = wr.configs.emplace_back();
+  one.name = "segment.bytes";
+  one.value = "100000";
+  auto ar = call<msg::alter_configs_response>(c, 33, 2, whole);
+  EXPECT_EQ(ar->responses.at(0).error_code, 0);
+  auto replaced = describe();
+  EXPECT_EQ(replaced["segment.bytes"].first, "100000");
+  EXPECT_EQ(replaced["retention.ms"].second, 5) << "AlterConfigs replaces the whole set";
+
+  wr.resource_name = "missing";
+  EXPECT_EQ(call<msg::alter_configs_response>(c, 33, 2, whole)->responses.at(0).error_code, 3);
+}
+
+TEST(broker_api, delete_and_create_partitions) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "grow", 2);
+  msg::create_partitions_request cp;
+  auto& t = cp.topics.emplace_back();
+  t.name = "grow";
+  t.count = 1;
+  EXPECT_EQ(call<msg::create_partitions_response>(c, 37, 3, cp)->results.at(0).error_code, 37);
+  t.count = 5;
+  EXPECT_EQ(call<msg::create_partitions_response>(c, 37, 3, cp)->results.at(0).error_code, 0);
+  EXPECT_EQ(produce(c, "grow", 4, batch_of(1)).responses[0].partition_responses[0].error_code, 0);
+
+  msg::delete_topics_request del;
+  del.topic_names = {"grow", "never"};
+  auto d = call<msg::delete_topics_response>(c, 20, 5, del);
+  ASSERT_EQ(d->responses.size(), 2u);
+  EXPECT_EQ(d->responses[0].error_code, 0);
+  EXPECT_EQ(d->responses[1].error_code, 3);
+  EXPECT_EQ(produce(c, "grow", 0, batch_of(1)).responses[0].partition_responses[0].error_code, 3);
+  EXPECT_EQ(create(c, "grow", 1).topics[0].error_code, 0) << "the name is free again";
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("grow", 0, 0));
+  EXPECT_EQ(f->responses[0].partitions[0].high_watermark, 0) << "a new topic starts empty";
+}
+
+TEST(broker_api, topics_and_records_survive_a_restart) {
+  mosaic::testing::temp_dir dir;
+  uuid id{};
+  {
+    test_broker b({"log.flush.interval.messages=1"}, &dir);
+    frame_client c(b.port());
+    id = create(c, "kept", 2, {{"retention.ms", "123456"}}).topics.at(0).topic_id;
+    produce(c, "kept", 1, batch_of(4));
+  }
+  test_broker again({}, &dir);
+  frame_client c(again.port());
+  msg::metadata_request req;
+  req.topics.emplace();
+  req.topics->emplace_back().name = "kept";
+  auto md = call<msg::metadata_response>(c, 3, 12, req);
+  ASSERT_EQ(md->topics.at(0).error_code, 0);
+  EXPECT_EQ(md->topics[0].topic_id, id);
+  EXPECT_EQ(md->topics[0].partitions.size(), 2u);
+  EXPECT_EQ(md->cluster_id, "mosaic-test-cluster");
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("kept", 1, 0));
+  EXPECT_EQ(offsets_in(f->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+TEST(broker_api, describe_cluster_names_this_node) {
+  test_broker b;
+  frame_client c(b.port());
+  msg::describe_cluster_request req;
+  auto r = call<msg::describe_cluster_response>(c, 60, 1, req);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cluster_id, "mosaic-test-cluster");
+  ASSERT_EQ(r->brokers.size(), 1u);
+  EXPECT_EQ(r->brokers[0].port, b.port());
+}
+
+TEST(broker_api, unsupported_versions_and_oversized_requests_close_only_that_connection) {
+  test_broker b({"socket.request.max.bytes=100000"});
+  frame_client good(b.port());
+  create(good, "t", 1);
+  {
+    frame_client c(b.port());
+    msg::produce_request req;
+    std::vector<uint8_t> out;
+    writer w(out);
+    msg::request_header h;
+    h.request_api_key = 0;
+    h.request_api_version = 2;  // below Kafka 4's minimum of 3
+    h.encode(w, 1);
+    c.send(out);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    frame_client c(b.port());
+    c.send(std::vector<uint8_t>(200000, 0));
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  EXPECT_EQ(produce(good, "t", 0, batch_of(1)).responses.at(0).partition_responses.at(0).error_code, 0);
+}
+
+}  // namespace
+}  // namespace mosaic::kafka
