@@ -51,7 +51,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   logs_->set_config("__cluster_metadata", 0, meta);
   store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::local_metadata_log>(*meta_log));
   if (auto s = store_->load(); !s) return status(s.code(), "reading the metadata log: " + s.message());
-  auto svc = broker::service::start(cfg_, logs_.get(), store_.get());
+  auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
   if (!svc) return svc.error();
   service_ = std::move(*svc);
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernel/base/crc32c.h"
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/record_batch.h"
@@ -70,14 +71,22 @@ int64_t timestamp_at(const log::partition_log& log, int64_t offset) {
   return ts;
 }
 
+// The Kafka codec id compression.type names; -1 for "producer".
+int codec_id(const std::string& name) {
+  static const std::map<std::string, int> ids = {{"uncompressed", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4}};
+  auto it = ids.find(name);
+  return it == ids.end() ? -1 : it->second;
+}
+
 }  // namespace
 
-service::service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store)
-    : cfg_(cfg), logs_(logs), store_(store), defaults_(topic_defaults(cfg)) {}
+service::service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,
+                 const plugin::codec_set* codecs)
+    : cfg_(cfg), logs_(logs), store_(store), codecs_(codecs), defaults_(topic_defaults(cfg)) {}
 
 result<std::unique_ptr<service>> service::start(const config::broker_config& cfg, log::log_manager* logs,
-                                                metadata::metadata_store* store) {
-  std::unique_ptr<service> s(new service(cfg, logs, store));
+                                                metadata::metadata_store* store, const plugin::codec_set* codecs) {
+  std::unique_ptr<service> s(new service(cfg, logs, store, codecs));
   const std::string stored = store->read([](const metadata::image& i) { return i.cluster_id(); });
   if (stored.empty()) {
     std::string id =
@@ -347,19 +356,23 @@ outcome service::alter_configs(adapter::resource_type type, const std::string& n
 
 service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {
   partition_ref ref;
-  auto t = store_->read([&](const metadata::image& i) -> std::optional<std::pair<int32_t, std::string>> {
+  auto t = store_->read([&](const metadata::image& i) -> std::optional<std::tuple<int32_t, std::string, std::string>> {
     auto* s = i.find(topic);
     if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
     auto mi = s->configs.find("min.insync.replicas");
-    return std::pair{s->partitions[static_cast<size_t>(partition)].leader_epoch,
-                     mi == s->configs.end() ? std::string() : mi->second};
+    auto ct = s->configs.find("compression.type");
+    return std::tuple{s->partitions[static_cast<size_t>(partition)].leader_epoch,
+                      mi == s->configs.end() ? std::string() : mi->second,
+                      ct == s->configs.end() ? std::string() : ct->second};
   });
   if (!t) {
     ref.code = error::unknown_topic_or_partition;
     return ref;
   }
-  ref.leader_epoch = t->first;
-  ref.min_insync = t->second.empty() ? cfg_.server.min_insync_replicas : std::stoll(t->second);
+  const auto& [epoch, min_insync, compression] = *t;
+  ref.leader_epoch = epoch;
+  ref.min_insync = min_insync.empty() ? cfg_.server.min_insync_replicas : std::stoll(min_insync);
+  ref.target_codec = codec_id(compression.empty() ? cfg_.server.compression_type : compression);
   auto log = logs_->get(topic, partition);
   if (!log) {
     ref.code = error::kafka_storage_error;
@@ -403,6 +416,17 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
     return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
                                                  " in-sync replica(s), min.insync.replicas is " +
                                                  std::to_string(p.min_insync)});
+  if (p.target_codec >= 0) {
+    // compression.type names a codec: batches in another one are rewritten
+    // (the one case where the broker touches records on the hot path).
+    auto rewritten = std::make_shared<std::vector<uint8_t>>();
+    if (auto refused = recompress(records, p.target_codec, p.log->config().max_message_bytes, *rewritten))
+      return done(std::move(*refused));
+    if (!rewritten->empty()) {
+      records = *rewritten;
+      owner = rewritten;
+    }
+  }
   if (p.log->config().flush_messages == INT64_MAX) return done(append(p, topic, partition, records));
   // The append may fsync (flush.messages): off the network thread.
   lock.unlock();
@@ -412,6 +436,69 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
     if (now.code != error::none) return done({now.code, "This server does not host this topic-partition."});
     done(append(now, topic, partition, records));
   });
+}
+
+std::optional<adapter::produce_result> service::recompress(std::span<const uint8_t> records, int codec,
+                                                           size_t max_batch, std::vector<uint8_t>& out) const {
+  namespace layout = log::batch_layout;
+  bool any = false;
+  log::for_each_batch(records, [&](const log::batch_view& b) {
+    any = any || (b.codec() != codec && !b.is_control());
+    return !any;
+  });
+  if (!any) return std::nullopt;  // every batch is in the topic's codec already
+  adapter::produce_result refused;
+  plugin::byte_buffer plain(std::max<size_t>(max_batch, 1) * 64), packed;
+  const size_t whole = log::for_each_batch(records, [&](const log::batch_view& b) {
+    if (b.codec() == codec || b.is_control()) {
+      out.insert(out.end(), b.bytes.begin(), b.bytes.end());
+      return true;
+    }
+    if (auto check = log::validate_batch(b.bytes, max_batch); !check.ok()) {
+      refused = {batch_code(check.error), check.message};
+      return false;
+    }
+    std::span<const uint8_t> body = b.records();
+    plain.clear();
+    if (b.codec() != 0) {
+      if (!codecs_ || !codecs_->has(b.codec())) {
+        refused = {error::unsupported_compression_type,
+                   "no codec plugin is loaded for codec " + std::to_string(b.codec())};
+        return false;
+      }
+      if (auto s = codecs_->decompress(b.codec(), body, plain); !s) {
+        refused = {error::corrupt_message, "the batch does not decompress: " + s.message()};
+        return false;
+      }
+      body = plain.bytes();
+    }
+    if (codec != 0) {
+      if (!codecs_ || !codecs_->has(codec)) {
+        refused = {error::unsupported_compression_type,
+                   "the topic's compression.type needs codec " + std::to_string(codec) + ", which is not loaded"};
+        return false;
+      }
+      packed.clear();
+      if (auto s = codecs_->compress(codec, body, packed); !s) {
+        refused = {error::unknown_server_error, "recompression failed: " + s.message()};
+        return false;
+      }
+      body = packed.bytes();
+    }
+    const size_t at = out.size();
+    out.insert(out.end(), b.bytes.begin(), b.bytes.begin() + layout::header_size);
+    out.insert(out.end(), body.begin(), body.end());
+    std::span<uint8_t> nb(out.data() + at, out.size() - at);
+    log::store_be32(nb.data() + layout::batch_length, static_cast<int32_t>(nb.size() - layout::length_prefix));
+    log::store_be16(nb.data() + layout::attributes,
+                    static_cast<int16_t>((b.attributes() & ~log::attr::codec_mask) | codec));
+    log::store_be32(nb.data() + layout::crc,
+                    static_cast<int32_t>(crc32c::value(nb.subspan(layout::attributes))));
+    return true;
+  });
+  if (refused.code != error::none) return refused;
+  if (whole != records.size()) return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
+  return std::nullopt;
 }
 
 std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_request& req, size_t& bytes) {

@@ -35,6 +35,7 @@
 #include "kernel/config/broker_config.h"
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
+#include "kernel/plugin/codecs.h"
 #include "mosaic/adapter/broker.h"
 
 namespace mosaic::broker {
@@ -42,9 +43,10 @@ namespace mosaic::broker {
 class service final : public adapter::broker {
  public:
   // Creates the cluster id record on first start, then opens the partition
-  // logs of every topic in the image.
+  // logs of every topic in the image. `codecs` recompress batches for
+  // topics whose compression.type names a codec.
   static result<std::unique_ptr<service>> start(const config::broker_config& cfg, log::log_manager* logs,
-                                                metadata::metadata_store* store);
+                                                metadata::metadata_store* store, const plugin::codec_set* codecs);
   ~service() override;
   service(const service&) = delete;
   service& operator=(const service&) = delete;
@@ -74,17 +76,23 @@ class service final : public adapter::broker {
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
 
  private:
-  service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store);
+  service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,
+          const plugin::codec_set* codecs);
   struct partition_ref {
     log::partition_log* log = nullptr;
     int32_t leader_epoch = 0;
     int64_t min_insync = 1;
+    int target_codec = -1;  // compression.type: -1 keeps the producer's
     size_t replicas = 1;
     adapter::error code = adapter::error::none;
   };
   partition_ref find_partition(const std::string& topic, int32_t partition);
   adapter::produce_result append(const partition_ref& p, const std::string& topic, int32_t partition,
                                  std::span<uint8_t> records);
+  // Rewrites every batch whose codec is not `codec` into `out`; an error
+  // result if a batch is bad or a codec is missing.
+  std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
+                                                    std::vector<uint8_t>& out) const;
   status open_logs(const std::string& topic);
   std::map<std::string, std::string> effective_configs(const std::string& topic) const;
   std::vector<adapter::fetched_partition> read_all(const adapter::fetch_request& req, size_t& bytes);
@@ -96,6 +104,7 @@ class service final : public adapter::broker {
   const config::broker_config& cfg_;
   log::log_manager* logs_;
   metadata::metadata_store* store_;
+  const plugin::codec_set* codecs_;
   std::map<std::string, std::string> defaults_;
   std::mutex admin_mu_;  // one administrative change at a time
   // Shared by appends and reads, exclusive while partition logs are

@@ -26,6 +26,7 @@ class test_broker {
         "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]",
         "cluster.id=mosaic-test-cluster",
         "log_level=warn",
+        "plugins.load=[mosaic.codec.gzip, mosaic.codec.snappy, mosaic.codec.lz4, mosaic.codec.zstd]",
     };
     all.insert(all.end(), overrides.begin(), overrides.end());
     auto cfg = config::parse_broker_config("", "<test>", all, dir);
@@ -36,6 +37,7 @@ class test_broker {
     log::set_level(log::level::warn);
     node_ = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     if (auto s = node_->open_data_dirs(); !s) ADD_FAILURE() << s.message();
+    if (auto s = node_->load_plugins(); !s) ADD_FAILURE() << s.message();
     if (auto s = node_->start_services(app::builtin_adapters()); !s) ADD_FAILURE() << s.message();
     port_ = node_->bound_port("PLAINTEXT");
   }

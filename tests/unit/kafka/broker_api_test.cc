@@ -26,9 +26,16 @@ int16_t first_flexible(int16_t key) {
   return 99;
 }
 
+// A decoded response with the bytes its records fields point into (moving
+// it keeps them where they are).
+template <class Response>
+struct reply : Response {
+  std::vector<uint8_t> raw;
+};
+
 // Sends `req` as API `key` version `v` and decodes the response.
 template <class Response, class Request>
-std::optional<Response> call(frame_client& c, int16_t key, int16_t v, const Request& req) {
+std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, const Request& req) {
   const bool flexible = v >= first_flexible(key);
   std::vector<uint8_t> out;
   writer w(out);
@@ -42,12 +49,13 @@ std::optional<Response> call(frame_client& c, int16_t key, int16_t v, const Requ
   c.send(out);
   auto bytes = c.receive();
   if (!bytes) return std::nullopt;
-  reader r(*bytes);
+  std::optional<reply<Response>> resp(std::in_place);
+  resp->raw = std::move(*bytes);
+  reader r(resp->raw);
   msg::response_header rh;
   rh.decode(r, flexible && key != 18 ? 1 : 0);
   EXPECT_EQ(rh.correlation_id, 7);
-  Response resp;
-  resp.decode(r, v);
+  resp->decode(r, v);
   return resp;
 }
 
@@ -73,7 +81,7 @@ msg::create_topics_response create(frame_client& c, const std::string& name, int
   req.validate_only = validate_only;
   auto r = call<msg::create_topics_response>(c, 19, 7, req);
   EXPECT_TRUE(r);
-  return r ? *r : msg::create_topics_response{};
+  return r ? static_cast<msg::create_topics_response>(*r) : msg::create_topics_response{};
 }
 
 msg::produce_response produce(frame_client& c, const std::string& topic, int32_t partition,
@@ -88,7 +96,7 @@ msg::produce_response produce(frame_client& c, const std::string& topic, int32_t
   p.records = bytes_ref::of(records);
   auto r = call<msg::produce_response>(c, 0, v, req);
   EXPECT_TRUE(r);
-  return r ? *r : msg::produce_response{};
+  return r ? static_cast<msg::produce_response>(*r) : msg::produce_response{};
 }
 
 msg::fetch_request fetch_req(const std::string& topic, int32_t partition, int64_t offset, int32_t wait_ms = 0) {
@@ -467,6 +475,40 @@ TEST(broker_api, topics_and_records_survive_a_restart) {
   EXPECT_EQ(md->cluster_id, "mosaic-test-cluster");
   auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("kept", 1, 0));
   EXPECT_EQ(offsets_in(f->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+TEST(broker_api, compression_type_recompresses_through_the_codec_plugins) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "packed", 1, {{"compression.type", "zstd"}});
+  create(c, "plain", 1, {{"compression.type", "uncompressed"}});
+  const auto original = batch_of(50, "value-that-repeats-value-that-repeats-");
+  ASSERT_EQ(produce(c, "packed", 0, original).responses[0].partition_responses[0].error_code, 0);
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("packed", 0, 0));
+  const auto& p = f->responses.at(0).partitions.at(0);
+  EXPECT_EQ(offsets_in(p).size(), 50u);
+  int codec = -1;
+  size_t stored = 0;
+  log::for_each_batch(p.records.span(), [&](const log::batch_view& v) {
+    codec = v.codec();
+    stored = v.size();
+    EXPECT_TRUE(log::validate_batch(v.bytes, 1 << 20).ok()) << "a valid batch, CRC and all";
+    return true;
+  });
+  EXPECT_EQ(codec, 4) << "stored as zstd";
+  EXPECT_LT(stored, original.size() / 2);
+
+  // And back: the zstd batch produced to an uncompressed topic is stored
+  // uncompressed, record for record the batch the producer first made.
+  std::vector<uint8_t> zstd_batch(p.records.span().begin(), p.records.span().end());
+  ASSERT_EQ(produce(c, "plain", 0, zstd_batch).responses[0].partition_responses[0].error_code, 0);
+  auto g = call<msg::fetch_response>(c, 1, 12, fetch_req("plain", 0, 0));
+  std::vector<uint8_t> back(g->responses[0].partitions[0].records.span().begin(),
+                            g->responses[0].partitions[0].records.span().end());
+  ASSERT_EQ(back.size(), original.size());
+  // Equal from the attributes on (offset and epoch are the broker's).
+  EXPECT_TRUE(std::equal(back.begin() + log::batch_layout::crc, back.end(),
+                         original.begin() + log::batch_layout::crc));
 }
 
 TEST(broker_api, describe_cluster_names_this_node) {
