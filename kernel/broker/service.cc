@@ -73,7 +73,8 @@ int64_t timestamp_at(const log::partition_log& log, int64_t offset) {
 
 // The Kafka codec id compression.type names; -1 for "producer".
 int codec_id(const std::string& name) {
-  static const std::map<std::string, int> ids = {{"uncompressed", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4}};
+  static const std::map<std::string, int> ids = {
+      {"uncompressed", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4}};
   auto it = ids.find(name);
   return it == ids.end() ? -1 : it->second;
 }
@@ -492,12 +493,12 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
     log::store_be32(nb.data() + layout::batch_length, static_cast<int32_t>(nb.size() - layout::length_prefix));
     log::store_be16(nb.data() + layout::attributes,
                     static_cast<int16_t>((b.attributes() & ~log::attr::codec_mask) | codec));
-    log::store_be32(nb.data() + layout::crc,
-                    static_cast<int32_t>(crc32c::value(nb.subspan(layout::attributes))));
+    log::store_be32(nb.data() + layout::crc, static_cast<int32_t>(crc32c::value(nb.subspan(layout::attributes))));
     return true;
   });
   if (refused.code != error::none) return refused;
-  if (whole != records.size()) return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
+  if (whole != records.size())
+    return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
   return std::nullopt;
 }
 

@@ -140,6 +140,17 @@ TEST(compat, platformatic_kafka_producer_admin_and_metadata_on_flexible_versions
   expect_js_records(b, "pl", "platformatic", 100);
 }
 
+TEST(compat, librdkafka_2_15_produces_and_consumes_on_the_newest_versions) {
+#ifndef MOSAIC_RDKAFKA_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka, then configure again";
+#else
+  temp_dir dir;
+  broker b(dir);
+  const std::string out = run(std::string("timeout 120 ") + MOSAIC_RDKAFKA_CHECK + " " + b.bootstrap() + " rdk 1000");
+  EXPECT_NE(out.find("rdkafka: ok fetch=v16 produce=v"), std::string::npos) << out;
+#endif
+}
+
 TEST(compat, acknowledged_records_survive_kill_9) {
   temp_dir dir;
   std::string input;

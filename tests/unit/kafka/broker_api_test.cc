@@ -507,8 +507,7 @@ TEST(broker_api, compression_type_recompresses_through_the_codec_plugins) {
                             g->responses[0].partitions[0].records.span().end());
   ASSERT_EQ(back.size(), original.size());
   // Equal from the attributes on (offset and epoch are the broker's).
-  EXPECT_TRUE(std::equal(back.begin() + log::batch_layout::crc, back.end(),
-                         original.begin() + log::batch_layout::crc));
+  EXPECT_TRUE(std::equal(back.begin() + log::batch_layout::crc, back.end(), original.begin() + log::batch_layout::crc));
 }
 
 TEST(broker_api, describe_cluster_names_this_node) {
