@@ -529,6 +529,11 @@ std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_r
       o.code = read.error().code() == errc::not_found ? error::offset_out_of_range : error::kafka_storage_error;
       continue;
     }
+    if (req.zero_copy) {
+      for (const auto& slice : read->slices) o.files.push_back({slice.fd, slice.position, slice.length, slice.owner});
+      bytes += read->bytes;
+      continue;
+    }
     if (auto s = read->copy_to(o.records); !s) {
       o.code = error::kafka_storage_error;
       continue;

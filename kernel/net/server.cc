@@ -17,6 +17,11 @@
 #include <set>
 #include <thread>
 
+#include <sys/sendfile.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "kernel/base/log.h"
 
 namespace mosaic::net {
@@ -49,13 +54,14 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   // Called on the connection's strand.
-  void complete(uint64_t seq, std::vector<uint8_t> payload, bool none, bool close_after) {
+  void complete(uint64_t seq, adapter::response payload, bool none, bool close_after) {
     for (auto& s : pending_)
       if (s.seq == seq && !s.done) {
         s.done = true;
         s.none = none;
         s.close_after = close_after;
-        queued_bytes_ += payload.size();
+        s.size = payload.size();
+        queued_bytes_ += s.size;
         s.payload = std::move(payload);
         break;
       }
@@ -81,7 +87,8 @@ class connection : public std::enable_shared_from_this<connection> {
     bool done = false;
     bool none = false;
     bool close_after = false;
-    std::vector<uint8_t> payload;
+    uint64_t size = 0;
+    adapter::response payload;
   };
 
   class reply : public adapter::responder {
@@ -91,7 +98,7 @@ class connection : public std::enable_shared_from_this<connection> {
       // A request dropped without an answer must not stall the ones behind it.
       if (!answered_.exchange(true)) post({}, true, false);
     }
-    void respond(std::vector<uint8_t> payload) override {
+    void respond(adapter::response payload) override {
       if (!answered_.exchange(true)) post(std::move(payload), false, false);
     }
     void no_response() override {
@@ -102,7 +109,7 @@ class connection : public std::enable_shared_from_this<connection> {
     }
 
    private:
-    void post(std::vector<uint8_t> payload, bool none, bool close_after) {
+    void post(adapter::response payload, bool none, bool close_after) {
       auto c = c_;
       const uint64_t seq = seq_;
       asio::post(c->executor(), [c, seq, p = std::move(payload), none, close_after]() mutable {
@@ -177,23 +184,80 @@ class connection : public std::enable_shared_from_this<connection> {
         continue;
       }
       writing_ = true;
-      const auto n = static_cast<uint32_t>(s.payload.size());
+      const auto n = static_cast<uint32_t>(s.size);
       prefix_ = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8),
                  static_cast<uint8_t>(n)};
-      std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload)};
       auto self = shared_from_this();
+      if (!s.payload.files.empty()) {
+        asio::co_spawn(
+            sock_.get_executor(), [self]() { return self->write_spliced(); }, asio::detached);
+        return;
+      }
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload.bytes)};
       asio::async_write(sock_, bufs, [self](const boost::system::error_code& ec, size_t) {
-        self->writing_ = false;
         if (ec) return self->shut();
-        self->queued_bytes_ -= self->pending_.front().payload.size();
-        self->pending_.pop_front();
-        self->last_activity_ = std::chrono::steady_clock::now();
-        if (!self->must_pause()) self->resume_.cancel();
-        self->write_next();
+        self->written();
       });
       return;
     }
     if (!must_pause()) resume_.cancel();
+  }
+
+  // The front response is on the wire: on to the next one.
+  void written() {
+    writing_ = false;
+    queued_bytes_ -= pending_.front().size;
+    pending_.pop_front();
+    last_activity_ = std::chrono::steady_clock::now();
+    if (!must_pause()) resume_.cancel();
+    write_next();
+  }
+
+  // The front response, with file ranges: bytes by async_write, ranges by
+  // sendfile, waiting for the socket to drain when it would block.
+  asio::awaitable<void> write_spliced() {
+    auto self = shared_from_this();  // kept alive for the whole write
+    const adapter::response& r = pending_.front().payload;
+    try {
+      co_await asio::async_write(sock_, asio::buffer(prefix_), asio::use_awaitable);
+      size_t at = 0;
+      for (const auto& f : r.files) {
+        if (f.at > at)
+          co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, f.at - at), asio::use_awaitable);
+        at = f.at;
+        if (!co_await send_file(f.range)) co_return shut();
+      }
+      if (r.bytes.size() > at)
+        co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, r.bytes.size() - at), asio::use_awaitable);
+    } catch (const std::exception&) {
+      co_return shut();
+    }
+    if (closed_) co_return;
+    written();
+  }
+
+  asio::awaitable<bool> send_file(const adapter::file_range& range) {
+    sock_.native_non_blocking(true);
+    off_t offset = static_cast<off_t>(range.offset);
+    uint64_t left = range.length;
+    while (left > 0) {
+      const ssize_t n = ::sendfile(sock_.native_handle(), range.fd, &offset, left);
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        co_await sock_.async_wait(tcp::socket::wait_write, asio::use_awaitable);
+        continue;
+      }
+      // n == 0: the file is shorter than the range (it was truncated or
+      // deleted under us); the frame cannot be completed.
+      log::warn("sendfile of {} bytes stopped with {} left: {}", range.length, left,
+                n == 0 ? "end of file" : std::strerror(errno));
+      co_return false;
+    }
+    co_return true;
   }
 
   tcp::socket sock_;

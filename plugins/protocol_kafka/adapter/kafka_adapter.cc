@@ -46,6 +46,23 @@ struct request_context {
     resp.encode(w, version);
     reply->respond(std::move(out));
   }
+
+  // The same, for a response whose records fields are spliced file ranges:
+  // `files[id]` are the ranges of the field encoded with splice id `id`.
+  template <class Response>
+  void send_spliced(const Response& resp, std::vector<std::vector<adapter::file_range>>& files) const {
+    adapter::response out;
+    std::vector<std::pair<size_t, int32_t>> splices;
+    writer w(out.bytes);
+    w.note_splices(&splices);
+    msg::response_header rh;
+    rh.correlation_id = correlation;
+    rh.encode(w, flexible ? 1 : 0);
+    resp.encode(w, version);
+    for (const auto& [at, id] : splices)
+      for (auto& range : files[static_cast<size_t>(id)]) out.files.push_back({at, std::move(range)});
+    reply->respond(std::move(out));
+  }
 };
 
 // Administrative requests wait on the metadata log's fsync: they run here,
@@ -478,6 +495,7 @@ class handler : public std::enable_shared_from_this<handler> {
     }
 
     adapter::fetch_request fr;
+    fr.zero_copy = true;  // plaintext: records go out with sendfile
     fr.max_wait_ms = req.max_wait_ms;
     fr.min_bytes = req.min_bytes;
     fr.max_bytes = req.max_bytes;
@@ -492,8 +510,9 @@ class handler : public std::enable_shared_from_this<handler> {
                                    slot = std::move(slot)](std::vector<adapter::fetched_partition> got) {
       msg::fetch_response resp;
       resp.session_id = session_id;
+      std::vector<std::vector<adapter::file_range>> files;
       std::vector<bool> include(parts.size(), true);
-      auto result_of = [&](size_t i) -> const adapter::fetched_partition* {
+      auto result_of = [&](size_t i) -> adapter::fetched_partition* {
         return slot[i] < 0 ? nullptr : &got[static_cast<size_t>(slot[i])];
       };
       if (session_id != 0) {
@@ -527,18 +546,23 @@ class handler : public std::enable_shared_from_this<handler> {
         auto& p = resp.responses.back().partitions.emplace_back();
         p.partition_index = sp.partition;
         p.aborted_transactions.emplace();
-        if (const auto* r = result_of(i)) {
+        if (auto* r = result_of(i)) {
           p.error_code = code(r->code);
           p.high_watermark = r->high_watermark;
           p.last_stable_offset = r->last_stable_offset;
           p.log_start_offset = r->log_start_offset;
-          p.records = bytes_ref::of(r->records);
+          if (!r->files.empty()) {
+            p.records = bytes_ref::spliced(static_cast<int32_t>(files.size()), r->size());
+            files.push_back(std::move(r->files));
+          } else {
+            p.records = bytes_ref::of(r->records);
+          }
         } else {
           p.error_code = sp.error;
           p.high_watermark = -1;
         }
       }
-      rc.send(resp);
+      rc.send_spliced(resp, files);
     });
   }
 

@@ -33,11 +33,16 @@ struct bytes_ref {
   const uint8_t* data = nullptr;
   size_t size = 0;
   bool null = false;
-  static bytes_ref of(std::span<const uint8_t> s) { return {s.data(), s.size(), false}; }
-  static bytes_ref none() { return {nullptr, 0, true}; }
+  // >= 0: the bytes are not in memory; the transport splices `size` bytes
+  // in where the writer noted this id (file ranges sent with sendfile).
+  int32_t splice = -1;
+  static bytes_ref of(std::span<const uint8_t> s) { return {s.data(), s.size(), false, -1}; }
+  static bytes_ref none() { return {nullptr, 0, true, -1}; }
+  static bytes_ref spliced(int32_t id, size_t size) { return {nullptr, size, false, id}; }
   std::span<const uint8_t> span() const { return {data, size}; }
   bool operator==(const bytes_ref& o) const {
-    return null == o.null && size == o.size && (size == 0 || std::memcmp(data, o.data, size) == 0);
+    return null == o.null && size == o.size && splice == o.splice &&
+           (size == 0 || splice >= 0 || std::memcmp(data, o.data, size) == 0);
   }
 };
 
@@ -51,6 +56,8 @@ struct tagged_field {
 class writer {
  public:
   explicit writer(std::vector<uint8_t>& out) : out_(out) {}
+  // Where spliced bytes go: (position in the output, splice id), in order.
+  void note_splices(std::vector<std::pair<size_t, int32_t>>* splices) { splices_ = splices; }
 
   template <class T>
   void integer(T v) {
@@ -85,6 +92,11 @@ class writer {
   void bytes(const bytes_ref& b, bool compact) {
     if (b.null) return length(-1, compact, true);
     length(static_cast<int64_t>(b.size), compact, true);
+    if (b.splice >= 0) {
+      if (splices_ == nullptr) throw encode_error("spliced bytes need a writer that notes splices");
+      splices_->emplace_back(out_.size(), b.splice);
+      return;
+    }
     raw(b.span());
   }
   void array_length(size_t n, bool compact) {
@@ -107,6 +119,7 @@ class writer {
     integer<int16_t>(static_cast<int16_t>(n));
   }
   std::vector<uint8_t>& out_;
+  std::vector<std::pair<size_t, int32_t>>* splices_ = nullptr;
 };
 
 class reader {

@@ -6,12 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "tests/support/frame_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace mosaic::net {
 namespace {
@@ -44,6 +48,15 @@ struct test_adapter : adapter::protocol_adapter {
           reply->respond(std::vector<uint8_t>(text.rbegin(), text.rend()));
         });
         return;
+      }
+      if (text.rfind("file:", 0) == 0) {
+        // "file:PATH": "<" + the file, spliced in as a file range + ">".
+        int fd = ::open(text.c_str() + 5, O_RDONLY | O_CLOEXEC);
+        auto owner = std::shared_ptr<const void>(nullptr, [fd](const void*) { ::close(fd); });
+        adapter::response r;
+        r.bytes = {'<', '>'};
+        r.files.push_back({1, {fd, 0, static_cast<uint64_t>(::lseek(fd, 0, SEEK_END)), owner}});
+        return reply->respond(std::move(r));
       }
       if (text == "none") return reply->no_response();
       if (text == "bye") return reply->close();
@@ -83,6 +96,26 @@ TEST(net_server, answers_frames_on_a_port_chosen_at_run_time) {
   EXPECT_EQ(c.receive_text(), "olleh");
   c.send("");
   EXPECT_EQ(c.receive_text(), "");
+}
+
+TEST(net_server, file_ranges_are_spliced_into_responses_in_order) {
+  mosaic::testing::temp_dir dir;
+  std::string big(8 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  dir.write("small", "xyz");
+  dir.write("big", big);
+  fixture f;
+  client c(f.port);
+  c.send("file:" + (dir / "small").string());
+  c.send("file:" + (dir / "big").string());  // more than a socket buffer: sendfile waits for the reader
+  c.send("after");
+  EXPECT_EQ(c.receive_text(), "<xyz>");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a slow reader
+  auto got = c.receive_text(10000);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), big.size() + 2);
+  EXPECT_TRUE(*got == "<" + big + ">");
+  EXPECT_EQ(c.receive_text(), "retfa");
 }
 
 TEST(net_server, pipelined_responses_come_back_in_request_order) {

@@ -29,11 +29,39 @@ struct peer {
   uint16_t local_port = 0;
 };
 
+// A byte range of an open file. `owner` keeps the file open until the
+// range has been written.
+struct file_range {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::shared_ptr<const void> owner;
+};
+
+// A response frame's payload: `bytes`, with file ranges spliced in at
+// positions of `bytes` (in order; several may share a position). The
+// network layer sends the ranges with sendfile on plaintext connections,
+// so record data goes from the page cache to the socket without a copy.
+struct response {
+  std::vector<uint8_t> bytes;
+  struct splice {
+    size_t at = 0;
+    file_range range;
+  };
+  std::vector<splice> files;
+  uint64_t size() const noexcept {
+    uint64_t n = bytes.size();
+    for (const auto& f : files) n += f.range.length;
+    return n;
+  }
+};
+
 class responder {
  public:
   virtual ~responder() = default;
   // The response frame's payload (the network layer adds the size prefix).
-  virtual void respond(std::vector<uint8_t> payload) = 0;
+  virtual void respond(response r) = 0;
+  void respond(std::vector<uint8_t> payload) { respond(response{std::move(payload), {}}); }
   // This request gets no response (Kafka's acks=0).
   virtual void no_response() = 0;
   // Closes the connection once earlier responses are written.

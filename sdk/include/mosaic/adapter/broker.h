@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "mosaic/adapter/adapter.h"
+
 namespace mosaic::adapter {
 
 using uuid = std::array<uint8_t, 16>;
@@ -128,7 +130,13 @@ struct fetched_partition {
   int64_t high_watermark = -1;
   int64_t last_stable_offset = -1;
   int64_t log_start_offset = -1;
-  std::vector<uint8_t> records;  // whole batches
+  std::vector<uint8_t> records;   // whole batches, copied (without zero_copy)
+  std::vector<file_range> files;  // whole batches, as file ranges (with zero_copy)
+  uint64_t size() const noexcept {
+    uint64_t n = records.size();
+    for (const auto& f : files) n += f.length;
+    return n;
+  }
 };
 
 struct fetch_request {
@@ -136,6 +144,7 @@ struct fetch_request {
   int32_t max_wait_ms = 500;
   int32_t min_bytes = 1;
   int32_t max_bytes = 50 << 20;  // for the whole response (at least one batch)
+  bool zero_copy = false;        // answer with file ranges instead of copies
 };
 
 // ListOffsets' special timestamps.
@@ -190,8 +199,6 @@ class broker {
 
   virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) = 0;
 };
-
-class protocol_adapter;
 
 // What the host gives an adapter when it creates it.
 struct adapter_context {
