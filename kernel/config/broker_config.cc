@@ -47,7 +47,7 @@ const std::vector<key_doc> keys = {
     {"max.connections", "integer", "10000", "connections over this are refused"},
     {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
     {"num.network.threads", "integer", "2", "threads serving sockets"},
-    {"num.io.threads", "integer", "2", "threads waiting on fsync and long polls"},
+    {"num.io.threads", "integer", "2", "threads waiting on fsync"},
     {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
     {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},

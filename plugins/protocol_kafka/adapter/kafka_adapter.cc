@@ -398,20 +398,21 @@ class handler : public std::enable_shared_from_this<handler> {
     };
     for (auto& [ti, pi, name, partition, records] : work) {
       std::span<uint8_t> bytes(const_cast<uint8_t*>(records.data), records.size);  // our own frame buffer
-      broker().produce(name, partition, bytes, acks, buf, [st, ti = ti, pi = pi, finish](adapter::produce_result r) {
-        bool last = false;
-        {
-          std::lock_guard g(st->mu);
-          auto& rp = st->resp.responses[ti].partition_responses[pi];
-          rp.error_code = code(r.code);
-          rp.base_offset = r.base_offset;
-          rp.log_append_time_ms = r.log_append_time;
-          rp.log_start_offset = r.log_start_offset;
-          if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
-          last = --st->remaining == 0;
-        }
-        if (last) finish();
-      });
+      broker().produce(name, partition, bytes, acks, buf,
+                       [st, ti = ti, pi = pi, finish](const adapter::produce_result& r) {
+                         bool last = false;
+                         {
+                           std::lock_guard g(st->mu);
+                           auto& rp = st->resp.responses[ti].partition_responses[pi];
+                           rp.error_code = code(r.code);
+                           rp.base_offset = r.base_offset;
+                           rp.log_append_time_ms = r.log_append_time;
+                           rp.log_start_offset = r.log_start_offset;
+                           if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
+                           last = --st->remaining == 0;
+                         }
+                         if (last) finish();
+                       });
     }
     bool last = false;
     {
