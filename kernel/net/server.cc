@@ -35,6 +35,12 @@ struct counters {
   std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0};
 };
 
+class connection;
+// The connection whose session is inside on_frame on this thread: a
+// response given synchronously completes at once, on the thread it is
+// already on, instead of a round trip through the io_context.
+thread_local connection* in_frame_of = nullptr;
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(tcp::socket sock, const server_options& opts, counters& stats)
@@ -53,7 +59,7 @@ class connection : public std::enable_shared_from_this<connection> {
           sock_.get_executor(), [self]() { return self->idle_loop(); }, asio::detached);
   }
 
-  // Called on the connection's strand.
+  // Called on the connection's thread.
   void complete(uint64_t seq, adapter::response payload, bool none, bool close_after) {
     for (auto& s : pending_)
       if (s.seq == seq && !s.done) {
@@ -110,6 +116,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
    private:
     void post(adapter::response payload, bool none, bool close_after) {
+      if (in_frame_of == c_.get()) return c_->complete(seq_, std::move(payload), none, close_after);
       auto c = c_;
       const uint64_t seq = seq_;
       asio::post(c->executor(), [c, seq, p = std::move(payload), none, close_after]() mutable {
@@ -151,6 +158,10 @@ class connection : public std::enable_shared_from_this<connection> {
         slot s;
         s.seq = seq;
         pending_.push_back(std::move(s));
+        struct in_frame {
+          explicit in_frame(connection* c) { in_frame_of = c; }
+          ~in_frame() { in_frame_of = nullptr; }
+        } mark(this);
         session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
       }
     } catch (const std::exception&) {
@@ -281,8 +292,13 @@ struct server::impl {
   // Declared before the io_context: connections destroyed with it use them.
   server_options opts;
   counters stats;
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // One io_context per network thread: a connection lives on one of them
+  // (round robin at accept) and all its work runs on that thread, so its
+  // reads, on_frame calls and writes never hand over between threads.
+  // Listeners accept on the first.
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  size_t next_ioc = 0;
   struct bound {
     listener_spec spec;
     std::unique_ptr<tcp::acceptor> acceptor;
@@ -296,8 +312,8 @@ struct server::impl {
   asio::awaitable<void> accept_loop(bound& b) {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket sock =
-          co_await b.acceptor->async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      auto& target = *iocs[next_ioc++ % iocs.size()];
+      tcp::socket sock = co_await b.acceptor->async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !b.acceptor->is_open()) co_return;
         continue;
@@ -339,7 +355,10 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
     boost::system::error_code ec;
     auto address = asio::ip::make_address(spec.host, ec);
     if (ec) return status(errc::config, "listener " + spec.name + ": bad host '" + spec.host + "'");
-    auto acceptor = std::make_unique<tcp::acceptor>(i->ioc);
+    if (i->iocs.empty())
+      for (int t = 0; t < std::max(1, options.network_threads); ++t)
+        i->iocs.push_back(std::make_unique<asio::io_context>(1));
+    auto acceptor = std::make_unique<tcp::acceptor>(*i->iocs[0]);
     tcp::endpoint ep(address, spec.port);
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -350,10 +369,12 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
                                   ec.message());
     i->listeners.push_back({std::move(spec), std::move(acceptor)});
   }
-  for (auto& b : i->listeners) asio::co_spawn(i->ioc, i->accept_loop(b), asio::detached);
-  i->work.emplace(i->ioc.get_executor());
-  for (int t = 0; t < std::max(1, options.network_threads); ++t)
-    i->threads.emplace_back([p = i.get()] { p->ioc.run(); });
+  if (i->iocs.empty()) i->iocs.push_back(std::make_unique<asio::io_context>(1));
+  for (auto& b : i->listeners) asio::co_spawn(*i->iocs[0], i->accept_loop(b), asio::detached);
+  for (auto& ioc : i->iocs) {
+    i->work.push_back(asio::make_work_guard(*ioc));
+    i->threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
+  }
   return std::unique_ptr<server>(new server(std::move(i)));
 }
 
@@ -377,7 +398,7 @@ void server::stop() {
   impl_->stopped = true;
   for (auto& b : impl_->listeners) {
     auto* a = b.acceptor.get();
-    asio::post(impl_->ioc, [a] {
+    asio::post(*impl_->iocs[0], [a] {
       boost::system::error_code ec;
       a->close(ec);
     });
@@ -387,12 +408,12 @@ void server::stop() {
     for (auto& w : impl_->conns)
       if (auto c = w.lock()) asio::post(c->executor(), [c] { c->shut(); });
   }
-  impl_->work.reset();
+  impl_->work.clear();
   // Give the closes a moment to run, then stop whatever is left.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (impl_->stats.open.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  impl_->ioc.stop();
+  for (auto& ioc : impl_->iocs) ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
 }

@@ -510,6 +510,26 @@ TEST(broker_api, compression_type_recompresses_through_the_codec_plugins) {
   EXPECT_TRUE(std::equal(back.begin() + log::batch_layout::crc, back.end(), original.begin() + log::batch_layout::crc));
 }
 
+TEST(broker_api, log_append_time_topics_stamp_the_broker_time) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "stamped", 1, {{"message.timestamp.type", "LogAppendTime"}});
+  const auto before =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto r = produce(c, "stamped", 0, batch_of(3, "v", 1000));
+  const auto& rp = r.responses.at(0).partition_responses.at(0);
+  ASSERT_EQ(rp.error_code, 0);
+  EXPECT_GE(rp.log_append_time_ms, before) << "the response carries the append time";
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("stamped", 0, 0));
+  log::for_each_batch(f->responses.at(0).partitions.at(0).records.span(), [&](const log::batch_view& v) {
+    EXPECT_TRUE(v.log_append_time());
+    EXPECT_EQ(v.max_timestamp(), rp.log_append_time_ms);
+    EXPECT_TRUE(log::validate_batch(v.bytes, 1 << 20).ok()) << "CRC recomputed";
+    return true;
+  });
+}
+
 TEST(broker_api, describe_cluster_names_this_node) {
   test_broker b;
   frame_client c(b.port());

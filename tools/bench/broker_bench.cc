@@ -1,0 +1,281 @@
+// The broker's produce and fetch paths over loopback TCP beside the log
+// calls they end in, in one run: a whole node in the process (metadata log,
+// broker service, Kafka adapter, network layer) and a client sending
+// pre-encoded Kafka requests, pipelined. The figures that matter are the
+// ratios: produce over TCP / direct partition_log append of the same
+// batches, and fetch over TCP (sendfile) / direct partition_log read+copy.
+#include <benchmark/benchmark.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "kernel/app/builtins.h"
+#include "kernel/app/node.h"
+#include "kernel/base/log.h"
+#include "kernel/log/batch_builder.h"
+#include "kernel/log/partition_log.h"
+#include "tests/support/frame_client.h"
+
+namespace {
+
+using namespace mosaic;
+namespace msg = mosaic::kafka::msg;
+
+const std::filesystem::path& scratch() {
+  static const std::filesystem::path dir = [] {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mosaic_broker_bench_XXXXXX").string();
+    return std::filesystem::path(::mkdtemp(tmpl.data()));
+  }();
+  return dir;
+}
+
+std::vector<uint8_t> make_batch(size_t bytes) {
+  log::batch_builder b(1'764'000'000'000);
+  std::string value(1000, 'v');
+  for (size_t i = 0; i < bytes / 1024; ++i) {
+    value.replace(0, 8, std::to_string(10000000 + i));
+    b.add("key-" + std::to_string(i), value);
+  }
+  return b.finish();
+}
+
+template <class Request>
+std::vector<uint8_t> encode(int16_t key, int16_t version, bool flexible, const Request& req) {
+  std::vector<uint8_t> out;
+  kafka::writer w(out);
+  msg::request_header h;
+  h.request_api_key = key;
+  h.request_api_version = version;
+  h.correlation_id = 1;
+  h.client_id = "bench";
+  h.encode(w, flexible ? 2 : 1);
+  req.encode(w, version);
+  return out;
+}
+
+// One node for the whole run, in its own folder.
+struct bench_node {
+  std::unique_ptr<app::node> node;
+  uint16_t port = 0;
+  int topics = 0;
+  bench_node() {
+    log::set_level(log::level::warn);
+    auto cfg = config::parse_broker_config(
+        "", "<bench>",
+        {"log.dirs=[" + (scratch() / "node").string() + "]",
+         "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]", "log.segment.bytes=134217728",
+         std::string("num.network.threads=") + (std::getenv("NET_THREADS") ? std::getenv("NET_THREADS") : "2")},
+        scratch());
+    node = std::make_unique<app::node>(*cfg, app::builtin_plugins());
+    (void)node->open_data_dirs();
+    (void)node->start_services(app::builtin_adapters());
+    port = node->bound_port("PLAINTEXT");
+  }
+  std::string new_topic() {
+    const std::string name = "bench-" + std::to_string(topics++);
+    testing::frame_client c(port);
+    msg::create_topics_request req;
+    auto& t = req.topics.emplace_back();
+    t.name = name;
+    t.num_partitions = 1;
+    t.replication_factor = 1;
+    c.send(encode(19, 7, true, req));
+    (void)c.receive();
+    return name;
+  }
+};
+
+bench_node& the_node() {
+  static bench_node n;
+  return n;
+}
+
+constexpr int pipeline = 8;
+
+void produce_over_tcp(benchmark::State& state) {
+  auto& n = the_node();
+  const auto topic = n.new_topic();
+  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+  msg::produce_request req;
+  req.acks = 1;
+  req.timeout_ms = 30000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.emplace_back().records = kafka::bytes_ref::of(batch);
+  const auto frame = encode(0, 9, true, req);
+  testing::frame_client c(n.port);
+  for (auto _ : state) {
+    for (int i = 0; i < pipeline; ++i) c.send(frame);
+    for (int i = 0; i < pipeline; ++i)
+      if (!c.receive()) state.SkipWithError("no produce response");
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
+}
+
+// The machine's own ceiling for this traffic: the same frames, pipelined the
+// same way, to a plain blocking server thread that reads each frame into a
+// reused buffer and answers 60 bytes (a produce response's size).
+void frames_over_raw_tcp(benchmark::State& state) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::listen(lfd, 1);
+  socklen_t len = sizeof(a);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::thread server([lfd] {
+    int fd = ::accept(lfd, nullptr, nullptr);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::vector<uint8_t> buf(1 << 20);
+    const std::vector<uint8_t> reply = {0, 0, 0, 60, 0};
+    std::vector<uint8_t> answer(64, 0);
+    answer[3] = 60;
+    auto read_exact = [&](uint8_t* p, size_t n) {
+      while (n > 0) {
+        ssize_t r = ::recv(fd, p, n, 0);
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+      }
+      return true;
+    };
+    for (;;) {
+      uint8_t h[4];
+      if (!read_exact(h, 4)) break;
+      const size_t n = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
+      if (!read_exact(buf.data(), n)) break;
+      if (::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL) <= 0) break;
+    }
+    ::close(fd);
+  });
+  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+  std::vector<uint8_t> frame(batch.size() + 100, 'x');
+  {
+    testing::frame_client c(ntohs(a.sin_port));
+    for (auto _ : state) {
+      for (int i = 0; i < pipeline; ++i) c.send(frame);
+      for (int i = 0; i < pipeline; ++i)
+        if (!c.receive()) state.SkipWithError("no response");
+    }
+  }
+  server.join();
+  ::close(lfd);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
+}
+
+void append_direct(benchmark::State& state) {
+  const auto dir = scratch() / ("direct-" + std::to_string(state.range(0)) + "-" + std::to_string(state.threads()));
+  std::filesystem::remove_all(dir);
+  log::log_config cfg;
+  cfg.segment_bytes = 128ull << 20;
+  auto plog = log::partition_log::open(dir, cfg);
+  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+  std::vector<uint8_t> copy(batch.size());
+  for (auto _ : state) {
+    for (int i = 0; i < pipeline; ++i) {
+      copy = batch;  // a request's bytes arrive in a fresh buffer
+      auto r = (*plog)->append(copy, 0);
+      if (!r.ok()) state.SkipWithError("append failed");
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
+  (void)(*plog)->close();
+}
+
+// Fetches through the whole topic, 1 MiB at a time, starting over at its end.
+void fetch_over_tcp(benchmark::State& state) {
+  auto& n = the_node();
+  const auto topic = n.new_topic();
+  const auto batch = make_batch(64 << 10);
+  {
+    msg::produce_request req;
+    req.acks = 1;
+    auto& t = req.topic_data.emplace_back();
+    t.name = topic;
+    t.partition_data.emplace_back().records = kafka::bytes_ref::of(batch);
+    const auto frame = encode(0, 9, true, req);
+    testing::frame_client c(n.port);
+    for (int i = 0; i < 4096; ++i) {  // 256 MiB
+      c.send(frame);
+      (void)c.receive();
+    }
+  }
+  testing::frame_client c(n.port);
+  int64_t offset = 0, bytes = 0;
+  for (auto _ : state) {
+    msg::fetch_request req;
+    req.max_wait_ms = 0;
+    req.min_bytes = 1;
+    req.max_bytes = 1 << 20;
+    auto& t = req.topics.emplace_back();
+    t.topic = topic;
+    auto& p = t.partitions.emplace_back();
+    p.fetch_offset = offset;
+    p.partition_max_bytes = 1 << 20;
+    c.send(encode(1, 12, true, req));
+    auto resp = c.receive();
+    if (!resp) {
+      state.SkipWithError("no fetch response");
+      break;
+    }
+    bytes += static_cast<int64_t>(resp->size());
+    offset += (1 << 20) / 1024 - 64;  // about a response's worth of records
+    if (offset >= 4096 * 64 - 1100) offset = 0;
+  }
+  state.SetBytesProcessed(bytes);
+}
+
+void read_direct(benchmark::State& state) {
+  const auto dir = scratch() / "read-direct";
+  std::filesystem::remove_all(dir);
+  log::log_config cfg;
+  cfg.segment_bytes = 128ull << 20;
+  auto plog = log::partition_log::open(dir, cfg);
+  const auto batch = make_batch(64 << 10);
+  std::vector<uint8_t> copy;
+  for (int i = 0; i < 4096; ++i) {
+    copy = batch;
+    (void)(*plog)->append(copy, 0);
+  }
+  int64_t offset = 0, bytes = 0;
+  std::vector<uint8_t> out;
+  for (auto _ : state) {
+    auto r = (*plog)->read(offset, 1 << 20, (*plog)->log_end_offset());
+    out.clear();
+    (void)r->copy_to(out);
+    bytes += static_cast<int64_t>(out.size());
+    offset += (1 << 20) / 1024 - 64;
+    if (offset >= 4096 * 64 - 1100) offset = 0;
+  }
+  state.SetBytesProcessed(bytes);
+  (void)(*plog)->close();
+}
+
+BENCHMARK(produce_over_tcp)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(frames_over_raw_tcp)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(append_direct)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(fetch_over_tcp)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(read_direct)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (the_node().node) (void)the_node().node->shutdown();
+  std::filesystem::remove_all(scratch());
+  return 0;
+}
