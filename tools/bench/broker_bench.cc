@@ -82,7 +82,7 @@ struct bench_node {
     port = node->bound_port("PLAINTEXT");
   }
   std::string new_topic() {
-    const std::string name = "bench-" + std::to_string(topics++);
+    std::string name = "bench-" + std::to_string(topics++);
     testing::frame_client c(port);
     msg::create_topics_request req;
     auto& t = req.topics.emplace_back();
@@ -130,10 +130,10 @@ void frames_over_raw_tcp(benchmark::State& state) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::listen(lfd, 1);
+  (void)::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  (void)::listen(lfd, 1);
   socklen_t len = sizeof(a);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  (void)::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
   std::thread server([lfd] {
     int fd = ::accept(lfd, nullptr, nullptr);
     int one = 1;
