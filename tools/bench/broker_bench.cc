@@ -100,9 +100,10 @@ bench_node& the_node() {
   return n;
 }
 
-constexpr int pipeline = 8;
+const int pipeline = std::getenv("PIPELINE") ? std::atoi(std::getenv("PIPELINE")) : 8;
 
 void produce_over_tcp(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   auto& n = the_node();
   const auto topic = n.new_topic();
   const auto batch = make_batch(static_cast<size_t>(state.range(0)));
@@ -126,6 +127,7 @@ void produce_over_tcp(benchmark::State& state) {
 // same way, to a plain blocking server thread that reads each frame into a
 // reused buffer and answers 60 bytes (a produce response's size).
 void frames_over_raw_tcp(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -176,6 +178,7 @@ void frames_over_raw_tcp(benchmark::State& state) {
 }
 
 void append_direct(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   const auto dir = scratch() / ("direct-" + std::to_string(state.range(0)) + "-" + std::to_string(state.threads()));
   std::filesystem::remove_all(dir);
   log::log_config cfg;
@@ -196,6 +199,7 @@ void append_direct(benchmark::State& state) {
 
 // Fetches through the whole topic, 1 MiB at a time, starting over at its end.
 void fetch_over_tcp(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   auto& n = the_node();
   const auto topic = n.new_topic();
   const auto batch = make_batch(64 << 10);
@@ -238,6 +242,7 @@ void fetch_over_tcp(benchmark::State& state) {
 }
 
 void read_direct(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   const auto dir = scratch() / "read-direct";
   std::filesystem::remove_all(dir);
   log::log_config cfg;
