@@ -48,6 +48,8 @@ error batch_code(log::batch_error e) {
   switch (e) {
     case log::batch_error::corrupt: return error::corrupt_message;
     case log::batch_error::too_large: return error::message_too_large;
+    case log::batch_error::out_of_order_sequence: return error::out_of_order_sequence_number;
+    case log::batch_error::invalid_producer_epoch: return error::invalid_producer_epoch;
     default: return error::invalid_record;
   }
 }
@@ -398,8 +400,13 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
     out.message = r.io.message();
     return out;
   }
-  p.log->set_high_watermark(r.last_offset + 1);
   out.base_offset = r.base_offset;
+  if (r.duplicate) {
+    // A retry of a batch the log has: its original offsets, nothing new.
+    out.log_start_offset = p.log->log_start_offset();
+    return out;
+  }
+  p.log->set_high_watermark(r.last_offset + 1);
   out.log_append_time = r.log_append_time;
   out.log_start_offset = p.log->log_start_offset();
   appended(topic, partition);
@@ -690,6 +697,10 @@ adapter::offset_lookup service::list_offset(const std::string& topic, int32_t pa
       });
     }
     return out;
+  } else if (timestamp == -5 || timestamp == -6) {
+    // Latest tiered offset (KIP-1005) and earliest pending upload (KIP-1023):
+    // nothing is tiered here, so there is no such offset.
+    return out;
   } else if (timestamp >= 0) {
     auto found = p.log->offset_for_timestamp(timestamp);
     if (found && *found < hw) {
@@ -700,6 +711,26 @@ adapter::offset_lookup service::list_offset(const std::string& topic, int32_t pa
     out.code = error::invalid_request;
   }
   return out;
+}
+
+adapter::outcome service::init_producer_id(producer_identity& identity) {
+  if (identity.id >= 0 && identity.epoch >= 0 && identity.epoch < INT16_MAX) {
+    identity.epoch = static_cast<int16_t>(identity.epoch + 1);  // KIP-360: same producer, next epoch
+    return {};
+  }
+  std::lock_guard g(producer_ids_mu_);
+  if (next_producer_id_ >= producer_id_block_end_) {
+    constexpr int64_t block = 1000;
+    const int64_t start = store_->read([](const metadata::image& i) { return i.next_producer_id_block(); });
+    if (auto r = store_->propose({metadata::producer_ids_record{start + block}}); !r)
+      return outcome::fail(error::unknown_server_error,
+                           "the metadata log refused a producer id block: " + r.error().message());
+    next_producer_id_ = start;
+    producer_id_block_end_ = start + block;
+  }
+  identity.id = next_producer_id_++;
+  identity.epoch = 0;
+  return {};
 }
 
 }  // namespace mosaic::broker

@@ -74,6 +74,7 @@ class service final : public adapter::broker {
                std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) override;
   void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
+  adapter::outcome init_producer_id(producer_identity& identity) override;
 
  private:
   service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,
@@ -107,6 +108,9 @@ class service final : public adapter::broker {
   const plugin::codec_set* codecs_;
   std::map<std::string, std::string> defaults_;
   std::mutex admin_mu_;  // one administrative change at a time
+  std::mutex producer_ids_mu_;
+  int64_t next_producer_id_ = 0;  // the block being handed out: [next, end)
+  int64_t producer_id_block_end_ = 0;
   // Shared by appends and reads, exclusive while partition logs are
   // created or removed (a log pointer stays valid while it is held).
   mutable std::shared_mutex logs_mu_;

@@ -63,6 +63,10 @@ result<std::unique_ptr<partition_log>> partition_log::open(const std::filesystem
     l->closed_ = true;
     return s;
   }
+  if (auto s = l->recover_producers(); !s.ok()) {
+    l->closed_ = true;
+    return s;
+  }
   return l;
 }
 
@@ -127,12 +131,23 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
   append_result r;
   // Validation runs outside the lock: it is the CPU-heavy part (CRC).
   std::vector<segment::appended_batch> entries;
+  struct idempotence {
+    size_t entry;
+    int64_t pid;
+    int16_t epoch;
+    int32_t first_seq;
+    int32_t last_seq;
+  };
+  std::vector<idempotence> idem;
   size_t whole = for_each_batch(batches, [&](const batch_view& b) {
     auto check = validate_batch(b.bytes, config_.max_message_bytes);
     if (!check.ok()) {
       r.refused = append_refusal{check.error, "batch " + std::to_string(entries.size()) + ": " + check.message};
       return false;
     }
+    if (b.producer_id() >= 0 && b.base_sequence() >= 0 && !b.is_control())
+      idem.push_back({entries.size(), b.producer_id(), b.producer_epoch(), b.base_sequence(),
+                      producer_state::last_sequence(b.base_sequence(), b.last_offset_delta())});
     entries.push_back({0, b.last_offset_delta(), b.max_timestamp(), 0, b.size()});
     return true;
   });
@@ -160,6 +175,37 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
       return r;
     }
     const int64_t now = clock_();
+    // Idempotent producers: each producer's first batch here is checked
+    // against what the log has seen (a request carries one batch per
+    // partition from such a producer).
+    for (size_t i = 0; i < idem.size(); ++i) {
+      const auto& d = idem[i];
+      bool first_of_producer = true;
+      for (size_t k = 0; k < i; ++k) first_of_producer = first_of_producer && idem[k].pid != d.pid;
+      if (!first_of_producer) continue;
+      producer_batch original;
+      const auto verdict = producers_.check(d.pid, d.epoch, d.first_seq, d.last_seq, &original);
+      const std::string who = "producer " + std::to_string(d.pid) + " epoch " + std::to_string(d.epoch);
+      if (verdict == sequence_verdict::duplicate && entries.size() == 1) {
+        r.duplicate = true;
+        r.base_offset = original.first_offset;
+        r.last_offset = original.last_offset;
+        return r;
+      }
+      if (verdict == sequence_verdict::stale_epoch) {
+        r.refused = append_refusal{batch_error::invalid_producer_epoch,
+                                   who + " is older than epoch " + std::to_string(producers_.find(d.pid)->epoch)};
+        return r;
+      }
+      if (verdict != sequence_verdict::accept) {
+        const auto* e = producers_.find(d.pid);
+        r.refused = append_refusal{
+            batch_error::out_of_order_sequence,
+            who + ": sequence " + std::to_string(d.first_seq) + " does not follow " +
+                (e && !e->batches.empty() ? std::to_string(e->batches.back().last_seq) : std::string("(none)"))};
+        return r;
+      }
+    }
     auto active = segments_.back();
     int64_t next = active->next_offset();
     const int64_t last = next + [&] {
@@ -202,6 +248,9 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
     }
     if (active->first_append_ms() == 0) active->set_first_append_ms(now);
     if (unflushed_since_ms_ < 0) unflushed_since_ms_ = now;
+    for (const auto& d : idem)
+      producers_.update(d.pid, d.epoch,
+                        {d.first_seq, d.last_seq, entries[d.entry].base_offset, entries[d.entry].last_offset}, now);
     r.base_offset = entries.front().base_offset;
     r.last_offset = entries.back().last_offset;
     r.log_append_time = config_.log_append_time ? now : -1;
@@ -218,6 +267,10 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
 status partition_log::roll_locked(int64_t next_offset) {
   auto seg = segment::create(dir_, next_offset, config_.index_interval_bytes);
   if (!seg) return seg.error();
+  // A snapshot per roll bounds the scan after an unclean stop to the
+  // segments since.
+  if (auto s = producers_.write_snapshot(dir_ / "producer.snapshot", next_offset); !s.ok())
+    log::warn("{}: {}", dir_.string(), s.message());
   to_seal_.push_back(segments_.back());
   segments_.push_back(*seg);
   log::debug("{}: rolled to segment {}", dir_.string(), next_offset);
@@ -357,6 +410,15 @@ std::optional<int64_t> partition_log::offset_for_timestamp(int64_t ts) const {
 }
 
 result<int64_t> partition_log::truncate_to(int64_t offset) {
+  auto leo = truncate_locked(offset);
+  // The producer state may name batches that are gone: rebuilt from the
+  // log that is left (the snapshot, if ahead of the new end, is ignored).
+  if (leo)
+    if (auto s = recover_producers(); !s.ok()) return s;
+  return leo;
+}
+
+result<int64_t> partition_log::truncate_locked(int64_t offset) {
   std::lock_guard lock(mu_);
   if (offset >= segments_.back()->next_offset()) return segments_.back()->next_offset();
   while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
@@ -455,6 +517,7 @@ status partition_log::tick() {
     if (active->size() > 0 && now - active->first_append_ms() >= config_.segment_ms)
       if (auto s = roll_locked(active->next_offset()); !s.ok()) return s;
     flush_due = unflushed_since_ms_ >= 0 && now - unflushed_since_ms_ >= config_.flush_ms;
+    producers_.expire(now, config_.producer_expiration_ms);
   }
   if (flush_due)
     if (auto s = flush(); !s.ok()) return s;
@@ -515,8 +578,50 @@ status partition_log::close() {
   if (closed_) return {};
   closed_ = true;
   if (auto s = segments_.back()->write_indexes(); !s.ok()) return s;
+  if (auto s = producers_.write_snapshot(dir_ / "producer.snapshot", segments_.back()->next_offset()); !s.ok())
+    return s;
   std::ofstream(dir_ / clean_marker) << "1\n";
   return {};
+}
+
+status partition_log::recover_producers() {
+  const int64_t lso = log_start_offset(), leo = log_end_offset();
+  producer_state state;
+  auto from = state.read_snapshot(dir_ / "producer.snapshot", clock_());
+  if (!from || *from > leo || *from < lso) {
+    state.clear();
+    from = lso;
+  }
+  for (int64_t at = *from; at < leo;) {
+    auto chunk = read(at, 4 << 20, leo);
+    if (!chunk) return chunk.error();
+    std::vector<uint8_t> bytes;
+    if (auto s = chunk->copy_to(bytes); !s.ok()) return s;
+    if (bytes.empty()) break;
+    state.replay(bytes, clock_());
+    int64_t next = at;
+    for_each_batch(bytes, [&](const batch_view& b) {
+      next = b.last_offset() + 1;
+      return true;
+    });
+    if (next <= at) break;
+    at = next;
+  }
+  std::lock_guard lock(mu_);
+  producers_ = std::move(state);
+  return {};
+}
+
+std::optional<producer_entry> partition_log::producer(int64_t pid) const {
+  std::lock_guard lock(mu_);
+  const auto* e = producers_.find(pid);
+  if (!e) return std::nullopt;
+  return *e;
+}
+
+size_t partition_log::producer_count() const {
+  std::lock_guard lock(mu_);
+  return producers_.size();
 }
 
 }  // namespace mosaic::log

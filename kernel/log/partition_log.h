@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/log/producer_state.h"
 #include "kernel/log/record_batch.h"
 #include "kernel/log/segment.h"
 
@@ -47,6 +48,7 @@ struct log_config {
   int64_t flush_messages = INT64_MAX;             // flush.messages
   int64_t flush_ms = INT64_MAX;                   // flush.ms
   bool log_append_time = false;                   // message.timestamp.type=LogAppendTime
+  int64_t producer_expiration_ms = 86400000;      // producer.id.expiration.ms
 };
 
 // A refused append: which batch and why (the log is unchanged).
@@ -60,6 +62,9 @@ struct append_result {
   int64_t last_offset = -1;  // of the last record appended
   int64_t log_append_time = -1;
   size_t batches = 0;
+  // An idempotent producer's retry of a batch the log has: nothing was
+  // appended and the offsets are the original ones.
+  bool duplicate = false;
   std::optional<append_refusal> refused;  // set: nothing was appended
   status io;                              // a disk error (nothing acknowledged)
   bool ok() const noexcept { return !refused && io.ok(); }
@@ -86,8 +91,10 @@ class partition_log {
   partition_log& operator=(const partition_log&) = delete;
 
   // Validates every batch in `batches` (back-to-back, as in a produce
-  // request), then assigns offsets, stamps `leader_epoch`, and appends them
-  // all with one write. One refused batch refuses the whole append.
+  // request), checks idempotent producers' sequences and epochs, then
+  // assigns offsets, stamps `leader_epoch`, and appends them all with one
+  // write. One refused batch refuses the whole append; a retried batch of
+  // an idempotent producer is answered with its original offsets.
   append_result append(std::span<uint8_t> batches, int32_t leader_epoch);
   // Waits until everything up to `offset` is on disk, sharing fdatasync
   // calls with concurrent waiters (group commit).
@@ -123,6 +130,9 @@ class partition_log {
   int64_t high_watermark() const;
   void set_high_watermark(int64_t hw);
   int64_t flushed_offset() const;
+  // What the log knows of an idempotent producer (DescribeProducers).
+  std::optional<producer_entry> producer(int64_t pid) const;
+  size_t producer_count() const;
   // How many group-commit flushes ran (each one fdatasync per dirty segment).
   uint64_t flush_count() const;
   uint64_t size_bytes() const;
@@ -140,6 +150,10 @@ class partition_log {
   status roll_locked(int64_t next_offset);
   status seal_pending();
   status persist_log_start_offset(int64_t lso);
+  // Rebuilds the producer state: the snapshot, then the batches after it
+  // (or every batch, without a usable snapshot). Takes the lock to read.
+  status recover_producers();
+  result<int64_t> truncate_locked(int64_t offset);
 
   std::filesystem::path dir_;
   log_config config_;
@@ -152,6 +166,7 @@ class partition_log {
   int64_t high_watermark_ = 0;
   int64_t unflushed_since_ms_ = -1;
   bool closed_ = false;
+  producer_state producers_;
 
   // Group commit.
   mutable std::mutex flush_mu_;

@@ -10,6 +10,8 @@ const char* batch_error_name(batch_error e) noexcept {
     case batch_error::corrupt: return "corrupt";
     case batch_error::too_large: return "too large";
     case batch_error::invalid_record: return "invalid record";
+    case batch_error::out_of_order_sequence: return "out of order sequence";
+    case batch_error::invalid_producer_epoch: return "invalid producer epoch";
   }
   return "unknown";
 }

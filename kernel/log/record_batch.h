@@ -101,7 +101,14 @@ struct batch_view {
 // Why a batch is refused. The Kafka adapter maps these to protocol errors:
 // corrupt -> CORRUPT_MESSAGE, too_large -> MESSAGE_TOO_LARGE,
 // invalid_record -> INVALID_RECORD.
-enum class batch_error { none = 0, corrupt, too_large, invalid_record };
+enum class batch_error {
+  none = 0,
+  corrupt,
+  too_large,
+  invalid_record,
+  out_of_order_sequence,   // an idempotent producer's sequence has a gap
+  invalid_producer_epoch,  // an idempotent producer's epoch is older than the partition has seen
+};
 const char* batch_error_name(batch_error e) noexcept;
 
 struct batch_check {

@@ -1,5 +1,7 @@
 #include "kernel/metadata/image.h"
 
+#include <algorithm>
+
 namespace mosaic::metadata {
 
 void image::apply(const record& rec) {
@@ -32,6 +34,8 @@ void image::apply(const record& rec) {
             (*configs)[r.name] = *r.value;
           else
             configs->erase(r.name);
+        } else if constexpr (std::is_same_v<T, producer_ids_record>) {
+          next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;

@@ -29,12 +29,14 @@ class image {
   const topic_state* find(const std::string& name) const;
   const topic_state* find(const uuid& id) const;
   const std::map<std::string, std::string>& broker_configs() const noexcept { return broker_configs_; }
+  int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
 
  private:
   std::string cluster_id_;
   std::map<std::string, topic_state> topics_;
   std::map<uuid, std::string> names_;
   std::map<std::string, std::string> broker_configs_;
+  int64_t next_producer_id_block_ = 0;
 };
 
 }  // namespace mosaic::metadata

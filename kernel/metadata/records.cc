@@ -6,7 +6,14 @@ namespace mosaic::metadata {
 
 namespace {
 
-enum : uint8_t { cluster_type = 1, topic_type = 2, partition_type = 3, config_type = 4, remove_topic_type = 5 };
+enum : uint8_t {
+  cluster_type = 1,
+  topic_type = 2,
+  partition_type = 3,
+  config_type = 4,
+  remove_topic_type = 5,
+  producer_ids_type = 6,
+};
 constexpr uint8_t record_version = 0;
 
 class out {
@@ -95,6 +102,9 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
           } else if constexpr (std::is_same_v<T, config_record>) {
             o.u8(config_type), o.u8(record_version), o.u8(static_cast<uint8_t>(r.resource_type));
             o.str(r.resource_name), o.str(r.name), o.opt_str(r.value);
+          } else if constexpr (std::is_same_v<T, producer_ids_record>) {
+            o.u8(producer_ids_type), o.u8(record_version);
+            o.i32(static_cast<int32_t>(r.next_block_start >> 32)), o.i32(static_cast<int32_t>(r.next_block_start));
           } else {
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
           }
@@ -142,6 +152,12 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           c.name = i.str();
           c.value = i.opt_str();
           records.emplace_back(std::move(c));
+          break;
+        }
+        case producer_ids_type: {
+          const auto hi = static_cast<uint32_t>(i.i32());
+          const auto lo = static_cast<uint32_t>(i.i32());
+          records.emplace_back(producer_ids_record{static_cast<int64_t>((uint64_t{hi} << 32) | lo)});
           break;
         }
         case remove_topic_type: records.emplace_back(remove_topic_record{i.id()}); break;

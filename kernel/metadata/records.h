@@ -49,7 +49,15 @@ struct remove_topic_record {
   uuid topic_id{};
 };
 
-using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record>;
+// Producer ids below `next_block_start` are handed out (KRaft's
+// ProducerIdsRecord): a broker takes a block at a time, so no id is ever
+// given twice, restarts included.
+struct producer_ids_record {
+  int64_t next_block_start = 0;
+};
+
+using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
+                            producer_ids_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/process.h"
 
@@ -149,6 +150,36 @@ TEST(compat, librdkafka_2_15_produces_and_consumes_on_the_newest_versions) {
   const std::string out = run(std::string("timeout 120 ") + MOSAIC_RDKAFKA_CHECK + " " + b.bootstrap() + " rdk 1000");
   EXPECT_NE(out.find("rdkafka: ok fetch=v16 produce=v"), std::string::npos) << out;
 #endif
+}
+
+TEST(compat, idempotent_producer_across_a_kill_9_writes_every_record_exactly_once) {
+  temp_dir dir;
+  // A fixed port, so that the producer reconnects to the restarted broker:
+  // picked free now, on loopback.
+  std::unique_ptr<broker> b = std::make_unique<broker>(dir);
+  const std::string bootstrap = b->bootstrap();
+  const std::string port = bootstrap.substr(bootstrap.find(':') + 1);
+  b.reset();  // stopped cleanly (SIGKILL in the destructor is after the wait)
+  const std::string listener = "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + port + ", adapter: kafka}]";
+  b = std::make_unique<broker>(dir, std::vector<std::string>{listener});
+  const auto ready = dir / "ready", go = dir / "go";
+  const std::string cmd = "timeout 150 /usr/bin/python3 " + compat_dir + "/idempotent_restart_check.py " + bootstrap +
+                          " idem 20000 " + ready.string() + " " + go.string();
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  for (int i = 0; i < 600 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(std::filesystem::exists(ready)) << "the producer never got half way";
+  b->proc().signal(SIGKILL);
+  b->proc().wait(5s);
+  b.reset();
+  std::this_thread::sleep_for(500ms);  // the producer keeps trying meanwhile
+  b = std::make_unique<broker>(dir, std::vector<std::string>{listener});
+  std::ofstream(go) << "go\n";
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  ::pclose(p);
+  EXPECT_NE(out.find("idempotent: ok 20000 records"), std::string::npos) << out;
 }
 
 TEST(compat, acknowledged_records_survive_kill_9) {

@@ -258,6 +258,10 @@ class handler : public std::enable_shared_from_this<handler> {
         return admin(rc, [self = shared_from_this(), rc, req = decode<msg::alter_configs_request>(r, rc.version)] {
           self->alter_configs(rc, req);
         });
+      case msg::init_producer_id_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::init_producer_id_request>(r, rc.version)] {
+          self->init_producer_id(rc, req);
+        });
       case msg::incremental_alter_configs_request_api_key:
         return admin(
             rc, [self = shared_from_this(), rc, req = decode<msg::incremental_alter_configs_request>(r, rc.version)] {
@@ -717,6 +721,22 @@ class handler : public std::enable_shared_from_this<handler> {
     rc.send(resp);
   }
 
+  void init_producer_id(const request_context& rc, const msg::init_producer_id_request& req) {
+    msg::init_producer_id_response resp;
+    if (req.transactional_id) {
+      // Transactions need a transaction coordinator, which this broker does
+      // not have yet (FindCoordinator is not advertised either).
+      resp.error_code = code(error::coordinator_not_available);
+      return rc.send(resp);
+    }
+    adapter::broker::producer_identity id{req.producer_id, req.producer_epoch};
+    auto o = broker().init_producer_id(id);
+    resp.error_code = code(o.code);
+    resp.producer_id = id.id;
+    resp.producer_epoch = id.epoch;
+    rc.send(resp);
+  }
+
   void create_partitions(const request_context& rc, const msg::create_partitions_request& req) {
     msg::create_partitions_response resp;
     for (const auto& t : req.topics) {
@@ -821,8 +841,8 @@ const std::vector<api_range>& supported_apis() {
   // first flexible version (checked against the schemas in the tests).
   static const std::vector<api_range> apis = {
       {msg::produce_request_api_key, 3, 13, 9},
-      {msg::fetch_request_api_key, 4, 17, 12},
-      {msg::list_offsets_request_api_key, 1, 10, 6},
+      {msg::fetch_request_api_key, 4, 18, 12},
+      {msg::list_offsets_request_api_key, 1, 11, 6},
       {msg::metadata_request_api_key, 0, 13, 9},
       {msg::api_versions_request_api_key, 0, 4, 3},
       {msg::create_topics_request_api_key, 2, 7, 5},
@@ -831,6 +851,7 @@ const std::vector<api_range>& supported_apis() {
       {msg::alter_configs_request_api_key, 0, 2, 2},
       {msg::create_partitions_request_api_key, 0, 3, 2},
       {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
+      {msg::init_producer_id_request_api_key, 0, 5, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
   };
   return apis;

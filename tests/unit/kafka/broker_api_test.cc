@@ -132,7 +132,7 @@ TEST(broker_api, produce_then_fetch_returns_the_records_with_their_offsets) {
   EXPECT_EQ(r1.responses[0].partition_responses[0].base_offset, 0);
   auto r2 = produce(c, "orders", 1, batch_of(2));
   EXPECT_EQ(r2.responses[0].partition_responses[0].base_offset, 3);
-  for (int16_t v : {4, 11, 12}) {
+  for (int16_t v : {4, 11, 12, 18}) {
     auto f = call<msg::fetch_response>(c, 1, v, fetch_req("orders", 1, 0));
     ASSERT_TRUE(f);
     ASSERT_EQ(f->responses.size(), 1u) << v;
@@ -314,7 +314,7 @@ TEST(broker_api, list_offsets_earliest_latest_by_timestamp_and_max) {
     auto& t = req.topics.emplace_back();
     t.name = "times";
     t.partitions.emplace_back().timestamp = ts;
-    auto r = call<msg::list_offsets_response>(c, 2, 10, req);
+    auto r = call<msg::list_offsets_response>(c, 2, 11, req);
     EXPECT_TRUE(r);
     return r->topics.at(0).partitions.at(0);
   };
@@ -325,6 +325,8 @@ TEST(broker_api, list_offsets_earliest_latest_by_timestamp_and_max) {
   EXPECT_EQ(at.timestamp, 1001);
   EXPECT_EQ(ask(4000).offset, 3);
   EXPECT_EQ(ask(9999).offset, -1) << "no record that late";
+  EXPECT_EQ(ask(-4).offset, 0) << "earliest local";
+  EXPECT_EQ(ask(-5).offset, -1) << "latest tiered: nothing is tiered";
   auto max = ask(-3);
   EXPECT_EQ(max.offset, 5);
   EXPECT_EQ(max.timestamp, 5002);
@@ -528,6 +530,61 @@ TEST(broker_api, log_append_time_topics_stamp_the_broker_time) {
     EXPECT_TRUE(log::validate_batch(v.bytes, 1 << 20).ok()) << "CRC recomputed";
     return true;
   });
+}
+
+TEST(broker_api, idempotent_produce_a_replayed_request_gets_its_original_offset) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "idem", 1);
+  msg::init_producer_id_request init;
+  init.transaction_timeout_ms = 60000;
+  auto id = call<msg::init_producer_id_response>(c, 22, 4, init);
+  ASSERT_TRUE(id);
+  ASSERT_EQ(id->error_code, 0);
+  ASSERT_GE(id->producer_id, 0);
+  auto other = call<msg::init_producer_id_response>(c, 22, 4, init);
+  EXPECT_NE(other->producer_id, id->producer_id) << "every producer gets its own id";
+
+  auto make = [&](int16_t epoch, int32_t seq) {
+    log::batch_builder bb(1700000000000);
+    bb.producer(id->producer_id, epoch, seq);
+    bb.add("k", "v" + std::to_string(seq));
+    bb.add("k", "w" + std::to_string(seq));
+    return bb.finish();
+  };
+  // The same request, byte for byte, sent twice.
+  msg::produce_request req;
+  req.acks = -1;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = "idem";
+  auto first_batch = make(0, 0);
+  t.partition_data.emplace_back().records = bytes_ref::of(first_batch);
+  auto r1 = call<msg::produce_response>(c, 0, 9, req);
+  auto r2 = call<msg::produce_response>(c, 0, 9, req);
+  ASSERT_EQ(r1->responses.at(0).partition_responses.at(0).error_code, 0);
+  ASSERT_EQ(r2->responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(r2->responses[0].partition_responses[0].base_offset, r1->responses[0].partition_responses[0].base_offset);
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("idem", 0, 0));
+  EXPECT_EQ(offsets_in(f->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1})) << "no second copy";
+
+  EXPECT_EQ(produce(c, "idem", 0, make(0, 5)).responses[0].partition_responses[0].error_code, 45)
+      << "OUT_OF_ORDER_SEQUENCE_NUMBER";
+  EXPECT_EQ(produce(c, "idem", 0, make(0, 2)).responses[0].partition_responses[0].error_code, 0);
+  // KIP-360: the producer asks for its next epoch; the old one is fenced.
+  init.producer_id = id->producer_id;
+  init.producer_epoch = 0;
+  auto bumped = call<msg::init_producer_id_response>(c, 22, 4, init);
+  EXPECT_EQ(bumped->producer_id, id->producer_id);
+  EXPECT_EQ(bumped->producer_epoch, 1);
+  EXPECT_EQ(produce(c, "idem", 0, make(1, 0)).responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(produce(c, "idem", 0, make(0, 4)).responses[0].partition_responses[0].error_code, 47)
+      << "INVALID_PRODUCER_EPOCH";
+
+  msg::init_producer_id_request txn;
+  txn.transactional_id = "tx-1";
+  EXPECT_EQ(call<msg::init_producer_id_response>(c, 22, 4, txn)->error_code, 15)
+      << "transactions need a coordinator: COORDINATOR_NOT_AVAILABLE";
 }
 
 TEST(broker_api, describe_cluster_names_this_node) {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "kernel/base/crc32c.h"
+#include "kernel/log/batch_builder.h"
 #include "tests/unit/log/log_test_util.h"
 
 namespace mosaic::log {
@@ -463,6 +464,89 @@ TEST(partition_log, log_append_time_stamps_the_batches) {
   EXPECT_TRUE(v.log_append_time());
   EXPECT_EQ(v.max_timestamp(), clock.now->load());
   EXPECT_TRUE(validate_batch(bytes, 1 << 20).ok());
+}
+
+}  // namespace
+}  // namespace mosaic::log
+
+namespace mosaic::log {
+namespace {
+
+std::vector<uint8_t> idempotent(int64_t pid, int16_t epoch, int32_t seq, int records) {
+  batch_builder b(1'700'000'000'000);
+  b.producer(pid, epoch, seq);
+  for (int i = 0; i < records; ++i) b.add("k", "v" + std::to_string(seq + i));
+  return b.finish();
+}
+
+TEST(partition_log, idempotent_producers_get_duplicates_answered_and_gaps_refused) {
+  test::scratch_dir d;
+  auto l = open_log(d.path());
+  auto first = append(*l, idempotent(7, 0, 0, 3));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first.base_offset, 0);
+  auto second = append(*l, idempotent(7, 0, 3, 2));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second.base_offset, 3);
+
+  // A retry of either of the last batches: the original offsets, no append.
+  auto again = append(*l, idempotent(7, 0, 0, 3));
+  EXPECT_TRUE(again.ok());
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.base_offset, 0);
+  EXPECT_EQ(again.last_offset, 2);
+  EXPECT_EQ(l->log_end_offset(), 5) << "nothing appended twice";
+
+  auto gap = append(*l, idempotent(7, 0, 9, 1));
+  ASSERT_TRUE(gap.refused);
+  EXPECT_EQ(gap.refused->error, batch_error::out_of_order_sequence);
+  // A new epoch starts again at 0; after it, the old epoch is stale.
+  EXPECT_EQ(append(*l, idempotent(7, 1, 4, 1)).refused->error, batch_error::out_of_order_sequence);
+  EXPECT_TRUE(append(*l, idempotent(7, 1, 0, 1)).ok());
+  EXPECT_EQ(append(*l, idempotent(7, 0, 5, 1)).refused->error, batch_error::invalid_producer_epoch);
+  // Another producer, and a producer the log has never seen mid-stream
+  // (KIP-360): accepted.
+  EXPECT_TRUE(append(*l, idempotent(8, 0, 0, 1)).ok());
+  EXPECT_TRUE(append(*l, idempotent(9, 3, 100, 1)).ok());
+  // Only the last five batches are remembered.
+  for (int32_t s = 1; s <= 5; ++s) ASSERT_TRUE(append(*l, idempotent(7, 1, s, 1)).ok());
+  EXPECT_EQ(append(*l, idempotent(7, 1, 0, 1)).refused->error, batch_error::out_of_order_sequence);
+  EXPECT_TRUE(append(*l, idempotent(7, 1, 5, 1)).duplicate);
+}
+
+TEST(partition_log, producer_state_survives_a_clean_and_an_unclean_restart) {
+  test::scratch_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 300;  // a roll every few batches: snapshots at rolls
+  {
+    auto l = open_log(d.path(), cfg);
+    for (int32_t s = 0; s < 20; s += 2) ASSERT_TRUE(append(*l, idempotent(42, 0, s, 2)).ok());
+    ASSERT_TRUE(l->close().ok());
+  }
+  test::scratch_dir crashed;
+  {
+    auto l = open_log(d.path(), cfg);  // clean: the snapshot written at close
+    EXPECT_TRUE(append(*l, idempotent(42, 0, 18, 2)).duplicate);
+    EXPECT_EQ(append(*l, idempotent(42, 0, 30, 2)).refused->error, batch_error::out_of_order_sequence);
+    ASSERT_TRUE(append(*l, idempotent(42, 0, 20, 2)).ok());
+    // The folder as kill -9 would leave it (no close, no clean marker): the
+    // snapshot of the last roll plus the batches after it must give the
+    // same state.
+    std::filesystem::copy(d.path(), crashed.path(),
+                          std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  }
+  {
+    auto l = open_log(crashed.path(), cfg);
+    auto dup = append(*l, idempotent(42, 0, 20, 2));
+    EXPECT_TRUE(dup.duplicate);
+    EXPECT_EQ(dup.base_offset, 20);
+    EXPECT_TRUE(append(*l, idempotent(42, 0, 22, 2)).ok());
+  }
+  // Without any snapshot the whole log is scanned.
+  std::filesystem::remove(crashed.path() / "producer.snapshot");
+  auto l = open_log(crashed.path(), cfg);
+  EXPECT_TRUE(append(*l, idempotent(42, 0, 22, 2)).duplicate);
+  EXPECT_EQ(l->producer(42)->batches.back().last_seq, 23);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ enum class error : int16_t {
   corrupt_message = 2,
   unknown_topic_or_partition = 3,
   invalid_fetch_size = 4,
+  coordinator_not_available = 15,
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
@@ -50,6 +51,8 @@ enum class error : int16_t {
   invalid_request = 42,
   unsupported_for_message_format = 43,
   policy_violation = 44,
+  out_of_order_sequence_number = 45,
+  invalid_producer_epoch = 47,
   kafka_storage_error = 56,
   unsupported_compression_type = 76,
   invalid_record = 87,
@@ -198,6 +201,15 @@ class broker {
   virtual void fetch(fetch_request req, std::function<void(std::vector<fetched_partition>)> done) = 0;
 
   virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) = 0;
+
+  // An idempotent producer's identity (InitProducerId without a
+  // transactional id): a new producer id at epoch 0, or, given the current
+  // id and epoch (KIP-360), the same id at the next epoch.
+  struct producer_identity {
+    int64_t id = -1;
+    int16_t epoch = -1;
+  };
+  virtual outcome init_producer_id(producer_identity& identity) = 0;
 };
 
 // What the host gives an adapter when it creates it.
