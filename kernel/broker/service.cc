@@ -733,4 +733,68 @@ adapter::outcome service::init_producer_id(producer_identity& identity) {
   return {};
 }
 
+adapter::broker::records_deleted service::delete_records(const std::string& topic, int32_t partition, int64_t offset) {
+  records_deleted out;
+  std::shared_lock lock(logs_mu_);
+  partition_ref p = find_partition(topic, partition);
+  if (p.code != error::none) {
+    out.code = p.code;
+    return out;
+  }
+  const int64_t hw = p.log->high_watermark();
+  if (offset == -1) offset = hw;
+  if (offset < 0 || offset > hw) {
+    out.code = error::offset_out_of_range;
+    return out;
+  }
+  auto lso = p.log->delete_records_before(offset);
+  if (!lso) {
+    out.code = error::kafka_storage_error;
+    return out;
+  }
+  out.low_watermark = *lso;
+  return out;
+}
+
+adapter::outcome service::describe_producers(const std::string& topic, int32_t partition,
+                                             std::vector<producer_view>& out) {
+  std::shared_lock lock(logs_mu_);
+  partition_ref p = find_partition(topic, partition);
+  if (p.code != error::none) return outcome::fail(p.code, "This server does not host this topic-partition.");
+  for (const auto& [id, e] : p.log->producers()) {
+    producer_view v;
+    v.id = id;
+    v.epoch = e.epoch;
+    v.last_sequence = e.batches.empty() ? -1 : e.batches.back().last_seq;
+    v.last_timestamp = e.last_append_ms;
+    out.push_back(v);
+  }
+  return {};
+}
+
+std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
+  std::vector<log_dir_usage> out;
+  for (const auto& dir : logs_->dirs()) {
+    auto& d = out.emplace_back();
+    d.path = std::filesystem::absolute(dir).lexically_normal().string();
+    std::error_code ec;
+    auto space = std::filesystem::space(dir, ec);
+    if (!ec) {
+      d.total_bytes = static_cast<int64_t>(space.capacity);
+      d.usable_bytes = static_cast<int64_t>(space.available);
+    }
+  }
+  for (const auto& u : logs_->usage()) {
+    const auto dash = u.folder.rfind('-');
+    if (dash == std::string::npos) continue;
+    const std::string topic = u.folder.substr(0, dash);
+    if (topic == metadata_topic) continue;  // the metadata log is not a topic
+    const std::string where = std::filesystem::absolute(u.log_dir).lexically_normal().string();
+    for (auto& d : out)
+      if (d.path == where)
+        d.partitions.push_back({topic, std::atoi(u.folder.c_str() + dash + 1), static_cast<int64_t>(u.bytes)});
+  }
+  return out;
+}
+
 }  // namespace mosaic::broker

@@ -75,6 +75,10 @@ class service final : public adapter::broker {
   void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
   adapter::outcome init_producer_id(producer_identity& identity) override;
+  records_deleted delete_records(const std::string& topic, int32_t partition, int64_t offset) override;
+  adapter::outcome describe_producers(const std::string& topic, int32_t partition,
+                                      std::vector<producer_view>& out) override;
+  std::vector<log_dir_usage> describe_log_dirs() const override;
 
  private:
   service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,

@@ -12,6 +12,25 @@ std::string log_manager::folder_name(const std::string& topic, int32_t partition
 
 log_manager::log_manager(log_manager_options options) : options_(std::move(options)) {}
 
+std::vector<log_manager::partition_usage> log_manager::usage() const {
+  std::vector<std::pair<std::string, std::shared_ptr<entry>>> all;
+  {
+    std::lock_guard g(mu_);
+    all.assign(partitions_.begin(), partitions_.end());
+  }
+  std::vector<partition_usage> out;
+  for (const auto& [name, e] : all) {
+    partition_usage u;
+    u.log_dir = e->dir.parent_path();
+    u.folder = name;
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(e->dir, ec))
+      if (f.path().extension() == ".log") u.bytes += f.file_size(ec);
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 log_manager::~log_manager() { (void)close_all(); }
 
 result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options options) {

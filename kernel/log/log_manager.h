@@ -50,6 +50,14 @@ class log_manager {
   void set_config(const std::string& topic, int32_t partition, const log_config& config);
 
   size_t partition_count() const;
+  // Every partition with its log dir and its size on disk (DescribeLogDirs).
+  struct partition_usage {
+    std::filesystem::path log_dir;
+    std::string folder;  // <topic>-<partition>
+    uint64_t bytes = 0;
+  };
+  std::vector<partition_usage> usage() const;
+  const std::vector<std::filesystem::path>& dirs() const noexcept { return options_.dirs; }
   size_t open_count() const;
   // Runs every open log's periodic work once (the background thread's body).
   void run_periodic(bool with_retention);

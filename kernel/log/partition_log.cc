@@ -619,6 +619,11 @@ std::optional<producer_entry> partition_log::producer(int64_t pid) const {
   return *e;
 }
 
+std::vector<std::pair<int64_t, producer_entry>> partition_log::producers() const {
+  std::lock_guard lock(mu_);
+  return {producers_.all().begin(), producers_.all().end()};
+}
+
 size_t partition_log::producer_count() const {
   std::lock_guard lock(mu_);
   return producers_.size();

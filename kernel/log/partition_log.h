@@ -133,6 +133,7 @@ class partition_log {
   // What the log knows of an idempotent producer (DescribeProducers).
   std::optional<producer_entry> producer(int64_t pid) const;
   size_t producer_count() const;
+  std::vector<std::pair<int64_t, producer_entry>> producers() const;
   // How many group-commit flushes ran (each one fdatasync per dirty segment).
   uint64_t flush_count() const;
   uint64_t size_bytes() const;

@@ -63,6 +63,7 @@ class producer_state {
 
   size_t size() const { return producers_.size(); }
   const producer_entry* find(int64_t pid) const;
+  const std::unordered_map<int64_t, producer_entry>& all() const noexcept { return producers_; }
 
   // The snapshot: state as of `offset` (the log end offset when written).
   status write_snapshot(const std::filesystem::path& file, int64_t offset) const;

@@ -1,5 +1,6 @@
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -261,6 +262,16 @@ class handler : public std::enable_shared_from_this<handler> {
       case msg::init_producer_id_request_api_key:
         return admin(rc, [self = shared_from_this(), rc, req = decode<msg::init_producer_id_request>(r, rc.version)] {
           self->init_producer_id(rc, req);
+        });
+      case msg::delete_records_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::delete_records_request>(r, rc.version)] {
+          self->delete_records(rc, req);
+        });
+      case msg::describe_producers_request_api_key:
+        return describe_producers(rc, decode<msg::describe_producers_request>(r, rc.version));
+      case msg::describe_log_dirs_request_api_key:
+        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::describe_log_dirs_request>(r, rc.version)] {
+          self->describe_log_dirs(rc, req);
         });
       case msg::incremental_alter_configs_request_api_key:
         return admin(
@@ -737,6 +748,71 @@ class handler : public std::enable_shared_from_this<handler> {
     rc.send(resp);
   }
 
+  void delete_records(const request_context& rc, const msg::delete_records_request& req) {
+    msg::delete_records_response resp;
+    for (const auto& t : req.topics) {
+      auto& rt = resp.topics.emplace_back();
+      rt.name = t.name;
+      for (const auto& p : t.partitions) {
+        auto& rp = rt.partitions.emplace_back();
+        rp.partition_index = p.partition_index;
+        auto r = broker().delete_records(t.name, p.partition_index, p.offset);
+        rp.error_code = code(r.code);
+        rp.low_watermark = r.low_watermark;
+      }
+    }
+    rc.send(resp);
+  }
+
+  void describe_producers(const request_context& rc, const msg::describe_producers_request& req) {
+    msg::describe_producers_response resp;
+    for (const auto& t : req.topics) {
+      auto& rt = resp.topics.emplace_back();
+      rt.name = t.name;
+      for (int32_t p : t.partition_indexes) {
+        auto& rp = rt.partitions.emplace_back();
+        rp.partition_index = p;
+        std::vector<adapter::broker::producer_view> producers;
+        auto o = broker().describe_producers(t.name, p, producers);
+        rp.error_code = code(o.code);
+        if (!o.ok()) rp.error_message = o.message;
+        for (const auto& v : producers) {
+          auto& s = rp.active_producers.emplace_back();
+          s.producer_id = v.id;
+          s.producer_epoch = v.epoch;
+          s.last_sequence = v.last_sequence;
+          s.last_timestamp = v.last_timestamp;
+          s.coordinator_epoch = -1;
+        }
+      }
+    }
+    rc.send(resp);
+  }
+
+  void describe_log_dirs(const request_context& rc, const msg::describe_log_dirs_request& req) {
+    msg::describe_log_dirs_response resp;
+    for (const auto& d : broker().describe_log_dirs()) {
+      auto& out = resp.results.emplace_back();
+      out.log_dir = d.path;
+      out.total_bytes = d.total_bytes;
+      out.usable_bytes = d.usable_bytes;
+      for (const auto& p : d.partitions) {
+        bool wanted = !req.topics;
+        if (req.topics)
+          for (const auto& t : *req.topics)
+            if (t.topic == p.topic &&
+                std::find(t.partitions.begin(), t.partitions.end(), p.partition) != t.partitions.end())
+              wanted = true;
+        if (!wanted) continue;
+        if (out.topics.empty() || out.topics.back().name != p.topic) out.topics.emplace_back().name = p.topic;
+        auto& op = out.topics.back().partitions.emplace_back();
+        op.partition_index = p.partition;
+        op.partition_size = p.bytes;
+      }
+    }
+    rc.send(resp);
+  }
+
   void create_partitions(const request_context& rc, const msg::create_partitions_request& req) {
     msg::create_partitions_response resp;
     for (const auto& t : req.topics) {
@@ -852,6 +928,9 @@ const std::vector<api_range>& supported_apis() {
       {msg::create_partitions_request_api_key, 0, 3, 2},
       {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
       {msg::init_producer_id_request_api_key, 0, 5, 2},
+      {msg::delete_records_request_api_key, 0, 2, 2},
+      {msg::describe_producers_request_api_key, 0, 0, 0},
+      {msg::describe_log_dirs_request_api_key, 1, 4, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
   };
   return apis;

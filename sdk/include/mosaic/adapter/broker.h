@@ -210,6 +210,37 @@ class broker {
     int16_t epoch = -1;
   };
   virtual outcome init_producer_id(producer_identity& identity) = 0;
+
+  // Moves a partition's log start offset up to `offset` (-1: the high
+  // watermark), deleting whole segments below it (DeleteRecords).
+  struct records_deleted {
+    error code = error::none;
+    int64_t low_watermark = -1;
+  };
+  virtual records_deleted delete_records(const std::string& topic, int32_t partition, int64_t offset) = 0;
+
+  // The idempotent producers a partition knows (DescribeProducers).
+  struct producer_view {
+    int64_t id = -1;
+    int16_t epoch = -1;
+    int32_t last_sequence = -1;
+    int64_t last_timestamp = -1;
+  };
+  virtual outcome describe_producers(const std::string& topic, int32_t partition, std::vector<producer_view>& out) = 0;
+
+  // Each log dir with its space and the partitions in it (DescribeLogDirs).
+  struct log_dir_usage {
+    std::string path;
+    int64_t total_bytes = -1;
+    int64_t usable_bytes = -1;
+    struct partition {
+      std::string topic;
+      int32_t partition = 0;
+      int64_t bytes = 0;
+    };
+    std::vector<partition> partitions;
+  };
+  virtual std::vector<log_dir_usage> describe_log_dirs() const = 0;
 };
 
 // What the host gives an adapter when it creates it.
