@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdio>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -49,10 +48,13 @@ class broker {
     for (auto& e : extra) args.insert(args.end(), {"--set", e});
     p_ = std::make_unique<process>(mosaicd, args, dir.path());
     EXPECT_TRUE(p_->wait_for_log("mosaicd started")) << p_->err();
-    std::smatch m;
+    // "listening on PLAINTEXT 127.0.0.1:PORT (kafka)"
     const std::string err = p_->err();
-    if (std::regex_search(err, m, std::regex("listening on PLAINTEXT 127\\.0\\.0\\.1:([0-9]+)")))
-      bootstrap_ = "127.0.0.1:" + m[1].str();
+    const std::string mark = "listening on PLAINTEXT 127.0.0.1:";
+    if (auto at = err.find(mark); at != std::string::npos) {
+      const auto digits = err.substr(at + mark.size(), err.find(' ', at + mark.size()) - at - mark.size());
+      bootstrap_ = "127.0.0.1:" + digits;
+    }
     EXPECT_FALSE(bootstrap_.empty()) << err;
   }
   const std::string& bootstrap() const { return bootstrap_; }
