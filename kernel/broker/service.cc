@@ -406,7 +406,7 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
     out.log_start_offset = p.log->log_start_offset();
     return out;
   }
-  p.log->set_high_watermark(r.last_offset + 1);
+  p.log->advance_high_watermark(r.last_offset + 1);
   out.log_append_time = r.log_append_time;
   out.log_start_offset = p.log->log_start_offset();
   appended(topic, partition);

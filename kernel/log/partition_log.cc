@@ -544,6 +544,11 @@ void partition_log::set_high_watermark(int64_t hw) {
   high_watermark_ = std::clamp(hw, log_start_offset_, segments_.back()->next_offset());
 }
 
+void partition_log::advance_high_watermark(int64_t hw) {
+  std::lock_guard lock(mu_);
+  high_watermark_ = std::max(high_watermark_, std::clamp(hw, log_start_offset_, segments_.back()->next_offset()));
+}
+
 int64_t partition_log::flushed_offset() const {
   std::lock_guard fl(flush_mu_);
   return flushed_offset_;

@@ -129,6 +129,9 @@ class partition_log {
   int64_t log_end_offset() const;
   int64_t high_watermark() const;
   void set_high_watermark(int64_t hw);
+  // Moves the high watermark up to `hw`, never down (concurrent appenders
+  // may report their ends out of order).
+  void advance_high_watermark(int64_t hw);
   int64_t flushed_offset() const;
   // What the log knows of an idempotent producer (DescribeProducers).
   std::optional<producer_entry> producer(int64_t pid) const;

@@ -101,8 +101,29 @@ bool for_each_record(const batch_view& batch, const std::function<void(const rec
     record_view r;
     if (!read_varlong(p, rec_end, r.timestamp_delta) || !read_varint(p, rec_end, r.offset_delta)) return false;
     if (!field(rec_end, r.key) || !field(rec_end, r.value)) return false;
+    r.headers = std::span<const uint8_t>(p, static_cast<size_t>(rec_end - p));
     fn(r);
     p = rec_end;
+  }
+  return true;
+}
+
+bool for_each_header(std::span<const uint8_t> headers,
+                     const std::function<void(std::string_view, std::optional<std::string_view>)>& fn) {
+  const uint8_t* p = headers.data();
+  const uint8_t* end = p + headers.size();
+  int32_t count = 0;
+  if (!read_varint(p, end, count) || count < 0) return false;
+  for (int32_t i = 0; i < count; ++i) {
+    int32_t klen = 0, vlen = 0;
+    if (!read_varint(p, end, klen) || klen < 0 || klen > end - p) return false;
+    std::string_view key(reinterpret_cast<const char*>(p), static_cast<size_t>(klen));
+    p += klen;
+    if (!read_varint(p, end, vlen) || vlen < -1 || vlen > end - p) return false;
+    std::optional<std::string_view> value;
+    if (vlen >= 0) value = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(vlen));
+    p += vlen > 0 ? vlen : 0;
+    fn(key, value);
   }
   return true;
 }

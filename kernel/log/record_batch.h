@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "kernel/base/status.h"
 
@@ -152,7 +153,13 @@ struct record_view {
   int32_t offset_delta = 0;
   std::optional<std::span<const uint8_t>> key;
   std::optional<std::span<const uint8_t>> value;
+  std::span<const uint8_t> headers;  // the headers section, raw: see for_each_header
 };
+
+// Calls `fn(key, value)` for each header of a record's headers section
+// (value nullopt for a null value); false if the section is malformed.
+bool for_each_header(std::span<const uint8_t> headers,
+                     const std::function<void(std::string_view, std::optional<std::string_view>)>& fn);
 
 // Calls `fn(record_view)` for each record of an uncompressed batch; false if
 // a record is malformed (a validated batch never is).

@@ -408,7 +408,14 @@ class handler : public std::enable_shared_from_this<handler> {
     }
     st->remaining = work.size() + 1;
     auto finish = [st, rc, acks] {
-      if (acks == 0) return rc.reply->no_response();
+      if (acks == 0) {
+        // No response; but an error closes the connection, as Kafka does,
+        // so the producer learns something went wrong.
+        for (const auto& t : st->resp.responses)
+          for (const auto& p : t.partition_responses)
+            if (p.error_code != 0) return rc.reply->close();
+        return rc.reply->no_response();
+      }
       rc.send(st->resp);
     };
     for (auto& [ti, pi, name, partition, records] : work) {

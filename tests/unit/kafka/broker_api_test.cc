@@ -299,6 +299,18 @@ TEST(broker_api, acks_zero_gets_no_response_and_the_next_request_is_answered) {
   auto latest = call<msg::list_offsets_response>(c, 2, 7, lo);
   ASSERT_TRUE(latest) << "the acks=0 request had no response; the next one has its own";
   EXPECT_EQ(latest->topics[0].partitions[0].offset, 1);
+
+  // An acks=0 produce that fails closes the connection (the producer's only
+  // way to learn of it), and only that one.
+  t.name = "no-such-topic";
+  std::vector<uint8_t> bad;
+  writer bw(bad);
+  h.encode(bw, 2);
+  req.encode(bw, 9);
+  c.send(bad);
+  EXPECT_TRUE(c.closed_by_server());
+  frame_client other(b.port());
+  EXPECT_TRUE(call<msg::list_offsets_response>(other, 2, 7, lo));
 }
 
 TEST(broker_api, list_offsets_earliest_latest_by_timestamp_and_max) {
@@ -636,6 +648,29 @@ TEST(broker_api, delete_records_describe_producers_and_log_dirs) {
   ASSERT_EQ(dirs->results[0].topics.size(), 1u) << "the metadata log is not listed";
   EXPECT_EQ(dirs->results[0].topics[0].name, "trim");
   EXPECT_GT(dirs->results[0].topics[0].partitions.at(0).partition_size, 0);
+}
+
+TEST(broker_api, concurrent_producers_to_one_partition_lose_nothing) {
+  test_broker b;
+  {
+    frame_client c(b.port());
+    create(c, "busy", 1);
+  }
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 4; ++t)
+    producers.emplace_back([&] {
+      frame_client c(b.port());
+      for (int i = 0; i < 100; ++i)
+        EXPECT_EQ(produce(c, "busy", 0, batch_of(2), 1).responses.at(0).partition_responses.at(0).error_code, 0);
+    });
+  for (auto& t : producers) t.join();
+  frame_client c(b.port());
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("busy", 0, 0));
+  const auto& p = f->responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.high_watermark, 800) << "the high watermark never moves back";
+  std::vector<int64_t> want(800);
+  for (int64_t i = 0; i < 800; ++i) want[static_cast<size_t>(i)] = i;
+  EXPECT_EQ(offsets_in(p), want);
 }
 
 TEST(broker_api, describe_cluster_names_this_node) {

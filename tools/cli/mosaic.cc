@@ -1,0 +1,693 @@
+// mosaic: the operator's command line for a Mosaic (or any Kafka) cluster,
+// in the spirit of Redpanda's rpk. It speaks the Kafka protocol with the
+// project's generated message code over a blocking socket.
+//
+//   mosaic [--bootstrap HOST:PORT] topic create|list|describe|delete|alter-config ...
+//   mosaic [--bootstrap HOST:PORT] produce TOPIC ...
+//   mosaic [--bootstrap HOST:PORT] consume TOPIC ...
+//   mosaic [--bootstrap HOST:PORT] cluster info
+//
+// Exit codes: 0 done, 1 the broker refused (the message says why), 2 a bad
+// command line, 3 no broker to talk to.
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "kernel/app/builtins.h"
+#include "kernel/base/log.h"
+#include "kernel/log/batch_builder.h"
+#include "kernel/log/record_batch.h"
+#include "kernel/plugin/codecs.h"
+#include "kernel/plugin/host.h"
+
+namespace {
+
+namespace msg = mosaic::kafka::msg;
+using mosaic::kafka::bytes_ref;
+
+struct cli_error {
+  int exit_code;
+  std::string message;
+};
+
+[[noreturn]] void usage_error(const std::string& what) { throw cli_error{2, what + " (see --help)"}; }
+
+std::string error_name(int16_t code) {
+  static const std::map<int16_t, std::string> names = {{1, "OFFSET_OUT_OF_RANGE"},
+                                                       {2, "CORRUPT_MESSAGE"},
+                                                       {3, "UNKNOWN_TOPIC_OR_PARTITION"},
+                                                       {7, "REQUEST_TIMED_OUT"},
+                                                       {10, "MESSAGE_TOO_LARGE"},
+                                                       {17, "INVALID_TOPIC_EXCEPTION"},
+                                                       {19, "NOT_ENOUGH_REPLICAS"},
+                                                       {35, "UNSUPPORTED_VERSION"},
+                                                       {36, "TOPIC_ALREADY_EXISTS"},
+                                                       {37, "INVALID_PARTITIONS"},
+                                                       {38, "INVALID_REPLICATION_FACTOR"},
+                                                       {40, "INVALID_CONFIG"},
+                                                       {42, "INVALID_REQUEST"},
+                                                       {56, "KAFKA_STORAGE_ERROR"},
+                                                       {87, "INVALID_RECORD"},
+                                                       {100, "UNKNOWN_TOPIC_ID"}};
+  auto it = names.find(code);
+  return it == names.end() ? "error " + std::to_string(code) : it->second;
+}
+
+// A refusal in words a person can act on.
+[[noreturn]] void refused(int16_t code, const std::string& topic, const std::optional<std::string>& message) {
+  if (code == 3) throw cli_error{1, "topic '" + topic + "' does not exist"};
+  if (code == 36) throw cli_error{1, "topic '" + topic + "' already exists"};
+  throw cli_error{1, (message && !message->empty() ? *message : error_name(code)) + " (" + error_name(code) + ")"};
+}
+
+// One broker connection: Kafka framing over a blocking socket. Every API
+// used here is called at a flexible version (request header v2).
+class connection {
+ public:
+  explicit connection(const std::string& bootstrap) {
+    const auto colon = bootstrap.rfind(':');
+    if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");
+    const std::string host = bootstrap.substr(0, colon), port = bootstrap.substr(colon + 1);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
+      throw cli_error{3, "cannot resolve " + bootstrap};
+    for (auto* a = res; a != nullptr && fd_ < 0; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+      if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+        fd_ = fd;
+      else if (fd >= 0)
+        ::close(fd);
+    }
+    ::freeaddrinfo(res);
+    if (fd_ < 0)
+      throw cli_error{3, "cannot connect to " + bootstrap + ": " + std::strerror(errno) +
+                             " (is mosaicd running there? --bootstrap or MOSAIC_BOOTSTRAP names another broker)"};
+  }
+  ~connection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Sends `req` and decodes the response; `raw` keeps the bytes that the
+  // response's records fields point into.
+  template <class Response, class Request>
+  Response call(int16_t key, int16_t version, const Request& req, std::vector<uint8_t>* raw = nullptr) {
+    std::vector<uint8_t> out(4);
+    mosaic::kafka::writer w(out);
+    msg::request_header h;
+    h.request_api_key = key;
+    h.request_api_version = version;
+    h.correlation_id = ++correlation_;
+    h.client_id = "mosaic-cli";
+    h.encode(w, 2);
+    req.encode(w, version);
+    const auto n = static_cast<uint32_t>(out.size() - 4);
+    out[0] = static_cast<uint8_t>(n >> 24), out[1] = static_cast<uint8_t>(n >> 16);
+    out[2] = static_cast<uint8_t>(n >> 8), out[3] = static_cast<uint8_t>(n);
+    write_all(out);
+    uint8_t size[4];
+    read_all(size, 4);
+    std::vector<uint8_t> local;
+    std::vector<uint8_t>& body = raw ? *raw : local;
+    body.resize((uint32_t{size[0]} << 24) | (uint32_t{size[1]} << 16) | (uint32_t{size[2]} << 8) | size[3]);
+    read_all(body.data(), body.size());
+    mosaic::kafka::reader r(body);
+    msg::response_header rh;
+    rh.decode(r, 1);
+    Response resp;
+    resp.decode(r, version);
+    return resp;
+  }
+
+ private:
+  void write_all(const std::vector<uint8_t>& b) {
+    for (size_t at = 0; at < b.size();) {
+      ssize_t n = ::send(fd_, b.data() + at, b.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) throw cli_error{3, "the broker closed the connection"};
+      at += static_cast<size_t>(n);
+    }
+  }
+  void read_all(uint8_t* p, size_t n) {
+    while (n > 0) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 30000) <= 0) throw cli_error{3, "no answer from the broker in 30 s"};
+      ssize_t got = ::recv(fd_, p, n, 0);
+      if (got <= 0) throw cli_error{3, "the broker closed the connection (it may not support this request)"};
+      p += got;
+      n -= static_cast<size_t>(got);
+    }
+  }
+  int fd_ = -1;
+  int32_t correlation_ = 0;
+};
+
+// Command-line arguments after the command words.
+class args {
+ public:
+  args(std::vector<std::string> a) : a_(std::move(a)) {}  // NOLINT(google-explicit-constructor)
+  bool empty() const { return at_ >= a_.size(); }
+  bool flag(const std::string& name) {
+    for (size_t i = at_; i < a_.size(); ++i)
+      if (a_[i] == name) {
+        a_.erase(a_.begin() + static_cast<long>(i));
+        return true;
+      }
+    return false;
+  }
+  std::optional<std::string> option(const std::string& a, const std::string& b = "") {
+    for (size_t i = at_; i < a_.size(); ++i)
+      if (a_[i] == a || (!b.empty() && a_[i] == b)) {
+        if (i + 1 >= a_.size()) usage_error(a_[i] + " needs a value");
+        std::string v = a_[i + 1];
+        a_.erase(a_.begin() + static_cast<long>(i), a_.begin() + static_cast<long>(i) + 2);
+        return v;
+      }
+    return std::nullopt;
+  }
+  std::vector<std::string> options(const std::string& a, const std::string& b = "") {
+    std::vector<std::string> out;
+    while (auto v = option(a, b)) out.push_back(*v);
+    return out;
+  }
+  std::string positional(const std::string& what) {
+    if (at_ >= a_.size() || a_[at_].rfind('-', 0) == 0) usage_error("missing " + what);
+    return a_[at_++];
+  }
+  void done() const {
+    if (at_ < a_.size()) usage_error("unexpected argument '" + a_[at_] + "'");
+  }
+
+ private:
+  std::vector<std::string> a_;
+  size_t at_ = 0;
+};
+
+int64_t integer(const std::string& s, const std::string& what) {
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  usage_error(what + " wants a number, got '" + s + "'");
+}
+
+std::pair<std::string, std::string> key_value(const std::string& s, const std::string& what) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) usage_error(what + " wants KEY=VALUE, got '" + s + "'");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+msg::metadata_response metadata(connection& c, std::optional<std::vector<std::string>> topics) {
+  msg::metadata_request req;
+  req.allow_auto_topic_creation = false;
+  if (topics) {
+    req.topics.emplace();
+    for (auto& t : *topics) req.topics->emplace_back().name = t;
+  }
+  return c.call<msg::metadata_response>(3, 12, req);
+}
+
+// The partitions of an existing topic (refused in words if it is not there).
+std::vector<int32_t> partitions_of(connection& c, const std::string& topic) {
+  auto md = metadata(c, std::vector<std::string>{topic});
+  if (md.topics.empty() || md.topics[0].error_code != 0)
+    refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, topic, std::nullopt);
+  std::vector<int32_t> out;
+  for (const auto& p : md.topics[0].partitions) out.push_back(p.partition_index);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t list_offset(connection& c, const std::string& topic, int32_t partition, int64_t timestamp) {
+  msg::list_offsets_request req;
+  req.replica_id = -1;
+  auto& t = req.topics.emplace_back();
+  t.name = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = partition;
+  p.timestamp = timestamp;
+  auto resp = c.call<msg::list_offsets_response>(2, 7, req);
+  const auto& r = resp.topics.at(0).partitions.at(0);
+  if (r.error_code != 0) refused(r.error_code, topic, std::nullopt);
+  return r.offset;
+}
+
+// ---- topic ----
+
+int topic_command(connection& c, const std::string& verb, args a) {
+  if (verb == "list") {
+    a.done();
+    auto md = metadata(c, std::nullopt);
+    std::sort(md.topics.begin(), md.topics.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+    std::printf("%-40s %10s\n", "NAME", "PARTITIONS");
+    for (const auto& t : md.topics) std::printf("%-40s %10zu\n", t.name.value_or("").c_str(), t.partitions.size());
+    return 0;
+  }
+  const std::string name = a.positional("topic name");
+  if (verb == "create") {
+    msg::create_topics_request req;
+    auto& t = req.topics.emplace_back();
+    t.name = name;
+    t.num_partitions = static_cast<int32_t>(integer(a.option("--partitions", "-p").value_or("-1"), "--partitions"));
+    t.replication_factor =
+        static_cast<int16_t>(integer(a.option("--replication-factor", "-r").value_or("-1"), "--replication-factor"));
+    for (const auto& kv : a.options("--config", "-c")) {
+      auto [k, v] = key_value(kv, "--config");
+      auto& cfg = t.configs.emplace_back();
+      cfg.name = k;
+      cfg.value = v;
+    }
+    req.validate_only = a.flag("--dry-run");
+    a.done();
+    auto resp = c.call<msg::create_topics_response>(19, 7, req);
+    const auto& r = resp.topics.at(0);
+    if (r.error_code != 0) refused(r.error_code, name, r.error_message);
+    std::printf("%s topic %s with %d partition(s)\n", req.validate_only ? "would create" : "created", name.c_str(),
+                r.num_partitions);
+    return 0;
+  }
+  if (verb == "delete") {
+    a.done();
+    msg::delete_topics_request req;
+    req.topic_names = {name};
+    req.timeout_ms = 30000;
+    auto resp = c.call<msg::delete_topics_response>(20, 5, req);
+    const auto& r = resp.responses.at(0);
+    if (r.error_code != 0) refused(r.error_code, name, r.error_message);
+    std::printf("deleted topic %s\n", name.c_str());
+    return 0;
+  }
+  if (verb == "alter-config") {
+    msg::incremental_alter_configs_request req;
+    auto& res = req.resources.emplace_back();
+    res.resource_type = 2;
+    res.resource_name = name;
+    for (const auto& kv : a.options("--set", "-s")) {
+      auto [k, v] = key_value(kv, "--set");
+      auto& cfg = res.configs.emplace_back();
+      cfg.name = k;
+      cfg.config_operation = 0;
+      cfg.value = v;
+    }
+    for (const auto& k : a.options("--delete", "-d")) {
+      auto& cfg = res.configs.emplace_back();
+      cfg.name = k;
+      cfg.config_operation = 1;
+    }
+    a.done();
+    if (res.configs.empty()) usage_error("alter-config needs --set KEY=VALUE or --delete KEY");
+    auto resp = c.call<msg::incremental_alter_configs_response>(44, 1, req);
+    const auto& r = resp.responses.at(0);
+    if (r.error_code != 0) refused(r.error_code, name, r.error_message);
+    std::printf("altered %zu config(s) of topic %s\n", res.configs.size(), name.c_str());
+    return 0;
+  }
+  if (verb == "describe") {
+    a.done();
+    auto md = metadata(c, std::vector<std::string>{name});
+    if (md.topics.empty() || md.topics[0].error_code != 0)
+      refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, name, std::nullopt);
+    auto& t = md.topics[0];
+    std::printf("NAME        %s\nPARTITIONS  %zu\n\n", name.c_str(), t.partitions.size());
+    std::sort(t.partitions.begin(), t.partitions.end(),
+              [](const auto& x, const auto& y) { return x.partition_index < y.partition_index; });
+    std::printf("%-10s %-8s %-12s %-14s %-14s\n", "PARTITION", "LEADER", "EPOCH", "LOG-START", "HIGH-WATERMARK");
+    for (const auto& p : t.partitions)
+      std::printf("%-10d %-8d %-12d %-14lld %-14lld\n", p.partition_index, p.leader_id, p.leader_epoch,
+                  static_cast<long long>(list_offset(c, name, p.partition_index, -2)),
+                  static_cast<long long>(list_offset(c, name, p.partition_index, -1)));
+    msg::describe_configs_request dc;
+    auto& r = dc.resources.emplace_back();
+    r.resource_type = 2;
+    r.resource_name = name;
+    auto configs = c.call<msg::describe_configs_response>(32, 4, dc);
+    std::printf("\n%-26s %-22s %s\n", "CONFIG", "VALUE", "SOURCE");
+    for (const auto& v : configs.results.at(0).configs)
+      std::printf("%-26s %-22s %s\n", v.name.c_str(), v.value.value_or("(null)").c_str(),
+                  v.config_source == 1 ? "topic" : "default");
+    return 0;
+  }
+  usage_error("unknown topic command '" + verb + "' (create, list, describe, delete, alter-config)");
+}
+
+// ---- produce ----
+
+// Kafka's default partitioner for keyed records: murmur2 of the key, made
+// positive, modulo the partition count (so keys land where Java clients put
+// them).
+int32_t murmur2(const std::string& key) {
+  const uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  const auto len = static_cast<uint32_t>(key.size());
+  uint32_t h = 0x9747b28c ^ len;
+  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
+  size_t i = 0;
+  for (; i + 4 <= key.size(); i += 4) {
+    uint32_t k = uint32_t{data[i]} | (uint32_t{data[i + 1]} << 8) | (uint32_t{data[i + 2]} << 16) |
+                 (uint32_t{data[i + 3]} << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (key.size() - i) {
+    case 3: h ^= uint32_t{data[i + 2]} << 16; [[fallthrough]];
+    case 2: h ^= uint32_t{data[i + 1]} << 8; [[fallthrough]];
+    case 1: h ^= uint32_t{data[i]}; h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h & 0x7fffffff);
+}
+
+int produce_command(connection& c, args a) {
+  const std::string topic = a.positional("topic");
+  const auto partition = a.option("--partition", "-p");
+  const auto fixed_key = a.option("--key", "-k");
+  const auto separator = a.option("--key-separator", "-K");
+  std::vector<mosaic::log::record_header> headers;
+  std::vector<std::pair<std::string, std::string>> header_text;
+  for (const auto& kv : a.options("--header", "-H")) header_text.push_back(key_value(kv, "--header"));
+  headers.reserve(header_text.size());
+  for (const auto& [k, v] : header_text) headers.push_back({k, v});
+  const std::string acks_text = a.option("--acks").value_or("all");
+  a.done();
+  const int16_t acks =
+      acks_text == "all" || acks_text == "-1" ? int16_t{-1} : static_cast<int16_t>(integer(acks_text, "--acks"));
+  if (acks != -1 && acks != 1) usage_error("--acks is all or 1");
+  const auto parts = partitions_of(c, topic);
+
+  std::map<int32_t, mosaic::log::batch_builder> batches;
+  size_t pending = 0, total = 0, round_robin = 0;
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto flush = [&] {
+    if (batches.empty()) return;
+    msg::produce_request req;
+    req.acks = acks;
+    req.timeout_ms = 30000;
+    auto& t = req.topic_data.emplace_back();
+    t.name = topic;
+    std::vector<std::vector<uint8_t>> bytes;
+    bytes.reserve(batches.size());
+    for (auto& [p, b] : batches) {
+      bytes.push_back(b.finish());
+      auto& pd = t.partition_data.emplace_back();
+      pd.index = p;
+      pd.records = bytes_ref::of(bytes.back());
+    }
+    auto resp = c.call<msg::produce_response>(0, 9, req);
+    for (const auto& rt : resp.responses)
+      for (const auto& rp : rt.partition_responses)
+        if (rp.error_code != 0) refused(rp.error_code, topic, rp.error_message);
+    total += pending;
+    pending = 0;
+    batches.clear();
+  };
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::optional<std::string> key = fixed_key;
+    std::string value = line;
+    if (separator) {
+      const auto at = line.find(*separator);
+      if (at != std::string::npos) {
+        key = line.substr(0, at);
+        value = line.substr(at + separator->size());
+      }
+    }
+    int32_t p = 0;
+    if (partition)
+      p = static_cast<int32_t>(integer(*partition, "--partition"));
+    else if (key)
+      p = parts[static_cast<size_t>(murmur2(*key)) % parts.size()];
+    else
+      p = parts[(round_robin++ / 100) % parts.size()];  // 100 records at a time per partition
+    auto [it, fresh] = batches.try_emplace(p, now_ms());
+    (void)fresh;
+    it->second.add(key ? std::optional<std::string_view>(*key) : std::nullopt, value, now_ms(), headers);
+    if (++pending >= 1000) flush();
+  }
+  flush();
+  std::fprintf(stderr, "produced %zu record(s) to %s\n", total, topic.c_str());
+  return 0;
+}
+
+// ---- consume ----
+
+void print_record(const std::string& format, const std::string& topic, int32_t partition, int64_t offset,
+                  int64_t timestamp, const mosaic::log::record_view& r) {
+  auto text = [](const std::optional<std::span<const uint8_t>>& s) {
+    return s ? std::string(reinterpret_cast<const char*>(s->data()), s->size()) : std::string();
+  };
+  std::string out;
+  for (size_t i = 0; i < format.size(); ++i) {
+    const char ch = format[i];
+    if (ch == '\\' && i + 1 < format.size()) {
+      const char e = format[++i];
+      out += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+    } else if (ch == '%' && i + 1 < format.size()) {
+      switch (format[++i]) {
+        case 't': out += topic; break;
+        case 'p': out += std::to_string(partition); break;
+        case 'o': out += std::to_string(offset); break;
+        case 'k': out += text(r.key); break;
+        case 's':
+        case 'v': out += text(r.value); break;
+        case 'T': out += std::to_string(timestamp); break;
+        case 'h': {
+          std::string hs;
+          mosaic::log::for_each_header(r.headers, [&](std::string_view k, std::optional<std::string_view> v) {
+            if (!hs.empty()) hs += ',';
+            hs += std::string(k) + "=" + std::string(v.value_or(""));
+          });
+          out += hs;
+          break;
+        }
+        case '%': out += '%'; break;
+        default: out += '%', out += format[i];
+      }
+    } else {
+      out += ch;
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+int consume_command(connection& c, args a) {
+  const std::string topic = a.positional("topic");
+  const auto only = a.option("--partition", "-p");
+  const std::string from = a.option("--offset", "-o").value_or("earliest");
+  const auto from_time = a.option("--from-timestamp", "-t");
+  const auto count_text = a.option("--count", "-n");
+  const std::string format = a.option("--format", "-f").value_or("%s\\n");
+  const bool follow = a.flag("--follow");
+  a.done();
+  const int64_t count = count_text ? integer(*count_text, "--count") : -1;
+  std::vector<int32_t> parts = partitions_of(c, topic);
+  if (only) parts = {static_cast<int32_t>(integer(*only, "--partition"))};
+
+  // Where each partition starts and (without --follow) where it ends.
+  std::map<int32_t, std::pair<int64_t, int64_t>> range;
+  for (int32_t p : parts) {
+    int64_t start = 0;
+    if (from_time) {
+      start = list_offset(c, topic, p, integer(*from_time, "--from-timestamp"));
+      if (start < 0) start = list_offset(c, topic, p, -1);
+    } else if (from == "earliest" || from == "beginning") {
+      start = list_offset(c, topic, p, -2);
+    } else if (from == "latest" || from == "end") {
+      start = list_offset(c, topic, p, -1);
+    } else {
+      const int64_t n = integer(from, "--offset");
+      start = n >= 0 ? n : std::max(list_offset(c, topic, p, -1) + n, list_offset(c, topic, p, -2));
+    }
+    range[p] = {start, follow ? INT64_MAX : list_offset(c, topic, p, -1)};
+  }
+
+  mosaic::plugin::plugin_host host({}, mosaic::app::builtin_plugins());
+  mosaic::plugin::codec_set codecs;
+  for (const char* name : {"mosaic.codec.gzip", "mosaic.codec.snappy", "mosaic.codec.lz4", "mosaic.codec.zstd"})
+    if (host.ensure(name, "builtin").ok())
+      if (auto inst = host.create(name, {})) (void)codecs.install(*inst);
+  mosaic::plugin::byte_buffer plain(256u << 20);
+
+  int64_t printed = 0;
+  for (;;) {
+    msg::fetch_request req;
+    req.max_wait_ms = 500;
+    req.min_bytes = 1;
+    req.max_bytes = 16 << 20;
+    req.session_epoch = -1;
+    auto& t = req.topics.emplace_back();
+    t.topic = topic;
+    for (auto& [p, r] : range)
+      if (r.first < r.second) {
+        auto& fp = t.partitions.emplace_back();
+        fp.partition = p;
+        fp.fetch_offset = r.first;
+        fp.partition_max_bytes = 4 << 20;
+      }
+    if (t.partitions.empty() || (count >= 0 && printed >= count)) break;
+    std::vector<uint8_t> raw;
+    auto resp = c.call<msg::fetch_response>(1, 12, req, &raw);
+    for (const auto& rt : resp.responses)
+      for (const auto& rp : rt.partitions) {
+        if (rp.error_code != 0) refused(rp.error_code, topic, std::nullopt);
+        auto& r = range[rp.partition_index];
+        mosaic::log::for_each_batch(rp.records.span(), [&](const mosaic::log::batch_view& b) {
+          std::vector<uint8_t> inflated;
+          mosaic::log::batch_view view = b;
+          if (b.codec() != 0) {
+            plain.clear();
+            if (!codecs.decompress(b.codec(), b.records(), plain).ok())
+              throw cli_error{1, "cannot decompress a batch at offset " + std::to_string(b.base_offset())};
+            inflated.assign(b.bytes.begin(), b.bytes.begin() + mosaic::log::batch_layout::header_size);
+            inflated.insert(inflated.end(), plain.bytes().begin(), plain.bytes().end());
+            view = mosaic::log::batch_view{inflated};
+          }
+          if (!b.is_control())
+            mosaic::log::for_each_record(view, [&](const mosaic::log::record_view& rec) {
+              const int64_t offset = b.base_offset() + rec.offset_delta;
+              if (offset < r.first || offset >= r.second || (count >= 0 && printed >= count)) return;
+              const int64_t ts = b.log_append_time() ? b.max_timestamp() : b.base_timestamp() + rec.timestamp_delta;
+              print_record(format, topic, rp.partition_index, offset, ts, rec);
+              ++printed;
+            });
+          r.first = std::max(r.first, b.last_offset() + 1);
+          return true;
+        });
+      }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---- cluster ----
+
+int cluster_command(connection& c, const std::string& verb, const args& a) {
+  if (verb != "info") usage_error("unknown cluster command '" + verb + "' (info)");
+  a.done();
+  msg::describe_cluster_request req;
+  auto resp = c.call<msg::describe_cluster_response>(60, 1, req);
+  if (resp.error_code != 0) refused(resp.error_code, "", resp.error_message);
+  auto md = metadata(c, std::nullopt);
+  std::printf("CLUSTER     %s\nCONTROLLER  %d\nTOPICS      %zu\n\n%-8s %s\n", resp.cluster_id.c_str(),
+              resp.controller_id, md.topics.size(), "BROKER", "ADDRESS");
+  for (const auto& b : resp.brokers) std::printf("%-8d %s:%d\n", b.broker_id, b.host.c_str(), b.port);
+  return 0;
+}
+
+const char* const help_main =
+    "usage: mosaic [--bootstrap HOST:PORT] COMMAND ...\n"
+    "\n"
+    "  topic create NAME [-p PARTITIONS] [-r REPLICAS] [-c KEY=VALUE]... [--dry-run]\n"
+    "  topic list\n"
+    "  topic describe NAME\n"
+    "  topic delete NAME\n"
+    "  topic alter-config NAME [--set KEY=VALUE]... [--delete KEY]...\n"
+    "  produce TOPIC [-p PARTITION] [-k KEY | -K SEPARATOR] [-H KEY=VALUE]... [--acks all|1]\n"
+    "  consume TOPIC [-p PARTITION] [-o earliest|latest|OFFSET|-N] [-t TIMESTAMP_MS] [-n COUNT]\n"
+    "                [-f FORMAT] [--follow]\n"
+    "  cluster info\n"
+    "\n"
+    "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
+    "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
+    "2 a bad command line, 3 no broker to talk to.\n";
+
+const std::map<std::string, const char*> help_commands = {
+    {"topic",
+     "mosaic topic create NAME [-p|--partitions N] [-r|--replication-factor N] [-c|--config KEY=VALUE]... "
+     "[--dry-run]\n"
+     "mosaic topic list\n"
+     "mosaic topic describe NAME     partitions with their offsets, and every config with its source\n"
+     "mosaic topic delete NAME\n"
+     "mosaic topic alter-config NAME [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
+     "Without -p or -r the broker's num.partitions and default.replication.factor apply.\n"},
+    {"produce",
+     "mosaic produce TOPIC [options] < lines\n"
+     "Each line of standard input is a record's value.\n"
+     "  -p, --partition N        all records to partition N (default: by key, else 100 at a time per partition)\n"
+     "  -k, --key KEY            the same key for every record\n"
+     "  -K, --key-separator SEP  'KEY<SEP>VALUE' lines\n"
+     "  -H, --header KEY=VALUE   a header on every record (repeatable)\n"
+     "  --acks all|1             default all\n"},
+    {"consume",
+     "mosaic consume TOPIC [options]\n"
+     "Prints records, from every partition unless -p, up to the end of each partition (the high\n"
+     "watermark when it starts) unless --follow.\n"
+     "  -p, --partition N\n"
+     "  -o, --offset earliest|latest|N|-N    where to start (-N: N before the end); default earliest\n"
+     "  -t, --from-timestamp MS              the first record at or after this time\n"
+     "  -n, --count N                        stop after N records\n"
+     "  -f, --format FORMAT                  %t topic, %p partition, %o offset, %k key, %s value,\n"
+     "                                       %T timestamp, %h headers, \\n, \\t; default '%s\\n'\n"
+     "  --follow                             keep waiting for new records\n"},
+    {"cluster", "mosaic cluster info       the cluster id, the controller, the brokers and the topic count\n"},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mosaic::log::set_level(mosaic::log::level::warn);
+  std::vector<std::string> all(argv + 1, argv + argc);
+  std::string bootstrap = std::getenv("MOSAIC_BOOTSTRAP") ? std::getenv("MOSAIC_BOOTSTRAP") : "127.0.0.1:9092";
+  try {
+    for (size_t i = 0; i < all.size();) {
+      if (all[i] == "--bootstrap" || all[i] == "-b") {
+        if (i + 1 >= all.size()) usage_error("--bootstrap needs HOST:PORT");
+        bootstrap = all[i + 1];
+        all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i) + 2);
+      } else {
+        ++i;
+      }
+    }
+    if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+      std::fputs(help_main, all.empty() ? stderr : stdout);
+      return all.empty() ? 2 : 0;
+    }
+    const std::string command = all[0];
+    if (!help_commands.count(command)) usage_error("unknown command '" + command + "'");
+    if (std::find(all.begin(), all.end(), "--help") != all.end() ||
+        std::find(all.begin(), all.end(), "-h") != all.end()) {
+      std::fputs(help_commands.at(command), stdout);
+      return 0;
+    }
+    if (command == "topic" || command == "cluster") {
+      if (all.size() < 2) usage_error(command + " needs a subcommand");
+      connection c(bootstrap);
+      const std::string verb = all[1];
+      args rest(std::vector<std::string>(all.begin() + 2, all.end()));
+      return command == "topic" ? topic_command(c, verb, std::move(rest)) : cluster_command(c, verb, rest);
+    }
+    connection c(bootstrap);
+    args rest(std::vector<std::string>(all.begin() + 1, all.end()));
+    return command == "produce" ? produce_command(c, std::move(rest)) : consume_command(c, std::move(rest));
+  } catch (const cli_error& e) {
+    std::fprintf(stderr, "mosaic: %s\n", e.message.c_str());
+    return e.exit_code;
+  } catch (const mosaic::kafka::decode_error& e) {
+    std::fprintf(stderr, "mosaic: the broker's answer did not decode: %s\n", e.what());
+    return 1;
+  }
+}
