@@ -3,6 +3,7 @@
 // for byte, and that the log reopens clean. Some rounds also leave a torn
 // write at the end (a partial batch), which recovery must cut.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,13 @@ TEST(crash, every_durable_append_survives_sigkill) {
       writer(d.path(), next_n, fds[1], cfg);
     }
     ::close(fds[1]);
+    // Kill it some milliseconds after its first acknowledged append (so that
+    // every round gets somewhere, however slow the machine or the build).
+    {
+      pollfd first{fds[0], POLLIN, 0};
+      ack a{};
+      if (::poll(&first, 1, 10000) > 0 && ::read(fds[0], &a, sizeof(a)) == sizeof(a)) acked.push_back(a);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 40));
     ::kill(pid, SIGKILL);
     int st = 0;
