@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernel/base/log.h"
+#include "kernel/broker/topic_config.h"
 
 namespace mosaic::app {
 
@@ -17,21 +18,6 @@ node::node(config::broker_config cfg, std::vector<plugin::builtin_plugin> builti
 node::~node() {
   (void)shutdown();
   for (int fd : lock_fds_) ::close(fd);
-}
-
-// The broker-wide log defaults, as the log takes them.
-log::log_config to_log_config(const config::log_defaults& d) {
-  log::log_config c;
-  c.segment_bytes = static_cast<uint64_t>(d.segment_bytes);
-  c.segment_ms = d.roll_ms;
-  c.index_interval_bytes = static_cast<size_t>(d.index_interval_bytes);
-  c.max_message_bytes = static_cast<size_t>(d.message_max_bytes);
-  c.retention_ms = d.retention_ms;
-  c.retention_bytes = d.retention_bytes;
-  c.flush_messages = d.flush_interval_messages;
-  c.flush_ms = d.flush_interval_ms;
-  c.log_append_time = d.log_append_time;
-  return c;
 }
 
 adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapters, const std::string& name) {
@@ -165,7 +151,7 @@ status node::open_data_dirs() {
   }
   log::log_manager_options opts;
   opts.dirs = cfg_.log_dirs;
-  opts.defaults = to_log_config(cfg_.log);
+  opts.defaults = broker::to_log_config(broker::topic_defaults(cfg_), {});
   opts.retention_check_ms = cfg_.log.retention_check_interval_ms;
   auto logs = log::log_manager::open(opts);
   if (!logs) return logs.error();
