@@ -40,12 +40,16 @@ struct request_context {
   void send(const Response& resp) const {
     std::vector<uint8_t> out;
     writer w(out);
+    write_header(w);
+    resp.encode(w, version);
+    reply->respond(std::move(out));
+  }
+
+  void write_header(writer& w) const {
     msg::response_header rh;
     rh.correlation_id = correlation;
     // ApiVersions responses always use header v0 (KIP-511).
     rh.encode(w, flexible && key != msg::api_versions_request_api_key ? 1 : 0);
-    resp.encode(w, version);
-    reply->respond(std::move(out));
   }
 
   // The same, for a response whose records fields are spliced file ranges:
@@ -56,9 +60,7 @@ struct request_context {
     std::vector<std::pair<size_t, int32_t>> splices;
     writer w(out.bytes);
     w.note_splices(&splices);
-    msg::response_header rh;
-    rh.correlation_id = correlation;
-    rh.encode(w, flexible ? 1 : 0);
+    write_header(w);
     resp.encode(w, version);
     for (const auto& [at, id] : splices)
       for (auto& range : files[static_cast<size_t>(id)]) out.files.push_back({at, std::move(range)});
@@ -244,49 +246,34 @@ class handler : public std::enable_shared_from_this<handler> {
       case msg::describe_configs_request_api_key:
         return describe_configs(rc, decode<msg::describe_configs_request>(r, rc.version));
       case msg::create_topics_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::create_topics_request>(r, rc.version)] {
-          self->create_topics(rc, req);
-        });
+        return on_admin_thread<msg::create_topics_request>(rc, r, &handler::create_topics);
       case msg::delete_topics_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::delete_topics_request>(r, rc.version)] {
-          self->delete_topics(rc, req);
-        });
+        return on_admin_thread<msg::delete_topics_request>(rc, r, &handler::delete_topics);
       case msg::create_partitions_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::create_partitions_request>(r, rc.version)] {
-          self->create_partitions(rc, req);
-        });
+        return on_admin_thread<msg::create_partitions_request>(rc, r, &handler::create_partitions);
       case msg::alter_configs_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::alter_configs_request>(r, rc.version)] {
-          self->alter_configs(rc, req);
-        });
+        return on_admin_thread<msg::alter_configs_request>(rc, r, &handler::alter_configs);
       case msg::init_producer_id_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::init_producer_id_request>(r, rc.version)] {
-          self->init_producer_id(rc, req);
-        });
+        return on_admin_thread<msg::init_producer_id_request>(rc, r, &handler::init_producer_id);
       case msg::delete_records_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::delete_records_request>(r, rc.version)] {
-          self->delete_records(rc, req);
-        });
+        return on_admin_thread<msg::delete_records_request>(rc, r, &handler::delete_records);
       case msg::describe_producers_request_api_key:
         return describe_producers(rc, decode<msg::describe_producers_request>(r, rc.version));
       case msg::describe_log_dirs_request_api_key:
-        return admin(rc, [self = shared_from_this(), rc, req = decode<msg::describe_log_dirs_request>(r, rc.version)] {
-          self->describe_log_dirs(rc, req);
-        });
+        return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
       case msg::incremental_alter_configs_request_api_key:
-        return admin(
-            rc, [self = shared_from_this(), rc, req = decode<msg::incremental_alter_configs_request>(r, rc.version)] {
-              self->incremental_alter_configs(rc, req);
-            });
+        return on_admin_thread<msg::incremental_alter_configs_request>(rc, r, &handler::incremental_alter_configs);
       default: return rc.reply->close();
     }
   }
 
-  // Runs an administrative request on the admin thread. The session may be
-  // gone when it runs (the connection closed): the task keeps what it uses.
-  void admin(const request_context& rc, std::function<void()> task) {
-    (void)rc;
-    state_->admin->post(std::move(task));
+  // Decodes a request now and answers it on the admin thread. The
+  // connection may be gone by then: the task keeps this handler alive.
+  template <class Request>
+  void on_admin_thread(const request_context& rc, reader& r,
+                       void (handler::*answer)(const request_context&, const Request&)) {
+    state_->admin->post(
+        [self = shared_from_this(), rc, req = decode<Request>(r, rc.version), answer] { ((*self).*answer)(rc, req); });
   }
 
   adapter::broker& broker() const { return *state_->broker; }
@@ -323,7 +310,8 @@ class handler : public std::enable_shared_from_this<handler> {
     if (may_create && req.topics)
       for (const auto& t : *req.topics)
         if (t.name && !broker().find_topic(*t.name)) creates = true;
-    if (creates) return admin(rc, [self = shared_from_this(), rc, req] { self->metadata_now(rc, req, true); });
+    if (creates)
+      return state_->admin->post([self = shared_from_this(), rc, req] { self->metadata_now(rc, req, true); });
     metadata_now(rc, req, false);
   }
 
