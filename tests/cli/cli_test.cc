@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "tests/integration/process.h"
+#include "tests/support/shell.h"
 
 namespace mosaic::testing {
 namespace {
@@ -14,21 +15,8 @@ const std::string mosaicd = MOSAICD_PATH;
 const std::string cli = MOSAIC_CLI_PATH;
 const std::string single_node = MOSAIC_SOURCE_DIR "/configs/single-node.yaml";
 
-struct outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-outcome run(const std::string& cmd) {
-  outcome o;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return o;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) o.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using outcome = command_result;
+outcome run(const std::string& cmd) { return run_command(cmd); }
 
 class cli_test : public ::testing::Test {
  protected:

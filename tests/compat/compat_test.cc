@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/integration/process.h"
+#include "tests/support/shell.h"
 
 namespace mosaic::testing {
 namespace {
@@ -20,15 +21,7 @@ const std::string mosaicd = MOSAICD_PATH;
 const std::string single_node = MOSAIC_SOURCE_DIR "/configs/single-node.yaml";
 const std::string compat_dir = MOSAIC_SOURCE_DIR "/tests/compat";
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
-}
+std::string run(const std::string& cmd) { return mosaic::testing::run_command(cmd).out; }
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

@@ -8,7 +8,9 @@
 #include "kafka_messages.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 #include "plugins/protocol_kafka/protocol/registry.h"
+#include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
+#include "tests/support/shell.h"
 #include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
@@ -19,15 +21,7 @@ struct broker {
   uint16_t port = b.port();
 };
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
-}
+std::string run(const std::string& cmd) { return mosaic::testing::run_command(cmd).out; }
 
 TEST(kafka_adapter, kcat_lists_the_broker) {
   broker b;
@@ -43,12 +37,7 @@ using raw_client = mosaic::testing::frame_client;
 std::vector<uint8_t> request(int16_t key, int16_t version, int16_t header_version, const auto& body, int16_t body_v) {
   std::vector<uint8_t> out;
   writer w(out);
-  msg::request_header h;
-  h.request_api_key = key;
-  h.request_api_version = version;
-  h.correlation_id = 42;
-  h.client_id = "test";
-  h.encode(w, header_version);
+  write_request_header(w, key, version, header_version, 42, "test");
   body.encode(w, body_v);
   return out;
 }
