@@ -24,6 +24,7 @@
 #include "kernel/base/log.h"
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/partition_log.h"
+#include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
 
 namespace {
@@ -53,12 +54,7 @@ template <class Request>
 std::vector<uint8_t> encode(int16_t key, int16_t version, bool flexible, const Request& req) {
   std::vector<uint8_t> out;
   kafka::writer w(out);
-  msg::request_header h;
-  h.request_api_key = key;
-  h.request_api_version = version;
-  h.correlation_id = 1;
-  h.client_id = "bench";
-  h.encode(w, flexible ? 2 : 1);
+  kafka::write_request_header(w, key, version, flexible ? 2 : 1, 1, "bench");
   req.encode(w, version);
   return out;
 }

@@ -31,6 +31,7 @@
 #include "kernel/log/record_batch.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
+#include "plugins/protocol_kafka/protocol/request.h"
 
 namespace {
 
@@ -110,12 +111,7 @@ class connection {
   Response call(int16_t key, int16_t version, const Request& req, std::vector<uint8_t>* raw = nullptr) {
     std::vector<uint8_t> out(4);
     mosaic::kafka::writer w(out);
-    msg::request_header h;
-    h.request_api_key = key;
-    h.request_api_version = version;
-    h.correlation_id = ++correlation_;
-    h.client_id = "mosaic-cli";
-    h.encode(w, 2);
+    mosaic::kafka::write_request_header(w, key, version, 2, ++correlation_, "mosaic-cli");
     req.encode(w, version);
     const auto n = static_cast<uint32_t>(out.size() - 4);
     out[0] = static_cast<uint8_t>(n >> 24), out[1] = static_cast<uint8_t>(n >> 16);

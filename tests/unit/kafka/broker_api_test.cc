@@ -10,6 +10,7 @@
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/record_batch.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/test_broker.h"
 
@@ -39,12 +40,7 @@ std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, con
   const bool flexible = v >= first_flexible(key);
   std::vector<uint8_t> out;
   writer w(out);
-  msg::request_header h;
-  h.request_api_key = key;
-  h.request_api_version = v;
-  h.correlation_id = 7;
-  h.client_id = "broker-api-test";
-  h.encode(w, flexible ? 2 : 1);
+  write_request_header(w, key, v, flexible ? 2 : 1, 7, "broker-api-test");
   req.encode(w, v);
   c.send(out);
   auto bytes = c.receive();
