@@ -151,7 +151,7 @@ status node::open_data_dirs() {
   }
   log::log_manager_options opts;
   opts.dirs = cfg_.log_dirs;
-  opts.defaults = broker::to_log_config(broker::topic_defaults(cfg_), {});
+  opts.defaults = broker::to_log_config(cfg_, {});
   opts.retention_check_ms = cfg_.log.retention_check_interval_ms;
   auto logs = log::log_manager::open(opts);
   if (!logs) return logs.error();

@@ -170,7 +170,7 @@ status service::open_logs(const std::string& topic) {
     auto* t = i.find(topic);
     return t ? std::pair{t->partitions.size(), t->configs} : std::pair{size_t{0}, std::map<std::string, std::string>{}};
   });
-  const auto config = to_log_config(defaults_, overrides);
+  const auto config = to_log_config(cfg_, overrides);
   for (size_t p = 0; p < count; ++p) {
     auto log = logs_->create(topic, static_cast<int32_t>(p), config);
     if (!log) return log.error();
@@ -351,7 +351,7 @@ outcome service::alter_configs(adapter::resource_type type, const std::string& n
   if (records.empty()) return {};
   if (auto r = store_->propose(records); !r)
     return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
-  const auto config = to_log_config(defaults_, after);
+  const auto config = to_log_config(cfg_, after);
   auto t = find_topic(name);
   for (const auto& p : t->partitions) logs_->set_config(name, p.partition, config);
   return {};
@@ -753,6 +753,23 @@ adapter::broker::records_deleted service::delete_records(const std::string& topi
     return out;
   }
   out.low_watermark = *lso;
+  return out;
+}
+
+adapter::broker::epoch_end service::offset_for_leader_epoch(const std::string& topic, int32_t partition,
+                                                            int32_t current_leader_epoch, int32_t leader_epoch) {
+  epoch_end out;
+  std::shared_lock lock(logs_mu_);
+  partition_ref p = find_partition(topic, partition);
+  if (p.code != error::none) {
+    out.code = p.code;
+    return out;
+  }
+  if (current_leader_epoch >= 0 && current_leader_epoch != p.leader_epoch) {
+    out.code = current_leader_epoch < p.leader_epoch ? error::fenced_leader_epoch : error::unknown_leader_epoch;
+    return out;
+  }
+  std::tie(out.leader_epoch, out.end_offset) = p.log->end_offset_for_epoch(leader_epoch);
   return out;
 }
 

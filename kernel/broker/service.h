@@ -74,6 +74,8 @@ class service final : public adapter::broker {
                std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) override;
   void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
+  epoch_end offset_for_leader_epoch(const std::string& topic, int32_t partition, int32_t current_leader_epoch,
+                                    int32_t leader_epoch) override;
   adapter::outcome init_producer_id(producer_identity& identity) override;
   records_deleted delete_records(const std::string& topic, int32_t partition, int64_t offset) override;
   adapter::outcome describe_producers(const std::string& topic, int32_t partition,

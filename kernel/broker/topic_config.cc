@@ -89,8 +89,8 @@ std::map<std::string, std::string> topic_defaults(const config::broker_config& c
   };
 }
 
-log::log_config to_log_config(const std::map<std::string, std::string>& defaults,
-                              const std::map<std::string, std::string>& overrides) {
+log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& overrides) {
+  const auto defaults = topic_defaults(cfg);
   auto get = [&](const char* key) -> std::string {
     auto o = overrides.find(key);
     if (o != overrides.end()) return o->second;
@@ -108,6 +108,7 @@ log::log_config to_log_config(const std::map<std::string, std::string>& defaults
   c.flush_messages = num("flush.messages", c.flush_messages);
   c.flush_ms = num("flush.ms", c.flush_ms);
   c.log_append_time = get("message.timestamp.type") == "LogAppendTime";
+  c.producer_expiration_ms = cfg.log.producer_id_expiration_ms;
   return c;
 }
 

@@ -26,8 +26,8 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
 // The broker-wide default of every topic key, as text.
 std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg);
 
-// The log settings of a topic with `overrides` over `defaults`.
-log::log_config to_log_config(const std::map<std::string, std::string>& defaults,
-                              const std::map<std::string, std::string>& overrides);
+// The log settings of a topic: `overrides` over the broker's defaults, plus
+// the broker-wide settings of every log (producer.id.expiration.ms).
+log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& overrides);
 
 }  // namespace mosaic::broker

@@ -34,6 +34,8 @@ const std::vector<key_doc> keys = {
     {"log.flush.interval.ms", "integer", "(none)", "fsync when the oldest unflushed append is this old"},
     {"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries"},
     {"message.max.bytes", "integer", "1048588", "the largest record batch accepted"},
+    {"producer.id.expiration.ms", "integer", "86400000",
+     "an idempotent producer silent this long is forgotten by the partitions it wrote to"},
     {"log.message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime"},
     {"num.partitions", "integer", "1", "partitions of a topic created without a count"},
     {"default.replication.factor", "integer", "1", "replicas of a topic created without a factor"},
@@ -71,6 +73,7 @@ constexpr log_int_field log_int_fields[] = {
     {"log.flush.interval.ms", &log_defaults::flush_interval_ms, 0},
     {"log.index.interval.bytes", &log_defaults::index_interval_bytes, 0},
     {"message.max.bytes", &log_defaults::message_max_bytes, 0},
+    {"producer.id.expiration.ms", &log_defaults::producer_id_expiration_ms, 1},
 };
 
 struct server_int_field {

@@ -44,6 +44,7 @@ struct log_defaults {
   int64_t flush_interval_ms = INT64_MAX;                // log.flush.interval.ms
   int64_t index_interval_bytes = 4096;                  // log.index.interval.bytes
   int64_t message_max_bytes = 1048588;                  // message.max.bytes
+  int64_t producer_id_expiration_ms = 86400000;         // producer.id.expiration.ms
   bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
 };
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "kernel/base/file.h"
 #include "kernel/base/log.h"
 
 namespace mosaic::log {
@@ -64,6 +65,10 @@ result<std::unique_ptr<partition_log>> partition_log::open(const std::filesystem
     return s;
   }
   if (auto s = l->recover_producers(); !s.ok()) {
+    l->closed_ = true;
+    return s;
+  }
+  if (auto s = l->recover_epochs(); !s.ok()) {
     l->closed_ = true;
     return s;
   }
@@ -208,6 +213,12 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
     }
     auto active = segments_.back();
     int64_t next = active->next_offset();
+    // A new leader epoch is checkpointed before its first batch is written.
+    if (epochs_.assign(leader_epoch, next))
+      if (auto s = persist_epochs_locked(); !s.ok()) {
+        r.io = s;
+        return r;
+      }
     const int64_t last = next + [&] {
       int64_t n = 0;
       for (const auto& e : entries) n += e.last_offset + 1;
@@ -444,26 +455,15 @@ result<int64_t> partition_log::truncate_locked(int64_t offset) {
   }
   const int64_t leo = segments_.back()->next_offset();
   high_watermark_ = std::min(high_watermark_, leo);
+  if (epochs_.truncate_from_end(leo) || epochs_.truncate_from_start(log_start_offset_))
+    if (auto s = persist_epochs_locked(); !s.ok()) return s;
   std::lock_guard fl(flush_mu_);
   flushed_offset_ = std::min(flushed_offset_, leo);
   return leo;
 }
 
 status partition_log::persist_log_start_offset(int64_t lso) {
-  const auto tmp = dir_ / (std::string(lso_file) + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << lso << "\n";
-    if (!out) return status(errc::io, "cannot write " + tmp.string());
-  }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)::fdatasync(fd);
-    ::close(fd);
-  }
-  if (::rename(tmp.c_str(), (dir_ / lso_file).c_str()) != 0)
-    return status(errc::io, "cannot rename " + tmp.string() + ": " + std::strerror(errno));
-  return {};
+  return replace_file(dir_ / lso_file, std::to_string(lso) + "\n");
 }
 
 result<int64_t> partition_log::delete_records_before(int64_t offset) {
@@ -474,6 +474,8 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
   if (offset <= log_start_offset_) return log_start_offset_;
   if (auto s = persist_log_start_offset(offset); !s.ok()) return s;
   log_start_offset_ = offset;
+  if (epochs_.truncate_from_start(offset))
+    if (auto s = persist_epochs_locked(); !s.ok()) log::warn("{}: {}", dir_.string(), s.message());
   while (segments_.size() > 1 && segments_.front()->next_offset() <= offset) {
     auto gone = segments_.front();
     segments_.erase(segments_.begin());
@@ -504,6 +506,8 @@ size_t partition_log::enforce_retention() {
     log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
     ++removed;
   }
+  if (removed > 0 && epochs_.truncate_from_start(log_start_offset_))
+    if (auto s = persist_epochs_locked(); !s.ok()) log::warn("{}: {}", dir_.string(), s.message());
   return removed;
 }
 
@@ -615,6 +619,52 @@ status partition_log::recover_producers() {
   std::lock_guard lock(mu_);
   producers_ = std::move(state);
   return {};
+}
+
+status partition_log::recover_epochs() {
+  const auto file = dir_ / leader_epoch_cache::file_name;
+  auto loaded = leader_epoch_cache::load(file);
+  const int64_t lso = log_start_offset(), leo = log_end_offset();
+  bool rebuild = !loaded || (loaded->entries().empty() && leo > lso);
+  if (!loaded) log::warn("{}; rebuilding it from the log", loaded.error().message());
+  leader_epoch_cache epochs = loaded ? *loaded : leader_epoch_cache{};
+  if (rebuild) {
+    // Each batch header names its epoch; the first batch of each new epoch
+    // gives its start.
+    epochs = {};
+    for (int64_t at = lso; at < leo;) {
+      auto chunk = read(at, 4 << 20, leo);
+      if (!chunk) return chunk.error();
+      std::vector<uint8_t> bytes;
+      if (auto s = chunk->copy_to(bytes); !s.ok()) return s;
+      int64_t next = at;
+      for_each_batch(bytes, [&](const batch_view& b) {
+        epochs.assign(b.leader_epoch(), b.base_offset());
+        next = b.last_offset() + 1;
+        return true;
+      });
+      if (next <= at) break;
+      at = next;
+    }
+  }
+  bool changed = epochs.truncate_from_end(leo);
+  changed = epochs.truncate_from_start(lso) || changed;
+  std::lock_guard lock(mu_);
+  epochs_ = std::move(epochs);
+  if (rebuild || changed) return persist_epochs_locked();
+  return {};
+}
+
+status partition_log::persist_epochs_locked() { return epochs_.write(dir_ / leader_epoch_cache::file_name); }
+
+std::pair<int32_t, int64_t> partition_log::end_offset_for_epoch(int32_t epoch) const {
+  std::lock_guard lock(mu_);
+  return epochs_.end_offset_for(epoch, segments_.back()->next_offset());
+}
+
+std::vector<epoch_entry> partition_log::leader_epochs() const {
+  std::lock_guard lock(mu_);
+  return epochs_.entries();
 }
 
 std::optional<producer_entry> partition_log::producer(int64_t pid) const {

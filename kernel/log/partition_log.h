@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/log/leader_epoch_cache.h"
 #include "kernel/log/producer_state.h"
 #include "kernel/log/record_batch.h"
 #include "kernel/log/segment.h"
@@ -133,6 +134,12 @@ class partition_log {
   // may report their ends out of order).
   void advance_high_watermark(int64_t hw);
   int64_t flushed_offset() const;
+  // OffsetForLeaderEpoch: the largest epoch at or below `epoch` that this
+  // log has batches of, and the offset where that epoch ends (see
+  // leader_epoch_cache.h).
+  std::pair<int32_t, int64_t> end_offset_for_epoch(int32_t epoch) const;
+  // The epochs recorded, oldest first, each with its start offset.
+  std::vector<epoch_entry> leader_epochs() const;
   // What the log knows of an idempotent producer (DescribeProducers).
   std::optional<producer_entry> producer(int64_t pid) const;
   size_t producer_count() const;
@@ -158,6 +165,11 @@ class partition_log {
   // (or every batch, without a usable snapshot). Takes the lock to read.
   status recover_producers();
   result<int64_t> truncate_locked(int64_t offset);
+  // Loads the leader-epoch checkpoint, rebuilding it from the batches when
+  // it is missing or unreadable, and trims it to the log's offsets.
+  status recover_epochs();
+  // Writes the checkpoint after a change (under the lock).
+  status persist_epochs_locked();
 
   std::filesystem::path dir_;
   log_config config_;
@@ -171,6 +183,7 @@ class partition_log {
   int64_t unflushed_since_ms_ = -1;
   bool closed_ = false;
   producer_state producers_;
+  leader_epoch_cache epochs_;
 
   // Group commit.
   mutable std::mutex flush_mu_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernel/base/crc32c.h"
+#include "kernel/base/file.h"
 
 namespace mosaic::log {
 
@@ -89,16 +90,9 @@ status producer_state::write_snapshot(const std::filesystem::path& file, int64_t
   std::vector<uint8_t> all = {'M', 'P', 'S', '1'};
   put64(all, crc32c::value(body));
   all.insert(all.end(), body.begin(), body.end());
-  const auto tmp = std::filesystem::path(file.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(all.data()), static_cast<std::streamsize>(all.size()));
-    if (!out) return status(errc::io, "cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) return status(errc::io, "cannot rename " + tmp.string() + ": " + ec.message());
-  return {};
+  // Not synced: the roll that writes it holds the partition lock, and a torn
+  // snapshot fails its CRC and is rebuilt from the log.
+  return replace_file(file, all, /*sync=*/false);
 }
 
 std::optional<int64_t> producer_state::read_snapshot(const std::filesystem::path& file, int64_t now_ms) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kernel/base/crc32c.h"
+#include "kernel/base/file.h"
 #include "kernel/log/record_batch.h"
 
 namespace mosaic::log {
@@ -36,18 +37,6 @@ bool pread_all(int fd, void* buf, size_t n, uint64_t pos) {
   return true;
 }
 
-bool write_all(int fd, const void* buf, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(buf);
-  while (n > 0) {
-    ssize_t r = ::write(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 // An index file: magic, version, the log bytes and next offset it covers,
 // the entry count, the entries, and a CRC-32C of all that.
 struct index_file_header {
@@ -66,14 +55,7 @@ status write_index_file(const std::filesystem::path& path, const index_file_head
   if (!entries.empty()) std::memcpy(buf.data() + sizeof(h), entries.data(), entries.size() * sizeof(Entry));
   uint32_t crc = crc32c::extend(0, buf.data(), buf.size() - 4);
   std::memcpy(buf.data() + buf.size() - 4, &crc, 4);
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create", tmp);
-  bool ok = write_all(fd, buf.data(), buf.size()) && ::fdatasync(fd) == 0;
-  ::close(fd);
-  if (!ok) return io_error("cannot write", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename", tmp);
-  return {};
+  return replace_file(path, buf);
 }
 
 template <class Entry>

@@ -259,6 +259,8 @@ class handler : public std::enable_shared_from_this<handler> {
         return on_admin_thread<msg::delete_records_request>(rc, r, &handler::delete_records);
       case msg::describe_producers_request_api_key:
         return describe_producers(rc, decode<msg::describe_producers_request>(r, rc.version));
+      case msg::offset_for_leader_epoch_request_api_key:
+        return offset_for_leader_epoch(rc, decode<msg::offset_for_leader_epoch_request>(r, rc.version));
       case msg::describe_log_dirs_request_api_key:
         return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
       case msg::incremental_alter_configs_request_api_key:
@@ -599,6 +601,23 @@ class handler : public std::enable_shared_from_this<handler> {
     rc.send(resp);
   }
 
+  void offset_for_leader_epoch(const request_context& rc, const msg::offset_for_leader_epoch_request& req) {
+    msg::offset_for_leader_epoch_response resp;
+    for (const auto& t : req.topics) {
+      auto& rt = resp.topics.emplace_back();
+      rt.topic = t.topic;
+      for (const auto& p : t.partitions) {
+        auto& rp = rt.partitions.emplace_back();
+        rp.partition = p.partition;
+        auto r = broker().offset_for_leader_epoch(t.topic, p.partition, p.current_leader_epoch, p.leader_epoch);
+        rp.error_code = code(r.code);
+        rp.leader_epoch = r.leader_epoch;
+        rp.end_offset = r.end_offset;
+      }
+    }
+    rc.send(resp);
+  }
+
   // ---- Cluster and configs ----
 
   void describe_cluster(const request_context& rc, const msg::describe_cluster_request& req) {
@@ -911,21 +930,14 @@ const std::vector<api_range>& supported_apis() {
   // Kafka 4.2's ranges for the APIs implemented; the last column is the
   // first flexible version (checked against the schemas in the tests).
   static const std::vector<api_range> apis = {
-      {msg::produce_request_api_key, 3, 13, 9},
-      {msg::fetch_request_api_key, 4, 18, 12},
-      {msg::list_offsets_request_api_key, 1, 11, 6},
-      {msg::metadata_request_api_key, 0, 13, 9},
-      {msg::api_versions_request_api_key, 0, 4, 3},
-      {msg::create_topics_request_api_key, 2, 7, 5},
-      {msg::delete_topics_request_api_key, 1, 6, 4},
-      {msg::describe_configs_request_api_key, 1, 4, 4},
-      {msg::alter_configs_request_api_key, 0, 2, 2},
-      {msg::create_partitions_request_api_key, 0, 3, 2},
-      {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
-      {msg::init_producer_id_request_api_key, 0, 5, 2},
-      {msg::delete_records_request_api_key, 0, 2, 2},
-      {msg::describe_producers_request_api_key, 0, 0, 0},
-      {msg::describe_log_dirs_request_api_key, 1, 4, 2},
+      {msg::produce_request_api_key, 3, 13, 9},           {msg::fetch_request_api_key, 4, 18, 12},
+      {msg::list_offsets_request_api_key, 1, 11, 6},      {msg::offset_for_leader_epoch_request_api_key, 2, 4, 4},
+      {msg::metadata_request_api_key, 0, 13, 9},          {msg::api_versions_request_api_key, 0, 4, 3},
+      {msg::create_topics_request_api_key, 2, 7, 5},      {msg::delete_topics_request_api_key, 1, 6, 4},
+      {msg::describe_configs_request_api_key, 1, 4, 4},   {msg::alter_configs_request_api_key, 0, 2, 2},
+      {msg::create_partitions_request_api_key, 0, 3, 2},  {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
+      {msg::init_producer_id_request_api_key, 0, 5, 2},   {msg::delete_records_request_api_key, 0, 2, 2},
+      {msg::describe_producers_request_api_key, 0, 0, 0}, {msg::describe_log_dirs_request_api_key, 1, 4, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
   };
   return apis;

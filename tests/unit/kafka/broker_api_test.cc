@@ -646,6 +646,67 @@ TEST(broker_api, delete_records_describe_producers_and_log_dirs) {
   EXPECT_GT(dirs->results[0].topics[0].partitions.at(0).partition_size, 0);
 }
 
+TEST(broker_api, offset_for_leader_epoch_answers_from_the_checkpoint_and_fences_stale_callers) {
+  test_broker b;
+  frame_client c(b.port());
+  create(c, "epochs", 1);
+  msg::offset_for_leader_epoch_request req;
+  auto& t = req.topics.emplace_back();
+  t.topic = "epochs";
+  auto& p = t.partitions.emplace_back();
+  p.leader_epoch = 0;
+  for (int16_t v : {int16_t{2}, int16_t{4}}) {
+    auto empty = call<msg::offset_for_leader_epoch_response>(c, 23, v, req);
+    ASSERT_TRUE(empty) << v;
+    EXPECT_EQ(empty->topics.at(0).partitions.at(0).error_code, 0);
+    EXPECT_EQ(empty->topics[0].partitions[0].leader_epoch, -1) << "an empty log has no epochs yet";
+    EXPECT_EQ(empty->topics[0].partitions[0].end_offset, -1);
+  }
+  produce(c, "epochs", 0, batch_of(3));
+  produce(c, "epochs", 0, batch_of(2));
+  auto r = call<msg::offset_for_leader_epoch_response>(c, 23, 4, req);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->topics.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(r->topics[0].partitions[0].leader_epoch, 0);
+  EXPECT_EQ(r->topics[0].partitions[0].end_offset, 5) << "the latest epoch ends at the log end";
+  p.leader_epoch = 3;
+  EXPECT_EQ(call<msg::offset_for_leader_epoch_response>(c, 23, 4, req)->topics[0].partitions[0].end_offset, -1)
+      << "an epoch newer than the log's";
+  p.leader_epoch = 0;
+  p.current_leader_epoch = 1;
+  EXPECT_EQ(call<msg::offset_for_leader_epoch_response>(c, 23, 4, req)->topics[0].partitions[0].error_code, 75)
+      << "UNKNOWN_LEADER_EPOCH: the caller knows a newer leader than this one";
+  p.current_leader_epoch = 0;
+  p.partition = 9;
+  EXPECT_EQ(call<msg::offset_for_leader_epoch_response>(c, 23, 4, req)->topics[0].partitions[0].error_code, 3);
+}
+
+TEST(broker_api, producers_silent_past_producer_id_expiration_ms_are_forgotten) {
+  test_broker b({"producer.id.expiration.ms=300"});
+  frame_client c(b.port());
+  create(c, "idle", 1);
+  auto id = call<msg::init_producer_id_response>(c, 22, 4, msg::init_producer_id_request{});
+  ASSERT_TRUE(id);
+  log::batch_builder bb(1700000000000);
+  bb.producer(id->producer_id, 0, 0);
+  bb.add("k", "v");
+  produce(c, "idle", 0, bb.finish());
+  msg::describe_producers_request dp;
+  auto& dt = dp.topics.emplace_back();
+  dt.name = "idle";
+  dt.partition_indexes = {0};
+  auto count = [&] {
+    return call<msg::describe_producers_response>(c, 61, 0, dp)->topics.at(0).partitions.at(0).active_producers.size();
+  };
+  EXPECT_EQ(count(), 1u);
+  // The log manager's periodic task expires it within a tick (1 s) after
+  // the 300 ms.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (count() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(), 0u);
+}
+
 TEST(broker_api, concurrent_producers_to_one_partition_lose_nothing) {
   test_broker b;
   {

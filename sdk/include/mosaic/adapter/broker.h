@@ -54,6 +54,8 @@ enum class error : int16_t {
   out_of_order_sequence_number = 45,
   invalid_producer_epoch = 47,
   kafka_storage_error = 56,
+  fenced_leader_epoch = 74,
+  unknown_leader_epoch = 75,
   unsupported_compression_type = 76,
   invalid_record = 87,
   unknown_topic_id = 100,
@@ -201,6 +203,19 @@ class broker {
   virtual void fetch(fetch_request req, std::function<void(std::vector<fetched_partition>)> done) = 0;
 
   virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) = 0;
+
+  // Where a leader epoch ends in a partition's log (OffsetForLeaderEpoch):
+  // the largest epoch at or below `leader_epoch` and the offset after its
+  // last record. `current_leader_epoch` (-1: not checked) fences callers
+  // with stale metadata: older than the partition's epoch is
+  // fenced_leader_epoch, newer is unknown_leader_epoch.
+  struct epoch_end {
+    error code = error::none;
+    int32_t leader_epoch = -1;
+    int64_t end_offset = -1;
+  };
+  virtual epoch_end offset_for_leader_epoch(const std::string& topic, int32_t partition, int32_t current_leader_epoch,
+                                            int32_t leader_epoch) = 0;
 
   // An idempotent producer's identity (InitProducerId without a
   // transactional id): a new producer id at epoch 0, or, given the current
