@@ -17,3 +17,18 @@ endif()
 if(MOSAIC_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
+
+# librdkafka 2.15.1, built from source by tools/librdkafka (tools/build runs
+# it) into build/deps: the compat tests' C driver and the perf tool link
+# against it. Debian's librdkafka is older (no Fetch v16, no KIP-848).
+set(MOSAIC_LIBRDKAFKA_PREFIX "${PROJECT_SOURCE_DIR}/build/deps/librdkafka-2.15.1" CACHE PATH "librdkafka 2.15.1")
+if(EXISTS "${MOSAIC_LIBRDKAFKA_PREFIX}/include/librdkafka/rdkafka.h")
+  add_library(mosaic_rdkafka SHARED IMPORTED)
+  set_target_properties(mosaic_rdkafka PROPERTIES
+    IMPORTED_LOCATION "${MOSAIC_LIBRDKAFKA_PREFIX}/lib/librdkafka.so"
+    INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${MOSAIC_LIBRDKAFKA_PREFIX}/include"
+    INTERFACE_INCLUDE_DIRECTORIES "${MOSAIC_LIBRDKAFKA_PREFIX}/include")
+else()
+  message(WARNING "librdkafka 2.15.1 is not in ${MOSAIC_LIBRDKAFKA_PREFIX}: run tools/librdkafka; "
+                  "the compat tests will fail and mosaic-perf is not built")
+endif()

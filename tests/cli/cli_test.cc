@@ -116,5 +116,88 @@ TEST_F(cli_test, cluster_info_help_and_exit_codes) {
   EXPECT_NE(nobody.out.find("cannot connect to 127.0.0.1:1"), std::string::npos) << nobody.out;
 }
 
+// ---- mosaic-perf ----
+
+#ifdef MOSAIC_PERF_PATH
+outcome perf(const std::string& args) { return run("timeout 120 " MOSAIC_PERF_PATH " " + args); }
+
+// A field of mosaic-perf's JSON output, as text ("" when absent).
+std::string field(const std::string& json, const std::string& name) {
+  const auto at = json.find("\"" + name + "\": ");
+  if (at == std::string::npos) return "";
+  const auto start = at + name.size() + 4;
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+TEST_F(cli_test, perf_produces_and_consumes_against_mosaicd_and_reports_json) {
+  const std::string target = "--bootstrap 127.0.0.1:" + port_;
+  auto p = perf("produce " + target +
+                " --topic perf --records 5000 --record-size 512 --acks all --compression lz4 "
+                "--partitions 2 --json --quiet");
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_EQ(field(p.out, "kind"), "\"produce\"") << p.out;
+  EXPECT_EQ(field(p.out, "target"), "\"broker\"") << p.out;
+  EXPECT_EQ(field(p.out, "records"), "5000") << p.out;
+  EXPECT_EQ(field(p.out, "failed"), "0") << p.out;
+  EXPECT_GT(std::stod(field(p.out, "records_per_sec")), 0) << p.out;
+  EXPECT_GT(std::stod(field(p.out, "p99")), 0) << p.out;
+  EXPECT_LE(std::stod(field(p.out, "p50")), std::stod(field(p.out, "p99_9"))) << p.out;
+  // What it wrote is there: the CLI sees the two partitions' ends.
+  auto described = mosaic("topic describe perf");
+  EXPECT_NE(described.out.find("PARTITIONS  2"), std::string::npos) << described.out;
+
+  auto c = perf("consume " + target + " --topic perf --records 5000 --json --quiet");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(field(c.out, "records"), "5000") << c.out;
+  EXPECT_EQ(field(c.out, "bytes"), std::to_string(5000 * 512)) << c.out;
+  auto short_of = perf("consume " + target + " --topic perf --records 6000 --json --quiet");
+  EXPECT_EQ(short_of.code, 1) << "fewer records than asked for: " << short_of.out;
+  EXPECT_EQ(field(short_of.out, "records"), "5000") << short_of.out;
+}
+
+TEST_F(cli_test, perf_runs_against_librdkafkas_mock_cluster_and_measures_fsync) {
+  auto m = perf("produce --mock --records 3000 --json --quiet");
+  ASSERT_EQ(m.code, 0) << m.out;
+  EXPECT_EQ(field(m.out, "target"), "\"mock\"") << m.out;
+  EXPECT_EQ(field(m.out, "records"), "3000") << m.out;
+  auto f = perf("fsync --dir " + (dir_.path() / "probe").string() + " --count 50 --json --quiet");
+  ASSERT_EQ(f.code, 0) << f.out;
+  EXPECT_EQ(field(f.out, "count"), "50") << f.out;
+  EXPECT_GT(std::stod(field(f.out, "p50")), 0) << f.out;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path() / "probe")) << "the probe file is removed";
+}
+
+TEST_F(cli_test, perf_suite_reports_every_run_and_the_ratios) {
+  auto s = perf("suite --bootstrap 127.0.0.1:" + port_ + " --dir " + dir_.path().string() +
+                " --records 2000 --latency-records 200 --json --quiet");
+  ASSERT_EQ(s.code, 0) << s.out;
+  size_t produces = 0, at = 0;
+  while ((at = s.out.find("\"kind\": \"produce\"", at)) != std::string::npos) ++produces, ++at;
+  EXPECT_EQ(produces, 10u) << "4 configs and a latency run, on each target: " << s.out;
+  EXPECT_NE(s.out.find("\"kind\": \"fsync\""), std::string::npos) << s.out;
+  EXPECT_NE(field(s.out, "produce_broker_over_mock_acks_all_lz4"), "") << s.out;
+  EXPECT_NE(field(s.out, "latency_p99_broker_over_disk_fsync_p99"), "") << s.out;
+  EXPECT_EQ(mosaic("topic list").out.find("perf-"), std::string::npos) << "the suite deletes its topics";
+}
+
+TEST_F(cli_test, perf_refuses_bad_options_with_exit_code_2) {
+  for (const char* args : {"produce --records none", "produce --acks 3", "produce --bogus", "fsync", "launch",
+                           "produce --topic-config novalue"}) {
+    auto r = perf(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("mosaic-perf: "), std::string::npos) << args << ": " << r.out;
+  }
+  auto unreachable = perf(
+      "produce --bootstrap 127.0.0.1:1 --records 10 --quiet -X message.timeout.ms=1000 "
+      "-X socket.timeout.ms=2000");
+  EXPECT_EQ(unreachable.code, 1) << unreachable.out;
+  EXPECT_EQ(perf("--help").code, 0);
+}
+#else
+TEST_F(cli_test, perf_tool_is_built) {
+  FAIL() << "mosaic-perf was not built: librdkafka 2.15.1 is missing (tools/librdkafka)";
+}
+#endif
+
 }  // namespace
 }  // namespace mosaic::testing

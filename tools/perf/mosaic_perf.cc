@@ -1,0 +1,819 @@
+// mosaic-perf: producer and consumer throughput and latency against any
+// Kafka-protocol bootstrap, or against librdkafka's in-memory mock cluster
+// (the reference for "the broker does nothing"), on librdkafka's C API; and
+// the disk's own fdatasync latency, to put the broker's figures beside.
+//
+//   mosaic-perf produce  [target] [producer options]
+//   mosaic-perf consume  [target] --topic T [--records N]
+//   mosaic-perf fsync    --dir D [--count N] [--size BYTES]
+//   mosaic-perf suite    --bootstrap HOST:PORT --dir D [options]
+//
+// Each command prints a progress line a second to stderr and its result to
+// stdout: a table for people, or one JSON object with --json. MB is 10^6
+// bytes; latencies are in milliseconds, from the produce call to the
+// delivery report.
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch()).count();
+}
+
+double seconds_since(int64_t start_ns) { return static_cast<double>(now_ns() - start_ns) / 1e9; }
+
+struct failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// A bad command line (exit 2), as against a failed run (exit 1).
+struct usage_error : failure {
+  using failure::failure;
+};
+
+[[noreturn]] void fail(const std::string& what) { throw failure(what); }
+[[noreturn]] void bad_usage(const std::string& what) { throw usage_error(what); }
+
+// ---- Options ----
+
+struct options {
+  std::string bootstrap;
+  bool mock = false;
+  std::string topic = "perf";
+  int64_t records = 1 << 20;  // 1 GiB of 1 KiB records
+  int record_size = 1024;
+  std::string acks = "1";
+  std::string compression = "none";
+  int batch_size = 65536;
+  int linger_ms = 5;
+  int64_t throughput = -1;  // records/s; -1: as fast as it goes
+  int partitions = 1;
+  std::vector<std::pair<std::string, std::string>> topic_configs;  // --topic-config k=v
+  std::vector<std::pair<std::string, std::string>> client_props;   // -X k=v
+  bool json = false;
+  bool quiet = false;
+  std::string dir;       // fsync, suite
+  int64_t count = 2000;  // fsync
+  int size = 1024;       // fsync
+  int64_t latency_records = 20'000;
+  int64_t latency_rate = 1000;
+};
+
+const char* usage = R"(usage: mosaic-perf COMMAND [options]
+
+Commands:
+  produce   produce --records records of --record-size bytes; report records/s,
+            MB/s and delivery latency (avg, p50, p99, p99.9, max)
+  consume   read --topic from the start until --records records or the end of
+            every partition; report records/s, MB/s
+  fsync     append --size bytes then fdatasync, --count times, in a file in --dir;
+            report the latency of each (the disk's own figure)
+  suite     the comparison BENCHMARKS.md reports, in one run: against librdkafka's
+            mock cluster and against --bootstrap, produce with acks=1 and acks=all,
+            compression none and lz4, and consume what the first wrote; then fsync
+            in --dir, and produce latency at --latency-rate with acks=all, the
+            broker fsyncing before each acknowledgement (flush.messages=1)
+
+Target (produce, consume):
+  --bootstrap HOST:PORT   a Kafka-protocol broker (default $MOSAIC_BOOTSTRAP or 127.0.0.1:9092)
+  --mock                  librdkafka's in-memory mock cluster, in this process
+
+Options:
+  --topic NAME            (perf); created when missing, with --partitions and --topic-config
+  --records N             (1048576: 1 GiB of 1 KiB records)
+  --record-size BYTES     (1024)
+  --acks 0|1|all          (1)
+  --compression none|gzip|snappy|lz4|zstd   (none)
+  --batch-size BYTES      (65536)
+  --linger-ms MS          (5)
+  --throughput N          records/s at most (-1: no limit)
+  --partitions N          (1)
+  --topic-config K=V      a config of the created topic (repeatable)
+  -X K=V                  a librdkafka property (repeatable)
+  --dir PATH              fsync, suite: where the file goes (the broker's log dir)
+  --count N, --size BYTES fsync: how many appends, of what size (2000, 1024)
+  --latency-records N     suite: records of the latency runs (20000)
+  --latency-rate N        suite: their rate, records/s (1000)
+  --json                  one JSON object on stdout instead of a table
+  --quiet                 no progress lines
+  --help
+)";
+
+std::pair<std::string, std::string> key_value(const std::string& s, const char* flag) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) bad_usage(std::string(flag) + " expects KEY=VALUE, got '" + s + "'");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+int64_t number(const std::string& s, const char* flag, int64_t lo) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || v < lo)
+    bad_usage(std::string(flag) + " expects a number of at least " + std::to_string(lo) + ", got '" + s + "'");
+  return v;
+}
+
+options parse(int argc, char** argv, int first) {
+  options o;
+  if (const char* b = std::getenv("MOSAIC_BOOTSTRAP")) o.bootstrap = b;
+  for (int i = first; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad_usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--bootstrap")
+      o.bootstrap = value();
+    else if (a == "--mock")
+      o.mock = true;
+    else if (a == "--topic")
+      o.topic = value();
+    else if (a == "--records")
+      o.records = number(value(), "--records", 1);
+    else if (a == "--record-size")
+      o.record_size = static_cast<int>(number(value(), "--record-size", 1));
+    else if (a == "--acks") {
+      o.acks = value();
+      if (o.acks != "0" && o.acks != "1" && o.acks != "all" && o.acks != "-1")
+        bad_usage("--acks expects 0, 1 or all, got '" + o.acks + "'");
+    } else if (a == "--compression")
+      o.compression = value();
+    else if (a == "--batch-size")
+      o.batch_size = static_cast<int>(number(value(), "--batch-size", 1));
+    else if (a == "--linger-ms")
+      o.linger_ms = static_cast<int>(number(value(), "--linger-ms", 0));
+    else if (a == "--throughput")
+      o.throughput = number(value(), "--throughput", -1);
+    else if (a == "--partitions")
+      o.partitions = static_cast<int>(number(value(), "--partitions", 1));
+    else if (a == "--topic-config")
+      o.topic_configs.push_back(key_value(value(), "--topic-config"));
+    else if (a == "-X")
+      o.client_props.push_back(key_value(value(), "-X"));
+    else if (a == "--dir")
+      o.dir = value();
+    else if (a == "--count")
+      o.count = number(value(), "--count", 1);
+    else if (a == "--size")
+      o.size = static_cast<int>(number(value(), "--size", 1));
+    else if (a == "--latency-records")
+      o.latency_records = number(value(), "--latency-records", 1);
+    else if (a == "--latency-rate")
+      o.latency_rate = number(value(), "--latency-rate", 1);
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--quiet")
+      o.quiet = true;
+    else
+      bad_usage("unknown option '" + a + "' (see --help)");
+  }
+  if (o.bootstrap.empty()) o.bootstrap = "127.0.0.1:9092";
+  return o;
+}
+
+// ---- Results ----
+
+struct percentiles {
+  double avg = 0, p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+// Nearest-rank percentiles of `ns` (sorted here), in milliseconds.
+percentiles summarize(std::vector<int64_t>& ns) {
+  percentiles p;
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&](double q) {
+    size_t rank = static_cast<size_t>(q * static_cast<double>(ns.size()) + 0.999999);
+    return static_cast<double>(ns[std::clamp<size_t>(rank, 1, ns.size()) - 1]) / 1e6;
+  };
+  double sum = 0;
+  for (int64_t v : ns) sum += static_cast<double>(v);
+  p.avg = sum / static_cast<double>(ns.size()) / 1e6;
+  p.p50 = at(0.50);
+  p.p99 = at(0.99);
+  p.p999 = at(0.999);
+  p.max = static_cast<double>(ns.back()) / 1e6;
+  return p;
+}
+
+// A flat JSON object, its fields in the order they were set.
+class json_object {
+ public:
+  json_object& set(const std::string& k, const std::string& v) { return raw(k, quote(v)); }
+  json_object& set(const std::string& k, const char* v) { return raw(k, quote(v)); }
+  json_object& set(const std::string& k, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.3f", v);
+    return raw(k, buf);
+  }
+  json_object& set(const std::string& k, int64_t v) { return raw(k, std::to_string(v)); }
+  json_object& set(const std::string& k, int v) { return raw(k, std::to_string(v)); }
+  json_object& set(const std::string& k, const percentiles& p) {
+    json_object o;
+    o.set("avg", p.avg).set("p50", p.p50).set("p99", p.p99).set("p99_9", p.p999).set("max", p.max);
+    return raw(k, o.str());
+  }
+  json_object& set(const std::string& k, const json_object& o) { return raw(k, o.str()); }
+  json_object& set(const std::string& k, const std::vector<json_object>& list) {
+    std::string s = "[";
+    for (size_t i = 0; i < list.size(); ++i) s += (i ? ", " : "") + list[i].str();
+    return raw(k, s + "]");
+  }
+  std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  json_object& raw(const std::string& k, const std::string& v) {
+    body_ += (body_.empty() ? "" : ", ") + quote(k) + ": " + v;
+    return *this;
+  }
+  static std::string quote(const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') q += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        q += buf;
+      } else {
+        q += c;
+      }
+    }
+    return q + "\"";
+  }
+  std::string body_;
+};
+
+struct produce_result {
+  std::string target;
+  options opts;
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  double seconds = 0;
+  percentiles latency;
+  double records_per_sec() const { return seconds > 0 ? static_cast<double>(delivered) / seconds : 0; }
+  double mb_per_sec() const { return records_per_sec() * opts.record_size / 1e6; }
+  json_object json() const {
+    json_object o;
+    o.set("kind", "produce")
+        .set("target", target)
+        .set("topic", opts.topic)
+        .set("records", delivered)
+        .set("failed", failed)
+        .set("record_size", opts.record_size)
+        .set("acks", opts.acks)
+        .set("compression", opts.compression)
+        .set("batch_size", opts.batch_size)
+        .set("linger_ms", opts.linger_ms)
+        .set("throughput_limit", opts.throughput)
+        .set("seconds", seconds)
+        .set("records_per_sec", records_per_sec())
+        .set("mb_per_sec", mb_per_sec())
+        .set("latency_ms", latency);
+    return o;
+  }
+};
+
+struct consume_result {
+  std::string target;
+  std::string topic;
+  int64_t records = 0;
+  int64_t bytes = 0;
+  double seconds = 0;
+  int64_t errors = 0;
+  std::string first_error;
+  double records_per_sec() const { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
+  double mb_per_sec() const { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0; }
+  json_object json() const {
+    json_object o;
+    o.set("kind", "consume")
+        .set("target", target)
+        .set("topic", topic)
+        .set("records", records)
+        .set("bytes", bytes)
+        .set("seconds", seconds)
+        .set("records_per_sec", records_per_sec())
+        .set("mb_per_sec", mb_per_sec());
+    return o;
+  }
+};
+
+struct fsync_result {
+  std::string dir;
+  int64_t count = 0;
+  int size = 0;
+  percentiles latency;
+  json_object json() const {
+    json_object o;
+    o.set("kind", "fsync").set("dir", dir).set("count", count).set("write_size", size).set("latency_ms", latency);
+    return o;
+  }
+};
+
+// ---- librdkafka plumbing ----
+
+struct rk_deleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using rk_ptr = std::unique_ptr<rd_kafka_t, rk_deleter>;
+
+void set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
+    fail("librdkafka property " + k + "=" + v + ": " + err);
+}
+
+rk_ptr make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof(err));
+  if (!rk) fail(std::string("librdkafka: ") + err);
+  return rk_ptr(rk);
+}
+
+// Where the clients connect: a bootstrap, or a mock cluster owned here.
+class target {
+ public:
+  explicit target(const options& o) : bootstrap_(o.bootstrap) {
+    if (!o.mock) return;
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set(conf, "log_level", "3");
+    mock_owner_ = make_client(RD_KAFKA_PRODUCER, conf);
+    mock_ = rd_kafka_mock_cluster_new(mock_owner_.get(), 1);
+    if (!mock_) fail("cannot create librdkafka's mock cluster");
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
+  }
+  ~target() {
+    if (mock_) rd_kafka_mock_cluster_destroy(mock_);
+  }
+  target(const target&) = delete;
+  target& operator=(const target&) = delete;
+
+  const std::string& bootstrap() const noexcept { return bootstrap_; }
+  std::string name() const { return mock_ ? "mock" : "broker"; }
+
+  // Creates the topic unless it exists.
+  void create_topic(const options& o) {
+    if (mock_) {
+      if (rd_kafka_mock_topic_create(mock_, o.topic.c_str(), o.partitions, 1))
+        fail("mock: cannot create topic " + o.topic);
+      return;
+    }
+    char err[512];
+    rk_ptr admin = make_client(RD_KAFKA_PRODUCER, client_conf(o));
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, -1, err, sizeof(err));
+    if (!nt) fail(std::string("topic: ") + err);
+    for (const auto& [k, v] : o.topic_configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    rd_kafka_queue_t* q = rd_kafka_queue_new(admin.get());
+    rd_kafka_CreateTopics(admin.get(), &nt, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+    std::string problem;
+    if (!ev) {
+      problem = "no answer in 30 s";
+    } else if (rd_kafka_event_error(ev)) {
+      problem = rd_kafka_event_error_string(ev);
+    } else {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** res =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+      if (n == 1 && rd_kafka_topic_result_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_topic_result_error(res[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        problem = rd_kafka_topic_result_error_string(res[0]);
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    if (!problem.empty()) fail("cannot create topic " + o.topic + ": " + problem);
+  }
+
+  void delete_topic(const options& o) {
+    if (mock_) return;  // the mock goes with the target
+    rk_ptr admin = make_client(RD_KAFKA_PRODUCER, client_conf(o));
+    rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(o.topic.c_str());
+    rd_kafka_queue_t* q = rd_kafka_queue_new(admin.get());
+    rd_kafka_DeleteTopics(admin.get(), &dt, 1, nullptr, q);
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000)) rd_kafka_event_destroy(ev);
+    rd_kafka_DeleteTopic_destroy(dt);
+    rd_kafka_queue_destroy(q);
+  }
+
+  rd_kafka_conf_t* client_conf(const options& o) const {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", bootstrap_);
+    set(conf, "log_level", "4");
+    for (const auto& [k, v] : o.client_props) set(conf, k, v);
+    return conf;
+  }
+
+ private:
+  std::string bootstrap_;
+  rk_ptr mock_owner_;
+  rd_kafka_mock_cluster_t* mock_ = nullptr;
+};
+
+// A progress line on stderr at most once a second.
+class progress {
+ public:
+  progress(bool quiet, std::string what) : quiet_(quiet), what_(std::move(what)), start_(now_ns()), last_(start_) {}
+  void tick(int64_t records, int64_t bytes, const std::string& extra = {}) {
+    const int64_t t = now_ns();
+    if (quiet_ || t - last_ < 1'000'000'000) return;
+    const double dt = static_cast<double>(t - last_) / 1e9;
+    std::fprintf(stderr, "%s: %lld records, %.0f records/s, %.1f MB/s%s\n", what_.c_str(),
+                 static_cast<long long>(records), static_cast<double>(records - records_) / dt,
+                 static_cast<double>(bytes - bytes_) / dt / 1e6, extra.c_str());
+    last_ = t;
+    records_ = records;
+    bytes_ = bytes;
+  }
+
+ private:
+  bool quiet_;
+  std::string what_;
+  int64_t start_, last_;
+  int64_t records_ = 0, bytes_ = 0;
+};
+
+// ---- produce ----
+
+struct produce_state {
+  std::vector<int64_t> sent_ns;     // by record
+  std::vector<int64_t> latency_ns;  // by delivery
+  std::atomic<int64_t> delivered{0};
+  std::atomic<int64_t> failed{0};
+  int64_t last_delivery_ns = 0;
+  std::string first_error;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* st = static_cast<produce_state*>(opaque);
+  const int64_t t = now_ns();
+  const auto idx = reinterpret_cast<intptr_t>(m->_private);
+  if (m->err) {
+    if (st->failed++ == 0) st->first_error = rd_kafka_err2str(m->err);
+    return;
+  }
+  st->latency_ns.push_back(t - st->sent_ns[static_cast<size_t>(idx)]);
+  st->last_delivery_ns = t;
+  ++st->delivered;
+}
+
+// Payloads as kafka-producer-perf-test makes them: random upper-case
+// letters (compressible, as text is), a few thousand distinct ones.
+std::vector<std::string> payloads(int size) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> letter('A', 'Z');
+  std::vector<std::string> v(4096, std::string(static_cast<size_t>(size), 'A'));
+  for (auto& p : v)
+    for (auto& c : p) c = static_cast<char>(letter(rng));
+  return v;
+}
+
+produce_result produce(target& t, const options& o) {
+  t.create_topic(o);
+  produce_state st;
+  st.sent_ns.assign(static_cast<size_t>(o.records), 0);
+  st.latency_ns.reserve(static_cast<size_t>(o.records));
+  rd_kafka_conf_t* conf = t.client_conf(o);
+  set(conf, "acks", o.acks);
+  set(conf, "compression.type", o.compression);
+  set(conf, "batch.size", std::to_string(o.batch_size));
+  set(conf, "linger.ms", std::to_string(o.linger_ms));
+  set(conf, "queue.buffering.max.messages", "1000000");
+  for (const auto& [k, v] : o.client_props) set(conf, k, v);  // again: the user's word over these defaults
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &st);
+  rk_ptr rk = make_client(RD_KAFKA_PRODUCER, conf);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr);
+  const auto pool = payloads(o.record_size);
+  progress prog(o.quiet, "produce " + t.name());
+  const int64_t start = now_ns();
+  for (int64_t i = 0; i < o.records; ++i) {
+    if (o.throughput > 0) {
+      // Paced: record i goes at start + i / rate.
+      const int64_t due = start + i * 1'000'000'000 / o.throughput;
+      while (now_ns() < due) {
+        rd_kafka_poll(rk.get(), 0);
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+    const auto& payload = pool[static_cast<size_t>(i) % pool.size()];
+    st.sent_ns[static_cast<size_t>(i)] = now_ns();
+    while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, const_cast<char*>(payload.data()), payload.size(), nullptr,
+                            0, reinterpret_cast<void*>(static_cast<intptr_t>(i))) != 0) {
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        fail(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
+      rd_kafka_poll(rk.get(), 1);
+      st.sent_ns[static_cast<size_t>(i)] = now_ns();  // the wait is the client's, not the broker's
+    }
+    rd_kafka_poll(rk.get(), 0);
+    if ((i & 1023) == 0) prog.tick(st.delivered, st.delivered * o.record_size);
+  }
+  while (st.delivered + st.failed < o.records) {
+    rd_kafka_poll(rk.get(), 100);
+    prog.tick(st.delivered, st.delivered * o.record_size);
+    if (seconds_since(start) > 600) break;
+  }
+  rd_kafka_topic_destroy(rkt);
+  rk.reset();
+  produce_result r;
+  r.target = t.name();
+  r.opts = o;
+  r.delivered = st.delivered;
+  r.failed = st.failed + (o.records - st.delivered - st.failed);
+  r.seconds = static_cast<double>((st.last_delivery_ns ? st.last_delivery_ns : now_ns()) - start) / 1e9;
+  r.latency = summarize(st.latency_ns);
+  if (r.failed)
+    std::fprintf(stderr, "produce: %lld records failed (%s)\n", static_cast<long long>(r.failed),
+                 st.first_error.c_str());
+  return r;
+}
+
+// ---- consume ----
+
+consume_result consume(target& t, const options& o) {
+  rd_kafka_conf_t* conf = t.client_conf(o);
+  set(conf, "fetch.wait.max.ms", "100");
+  set(conf, "queued.max.messages.kbytes", std::to_string(256 << 10));
+  set(conf, "enable.partition.eof", "true");
+  for (const auto& [k, v] : o.client_props) set(conf, k, v);  // again: the user's word over these defaults
+  rk_ptr rk = make_client(RD_KAFKA_CONSUMER, conf);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr);
+  if (rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+      md->topics[0].err) {
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    fail("consume: topic " + o.topic + " is not there");
+  }
+  const int parts = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  consume_result r;
+  r.target = t.name();
+  r.topic = o.topic;
+  const int64_t start = now_ns();
+  for (int p = 0; p < parts; ++p) rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, q);
+  std::vector<rd_kafka_message_t*> batch(10000);
+  progress prog(o.quiet, "consume " + t.name());
+  int64_t last_ns = start, idle_since = now_ns();
+  std::vector<bool> at_end(static_cast<size_t>(parts), false);
+  int ended = 0;
+  while (r.records < o.records && ended < parts) {
+    const ssize_t n = rd_kafka_consume_batch_queue(q, 500, batch.data(), batch.size());
+    if (n <= 0) {
+      if (seconds_since(idle_since) > 15) break;  // nothing more is coming
+      continue;
+    }
+    idle_since = now_ns();
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
+      if (!m->err) {
+        ++r.records;
+        r.bytes += static_cast<int64_t>(m->len + m->key_len);
+        last_ns = now_ns();
+      } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // The end of what is there now (consumption starts after producing).
+        if (m->partition >= 0 && m->partition < parts && !at_end[static_cast<size_t>(m->partition)]) {
+          at_end[static_cast<size_t>(m->partition)] = true;
+          ++ended;
+        }
+      } else if (r.errors++ == 0) {
+        r.first_error = rd_kafka_message_errstr(m);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    prog.tick(r.records, r.bytes);
+  }
+  r.seconds = static_cast<double>(last_ns - start) / 1e9;
+  if (r.errors)
+    std::fprintf(stderr, "consume: %lld errors (%s)\n", static_cast<long long>(r.errors), r.first_error.c_str());
+  for (int p = 0; p < parts; ++p) rd_kafka_consume_stop(rkt, p);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_topic_destroy(rkt);
+  return r;
+}
+
+// ---- fsync ----
+
+fsync_result fsync_probe(const options& o) {
+  if (o.dir.empty()) bad_usage("fsync: --dir is required");
+  std::filesystem::create_directories(o.dir);
+  const auto file = std::filesystem::path(o.dir) / ("mosaic-perf-fsync-" + std::to_string(::getpid()));
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) fail("fsync: cannot create " + file.string() + ": " + std::strerror(errno));
+  const std::string block(static_cast<size_t>(o.size), 'x');
+  std::vector<int64_t> ns;
+  ns.reserve(static_cast<size_t>(o.count));
+  progress prog(o.quiet, "fsync");
+  std::string problem;
+  for (int64_t i = 0; i < o.count && problem.empty(); ++i) {
+    const int64_t t = now_ns();
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) || ::fdatasync(fd) != 0)
+      problem = std::strerror(errno);
+    ns.push_back(now_ns() - t);
+    prog.tick(i + 1, (i + 1) * o.size);
+  }
+  ::close(fd);
+  std::filesystem::remove(file);
+  if (!problem.empty()) fail("fsync: " + problem);
+  fsync_result r;
+  r.dir = o.dir;
+  r.count = o.count;
+  r.size = o.size;
+  r.latency = summarize(ns);
+  return r;
+}
+
+// ---- printing ----
+
+void print_produce(const produce_result& r) {
+  std::printf(
+      "produce %-6s acks=%-3s %-6s %lld x %d B: %10.0f records/s %8.1f MB/s  latency ms avg %.2f p50 %.2f p99 %.2f "
+      "p99.9 %.2f max %.2f%s\n",
+      r.target.c_str(), r.opts.acks.c_str(), r.opts.compression.c_str(), static_cast<long long>(r.delivered),
+      r.opts.record_size, r.records_per_sec(), r.mb_per_sec(), r.latency.avg, r.latency.p50, r.latency.p99,
+      r.latency.p999, r.latency.max, r.failed ? " (some failed)" : "");
+}
+
+void print_consume(const consume_result& r) {
+  std::printf("consume %-6s %lld records, %lld bytes in %.2f s: %10.0f records/s %8.1f MB/s\n", r.target.c_str(),
+              static_cast<long long>(r.records), static_cast<long long>(r.bytes), r.seconds, r.records_per_sec(),
+              r.mb_per_sec());
+}
+
+void print_fsync(const fsync_result& r) {
+  std::printf(
+      "fsync   %s: %lld x (write %d B + fdatasync)  latency ms avg %.3f p50 %.3f p99 %.3f p99.9 %.3f max %.3f\n",
+      r.dir.c_str(), static_cast<long long>(r.count), r.size, r.latency.avg, r.latency.p50, r.latency.p99,
+      r.latency.p999, r.latency.max);
+}
+
+// ---- suite ----
+
+int suite(const options& base) {
+  if (base.dir.empty()) bad_usage("suite: --dir is required (the broker's log dir, for the fsync figure)");
+  std::vector<json_object> runs;
+  auto report = [&](const json_object& j, const std::function<void()>& print) {
+    runs.push_back(j);
+    if (!base.json) print();
+  };
+  std::map<std::string, double> produce_rate;  // "target acks codec" -> records/s
+  std::map<std::string, double> consume_mb;
+  const auto stamp = std::to_string(::getpid());
+
+  // Throughput: the mock, then the broker, each config on a topic of its own.
+  for (const bool mock : {true, false}) {
+    options o = base;
+    o.mock = mock;
+    target t(o);
+    std::string consume_topic;
+    for (const char* acks : {"1", "all"})
+      for (const char* codec : {"none", "lz4"}) {
+        options p = o;
+        p.acks = acks;
+        p.compression = codec;
+        p.topic = "perf-" + stamp + "-" + acks + "-" + codec;
+        auto r = produce(t, p);
+        report(r.json(), [&] { print_produce(r); });
+        produce_rate[t.name() + "_acks_" + acks + "_" + codec] = r.records_per_sec();
+        if (consume_topic.empty())
+          consume_topic = p.topic;
+        else
+          t.delete_topic(p);
+      }
+    // The mock keeps only the last 5 MiB of each partition: it is consumed
+    // to its end, the broker to --records. The kernel's write-back of what
+    // was produced runs first, so that it does not share the consumer's time.
+    ::sync();
+    options c = o;
+    c.topic = consume_topic;
+    auto cr = consume(t, c);
+    report(cr.json(), [&] { print_consume(cr); });
+    consume_mb[t.name()] = cr.mb_per_sec();
+    t.delete_topic(c);
+  }
+
+  // Latency at a steady rate with acks=all, the broker syncing before each
+  // acknowledgement (flush.messages=1), and no linger: the broker's and the
+  // disk's share of the wait. Written-back first, so that the disk is as
+  // quiet for the broker as for the fsync figure measured just before.
+  ::sync();
+  const fsync_result disk = fsync_probe(base);
+  report(disk.json(), [&] { print_fsync(disk); });
+  std::map<std::string, percentiles> latency;
+  for (const bool mock : {true, false}) {
+    options l = base;
+    l.mock = mock;
+    target t(l);
+    l.acks = "all";
+    l.linger_ms = 0;
+    l.records = base.latency_records;
+    l.throughput = base.latency_rate;
+    l.topic = "perf-" + stamp + "-latency";
+    l.topic_configs.emplace_back("flush.messages", "1");
+    auto r = produce(t, l);
+    report(r.json().set("fsync_on_ack", mock ? "no" : "yes"), [&] { print_produce(r); });
+    latency[t.name()] = r.latency;
+    t.delete_topic(l);
+  }
+
+  json_object ratios;
+  for (const char* key : {"acks_1_none", "acks_1_lz4", "acks_all_none", "acks_all_lz4"}) {
+    const double m = produce_rate[std::string("mock_") + key];
+    ratios.set(std::string("produce_broker_over_mock_") + key,
+               m > 0 ? produce_rate[std::string("broker_") + key] / m : 0.0);
+  }
+  ratios.set("consume_broker_mb_per_sec", consume_mb["broker"]);
+  ratios.set("latency_p99_broker_over_disk_fsync_p99",
+             disk.latency.p99 > 0 ? latency["broker"].p99 / disk.latency.p99 : 0.0);
+  if (base.json) {
+    json_object all;
+    all.set("runs", runs).set("ratios", ratios);
+    std::printf("%s\n", all.str().c_str());
+  } else {
+    std::printf("ratios %s\n", ratios.str().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  // librdkafka allocates a buffer per fetch response (a megabyte or more)
+  // and frees it once its records are consumed. glibc serves such sizes with
+  // mmap and munmap, and the page faults of fresh mappings cost this process
+  // more than the broker spends on the whole fetch (measured: 1.75 s of
+  // system time per GiB against 0.4 s with this). Keeping them in the heap
+  // changes only the client's cost, and the same for every target.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
+  const std::string cmd = argv[1];
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help") return std::fputs(usage, stdout), 0;
+  try {
+    const options o = parse(argc, argv, 2);
+    if (cmd == "produce") {
+      target t(o);
+      auto r = produce(t, o);
+      if (o.json)
+        std::printf("%s\n", r.json().str().c_str());
+      else
+        print_produce(r);
+      return r.failed ? 1 : 0;
+    }
+    if (cmd == "consume") {
+      target t(o);
+      auto r = consume(t, o);
+      if (o.json)
+        std::printf("%s\n", r.json().str().c_str());
+      else
+        print_consume(r);
+      return r.records < o.records ? 1 : 0;
+    }
+    if (cmd == "fsync") {
+      auto r = fsync_probe(o);
+      if (o.json)
+        std::printf("%s\n", r.json().str().c_str());
+      else
+        print_fsync(r);
+      return 0;
+    }
+    if (cmd == "suite") return suite(o);
+    std::fprintf(stderr, "mosaic-perf: unknown command '%s' (see --help)\n", cmd.c_str());
+    return 2;
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "mosaic-perf: %s\n", e.what());
+    return 2;
+  } catch (const failure& e) {
+    std::fprintf(stderr, "mosaic-perf: %s\n", e.what());
+    return 1;
+  }
+}
