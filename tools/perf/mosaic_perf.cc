@@ -470,12 +470,11 @@ struct produce_state {
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* st = static_cast<produce_state*>(opaque);
   const int64_t t = now_ns();
-  const auto idx = reinterpret_cast<intptr_t>(m->_private);
   if (m->err) {
     if (st->failed++ == 0) st->first_error = rd_kafka_err2str(m->err);
     return;
   }
-  st->latency_ns.push_back(t - st->sent_ns[static_cast<size_t>(idx)]);
+  st->latency_ns.push_back(t - *static_cast<const int64_t*>(m->_private));  // its send time
   st->last_delivery_ns = t;
   ++st->delivered;
 }
@@ -522,7 +521,7 @@ produce_result produce(target& t, const options& o) {
     const auto& payload = pool[static_cast<size_t>(i) % pool.size()];
     st.sent_ns[static_cast<size_t>(i)] = now_ns();
     while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, const_cast<char*>(payload.data()), payload.size(), nullptr,
-                            0, reinterpret_cast<void*>(static_cast<intptr_t>(i))) != 0) {
+                            0, &st.sent_ns[static_cast<size_t>(i)]) != 0) {
       if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         fail(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
       rd_kafka_poll(rk.get(), 1);
