@@ -676,11 +676,8 @@ adapter::offset_lookup service::list_offset(const std::string& topic, int32_t pa
   } else if (timestamp == adapter::max_timestamp) {
     // The batch with the largest timestamp, scanned from the start: an
     // operator's call, not a hot path.
-    int64_t at = p.log->log_start_offset();
-    while (at < hw) {
-      auto read = p.log->read(at, 1 << 20, hw);
-      std::vector<uint8_t> bytes;
-      if (!read || !read->copy_to(bytes) || bytes.empty()) break;
+    // A read error ends the scan: the answer is the largest seen so far.
+    (void)p.log->scan(p.log->log_start_offset(), hw, [&](std::span<const uint8_t> bytes) {
       log::for_each_batch(bytes, [&](const log::batch_view& b) {
         if (b.max_timestamp() > out.timestamp) {
           out.timestamp = b.max_timestamp();
@@ -692,10 +689,10 @@ adapter::offset_lookup service::list_offset(const std::string& topic, int32_t pa
                 out.offset = b.base_offset() + r.offset_delta;
             });
         }
-        at = b.last_offset() + 1;
         return true;
       });
-    }
+      return true;
+    });
     return out;
   } else if (timestamp == -5 || timestamp == -6) {
     // Latest tiered offset (KIP-1005) and earliest pending upload (KIP-1023):

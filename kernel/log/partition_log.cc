@@ -405,6 +405,24 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_
   return r;
 }
 
+status partition_log::scan(int64_t from, int64_t to, const std::function<bool(std::span<const uint8_t>)>& chunk) const {
+  for (int64_t at = from; at < to;) {
+    auto got = read(at, 4 << 20, to);
+    if (!got) return got.error();
+    std::vector<uint8_t> bytes;
+    if (auto s = got->copy_to(bytes); !s.ok()) return s;
+    if (bytes.empty() || !chunk(bytes)) break;
+    int64_t next = at;
+    for_each_batch(bytes, [&](const batch_view& b) {
+      next = b.last_offset() + 1;
+      return true;
+    });
+    if (next <= at) break;
+    at = next;
+  }
+  return {};
+}
+
 std::optional<int64_t> partition_log::offset_for_timestamp(int64_t ts) const {
   std::vector<std::pair<std::shared_ptr<segment>, uint64_t>> segs;
   int64_t lso = 0;
@@ -601,21 +619,13 @@ status partition_log::recover_producers() {
     state.clear();
     from = lso;
   }
-  for (int64_t at = *from; at < leo;) {
-    auto chunk = read(at, 4 << 20, leo);
-    if (!chunk) return chunk.error();
-    std::vector<uint8_t> bytes;
-    if (auto s = chunk->copy_to(bytes); !s.ok()) return s;
-    if (bytes.empty()) break;
-    state.replay(bytes, clock_());
-    int64_t next = at;
-    for_each_batch(bytes, [&](const batch_view& b) {
-      next = b.last_offset() + 1;
-      return true;
-    });
-    if (next <= at) break;
-    at = next;
-  }
+  if (auto s = scan(*from, leo,
+                    [&](std::span<const uint8_t> bytes) {
+                      state.replay(bytes, clock_());
+                      return true;
+                    });
+      !s.ok())
+    return s;
   std::lock_guard lock(mu_);
   producers_ = std::move(state);
   return {};
@@ -632,20 +642,16 @@ status partition_log::recover_epochs() {
     // Each batch header names its epoch; the first batch of each new epoch
     // gives its start.
     epochs = {};
-    for (int64_t at = lso; at < leo;) {
-      auto chunk = read(at, 4 << 20, leo);
-      if (!chunk) return chunk.error();
-      std::vector<uint8_t> bytes;
-      if (auto s = chunk->copy_to(bytes); !s.ok()) return s;
-      int64_t next = at;
-      for_each_batch(bytes, [&](const batch_view& b) {
-        epochs.assign(b.leader_epoch(), b.base_offset());
-        next = b.last_offset() + 1;
-        return true;
-      });
-      if (next <= at) break;
-      at = next;
-    }
+    if (auto s = scan(lso, leo,
+                      [&](std::span<const uint8_t> bytes) {
+                        for_each_batch(bytes, [&](const batch_view& b) {
+                          epochs.assign(b.leader_epoch(), b.base_offset());
+                          return true;
+                        });
+                        return true;
+                      });
+        !s.ok())
+      return s;
   }
   bool changed = epochs.truncate_from_end(leo);
   changed = epochs.truncate_from_start(lso) || changed;

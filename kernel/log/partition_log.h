@@ -109,6 +109,10 @@ class partition_log {
   // consumers, LEO for replicas). Offsets below the LSO or past the LEO are
   // errors (errc::not_found).
   result<read_result> read(int64_t offset, size_t max_bytes, int64_t max_offset) const;
+  // Hands the batches in [from, to) to `chunk`, a few MiB of whole batches
+  // at a time (copied into memory), until it returns false: for scans of
+  // batch headers (recovery, max timestamp).
+  status scan(int64_t from, int64_t to, const std::function<bool(std::span<const uint8_t>)>& chunk) const;
   // The first offset whose timestamp is >= ts (ListOffsets), or nullopt.
   std::optional<int64_t> offset_for_timestamp(int64_t ts) const;
 
