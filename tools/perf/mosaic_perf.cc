@@ -419,10 +419,14 @@ class target {
     rd_kafka_queue_destroy(q);
   }
 
-  rd_kafka_conf_t* client_conf(const options& o) const {
+  // A client's config: `defaults` (this tool's choices for the kind of
+  // client), then the user's -X properties over them.
+  rd_kafka_conf_t* client_conf(const options& o,
+                               const std::vector<std::pair<std::string, std::string>>& defaults = {}) const {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstrap_);
     set(conf, "log_level", "4");
+    for (const auto& [k, v] : defaults) set(conf, k, v);
     for (const auto& [k, v] : o.client_props) set(conf, k, v);
     return conf;
   }
@@ -436,7 +440,7 @@ class target {
 // A progress line on stderr at most once a second.
 class progress {
  public:
-  progress(bool quiet, std::string what) : quiet_(quiet), what_(std::move(what)), start_(now_ns()), last_(start_) {}
+  progress(bool quiet, std::string what) : quiet_(quiet), what_(std::move(what)), last_(now_ns()) {}
   void tick(int64_t records, int64_t bytes, const std::string& extra = {}) {
     const int64_t t = now_ns();
     if (quiet_ || t - last_ < 1'000'000'000) return;
@@ -452,7 +456,7 @@ class progress {
  private:
   bool quiet_;
   std::string what_;
-  int64_t start_, last_;
+  int64_t last_;
   int64_t records_ = 0, bytes_ = 0;
 };
 
@@ -495,13 +499,11 @@ produce_result produce(target& t, const options& o) {
   produce_state st;
   st.sent_ns.assign(static_cast<size_t>(o.records), 0);
   st.latency_ns.reserve(static_cast<size_t>(o.records));
-  rd_kafka_conf_t* conf = t.client_conf(o);
-  set(conf, "acks", o.acks);
-  set(conf, "compression.type", o.compression);
-  set(conf, "batch.size", std::to_string(o.batch_size));
-  set(conf, "linger.ms", std::to_string(o.linger_ms));
-  set(conf, "queue.buffering.max.messages", "1000000");
-  for (const auto& [k, v] : o.client_props) set(conf, k, v);  // again: the user's word over these defaults
+  rd_kafka_conf_t* conf = t.client_conf(o, {{"acks", o.acks},
+                                            {"compression.type", o.compression},
+                                            {"batch.size", std::to_string(o.batch_size)},
+                                            {"linger.ms", std::to_string(o.linger_ms)},
+                                            {"queue.buffering.max.messages", "1000000"}});
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_conf_set_opaque(conf, &st);
   rk_ptr rk = make_client(RD_KAFKA_PRODUCER, conf);
@@ -553,11 +555,9 @@ produce_result produce(target& t, const options& o) {
 // ---- consume ----
 
 consume_result consume(target& t, const options& o) {
-  rd_kafka_conf_t* conf = t.client_conf(o);
-  set(conf, "fetch.wait.max.ms", "100");
-  set(conf, "queued.max.messages.kbytes", std::to_string(256 << 10));
-  set(conf, "enable.partition.eof", "true");
-  for (const auto& [k, v] : o.client_props) set(conf, k, v);  // again: the user's word over these defaults
+  rd_kafka_conf_t* conf = t.client_conf(o, {{"fetch.wait.max.ms", "100"},
+                                            {"queued.max.messages.kbytes", std::to_string(256 << 10)},
+                                            {"enable.partition.eof", "true"}});
   rk_ptr rk = make_client(RD_KAFKA_CONSUMER, conf);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr);
