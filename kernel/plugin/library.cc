@@ -7,6 +7,7 @@
 #include <set>
 #include <string_view>
 
+#include "mosaic/abi/assignor.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/sdk/config_validation.h"
 
@@ -56,6 +57,17 @@ status check_codec_vtable(const mosaic_factory_v1& f, const std::string& origin)
   return {};
 }
 
+status check_assignor_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_assignor_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_assignor_vtable_v1::assign))
+    return refuse(origin, std::string("factory '") + f.name + "': assignor table is smaller than ABI v1 defines");
+  if (vt->assignor_name == nullptr || !valid_id(vt->assignor_name))
+    return refuse(origin, std::string("factory '") + f.name + "': assignor has no valid name (letters, digits, . _ -)");
+  if (vt->assign == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': assignor table has a null function");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -97,7 +109,9 @@ const char* category_name(int32_t category) noexcept {
   }
 }
 
-bool category_supported(int32_t category) noexcept { return category == MOSAIC_CATEGORY_CODEC; }
+bool category_supported(int32_t category) noexcept {
+  return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR;
+}
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
   if (d == nullptr) return refuse(origin, "the entry returned no descriptor");
@@ -133,6 +147,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
     if (auto s = check_fields(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_CODEC)
       if (auto s = check_codec_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_ASSIGNOR)
+      if (auto s = check_assignor_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }
