@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
@@ -43,12 +44,30 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),
             store_->applied_offset());
 
+  // The group coordinator's log: an internal partition, never a topic,
+  // kept whole (it compacts itself).
+  log::log_config offsets_log;
+  offsets_log.retention_ms = -1;
+  offsets_log.segment_bytes = 16ull << 20;
+  offsets_log.segment_ms = INT64_MAX;
+  offsets_log.max_message_bytes = 64u << 20;
+  auto group_log = logs_->create("__consumer_offsets", 0, offsets_log);
+  if (!group_log) return group_log.error();
+  logs_->set_config("__consumer_offsets", 0, offsets_log);
+  groups::coordinator::options gopts;
+  gopts.settings = cfg_.groups;
+  gopts.topics = [svc = service_.get()] { return svc->topics(); };
+  auto coord = groups::coordinator::start(*group_log, &assignors_, std::move(gopts));
+  if (!coord) return coord.error();
+  groups_ = std::move(*coord);
+
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
     auto factory = find_adapter(adapters, l.adapter);
     if (!factory) return status(errc::config, "listener " + l.name + ": no protocol adapter '" + l.adapter + "'");
     adapter::adapter_context ctx;
     ctx.service = service_.get();
+    ctx.groups = groups_.get();
     auto a = factory(ctx);
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a});
@@ -73,6 +92,8 @@ status node::shutdown() {
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();
+  if (groups_) groups_->stop();
+  groups_.reset();
   if (service_) service_->stop();
   service_.reset();
   store_.reset();
@@ -105,6 +126,13 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
     log::info("plugin {} ({} {}, {}) is codec {} generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id,
               *gen, settings.empty() ? "" : ": ", settings);
+  } else if (f.category == MOSAIC_CATEGORY_ASSIGNOR) {
+    auto gen = assignors_.install(*inst);
+    if (!gen) return gen.error();
+    log::info("plugin {} ({} {}, {}) is assignor '{}' generation {}{}{}", f.name, lib.descriptor().name,
+              lib.descriptor().version, lib.origin(),
+              static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name, *gen,
+              settings.empty() ? "" : ": ", settings);
   }
   running_[e.name] = fingerprint(e, (*inst)->config());
   return {};
@@ -113,6 +141,32 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
 status node::load_plugins(bool dry_run) {
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
+  return start_default_assignors(dry_run);
+}
+
+status node::start_default_assignors(bool dry_run) {
+  std::set<std::string> provided;
+  for (const auto& e : cfg_.plugins) {
+    const auto* f = host_.find(e.name);
+    if (f != nullptr && f->factory->category == MOSAIC_CATEGORY_ASSIGNOR)
+      provided.insert(static_cast<const mosaic_assignor_vtable_v1*>(f->factory->vtable)->assignor_name);
+  }
+  for (const auto& name : cfg_.groups.consumer_assignors) {
+    if (provided.count(name)) continue;
+    config::plugin_entry e;
+    e.name = "mosaic.assignor." + name;
+    e.where = "group.consumer.assignors";
+    if (auto s = host_.ensure(e.name, std::nullopt); !s.ok())
+      return status(errc::config, "group.consumer.assignors names '" + name + "', but no plugin under plugins.load " +
+                                      "provides it and there is no " + e.name + " (" + s.message() + ")");
+    const auto* f = host_.find(e.name);
+    if (f->factory->category != MOSAIC_CATEGORY_ASSIGNOR ||
+        name != static_cast<const mosaic_assignor_vtable_v1*>(f->factory->vtable)->assignor_name)
+      return status(errc::config, "group.consumer.assignors names '" + name + "', but " + e.name +
+                                      " is not an assignor of that name");
+    if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
+    provided.insert(name);
+  }
   return {};
 }
 

@@ -13,9 +13,11 @@
 #include "kernel/base/status.h"
 #include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/coordinator.h"
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/net/server.h"
+#include "kernel/plugin/assignors.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
 
@@ -26,8 +28,10 @@ class node {
   node(config::broker_config cfg, std::vector<plugin::builtin_plugin> builtins);
   ~node();
 
-  // Loads and creates every configured plugin. With `dry_run` (for
-  // --validate-config) nothing is published and no folder is touched.
+  // Loads and creates every configured plugin, then any assignor that
+  // group.consumer.assignors names and no entry provides (as the built-in
+  // mosaic.assignor.<name>). With `dry_run` (for --validate-config) nothing
+  // is published and no folder is touched.
   status load_plugins(bool dry_run = false);
   // Creates the data folders, locks them against a second process, and
   // finds the partition logs in them (opened when first used).
@@ -47,19 +51,23 @@ class node {
   const config::broker_config& config() const noexcept { return cfg_; }
   plugin::plugin_host& plugins() noexcept { return host_; }
   plugin::codec_set& codecs() noexcept { return codecs_; }
+  plugin::assignor_set& assignors() noexcept { return assignors_; }
   log::log_manager* logs() noexcept { return logs_.get(); }
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
+  status start_default_assignors(bool dry_run);
 
   config::broker_config cfg_;
   plugin::plugin_host host_;
   plugin::codec_set codecs_;
+  plugin::assignor_set assignors_;
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
   std::unique_ptr<log::log_manager> logs_;
   std::unique_ptr<metadata::metadata_store> store_;
   std::unique_ptr<broker::service> service_;
+  std::unique_ptr<groups::coordinator> groups_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
 };

@@ -50,6 +50,18 @@ const std::vector<key_doc> keys = {
     {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
     {"num.network.threads", "integer", "2", "threads serving sockets"},
     {"num.io.threads", "integer", "2", "threads waiting on fsync"},
+    {"group.min.session.timeout.ms", "integer", "6000", "the shortest session a classic group member may ask for"},
+    {"group.max.session.timeout.ms", "integer", "1800000", "the longest session a classic group member may ask for"},
+    {"group.initial.rebalance.delay.ms", "integer", "3000",
+     "a new classic group waits this long for more members before its first rebalance"},
+    {"group.max.size", "integer", "2147483647", "members a classic group may have"},
+    {"group.consumer.session.timeout.ms", "integer", "45000",
+     "a consumer group member that sends no heartbeat for this long is removed"},
+    {"group.consumer.heartbeat.interval.ms", "integer", "5000", "how often consumer group members send heartbeats"},
+    {"group.consumer.max.size", "integer", "2147483647", "members a consumer group may have"},
+    {"group.consumer.assignors", "list", "[uniform, range]",
+     "server-side assignors by name (from assignor plugins); the first is the default"},
+    {"offset.metadata.max.bytes", "integer", "4096", "the largest metadata string an offset commit may carry"},
     {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
     {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
@@ -92,6 +104,29 @@ constexpr server_int_field server_int_fields[] = {
     {"num.network.threads", &server_settings::num_network_threads, 1, 256},
     {"num.io.threads", &server_settings::num_io_threads, 1, 256},
 };
+
+struct group_int_field {
+  const char* key;
+  int64_t group_settings::*member;
+  int64_t min;
+  int64_t max;
+};
+constexpr group_int_field group_int_fields[] = {
+    {"group.min.session.timeout.ms", &group_settings::min_session_timeout_ms, 1, INT32_MAX},
+    {"group.max.session.timeout.ms", &group_settings::max_session_timeout_ms, 1, INT32_MAX},
+    {"group.initial.rebalance.delay.ms", &group_settings::initial_rebalance_delay_ms, 0, INT32_MAX},
+    {"group.max.size", &group_settings::max_size, 1, INT32_MAX},
+    {"group.consumer.session.timeout.ms", &group_settings::consumer_session_timeout_ms, 1, INT32_MAX},
+    {"group.consumer.heartbeat.interval.ms", &group_settings::consumer_heartbeat_interval_ms, 1, INT32_MAX},
+    {"group.consumer.max.size", &group_settings::consumer_max_size, 1, INT32_MAX},
+    {"offset.metadata.max.bytes", &group_settings::offset_metadata_max_bytes, 0, INT32_MAX},
+};
+
+const group_int_field* group_field(const std::string& key) {
+  for (const auto& f : group_int_fields)
+    if (key == f.key) return &f;
+  return nullptr;
+}
 
 const server_int_field* server_field(const std::string& key) {
   for (const auto& f : server_int_fields)
@@ -186,6 +221,11 @@ class parser {
         cfg.log.*(field->member) = integer(v, key, field->min, INT64_MAX);
       } else if (auto* sfield = server_field(key)) {
         cfg.server.*(sfield->member) = integer(v, key, sfield->min, sfield->max);
+      } else if (auto* gfield = group_field(key)) {
+        cfg.groups.*(gfield->member) = integer(v, key, gfield->min, gfield->max);
+      } else if (key == "group.consumer.assignors") {
+        cfg.groups.consumer_assignors = string_list(v, key);
+        if (cfg.groups.consumer_assignors.empty()) fail(v, key, "needs at least one assignor");
       } else if (key == "auto.create.topics.enable") {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
@@ -326,6 +366,10 @@ class parser {
 
   broker_config finish(broker_config& cfg, const std::filesystem::path& base_dir,
                        const std::filesystem::path& origin) const {
+    if (cfg.groups.min_session_timeout_ms > cfg.groups.max_session_timeout_ms)
+      throw config_error{
+          source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +
+          ") is above group.max.session.timeout.ms (" + std::to_string(cfg.groups.max_session_timeout_ms) + ")"};
     for (auto& dir : cfg.plugin_search_paths) {
       std::string s = dir.string();
       if (s.rfind("$ORIGIN", 0) == 0) {

@@ -65,6 +65,19 @@ struct server_settings {
   std::string cluster_id;                        // cluster.id (empty: made at first start)
 };
 
+// The group coordinator's settings, under Kafka's names.
+struct group_settings {
+  int64_t min_session_timeout_ms = 6000;                            // group.min.session.timeout.ms
+  int64_t max_session_timeout_ms = 1800000;                         // group.max.session.timeout.ms
+  int64_t initial_rebalance_delay_ms = 3000;                        // group.initial.rebalance.delay.ms
+  int64_t max_size = INT32_MAX;                                     // group.max.size (classic groups)
+  int64_t consumer_session_timeout_ms = 45000;                      // group.consumer.session.timeout.ms
+  int64_t consumer_heartbeat_interval_ms = 5000;                    // group.consumer.heartbeat.interval.ms
+  int64_t consumer_max_size = INT32_MAX;                            // group.consumer.max.size
+  int64_t offset_metadata_max_bytes = 4096;                         // offset.metadata.max.bytes
+  std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
+};
+
 struct broker_config {
   std::filesystem::path source;  // the file it was read from
   int32_t node_id = 1;
@@ -73,6 +86,7 @@ struct broker_config {
   std::string log_level = "info";
   log_defaults log;
   server_settings server;
+  group_settings groups;
   std::vector<listener_config> listeners;
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "kernel/base/bytes.h"
+
 namespace mosaic::metadata {
 
 namespace {
@@ -16,71 +18,9 @@ enum : uint8_t {
 };
 constexpr uint8_t record_version = 0;
 
-class out {
- public:
-  explicit out(std::vector<uint8_t>& b) : b_(b) {}
-  void u8(uint8_t v) { b_.push_back(v); }
-  void i32(int32_t v) {
-    for (int s = 24; s >= 0; s -= 8) b_.push_back(static_cast<uint8_t>(static_cast<uint32_t>(v) >> s));
-  }
-  void str(const std::string& s) {
-    i32(static_cast<int32_t>(s.size()));
-    b_.insert(b_.end(), s.begin(), s.end());
-  }
-  void opt_str(const std::optional<std::string>& s) {
-    if (!s) return i32(-1);
-    str(*s);
-  }
-  void id(const uuid& u) { b_.insert(b_.end(), u.begin(), u.end()); }
-
- private:
-  std::vector<uint8_t>& b_;
-};
-
-struct truncated {};
-
-class in {
- public:
-  explicit in(std::span<const uint8_t> b) : p_(b.data()), end_(b.data() + b.size()) {}
-  bool done() const { return p_ == end_; }
-  uint8_t u8() {
-    need(1);
-    return *p_++;
-  }
-  int32_t i32() {
-    need(4);
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v = (v << 8) | *p_++;
-    return static_cast<int32_t>(v);
-  }
-  std::optional<std::string> opt_str() {
-    int32_t n = i32();
-    if (n < 0) return std::nullopt;
-    need(static_cast<size_t>(n));
-    std::string s(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
-    p_ += n;
-    return s;
-  }
-  std::string str() {
-    auto s = opt_str();
-    if (!s) throw truncated{};
-    return *s;
-  }
-  uuid id() {
-    need(16);
-    uuid u;
-    std::copy(p_, p_ + 16, u.begin());
-    p_ += 16;
-    return u;
-  }
-
- private:
-  void need(size_t n) const {
-    if (static_cast<size_t>(end_ - p_) < n) throw truncated{};
-  }
-  const uint8_t* p_;
-  const uint8_t* end_;
-};
+using out = byte_writer;
+using in = byte_reader;
+using truncated = truncated_input;
 
 }  // namespace
 

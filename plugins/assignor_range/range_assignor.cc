@@ -43,4 +43,4 @@ class range_assignor : public mosaic::sdk::assignor<range_assignor> {
 
 }  // namespace
 
-MOSAIC_PLUGIN("mosaic_assignor_range", "0.1.0", range_assignor)
+MOSAIC_PLUGIN("mosaic-assignor-range", "0.1.0", range_assignor)

@@ -110,4 +110,4 @@ class uniform_assignor : public mosaic::sdk::assignor<uniform_assignor> {
 
 }  // namespace
 
-MOSAIC_PLUGIN("mosaic_assignor_uniform", "0.1.0", uniform_assignor)
+MOSAIC_PLUGIN("mosaic-assignor-uniform", "0.1.0", uniform_assignor)

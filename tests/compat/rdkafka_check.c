@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "rdkafka_common.h"
+
 static int delivered_ok = 0;
 static int delivery_failed = 0;
 static int fetch_version = -1;
@@ -47,47 +49,15 @@ static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char*
   if (p) produce_version = atoi(p + strlen("Sent ProduceRequest (v"));
 }
 
-static void set(rd_kafka_conf_t* conf, const char* name, const char* value) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-    fprintf(stderr, "config %s: %s\n", name, err);
-    exit(1);
-  }
-}
-
 static rd_kafka_conf_t* base_conf(const char* bootstrap) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", bootstrap);
-  set(conf, "debug", "protocol");
+  mosaic_set(conf, "bootstrap.servers", bootstrap);
+  mosaic_set(conf, "debug", "protocol");
   rd_kafka_conf_set_log_cb(conf, on_log);
   return conf;
 }
 
-static int create_topic(const char* bootstrap, const char* topic) {
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, base_conf(bootstrap), err, sizeof(err));
-  if (!rk) return fprintf(stderr, "admin client: %s\n", err), 0;
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, 2, 1, err, sizeof(err));
-  rd_kafka_NewTopic_set_config(nt, "retention.ms", "86400000");
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
-  int ok = 0;
-  if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    size_t n = 0;
-    const rd_kafka_topic_result_t** res =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    ok = n == 1 && rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (!ok && n == 1) fprintf(stderr, "create: %s\n", rd_kafka_topic_result_error_string(res[0]));
-  } else {
-    fprintf(stderr, "create: %s\n", ev ? rd_kafka_event_error_string(ev) : "timed out");
-  }
-  if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_NewTopic_destroy(nt);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_destroy(rk);
-  return ok;
-}
+static int create_topic(const char* bootstrap, const char* topic) { return mosaic_create_topic(bootstrap, topic, 2); }
 
 enum { idem_keys = 8 };
 static int idem_errors = 0;
@@ -108,15 +78,15 @@ static int idempotent_check(const char* bootstrap, const char* topic, int count,
   char err[512];
   if (!create_topic(bootstrap, topic)) return 1;
   rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-  set(pconf, "bootstrap.servers", bootstrap);
-  set(pconf, "enable.idempotence", "true");
-  set(pconf, "acks", "all");
-  set(pconf, "linger.ms", "2");
-  set(pconf, "batch.num.messages", "50");
-  set(pconf, "message.timeout.ms", "60000");
-  set(pconf, "retry.backoff.ms", "100");
-  set(pconf, "reconnect.backoff.ms", "50");
-  set(pconf, "reconnect.backoff.max.ms", "500");
+  mosaic_set(pconf, "bootstrap.servers", bootstrap);
+  mosaic_set(pconf, "enable.idempotence", "true");
+  mosaic_set(pconf, "acks", "all");
+  mosaic_set(pconf, "linger.ms", "2");
+  mosaic_set(pconf, "batch.num.messages", "50");
+  mosaic_set(pconf, "message.timeout.ms", "60000");
+  mosaic_set(pconf, "retry.backoff.ms", "100");
+  mosaic_set(pconf, "reconnect.backoff.ms", "50");
+  mosaic_set(pconf, "reconnect.backoff.max.ms", "500");
   rd_kafka_conf_set_dr_msg_cb(pconf, on_idempotent_delivery);
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
   if (!producer) return fprintf(stderr, "producer: %s\n", err), 1;
@@ -209,9 +179,9 @@ int main(int argc, char** argv) {
   if (!create_topic(bootstrap, topic)) return 1;
 
   rd_kafka_conf_t* pconf = base_conf(bootstrap);
-  set(pconf, "acks", "all");
-  set(pconf, "compression.type", "lz4");
-  set(pconf, "linger.ms", "5");
+  mosaic_set(pconf, "acks", "all");
+  mosaic_set(pconf, "compression.type", "lz4");
+  mosaic_set(pconf, "linger.ms", "5");
   rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
   if (!producer) return fprintf(stderr, "producer: %s\n", err), 1;
@@ -233,8 +203,8 @@ int main(int argc, char** argv) {
   rd_kafka_destroy(producer);
   if (delivered_ok != count) return fprintf(stderr, "%d of %d delivered\n", delivered_ok, count), 1;
 
-  /* The simple (group-less) consumer, as kcat -C uses: groups are not
-   * served yet. */
+  /* The simple (group-less) consumer, as kcat -C uses (groups have their
+   * own driver, rdkafka_group_check). */
   rd_kafka_conf_t* cconf = base_conf(bootstrap);
   rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof(err));
   if (!consumer) return fprintf(stderr, "consumer: %s\n", err), 1;

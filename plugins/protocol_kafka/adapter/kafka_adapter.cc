@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "kafka_messages.h"
+#include "plugins/protocol_kafka/adapter/group_api.h"
+#include "plugins/protocol_kafka/adapter/request_context.h"
 
 namespace mosaic::kafka {
 
@@ -27,46 +29,6 @@ const api_range* find_api(int16_t key) {
     if (a.api_key == key) return &a;
   return nullptr;
 }
-
-// One request being answered: enough to write its response from any thread.
-struct request_context {
-  int16_t key = 0;
-  int16_t version = 0;
-  int32_t correlation = 0;
-  bool flexible = false;
-  std::shared_ptr<adapter::responder> reply;
-
-  template <class Response>
-  void send(const Response& resp) const {
-    std::vector<uint8_t> out;
-    writer w(out);
-    write_header(w);
-    resp.encode(w, version);
-    reply->respond(std::move(out));
-  }
-
-  void write_header(writer& w) const {
-    msg::response_header rh;
-    rh.correlation_id = correlation;
-    // ApiVersions responses always use header v0 (KIP-511).
-    rh.encode(w, flexible && key != msg::api_versions_request_api_key ? 1 : 0);
-  }
-
-  // The same, for a response whose records fields are spliced file ranges:
-  // `files[id]` are the ranges of the field encoded with splice id `id`.
-  template <class Response>
-  void send_spliced(const Response& resp, std::vector<std::vector<adapter::file_range>>& files) const {
-    adapter::response out;
-    std::vector<std::pair<size_t, int32_t>> splices;
-    writer w(out.bytes);
-    w.note_splices(&splices);
-    write_header(w);
-    resp.encode(w, version);
-    for (const auto& [at, id] : splices)
-      for (auto& range : files[static_cast<size_t>(id)]) out.files.push_back({at, std::move(range)});
-    reply->respond(std::move(out));
-  }
-};
 
 // Administrative requests wait on the metadata log's fsync: they run here,
 // one at a time, off the network threads.
@@ -170,6 +132,7 @@ class session_cache {
 
 struct shared_state {
   adapter::broker* broker = nullptr;
+  adapter::group_coordinator* groups = nullptr;
   session_cache sessions;
   admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
 };
@@ -215,6 +178,7 @@ class handler : public std::enable_shared_from_this<handler> {
       reader r(*buf);
       msg::request_header header;
       header.decode(r, rc.flexible ? 2 : 1);
+      if (header.client_id) rc.client_id = *header.client_id;
       dispatch(rc, r, buf);
     } catch (const decode_error&) {
       reply->close();  // a malformed request: Kafka closes the connection too
@@ -265,7 +229,9 @@ class handler : public std::enable_shared_from_this<handler> {
         return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
       case msg::incremental_alter_configs_request_api_key:
         return on_admin_thread<msg::incremental_alter_configs_request>(rc, r, &handler::incremental_alter_configs);
-      default: return rc.reply->close();
+      default:
+        if (answer_group_request(rc, r, state_->groups, broker(), peer_)) return;
+        return rc.reply->close();
     }
   }
 
@@ -913,6 +879,7 @@ class kafka_adapter final : public adapter::protocol_adapter {
   explicit kafka_adapter(const adapter::adapter_context& c)
       : admin_(std::make_unique<admin_worker>()), state_(std::make_shared<shared_state>()) {
     state_->broker = c.service;
+    state_->groups = c.groups;
     state_->admin = admin_.get();
   }
   std::unique_ptr<adapter::session> open_session(const adapter::peer& p) override {
@@ -930,15 +897,36 @@ const std::vector<api_range>& supported_apis() {
   // Kafka 4.2's ranges for the APIs implemented; the last column is the
   // first flexible version (checked against the schemas in the tests).
   static const std::vector<api_range> apis = {
-      {msg::produce_request_api_key, 3, 13, 9},           {msg::fetch_request_api_key, 4, 18, 12},
-      {msg::list_offsets_request_api_key, 1, 11, 6},      {msg::offset_for_leader_epoch_request_api_key, 2, 4, 4},
-      {msg::metadata_request_api_key, 0, 13, 9},          {msg::api_versions_request_api_key, 0, 4, 3},
-      {msg::create_topics_request_api_key, 2, 7, 5},      {msg::delete_topics_request_api_key, 1, 6, 4},
-      {msg::describe_configs_request_api_key, 1, 4, 4},   {msg::alter_configs_request_api_key, 0, 2, 2},
-      {msg::create_partitions_request_api_key, 0, 3, 2},  {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
-      {msg::init_producer_id_request_api_key, 0, 5, 2},   {msg::delete_records_request_api_key, 0, 2, 2},
-      {msg::describe_producers_request_api_key, 0, 0, 0}, {msg::describe_log_dirs_request_api_key, 1, 4, 2},
+      {msg::produce_request_api_key, 3, 13, 9},
+      {msg::fetch_request_api_key, 4, 18, 12},
+      {msg::list_offsets_request_api_key, 1, 11, 6},
+      {msg::offset_for_leader_epoch_request_api_key, 2, 4, 4},
+      {msg::metadata_request_api_key, 0, 13, 9},
+      {msg::api_versions_request_api_key, 0, 4, 3},
+      {msg::create_topics_request_api_key, 2, 7, 5},
+      {msg::delete_topics_request_api_key, 1, 6, 4},
+      {msg::describe_configs_request_api_key, 1, 4, 4},
+      {msg::alter_configs_request_api_key, 0, 2, 2},
+      {msg::create_partitions_request_api_key, 0, 3, 2},
+      {msg::incremental_alter_configs_request_api_key, 0, 1, 1},
+      {msg::init_producer_id_request_api_key, 0, 5, 2},
+      {msg::delete_records_request_api_key, 0, 2, 2},
+      {msg::describe_producers_request_api_key, 0, 0, 0},
+      {msg::describe_log_dirs_request_api_key, 1, 4, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
+      {msg::find_coordinator_request_api_key, 0, 6, 3},
+      {msg::join_group_request_api_key, 0, 9, 6},
+      {msg::sync_group_request_api_key, 0, 5, 4},
+      {msg::heartbeat_request_api_key, 0, 4, 4},
+      {msg::leave_group_request_api_key, 0, 5, 4},
+      {msg::offset_commit_request_api_key, 2, 10, 8},
+      {msg::offset_fetch_request_api_key, 1, 10, 6},
+      {msg::offset_delete_request_api_key, 0, 0, 99},
+      {msg::list_groups_request_api_key, 0, 5, 3},
+      {msg::describe_groups_request_api_key, 0, 6, 5},
+      {msg::delete_groups_request_api_key, 0, 2, 2},
+      {msg::consumer_group_heartbeat_request_api_key, 0, 1, 0},
+      {msg::consumer_group_describe_request_api_key, 0, 1, 0},
   };
   return apis;
 }

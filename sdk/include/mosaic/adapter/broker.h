@@ -33,14 +33,23 @@ enum class error : int16_t {
   corrupt_message = 2,
   unknown_topic_or_partition = 3,
   invalid_fetch_size = 4,
-  coordinator_not_available = 15,
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
+  offset_metadata_too_large = 12,
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
   invalid_topic_exception = 17,
   record_list_too_large = 18,
   not_enough_replicas = 19,
   invalid_required_acks = 21,
+  illegal_generation = 22,
+  inconsistent_group_protocol = 23,
+  invalid_group_id = 24,
+  unknown_member_id = 25,
+  invalid_session_timeout = 26,
+  rebalance_in_progress = 27,
   invalid_timestamp = 32,
   unsupported_version = 35,
   topic_already_exists = 36,
@@ -54,12 +63,23 @@ enum class error : int16_t {
   out_of_order_sequence_number = 45,
   invalid_producer_epoch = 47,
   kafka_storage_error = 56,
+  non_empty_group = 68,
+  group_id_not_found = 69,
   fenced_leader_epoch = 74,
   unknown_leader_epoch = 75,
   unsupported_compression_type = 76,
+  member_id_required = 79,
+  group_max_size_reached = 81,
+  fenced_instance_id = 82,
+  group_subscribed_to_topic = 86,
   invalid_record = 87,
   unknown_topic_id = 100,
   inconsistent_topic_id = 103,
+  fenced_member_epoch = 110,
+  unreleased_instance_id = 111,
+  unsupported_assignor = 112,
+  stale_member_epoch = 113,
+  invalid_regular_expression = 128,
 };
 
 // An error and the words that go with it.
@@ -258,9 +278,12 @@ class broker {
   virtual std::vector<log_dir_usage> describe_log_dirs() const = 0;
 };
 
+class group_coordinator;
+
 // What the host gives an adapter when it creates it.
 struct adapter_context {
   broker* service = nullptr;
+  group_coordinator* groups = nullptr;  // consumer groups and committed offsets
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

@@ -1,0 +1,89 @@
+// The group coordinator: classic groups (the JoinGroup/SyncGroup barrier),
+// KIP-848 consumer groups (server-side assignment through assignor plugins,
+// incremental reconciliation), and committed offsets, all persisted in the
+// group log (group_log.h) and rebuilt from it at start-up.
+//
+// Threading: one thread, the coordinator's own, owns every group. Calls
+// post their work to it; it handles what has arrived as one round, fires
+// the timers that are due (sessions, rebalance deadlines, the initial
+// rebalance delay), writes the round's records with one append and one
+// fsync, and only then gives the answers that depend on them. Assignors
+// run on this thread, never on a network thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/config/broker_config.h"
+#include "kernel/groups/group_log.h"
+#include "kernel/groups/state.h"
+#include "kernel/plugin/assignors.h"
+#include "mosaic/adapter/groups.h"
+
+namespace mosaic::groups {
+
+class coordinator final : public adapter::group_coordinator {
+ public:
+  struct options {
+    config::group_settings settings;
+    // The topics as the metadata has them now (names, ids, partitions).
+    std::function<std::vector<adapter::topic_info>()> topics;
+    // How often timers are checked.
+    int64_t tick_ms = 50;
+  };
+
+  // Loads the group log and starts the coordinator's thread.
+  static result<std::unique_ptr<coordinator>> start(log::partition_log* log, const plugin::assignor_set* assignors,
+                                                    options opts);
+  ~coordinator() override;
+  coordinator(const coordinator&) = delete;
+  coordinator& operator=(const coordinator&) = delete;
+  // Stops the thread; calls still queued are dropped unanswered.
+  void stop();
+
+  void join_group(adapter::join_request req, std::function<void(adapter::join_result)> done) override;
+  void sync_group(adapter::sync_request req, std::function<void(adapter::sync_result)> done) override;
+  void heartbeat(std::string group_id, int32_t generation, adapter::member_identity member,
+                 std::function<void(adapter::error)> done) override;
+  void leave_group(std::string group_id, std::vector<adapter::member_identity> members,
+                   std::function<void(std::vector<adapter::error>)> done) override;
+  void consumer_heartbeat(adapter::consumer_heartbeat_request req,
+                          std::function<void(adapter::consumer_heartbeat_result)> done) override;
+  void describe_consumer_groups(std::vector<std::string> group_ids,
+                                std::function<void(std::vector<adapter::consumer_group_description>)> done) override;
+  void commit_offsets(adapter::commit_request req, std::function<void(std::vector<adapter::error>)> done) override;
+  void fetch_offsets(std::vector<adapter::offset_fetch_request> reqs,
+                     std::function<void(std::vector<adapter::offset_fetch_result>)> done) override;
+  void delete_offsets(std::string group_id, std::vector<std::pair<std::string, int32_t>> partitions,
+                      std::function<void(adapter::error, std::vector<adapter::error>)> done) override;
+  void list_groups(std::vector<std::string> states, std::vector<std::string> types,
+                   std::function<void(std::vector<adapter::group_listing>)> done) override;
+  void describe_classic_groups(std::vector<std::string> group_ids,
+                               std::function<void(std::vector<adapter::classic_group_description>)> done) override;
+  void delete_groups(std::vector<std::string> group_ids,
+                     std::function<void(std::vector<adapter::error>)> done) override;
+
+ private:
+  struct impl;
+  coordinator(log::partition_log* log, const plugin::assignor_set* assignors, options opts);
+  void post(std::function<void()> task);
+  void loop();
+
+  std::unique_ptr<impl> impl_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mosaic::groups

@@ -1,0 +1,346 @@
+#include "kernel/groups/group_log.h"
+
+#include "kernel/base/bytes.h"
+#include "kernel/log/batch_builder.h"
+#include "kernel/log/record_batch.h"
+
+namespace mosaic::groups {
+
+namespace {
+
+enum : uint8_t { offset_type = 1, classic_type = 2, consumer_type = 3 };
+constexpr uint8_t value_version = 0;
+constexpr size_t max_batch_bytes = 1 << 20;
+
+std::vector<uint8_t> group_key(uint8_t type, const std::string& group) {
+  std::vector<uint8_t> k;
+  byte_writer w(k);
+  w.u8(type);
+  w.str(group);
+  return k;
+}
+
+void write_set(byte_writer& w, const partition_set& s) {
+  w.i32(static_cast<int32_t>(s.size()));
+  for (const auto& [id, parts] : s) {
+    w.id(id);
+    w.i32(static_cast<int32_t>(parts.size()));
+    for (int32_t p : parts) w.i32(p);
+  }
+}
+
+partition_set read_set(byte_reader& r) {
+  partition_set s;
+  for (size_t n = r.count(20); n > 0; --n) {
+    auto& parts = s[r.id()];
+    for (size_t k = r.count(4); k > 0; --k) parts.insert(r.i32());
+  }
+  return s;
+}
+
+void write_strings(byte_writer& w, const std::vector<std::string>& v) {
+  w.i32(static_cast<int32_t>(v.size()));
+  for (const auto& s : v) w.str(s);
+}
+
+std::vector<std::string> read_strings(byte_reader& r) {
+  std::vector<std::string> v;
+  for (size_t n = r.count(4); n > 0; --n) v.push_back(r.str());
+  return v;
+}
+
+std::vector<uint8_t> encode(const classic_group& g) {
+  std::vector<uint8_t> v;
+  byte_writer w(v);
+  w.u8(value_version);
+  w.u8(static_cast<uint8_t>(g.state));
+  w.i32(g.generation);
+  w.str(g.protocol_type);
+  w.opt_str(g.protocol);
+  w.str(g.leader);
+  w.i32(static_cast<int32_t>(g.members.size()));
+  for (const auto& [id, m] : g.members) {
+    w.str(m.id);
+    w.opt_str(m.instance_id);
+    w.str(m.client.client_id);
+    w.str(m.client.client_host);
+    w.i32(m.session_timeout_ms);
+    w.i32(m.rebalance_timeout_ms);
+    w.str(m.protocol_type);
+    w.i32(static_cast<int32_t>(m.protocols.size()));
+    for (const auto& [name, bytes] : m.protocols) {
+      w.str(name);
+      w.bytes(bytes);
+    }
+    write_strings(w, m.subscribed_topics);
+    w.bytes(m.assignment);
+  }
+  return v;
+}
+
+classic_group decode_classic(const std::string& id, byte_reader& r) {
+  classic_group g;
+  g.id = id;
+  if (r.u8() != value_version) throw truncated_input{};
+  const uint8_t state = r.u8();
+  if (state > static_cast<uint8_t>(classic_state::dead)) throw truncated_input{};
+  g.state = static_cast<classic_state>(state);
+  g.generation = r.i32();
+  g.protocol_type = r.str();
+  g.protocol = r.opt_str();
+  g.leader = r.str();
+  for (size_t n = r.count(8); n > 0; --n) {
+    classic_member m;
+    m.id = r.str();
+    m.instance_id = r.opt_str();
+    m.client.client_id = r.str();
+    m.client.client_host = r.str();
+    m.session_timeout_ms = r.i32();
+    m.rebalance_timeout_ms = r.i32();
+    m.protocol_type = r.str();
+    for (size_t k = r.count(8); k > 0; --k) {
+      std::string name = r.str();
+      m.protocols.emplace_back(std::move(name), r.bytes());
+    }
+    m.subscribed_topics = read_strings(r);
+    m.assignment = r.bytes();
+    g.members.emplace(m.id, std::move(m));
+  }
+  return g;
+}
+
+std::vector<uint8_t> encode(const consumer_group& g) {
+  std::vector<uint8_t> v;
+  byte_writer w(v);
+  w.u8(value_version);
+  w.i32(g.epoch);
+  w.i32(g.assignment_epoch);
+  w.str(g.assignor);
+  w.i32(static_cast<int32_t>(g.members.size()));
+  for (const auto& [id, m] : g.members) {
+    w.str(m.id);
+    w.opt_str(m.instance_id);
+    w.opt_str(m.rack);
+    w.str(m.client.client_id);
+    w.str(m.client.client_host);
+    w.i32(m.epoch);
+    w.i32(m.previous_epoch);
+    w.i32(m.rebalance_timeout_ms);
+    write_strings(w, m.topic_names);
+    w.opt_str(m.topic_regex);
+    w.opt_str(m.assignor);
+    w.u8(static_cast<uint8_t>(m.state));
+    write_set(w, m.assigned);
+    write_set(w, m.revoking);
+    w.u8(m.left_static ? 1 : 0);
+  }
+  w.i32(static_cast<int32_t>(g.target.size()));
+  for (const auto& [member, parts] : g.target) {
+    w.str(member);
+    write_set(w, parts);
+  }
+  return v;
+}
+
+consumer_group decode_consumer(const std::string& id, byte_reader& r) {
+  consumer_group g;
+  g.id = id;
+  if (r.u8() != value_version) throw truncated_input{};
+  g.epoch = r.i32();
+  g.assignment_epoch = r.i32();
+  g.assignor = r.str();
+  for (size_t n = r.count(8); n > 0; --n) {
+    consumer_member m;
+    m.id = r.str();
+    m.instance_id = r.opt_str();
+    m.rack = r.opt_str();
+    m.client.client_id = r.str();
+    m.client.client_host = r.str();
+    m.epoch = r.i32();
+    m.previous_epoch = r.i32();
+    m.rebalance_timeout_ms = r.i32();
+    m.topic_names = read_strings(r);
+    m.topic_regex = r.opt_str();
+    m.assignor = r.opt_str();
+    const uint8_t state = r.u8();
+    if (state > static_cast<uint8_t>(member_state::unreleased_partitions)) throw truncated_input{};
+    m.state = static_cast<member_state>(state);
+    m.assigned = read_set(r);
+    m.revoking = read_set(r);
+    m.left_static = r.u8() != 0;
+    g.members.emplace(m.id, std::move(m));
+  }
+  for (size_t n = r.count(8); n > 0; --n) {
+    std::string member = r.str();
+    g.target[member] = read_set(r);
+  }
+  return g;
+}
+
+void apply(loaded_state& out, std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value) {
+  byte_reader k(key);
+  const uint8_t type = k.u8();
+  const std::string group = k.str();
+  if (type == offset_type) {
+    offset_key ok;
+    ok.first = k.str();
+    ok.second = k.i32();
+    if (!value) {
+      auto it = out.offsets.find(group);
+      if (it != out.offsets.end()) {
+        it->second.erase(ok);
+        if (it->second.empty()) out.offsets.erase(it);
+      }
+      return;
+    }
+    byte_reader r(*value);
+    if (r.u8() != value_version) throw truncated_input{};
+    committed c;
+    c.offset = r.i64();
+    c.leader_epoch = r.i32();
+    c.metadata = r.opt_str();
+    c.commit_time_ms = r.i64();
+    out.offsets[group][ok] = std::move(c);
+    return;
+  }
+  if (type == classic_type) {
+    if (!value) {
+      out.classic.erase(group);
+      return;
+    }
+    byte_reader r(*value);
+    out.consumer.erase(group);  // a group id is one kind at a time
+    out.classic[group] = decode_classic(group, r);
+    return;
+  }
+  if (type == consumer_type) {
+    if (!value) {
+      out.consumer.erase(group);
+      return;
+    }
+    byte_reader r(*value);
+    out.classic.erase(group);
+    out.consumer[group] = decode_consumer(group, r);
+    return;
+  }
+  throw truncated_input{};
+}
+
+}  // namespace
+
+status group_log::load(loaded_state& out) {
+  status bad;
+  auto s = log_->scan(log_->log_start_offset(), log_->log_end_offset(), [&](std::span<const uint8_t> chunk) {
+    log::for_each_batch(chunk, [&](const log::batch_view& b) {
+      const bool ok = log::for_each_record(b, [&](const log::record_view& r) {
+        if (!bad.ok()) return;
+        if (!r.key) {
+          bad =
+              status(errc::corrupt, "a group log record at offset " + std::to_string(b.base_offset()) + " has no key");
+          return;
+        }
+        try {
+          apply(out, *r.key, r.value);
+          ++out.records;
+        } catch (const truncated_input&) {
+          bad = status(errc::corrupt, "a group log record in the batch at offset " + std::to_string(b.base_offset()) +
+                                          " is malformed");
+        }
+      });
+      if (!ok && bad.ok())
+        bad =
+            status(errc::corrupt, "the group log batch at offset " + std::to_string(b.base_offset()) + " is malformed");
+      return bad.ok();
+    });
+    return bad.ok();
+  });
+  if (!s) return s;
+  if (!bad) return bad;
+  log_->set_high_watermark(log_->log_end_offset());
+  live_bytes_ = log_->size_bytes();
+  return {};
+}
+
+void group_log::put_offset(const std::string& group, const offset_key& key, const committed& c) {
+  entry e;
+  byte_writer k(e.key);
+  k.u8(offset_type);
+  k.str(group);
+  k.str(key.first);
+  k.i32(key.second);
+  e.value.emplace();
+  byte_writer v(*e.value);
+  v.u8(value_version);
+  v.i64(c.offset);
+  v.i32(c.leader_epoch);
+  v.opt_str(c.metadata);
+  v.i64(c.commit_time_ms);
+  pending_.push_back(std::move(e));
+}
+
+void group_log::delete_offset(const std::string& group, const offset_key& key) {
+  entry e;
+  byte_writer k(e.key);
+  k.u8(offset_type);
+  k.str(group);
+  k.str(key.first);
+  k.i32(key.second);
+  pending_.push_back(std::move(e));
+}
+
+void group_log::put_group(const classic_group& g) { pending_.push_back({group_key(classic_type, g.id), encode(g)}); }
+
+void group_log::put_group(const consumer_group& g) { pending_.push_back({group_key(consumer_type, g.id), encode(g)}); }
+
+void group_log::delete_group(const std::string& group) {
+  pending_.push_back({group_key(classic_type, group), std::nullopt});
+  pending_.push_back({group_key(consumer_type, group), std::nullopt});
+}
+
+status group_log::flush() {
+  if (pending_.empty()) return {};
+  std::vector<uint8_t> batches;
+  auto as_view = [](const std::vector<uint8_t>& b) {
+    return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+  };
+  size_t i = 0;
+  while (i < pending_.size()) {
+    log::batch_builder b;
+    size_t size = 0;
+    do {
+      const auto& e = pending_[i];
+      b.add(as_view(e.key), e.value ? std::optional<std::string_view>(as_view(*e.value)) : std::nullopt);
+      size += e.key.size() + (e.value ? e.value->size() : 0);
+      ++i;
+    } while (i < pending_.size() && size < max_batch_bytes);
+    auto bytes = b.finish();
+    batches.insert(batches.end(), bytes.begin(), bytes.end());
+  }
+  pending_.clear();
+  auto r = log_->append(batches, 0);
+  if (!r.io) return r.io;
+  if (r.refused) return status(errc::limit, "group log append refused: " + r.refused->message);
+  if (auto s = log_->wait_durable(r.last_offset); !s) return s;
+  log_->set_high_watermark(r.last_offset + 1);
+  written_ += batches.size();
+  return {};
+}
+
+bool group_log::wants_compaction() const {
+  const uint64_t size = log_->size_bytes();
+  return size > 4 * live_bytes_ + log_->config().segment_bytes;
+}
+
+status group_log::compact(const std::function<void()>& write_all) {
+  if (auto s = flush(); !s) return s;
+  const int64_t start = log_->log_end_offset();
+  const uint64_t before = written_;
+  write_all();
+  if (auto s = flush(); !s) return s;
+  live_bytes_ = written_ - before;
+  auto moved = log_->delete_records_before(start);
+  if (!moved) return moved.error();
+  return {};
+}
+
+}  // namespace mosaic::groups

@@ -1,0 +1,46 @@
+#include "kernel/plugin/assignors.h"
+
+namespace mosaic::plugin {
+
+result<uint64_t> assignor_set::install(std::shared_ptr<instance> inst) {
+  if (inst->factory().category != MOSAIC_CATEGORY_ASSIGNOR)
+    return status(errc::invalid_argument, std::string("'") + inst->factory().name + "' is not an assignor");
+  const std::string name = static_cast<const mosaic_assignor_vtable_v1*>(inst->vtable())->assignor_name;
+  assignor_slot* s = nullptr;
+  {
+    std::lock_guard g(mu_);
+    auto& p = slots_[name];
+    if (!p) p = std::make_unique<assignor_slot>();
+    s = p.get();
+  }
+  return s->publish(std::move(inst));
+}
+
+bool assignor_set::has(const std::string& name) const {
+  std::lock_guard g(mu_);
+  auto it = slots_.find(name);
+  return it != slots_.end() && it->second->current() != nullptr;
+}
+
+std::vector<std::string> assignor_set::names() const {
+  std::lock_guard g(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, s] : slots_)
+    if (s->current()) out.push_back(name);
+  return out;
+}
+
+result<sdk::assignor_outcome> assignor_set::run(const std::string& name, const sdk::assignor_input& in,
+                                                std::string* served_by) const {
+  assignor_slot::generation_ptr gen;
+  {
+    std::lock_guard g(mu_);
+    auto it = slots_.find(name);
+    if (it != slots_.end()) gen = it->second->current();
+  }
+  if (!gen) return status(errc::not_found, "no assignor named '" + name + "' is loaded");
+  if (served_by != nullptr) *served_by = gen->inst->factory().name;
+  return sdk::call_assignor(gen->vt(), gen->handle, in);
+}
+
+}  // namespace mosaic::plugin

@@ -1,0 +1,563 @@
+#include "plugins/protocol_kafka/adapter/group_api.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mosaic::kafka {
+
+namespace {
+
+using adapter::error;
+
+constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
+
+template <class Request>
+Request decode(reader& r, int16_t version) {
+  Request req;
+  req.decode(r, version);
+  return req;
+}
+
+std::vector<uint8_t> copy(const bytes_ref& b) { return {b.data, b.data + b.size}; }
+
+// The client's address without the port, as Kafka's DescribeGroups shows it.
+std::string client_host(const adapter::peer& peer) {
+  const auto colon = peer.address.rfind(':');
+  return "/" + (colon == std::string::npos ? peer.address : peer.address.substr(0, colon));
+}
+
+adapter::client_identity identity(const request_context& rc, const adapter::peer& peer) {
+  return {rc.client_id, client_host(peer)};
+}
+
+// The topics of a "consumer" protocol member's subscription (for
+// OffsetDelete's check); nothing if the metadata does not parse.
+std::vector<std::string> subscription_topics(const bytes_ref& metadata) {
+  try {
+    reader r(metadata.span());
+    const auto version = r.integer<int16_t>();
+    msg::consumer_protocol_subscription sub;
+    sub.decode(r, std::min<int16_t>(version, msg::consumer_protocol_subscription_max_version));
+    return sub.topics;
+  } catch (const decode_error&) {
+    return {};
+  }
+}
+
+// ---- FindCoordinator ----
+
+void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req, bool available,
+                      adapter::broker& broker, const adapter::peer& peer) {
+  msg::find_coordinator_response resp;
+  auto answer = [&](int8_t key_type, auto& out) {
+    out.node_id = broker.node_id();
+    out.host = peer.local_host;
+    out.port = peer.local_port;
+    if (!available) {
+      out.error_code = code(error::coordinator_not_available);
+      out.error_message = "the group coordinator is not running";
+    } else if (key_type != 0) {
+      // Transactions (1) and share groups (2) have no coordinator yet.
+      out.error_code = code(error::coordinator_not_available);
+      out.error_message = "no coordinator for key type " + std::to_string(key_type);
+    }
+    if (out.error_code != 0) {
+      out.node_id = -1;
+      out.host = "";
+      out.port = -1;
+    }
+  };
+  if (rc.version >= 4) {
+    for (const auto& key : req.coordinator_keys) {
+      auto& c = resp.coordinators.emplace_back();
+      c.key = key;
+      answer(req.key_type, c);
+    }
+  } else {
+    answer(req.key_type, resp);
+  }
+  rc.send(resp);
+}
+
+// ---- classic groups ----
+
+void join_group(const request_context& rc, const msg::join_group_request& req, adapter::group_coordinator& groups,
+                const adapter::peer& peer) {
+  adapter::join_request j;
+  j.group_id = req.group_id;
+  j.member_id = req.member_id;
+  j.instance_id = req.group_instance_id;
+  j.protocol_type = req.protocol_type;
+  for (const auto& p : req.protocols) j.protocols.emplace_back(p.name, copy(p.metadata));
+  j.session_timeout_ms = req.session_timeout_ms;
+  j.rebalance_timeout_ms = rc.version >= 1 ? req.rebalance_timeout_ms : req.session_timeout_ms;
+  j.require_known_member_id = rc.version >= 4;
+  j.client = identity(rc, peer);
+  if (req.protocol_type == "consumer" && !req.protocols.empty())
+    j.subscribed_topics = subscription_topics(req.protocols.front().metadata);
+  groups.join_group(std::move(j), [rc](adapter::join_result r) {
+    msg::join_group_response resp;
+    resp.error_code = code(r.code);
+    resp.generation_id = r.generation;
+    resp.protocol_type = r.protocol_type.empty() ? std::nullopt : std::optional<std::string>(r.protocol_type);
+    resp.protocol_name = r.protocol_name;
+    if (rc.version < 7 && !resp.protocol_name) resp.protocol_name = "";  // not nullable before v7
+    resp.leader = r.leader;
+    resp.skip_assignment = r.skip_assignment;
+    resp.member_id = r.member_id;
+    for (const auto& m : r.members) {
+      auto& out = resp.members.emplace_back();
+      out.member_id = m.member_id;
+      out.group_instance_id = m.instance_id;
+      out.metadata = bytes_ref::of(m.metadata);
+    }
+    rc.send(resp);
+  });
+}
+
+void sync_group(const request_context& rc, const msg::sync_group_request& req, adapter::group_coordinator& groups) {
+  adapter::sync_request s;
+  s.group_id = req.group_id;
+  s.generation = req.generation_id;
+  s.member_id = req.member_id;
+  s.instance_id = req.group_instance_id;
+  s.protocol_type = req.protocol_type;
+  s.protocol_name = req.protocol_name;
+  for (const auto& a : req.assignments) s.assignments.emplace_back(a.member_id, copy(a.assignment));
+  groups.sync_group(std::move(s), [rc](adapter::sync_result r) {
+    msg::sync_group_response resp;
+    resp.error_code = code(r.code);
+    if (r.code == error::none) {
+      resp.protocol_type = r.protocol_type;
+      resp.protocol_name = r.protocol_name;
+    }
+    resp.assignment = bytes_ref::of(r.assignment);
+    rc.send(resp);
+  });
+}
+
+void heartbeat(const request_context& rc, const msg::heartbeat_request& req, adapter::group_coordinator& groups) {
+  groups.heartbeat(req.group_id, req.generation_id, {req.member_id, req.group_instance_id}, [rc](error e) {
+    msg::heartbeat_response resp;
+    resp.error_code = code(e);
+    rc.send(resp);
+  });
+}
+
+void leave_group(const request_context& rc, const msg::leave_group_request& req, adapter::group_coordinator& groups) {
+  std::vector<adapter::member_identity> who;
+  if (rc.version < 3) {
+    who.push_back({req.member_id, std::nullopt});
+  } else {
+    for (const auto& m : req.members) who.push_back({m.member_id, m.group_instance_id});
+  }
+  groups.leave_group(req.group_id, who, [rc, who](std::vector<error> errs) {
+    msg::leave_group_response resp;
+    if (rc.version < 3) {
+      resp.error_code = code(errs.empty() ? error::none : errs.front());
+    } else {
+      for (size_t i = 0; i < who.size(); ++i) {
+        auto& m = resp.members.emplace_back();
+        m.member_id = who[i].member_id;
+        m.group_instance_id = who[i].instance_id;
+        m.error_code = code(errs[i]);
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+// ---- consumer groups (KIP-848) ----
+
+void consumer_group_heartbeat(const request_context& rc, const msg::consumer_group_heartbeat_request& req,
+                              adapter::group_coordinator& groups, const adapter::peer& peer) {
+  if (rc.version >= 1 && req.member_id.empty()) {
+    msg::consumer_group_heartbeat_response resp;
+    resp.error_code = code(error::invalid_request);
+    resp.error_message = "MemberId can't be empty";
+    return rc.send(resp);
+  }
+  adapter::consumer_heartbeat_request h;
+  h.group_id = req.group_id;
+  h.member_id = req.member_id;
+  h.member_epoch = req.member_epoch;
+  h.instance_id = req.instance_id;
+  h.rack = req.rack_id;
+  h.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  h.subscribed_topic_names = req.subscribed_topic_names;
+  h.subscribed_topic_regex = req.subscribed_topic_regex;
+  h.server_assignor = req.server_assignor;
+  if (req.topic_partitions) {
+    h.owned.emplace();
+    for (const auto& tp : *req.topic_partitions) h.owned->push_back({tp.topic_id, tp.partitions});
+  }
+  h.client = identity(rc, peer);
+  groups.consumer_heartbeat(std::move(h), [rc](adapter::consumer_heartbeat_result r) {
+    msg::consumer_group_heartbeat_response resp;
+    resp.error_code = code(r.code);
+    if (!r.message.empty()) resp.error_message = r.message;
+    if (!r.member_id.empty()) resp.member_id = r.member_id;
+    resp.member_epoch = r.member_epoch;
+    resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
+    if (r.code == error::none && r.assignment) {
+      resp.assignment.emplace();
+      for (auto& tp : *r.assignment) {
+        auto& out = resp.assignment->topic_partitions.emplace_back();
+        out.topic_id = tp.topic_id;
+        out.partitions = std::move(tp.partitions);
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+void consumer_group_describe(const request_context& rc, const msg::consumer_group_describe_request& req,
+                             adapter::group_coordinator& groups, adapter::broker& broker) {
+  groups.describe_consumer_groups(req.group_ids, [rc, &broker](std::vector<adapter::consumer_group_description> ds) {
+    msg::consumer_group_describe_response resp;
+    auto fill = [&](msg::consumer_group_describe_response_assignment& out,
+                    const std::vector<adapter::topic_partitions>& in) {
+      for (const auto& tp : in) {
+        auto& o = out.topic_partitions.emplace_back();
+        o.topic_id = tp.topic_id;
+        auto t = broker.find_topic(tp.topic_id);
+        o.topic_name = t ? t->name : "";
+        o.partitions = tp.partitions;
+      }
+    };
+    for (const auto& d : ds) {
+      auto& g = resp.groups.emplace_back();
+      g.error_code = code(d.code);
+      if (!d.message.empty()) g.error_message = d.message;
+      g.group_id = d.group_id;
+      g.group_state = d.state;
+      g.group_epoch = d.epoch;
+      g.assignment_epoch = d.assignment_epoch;
+      g.assignor_name = d.assignor;
+      for (const auto& m : d.members) {
+        auto& om = g.members.emplace_back();
+        om.member_id = m.member_id;
+        om.instance_id = m.instance_id;
+        om.rack_id = m.rack;
+        om.member_epoch = m.member_epoch;
+        om.client_id = m.client.client_id;
+        om.client_host = m.client.client_host;
+        om.subscribed_topic_names = m.subscribed_topic_names;
+        om.subscribed_topic_regex = m.subscribed_topic_regex;
+        fill(om.assignment, m.assignment);
+        fill(om.target_assignment, m.target_assignment);
+        om.member_type = 1;  // a consumer-protocol member
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+// ---- offsets ----
+
+void offset_commit(const request_context& rc, const msg::offset_commit_request& req, adapter::group_coordinator& groups,
+                   adapter::broker& broker) {
+  adapter::commit_request c;
+  c.group_id = req.group_id;
+  c.generation_or_epoch = req.generation_id_or_member_epoch;
+  c.member_id = req.member_id;
+  c.instance_id = req.group_instance_id;
+  c.member_epoch_checks = rc.version >= 9;
+  // The response mirrors the request; topics given by an unknown id are
+  // answered UNKNOWN_TOPIC_ID without reaching the coordinator.
+  auto resp = std::make_shared<msg::offset_commit_response>();
+  std::vector<std::pair<size_t, size_t>> slots;  // response (topic, partition) of each offset sent
+  for (const auto& t : req.topics) {
+    auto& rt = resp->topics.emplace_back();
+    rt.name = t.name;
+    rt.topic_id = t.topic_id;
+    std::string name = t.name;
+    bool unknown = false;
+    if (rc.version >= 10) {
+      auto found = broker.find_topic(adapter::uuid(t.topic_id));
+      if (found)
+        name = found->name;
+      else
+        unknown = true;
+    }
+    for (const auto& p : t.partitions) {
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = p.partition_index;
+      if (unknown) {
+        rp.error_code = code(error::unknown_topic_id);
+        continue;
+      }
+      slots.emplace_back(resp->topics.size() - 1, rt.partitions.size() - 1);
+      c.offsets.push_back(
+          {name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.committed_metadata});
+    }
+  }
+  groups.commit_offsets(std::move(c), [rc, resp, slots](std::vector<error> errs) {
+    for (size_t i = 0; i < slots.size() && i < errs.size(); ++i)
+      resp->topics[slots[i].first].partitions[slots[i].second].error_code = code(errs[i]);
+    rc.send(*resp);
+  });
+}
+
+void offset_fetch(const request_context& rc, const msg::offset_fetch_request& req, adapter::group_coordinator& groups,
+                  adapter::broker& broker) {
+  std::vector<adapter::offset_fetch_request> reqs;
+  if (rc.version < 8) {
+    adapter::offset_fetch_request f;
+    f.group_id = req.group_id;
+    if (req.topics) {
+      f.partitions.emplace();
+      for (const auto& t : *req.topics)
+        for (int32_t p : t.partition_indexes) f.partitions->emplace_back(t.name, p);
+    }
+    reqs.push_back(std::move(f));
+  } else {
+    for (const auto& g : req.groups) {
+      adapter::offset_fetch_request f;
+      f.group_id = g.group_id;
+      if (rc.version >= 9) {
+        f.member_id = g.member_id;
+        f.member_epoch = g.member_epoch;
+        if (f.member_id && f.member_id->empty() && f.member_epoch < 0) f.member_id.reset();
+      }
+      if (g.topics) {
+        f.partitions.emplace();
+        for (const auto& t : *g.topics) {
+          std::string name = t.name;
+          if (rc.version >= 10) {
+            auto found = broker.find_topic(adapter::uuid(t.topic_id));
+            name = found ? found->name : std::string();
+          }
+          for (int32_t p : t.partition_indexes) f.partitions->emplace_back(name, p);
+        }
+      }
+      reqs.push_back(std::move(f));
+    }
+  }
+  std::vector<std::string> ids;
+  for (const auto& f : reqs) ids.push_back(f.group_id);
+  groups.fetch_offsets(std::move(reqs), [rc, &broker, ids](std::vector<adapter::offset_fetch_result> results) {
+    msg::offset_fetch_response resp;
+    if (rc.version < 8) {
+      const auto& r = results.front();
+      resp.error_code = code(r.code);
+      std::map<std::string, size_t> by_topic;
+      for (const auto& o : r.offsets) {
+        auto [it, fresh] = by_topic.emplace(o.topic, resp.topics.size());
+        if (fresh) resp.topics.emplace_back().name = o.topic;
+        auto& p = resp.topics[it->second].partitions.emplace_back();
+        p.partition_index = o.partition;
+        p.committed_offset = o.offset;
+        p.committed_leader_epoch = o.leader_epoch;
+        p.metadata = o.metadata;
+        p.error_code = code(o.code);
+      }
+      return rc.send(resp);
+    }
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      auto& g = resp.groups.emplace_back();
+      g.group_id = ids[i];
+      g.error_code = code(r.code);
+      std::map<std::string, size_t> by_topic;
+      for (const auto& o : r.offsets) {
+        auto [it, fresh] = by_topic.emplace(o.topic, g.topics.size());
+        if (fresh) {
+          auto& t = g.topics.emplace_back();
+          t.name = o.topic;
+          if (rc.version >= 10) {
+            auto found = broker.find_topic(o.topic);
+            if (found) t.topic_id = found->id;
+          }
+        }
+        auto& p = g.topics[it->second].partitions.emplace_back();
+        p.partition_index = o.partition;
+        p.committed_offset = o.offset;
+        p.committed_leader_epoch = o.leader_epoch;
+        p.metadata = o.metadata;
+        p.error_code = code(o.code);
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+void offset_delete(const request_context& rc, const msg::offset_delete_request& req,
+                   adapter::group_coordinator& groups) {
+  std::vector<std::pair<std::string, int32_t>> parts;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions) parts.emplace_back(t.name, p.partition_index);
+  groups.delete_offsets(req.group_id, parts, [rc, req](error e, std::vector<error> errs) {
+    msg::offset_delete_response resp;
+    resp.error_code = code(e);
+    size_t i = 0;
+    if (e == error::none)
+      for (const auto& t : req.topics) {
+        auto& rt = resp.topics.emplace_back();
+        rt.name = t.name;
+        for (const auto& p : t.partitions) {
+          auto& rp = rt.partitions.emplace_back();
+          rp.partition_index = p.partition_index;
+          rp.error_code = code(i < errs.size() ? errs[i] : error::unknown_server_error);
+          ++i;
+        }
+      }
+    rc.send(resp);
+  });
+}
+
+// ---- administration ----
+
+void list_groups(const request_context& rc, const msg::list_groups_request& req, adapter::group_coordinator& groups) {
+  groups.list_groups(req.states_filter, req.types_filter, [rc](std::vector<adapter::group_listing> all) {
+    msg::list_groups_response resp;
+    for (auto& l : all) {
+      auto& g = resp.groups.emplace_back();
+      g.group_id = std::move(l.group_id);
+      g.protocol_type = std::move(l.protocol_type);
+      g.group_state = std::move(l.state);
+      g.group_type = std::move(l.type);
+    }
+    rc.send(resp);
+  });
+}
+
+void describe_groups(const request_context& rc, const msg::describe_groups_request& req,
+                     adapter::group_coordinator& groups) {
+  groups.describe_classic_groups(req.groups, [rc](std::vector<adapter::classic_group_description> ds) {
+    msg::describe_groups_response resp;
+    for (const auto& d : ds) {
+      auto& g = resp.groups.emplace_back();
+      g.group_id = d.group_id;
+      g.group_state = d.state;
+      g.protocol_type = d.protocol_type;
+      g.protocol_data = d.protocol;
+      // Before v6 an unknown group is a Dead group without an error.
+      if (d.code == error::group_id_not_found && rc.version < 6) {
+        g.error_code = 0;
+      } else {
+        g.error_code = code(d.code);
+        if (!d.message.empty()) g.error_message = d.message;
+      }
+      for (const auto& m : d.members) {
+        auto& om = g.members.emplace_back();
+        om.member_id = m.member_id;
+        om.group_instance_id = m.instance_id;
+        om.client_id = m.client.client_id;
+        om.client_host = m.client.client_host;
+        om.member_metadata = bytes_ref::of(m.metadata);
+        om.member_assignment = bytes_ref::of(m.assignment);
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+void delete_groups(const request_context& rc, const msg::delete_groups_request& req,
+                   adapter::group_coordinator& groups) {
+  groups.delete_groups(req.groups_names, [rc, names = req.groups_names](std::vector<error> errs) {
+    msg::delete_groups_response resp;
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto& r = resp.results.emplace_back();
+      r.group_id = names[i];
+      r.error_code = code(errs[i]);
+    }
+    rc.send(resp);
+  });
+}
+
+// Answers a group request when there is no coordinator.
+void unavailable(const request_context& rc) {
+  auto e = code(error::coordinator_not_available);
+  switch (rc.key) {
+    case msg::join_group_request_api_key: {
+      msg::join_group_response resp;
+      resp.error_code = e;
+      if (rc.version < 7) resp.protocol_name = "";
+      return rc.send(resp);
+    }
+    case msg::sync_group_request_api_key: {
+      msg::sync_group_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    case msg::heartbeat_request_api_key: {
+      msg::heartbeat_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    case msg::consumer_group_heartbeat_request_api_key: {
+      msg::consumer_group_heartbeat_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    default: return rc.reply->close();
+  }
+}
+
+}  // namespace
+
+bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
+                          adapter::broker& broker, const adapter::peer& peer) {
+  switch (rc.key) {
+    case msg::find_coordinator_request_api_key:
+      find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), groups != nullptr, broker, peer);
+      return true;
+    case msg::join_group_request_api_key:
+    case msg::sync_group_request_api_key:
+    case msg::heartbeat_request_api_key:
+    case msg::leave_group_request_api_key:
+    case msg::consumer_group_heartbeat_request_api_key:
+    case msg::consumer_group_describe_request_api_key:
+    case msg::offset_commit_request_api_key:
+    case msg::offset_fetch_request_api_key:
+    case msg::offset_delete_request_api_key:
+    case msg::list_groups_request_api_key:
+    case msg::describe_groups_request_api_key:
+    case msg::delete_groups_request_api_key: break;
+    default: return false;
+  }
+  if (groups == nullptr) {
+    unavailable(rc);
+    return true;
+  }
+  auto& g = *groups;
+  switch (rc.key) {
+    case msg::join_group_request_api_key:
+      join_group(rc, decode<msg::join_group_request>(r, rc.version), g, peer);
+      break;
+    case msg::sync_group_request_api_key: sync_group(rc, decode<msg::sync_group_request>(r, rc.version), g); break;
+    case msg::heartbeat_request_api_key: heartbeat(rc, decode<msg::heartbeat_request>(r, rc.version), g); break;
+    case msg::leave_group_request_api_key: leave_group(rc, decode<msg::leave_group_request>(r, rc.version), g); break;
+    case msg::consumer_group_heartbeat_request_api_key:
+      consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), g, peer);
+      break;
+    case msg::consumer_group_describe_request_api_key:
+      consumer_group_describe(rc, decode<msg::consumer_group_describe_request>(r, rc.version), g, broker);
+      break;
+    case msg::offset_commit_request_api_key:
+      offset_commit(rc, decode<msg::offset_commit_request>(r, rc.version), g, broker);
+      break;
+    case msg::offset_fetch_request_api_key:
+      offset_fetch(rc, decode<msg::offset_fetch_request>(r, rc.version), g, broker);
+      break;
+    case msg::offset_delete_request_api_key:
+      offset_delete(rc, decode<msg::offset_delete_request>(r, rc.version), g);
+      break;
+    case msg::list_groups_request_api_key: list_groups(rc, decode<msg::list_groups_request>(r, rc.version), g); break;
+    case msg::describe_groups_request_api_key:
+      describe_groups(rc, decode<msg::describe_groups_request>(r, rc.version), g);
+      break;
+    case msg::delete_groups_request_api_key:
+      delete_groups(rc, decode<msg::delete_groups_request>(r, rc.version), g);
+      break;
+    default: return false;
+  }
+  return true;
+}
+
+}  // namespace mosaic::kafka

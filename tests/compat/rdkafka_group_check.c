@@ -1,0 +1,167 @@
+/* librdkafka 2.15.1 consumer groups against a running mosaicd, with the
+ * classic protocol or KIP-848's (group.protocol=consumer).
+ *
+ * Usage: rdkafka_group_check classic|consumer HOST:PORT TOPIC COUNT
+ *
+ * Creates TOPIC with 6 partitions and produces COUNT records (acks=all).
+ * Then three consumers of one group, polled in turn from this thread, read
+ * it as the seed's consumer does: offsets stored by hand after each record
+ * (enable.auto.offset.store=false), committed every 100 records and,
+ * synchronously, whenever partitions are revoked. The second consumer joins
+ * once a quarter is read, the third at half, and the second leaves at three
+ * quarters, so the group rebalances three times while records flow. Every
+ * record must be consumed exactly once, every consumer must have had
+ * partitions, and the committed offsets must end at the end of each
+ * partition. Prints "group(PROTOCOL): ok ..." and exits 0 then. */
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rdkafka_common.h"
+
+enum { partitions = 6, consumers = 3 };
+
+static const char* protocol;
+static int errors = 0;
+
+static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                         void* opaque) {
+  (void)opaque;
+  const int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+    else
+      rd_kafka_assign(rk, parts);
+    return;
+  }
+  /* Revoked (or lost): what was processed is committed before letting go. */
+  rd_kafka_resp_err_t c = rd_kafka_commit(rk, NULL, 0);
+  if (c && c != RD_KAFKA_RESP_ERR__NO_OFFSET && errors++ < 5)
+    fprintf(stderr, "commit on revoke: %s\n", rd_kafka_err2str(c));
+  if (cooperative)
+    rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+  else
+    rd_kafka_assign(rk, NULL);
+}
+
+static rd_kafka_t* new_consumer(const char* bootstrap, const char* group, const char* topic) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  mosaic_set(conf, "bootstrap.servers", bootstrap);
+  mosaic_set(conf, "group.id", group);
+  mosaic_set(conf, "group.protocol", protocol);
+  mosaic_set(conf, "auto.offset.reset", "earliest");
+  mosaic_set(conf, "enable.auto.commit", "false");
+  mosaic_set(conf, "enable.auto.offset.store", "false");
+  if (strcmp(protocol, "classic") == 0) {
+    mosaic_set(conf, "session.timeout.ms", "6000");
+    mosaic_set(conf, "heartbeat.interval.ms", "500");
+    mosaic_set(conf, "partition.assignment.strategy", "cooperative-sticky");
+  }
+  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!rk) {
+    fprintf(stderr, "consumer: %s\n", err);
+    exit(1);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, sub);
+  rd_kafka_topic_partition_list_destroy(sub);
+  if (e) {
+    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
+    exit(1);
+  }
+  return rk;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 5 || (strcmp(argv[1], "classic") != 0 && strcmp(argv[1], "consumer") != 0))
+    return fprintf(stderr, "usage: rdkafka_group_check classic|consumer HOST:PORT TOPIC COUNT\n"), 2;
+  protocol = argv[1];
+  const char *bootstrap = argv[2], *topic = argv[3];
+  const int count = atoi(argv[4]);
+  char group[256];
+  snprintf(group, sizeof(group), "%s-group", topic);
+  if (!mosaic_create_topic(bootstrap, topic, partitions)) return 1;
+  if (!mosaic_produce_numbered(bootstrap, topic, partitions, count)) return 1;
+
+  unsigned char* seen = calloc((size_t)count, 1);
+  int got = 0, dups = 0, per[consumers] = {0};
+  rd_kafka_t* rk[consumers] = {new_consumer(bootstrap, group, topic), NULL, NULL};
+  int closed[consumers] = {0};
+  time_t deadline = time(NULL) + 120, quiet_since = 0;
+  while (time(NULL) < deadline) {
+    if (got >= count / 4 && !rk[1]) rk[1] = new_consumer(bootstrap, group, topic);
+    if (got >= count / 2 && !rk[2]) rk[2] = new_consumer(bootstrap, group, topic);
+    if (got >= 3 * count / 4 && rk[1] && !closed[1]) {
+      rd_kafka_consumer_close(rk[1]);
+      closed[1] = 1;
+    }
+    int any = 0;
+    for (int c = 0; c < consumers; c++) {
+      if (!rk[c] || closed[c]) continue;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk[c], 5);
+      if (!m) continue;
+      if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && errors++ < 5)
+          fprintf(stderr, "consumer %d: %s\n", c, rd_kafka_message_errstr(m));
+      } else {
+        const int n = m->len < 16 ? atoi((const char*)m->payload) : -1;
+        if (n < 0 || n >= count) {
+          if (errors++ < 5) fprintf(stderr, "consumer %d: unexpected record\n", c);
+        } else if (seen[n]++) {
+          if (dups++ < 5) fprintf(stderr, "record %d delivered twice (consumer %d)\n", n, c);
+        } else {
+          got++;
+          per[c]++;
+        }
+        rd_kafka_offset_store_message(m);
+        if (per[c] % 100 == 0) rd_kafka_commit(rk[c], NULL, 1);
+        any = 1;
+      }
+      rd_kafka_message_destroy(m);
+    }
+    usleep(1000); /* paced, so that the rebalances happen while records flow */
+    if (got == count) {
+      if (any) quiet_since = 0;
+      if (!quiet_since) quiet_since = time(NULL);
+      if (time(NULL) - quiet_since >= 3) break; /* 3 s with nothing more: no late duplicates */
+    }
+  }
+  for (int c = 0; c < consumers; c++)
+    if (rk[c]) {
+      if (!closed[c]) rd_kafka_consumer_close(rk[c]);
+      rd_kafka_destroy(rk[c]);
+    }
+
+  /* What the group committed, read by a fresh consumer of the group. */
+  rd_kafka_t* check = new_consumer(bootstrap, group, topic);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; p++) rd_kafka_topic_partition_list_add(parts, topic, p);
+  rd_kafka_resp_err_t e = rd_kafka_committed(check, parts, 10000);
+  int64_t committed = 0;
+  for (int p = 0; p < parts->cnt; p++) committed += parts->elems[p].offset > 0 ? parts->elems[p].offset : 0;
+  rd_kafka_topic_partition_list_destroy(parts);
+  rd_kafka_consumer_close(check);
+  rd_kafka_destroy(check);
+  free(seen);
+
+  int idle = 0;
+  for (int c = 0; c < consumers; c++) idle += per[c] == 0;
+  if (got != count || dups || errors || e || committed != count || idle) {
+    fprintf(stderr,
+            "FAIL: %d of %d consumed, %d duplicated, %d errors, committed %" PRId64 " (%s), per consumer %d/%d/%d\n",
+            got, count, dups, errors, committed, rd_kafka_err2str(e), per[0], per[1], per[2]);
+    return 1;
+  }
+  printf("group(%s): ok %d records, no duplicates, per consumer %d/%d/%d, committed %" PRId64 "\n", protocol, count,
+         per[0], per[1], per[2], committed);
+  return 0;
+}
