@@ -704,6 +704,7 @@ struct coordinator::impl {
     partition_set revoke = minus(m.assigned, target);
     if (partition_count(revoke) > 0) {
       m.assigned = std::move(keep);
+      track_assignment_epochs(m);
       m.revoking = std::move(revoke);
       m.state = member_state::unrevoked_partitions;
       m.revocation_deadline = now + milliseconds(std::max(m.rebalance_timeout_ms, 1));
@@ -728,7 +729,20 @@ struct coordinator::impl {
       m.previous_epoch = m.epoch;
       m.epoch = g.assignment_epoch;
     }
+    track_assignment_epochs(m);
     m.state = waiting ? member_state::unreleased_partitions : member_state::stable;
+  }
+
+  // Partitions newly held get the member's current epoch; partitions no
+  // longer held are forgotten.
+  static void track_assignment_epochs(consumer_member& m) {
+    std::map<std::pair<uuid, int32_t>, int32_t> next;
+    for (const auto& [tid, parts] : m.assigned)
+      for (int32_t p : parts) {
+        auto it = m.assigned_at.find({tid, p});
+        next[{tid, p}] = it == m.assigned_at.end() ? m.epoch : it->second;
+      }
+    m.assigned_at = std::move(next);
   }
 
   void remove_consumer_member(consumer_group& g, const std::string& id) {
@@ -822,6 +836,7 @@ struct coordinator::impl {
         if (it != g->members.end()) {
           // A member that lost its state joins again: it starts over.
           it->second.assigned.clear();
+          it->second.assigned_at.clear();
           it->second.revoking.clear();
           it->second.epoch = 0;
           it->second.state = member_state::stable;
@@ -895,6 +910,10 @@ struct coordinator::impl {
 
     r.member_id = m->id;
     r.member_epoch = m->epoch;
+    log::debug("group {}: heartbeat {} epoch {} owned {} -> epoch {} assigned {} revoking {} state {} group {}/{}",
+               g->id, m->id, req.member_epoch, req.owned ? std::to_string(partition_count(*owned)) : "-", m->epoch,
+               partition_count(m->assigned), partition_count(m->revoking), static_cast<int>(m->state), g->epoch,
+               g->assignment_epoch);
     if (m->send_assignment || req.member_epoch == 0) {
       r.assignment = to_list(m->assigned);
       m->send_assignment = false;
@@ -944,8 +963,27 @@ struct coordinator::impl {
 
   // ---- offsets ------------------------------------------------------------
 
+  // For a commit at an epoch older than the member's: true for each offset
+  // whose partition the member did not hold at that epoch.
+  std::vector<bool> stale_for(const consumer_member& m, const adapter::commit_request& req) {
+    std::map<std::string, uuid> ids;
+    for (const auto& t : opts.topics()) ids[t.name] = t.id;
+    std::vector<bool> out;
+    for (const auto& o : req.offsets) {
+      auto id = ids.find(o.topic);
+      bool ok = false;
+      if (id != ids.end()) {
+        auto at = m.assigned_at.find({id->second, o.partition});
+        ok = at != m.assigned_at.end() && req.generation_or_epoch >= at->second;
+      }
+      out.push_back(!ok);
+    }
+    return out;
+  }
+
   std::vector<error> commit(const adapter::commit_request& req) {
     auto all = [&](error e) { return std::vector<error>(req.offsets.size(), e); };
+    std::vector<bool> stale_partitions;
     if (req.group_id.empty()) return all(error::invalid_group_id);
     const bool admin = req.member_id.empty() && req.generation_or_epoch < 0;
     if (consumer_group* g = find_consumer(req.group_id)) {
@@ -954,8 +992,15 @@ struct coordinator::impl {
       } else {
         auto it = g->members.find(req.member_id);
         if (it == g->members.end()) return all(error::unknown_member_id);
-        if (req.generation_or_epoch != it->second.epoch)
-          return all(req.member_epoch_checks ? error::stale_member_epoch : error::illegal_generation);
+        const consumer_member& m = it->second;
+        if (req.generation_or_epoch > m.epoch) return all(error::stale_member_epoch);
+        if (req.generation_or_epoch < m.epoch) {
+          // KIP-1251: an older epoch commits only partitions the member has
+          // held since that epoch.
+          stale_partitions = stale_for(m, req);
+          log::debug("group {}: commit by {} at epoch {} while the member is at {}", g->id, req.member_id,
+                     req.generation_or_epoch, m.epoch);
+        }
       }
     } else if (classic_group* cg = find_classic(req.group_id)) {
       if (admin) {
@@ -972,7 +1017,12 @@ struct coordinator::impl {
     std::vector<error> out;
     auto& group_offsets = offsets[req.group_id];
     const int64_t t = wall_ms();
-    for (const auto& o : req.offsets) {
+    for (size_t i = 0; i < req.offsets.size(); ++i) {
+      const auto& o = req.offsets[i];
+      if (!stale_partitions.empty() && stale_partitions[i]) {
+        out.push_back(error::stale_member_epoch);
+        continue;
+      }
       if (o.metadata && static_cast<int64_t>(o.metadata->size()) > cfg().offset_metadata_max_bytes) {
         out.push_back(error::offset_metadata_too_large);
         continue;
@@ -995,7 +1045,12 @@ struct coordinator::impl {
           r.code = error::unknown_member_id;
           return r;
         }
-        if (req.member_epoch != it->second.epoch) {
+        // Reading committed offsets with an epoch the member has already
+        // moved past is harmless (and a client that just got a new epoch
+        // may still send the old one); an epoch from the future is not.
+        if (req.member_epoch > it->second.epoch) {
+          log::debug("group {}: offset fetch by {} at epoch {} refused, the member is at {}", g->id, *req.member_id,
+                     req.member_epoch, it->second.epoch);
           r.code = error::stale_member_epoch;
           return r;
         }

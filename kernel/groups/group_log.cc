@@ -133,6 +133,12 @@ std::vector<uint8_t> encode(const consumer_group& g) {
     write_set(w, m.assigned);
     write_set(w, m.revoking);
     w.u8(m.left_static ? 1 : 0);
+    w.i32(static_cast<int32_t>(m.assigned_at.size()));
+    for (const auto& [tp, epoch] : m.assigned_at) {
+      w.id(tp.first);
+      w.i32(tp.second);
+      w.i32(epoch);
+    }
   }
   w.i32(static_cast<int32_t>(g.target.size()));
   for (const auto& [member, parts] : g.target) {
@@ -168,6 +174,11 @@ consumer_group decode_consumer(const std::string& id, byte_reader& r) {
     m.assigned = read_set(r);
     m.revoking = read_set(r);
     m.left_static = r.u8() != 0;
+    for (size_t k = r.count(24); k > 0; --k) {
+      const uuid topic = r.id();
+      const int32_t p = r.i32();
+      m.assigned_at[{topic, p}] = r.i32();
+    }
     g.members.emplace(m.id, std::move(m));
   }
   for (size_t n = r.count(8); n > 0; --n) {

@@ -92,7 +92,11 @@ struct consumer_member {
   std::optional<std::string> topic_regex;
   std::optional<std::string> assignor;
   member_state state = member_state::stable;
-  partition_set assigned;    // what the member may consume now
+  partition_set assigned;  // what the member may consume now
+  // The member epoch at which each assigned partition was given to it
+  // (KIP-1251): a commit from an older epoch is still accepted for a
+  // partition the member has held since then.
+  std::map<std::pair<uuid, int32_t>, int32_t> assigned_at;
   partition_set revoking;    // what it must give up before getting more
   bool left_static = false;  // sent epoch -2: kept for its session timeout
   // Not persisted:

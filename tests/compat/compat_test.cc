@@ -1,7 +1,9 @@
 // Real Kafka clients against a real mosaicd process (CLIENTS.md): kcat,
-// python3-confluent-kafka, kafkajs and @platformatic/kafka. Each produces
-// records with keys, headers and timestamps, and they must come back intact
-// and in order.
+// python3-confluent-kafka, kafkajs, @platformatic/kafka and librdkafka
+// 2.15.1. Each produces records with keys, headers and timestamps, and they
+// must come back intact and in order; each consumes in a consumer group
+// (classic, and KIP-848 where the client speaks it) that rebalances while
+// it reads, and every record must be consumed once.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -215,6 +217,90 @@ TEST(compat, acknowledged_records_survive_kill_9) {
   for (int i = 0; i < 2000; ++i)
     EXPECT_EQ(got[i].rfind("0|" + std::to_string(i) + "|k" + std::to_string(i) + "|v" + std::to_string(i) + "|", 0), 0u)
         << got[i];
+}
+
+// Group tests: a new classic group waits 200 ms for more members instead
+// of 3 s, and KIP-848 members send heartbeats every 500 ms instead of 5 s.
+const std::vector<std::string> group_settings = {"group.initial.rebalance.delay.ms=200",
+                                                 "group.consumer.heartbeat.interval.ms=500"};
+
+TEST(compat, librdkafka_2_15_classic_consumer_group_consumes_every_record_once) {
+#ifndef MOSAIC_RDKAFKA_GROUP_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  broker b(dir, group_settings);
+  const std::string out =
+      run(std::string("timeout 150 ") + MOSAIC_RDKAFKA_GROUP_CHECK + " classic " + b.bootstrap() + " rgc 3000 2>&1");
+  EXPECT_NE(out.find("group(classic): ok 3000 records"), std::string::npos) << out;
+#endif
+}
+
+TEST(compat, librdkafka_2_15_kip848_consumer_group_consumes_every_record_once) {
+#ifndef MOSAIC_RDKAFKA_GROUP_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  broker b(dir, group_settings);
+  const std::string out =
+      run(std::string("timeout 150 ") + MOSAIC_RDKAFKA_GROUP_CHECK + " consumer " + b.bootstrap() + " rgk 3000 2>&1");
+  EXPECT_NE(out.find("group(consumer): ok 3000 records"), std::string::npos) << out;
+#endif
+}
+
+TEST(compat, python_confluent_kafka_consumer_group) {
+  temp_dir dir;
+  broker b(dir, group_settings);
+  const std::string out = run("timeout 150 /usr/bin/python3 " + compat_dir + "/confluent_kafka_group_check.py group " +
+                              b.bootstrap() + " pyg 2>&1");
+  EXPECT_NE(out.find("confluent-kafka-group: ok 400 records"), std::string::npos) << out;
+}
+
+TEST(compat, kafkajs_consumer_group_and_group_admin) {
+  temp_dir dir;
+  broker b(dir, group_settings);
+  const std::string out =
+      run("cd " + compat_dir + "/node && timeout 150 node kafkajs_group_check.js " + b.bootstrap() + " jsg 2>&1");
+  EXPECT_NE(out.find("kafkajs-group: ok 400 records"), std::string::npos) << out;
+}
+
+TEST(compat, platformatic_kafka_kip848_and_classic_consumer_groups) {
+  temp_dir dir;
+  broker b(dir, group_settings);
+  for (const std::string protocol : {"consumer", "classic"}) {
+    const std::string out = run("cd " + compat_dir + "/node && timeout 150 node platformatic_group_check.mjs " +
+                                b.bootstrap() + " plg-" + protocol + " " + protocol + " 2>&1");
+    EXPECT_NE(out.find("platformatic-group(" + protocol + "): ok 400 records"), std::string::npos) << out;
+  }
+}
+
+TEST(compat, kcat_balanced_consumer_commits_and_a_second_run_resumes_after_them) {
+  temp_dir dir;
+  broker b(dir, group_settings);
+  std::string input;
+  for (int i = 0; i < 100; ++i) input += "v" + std::to_string(i) + "\n";
+  dir.write("in.txt", input);
+  EXPECT_EQ(run("timeout 30 kcat -P -b " + b.bootstrap() + " -t kg -X request.required.acks=-1 -l " +
+                (dir / "in.txt").string()),
+            "");
+  const std::string consume_group =
+      "timeout 60 kcat -b " + b.bootstrap() + " -G kcat-group kg -X auto.offset.reset=earliest -e -q -f '%s\\n'";
+  EXPECT_EQ(lines(run(consume_group)).size(), 100u);
+  EXPECT_EQ(lines(run(consume_group)).size(), 0u);  // everything was committed
+}
+
+TEST(compat, committed_offsets_survive_kill_9) {
+  temp_dir dir;
+  const std::string script = "timeout 60 /usr/bin/python3 " + compat_dir + "/confluent_kafka_group_check.py ";
+  {
+    broker b(dir);
+    EXPECT_NE(run(script + "commit " + b.bootstrap() + " durable-offsets g 2>&1").find("committed"), std::string::npos);
+    b.proc().signal(SIGKILL);
+    b.proc().wait(5s);
+  }
+  broker again(dir);
+  const std::string out = run(script + "committed " + again.bootstrap() + " durable-offsets g 2>&1");
+  EXPECT_NE(out.find("committed: 10 20 30 40"), std::string::npos) << out;
 }
 
 }  // namespace
