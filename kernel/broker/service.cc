@@ -15,6 +15,10 @@ using adapter::outcome;
 namespace {
 
 constexpr const char* metadata_topic = "__cluster_metadata";
+constexpr const char* group_log_topic = "__consumer_offsets";  // the group coordinator's log
+
+// The kernel's own logs, which live beside partitions but are not topics.
+bool internal_log(const std::string& name) { return name == metadata_topic || name == group_log_topic; }
 
 std::optional<std::string> check_topic_name(const std::string& name) {
   if (name.empty()) return "the topic name is empty";
@@ -23,7 +27,7 @@ std::optional<std::string> check_topic_name(const std::string& name) {
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
       return "the topic name '" + name + "' has a character other than ASCII letters, digits, '.', '_' and '-'";
-  if (name == metadata_topic) return "the topic name '" + name + "' is reserved";
+  if (internal_log(name)) return "the topic name '" + name + "' is reserved";
   return std::nullopt;
 }
 
@@ -802,7 +806,7 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
     const auto dash = u.folder.rfind('-');
     if (dash == std::string::npos) continue;
     const std::string topic = u.folder.substr(0, dash);
-    if (topic == metadata_topic) continue;  // the metadata log is not a topic
+    if (internal_log(topic)) continue;  // the metadata and group logs are not topics
     const std::string where = std::filesystem::absolute(u.log_dir).lexically_normal().string();
     for (auto& d : out)
       if (d.path == where)

@@ -12,48 +12,16 @@
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
+#include "tests/support/kafka_call.h"
 #include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
 namespace {
 
+using mosaic::testing::call;
 using mosaic::testing::frame_client;
 using mosaic::testing::test_broker;
 using namespace std::chrono_literals;
-
-int16_t first_flexible(int16_t key) {
-  for (const auto& a : supported_apis())
-    if (a.api_key == key) return a.first_flexible;
-  return 99;
-}
-
-// A decoded response with the bytes its records fields point into (moving
-// it keeps them where they are).
-template <class Response>
-struct reply : Response {
-  std::vector<uint8_t> raw;
-};
-
-// Sends `req` as API `key` version `v` and decodes the response.
-template <class Response, class Request>
-std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, const Request& req) {
-  const bool flexible = v >= first_flexible(key);
-  std::vector<uint8_t> out;
-  writer w(out);
-  write_request_header(w, key, v, flexible ? 2 : 1, 7, "broker-api-test");
-  req.encode(w, v);
-  c.send(out);
-  auto bytes = c.receive();
-  if (!bytes) return std::nullopt;
-  std::optional<reply<Response>> resp(std::in_place);
-  resp->raw = std::move(*bytes);
-  reader r(resp->raw);
-  msg::response_header rh;
-  rh.decode(r, flexible && key != 18 ? 1 : 0);
-  EXPECT_EQ(rh.correlation_id, 7);
-  resp->decode(r, v);
-  return resp;
-}
 
 std::vector<uint8_t> batch_of(int n, const std::string& prefix = "v", int64_t ts = 1700000000000) {
   log::batch_builder b(ts);

@@ -1,0 +1,67 @@
+// Hand-made Kafka requests for tests: encode a request at a version, send
+// it on a frame_client, and decode the response.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "plugins/protocol_kafka/protocol/request.h"
+#include "tests/support/frame_client.h"
+
+namespace mosaic::testing {
+
+inline int16_t first_flexible(int16_t key) {
+  for (const auto& a : kafka::supported_apis())
+    if (a.api_key == key) return a.first_flexible;
+  return 99;
+}
+
+// A decoded response with the bytes its records fields point into (moving
+// it keeps them where they are).
+template <class Response>
+struct reply : Response {
+  std::vector<uint8_t> raw;
+};
+
+// Sends `req` as API `key` version `v`, without waiting for the answer.
+template <class Request>
+void send_request(frame_client& c, int16_t key, int16_t v, const Request& req, int32_t correlation = 7) {
+  using namespace mosaic::kafka;
+  const bool flexible = v >= first_flexible(key);
+  std::vector<uint8_t> out;
+  writer w(out);
+  write_request_header(w, key, v, flexible ? 2 : 1, correlation, "broker-api-test");
+  req.encode(w, v);
+  c.send(out);
+}
+
+// Reads and decodes the answer to a request sent with send_request.
+template <class Response>
+std::optional<reply<Response>> receive_response(frame_client& c, int16_t key, int16_t v, int32_t correlation = 7,
+                                                int timeout_ms = 5000) {
+  using namespace mosaic::kafka;
+  const bool flexible = v >= first_flexible(key);
+  auto bytes = c.receive(timeout_ms);
+  if (!bytes) return std::nullopt;
+  std::optional<reply<Response>> resp(std::in_place);
+  resp->raw = std::move(*bytes);
+  reader r(resp->raw);
+  msg::response_header rh;
+  rh.decode(r, flexible && key != 18 ? 1 : 0);
+  EXPECT_EQ(rh.correlation_id, correlation);
+  resp->decode(r, v);
+  return resp;
+}
+
+// Sends `req` as API `key` version `v` and decodes the response.
+template <class Response, class Request>
+std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, const Request& req) {
+  send_request(c, key, v, req);
+  return receive_response<Response>(c, key, v);
+}
+
+}  // namespace mosaic::testing
