@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "tests/integration/process.h"
 #include "tests/support/shell.h"
@@ -24,7 +26,8 @@ class cli_test : public ::testing::Test {
     node_ = std::make_unique<process>(
         mosaicd,
         std::vector<std::string>{"--config", single_node, "--set",
-                                 "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]"},
+                                 "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]", "--set",
+                                 "group.initial.rebalance.delay.ms=200"},
         dir_.path());
     ASSERT_TRUE(node_->wait_for_log("mosaicd started")) << node_->err();
     const std::string err = node_->err(), mark = "listening on PLAINTEXT 127.0.0.1:";
@@ -96,6 +99,71 @@ TEST_F(cli_test, consume_reads_what_kcat_compressed) {
   EXPECT_EQ(sent.code, 0) << sent.out;
   auto got = mosaic("consume packed");
   EXPECT_EQ(got.out, "x\ny\n");
+}
+
+TEST_F(cli_test, groups_list_describe_with_lag_reset_offsets_and_delete) {
+  ASSERT_EQ(mosaic("topic create lagged -p 2").code, 0);
+  std::string lines;
+  for (int i = 0; i < 40; ++i) lines += "v" + std::to_string(i) + "\\n";
+  ASSERT_EQ(mosaic("produce lagged -p 0", lines).code, 0);
+  ASSERT_EQ(mosaic("produce lagged -p 1", lines).code, 0);
+  // kcat as a classic group member reads 30 records and commits them.
+  const std::string bootstrap = "127.0.0.1:" + port_;
+  auto read = run("timeout 60 kcat -b " + bootstrap +
+                  " -G readers lagged -X auto.offset.reset=earliest -o beginning -c 30 -q -e -f '%s\\n'");
+  ASSERT_EQ(read.code, 0) << read.out;
+
+  auto list = mosaic("groups list");
+  EXPECT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find("readers"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("classic"), std::string::npos) << list.out;
+  EXPECT_EQ(mosaic("groups list --type consumer").out.find("readers"), std::string::npos);
+  auto described = mosaic("groups describe readers");
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("STATE        Empty"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("TOTAL LAG    10"), std::string::npos) << described.out;  // 30 of partition 0 read
+
+  // While a member is in the group: it is shown with its partitions, and
+  // offsets can be neither reset nor deleted.
+  process member("/usr/bin/kcat",
+                 {"-b", bootstrap, "-G", "readers", "lagged", "-q", "-X", "auto.offset.reset=earliest", "-o", "end"},
+                 dir_.path());
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = mosaic("groups describe readers").out.find("STATE        Stable") != std::string::npos;
+  }
+  ASSERT_TRUE(seen) << mosaic("groups describe readers").out;
+  auto busy = mosaic("groups describe readers");
+  EXPECT_NE(busy.out.find("rdkafka"), std::string::npos) << busy.out;  // kcat's client id
+  auto refused = mosaic("groups reset-offsets readers --topic lagged --to earliest");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.out.find("has active members"), std::string::npos) << refused.out;
+  auto not_empty = mosaic("groups delete readers");
+  EXPECT_EQ(not_empty.code, 1);
+  EXPECT_NE(not_empty.out.find("still has members"), std::string::npos) << not_empty.out;
+  member.signal(SIGTERM);
+  member.wait(std::chrono::seconds(10));
+  for (int i = 0; i < 100 && mosaic("groups describe readers").out.find("STATE        Empty") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  auto dry = mosaic("groups reset-offsets readers --topic lagged --to latest --dry-run");
+  EXPECT_EQ(dry.code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("dry run"), std::string::npos) << dry.out;
+  EXPECT_EQ(mosaic("groups reset-offsets readers --topic lagged --to latest").code, 0);
+  EXPECT_NE(mosaic("groups describe readers").out.find("TOTAL LAG    0"), std::string::npos);
+  EXPECT_EQ(mosaic("groups reset-offsets readers --topic lagged -p 1 --to 5").code, 0);
+  EXPECT_NE(mosaic("groups describe readers").out.find("TOTAL LAG    35"), std::string::npos);
+  EXPECT_EQ(mosaic("groups reset-offsets readers --topic lagged").code, 2);  // no --to
+  EXPECT_EQ(mosaic("groups reset-offsets readers --topic nosuch --to earliest").code, 1);
+
+  auto deleted = mosaic("groups delete readers");
+  EXPECT_EQ(deleted.code, 0) << deleted.out;
+  auto gone = mosaic("groups describe readers");
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_NE(gone.out.find("no group 'readers'"), std::string::npos) << gone.out;
+  EXPECT_EQ(mosaic("groups frobnicate").code, 2);
+  EXPECT_EQ(mosaic("groups --help").code, 0);
 }
 
 TEST_F(cli_test, cluster_info_help_and_exit_codes) {
