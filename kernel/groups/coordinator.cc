@@ -86,6 +86,10 @@ bool overlaps(const partition_set& a, const partition_set& b) { return partition
 
 // ---------------------------------------------------------------------------
 
+// The heartbeat interval given to a consumer group member that is between
+// assignments (revoking, or waiting for partitions to be released).
+constexpr int32_t reconciling_heartbeat_ms = 50;
+
 struct coordinator::impl {
   impl(log::partition_log* l, const plugin::assignor_set* a, options o)
       : glog(l), assignors(a), opts(std::move(o)), rng(std::random_device{}()) {}
@@ -910,10 +914,11 @@ struct coordinator::impl {
 
     r.member_id = m->id;
     r.member_epoch = m->epoch;
-    log::debug("group {}: heartbeat {} epoch {} owned {} -> epoch {} assigned {} revoking {} state {} group {}/{}",
-               g->id, m->id, req.member_epoch, req.owned ? std::to_string(partition_count(*owned)) : "-", m->epoch,
-               partition_count(m->assigned), partition_count(m->revoking), static_cast<int>(m->state), g->epoch,
-               g->assignment_epoch);
+    // A member between assignments comes back soon: one waiting for
+    // partitions others are releasing gets them on its next heartbeat
+    // instead of a whole interval later.
+    if (m->state != member_state::stable)
+      r.heartbeat_interval_ms = std::min<int32_t>(r.heartbeat_interval_ms, reconciling_heartbeat_ms);
     if (m->send_assignment || req.member_epoch == 0) {
       r.assignment = to_list(m->assigned);
       m->send_assignment = false;
@@ -1266,8 +1271,8 @@ struct coordinator::impl {
   }
 
   void write_all() {
-    for (const auto& [id, g] : classic) glog.put_group(g);
-    for (const auto& [id, g] : consumer) glog.put_group(g);
+    for (const auto& [id, g] : classic) glog.put_group(g, true);
+    for (const auto& [id, g] : consumer) glog.put_group(g, true);
     for (const auto& [group, o] : offsets)
       for (const auto& [k, c] : o) glog.put_offset(group, k, c);
   }

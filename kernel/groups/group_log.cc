@@ -1,5 +1,8 @@
 #include "kernel/groups/group_log.h"
 
+#include <functional>
+#include <string_view>
+
 #include "kernel/base/bytes.h"
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/record_batch.h"
@@ -299,11 +302,21 @@ void group_log::delete_offset(const std::string& group, const offset_key& key) {
   pending_.push_back(std::move(e));
 }
 
-void group_log::put_group(const classic_group& g) { pending_.push_back({group_key(classic_type, g.id), encode(g)}); }
+void group_log::put_value(uint8_t type, const std::string& group, std::vector<uint8_t> value, bool force) {
+  const size_t hash =
+      std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(value.data()), value.size())) ^ type;
+  auto [it, fresh] = last_written_.emplace(group, hash);
+  if (!fresh && it->second == hash && !force) return;
+  it->second = hash;
+  pending_.push_back({group_key(type, group), std::move(value)});
+}
 
-void group_log::put_group(const consumer_group& g) { pending_.push_back({group_key(consumer_type, g.id), encode(g)}); }
+void group_log::put_group(const classic_group& g, bool force) { put_value(classic_type, g.id, encode(g), force); }
+
+void group_log::put_group(const consumer_group& g, bool force) { put_value(consumer_type, g.id, encode(g), force); }
 
 void group_log::delete_group(const std::string& group) {
+  last_written_.erase(group);
   pending_.push_back({group_key(classic_type, group), std::nullopt});
   pending_.push_back({group_key(consumer_type, group), std::nullopt});
 }

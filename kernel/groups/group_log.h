@@ -43,8 +43,11 @@ class group_log {
 
   void put_offset(const std::string& group, const offset_key& key, const committed& c);
   void delete_offset(const std::string& group, const offset_key& key);
-  void put_group(const classic_group& g);
-  void put_group(const consumer_group& g);
+  // A group's record is written only when it differs from the one last
+  // written for the group (most heartbeats change nothing); `force` writes
+  // it anyway (compaction).
+  void put_group(const classic_group& g, bool force = false);
+  void put_group(const consumer_group& g, bool force = false);
   void delete_group(const std::string& group);  // both kinds
 
   bool pending() const noexcept { return !pending_.empty(); }
@@ -66,7 +69,10 @@ class group_log {
     std::optional<std::vector<uint8_t>> value;
   };
   log::partition_log* log_;
+  void put_value(uint8_t type, const std::string& group, std::vector<uint8_t> value, bool force);
+
   std::vector<entry> pending_;
+  std::map<std::string, size_t> last_written_;  // group -> hash of its last record
   uint64_t written_ = 0;
   uint64_t live_bytes_ = 0;  // the size of the last full copy (or of the log at load)
 };

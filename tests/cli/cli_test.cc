@@ -25,9 +25,9 @@ class cli_test : public ::testing::Test {
   void SetUp() override {
     node_ = std::make_unique<process>(
         mosaicd,
-        std::vector<std::string>{"--config", single_node, "--set",
-                                 "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]", "--set",
-                                 "group.initial.rebalance.delay.ms=200"},
+        std::vector<std::string>{
+            "--config", single_node, "--set", "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]",
+            "--set", "group.initial.rebalance.delay.ms=200", "--set", "group.consumer.heartbeat.interval.ms=500"},
         dir_.path());
     ASSERT_TRUE(node_->wait_for_log("mosaicd started")) << node_->err();
     const std::string err = node_->err(), mark = "listening on PLAINTEXT 127.0.0.1:";
@@ -248,9 +248,25 @@ TEST_F(cli_test, perf_suite_reports_every_run_and_the_ratios) {
   EXPECT_EQ(mosaic("topic list").out.find("perf-"), std::string::npos) << "the suite deletes its topics";
 }
 
+TEST_F(cli_test, perf_rebalance_times_a_join_with_both_group_protocols) {
+  auto r =
+      perf("rebalance --bootstrap 127.0.0.1:" + port_ + " --members 2 --rounds 2 --heartbeat-ms 500 --json --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* protocol : {"\"protocol\": \"consumer\"", "\"protocol\": \"classic\""})
+    EXPECT_NE(r.out.find(protocol), std::string::npos) << r.out;
+  // Each join settles within a few heartbeat intervals of 500 ms.
+  const std::string key = "\"join_to_settled_ms_median\": ";
+  for (size_t at = r.out.find(key); at != std::string::npos; at = r.out.find(key, at + 1)) {
+    const double ms = std::stod(r.out.substr(at + key.size()));
+    EXPECT_GT(ms, 0);
+    EXPECT_LT(ms, 5000);
+  }
+}
+
 TEST_F(cli_test, perf_refuses_bad_options_with_exit_code_2) {
-  for (const char* args : {"produce --records none", "produce --acks 3", "produce --bogus", "fsync", "launch",
-                           "produce --topic-config novalue"}) {
+  for (const char* args :
+       {"produce --records none", "produce --acks 3", "produce --bogus", "fsync", "launch",
+        "produce --topic-config novalue", "rebalance --members ten", "rebalance --protocols eager"}) {
     auto r = perf(args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.out;
     EXPECT_NE(r.out.find("mosaic-perf: "), std::string::npos) << args << ": " << r.out;

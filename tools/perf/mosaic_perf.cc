@@ -7,6 +7,7 @@
 //   mosaic-perf consume  [target] --topic T [--records N]
 //   mosaic-perf fsync    --dir D [--count N] [--size BYTES]
 //   mosaic-perf suite    --bootstrap HOST:PORT --dir D [options]
+//   mosaic-perf rebalance --bootstrap HOST:PORT [--members 10,100] [--protocols consumer,classic]
 //
 // Each command prints a progress line a second to stderr and its result to
 // stdout: a table for people, or one JSON object with --json. MB is 10^6
@@ -80,6 +81,10 @@ struct options {
   int size = 1024;       // fsync
   int64_t latency_records = 20'000;
   int64_t latency_rate = 1000;
+  std::vector<int> members{10, 100};                          // rebalance
+  std::vector<std::string> protocols{"consumer", "classic"};  // rebalance
+  int rounds = 3;                                             // rebalance
+  int heartbeat_ms = 3000;                                    // rebalance: classic heartbeat.interval.ms
 };
 
 const char* usage = R"(usage: mosaic-perf COMMAND [options]
@@ -91,6 +96,13 @@ Commands:
             every partition; report records/s, MB/s
   fsync     append --size bytes then fdatasync, --count times, in a file in --dir;
             report the latency of each (the disk's own figure)
+  rebalance for each protocol and each --members N: N consumers of one group
+            on a topic of 2N partitions (or --partitions), settled; then one more
+            member joins, --rounds times; report the time from its subscribe until
+            every member runs its new assignment (each partition owned by exactly
+            one member, the newcomer with some). Start the broker with
+            group.consumer.heartbeat.interval.ms equal to --heartbeat-ms, so that
+            both protocols heartbeat at the same pace
   suite     the comparison BENCHMARKS.md reports, in one run: against librdkafka's
             mock cluster and against --bootstrap, produce with acks=1 and acks=all,
             compression none and lz4, and consume what the first wrote; then fsync
@@ -117,6 +129,10 @@ Options:
   --count N, --size BYTES fsync: how many appends, of what size (2000, 1024)
   --latency-records N     suite: records of the latency runs (20000)
   --latency-rate N        suite: their rate, records/s (1000)
+  --members N,N...        rebalance: group sizes (10,100)
+  --protocols P,P...      rebalance: consumer (KIP-848) and/or classic (consumer,classic)
+  --rounds N              rebalance: joins measured per size (3)
+  --heartbeat-ms MS       rebalance: the classic members' heartbeat.interval.ms (3000)
   --json                  one JSON object on stdout instead of a table
   --quiet                 no progress lines
   --help
@@ -184,6 +200,28 @@ options parse(int argc, char** argv, int first) {
       o.latency_records = number(value(), "--latency-records", 1);
     else if (a == "--latency-rate")
       o.latency_rate = number(value(), "--latency-rate", 1);
+    else if (a == "--members") {
+      o.members.clear();
+      std::string list = value();
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        o.members.push_back(static_cast<int>(number(list.substr(at, comma - at), "--members", 1)));
+        at = comma + 1;
+      }
+    } else if (a == "--protocols") {
+      o.protocols.clear();
+      std::string list = value();
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        o.protocols.push_back(list.substr(at, comma - at));
+        if (o.protocols.back() != "consumer" && o.protocols.back() != "classic")
+          bad_usage("--protocols expects consumer and/or classic, got '" + o.protocols.back() + "'");
+        at = comma + 1;
+      }
+    } else if (a == "--rounds")
+      o.rounds = static_cast<int>(number(value(), "--rounds", 1));
+    else if (a == "--heartbeat-ms")
+      o.heartbeat_ms = static_cast<int>(number(value(), "--heartbeat-ms", 1));
     else if (a == "--json")
       o.json = true;
     else if (a == "--quiet")
@@ -672,6 +710,147 @@ void print_fsync(const fsync_result& r) {
 
 // ---- suite ----
 
+// ---- rebalance ----
+
+// One member of the measured group: its handle and what it owns now, kept
+// by its rebalance callback.
+struct member {
+  rk_ptr rk;
+  std::vector<int32_t> owned;
+};
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* m = static_cast<member*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+    else
+      rd_kafka_assign(rk, parts);
+    for (int i = 0; i < parts->cnt; ++i) m->owned.push_back(parts->elems[i].partition);
+    return;
+  }
+  if (cooperative) {
+    rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    for (int i = 0; i < parts->cnt; ++i) std::erase(m->owned, parts->elems[i].partition);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+    m->owned.clear();
+  }
+}
+
+struct rebalance_result {
+  std::string protocol;
+  int members = 0;
+  int partitions = 0;
+  std::vector<double> ms;  // one per join
+  double median() const {
+    auto v = ms;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+  }
+  json_object json() const {
+    json_object o;
+    std::string list;
+    for (double x : ms) list += (list.empty() ? "" : ",") + std::to_string(static_cast<int64_t>(x));
+    o.set("kind", "rebalance").set("protocol", protocol).set("members", members).set("partitions", partitions);
+    o.set("join_to_settled_ms_median", median()).set("join_to_settled_ms_each", list);
+    return o;
+  }
+};
+
+// Every partition owned by exactly one member, and the last member with some.
+bool settled(const std::vector<std::unique_ptr<member>>& ms, int partitions) {
+  std::vector<int> owners(static_cast<size_t>(partitions), 0);
+  for (const auto& m : ms)
+    for (int32_t p : m->owned)
+      if (p >= 0 && p < partitions) ++owners[static_cast<size_t>(p)];
+  for (int n : owners)
+    if (n != 1) return false;
+  return !ms.back()->owned.empty();
+}
+
+rebalance_result rebalance(target& t, const options& base, const std::string& protocol, int members) {
+  options o = base;
+  o.partitions = base.partitions > 1 ? base.partitions : 2 * (members + base.rounds);
+  o.topic = "perf-rebalance-" + std::to_string(::getpid()) + "-" + protocol + "-" + std::to_string(members);
+  t.create_topic(o);
+  const std::string group = o.topic + "-group";
+  std::vector<std::unique_ptr<member>> ms;
+  auto add = [&] {
+    auto m = std::make_unique<member>();
+    std::vector<std::pair<std::string, std::string>> defaults = {
+        {"group.id", group}, {"group.protocol", protocol}, {"enable.auto.commit", "false"}, {"log_level", "3"}};
+    if (protocol == "classic") {
+      defaults.emplace_back("heartbeat.interval.ms", std::to_string(base.heartbeat_ms));
+      defaults.emplace_back("session.timeout.ms", std::to_string(std::max(45000, 10 * base.heartbeat_ms)));
+    }
+    rd_kafka_conf_t* conf = t.client_conf(o, defaults);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, m.get());
+    m->rk = make_client(RD_KAFKA_CONSUMER, conf);
+    rd_kafka_poll_set_consumer(m->rk.get());
+    rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(m->rk.get(), sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) fail(std::string("subscribe: ") + rd_kafka_err2str(e));
+    ms.push_back(std::move(m));
+  };
+  auto poll_until_settled = [&](int64_t limit_ms) {
+    const int64_t deadline = now_ns() + limit_ms * 1'000'000;
+    while (now_ns() < deadline) {
+      for (auto& m : ms)
+        if (rd_kafka_message_t* msg = rd_kafka_consumer_poll(m->rk.get(), 0)) rd_kafka_message_destroy(msg);
+      if (settled(ms, o.partitions)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+  };
+  progress prog(base.quiet, "rebalance");
+  for (int i = 0; i < members; ++i) add();
+  if (!poll_until_settled(180'000))
+    fail(protocol + ": the first " + std::to_string(members) + " members never settled");
+  rebalance_result r;
+  r.protocol = protocol;
+  r.members = members;
+  r.partitions = o.partitions;
+  for (int round = 0; round < base.rounds; ++round) {
+    const int64_t start = now_ns();
+    add();
+    if (!poll_until_settled(180'000)) fail(protocol + ": the group never settled after a member joined");
+    r.ms.push_back(static_cast<double>(now_ns() - start) / 1e6);
+    if (!base.quiet)
+      std::fprintf(stderr, "rebalance %s: %zu members, settled %.0f ms after the last joined\n", protocol.c_str(),
+                   ms.size(), r.ms.back());
+  }
+  for (auto& m : ms) rd_kafka_destroy_flags(m->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  t.delete_topic(o);
+  return r;
+}
+
+int rebalance_command(const options& o) {
+  target t(o);
+  std::vector<rebalance_result> results;
+  for (int n : o.members)
+    for (const auto& protocol : o.protocols) results.push_back(rebalance(t, o, protocol, n));
+  if (o.json) {
+    std::vector<json_object> runs;
+    for (const auto& r : results) runs.push_back(r.json());
+    json_object all;
+    all.set("runs", runs);
+    std::printf("%s\n", all.str().c_str());
+    return 0;
+  }
+  std::printf("%-10s %8s %11s %12s  %s\n", "PROTOCOL", "MEMBERS", "PARTITIONS", "MEDIAN MS", "EACH JOIN (MS)");
+  for (const auto& r : results) {
+    std::string each;
+    for (double x : r.ms) each += (each.empty() ? "" : " ") + std::to_string(static_cast<int64_t>(x));
+    std::printf("%-10s %8d %11d %12.0f  %s\n", r.protocol.c_str(), r.members, r.partitions, r.median(), each.c_str());
+  }
+  return 0;
+}
+
 int suite(const options& base) {
   if (base.dir.empty()) bad_usage("suite: --dir is required (the broker's log dir, for the fsync figure)");
   std::vector<json_object> runs;
@@ -806,6 +985,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "suite") return suite(o);
+    if (cmd == "rebalance") return rebalance_command(o);
     std::fprintf(stderr, "mosaic-perf: unknown command '%s' (see --help)\n", cmd.c_str());
     return 2;
   } catch (const usage_error& e) {
