@@ -120,11 +120,41 @@ TEST(mosaicd, sighup_hot_swaps_a_changed_plugin_and_keeps_the_rest) {
   EXPECT_EQ(p.wait(5s), 0);
 }
 
+TEST(mosaicd, sighup_hot_swaps_an_assignor_and_a_bad_assignor_list_is_refused) {
+  temp_dir dir;
+  auto config = [&](const std::string& mode) {
+    dir.write("node.yaml", "listeners: []\ngroup.consumer.assignors: [uniform, bad]\nplugins:\n  load:\n"
+                           "    - {name: test.assignor.bad, library: " MOSAIC_FIXTURE_DIR "/libbad_assignor.so, "
+                           "config: {mode: " + mode + "}}\n");
+  };
+  config("twice");
+  process p(mosaicd, {"--config", "node.yaml"}, dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  EXPECT_NE(p.err().find("is assignor 'bad' generation 1: mode=twice"), std::string::npos) << p.err();
+  // uniform is named by group.consumer.assignors and loaded as a built-in.
+  EXPECT_NE(p.err().find("is assignor 'uniform' generation 1"), std::string::npos) << p.err();
+  // A new config for the assignor: a new generation in its slot, which the
+  // next rebalance of every group uses.
+  config("fail");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.wait_for_log("reload done")) << p.err();
+  EXPECT_NE(p.err().find("is assignor 'bad' generation 2: mode=fail"), std::string::npos) << p.err();
+  EXPECT_EQ(p.err().find("is assignor 'uniform' generation 2"), std::string::npos) << "uniform did not change";
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(5s), 0);
+
+  // group.consumer.assignors naming an assignor nobody provides.
+  dir.write("bad.yaml", "group.consumer.assignors: [uniform, sticky-rack]\n");
+  process bad(mosaicd, {"--config", "bad.yaml"}, dir.path());
+  ASSERT_EQ(bad.wait(5s), 1);
+  EXPECT_NE(bad.err().find("group.consumer.assignors names 'sticky-rack'"), std::string::npos) << bad.err();
+}
+
 TEST(mosaicd, validate_config_accepts_a_good_file) {
   temp_dir dir;
   process p(mosaicd, {"--validate-config", single_node}, dir.path());
   ASSERT_EQ(p.wait(), 0) << p.err();
-  EXPECT_NE(p.out().find("config is valid (4 plugins)"), std::string::npos);
+  EXPECT_NE(p.out().find("config is valid (6 plugins)"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "data")) << "validation must not touch the data folders";
 }
 
