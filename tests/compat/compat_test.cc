@@ -224,29 +224,23 @@ TEST(compat, acknowledged_records_survive_kill_9) {
 const std::vector<std::string> group_settings = {"group.initial.rebalance.delay.ms=200",
                                                  "group.consumer.heartbeat.interval.ms=500"};
 
-TEST(compat, librdkafka_2_15_classic_consumer_group_consumes_every_record_once) {
+// librdkafka 2.15.1's group driver with `protocol` (classic or consumer):
+// three members, three rebalances while 3000 records are read.
+void expect_rdkafka_group(const std::string& protocol) {
 #ifndef MOSAIC_RDKAFKA_GROUP_CHECK
   FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
 #else
   temp_dir dir;
   broker b(dir, group_settings);
-  const std::string out =
-      run(std::string("timeout 150 ") + MOSAIC_RDKAFKA_GROUP_CHECK + " classic " + b.bootstrap() + " rgc 3000 2>&1");
-  EXPECT_NE(out.find("group(classic): ok 3000 records"), std::string::npos) << out;
+  const std::string out = run(std::string("timeout 150 ") + MOSAIC_RDKAFKA_GROUP_CHECK + " " + protocol + " " +
+                              b.bootstrap() + " rg-" + protocol + " 3000 2>&1");
+  EXPECT_NE(out.find("group(" + protocol + "): ok 3000 records"), std::string::npos) << out;
 #endif
 }
 
-TEST(compat, librdkafka_2_15_kip848_consumer_group_consumes_every_record_once) {
-#ifndef MOSAIC_RDKAFKA_GROUP_CHECK
-  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
-#else
-  temp_dir dir;
-  broker b(dir, group_settings);
-  const std::string out =
-      run(std::string("timeout 150 ") + MOSAIC_RDKAFKA_GROUP_CHECK + " consumer " + b.bootstrap() + " rgk 3000 2>&1");
-  EXPECT_NE(out.find("group(consumer): ok 3000 records"), std::string::npos) << out;
-#endif
-}
+TEST(compat, librdkafka_2_15_classic_consumer_group_consumes_every_record_once) { expect_rdkafka_group("classic"); }
+
+TEST(compat, librdkafka_2_15_kip848_consumer_group_consumes_every_record_once) { expect_rdkafka_group("consumer"); }
 
 TEST(compat, python_confluent_kafka_consumer_group) {
   temp_dir dir;

@@ -836,6 +836,7 @@ int rebalance_command(const options& o) {
     for (const auto& protocol : o.protocols) results.push_back(rebalance(t, o, protocol, n));
   if (o.json) {
     std::vector<json_object> runs;
+    runs.reserve(results.size());
     for (const auto& r : results) runs.push_back(r.json());
     json_object all;
     all.set("runs", runs);

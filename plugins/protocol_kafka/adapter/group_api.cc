@@ -217,7 +217,7 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
 
 void consumer_group_describe(const request_context& rc, const msg::consumer_group_describe_request& req,
                              adapter::group_coordinator& groups, adapter::broker& broker) {
-  groups.describe_consumer_groups(req.group_ids, [rc, &broker](std::vector<adapter::consumer_group_description> ds) {
+  groups.describe_consumer_groups(req.group_ids, [rc, &broker](const std::vector<adapter::consumer_group_description>& ds) {
     msg::consumer_group_describe_response resp;
     auto fill = [&](msg::consumer_group_describe_response_assignment& out,
                     const std::vector<adapter::topic_partitions>& in) {
@@ -339,6 +339,7 @@ void offset_fetch(const request_context& rc, const msg::offset_fetch_request& re
     }
   }
   std::vector<std::string> ids;
+  ids.reserve(reqs.size());
   for (const auto& f : reqs) ids.push_back(f.group_id);
   groups.fetch_offsets(std::move(reqs), [rc, &broker, ids](std::vector<adapter::offset_fetch_result> results) {
     msg::offset_fetch_response resp;
@@ -428,7 +429,7 @@ void list_groups(const request_context& rc, const msg::list_groups_request& req,
 
 void describe_groups(const request_context& rc, const msg::describe_groups_request& req,
                      adapter::group_coordinator& groups) {
-  groups.describe_classic_groups(req.groups, [rc](std::vector<adapter::classic_group_description> ds) {
+  groups.describe_classic_groups(req.groups, [rc](const std::vector<adapter::classic_group_description>& ds) {
     msg::describe_groups_response resp;
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
