@@ -10,6 +10,8 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# RE2: KIP-848 regular-expression subscriptions, in the syntax Kafka uses (RE2/J).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 find_package(OpenSSL REQUIRED)
 if(MOSAIC_BUILD_TESTS)
   find_package(GTest REQUIRED)

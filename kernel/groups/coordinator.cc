@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
-#include <regex>
 #include <set>
+
+#include <re2/re2.h>
 
 #include "kernel/base/log.h"
 
@@ -101,7 +102,7 @@ struct coordinator::impl {
   std::map<std::string, std::map<offset_key, committed>> offsets;
   std::map<std::string, classic_group> classic;
   std::map<std::string, consumer_group> consumer;
-  std::map<std::string, std::regex> regex_cache;
+  std::map<std::string, std::unique_ptr<RE2>> regex_cache;
   // Answers that wait for this round's records to be on disk.
   std::vector<std::function<void(bool durable)>> after_flush;
   clock::time_point now;
@@ -582,25 +583,27 @@ struct coordinator::impl {
     return it == consumer.end() ? nullptr : &it->second;
   }
 
-  const std::regex* compiled(const std::string& pattern) {
+  // A subscription's regular expression, compiled once; null if it does not
+  // compile. RE2, the syntax Kafka's RE2/J speaks.
+  const RE2* compiled(const std::string& pattern) {
     auto it = regex_cache.find(pattern);
-    if (it != regex_cache.end()) return &it->second;
-    try {
+    if (it == regex_cache.end()) {
       if (regex_cache.size() > 1000) regex_cache.clear();
-      return &regex_cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first->second;
-    } catch (const std::regex_error&) {
-      return nullptr;
+      RE2::Options o;
+      o.set_log_errors(false);
+      it = regex_cache.emplace(pattern, std::make_unique<RE2>(pattern, o)).first;
     }
+    return it->second->ok() ? it->second.get() : nullptr;
   }
 
   // The topics a member subscribes to, by name, among those that exist.
   std::set<std::string> subscribed(const consumer_member& m, const std::vector<adapter::topic_info>& topics) {
     std::set<std::string> out;
     std::set<std::string> names(m.topic_names.begin(), m.topic_names.end());
-    const std::regex* re = m.topic_regex && !m.topic_regex->empty() ? compiled(*m.topic_regex) : nullptr;
+    const RE2* re = m.topic_regex && !m.topic_regex->empty() ? compiled(*m.topic_regex) : nullptr;
     for (const auto& t : topics) {
       if (t.internal) continue;
-      if (names.count(t.name) || (re != nullptr && std::regex_match(t.name, *re))) out.insert(t.name);
+      if (names.count(t.name) || (re != nullptr && RE2::FullMatch(t.name, *re))) out.insert(t.name);
     }
     return out;
   }
