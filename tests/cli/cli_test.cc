@@ -261,6 +261,18 @@ TEST_F(cli_test, perf_rebalance_times_a_join_with_both_group_protocols) {
     EXPECT_GT(ms, 0);
     EXPECT_LT(ms, 5000);
   }
+  // The tool leaves without saying goodbye, so its KIP-848 group still has
+  // its four members (until their sessions run out): the CLI shows them.
+  auto listed = mosaic("groups list --type consumer");
+  ASSERT_EQ(listed.code, 0) << listed.out;
+  const auto at = listed.out.find("perf-rebalance-");
+  ASSERT_NE(at, std::string::npos) << listed.out;
+  const std::string group = listed.out.substr(at, listed.out.find(' ', at) - at);
+  auto described = mosaic("groups describe " + group);
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("TYPE         consumer"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("ASSIGNOR     uniform"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("MEMBERS      4"), std::string::npos) << described.out;
 }
 
 TEST_F(cli_test, perf_refuses_bad_options_with_exit_code_2) {

@@ -123,9 +123,12 @@ TEST(mosaicd, sighup_hot_swaps_a_changed_plugin_and_keeps_the_rest) {
 TEST(mosaicd, sighup_hot_swaps_an_assignor_and_a_bad_assignor_list_is_refused) {
   temp_dir dir;
   auto config = [&](const std::string& mode) {
-    dir.write("node.yaml", "listeners: []\ngroup.consumer.assignors: [uniform, bad]\nplugins:\n  load:\n"
-                           "    - {name: test.assignor.bad, library: " MOSAIC_FIXTURE_DIR "/libbad_assignor.so, "
-                           "config: {mode: " + mode + "}}\n");
+    dir.write("node.yaml",
+              "listeners: []\ngroup.consumer.assignors: [uniform, bad]\nplugins:\n  load:\n"
+              "    - {name: test.assignor.bad, library: " MOSAIC_FIXTURE_DIR
+              "/libbad_assignor.so, "
+              "config: {mode: " +
+                  mode + "}}\n");
   };
   config("twice");
   process p(mosaicd, {"--config", "node.yaml"}, dir.path());

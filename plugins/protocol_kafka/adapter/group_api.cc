@@ -217,44 +217,45 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
 
 void consumer_group_describe(const request_context& rc, const msg::consumer_group_describe_request& req,
                              adapter::group_coordinator& groups, adapter::broker& broker) {
-  groups.describe_consumer_groups(req.group_ids, [rc, &broker](const std::vector<adapter::consumer_group_description>& ds) {
-    msg::consumer_group_describe_response resp;
-    auto fill = [&](msg::consumer_group_describe_response_assignment& out,
-                    const std::vector<adapter::topic_partitions>& in) {
-      for (const auto& tp : in) {
-        auto& o = out.topic_partitions.emplace_back();
-        o.topic_id = tp.topic_id;
-        auto t = broker.find_topic(tp.topic_id);
-        o.topic_name = t ? t->name : "";
-        o.partitions = tp.partitions;
-      }
-    };
-    for (const auto& d : ds) {
-      auto& g = resp.groups.emplace_back();
-      g.error_code = code(d.code);
-      if (!d.message.empty()) g.error_message = d.message;
-      g.group_id = d.group_id;
-      g.group_state = d.state;
-      g.group_epoch = d.epoch;
-      g.assignment_epoch = d.assignment_epoch;
-      g.assignor_name = d.assignor;
-      for (const auto& m : d.members) {
-        auto& om = g.members.emplace_back();
-        om.member_id = m.member_id;
-        om.instance_id = m.instance_id;
-        om.rack_id = m.rack;
-        om.member_epoch = m.member_epoch;
-        om.client_id = m.client.client_id;
-        om.client_host = m.client.client_host;
-        om.subscribed_topic_names = m.subscribed_topic_names;
-        om.subscribed_topic_regex = m.subscribed_topic_regex;
-        fill(om.assignment, m.assignment);
-        fill(om.target_assignment, m.target_assignment);
-        om.member_type = 1;  // a consumer-protocol member
-      }
-    }
-    rc.send(resp);
-  });
+  groups.describe_consumer_groups(req.group_ids,
+                                  [rc, &broker](const std::vector<adapter::consumer_group_description>& ds) {
+                                    msg::consumer_group_describe_response resp;
+                                    auto fill = [&](msg::consumer_group_describe_response_assignment& out,
+                                                    const std::vector<adapter::topic_partitions>& in) {
+                                      for (const auto& tp : in) {
+                                        auto& o = out.topic_partitions.emplace_back();
+                                        o.topic_id = tp.topic_id;
+                                        auto t = broker.find_topic(tp.topic_id);
+                                        o.topic_name = t ? t->name : "";
+                                        o.partitions = tp.partitions;
+                                      }
+                                    };
+                                    for (const auto& d : ds) {
+                                      auto& g = resp.groups.emplace_back();
+                                      g.error_code = code(d.code);
+                                      if (!d.message.empty()) g.error_message = d.message;
+                                      g.group_id = d.group_id;
+                                      g.group_state = d.state;
+                                      g.group_epoch = d.epoch;
+                                      g.assignment_epoch = d.assignment_epoch;
+                                      g.assignor_name = d.assignor;
+                                      for (const auto& m : d.members) {
+                                        auto& om = g.members.emplace_back();
+                                        om.member_id = m.member_id;
+                                        om.instance_id = m.instance_id;
+                                        om.rack_id = m.rack;
+                                        om.member_epoch = m.member_epoch;
+                                        om.client_id = m.client.client_id;
+                                        om.client_host = m.client.client_host;
+                                        om.subscribed_topic_names = m.subscribed_topic_names;
+                                        om.subscribed_topic_regex = m.subscribed_topic_regex;
+                                        fill(om.assignment, m.assignment);
+                                        fill(om.target_assignment, m.target_assignment);
+                                        om.member_type = 1;  // a consumer-protocol member
+                                      }
+                                    }
+                                    rc.send(resp);
+                                  });
 }
 
 // ---- offsets ----
