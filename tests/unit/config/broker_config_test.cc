@@ -159,7 +159,29 @@ TEST(broker_config, single_node_config_in_the_repo_is_valid) {
   EXPECT_EQ(r->listeners[0].host, "127.0.0.1");
   EXPECT_EQ(r->listeners[0].port, 9092);
   EXPECT_TRUE(r->log_dirs[0].is_relative());
-  EXPECT_EQ(r->plugins.size(), 4u);
+  EXPECT_EQ(r->plugins.size(), 6u);  // four codecs, two assignors
+}
+
+TEST(broker_config, group_keys_and_their_bounds) {
+  auto r = parse(
+      "group.consumer.session.timeout.ms: 10000\ngroup.consumer.assignors: [range]\n"
+      "group.initial.rebalance.delay.ms: 0\noffset.metadata.max.bytes: 100\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->groups.consumer_session_timeout_ms, 10000);
+  EXPECT_EQ(r->groups.consumer_assignors, std::vector<std::string>{"range"});
+  EXPECT_EQ(r->groups.initial_rebalance_delay_ms, 0);
+  EXPECT_EQ(r->groups.offset_metadata_max_bytes, 100);
+  EXPECT_EQ(r->groups.consumer_heartbeat_interval_ms, 5000);  // Kafka's default
+  auto inverted = parse("group.min.session.timeout.ms: 9000\ngroup.max.session.timeout.ms: 8000\n");
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.error().message().find("group.min.session.timeout.ms (9000) is above"), std::string::npos)
+      << inverted.error().message();
+  auto none = parse("group.consumer.assignors: []\n");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("needs at least one assignor"), std::string::npos);
+  auto zero = parse("group.consumer.heartbeat.interval.ms: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message().find("must be between 1 and"), std::string::npos) << zero.error().message();
 }
 
 }  // namespace
