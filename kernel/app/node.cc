@@ -28,14 +28,19 @@ adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapte
 }
 
 status node::start_services(const std::vector<builtin_adapter>& adapters) {
-  // The metadata log: a partition of its own that never expires.
-  log::log_config meta;
-  meta.retention_ms = -1;
-  meta.segment_bytes = 64ull << 20;
-  meta.segment_ms = INT64_MAX;
-  auto meta_log = logs_->create("__cluster_metadata", 0, meta);
+  // The kernel's own logs: partitions that never expire nor roll by age.
+  auto internal_log = [&](const char* name, uint64_t segment_bytes, size_t max_message_bytes) {
+    log::log_config c;
+    c.retention_ms = -1;
+    c.segment_bytes = segment_bytes;
+    c.segment_ms = INT64_MAX;
+    c.max_message_bytes = max_message_bytes;
+    auto opened = logs_->create(name, 0, c);
+    if (opened) logs_->set_config(name, 0, c);
+    return opened;
+  };
+  auto meta_log = internal_log(broker::metadata_log_name, 64ull << 20, log::log_config{}.max_message_bytes);
   if (!meta_log) return meta_log.error();
-  logs_->set_config("__cluster_metadata", 0, meta);
   store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::local_metadata_log>(*meta_log));
   if (auto s = store_->load(); !s) return status(s.code(), "reading the metadata log: " + s.message());
   auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
@@ -44,16 +49,10 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),
             store_->applied_offset());
 
-  // The group coordinator's log: an internal partition, never a topic,
-  // kept whole (it compacts itself).
-  log::log_config offsets_log;
-  offsets_log.retention_ms = -1;
-  offsets_log.segment_bytes = 16ull << 20;
-  offsets_log.segment_ms = INT64_MAX;
-  offsets_log.max_message_bytes = 64u << 20;
-  auto group_log = logs_->create("__consumer_offsets", 0, offsets_log);
+  // The group coordinator's log, kept whole (it compacts itself); a
+  // large group's record may be several MiB.
+  auto group_log = internal_log(broker::group_log_name, 16ull << 20, 64u << 20);
   if (!group_log) return group_log.error();
-  logs_->set_config("__consumer_offsets", 0, offsets_log);
   groups::coordinator::options gopts;
   gopts.settings = cfg_.groups;
   gopts.topics = [svc = service_.get()] { return svc->topics(); };

@@ -14,11 +14,7 @@ using adapter::outcome;
 
 namespace {
 
-constexpr const char* metadata_topic = "__cluster_metadata";
-constexpr const char* group_log_topic = "__consumer_offsets";  // the group coordinator's log
-
-// The kernel's own logs, which live beside partitions but are not topics.
-bool internal_log(const std::string& name) { return name == metadata_topic || name == group_log_topic; }
+bool internal_log(const std::string& name) { return name == metadata_log_name || name == group_log_name; }
 
 std::optional<std::string> check_topic_name(const std::string& name) {
   if (name.empty()) return "the topic name is empty";

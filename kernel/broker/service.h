@@ -40,6 +40,11 @@
 
 namespace mosaic::broker {
 
+// The kernel's own logs: partitions beside the topics' that are not topics
+// (never listed, and their names refused to CreateTopics).
+inline constexpr const char* metadata_log_name = "__cluster_metadata";
+inline constexpr const char* group_log_name = "__consumer_offsets";  // the group coordinator's log
+
 class service final : public adapter::broker {
  public:
   // Creates the cluster id record on first start, then opens the partition

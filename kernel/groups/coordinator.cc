@@ -900,11 +900,14 @@ struct coordinator::impl {
     m->session_deadline = now + milliseconds(cfg().consumer_session_timeout_ms);
 
     const auto topics = opts.topics();
+    std::map<std::string, const adapter::topic_info*> by_name;
+    for (const auto& t : topics) by_name[t.name] = &t;
     std::map<uuid, int32_t> seen;
     for (const auto& [id, member] : g->members)
-      for (const auto& name : subscribed(member, topics))
-        for (const auto& t : topics)
-          if (t.name == name) seen[t.id] = static_cast<int32_t>(t.partitions.size());
+      for (const auto& name : subscribed(member, topics)) {
+        const auto* t = by_name.at(name);  // subscribed() names only topics that exist
+        seen[t->id] = static_cast<int32_t>(t->partitions.size());
+      }
     if (seen != g->topics_seen) {
       if (!g->topics_seen.empty() || g->assignment_epoch > 0) bump(*g);
       g->topics_seen = std::move(seen);
