@@ -36,6 +36,15 @@ status replace_file(const std::filesystem::path& path, std::span<const uint8_t> 
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
+  if (sync) {
+    // The rename itself is durable only once the folder is synced.
+    const auto parent = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
   return {};
 }
 
