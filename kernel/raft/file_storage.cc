@@ -159,7 +159,8 @@ status file_storage::read_all() {
   end_ = at;
   torn_ = bytes.size() - at;
   if (torn_ > 0) {
-    if (::ftruncate(fd_, static_cast<off_t>(end_)) != 0) return errno_status("cannot cut the torn tail of " + path.string());
+    if (::ftruncate(fd_, static_cast<off_t>(end_)) != 0)
+      return errno_status("cannot cut the torn tail of " + path.string());
     if (::fdatasync(fd_) != 0) return errno_status("cannot sync " + path.string());
   }
   return {};

@@ -55,8 +55,8 @@ class file_storage final : public storage {
 
   std::filesystem::path dir_;
   int fd_ = -1;
-  uint64_t end_ = 0;  // bytes of whole records in the log file
-  index_t first_ = 0;  // index of the first record in the file (0: none)
+  uint64_t end_ = 0;               // bytes of whole records in the log file
+  index_t first_ = 0;              // index of the first record in the file (0: none)
   std::vector<uint64_t> offsets_;  // of each record, from first_
   bool log_dirty_ = false;
   bool hard_dirty_ = false;

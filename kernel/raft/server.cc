@@ -1,0 +1,302 @@
+#include "kernel/raft/server.h"
+
+#include <atomic>
+#include <future>
+#include <map>
+
+#include "kernel/base/log.h"
+#include "kernel/raft/file_storage.h"
+#include "kernel/raft/wire.h"
+#include "kernel/rpc/endpoint.h"
+
+namespace mosaic::raft {
+
+namespace {
+
+class server_impl;
+
+// Sees every applied entry on its way to the user's state machine, to
+// answer the calls waiting for it.
+class applier final : public state_machine {
+ public:
+  applier(server_impl& s, state_machine& user) : s_(s), user_(user) {}
+  void apply(const entry& e) override;
+  std::vector<uint8_t> take_snapshot() override { return user_.take_snapshot(); }
+  void restore(const snapshot_meta& meta, std::span<const uint8_t> data) override;
+
+ private:
+  server_impl& s_;
+  state_machine& user_;
+};
+
+class server_impl final : public server {
+ public:
+  server_impl(server_options o, state_machine& sm) : opts_(std::move(o)), applier_(*this, sm) {}
+  ~server_impl() override { stop(); }
+
+  status open() {
+    auto st = file_storage::open(opts_.dir);
+    if (!st) return st.error();
+    store_ = std::move(*st);
+    if (store_->torn_bytes() > 0)
+      log::warn("raft: cut a torn tail of {} bytes from {}", store_->torn_bytes(), (opts_.dir / "log").string());
+    node_ = std::make_unique<node>(opts_.raft, *store_, applier_);
+    publish();
+    rpc::endpoint_options eo;
+    eo.node_id = opts_.raft.id;
+    eo.host = opts_.host;
+    eo.port = opts_.port;
+    auto ep = rpc::endpoint::start(eo, [this](rpc::frame f) { on_frame(std::move(f)); });
+    if (!ep) return ep.error();
+    ep_ = std::move(*ep);
+    for (const auto& p : opts_.peers)
+      if (p.id != opts_.raft.id) ep_->set_peer(p.id, p.host, p.port);
+    ep_->every(std::chrono::milliseconds(opts_.tick_ms), [this] {
+      if (halted_) return;
+      node_->tick();
+      schedule_flush();
+    });
+    return {};
+  }
+
+  void stop() override {
+    if (!ep_ || stopped_.exchange(true)) return;
+    ep_->post([this] { halt(status(errc::unsupported, "the raft server stopped")); });
+    ep_->stop();
+  }
+
+  uint16_t port() const override { return ep_ ? ep_->port() : 0; }
+  void set_peer(const peer_address& p) override { ep_->set_peer(p.id, p.host, p.port); }
+  node_id leader() const override { return leader_.load(); }
+  term_t term() const override { return term_.load(); }
+
+  void replicate(std::vector<uint8_t> data, done_fn done) override {
+    if (stopped_) return done(status(errc::unsupported, "the raft server stopped"));
+    ep_->post([this, data = std::move(data), done = std::move(done)]() mutable {
+      if (halted_) return done(halt_reason_);
+      auto idx = node_->propose(std::move(data));
+      if (!idx) return done(not_leader(idx.error()));
+      waiters_[*idx] = waiter{node_->term(), std::move(done)};
+      schedule_flush();
+    });
+  }
+
+  result<index_t> replicate_wait(std::vector<uint8_t> data, std::chrono::milliseconds timeout) override {
+    auto p = std::make_shared<std::promise<result<index_t>>>();
+    auto f = p->get_future();
+    replicate(std::move(data), [p](result<index_t> r) { p->set_value(std::move(r)); });
+    if (f.wait_for(timeout) != std::future_status::ready)
+      return status(errc::io, "no quorum committed the entry in time");
+    return f.get();
+  }
+
+  status barrier(std::chrono::milliseconds timeout) override {
+    if (stopped_) return status(errc::unsupported, "the raft server stopped");
+    auto p = std::make_shared<std::promise<status>>();
+    auto f = p->get_future();
+    ep_->post([this, p] {
+      if (halted_) return p->set_value(halt_reason_);
+      const uint64_t id = next_read_++;
+      if (auto s = node_->read_index(id); !s) return p->set_value(not_leader(s));
+      reads_[id] = [p](status s) { p->set_value(std::move(s)); };
+      schedule_flush();
+    });
+    if (f.wait_for(timeout) != std::future_status::ready)
+      return status(errc::io, "no quorum confirmed the read in time");
+    return f.get();
+  }
+
+  quorum_state describe() override {
+    if (stopped_)
+      return quorum_state{opts_.raft.id, role::follower, no_node, term_.load(), 0, 0, 0, 0, {}, {}, {}, true};
+    auto p = std::make_shared<std::promise<quorum_state>>();
+    auto f = p->get_future();
+    ep_->post([this, p] {
+      quorum_state q;
+      q.id = node_->id();
+      q.current = node_->current_role();
+      q.leader = node_->leader();
+      q.term = node_->term();
+      q.commit = node_->commit_index();
+      q.applied = node_->applied();
+      q.first_index = node_->first_index();
+      q.last_index = node_->last_index();
+      q.snap = node_->snapshot_info();
+      q.voters = node_->config().voters;
+      for (const auto& pr : node_->progress())
+        q.peers.push_back(peer_state{pr.id, pr.voter, pr.match, int64_t{pr.ticks_since_ack} * opts_.tick_ms});
+      q.halted = halted_;
+      p->set_value(std::move(q));
+    });
+    return f.get();
+  }
+
+  status transfer_leadership(node_id to) override {
+    return run([this, to] { return node_->transfer_leadership(to); });
+  }
+  status add_voter(node_id id) override {
+    return run([this, id] { return node_->add_voter(id); });
+  }
+  status remove_voter(node_id id) override {
+    return run([this, id] { return node_->remove_voter(id); });
+  }
+
+  // From the applier, on the server's thread.
+  void applied(const entry& e) {
+    auto it = waiters_.find(e.index);
+    if (it == waiters_.end()) return;
+    done_fn done = std::move(it->second.done);
+    const bool ours = it->second.term == e.term;
+    waiters_.erase(it);
+    if (ours) {
+      done(e.index);
+    } else {
+      done(status(errc::internal, "another leader's entry took its place; it was not committed"));
+    }
+  }
+  void restored(index_t through) {
+    while (!waiters_.empty() && waiters_.begin()->first <= through) {
+      done_fn done = std::move(waiters_.begin()->second.done);
+      waiters_.erase(waiters_.begin());
+      done(status(errc::internal, "a snapshot replaced the log before the entry was applied; its outcome is unknown"));
+    }
+  }
+
+ private:
+  struct waiter {
+    term_t term;
+    done_fn done;
+  };
+
+  template <class F>
+  status run(F fn) {
+    if (stopped_) return status(errc::unsupported, "the raft server stopped");
+    auto p = std::make_shared<std::promise<status>>();
+    auto f = p->get_future();
+    ep_->post([this, p, fn] {
+      if (halted_) return p->set_value(halt_reason_);
+      status s = fn();
+      schedule_flush();
+      p->set_value(s.ok() ? s : not_leader(s));
+    });
+    return f.get();
+  }
+
+  status not_leader(const status& s) const {
+    if (node_->is_leader() || s.message() != "not the leader") return s;
+    const node_id l = node_->leader();
+    return status(errc::unsupported, l == no_node ? "not the leader; no leader is known"
+                                                  : "not the leader; node " + std::to_string(l) + " leads");
+  }
+
+  void on_frame(rpc::frame f) {
+    if (halted_) return;
+    auto m = decode(f);
+    if (!m) {
+      if (++bad_frames_ <= 10 || bad_frames_ % 1000 == 0)
+        log::warn("raft: dropped a frame from node {}: {}", f.header.from, m.error().message());
+      return;
+    }
+    node_->step(*m);
+    schedule_flush();
+  }
+
+  void schedule_flush() {
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    ep_->post([this] {
+      flush_posted_ = false;
+      flush();
+    });
+  }
+
+  void flush() {
+    if (halted_) return;
+    auto out = node_->flush();
+    if (auto h = store_->health(); !h) {
+      log::error("raft: halting node {}: {}", opts_.raft.id, h.message());
+      return halt(h);
+    }
+    for (const auto& m : out) ep_->send(m.to, encode(m));
+    for (auto& r : node_->take_reads()) {
+      auto it = reads_.find(r.id);
+      if (it == reads_.end()) continue;
+      ready_.emplace_back(r.index, std::move(it->second));
+      reads_.erase(it);
+    }
+    for (uint64_t id : node_->take_failed_reads()) {
+      auto it = reads_.find(id);
+      if (it == reads_.end()) continue;
+      auto fn = std::move(it->second);
+      reads_.erase(it);
+      fn(status(errc::unsupported, "leadership was lost before the read was confirmed"));
+    }
+    for (auto it = ready_.begin(); it != ready_.end();) {
+      if (node_->applied() < it->first) {
+        ++it;
+        continue;
+      }
+      auto fn = std::move(it->second);
+      it = ready_.erase(it);
+      fn(status{});
+    }
+    publish();
+  }
+
+  void publish() {
+    leader_.store(node_->leader());
+    term_.store(node_->term());
+  }
+
+  void halt(const status& why) {
+    halted_ = true;
+    halt_reason_ = why;
+    auto waiting = std::move(waiters_);
+    waiters_.clear();
+    for (auto& [i, w] : waiting) w.done(why);
+    auto reads = std::move(reads_);
+    reads_.clear();
+    for (auto& [id, fn] : reads) fn(why);
+    auto ready = std::move(ready_);
+    ready_.clear();
+    for (auto& [i, fn] : ready) fn(why);
+  }
+
+  server_options opts_;
+  applier applier_;
+  std::unique_ptr<file_storage> store_;
+  std::unique_ptr<node> node_;
+  std::unique_ptr<rpc::endpoint> ep_;
+  std::atomic<node_id> leader_{no_node};
+  std::atomic<term_t> term_{0};
+  std::atomic<bool> stopped_{false};
+  // The rest: the endpoint's thread only.
+  bool flush_posted_ = false;
+  bool halted_ = false;
+  status halt_reason_;
+  std::map<index_t, waiter> waiters_;
+  uint64_t next_read_ = 1;
+  std::map<uint64_t, std::function<void(status)>> reads_;
+  std::vector<std::pair<index_t, std::function<void(status)>>> ready_;
+  uint64_t bad_frames_ = 0;
+};
+
+void applier::apply(const entry& e) {
+  user_.apply(e);
+  s_.applied(e);
+}
+
+void applier::restore(const snapshot_meta& meta, std::span<const uint8_t> data) {
+  user_.restore(meta, data);
+  s_.restored(meta.index);
+}
+
+}  // namespace
+
+result<std::unique_ptr<server>> server::start(server_options opts, state_machine& sm) {
+  auto s = std::make_unique<server_impl>(std::move(opts), sm);
+  if (auto st = s->open(); !st) return st;
+  return std::unique_ptr<server>(std::move(s));
+}
+
+}  // namespace mosaic::raft

@@ -1,0 +1,301 @@
+#include "kernel/rpc/endpoint.h"
+
+#include <utility>
+// Boost 1.74's Asio needs <utility> first under C++20 coroutines.
+#include <atomic>
+#include <boost/asio.hpp>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "kernel/base/log.h"
+
+namespace mosaic::rpc {
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+class endpoint_impl;
+
+// One connection from another node: frames in, nothing out.
+class inbound : public std::enable_shared_from_this<inbound> {
+ public:
+  inbound(tcp::socket s, endpoint_impl& owner, size_t max_frame)
+      : sock_(std::move(s)), owner_(owner), reader_(max_frame) {}
+  void start() { read(); }
+  void close() {
+    boost::system::error_code ec;
+    sock_.close(ec);
+  }
+
+ private:
+  void read();
+  tcp::socket sock_;
+  endpoint_impl& owner_;
+  frame_reader reader_;
+  std::array<uint8_t, 64 * 1024> buf_{};
+};
+
+// The connection to one peer: frames out.
+struct outbound {
+  std::string host;
+  uint16_t port = 0;
+  std::unique_ptr<tcp::socket> sock;
+  bool connecting = false;
+  bool writing = false;
+  clock_type::time_point next_attempt{};
+  std::deque<std::vector<uint8_t>> queue;
+  size_t queued = 0;
+  std::vector<uint8_t> in_flight;  // what the current write sends
+};
+
+class endpoint_impl final : public endpoint {
+ public:
+  endpoint_impl(const endpoint_options& o, frame_handler h)
+      : opts_(o), on_frame_(std::move(h)), work_(asio::make_work_guard(io_)), acceptor_(io_) {}
+  ~endpoint_impl() override { stop(); }
+
+  status listen() {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(opts_.host == "localhost" ? "127.0.0.1" : opts_.host, ec);
+    if (ec) return status(errc::config, "cannot listen on '" + opts_.host + "': " + ec.message());
+    tcp::endpoint ep(addr, opts_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return status(errc::io,
+                    "cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+    thread_ = std::thread([this] {
+      thread_id_.store(std::this_thread::get_id());
+      io_.run();
+    });
+    return {};
+  }
+
+  void stop() override {
+    std::call_once(stopped_, [this] {
+      asio::post(io_, [this] {
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        for (auto& [id, p] : peers_)
+          if (p.sock) p.sock->close(ec);
+        for (auto& w : inbound_)
+          if (auto c = w.lock()) c->close();
+        for (auto& t : timers_) t->cancel();
+        work_.reset();
+      });
+      if (thread_.joinable()) thread_.join();
+    });
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void set_peer(int32_t id, const std::string& host, uint16_t port) override {
+    asio::post(io_, [this, id, host, port] {
+      auto& p = peers_[id];
+      if (p.host == host && p.port == port) return;
+      p.host = host;
+      p.port = port;
+      reset(p);
+    });
+  }
+
+  void post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
+
+  void every(std::chrono::milliseconds period, std::function<void()> fn) override {
+    auto t = std::make_shared<asio::steady_timer>(io_);
+    timers_.push_back(t);
+    arm(t, period, std::make_shared<std::function<void()>>(std::move(fn)));
+  }
+
+  bool on_thread() const override { return std::this_thread::get_id() == thread_id_.load(); }
+
+  endpoint_stats stats() const override {
+    std::lock_guard g(stats_mu_);
+    return stats_;
+  }
+
+  void send(int32_t to, std::vector<uint8_t> bytes) override {
+    auto it = peers_.find(to);
+    if (it == peers_.end() || it->second.port == 0 || it->second.queued + bytes.size() > opts_.max_queued_bytes) {
+      count(&endpoint_stats::frames_dropped);
+      return;
+    }
+    outbound& p = it->second;
+    if (!p.sock && !p.connecting) {
+      if (clock_type::now() < p.next_attempt) {
+        count(&endpoint_stats::frames_dropped);
+        return;
+      }
+      connect(to, p);
+    }
+    p.queued += bytes.size();
+    p.queue.push_back(std::move(bytes));
+    count(&endpoint_stats::frames_sent);
+    if (p.sock && !p.connecting) write(to, p);
+  }
+
+  // From inbound connections.
+  void deliver(frame f) {
+    count(&endpoint_stats::frames_received);
+    if (f.header.to != opts_.node_id) return;
+    on_frame_(std::move(f));
+  }
+  void bad_stream(const status& s) {
+    count(&endpoint_stats::bad_streams);
+    log::warn("rpc: closing a connection from another node: {}", s.message());
+  }
+
+ private:
+  void count(uint64_t endpoint_stats::*field) {
+    std::lock_guard g(stats_mu_);
+    ++(stats_.*field);
+  }
+
+  void arm(const std::shared_ptr<asio::steady_timer>& t, std::chrono::milliseconds period,
+           const std::shared_ptr<std::function<void()>>& fn) {
+    t->expires_after(period);
+    t->async_wait([this, t, period, fn](const boost::system::error_code& ec) {
+      if (ec) return;
+      (*fn)();
+      arm(t, period, fn);
+    });
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        boost::system::error_code ignore;
+        s.set_option(tcp::no_delay(true), ignore);
+        auto c = std::make_shared<inbound>(std::move(s), *this, opts_.max_frame);
+        std::erase_if(inbound_, [](const std::weak_ptr<inbound>& w) { return w.expired(); });
+        inbound_.push_back(c);
+        c->start();
+      }
+      accept();
+    });
+  }
+
+  void reset(outbound& p) {
+    if (p.sock) {
+      boost::system::error_code ec;
+      p.sock->close(ec);
+    }
+    p.sock.reset();
+    p.connecting = false;
+    p.writing = false;
+    count_dropped(p.queue.size());
+    p.queue.clear();
+    p.queued = 0;
+  }
+  void count_dropped(size_t n) {
+    std::lock_guard g(stats_mu_);
+    stats_.frames_dropped += n;
+  }
+
+  void failed(int32_t to, outbound& p) {
+    reset(p);
+    p.next_attempt = clock_type::now() + std::chrono::milliseconds(opts_.reconnect_ms);
+    (void)to;
+  }
+
+  void connect(int32_t to, outbound& p) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(p.host == "localhost" ? "127.0.0.1" : p.host, ec);
+    if (ec) {
+      tcp::resolver r(io_);
+      auto found = r.resolve(p.host, std::to_string(p.port), ec);
+      if (ec || found.empty()) return failed(to, p);
+      addr = found.begin()->endpoint().address();
+    }
+    p.sock = std::make_unique<tcp::socket>(io_);
+    p.connecting = true;
+    tcp::socket* s = p.sock.get();
+    s->async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
+      auto it = peers_.find(to);
+      if (it == peers_.end() || it->second.sock.get() != s) return;  // replaced meanwhile
+      outbound& q = it->second;
+      q.connecting = false;
+      if (e) return failed(to, q);
+      boost::system::error_code ignore;
+      s->set_option(tcp::no_delay(true), ignore);
+      count(&endpoint_stats::connects);
+      write(to, q);
+    });
+  }
+
+  void write(int32_t to, outbound& p) {
+    if (p.writing || p.queue.empty()) return;
+    p.writing = true;
+    // Everything queued goes in one write.
+    p.in_flight.clear();
+    while (!p.queue.empty()) {
+      auto& f = p.queue.front();
+      p.in_flight.insert(p.in_flight.end(), f.begin(), f.end());
+      p.queued -= f.size();
+      p.queue.pop_front();
+    }
+    tcp::socket* s = p.sock.get();
+    asio::async_write(*s, asio::buffer(p.in_flight), [this, to, s](const boost::system::error_code& e, size_t) {
+      auto it = peers_.find(to);
+      if (it == peers_.end() || it->second.sock.get() != s) return;
+      outbound& q = it->second;
+      q.writing = false;
+      if (e) return failed(to, q);
+      write(to, q);
+    });
+  }
+
+  endpoint_options opts_;
+  frame_handler on_frame_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  tcp::acceptor acceptor_;
+  std::atomic<uint16_t> port_{0};
+  std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+  std::once_flag stopped_;
+  std::map<int32_t, outbound> peers_;
+  std::vector<std::weak_ptr<inbound>> inbound_;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
+  mutable std::mutex stats_mu_;
+  endpoint_stats stats_;
+};
+
+void inbound::read() {
+  auto self = shared_from_this();
+  sock_.async_read_some(asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
+    if (ec) return;
+    self->reader_.feed(std::span<const uint8_t>(self->buf_.data(), n));
+    while (true) {
+      auto f = self->reader_.next();
+      if (!f) {
+        self->owner_.bad_stream(f.error());
+        self->close();
+        return;
+      }
+      if (!*f) break;
+      self->owner_.deliver(std::move(**f));
+    }
+    self->read();
+  });
+}
+
+}  // namespace
+
+result<std::unique_ptr<endpoint>> endpoint::start(const endpoint_options& opts, frame_handler on_frame) {
+  auto e = std::make_unique<endpoint_impl>(opts, std::move(on_frame));
+  if (auto s = e->listen(); !s) return s;
+  return std::unique_ptr<endpoint>(std::move(e));
+}
+
+}  // namespace mosaic::rpc
