@@ -293,9 +293,12 @@ void node::step(const message& m) {
     if (vreq) {
       // Leader stickiness: while this node hears a leader, elections other
       // than a transfer are ignored (a removed or partitioned node cannot
-      // disrupt the cluster).
-      const bool in_lease =
-          opts_.check_quorum && leader_ != no_node && (role_ == role::leader || elapsed_ < opts_.election_ticks);
+      // disrupt the cluster). The lease is shorter than the shortest
+      // election timeout: the first follower to time out after a leader
+      // dies finds the others already out of it, instead of being ignored
+      // until its next timeout.
+      const int lease = std::max(opts_.heartbeat_ticks + 1, opts_.election_ticks * 3 / 4);
+      const bool in_lease = opts_.check_quorum && leader_ != no_node && (role_ == role::leader || elapsed_ < lease);
       if (in_lease && !vreq->transfer) return;
       if (!vreq->pre_vote) become_follower(t, no_node);
     } else if (vresp && vresp->pre_vote && vresp->granted) {

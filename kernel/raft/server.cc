@@ -244,8 +244,25 @@ class server_impl final : public server {
   }
 
   void publish() {
-    leader_.store(node_->leader());
-    term_.store(node_->term());
+    const node_id l = node_->leader();
+    const term_t t = node_->term();
+    if (node_->current_role() != last_role_) {
+      last_role_ = node_->current_role();
+      log::debug("raft: node {} is {} in term {} (log {}..{}@{}, commit {})", opts_.raft.id, role_name(last_role_), t,
+                 node_->first_index(), node_->last_index(), node_->term_at(node_->last_index()), node_->commit_index());
+    }
+    if (l != leader_.load() || t != term_.load()) {
+      if (l == opts_.raft.id) {
+        log::info("raft: node {} leads term {} (log {}..{}, commit {})", l, t, node_->first_index(),
+                  node_->last_index(), node_->commit_index());
+      } else if (l != no_node) {
+        log::info("raft: node {} follows node {} in term {}", opts_.raft.id, l, t);
+      } else {
+        log::debug("raft: node {} in term {} has no leader ({})", opts_.raft.id, t, role_name(node_->current_role()));
+      }
+    }
+    leader_.store(l);
+    term_.store(t);
   }
 
   void halt(const status& why) {
@@ -272,6 +289,7 @@ class server_impl final : public server {
   std::atomic<bool> stopped_{false};
   // The rest: the endpoint's thread only.
   bool flush_posted_ = false;
+  role last_role_ = role::follower;
   bool halted_ = false;
   status halt_reason_;
   std::map<index_t, waiter> waiters_;

@@ -202,6 +202,7 @@ class endpoint_impl final : public endpoint {
     stats_.frames_dropped += n;
   }
 
+  // Connecting failed: wait before the next attempt.
   void failed(int32_t to, outbound& p) {
     reset(p);
     p.next_attempt = clock_type::now() + std::chrono::milliseconds(opts_.reconnect_ms);
@@ -229,7 +230,21 @@ class endpoint_impl final : public endpoint {
       boost::system::error_code ignore;
       s->set_option(tcp::no_delay(true), ignore);
       count(&endpoint_stats::connects);
+      watch(to, s);
       write(to, q);
+    });
+  }
+
+  // The peer never writes on this connection, so a read that completes
+  // means it closed (it restarted, say): forget the socket now, so that the
+  // next frame reconnects instead of vanishing into a dead connection.
+  void watch(int32_t to, tcp::socket* s) {
+    auto sink = std::make_shared<std::array<uint8_t, 64>>();
+    s->async_read_some(asio::buffer(*sink), [this, to, s, sink](const boost::system::error_code& e, size_t) {
+      auto it = peers_.find(to);
+      if (it == peers_.end() || it->second.sock.get() != s) return;
+      if (!e) return watch(to, s);
+      reset(it->second);  // established before: reconnect at once
     });
   }
 
@@ -250,7 +265,10 @@ class endpoint_impl final : public endpoint {
       if (it == peers_.end() || it->second.sock.get() != s) return;
       outbound& q = it->second;
       q.writing = false;
-      if (e) return failed(to, q);
+      if (e) {
+        reset(q);  // established before: reconnect at once
+        return;
+      }
       write(to, q);
     });
   }

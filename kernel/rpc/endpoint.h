@@ -4,7 +4,9 @@
 // replication.
 //
 // Frames out: `send` queues a whole frame for a peer, connecting on first
-// use and again after a failure (at most every `reconnect_ms`). A peer that
+// use; a connection that breaks (seen at once: the peer never writes on it,
+// so a read completing means it closed) is made again by the next frame,
+// and a failed connect is retried at most every `reconnect_ms`. A peer that
 // cannot be reached, or whose queue is over `max_queued_bytes`, loses the
 // frame: the protocols above retry (Raft resends on its heartbeat).
 // Frames in: each connection is cut into frames (frame.h); a frame meant
