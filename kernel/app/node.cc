@@ -4,9 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <set>
+
+#include <fmt/ranges.h>
 
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
@@ -39,10 +43,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     if (opened) logs_->set_config(name, 0, c);
     return opened;
   };
-  auto meta_log = internal_log(broker::metadata_log_name, 64ull << 20, log::log_config{}.max_message_bytes);
-  if (!meta_log) return meta_log.error();
-  store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::local_metadata_log>(*meta_log));
-  if (auto s = store_->load(); !s) return status(s.code(), "reading the metadata log: " + s.message());
+  if (auto s = start_metadata(); !s) return s;
   auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
   if (!svc) return svc.error();
   service_ = std::move(*svc);
@@ -82,6 +83,58 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   server_ = std::move(*srv);
   for (const auto& l : cfg_.listeners)
     log::info("listening on {} {}:{} ({})", l.name, l.host, server_->bound_port(l.name), l.adapter);
+  return {};
+}
+
+status node::start_metadata() {
+  const auto& roles = cfg_.process_roles;
+  if (std::find(roles.begin(), roles.end(), "controller") == roles.end())
+    return status(errc::config,
+                  "process.roles without controller is not available yet: every node is a voter of the metadata "
+                  "quorum (use [broker, controller])");
+  metadata::raft_metadata_options o;
+  raft::server_options& so = o.server;
+  so.raft.id = cfg_.node_id;
+  so.dir = cfg_.log_dirs.front() / broker::quorum_dir_name;
+  // Ticks of a twentieth of the election timeout; heartbeats every two.
+  so.raft.election_ticks = 20;
+  so.raft.heartbeat_ticks = 2;
+  so.tick_ms = static_cast<int>(std::max<int64_t>(1, cfg_.quorum.election_timeout_ms / 20));
+  so.raft.seed = std::random_device{}();
+  if (cfg_.quorum.voters.empty()) {
+    so.raft.bootstrap.voters = {cfg_.node_id};
+  } else {
+    for (const auto& v : cfg_.quorum.voters) {
+      so.raft.bootstrap.voters.push_back(v.id);
+      so.peers.push_back(raft::peer_address{v.id, v.host, v.port});
+      if (v.id == cfg_.node_id) {
+        so.host = v.host;
+        so.port = v.port;
+      }
+    }
+  }
+  // A node that kept its metadata in a partition log (before Raft) starts
+  // its one-voter quorum from what that log holds.
+  std::error_code ec;
+  if (so.raft.bootstrap.voters == std::vector<int32_t>{cfg_.node_id} && !std::filesystem::exists(so.dir, ec)) {
+    if (auto legacy = logs_->get(broker::metadata_log_name, 0)) {
+      metadata::image img;
+      size_t entries = 0;
+      auto s = metadata::read_partition_metadata_log(*legacy, [&](const std::vector<metadata::record>& records) {
+        for (const auto& r : records) img.apply(r);
+        ++entries;
+      });
+      if (!s) return status(s.code(), "reading the metadata partition log to import it: " + s.message());
+      so.raft.bootstrap_state = metadata::encode(img.to_records());
+      log::info("importing {} metadata entries ({} topics) from {}-0 into the metadata quorum", entries,
+                img.topics().size(), broker::metadata_log_name);
+    }
+  }
+  const auto voters = so.raft.bootstrap.voters;
+  store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::raft_metadata_log>(std::move(o)));
+  if (auto s = store_->load(); !s) return status(s.code(), "starting the metadata quorum: " + s.message());
+  if (auto* q = store_->log().quorum())
+    log::info("metadata quorum: node {} of voters {}, raft port {}", cfg_.node_id, fmt::join(voters, ","), q->port());
   return {};
 }
 

@@ -57,6 +57,7 @@ class node {
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status start_default_assignors(bool dry_run);
+  status start_metadata();
 
   config::broker_config cfg_;
   plugin::plugin_host host_;

@@ -44,6 +44,9 @@ namespace mosaic::broker {
 // (never listed, and their names refused to CreateTopics).
 inline constexpr const char* metadata_log_name = "__cluster_metadata";
 inline constexpr const char* group_log_name = "__consumer_offsets";  // the group coordinator's log
+// The metadata quorum's folder in the first log dir (raft::file_storage;
+// not a partition, so the log manager passes it by).
+inline constexpr const char* quorum_dir_name = "__cluster_metadata-quorum";
 
 class service final : public adapter::broker {
  public:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -45,6 +46,10 @@ const std::vector<key_doc> keys = {
      "producer (keep what the producer sent), uncompressed, gzip, snappy, lz4 or zstd"},
     {"log.cleanup.policy", "string", "delete", "delete (compact is not available yet)"},
     {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
+    {"controller.quorum.voters", "list", "[] (this node alone)",
+     "the metadata quorum's voters as id@host:port; this node's entry is where it listens for the others"},
+    {"controller.quorum.election.timeout.ms", "integer", "1000",
+     "a voter that hears no leader for this long (to twice as long) starts an election"},
     {"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection"},
     {"max.connections", "integer", "10000", "connections over this are refused"},
     {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
@@ -243,6 +248,17 @@ class parser {
         cfg.server.cleanup_policy = c;
       } else if (key == "cluster.id") {
         cfg.server.cluster_id = text(v, key);
+      } else if (key == "controller.quorum.voters") {
+        cfg.quorum.voters.clear();
+        std::set<int32_t> ids;
+        for (const auto& item : string_list(v, key)) {
+          auto voter = parse_voter(item);
+          if (!voter) fail(v, key, "'" + item + "' is not id@host:port");
+          if (!ids.insert(voter->id).second) fail(v, key, "node " + std::to_string(voter->id) + " is listed twice");
+          cfg.quorum.voters.push_back(*voter);
+        }
+      } else if (key == "controller.quorum.election.timeout.ms") {
+        cfg.quorum.election_timeout_ms = integer(v, key, 10, 3600000);
       } else if (key == "log.message.timestamp.type") {
         const std::string type = scalar(v, key);
         if (type != "CreateTime" && type != "LogAppendTime")
@@ -364,8 +380,35 @@ class parser {
     return r;
   }
 
+  static std::optional<quorum_voter> parse_voter(const std::string& s) {
+    const size_t at = s.find('@');
+    const size_t colon = s.rfind(':');
+    if (at == std::string::npos || colon == std::string::npos || colon < at + 2 || colon + 1 == s.size())
+      return std::nullopt;
+    quorum_voter q;
+    int64_t id = -1;
+    int64_t port = -1;
+    auto num = [](std::string_view t, int64_t& out) {
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+      return ec == std::errc{} && p == t.data() + t.size();
+    };
+    if (!num(std::string_view(s).substr(0, at), id) || id < 0 || id > INT32_MAX) return std::nullopt;
+    if (!num(std::string_view(s).substr(colon + 1), port) || port < 1 || port > 65535) return std::nullopt;
+    q.id = static_cast<int32_t>(id);
+    q.host = s.substr(at + 1, colon - at - 1);
+    q.port = static_cast<uint16_t>(port);
+    return q;
+  }
+
   broker_config finish(broker_config& cfg, const std::filesystem::path& base_dir,
                        const std::filesystem::path& origin) const {
+    const bool controller =
+        std::find(cfg.process_roles.begin(), cfg.process_roles.end(), "controller") != cfg.process_roles.end();
+    if (controller && !cfg.quorum.voters.empty() &&
+        std::none_of(cfg.quorum.voters.begin(), cfg.quorum.voters.end(),
+                     [&](const quorum_voter& q) { return q.id == cfg.node_id; }))
+      throw config_error{source_ + ": this node is a controller, but controller.quorum.voters does not list node.id " +
+                         std::to_string(cfg.node_id)};
     if (cfg.groups.min_session_timeout_ms > cfg.groups.max_session_timeout_ms)
       throw config_error{
           source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +

@@ -78,6 +78,20 @@ struct group_settings {
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
 };
 
+// A voter of the metadata quorum: Kafka's `controller.quorum.voters`
+// entry `id@host:port`.
+struct quorum_voter {
+  int32_t id = 0;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct quorum_settings {
+  // Empty: this node alone, its quorum port picked at start-up.
+  std::vector<quorum_voter> voters;    // controller.quorum.voters
+  int64_t election_timeout_ms = 1000;  // controller.quorum.election.timeout.ms
+};
+
 struct broker_config {
   std::filesystem::path source;  // the file it was read from
   int32_t node_id = 1;
@@ -87,6 +101,7 @@ struct broker_config {
   log_defaults log;
   server_settings server;
   group_settings groups;
+  quorum_settings quorum;
   std::vector<listener_config> listeners;
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;

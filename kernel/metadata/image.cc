@@ -46,6 +46,19 @@ void image::apply(const record& rec) {
       rec);
 }
 
+std::vector<record> image::to_records() const {
+  std::vector<record> out;
+  if (!cluster_id_.empty()) out.emplace_back(cluster_record{cluster_id_});
+  if (next_producer_id_block_ > 0) out.emplace_back(producer_ids_record{next_producer_id_block_});
+  for (const auto& [k, v] : broker_configs_) out.emplace_back(config_record{4, "", k, v});
+  for (const auto& [name, t] : topics_) {
+    out.emplace_back(topic_record{t.name, t.id});
+    for (const auto& p : t.partitions) out.emplace_back(p);
+    for (const auto& [k, v] : t.configs) out.emplace_back(config_record{2, t.name, k, v});
+  }
+  return out;
+}
+
 const topic_state* image::find(const std::string& name) const {
   auto t = topics_.find(name);
   return t == topics_.end() ? nullptr : &t->second;

@@ -23,6 +23,9 @@ struct topic_state {
 class image {
  public:
   void apply(const record& r);
+  // Records that rebuild this image when applied to an empty one, in an
+  // order that does so: what a snapshot holds.
+  std::vector<record> to_records() const;
 
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   const std::map<std::string, topic_state>& topics() const noexcept { return topics_; }

@@ -1,28 +1,113 @@
 #include "kernel/metadata/metadata_log.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <thread>
+
+#include "kernel/base/log.h"
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/record_batch.h"
 
 namespace mosaic::metadata {
 
-status local_metadata_log::replay(const entry_fn& apply) {
-  int64_t at = log_->log_start_offset();
-  const int64_t end = log_->log_end_offset();
+// --- the Raft log ------------------------------------------------------------
+
+raft_metadata_log::~raft_metadata_log() { stop(); }
+
+void raft_metadata_log::stop() {
+  if (server_) server_->stop();
+}
+
+status raft_metadata_log::start(callbacks cb) {
+  cb_ = std::move(cb);
+  auto s = raft::server::start(opts_.server, *this);
+  if (!s) return s.error();
+  server_ = std::move(*s);
+  // Wait until this node has applied what the quorum had committed: as the
+  // leader, a read index proves it; as a follower, its applied index
+  // reaching the commit index a leader sent it.
+  const auto until = std::chrono::steady_clock::now() + opts_.start_timeout;
+  auto last_note = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < until) {
+    {
+      std::lock_guard g(mu_);
+      if (!broken_.ok()) return broken_;
+    }
+    auto q = server_->describe();
+    if (q.halted) return status(errc::io, "the metadata quorum halted (see the log)");
+    if (q.current == raft::role::leader) {
+      if (server_->barrier(std::chrono::milliseconds(1000)).ok()) return {};
+    } else if (q.leader != raft::no_node && q.commit > 0 && q.applied >= q.commit) {
+      return {};
+    }
+    if (std::chrono::steady_clock::now() - last_note > std::chrono::seconds(5)) {
+      last_note = std::chrono::steady_clock::now();
+      log::info("waiting for the metadata quorum (voters {}; leader {})", fmt::join(q.voters, ","),
+                q.leader == raft::no_node ? std::string("unknown") : std::to_string(q.leader));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return status(errc::io, "no metadata quorum formed within " + std::to_string(opts_.start_timeout.count()) + " ms");
+}
+
+result<int64_t> raft_metadata_log::commit(const std::vector<record>& records) {
+  {
+    std::lock_guard g(mu_);
+    if (!broken_.ok()) return broken_;
+  }
+  auto r = server_->replicate_wait(encode(records), opts_.commit_timeout);
+  if (!r) return r.error();
+  return *r;
+}
+
+void raft_metadata_log::apply(const raft::entry& e) {
+  if (e.type != raft::entry_type::command) return;
+  auto records = decode(e.data);
+  if (!records) {
+    std::lock_guard g(mu_);
+    broken_ =
+        status(errc::corrupt, fmt::format("metadata entry {} does not decode: {}", e.index, records.error().message()));
+    log::error("{}", broken_.message());
+    return;
+  }
+  cb_.apply(e.index, *records);
+}
+
+std::vector<uint8_t> raft_metadata_log::take_snapshot() { return encode(cb_.snapshot()); }
+
+void raft_metadata_log::restore(const raft::snapshot_meta& meta, std::span<const uint8_t> data) {
+  auto records = decode(data);
+  if (!records) {
+    std::lock_guard g(mu_);
+    broken_ = status(errc::corrupt, fmt::format("the metadata snapshot at {} does not decode: {}", meta.index,
+                                                records.error().message()));
+    log::error("{}", broken_.message());
+    return;
+  }
+  cb_.restore(meta.index, *records);
+}
+
+// --- the partition log of earlier versions -----------------------------------
+
+status read_partition_metadata_log(log::partition_log* log, const std::function<void(const std::vector<record>&)>& fn) {
+  int64_t at = log->log_start_offset();
+  const int64_t end = log->log_end_offset();
   while (at < end) {
-    auto read = log_->read(at, 1 << 20, end);
+    auto read = log->read(at, 1 << 20, end);
     if (!read) return read.error();
     std::vector<uint8_t> bytes;
     if (auto s = read->copy_to(bytes); !s) return s;
     status bad;
     const size_t whole = log::for_each_batch(bytes, [&](const log::batch_view& b) {
       bool ok = log::for_each_record(b, [&](const log::record_view& r) {
-        if (!r.value) return;
+        if (!r.value || !bad.ok()) return;
         auto records = decode(*r.value);
         if (!records) {
           bad = records.error();
           return;
         }
-        apply(b.base_offset() + r.offset_delta, *records);
+        fn(*records);
       });
       if (!ok)
         bad = status(errc::corrupt,
@@ -36,34 +121,31 @@ status local_metadata_log::replay(const entry_fn& apply) {
   return {};
 }
 
-result<int64_t> local_metadata_log::commit(const std::vector<record>& records) {
-  const auto bytes = encode(records);
-  log::batch_builder b;
-  b.add(std::nullopt, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  auto batch = b.finish();
-  auto r = log_->append(batch, 0);
-  if (!r.io) return r.io;
-  if (r.refused) return status(errc::limit, "metadata entry refused: " + r.refused->message);
-  if (auto s = log_->wait_durable(r.last_offset); !s) return s;
-  log_->set_high_watermark(r.last_offset + 1);
-  return r.base_offset;
-}
+// --- the store ---------------------------------------------------------------
 
 status metadata_store::load() {
-  std::lock_guard g(mu_);
-  return log_->replay([&](int64_t offset, const std::vector<record>& records) {
+  metadata_log::callbacks cb;
+  cb.apply = [this](int64_t offset, const std::vector<record>& records) {
+    std::lock_guard g(mu_);
     for (const auto& r : records) image_.apply(r);
     applied_ = offset;
-  });
+  };
+  cb.snapshot = [this] {
+    std::lock_guard g(mu_);
+    return image_.to_records();
+  };
+  cb.restore = [this](int64_t offset, const std::vector<record>& records) {
+    std::lock_guard g(mu_);
+    image_ = image{};
+    for (const auto& r : records) image_.apply(r);
+    applied_ = offset;
+  };
+  return log_->start(std::move(cb));
 }
 
 result<int64_t> metadata_store::propose(const std::vector<record>& records) {
-  std::lock_guard g(mu_);
-  auto offset = log_->commit(records);
-  if (!offset) return offset;
-  for (const auto& r : records) image_.apply(r);
-  applied_ = *offset;
-  return offset;
+  std::lock_guard w(write_mu_);
+  return log_->commit(records);
 }
 
 int64_t metadata_store::applied_offset() const {

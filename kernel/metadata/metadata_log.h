@@ -1,14 +1,14 @@
-// The metadata log: where committed metadata records live, and the seam
-// the Raft issue plugs into. `commit` returns once an entry is durable on a
-// quorum; `replay` gives back every committed entry in order.
+// The metadata log: where metadata records are committed, and the seam
+// between the metadata image and Raft.
 //
-// `local_metadata_log` is the one-node implementation: a partition log of
-// its own (`__cluster_metadata-0` in the first log dir), each entry one
-// record batch, fsynced before `commit` returns. The Raft log replaces it
-// (a single node then being a one-voter quorum); the store above does not
-// change.
+// `raft_metadata_log` is the implementation: a `raft::server` whose
+// replicated state machine is the image. Every node, a single one included
+// (a one-voter quorum), goes through it. Entries committed anywhere in the
+// cluster reach the image through `apply`, on the Raft thread; snapshots
+// are the image written as records (`image::to_records`).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,37 +19,76 @@
 #include "kernel/log/partition_log.h"
 #include "kernel/metadata/image.h"
 #include "kernel/metadata/records.h"
+#include "kernel/raft/server.h"
 
 namespace mosaic::metadata {
 
 class metadata_log {
  public:
   virtual ~metadata_log() = default;
-  using entry_fn = std::function<void(int64_t offset, const std::vector<record>& records)>;
-  virtual status replay(const entry_fn& apply) = 0;
-  // Commits `records` as one entry; returns its offset.
+  // The state machine's three calls, all on the log's own thread.
+  struct callbacks {
+    // A committed entry, in order.
+    std::function<void(int64_t offset, const std::vector<record>& records)> apply;
+    // The image as records, for a snapshot.
+    std::function<std::vector<record>()> snapshot;
+    // Replace the image with a snapshot's records (as of `offset`).
+    std::function<void(int64_t offset, const std::vector<record>& records)> restore;
+  };
+  // Starts delivering entries; returns once what was committed before the
+  // call has been applied (or with why it could not).
+  virtual status start(callbacks cb) = 0;
+  // Commits `records` as one entry; returns its offset once it has been
+  // applied here.
   virtual result<int64_t> commit(const std::vector<record>& records) = 0;
+  // The quorum, for DescribeQuorum (null where there is none).
+  virtual raft::server* quorum() { return nullptr; }
 };
 
-class local_metadata_log final : public metadata_log {
+struct raft_metadata_options {
+  raft::server_options server;
+  std::chrono::milliseconds start_timeout{30000};  // for a quorum to form and catch this node up
+  std::chrono::milliseconds commit_timeout{30000};
+};
+
+class raft_metadata_log final : public metadata_log, private raft::state_machine {
  public:
-  explicit local_metadata_log(log::partition_log* log) : log_(log) {}
-  status replay(const entry_fn& apply) override;
+  explicit raft_metadata_log(raft_metadata_options opts) : opts_(std::move(opts)) {}
+  ~raft_metadata_log() override;
+  status start(callbacks cb) override;
   result<int64_t> commit(const std::vector<record>& records) override;
+  raft::server* quorum() override { return server_.get(); }
+  void stop();
 
  private:
-  log::partition_log* log_;
+  void apply(const raft::entry& e) override;
+  std::vector<uint8_t> take_snapshot() override;
+  void restore(const raft::snapshot_meta& meta, std::span<const uint8_t> data) override;
+
+  raft_metadata_options opts_;
+  callbacks cb_;
+  std::unique_ptr<raft::server> server_;
+  std::mutex mu_;
+  status broken_;  // an entry that did not decode: the image can no longer be trusted
 };
+
+// Reads the entries of a metadata log kept as a partition log (Mosaic before
+// Raft: `__cluster_metadata-0`), to import them into a new quorum.
+status read_partition_metadata_log(log::partition_log* log, const std::function<void(const std::vector<record>&)>& fn);
 
 // The image kept current from a metadata log. Writers serialise on the
 // store; readers take a consistent copy of what they need under its lock.
 class metadata_store {
  public:
   explicit metadata_store(std::unique_ptr<metadata_log> log) : log_(std::move(log)) {}
+  // The log goes first: its thread applies to the image until it stops.
+  ~metadata_store() { log_.reset(); }
+  metadata_store(const metadata_store&) = delete;
+  metadata_store& operator=(const metadata_store&) = delete;
 
-  // Replays the log into the image.
+  // Starts the log; returns once the image holds what was committed.
   status load();
-  // Commits the records, then applies them to the image.
+  // Commits the records; returns once they are applied to the image.
   result<int64_t> propose(const std::vector<record>& records);
 
   // Runs `fn(image)` under the lock.
@@ -59,9 +98,11 @@ class metadata_store {
     return fn(image_);
   }
   int64_t applied_offset() const;
+  metadata_log& log() { return *log_; }
 
  private:
   std::unique_ptr<metadata_log> log_;
+  std::mutex write_mu_;  // one proposal at a time (the broker's checks are made against the image it read)
   mutable std::mutex mu_;
   image image_;
   int64_t applied_ = -1;

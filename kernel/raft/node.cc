@@ -35,6 +35,7 @@ node::node(options opts, storage& store, state_machine& sm)
     std::sort(voters.begin(), voters.end());
     voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
     snap_.meta.config.voters = std::move(voters);
+    snap_.data = opts_.bootstrap_state;
     store_.save_snapshot(snap_, 0);
     store_.sync();
   }
@@ -238,7 +239,9 @@ void node::campaign(bool pre, bool transfer) {
 void node::tick() {
   ++elapsed_;
   if (role_ == role::leader) return tick_leader();
-  if (elapsed_ >= timeout_ && can_vote()) campaign(opts_.pre_vote, false);
+  // A lone voter has nobody to wait for: it leads from its first tick.
+  const bool alone = config_.voters.size() == 1 && can_vote();
+  if ((elapsed_ >= timeout_ || alone) && can_vote()) campaign(opts_.pre_vote, false);
 }
 
 void node::tick_leader() {

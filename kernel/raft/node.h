@@ -57,6 +57,9 @@ struct options {
   // is empty; a node joining an existing cluster leaves it empty and learns
   // the configuration from the leader.
   configuration bootstrap;
+  // The state machine's state a new cluster starts from (a snapshot at
+  // index 0), with `bootstrap`; empty: the empty state.
+  std::vector<uint8_t> bootstrap_state;
   int election_ticks = 10;  // timeouts are drawn from [election_ticks, 2 * election_ticks)
   int heartbeat_ticks = 1;
   bool pre_vote = true;
