@@ -1,6 +1,7 @@
 #include "kernel/app/node.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -101,6 +102,8 @@ status node::start_metadata() {
   so.raft.heartbeat_ticks = 2;
   so.tick_ms = static_cast<int>(std::max<int64_t>(1, cfg_.quorum.election_timeout_ms / 20));
   so.raft.seed = std::random_device{}();
+  so.raft.snapshot_bytes = static_cast<uint64_t>(cfg_.quorum.snapshot_bytes);
+  so.raft.snapshot_entries = 0;  // by bytes, as Kafka
   if (cfg_.quorum.voters.empty()) {
     so.raft.bootstrap.voters = {cfg_.node_id};
   } else {
@@ -130,6 +133,13 @@ status node::start_metadata() {
                 img.topics().size(), broker::metadata_log_name);
     }
   }
+  // mosaicd blocks its stop signals and takes them with sigwait: one that
+  // arrives while the quorum forms ends the wait.
+  o.cancelled = [] {
+    sigset_t pending;
+    sigemptyset(&pending);
+    return ::sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+  };
   const auto voters = so.raft.bootstrap.voters;
   store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::raft_metadata_log>(std::move(o)));
   if (auto s = store_->load(); !s) return status(s.code(), "starting the metadata quorum: " + s.message());

@@ -36,9 +36,12 @@ class node {
   // Creates the data folders, locks them against a second process, and
   // finds the partition logs in them (opened when first used).
   status open_data_dirs();
-  // Opens the metadata log, replays it, starts the broker service and the
-  // listeners (each with the adapter its `adapter` key names).
+  // Starts the metadata quorum and waits for the image to catch up, starts
+  // the broker service and the listeners (each with the adapter its
+  // `adapter` key names).
   status start_services(const std::vector<builtin_adapter>& adapters);
+  // The metadata store (after start_services).
+  metadata::metadata_store& metadata() { return *store_; }
   // Stops the listeners and the service, then closes every open partition
   // log cleanly.
   status shutdown();

@@ -50,6 +50,8 @@ const std::vector<key_doc> keys = {
      "the metadata quorum's voters as id@host:port; this node's entry is where it listens for the others"},
     {"controller.quorum.election.timeout.ms", "integer", "1000",
      "a voter that hears no leader for this long (to twice as long) starts an election"},
+    {"metadata.log.max.record.bytes.between.snapshots", "integer", "20971520",
+     "a snapshot of the metadata image is taken after this many bytes of records"},
     {"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection"},
     {"max.connections", "integer", "10000", "connections over this are refused"},
     {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
@@ -259,6 +261,8 @@ class parser {
         }
       } else if (key == "controller.quorum.election.timeout.ms") {
         cfg.quorum.election_timeout_ms = integer(v, key, 10, 3600000);
+      } else if (key == "metadata.log.max.record.bytes.between.snapshots") {
+        cfg.quorum.snapshot_bytes = integer(v, key, 1, INT64_MAX);
       } else if (key == "log.message.timestamp.type") {
         const std::string type = scalar(v, key);
         if (type != "CreateTime" && type != "LogAppendTime")

@@ -90,6 +90,7 @@ struct quorum_settings {
   // Empty: this node alone, its quorum port picked at start-up.
   std::vector<quorum_voter> voters;    // controller.quorum.voters
   int64_t election_timeout_ms = 1000;  // controller.quorum.election.timeout.ms
+  int64_t snapshot_bytes = 20 << 20;   // metadata.log.max.record.bytes.between.snapshots
 };
 
 struct broker_config {

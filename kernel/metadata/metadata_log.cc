@@ -34,6 +34,7 @@ status raft_metadata_log::start(callbacks cb) {
       std::lock_guard g(mu_);
       if (!broken_.ok()) return broken_;
     }
+    if (opts_.cancelled && opts_.cancelled()) return status(errc::io, "stopped while waiting for the metadata quorum");
     auto q = server_->describe();
     if (q.halted) return status(errc::io, "the metadata quorum halted (see the log)");
     if (q.current == raft::role::leader) {

@@ -49,6 +49,8 @@ struct raft_metadata_options {
   raft::server_options server;
   std::chrono::milliseconds start_timeout{30000};  // for a quorum to form and catch this node up
   std::chrono::milliseconds commit_timeout{30000};
+  // Checked while start() waits: true gives up (a stop signal, say).
+  std::function<bool()> cancelled;
 };
 
 class raft_metadata_log final : public metadata_log, private raft::state_machine {

@@ -751,12 +751,16 @@ void node::apply_committed() {
     const entry* e = entry_at(applied_ + 1);
     if (!e) break;
     sm_.apply(*e);
+    applied_bytes_ += e->data.size();
     ++applied_;
   }
 }
 
 void node::maybe_snapshot() {
-  if (opts_.snapshot_entries <= 0 || applied_ - snap_.meta.index < opts_.snapshot_entries) return;
+  const bool by_count = opts_.snapshot_entries > 0 && applied_ - snap_.meta.index >= opts_.snapshot_entries;
+  const bool by_bytes = opts_.snapshot_bytes > 0 && applied_bytes_ >= opts_.snapshot_bytes;
+  if ((!by_count && !by_bytes) || applied_ == snap_.meta.index) return;
+  applied_bytes_ = 0;
   snapshot s;
   s.meta.index = applied_;
   s.meta.term = term_at(applied_);

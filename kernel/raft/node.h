@@ -67,6 +67,7 @@ struct options {
   size_t max_append_bytes = 256 * 1024;  // entries per append request
   int max_inflight = 32;                 // append requests in flight per follower
   index_t snapshot_entries = 4096;       // applied entries between snapshots; 0: never
+  uint64_t snapshot_bytes = 0;           // or this many bytes of entries applied; 0: no byte trigger
   index_t snapshot_trailing = 64;        // entries kept behind a snapshot for slow followers
   size_t snapshot_chunk_bytes = 1024 * 1024;
   uint64_t seed = 0;  // for the election timeouts
@@ -237,6 +238,7 @@ class node {
   int elapsed_ = 0;  // ticks since the last election event or leader contact
   int timeout_ = 0;  // the current randomised election timeout
   int heartbeat_elapsed_ = 0;
+  uint64_t applied_bytes_ = 0;  // of entries applied since the last snapshot
   int quorum_elapsed_ = 0;
   std::map<node_id, bool> votes_;
 

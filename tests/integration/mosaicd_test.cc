@@ -96,6 +96,26 @@ TEST(mosaicd, refuses_to_start_with_a_bad_plugin_and_says_why) {
       << p.err();
 }
 
+TEST(mosaicd, a_broker_that_is_not_a_voter_is_refused_with_the_reason) {
+  temp_dir dir;
+  dir.write("node.yaml", "process.roles: [broker]\n");
+  process p(mosaicd, {"--config", "node.yaml", "--set", any_port}, dir.path());
+  ASSERT_EQ(p.wait(10s), 1);
+  EXPECT_NE(p.err().find("process.roles without controller is not available yet"), std::string::npos) << p.err();
+}
+
+TEST(mosaicd, a_voter_without_a_quorum_waits_saying_so_and_stops_on_sigterm) {
+  temp_dir dir;
+  // Two voters, the other never started: no majority, no metadata.
+  dir.write("node.yaml", "controller.quorum.voters: [1@127.0.0.1:1, 2@127.0.0.1:2]\n");
+  process p(mosaicd, {"--config", "node.yaml", "--set", any_port, "--set", "controller.quorum.election.timeout.ms=50"},
+            dir.path());
+  EXPECT_TRUE(p.wait_for_log("waiting for the metadata quorum (voters 1,2; leader unknown)", 15s)) << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(5s), 1);
+  EXPECT_NE(p.err().find("stopped while waiting for the metadata quorum"), std::string::npos) << p.err();
+}
+
 TEST(mosaicd, sighup_hot_swaps_a_changed_plugin_and_keeps_the_rest) {
   temp_dir dir;
   auto config = [&](int level) {

@@ -469,6 +469,11 @@ sim_result world::run() {
     base_.max_inflight = 1 + static_cast<int>(rand(8));
     base_.max_append_bytes = 16 + rand(256);
     base_.snapshot_entries = 5 + static_cast<index_t>(rand(60));
+    if (coin(0.3)) {
+      // By bytes instead (commands are 8 bytes).
+      base_.snapshot_entries = 0;
+      base_.snapshot_bytes = 40 + rand(400);
+    }
     base_.snapshot_trailing = static_cast<index_t>(rand(6));
     base_.snapshot_chunk_bytes = 16 + rand(128);
     for (size_t i = 1; i <= voters; ++i) base_.bootstrap.voters.push_back(static_cast<node_id>(i));

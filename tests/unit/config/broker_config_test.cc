@@ -184,5 +184,31 @@ TEST(broker_config, group_keys_and_their_bounds) {
   EXPECT_NE(zero.error().message().find("must be between 1 and"), std::string::npos) << zero.error().message();
 }
 
+TEST(broker_config, quorum_keys_in_kafkas_forms) {
+  auto r = parse(
+      "node.id: 2\ncontroller.quorum.voters: [1@127.0.0.1:19093, 2@localhost:19094, 3@10.0.0.3:19095]\n"
+      "controller.quorum.election.timeout.ms: 500\nmetadata.log.max.record.bytes.between.snapshots: 4096\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->quorum.voters.size(), 3u);
+  EXPECT_EQ(r->quorum.voters[1].id, 2);
+  EXPECT_EQ(r->quorum.voters[1].host, "localhost");
+  EXPECT_EQ(r->quorum.voters[1].port, 19094);
+  EXPECT_EQ(r->quorum.election_timeout_ms, 500);
+  EXPECT_EQ(r->quorum.snapshot_bytes, 4096);
+  auto defaults = parse("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->quorum.voters.empty());  // this node alone
+  EXPECT_EQ(defaults->quorum.election_timeout_ms, 1000);
+  EXPECT_EQ(defaults->quorum.snapshot_bytes, 20 << 20);
+
+  for (const char* bad : {"[1@host]", "[x@host:9093]", "[1@:9093]", "[1@host:0]", "[1@host:70000]", "[host:9093]"})
+    EXPECT_NE(error_of(std::string("controller.quorum.voters: ") + bad).find("is not id@host:port"), std::string::npos)
+        << bad;
+  EXPECT_NE(error_of("controller.quorum.voters: [1@a:1, 1@b:2]").find("node 1 is listed twice"), std::string::npos);
+  EXPECT_NE(error_of("node.id: 4\ncontroller.quorum.voters: [1@a:1, 2@b:2]").find("does not list node.id 4"),
+            std::string::npos);
+  EXPECT_NE(error_of("controller.quorum.election.timeout.ms: 5").find("must be between 10 and"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mosaic::config

@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "kafka_messages.h"
+#include "kernel/broker/service.h"
 #include "kernel/log/batch_builder.h"
+#include "kernel/log/log_manager.h"
 #include "kernel/log/record_batch.h"
+#include "kernel/metadata/records.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
@@ -453,6 +458,73 @@ TEST(broker_api, topics_and_records_survive_a_restart) {
   EXPECT_EQ(md->cluster_id, "mosaic-test-cluster");
   auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("kept", 1, 0));
   EXPECT_EQ(offsets_in(f->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+TEST(broker_api, a_metadata_partition_log_from_before_raft_is_imported_at_first_start) {
+  mosaic::testing::temp_dir dir;
+  const metadata::uuid id = metadata::random_uuid();
+  {
+    // What Mosaic kept before the metadata log was Raft: one record batch
+    // per entry in the partition log __cluster_metadata-0.
+    log::log_manager_options o;
+    o.dirs = {dir.path() / "data"};
+    o.background = false;
+    auto m = log::log_manager::open(o);
+    ASSERT_TRUE(m);
+    auto l = (*m)->create(broker::metadata_log_name, 0, log::log_config{});
+    ASSERT_TRUE(l);
+    auto entry = [&](const std::vector<metadata::record>& records) {
+      const auto bytes = metadata::encode(records);
+      log::batch_builder b;
+      b.add(std::nullopt, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      auto batch = b.finish();
+      ASSERT_TRUE((*l)->append(batch, 0).ok());
+    };
+    entry({metadata::cluster_record{"mosaic-test-cluster"}});
+    entry({metadata::topic_record{"old", id}, metadata::partition_record{id, 0, 1, 0, {1}},
+           metadata::partition_record{id, 1, 1, 0, {1}}, metadata::config_record{2, "old", "retention.ms", "4242"}});
+    entry({metadata::topic_record{"gone", metadata::random_uuid()}});
+    entry({metadata::remove_topic_record{}});  // an unknown id: nothing happens
+    ASSERT_TRUE((*l)->flush().ok());
+    ASSERT_TRUE((*m)->close_all().ok());
+  }
+  for (int round = 0; round < 2; ++round) {  // imported, then read back from the quorum
+    test_broker b({}, &dir);
+    frame_client c(b.port());
+    msg::metadata_request req;
+    req.topics.emplace();
+    req.topics->emplace_back().name = "old";
+    auto md = call<msg::metadata_response>(c, 3, 12, req);
+    ASSERT_EQ(md->topics.at(0).error_code, 0) << "round " << round;
+    EXPECT_EQ(md->topics[0].topic_id, id);
+    EXPECT_EQ(md->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(md->cluster_id, "mosaic-test-cluster");
+    EXPECT_EQ(create(c, "gone", 1).topics.at(0).error_code, 36);  // TOPIC_ALREADY_EXISTS: it was imported too
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / broker::quorum_dir_name / "snapshot"));
+  }
+}
+
+TEST(broker_api, metadata_snapshots_keep_every_topic_across_restarts) {
+  mosaic::testing::temp_dir dir;
+  {
+    test_broker b({"metadata.log.max.record.bytes.between.snapshots=500"}, &dir);
+    frame_client c(b.port());
+    for (int i = 0; i < 30; ++i) ASSERT_EQ(create(c, "t" + std::to_string(i), 2).topics.at(0).error_code, 0);
+    auto* q = b.node().metadata().log().quorum();
+    ASSERT_NE(q, nullptr);
+    auto state = q->describe();
+    EXPECT_GT(state.snap.index, 20);  // snapshots were taken (the log keeps a few entries behind them)
+    EXPECT_EQ(state.voters, (std::vector<int32_t>{1}));
+    EXPECT_EQ(state.leader, 1);
+  }
+  test_broker again({"metadata.log.max.record.bytes.between.snapshots=500"}, &dir);
+  frame_client c(again.port());
+  msg::metadata_request req;  // all topics
+  auto md = call<msg::metadata_response>(c, 3, 12, req);
+  std::set<std::string> names;
+  for (const auto& t : md->topics) names.insert(*t.name);
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(names.count("t" + std::to_string(i))) << "t" << i;
+  EXPECT_EQ(create(c, "t7", 1).topics.at(0).error_code, 36);
 }
 
 TEST(broker_api, compression_type_recompresses_through_the_codec_plugins) {
