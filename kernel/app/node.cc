@@ -84,6 +84,13 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   server_ = std::move(*srv);
   for (const auto& l : cfg_.listeners)
     log::info("listening on {} {}:{} ({})", l.name, l.host, server_->bound_port(l.name), l.adapter);
+  // Clients of other brokers learn of this one from the metadata.
+  for (const auto& l : cfg_.listeners) {
+    if (l.adapter != "kafka") continue;
+    if (auto s = service_->register_broker(l.host, server_->bound_port(l.name)); !s)
+      return status(s.code(), "registering this broker in the metadata: " + s.message());
+    break;
+  }
   return {};
 }
 
@@ -104,6 +111,7 @@ status node::start_metadata() {
   so.raft.seed = std::random_device{}();
   so.raft.snapshot_bytes = static_cast<uint64_t>(cfg_.quorum.snapshot_bytes);
   so.raft.snapshot_entries = 0;  // by bytes, as Kafka
+  so.raft.snapshot_trailing = 16;
   if (cfg_.quorum.voters.empty()) {
     so.raft.bootstrap.voters = {cfg_.node_id};
   } else {

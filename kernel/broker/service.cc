@@ -1,5 +1,7 @@
 #include "kernel/broker/service.h"
 
+#include <chrono>
+
 #include <algorithm>
 
 #include "kernel/base/crc32c.h"
@@ -95,11 +97,16 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
     std::string id =
         cfg.server.cluster_id.empty() ? metadata::to_base64(metadata::random_uuid()) : cfg.server.cluster_id;
     auto r = store->propose({metadata::cluster_record{id}});
-    if (!r) return r.error();
-    log::info("new cluster {}", id);
-  } else if (!cfg.server.cluster_id.empty() && cfg.server.cluster_id != stored) {
+    if (r) {
+      log::info("new cluster {}", id);
+    } else if (r.error().code() != errc::already_exists) {  // another voter named it first
+      return r.error();
+    }
+  }
+  const std::string now = store->read([](const metadata::image& i) { return i.cluster_id(); });
+  if (!cfg.server.cluster_id.empty() && cfg.server.cluster_id != now) {
     return status(errc::config, "cluster.id is " + cfg.server.cluster_id + " but the data in " +
-                                    cfg.log_dirs.front().string() + " belongs to cluster " + stored);
+                                    cfg.log_dirs.front().string() + " belongs to cluster " + now);
   }
   auto names = store->read([](const metadata::image& i) {
     std::vector<std::string> n;
@@ -166,19 +173,41 @@ std::map<std::string, std::string> service::effective_configs(const std::string&
 }
 
 status service::open_logs(const std::string& topic) {
-  auto [count, overrides] = store_->read([&](const metadata::image& i) {
+  // Only the partitions this node leads: without replication, the others
+  // live on their leaders alone.
+  auto [mine, overrides] = store_->read([&](const metadata::image& i) {
+    std::vector<int32_t> led;
     auto* t = i.find(topic);
-    return t ? std::pair{t->partitions.size(), t->configs} : std::pair{size_t{0}, std::map<std::string, std::string>{}};
+    if (!t) return std::pair{led, std::map<std::string, std::string>{}};
+    for (const auto& p : t->partitions)
+      if (p.leader == cfg_.node_id) led.push_back(p.partition);
+    return std::pair{led, t->configs};
   });
   const auto config = to_log_config(cfg_, overrides);
-  for (size_t p = 0; p < count; ++p) {
-    auto log = logs_->create(topic, static_cast<int32_t>(p), config);
+  for (int32_t p : mine) {
+    auto log = logs_->create(topic, p, config);
     if (!log) return log.error();
-    logs_->set_config(topic, static_cast<int32_t>(p), config);
+    logs_->set_config(topic, p, config);
     (*log)->set_high_watermark((*log)->log_end_offset());
   }
   return {};
 }
+
+namespace {
+
+// A proposal that failed, in Kafka's words: `raced` when the metadata
+// refused it at its turn (another writer got there first).
+outcome refused(const status& s, error raced, const std::string& raced_message) {
+  switch (s.code()) {
+    case errc::already_exists:
+    case errc::not_found: return outcome::fail(raced, raced_message + " (" + s.message() + ")");
+    case errc::unsupported: return outcome::fail(error::not_controller, "the metadata quorum: " + s.message());
+    case errc::io: return outcome::fail(error::request_timed_out, "the metadata quorum: " + s.message());
+    default: return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + s.message());
+  }
+}
+
+}  // namespace
 
 outcome service::create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) {
   if (auto bad = check_topic_name(t.name)) return outcome::fail(error::invalid_topic_exception, *bad);
@@ -217,7 +246,7 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
   if (created) *created = to_info(state);
   if (validate_only) return {};
   if (auto r = store_->propose(records); !r)
-    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+    return refused(r.error(), error::topic_already_exists, "Topic '" + t.name + "' already exists.");
   std::unique_lock logs_lock(logs_mu_);
   if (auto s = open_logs(t.name); !s) return outcome::fail(error::kafka_storage_error, s.message());
   log::info("created topic {} with {} partition(s)", t.name, partitions);
@@ -229,10 +258,12 @@ outcome service::delete_topic(const std::string& name) {
   auto t = find_topic(name);
   if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   if (auto r = store_->propose({metadata::remove_topic_record{t->id}}); !r)
-    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+    return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   std::unique_lock logs_lock(logs_mu_);
   for (const auto& p : t->partitions)
-    if (auto s = logs_->remove(name, p.partition); !s)
+    if (p.leader != cfg_.node_id) {
+      continue;
+    } else if (auto s = logs_->remove(name, p.partition); !s)
       log::warn("deleting partition {}-{}: {}", name, p.partition, s.message());
   log::info("deleted topic {}", name);
   return {};
@@ -257,7 +288,7 @@ outcome service::create_partitions(const std::string& name, int32_t count, bool 
   for (int32_t p = current; p < count; ++p)
     records.emplace_back(metadata::partition_record{t->id, p, cfg_.node_id, 0, {cfg_.node_id}});
   if (auto r = store_->propose(records); !r)
-    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+    return refused(r.error(), error::invalid_partitions, "The topic's partitions were changed meanwhile.");
   std::unique_lock logs_lock(logs_mu_);
   if (auto s = open_logs(name); !s) return outcome::fail(error::kafka_storage_error, s.message());
   return {};
@@ -350,29 +381,92 @@ outcome service::alter_configs(adapter::resource_type type, const std::string& n
   }
   if (records.empty()) return {};
   if (auto r = store_->propose(records); !r)
-    return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + r.error().message());
+    return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   const auto config = to_log_config(cfg_, after);
   auto t = find_topic(name);
   for (const auto& p : t->partitions) logs_->set_config(name, p.partition, config);
   return {};
 }
 
+std::vector<adapter::broker_endpoint> service::brokers() const {
+  return store_->read([](const metadata::image& i) {
+    std::vector<adapter::broker_endpoint> out;
+    for (const auto& [id, b] : i.brokers()) out.push_back(adapter::broker_endpoint{id, b.host, b.port});
+    return out;
+  });
+}
+
+int32_t service::controller_id() const {
+  auto* q = store_->log().quorum();
+  return q ? q->leader() : -1;
+}
+
+adapter::quorum_description service::describe_quorum() const {
+  adapter::quorum_description out;
+  auto* q = store_->log().quorum();
+  if (!q) {
+    out.code = error::unknown_server_error;
+    out.message = "no metadata quorum";
+    return out;
+  }
+  const auto s = q->describe();
+  for (const auto& v : cfg_.quorum.voters) out.nodes.push_back(adapter::broker_endpoint{v.id, v.host, v.port});
+  if (cfg_.quorum.voters.empty()) out.nodes.push_back(adapter::broker_endpoint{cfg_.node_id, "127.0.0.1", q->port()});
+  out.leader_id = s.leader;
+  out.leader_epoch = static_cast<int32_t>(s.term);
+  if (s.current != raft::role::leader) {
+    // Only the leader knows where every voter is; Kafka answers
+    // NOT_LEADER_OR_FOLLOWER here too.
+    out.code = error::not_leader_or_follower;
+    out.message = s.leader < 0 ? "no leader is known" : "node " + std::to_string(s.leader) + " leads the quorum";
+    return out;
+  }
+  out.high_watermark = s.commit;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  out.voters.push_back(adapter::quorum_description::replica{cfg_.node_id, s.last_index, now_ms, now_ms});
+  for (const auto& p : s.peers) {
+    adapter::quorum_description::replica r{p.id, p.match, now_ms - p.since_contact_ms, -1};
+    if (p.match >= s.commit) r.last_caught_up_ms = r.last_fetch_ms;
+    (p.voter ? out.voters : out.observers).push_back(r);
+  }
+  return out;
+}
+
+status service::register_broker(const std::string& host, int32_t port) {
+  const bool same = store_->read([&](const metadata::image& i) {
+    auto it = i.brokers().find(cfg_.node_id);
+    return it != i.brokers().end() && it->second.host == host && it->second.port == port;
+  });
+  if (same) return {};
+  auto r = store_->propose({metadata::broker_record{cfg_.node_id, host, port}});
+  if (!r) return r.error();
+  log::info("registered broker {} at {}:{}", cfg_.node_id, host, port);
+  return {};
+}
+
 service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {
   partition_ref ref;
-  auto t = store_->read([&](const metadata::image& i) -> std::optional<std::tuple<int32_t, std::string, std::string>> {
-    auto* s = i.find(topic);
-    if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
-    auto mi = s->configs.find("min.insync.replicas");
-    auto ct = s->configs.find("compression.type");
-    return std::tuple{s->partitions[static_cast<size_t>(partition)].leader_epoch,
-                      mi == s->configs.end() ? std::string() : mi->second,
-                      ct == s->configs.end() ? std::string() : ct->second};
-  });
+  auto t = store_->read(
+      [&](const metadata::image& i) -> std::optional<std::tuple<int32_t, int32_t, std::string, std::string>> {
+        auto* s = i.find(topic);
+        if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
+        auto mi = s->configs.find("min.insync.replicas");
+        auto ct = s->configs.find("compression.type");
+        const auto& pr = s->partitions[static_cast<size_t>(partition)];
+        return std::tuple{pr.leader_epoch, pr.leader, mi == s->configs.end() ? std::string() : mi->second,
+                          ct == s->configs.end() ? std::string() : ct->second};
+      });
   if (!t) {
     ref.code = error::unknown_topic_or_partition;
     return ref;
   }
-  const auto& [epoch, min_insync, compression] = *t;
+  const auto& [epoch, leader, min_insync, compression] = *t;
+  if (leader != cfg_.node_id) {
+    ref.code = error::not_leader_or_follower;  // the client's metadata is stale, or it asked the wrong broker
+    return ref;
+  }
   ref.leader_epoch = epoch;
   ref.min_insync = min_insync.empty() ? cfg_.server.min_insync_replicas : std::stoll(min_insync);
   ref.target_codec = codec_id(compression.empty() ? cfg_.server.compression_type : compression);
@@ -718,12 +812,18 @@ adapter::outcome service::init_producer_id(producer_identity& identity) {
   std::lock_guard g(producer_ids_mu_);
   if (next_producer_id_ >= producer_id_block_end_) {
     constexpr int64_t block = 1000;
-    const int64_t start = store_->read([](const metadata::image& i) { return i.next_producer_id_block(); });
-    if (auto r = store_->propose({metadata::producer_ids_record{start + block}}); !r)
-      return outcome::fail(error::unknown_server_error,
-                           "the metadata log refused a producer id block: " + r.error().message());
-    next_producer_id_ = start;
-    producer_id_block_end_ = start + block;
+    // Another broker may take the same block first: then read again.
+    for (int attempt = 0;; ++attempt) {
+      const int64_t start = store_->read([](const metadata::image& i) { return i.next_producer_id_block(); });
+      auto r = store_->propose({metadata::producer_ids_record{start + block}});
+      if (r) {
+        next_producer_id_ = start;
+        producer_id_block_end_ = start + block;
+        break;
+      }
+      if (r.error().code() != errc::already_exists || attempt == 10)
+        return refused(r.error(), error::unknown_server_error, "no producer id block could be had");
+    }
   }
   identity.id = next_producer_id_++;
   identity.epoch = 0;

@@ -63,6 +63,12 @@ class service final : public adapter::broker {
 
   int32_t node_id() const override { return cfg_.node_id; }
   std::string cluster_id() const override;
+  std::vector<adapter::broker_endpoint> brokers() const override;
+  int32_t controller_id() const override;
+  adapter::quorum_description describe_quorum() const override;
+  // Records where clients reach this broker, if the metadata does not say
+  // so already (after the listeners are bound).
+  status register_broker(const std::string& host, int32_t port);
   std::vector<adapter::topic_info> topics() const override;
   std::optional<adapter::topic_info> find_topic(const std::string& name) const override;
   std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override;

@@ -1,6 +1,7 @@
 #include "kernel/metadata/image.h"
 
 #include <algorithm>
+#include <set>
 
 namespace mosaic::metadata {
 
@@ -36,6 +37,8 @@ void image::apply(const record& rec) {
             configs->erase(r.name);
         } else if constexpr (std::is_same_v<T, producer_ids_record>) {
           next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
+        } else if constexpr (std::is_same_v<T, broker_record>) {
+          brokers_[r.id] = r;
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
@@ -46,9 +49,52 @@ void image::apply(const record& rec) {
       rec);
 }
 
+status image::check(const std::vector<record>& entry) const {
+  std::set<uuid> new_topics;
+  std::set<std::string> new_names;
+  auto topic_exists = [&](const uuid& id) { return names_.count(id) || new_topics.count(id); };
+  for (const auto& rec : entry) {
+    status refused = std::visit(
+        [&](const auto& r) -> status {
+          using T = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<T, cluster_record>) {
+            if (!cluster_id_.empty() && cluster_id_ != r.cluster_id)
+              return status(errc::already_exists, "the cluster already has id " + cluster_id_);
+          } else if constexpr (std::is_same_v<T, topic_record>) {
+            if (topics_.count(r.name) || new_names.count(r.name) || topic_exists(r.id))
+              return status(errc::already_exists, "topic '" + r.name + "' already exists");
+            new_topics.insert(r.id);
+            new_names.insert(r.name);
+          } else if constexpr (std::is_same_v<T, partition_record>) {
+            if (!topic_exists(r.topic_id)) return status(errc::not_found, "the topic is gone");
+            auto n = names_.find(r.topic_id);
+            if (n != names_.end()) {
+              const auto& parts = topics_.at(n->second).partitions;
+              if (r.partition < static_cast<int32_t>(parts.size()))
+                return status(errc::already_exists,
+                              "partition " + std::to_string(r.partition) + " of '" + n->second + "' already exists");
+            }
+          } else if constexpr (std::is_same_v<T, config_record>) {
+            if (r.resource_type == 2 && !topics_.count(r.resource_name) && !new_names.count(r.resource_name))
+              return status(errc::not_found, "topic '" + r.resource_name + "' is gone");
+          } else if constexpr (std::is_same_v<T, remove_topic_record>) {
+            if (!names_.count(r.topic_id)) return status(errc::not_found, "the topic is gone");
+          } else if constexpr (std::is_same_v<T, producer_ids_record>) {
+            if (r.next_block_start <= next_producer_id_block_)
+              return status(errc::already_exists, "that producer id block was handed out");
+          }
+          return {};
+        },
+        rec);
+    if (!refused) return refused;
+  }
+  return {};
+}
+
 std::vector<record> image::to_records() const {
   std::vector<record> out;
   if (!cluster_id_.empty()) out.emplace_back(cluster_record{cluster_id_});
+  for (const auto& [id, b] : brokers_) out.emplace_back(b);
   if (next_producer_id_block_ > 0) out.emplace_back(producer_ids_record{next_producer_id_block_});
   for (const auto& [k, v] : broker_configs_) out.emplace_back(config_record{4, "", k, v});
   for (const auto& [name, t] : topics_) {

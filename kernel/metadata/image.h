@@ -23,6 +23,12 @@ struct topic_state {
 class image {
  public:
   void apply(const record& r);
+  // Whether one entry may apply to this image: a topic created twice, a
+  // change to a topic that is gone, a producer id block handed out twice
+  // are refused (whole entries, the same way on every node, since the
+  // image is the same). Writers on different nodes check against images
+  // that may be a little behind; this is where their races are settled.
+  status check(const std::vector<record>& entry) const;
   // Records that rebuild this image when applied to an empty one, in an
   // order that does so: what a snapshot holds.
   std::vector<record> to_records() const;
@@ -33,6 +39,7 @@ class image {
   const topic_state* find(const uuid& id) const;
   const std::map<std::string, std::string>& broker_configs() const noexcept { return broker_configs_; }
   int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
+  const std::map<int32_t, broker_record>& brokers() const noexcept { return brokers_; }
 
  private:
   std::string cluster_id_;
@@ -40,6 +47,7 @@ class image {
   std::map<uuid, std::string> names_;
   std::map<std::string, std::string> broker_configs_;
   int64_t next_producer_id_block_ = 0;
+  std::map<int32_t, broker_record> brokers_;
 };
 
 }  // namespace mosaic::metadata

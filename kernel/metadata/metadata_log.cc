@@ -128,7 +128,13 @@ status metadata_store::load() {
   metadata_log::callbacks cb;
   cb.apply = [this](int64_t offset, const std::vector<record>& records) {
     std::lock_guard g(mu_);
-    for (const auto& r : records) image_.apply(r);
+    if (auto refused = image_.check(records); !refused) {
+      refused_[offset] = refused;
+      // Its proposer (if on this node) asks right after; keep a few.
+      while (refused_.size() > 1024) refused_.erase(refused_.begin());
+    } else {
+      for (const auto& r : records) image_.apply(r);
+    }
     applied_ = offset;
   };
   cb.snapshot = [this] {
@@ -146,7 +152,12 @@ status metadata_store::load() {
 
 result<int64_t> metadata_store::propose(const std::vector<record>& records) {
   std::lock_guard w(write_mu_);
-  return log_->commit(records);
+  auto offset = log_->commit(records);
+  if (!offset) return offset;
+  std::lock_guard g(mu_);
+  auto it = refused_.find(*offset);
+  if (it != refused_.end()) return it->second;
+  return offset;
 }
 
 int64_t metadata_store::applied_offset() const {

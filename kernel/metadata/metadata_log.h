@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -90,7 +91,9 @@ class metadata_store {
 
   // Starts the log; returns once the image holds what was committed.
   status load();
-  // Commits the records; returns once they are applied to the image.
+  // Commits the records; returns once they are applied to the image, or
+  // with errc::already_exists / errc::not_found if `image::check` refused
+  // them when their turn came (a writer elsewhere got there first).
   result<int64_t> propose(const std::vector<record>& records);
 
   // Runs `fn(image)` under the lock.
@@ -108,6 +111,7 @@ class metadata_store {
   mutable std::mutex mu_;
   image image_;
   int64_t applied_ = -1;
+  std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
 };
 
 }  // namespace mosaic::metadata

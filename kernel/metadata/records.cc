@@ -15,6 +15,7 @@ enum : uint8_t {
   config_type = 4,
   remove_topic_type = 5,
   producer_ids_type = 6,
+  broker_type = 7,
 };
 constexpr uint8_t record_version = 0;
 
@@ -45,6 +46,8 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
           } else if constexpr (std::is_same_v<T, producer_ids_record>) {
             o.u8(producer_ids_type), o.u8(record_version);
             o.i32(static_cast<int32_t>(r.next_block_start >> 32)), o.i32(static_cast<int32_t>(r.next_block_start));
+          } else if constexpr (std::is_same_v<T, broker_record>) {
+            o.u8(broker_type), o.u8(record_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
           } else {
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
           }
@@ -101,6 +104,14 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           break;
         }
         case remove_topic_type: records.emplace_back(remove_topic_record{i.id()}); break;
+        case broker_type: {
+          broker_record b;
+          b.id = i.i32();
+          b.host = i.str();
+          b.port = i.i32();
+          records.emplace_back(std::move(b));
+          break;
+        }
         default: return status(errc::corrupt, "unknown metadata record type " + std::to_string(type));
       }
     }

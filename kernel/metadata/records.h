@@ -56,8 +56,16 @@ struct producer_ids_record {
   int64_t next_block_start = 0;
 };
 
+// A broker and where clients reach it (KRaft's RegisterBrokerRecord, one
+// endpoint): written by each node at start-up when it changed.
+struct broker_record {
+  int32_t id = -1;
+  std::string host;
+  int32_t port = 0;
+};
+
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
-                            producer_ids_record>;
+                            producer_ids_record, broker_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

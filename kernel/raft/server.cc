@@ -4,6 +4,7 @@
 #include <future>
 #include <map>
 
+#include "kernel/base/bytes.h"
 #include "kernel/base/log.h"
 #include "kernel/raft/file_storage.h"
 #include "kernel/raft/wire.h"
@@ -41,6 +42,7 @@ class server_impl final : public server {
     if (store_->torn_bytes() > 0)
       log::warn("raft: cut a torn tail of {} bytes from {}", store_->torn_bytes(), (opts_.dir / "log").string());
     node_ = std::make_unique<node>(opts_.raft, *store_, applier_);
+    running_ = true;  // restores from here on come from the leader
     publish();
     rpc::endpoint_options eo;
     eo.node_id = opts_.raft.id;
@@ -54,6 +56,7 @@ class server_impl final : public server {
     ep_->every(std::chrono::milliseconds(opts_.tick_ms), [this] {
       if (halted_) return;
       node_->tick();
+      expire_forwards();
       schedule_flush();
     });
     return {};
@@ -74,6 +77,7 @@ class server_impl final : public server {
     if (stopped_) return done(status(errc::unsupported, "the raft server stopped"));
     ep_->post([this, data = std::move(data), done = std::move(done)]() mutable {
       if (halted_) return done(halt_reason_);
+      if (!node_->is_leader() && node_->leader() != no_node) return forward(std::move(data), std::move(done));
       auto idx = node_->propose(std::move(data));
       if (!idx) return done(not_leader(idx.error()));
       waiters_[*idx] = waiter{node_->term(), std::move(done)};
@@ -143,6 +147,7 @@ class server_impl final : public server {
 
   // From the applier, on the server's thread.
   void applied(const entry& e) {
+    release_forwarded(e.index);
     auto it = waiters_.find(e.index);
     if (it == waiters_.end()) return;
     done_fn done = std::move(it->second.done);
@@ -154,7 +159,12 @@ class server_impl final : public server {
       done(status(errc::internal, "another leader's entry took its place; it was not committed"));
     }
   }
-  void restored(index_t through) {
+  void restored(const snapshot_meta& meta) {
+    const index_t through = meta.index;
+    if (running_)
+      log::info("raft: node {} installed a snapshot from the leader at {} (term {})", opts_.raft.id, meta.index,
+                meta.term);
+    release_forwarded(through);
     while (!waiters_.empty() && waiters_.begin()->first <= through) {
       done_fn done = std::move(waiters_.begin()->second.done);
       waiters_.erase(waiters_.begin());
@@ -163,6 +173,113 @@ class server_impl final : public server {
   }
 
  private:
+  // Forwarding: a follower sends what it is asked to replicate to the
+  // leader (as Kafka brokers forward admin requests to the controller), and
+  // answers once it has applied the entry itself, so that its caller reads
+  // its own write.
+  static constexpr int16_t forward_request_kind = 20;
+  static constexpr int16_t forward_response_kind = 21;
+  struct forwarded {
+    done_fn done;
+    node_id to;
+    int ticks = 0;
+  };
+
+  void forward(std::vector<uint8_t> data, done_fn done) {
+    const uint64_t id = next_forward_++;
+    const node_id to = node_->leader();
+    std::vector<uint8_t> body;
+    byte_writer w(body);
+    w.i64(static_cast<int64_t>(id));
+    w.bytes(data);
+    std::vector<uint8_t> frame;
+    rpc::write_frame(rpc::frame_header{forward_request_kind, 0, opts_.raft.id, to}, body, frame);
+    forwards_[id] = forwarded{std::move(done), to, 0};
+    ep_->send(to, std::move(frame));
+  }
+
+  void answer_forward(node_id to, uint64_t id, const result<index_t>& r) {
+    std::vector<uint8_t> body;
+    byte_writer w(body);
+    w.i64(static_cast<int64_t>(id));
+    w.i64(r ? r.value() : -1);
+    w.i16(r ? 0 : static_cast<int16_t>(r.error().code()));
+    w.str(r ? std::string() : r.error().message());
+    std::vector<uint8_t> frame;
+    rpc::write_frame(rpc::frame_header{forward_response_kind, 0, opts_.raft.id, to}, body, frame);
+    ep_->send(to, std::move(frame));
+  }
+
+  void on_forward_request(const rpc::frame& f) {
+    uint64_t id = 0;
+    std::vector<uint8_t> data;
+    try {
+      byte_reader r(f.body);
+      id = static_cast<uint64_t>(r.i64());
+      data = r.bytes();
+      if (!r.done() || f.header.version != 0) throw truncated_input{};
+    } catch (const truncated_input&) {
+      log::warn("raft: dropped a malformed forwarded entry from node {}", f.header.from);
+      return;
+    }
+    const node_id from = f.header.from;
+    auto idx = node_->propose(std::move(data));
+    if (!idx) return answer_forward(from, id, not_leader(idx.error()));
+    waiters_[*idx] = waiter{node_->term(), [this, from, id](result<index_t> r) { answer_forward(from, id, r); }};
+    schedule_flush();
+  }
+
+  void on_forward_response(const rpc::frame& f) {
+    uint64_t id = 0;
+    index_t index = -1;
+    int16_t code = 0;
+    std::string message;
+    try {
+      byte_reader r(f.body);
+      id = static_cast<uint64_t>(r.i64());
+      index = r.i64();
+      code = r.i16();
+      message = r.str();
+      if (!r.done() || f.header.version != 0 || code < 0 || code > static_cast<int16_t>(errc::internal))
+        throw truncated_input{};
+    } catch (const truncated_input&) {
+      log::warn("raft: dropped a malformed answer to a forwarded entry from node {}", f.header.from);
+      return;
+    }
+    auto it = forwards_.find(id);
+    if (it == forwards_.end()) return;
+    done_fn done = std::move(it->second.done);
+    forwards_.erase(it);
+    if (code != 0) return done(status(static_cast<errc>(code), message));
+    if (node_->applied() >= index) return done(index);
+    until_applied_.emplace(index, std::move(done));
+  }
+
+  void release_forwarded(index_t through) {
+    while (!until_applied_.empty() && until_applied_.begin()->first <= through) {
+      auto n = until_applied_.extract(until_applied_.begin());
+      n.mapped()(n.key());
+    }
+  }
+
+  // Forwards the leader never answered (it died, the frame was lost) fail
+  // after ten election timeouts; so do those sent to a leader that is no
+  // longer the leader.
+  void expire_forwards() {
+    for (auto it = forwards_.begin(); it != forwards_.end();) {
+      const bool lost = ++it->second.ticks > 10 * opts_.raft.election_ticks;
+      const bool moved = node_->leader() != it->second.to;
+      if (!lost && !moved) {
+        ++it;
+        continue;
+      }
+      done_fn done = std::move(it->second.done);
+      it = forwards_.erase(it);
+      done(status(errc::internal, lost ? "the quorum's leader did not answer; the outcome is unknown"
+                                       : "the quorum's leader changed meanwhile; the outcome is unknown"));
+    }
+  }
+
   struct waiter {
     term_t term;
     done_fn done;
@@ -191,6 +308,8 @@ class server_impl final : public server {
 
   void on_frame(rpc::frame f) {
     if (halted_) return;
+    if (f.header.kind == forward_request_kind) return on_forward_request(f);
+    if (f.header.kind == forward_response_kind) return on_forward_response(f);
     auto m = decode(f);
     if (!m) {
       if (++bad_frames_ <= 10 || bad_frames_ % 1000 == 0)
@@ -277,6 +396,12 @@ class server_impl final : public server {
     auto ready = std::move(ready_);
     ready_.clear();
     for (auto& [i, fn] : ready) fn(why);
+    auto fw = std::move(forwards_);
+    forwards_.clear();
+    for (auto& [id, f] : fw) f.done(why);
+    auto until = std::move(until_applied_);
+    until_applied_.clear();
+    for (auto& [i, fn] : until) fn(why);
   }
 
   server_options opts_;
@@ -288,6 +413,7 @@ class server_impl final : public server {
   std::atomic<term_t> term_{0};
   std::atomic<bool> stopped_{false};
   // The rest: the endpoint's thread only.
+  bool running_ = false;
   bool flush_posted_ = false;
   role last_role_ = role::follower;
   bool halted_ = false;
@@ -297,6 +423,9 @@ class server_impl final : public server {
   std::map<uint64_t, std::function<void(status)>> reads_;
   std::vector<std::pair<index_t, std::function<void(status)>>> ready_;
   uint64_t bad_frames_ = 0;
+  uint64_t next_forward_ = 1;
+  std::map<uint64_t, forwarded> forwards_;
+  std::multimap<index_t, done_fn> until_applied_;  // forwarded, committed, not yet applied here
 };
 
 void applier::apply(const entry& e) {
@@ -306,7 +435,7 @@ void applier::apply(const entry& e) {
 
 void applier::restore(const snapshot_meta& meta, std::span<const uint8_t> data) {
   user_.restore(meta, data);
-  s_.restored(meta.index);
+  s_.restored(meta);
 }
 
 }  // namespace

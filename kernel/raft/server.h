@@ -79,11 +79,13 @@ class server {
   virtual node_id leader() const = 0;
   virtual term_t term() const = 0;
 
-  // Appends `data` as leader. `done` runs on the server's thread once the
-  // entry is applied here (it is committed), or with an error: not the
-  // leader (errc::unsupported, naming the leader when known), replaced by
-  // another leader's entry or a snapshot before it committed
-  // (errc::internal: the outcome is unknown), or the server stopped.
+  // Appends `data` through the leader: as the leader itself, or forwarded
+  // to it by a follower. `done` runs on the server's thread once the entry
+  // is applied here (it is committed), or with an error: no leader known
+  // (errc::unsupported), replaced by another leader's entry or a snapshot
+  // before it committed, or the leader changed or went silent while a
+  // forwarded entry was on its way (errc::internal: the outcome is
+  // unknown), or the server stopped.
   virtual void replicate(std::vector<uint8_t> data, done_fn done) = 0;
   virtual result<index_t> replicate_wait(std::vector<uint8_t> data, std::chrono::milliseconds timeout) = 0;
   // A linearizable read point (read index): once it returns ok, the state

@@ -207,6 +207,8 @@ class handler : public std::enable_shared_from_this<handler> {
       case msg::list_offsets_request_api_key: return list_offsets(rc, decode<msg::list_offsets_request>(r, rc.version));
       case msg::describe_cluster_request_api_key:
         return describe_cluster(rc, decode<msg::describe_cluster_request>(r, rc.version));
+      case msg::describe_quorum_request_api_key:
+        return describe_quorum(rc, decode<msg::describe_quorum_request>(r, rc.version));
       case msg::describe_configs_request_api_key:
         return describe_configs(rc, decode<msg::describe_configs_request>(r, rc.version));
       case msg::create_topics_request_api_key:
@@ -283,14 +285,25 @@ class handler : public std::enable_shared_from_this<handler> {
     metadata_now(rc, req, false);
   }
 
+  // The cluster's brokers: this one as the client reached it, the others as
+  // they registered in the metadata.
+  template <class F>
+  void each_broker(F add) const {
+    add(broker().node_id(), peer_.local_host, static_cast<int32_t>(peer_.local_port));
+    for (const auto& b : broker().brokers())
+      if (b.node_id != broker().node_id()) add(b.node_id, b.host, b.port);
+  }
+
   void metadata_now(const request_context& rc, const msg::metadata_request& req, bool create) {
     msg::metadata_response resp;
-    auto& b = resp.brokers.emplace_back();
-    b.node_id = broker().node_id();
-    b.host = peer_.local_host;
-    b.port = peer_.local_port;
+    each_broker([&](int32_t id, const std::string& host, int32_t port) {
+      auto& b = resp.brokers.emplace_back();
+      b.node_id = id;
+      b.host = host;
+      b.port = port;
+    });
     resp.cluster_id = broker().cluster_id();
-    resp.controller_id = broker().node_id();
+    resp.controller_id = broker().controller_id();
     const bool all = !req.topics || (rc.version == 0 && req.topics->empty());
     if (all) {
       for (const auto& t : broker().topics()) fill_topic(resp.topics.emplace_back(), t);
@@ -590,16 +603,62 @@ class handler : public std::enable_shared_from_this<handler> {
     msg::describe_cluster_response resp;
     resp.endpoint_type = req.endpoint_type;
     resp.cluster_id = broker().cluster_id();
-    resp.controller_id = broker().node_id();
+    resp.controller_id = broker().controller_id();
     if (req.endpoint_type != 1) {
       resp.error_code = code(error::unsupported_version);
       resp.error_message = "only broker endpoints are described";
       return rc.send(resp);
     }
-    auto& b = resp.brokers.emplace_back();
-    b.broker_id = broker().node_id();
-    b.host = peer_.local_host;
-    b.port = peer_.local_port;
+    each_broker([&](int32_t id, const std::string& host, int32_t port) {
+      auto& b = resp.brokers.emplace_back();
+      b.broker_id = id;
+      b.host = host;
+      b.port = port;
+    });
+    rc.send(resp);
+  }
+
+  // The metadata quorum: one partition, __cluster_metadata-0, as in KRaft.
+  void describe_quorum(const request_context& rc, const msg::describe_quorum_request& req) {
+    msg::describe_quorum_response resp;
+    const auto q = broker().describe_quorum();
+    for (const auto& t : req.topics) {
+      auto& ot = resp.topics.emplace_back();
+      ot.topic_name = t.topic_name;
+      for (const auto& p : t.partitions) {
+        auto& op = ot.partitions.emplace_back();
+        op.partition_index = p.partition_index;
+        if (t.topic_name != "__cluster_metadata" || p.partition_index != 0) {
+          op.error_code = code(error::unknown_topic_or_partition);
+          op.error_message = "the metadata quorum is __cluster_metadata-0";
+          continue;
+        }
+        op.error_code = code(q.code);
+        if (q.code != error::none) op.error_message = q.message;
+        op.leader_id = q.leader_id;
+        op.leader_epoch = q.leader_epoch;
+        op.high_watermark = q.high_watermark;
+        auto fill = [](std::vector<msg::describe_quorum_response_replica_state>& out, const auto& replicas) {
+          for (const auto& r : replicas) {
+            auto& o = out.emplace_back();
+            o.replica_id = r.id;
+            o.log_end_offset = r.log_end_offset;
+            o.last_fetch_timestamp = r.last_fetch_ms;
+            o.last_caught_up_timestamp = r.last_caught_up_ms;
+          }
+        };
+        fill(op.current_voters, q.voters);
+        fill(op.observers, q.observers);
+      }
+    }
+    for (const auto& n : q.nodes) {
+      auto& on = resp.nodes.emplace_back();
+      on.node_id = n.node_id;
+      auto& l = on.listeners.emplace_back();
+      l.name = "CONTROLLER";
+      l.host = n.host;
+      l.port = static_cast<uint16_t>(n.port);
+    }
     rc.send(resp);
   }
 
@@ -914,6 +973,7 @@ const std::vector<api_range>& supported_apis() {
       {msg::describe_producers_request_api_key, 0, 0, 0},
       {msg::describe_log_dirs_request_api_key, 1, 4, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
+      {msg::describe_quorum_request_api_key, 0, 2, 0},
       {msg::find_coordinator_request_api_key, 0, 6, 3},
       {msg::join_group_request_api_key, 0, 9, 6},
       {msg::sync_group_request_api_key, 0, 5, 4},

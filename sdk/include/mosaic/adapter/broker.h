@@ -57,6 +57,7 @@ enum class error : int16_t {
   invalid_replication_factor = 38,
   invalid_replica_assignment = 39,
   invalid_config = 40,
+  not_controller = 41,
   invalid_request = 42,
   unsupported_for_message_format = 43,
   policy_violation = 44,
@@ -184,12 +185,43 @@ struct offset_lookup {
   int32_t leader_epoch = -1;
 };
 
+// A broker of the cluster and where clients reach it.
+struct broker_endpoint {
+  int32_t node_id = -1;
+  std::string host;
+  int32_t port = 0;
+};
+
+// The metadata quorum as DescribeQuorum reports it (from the leader's view
+// when asked of the leader; a follower knows only the leader and epoch).
+struct quorum_description {
+  error code = error::none;
+  std::string message;
+  int32_t leader_id = -1;
+  int32_t leader_epoch = -1;
+  int64_t high_watermark = -1;
+  struct replica {
+    int32_t id = -1;
+    int64_t log_end_offset = -1;
+    int64_t last_fetch_ms = -1;  // wall clock, -1: unknown
+    int64_t last_caught_up_ms = -1;
+  };
+  std::vector<replica> voters;
+  std::vector<replica> observers;
+  std::vector<broker_endpoint> nodes;  // where each voter listens for the quorum
+};
+
 class broker {
  public:
   virtual ~broker() = default;
 
   virtual int32_t node_id() const = 0;
   virtual std::string cluster_id() const = 0;
+  // The brokers registered in the metadata (this one once it has
+  // registered), and the metadata quorum's leader (-1: none known).
+  virtual std::vector<broker_endpoint> brokers() const = 0;
+  virtual int32_t controller_id() const = 0;
+  virtual quorum_description describe_quorum() const = 0;
 
   // Metadata, as of now.
   virtual std::vector<topic_info> topics() const = 0;

@@ -1,0 +1,218 @@
+// Three real mosaicd processes on loopback forming a metadata quorum, each
+// a broker and a voter with its own ports and data folder. Topics created
+// through any node reach every node's Metadata; the quorum's leader killed
+// with SIGKILL is replaced and the quorum commits again within two
+// election timeouts; restarted, the old leader catches up by snapshot.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "kafka_messages.h"
+#include "tests/integration/process.h"
+#include "tests/support/frame_client.h"
+#include "tests/support/kafka_call.h"
+
+namespace mosaic::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+namespace msg = mosaic::kafka::msg;
+
+constexpr int64_t election_timeout_ms = 500;
+
+std::vector<uint16_t> free_ports(int n) {
+  std::vector<uint16_t> out;
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    out.push_back(ntohs(a.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) ::close(fd);
+  return out;
+}
+
+class cluster {
+ public:
+  cluster() : ports_(free_ports(6)) {
+    std::string voters = "controller.quorum.voters=[";
+    for (int i = 0; i < 3; ++i)
+      voters += (i ? ", " : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(ports_[3 + i]);
+    voters_ = voters + "]";
+    for (int id = 1; id <= 3; ++id) start(id);
+  }
+
+  void start(int id) {
+    const auto kafka = std::to_string(ports_[static_cast<size_t>(id - 1)]);
+    std::vector<std::string> args = {
+        "--config", "/dev/null",
+        "--set",    "node.id=" + std::to_string(id),
+        "--set",    "log.dirs=[data-" + std::to_string(id) + "]",
+        "--set",    voters_,
+        "--set",    "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + kafka + ", adapter: kafka}]",
+        "--set",    "controller.quorum.election.timeout.ms=" + std::to_string(election_timeout_ms),
+        "--set",    "metadata.log.max.record.bytes.between.snapshots=2000",
+        "--set",    "cluster.id=three-nodes",
+    };
+    nodes_[static_cast<size_t>(id - 1)] = std::make_unique<process>(MOSAICD_PATH, args, dir_.path());
+  }
+  void kill(int id) {
+    nodes_[static_cast<size_t>(id - 1)]->signal(SIGKILL);
+    (void)nodes_[static_cast<size_t>(id - 1)]->wait(5s);
+  }
+  process& node(int id) { return *nodes_[static_cast<size_t>(id - 1)]; }
+  uint16_t port(int id) const { return ports_[static_cast<size_t>(id - 1)]; }
+  bool ready(int id, std::chrono::milliseconds limit = 20s) {
+    return node(id).wait_for_log("listening on PLAINTEXT", limit);
+  }
+
+  std::optional<msg::metadata_response> metadata(int id) {
+    frame_client c(port(id));
+    if (!c.connected()) return std::nullopt;
+    msg::metadata_request req;  // every topic
+    auto r = call<msg::metadata_response>(c, 3, 12, req);
+    if (!r) return std::nullopt;
+    return static_cast<msg::metadata_response>(*r);
+  }
+  std::set<std::string> topics(int id) {
+    std::set<std::string> out;
+    if (auto md = metadata(id))
+      for (const auto& t : md->topics) out.insert(t.name.value_or(""));
+    return out;
+  }
+  int16_t create(int id, const std::string& name) {
+    frame_client c(port(id));
+    if (!c.connected()) return -2;
+    msg::create_topics_request req;
+    auto& t = req.topics.emplace_back();
+    t.name = name;
+    t.num_partitions = 1;
+    t.replication_factor = 1;
+    req.timeout_ms = 10000;
+    auto r = call<msg::create_topics_response>(c, 19, 7, req);
+    return r ? r->topics.at(0).error_code : int16_t{-2};
+  }
+  std::optional<msg::describe_quorum_response> quorum(int id) {
+    frame_client c(port(id));
+    if (!c.connected()) return std::nullopt;
+    msg::describe_quorum_request req;
+    req.topics.emplace_back().topic_name = "__cluster_metadata";
+    req.topics[0].partitions.emplace_back().partition_index = 0;
+    auto r = call<msg::describe_quorum_response>(c, 55, 2, req);
+    if (!r) return std::nullopt;
+    return static_cast<msg::describe_quorum_response>(*r);
+  }
+  // The quorum's leader, as node `asked` says in Metadata.
+  int32_t controller(int asked) {
+    auto md = metadata(asked);
+    return md ? md->controller_id : -1;
+  }
+
+ private:
+  temp_dir dir_{"mosaic_cluster"};
+  std::vector<uint16_t> ports_;  // three Kafka ports, then three quorum ports
+  std::string voters_;
+  std::array<std::unique_ptr<process>, 3> nodes_;
+};
+
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds limit) {
+  const auto until = clock_type::now() + limit;
+  while (clock_type::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+TEST(cluster, three_nodes_share_metadata_survive_the_leaders_death_and_catch_up) {
+  cluster c;
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << "node " << id << ":\n" << c.node(id).err();
+
+  // A topic created through a follower's listener goes to the leader, and
+  // shows in Metadata on every node, with every broker listed.
+  ASSERT_TRUE(eventually([&] { return c.controller(1) > 0; }, 10s));
+  const int leader = c.controller(1);
+  const int follower = leader == 1 ? 2 : 1;
+  ASSERT_EQ(c.create(follower, "before"), 0);
+  EXPECT_EQ(c.create(leader == 3 ? 2 : 3, "before"), 36);  // TOPIC_ALREADY_EXISTS, from any node
+  for (int id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(eventually([&] { return c.topics(id).count("before") == 1; }, 5s)) << "node " << id;
+    auto md = c.metadata(id);
+    ASSERT_TRUE(md);
+    EXPECT_EQ(md->brokers.size(), 3u) << "node " << id;
+    EXPECT_EQ(md->controller_id, leader) << "node " << id;
+    EXPECT_EQ(md->cluster_id, "three-nodes");
+    // The partition lives on the node that created it.
+    for (const auto& t : md->topics) {
+      if (t.name == "before") {
+        EXPECT_EQ(t.partitions.at(0).leader_id, follower);
+      }
+    }
+  }
+
+  // DescribeQuorum: the leader sees three voters; a follower points at it.
+  auto q = c.quorum(leader);
+  ASSERT_TRUE(q);
+  const auto& part = q->topics.at(0).partitions.at(0);
+  EXPECT_EQ(part.error_code, 0);
+  EXPECT_EQ(part.leader_id, leader);
+  EXPECT_EQ(part.current_voters.size(), 3u);
+  EXPECT_GT(part.high_watermark, 0);
+  EXPECT_EQ(q->nodes.size(), 3u);
+  auto fq = c.quorum(follower);
+  ASSERT_TRUE(fq);
+  EXPECT_EQ(fq->topics.at(0).partitions.at(0).error_code, 6);  // NOT_LEADER_OR_FOLLOWER
+  EXPECT_EQ(fq->topics.at(0).partitions.at(0).leader_id, leader);
+
+  // kill -9 the leader: the others elect a new one and commit.
+  const auto killed_at = clock_type::now();
+  c.kill(leader);
+  const int survivor = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(eventually([&] { return c.create(survivor, "after") == 0; }, 20s));
+  const auto failover = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - killed_at);
+  std::printf("failover: %lld ms from kill -9 to the first commit (election timeout %lld ms)\n",
+              static_cast<long long>(failover.count()), static_cast<long long>(election_timeout_ms));
+  // Two election timeouts, with room for a loaded (sanitized) run.
+  EXPECT_LT(failover.count(), 2 * election_timeout_ms + 2000);
+  const int new_leader = c.controller(survivor);
+  EXPECT_NE(new_leader, leader);
+  EXPECT_GT(new_leader, 0);
+
+  // Far behind: enough changes while it is down that the new leader has
+  // snapshotted past what the old one holds.
+  for (int i = 0; i < 120; ++i) ASSERT_EQ(c.create(survivor, "while-down-" + std::to_string(i)), 0) << i;
+
+  c.start(leader);
+  ASSERT_TRUE(c.ready(leader));
+  ASSERT_TRUE(eventually([&] { return c.topics(leader).size() == 122; }, 20s)) << c.topics(leader).size();
+  EXPECT_TRUE(c.node(leader).wait_for_log("installed a snapshot", 5s)) << c.node(leader).err();
+  for (int id = 1; id <= 3; ++id) {
+    auto t = c.topics(id);
+    EXPECT_TRUE(t.count("before") && t.count("after") && t.count("while-down-119")) << "node " << id;
+  }
+  // And it takes part again: a change made through it commits everywhere.
+  ASSERT_EQ(c.create(leader, "back"), 0);
+  for (int id = 1; id <= 3; ++id) EXPECT_TRUE(eventually([&] { return c.topics(id).count("back") == 1; }, 5s));
+}
+
+}  // namespace
+}  // namespace mosaic::testing
