@@ -16,7 +16,7 @@ namespace mosaic::metadata {
 raft_metadata_log::~raft_metadata_log() { stop(); }
 
 void raft_metadata_log::stop() {
-  if (server_) server_->stop();
+  if (server_) server_->stop(true);  // a controlled shutdown hands leadership over
 }
 
 status raft_metadata_log::start(callbacks cb) {

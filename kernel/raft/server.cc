@@ -3,6 +3,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <thread>
 
 #include "kernel/base/bytes.h"
 #include "kernel/base/log.h"
@@ -33,7 +34,7 @@ class applier final : public state_machine {
 class server_impl final : public server {
  public:
   server_impl(server_options o, state_machine& sm) : opts_(std::move(o)), applier_(*this, sm) {}
-  ~server_impl() override { stop(); }
+  ~server_impl() override { stop(false); }
 
   status open() {
     auto st = file_storage::open(opts_.dir);
@@ -62,10 +63,38 @@ class server_impl final : public server {
     return {};
   }
 
-  void stop() override {
+  void stop(bool hand_over) override {
     if (!ep_ || stopped_.exchange(true)) return;
+    if (hand_over) transfer_before_stopping();
     ep_->post([this] { halt(status(errc::unsupported, "the raft server stopped")); });
     ep_->stop();
+  }
+
+  void transfer_before_stopping() {
+    auto p = std::make_shared<std::promise<node_id>>();
+    auto f = p->get_future();
+    ep_->post([this, p] {
+      node_id best = no_node;
+      index_t match = -1;
+      if (!halted_ && node_->is_leader())
+        for (const auto& pr : node_->progress())
+          if (pr.voter && pr.match > match) {
+            best = pr.id;
+            match = pr.match;
+          }
+      if (best != no_node && node_->transfer_leadership(best).ok()) {
+        log::info("raft: node {} hands leadership to node {} before stopping", opts_.raft.id, best);
+        schedule_flush();
+      } else {
+        best = no_node;
+      }
+      p->set_value(best);
+    });
+    if (f.get() == no_node) return;
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(int64_t{opts_.raft.election_ticks} * opts_.tick_ms);
+    while (leader_.load() == opts_.raft.id && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   uint16_t port() const override { return ep_ ? ep_->port() : 0; }
@@ -225,7 +254,7 @@ class server_impl final : public server {
     const node_id from = f.header.from;
     auto idx = node_->propose(std::move(data));
     if (!idx) return answer_forward(from, id, not_leader(idx.error()));
-    waiters_[*idx] = waiter{node_->term(), [this, from, id](result<index_t> r) { answer_forward(from, id, r); }};
+    waiters_[*idx] = waiter{node_->term(), [this, from, id](const result<index_t>& r) { answer_forward(from, id, r); }};
     schedule_flush();
   }
 

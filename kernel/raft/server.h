@@ -72,7 +72,11 @@ class server {
   static result<std::unique_ptr<server>> start(server_options opts, state_machine& sm);
   virtual ~server() = default;
   // Stops the node and fails what waits. Not from the server's own thread.
-  virtual void stop() = 0;
+  // With `hand_over` (a controlled shutdown), a leader first transfers
+  // leadership to its most caught-up voter and waits (an election timeout
+  // at most) until it has, so that the others need not wait out a timeout;
+  // without it, the others see what a crash looks like.
+  virtual void stop(bool hand_over = true) = 0;
   virtual uint16_t port() const = 0;
   virtual void set_peer(const peer_address& p) = 0;
   // The leader as last seen, and the term (any thread, no waiting).

@@ -184,6 +184,19 @@ TEST_F(cli_test, cluster_info_help_and_exit_codes) {
   EXPECT_NE(nobody.out.find("cannot connect to 127.0.0.1:1"), std::string::npos) << nobody.out;
 }
 
+TEST_F(cli_test, quorum_describe_shows_the_one_voter_quorum) {
+  ASSERT_EQ(mosaic("topic create q").code, 0);  // an entry or two past the start
+  auto q = mosaic("quorum describe");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_NE(q.out.find("LEADER          1\n"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("VOTERS          1\n"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("leader"), std::string::npos) << q.out;
+  EXPECT_EQ(mosaic("quorum frobnicate").code, 2);
+  auto help = mosaic("quorum --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("mosaic quorum describe"), std::string::npos);
+}
+
 // ---- mosaic-perf ----
 
 #ifdef MOSAIC_PERF_PATH

@@ -212,6 +212,16 @@ TEST(cluster, three_nodes_share_metadata_survive_the_leaders_death_and_catch_up)
   // And it takes part again: a change made through it commits everywhere.
   ASSERT_EQ(c.create(leader, "back"), 0);
   for (int id = 1; id <= 3; ++id) EXPECT_TRUE(eventually([&] { return c.topics(id).count("back") == 1; }, 5s));
+
+  // SIGTERM to the leader is a controlled shutdown: it hands leadership
+  // over before it goes, and the log says so.
+  const int current = c.controller(leader);
+  ASSERT_GT(current, 0);
+  c.node(current).signal(SIGTERM);
+  EXPECT_EQ(c.node(current).wait(10s), 0);
+  EXPECT_NE(c.node(current).err().find("hands leadership to node"), std::string::npos) << c.node(current).err();
+  const int asked = current == 1 ? 2 : 1;
+  EXPECT_TRUE(eventually([&] { return c.create(asked, "after-sigterm") == 0; }, 10s));
 }
 
 }  // namespace

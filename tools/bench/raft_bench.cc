@@ -15,7 +15,8 @@
 //
 // Failover: the leader is stopped, and the time until the first commit
 // through the new leader is measured (election timeout 1 s, as Kafka's
-// default controller.quorum.election.timeout.ms).
+// default controller.quorum.election.timeout.ms): as a crash looks to the
+// others, and as a controlled shutdown that hands leadership over first.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -110,8 +111,8 @@ class cluster {
     }
     servers_[id] = std::move(*s);
   }
-  void stop(node_id id) {
-    servers_[id]->stop();
+  void stop(node_id id, bool hand_over) {
+    servers_[id]->stop(hand_over);
     servers_.erase(id);
   }
   node_id leader() {
@@ -158,7 +159,7 @@ run_figures measure_commits(server& leader, size_t window, size_t bytes, double 
       ++in_flight;
     }
     const auto t = clock_type::now();
-    leader.replicate(payload, [&, t](mosaic::result<index_t> r) {
+    leader.replicate(payload, [&, t](const mosaic::result<index_t>& r) {
       const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
       std::lock_guard g(mu);
       if (r) {
@@ -244,11 +245,14 @@ int main(int argc, char** argv) {
                   f.commits_per_second / disk.per_second,
                   f.errors ? (" (" + std::to_string(f.errors) + " errors)").c_str() : "");
     }
-    for (int i = 0; i < failovers; ++i) {
+    for (int i = 0; i < 2 * failovers; ++i) {
+      // Odd rounds: a controlled shutdown (leadership handed over first);
+      // even rounds: as a crash looks to the others.
+      const bool hand_over = i % 2 == 1;
       l = c.wait_leader(10s);
       if (l == no_node) break;
       const auto t = clock_type::now();
-      c.stop(l);
+      c.stop(l, hand_over);
       node_id next = no_node;
       bool committed = false;
       while (!committed && clock_type::now() - t < 15s) {
@@ -257,7 +261,8 @@ int main(int argc, char** argv) {
         committed = c[next].replicate_wait({1}, 5s).ok();
       }
       const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-      std::printf("failover %d: leader %d stopped, node %d committed after %.0f ms\n", i + 1, l, next, ms);
+      std::printf("%s %d: leader %d stopped, node %d committed after %.0f ms\n",
+                  hand_over ? "controlled stop" : "crash", i / 2 + 1, l, next, ms);
       c.start(l);
       std::this_thread::sleep_for(1500ms);  // let it rejoin before the next round
     }

@@ -7,6 +7,7 @@
 //   mosaic [--bootstrap HOST:PORT] consume TOPIC ...
 //   mosaic [--bootstrap HOST:PORT] groups list|describe|delete|reset-offsets ...
 //   mosaic [--bootstrap HOST:PORT] cluster info
+//   mosaic [--bootstrap HOST:PORT] quorum describe
 //
 // Exit codes: 0 done, 1 the broker refused (the message says why), 2 a bad
 // command line, 3 no broker to talk to.
@@ -828,6 +829,55 @@ int cluster_command(connection& c, const std::string& verb, const args& a) {
   return 0;
 }
 
+// ---- quorum ----
+
+// The metadata quorum as its leader sees it (DescribeQuorum, which only the
+// leader answers: the bootstrap broker's Metadata says which broker that is).
+int quorum_command(connection& c, const std::string& verb, const args& a) {
+  if (verb != "describe") usage_error("unknown quorum command '" + verb + "' (describe)");
+  a.done();
+  auto md = metadata(c, std::vector<std::string>{});
+  if (md.controller_id < 0)
+    throw cli_error{1, "no leader of the metadata quorum is known (is a majority of voters up?)"};
+  std::string where;
+  for (const auto& b : md.brokers)
+    if (b.node_id == md.controller_id) where = b.host + ":" + std::to_string(b.port);
+  if (where.empty())
+    throw cli_error{1, "the quorum's leader, node " + std::to_string(md.controller_id) + ", has no broker address"};
+  connection leader(where);
+  msg::describe_quorum_request req;
+  req.topics.emplace_back().topic_name = "__cluster_metadata";
+  req.topics[0].partitions.emplace_back().partition_index = 0;
+  auto resp = leader.call<msg::describe_quorum_response>(55, 2, req);
+  if (resp.error_code != 0) refused(resp.error_code, "", resp.error_message);
+  if (resp.topics.empty() || resp.topics[0].partitions.empty()) throw cli_error{1, "the answer names no quorum"};
+  const auto& p = resp.topics[0].partitions[0];
+  if (p.error_code != 0) refused(p.error_code, "", p.error_message);
+  int64_t leader_end = p.high_watermark;
+  for (const auto& v : p.current_voters)
+    if (v.replica_id == p.leader_id) leader_end = v.log_end_offset;
+  std::map<int32_t, std::string> addresses;
+  for (const auto& n : resp.nodes)
+    for (const auto& l : n.listeners) addresses[n.node_id] = l.host + ":" + std::to_string(l.port);
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto ago = [&](int64_t ts) { return ts < 0 ? std::string("-") : std::to_string(std::max<int64_t>(0, now - ts)); };
+  std::printf("LEADER          %d\nEPOCH           %d\nHIGH WATERMARK  %lld\nVOTERS          %zu\n\n", p.leader_id,
+              p.leader_epoch, static_cast<long long>(p.high_watermark), p.current_voters.size());
+  std::printf("%-6s %-9s %10s %6s %16s %20s  %s\n", "NODE", "STATUS", "LOG END", "LAG", "LAST FETCH (ms)",
+              "LAST CAUGHT UP (ms)", "QUORUM ADDRESS");
+  auto row = [&](const msg::describe_quorum_response_replica_state& v, const char* status) {
+    std::printf("%-6d %-9s %10lld %6lld %16s %20s  %s\n", v.replica_id, status,
+                static_cast<long long>(v.log_end_offset), static_cast<long long>(leader_end - v.log_end_offset),
+                ago(v.last_fetch_timestamp).c_str(), ago(v.last_caught_up_timestamp).c_str(),
+                addresses.count(v.replica_id) ? addresses[v.replica_id].c_str() : "-");
+  };
+  for (const auto& v : p.current_voters) row(v, v.replica_id == p.leader_id ? "leader" : "follower");
+  for (const auto& v : p.observers) row(v, "observer");
+  return 0;
+}
+
 const char* const help_main =
     "usage: mosaic [--bootstrap HOST:PORT] COMMAND ...\n"
     "\n"
@@ -845,6 +895,7 @@ const char* const help_main =
     "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET [--dry-run]\n"
     "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to-timestamp MS [--dry-run]\n"
     "  cluster info\n"
+    "  quorum describe\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
     "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
@@ -879,6 +930,10 @@ const std::map<std::string, const char*> help_commands = {
      "                                       %T timestamp, %h headers, \\n, \\t; default '%s\\n'\n"
      "  --follow                             keep waiting for new records\n"},
     {"cluster", "mosaic cluster info       the cluster id, the controller, the brokers and the topic count\n"},
+    {"quorum",
+     "mosaic quorum describe\n"
+     "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
+     "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state\n"
@@ -919,12 +974,13 @@ int main(int argc, char** argv) {
       std::fputs(help_commands.at(command), stdout);
       return 0;
     }
-    if (command == "topic" || command == "cluster" || command == "groups") {
+    if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum") {
       if (all.size() < 2) usage_error(command + " needs a subcommand");
       connection c(bootstrap);
       const std::string verb = all[1];
       args rest(std::vector<std::string>(all.begin() + 2, all.end()));
       if (command == "groups") return groups_command(c, verb, std::move(rest));
+      if (command == "quorum") return quorum_command(c, verb, rest);
       return command == "topic" ? topic_command(c, verb, std::move(rest)) : cluster_command(c, verb, rest);
     }
     connection c(bootstrap);

@@ -100,8 +100,9 @@ class trio {
     ASSERT_TRUE(s) << s.error().message();
     servers_[id] = std::move(*s);
   }
-  void stop(node_id id) {
-    servers_[id]->stop();
+  // As a crash looks to the others; `hand_over` for a controlled shutdown.
+  void stop(node_id id, bool hand_over = false) {
+    servers_[id]->stop(hand_over);
     servers_.erase(id);
   }
   server& operator[](node_id id) { return *servers_.at(id); }
@@ -226,6 +227,24 @@ TEST(raft_server, a_forwarded_entry_whose_leader_dies_fails_instead_of_waiting_f
   auto again = t[f].replicate_wait({9}, 10s);
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().message().find("no leader is known"), std::string::npos) << again.error().message();
+}
+
+TEST(raft_server, a_controlled_stop_hands_leadership_over_without_an_election_timeout) {
+  trio t;
+  node_id l = t.leader();
+  ASSERT_NE(l, no_node);
+  ASSERT_TRUE(t[l].replicate_wait({1}, 5s));
+  const term_t before = t[l].term();
+  const auto at = std::chrono::steady_clock::now();
+  t.stop(l, true);
+  node_id next = no_node;
+  for (node_id id = 1; id <= 3; ++id)
+    if (id != l && t[id].leader() != l && t[id].leader() != no_node) next = t[id].leader();
+  ASSERT_NE(next, no_node) << "the stop returned before leadership moved";
+  ASSERT_TRUE(t[next].replicate_wait({2}, 5s));
+  // Well under the 400 ms election timeout the others would otherwise wait.
+  EXPECT_LT(std::chrono::steady_clock::now() - at, 300ms);
+  EXPECT_EQ(t[next].term(), before + 1);
 }
 
 TEST(raft_server, garbage_on_the_raft_port_closes_that_connection_only) {
