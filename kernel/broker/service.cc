@@ -222,8 +222,8 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
   if (factor > 1)
     return outcome::fail(error::invalid_replication_factor,
                          "Unable to replicate the partition " + std::to_string(factor) +
-                             " time(s): The target replication factor of " + std::to_string(factor) +
-                             " cannot be reached because only 1 broker(s) are registered.");
+                             " time(s): partition data is not replicated between brokers yet, so the "
+                             "replication factor must be 1.");
   std::map<std::string, std::string> configs;
   for (const auto& [k, v] : t.configs) {
     if (auto bad = check_topic_config(k, v))

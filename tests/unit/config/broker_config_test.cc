@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 namespace mosaic::config {
 namespace {
@@ -160,6 +161,21 @@ TEST(broker_config, single_node_config_in_the_repo_is_valid) {
   EXPECT_EQ(r->listeners[0].port, 9092);
   EXPECT_TRUE(r->log_dirs[0].is_relative());
   EXPECT_EQ(r->plugins.size(), 6u);  // four codecs, two assignors
+}
+
+TEST(broker_config, the_three_node_configs_in_the_repo_are_valid_and_agree) {
+  std::set<uint16_t> kafka_ports;
+  for (int n = 1; n <= 3; ++n) {
+    auto r = load_broker_config(MOSAIC_SOURCE_DIR "/configs/cluster/node-" + std::to_string(n) + ".yaml", {}, "/bin");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->node_id, n);
+    ASSERT_EQ(r->quorum.voters.size(), 3u);
+    EXPECT_EQ(r->quorum.voters[static_cast<size_t>(n - 1)].id, n);
+    EXPECT_EQ(r->log_dirs.at(0), "data-" + std::to_string(n));
+    ASSERT_EQ(r->listeners.size(), 1u);
+    kafka_ports.insert(r->listeners[0].port);
+  }
+  EXPECT_EQ(kafka_ports.size(), 3u);
 }
 
 TEST(broker_config, group_keys_and_their_bounds) {
