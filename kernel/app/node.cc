@@ -45,6 +45,10 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     return opened;
   };
   if (auto s = start_metadata(); !s) return s;
+  if (!has_role("broker")) {
+    log::info("controller only: no broker service, no listeners");
+    return {};
+  }
   auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
   if (!svc) return svc.error();
   service_ = std::move(*svc);
@@ -94,12 +98,11 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   return {};
 }
 
+bool node::has_role(const std::string& role) const {
+  return std::find(cfg_.process_roles.begin(), cfg_.process_roles.end(), role) != cfg_.process_roles.end();
+}
+
 status node::start_metadata() {
-  const auto& roles = cfg_.process_roles;
-  if (std::find(roles.begin(), roles.end(), "controller") == roles.end())
-    return status(errc::config,
-                  "process.roles without controller is not available yet: every node is a voter of the metadata "
-                  "quorum (use [broker, controller])");
   metadata::raft_metadata_options o;
   raft::server_options& so = o.server;
   so.raft.id = cfg_.node_id;
@@ -123,6 +126,14 @@ status node::start_metadata() {
         so.port = v.port;
       }
     }
+  }
+  if (!has_role("controller")) {
+    // A broker-only node observes the quorum: it votes for nothing and
+    // counts for nothing; it tells the voters where it listens (any free
+    // port, on its first listener's host) and the leader replicates to it.
+    so.raft.bootstrap = {};
+    so.host = cfg_.listeners.empty() ? "127.0.0.1" : cfg_.listeners.front().host;
+    so.port = 0;
   }
   // A node that kept its metadata in a partition log (before Raft) starts
   // its one-voter quorum from what that log holds.
@@ -148,11 +159,14 @@ status node::start_metadata() {
     sigemptyset(&pending);
     return ::sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
   };
-  const auto voters = so.raft.bootstrap.voters;
+  std::vector<int32_t> voters;
+  for (const auto& v : cfg_.quorum.voters) voters.push_back(v.id);
+  if (voters.empty()) voters.push_back(cfg_.node_id);
   store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::raft_metadata_log>(std::move(o)));
   if (auto s = store_->load(); !s) return status(s.code(), "starting the metadata quorum: " + s.message());
   if (auto* q = store_->log().quorum())
-    log::info("metadata quorum: node {} of voters {}, raft port {}", cfg_.node_id, fmt::join(voters, ","), q->port());
+    log::info("metadata quorum: node {} {} voters {}, raft port {}", cfg_.node_id,
+              has_role("controller") ? "one of the" : "observing the", fmt::join(voters, ","), q->port());
   return {};
 }
 

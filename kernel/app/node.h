@@ -61,6 +61,7 @@ class node {
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status start_default_assignors(bool dry_run);
   status start_metadata();
+  bool has_role(const std::string& role) const;
 
   config::broker_config cfg_;
   plugin::plugin_host host_;

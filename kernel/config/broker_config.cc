@@ -408,11 +408,24 @@ class parser {
                        const std::filesystem::path& origin) const {
     const bool controller =
         std::find(cfg.process_roles.begin(), cfg.process_roles.end(), "controller") != cfg.process_roles.end();
-    if (controller && !cfg.quorum.voters.empty() &&
-        std::none_of(cfg.quorum.voters.begin(), cfg.quorum.voters.end(),
-                     [&](const quorum_voter& q) { return q.id == cfg.node_id; }))
+    const bool broker =
+        std::find(cfg.process_roles.begin(), cfg.process_roles.end(), "broker") != cfg.process_roles.end();
+    const bool listed = std::any_of(cfg.quorum.voters.begin(), cfg.quorum.voters.end(),
+                                    [&](const quorum_voter& q) { return q.id == cfg.node_id; });
+    if (controller && !cfg.quorum.voters.empty() && !listed)
       throw config_error{source_ + ": this node is a controller, but controller.quorum.voters does not list node.id " +
                          std::to_string(cfg.node_id)};
+    if (!controller && cfg.quorum.voters.empty())
+      throw config_error{source_ +
+                         ": a broker-only node (process.roles: [broker]) needs controller.quorum.voters naming the "
+                         "controllers whose metadata it follows"};
+    if (!controller && listed)
+      throw config_error{source_ + ": node.id " + std::to_string(cfg.node_id) +
+                         " is listed in controller.quorum.voters, but process.roles has no controller"};
+    if (!broker && !cfg.listeners.empty())
+      throw config_error{source_ +
+                         ": a controller-only node (process.roles: [controller]) serves no clients: remove listeners, "
+                         "or add broker to process.roles"};
     if (cfg.groups.min_session_timeout_ms > cfg.groups.max_session_timeout_ms)
       throw config_error{
           source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +

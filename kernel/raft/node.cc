@@ -161,6 +161,7 @@ void node::become_follower(term_t term, node_id leader) {
   role_ = role::follower;
   leader_ = leader;
   peers_.clear();
+  observers_.clear();
   transferee_ = no_node;
   joining_.reset();
   votes_.clear();
@@ -193,6 +194,7 @@ void node::become_leader() {
   heartbeat_elapsed_ = 0;
   quorum_elapsed_ = 0;
   peers_.clear();
+  observers_.clear();
   reset_peers();
   append_local({entry{0, 0, entry_type::noop, {}}});
   broadcast(false);
@@ -201,7 +203,7 @@ void node::become_leader() {
 void node::reset_peers() {
   // One peer per voter but this node, and the voter being caught up.
   for (auto it = peers_.begin(); it != peers_.end();) {
-    bool keep = config_.contains(it->first) || (joining_ && joining_->id == it->first);
+    bool keep = config_.contains(it->first) || (joining_ && joining_->id == it->first) || observers_.count(it->first);
     it = keep ? std::next(it) : peers_.erase(it);
   }
   for (node_id v : config_.voters) {
@@ -707,6 +709,18 @@ status node::add_voter(node_id id) {
   if (joining_ || config_index_ > commit_ || !term_committed_)
     return status(errc::unsupported, "another membership change is in progress");
   joining_ = catch_up{id, 0};
+  auto& p = peers_[id];
+  p = peer{};
+  p.next = last_index() + 1;
+  p.active = true;
+  replicate_to(id, p, false);
+  return {};
+}
+
+status node::add_observer(node_id id) {
+  if (role_ != role::leader) return status(errc::unsupported, "not the leader");
+  if (id == opts_.id || config_.contains(id)) return status(errc::already_exists, "a voter");
+  if (!observers_.insert(id).second) return {};
   auto& p = peers_[id];
   p = peer{};
   p.next = last_index() + 1;

@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -118,6 +119,10 @@ class node {
   // appended.
   status add_voter(node_id id);
   status remove_voter(node_id id);
+  // Replicates to `id` without counting it (an observer: a broker-only
+  // node following the metadata). Leader only; a new leader knows no
+  // observers until they announce themselves again.
+  status add_observer(node_id id);
 
   // Syncs the storage if anything was written, applies committed entries,
   // and returns the messages to send (in order).
@@ -247,6 +252,7 @@ class node {
   node_id transferee_ = no_node;
   int transfer_elapsed_ = 0;
   std::optional<catch_up> joining_;
+  std::set<node_id> observers_;
   uint64_t read_seq_ = 0;
   std::vector<pending_read> reads_;
   bool term_committed_ = false;  // an entry of this term is committed

@@ -58,6 +58,7 @@ class server_impl final : public server {
       if (halted_) return;
       node_->tick();
       expire_forwards();
+      announce();
       schedule_flush();
     });
     return {};
@@ -93,7 +94,13 @@ class server_impl final : public server {
     if (f.get() == no_node) return;
     const auto until = std::chrono::steady_clock::now() +
                        std::chrono::milliseconds(int64_t{opts_.raft.election_ticks} * opts_.tick_ms);
-    while (leader_.load() == opts_.raft.id && std::chrono::steady_clock::now() < until)
+    // Until this node hears from the new leader (stepping down alone comes
+    // a round trip earlier, when the transferee asks for votes).
+    auto moved = [&] {
+      const node_id l = leader_.load();
+      return l != opts_.raft.id && l != no_node;
+    };
+    while (!moved() && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
@@ -208,6 +215,43 @@ class server_impl final : public server {
   // its own write.
   static constexpr int16_t forward_request_kind = 20;
   static constexpr int16_t forward_response_kind = 21;
+  static constexpr int16_t observer_kind = 22;
+
+  // A node that is not a voter and hears no leader tells every voter it
+  // knows where it listens; the leader then replicates to it as an
+  // observer. Every quarter of an election timeout until one does.
+  void announce() {
+    if (node_->config().contains(opts_.raft.id)) return;
+    const bool orphan = node_->leader() == no_node || node_->ticks_since_leader() >= opts_.raft.election_ticks;
+    if (!orphan || ++announce_ticks_ < std::max(1, opts_.raft.election_ticks / 4)) return;
+    announce_ticks_ = 0;
+    std::vector<uint8_t> body;
+    byte_writer w(body);
+    w.str(opts_.host);
+    w.i32(ep_->port());
+    for (const auto& p : opts_.peers) {
+      if (p.id == opts_.raft.id) continue;
+      std::vector<uint8_t> frame;
+      rpc::write_frame(rpc::frame_header{observer_kind, 0, opts_.raft.id, p.id}, body, frame);
+      ep_->send(p.id, std::move(frame));
+    }
+  }
+
+  void on_observer(const rpc::frame& f) {
+    std::string host;
+    int32_t port = 0;
+    try {
+      byte_reader r(f.body);
+      host = r.str();
+      port = r.i32();
+      if (!r.done() || f.header.version != 0 || port <= 0 || port > 65535) throw truncated_input{};
+    } catch (const truncated_input&) {
+      log::warn("raft: dropped a malformed announcement from node {}", f.header.from);
+      return;
+    }
+    ep_->set_peer(f.header.from, host, static_cast<uint16_t>(port));
+    if (node_->is_leader() && node_->add_observer(f.header.from).ok()) schedule_flush();
+  }
   struct forwarded {
     done_fn done;
     node_id to;
@@ -339,6 +383,7 @@ class server_impl final : public server {
     if (halted_) return;
     if (f.header.kind == forward_request_kind) return on_forward_request(f);
     if (f.header.kind == forward_response_kind) return on_forward_response(f);
+    if (f.header.kind == observer_kind) return on_observer(f);
     auto m = decode(f);
     if (!m) {
       if (++bad_frames_ <= 10 || bad_frames_ % 1000 == 0)
@@ -453,6 +498,7 @@ class server_impl final : public server {
   std::vector<std::pair<index_t, std::function<void(status)>>> ready_;
   uint64_t bad_frames_ = 0;
   uint64_t next_forward_ = 1;
+  int announce_ticks_ = 0;
   std::map<uint64_t, forwarded> forwards_;
   std::multimap<index_t, done_fn> until_applied_;  // forwarded, committed, not yet applied here
 };

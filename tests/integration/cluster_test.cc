@@ -52,16 +52,18 @@ std::vector<uint16_t> free_ports(int n) {
 
 class cluster {
  public:
-  cluster() : ports_(free_ports(6)) {
+  // Nodes 1-3 are brokers and voters; with `observer`, node 4 is a
+  // broker-only node following the quorum.
+  explicit cluster(bool observer = false) : ports_(free_ports(7)) {
     std::string voters = "controller.quorum.voters=[";
     for (int i = 0; i < 3; ++i)
       voters += (i ? ", " : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(ports_[3 + i]);
     voters_ = voters + "]";
-    for (int id = 1; id <= 3; ++id) start(id);
+    for (int id = 1; id <= (observer ? 4 : 3); ++id) start(id);
   }
 
   void start(int id) {
-    const auto kafka = std::to_string(ports_[static_cast<size_t>(id - 1)]);
+    const auto kafka = std::to_string(port(id));
     std::vector<std::string> args = {
         "--config", "/dev/null",
         "--set",    "node.id=" + std::to_string(id),
@@ -72,6 +74,7 @@ class cluster {
         "--set",    "metadata.log.max.record.bytes.between.snapshots=2000",
         "--set",    "cluster.id=three-nodes",
     };
+    if (id == 4) args.insert(args.end(), {"--set", "process.roles=[broker]"});
     nodes_[static_cast<size_t>(id - 1)] = std::make_unique<process>(MOSAICD_PATH, args, dir_.path());
   }
   void kill(int id) {
@@ -79,7 +82,7 @@ class cluster {
     (void)nodes_[static_cast<size_t>(id - 1)]->wait(5s);
   }
   process& node(int id) { return *nodes_[static_cast<size_t>(id - 1)]; }
-  uint16_t port(int id) const { return ports_[static_cast<size_t>(id - 1)]; }
+  uint16_t port(int id) const { return id == 4 ? ports_[6] : ports_[static_cast<size_t>(id - 1)]; }
   bool ready(int id, std::chrono::milliseconds limit = 20s) {
     return node(id).wait_for_log("listening on PLAINTEXT", limit);
   }
@@ -128,9 +131,9 @@ class cluster {
 
  private:
   temp_dir dir_{"mosaic_cluster"};
-  std::vector<uint16_t> ports_;  // three Kafka ports, then three quorum ports
+  std::vector<uint16_t> ports_;  // three Kafka ports, three quorum ports, the observer's Kafka port
   std::string voters_;
-  std::array<std::unique_ptr<process>, 3> nodes_;
+  std::array<std::unique_ptr<process>, 4> nodes_;
 };
 
 template <class F>
@@ -222,6 +225,41 @@ TEST(cluster, three_nodes_share_metadata_survive_the_leaders_death_and_catch_up)
   EXPECT_NE(c.node(current).err().find("hands leadership to node"), std::string::npos) << c.node(current).err();
   const int asked = current == 1 ? 2 : 1;
   EXPECT_TRUE(eventually([&] { return c.create(asked, "after-sigterm") == 0; }, 10s));
+}
+
+TEST(cluster, a_broker_only_node_observes_the_quorum_and_serves_clients) {
+  cluster c(true);
+  for (int id = 1; id <= 4; ++id) ASSERT_TRUE(c.ready(id)) << "node " << id << ":\n" << c.node(id).err();
+  EXPECT_NE(c.node(4).err().find("observing the voters 1,2,3"), std::string::npos) << c.node(4).err();
+  // Changes made through the observer go to the leader; its partitions
+  // live on it; every node lists four brokers.
+  ASSERT_EQ(c.create(4, "from-the-observer"), 0);
+  ASSERT_TRUE(eventually([&] { return c.controller(1) > 0; }, 10s));
+  const int leader = c.controller(1);
+  for (int id = 1; id <= 4; ++id) {
+    ASSERT_TRUE(eventually([&] { return c.topics(id).count("from-the-observer") == 1; }, 5s)) << "node " << id;
+    auto md = c.metadata(id);
+    ASSERT_TRUE(md);
+    EXPECT_EQ(md->brokers.size(), 4u) << "node " << id;
+    for (const auto& t : md->topics) {
+      if (t.name == "from-the-observer") {
+        EXPECT_EQ(t.partitions.at(0).leader_id, 4);
+      }
+    }
+  }
+  auto q = c.quorum(leader);
+  ASSERT_TRUE(q);
+  const auto& part = q->topics.at(0).partitions.at(0);
+  EXPECT_EQ(part.current_voters.size(), 3u);
+  ASSERT_EQ(part.observers.size(), 1u);
+  EXPECT_EQ(part.observers[0].replica_id, 4);
+  // The leader dies: the observer finds the next one and keeps up.
+  c.kill(leader);
+  const int survivor = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(eventually([&] { return c.create(survivor, "after-the-leader") == 0; }, 20s));
+  EXPECT_TRUE(eventually([&] { return c.topics(4).count("after-the-leader") == 1; }, 10s));
+  EXPECT_EQ(c.create(4, "from-the-observer-again"), 0);
+  EXPECT_TRUE(eventually([&] { return c.topics(survivor).count("from-the-observer-again") == 1; }, 5s));
 }
 
 }  // namespace

@@ -96,12 +96,23 @@ TEST(mosaicd, refuses_to_start_with_a_bad_plugin_and_says_why) {
       << p.err();
 }
 
-TEST(mosaicd, a_broker_that_is_not_a_voter_is_refused_with_the_reason) {
+TEST(mosaicd, a_broker_only_node_without_controllers_to_follow_is_refused) {
   temp_dir dir;
   dir.write("node.yaml", "process.roles: [broker]\n");
   process p(mosaicd, {"--config", "node.yaml", "--set", any_port}, dir.path());
-  ASSERT_EQ(p.wait(10s), 1);
-  EXPECT_NE(p.err().find("process.roles without controller is not available yet"), std::string::npos) << p.err();
+  ASSERT_EQ(p.wait(10s), 2);
+  EXPECT_NE(p.err().find("needs controller.quorum.voters"), std::string::npos) << p.err();
+}
+
+TEST(mosaicd, a_controller_only_node_runs_the_quorum_and_serves_no_clients) {
+  temp_dir dir;
+  dir.write("node.yaml", "process.roles: [controller]\n");
+  process p(mosaicd, {"--config", "node.yaml"}, dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  EXPECT_NE(p.err().find("controller only: no broker service, no listeners"), std::string::npos) << p.err();
+  EXPECT_EQ(p.err().find("listening on"), std::string::npos) << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0);
 }
 
 TEST(mosaicd, a_voter_without_a_quorum_waits_saying_so_and_stops_on_sigterm) {

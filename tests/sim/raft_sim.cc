@@ -387,7 +387,17 @@ void world::chaos() {
     trace("leader {} transfers to {}", l->id, to);
     if (l->n->transfer_leadership(to)) ++stats_.transfers;
     touched_.insert(l);
-  } else if (what < 93) {
+  } else if (what < 90) {
+    // A spare follows the log without voting.
+    if (!l) return;
+    for (auto& s : slots_)
+      if (s.alive && !l->n->config().contains(s.id) && coin(0.5)) {
+        trace("leader {} adds observer {}", l->id, s.id);
+        if (l->n->add_observer(s.id)) ++stats_.observers_added;
+        touched_.insert(l);
+        break;
+      }
+  } else if (what < 95) {
     if (!l) return;
     std::vector<node_id> others;
     for (auto& s : slots_)

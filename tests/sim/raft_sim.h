@@ -41,6 +41,7 @@ struct sim_stats {
   uint64_t snapshots_installed = 0;
   uint64_t config_changes = 0;
   uint64_t transfers = 0;
+  uint64_t observers_added = 0;
 };
 
 struct sim_result {

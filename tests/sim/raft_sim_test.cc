@@ -49,6 +49,7 @@ TEST_P(raft_sim_shard, every_seed_keeps_the_invariants_and_recovers) {
     sum.snapshots_installed += r.stats.snapshots_installed;
     sum.config_changes += r.stats.config_changes;
     sum.transfers += r.stats.transfers;
+    sum.observers_added += r.stats.observers_added;
   }
   std::printf(
       "shard %llu: %llu seeds, %llu events, %llu messages (%llu dropped), %llu elections, %llu writes acknowledged, "
@@ -65,6 +66,7 @@ TEST_P(raft_sim_shard, every_seed_keeps_the_invariants_and_recovers) {
     EXPECT_GT(sum.snapshots_installed, 0u);
     EXPECT_GT(sum.config_changes, 0u);
     EXPECT_GT(sum.transfers, 0u);
+    EXPECT_GT(sum.observers_added, 0u);
     EXPECT_GT(sum.reads, runs);
     EXPECT_GT(sum.elections, runs * 2);
   }

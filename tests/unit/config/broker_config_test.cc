@@ -47,6 +47,7 @@ plugins:
     - name: mosaic.codec.zstd
       library: libmosaic_codec_zstd.so
       config: {level: 5, name: "quoted", list: [a, b]}
+controller.quorum.voters: [1@127.0.0.1:19091]
 )");
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(r->node_id, 7);
@@ -224,6 +225,15 @@ TEST(broker_config, quorum_keys_in_kafkas_forms) {
   EXPECT_NE(error_of("node.id: 4\ncontroller.quorum.voters: [1@a:1, 2@b:2]").find("does not list node.id 4"),
             std::string::npos);
   EXPECT_NE(error_of("controller.quorum.election.timeout.ms: 5").find("must be between 10 and"), std::string::npos);
+  // The roles and the voters must agree.
+  EXPECT_NE(error_of("process.roles: [broker]").find("needs controller.quorum.voters"), std::string::npos);
+  EXPECT_NE(error_of("process.roles: [broker]\ncontroller.quorum.voters: [1@a:1]").find("has no controller"),
+            std::string::npos);
+  EXPECT_TRUE(parse("node.id: 4\nprocess.roles: [broker]\ncontroller.quorum.voters: [1@a:1]").ok());
+  EXPECT_NE(error_of("process.roles: [controller]\nlisteners: [{name: P, host: 127.0.0.1, port: 1, adapter: kafka}]")
+                .find("serves no clients"),
+            std::string::npos);
+  EXPECT_TRUE(parse("process.roles: [controller]").ok());
 }
 
 }  // namespace

@@ -393,6 +393,33 @@ TEST(raft_node, a_removed_leader_steps_down_once_the_change_commits) {
   EXPECT_EQ(c[next].term(), t);
 }
 
+TEST(raft_node, an_observer_follows_the_log_but_neither_votes_nor_counts) {
+  cluster c({1, 2, 3});
+  node_id l = c.elect();
+  ASSERT_NE(l, no_node);
+  c.add(4, false);
+  ASSERT_TRUE(c[l].add_observer(4).ok());
+  EXPECT_EQ(c[l].add_observer(l == 1 ? 2 : 1).code(), errc::already_exists);  // a voter
+  ASSERT_TRUE(c[l].propose(bytes("seen by the observer")));
+  c.settle();
+  c.ticks(2);
+  EXPECT_EQ(c.sm(4).commands, std::vector<std::string>{"seen by the observer"});
+  EXPECT_FALSE(c[4].config().contains(4));
+  // It does not count: with both other voters down nothing commits, though
+  // the observer has the entry.
+  c.crash(l == 1 ? 2 : 1);
+  c.crash(l == 3 ? 2 : 3);
+  auto idx = c[l].propose(bytes("needs a voter"));
+  ASSERT_TRUE(idx);
+  c.ticks(3);
+  EXPECT_LT(c[l].commit_index(), *idx);
+  EXPECT_GE(c[4].last_index(), *idx);
+  // And it never campaigns, however long it hears nothing.
+  c.isolate(4);
+  c.ticks(60);
+  EXPECT_EQ(c[4].current_role(), role::follower);
+}
+
 TEST(raft_node, membership_changes_are_refused_where_they_would_be_unsafe) {
   cluster c({1});
   ASSERT_EQ(c.elect(), 1);
