@@ -22,6 +22,7 @@
 #include "tests/integration/process.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
+#include "tests/support/shell.h"
 
 namespace mosaic::testing {
 namespace {
@@ -171,6 +172,17 @@ TEST(cluster, three_nodes_share_metadata_survive_the_leaders_death_and_catch_up)
       }
     }
   }
+
+  // A real client finds the partition's broker through any node: kcat
+  // produces through one node and consumes through another.
+  const int elsewhere = 6 - leader - follower;
+  auto produced = run_command("printf 'one\\ntwo\\nthree\\n' | timeout 30 kcat -P -b 127.0.0.1:" +
+                              std::to_string(c.port(elsewhere)) + " -t before 2>&1");
+  EXPECT_EQ(produced.code, 0) << produced.out;
+  auto consumed = run_command("timeout 30 kcat -C -e -q -b 127.0.0.1:" + std::to_string(c.port(leader)) +
+                              " -t before -f '%s\\n' 2>&1");
+  EXPECT_EQ(consumed.code, 0) << consumed.out;
+  EXPECT_EQ(consumed.out, "one\ntwo\nthree\n");
 
   // DescribeQuorum: the leader sees three voters; a follower points at it.
   auto q = c.quorum(leader);
