@@ -83,6 +83,9 @@ class endpoint_impl final : public endpoint {
   void stop() override {
     std::call_once(stopped_, [this] {
       asio::post(io_, [this] {
+        // Handlers already queued (a timer that fired) must not re-arm or
+        // connect anew, or the loop would never run out of work.
+        stopping_ = true;
         boost::system::error_code ec;
         acceptor_.close(ec);
         for (auto& [id, p] : peers_)
@@ -124,6 +127,7 @@ class endpoint_impl final : public endpoint {
   }
 
   void send(int32_t to, std::vector<uint8_t> bytes) override {
+    if (stopping_) return;
     auto it = peers_.find(to);
     if (it == peers_.end() || it->second.port == 0 || it->second.queued + bytes.size() > opts_.max_queued_bytes) {
       count(&endpoint_stats::frames_dropped);
@@ -164,7 +168,7 @@ class endpoint_impl final : public endpoint {
            const std::shared_ptr<std::function<void()>>& fn) {
     t->expires_after(period);
     t->async_wait([this, t, period, fn](const boost::system::error_code& ec) {
-      if (ec) return;
+      if (ec || stopping_) return;
       (*fn)();
       arm(t, period, fn);
     });
@@ -282,6 +286,7 @@ class endpoint_impl final : public endpoint {
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};
   std::once_flag stopped_;
+  bool stopping_ = false;  // the endpoint's thread only
   std::map<int32_t, outbound> peers_;
   std::vector<std::weak_ptr<inbound>> inbound_;
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
