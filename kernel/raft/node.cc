@@ -709,11 +709,7 @@ status node::add_voter(node_id id) {
   if (joining_ || config_index_ > commit_ || !term_committed_)
     return status(errc::unsupported, "another membership change is in progress");
   joining_ = catch_up{id, 0};
-  auto& p = peers_[id];
-  p = peer{};
-  p.next = last_index() + 1;
-  p.active = true;
-  replicate_to(id, p, false);
+  start_replicating(id);
   return {};
 }
 
@@ -721,12 +717,16 @@ status node::add_observer(node_id id) {
   if (role_ != role::leader) return status(errc::unsupported, "not the leader");
   if (id == opts_.id || config_.contains(id)) return status(errc::already_exists, "a voter");
   if (!observers_.insert(id).second) return {};
+  start_replicating(id);
+  return {};
+}
+
+void node::start_replicating(node_id id) {
   auto& p = peers_[id];
   p = peer{};
   p.next = last_index() + 1;
   p.active = true;
   replicate_to(id, p, false);
-  return {};
 }
 
 status node::remove_voter(node_id id) {

@@ -196,6 +196,9 @@ class node {
 
   // Leader side.
   void replicate_to(node_id id, peer& p, bool heartbeat);
+  // A fresh peer, probed from the end of the log (a joining voter, an
+  // observer).
+  void start_replicating(node_id id);
   void send_snapshot_chunk(node_id id, peer& p);
   void broadcast(bool heartbeat);
   void maybe_commit();

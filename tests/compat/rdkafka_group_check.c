@@ -81,6 +81,15 @@ static rd_kafka_t* new_consumer(const char* bootstrap, const char* group, const 
   return rk;
 }
 
+/* Whether the consumer holds partitions now. */
+static int has_assignment(rd_kafka_t* rk) {
+  rd_kafka_topic_partition_list_t* a = NULL;
+  if (rd_kafka_assignment(rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a) return 0;
+  const int n = a->cnt;
+  rd_kafka_topic_partition_list_destroy(a);
+  return n > 0;
+}
+
 int main(int argc, char** argv) {
   if (argc != 5 || (strcmp(argv[1], "classic") != 0 && strcmp(argv[1], "consumer") != 0))
     return fprintf(stderr, "usage: rdkafka_group_check classic|consumer HOST:PORT TOPIC COUNT\n"), 2;
@@ -96,10 +105,17 @@ int main(int argc, char** argv) {
   int got = 0, dups = 0, per[consumers] = {0};
   rd_kafka_t* rk[consumers] = {new_consumer(bootstrap, group, topic), NULL, NULL};
   int closed[consumers] = {0};
+  time_t joined[consumers] = {time(NULL), 0, 0};
   time_t deadline = time(NULL) + 120, quiet_since = 0;
   while (time(NULL) < deadline) {
-    if (got >= count / 4 && !rk[1]) rk[1] = new_consumer(bootstrap, group, topic);
-    if (got >= count / 2 && !rk[2]) rk[2] = new_consumer(bootstrap, group, topic);
+    if (got >= count / 4 && !rk[1]) {
+      rk[1] = new_consumer(bootstrap, group, topic);
+      joined[1] = time(NULL);
+    }
+    if (got >= count / 2 && !rk[2]) {
+      rk[2] = new_consumer(bootstrap, group, topic);
+      joined[2] = time(NULL);
+    }
     if (got >= 3 * count / 4 && rk[1] && !closed[1]) {
       rd_kafka_consumer_close(rk[1]);
       closed[1] = 1;
@@ -128,7 +144,15 @@ int main(int argc, char** argv) {
       }
       rd_kafka_message_destroy(m);
     }
-    usleep(1000); /* paced, so that the rebalances happen while records flow */
+    /* Paced, so that the rebalances happen while records flow; slower while
+     * a member that just joined has no partitions yet (10 s at most), so
+     * that the others do not drain the topic before the rebalance ends
+     * (a rebalance takes a heartbeat or two; draining half the topic at
+     * full pace takes about as long). */
+    int waiting = 0;
+    for (int c = 1; c < consumers; c++)
+      if (rk[c] && !closed[c] && time(NULL) - joined[c] < 10 && !has_assignment(rk[c])) waiting = 1;
+    usleep(waiting ? 20000 : 1000);
     if (got == count) {
       if (any) quiet_since = 0;
       if (!quiet_since) quiet_since = time(NULL);

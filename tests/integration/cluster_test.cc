@@ -22,6 +22,7 @@
 #include "tests/integration/process.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
+#include "tests/support/ports.h"
 #include "tests/support/shell.h"
 
 namespace mosaic::testing {
@@ -32,24 +33,6 @@ using clock_type = std::chrono::steady_clock;
 namespace msg = mosaic::kafka::msg;
 
 constexpr int64_t election_timeout_ms = 500;
-
-std::vector<uint16_t> free_ports(int n) {
-  std::vector<uint16_t> out;
-  std::vector<int> fds;
-  for (int i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    out.push_back(ntohs(a.sin_port));
-    fds.push_back(fd);
-  }
-  for (int fd : fds) ::close(fd);
-  return out;
-}
 
 class cluster {
  public:

@@ -17,12 +17,14 @@
 
 #include "kernel/raft/server.h"
 #include "kernel/rpc/endpoint.h"
+#include "tests/support/ports.h"
 #include "tests/support/temp_dir.h"
 
 namespace mosaic::raft {
 namespace {
 
 using namespace std::chrono_literals;
+using mosaic::testing::free_ports;
 
 class counting_sm final : public state_machine {
  public:
@@ -55,23 +57,6 @@ class counting_sm final : public state_machine {
 };
 
 // Free loopback ports for three nodes, chosen now.
-std::vector<uint16_t> free_ports(int n) {
-  std::vector<uint16_t> out;
-  std::vector<int> fds;
-  for (int i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    out.push_back(ntohs(a.sin_port));
-    fds.push_back(fd);
-  }
-  for (int fd : fds) ::close(fd);
-  return out;
-}
 
 class trio {
  public:
