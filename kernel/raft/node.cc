@@ -539,13 +539,19 @@ void node::send_snapshot_chunk(node_id id, peer& p) {
   send(id, std::move(req));
 }
 
-void node::on_append_response(node_id from, const append_response& r) {
-  if (role_ != role::leader) return;
+node::peer* node::heard_from(node_id from) {
+  if (role_ != role::leader) return nullptr;
   auto it = peers_.find(from);
-  if (it == peers_.end()) return;
-  peer& p = it->second;
-  p.active = true;
-  p.ticks_since_ack = 0;
+  if (it == peers_.end()) return nullptr;
+  it->second.active = true;
+  it->second.ticks_since_ack = 0;
+  return &it->second;
+}
+
+void node::on_append_response(node_id from, const append_response& r) {
+  peer* known = heard_from(from);
+  if (!known) return;
+  peer& p = *known;
   if (r.read_seq > p.read_ack) {
     p.read_ack = r.read_seq;
     confirm_reads();
@@ -593,12 +599,9 @@ void node::on_append_response(node_id from, const append_response& r) {
 }
 
 void node::on_snapshot_response(node_id from, const snapshot_response& r) {
-  if (role_ != role::leader) return;
-  auto it = peers_.find(from);
-  if (it == peers_.end()) return;
-  peer& p = it->second;
-  p.active = true;
-  p.ticks_since_ack = 0;
+  peer* known = heard_from(from);
+  if (!known) return;
+  peer& p = *known;
   if (r.done) {
     if (r.index > p.match) p.match = r.index;
     p.next = std::max(p.next, p.match + 1);

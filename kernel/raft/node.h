@@ -199,6 +199,9 @@ class node {
   // A fresh peer, probed from the end of the log (a joining voter, an
   // observer).
   void start_replicating(node_id id);
+  // The peer a response came from, marked as heard from (leader only;
+  // null otherwise or for a stranger).
+  peer* heard_from(node_id from);
   void send_snapshot_chunk(node_id id, peer& p);
   void broadcast(bool heartbeat);
   void maybe_commit();
