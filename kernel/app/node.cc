@@ -115,23 +115,22 @@ status node::start_metadata() {
   so.raft.snapshot_bytes = static_cast<uint64_t>(cfg_.quorum.snapshot_bytes);
   so.raft.snapshot_entries = 0;  // by bytes, as Kafka
   so.raft.snapshot_trailing = 16;
-  if (cfg_.quorum.voters.empty()) {
-    so.raft.bootstrap.voters = {cfg_.node_id};
-  } else {
-    for (const auto& v : cfg_.quorum.voters) {
-      so.raft.bootstrap.voters.push_back(v.id);
-      so.peers.push_back(raft::peer_address{v.id, v.host, v.port});
-      if (v.id == cfg_.node_id) {
-        so.host = v.host;
-        so.port = v.port;
-      }
+  std::vector<int32_t> voters;
+  for (const auto& v : cfg_.quorum.voters) {
+    voters.push_back(v.id);
+    so.peers.push_back(raft::peer_address{v.id, v.host, v.port});
+    if (v.id == cfg_.node_id) {
+      so.host = v.host;
+      so.port = v.port;
     }
   }
-  if (!has_role("controller")) {
+  if (voters.empty()) voters = {cfg_.node_id};  // this node alone
+  if (has_role("controller")) {
+    so.raft.bootstrap.voters = voters;
+  } else {
     // A broker-only node observes the quorum: it votes for nothing and
     // counts for nothing; it tells the voters where it listens (any free
     // port, on its first listener's host) and the leader replicates to it.
-    so.raft.bootstrap = {};
     so.host = cfg_.listeners.empty() ? "127.0.0.1" : cfg_.listeners.front().host;
     so.port = 0;
   }
@@ -159,9 +158,6 @@ status node::start_metadata() {
     sigemptyset(&pending);
     return ::sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
   };
-  std::vector<int32_t> voters;
-  for (const auto& v : cfg_.quorum.voters) voters.push_back(v.id);
-  if (voters.empty()) voters.push_back(cfg_.node_id);
   store_ = std::make_unique<metadata::metadata_store>(std::make_unique<metadata::raft_metadata_log>(std::move(o)));
   if (auto s = store_->load(); !s) return status(s.code(), "starting the metadata quorum: " + s.message());
   if (auto* q = store_->log().quorum())

@@ -1,8 +1,7 @@
 #include "kernel/broker/service.h"
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
 
 #include "kernel/base/crc32c.h"
 #include "kernel/base/log.h"
@@ -260,11 +259,11 @@ outcome service::delete_topic(const std::string& name) {
   if (auto r = store_->propose({metadata::remove_topic_record{t->id}}); !r)
     return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   std::unique_lock logs_lock(logs_mu_);
-  for (const auto& p : t->partitions)
-    if (p.leader != cfg_.node_id) {
-      continue;
-    } else if (auto s = logs_->remove(name, p.partition); !s)
+  for (const auto& p : t->partitions) {
+    if (p.leader != cfg_.node_id) continue;  // its log is on its leader
+    if (auto s = logs_->remove(name, p.partition); !s)
       log::warn("deleting partition {}-{}: {}", name, p.partition, s.message());
+  }
   log::info("deleted topic {}", name);
   return {};
 }

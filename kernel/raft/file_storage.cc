@@ -116,10 +116,7 @@ status file_storage::read_all() {
     try {
       byte_reader r(**sn);
       snapshot s;
-      s.meta.index = r.i64();
-      s.meta.term = r.i64();
-      size_t n = r.count(4);
-      for (size_t i = 0; i < n; ++i) s.meta.config.voters.push_back(r.i32());
+      s.meta = read_meta(r);
       s.data = r.bytes();
       loaded_.snap = std::move(s);
     } catch (const truncated_input&) {
@@ -223,10 +220,7 @@ void file_storage::save_snapshot(const snapshot& snap, index_t compact_through) 
   if (!error_.ok()) return;
   std::vector<uint8_t> body;
   byte_writer w(body);
-  w.i64(snap.meta.index);
-  w.i64(snap.meta.term);
-  w.i32(static_cast<int32_t>(snap.meta.config.voters.size()));
-  for (node_id v : snap.meta.config.voters) w.i32(v);
+  write_meta(w, snap.meta);
   w.bytes(snap.data);
   if (auto s = replace_file(dir_ / "snapshot", sealed(snapshot_version, body)); !s) return fail(s);
   if (auto s = rewrite_log(compact_through); !s) fail(s);

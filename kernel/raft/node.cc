@@ -80,11 +80,8 @@ configuration node::config_as_of(index_t i, index_t* from) const {
   for (index_t k = std::min(i, last_index()); k > snap_.meta.index && k >= log_first_; --k) {
     const entry& e = log_[static_cast<size_t>(k - log_first_)];
     if (e.type != entry_type::config) continue;
-    configuration c;
-    for (size_t b = 0; b + 4 <= e.data.size(); b += 4) {
-      c.voters.push_back(static_cast<node_id>(uint32_t{e.data[b]} << 24 | uint32_t{e.data[b + 1]} << 16 |
-                                              uint32_t{e.data[b + 2]} << 8 | uint32_t{e.data[b + 3]}));
-    }
+    // Config entries are made here or checked by the wire decoder.
+    configuration c = decode_config(e.data).value_or(configuration{});
     if (from) *from = k;
     return c;
   }
@@ -93,20 +90,6 @@ configuration node::config_as_of(index_t i, index_t* from) const {
 }
 
 void node::recompute_config() { config_ = config_as_of(last_index(), &config_index_); }
-
-namespace {
-
-std::vector<uint8_t> encode_config(const configuration& c) {
-  std::vector<uint8_t> out;
-  for (node_id v : c.voters) {
-    auto u = static_cast<uint32_t>(v);
-    out.insert(out.end(), {static_cast<uint8_t>(u >> 24), static_cast<uint8_t>(u >> 16), static_cast<uint8_t>(u >> 8),
-                           static_cast<uint8_t>(u)});
-  }
-  return out;
-}
-
-}  // namespace
 
 void node::truncate_from(index_t i) {
   if (i > last_index()) return;
@@ -175,7 +158,7 @@ void node::become_pre_candidate() {
   reset_timeout();
 }
 
-void node::become_candidate(bool) {
+void node::become_candidate() {
   hard_.term += 1;
   hard_.voted_for = opts_.id;
   persist_hard_state();
@@ -221,7 +204,7 @@ void node::campaign(bool pre, bool transfer) {
   if (pre) {
     become_pre_candidate();
   } else {
-    become_candidate(transfer);
+    become_candidate();
   }
   votes_[opts_.id] = true;
   if (votes_.size() >= config_.quorum() && config_.contains(opts_.id)) {

@@ -180,7 +180,7 @@ class node {
   // Roles.
   void become_follower(term_t term, node_id leader);
   void become_pre_candidate();
-  void become_candidate(bool transfer);
+  void become_candidate();
   void become_leader();
   void campaign(bool pre, bool transfer);
   void reset_timeout();

@@ -183,7 +183,7 @@ class server_impl final : public server {
 
   // From the applier, on the server's thread.
   void applied(const entry& e) {
-    release_forwarded(e.index);
+    release_applied(e.index);
     auto it = waiters_.find(e.index);
     if (it == waiters_.end()) return;
     done_fn done = std::move(it->second.done);
@@ -200,7 +200,7 @@ class server_impl final : public server {
     if (running_)
       log::info("raft: node {} installed a snapshot from the leader at {} (term {})", opts_.raft.id, meta.index,
                 meta.term);
-    release_forwarded(through);
+    release_applied(through);
     while (!waiters_.empty() && waiters_.begin()->first <= through) {
       done_fn done = std::move(waiters_.begin()->second.done);
       waiters_.erase(waiters_.begin());
@@ -209,10 +209,7 @@ class server_impl final : public server {
   }
 
  private:
-  // Forwarding: a follower sends what it is asked to replicate to the
-  // leader (as Kafka brokers forward admin requests to the controller), and
-  // answers once it has applied the entry itself, so that its caller reads
-  // its own write.
+  // The server's own frame kinds, beside Raft's 1-7.
   static constexpr int16_t forward_request_kind = 20;
   static constexpr int16_t forward_response_kind = 21;
   static constexpr int16_t observer_kind = 22;
@@ -229,12 +226,21 @@ class server_impl final : public server {
     byte_writer w(body);
     w.str(opts_.host);
     w.i32(ep_->port());
-    for (const auto& p : opts_.peers) {
-      if (p.id == opts_.raft.id) continue;
-      std::vector<uint8_t> frame;
-      rpc::write_frame(rpc::frame_header{observer_kind, 0, opts_.raft.id, p.id}, body, frame);
-      ep_->send(p.id, std::move(frame));
-    }
+    for (const auto& p : opts_.peers)
+      if (p.id != opts_.raft.id) send_frame(observer_kind, p.id, body);
+  }
+
+  // The server's own frames (not Raft messages), at version 0.
+  void send_frame(int16_t kind, node_id to, std::span<const uint8_t> body) {
+    std::vector<uint8_t> frame;
+    rpc::write_frame(rpc::frame_header{kind, 0, opts_.raft.id, to}, body, frame);
+    ep_->send(to, std::move(frame));
+  }
+
+  // Runs `done` once this node has applied `index` (at once if it has).
+  void when_applied(index_t index, done_fn done) {
+    if (node_->applied() >= index) return done(index);
+    until_applied_.emplace(index, std::move(done));
   }
 
   void on_observer(const rpc::frame& f) {
@@ -252,6 +258,11 @@ class server_impl final : public server {
     ep_->set_peer(f.header.from, host, static_cast<uint16_t>(port));
     if (node_->is_leader() && node_->add_observer(f.header.from).ok()) schedule_flush();
   }
+
+  // Forwarding: a follower sends what it is asked to replicate to the
+  // leader (as Kafka brokers forward admin requests to the controller), and
+  // answers once it has applied the entry itself, so that its caller reads
+  // its own write.
   struct forwarded {
     done_fn done;
     node_id to;
@@ -265,10 +276,8 @@ class server_impl final : public server {
     byte_writer w(body);
     w.i64(static_cast<int64_t>(id));
     w.bytes(data);
-    std::vector<uint8_t> frame;
-    rpc::write_frame(rpc::frame_header{forward_request_kind, 0, opts_.raft.id, to}, body, frame);
     forwards_[id] = forwarded{std::move(done), to, 0};
-    ep_->send(to, std::move(frame));
+    send_frame(forward_request_kind, to, body);
   }
 
   void answer_forward(node_id to, uint64_t id, const result<index_t>& r) {
@@ -278,9 +287,7 @@ class server_impl final : public server {
     w.i64(r ? r.value() : -1);
     w.i16(r ? 0 : static_cast<int16_t>(r.error().code()));
     w.str(r ? std::string() : r.error().message());
-    std::vector<uint8_t> frame;
-    rpc::write_frame(rpc::frame_header{forward_response_kind, 0, opts_.raft.id, to}, body, frame);
-    ep_->send(to, std::move(frame));
+    send_frame(forward_response_kind, to, body);
   }
 
   void on_forward_request(const rpc::frame& f) {
@@ -324,11 +331,10 @@ class server_impl final : public server {
     done_fn done = std::move(it->second.done);
     forwards_.erase(it);
     if (code != 0) return done(status(static_cast<errc>(code), message));
-    if (node_->applied() >= index) return done(index);
-    until_applied_.emplace(index, std::move(done));
+    when_applied(index, std::move(done));
   }
 
-  void release_forwarded(index_t through) {
+  void release_applied(index_t through) {
     while (!until_applied_.empty() && until_applied_.begin()->first <= through) {
       auto n = until_applied_.extract(until_applied_.begin());
       n.mapped()(n.key());
@@ -414,7 +420,8 @@ class server_impl final : public server {
     for (auto& r : node_->take_reads()) {
       auto it = reads_.find(r.id);
       if (it == reads_.end()) continue;
-      ready_.emplace_back(r.index, std::move(it->second));
+      // Confirmed: readable once the read index is applied here.
+      when_applied(r.index, [fn = std::move(it->second)](const result<index_t>& a) { fn(a ? status{} : a.error()); });
       reads_.erase(it);
     }
     for (uint64_t id : node_->take_failed_reads()) {
@@ -423,15 +430,6 @@ class server_impl final : public server {
       auto fn = std::move(it->second);
       reads_.erase(it);
       fn(status(errc::unsupported, "leadership was lost before the read was confirmed"));
-    }
-    for (auto it = ready_.begin(); it != ready_.end();) {
-      if (node_->applied() < it->first) {
-        ++it;
-        continue;
-      }
-      auto fn = std::move(it->second);
-      it = ready_.erase(it);
-      fn(status{});
     }
     publish();
   }
@@ -467,9 +465,6 @@ class server_impl final : public server {
     auto reads = std::move(reads_);
     reads_.clear();
     for (auto& [id, fn] : reads) fn(why);
-    auto ready = std::move(ready_);
-    ready_.clear();
-    for (auto& [i, fn] : ready) fn(why);
     auto fw = std::move(forwards_);
     forwards_.clear();
     for (auto& [id, f] : fw) f.done(why);
@@ -495,12 +490,12 @@ class server_impl final : public server {
   std::map<index_t, waiter> waiters_;
   uint64_t next_read_ = 1;
   std::map<uint64_t, std::function<void(status)>> reads_;
-  std::vector<std::pair<index_t, std::function<void(status)>>> ready_;
   uint64_t bad_frames_ = 0;
   uint64_t next_forward_ = 1;
   int announce_ticks_ = 0;
   std::map<uint64_t, forwarded> forwards_;
-  std::multimap<index_t, done_fn> until_applied_;  // forwarded, committed, not yet applied here
+  // Committed (a forwarded entry) or confirmed (a read), not yet applied here.
+  std::multimap<index_t, done_fn> until_applied_;
 };
 
 void applier::apply(const entry& e) {

@@ -4,6 +4,51 @@
 
 namespace mosaic::raft {
 
+void write_config(byte_writer& w, const configuration& c) {
+  w.i32(static_cast<int32_t>(c.voters.size()));
+  for (node_id v : c.voters) w.i32(v);
+}
+
+configuration read_config(byte_reader& r) {
+  configuration c;
+  const size_t n = r.count(4);
+  c.voters.reserve(n);
+  for (size_t i = 0; i < n; ++i) c.voters.push_back(r.i32());
+  return c;
+}
+
+void write_meta(byte_writer& w, const snapshot_meta& m) {
+  w.i64(m.index);
+  w.i64(m.term);
+  write_config(w, m.config);
+}
+
+snapshot_meta read_meta(byte_reader& r) {
+  snapshot_meta m;
+  m.index = r.i64();
+  m.term = r.i64();
+  m.config = read_config(r);
+  return m;
+}
+
+std::vector<uint8_t> encode_config(const configuration& c) {
+  std::vector<uint8_t> out;
+  byte_writer w(out);
+  write_config(w, c);
+  return out;
+}
+
+std::optional<configuration> decode_config(std::span<const uint8_t> data) {
+  try {
+    byte_reader r(data);
+    configuration c = read_config(r);
+    if (!r.done()) return std::nullopt;
+    return c;
+  } catch (const truncated_input&) {
+    return std::nullopt;
+  }
+}
+
 term_t message_term(const message_body& body) {
   return std::visit([](const auto& b) { return b.term; }, body);
 }

@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "kernel/base/bytes.h"
 
 namespace mosaic::raft {
 
@@ -143,6 +147,18 @@ struct message {
   message_body body;
   bool operator==(const message&) const = default;
 };
+
+// One encoding of a configuration and a snapshot's metadata, for config
+// entries, the wire and the snapshot file: an i32 count of voters, then
+// each voter's i32 id (the metadata: i64 index, i64 term, then that).
+// The readers throw truncated_input on bytes that do not parse.
+void write_config(byte_writer& w, const configuration& c);
+configuration read_config(byte_reader& r);
+void write_meta(byte_writer& w, const snapshot_meta& m);
+snapshot_meta read_meta(byte_reader& r);
+// A config entry's data; nullopt if it is not exactly one configuration.
+std::vector<uint8_t> encode_config(const configuration& c);
+std::optional<configuration> decode_config(std::span<const uint8_t> data);
 
 term_t message_term(const message_body& body);
 std::string describe(const message& m);  // for logs and failing simulations

@@ -10,33 +10,6 @@ namespace {
 
 constexpr int16_t version = 0;
 
-void put_config(byte_writer& w, const configuration& c) {
-  w.i32(static_cast<int32_t>(c.voters.size()));
-  for (node_id v : c.voters) w.i32(v);
-}
-
-configuration get_config(byte_reader& r) {
-  configuration c;
-  size_t n = r.count(4);
-  c.voters.reserve(n);
-  for (size_t i = 0; i < n; ++i) c.voters.push_back(r.i32());
-  return c;
-}
-
-void put_meta(byte_writer& w, const snapshot_meta& m) {
-  w.i64(m.index);
-  w.i64(m.term);
-  put_config(w, m.config);
-}
-
-snapshot_meta get_meta(byte_reader& r) {
-  snapshot_meta m;
-  m.index = r.i64();
-  m.term = r.i64();
-  m.config = get_config(r);
-  return m;
-}
-
 struct body_writer {
   byte_writer& w;
   int16_t operator()(const vote_request& m) const {
@@ -76,7 +49,7 @@ struct body_writer {
   }
   int16_t operator()(const snapshot_request& m) const {
     w.i64(m.term);
-    put_meta(w, m.meta);
+    write_meta(w, m.meta);
     w.i64(static_cast<int64_t>(m.offset));
     w.u8(m.done ? 1 : 0);
     w.bytes(m.chunk);
@@ -153,7 +126,7 @@ message_body read_body(wire_kind kind, byte_reader& r) {
     case wire_kind::snapshot_request: {
       snapshot_request m;
       m.term = r.i64();
-      m.meta = get_meta(r);
+      m.meta = read_meta(r);
       m.offset = static_cast<uint64_t>(r.i64());
       m.done = flag(r.u8(), 1, 1);
       m.chunk = r.bytes();
@@ -185,6 +158,7 @@ bool plausible(const message_body& body) {
     index_t expect = a->prev_index + 1;
     for (const entry& e : a->entries) {
       if (e.index != expect++ || e.term < 0 || e.term > a->term) return false;
+      if (e.type == entry_type::config && !decode_config(e.data)) return false;
     }
   }
   if (const auto* s = std::get_if<snapshot_request>(&body)) {

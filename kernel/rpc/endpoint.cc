@@ -159,9 +159,9 @@ class endpoint_impl final : public endpoint {
   }
 
  private:
-  void count(uint64_t endpoint_stats::*field) {
+  void count(uint64_t endpoint_stats::*field, uint64_t n = 1) {
     std::lock_guard g(stats_mu_);
-    ++(stats_.*field);
+    stats_.*field += n;
   }
 
   void arm(const std::shared_ptr<asio::steady_timer>& t, std::chrono::milliseconds period,
@@ -197,20 +197,15 @@ class endpoint_impl final : public endpoint {
     p.sock.reset();
     p.connecting = false;
     p.writing = false;
-    count_dropped(p.queue.size());
+    count(&endpoint_stats::frames_dropped, p.queue.size());
     p.queue.clear();
     p.queued = 0;
   }
-  void count_dropped(size_t n) {
-    std::lock_guard g(stats_mu_);
-    stats_.frames_dropped += n;
-  }
 
   // Connecting failed: wait before the next attempt.
-  void failed(int32_t to, outbound& p) {
+  void failed(outbound& p) {
     reset(p);
     p.next_attempt = clock_type::now() + std::chrono::milliseconds(opts_.reconnect_ms);
-    (void)to;
   }
 
   void connect(int32_t to, outbound& p) {
@@ -219,7 +214,7 @@ class endpoint_impl final : public endpoint {
     if (ec) {
       tcp::resolver r(io_);
       auto found = r.resolve(p.host, std::to_string(p.port), ec);
-      if (ec || found.empty()) return failed(to, p);
+      if (ec || found.empty()) return failed(p);
       addr = found.begin()->endpoint().address();
     }
     p.sock = std::make_unique<tcp::socket>(io_);
@@ -230,7 +225,7 @@ class endpoint_impl final : public endpoint {
       if (it == peers_.end() || it->second.sock.get() != s) return;  // replaced meanwhile
       outbound& q = it->second;
       q.connecting = false;
-      if (e) return failed(to, q);
+      if (e) return failed(q);
       boost::system::error_code ignore;
       s->set_option(tcp::no_delay(true), ignore);
       count(&endpoint_stats::connects);

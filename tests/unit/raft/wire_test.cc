@@ -16,7 +16,7 @@ namespace {
 std::vector<message> samples() {
   append_request a{7, 10, 6, 9, 42, {}};
   a.entries.push_back(entry{6, 11, entry_type::command, {1, 2, 3}});
-  a.entries.push_back(entry{7, 12, entry_type::config, {0, 0, 0, 1, 0, 0, 0, 2}});
+  a.entries.push_back(entry{7, 12, entry_type::config, encode_config(configuration{{1, 2}})});
   a.entries.push_back(entry{7, 13, entry_type::noop, {}});
   snapshot_request s{8, snapshot_meta{100, 5, configuration{{1, 2, 3}}}, 64, true, {9, 9, 9}};
   return {
@@ -89,6 +89,10 @@ TEST(raft_wire, impossible_fields_are_refused) {
   // size(4) kind(2) version(2) from(4) to(4) | term prev prev_term commit read (5 x 8) count(4) term index (16) type
   bytes[4 + 12 + 40 + 4 + 16] = 9;
   EXPECT_EQ(decode(bytes).error().code(), errc::corrupt);
+  // A config entry whose data is not one configuration.
+  append_request bad_config{5, 10, 4, 0, 0, {}};
+  bad_config.entries.push_back(entry{4, 11, entry_type::config, {0, 0, 0, 2, 0, 0, 0, 1}});  // two voters, one given
+  EXPECT_EQ(decode(encode(message{1, 2, bad_config})).error().code(), errc::corrupt);
   // Flag bits nobody defined.
   auto vote = encode(message{1, 2, vote_request{1, 0, 0, false, false}});
   vote.back() = 0x80;
