@@ -66,6 +66,16 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!coord) return coord.error();
   groups_ = std::move(*coord);
 
+  // Share groups keep their delivery state in a log of their own.
+  auto share_log = internal_log(broker::share_log_name, 16ull << 20, 64u << 20);
+  if (!share_log) return share_log.error();
+  groups::share_manager::options sopts;
+  sopts.settings = cfg_.groups;
+  sopts.broker = service_.get();
+  auto shares = groups::share_manager::start(*share_log, &assignors_, std::move(sopts));
+  if (!shares) return shares.error();
+  shares_ = std::move(*shares);
+
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
     auto factory = find_adapter(adapters, l.adapter);
@@ -73,6 +83,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     adapter::adapter_context ctx;
     ctx.service = service_.get();
     ctx.groups = groups_.get();
+    ctx.shares = shares_.get();
     auto a = factory(ctx);
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a});
@@ -172,6 +183,8 @@ status node::shutdown() {
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();
+  if (shares_) shares_->stop();
+  shares_.reset();
   if (groups_) groups_->stop();
   groups_.reset();
   if (service_) service_->stop();
@@ -231,22 +244,27 @@ status node::start_default_assignors(bool dry_run) {
     if (f != nullptr && f->factory->category == MOSAIC_CATEGORY_ASSIGNOR)
       provided.insert(static_cast<const mosaic_assignor_vtable_v1*>(f->factory->vtable)->assignor_name);
   }
-  for (const auto& name : cfg_.groups.consumer_assignors) {
-    if (provided.count(name)) continue;
+  auto add = [&](const std::string& name, const char* key) -> status {
+    if (provided.count(name)) return {};
     config::plugin_entry e;
     e.name = "mosaic.assignor." + name;
-    e.where = "group.consumer.assignors";
+    e.where = key;
     if (auto s = host_.ensure(e.name, std::nullopt); !s.ok())
-      return status(errc::config, "group.consumer.assignors names '" + name + "', but no plugin under plugins.load " +
+      return status(errc::config, std::string(key) + " names '" + name + "', but no plugin under plugins.load " +
                                       "provides it and there is no " + e.name + " (" + s.message() + ")");
     const auto* f = host_.find(e.name);
     if (f->factory->category != MOSAIC_CATEGORY_ASSIGNOR ||
         name != static_cast<const mosaic_assignor_vtable_v1*>(f->factory->vtable)->assignor_name)
-      return status(errc::config, "group.consumer.assignors names '" + name + "', but " + e.name +
-                                      " is not an assignor of that name");
+      return status(errc::config,
+                    std::string(key) + " names '" + name + "', but " + e.name + " is not an assignor of that name");
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
     provided.insert(name);
-  }
+    return {};
+  };
+  for (const auto& name : cfg_.groups.consumer_assignors)
+    if (auto s = add(name, "group.consumer.assignors"); !s.ok()) return s;
+  for (const auto& name : cfg_.groups.share_assignors)
+    if (auto s = add(name, "group.share.assignors"); !s.ok()) return s;
   return {};
 }
 

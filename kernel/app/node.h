@@ -14,6 +14,7 @@
 #include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
 #include "kernel/groups/coordinator.h"
+#include "kernel/groups/share_manager.h"
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/net/server.h"
@@ -73,6 +74,7 @@ class node {
   std::unique_ptr<metadata::metadata_store> store_;
   std::unique_ptr<broker::service> service_;
   std::unique_ptr<groups::coordinator> groups_;
+  std::unique_ptr<groups::share_manager> shares_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
 };

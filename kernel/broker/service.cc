@@ -15,7 +15,9 @@ using adapter::outcome;
 
 namespace {
 
-bool internal_log(const std::string& name) { return name == metadata_log_name || name == group_log_name; }
+bool internal_log(const std::string& name) {
+  return name == metadata_log_name || name == group_log_name || name == share_log_name;
+}
 
 std::optional<std::string> check_topic_name(const std::string& name) {
   if (name.empty()) return "the topic name is empty";

@@ -43,7 +43,8 @@ namespace mosaic::broker {
 // The kernel's own logs: partitions beside the topics' that are not topics
 // (never listed, and their names refused to CreateTopics).
 inline constexpr const char* metadata_log_name = "__cluster_metadata";
-inline constexpr const char* group_log_name = "__consumer_offsets";  // the group coordinator's log
+inline constexpr const char* group_log_name = "__consumer_offsets";   // the group coordinator's log
+inline constexpr const char* share_log_name = "__share_group_state";  // share groups' delivery state
 // The metadata quorum's folder in the first log dir (raft::file_storage;
 // not a partition, so the log manager passes it by).
 inline constexpr const char* quorum_dir_name = "__cluster_metadata-quorum";

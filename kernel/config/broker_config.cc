@@ -69,6 +69,28 @@ const std::vector<key_doc> keys = {
     {"group.consumer.assignors", "list", "[uniform, range]",
      "server-side assignors by name (from assignor plugins); the first is the default"},
     {"offset.metadata.max.bytes", "integer", "4096", "the largest metadata string an offset commit may carry"},
+    {"group.share.session.timeout.ms", "integer", "45000",
+     "a share group member that sends no heartbeat for this long is removed"},
+    {"group.share.heartbeat.interval.ms", "integer", "5000", "how often share group members send heartbeats"},
+    {"group.share.max.size", "integer", "200", "members a share group may have"},
+    {"group.share.record.lock.duration.ms", "integer", "30000",
+     "how long a share consumer holds a record it fetched before it is offered again"},
+    {"group.share.min.record.lock.duration.ms", "integer", "15000", "the shortest lock a share group may configure"},
+    {"group.share.max.record.lock.duration.ms", "integer", "60000", "the longest lock a share group may configure"},
+    {"group.share.delivery.count.limit", "integer", "5", "deliveries of a record before it is archived"},
+    {"group.share.min.delivery.count.limit", "integer", "2", "the lowest delivery limit a share group may configure"},
+    {"group.share.max.delivery.count.limit", "integer", "10", "the highest delivery limit a share group may configure"},
+    {"group.share.partition.max.record.locks", "integer", "2000", "records in flight per share-partition"},
+    {"group.share.min.partition.max.record.locks", "integer", "100",
+     "the lowest in-flight bound a share group may configure"},
+    {"group.share.max.partition.max.record.locks", "integer", "4000",
+     "the highest in-flight bound a share group may configure"},
+    {"group.share.max.share.sessions", "integer", "2000", "share sessions this broker keeps open at once"},
+    {"group.share.assignors", "list", "[simple]", "share group assignors by name (from assignor plugins)"},
+    {"errors.deadletterqueue.topic.name.prefix", "string", "dlq.",
+     "a share group's dead-letter topic must start with this (empty: any name)"},
+    {"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
+     "create a share group's dead-letter topic when it is first written"},
     {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
     {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
@@ -127,6 +149,19 @@ constexpr group_int_field group_int_fields[] = {
     {"group.consumer.heartbeat.interval.ms", &group_settings::consumer_heartbeat_interval_ms, 1, INT32_MAX},
     {"group.consumer.max.size", &group_settings::consumer_max_size, 1, INT32_MAX},
     {"offset.metadata.max.bytes", &group_settings::offset_metadata_max_bytes, 0, INT32_MAX},
+    {"group.share.session.timeout.ms", &group_settings::share_session_timeout_ms, 1, INT32_MAX},
+    {"group.share.heartbeat.interval.ms", &group_settings::share_heartbeat_interval_ms, 1, INT32_MAX},
+    {"group.share.max.size", &group_settings::share_max_size, 1, 1000},
+    {"group.share.record.lock.duration.ms", &group_settings::share_record_lock_duration_ms, 1000, 3600000},
+    {"group.share.min.record.lock.duration.ms", &group_settings::share_min_record_lock_duration_ms, 1000, 3600000},
+    {"group.share.max.record.lock.duration.ms", &group_settings::share_max_record_lock_duration_ms, 1000, 3600000},
+    {"group.share.delivery.count.limit", &group_settings::share_delivery_count_limit, 2, 10},
+    {"group.share.min.delivery.count.limit", &group_settings::share_min_delivery_count_limit, 2, 10},
+    {"group.share.max.delivery.count.limit", &group_settings::share_max_delivery_count_limit, 2, 10},
+    {"group.share.partition.max.record.locks", &group_settings::share_partition_max_record_locks, 100, 10000},
+    {"group.share.min.partition.max.record.locks", &group_settings::share_min_partition_max_record_locks, 100, 10000},
+    {"group.share.max.partition.max.record.locks", &group_settings::share_max_partition_max_record_locks, 100, 10000},
+    {"group.share.max.share.sessions", &group_settings::share_max_share_sessions, 1, INT32_MAX},
 };
 
 const group_int_field* group_field(const std::string& key) {
@@ -233,6 +268,15 @@ class parser {
       } else if (key == "group.consumer.assignors") {
         cfg.groups.consumer_assignors = string_list(v, key);
         if (cfg.groups.consumer_assignors.empty()) fail(v, key, "needs at least one assignor");
+      } else if (key == "group.share.assignors") {
+        cfg.groups.share_assignors = string_list(v, key);
+        if (cfg.groups.share_assignors.empty()) fail(v, key, "needs at least one assignor");
+      } else if (key == "errors.deadletterqueue.topic.name.prefix") {
+        cfg.groups.dlq_topic_prefix = scalar(v, key);
+      } else if (key == "errors.deadletterqueue.auto.create.topics.enable") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.groups.dlq_auto_create_topics = b == "true";
       } else if (key == "auto.create.topics.enable") {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");

@@ -4,8 +4,6 @@
 #include <string_view>
 
 #include "kernel/base/bytes.h"
-#include "kernel/log/batch_builder.h"
-#include "kernel/log/record_batch.h"
 
 namespace mosaic::groups {
 
@@ -13,7 +11,6 @@ namespace {
 
 enum : uint8_t { offset_type = 1, classic_type = 2, consumer_type = 3 };
 constexpr uint8_t value_version = 0;
-constexpr size_t max_batch_bytes = 1 << 20;
 
 std::vector<uint8_t> group_key(uint8_t type, const std::string& group) {
   std::vector<uint8_t> k;
@@ -243,63 +240,39 @@ void apply(loaded_state& out, std::span<const uint8_t> key, const std::optional<
 }  // namespace
 
 status group_log::load(loaded_state& out) {
-  status bad;
-  auto s = log_->scan(log_->log_start_offset(), log_->log_end_offset(), [&](std::span<const uint8_t> chunk) {
-    log::for_each_batch(chunk, [&](const log::batch_view& b) {
-      const bool ok = log::for_each_record(b, [&](const log::record_view& r) {
-        if (!bad.ok()) return;
-        if (!r.key) {
-          bad =
-              status(errc::corrupt, "a group log record at offset " + std::to_string(b.base_offset()) + " has no key");
-          return;
-        }
-        try {
-          apply(out, *r.key, r.value);
-          ++out.records;
-        } catch (const truncated_input&) {
-          bad = status(errc::corrupt, "a group log record in the batch at offset " + std::to_string(b.base_offset()) +
-                                          " is malformed");
-        }
-      });
-      if (!ok && bad.ok())
-        bad =
-            status(errc::corrupt, "the group log batch at offset " + std::to_string(b.base_offset()) + " is malformed");
-      return bad.ok();
-    });
-    return bad.ok();
+  auto n = log_.load([&](std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value) {
+    apply(out, key, value);
   });
-  if (!s) return s;
-  if (!bad) return bad;
-  log_->set_high_watermark(log_->log_end_offset());
-  live_bytes_ = log_->size_bytes();
+  if (!n) return n.error();
+  out.records = *n;
   return {};
 }
 
-void group_log::put_offset(const std::string& group, const offset_key& key, const committed& c) {
-  entry e;
-  byte_writer k(e.key);
+namespace {
+std::vector<uint8_t> offset_record_key(const std::string& group, const offset_key& key) {
+  std::vector<uint8_t> out;
+  byte_writer k(out);
   k.u8(offset_type);
   k.str(group);
   k.str(key.first);
   k.i32(key.second);
-  e.value.emplace();
-  byte_writer v(*e.value);
+  return out;
+}
+}  // namespace
+
+void group_log::put_offset(const std::string& group, const offset_key& key, const committed& c) {
+  std::vector<uint8_t> value;
+  byte_writer v(value);
   v.u8(value_version);
   v.i64(c.offset);
   v.i32(c.leader_epoch);
   v.opt_str(c.metadata);
   v.i64(c.commit_time_ms);
-  pending_.push_back(std::move(e));
+  log_.put(offset_record_key(group, key), std::move(value));
 }
 
 void group_log::delete_offset(const std::string& group, const offset_key& key) {
-  entry e;
-  byte_writer k(e.key);
-  k.u8(offset_type);
-  k.str(group);
-  k.str(key.first);
-  k.i32(key.second);
-  pending_.push_back(std::move(e));
+  log_.put(offset_record_key(group, key), std::nullopt);
 }
 
 void group_log::put_value(uint8_t type, const std::string& group, std::vector<uint8_t> value, bool force) {
@@ -308,7 +281,7 @@ void group_log::put_value(uint8_t type, const std::string& group, std::vector<ui
   auto [it, fresh] = last_written_.emplace(group, hash);
   if (!fresh && it->second == hash && !force) return;
   it->second = hash;
-  pending_.push_back({group_key(type, group), std::move(value)});
+  log_.put(group_key(type, group), std::move(value));
 }
 
 void group_log::put_group(const classic_group& g, bool force) { put_value(classic_type, g.id, encode(g), force); }
@@ -317,54 +290,8 @@ void group_log::put_group(const consumer_group& g, bool force) { put_value(consu
 
 void group_log::delete_group(const std::string& group) {
   last_written_.erase(group);
-  pending_.push_back({group_key(classic_type, group), std::nullopt});
-  pending_.push_back({group_key(consumer_type, group), std::nullopt});
-}
-
-status group_log::flush() {
-  if (pending_.empty()) return {};
-  std::vector<uint8_t> batches;
-  auto as_view = [](const std::vector<uint8_t>& b) {
-    return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
-  };
-  size_t i = 0;
-  while (i < pending_.size()) {
-    log::batch_builder b;
-    size_t size = 0;
-    do {
-      const auto& e = pending_[i];
-      b.add(as_view(e.key), e.value ? std::optional<std::string_view>(as_view(*e.value)) : std::nullopt);
-      size += e.key.size() + (e.value ? e.value->size() : 0);
-      ++i;
-    } while (i < pending_.size() && size < max_batch_bytes);
-    auto bytes = b.finish();
-    batches.insert(batches.end(), bytes.begin(), bytes.end());
-  }
-  pending_.clear();
-  auto r = log_->append(batches, 0);
-  if (!r.io) return r.io;
-  if (r.refused) return status(errc::limit, "group log append refused: " + r.refused->message);
-  if (auto s = log_->wait_durable(r.last_offset); !s) return s;
-  log_->set_high_watermark(r.last_offset + 1);
-  written_ += batches.size();
-  return {};
-}
-
-bool group_log::wants_compaction() const {
-  const uint64_t size = log_->size_bytes();
-  return size > 4 * live_bytes_ + log_->config().segment_bytes;
-}
-
-status group_log::compact(const std::function<void()>& write_all) {
-  if (auto s = flush(); !s) return s;
-  const int64_t start = log_->log_end_offset();
-  const uint64_t before = written_;
-  write_all();
-  if (auto s = flush(); !s) return s;
-  live_bytes_ = written_ - before;
-  auto moved = log_->delete_records_before(start);
-  if (!moved) return moved.error();
-  return {};
+  log_.put(group_key(classic_type, group), std::nullopt);
+  log_.put(group_key(consumer_type, group), std::nullopt);
 }
 
 }  // namespace mosaic::groups

@@ -9,10 +9,8 @@
 //
 // Writes are queued by the coordinator while it handles a round of
 // requests and written by `flush` as one append and one fsync (group
-// commit); a request is answered after the flush that carries its records.
-//
-// Compaction: once the log holds much more than the live state, `compact`
-// writes the live state again and deletes the segments wholly below it.
+// commit, keyed_log.h); a request is answered after the flush that carries
+// its records.
 //
 // Threading: used by the coordinator's thread only.
 #pragma once
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/groups/keyed_log.h"
 #include "kernel/groups/state.h"
 #include "kernel/log/partition_log.h"
 
@@ -36,7 +35,7 @@ struct loaded_state {
 
 class group_log {
  public:
-  explicit group_log(log::partition_log* log) : log_(log) {}
+  explicit group_log(log::partition_log* log) : log_(log, "group log") {}
 
   // Reads the whole log into `out`.
   status load(loaded_state& out);
@@ -50,31 +49,18 @@ class group_log {
   void put_group(const consumer_group& g, bool force = false);
   void delete_group(const std::string& group);  // both kinds
 
-  bool pending() const noexcept { return !pending_.empty(); }
-  // Appends what is queued and waits until it is on disk.
-  status flush();
+  bool pending() const noexcept { return log_.pending(); }
+  status flush() { return log_.flush(); }
+  bool wants_compaction() const { return log_.wants_compaction(); }
+  status compact(const std::function<void()>& write_all) { return log_.compact(write_all); }
 
-  // True when the log is several times larger than the state last written
-  // by `compact` and has grown by a segment since.
-  bool wants_compaction() const;
-  // Writes the live state (`write_all` queues it with the put_ calls), then
-  // deletes the segments wholly below where that copy starts.
-  status compact(const std::function<void()>& write_all);
-
-  uint64_t bytes_written() const noexcept { return written_; }
+  uint64_t bytes_written() const noexcept { return log_.bytes_written(); }
 
  private:
-  struct entry {
-    std::vector<uint8_t> key;
-    std::optional<std::vector<uint8_t>> value;
-  };
-  log::partition_log* log_;
   void put_value(uint8_t type, const std::string& group, std::vector<uint8_t> value, bool force);
 
-  std::vector<entry> pending_;
+  keyed_log log_;
   std::map<std::string, size_t> last_written_;  // group -> hash of its last record
-  uint64_t written_ = 0;
-  uint64_t live_bytes_ = 0;  // the size of the last full copy (or of the log at load)
 };
 
 }  // namespace mosaic::groups

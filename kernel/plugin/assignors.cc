@@ -31,7 +31,7 @@ std::vector<std::string> assignor_set::names() const {
 }
 
 result<sdk::assignor_outcome> assignor_set::run(const std::string& name, const sdk::assignor_input& in,
-                                                std::string* served_by) const {
+                                                std::string* served_by, bool shared) const {
   assignor_slot::generation_ptr gen;
   {
     std::lock_guard g(mu_);
@@ -40,7 +40,7 @@ result<sdk::assignor_outcome> assignor_set::run(const std::string& name, const s
   }
   if (!gen) return status(errc::not_found, "no assignor named '" + name + "' is loaded");
   if (served_by != nullptr) *served_by = gen->inst->factory().name;
-  return sdk::call_assignor(gen->vt(), gen->handle, in);
+  return sdk::call_assignor(gen->vt(), gen->handle, in, shared);
 }
 
 }  // namespace mosaic::plugin

@@ -26,9 +26,10 @@ class assignor_set {
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;
   // Runs the named assignor on `in`; the answer is checked (see
-  // sdk::call_assignor). The plugin id that served the call is in `served_by`.
+  // sdk::call_assignor; `shared` for a share group). The plugin id that
+  // served the call is in `served_by`.
   result<sdk::assignor_outcome> run(const std::string& name, const sdk::assignor_input& in,
-                                    std::string* served_by = nullptr) const;
+                                    std::string* served_by = nullptr, bool shared = false) const;
 
  private:
   mutable std::mutex mu_;  // guards the map; the slots guard themselves

@@ -414,8 +414,9 @@ void offset_delete(const request_context& rc, const msg::offset_delete_request& 
 
 // ---- administration ----
 
-void list_groups(const request_context& rc, const msg::list_groups_request& req, adapter::group_coordinator& groups) {
-  groups.list_groups(req.states_filter, req.types_filter, [rc](std::vector<adapter::group_listing> all) {
+void list_groups(const request_context& rc, const msg::list_groups_request& req, adapter::group_coordinator& groups,
+                 adapter::share_groups* shares) {
+  auto send = [rc](std::vector<adapter::group_listing> all) {
     msg::list_groups_response resp;
     for (auto& l : all) {
       auto& g = resp.groups.emplace_back();
@@ -425,7 +426,23 @@ void list_groups(const request_context& rc, const msg::list_groups_request& req,
       g.group_type = std::move(l.type);
     }
     rc.send(resp);
-  });
+  };
+  bool want_share = req.types_filter.empty();
+  for (auto t : req.types_filter) {
+    std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+    want_share = want_share || t == "share";
+  }
+  // Before v4 a client knows nothing of share groups' states or types.
+  if (shares == nullptr || !want_share || rc.version < 4)
+    return groups.list_groups(req.states_filter, req.types_filter, send);
+  groups.list_groups(
+      req.states_filter, req.types_filter,
+      [shares, states = req.states_filter, send](std::vector<adapter::group_listing> all) mutable {
+        shares->list(states, [all = std::move(all), send](std::vector<adapter::group_listing> more) mutable {
+          all.insert(all.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+          send(std::move(all));
+        });
+      });
 }
 
 void describe_groups(const request_context& rc, const msg::describe_groups_request& req,
@@ -459,9 +476,9 @@ void describe_groups(const request_context& rc, const msg::describe_groups_reque
   });
 }
 
-void delete_groups(const request_context& rc, const msg::delete_groups_request& req,
-                   adapter::group_coordinator& groups) {
-  groups.delete_groups(req.groups_names, [rc, names = req.groups_names](std::vector<error> errs) {
+void delete_groups(const request_context& rc, const msg::delete_groups_request& req, adapter::group_coordinator& groups,
+                   adapter::share_groups* shares) {
+  auto send = [rc](const std::vector<std::string>& names, const std::vector<error>& errs) {
     msg::delete_groups_response resp;
     for (size_t i = 0; i < names.size(); ++i) {
       auto& r = resp.results.emplace_back();
@@ -469,6 +486,22 @@ void delete_groups(const request_context& rc, const msg::delete_groups_request& 
       r.error_code = code(errs[i]);
     }
     rc.send(resp);
+  };
+  if (shares == nullptr)
+    return groups.delete_groups(
+        req.groups_names, [send, names = req.groups_names](const std::vector<error>& errs) { send(names, errs); });
+  // Share groups first; the ids that are no share group go to the group
+  // coordinator.
+  shares->remove(req.groups_names, [&groups, send, names = req.groups_names](std::vector<error> errs) {
+    std::vector<std::string> rest;
+    for (size_t i = 0; i < names.size(); ++i)
+      if (errs[i] == error::group_id_not_found) rest.push_back(names[i]);
+    if (rest.empty()) return send(names, errs);
+    groups.delete_groups(rest, [send, names, errs](const std::vector<error>& more) mutable {
+      for (size_t i = 0, k = 0; i < names.size(); ++i)
+        if (errs[i] == error::group_id_not_found) errs[i] = more[k++];
+      send(names, errs);
+    });
   });
 }
 
@@ -504,7 +537,7 @@ void unavailable(const request_context& rc) {
 }  // namespace
 
 bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
-                          adapter::broker& broker, const adapter::peer& peer) {
+                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer) {
   switch (rc.key) {
     case msg::find_coordinator_request_api_key:
       find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), groups != nullptr, broker, peer);
@@ -550,12 +583,14 @@ bool answer_group_request(const request_context& rc, reader& r, adapter::group_c
     case msg::offset_delete_request_api_key:
       offset_delete(rc, decode<msg::offset_delete_request>(r, rc.version), g);
       break;
-    case msg::list_groups_request_api_key: list_groups(rc, decode<msg::list_groups_request>(r, rc.version), g); break;
+    case msg::list_groups_request_api_key:
+      list_groups(rc, decode<msg::list_groups_request>(r, rc.version), g, shares);
+      break;
     case msg::describe_groups_request_api_key:
       describe_groups(rc, decode<msg::describe_groups_request>(r, rc.version), g);
       break;
     case msg::delete_groups_request_api_key:
-      delete_groups(rc, decode<msg::delete_groups_request>(r, rc.version), g);
+      delete_groups(rc, decode<msg::delete_groups_request>(r, rc.version), g, shares);
       break;
     default: return false;
   }

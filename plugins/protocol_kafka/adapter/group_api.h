@@ -8,6 +8,7 @@
 
 #include "mosaic/adapter/broker.h"
 #include "mosaic/adapter/groups.h"
+#include "mosaic/adapter/shares.h"
 #include "plugins/protocol_kafka/adapter/request_context.h"
 
 namespace mosaic::kafka {
@@ -15,8 +16,9 @@ namespace mosaic::kafka {
 // Decodes and answers the request if it is one of the group APIs (the
 // answer may come later, from the coordinator's thread); false otherwise.
 // Without a coordinator, group requests are answered
-// COORDINATOR_NOT_AVAILABLE.
+// COORDINATOR_NOT_AVAILABLE. ListGroups and DeleteGroups cover share
+// groups too, when `shares` is given.
 bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
-                          adapter::broker& broker, const adapter::peer& peer);
+                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer);
 
 }  // namespace mosaic::kafka

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "kafka_messages.h"
 #include "plugins/protocol_kafka/adapter/group_api.h"
 #include "plugins/protocol_kafka/adapter/request_context.h"
+#include "plugins/protocol_kafka/adapter/share_api.h"
 
 namespace mosaic::kafka {
 
@@ -133,6 +135,7 @@ class session_cache {
 struct shared_state {
   adapter::broker* broker = nullptr;
   adapter::group_coordinator* groups = nullptr;
+  adapter::share_groups* shares = nullptr;
   session_cache sessions;
   admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
 };
@@ -210,7 +213,8 @@ class handler : public std::enable_shared_from_this<handler> {
       case msg::describe_quorum_request_api_key:
         return describe_quorum(rc, decode<msg::describe_quorum_request>(r, rc.version));
       case msg::describe_configs_request_api_key:
-        return describe_configs(rc, decode<msg::describe_configs_request>(r, rc.version));
+        // On the admin thread: a GROUP resource waits for the share manager.
+        return on_admin_thread<msg::describe_configs_request>(rc, r, &handler::describe_configs);
       case msg::create_topics_request_api_key:
         return on_admin_thread<msg::create_topics_request>(rc, r, &handler::create_topics);
       case msg::delete_topics_request_api_key:
@@ -232,7 +236,8 @@ class handler : public std::enable_shared_from_this<handler> {
       case msg::incremental_alter_configs_request_api_key:
         return on_admin_thread<msg::incremental_alter_configs_request>(rc, r, &handler::incremental_alter_configs);
       default:
-        if (answer_group_request(rc, r, state_->groups, broker(), peer_)) return;
+        if (answer_group_request(rc, r, state_->groups, state_->shares, broker(), peer_)) return;
+        if (answer_share_request(rc, r, state_->shares, broker(), peer_)) return;
         return rc.reply->close();
     }
   }
@@ -668,14 +673,29 @@ class handler : public std::enable_shared_from_this<handler> {
       auto& out = resp.results.emplace_back();
       out.resource_type = res.resource_type;
       out.resource_name = res.resource_name;
-      if (res.resource_type != 2 && res.resource_type != 4) {
+      if (res.resource_type != 2 && res.resource_type != 4 && res.resource_type != 32) {
         out.error_code = code(error::invalid_request);
-        out.error_message = "only TOPIC (2) and BROKER (4) configs are described";
+        out.error_message = "only TOPIC (2), BROKER (4) and GROUP (32) configs are described";
         continue;
       }
       std::vector<adapter::config_value> values;
-      auto o = broker().describe_configs(static_cast<adapter::resource_type>(res.resource_type), res.resource_name,
-                                         res.configuration_keys.value_or(std::vector<std::string>{}), values);
+      adapter::outcome o;
+      const auto names = res.configuration_keys.value_or(std::vector<std::string>{});
+      if (res.resource_type == 32) {
+        if (state_->shares == nullptr) {
+          o = adapter::outcome::fail(error::invalid_request, "this node keeps no group configs");
+        } else {
+          std::promise<std::pair<adapter::outcome, std::vector<adapter::config_value>>> answer;
+          state_->shares->describe_group_configs(
+              res.resource_name, names, [&answer](adapter::outcome got, std::vector<adapter::config_value> vs) {
+                answer.set_value({std::move(got), std::move(vs)});
+              });
+          std::tie(o, values) = answer.get_future().get();
+        }
+      } else {
+        o = broker().describe_configs(static_cast<adapter::resource_type>(res.resource_type), res.resource_name, names,
+                                      values);
+      }
       out.error_code = code(o.code);
       if (!o.ok()) out.error_message = o.message;
       for (const auto& v : values) {
@@ -875,9 +895,20 @@ class handler : public std::enable_shared_from_this<handler> {
   void alter(Out& out, const Resource& res, const Changes& changes, bool incremental, bool validate_only) {
     out.resource_type = res.resource_type;
     out.resource_name = res.resource_name;
+    if (res.resource_type == 32 && incremental && state_->shares != nullptr) {
+      // A share group's configs: the share manager checks and keeps them.
+      std::promise<adapter::outcome> answer;
+      state_->shares->alter_group_configs(res.resource_name, changes, validate_only,
+                                          [&answer](adapter::outcome got) { answer.set_value(std::move(got)); });
+      auto o = answer.get_future().get();
+      out.error_code = code(o.code);
+      if (!o.ok()) out.error_message = o.message;
+      return;
+    }
     if (res.resource_type != 2 && res.resource_type != 4) {
       out.error_code = code(error::invalid_request);
-      out.error_message = "only TOPIC (2) and BROKER (4) configs can be altered";
+      out.error_message =
+          "only TOPIC (2) and BROKER (4) configs can be altered (GROUP (32) with IncrementalAlterConfigs)";
       return;
     }
     auto o = broker().alter_configs(static_cast<adapter::resource_type>(res.resource_type), res.resource_name, changes,
@@ -939,6 +970,7 @@ class kafka_adapter final : public adapter::protocol_adapter {
       : admin_(std::make_unique<admin_worker>()), state_(std::make_shared<shared_state>()) {
     state_->broker = c.service;
     state_->groups = c.groups;
+    state_->shares = c.shares;
     state_->admin = admin_.get();
   }
   std::unique_ptr<adapter::session> open_session(const adapter::peer& p) override {
@@ -987,6 +1019,13 @@ const std::vector<api_range>& supported_apis() {
       {msg::delete_groups_request_api_key, 0, 2, 2},
       {msg::consumer_group_heartbeat_request_api_key, 0, 1, 0},
       {msg::consumer_group_describe_request_api_key, 0, 1, 0},
+      {msg::share_group_heartbeat_request_api_key, 1, 1, 0},
+      {msg::share_group_describe_request_api_key, 1, 1, 0},
+      {msg::share_fetch_request_api_key, 1, 2, 0},
+      {msg::share_acknowledge_request_api_key, 1, 2, 0},
+      {msg::describe_share_group_offsets_request_api_key, 0, 1, 0},
+      {msg::alter_share_group_offsets_request_api_key, 0, 0, 0},
+      {msg::delete_share_group_offsets_request_api_key, 0, 0, 0},
   };
   return apis;
 }

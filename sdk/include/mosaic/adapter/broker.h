@@ -113,10 +113,10 @@ struct new_topic {
   std::vector<std::pair<std::string, std::string>> configs;
 };
 
-enum class resource_type : int8_t { topic = 2, broker = 4 };
+enum class resource_type : int8_t { topic = 2, broker = 4, group = 32 };
 
 // Where a config value comes from, numbered as DescribeConfigs' ConfigSource.
-enum class config_source : int8_t { topic = 1, static_broker = 4, default_value = 5 };
+enum class config_source : int8_t { topic = 1, static_broker = 4, default_value = 5, group = 8 };
 
 struct config_value {
   std::string name;
@@ -311,11 +311,13 @@ class broker {
 };
 
 class group_coordinator;
+class share_groups;
 
 // What the host gives an adapter when it creates it.
 struct adapter_context {
   broker* service = nullptr;
   group_coordinator* groups = nullptr;  // consumer groups and committed offsets
+  share_groups* shares = nullptr;       // share groups (KIP-932)
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

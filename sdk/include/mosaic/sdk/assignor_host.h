@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -45,7 +46,8 @@ namespace detail {
 struct assignment_collector {
   const assignor_input* in;
   std::vector<partition_map> members;
-  std::set<std::pair<size_t, int32_t>> taken;
+  bool shared = false;  // a share group: a partition may go to several members, once each
+  std::set<std::tuple<size_t, size_t, int32_t>> taken;  // (member if shared, topic, partition)
   std::string problem;
 
   static mosaic_status_t sink(void* ctx, size_t member, size_t topic, const int32_t* partitions, size_t count) {
@@ -82,8 +84,8 @@ struct assignment_collector {
         problem = "it gives " + t.name + "-" + std::to_string(p) + ", which does not exist";
         return MOSAIC_ERR_INVALID_ARGUMENT;
       }
-      if (!taken.emplace(topic, p).second) {
-        problem = "it gives " + t.name + "-" + std::to_string(p) + " twice";
+      if (!taken.emplace(shared ? member : 0, topic, p).second) {
+        problem = "it gives " + t.name + "-" + std::to_string(p) + " twice" + (shared ? " to member " + m.id : "");
         return MOSAIC_ERR_INVALID_ARGUMENT;
       }
       list.push_back(p);
@@ -97,8 +99,10 @@ struct assignment_collector {
 // Calls `vt.assign` on `instance` for the group `in`. A status from the
 // plugin, or an answer that gives a partition twice, to a member that does
 // not subscribe to its topic, or that does not exist, is a failed outcome
-// with the reason in `message`.
-inline assignor_outcome call_assignor(const mosaic_assignor_vtable_v1& vt, void* instance, const assignor_input& in) {
+// with the reason in `message`. For a share group (`shared`), a partition
+// may go to several members, but to each at most once.
+inline assignor_outcome call_assignor(const mosaic_assignor_vtable_v1& vt, void* instance, const assignor_input& in,
+                                      bool shared = false) {
   // The C view: arrays that point into `in` and into these vectors.
   std::vector<std::vector<std::vector<int32_t>>> current(in.members.size());
   std::vector<std::vector<mosaic_topic_partitions_v1>> current_views(in.members.size());
@@ -135,7 +139,7 @@ inline assignor_outcome call_assignor(const mosaic_assignor_vtable_v1& vt, void*
                                        members.size(),
                                        topics.data(),
                                        topics.size()};
-  detail::assignment_collector collector{&in, std::vector<partition_map>(in.members.size()), {}, {}};
+  detail::assignment_collector collector{&in, std::vector<partition_map>(in.members.size()), shared, {}, {}};
   const mosaic_assignment_sink_v1 sink{sizeof(mosaic_assignment_sink_v1), &collector,
                                        &detail::assignment_collector::sink};
   char message[512] = {0};

@@ -1,0 +1,109 @@
+// The share group manager (KIP-932): share group membership and assignment
+// (ShareGroupHeartbeat, through an assignor plugin), share sessions,
+// ShareFetch and ShareAcknowledge over the share-partitions
+// (share_partition.h), group configs, the offsets admin calls, and the
+// dead-letter writes (KIP-1191).
+//
+// In Kafka these are three parts (the group coordinator, the share-partition
+// leader, the share coordinator); on one node they are one, so a fetch,
+// its acknowledgements and their persistence need no RPC between them.
+//
+// Durable state lives in its own keyed log (`__share_group_state-0`):
+// per share-partition a snapshot (start offset and in-flight states, as
+// Kafka's ShareSnapshot) and updates laid over it (ShareUpdate), and per
+// group its epoch and configs. Members are not persisted: after a restart
+// they rejoin (their heartbeat gets UNKNOWN_MEMBER_ID), and acquisitions,
+// which Kafka does not persist either, are gone, so those records are
+// offered again.
+//
+// Threading: one thread, the manager's own, owns everything. Calls post
+// their work to it; it handles what has arrived as one round, expires locks
+// and members that are due, retries parked fetches, writes the round's
+// state changes with one append and one fsync, and only then answers the
+// requests whose acknowledgements it carried.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/config/broker_config.h"
+#include "kernel/groups/share_policy.h"
+#include "kernel/log/partition_log.h"
+#include "kernel/plugin/assignors.h"
+#include "mosaic/adapter/shares.h"
+
+namespace mosaic::groups {
+
+class share_manager final : public adapter::share_groups {
+ public:
+  struct options {
+    config::group_settings settings;
+    adapter::broker* broker = nullptr;  // reads partitions, writes dead letters
+    // The share policy to use for one decision (null or empty: Kafka's rules).
+    std::function<std::shared_ptr<const share_policy>()> policy;
+    int64_t tick_ms = 20;
+    // A snapshot replaces a share-partition's updates after this many.
+    int32_t updates_per_snapshot = 500;
+  };
+
+  static result<std::unique_ptr<share_manager>> start(log::partition_log* log, const plugin::assignor_set* assignors,
+                                                      options opts);
+  ~share_manager() override;
+  share_manager(const share_manager&) = delete;
+  share_manager& operator=(const share_manager&) = delete;
+  void stop();
+
+  void heartbeat(adapter::share_heartbeat_request req,
+                 std::function<void(adapter::share_heartbeat_result)> done) override;
+  void describe(std::vector<std::string> group_ids,
+                std::function<void(std::vector<adapter::share_group_description>)> done) override;
+  void fetch(adapter::share_fetch_request req, std::function<void(adapter::share_fetch_result)> done) override;
+  void acknowledge(adapter::share_ack_request req, std::function<void(adapter::share_ack_result)> done) override;
+  void describe_offsets(std::vector<adapter::share_offsets_request> reqs,
+                        std::function<void(std::vector<adapter::share_offsets_result>)> done) override;
+  void alter_offsets(std::string group_id, std::vector<adapter::share_partition_offsets> offsets,
+                     std::function<void(adapter::share_offsets_result)> done) override;
+  void delete_offsets(
+      std::string group_id, std::vector<std::string> topics,
+      std::function<void(adapter::error, std::vector<std::pair<std::string, adapter::error>>)> done) override;
+  void describe_group_configs(std::string group_id, std::vector<std::string> names,
+                              std::function<void(adapter::outcome, std::vector<adapter::config_value>)> done) override;
+  void alter_group_configs(std::string group_id, std::vector<adapter::config_change> changes, bool validate_only,
+                           std::function<void(adapter::outcome)> done) override;
+  void list(std::vector<std::string> states, std::function<void(std::vector<adapter::group_listing>)> done) override;
+  void remove(std::vector<std::string> group_ids, std::function<void(std::vector<adapter::error>)> done) override;
+
+ private:
+  struct impl;
+  // How callbacks from other threads (the broker's long-polling fetches,
+  // dead-letter produces) reach the manager: they may fire after it is
+  // gone, and then find no one.
+  struct gate {
+    std::mutex mu;
+    share_manager* target = nullptr;
+    void post(std::function<void()> task) {
+      std::lock_guard g(mu);
+      if (target) target->post(std::move(task));
+    }
+  };
+  share_manager(log::partition_log* log, const plugin::assignor_set* assignors, options opts);
+  void post(std::function<void()> task);
+  void loop();
+
+  std::shared_ptr<gate> gate_ = std::make_shared<gate>();  // before impl_, which keeps a copy
+  std::unique_ptr<impl> impl_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mosaic::groups

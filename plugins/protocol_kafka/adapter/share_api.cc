@@ -1,0 +1,353 @@
+#include "plugins/protocol_kafka/adapter/share_api.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mosaic::kafka {
+
+namespace {
+
+using adapter::error;
+
+constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
+
+template <class Request>
+Request decode(reader& r, int16_t version) {
+  Request req;
+  req.decode(r, version);
+  return req;
+}
+
+std::string client_host(const adapter::peer& peer) {
+  const auto colon = peer.address.rfind(':');
+  return "/" + (colon == std::string::npos ? peer.address : peer.address.substr(0, colon));
+}
+
+template <class Batch>
+std::vector<adapter::share_ack_batch> ack_batches(const std::vector<Batch>& in) {
+  std::vector<adapter::share_ack_batch> out;
+  out.reserve(in.size());
+  for (const auto& b : in) {
+    adapter::share_ack_batch a;
+    a.first_offset = b.first_offset;
+    a.last_offset = b.last_offset;
+    a.types.reserve(b.acknowledge_types.size());
+    for (int8_t t : b.acknowledge_types) a.types.push_back(static_cast<uint8_t>(t));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// ---- ShareGroupHeartbeat, ShareGroupDescribe ----
+
+void share_group_heartbeat(const request_context& rc, const msg::share_group_heartbeat_request& req,
+                           adapter::share_groups& shares, const adapter::peer& peer) {
+  adapter::share_heartbeat_request h;
+  h.group_id = req.group_id;
+  h.member_id = req.member_id;
+  h.member_epoch = req.member_epoch;
+  h.rack = req.rack_id;
+  h.subscribed_topic_names = req.subscribed_topic_names;
+  h.client = {rc.client_id, client_host(peer)};
+  shares.heartbeat(std::move(h), [rc](adapter::share_heartbeat_result r) {
+    msg::share_group_heartbeat_response resp;
+    resp.error_code = code(r.code);
+    if (!r.message.empty()) resp.error_message = r.message;
+    if (!r.member_id.empty()) resp.member_id = r.member_id;
+    resp.member_epoch = r.member_epoch;
+    resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
+    if (r.code == error::none && r.assignment) {
+      resp.assignment.emplace();
+      for (auto& tp : *r.assignment) {
+        auto& out = resp.assignment->topic_partitions.emplace_back();
+        out.topic_id = tp.topic_id;
+        out.partitions = std::move(tp.partitions);
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+void share_group_describe(const request_context& rc, const msg::share_group_describe_request& req,
+                          adapter::share_groups& shares, adapter::broker& broker) {
+  shares.describe(req.group_ids, [rc, &broker](const std::vector<adapter::share_group_description>& ds) {
+    msg::share_group_describe_response resp;
+    for (const auto& d : ds) {
+      auto& g = resp.groups.emplace_back();
+      g.error_code = code(d.code);
+      if (!d.message.empty()) g.error_message = d.message;
+      g.group_id = d.group_id;
+      g.group_state = d.state;
+      g.group_epoch = d.epoch;
+      g.assignment_epoch = d.assignment_epoch;
+      g.assignor_name = d.assignor;
+      for (const auto& m : d.members) {
+        auto& om = g.members.emplace_back();
+        om.member_id = m.member_id;
+        om.rack_id = m.rack;
+        om.member_epoch = m.member_epoch;
+        om.client_id = m.client.client_id;
+        om.client_host = m.client.client_host;
+        om.subscribed_topic_names = m.subscribed_topic_names;
+        for (const auto& tp : m.assignment) {
+          auto& o = om.assignment.topic_partitions.emplace_back();
+          o.topic_id = tp.topic_id;
+          auto t = broker.find_topic(tp.topic_id);
+          o.topic_name = t ? t->name : "";
+          o.partitions = tp.partitions;
+        }
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+// ---- ShareFetch, ShareAcknowledge ----
+
+void share_fetch(const request_context& rc, const msg::share_fetch_request& req, adapter::share_groups& shares,
+                 adapter::broker& broker) {
+  if (!req.group_id || !req.member_id || req.member_id->empty()) {
+    msg::share_fetch_response resp;
+    resp.error_code = code(error::invalid_request);
+    resp.error_message = "GroupId and MemberId are required";
+    return rc.send(resp);
+  }
+  adapter::share_fetch_request f;
+  f.group_id = *req.group_id;
+  f.member_id = *req.member_id;
+  f.session_epoch = req.share_session_epoch;
+  f.max_wait_ms = req.max_wait_ms;
+  f.min_bytes = req.min_bytes;
+  f.max_bytes = req.max_bytes > 0 ? req.max_bytes : INT32_MAX;
+  f.max_records = req.max_records;
+  f.strict_record_limit = req.share_acquire_mode == 1;
+  f.renew = req.is_renew_ack;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions)
+      f.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
+  for (const auto& t : req.forgotten_topics_data) f.forgotten.push_back({t.topic_id, t.partitions});
+  shares.fetch(std::move(f), [rc, &broker](adapter::share_fetch_result r) {
+    // The records stay alive until the response is encoded.
+    auto result = std::make_shared<adapter::share_fetch_result>(std::move(r));
+    msg::share_fetch_response resp;
+    resp.error_code = code(result->code);
+    if (!result->message.empty()) resp.error_message = result->message;
+    resp.acquisition_lock_timeout_ms = result->lock_timeout_ms;
+    std::map<adapter::uuid, size_t> topic_index;
+    for (const auto& p : result->partitions) {
+      auto [it, fresh] = topic_index.emplace(p.topic_id, resp.responses.size());
+      if (fresh) resp.responses.emplace_back().topic_id = p.topic_id;
+      auto& out = resp.responses[it->second].partitions.emplace_back();
+      out.partition_index = p.partition;
+      out.error_code = code(p.code);
+      if (!p.message.empty()) out.error_message = p.message;
+      out.acknowledge_error_code = code(p.ack_code);
+      if (!p.ack_message.empty()) out.acknowledge_error_message = p.ack_message;
+      out.current_leader.leader_id = broker.node_id();
+      out.current_leader.leader_epoch = 0;
+      out.records = bytes_ref::of(p.records);
+      for (const auto& a : p.acquired)
+        out.acquired_records.push_back({a.first_offset, a.last_offset, a.delivery_count, {}});
+    }
+    rc.send(resp);
+  });
+}
+
+void share_acknowledge(const request_context& rc, const msg::share_acknowledge_request& req,
+                       adapter::share_groups& shares, adapter::broker& broker) {
+  if (!req.group_id || !req.member_id || req.member_id->empty()) {
+    msg::share_acknowledge_response resp;
+    resp.error_code = code(error::invalid_request);
+    resp.error_message = "GroupId and MemberId are required";
+    return rc.send(resp);
+  }
+  adapter::share_ack_request a;
+  a.group_id = *req.group_id;
+  a.member_id = *req.member_id;
+  a.session_epoch = req.share_session_epoch;
+  a.renew = req.is_renew_ack;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions)
+      a.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
+  shares.acknowledge(std::move(a), [rc, &broker](const adapter::share_ack_result& r) {
+    msg::share_acknowledge_response resp;
+    resp.error_code = code(r.code);
+    if (!r.message.empty()) resp.error_message = r.message;
+    resp.acquisition_lock_timeout_ms = r.lock_timeout_ms;
+    std::map<adapter::uuid, size_t> topic_index;
+    for (const auto& p : r.partitions) {
+      auto [it, fresh] = topic_index.emplace(p.topic_id, resp.responses.size());
+      if (fresh) resp.responses.emplace_back().topic_id = p.topic_id;
+      auto& out = resp.responses[it->second].partitions.emplace_back();
+      out.partition_index = p.partition;
+      out.error_code = code(p.code);
+      if (!p.message.empty()) out.error_message = p.message;
+      out.current_leader.leader_id = broker.node_id();
+    }
+    rc.send(resp);
+  });
+}
+
+// ---- offsets ----
+
+void describe_share_group_offsets(const request_context& rc, const msg::describe_share_group_offsets_request& req,
+                                  adapter::share_groups& shares, adapter::broker& broker) {
+  std::vector<adapter::share_offsets_request> reqs;
+  for (const auto& g : req.groups) {
+    auto& r = reqs.emplace_back();
+    r.group_id = g.group_id;
+    if (g.topics) {
+      r.topics.emplace();
+      for (const auto& t : *g.topics) r.topics->emplace_back(t.topic_name, t.partitions);
+    }
+  }
+  shares.describe_offsets(std::move(reqs), [rc, &broker](const std::vector<adapter::share_offsets_result>& rs) {
+    msg::describe_share_group_offsets_response resp;
+    for (const auto& r : rs) {
+      auto& g = resp.groups.emplace_back();
+      g.group_id = r.group_id;
+      g.error_code = code(r.code);
+      if (!r.message.empty()) g.error_message = r.message;
+      std::map<std::string, size_t> topic_index;
+      for (const auto& p : r.partitions) {
+        auto [it, fresh] = topic_index.emplace(p.topic, g.topics.size());
+        if (fresh) {
+          auto& t = g.topics.emplace_back();
+          t.topic_name = p.topic;
+          if (auto info = broker.find_topic(p.topic)) t.topic_id = info->id;
+        }
+        auto& out = g.topics[it->second].partitions.emplace_back();
+        out.partition_index = p.partition;
+        out.start_offset = p.start_offset;
+        out.leader_epoch = 0;
+        out.lag = p.lag;
+        out.error_code = code(p.code);
+        if (!p.message.empty()) out.error_message = p.message;
+      }
+    }
+    rc.send(resp);
+  });
+}
+
+void alter_share_group_offsets(const request_context& rc, const msg::alter_share_group_offsets_request& req,
+                               adapter::share_groups& shares, adapter::broker& broker) {
+  std::vector<adapter::share_partition_offsets> offsets;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions) {
+      adapter::share_partition_offsets o;
+      o.topic = t.topic_name;
+      o.partition = p.partition_index;
+      o.start_offset = p.start_offset;
+      offsets.push_back(std::move(o));
+    }
+  shares.alter_offsets(req.group_id, std::move(offsets), [rc, &broker](const adapter::share_offsets_result& r) {
+    msg::alter_share_group_offsets_response resp;
+    resp.error_code = code(r.code);
+    if (!r.message.empty()) resp.error_message = r.message;
+    std::map<std::string, size_t> topic_index;
+    for (const auto& p : r.partitions) {
+      auto [it, fresh] = topic_index.emplace(p.topic, resp.responses.size());
+      if (fresh) {
+        auto& t = resp.responses.emplace_back();
+        t.topic_name = p.topic;
+        if (auto info = broker.find_topic(p.topic)) t.topic_id = info->id;
+      }
+      auto& out = resp.responses[it->second].partitions.emplace_back();
+      out.partition_index = p.partition;
+      out.error_code = code(p.code);
+    }
+    rc.send(resp);
+  });
+}
+
+void delete_share_group_offsets(const request_context& rc, const msg::delete_share_group_offsets_request& req,
+                                adapter::share_groups& shares, adapter::broker& broker) {
+  std::vector<std::string> topics;
+  for (const auto& t : req.topics) topics.push_back(t.topic_name);
+  shares.delete_offsets(req.group_id, std::move(topics),
+                        [rc, &broker](error e, const std::vector<std::pair<std::string, error>>& per_topic) {
+                          msg::delete_share_group_offsets_response resp;
+                          resp.error_code = code(e);
+                          for (const auto& [name, err] : per_topic) {
+                            auto& t = resp.responses.emplace_back();
+                            t.topic_name = name;
+                            if (auto info = broker.find_topic(name)) t.topic_id = info->id;
+                            t.error_code = code(err);
+                          }
+                          rc.send(resp);
+                        });
+}
+
+void unavailable(const request_context& rc) {
+  const auto e = code(error::coordinator_not_available);
+  switch (rc.key) {
+    case msg::share_group_heartbeat_request_api_key: {
+      msg::share_group_heartbeat_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    case msg::share_fetch_request_api_key: {
+      msg::share_fetch_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    case msg::share_acknowledge_request_api_key: {
+      msg::share_acknowledge_response resp;
+      resp.error_code = e;
+      return rc.send(resp);
+    }
+    default: return rc.reply->close();
+  }
+}
+
+}  // namespace
+
+bool answer_share_request(const request_context& rc, reader& r, adapter::share_groups* shares, adapter::broker& broker,
+                          const adapter::peer& peer) {
+  switch (rc.key) {
+    case msg::share_group_heartbeat_request_api_key:
+    case msg::share_group_describe_request_api_key:
+    case msg::share_fetch_request_api_key:
+    case msg::share_acknowledge_request_api_key:
+    case msg::describe_share_group_offsets_request_api_key:
+    case msg::alter_share_group_offsets_request_api_key:
+    case msg::delete_share_group_offsets_request_api_key: break;
+    default: return false;
+  }
+  if (shares == nullptr) {
+    unavailable(rc);
+    return true;
+  }
+  auto& s = *shares;
+  switch (rc.key) {
+    case msg::share_group_heartbeat_request_api_key:
+      share_group_heartbeat(rc, decode<msg::share_group_heartbeat_request>(r, rc.version), s, peer);
+      break;
+    case msg::share_group_describe_request_api_key:
+      share_group_describe(rc, decode<msg::share_group_describe_request>(r, rc.version), s, broker);
+      break;
+    case msg::share_fetch_request_api_key:
+      share_fetch(rc, decode<msg::share_fetch_request>(r, rc.version), s, broker);
+      break;
+    case msg::share_acknowledge_request_api_key:
+      share_acknowledge(rc, decode<msg::share_acknowledge_request>(r, rc.version), s, broker);
+      break;
+    case msg::describe_share_group_offsets_request_api_key:
+      describe_share_group_offsets(rc, decode<msg::describe_share_group_offsets_request>(r, rc.version), s, broker);
+      break;
+    case msg::alter_share_group_offsets_request_api_key:
+      alter_share_group_offsets(rc, decode<msg::alter_share_group_offsets_request>(r, rc.version), s, broker);
+      break;
+    case msg::delete_share_group_offsets_request_api_key:
+      delete_share_group_offsets(rc, decode<msg::delete_share_group_offsets_request>(r, rc.version), s, broker);
+      break;
+    default: return false;
+  }
+  return true;
+}
+
+}  // namespace mosaic::kafka

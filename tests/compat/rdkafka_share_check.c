@@ -1,0 +1,360 @@
+/* Share groups (KIP-932) with librdkafka 2.15.1's share consumer, against a
+ * running broker. One scenario per run; prints what it saw and exits 0 when
+ * the broker behaved as KIP-932 says.
+ *
+ *   rdkafka_share_check <bootstrap> distinct <topic> <group> <records> <consumers>
+ *       <consumers> share consumers (implicit acknowledgement) on a
+ *       one-partition topic: each gets records no other got, and together
+ *       all of them, each once.
+ *   rdkafka_share_check <bootstrap> hold <topic> <group> <records>
+ *       A consumer (explicit mode) takes records and never acknowledges
+ *       them, then prints "HELD <first> <last>" and waits to be killed.
+ *   rdkafka_share_check <bootstrap> redeliver <topic> <group> <records> <min_wait_ms>
+ *       A consumer that must get every record, those once held by a
+ *       killed consumer with delivery count 2, no sooner than min_wait_ms.
+ *   rdkafka_share_check <bootstrap> reject <topic> <group> <records>
+ *       Accepts even records and rejects odd ones (explicit mode).
+ *   rdkafka_share_check <bootstrap> release <topic> <group> <records>
+ *       Releases every record until the broker stops offering any.
+ *   rdkafka_share_check <bootstrap> produce <topic> <records>
+ *       Creates a one-partition topic and produces records "0".."records-1".
+ *   rdkafka_share_check <bootstrap> config <group> <name> <value>
+ *       Sets a group config through IncrementalAlterConfigs (GROUP).
+ */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rdkafka_common.h"
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static rd_kafka_share_t* share_consumer(const char* bootstrap, const char* group, const char* topic, int explicit_ack,
+                                        const char* max_poll_records) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  mosaic_set(conf, "bootstrap.servers", bootstrap);
+  mosaic_set(conf, "group.id", group);
+  if (max_poll_records) mosaic_set(conf, "max.poll.records", max_poll_records);
+  if (explicit_ack) mosaic_set(conf, "share.acknowledgement.mode", "explicit");
+  rd_kafka_share_t* rk = rd_kafka_share_consumer_new(conf, err, sizeof(err));
+  if (!rk) {
+    fprintf(stderr, "share consumer: %s\n", err);
+    exit(1);
+  }
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_share_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) {
+    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
+    exit(1);
+  }
+  return rk;
+}
+
+static int set_group_config(const char* bootstrap, const char* group, const char* name, const char* value) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  mosaic_set(conf, "bootstrap.servers", bootstrap);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (!rk) return fprintf(stderr, "admin: %s\n", err), 0;
+  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_GROUP, group);
+  rd_kafka_error_t* e =
+      rd_kafka_ConfigResource_add_incremental_config(res, name, RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET, value);
+  if (e) return fprintf(stderr, "config: %s\n", rd_kafka_error_string(e)), 0;
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_IncrementalAlterConfigs(rk, &res, 1, NULL, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+  int ok = 0;
+  if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** out =
+        rd_kafka_IncrementalAlterConfigs_result_resources(rd_kafka_event_IncrementalAlterConfigs_result(ev), &n);
+    ok = n == 1 && rd_kafka_ConfigResource_error(out[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!ok && n == 1) fprintf(stderr, "config %s: %s\n", name, rd_kafka_ConfigResource_error_string(out[0]));
+  } else {
+    fprintf(stderr, "config: %s\n", ev ? rd_kafka_event_error_string(ev) : "timed out");
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_ConfigResource_destroy(res);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+/* Sends the acknowledgements made so far and waits for the answers; 1 if
+ * every partition took them. */
+static int commit(rd_kafka_share_t* rk) {
+  rd_kafka_topic_partition_list_t* results = NULL;
+  rd_kafka_error_t* e = rd_kafka_share_commit_sync(rk, 10000, &results);
+  int ok = e == NULL;
+  if (e) {
+    fprintf(stderr, "commit: %s\n", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  for (int p = 0; results && p < results->cnt; p++)
+    if (results->elems[p].err) {
+      fprintf(stderr, "commit %s [%d]: %s\n", results->elems[p].topic, results->elems[p].partition,
+              rd_kafka_err2str(results->elems[p].err));
+      ok = 0;
+    }
+  if (results) rd_kafka_topic_partition_list_destroy(results);
+  return ok;
+}
+
+static int record_number(const rd_kafka_message_t* m) {
+  char buf[32];
+  size_t n = m->len < sizeof(buf) - 1 ? m->len : sizeof(buf) - 1;
+  memcpy(buf, m->payload, n);
+  buf[n] = 0;
+  return atoi(buf);
+}
+
+/* ---- distinct ---- */
+
+/* Each worker accepts what it gets (explicit mode, committed after each
+ * poll) in polls of at most 10 records, so the three share the partition. */
+
+struct worker {
+  const char* bootstrap;
+  const char* topic;
+  const char* group;
+  int records;
+  int index;
+  int got;
+  int* owner; /* record -> worker index + 1 */
+  int* seen;  /* deliveries per record */
+  pthread_mutex_t* mu;
+  volatile int* done;
+};
+
+static void* distinct_worker(void* arg) {
+  struct worker* w = arg;
+  rd_kafka_share_t* rk = share_consumer(w->bootstrap, w->group, w->topic, 1, "10");
+  long long deadline = now_ms() + 60000;
+  while (!*w->done && now_ms() < deadline) {
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    if (!batch) continue;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      rd_kafka_share_acknowledge_type(rk, m, RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+    }
+    /* Counted once the broker has the acceptances: a record is done only
+     * then (a consumer that stops before would see it offered again). */
+    const int committed = commit(rk);
+    for (size_t i = 0; committed && i < rd_kafka_messages_count(batch); i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      int n = record_number(m);
+      pthread_mutex_lock(w->mu);
+      if (n >= 0 && n < w->records) {
+        w->seen[n]++;
+        if (!w->owner[n]) w->owner[n] = w->index + 1;
+      }
+      w->got++;
+      int all = 1;
+      for (int k = 0; k < w->records && all; k++) all = w->seen[k] > 0;
+      if (all) *w->done = 1;
+      pthread_mutex_unlock(w->mu);
+    }
+    rd_kafka_messages_destroy(batch);
+    /* Slow enough that the others get their share of the partition. */
+    usleep(20000);
+  }
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  return NULL;
+}
+
+static int run_distinct(const char* bootstrap, const char* topic, const char* group, int records, int consumers) {
+  int* owner = calloc((size_t)records, sizeof(int));
+  int* seen = calloc((size_t)records, sizeof(int));
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  volatile int done = 0;
+  struct worker w[16];
+  pthread_t t[16];
+  if (consumers > 16) consumers = 16;
+  for (int i = 0; i < consumers; i++) {
+    w[i] = (struct worker){bootstrap, topic, group, records, i, 0, owner, seen, &mu, &done};
+    pthread_create(&t[i], NULL, distinct_worker, &w[i]);
+  }
+  for (int i = 0; i < consumers; i++) pthread_join(t[i], NULL);
+  int missing = 0, twice = 0, idle = 0;
+  for (int k = 0; k < records; k++) {
+    if (seen[k] == 0) missing++;
+    if (seen[k] > 1) twice++;
+  }
+  for (int i = 0; i < consumers; i++) {
+    printf("CONSUMER %d got %d\n", i, w[i].got);
+    if (w[i].got == 0) idle++;
+  }
+  printf("MISSING %d TWICE %d IDLE %d\n", missing, twice, idle);
+  return missing == 0 && twice == 0 && idle == 0 ? 0 : 1;
+}
+
+/* ---- hold / redeliver ---- */
+
+static int run_hold(const char* bootstrap, const char* topic, const char* group, int records) {
+  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "50");
+  long long deadline = now_ms() + 30000;
+  while (now_ms() < deadline) {
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    if (!batch || rd_kafka_messages_count(batch) == 0) {
+      if (batch) rd_kafka_messages_destroy(batch);
+      continue;
+    }
+    int first = records, last = -1;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      int n = record_number(m);
+      if (n < first) first = n;
+      if (n > last) last = n;
+    }
+    printf("HELD %d %d\n", first, last);
+    fflush(stdout);
+    for (;;) pause(); /* killed with SIGKILL, holding the locks */
+  }
+  fprintf(stderr, "hold: no records within 30 s\n");
+  return 1;
+}
+
+static int run_redeliver(const char* bootstrap, const char* topic, const char* group, int records, int min_wait_ms) {
+  long long start = now_ms();
+  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, NULL);
+  int* seen = calloc((size_t)records, sizeof(int));
+  int* count = calloc((size_t)records, sizeof(int));
+  long long* at = calloc((size_t)records, sizeof(long long));
+  int have = 0;
+  long long deadline = now_ms() + 60000;
+  while (have < records && now_ms() < deadline) {
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    if (!batch) continue;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      int n = record_number(m);
+      if (n >= 0 && n < records) {
+        if (!seen[n]++) have++;
+        count[n] = rd_kafka_message_delivery_count(m);
+        at[n] = now_ms() - start;
+      }
+      rd_kafka_share_acknowledge_type(rk, m, RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+    }
+    rd_kafka_messages_destroy(batch);
+  }
+  commit(rk);
+  int redelivered = 0, early = 0, twice = 0;
+  for (int n = 0; n < records; n++) {
+    if (count[n] >= 2) {
+      redelivered++;
+      if (at[n] < min_wait_ms) early++;
+    }
+    if (seen[n] > 1) twice++;
+  }
+  printf("GOT %d REDELIVERED %d EARLY %d TWICE %d\n", have, redelivered, early, twice);
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  return have == records && redelivered > 0 && early == 0 && twice == 0 ? 0 : 1;
+}
+
+/* ---- reject / release ---- */
+
+static int run_ack(const char* bootstrap, const char* topic, const char* group, int records, int release_all) {
+  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, NULL);
+  int* deliveries = calloc((size_t)records, sizeof(int));
+  int* max_count = calloc((size_t)records, sizeof(int));
+  long long quiet_since = now_ms(), deadline = now_ms() + 60000;
+  int accepted = 0, rejected = 0;
+  while (now_ms() < deadline) {
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    size_t got = batch ? rd_kafka_messages_count(batch) : 0;
+    if (got == 0) {
+      if (batch) rd_kafka_messages_destroy(batch);
+      /* Done when nothing more comes for 3 s (after something came). */
+      if (now_ms() - quiet_since > 3000 && (accepted + rejected > 0 || release_all)) break;
+      continue;
+    }
+    quiet_since = now_ms();
+    for (size_t i = 0; i < got; i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      int n = record_number(m);
+      if (n < 0 || n >= records) continue;
+      deliveries[n]++;
+      int c = rd_kafka_message_delivery_count(m);
+      if (c > max_count[n]) max_count[n] = c;
+      rd_kafka_share_AcknowledgeType_t type;
+      if (release_all)
+        type = RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_RELEASE;
+      else if (n % 2 == 0)
+        type = RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT, accepted++;
+      else
+        type = RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_REJECT, rejected++;
+      rd_kafka_share_acknowledge_type(rk, m, type);
+    }
+    rd_kafka_messages_destroy(batch);
+    commit(rk);
+  }
+  int most = 0;
+  long total = 0;
+  for (int n = 0; n < records; n++) {
+    if (deliveries[n] > most) most = deliveries[n];
+    total += deliveries[n];
+  }
+  printf("ACCEPTED %d REJECTED %d DELIVERIES %ld MOST %d\n", accepted, rejected, total, most);
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: see the comment at the top of rdkafka_share_check.c\n");
+    return 2;
+  }
+  const char* bootstrap = argv[1];
+  const char* mode = argv[2];
+  if (!strcmp(mode, "config") && argc == 6) return set_group_config(bootstrap, argv[3], argv[4], argv[5]) ? 0 : 1;
+  if (!strcmp(mode, "produce") && argc == 5)
+    return mosaic_create_topic(bootstrap, argv[3], 1) && mosaic_produce_numbered(bootstrap, argv[3], 1, atoi(argv[4]))
+               ? 0
+               : 1;
+  if (argc < 6) return 2;
+  const char* topic = argv[3];
+  const char* group = argv[4];
+  int records = atoi(argv[5]);
+  if (!strcmp(mode, "distinct") && argc == 7) return run_distinct(bootstrap, topic, group, records, atoi(argv[6]));
+  if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
+  if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
+  if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);
+  if (!strcmp(mode, "release")) return run_ack(bootstrap, topic, group, records, 1);
+  fprintf(stderr, "unknown mode %s\n", mode);
+  return 2;
+}
