@@ -6,6 +6,7 @@
 //   mosaic [--bootstrap HOST:PORT] produce TOPIC ...
 //   mosaic [--bootstrap HOST:PORT] consume TOPIC ...
 //   mosaic [--bootstrap HOST:PORT] groups list|describe|delete|reset-offsets ...
+//   mosaic [--bootstrap HOST:PORT] share consume|describe|reset-offsets ...
 //   mosaic [--bootstrap HOST:PORT] cluster info
 //   mosaic [--bootstrap HOST:PORT] quorum describe
 //
@@ -16,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,7 +26,9 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kafka_messages.h"
@@ -459,7 +464,7 @@ int produce_command(connection& c, args a) {
 // ---- consume ----
 
 void print_record(const std::string& format, const std::string& topic, int32_t partition, int64_t offset,
-                  int64_t timestamp, const mosaic::log::record_view& r) {
+                  int64_t timestamp, const mosaic::log::record_view& r, int delivery_count = 1) {
   auto text = [](const std::optional<std::span<const uint8_t>>& s) {
     return s ? std::string(reinterpret_cast<const char*>(s->data()), s->size()) : std::string();
   };
@@ -478,6 +483,7 @@ void print_record(const std::string& format, const std::string& topic, int32_t p
         case 's':
         case 'v': out += text(r.value); break;
         case 'T': out += std::to_string(timestamp); break;
+        case 'd': out += std::to_string(delivery_count); break;
         case 'h': {
           std::string hs;
           mosaic::log::for_each_header(r.headers, [&](std::string_view k, std::optional<std::string_view> v) {
@@ -496,6 +502,47 @@ void print_record(const std::string& format, const std::string& topic, int32_t p
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
+
+// Reads the records of fetched batches, decompressing with the built-in
+// codecs; control batches are skipped.
+class record_reader {
+ public:
+  record_reader() {
+    for (const char* name : {"mosaic.codec.gzip", "mosaic.codec.snappy", "mosaic.codec.lz4", "mosaic.codec.zstd"})
+      if (host_.ensure(name, "builtin").ok())
+        if (auto inst = host_.create(name, {})) (void)codecs_.install(*inst);
+  }
+  // Calls `on_record(offset, timestamp, record)` for each record and
+  // `after_batch(batch)` after each batch.
+  void read(std::span<const uint8_t> records,
+            const std::function<void(int64_t, int64_t, const mosaic::log::record_view&)>& on_record,
+            const std::function<void(const mosaic::log::batch_view&)>& after_batch = {}) {
+    mosaic::log::for_each_batch(records, [&](const mosaic::log::batch_view& b) {
+      std::vector<uint8_t> inflated;
+      mosaic::log::batch_view view = b;
+      if (b.codec() != 0) {
+        plain_.clear();
+        if (!codecs_.decompress(b.codec(), b.records(), plain_).ok())
+          throw cli_error{1, "cannot decompress a batch at offset " + std::to_string(b.base_offset())};
+        inflated.assign(b.bytes.begin(), b.bytes.begin() + mosaic::log::batch_layout::header_size);
+        inflated.insert(inflated.end(), plain_.bytes().begin(), plain_.bytes().end());
+        view = mosaic::log::batch_view{inflated};
+      }
+      if (!b.is_control())
+        mosaic::log::for_each_record(view, [&](const mosaic::log::record_view& rec) {
+          const int64_t ts = b.log_append_time() ? b.max_timestamp() : b.base_timestamp() + rec.timestamp_delta;
+          on_record(b.base_offset() + rec.offset_delta, ts, rec);
+        });
+      if (after_batch) after_batch(b);
+      return true;
+    });
+  }
+
+ private:
+  mosaic::plugin::plugin_host host_{{}, mosaic::app::builtin_plugins()};
+  mosaic::plugin::codec_set codecs_;
+  mosaic::plugin::byte_buffer plain_{256u << 20};
+};
 
 int consume_command(connection& c, args a) {
   const std::string topic = a.positional("topic");
@@ -528,12 +575,7 @@ int consume_command(connection& c, args a) {
     range[p] = {start, follow ? INT64_MAX : list_offset(c, topic, p, -1)};
   }
 
-  mosaic::plugin::plugin_host host({}, mosaic::app::builtin_plugins());
-  mosaic::plugin::codec_set codecs;
-  for (const char* name : {"mosaic.codec.gzip", "mosaic.codec.snappy", "mosaic.codec.lz4", "mosaic.codec.zstd"})
-    if (host.ensure(name, "builtin").ok())
-      if (auto inst = host.create(name, {})) (void)codecs.install(*inst);
-  mosaic::plugin::byte_buffer plain(256u << 20);
+  record_reader reader;
 
   int64_t printed = 0;
   for (;;) {
@@ -558,28 +600,14 @@ int consume_command(connection& c, args a) {
       for (const auto& rp : rt.partitions) {
         if (rp.error_code != 0) refused(rp.error_code, topic, std::nullopt);
         auto& r = range[rp.partition_index];
-        mosaic::log::for_each_batch(rp.records.span(), [&](const mosaic::log::batch_view& b) {
-          std::vector<uint8_t> inflated;
-          mosaic::log::batch_view view = b;
-          if (b.codec() != 0) {
-            plain.clear();
-            if (!codecs.decompress(b.codec(), b.records(), plain).ok())
-              throw cli_error{1, "cannot decompress a batch at offset " + std::to_string(b.base_offset())};
-            inflated.assign(b.bytes.begin(), b.bytes.begin() + mosaic::log::batch_layout::header_size);
-            inflated.insert(inflated.end(), plain.bytes().begin(), plain.bytes().end());
-            view = mosaic::log::batch_view{inflated};
-          }
-          if (!b.is_control())
-            mosaic::log::for_each_record(view, [&](const mosaic::log::record_view& rec) {
-              const int64_t offset = b.base_offset() + rec.offset_delta;
+        reader.read(
+            rp.records.span(),
+            [&](int64_t offset, int64_t ts, const mosaic::log::record_view& rec) {
               if (offset < r.first || offset >= r.second || (count >= 0 && printed >= count)) return;
-              const int64_t ts = b.log_append_time() ? b.max_timestamp() : b.base_timestamp() + rec.timestamp_delta;
               print_record(format, topic, rp.partition_index, offset, ts, rec);
               ++printed;
-            });
-          r.first = std::max(r.first, b.last_offset() + 1);
-          return true;
-        });
+            },
+            [&](const mosaic::log::batch_view& b) { r.first = std::max(r.first, b.last_offset() + 1); });
       }
     std::fflush(stdout);
   }
@@ -816,6 +844,341 @@ int groups_command(connection& c, const std::string& verb, args a) {
 
 // ---- cluster ----
 
+// ---- share groups ----
+
+// A member id as the Java and librdkafka share consumers make them: 16
+// random bytes, base64url without padding.
+std::string new_member_id() {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device rd;
+  std::string id;
+  for (int i = 0; i < 22; ++i) id += alphabet[rd() % 64];
+  return id;
+}
+
+struct share_topic {
+  mosaic::kafka::uuid id{};
+  std::vector<int32_t> partitions;
+};
+
+share_topic share_topic_of(connection& c, const std::string& topic) {
+  auto md = metadata(c, std::vector<std::string>{topic});
+  if (md.topics.empty() || md.topics[0].error_code != 0)
+    refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, topic, std::nullopt);
+  share_topic t;
+  t.id = md.topics[0].topic_id;
+  for (const auto& p : md.topics[0].partitions) t.partitions.push_back(p.partition_index);
+  std::sort(t.partitions.begin(), t.partitions.end());
+  return t;
+}
+
+void set_group_config(connection& c, const std::string& group, const std::string& name, const std::string& value) {
+  msg::incremental_alter_configs_request req;
+  auto& r = req.resources.emplace_back();
+  r.resource_type = 32;  // GROUP
+  r.resource_name = group;
+  auto& cfg = r.configs.emplace_back();
+  cfg.name = name;
+  cfg.config_operation = 0;
+  cfg.value = value;
+  auto resp = c.call<msg::incremental_alter_configs_response>(44, 1, req);
+  if (!resp.responses.empty() && resp.responses[0].error_code != 0)
+    refused(resp.responses[0].error_code, "", resp.responses[0].error_message);
+}
+
+// The acknowledgements of one partition, as AcknowledgementBatches: runs
+// of consecutive offsets, each with one type or one type per offset.
+template <class Batch>
+std::vector<Batch> ack_batches(std::map<int64_t, int8_t>& acks) {
+  std::vector<Batch> out;
+  for (const auto& [offset, type] : acks) {
+    if (!out.empty() && out.back().last_offset + 1 == offset) {
+      auto& b = out.back();
+      b.last_offset = offset;
+      b.acknowledge_types.push_back(type);
+    } else {
+      Batch b;
+      b.first_offset = b.last_offset = offset;
+      b.acknowledge_types = {type};
+      out.push_back(std::move(b));
+    }
+  }
+  for (auto& b : out) {
+    const auto& t = b.acknowledge_types;
+    if (std::all_of(t.begin(), t.end(), [&](int8_t x) { return x == t[0]; })) b.acknowledge_types.resize(1);
+  }
+  acks.clear();
+  return out;
+}
+
+int8_t ack_type_named(const std::string& name) {
+  if (name == "accept") return 1;
+  if (name == "release") return 2;
+  if (name == "reject") return 3;
+  usage_error("--ack wants accept, release or reject, got '" + name + "'");
+}
+
+int share_consume(connection& c, args a) {
+  const std::string topic = a.positional("topic");
+  const auto group_opt = a.option("--group", "-g");
+  if (!group_opt) usage_error("share consume needs --group GROUP");
+  const std::string group = *group_opt;
+  const int8_t default_ack = ack_type_named(a.option("--ack").value_or("accept"));
+  const auto reject_if = a.option("--reject-if");
+  const auto release_if = a.option("--release-if");
+  const auto hold_text = a.option("--hold");
+  const auto renew_text = a.option("--renew-every");
+  const auto count_text = a.option("--count", "-n");
+  const auto idle_text = a.option("--idle-exit");
+  const auto reset = a.option("--reset");
+  const auto max_records_text = a.option("--max-records");
+  const std::string format = a.option("--format", "-f").value_or("%o\\t%d\\t%s\\n");
+  a.done();
+  const int64_t hold_ms = hold_text ? integer(*hold_text, "--hold") : 0;
+  const int64_t renew_ms = renew_text ? integer(*renew_text, "--renew-every") : 0;
+  const int64_t count = count_text ? integer(*count_text, "--count") : -1;
+  const int64_t idle_ms = idle_text ? integer(*idle_text, "--idle-exit") : -1;
+  const auto max_records = static_cast<int32_t>(max_records_text ? integer(*max_records_text, "--max-records") : 100);
+  if (reset) set_group_config(c, group, "share.auto.offset.reset", *reset);
+  const share_topic t = share_topic_of(c, topic);
+  const std::string member = new_member_id();
+  using clock = std::chrono::steady_clock;
+
+  int32_t member_epoch = 0;
+  std::vector<int32_t> assigned;
+  clock::time_point next_heartbeat{};
+  auto heartbeat = [&](int32_t epoch) {
+    msg::share_group_heartbeat_request req;
+    req.group_id = group;
+    req.member_id = member;
+    req.member_epoch = epoch;
+    if (epoch == 0) req.subscribed_topic_names = std::vector<std::string>{topic};
+    auto resp = c.call<msg::share_group_heartbeat_response>(76, 1, req);
+    if (epoch < 0) return;
+    if (resp.error_code == 25 || resp.error_code == 110) {  // unknown member, fenced: join again
+      member_epoch = 0;
+      next_heartbeat = clock::now();
+      return;
+    }
+    if (resp.error_code != 0) refused(resp.error_code, topic, resp.error_message);
+    member_epoch = resp.member_epoch;
+    if (resp.assignment) {
+      assigned.clear();
+      for (const auto& tp : resp.assignment->topic_partitions)
+        if (tp.topic_id == t.id) assigned = tp.partitions;
+    }
+    next_heartbeat = clock::now() + std::chrono::milliseconds(std::max(100, resp.heartbeat_interval_ms));
+  };
+
+  record_reader reader;
+  int32_t session_epoch = 0;
+  std::map<int32_t, std::map<int64_t, int8_t>> pending;  // partition -> offset -> type
+  int64_t printed = 0;
+  auto last_record = clock::now();
+  auto renew = [&](const std::map<int32_t, std::vector<int64_t>>& held) {
+    msg::share_acknowledge_request req;
+    req.group_id = group;
+    req.member_id = member;
+    req.share_session_epoch = session_epoch;
+    req.is_renew_ack = true;
+    auto& rt = req.topics.emplace_back();
+    rt.topic_id = t.id;
+    for (const auto& [p, offsets] : held) {
+      std::map<int64_t, int8_t> acks;
+      for (int64_t o : offsets) acks[o] = 4;  // RENEW
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = p;
+      rp.acknowledgement_batches = ack_batches<msg::share_acknowledge_request_acknowledgement_batch>(acks);
+    }
+    auto resp = c.call<msg::share_acknowledge_response>(79, 2, req);
+    session_epoch = session_epoch == INT32_MAX ? 1 : session_epoch + 1;
+    for (const auto& r : resp.responses)
+      for (const auto& p : r.partitions)
+        if (p.error_code != 0)
+          std::fprintf(stderr, "mosaic: renewing locks in partition %d: %s\n", p.partition_index,
+                       (p.error_message ? *p.error_message : error_name(p.error_code)).c_str());
+  };
+
+  while (count < 0 || printed < count) {
+    if (member_epoch == 0 || clock::now() >= next_heartbeat) heartbeat(member_epoch);
+    if (idle_ms >= 0 && clock::now() - last_record > std::chrono::milliseconds(idle_ms)) break;
+    if (assigned.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    msg::share_fetch_request req;
+    req.group_id = group;
+    req.member_id = member;
+    req.share_session_epoch = session_epoch;
+    req.max_wait_ms = 500;
+    req.min_bytes = 1;
+    req.max_bytes = 8 << 20;
+    req.max_records = static_cast<int32_t>(count < 0 ? max_records : std::min<int64_t>(max_records, count - printed));
+    req.batch_size = req.max_records;
+    req.share_acquire_mode = 1;  // record_limit
+    auto& ft = req.topics.emplace_back();
+    ft.topic_id = t.id;
+    for (int32_t p : assigned) {
+      auto& fp = ft.partitions.emplace_back();
+      fp.partition_index = p;
+      fp.acknowledgement_batches = ack_batches<msg::share_fetch_request_acknowledgement_batch>(pending[p]);
+    }
+    std::vector<uint8_t> raw;
+    auto resp = c.call<msg::share_fetch_response>(78, 2, req, &raw);
+    if (resp.error_code != 0) refused(resp.error_code, topic, resp.error_message);
+    session_epoch = session_epoch == INT32_MAX ? 1 : session_epoch + 1;
+    std::map<int32_t, std::vector<int64_t>> held;
+    for (const auto& rt : resp.responses)
+      for (const auto& rp : rt.partitions) {
+        if (rp.acknowledge_error_code != 0)
+          std::fprintf(
+              stderr, "mosaic: acknowledgements in partition %d refused: %s\n", rp.partition_index,
+              (rp.acknowledge_error_message ? *rp.acknowledge_error_message : error_name(rp.acknowledge_error_code))
+                  .c_str());
+        if (rp.error_code != 0) refused(rp.error_code, topic, rp.error_message);
+        reader.read(rp.records.span(), [&](int64_t offset, int64_t ts, const mosaic::log::record_view& rec) {
+          int delivery = 0;
+          for (const auto& ar : rp.acquired_records)
+            if (offset >= ar.first_offset && offset <= ar.last_offset) delivery = ar.delivery_count;
+          if (delivery == 0) return;  // not ours: only acquired records may be processed
+          print_record(format, topic, rp.partition_index, offset, ts, rec, delivery);
+          ++printed;
+          const std::string value =
+              rec.value ? std::string(reinterpret_cast<const char*>(rec.value->data()), rec.value->size())
+                        : std::string();
+          int8_t type = default_ack;
+          if (reject_if && value.find(*reject_if) != std::string::npos) type = 3;
+          if (release_if && value.find(*release_if) != std::string::npos) type = 2;
+          pending[rp.partition_index][offset] = type;
+          held[rp.partition_index].push_back(offset);
+        });
+      }
+    std::fflush(stdout);
+    if (!held.empty()) last_record = clock::now();
+    // A slow worker: holds what it got, renewing the locks as it goes.
+    if (!held.empty() && hold_ms > 0) {
+      const auto until = clock::now() + std::chrono::milliseconds(hold_ms);
+      while (clock::now() < until) {
+        const auto step = renew_ms > 0 ? std::chrono::milliseconds(renew_ms) : until - clock::now();
+        std::this_thread::sleep_for(std::min<clock::duration>(step, until - clock::now()));
+        if (renew_ms > 0 && clock::now() < until) renew(held);
+      }
+    }
+  }
+  // The last acknowledgements, closing the share session; then leave.
+  msg::share_acknowledge_request close;
+  close.group_id = group;
+  close.member_id = member;
+  close.share_session_epoch = -1;
+  auto& ct = close.topics.emplace_back();
+  ct.topic_id = t.id;
+  for (auto& [p, acks] : pending) {
+    if (acks.empty()) continue;
+    auto& cp = ct.partitions.emplace_back();
+    cp.partition_index = p;
+    cp.acknowledgement_batches = ack_batches<msg::share_acknowledge_request_acknowledgement_batch>(acks);
+  }
+  int rc = 0;
+  if (session_epoch != 0) {
+    auto resp = c.call<msg::share_acknowledge_response>(79, 2, close);
+    for (const auto& r : resp.responses)
+      for (const auto& p : r.partitions)
+        if (p.error_code != 0) {
+          std::fprintf(stderr, "mosaic: the last acknowledgements in partition %d were refused: %s\n",
+                       p.partition_index, (p.error_message ? *p.error_message : error_name(p.error_code)).c_str());
+          rc = 1;
+        }
+  }
+  heartbeat(-1);
+  return rc;
+}
+
+// Mosaic's extra per-partition counts in DescribeShareGroupOffsets (a
+// tagged field, which other clients skip): end offset, available,
+// acquired, acknowledged, archived.
+constexpr uint32_t share_counts_tag = 0x4d53;
+
+int share_describe(connection& c, args a) {
+  const std::string group = a.positional("group");
+  a.done();
+  msg::share_group_describe_request dreq;
+  dreq.group_ids = {group};
+  auto d = c.call<msg::share_group_describe_response>(77, 1, dreq);
+  if (d.groups.empty()) throw cli_error{1, "no answer for share group '" + group + "'"};
+  const auto& g = d.groups[0];
+  if (g.error_code == 69) throw cli_error{1, "share group '" + group + "' does not exist"};
+  if (g.error_code != 0) refused(g.error_code, "", g.error_message);
+  std::printf("GROUP %s  STATE %s  EPOCH %d  ASSIGNOR %s  MEMBERS %zu\n", g.group_id.c_str(), g.group_state.c_str(),
+              g.group_epoch, g.assignor_name.c_str(), g.members.size());
+  for (const auto& m : g.members) {
+    std::string parts;
+    for (const auto& tp : m.assignment.topic_partitions)
+      for (int32_t p : tp.partitions) parts += (parts.empty() ? "" : ",") + tp.topic_name + "-" + std::to_string(p);
+    std::printf("MEMBER %s  CLIENT %s  HOST %s  EPOCH %d  ASSIGNED %s\n", m.member_id.c_str(), m.client_id.c_str(),
+                m.client_host.c_str(), m.member_epoch, parts.empty() ? "-" : parts.c_str());
+  }
+  msg::describe_share_group_offsets_request oreq;
+  oreq.groups.emplace_back().group_id = group;
+  auto o = c.call<msg::describe_share_group_offsets_response>(90, 1, oreq);
+  std::printf("%-24s %9s %12s %12s %9s %9s %9s %12s %9s %9s\n", "TOPIC", "PARTITION", "START-OFFSET", "END-OFFSET",
+              "IN-FLIGHT", "AVAILABLE", "ACQUIRED", "ACKNOWLEDGED", "ARCHIVED", "LAG");
+  for (const auto& og : o.groups)
+    for (const auto& ot : og.topics)
+      for (const auto& op : ot.partitions) {
+        std::array<int64_t, 5> n{-1, -1, -1, -1, -1};
+        for (const auto& tag : op.unknown_tags)
+          if (tag.tag == share_counts_tag && tag.data.size() == 40)
+            for (size_t i = 0; i < 5; ++i) n[i] = mosaic::log::load_be64(tag.data.data() + 8 * i);
+        const int64_t in_flight = n[0] >= 0 ? n[0] - op.start_offset : -1;
+        std::printf("%-24s %9d %12lld %12lld %9lld %9lld %9lld %12lld %9lld %9lld\n", ot.topic_name.c_str(),
+                    op.partition_index, static_cast<long long>(op.start_offset), static_cast<long long>(n[0]),
+                    static_cast<long long>(in_flight), static_cast<long long>(n[1]), static_cast<long long>(n[2]),
+                    static_cast<long long>(n[3]), static_cast<long long>(n[4]), static_cast<long long>(op.lag));
+      }
+  return 0;
+}
+
+int share_reset_offsets(connection& c, const std::string& group, args& a) {
+  const auto topic = a.option("--topic", "-t");
+  if (!topic) usage_error("share reset-offsets needs --topic TOPIC");
+  const auto only = a.option("--partition", "-p");
+  const auto to = a.option("--to");
+  if (!to) usage_error("share reset-offsets needs --to earliest|latest|OFFSET");
+  a.done();
+  std::vector<int32_t> parts = partitions_of(c, *topic);
+  if (only) parts = {static_cast<int32_t>(integer(*only, "--partition"))};
+  msg::alter_share_group_offsets_request req;
+  req.group_id = group;
+  auto& rt = req.topics.emplace_back();
+  rt.topic_name = *topic;
+  for (int32_t p : parts) {
+    auto& rp = rt.partitions.emplace_back();
+    rp.partition_index = p;
+    rp.start_offset = *to == "earliest" ? list_offset(c, *topic, p, -2)
+                      : *to == "latest" ? list_offset(c, *topic, p, -1)
+                                        : integer(*to, "--to");
+  }
+  auto resp = c.call<msg::alter_share_group_offsets_response>(91, 0, req);
+  if (resp.error_code == 68) throw cli_error{1, "share group '" + group + "' has members; stop them first"};
+  if (resp.error_code != 0) refused(resp.error_code, *topic, resp.error_message);
+  for (const auto& r : resp.responses)
+    for (const auto& p : r.partitions) {
+      if (p.error_code != 0) refused(p.error_code, *topic, p.error_message);
+      std::printf("%s-%d reset\n", r.topic_name.c_str(), p.partition_index);
+    }
+  return 0;
+}
+
+int share_command(connection& c, const std::string& verb, args a) {
+  if (verb == "consume") return share_consume(c, std::move(a));
+  if (verb == "describe") return share_describe(c, std::move(a));
+  if (verb == "reset-offsets") {
+    const std::string group = a.positional("group");
+    return share_reset_offsets(c, group, a);
+  }
+  usage_error("unknown share subcommand '" + verb + "'");
+}
+
 int cluster_command(connection& c, const std::string& verb, const args& a) {
   if (verb != "info") usage_error("unknown cluster command '" + verb + "' (info)");
   a.done();
@@ -894,6 +1257,10 @@ const char* const help_main =
     "  groups delete GROUP...\n"
     "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET [--dry-run]\n"
     "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to-timestamp MS [--dry-run]\n"
+    "  share consume TOPIC -g GROUP [--ack accept|release|reject] [--reject-if TEXT] [--release-if TEXT]\n"
+    "                [--hold MS [--renew-every MS]] [-n COUNT] [--idle-exit MS] [--reset earliest|latest]\n"
+    "  share describe GROUP\n"
+    "  share reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET\n"
     "  cluster info\n"
     "  quorum describe\n"
     "\n"
@@ -929,6 +1296,25 @@ const std::map<std::string, const char*> help_commands = {
      "  -f, --format FORMAT                  %t topic, %p partition, %o offset, %k key, %s value,\n"
      "                                       %T timestamp, %h headers, \\n, \\t; default '%s\\n'\n"
      "  --follow                             keep waiting for new records\n"},
+    {"share",
+     "mosaic share consume TOPIC -g|--group GROUP [options]\n"
+     "    a share consumer (KIP-932): prints each record it acquires with its delivery count, then\n"
+     "    acknowledges it\n"
+     "  --ack accept|release|reject   what every record gets (default accept)\n"
+     "  --reject-if TEXT              REJECT records whose value contains TEXT\n"
+     "  --release-if TEXT             RELEASE records whose value contains TEXT (offered again)\n"
+     "  --hold MS                     a slow worker: keep each fetch's records MS before acknowledging\n"
+     "  --renew-every MS              while holding, RENEW the locks this often (KIP-1222)\n"
+     "  -n, --count N                 stop after N records\n"
+     "  --idle-exit MS                stop when nothing arrives for MS\n"
+     "  --max-records N               records per fetch (default 100)\n"
+     "  --reset earliest|latest|by_duration:PnDTnHnMnS   set the group's share.auto.offset.reset first\n"
+     "  -f, --format FORMAT           as consume's, plus %d the delivery count; default '%o\\t%d\\t%s\\n'\n"
+     "mosaic share describe GROUP\n"
+     "    the members and their assignment, and per partition the share-partition start offset (SPSO),\n"
+     "    the end of what was handed out, the records in flight by state, and the lag\n"
+     "mosaic share reset-offsets GROUP -t|--topic TOPIC [-p|--partition N] --to earliest|latest|OFFSET\n"
+     "    moves the start offset of a share group with no members (AlterShareGroupOffsets)\n"},
     {"cluster", "mosaic cluster info       the cluster id, the controller, the brokers and the topic count\n"},
     {"quorum",
      "mosaic quorum describe\n"
@@ -974,12 +1360,14 @@ int main(int argc, char** argv) {
       std::fputs(help_commands.at(command), stdout);
       return 0;
     }
-    if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum") {
+    if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
+        command == "share") {
       if (all.size() < 2) usage_error(command + " needs a subcommand");
       connection c(bootstrap);
       const std::string verb = all[1];
       args rest(std::vector<std::string>(all.begin() + 2, all.end()));
       if (command == "groups") return groups_command(c, verb, std::move(rest));
+      if (command == "share") return share_command(c, verb, std::move(rest));
       if (command == "quorum") return quorum_command(c, verb, rest);
       return command == "topic" ? topic_command(c, verb, std::move(rest)) : cluster_command(c, verb, rest);
     }

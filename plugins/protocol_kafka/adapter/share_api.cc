@@ -194,6 +194,18 @@ void share_acknowledge(const request_context& rc, const msg::share_acknowledge_r
 
 // ---- offsets ----
 
+// Mosaic's own tagged field on DescribeShareGroupOffsets' partitions: the
+// end offset and the in-flight records by state, five big-endian int64s
+// (`mosaic share describe` shows them; other clients skip unknown tags).
+constexpr uint32_t share_counts_tag = 0x4d53;
+
+std::vector<uint8_t> counts(const adapter::share_partition_offsets& p) {
+  std::vector<uint8_t> out;
+  for (int64_t v : {p.end_offset, p.available, p.acquired, p.acknowledged, p.archived})
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(static_cast<uint64_t>(v) >> shift));
+  return out;
+}
+
 void describe_share_group_offsets(const request_context& rc, const msg::describe_share_group_offsets_request& req,
                                   adapter::share_groups& shares, adapter::broker& broker) {
   std::vector<adapter::share_offsets_request> reqs;
@@ -227,6 +239,7 @@ void describe_share_group_offsets(const request_context& rc, const msg::describe
         out.lag = p.lag;
         out.error_code = code(p.code);
         if (!p.message.empty()) out.error_message = p.message;
+        if (p.end_offset >= 0) out.unknown_tags.push_back({share_counts_tag, counts(p)});
       }
     }
     rc.send(resp);
