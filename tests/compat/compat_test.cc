@@ -242,6 +242,101 @@ TEST(compat, librdkafka_2_15_classic_consumer_group_consumes_every_record_once) 
 
 TEST(compat, librdkafka_2_15_kip848_consumer_group_consumes_every_record_once) { expect_rdkafka_group("consumer"); }
 
+// ---- share groups (KIP-932), librdkafka 2.15.1's share consumer ----
+
+// Locks as short as 1 s may be configured, so that timeouts can be watched.
+const std::vector<std::string> share_settings = {"group.share.min.record.lock.duration.ms=1000",
+                                                 "group.share.heartbeat.interval.ms=500"};
+
+#ifdef MOSAIC_RDKAFKA_SHARE_CHECK
+std::string share_check(const broker& b, const std::string& args) {
+  return run("timeout 120 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + b.bootstrap() + " " + args + " 2>&1");
+}
+#endif
+
+TEST(compat, librdkafka_2_15_share_consumers_get_distinct_records_and_together_all) {
+#ifndef MOSAIC_RDKAFKA_SHARE_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  broker b(dir, share_settings);
+  ASSERT_EQ(share_check(b, "produce q 300"), "");
+  ASSERT_EQ(share_check(b, "config sg share.auto.offset.reset earliest"), "");
+  const std::string out = share_check(b, "distinct q sg 300 3");
+  EXPECT_NE(out.find("MISSING 0 TWICE 0 IDLE 0"), std::string::npos) << out;
+#endif
+}
+
+TEST(compat, librdkafka_2_15_share_consumer_that_dies_holding_locks_has_them_redelivered_after_the_lock) {
+#ifndef MOSAIC_RDKAFKA_SHARE_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  broker b(dir, share_settings);
+  const int lock_ms = 3000;
+  ASSERT_EQ(share_check(b, "produce q 50"), "");
+  ASSERT_EQ(share_check(b, "config sg share.auto.offset.reset earliest"), "");
+  ASSERT_EQ(share_check(b, "config sg share.record.lock.duration.ms " + std::to_string(lock_ms)), "");
+  process holder(MOSAIC_RDKAFKA_SHARE_CHECK, {b.bootstrap(), "hold", "q", "sg", "50"}, dir.path());
+  ASSERT_TRUE(holder.wait_for_log("HELD", 30s)) << holder.err();
+  const auto held_at = std::chrono::steady_clock::now();
+  holder.signal(SIGKILL);
+  holder.wait(5s);
+  // The records it held come back only once the lock has run out (less
+  // what passed since they were taken, and a margin for the poll).
+  const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - held_at);
+  const auto min_wait = std::max<int64_t>(0, lock_ms - since.count() - 500);
+  const std::string out = share_check(b, "redeliver q sg 50 " + std::to_string(min_wait));
+  EXPECT_NE(out.find("GOT 50 REDELIVERED"), std::string::npos) << out;
+  EXPECT_NE(out.find("EARLY 0 TWICE 0"), std::string::npos) << out;
+  EXPECT_EQ(out.find("REDELIVERED 0 "), std::string::npos) << out;
+#endif
+}
+
+TEST(compat, librdkafka_2_15_share_rejects_and_the_delivery_limit_land_in_the_dead_letter_topic) {
+#ifndef MOSAIC_RDKAFKA_SHARE_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  std::vector<std::string> settings = share_settings;
+  settings.push_back("errors.deadletterqueue.auto.create.topics.enable=true");
+  broker b(dir, settings);
+  ASSERT_EQ(share_check(b, "produce q 20"), "");
+  ASSERT_EQ(share_check(b, "config sg share.auto.offset.reset earliest"), "");
+  ASSERT_EQ(share_check(b, "config sg errors.deadletterqueue.topic.name dlq.q"), "");
+  const std::string out = share_check(b, "reject q sg 20");
+  EXPECT_NE(out.find("ACCEPTED 10 REJECTED 10 DELIVERIES 20 MOST 1"), std::string::npos) << out;
+  auto dlq = consume(b, "dlq.q");
+  ASSERT_EQ(dlq.size(), 10u);
+  for (size_t i = 0; i < dlq.size(); ++i) {
+    const std::string offset = std::to_string(2 * i + 1);  // the odd records were rejected
+    EXPECT_NE(dlq[i].find("__dlq.errors.topic=q,__dlq.errors.partition=0,__dlq.errors.offset=" + offset +
+                          ",__dlq.errors.group=sg,__dlq.errors.delivery.count=1,"
+                          "__dlq.errors.message=record rejected by the consumer"),
+              std::string::npos)
+        << dlq[i];
+  }
+  // Released every time: the fourth delivery is the last (limit 4), then
+  // the record is dead-lettered, with a copy of the record.
+  ASSERT_EQ(share_check(b, "produce r 5"), "");
+  ASSERT_EQ(share_check(b, "config rg share.auto.offset.reset earliest"), "");
+  ASSERT_EQ(share_check(b, "config rg share.delivery.count.limit 4"), "");
+  ASSERT_EQ(share_check(b, "config rg errors.deadletterqueue.topic.name dlq.r"), "");
+  ASSERT_EQ(share_check(b, "config rg errors.deadletterqueue.copy.record.enable true"), "");
+  const std::string released = share_check(b, "release r rg 5");
+  EXPECT_NE(released.find("DELIVERIES 20 MOST 4"), std::string::npos) << released;
+  auto limited = consume(b, "dlq.r");
+  ASSERT_EQ(limited.size(), 5u);
+  for (size_t i = 0; i < limited.size(); ++i) {
+    EXPECT_NE(limited[i].find("|" + std::to_string(i) + "|"), std::string::npos)
+        << "the value is copied: " << limited[i];
+    EXPECT_NE(limited[i].find("__dlq.errors.delivery.count=4,__dlq.errors.message=delivery count limit reached"),
+              std::string::npos)
+        << limited[i];
+  }
+#endif
+}
+
 TEST(compat, python_confluent_kafka_consumer_group) {
   temp_dir dir;
   broker b(dir, group_settings);

@@ -228,6 +228,7 @@ static int run_hold(const char* bootstrap, const char* topic, const char* group,
       if (n > last) last = n;
     }
     printf("HELD %d %d\n", first, last);
+    fprintf(stderr, "HELD %d %d\n", first, last);
     fflush(stdout);
     for (;;) pause(); /* killed with SIGKILL, holding the locks */
   }

@@ -1,0 +1,454 @@
+// The share group APIs (KIP-932) against a whole broker in the process,
+// spoken to with hand-made requests: membership, share sessions and their
+// epochs, acquisition and acknowledgement with every error a client could
+// provoke, group configs, the offsets admin calls, ListGroups/DeleteGroups,
+// and share state across a restart.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "kafka_messages.h"
+#include "kernel/log/batch_builder.h"
+#include "tests/support/frame_client.h"
+#include "tests/support/kafka_call.h"
+#include "tests/support/test_broker.h"
+
+namespace mosaic::kafka {
+namespace {
+
+using mosaic::testing::call;
+using mosaic::testing::frame_client;
+using mosaic::testing::test_broker;
+using namespace std::chrono_literals;
+
+constexpr int16_t hb_key = 76, describe_key = 77, fetch_key = 78, ack_key = 79, describe_offsets_key = 90,
+                  alter_offsets_key = 91, delete_offsets_key = 92;
+constexpr int16_t invalid_request = 42, unknown_member = 25, fenced_member_epoch = 110, invalid_record_state = 121,
+                  session_not_found = 122, invalid_session_epoch = 123, unknown_topic_id = 100, invalid_config = 40,
+                  non_empty_group = 68, group_id_not_found = 69;
+
+const std::vector<std::string> quick = {"group.share.session.timeout.ms=1000", "group.share.heartbeat.interval.ms=100",
+                                        "group.share.min.record.lock.duration.ms=1000"};
+
+uuid create_topic(frame_client& c, const std::string& name, int32_t partitions = 1) {
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = 1;
+  auto r = call<msg::create_topics_response>(c, 19, 7, req);
+  EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
+  return r ? r->topics.at(0).topic_id : uuid{};
+}
+
+void produce(frame_client& c, const std::string& topic, int n, int32_t partition = 0) {
+  log::batch_builder b(1700000000000);
+  for (int i = 0; i < n; ++i) b.add(std::nullopt, "v" + std::to_string(i));
+  auto records = b.finish();
+  msg::produce_request req;
+  req.acks = -1;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  auto& p = t.partition_data.emplace_back();
+  p.index = partition;
+  p.records = bytes_ref::of(records);
+  auto r = call<msg::produce_response>(c, 0, 9, req);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, 0);
+}
+
+int16_t set_config(frame_client& c, const std::string& group, const std::string& name, const std::string& value) {
+  msg::incremental_alter_configs_request req;
+  auto& r = req.resources.emplace_back();
+  r.resource_type = 32;
+  r.resource_name = group;
+  auto& cfg = r.configs.emplace_back();
+  cfg.name = name;
+  cfg.config_operation = 0;
+  cfg.value = value;
+  auto resp = call<msg::incremental_alter_configs_response>(c, 44, 1, req);
+  EXPECT_TRUE(resp);
+  return resp ? resp->responses.at(0).error_code : -1;
+}
+
+msg::share_group_heartbeat_response heartbeat(frame_client& c, const std::string& group, const std::string& member,
+                                              int32_t epoch, std::optional<std::vector<std::string>> topics = {}) {
+  msg::share_group_heartbeat_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.member_epoch = epoch;
+  req.subscribed_topic_names = std::move(topics);
+  auto r = call<msg::share_group_heartbeat_response>(c, hb_key, 1, req);
+  EXPECT_TRUE(r);
+  return r ? static_cast<msg::share_group_heartbeat_response>(*r) : msg::share_group_heartbeat_response{};
+}
+
+struct acks {
+  int64_t first, last;
+  std::vector<int8_t> types;
+};
+
+mosaic::testing::reply<msg::share_fetch_response> fetch(frame_client& c, const std::string& group,
+                                                        const std::string& member, int32_t epoch, const uuid& topic,
+                                                        std::vector<acks> a = {}, int32_t max_records = 100,
+                                                        int32_t wait_ms = 0, int16_t v = 2) {
+  msg::share_fetch_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.share_session_epoch = epoch;
+  req.max_wait_ms = wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  req.max_records = max_records;
+  req.batch_size = max_records;
+  auto& t = req.topics.emplace_back();
+  t.topic_id = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  for (auto& x : a) p.acknowledgement_batches.push_back({x.first, x.last, x.types, {}});
+  auto r = call<msg::share_fetch_response>(c, fetch_key, v, req);
+  EXPECT_TRUE(r);
+  return r ? *r : mosaic::testing::reply<msg::share_fetch_response>{};
+}
+
+msg::share_acknowledge_response acknowledge(frame_client& c, const std::string& group, const std::string& member,
+                                            int32_t epoch, const uuid& topic, std::vector<acks> a, bool renew = false) {
+  msg::share_acknowledge_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.share_session_epoch = epoch;
+  req.is_renew_ack = renew;
+  auto& t = req.topics.emplace_back();
+  t.topic_id = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  for (auto& x : a) p.acknowledgement_batches.push_back({x.first, x.last, x.types, {}});
+  auto r = call<msg::share_acknowledge_response>(c, ack_key, 2, req);
+  EXPECT_TRUE(r);
+  return r ? static_cast<msg::share_acknowledge_response>(*r) : msg::share_acknowledge_response{};
+}
+
+// The acquired offsets of a fetch's first partition.
+std::set<int64_t> acquired(const msg::share_fetch_response& r) {
+  std::set<int64_t> out;
+  for (const auto& t : r.responses)
+    for (const auto& p : t.partitions)
+      for (const auto& a : p.acquired_records)
+        for (int64_t o = a.first_offset; o <= a.last_offset; ++o) out.insert(o);
+  return out;
+}
+
+const msg::share_fetch_response_partition_data& first(const msg::share_fetch_response& r) {
+  return r.responses.at(0).partitions.at(0);
+}
+
+TEST(share_api, heartbeats_join_assign_fence_and_leave) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "hb", 2);
+  EXPECT_EQ(heartbeat(c, "g", "", 0, std::vector<std::string>{"hb"}).error_code, invalid_request);
+  EXPECT_EQ(heartbeat(c, "g", "m1", 0).error_code, invalid_request) << "a join names its topics";
+  auto j = heartbeat(c, "g", "m1", 0, std::vector<std::string>{"hb"});
+  ASSERT_EQ(j.error_code, 0);
+  EXPECT_GT(j.member_epoch, 0);
+  EXPECT_EQ(j.heartbeat_interval_ms, 100);
+  ASSERT_TRUE(j.assignment);
+  ASSERT_EQ(j.assignment->topic_partitions.size(), 1u);
+  EXPECT_EQ(j.assignment->topic_partitions[0].topic_id, t);
+  EXPECT_EQ(j.assignment->topic_partitions[0].partitions, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(heartbeat(c, "g", "stranger", 3).error_code, unknown_member);
+  EXPECT_EQ(heartbeat(c, "g", "m1", j.member_epoch + 7).error_code, fenced_member_epoch);
+  // A second member: the two partitions are split.
+  auto j2 = heartbeat(c, "g", "m2", 0, std::vector<std::string>{"hb"});
+  ASSERT_EQ(j2.error_code, 0);
+  ASSERT_TRUE(j2.assignment);
+  auto again = heartbeat(c, "g", "m1", j.member_epoch);
+  ASSERT_TRUE(again.assignment);
+  EXPECT_EQ(again.assignment->topic_partitions.at(0).partitions.size(), 1u);
+  EXPECT_EQ(heartbeat(c, "g", "m2", -1).member_epoch, -1);
+}
+
+TEST(share_api, more_members_than_partitions_share_the_partition) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  create_topic(c, "one");
+  for (const std::string m : {"a", "b", "c"}) heartbeat(c, "g", m, 0, std::vector<std::string>{"one"});
+  msg::share_group_describe_request req;
+  req.group_ids = {"g", "nope"};
+  auto d = call<msg::share_group_describe_response>(c, describe_key, 1, req);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->groups.size(), 2u);
+  EXPECT_EQ(d->groups[0].group_state, "Stable");
+  EXPECT_EQ(d->groups[0].assignor_name, "simple");
+  ASSERT_EQ(d->groups[0].members.size(), 3u);
+  for (const auto& m : d->groups[0].members) {
+    // Not every member has heard its assignment yet: the target is what counts.
+    (void)m;
+  }
+  EXPECT_EQ(d->groups[1].error_code, group_id_not_found);
+  for (const std::string m : {"a", "b", "c"}) {
+    auto h = heartbeat(c, "g", m, 0, std::vector<std::string>{"one"});
+    ASSERT_TRUE(h.assignment);
+    EXPECT_EQ(h.assignment->topic_partitions.at(0).partitions, (std::vector<int32_t>{0})) << m;
+  }
+}
+
+TEST(share_api, records_go_to_one_member_and_acknowledgements_finish_them) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "q");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  produce(c, "q", 10);
+  heartbeat(c, "g", "m1", 0, std::vector<std::string>{"q"});
+  heartbeat(c, "g", "m2", 0, std::vector<std::string>{"q"});
+  auto f1 = fetch(c, "g", "m1", 0, t, {}, 4);
+  EXPECT_EQ(f1.acquisition_lock_timeout_ms, 30000);
+  EXPECT_EQ(acquired(f1), (std::set<int64_t>{0, 1, 2, 3}));
+  EXPECT_FALSE(first(f1).records.span().empty());
+  EXPECT_EQ(first(f1).acquired_records.at(0).delivery_count, 1);
+  auto f2 = fetch(c, "g", "m2", 0, t, {}, 100);
+  EXPECT_EQ(acquired(f2), (std::set<int64_t>{4, 5, 6, 7, 8, 9}));
+  // m2 cannot acknowledge m1's records; m1 can, piggybacked on its next fetch.
+  auto bad = acknowledge(c, "g", "m2", 1, t, {{0, 0, {1}}});
+  EXPECT_EQ(bad.responses.at(0).partitions.at(0).error_code, invalid_record_state);
+  auto f3 = fetch(c, "g", "m1", 1, t, {{0, 1, {1}}, {2, 3, {2, 3}}});
+  EXPECT_EQ(first(f3).acknowledge_error_code, 0);
+  EXPECT_EQ(acquired(f3), (std::set<int64_t>{2})) << "the released record comes back, the rejected one does not";
+  EXPECT_EQ(first(f3).acquired_records.at(0).delivery_count, 2);
+}
+
+TEST(share_api, session_epochs_are_checked) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "s");
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"s"});
+  EXPECT_EQ(fetch(c, "g", "m", 3, t).error_code, session_not_found);
+  EXPECT_EQ(fetch(c, "g", "m", 0, t).error_code, 0);
+  EXPECT_EQ(fetch(c, "g", "m", 2, t).error_code, invalid_session_epoch) << "1 comes next";
+  EXPECT_EQ(fetch(c, "g", "m", 1, t).error_code, 0);
+  EXPECT_EQ(acknowledge(c, "g", "m", 0, t, {}).error_code, invalid_session_epoch) << "ShareAcknowledge opens nothing";
+  EXPECT_EQ(acknowledge(c, "g", "m", 2, t, {}).error_code, 0);
+  EXPECT_EQ(acknowledge(c, "g", "m", -1, t, {}).error_code, 0);
+  EXPECT_EQ(fetch(c, "g", "m", 3, t).error_code, session_not_found) << "closed";
+  msg::share_fetch_request no_member;
+  no_member.share_session_epoch = 0;
+  auto r = call<msg::share_fetch_response>(c, fetch_key, 1, no_member);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error_code, invalid_request);
+}
+
+TEST(share_api, malformed_acknowledgements_change_nothing) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "m");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  produce(c, "m", 4);
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"m"});
+  ASSERT_EQ(acquired(fetch(c, "g", "m", 0, t)).size(), 4u);
+  int32_t epoch = 1;
+  for (const auto& a : std::vector<acks>{{0, 1, {9}},     // no such type
+                                         {0, 3, {1, 1}},  // two types for four offsets
+                                         {2, 1, {1}},     // last before first
+                                         {3, 7, {1}},     // beyond what was handed out
+                                         {0, 0, {}}}) {   // no type
+    auto r = fetch(c, "g", "m", epoch++, t, {a});
+    EXPECT_EQ(first(r).acknowledge_error_code, invalid_record_state) << a.first << "-" << a.last;
+    EXPECT_TRUE(acquired(r).empty());
+  }
+  EXPECT_EQ(first(fetch(c, "g", "m", epoch++, t, {{0, 3, {1}}})).acknowledge_error_code, 0)
+      << "the records were still held";
+  msg::share_fetch_request unknown;
+  unknown.group_id = "g";
+  unknown.member_id = "m";
+  unknown.share_session_epoch = epoch++;
+  unknown.topics.emplace_back().topic_id = uuid{9, 9, 9};
+  unknown.topics.back().partitions.emplace_back().partition_index = 0;
+  auto r = call<msg::share_fetch_response>(c, fetch_key, 2, unknown);
+  ASSERT_TRUE(r);
+  bool saw = false;
+  for (const auto& rt : r->responses)
+    if (rt.topic_id == uuid{9, 9, 9}) saw = rt.partitions.at(0).error_code == unknown_topic_id;
+  EXPECT_TRUE(saw);
+}
+
+TEST(share_api, a_closed_session_releases_its_records_and_renew_keeps_them) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "r");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  ASSERT_EQ(set_config(c, "g", "share.record.lock.duration.ms", "1000"), 0);
+  produce(c, "r", 2);
+  auto ha = heartbeat(c, "g", "a", 0, std::vector<std::string>{"r"});
+  auto hb = heartbeat(c, "g", "b", 0, std::vector<std::string>{"r"});
+  ASSERT_EQ(acquired(fetch(c, "g", "a", 0, t, {}, 1)), (std::set<int64_t>{0}));
+  ASSERT_EQ(acquired(fetch(c, "g", "b", 0, t, {}, 1)), (std::set<int64_t>{1}));
+  // b renews its lock past the lock duration; a's lock runs out. Both stay
+  // members (a 1 s session timeout).
+  for (int i = 1; i <= 3; ++i) {
+    std::this_thread::sleep_for(500ms);
+    ha = heartbeat(c, "g", "a", ha.member_epoch);
+    hb = heartbeat(c, "g", "b", hb.member_epoch);
+    auto r = acknowledge(c, "g", "b", i, t, {{1, 1, {4}}}, true);
+    ASSERT_EQ(r.error_code, 0) << r.error_message.value_or("");
+    ASSERT_EQ(r.responses.size(), 1u);
+    EXPECT_EQ(r.responses.at(0).partitions.at(0).error_code, 0) << i;
+  }
+  auto again = fetch(c, "g", "b", 4, t);
+  ASSERT_EQ(again.error_code, 0) << again.error_message.value_or("");
+  ASSERT_EQ(first(again).error_code, 0);
+  EXPECT_EQ(acquired(again), (std::set<int64_t>{0})) << "a's record, after its lock ran out";
+  EXPECT_EQ(first(again).acquired_records.at(0).delivery_count, 2);
+  EXPECT_EQ(first(fetch(c, "g", "b", 5, t, {{1, 1, {1}}})).acknowledge_error_code, 0) << "b still held offset 1";
+  // Closing b's session frees offset 0 at once.
+  EXPECT_EQ(acknowledge(c, "g", "b", -1, t, {}).error_code, 0);
+  EXPECT_EQ(acquired(fetch(c, "g", "a", 1, t)), (std::set<int64_t>{0}));
+}
+
+TEST(share_api, group_configs_are_checked_and_described) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  EXPECT_EQ(set_config(c, "g", "share.record.lock.duration.ms", "500"), invalid_config) << "below the broker's minimum";
+  EXPECT_EQ(set_config(c, "g", "share.delivery.count.limit", "11"), invalid_config);
+  EXPECT_EQ(set_config(c, "g", "share.auto.offset.reset", "sometimes"), invalid_config);
+  EXPECT_EQ(set_config(c, "g", "share.auto.offset.reset", "by_duration:PT1H"), 0);
+  EXPECT_EQ(set_config(c, "g", "errors.deadletterqueue.topic.name", "elsewhere"), invalid_config) << "not dlq.";
+  EXPECT_EQ(set_config(c, "g", "no.such.config", "1"), invalid_config);
+  EXPECT_EQ(set_config(c, "g", "share.isolation.level", "read_committed"), 0);
+  msg::describe_configs_request req;
+  auto& r = req.resources.emplace_back();
+  r.resource_type = 32;
+  r.resource_name = "g";
+  auto d = call<msg::describe_configs_response>(c, 32, 4, req);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->results.at(0).error_code, 0);
+  std::map<std::string, std::pair<std::string, int8_t>> got;
+  for (const auto& cfg : d->results[0].configs) got[cfg.name] = {cfg.value.value_or(""), cfg.config_source};
+  EXPECT_EQ(got["share.auto.offset.reset"], std::make_pair(std::string("by_duration:PT1H"), int8_t{8}));
+  EXPECT_EQ(got["share.delivery.count.limit"], std::make_pair(std::string("5"), int8_t{5}));
+  EXPECT_EQ(got["share.isolation.level"].first, "read_committed");
+}
+
+TEST(share_api, offsets_can_be_described_altered_and_deleted) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "o");
+  produce(c, "o", 10);
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"o"});  // latest: starts at 10
+  produce(c, "o", 5);
+  auto describe = [&] {
+    msg::describe_share_group_offsets_request req;
+    req.groups.emplace_back().group_id = "g";
+    auto r = call<msg::describe_share_group_offsets_response>(c, describe_offsets_key, 1, req);
+    EXPECT_TRUE(r);
+    return r->groups.at(0).topics.at(0).partitions.at(0);
+  };
+  EXPECT_EQ(describe().start_offset, 10);
+  EXPECT_EQ(describe().lag, 5);
+  msg::alter_share_group_offsets_request alter;
+  alter.group_id = "g";
+  auto& at = alter.topics.emplace_back();
+  at.topic_name = "o";
+  at.partitions.push_back({0, 2, {}});
+  auto busy = call<msg::alter_share_group_offsets_response>(c, alter_offsets_key, 0, alter);
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->error_code, non_empty_group);
+  heartbeat(c, "g", "m", -1);
+  auto done = call<msg::alter_share_group_offsets_response>(c, alter_offsets_key, 0, alter);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->error_code, 0);
+  EXPECT_EQ(describe().start_offset, 2);
+  EXPECT_EQ(describe().lag, 13);
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"o"});
+  EXPECT_EQ(acquired(fetch(c, "g", "m", 0, t, {}, 1)), (std::set<int64_t>{2}));
+  heartbeat(c, "g", "m", -1);
+  msg::delete_share_group_offsets_request del;
+  del.group_id = "g";
+  del.topics.emplace_back().topic_name = "o";
+  auto gone = call<msg::delete_share_group_offsets_response>(c, delete_offsets_key, 0, del);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->error_code, 0);
+  msg::describe_share_group_offsets_request req;
+  req.groups.emplace_back().group_id = "g";
+  auto r = call<msg::describe_share_group_offsets_response>(c, describe_offsets_key, 1, req);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->groups.at(0).topics.empty());
+}
+
+TEST(share_api, list_and_delete_groups_cover_share_groups) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  create_topic(c, "l");
+  heartbeat(c, "sg", "m", 0, std::vector<std::string>{"l"});
+  msg::list_groups_request lr;
+  lr.types_filter = {"share"};
+  auto l = call<msg::list_groups_response>(c, 16, 5, lr);
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->groups.size(), 1u);
+  EXPECT_EQ(l->groups[0].group_id, "sg");
+  EXPECT_EQ(l->groups[0].group_type, "share");
+  EXPECT_EQ(l->groups[0].group_state, "Stable");
+  msg::delete_groups_request dr;
+  dr.groups_names = {"sg", "none"};
+  auto d = call<msg::delete_groups_response>(c, 42, 2, dr);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->results.at(0).error_code, non_empty_group);
+  EXPECT_EQ(d->results.at(1).error_code, group_id_not_found);
+  heartbeat(c, "sg", "m", -1);
+  d = call<msg::delete_groups_response>(c, 42, 2, dr);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->results.at(0).error_code, 0);
+  l = call<msg::list_groups_response>(c, 16, 5, lr);
+  ASSERT_TRUE(l);
+  EXPECT_TRUE(l->groups.empty());
+}
+
+TEST(share_api, a_member_that_stops_heartbeating_loses_its_locks) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "e");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  produce(c, "e", 1);
+  heartbeat(c, "g", "gone", 0, std::vector<std::string>{"e"});
+  ASSERT_EQ(acquired(fetch(c, "g", "gone", 0, t)).size(), 1u);
+  auto h = heartbeat(c, "g", "stays", 0, std::vector<std::string>{"e"});
+  std::set<int64_t> got;
+  for (int i = 0; i < 40 && got.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    heartbeat(c, "g", "stays", h.member_epoch);
+    h = heartbeat(c, "g", "stays", h.member_epoch);
+    got = acquired(fetch(c, "g", "stays", i == 0 ? 0 : i, t));
+  }
+  EXPECT_EQ(got, (std::set<int64_t>{0})) << "within the 1 s session timeout, not the 30 s lock";
+}
+
+TEST(share_api, acknowledged_state_survives_a_restart) {
+  mosaic::testing::temp_dir dir;
+  uuid t;
+  {
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    t = create_topic(c, "d");
+    ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+    produce(c, "d", 6);
+    heartbeat(c, "g", "m", 0, std::vector<std::string>{"d"});
+    ASSERT_EQ(acquired(fetch(c, "g", "m", 0, t)).size(), 6u);
+    // 0-1 accepted, 2 released, 3 accepted, 4-5 held when the broker goes.
+    auto r = acknowledge(c, "g", "m", 1, t, {{0, 3, {1, 1, 2, 1}}});
+    ASSERT_EQ(r.responses.at(0).partitions.at(0).error_code, 0);
+  }
+  test_broker b(quick, &dir);
+  frame_client c(b.port());
+  heartbeat(c, "g", "m2", 0, std::vector<std::string>{"d"});
+  auto f = fetch(c, "g", "m2", 0, t);
+  EXPECT_EQ(acquired(f), (std::set<int64_t>{2, 4, 5}));
+  for (const auto& a : first(f).acquired_records)
+    if (a.first_offset == 2) {
+      EXPECT_EQ(a.delivery_count, 2) << "the release was persisted with its count";
+    }
+}
+
+}  // namespace
+}  // namespace mosaic::kafka
