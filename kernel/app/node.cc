@@ -72,6 +72,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   groups::share_manager::options sopts;
   sopts.settings = cfg_.groups;
   sopts.broker = service_.get();
+  sopts.policy = [slot = &share_policy_] { return slot->current(); };
   auto shares = groups::share_manager::start(*share_log, &assignors_, std::move(sopts));
   if (!shares) return shares.error();
   shares_ = std::move(*shares);
@@ -226,15 +227,39 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
               lib.descriptor().version, lib.origin(),
               static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name, *gen,
               settings.empty() ? "" : ": ", settings);
+  } else if (f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) {
+    // Only the policy group.share.policy names serves; others wait loaded.
+    auto gen = share_policy_.install(*inst);
+    if (!gen) return gen.error();
+    log::info("plugin {} ({} {}, {}) is the share policy, generation {}{}{}", f.name, lib.descriptor().name,
+              lib.descriptor().version, lib.origin(), *gen, settings.empty() ? "" : ": ", settings);
   }
   running_[e.name] = fingerprint(e, (*inst)->config());
   return {};
 }
 
 status node::load_plugins(bool dry_run) {
+  share_policy_id_ = cfg_.groups.share_policy;
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
-  return start_default_assignors(dry_run);
+  if (auto s = start_default_assignors(dry_run); !s.ok()) return s;
+  return start_share_policy(cfg_.groups.share_policy, cfg_.plugins, dry_run);
+}
+
+status node::start_share_policy(const std::string& id, const std::vector<config::plugin_entry>& entries, bool dry_run) {
+  config::plugin_entry e;
+  e.name = id;
+  e.where = "group.share.policy";
+  for (const auto& configured : entries)
+    if (configured.name == id) e = configured;
+  if (auto s = host_.ensure(e.name, e.library); !s.ok())
+    return status(errc::config, "group.share.policy names '" + id + "', which cannot be loaded: " + s.message());
+  const auto* f = host_.find(e.name);
+  if (f->factory->category != MOSAIC_CATEGORY_SHARE_POLICY)
+    return status(errc::config, "group.share.policy names '" + id + "', which is not a share policy plugin");
+  share_policy_id_ = id;
+  if (!dry_run && share_policy_.current_name() == id && running_.count(id)) return {};  // published with its entry
+  return start_plugin(e, dry_run);
 }
 
 status node::start_default_assignors(bool dry_run) {
@@ -279,6 +304,15 @@ status node::reload_plugins(const config::broker_config& fresh) {
     }
     if (auto s = start_plugin(e, false); !s.ok()) {
       log::error("reload: {} (the running generation stays)", s.message());
+      if (first_error.ok()) first_error = s;
+    }
+  }
+  // Another share policy named: swap it in.
+  if (fresh.groups.share_policy != share_policy_id_) {
+    const std::string before = share_policy_id_;
+    if (auto s = start_share_policy(fresh.groups.share_policy, fresh.plugins, false); !s.ok()) {
+      share_policy_id_ = before;
+      log::error("reload: {} (the running share policy stays)", s.message());
       if (first_error.ok()) first_error = s;
     }
   }

@@ -87,6 +87,8 @@ const std::vector<key_doc> keys = {
      "the highest in-flight bound a share group may configure"},
     {"group.share.max.share.sessions", "integer", "2000", "share sessions this broker keeps open at once"},
     {"group.share.assignors", "list", "[simple]", "share group assignors by name (from assignor plugins)"},
+    {"group.share.policy", "string", "mosaic.share_policy.default",
+     "the share policy plugin: what RELEASE, REJECT, a lock timeout and RENEW lead to; SIGHUP swaps it"},
     {"errors.deadletterqueue.topic.name.prefix", "string", "dlq.",
      "a share group's dead-letter topic must start with this (empty: any name)"},
     {"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
@@ -271,6 +273,10 @@ class parser {
       } else if (key == "group.share.assignors") {
         cfg.groups.share_assignors = string_list(v, key);
         if (cfg.groups.share_assignors.empty()) fail(v, key, "needs at least one assignor");
+      } else if (key == "group.share.policy") {
+        cfg.groups.share_policy = scalar(v, key);
+        if (cfg.groups.share_policy.empty())
+          fail(v, key, "names a share policy plugin, such as mosaic.share_policy.default");
       } else if (key == "errors.deadletterqueue.topic.name.prefix") {
         cfg.groups.dlq_topic_prefix = scalar(v, key);
       } else if (key == "errors.deadletterqueue.auto.create.topics.enable") {

@@ -78,22 +78,23 @@ struct group_settings {
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
   // Share groups (KIP-932): defaults, and the bounds a group's own configs
   // must keep to.
-  int64_t share_session_timeout_ms = 45000;             // group.share.session.timeout.ms
-  int64_t share_heartbeat_interval_ms = 5000;           // group.share.heartbeat.interval.ms
-  int64_t share_max_size = 200;                         // group.share.max.size
-  int64_t share_record_lock_duration_ms = 30000;        // group.share.record.lock.duration.ms
-  int64_t share_min_record_lock_duration_ms = 15000;    // group.share.min.record.lock.duration.ms
-  int64_t share_max_record_lock_duration_ms = 60000;    // group.share.max.record.lock.duration.ms
-  int64_t share_delivery_count_limit = 5;               // group.share.delivery.count.limit
-  int64_t share_min_delivery_count_limit = 2;           // group.share.min.delivery.count.limit
-  int64_t share_max_delivery_count_limit = 10;          // group.share.max.delivery.count.limit
-  int64_t share_partition_max_record_locks = 2000;      // group.share.partition.max.record.locks
-  int64_t share_min_partition_max_record_locks = 100;   // group.share.min.partition.max.record.locks
-  int64_t share_max_partition_max_record_locks = 4000;  // group.share.max.partition.max.record.locks
-  int64_t share_max_share_sessions = 2000;              // group.share.max.share.sessions
-  std::vector<std::string> share_assignors{"simple"};   // group.share.assignors
-  std::string dlq_topic_prefix = "dlq.";                // errors.deadletterqueue.topic.name.prefix
-  bool dlq_auto_create_topics = false;                  // errors.deadletterqueue.auto.create.topics.enable
+  int64_t share_session_timeout_ms = 45000;                  // group.share.session.timeout.ms
+  int64_t share_heartbeat_interval_ms = 5000;                // group.share.heartbeat.interval.ms
+  int64_t share_max_size = 200;                              // group.share.max.size
+  int64_t share_record_lock_duration_ms = 30000;             // group.share.record.lock.duration.ms
+  int64_t share_min_record_lock_duration_ms = 15000;         // group.share.min.record.lock.duration.ms
+  int64_t share_max_record_lock_duration_ms = 60000;         // group.share.max.record.lock.duration.ms
+  int64_t share_delivery_count_limit = 5;                    // group.share.delivery.count.limit
+  int64_t share_min_delivery_count_limit = 2;                // group.share.min.delivery.count.limit
+  int64_t share_max_delivery_count_limit = 10;               // group.share.max.delivery.count.limit
+  int64_t share_partition_max_record_locks = 2000;           // group.share.partition.max.record.locks
+  int64_t share_min_partition_max_record_locks = 100;        // group.share.min.partition.max.record.locks
+  int64_t share_max_partition_max_record_locks = 4000;       // group.share.max.partition.max.record.locks
+  int64_t share_max_share_sessions = 2000;                   // group.share.max.share.sessions
+  std::vector<std::string> share_assignors{"simple"};        // group.share.assignors
+  std::string share_policy = "mosaic.share_policy.default";  // group.share.policy (a plugin id)
+  std::string dlq_topic_prefix = "dlq.";                     // errors.deadletterqueue.topic.name.prefix
+  bool dlq_auto_create_topics = false;                       // errors.deadletterqueue.auto.create.topics.enable
 };
 
 // A voter of the metadata quorum: Kafka's `controller.quorum.voters`

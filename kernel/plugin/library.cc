@@ -9,6 +9,7 @@
 
 #include "mosaic/abi/assignor.h"
 #include "mosaic/abi/codec.h"
+#include "mosaic/abi/share_policy.h"
 #include "mosaic/sdk/config_validation.h"
 
 namespace mosaic::plugin {
@@ -68,6 +69,15 @@ status check_assignor_vtable(const mosaic_factory_v1& f, const std::string& orig
   return {};
 }
 
+status check_share_policy_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_share_policy_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_share_policy_vtable_v1::decide))
+    return refuse(origin, std::string("factory '") + f.name + "': share policy table is smaller than ABI v1 defines");
+  if (vt->decide == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': share policy table has a null function");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -110,7 +120,8 @@ const char* category_name(int32_t category) noexcept {
 }
 
 bool category_supported(int32_t category) noexcept {
-  return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR;
+  return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
+         category == MOSAIC_CATEGORY_SHARE_POLICY;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -149,6 +160,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_codec_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_ASSIGNOR)
       if (auto s = check_assignor_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_SHARE_POLICY)
+      if (auto s = check_share_policy_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }
