@@ -73,6 +73,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   sopts.settings = cfg_.groups;
   sopts.broker = service_.get();
   sopts.policy = [slot = &share_policy_] { return slot->current(); };
+  sopts.dlq = &dlq_handler_;
   auto shares = groups::share_manager::start(*share_log, &assignors_, std::move(sopts));
   if (!shares) return shares.error();
   shares_ = std::move(*shares);
@@ -227,12 +228,16 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
               lib.descriptor().version, lib.origin(),
               static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name, *gen,
               settings.empty() ? "" : ": ", settings);
-  } else if (f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) {
-    // Only the policy group.share.policy names serves; others wait loaded.
-    auto gen = share_policy_.install(*inst);
+  } else if ((f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) ||
+             (f.category == MOSAIC_CATEGORY_DLQ_HANDLER && e.name == dlq_handler_id_)) {
+    // Only the plugin group.share.policy / group.share.dlq.handler names
+    // serves; others wait loaded.
+    const bool policy = f.category == MOSAIC_CATEGORY_SHARE_POLICY;
+    auto gen = policy ? share_policy_.install(*inst) : dlq_handler_.install(*inst);
     if (!gen) return gen.error();
-    log::info("plugin {} ({} {}, {}) is the share policy, generation {}{}{}", f.name, lib.descriptor().name,
-              lib.descriptor().version, lib.origin(), *gen, settings.empty() ? "" : ": ", settings);
+    log::info("plugin {} ({} {}, {}) is the {}, generation {}{}{}", f.name, lib.descriptor().name,
+              lib.descriptor().version, lib.origin(), policy ? "share policy" : "DLQ handler", *gen,
+              settings.empty() ? "" : ": ", settings);
   }
   running_[e.name] = fingerprint(e, (*inst)->config());
   return {};
@@ -240,25 +245,33 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
 
 status node::load_plugins(bool dry_run) {
   share_policy_id_ = cfg_.groups.share_policy;
+  dlq_handler_id_ = cfg_.groups.dlq_handler;
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
   if (auto s = start_default_assignors(dry_run); !s.ok()) return s;
-  return start_share_policy(cfg_.groups.share_policy, cfg_.plugins, dry_run);
+  if (auto s = start_named_plugin("group.share.policy", cfg_.groups.share_policy, cfg_.plugins, dry_run); !s.ok())
+    return s;
+  return start_named_plugin("group.share.dlq.handler", cfg_.groups.dlq_handler, cfg_.plugins, dry_run);
 }
 
-status node::start_share_policy(const std::string& id, const std::vector<config::plugin_entry>& entries, bool dry_run) {
+status node::start_named_plugin(const char* key, const std::string& id,
+                                const std::vector<config::plugin_entry>& entries, bool dry_run) {
+  const bool policy = std::string_view(key) == "group.share.policy";
+  const int32_t category = policy ? MOSAIC_CATEGORY_SHARE_POLICY : MOSAIC_CATEGORY_DLQ_HANDLER;
   config::plugin_entry e;
   e.name = id;
-  e.where = "group.share.policy";
+  e.where = key;
   for (const auto& configured : entries)
     if (configured.name == id) e = configured;
   if (auto s = host_.ensure(e.name, e.library); !s.ok())
-    return status(errc::config, "group.share.policy names '" + id + "', which cannot be loaded: " + s.message());
+    return status(errc::config, std::string(key) + " names '" + id + "', which cannot be loaded: " + s.message());
   const auto* f = host_.find(e.name);
-  if (f->factory->category != MOSAIC_CATEGORY_SHARE_POLICY)
-    return status(errc::config, "group.share.policy names '" + id + "', which is not a share policy plugin");
-  share_policy_id_ = id;
-  if (!dry_run && share_policy_.current_name() == id && running_.count(id)) return {};  // published with its entry
+  if (f->factory->category != category)
+    return status(errc::config, std::string(key) + " names '" + id + "', which is not a " +
+                                    (policy ? "share policy" : "DLQ handler") + " plugin");
+  (policy ? share_policy_id_ : dlq_handler_id_) = id;
+  const std::string running = policy ? share_policy_.current_name() : dlq_handler_.current_name();
+  if (!dry_run && running == id && running_.count(id)) return {};  // published with its plugins.load entry
   return start_plugin(e, dry_run);
 }
 
@@ -307,12 +320,15 @@ status node::reload_plugins(const config::broker_config& fresh) {
       if (first_error.ok()) first_error = s;
     }
   }
-  // Another share policy named: swap it in.
-  if (fresh.groups.share_policy != share_policy_id_) {
-    const std::string before = share_policy_id_;
-    if (auto s = start_share_policy(fresh.groups.share_policy, fresh.plugins, false); !s.ok()) {
-      share_policy_id_ = before;
-      log::error("reload: {} (the running share policy stays)", s.message());
+  // Another share policy or DLQ handler named: swap it in.
+  for (auto [key, wanted, current] :
+       {std::tuple{"group.share.policy", &fresh.groups.share_policy, &share_policy_id_},
+        std::tuple{"group.share.dlq.handler", &fresh.groups.dlq_handler, &dlq_handler_id_}}) {
+    if (*wanted == *current) continue;
+    const std::string before = *current;
+    if (auto s = start_named_plugin(key, *wanted, fresh.plugins, false); !s.ok()) {
+      *current = before;
+      log::error("reload: {} (the running one stays)", s.message());
       if (first_error.ok()) first_error = s;
     }
   }

@@ -14,6 +14,7 @@
 #include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
 #include "kernel/groups/coordinator.h"
+#include "kernel/groups/dlq_handlers.h"
 #include "kernel/groups/share_manager.h"
 #include "kernel/groups/share_policies.h"
 #include "kernel/log/log_manager.h"
@@ -58,14 +59,17 @@ class node {
   plugin::codec_set& codecs() noexcept { return codecs_; }
   plugin::assignor_set& assignors() noexcept { return assignors_; }
   groups::share_policy_slot& share_policy() noexcept { return share_policy_; }
+  groups::dlq_handler_slot& dlq_handler() noexcept { return dlq_handler_; }
   log::log_manager* logs() noexcept { return logs_.get(); }
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status start_default_assignors(bool dry_run);
-  // Loads the share policy group.share.policy names (as configured under
-  // plugins.load, or built in with no config) and publishes it.
-  status start_share_policy(const std::string& id, const std::vector<config::plugin_entry>& entries, bool dry_run);
+  // Loads the plugin that `key` (group.share.policy, group.share.dlq.handler)
+  // names, as configured under plugins.load or built in with no config, and
+  // publishes it in its slot.
+  status start_named_plugin(const char* key, const std::string& id, const std::vector<config::plugin_entry>& entries,
+                            bool dry_run);
   status start_metadata();
   bool has_role(const std::string& role) const;
 
@@ -74,7 +78,9 @@ class node {
   plugin::codec_set codecs_;
   plugin::assignor_set assignors_;
   groups::share_policy_slot share_policy_;
-  std::string share_policy_id_;                 // the plugin id group.share.policy names now
+  std::string share_policy_id_;  // the plugin id group.share.policy names now
+  groups::dlq_handler_slot dlq_handler_;
+  std::string dlq_handler_id_;                  // the plugin id group.share.dlq.handler names now
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
   std::unique_ptr<log::log_manager> logs_;

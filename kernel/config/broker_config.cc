@@ -89,6 +89,8 @@ const std::vector<key_doc> keys = {
     {"group.share.assignors", "list", "[simple]", "share group assignors by name (from assignor plugins)"},
     {"group.share.policy", "string", "mosaic.share_policy.default",
      "the share policy plugin: what RELEASE, REJECT, a lock timeout and RENEW lead to; SIGHUP swaps it"},
+    {"group.share.dlq.handler", "string", "mosaic.dlq.topic",
+     "the DLQ handler plugin: where a share group's dead letters go (KIP-1191); SIGHUP swaps it"},
     {"errors.deadletterqueue.topic.name.prefix", "string", "dlq.",
      "a share group's dead-letter topic must start with this (empty: any name)"},
     {"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
@@ -277,6 +279,9 @@ class parser {
         cfg.groups.share_policy = scalar(v, key);
         if (cfg.groups.share_policy.empty())
           fail(v, key, "names a share policy plugin, such as mosaic.share_policy.default");
+      } else if (key == "group.share.dlq.handler") {
+        cfg.groups.dlq_handler = scalar(v, key);
+        if (cfg.groups.dlq_handler.empty()) fail(v, key, "names a DLQ handler plugin, such as mosaic.dlq.topic");
       } else if (key == "errors.deadletterqueue.topic.name.prefix") {
         cfg.groups.dlq_topic_prefix = scalar(v, key);
       } else if (key == "errors.deadletterqueue.auto.create.topics.enable") {

@@ -93,6 +93,7 @@ struct group_settings {
   int64_t share_max_share_sessions = 2000;                   // group.share.max.share.sessions
   std::vector<std::string> share_assignors{"simple"};        // group.share.assignors
   std::string share_policy = "mosaic.share_policy.default";  // group.share.policy (a plugin id)
+  std::string dlq_handler = "mosaic.dlq.topic";              // group.share.dlq.handler (a plugin id)
   std::string dlq_topic_prefix = "dlq.";                     // errors.deadletterqueue.topic.name.prefix
   bool dlq_auto_create_topics = false;                       // errors.deadletterqueue.auto.create.topics.enable
 };

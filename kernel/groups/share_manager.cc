@@ -10,6 +10,7 @@
 
 #include "kernel/base/bytes.h"
 #include "kernel/base/log.h"
+#include "kernel/groups/dlq_handlers.h"
 #include "kernel/groups/keyed_log.h"
 #include "kernel/groups/share_partition.h"
 #include "kernel/groups/state.h"
@@ -490,77 +491,61 @@ struct share_manager::impl {
 
   // ---- dead letters (KIP-1191) ----
 
+  // Hands records that entered ARCHIVING to the DLQ handler plugin. Never
+  // blocks: a handler that is full, or a write that fails, leaves the
+  // record ARCHIVING, and it is offered again a second later.
   void send_dead_letters(const sp_key& k, sp_entry& e, std::vector<dead_letter> letters) {
     const s_group* g = find_group(k.group);
     const std::string dlq = config(g, "errors.deadletterqueue.topic.name");
+    const bool copy = config(g, "errors.deadletterqueue.copy.record.enable") == "true";
     for (const auto& d : letters) {
-      // Never loop a dead-letter topic into itself, and never block: over
-      // the bound, records stay ARCHIVING and are sent on a later round.
+      // Never loop a dead-letter topic into itself.
       if (dlq.empty() || dlq == e.topic) {
         e.part.archived(d.offset);
         dirty.insert(k);
         continue;
       }
-      if (dead_letters_in_flight >= max_dead_letter_writes) {
+      if (dead_letters_in_flight >= max_dead_letter_writes || !opts.dlq) {
+        if (!opts.dlq)
+          log::warn("share group {}: no DLQ handler is loaded; {}-{} offset {} stays ARCHIVING", k.group, e.topic,
+                    k.partition, d.offset);
         retry_dead_letters = true;
         continue;
       }
-      auto topic = broker().find_topic(dlq);
-      if (!topic && cfg().dlq_auto_create_topics) {
-        adapter::new_topic nt;
-        nt.name = dlq;
-        nt.partitions = 1;
-        adapter::topic_info created;
-        auto made = broker().create_topic(nt, false, &created);
-        if (made.ok() || made.code == error::topic_already_exists) topic = broker().find_topic(dlq);
-      }
-      if (!topic || topic->partitions.empty()) {
-        log::warn("share group {}: dead-letter topic '{}' does not exist; {}-{} offset {} stays ARCHIVING", k.group,
-                  dlq, e.topic, k.partition, d.offset);
-        retry_dead_letters = true;
-        continue;
-      }
-      const char* reason =
-          d.cause == share_cause::reject ? "record rejected by the consumer" : "delivery count limit reached";
-      // The header values live here until the batch is built (headers are views).
-      const std::string partition_text = std::to_string(k.partition), offset_text = std::to_string(d.offset),
-                        count_text = std::to_string(d.delivery_count);
-      std::vector<log::record_header> headers = {
-          {"__dlq.errors.topic", e.topic},
-          {"__dlq.errors.partition", partition_text},
-          {"__dlq.errors.offset", offset_text},
-          {"__dlq.errors.group", k.group},
-          {"__dlq.errors.delivery.count", count_text},
-          {"__dlq.errors.message", reason},
-      };
-      std::optional<std::vector<uint8_t>> key, value;
-      if (config(g, "errors.deadletterqueue.copy.record.enable") == "true")
-        copy_record(e.topic, k.partition, d.offset, key, value);
-      auto as_view = [](const std::optional<std::vector<uint8_t>>& b) -> std::optional<std::string_view> {
-        if (!b) return std::nullopt;
-        return std::string_view(reinterpret_cast<const char*>(b->data()), b->size());
-      };
-      log::batch_builder builder;
-      builder.add(as_view(key), as_view(value), wall_ms(), headers);
-      auto bytes = std::make_shared<std::vector<uint8_t>>(builder.finish());
-      const int32_t target = k.partition % static_cast<int32_t>(topic->partitions.size());
+      dead_letter_record r;
+      r.group = k.group;
+      r.topic = e.topic;
+      r.dlq_topic = dlq;
+      r.partition = k.partition;
+      r.offset = d.offset;
+      r.delivery_count = d.delivery_count;
+      r.cause = d.cause;
+      r.copy_record = copy;
+      if (copy) r.has_record = copy_record(e.topic, k.partition, d.offset, r);
       ++dead_letters_in_flight;
-      broker().produce(dlq, target, *bytes, -1, bytes,
-                       [this, gate = owner, k, offset = d.offset](const adapter::produce_result& r) {
-                         gate->post([this, k, offset, code = r.code] { dead_letter_written(k, offset, code); });
-                       });
+      const auto taken = opts.dlq->enqueue(
+          r, writer.get(), [this, gate = owner, k, offset = d.offset](bool ok, const std::string& why) {
+            gate->post([this, k, offset, ok, why] { dead_letter_written(k, offset, ok, why); });
+          });
+      if (taken != dlq_handler_slot::outcome::taken) {
+        --dead_letters_in_flight;
+        retry_dead_letters = true;
+      }
     }
   }
 
   bool retry_dead_letters = false;
+  clock::time_point next_dead_letter_retry{};
 
-  void dead_letter_written(const sp_key& k, int64_t offset, error code) {
+  void dead_letter_written(const sp_key& k, int64_t offset, bool ok, const std::string& why) {
     --dead_letters_in_flight;
     auto it = parts.find(k);
     if (it == parts.end()) return;
-    if (code != error::none) {
-      log::warn("share group {}: writing offset {} to the dead-letter topic failed (error {}); retrying", k.group,
-                offset, static_cast<int>(code));
+    if (!ok) {
+      log::warn(
+          "share group {}: writing {}-{} offset {} to the dead-letter topic failed ({}); it stays ARCHIVING "
+          "and is offered again",
+          k.group, it->second.topic, k.partition, offset, why);
       retry_dead_letters = true;
       return;
     }
@@ -569,27 +554,79 @@ struct share_manager::impl {
     wake = true;
   }
 
-  // The key and value of the record at `offset`, if its batch is not
-  // compressed (a compressed batch's record is not copied: headers only).
-  void copy_record(const std::string& topic, int32_t partition, int64_t offset,
-                   std::optional<std::vector<uint8_t>>& key, std::optional<std::vector<uint8_t>>& value) {
+  // Copies the key, value and timestamp of the record at `offset` into `r`;
+  // false if its batch is compressed or it cannot be read (headers only).
+  bool copy_record(const std::string& topic, int32_t partition, int64_t offset, dead_letter_record& r) {
     adapter::fetch_request fr;
     fr.partitions.push_back({topic, partition, offset, 1 << 20});
     fr.max_wait_ms = 0;
     std::vector<adapter::fetched_partition> got;
-    broker().fetch(std::move(fr), [&](std::vector<adapter::fetched_partition> r) { got = std::move(r); });
-    if (got.empty() || got.front().code != error::none) return;
+    broker().fetch(std::move(fr), [&](std::vector<adapter::fetched_partition> res) { got = std::move(res); });
+    if (got.empty() || got.front().code != error::none) return false;
+    bool found = false;
     log::for_each_batch(got.front().records, [&](const log::batch_view& b) {
       if (b.last_offset() < offset) return true;
       if (b.base_offset() > offset || b.codec() != 0) return false;
-      log::for_each_record(b, [&](const log::record_view& r) {
-        if (b.base_offset() + r.offset_delta != offset) return;
-        if (r.key) key.emplace(r.key->begin(), r.key->end());
-        if (r.value) value.emplace(r.value->begin(), r.value->end());
+      log::for_each_record(b, [&](const log::record_view& rec) {
+        if (b.base_offset() + rec.offset_delta != offset) return;
+        if (rec.key) r.key.emplace(rec.key->begin(), rec.key->end());
+        if (rec.value) r.value.emplace(rec.value->begin(), rec.value->end());
+        r.timestamp = b.log_append_time() ? b.max_timestamp() : b.base_timestamp() + rec.timestamp_delta;
+        found = true;
       });
       return false;
     });
+    return found;
   }
+
+  // What handlers write through: the broker's produce path, with acks=all.
+  // Called from any thread: touches the broker and the settings only.
+  class produce_writer final : public dead_letter_writer {
+   public:
+    produce_writer(adapter::broker* b, const config::group_settings* s) : broker_(b), settings_(s) {}
+    void write(const std::string& topic, int32_t partition, int32_t source_partition,
+               std::optional<std::vector<uint8_t>> key, std::optional<std::vector<uint8_t>> value, int64_t timestamp,
+               std::vector<header_value> headers, std::function<void(mosaic_status_t, std::string)> done) override {
+      auto t = broker_->find_topic(topic);
+      if (!t && settings_->dlq_auto_create_topics) {
+        adapter::new_topic nt;
+        nt.name = topic;
+        nt.partitions = 1;
+        adapter::topic_info created;
+        auto made = broker_->create_topic(nt, false, &created);
+        if (made.ok() || made.code == error::topic_already_exists) t = broker_->find_topic(topic);
+      }
+      if (!t || t->partitions.empty())
+        return done(MOSAIC_ERR_INVALID_ARGUMENT, "topic '" + topic +
+                                                     "' does not exist (errors.deadletterqueue.auto.create.topics."
+                                                     "enable is off)");
+      const auto count = static_cast<int32_t>(t->partitions.size());
+      const int32_t target = partition >= 0 ? partition % count : source_partition % count;
+      std::vector<log::record_header> hs;
+      hs.reserve(headers.size());
+      for (const auto& h : headers)
+        hs.push_back({h.key, h.value ? std::optional<std::string_view>(std::string_view(
+                                           reinterpret_cast<const char*>(h.value->data()), h.value->size()))
+                                     : std::nullopt});
+      auto as_view = [](const std::optional<std::vector<uint8_t>>& b) -> std::optional<std::string_view> {
+        if (!b) return std::nullopt;
+        return std::string_view(reinterpret_cast<const char*>(b->data()), b->size());
+      };
+      log::batch_builder builder;
+      builder.add(as_view(key), as_view(value), timestamp >= 0 ? timestamp : wall_ms(), hs);
+      auto bytes = std::make_shared<std::vector<uint8_t>>(builder.finish());
+      broker_->produce(topic, target, *bytes, -1, bytes, [done](const adapter::produce_result& r) {
+        if (r.code == error::none) return done(MOSAIC_OK, "");
+        done(MOSAIC_ERR_INTERNAL, "the append failed with Kafka error " + std::to_string(static_cast<int>(r.code)) +
+                                      (r.message.empty() ? "" : ": " + r.message));
+      });
+    }
+
+   private:
+    adapter::broker* broker_;
+    const config::group_settings* settings_;
+  };
+  std::unique_ptr<produce_writer> writer = std::make_unique<produce_writer>(opts.broker, &opts.settings);
 
   void collect_dead_letters(const sp_key& k, sp_entry& e) {
     auto letters = e.part.take_dead_letters();
@@ -1010,8 +1047,9 @@ struct share_manager::impl {
         remove_member(g, mid);
       }
     }
-    if (retry_dead_letters && dead_letters_in_flight == 0) {
+    if (retry_dead_letters && dead_letters_in_flight == 0 && now >= next_dead_letter_retry) {
       retry_dead_letters = false;
+      next_dead_letter_retry = now + std::chrono::seconds(1);
       for (auto& [k, e] : parts) {
         auto pending = e.part.archiving(limits(find_group(k.group)));
         if (!pending.empty()) send_dead_letters(k, e, std::move(pending));

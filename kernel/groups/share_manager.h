@@ -41,6 +41,8 @@
 
 namespace mosaic::groups {
 
+class dlq_handler_slot;
+
 class share_manager final : public adapter::share_groups {
  public:
   struct options {
@@ -48,6 +50,8 @@ class share_manager final : public adapter::share_groups {
     adapter::broker* broker = nullptr;  // reads partitions, writes dead letters
     // The share policy to use for one decision (null or empty: Kafka's rules).
     std::function<std::shared_ptr<const share_policy>()> policy;
+    // The dead-letter handler (null: records stay ARCHIVING).
+    const dlq_handler_slot* dlq = nullptr;
     int64_t tick_ms = 20;
     // A snapshot replaces a share-partition's updates after this many.
     int32_t updates_per_snapshot = 500;

@@ -9,6 +9,7 @@
 
 #include "mosaic/abi/assignor.h"
 #include "mosaic/abi/codec.h"
+#include "mosaic/abi/dlq_handler.h"
 #include "mosaic/abi/share_policy.h"
 #include "mosaic/sdk/config_validation.h"
 
@@ -78,6 +79,15 @@ status check_share_policy_vtable(const mosaic_factory_v1& f, const std::string& 
   return {};
 }
 
+status check_dlq_handler_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_dlq_handler_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_dlq_handler_vtable_v1::enqueue))
+    return refuse(origin, std::string("factory '") + f.name + "': DLQ handler table is smaller than ABI v1 defines");
+  if (vt->enqueue == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': DLQ handler table has a null function");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -121,7 +131,7 @@ const char* category_name(int32_t category) noexcept {
 
 bool category_supported(int32_t category) noexcept {
   return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
-         category == MOSAIC_CATEGORY_SHARE_POLICY;
+         category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -162,6 +172,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_assignor_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_SHARE_POLICY)
       if (auto s = check_share_policy_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_DLQ_HANDLER)
+      if (auto s = check_dlq_handler_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }
