@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -149,20 +150,27 @@ TEST(compat, librdkafka_2_15_produces_and_consumes_on_the_newest_versions) {
 #endif
 }
 
+// A listener on a fixed port, so that clients reconnect to a restarted
+// broker: a port picked free now (by a broker started and stopped), on
+// loopback.
+std::string fixed_listener(const temp_dir& dir) {
+  std::string port;
+  {
+    broker probe(dir);
+    port = probe.bootstrap().substr(probe.bootstrap().find(':') + 1);
+  }  // stopped cleanly (SIGKILL in the destructor is after the wait)
+  return "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + port + ", adapter: kafka}]";
+}
+
 // Runs `check` (a client's idempotence check, given the bootstrap, topic,
 // record count, ready and go files) against a mosaicd that is killed with
 // SIGKILL once the check reports half its records acknowledged, and started
 // again on the same port and data; returns what the check printed.
 std::string across_a_kill_9(const std::string& check, int records) {
   temp_dir dir;
-  // A fixed port, so that the producer reconnects to the restarted broker:
-  // picked free now, on loopback.
-  std::unique_ptr<broker> b = std::make_unique<broker>(dir);
+  const std::string listener = fixed_listener(dir);
+  auto b = std::make_unique<broker>(dir, std::vector<std::string>{listener});
   const std::string bootstrap = b->bootstrap();
-  const std::string port = bootstrap.substr(bootstrap.find(':') + 1);
-  b.reset();  // stopped cleanly (SIGKILL in the destructor is after the wait)
-  const std::string listener = "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + port + ", adapter: kafka}]";
-  b = std::make_unique<broker>(dir, std::vector<std::string>{listener});
   const auto ready = dir / "ready", go = dir / "go";
   const std::string cmd = "timeout 150 " + check + " " + bootstrap + " idem " + std::to_string(records) + " " +
                           ready.string() + " " + go.string();
@@ -334,6 +342,66 @@ TEST(compat, librdkafka_2_15_share_rejects_and_the_delivery_limit_land_in_the_de
               std::string::npos)
         << limited[i];
   }
+#endif
+}
+
+// Three share consumers accept records (and reject every tenth, into the
+// DLQ) while the broker is killed with SIGKILL and started again: no record
+// whose acceptance was confirmed is delivered again, and in the end every
+// record is finished (SPSO at the end, no lag) and every rejected one is in
+// the dead-letter topic.
+TEST(compat, librdkafka_2_15_share_workers_across_a_kill_9_finish_every_record_once_or_in_the_dlq) {
+#ifndef MOSAIC_RDKAFKA_SHARE_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  temp_dir dir;
+  std::vector<std::string> settings = share_settings;
+  settings.push_back(fixed_listener(dir));
+  auto b = std::make_unique<broker>(dir, settings);
+  const int records = 20000;
+  ASSERT_EQ(share_check(*b, "produce q " + std::to_string(records)), "");
+  ASSERT_EQ(share_check(*b, "produce dlq.q 0"), "");
+  ASSERT_EQ(share_check(*b, "config sg share.auto.offset.reset earliest"), "");
+  ASSERT_EQ(share_check(*b, "config sg errors.deadletterqueue.topic.name dlq.q"), "");
+  const auto ready = dir / "ready";
+  const std::string cmd = "timeout 240 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + b->bootstrap() +
+                          " work q sg " + std::to_string(records) + " 10 " + ready.string() + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  for (int i = 0; i < 1200 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(std::filesystem::exists(ready));
+  b->proc().signal(SIGKILL);
+  b->proc().wait(5s);
+  b.reset();
+  std::this_thread::sleep_for(500ms);  // the workers keep trying meanwhile
+  b = std::make_unique<broker>(dir, settings);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  ::pclose(p);
+  EXPECT_NE(out.find("TWICE 0 AFTER_ACCEPT 0"), std::string::npos) << out.substr(0, 4000);
+  // Every record finished: the share-partition start offset is at the end.
+  const std::string cli = std::filesystem::path(mosaicd).parent_path() / "mosaic";
+  const std::string described = run(cli + " -b " + b->bootstrap() + " share describe sg 2>&1");
+  std::vector<std::string> row;  // TOPIC PARTITION START-OFFSET END-OFFSET IN-FLIGHT ... LAG
+  for (const auto& line : lines(described))
+    if (line.rfind("q ", 0) == 0) {
+      std::istringstream in(line);
+      for (std::string f; in >> f;) row.push_back(f);
+    }
+  ASSERT_EQ(row.size(), 10u) << described;
+  EXPECT_EQ(row[2], std::to_string(records)) << described;
+  EXPECT_EQ(row[9], "0") << described;
+  // Every rejected record is in the dead-letter topic (some maybe twice:
+  // a letter written just before the kill is written again after it).
+  std::set<int> dead;
+  for (const auto& line : lines(run("timeout 30 kcat -C -b " + b->bootstrap() + " -t dlq.q -e -q -f '%h\\n'"))) {
+    const std::string mark = "__dlq.errors.offset=";
+    const auto at = line.find(mark);
+    if (at != std::string::npos) dead.insert(std::stoi(line.substr(at + mark.size())));
+  }
+  EXPECT_EQ(dead.size(), static_cast<size_t>(records / 10));
+  for (int r = 9; r < records; r += 10) EXPECT_TRUE(dead.count(r)) << "rejected record " << r << " is not in the DLQ";
 #endif
 }
 

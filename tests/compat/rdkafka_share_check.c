@@ -16,6 +16,12 @@
  *       Accepts even records and rejects odd ones (explicit mode).
  *   rdkafka_share_check <bootstrap> release <topic> <group> <records>
  *       Releases every record until the broker stops offering any.
+ *   rdkafka_share_check <bootstrap> work <topic> <group> <records> <reject_every> <ready_file>
+ *       Three workers (explicit mode, a commit after each poll) accept every
+ *       record but every reject_every-th, which they reject; <ready_file> is
+ *       made once a third are done (the broker may then be killed). Ends when
+ *       nothing comes for 8 s; prints what was confirmed, and any record
+ *       delivered again after its ACCEPT was confirmed.
  *   rdkafka_share_check <bootstrap> produce <topic> <records>
  *       Creates a one-partition topic and produces records "0".."records-1".
  *   rdkafka_share_check <bootstrap> config <group> <name> <value>
@@ -203,6 +209,115 @@ static int run_distinct(const char* bootstrap, const char* topic, const char* gr
   return missing == 0 && twice == 0 && idle == 0 ? 0 : 1;
 }
 
+/* ---- work (across a broker restart) ---- */
+
+struct shared_work {
+  const char* bootstrap;
+  const char* topic;
+  const char* group;
+  int records;
+  int reject_every;
+  const char* ready_file;
+  pthread_mutex_t mu;
+  int* accepted; /* confirmed ACCEPTs per record */
+  int* rejected; /* confirmed REJECTs per record */
+  int done_count;
+  int ready;
+  int after_accept; /* deliveries of a record whose ACCEPT was confirmed */
+  long long last_record_ms;
+};
+
+static void* work_worker(void* arg) {
+  struct shared_work* w = arg;
+  rd_kafka_share_t* rk = share_consumer(w->bootstrap, w->group, w->topic, 1, "50");
+  int* batch_n = calloc(64, sizeof(int));
+  int8_t* batch_t = calloc(64, 1);
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    const int quiet = now_ms() - w->last_record_ms > 8000;
+    pthread_mutex_unlock(&w->mu);
+    if (quiet) break;
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    if (!batch) continue;
+    size_t n = 0;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch) && n < 64; i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      int r = record_number(m);
+      if (r < 0 || r >= w->records) continue;
+      int reject = w->reject_every > 0 && r % w->reject_every == w->reject_every - 1;
+      rd_kafka_share_acknowledge_type(
+          rk, m, reject ? RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_REJECT : RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+      batch_n[n] = r;
+      batch_t[n] = (int8_t)reject;
+      n++;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (n > 0) w->last_record_ms = now_ms();
+    for (size_t i = 0; i < n; i++)
+      if (w->accepted[batch_n[i]]) w->after_accept++;
+    pthread_mutex_unlock(&w->mu);
+    rd_kafka_messages_destroy(batch);
+    if (n == 0) continue;
+    const int ok = commit(rk);
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; ok && i < n; i++) {
+      if (batch_t[i])
+        w->rejected[batch_n[i]]++;
+      else
+        w->accepted[batch_n[i]]++;
+      w->done_count++;
+    }
+    if (!w->ready && w->done_count >= w->records / 3) {
+      w->ready = 1;
+      FILE* f = fopen(w->ready_file, "w");
+      if (f) fclose(f);
+    }
+    pthread_mutex_unlock(&w->mu);
+  }
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  free(batch_n);
+  free(batch_t);
+  return NULL;
+}
+
+static int run_work(const char* bootstrap, const char* topic, const char* group, int records, int reject_every,
+                    const char* ready_file) {
+  struct shared_work w = {bootstrap,
+                          topic,
+                          group,
+                          records,
+                          reject_every,
+                          ready_file,
+                          PTHREAD_MUTEX_INITIALIZER,
+                          calloc((size_t)records, sizeof(int)),
+                          calloc((size_t)records, sizeof(int)),
+                          0,
+                          0,
+                          0,
+                          now_ms() + 20000};
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, work_worker, &w);
+  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+  int accepted = 0, rejected = 0, twice = 0;
+  for (int r = 0; r < records; r++) {
+    if (w.accepted[r]) accepted++;
+    if (w.rejected[r]) rejected++;
+    if (w.accepted[r] > 1 || w.rejected[r] > 1 || (w.accepted[r] && w.rejected[r])) twice++;
+  }
+  printf("CONFIRMED ACCEPTED %d REJECTED %d TWICE %d AFTER_ACCEPT %d\n", accepted, rejected, twice, w.after_accept);
+  /* The unconfirmed rest: acknowledgements in flight when the broker died. */
+  for (int r = 0; r < records; r++)
+    if (!w.accepted[r] && !w.rejected[r]) printf("UNCONFIRMED %d\n", r);
+  return 0;
+}
+
 /* ---- hold / redeliver ---- */
 
 static int run_hold(const char* bootstrap, const char* topic, const char* group, int records) {
@@ -352,6 +467,7 @@ int main(int argc, char** argv) {
   const char* group = argv[4];
   int records = atoi(argv[5]);
   if (!strcmp(mode, "distinct") && argc == 7) return run_distinct(bootstrap, topic, group, records, atoi(argv[6]));
+  if (!strcmp(mode, "work") && argc == 8) return run_work(bootstrap, topic, group, records, atoi(argv[6]), argv[7]);
   if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
   if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);
