@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/process.h"
@@ -27,7 +28,9 @@ class cli_test : public ::testing::Test {
         mosaicd,
         std::vector<std::string>{
             "--config", single_node, "--set", "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]",
-            "--set", "group.initial.rebalance.delay.ms=200", "--set", "group.consumer.heartbeat.interval.ms=500"},
+            "--set", "group.initial.rebalance.delay.ms=200", "--set", "group.consumer.heartbeat.interval.ms=500",
+            // Share group locks as short as 1 s, so that a renewal can be watched.
+            "--set", "group.share.min.record.lock.duration.ms=1000"},
         dir_.path());
     ASSERT_TRUE(node_->wait_for_log("mosaicd started")) << node_->err();
     const std::string err = node_->err(), mark = "listening on PLAINTEXT 127.0.0.1:";
@@ -164,6 +167,82 @@ TEST_F(cli_test, groups_list_describe_with_lag_reset_offsets_and_delete) {
   EXPECT_NE(gone.out.find("no group 'readers'"), std::string::npos) << gone.out;
   EXPECT_EQ(mosaic("groups frobnicate").code, 2);
   EXPECT_EQ(mosaic("groups --help").code, 0);
+}
+
+// The row of `share describe` for TOPIC partition 0: TOPIC PARTITION
+// START-OFFSET END-OFFSET IN-FLIGHT AVAILABLE ACQUIRED ACKNOWLEDGED ARCHIVED LAG.
+std::vector<std::string> share_row(const std::string& described, const std::string& topic) {
+  std::istringstream in(described);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(topic + " ", 0) == 0) {
+      std::vector<std::string> row;
+      std::istringstream fields(line);
+      for (std::string f; fields >> f;) row.push_back(f);
+      return row;
+    }
+  return {};
+}
+
+TEST_F(cli_test, share_consume_acknowledges_by_rule_and_describe_shows_the_share_partition) {
+  ASSERT_EQ(mosaic("topic create work -p 1").code, 0);
+  ASSERT_EQ(mosaic("produce work", "v1\\nv2\\nv3\\nv4\\nv5\\nv6\\nv7\\nv8\\nv9\\nv10\\n").code, 0);
+  auto got = mosaic("share consume work -g sg --reset earliest -n 6 --reject-if v3 --release-if v5 2>&1");
+  EXPECT_EQ(got.code, 0) << got.out;
+  EXPECT_EQ(got.out, "0\t1\tv1\n1\t1\tv2\n2\t1\tv3\n3\t1\tv4\n4\t1\tv5\n5\t1\tv6\n");
+  // 0-3 done (2 archived), 4 released, 5 accepted, 6-9 never handed out.
+  auto described = mosaic("share describe sg");
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("GROUP sg  STATE Empty"), std::string::npos) << described.out;
+  EXPECT_EQ(share_row(described.out, "work"),
+            (std::vector<std::string>{"work", "0", "4", "6", "2", "1", "0", "1", "0", "5"}))
+      << described.out;
+  // The released record comes back first, with its delivery count up.
+  auto again = mosaic("share consume work -g sg -n 2 -f '%o:%d:%s\\n'");
+  EXPECT_EQ(again.out, "4:2:v5\n6:1:v7\n") << again.out;
+  auto groups = mosaic("groups list --type share");
+  EXPECT_NE(groups.out.find("sg"), std::string::npos) << groups.out;
+}
+
+TEST_F(cli_test, share_renew_keeps_a_slow_workers_records_and_without_it_they_return) {
+  ASSERT_EQ(mosaic("topic create slow -p 1").code, 0);
+  ASSERT_EQ(mosaic("produce slow", "a\\nb\\n").code, 0);
+  ASSERT_EQ(mosaic("share alter-config rg --set share.record.lock.duration.ms=1000 --set "
+                   "share.auto.offset.reset=earliest")
+                .code,
+            0);
+  // Each record held 2.5 s against a 1 s lock, renewed every 300 ms: each is
+  // delivered once and its acceptance is taken.
+  auto renewed = mosaic("share consume slow -g rg -n 2 --max-records 1 --hold 2500 --renew-every 300 2>&1");
+  EXPECT_EQ(renewed.code, 0) << renewed.out;
+  EXPECT_EQ(renewed.out, "0\t1\ta\n1\t1\tb\n");
+  ASSERT_EQ(mosaic("produce slow", "c\\n").code, 0);
+  // Without renewing, the lock runs out while the worker holds the record:
+  // it is delivered again, and the late acceptance is refused.
+  auto lapsed = mosaic("share consume slow -g rg -n 2 --max-records 1 --hold 1500 2>&1");
+  const auto first = lapsed.out.find("2\t1\tc\n"), second = lapsed.out.find("2\t2\tc\n");
+  EXPECT_NE(first, std::string::npos) << lapsed.out;
+  EXPECT_NE(second, std::string::npos) << lapsed.out;
+  EXPECT_LT(first, second) << lapsed.out;
+  EXPECT_EQ(lapsed.code, 1) << "the last acceptance came too late too";
+  EXPECT_NE(lapsed.out.find("not acquired by this member"), std::string::npos) << lapsed.out;
+}
+
+TEST_F(cli_test, share_configs_reset_offsets_and_mistakes) {
+  ASSERT_EQ(mosaic("topic create r -p 1").code, 0);
+  ASSERT_EQ(mosaic("produce r", "x\\ny\\nz\\n").code, 0);
+  auto bad = mosaic("share alter-config g --set share.delivery.count.limit=99");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("share.delivery.count.limit must be an integer from 2 to 10"), std::string::npos) << bad.out;
+  EXPECT_EQ(mosaic("share consume r").code, 2) << "no --group";
+  auto missing = mosaic("share describe nobody");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("share group 'nobody' does not exist"), std::string::npos) << missing.out;
+  ASSERT_EQ(mosaic("share consume r -g g --reset latest --idle-exit 300").code, 0);
+  EXPECT_EQ(share_row(mosaic("share describe g").out, "r").at(2), "3");
+  auto reset = mosaic("share reset-offsets g --topic r --to earliest");
+  EXPECT_EQ(reset.code, 0) << reset.out;
+  EXPECT_EQ(share_row(mosaic("share describe g").out, "r").at(2), "0");
+  EXPECT_EQ(mosaic("share consume r -g g -n 3 -f '%s'").out, "xyz");
 }
 
 TEST_F(cli_test, cluster_info_help_and_exit_codes) {

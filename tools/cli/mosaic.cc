@@ -872,20 +872,6 @@ share_topic share_topic_of(connection& c, const std::string& topic) {
   return t;
 }
 
-void set_group_config(connection& c, const std::string& group, const std::string& name, const std::string& value) {
-  msg::incremental_alter_configs_request req;
-  auto& r = req.resources.emplace_back();
-  r.resource_type = 32;  // GROUP
-  r.resource_name = group;
-  auto& cfg = r.configs.emplace_back();
-  cfg.name = name;
-  cfg.config_operation = 0;
-  cfg.value = value;
-  auto resp = c.call<msg::incremental_alter_configs_response>(44, 1, req);
-  if (!resp.responses.empty() && resp.responses[0].error_code != 0)
-    refused(resp.responses[0].error_code, "", resp.responses[0].error_message);
-}
-
 // The acknowledgements of one partition, as AcknowledgementBatches: runs
 // of consecutive offsets, each with one type or one type per offset.
 template <class Batch>
@@ -910,6 +896,9 @@ std::vector<Batch> ack_batches(std::map<int64_t, int8_t>& acks) {
   acks.clear();
   return out;
 }
+
+void alter_group_configs(connection& c, const std::string& group, const std::vector<std::string>& sets,
+                         const std::vector<std::string>& deletes);
 
 int8_t ack_type_named(const std::string& name) {
   if (name == "accept") return 1;
@@ -939,7 +928,7 @@ int share_consume(connection& c, args a) {
   const int64_t count = count_text ? integer(*count_text, "--count") : -1;
   const int64_t idle_ms = idle_text ? integer(*idle_text, "--idle-exit") : -1;
   const auto max_records = static_cast<int32_t>(max_records_text ? integer(*max_records_text, "--max-records") : 100);
-  if (reset) set_group_config(c, group, "share.auto.offset.reset", *reset);
+  if (reset) alter_group_configs(c, group, {"share.auto.offset.reset=" + *reset}, {});
   const share_topic t = share_topic_of(c, topic);
   const std::string member = new_member_id();
   using clock = std::chrono::steady_clock;
@@ -1169,8 +1158,45 @@ int share_reset_offsets(connection& c, const std::string& group, args& a) {
   return 0;
 }
 
+int share_alter_config(connection& c, const std::string& group, args& a) {
+  const auto sets = a.options("--set", "-s");
+  const auto deletes = a.options("--delete", "-d");
+  a.done();
+  if (sets.empty() && deletes.empty()) usage_error("share alter-config needs --set KEY=VALUE or --delete KEY");
+  alter_group_configs(c, group, sets, deletes);
+  std::printf("share group %s: %zu config(s) changed\n", group.c_str(), sets.size() + deletes.size());
+  return 0;
+}
+
+void alter_group_configs(connection& c, const std::string& group, const std::vector<std::string>& sets,
+                         const std::vector<std::string>& deletes) {
+  msg::incremental_alter_configs_request req;
+  auto& r = req.resources.emplace_back();
+  r.resource_type = 32;  // GROUP
+  r.resource_name = group;
+  for (const auto& kv : sets) {
+    auto [k, v] = key_value(kv, "--set");
+    auto& cfg = r.configs.emplace_back();
+    cfg.name = k;
+    cfg.config_operation = 0;
+    cfg.value = v;
+  }
+  for (const auto& k : deletes) {
+    auto& cfg = r.configs.emplace_back();
+    cfg.name = k;
+    cfg.config_operation = 1;
+  }
+  auto resp = c.call<msg::incremental_alter_configs_response>(44, 1, req);
+  if (!resp.responses.empty() && resp.responses[0].error_code != 0)
+    refused(resp.responses[0].error_code, "", resp.responses[0].error_message);
+}
+
 int share_command(connection& c, const std::string& verb, args a) {
   if (verb == "consume") return share_consume(c, std::move(a));
+  if (verb == "alter-config") {
+    const std::string group = a.positional("group");
+    return share_alter_config(c, group, a);
+  }
   if (verb == "describe") return share_describe(c, std::move(a));
   if (verb == "reset-offsets") {
     const std::string group = a.positional("group");
@@ -1260,6 +1286,7 @@ const char* const help_main =
     "  share consume TOPIC -g GROUP [--ack accept|release|reject] [--reject-if TEXT] [--release-if TEXT]\n"
     "                [--hold MS [--renew-every MS]] [-n COUNT] [--idle-exit MS] [--reset earliest|latest]\n"
     "  share describe GROUP\n"
+    "  share alter-config GROUP [--set KEY=VALUE]... [--delete KEY]...\n"
     "  share reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET\n"
     "  cluster info\n"
     "  quorum describe\n"
@@ -1313,6 +1340,11 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic share describe GROUP\n"
      "    the members and their assignment, and per partition the share-partition start offset (SPSO),\n"
      "    the end of what was handed out, the records in flight by state, and the lag\n"
+     "mosaic share alter-config GROUP [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
+     "    a share group's configs: share.auto.offset.reset, share.record.lock.duration.ms,\n"
+     "    share.delivery.count.limit, share.partition.max.record.locks, share.isolation.level,\n"
+     "    share.renew.acknowledge.enable, share.session.timeout.ms, share.heartbeat.interval.ms,\n"
+     "    errors.deadletterqueue.topic.name, errors.deadletterqueue.copy.record.enable\n"
      "mosaic share reset-offsets GROUP -t|--topic TOPIC [-p|--partition N] --to earliest|latest|OFFSET\n"
      "    moves the start offset of a share group with no members (AlterShareGroupOffsets)\n"},
     {"cluster", "mosaic cluster info       the cluster id, the controller, the brokers and the topic count\n"},
