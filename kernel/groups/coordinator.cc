@@ -1303,62 +1303,19 @@ result<std::unique_ptr<coordinator>> coordinator::start(log::partition_log* log,
   log::info("groups: {} classic, {} consumer, offsets of {} group(s) ({} records read)", s.classic.size(),
             s.consumer.size(), s.offsets.size(), s.records);
   c->impl_->restore(std::move(s));
-  c->thread_ = std::thread([p = c.get()] { p->loop(); });
+  impl* state = c->impl_.get();
+  c->loop_.start(state->opts.tick_ms,
+                 {[state](clock::time_point now) { state->now = now; }, [state] { state->expire(); },
+                  [state] {
+                    commit_round(
+                        state->glog, state->after_flush, [state] { state->write_all(); }, "groups: the group log");
+                  }});
   return c;
 }
 
 coordinator::~coordinator() { stop(); }
 
-void coordinator::stop() {
-  {
-    std::lock_guard g(mu_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void coordinator::post(std::function<void()> task) {
-  {
-    std::lock_guard g(mu_);
-    if (stopping_) return;
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-}
-
-void coordinator::loop() {
-  impl& s = *impl_;
-  auto next_tick = clock::now();
-  for (;;) {
-    std::deque<std::function<void()>> round;
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait_until(lk, next_tick, [&] { return stopping_ || !tasks_.empty(); });
-      if (stopping_) return;
-      round.swap(tasks_);
-    }
-    s.now = clock::now();
-    for (auto& task : round) task();
-    if (s.now >= next_tick) {
-      s.expire();
-      next_tick = s.now + milliseconds(s.opts.tick_ms);
-    }
-    bool durable = true;
-    if (s.glog.pending()) {
-      if (auto st = s.glog.flush(); !st) {
-        log::error("groups: writing the group log failed: {}", st.message());
-        durable = false;
-      }
-    }
-    for (auto& f : std::exchange(s.after_flush, {})) f(durable);
-    if (durable && s.glog.wants_compaction()) {
-      if (auto st = s.glog.compact([&] { s.write_all(); }); !st)
-        log::error("groups: compacting the group log failed: {}", st.message());
-    }
-  }
-}
+void coordinator::stop() { loop_.stop(); }
 
 // ---- the calls: each posts its work to the coordinator's thread ----------
 

@@ -3,28 +3,25 @@
 // incremental reconciliation), and committed offsets, all persisted in the
 // group log (group_log.h) and rebuilt from it at start-up.
 //
-// Threading: one thread, the coordinator's own, owns every group. Calls
-// post their work to it; it handles what has arrived as one round, fires
-// the timers that are due (sessions, rebalance deadlines, the initial
-// rebalance delay), writes the round's records with one append and one
-// fsync, and only then gives the answers that depend on them. Assignors
+// Threading: one thread, the coordinator's own (round_loop.h), owns every
+// group. Calls post their work to it; it handles what has arrived as one
+// round, fires the timers that are due (sessions, rebalance deadlines, the
+// initial rebalance delay), writes the round's records with one append and
+// one fsync, and only then gives the answers that depend on them. Assignors
 // run on this thread, never on a network thread.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
 #include "kernel/groups/group_log.h"
+#include "kernel/groups/round_loop.h"
 #include "kernel/groups/state.h"
 #include "kernel/plugin/assignors.h"
 #include "mosaic/adapter/groups.h"
@@ -75,15 +72,10 @@ class coordinator final : public adapter::group_coordinator {
  private:
   struct impl;
   coordinator(log::partition_log* log, const plugin::assignor_set* assignors, options opts);
-  void post(std::function<void()> task);
-  void loop();
+  void post(std::function<void()> task) { loop_.post(std::move(task)); }
 
   std::unique_ptr<impl> impl_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::thread thread_;
+  round_loop loop_;  // stopped (joined) before impl_ goes
 };
 
 }  // namespace mosaic::groups

@@ -1152,7 +1152,16 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
   for (auto& [k, e] : s.parts) archiving += e.part.archiving(s.limits(s.find_group(k.group))).size();
   if (archiving > 0) s.retry_dead_letters = true;  // resume dead-letter writes cut short
   log::info("share groups: {} group(s), {} share-partition(s) ({} records read)", s.groups.size(), s.parts.size(), *n);
-  m->thread_ = std::thread([p = m.get()] { p->loop(); });
+  impl* state = m->impl_.get();
+  m->loop_.start(state->opts.tick_ms,
+                 {[state](clock::time_point now) { state->now = now; }, [state] { state->expire(); },
+                  [state] {
+                    state->retry_parked(std::exchange(state->wake, false));
+                    state->write_changes();
+                    commit_round(
+                        state->slog, state->after_flush, [state] { state->write_all(); },
+                        "share groups: the share-state log");
+                  }});
   return m;
 }
 
@@ -1163,57 +1172,7 @@ void share_manager::stop() {
     std::lock_guard g(gate_->mu);
     gate_->target = nullptr;
   }
-  {
-    std::lock_guard g(mu_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void share_manager::post(std::function<void()> task) {
-  {
-    std::lock_guard g(mu_);
-    if (stopping_) return;
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-}
-
-void share_manager::loop() {
-  impl& s = *impl_;
-  auto next_tick = clock::now();
-  for (;;) {
-    std::deque<std::function<void()>> round;
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait_until(lk, next_tick, [&] { return stopping_ || !tasks_.empty(); });
-      if (stopping_) return;
-      round.swap(tasks_);
-    }
-    s.now = clock::now();
-    for (auto& task : round) task();
-    if (s.now >= next_tick) {
-      s.expire();
-      next_tick = s.now + milliseconds(s.opts.tick_ms);
-    }
-    const bool all = std::exchange(s.wake, false);
-    s.retry_parked(all);
-    s.write_changes();
-    bool durable = true;
-    if (s.slog.pending()) {
-      if (auto st = s.slog.flush(); !st) {
-        log::error("share groups: writing the share-state log failed: {}", st.message());
-        durable = false;
-      }
-    }
-    for (auto& f : std::exchange(s.after_flush, {})) f(durable);
-    if (durable && s.slog.wants_compaction()) {
-      if (auto st = s.slog.compact([&] { s.write_all(); }); !st)
-        log::error("share groups: compacting the share-state log failed: {}", st.message());
-    }
-  }
+  loop_.stop();
 }
 
 // ---- the calls: each posts its work to the manager's thread --------------

@@ -23,17 +23,15 @@
 // requests whose acknowledgements it carried.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/round_loop.h"
 #include "kernel/groups/share_policy.h"
 #include "kernel/log/partition_log.h"
 #include "kernel/plugin/assignors.h"
@@ -98,16 +96,11 @@ class share_manager final : public adapter::share_groups {
     }
   };
   share_manager(log::partition_log* log, const plugin::assignor_set* assignors, options opts);
-  void post(std::function<void()> task);
-  void loop();
+  void post(std::function<void()> task) { loop_.post(std::move(task)); }
 
   std::shared_ptr<gate> gate_ = std::make_shared<gate>();  // before impl_, which keeps a copy
   std::unique_ptr<impl> impl_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::thread thread_;
+  round_loop loop_;  // stopped (joined) before impl_ goes
 };
 
 }  // namespace mosaic::groups

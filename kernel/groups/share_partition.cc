@@ -10,6 +10,16 @@ namespace {
 
 bool terminal(record_state s) { return s == record_state::acknowledged || s == record_state::archived; }
 
+// Appends one offset's persisted state to `out`, extending the last run
+// when it continues it (acquisition is not persisted: shown as available).
+void add_run(std::vector<state_batch>& out, int64_t offset, record_state st, int16_t count) {
+  if (st == record_state::acquired) st = record_state::available;
+  if (!out.empty() && out.back().last + 1 == offset && out.back().state == st && out.back().delivery_count == count)
+    out.back().last = offset;
+  else
+    out.push_back({offset, offset, st, count});
+}
+
 }  // namespace
 
 int64_t share_partition::next_acquirable(int64_t now_ms, const share_limits& lim) const {
@@ -234,16 +244,8 @@ void share_partition::archived(int64_t offset) {
 
 std::vector<state_batch> share_partition::snapshot() const {
   std::vector<state_batch> out;
-  for (size_t i = 0; i < window_.size(); ++i) {
-    const auto& s = window_[i];
-    const int64_t o = start_ + static_cast<int64_t>(i);
-    const auto st = s.state == record_state::acquired ? record_state::available : s.state;
-    if (!out.empty() && out.back().last + 1 == o && out.back().state == st &&
-        out.back().delivery_count == s.delivery_count)
-      out.back().last = o;
-    else
-      out.push_back({o, o, st, s.delivery_count});
-  }
+  for (size_t i = 0; i < window_.size(); ++i)
+    add_run(out, start_ + static_cast<int64_t>(i), window_[i].state, window_[i].delivery_count);
   // Trailing never-delivered records say nothing the start does not.
   while (!out.empty() && out.back().state == record_state::available && out.back().delivery_count == 0) out.pop_back();
   return out;
@@ -256,12 +258,7 @@ std::vector<state_batch> share_partition::take_changes() {
   for (int64_t o : changed_) {
     if (o < start_ || o >= end_offset()) continue;  // below the start: the start says it
     const auto& s = at_offset(o);
-    const auto st = s.state == record_state::acquired ? record_state::available : s.state;
-    if (!out.empty() && out.back().last + 1 == o && out.back().state == st &&
-        out.back().delivery_count == s.delivery_count)
-      out.back().last = o;
-    else
-      out.push_back({o, o, st, s.delivery_count});
+    add_run(out, o, s.state, s.delivery_count);
   }
   changed_.clear();
   start_moved_ = false;

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "kafka_messages.h"
-#include "kernel/log/batch_builder.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
+#include "tests/support/share_calls.h"
 #include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
@@ -32,86 +32,31 @@ constexpr int16_t invalid_request = 42, unknown_member = 25, fenced_member_epoch
 const std::vector<std::string> quick = {"group.share.session.timeout.ms=1000", "group.share.heartbeat.interval.ms=100",
                                         "group.share.min.record.lock.duration.ms=1000"};
 
+using mosaic::testing::acquired_offsets;
+using mosaic::testing::set_group_config;
+using mosaic::testing::share_acks;
+
 uuid create_topic(frame_client& c, const std::string& name, int32_t partitions = 1) {
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = name;
-  t.num_partitions = partitions;
-  t.replication_factor = 1;
-  auto r = call<msg::create_topics_response>(c, 19, 7, req);
-  EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
-  return r ? r->topics.at(0).topic_id : uuid{};
+  return mosaic::testing::create_share_topic(c, name, partitions);
 }
 
-void produce(frame_client& c, const std::string& topic, int n, int32_t partition = 0) {
-  log::batch_builder b(1700000000000);
-  for (int i = 0; i < n; ++i) b.add(std::nullopt, "v" + std::to_string(i));
-  auto records = b.finish();
-  msg::produce_request req;
-  req.acks = -1;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = partition;
-  p.records = bytes_ref::of(records);
-  auto r = call<msg::produce_response>(c, 0, 9, req);
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, 0);
-}
+void produce(frame_client& c, const std::string& topic, int n) { mosaic::testing::produce_values(c, topic, n, "v"); }
 
 int16_t set_config(frame_client& c, const std::string& group, const std::string& name, const std::string& value) {
-  msg::incremental_alter_configs_request req;
-  auto& r = req.resources.emplace_back();
-  r.resource_type = 32;
-  r.resource_name = group;
-  auto& cfg = r.configs.emplace_back();
-  cfg.name = name;
-  cfg.config_operation = 0;
-  cfg.value = value;
-  auto resp = call<msg::incremental_alter_configs_response>(c, 44, 1, req);
-  EXPECT_TRUE(resp);
-  return resp ? resp->responses.at(0).error_code : -1;
+  return set_group_config(c, group, name, value);
 }
 
 msg::share_group_heartbeat_response heartbeat(frame_client& c, const std::string& group, const std::string& member,
                                               int32_t epoch, std::optional<std::vector<std::string>> topics = {}) {
-  msg::share_group_heartbeat_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.member_epoch = epoch;
-  req.subscribed_topic_names = std::move(topics);
-  auto r = call<msg::share_group_heartbeat_response>(c, hb_key, 1, req);
-  EXPECT_TRUE(r);
-  return r ? static_cast<msg::share_group_heartbeat_response>(*r) : msg::share_group_heartbeat_response{};
+  return mosaic::testing::share_heartbeat(c, group, member, epoch, std::move(topics));
 }
 
-struct acks {
-  int64_t first, last;
-  std::vector<int8_t> types;
-};
+using acks = share_acks;
 
 mosaic::testing::reply<msg::share_fetch_response> fetch(frame_client& c, const std::string& group,
                                                         const std::string& member, int32_t epoch, const uuid& topic,
-                                                        std::vector<acks> a = {}, int32_t max_records = 100,
-                                                        int32_t wait_ms = 0, int16_t v = 2) {
-  msg::share_fetch_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.share_session_epoch = epoch;
-  req.max_wait_ms = wait_ms;
-  req.min_bytes = 1;
-  req.max_bytes = 1 << 20;
-  req.max_records = max_records;
-  req.batch_size = max_records;
-  auto& t = req.topics.emplace_back();
-  t.topic_id = topic;
-  auto& p = t.partitions.emplace_back();
-  p.partition_index = 0;
-  for (auto& x : a) p.acknowledgement_batches.push_back({x.first, x.last, x.types, {}});
-  auto r = call<msg::share_fetch_response>(c, fetch_key, v, req);
-  EXPECT_TRUE(r);
-  return r ? *r : mosaic::testing::reply<msg::share_fetch_response>{};
+                                                        std::vector<acks> a = {}, int32_t max_records = 100) {
+  return mosaic::testing::share_fetch(c, group, member, epoch, topic, a, max_records);
 }
 
 msg::share_acknowledge_response acknowledge(frame_client& c, const std::string& group, const std::string& member,
@@ -131,15 +76,7 @@ msg::share_acknowledge_response acknowledge(frame_client& c, const std::string& 
   return r ? static_cast<msg::share_acknowledge_response>(*r) : msg::share_acknowledge_response{};
 }
 
-// The acquired offsets of a fetch's first partition.
-std::set<int64_t> acquired(const msg::share_fetch_response& r) {
-  std::set<int64_t> out;
-  for (const auto& t : r.responses)
-    for (const auto& p : t.partitions)
-      for (const auto& a : p.acquired_records)
-        for (int64_t o = a.first_offset; o <= a.last_offset; ++o) out.insert(o);
-  return out;
-}
+std::set<int64_t> acquired(const msg::share_fetch_response& r) { return acquired_offsets(r); }
 
 const msg::share_fetch_response_partition_data& first(const msg::share_fetch_response& r) {
   return r.responses.at(0).partitions.at(0);

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "kafka_messages.h"
-#include "kernel/log/batch_builder.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
+#include "tests/support/share_calls.h"
 #include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
@@ -29,79 +29,27 @@ std::vector<std::string> settings(int64_t max_in_flight = 1024) {
           "plugins.load=[{name: mosaic.dlq.topic, config: {max.in.flight: " + std::to_string(max_in_flight) + "}}]"};
 }
 
-uuid create_topic(frame_client& c, const std::string& name) {
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = name;
-  t.num_partitions = 1;
-  t.replication_factor = 1;
-  auto r = call<msg::create_topics_response>(c, 19, 7, req);
-  EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
-  return r ? r->topics.at(0).topic_id : uuid{};
-}
+uuid create_topic(frame_client& c, const std::string& name) { return mosaic::testing::create_share_topic(c, name); }
 
-void produce(frame_client& c, const std::string& topic, int n) {
-  log::batch_builder b(1700000000000);
-  for (int i = 0; i < n; ++i) b.add(std::nullopt, std::to_string(i));
-  auto records = b.finish();
-  msg::produce_request req;
-  req.acks = -1;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = 0;
-  p.records = bytes_ref::of(records);
-  ASSERT_TRUE(call<msg::produce_response>(c, 0, 9, req));
-}
+void produce(frame_client& c, const std::string& topic, int n) { mosaic::testing::produce_values(c, topic, n); }
 
 void set_config(frame_client& c, const std::string& group, const std::string& name, const std::string& value) {
-  msg::incremental_alter_configs_request req;
-  auto& r = req.resources.emplace_back();
-  r.resource_type = 32;
-  r.resource_name = group;
-  auto& cfg = r.configs.emplace_back();
-  cfg.name = name;
-  cfg.value = value;
-  auto resp = call<msg::incremental_alter_configs_response>(c, 44, 1, req);
-  ASSERT_TRUE(resp);
-  ASSERT_EQ(resp->responses.at(0).error_code, 0);
+  ASSERT_EQ(mosaic::testing::set_group_config(c, group, name, value), 0);
 }
 
 void join(frame_client& c, const std::string& member, const std::string& topic) {
-  msg::share_group_heartbeat_request req;
-  req.group_id = "g";
-  req.member_id = member;
-  req.member_epoch = 0;
-  req.subscribed_topic_names = std::vector<std::string>{topic};
-  auto r = call<msg::share_group_heartbeat_response>(c, 76, 1, req);
-  ASSERT_TRUE(r && r->error_code == 0);
+  ASSERT_EQ(mosaic::testing::share_heartbeat(c, "g", member, 0, std::vector<std::string>{topic}).error_code, 0);
 }
 
 std::set<int64_t> fetch(frame_client& c, const std::string& member, int32_t epoch, const uuid& topic,
                         const std::vector<std::pair<int64_t, int8_t>>& acks, int32_t max_records = 100) {
-  msg::share_fetch_request req;
-  req.group_id = "g";
-  req.member_id = member;
-  req.share_session_epoch = epoch;
-  req.max_bytes = 1 << 20;
-  req.max_records = max_records;
-  req.batch_size = max_records;
-  auto& t = req.topics.emplace_back();
-  t.topic_id = topic;
-  auto& p = t.partitions.emplace_back();
-  for (const auto& [o, type] : acks) p.acknowledgement_batches.push_back({o, o, {type}, {}});
-  auto r = call<msg::share_fetch_response>(c, 78, 2, req);
-  std::set<int64_t> out;
-  EXPECT_TRUE(r && r->error_code == 0);
-  if (!r) return out;
-  for (const auto& rt : r->responses)
-    for (const auto& rp : rt.partitions) {
-      EXPECT_EQ(rp.acknowledge_error_code, 0);
-      for (const auto& a : rp.acquired_records)
-        for (int64_t o = a.first_offset; o <= a.last_offset; ++o) out.insert(o);
-    }
-  return out;
+  std::vector<mosaic::testing::share_acks> batches;
+  for (const auto& [o, type] : acks) batches.push_back({o, o, {type}});
+  auto r = mosaic::testing::share_fetch(c, "g", member, epoch, topic, batches, max_records);
+  EXPECT_EQ(r.error_code, 0);
+  for (const auto& rt : r.responses)
+    for (const auto& rp : rt.partitions) EXPECT_EQ(rp.acknowledge_error_code, 0);
+  return mosaic::testing::acquired_offsets(r);
 }
 
 int64_t end_offset(frame_client& c, const std::string& topic) {

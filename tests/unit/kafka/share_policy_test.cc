@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "kafka_messages.h"
-#include "kernel/log/batch_builder.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
+#include "tests/support/share_calls.h"
 #include "tests/support/test_broker.h"
 
 namespace mosaic::kafka {
@@ -35,54 +35,18 @@ std::vector<std::string> settings(const std::string& policy) {
           "renew.max: 2}}, {name: mosaic.share_policy.default}]"};
 }
 
-uuid create_topic(frame_client& c, const std::string& name) {
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = name;
-  t.num_partitions = 1;
-  t.replication_factor = 1;
-  auto r = call<msg::create_topics_response>(c, 19, 7, req);
-  EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
-  return r ? r->topics.at(0).topic_id : uuid{};
-}
+uuid create_topic(frame_client& c, const std::string& name) { return mosaic::testing::create_share_topic(c, name); }
 
-void produce(frame_client& c, const std::string& topic, int n) {
-  log::batch_builder b(1700000000000);
-  for (int i = 0; i < n; ++i) b.add(std::nullopt, std::to_string(i));
-  auto records = b.finish();
-  msg::produce_request req;
-  req.acks = -1;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = 0;
-  p.records = bytes_ref::of(records);
-  ASSERT_TRUE(call<msg::produce_response>(c, 0, 9, req));
-}
+void produce(frame_client& c, const std::string& topic, int n) { mosaic::testing::produce_values(c, topic, n); }
 
 void earliest(frame_client& c, const std::string& group) {
-  msg::incremental_alter_configs_request req;
-  auto& r = req.resources.emplace_back();
-  r.resource_type = 32;
-  r.resource_name = group;
-  auto& cfg = r.configs.emplace_back();
-  cfg.name = "share.auto.offset.reset";
-  cfg.value = "earliest";
-  auto resp = call<msg::incremental_alter_configs_response>(c, 44, 1, req);
-  ASSERT_TRUE(resp);
-  ASSERT_EQ(resp->responses.at(0).error_code, 0);
+  ASSERT_EQ(mosaic::testing::set_group_config(c, group, "share.auto.offset.reset", "earliest"), 0);
 }
 
 int32_t join(frame_client& c, const std::string& group, const std::string& member, const std::string& topic) {
-  msg::share_group_heartbeat_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.member_epoch = 0;
-  req.subscribed_topic_names = std::vector<std::string>{topic};
-  auto r = call<msg::share_group_heartbeat_response>(c, 76, 1, req);
-  EXPECT_TRUE(r && r->error_code == 0);
-  return r ? r->member_epoch : 0;
+  auto r = mosaic::testing::share_heartbeat(c, group, member, 0, std::vector<std::string>{topic});
+  EXPECT_EQ(r.error_code, 0);
+  return r.member_epoch;
 }
 
 // One ShareFetch (with piggybacked acknowledgements of partition 0); the
@@ -92,29 +56,14 @@ struct fetched {
   std::map<int64_t, int16_t> records;
 };
 
-fetched share_fetch(frame_client& c, const std::string& group, const std::string& member, int32_t epoch,
-                    const uuid& topic, const std::map<int64_t, int8_t>& acks, int32_t max_records = 10,
-                    int32_t wait_ms = 0) {
-  msg::share_fetch_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.share_session_epoch = epoch;
-  req.max_wait_ms = wait_ms;
-  req.min_bytes = 1;
-  req.max_bytes = 1 << 20;
-  req.max_records = max_records;
-  req.batch_size = max_records;
-  auto& t = req.topics.emplace_back();
-  t.topic_id = topic;
-  auto& p = t.partitions.emplace_back();
-  p.partition_index = 0;
-  for (const auto& [o, type] : acks) p.acknowledgement_batches.push_back({o, o, {type}, {}});
-  auto r = call<msg::share_fetch_response>(c, 78, 2, req);
+fetched take(frame_client& c, const std::string& group, const std::string& member, int32_t epoch, const uuid& topic,
+             const std::map<int64_t, int8_t>& acks, int32_t max_records = 10, int32_t wait_ms = 0) {
+  std::vector<mosaic::testing::share_acks> batches;
+  for (const auto& [o, type] : acks) batches.push_back({o, o, {type}});
+  auto r = mosaic::testing::share_fetch(c, group, member, epoch, topic, batches, max_records, wait_ms);
   fetched out;
-  EXPECT_TRUE(r);
-  if (!r) return out;
-  EXPECT_EQ(r->error_code, 0) << r->error_message.value_or("");
-  for (const auto& rt : r->responses)
+  EXPECT_EQ(r.error_code, 0) << r.error_message.value_or("");
+  for (const auto& rt : r.responses)
     for (const auto& rp : rt.partitions) {
       out.ack_error = rp.acknowledge_error_code;
       for (const auto& a : rp.acquired_records)
@@ -132,13 +81,13 @@ TEST(share_policy, backoff_delays_redelivery_and_caps_renewals) {
   produce(c, "b", 1);
   join(c, "g", "m", "b");
   int32_t epoch = 0;
-  ASSERT_EQ(share_fetch(c, "g", "m", epoch++, t, {}).records.size(), 1u);
+  ASSERT_EQ(take(c, "g", "m", epoch++, t, {}).records.size(), 1u);
   const auto released = std::chrono::steady_clock::now();
-  EXPECT_TRUE(share_fetch(c, "g", "m", epoch++, t, {{0, 2}}).records.empty()) << "not offered again at once";
+  EXPECT_TRUE(take(c, "g", "m", epoch++, t, {{0, 2}}).records.empty()) << "not offered again at once";
   // Offered again 300 ms after the first delivery's release.
   fetched again;
   while (again.records.empty() && std::chrono::steady_clock::now() - released < 3s)
-    again = share_fetch(c, "g", "m", epoch++, t, {}, 10, 100);
+    again = take(c, "g", "m", epoch++, t, {}, 10, 100);
   const auto waited = std::chrono::steady_clock::now() - released;
   ASSERT_EQ(again.records.size(), 1u);
   EXPECT_EQ(again.records.at(0), 2);
@@ -200,7 +149,7 @@ TEST(share_policy, a_hot_swap_while_workers_acknowledge_loses_nothing) {
     std::map<int64_t, int8_t> acks;
     int round = 0;
     while (!stop) {
-      auto f = share_fetch(c, "g", member, epoch++, t, acks, 25, 50);
+      auto f = take(c, "g", member, epoch++, t, acks, 25, 50);
       if (f.ack_error != 0) ADD_FAILURE() << "acknowledgements refused: " << f.ack_error;
       {
         std::lock_guard g(mu);

@@ -1,0 +1,122 @@
+// Hand-made Kafka requests for the share group tests (against a broker in
+// the process, over a frame_client): topics, records, group configs,
+// ShareGroupHeartbeat and ShareFetch.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "kernel/log/batch_builder.h"
+#include "tests/support/frame_client.h"
+#include "tests/support/kafka_call.h"
+
+namespace mosaic::testing {
+
+// Creates a topic; returns its id.
+inline kafka::uuid create_share_topic(frame_client& c, const std::string& name, int32_t partitions = 1) {
+  kafka::msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = 1;
+  auto r = call<kafka::msg::create_topics_response>(c, 19, 7, req);
+  EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
+  return r ? r->topics.at(0).topic_id : kafka::uuid{};
+}
+
+// Produces records with values prefix + "0", prefix + "1", ... to one partition.
+inline void produce_values(frame_client& c, const std::string& topic, int n, const std::string& prefix = "",
+                           int32_t partition = 0) {
+  log::batch_builder b(1700000000000);
+  for (int i = 0; i < n; ++i) b.add(std::nullopt, prefix + std::to_string(i));
+  auto records = b.finish();
+  kafka::msg::produce_request req;
+  req.acks = -1;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  auto& p = t.partition_data.emplace_back();
+  p.index = partition;
+  p.records = kafka::bytes_ref::of(records);
+  auto r = call<kafka::msg::produce_response>(c, 0, 9, req);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, 0);
+}
+
+// Sets one config of a GROUP resource; returns the resource's error code.
+inline int16_t set_group_config(frame_client& c, const std::string& group, const std::string& name,
+                                const std::string& value) {
+  kafka::msg::incremental_alter_configs_request req;
+  auto& r = req.resources.emplace_back();
+  r.resource_type = 32;
+  r.resource_name = group;
+  auto& cfg = r.configs.emplace_back();
+  cfg.name = name;
+  cfg.config_operation = 0;
+  cfg.value = value;
+  auto resp = call<kafka::msg::incremental_alter_configs_response>(c, 44, 1, req);
+  EXPECT_TRUE(resp);
+  return resp ? resp->responses.at(0).error_code : -1;
+}
+
+inline kafka::msg::share_group_heartbeat_response share_heartbeat(frame_client& c, const std::string& group,
+                                                                  const std::string& member, int32_t epoch,
+                                                                  std::optional<std::vector<std::string>> topics = {}) {
+  kafka::msg::share_group_heartbeat_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.member_epoch = epoch;
+  req.subscribed_topic_names = std::move(topics);
+  auto r = call<kafka::msg::share_group_heartbeat_response>(c, 76, 1, req);
+  EXPECT_TRUE(r);
+  return r ? static_cast<kafka::msg::share_group_heartbeat_response>(*r) : kafka::msg::share_group_heartbeat_response{};
+}
+
+// One AcknowledgementBatch: a range and its type(s).
+struct share_acks {
+  int64_t first, last;
+  std::vector<int8_t> types;
+};
+
+// ShareFetch of partition 0 of `topic`, acknowledgements piggybacked.
+inline reply<kafka::msg::share_fetch_response> share_fetch(frame_client& c, const std::string& group,
+                                                           const std::string& member, int32_t epoch,
+                                                           const kafka::uuid& topic,
+                                                           const std::vector<share_acks>& acks = {},
+                                                           int32_t max_records = 100, int32_t wait_ms = 0) {
+  kafka::msg::share_fetch_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.share_session_epoch = epoch;
+  req.max_wait_ms = wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  req.max_records = max_records;
+  req.batch_size = max_records;
+  auto& t = req.topics.emplace_back();
+  t.topic_id = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  for (const auto& a : acks) p.acknowledgement_batches.push_back({a.first, a.last, a.types, {}});
+  auto r = call<kafka::msg::share_fetch_response>(c, 78, 2, req);
+  EXPECT_TRUE(r);
+  return r ? *r : reply<kafka::msg::share_fetch_response>{};
+}
+
+// The acquired offsets of a ShareFetch response.
+inline std::set<int64_t> acquired_offsets(const kafka::msg::share_fetch_response& r) {
+  std::set<int64_t> out;
+  for (const auto& t : r.responses)
+    for (const auto& p : t.partitions)
+      for (const auto& a : p.acquired_records)
+        for (int64_t o = a.first_offset; o <= a.last_offset; ++o) out.insert(o);
+  return out;
+}
+
+}  // namespace mosaic::testing
