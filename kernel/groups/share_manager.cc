@@ -471,11 +471,9 @@ struct share_manager::impl {
       log::for_each_batch(f.records, [&](const log::batch_view& b) {
         if (b.base_offset() >= limit || budget <= 0) return false;
         if (b.last_offset() < from) return true;
-        const size_t before = out.acquired.size();
         std::vector<state_batch> runs;
         const int32_t n = e.part.acquire(b.base_offset(), std::min(b.last_offset(), limit - 1), b.is_control(), holder,
                                          now_ms, lim, budget, whole_batch, runs);
-        (void)before;
         if (b.is_control()) dirty.insert(k);
         if (n > 0) {
           taken += n;
@@ -958,15 +956,24 @@ struct share_manager::impl {
 
   // Asks the broker to tell us when a parked fetch's partitions get new
   // records (a long-polling broker fetch from each share-partition's end).
+  // Only partitions that wait for new records: one whose in-flight bound is
+  // reached, or that reads committed records only (the broker's fetch
+  // counts up to the high watermark), would wake it at once and for
+  // nothing; those are retried on the timer tick instead.
   void arm(parked& f) {
     if (f.armed) return;
     auto sit = sessions.find({f.req.group_id, f.req.member_id});
     if (sit == sessions.end()) return;
+    const s_group* g = find_group(f.req.group_id);
+    if (config(g, "share.isolation.level") == "read_committed") return;
+    const auto lim = limits(g);
     adapter::fetch_request fr;
     for (const auto& [topic, partition] : sit->second.partitions) {
       auto it = parts.find({f.req.group_id, topic, partition});
       if (it == parts.end() || it->second.topic.empty()) continue;
-      fr.partitions.push_back({it->second.topic, partition, it->second.part.end_offset(), 1});
+      const auto& sp = it->second.part;
+      if (sp.next_acquirable(mono_ms(now), lim) != sp.end_offset()) continue;
+      fr.partitions.push_back({it->second.topic, partition, sp.end_offset(), 1});
     }
     if (fr.partitions.empty()) return;
     const auto left = std::chrono::duration_cast<milliseconds>(f.deadline - now).count();
@@ -1029,6 +1036,7 @@ struct share_manager::impl {
 
   void expire() {
     const int64_t now_ms = mono_ms(now);
+    if (!waiting.empty()) wake = true;  // parked fetches that no broker fetch watches are retried here
     for (auto& [k, e] : parts) {
       if (e.part.next_deadline() > now_ms) continue;
       const auto lim = limits(find_group(k.group));

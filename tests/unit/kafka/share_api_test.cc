@@ -244,6 +244,28 @@ TEST(share_api, a_closed_session_releases_its_records_and_renew_keeps_them) {
   EXPECT_EQ(acquired(fetch(c, "g", "a", 1, t)), (std::set<int64_t>{0}));
 }
 
+TEST(share_api, the_in_flight_bound_holds_back_records_until_some_are_finished) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "bound");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  ASSERT_EQ(set_config(c, "g", "share.partition.max.record.locks", "100"), 0);
+  produce(c, "bound", 150);
+  heartbeat(c, "g", "a", 0, std::vector<std::string>{"bound"});
+  heartbeat(c, "g", "b", 0, std::vector<std::string>{"bound"});
+  EXPECT_EQ(acquired(fetch(c, "g", "a", 0, t, {}, 500)).size(), 100u);
+  // b waits its whole MaxWaitMs: nothing may be handed out beyond the bound.
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = mosaic::testing::share_fetch(c, "g", "b", 0, t, {}, 500, 300);
+  EXPECT_TRUE(acquired(waited).empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 290ms);
+  // a finishes 50: b gets the next 50.
+  ASSERT_EQ(acknowledge(c, "g", "a", 1, t, {{0, 49, {1}}}).responses.at(0).partitions.at(0).error_code, 0);
+  auto next = acquired(fetch(c, "g", "b", 1, t, {}, 500));
+  ASSERT_EQ(next.size(), 50u);
+  EXPECT_EQ(*next.begin(), 100);
+}
+
 TEST(share_api, group_configs_are_checked_and_described) {
   test_broker b(quick);
   frame_client c(b.port());
