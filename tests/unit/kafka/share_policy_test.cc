@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 constexpr int16_t invalid_record_state = 121;
 
 std::vector<std::string> settings(const std::string& policy) {
-  return {"group.share.session.timeout.ms=5000", "group.share.heartbeat.interval.ms=100",
+  return {"group.share.session.timeout.ms=60000", "group.share.heartbeat.interval.ms=100",
           "group.share.min.record.lock.duration.ms=1000", "group.share.policy=" + policy,
           "plugins.load=[{name: mosaic.share_policy.backoff, config: {backoff.initial.ms: 300, backoff.max.ms: 600, "
           "renew.max: 2}}, {name: mosaic.share_policy.default}]"};
@@ -129,7 +129,7 @@ TEST(share_policy, a_hot_swap_while_workers_acknowledge_loses_nothing) {
   temp_dir dir;
   const std::string policies[] = {"mosaic.share_policy.default", "mosaic.share_policy.backoff"};
   test_broker b(settings(policies[0]), &dir);
-  const int records = 10000;
+  const int records = 5000;
   uuid t;
   {
     frame_client c(b.port());
