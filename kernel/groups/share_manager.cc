@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "kernel/base/bytes.h"
@@ -39,7 +40,9 @@ struct sp_key {
   std::string group;
   uuid topic{};
   int32_t partition = 0;
-  auto operator<=>(const sp_key&) const = default;
+  bool operator<(const sp_key& o) const {
+    return std::tie(group, topic, partition) < std::tie(o.group, o.topic, o.partition);
+  }
 };
 
 std::vector<uint8_t> encode_key(uint8_t type, const sp_key& k) {
@@ -492,7 +495,7 @@ struct share_manager::impl {
   // Hands records that entered ARCHIVING to the DLQ handler plugin. Never
   // blocks: a handler that is full, or a write that fails, leaves the
   // record ARCHIVING, and it is offered again a second later.
-  void send_dead_letters(const sp_key& k, sp_entry& e, std::vector<dead_letter> letters) {
+  void send_dead_letters(const sp_key& k, sp_entry& e, const std::vector<dead_letter>& letters) {
     const s_group* g = find_group(k.group);
     const std::string dlq = config(g, "errors.deadletterqueue.topic.name");
     const bool copy = config(g, "errors.deadletterqueue.copy.record.enable") == "true";
@@ -628,7 +631,7 @@ struct share_manager::impl {
 
   void collect_dead_letters(const sp_key& k, sp_entry& e) {
     auto letters = e.part.take_dead_letters();
-    if (!letters.empty()) send_dead_letters(k, e, std::move(letters));
+    if (!letters.empty()) send_dead_letters(k, e, letters);
   }
 
   // ---- membership ----
@@ -1060,7 +1063,7 @@ struct share_manager::impl {
       next_dead_letter_retry = now + std::chrono::seconds(1);
       for (auto& [k, e] : parts) {
         auto pending = e.part.archiving(limits(find_group(k.group)));
-        if (!pending.empty()) send_dead_letters(k, e, std::move(pending));
+        if (!pending.empty()) send_dead_letters(k, e, pending);
       }
     }
   }

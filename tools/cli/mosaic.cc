@@ -911,7 +911,7 @@ int share_consume(connection& c, args a) {
   const std::string topic = a.positional("topic");
   const auto group_opt = a.option("--group", "-g");
   if (!group_opt) usage_error("share consume needs --group GROUP");
-  const std::string group = *group_opt;
+  const std::string& group = *group_opt;
   const int8_t default_ack = ack_type_named(a.option("--ack").value_or("accept"));
   const auto reject_if = a.option("--reject-if");
   const auto release_if = a.option("--release-if");

@@ -154,14 +154,13 @@ rd_kafka_t* mosaic_producer(const options& o, int linger_ms) {
   return rk_client(RD_KAFKA_PRODUCER, conf);
 }
 
-void mosaic_send(rd_kafka_t* rk, const std::string& topic, const std::string& value) {
-  rd_kafka_resp_err_t e;
-  while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-         RD_KAFKA_RESP_ERR__QUEUE_FULL)
+void mosaic_send(rd_kafka_t* rk, rd_kafka_topic_t* topic, const std::string& value) {
+  while (rd_kafka_produce(topic, 0, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()), value.size(), nullptr, 0,
+                          nullptr) != 0) {
+    const rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) throw failure(std::string("produce: ") + rd_kafka_err2str(e));
     rd_kafka_poll(rk, 5);
-  if (e) throw failure(std::string("produce: ") + rd_kafka_err2str(e));
+  }
   rd_kafka_poll(rk, 0);
 }
 
@@ -337,8 +336,10 @@ run_result run(const options& o, const std::string& system, int workers) {
     if (system == "mosaic") {
       mosaic_prepare(o, name, name);
       rd_kafka_t* p = mosaic_producer(o, 5);
-      for (int64_t i = 0; i < o.records; ++i) mosaic_send(p, name, body);
+      rd_kafka_topic_t* rkt = rd_kafka_topic_new(p, name.c_str(), nullptr);
+      for (int64_t i = 0; i < o.records; ++i) mosaic_send(p, rkt, body);
       if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) throw failure("producing the backlog timed out");
+      rd_kafka_topic_destroy(rkt);
       rd_kafka_destroy(p);
     } else {
       amqp_link link(o.amqp);
@@ -368,9 +369,11 @@ run_result run(const options& o, const std::string& system, int workers) {
     const std::string name = fresh_name(system, "latency", workers);
     std::unique_ptr<amqp_link> link;
     rd_kafka_t* p = nullptr;
+    rd_kafka_topic_t* rkt = nullptr;
     if (system == "mosaic") {
       mosaic_prepare(o, name, name);
       p = mosaic_producer(o, 0);
+      rkt = rd_kafka_topic_new(p, name.c_str(), nullptr);
     } else {
       link = std::make_unique<amqp_link>(o.amqp);
       link->declare(name);
@@ -384,13 +387,14 @@ run_result run(const options& o, const std::string& system, int workers) {
       while (now_ns() < start + i * gap) std::this_thread::sleep_for(std::chrono::microseconds(50));
       const std::string m = payload(o.record_size, now_ns());
       if (p)
-        mosaic_send(p, name, m);
+        mosaic_send(p, rkt, m);
       else
         link->publish(name, m);
     }
     wait_for(o, system + " latency x" + std::to_string(workers), t, o.latency_records, 120);
     t.stop = true;
     for (auto& th : threads) th.join();
+    if (rkt) rd_kafka_topic_destroy(rkt);
     if (p) rd_kafka_destroy(p);
     if (link) link->remove(name);
     res.latency_received = static_cast<int64_t>(t.latencies.size());
