@@ -206,6 +206,8 @@ static int run_distinct(const char* bootstrap, const char* topic, const char* gr
     if (w[i].got == 0) idle++;
   }
   printf("MISSING %d TWICE %d IDLE %d\n", missing, twice, idle);
+  free(owner);
+  free(seen);
   return missing == 0 && twice == 0 && idle == 0 ? 0 : 1;
 }
 
@@ -315,6 +317,8 @@ static int run_work(const char* bootstrap, const char* topic, const char* group,
   /* The unconfirmed rest: acknowledgements in flight when the broker died. */
   for (int r = 0; r < records; r++)
     if (!w.accepted[r] && !w.rejected[r]) printf("UNCONFIRMED %d\n", r);
+  free(w.accepted);
+  free(w.rejected);
   return 0;
 }
 
@@ -392,6 +396,9 @@ static int run_redeliver(const char* bootstrap, const char* topic, const char* g
   printf("GOT %d REDELIVERED %d EARLY %d TWICE %d\n", have, redelivered, early, twice);
   rd_kafka_share_consumer_close(rk);
   rd_kafka_share_destroy(rk);
+  free(seen);
+  free(count);
+  free(at);
   return have == records && redelivered > 0 && early == 0 && twice == 0 ? 0 : 1;
 }
 
@@ -447,6 +454,8 @@ static int run_ack(const char* bootstrap, const char* topic, const char* group, 
   printf("ACCEPTED %d REJECTED %d DELIVERIES %ld MOST %d\n", accepted, rejected, total, most);
   rd_kafka_share_consumer_close(rk);
   rd_kafka_share_destroy(rk);
+  free(deliveries);
+  free(max_count);
   return 0;
 }
 
