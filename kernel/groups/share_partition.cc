@@ -64,6 +64,7 @@ int32_t share_partition::acquire(int64_t base, int64_t last, bool control, uint3
     s.renewals = 0;
     s.holder = holder;
     s.deadline_ms = now_ms + lim.lock_ms;
+    deadline_hint_ = std::min(deadline_hint_, s.deadline_ms);
     ++taken;
     --budget;
     if (!out.empty() && out.back().last + 1 == o && out.back().delivery_count == s.delivery_count)
@@ -137,7 +138,7 @@ bool share_partition::acknowledge(uint32_t holder, std::span<const ack_batch> ba
         case ack_type::release: give_up(o, s, share_cause::release, now_ms, lim, policy); break;
         case ack_type::reject: give_up(o, s, share_cause::reject, now_ms, lim, policy); break;
         case ack_type::renew:
-          s.deadline_ms = now_ms + lim.lock_ms;
+          s.deadline_ms = now_ms + lim.lock_ms;  // later than before: the hint stays a lower bound
           ++s.renewals;
           break;
       }
@@ -156,7 +157,8 @@ void share_partition::give_up(int64_t offset, slot& s, share_cause cause, int64_
   switch (d.what) {
     case share_decision::kind::redeliver:
       s.state = record_state::available;
-      s.deadline_ms = now_ms + d.delay_ms;
+      s.deadline_ms = d.delay_ms > 0 ? now_ms + d.delay_ms : 0;
+      if (s.deadline_ms > 0) deadline_hint_ = std::min(deadline_hint_, s.deadline_ms);
       changed(offset);
       break;
     case share_decision::kind::dead_letter:
@@ -187,25 +189,22 @@ void share_partition::advance() {
 }
 
 int32_t share_partition::expire(int64_t now_ms, const share_limits& lim, const share_policy& policy) {
+  if (now_ms < deadline_hint_) return 0;  // nothing can be due yet
   int32_t n = 0;
+  int64_t next = INT64_MAX;
   for (size_t i = 0; i < window_.size(); ++i) {
     auto& s = window_[i];
     if (s.state == record_state::acquired && s.deadline_ms <= now_ms) {
       give_up(start_ + static_cast<int64_t>(i), s, share_cause::lock_timeout, now_ms, lim, policy);
       ++n;
     }
+    if (s.state == record_state::available && s.deadline_ms > 0 && s.deadline_ms <= now_ms) s.deadline_ms = 0;
+    if ((s.state == record_state::acquired || s.state == record_state::available) && s.deadline_ms > 0)
+      next = std::min(next, s.deadline_ms);
   }
+  deadline_hint_ = next;
   if (n > 0) advance();
   return n;
-}
-
-int64_t share_partition::next_deadline() const noexcept {
-  int64_t d = INT64_MAX;
-  for (const auto& s : window_)
-    if ((s.state == record_state::acquired || (s.state == record_state::available && s.deadline_ms > 0)) &&
-        s.deadline_ms < d)
-      d = s.deadline_ms;
-  return d;
 }
 
 int32_t share_partition::release_holder(uint32_t holder, int64_t now_ms, const share_limits& lim,

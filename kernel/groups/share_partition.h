@@ -13,6 +13,7 @@
 // Threading: none; the owner serialises every call.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -105,9 +106,11 @@ class share_partition {
                    const share_policy& policy, std::string& why);
 
   // Releases every lock whose deadline has passed. Returns how many.
+  // Cheap until something may be due (see next_deadline).
   int32_t expire(int64_t now_ms, const share_limits& lim, const share_policy& policy);
-  // The earliest lock deadline or redelivery time (INT64_MAX: none).
-  int64_t next_deadline() const noexcept;
+  // No lock deadline or redelivery time is earlier than this (INT64_MAX:
+  // none); it may be earlier than the true next one, never later.
+  int64_t next_deadline() const noexcept { return deadline_hint_; }
 
   // Releases every record `holder` holds (its share session closed), as a
   // lock timeout would but without waiting for it.
@@ -174,6 +177,7 @@ class share_partition {
   std::vector<int64_t> changed_;  // offsets whose persisted state changed
   bool start_moved_ = false;
   std::vector<dead_letter> dead_letters_;
+  int64_t deadline_hint_ = INT64_MAX;  // a lower bound on every deadline in the window
 };
 
 }  // namespace mosaic::groups
