@@ -62,6 +62,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   groups::coordinator::options gopts;
   gopts.settings = cfg_.groups;
   gopts.topics = [svc = service_.get()] { return svc->topics(); };
+  gopts.kinds = &group_kinds_;
   auto coord = groups::coordinator::start(*group_log, &assignors_, std::move(gopts));
   if (!coord) return coord.error();
   groups_ = std::move(*coord);
@@ -74,6 +75,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   sopts.broker = service_.get();
   sopts.policy = [slot = &share_policy_] { return slot->current(); };
   sopts.dlq = &dlq_handler_;
+  sopts.kinds = &group_kinds_;
   auto shares = groups::share_manager::start(*share_log, &assignors_, std::move(sopts));
   if (!shares) return shares.error();
   shares_ = std::move(*shares);

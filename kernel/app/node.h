@@ -86,6 +86,7 @@ class node {
   std::unique_ptr<log::log_manager> logs_;
   std::unique_ptr<metadata::metadata_store> store_;
   std::unique_ptr<broker::service> service_;
+  groups::group_kinds group_kinds_;  // one id, one kind of group (before the two that use it)
   std::unique_ptr<groups::coordinator> groups_;
   std::unique_ptr<groups::share_manager> shares_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;

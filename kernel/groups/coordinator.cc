@@ -111,6 +111,11 @@ struct coordinator::impl {
 
   void later(std::function<void(bool durable)> f) { after_flush.push_back(std::move(f)); }
 
+  // Claims a group id for this coordinator; false if it is a share group's.
+  bool claim(const std::string& id) {
+    return opts.kinds == nullptr || opts.kinds->claim(id, group_kinds::kind::coordinator);
+  }
+
   std::string new_member_id(const std::string& prefix) {
     static const char* hex = "0123456789abcdef";
     std::string id = prefix.empty() ? std::string() : prefix + "-";
@@ -310,6 +315,7 @@ struct coordinator::impl {
     auto it = classic.find(req.group_id);
     if (it == classic.end()) {
       if (!req.member_id.empty()) return fail(error::unknown_member_id);
+      if (!claim(req.group_id)) return fail(error::group_id_not_found);  // a share group's id
       it = classic.emplace(req.group_id, classic_group{}).first;
       it->second.id = req.group_id;
     }
@@ -795,6 +801,7 @@ struct coordinator::impl {
     if (g == nullptr) {
       if (req.member_epoch != 0)
         return fail(error::unknown_member_id, "group " + req.group_id + " has no member " + req.member_id);
+      if (!claim(req.group_id)) return fail(error::group_id_not_found, "group " + req.group_id + " is a share group");
       g = &consumer[req.group_id];
       g->id = req.group_id;
     }
@@ -1026,6 +1033,7 @@ struct coordinator::impl {
       return all(error::illegal_generation);
     }
     std::vector<error> out;
+    if (!claim(req.group_id)) return all(error::group_id_not_found);  // a share group's id
     auto& group_offsets = offsets[req.group_id];
     const int64_t t = wall_ms();
     for (size_t i = 0; i < req.offsets.size(); ++i) {
@@ -1212,6 +1220,7 @@ struct coordinator::impl {
       offsets.erase(o);
     }
     glog.delete_group(id);
+    if (opts.kinds) opts.kinds->release(id, group_kinds::kind::coordinator);
     log::info("group {} deleted", id);
     return error::none;
   }
@@ -1261,6 +1270,9 @@ struct coordinator::impl {
     offsets = std::move(s.offsets);
     classic = std::move(s.classic);
     consumer = std::move(s.consumer);
+    for (const auto& [id, o] : offsets) claim(id);
+    for (const auto& [id, g] : classic) claim(id);
+    for (const auto& [id, g] : consumer) claim(id);
     now = clock::now();
     // Members get a fresh session from the restart, as if they had just
     // sent a heartbeat.

@@ -20,6 +20,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/group_kinds.h"
 #include "kernel/groups/group_log.h"
 #include "kernel/groups/round_loop.h"
 #include "kernel/groups/state.h"
@@ -36,6 +37,8 @@ class coordinator final : public adapter::group_coordinator {
     std::function<std::vector<adapter::topic_info>()> topics;
     // How often timers are checked.
     int64_t tick_ms = 50;
+    // Group ids shared with the share manager (null: this coordinator's alone).
+    group_kinds* kinds = nullptr;
   };
 
   // Loads the group log and starts the coordinator's thread.

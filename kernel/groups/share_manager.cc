@@ -184,6 +184,20 @@ struct share_manager::impl {
     return policy_ref ? *policy_ref : kafka_policy;
   }
 
+  // Claims a group id for a share group; false if the group coordinator's.
+  bool claim(const std::string& id) { return opts.kinds == nullptr || opts.kinds->claim(id, group_kinds::kind::share); }
+
+  // The share group `id`, made if it does not exist; null if the id is a
+  // consumer or classic group's.
+  s_group* get_or_create(const std::string& id) {
+    auto it = groups.find(id);
+    if (it != groups.end()) return &it->second;
+    if (!claim(id)) return nullptr;
+    auto& g = groups[id];
+    g.id = id;
+    return &g;
+  }
+
   uint32_t holder_of(const std::string& member) {
     auto [it, fresh] = holders.emplace(member, next_holder);
     if (fresh) ++next_holder;
@@ -755,8 +769,12 @@ struct share_manager::impl {
         return r;
       }
       if (git == groups.end()) {
-        git = groups.emplace(req.group_id, s_group{}).first;
-        git->second.id = req.group_id;
+        if (!get_or_create(req.group_id)) {
+          r.code = error::group_id_not_found;
+          r.message = "group " + req.group_id + " is not a share group";
+          return r;
+        }
+        git = groups.find(req.group_id);
       }
       auto& g = git->second;
       if (!g.members.count(req.member_id) && static_cast<int64_t>(g.members.size()) >= cfg().share_max_size) {
@@ -1159,6 +1177,7 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
     s.apply_record(key, value);
   });
   if (!n) return status(n.error().code(), "reading the share-state log: " + n.error().message());
+  for (const auto& [id, g] : s.groups) s.claim(id);
   size_t archiving = 0;
   for (auto& [k, e] : s.parts) archiving += e.part.archiving(s.limits(s.find_group(k.group))).size();
   if (archiving > 0) s.retry_dead_letters = true;  // resume dead-letter writes cut short
@@ -1268,9 +1287,13 @@ void share_manager::alter_offsets(std::string group_id, std::vector<adapter::sha
       return done(std::move(r));
     }
     if (git == s.groups.end()) {
-      git = s.groups.emplace(group_id, s_group{}).first;
-      git->second.id = group_id;
-      s.put_group(git->second);
+      s_group* made = s.get_or_create(group_id);
+      if (made == nullptr) {
+        r.code = error::group_id_not_found;
+        r.message = "group " + group_id + " is not a share group";
+        return done(std::move(r));
+      }
+      s.put_group(*made);
     }
     for (auto& o : offsets) {
       auto t = s.broker().find_topic(o.topic);
@@ -1373,18 +1396,16 @@ void share_manager::alter_group_configs(std::string group_id, std::vector<adapte
       }
     }
     if (validate_only) return done({});
-    auto git = s.groups.find(group_id);
-    if (git == s.groups.end()) {
-      git = s.groups.emplace(group_id, s_group{}).first;
-      git->second.id = group_id;
-    }
+    s_group* g = s.get_or_create(group_id);
+    if (g == nullptr)
+      return done(adapter::outcome::fail(error::group_id_not_found, "group " + group_id + " is not a share group"));
     for (const auto& c : changes) {
       if (c.op == adapter::alter_op::set)
-        git->second.configs[c.name] = c.value.value_or("");
+        g->configs[c.name] = c.value.value_or("");
       else
-        git->second.configs.erase(c.name);
+        g->configs.erase(c.name);
     }
-    s.put_group(git->second);
+    s.put_group(*g);
     s.later([done = std::move(done)](bool durable) {
       done(durable ? adapter::outcome{} : adapter::outcome::fail(error::kafka_storage_error, "the write failed"));
     });
@@ -1434,6 +1455,7 @@ void share_manager::remove(std::vector<std::string> group_ids, std::function<voi
       }
       s.slog.put(encode_key(group_type, {id, {}, 0}), std::nullopt);
       s.groups.erase(git);
+      if (s.opts.kinds) s.opts.kinds->release(id, group_kinds::kind::share);
       out.push_back(error::none);
     }
     s.later([out = std::move(out), done = std::move(done)](bool durable) mutable {

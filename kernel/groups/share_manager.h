@@ -31,6 +31,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/group_kinds.h"
 #include "kernel/groups/round_loop.h"
 #include "kernel/groups/share_policy.h"
 #include "kernel/log/partition_log.h"
@@ -50,6 +51,8 @@ class share_manager final : public adapter::share_groups {
     std::function<std::shared_ptr<const share_policy>()> policy;
     // The dead-letter handler (null: records stay ARCHIVING).
     const dlq_handler_slot* dlq = nullptr;
+    // Group ids shared with the group coordinator (null: this manager's alone).
+    group_kinds* kinds = nullptr;
     int64_t tick_ms = 20;
     // A snapshot replaces a share-partition's updates after this many.
     int32_t updates_per_snapshot = 500;

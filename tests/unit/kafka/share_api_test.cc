@@ -364,6 +364,51 @@ TEST(share_api, list_and_delete_groups_cover_share_groups) {
   EXPECT_TRUE(l->groups.empty());
 }
 
+TEST(share_api, a_group_id_is_one_kind_of_group) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  create_topic(c, "k");
+  // A KIP-848 consumer group "cg".
+  msg::consumer_group_heartbeat_request cg;
+  cg.group_id = "cg";
+  cg.member_id = "c1";
+  cg.member_epoch = 0;
+  cg.rebalance_timeout_ms = 5000;
+  cg.subscribed_topic_names = std::vector<std::string>{"k"};
+  cg.topic_partitions.emplace();
+  auto joined = call<msg::consumer_group_heartbeat_response>(c, 68, 1, cg);
+  ASSERT_TRUE(joined);
+  ASSERT_EQ(joined->error_code, 0);
+  auto share_join = heartbeat(c, "cg", "s1", 0, std::vector<std::string>{"k"});
+  EXPECT_EQ(share_join.error_code, group_id_not_found) << "a consumer group's id is not a share group";
+  EXPECT_EQ(set_config(c, "cg", "share.auto.offset.reset", "earliest"), group_id_not_found);
+  // A share group "sg": consumer groups, classic groups and offset commits keep off it.
+  ASSERT_EQ(heartbeat(c, "sg", "s1", 0, std::vector<std::string>{"k"}).error_code, 0);
+  cg.group_id = "sg";
+  auto consumer_join = call<msg::consumer_group_heartbeat_response>(c, 68, 1, cg);
+  ASSERT_TRUE(consumer_join);
+  EXPECT_EQ(consumer_join->error_code, group_id_not_found);
+  msg::offset_commit_request commit;
+  commit.group_id = "sg";
+  commit.generation_id_or_member_epoch = -1;
+  auto& ct = commit.topics.emplace_back();
+  ct.name = "k";
+  ct.partitions.emplace_back().committed_offset = 1;
+  auto committed = call<msg::offset_commit_response>(c, 8, 8, commit);
+  ASSERT_TRUE(committed);
+  EXPECT_EQ(committed->topics.at(0).partitions.at(0).error_code, group_id_not_found);
+  // Deleted, the id is free for the other kind.
+  heartbeat(c, "sg", "s1", -1);
+  msg::delete_groups_request dr;
+  dr.groups_names = {"sg"};
+  auto d = call<msg::delete_groups_response>(c, 42, 2, dr);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->results.at(0).error_code, 0);
+  consumer_join = call<msg::consumer_group_heartbeat_response>(c, 68, 1, cg);
+  ASSERT_TRUE(consumer_join);
+  EXPECT_EQ(consumer_join->error_code, 0);
+}
+
 TEST(share_api, a_member_that_stops_heartbeating_loses_its_locks) {
   test_broker b(quick);
   frame_client c(b.port());
