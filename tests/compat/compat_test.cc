@@ -262,16 +262,21 @@ std::string share_check(const broker& b, const std::string& args) {
 }
 #endif
 
-TEST(compat, librdkafka_2_15_share_consumers_get_distinct_records_and_together_all) {
+TEST(compat, librdkafka_2_15_share_consumers_get_distinct_records_and_together_all_on_1_2_and_3_partitions) {
 #ifndef MOSAIC_RDKAFKA_SHARE_CHECK
   FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
 #else
   temp_dir dir;
   broker b(dir, share_settings);
-  ASSERT_EQ(share_check(b, "produce q 300"), "");
-  ASSERT_EQ(share_check(b, "config sg share.auto.offset.reset earliest"), "");
-  const std::string out = share_check(b, "distinct q sg 300 3");
-  EXPECT_NE(out.find("MISSING 0 TWICE 0 IDLE 0"), std::string::npos) << out;
+  // One partition shared by all three; two partitions, one of them shared;
+  // three partitions, one each.
+  for (const std::string partitions : {"1", "2", "3"}) {
+    const std::string topic = "q" + partitions, group = "sg" + partitions;
+    ASSERT_EQ(share_check(b, "produce " + topic + " 300 " + partitions), "");
+    ASSERT_EQ(share_check(b, "config " + group + " share.auto.offset.reset earliest"), "");
+    const std::string out = share_check(b, "distinct " + topic + " " + group + " 300 3");
+    EXPECT_NE(out.find("MISSING 0 TWICE 0 IDLE 0"), std::string::npos) << partitions << " partition(s): " << out;
+  }
 #endif
 }
 

@@ -22,8 +22,9 @@
  *       made once a third are done (the broker may then be killed). Ends when
  *       nothing comes for 8 s; prints what was confirmed, and any record
  *       delivered again after its ACCEPT was confirmed.
- *   rdkafka_share_check <bootstrap> produce <topic> <records>
- *       Creates a one-partition topic and produces records "0".."records-1".
+ *   rdkafka_share_check <bootstrap> produce <topic> <records> [partitions]
+ *       Creates a topic (one partition unless said) and produces records
+ *       "0".."records-1", record n to partition n % partitions.
  *   rdkafka_share_check <bootstrap> config <group> <name> <value>
  *       Sets a group config through IncrementalAlterConfigs (GROUP).
  */
@@ -467,10 +468,13 @@ int main(int argc, char** argv) {
   const char* bootstrap = argv[1];
   const char* mode = argv[2];
   if (!strcmp(mode, "config") && argc == 6) return set_group_config(bootstrap, argv[3], argv[4], argv[5]) ? 0 : 1;
-  if (!strcmp(mode, "produce") && argc == 5)
-    return mosaic_create_topic(bootstrap, argv[3], 1) && mosaic_produce_numbered(bootstrap, argv[3], 1, atoi(argv[4]))
+  if (!strcmp(mode, "produce") && (argc == 5 || argc == 6)) {
+    const int partitions = argc == 6 ? atoi(argv[5]) : 1;
+    return mosaic_create_topic(bootstrap, argv[3], partitions) &&
+                   mosaic_produce_numbered(bootstrap, argv[3], partitions, atoi(argv[4]))
                ? 0
                : 1;
+  }
   if (argc < 6) return 2;
   const char* topic = argv[3];
   const char* group = argv[4];
