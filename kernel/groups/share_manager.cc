@@ -1055,7 +1055,28 @@ struct share_manager::impl {
 
   // ---- timers ----
 
+  // Forgets the share state of topics that were deleted (their ids are
+  // never reused), now and then: a deleted topic's share-partitions would
+  // otherwise stay in the log until their group is deleted.
+  void forget_deleted_topics() {
+    std::map<uuid, bool> exists;
+    for (auto it = parts.begin(); it != parts.end();) {
+      auto [e, fresh] = exists.emplace(it->first.topic, false);
+      if (fresh) e->second = broker().find_topic(it->first.topic).has_value();
+      if (e->second || it->second.part.count().acquired > 0) {
+        ++it;
+        continue;
+      }
+      slog.put(encode_key(update_type, it->first), std::nullopt);
+      slog.put(encode_key(snapshot_type, it->first), std::nullopt);
+      dirty.erase(it->first);
+      it = parts.erase(it);
+    }
+  }
+  int ticks = 0;
+
   void expire() {
+    if (++ticks % 500 == 0) forget_deleted_topics();  // every 10 s at the default tick
     const int64_t now_ms = mono_ms(now);
     if (!waiting.empty()) wake = true;  // parked fetches that no broker fetch watches are retried here
     for (auto& [k, e] : parts) {
@@ -1119,6 +1140,7 @@ struct share_manager::impl {
       return r;
     }
     if (!req.topics) {
+      forget_deleted_topics();  // a deleted topic is not reported
       for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN});
            it != parts.end() && it->first.group == req.group_id; ++it) {
         error code = error::none;

@@ -336,6 +336,35 @@ TEST(share_api, offsets_can_be_described_altered_and_deleted) {
   EXPECT_TRUE(r->groups.at(0).topics.empty());
 }
 
+TEST(share_api, a_deleted_topics_share_state_is_forgotten) {
+  test_broker b(quick);
+  frame_client c(b.port());
+  const uuid t = create_topic(c, "gone");
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  produce(c, "gone", 3);
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"gone"});
+  ASSERT_EQ(acquired(fetch(c, "g", "m", 0, t)).size(), 3u);
+  ASSERT_EQ(acknowledge(c, "g", "m", 1, t, {{0, 2, {1}}}).responses.at(0).partitions.at(0).error_code, 0);
+  msg::delete_topics_request del;
+  del.topic_names = {"gone"};
+  auto d = call<msg::delete_topics_response>(c, 20, 5, del);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->responses.at(0).error_code, 0);
+  msg::describe_share_group_offsets_request req;
+  req.groups.emplace_back().group_id = "g";
+  auto r = call<msg::describe_share_group_offsets_response>(c, 90, 1, req);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->groups.at(0).error_code, 0);
+  EXPECT_TRUE(r->groups.at(0).topics.empty());
+  // A topic made again under the same name starts afresh.
+  const uuid again = create_topic(c, "gone");
+  EXPECT_NE(again, t);
+  produce(c, "gone", 1);
+  heartbeat(c, "g", "m", -1);
+  heartbeat(c, "g", "m", 0, std::vector<std::string>{"gone"});
+  EXPECT_EQ(acquired(fetch(c, "g", "m", 0, again)), (std::set<int64_t>{0}));
+}
+
 TEST(share_api, list_and_delete_groups_cover_share_groups) {
   test_broker b(quick);
   frame_client c(b.port());
