@@ -13,22 +13,7 @@ namespace {
 
 using adapter::error;
 
-constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
-
-template <class Request>
-Request decode(reader& r, int16_t version) {
-  Request req;
-  req.decode(r, version);
-  return req;
-}
-
 std::vector<uint8_t> copy(const bytes_ref& b) { return {b.data, b.data + b.size}; }
-
-// The client's address without the port, as Kafka's DescribeGroups shows it.
-std::string client_host(const adapter::peer& peer) {
-  const auto colon = peer.address.rfind(':');
-  return "/" + (colon == std::string::npos ? peer.address : peer.address.substr(0, colon));
-}
 
 adapter::client_identity identity(const request_context& rc, const adapter::peer& peer) {
   return {rc.client_id, client_host(peer)};
@@ -198,19 +183,7 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
   h.client = identity(rc, peer);
   groups.consumer_heartbeat(std::move(h), [rc](adapter::consumer_heartbeat_result r) {
     msg::consumer_group_heartbeat_response resp;
-    resp.error_code = code(r.code);
-    if (!r.message.empty()) resp.error_message = r.message;
-    if (!r.member_id.empty()) resp.member_id = r.member_id;
-    resp.member_epoch = r.member_epoch;
-    resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
-    if (r.code == error::none && r.assignment) {
-      resp.assignment.emplace();
-      for (auto& tp : *r.assignment) {
-        auto& out = resp.assignment->topic_partitions.emplace_back();
-        out.topic_id = tp.topic_id;
-        out.partitions = std::move(tp.partitions);
-      }
-    }
+    fill_heartbeat(resp, r);
     rc.send(resp);
   });
 }
@@ -220,37 +193,16 @@ void consumer_group_describe(const request_context& rc, const msg::consumer_grou
   groups.describe_consumer_groups(req.group_ids,
                                   [rc, &broker](const std::vector<adapter::consumer_group_description>& ds) {
                                     msg::consumer_group_describe_response resp;
-                                    auto fill = [&](msg::consumer_group_describe_response_assignment& out,
-                                                    const std::vector<adapter::topic_partitions>& in) {
-                                      for (const auto& tp : in) {
-                                        auto& o = out.topic_partitions.emplace_back();
-                                        o.topic_id = tp.topic_id;
-                                        auto t = broker.find_topic(tp.topic_id);
-                                        o.topic_name = t ? t->name : "";
-                                        o.partitions = tp.partitions;
-                                      }
-                                    };
                                     for (const auto& d : ds) {
                                       auto& g = resp.groups.emplace_back();
-                                      g.error_code = code(d.code);
-                                      if (!d.message.empty()) g.error_message = d.message;
-                                      g.group_id = d.group_id;
-                                      g.group_state = d.state;
-                                      g.group_epoch = d.epoch;
-                                      g.assignment_epoch = d.assignment_epoch;
-                                      g.assignor_name = d.assignor;
+                                      fill_group_header(g, d);
                                       for (const auto& m : d.members) {
                                         auto& om = g.members.emplace_back();
-                                        om.member_id = m.member_id;
+                                        fill_group_member(om, m);
                                         om.instance_id = m.instance_id;
-                                        om.rack_id = m.rack;
-                                        om.member_epoch = m.member_epoch;
-                                        om.client_id = m.client.client_id;
-                                        om.client_host = m.client.client_host;
-                                        om.subscribed_topic_names = m.subscribed_topic_names;
                                         om.subscribed_topic_regex = m.subscribed_topic_regex;
-                                        fill(om.assignment, m.assignment);
-                                        fill(om.target_assignment, m.target_assignment);
+                                        fill_assignment(om.assignment, m.assignment, broker);
+                                        fill_assignment(om.target_assignment, m.target_assignment, broker);
                                         om.member_type = 1;  // a consumer-protocol member
                                       }
                                     }
@@ -515,21 +467,12 @@ void unavailable(const request_context& rc) {
       if (rc.version < 7) resp.protocol_name = "";
       return rc.send(resp);
     }
-    case msg::sync_group_request_api_key: {
-      msg::sync_group_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
-    case msg::heartbeat_request_api_key: {
-      msg::heartbeat_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
-    case msg::consumer_group_heartbeat_request_api_key: {
-      msg::consumer_group_heartbeat_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
+    case msg::sync_group_request_api_key:
+      return send_error<msg::sync_group_response>(rc, error::coordinator_not_available);
+    case msg::heartbeat_request_api_key:
+      return send_error<msg::heartbeat_response>(rc, error::coordinator_not_available);
+    case msg::consumer_group_heartbeat_request_api_key:
+      return send_error<msg::consumer_group_heartbeat_response>(rc, error::coordinator_not_available);
     default: return rc.reply->close();
   }
 }

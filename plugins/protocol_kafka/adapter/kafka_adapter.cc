@@ -21,7 +21,6 @@ namespace {
 
 using adapter::error;
 
-constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
 constexpr int16_t unsupported_version = 35;
 constexpr int16_t fetch_session_id_not_found = 70;
 constexpr int16_t invalid_fetch_session_epoch = 71;
@@ -189,13 +188,6 @@ class handler : public std::enable_shared_from_this<handler> {
   }
 
  private:
-  template <class Request>
-  static Request decode(reader& r, int16_t version) {
-    Request req;
-    req.decode(r, version);
-    return req;
-  }
-
   void dispatch(const request_context& rc, reader& r, const std::shared_ptr<std::vector<uint8_t>>& buf) {
     switch (rc.key) {
       case msg::api_versions_request_api_key: {

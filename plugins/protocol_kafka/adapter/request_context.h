@@ -54,4 +54,84 @@ struct request_context {
   }
 };
 
+// A Kafka error code as the wire carries it.
+constexpr int16_t code(adapter::error e) { return static_cast<int16_t>(e); }
+
+// Answers with a response that carries only a top-level error code.
+template <class Response>
+void send_error(const request_context& rc, adapter::error e) {
+  Response resp;
+  resp.error_code = code(e);
+  rc.send(resp);
+}
+
+// Decodes a request body of `version`.
+template <class Request>
+Request decode(reader& r, int16_t version) {
+  Request req;
+  req.decode(r, version);
+  return req;
+}
+
+// The client's address without the port, as Kafka's group descriptions show it.
+inline std::string client_host(const adapter::peer& peer) {
+  const auto colon = peer.address.rfind(':');
+  return "/" + (colon == std::string::npos ? peer.address : peer.address.substr(0, colon));
+}
+
+// Fills a ConsumerGroupHeartbeat or ShareGroupHeartbeat response from the
+// coordinator's answer: the error, the member's id and epoch, the interval,
+// and the assignment when it changed.
+template <class Response, class Result>
+void fill_heartbeat(Response& resp, Result& r) {
+  resp.error_code = code(r.code);
+  if (!r.message.empty()) resp.error_message = r.message;
+  if (!r.member_id.empty()) resp.member_id = r.member_id;
+  resp.member_epoch = r.member_epoch;
+  resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
+  if (r.code == adapter::error::none && r.assignment) {
+    resp.assignment.emplace();
+    for (auto& tp : *r.assignment) {
+      auto& out = resp.assignment->topic_partitions.emplace_back();
+      out.topic_id = tp.topic_id;
+      out.partitions = std::move(tp.partitions);
+    }
+  }
+}
+
+// The parts a ConsumerGroupDescribe and a ShareGroupDescribe response have
+// in common: a described group's header, a member's identity and
+// subscription, and an assignment with topic names beside the ids.
+template <class Out, class Description>
+void fill_group_header(Out& g, const Description& d) {
+  g.error_code = code(d.code);
+  if (!d.message.empty()) g.error_message = d.message;
+  g.group_id = d.group_id;
+  g.group_state = d.state;
+  g.group_epoch = d.epoch;
+  g.assignment_epoch = d.assignment_epoch;
+  g.assignor_name = d.assignor;
+}
+
+template <class Out, class Member>
+void fill_group_member(Out& om, const Member& m) {
+  om.member_id = m.member_id;
+  om.rack_id = m.rack;
+  om.member_epoch = m.member_epoch;
+  om.client_id = m.client.client_id;
+  om.client_host = m.client.client_host;
+  om.subscribed_topic_names = m.subscribed_topic_names;
+}
+
+template <class Out>
+void fill_assignment(Out& out, const std::vector<adapter::topic_partitions>& in, const adapter::broker& broker) {
+  for (const auto& tp : in) {
+    auto& o = out.topic_partitions.emplace_back();
+    o.topic_id = tp.topic_id;
+    auto t = broker.find_topic(tp.topic_id);
+    o.topic_name = t ? t->name : "";
+    o.partitions = tp.partitions;
+  }
+}
+
 }  // namespace mosaic::kafka

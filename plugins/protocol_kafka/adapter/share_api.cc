@@ -13,20 +13,6 @@ namespace {
 
 using adapter::error;
 
-constexpr int16_t code(error e) { return static_cast<int16_t>(e); }
-
-template <class Request>
-Request decode(reader& r, int16_t version) {
-  Request req;
-  req.decode(r, version);
-  return req;
-}
-
-std::string client_host(const adapter::peer& peer) {
-  const auto colon = peer.address.rfind(':');
-  return "/" + (colon == std::string::npos ? peer.address : peer.address.substr(0, colon));
-}
-
 template <class Batch>
 std::vector<adapter::share_ack_batch> ack_batches(const std::vector<Batch>& in) {
   std::vector<adapter::share_ack_batch> out;
@@ -55,19 +41,7 @@ void share_group_heartbeat(const request_context& rc, const msg::share_group_hea
   h.client = {rc.client_id, client_host(peer)};
   shares.heartbeat(std::move(h), [rc](adapter::share_heartbeat_result r) {
     msg::share_group_heartbeat_response resp;
-    resp.error_code = code(r.code);
-    if (!r.message.empty()) resp.error_message = r.message;
-    if (!r.member_id.empty()) resp.member_id = r.member_id;
-    resp.member_epoch = r.member_epoch;
-    resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
-    if (r.code == error::none && r.assignment) {
-      resp.assignment.emplace();
-      for (auto& tp : *r.assignment) {
-        auto& out = resp.assignment->topic_partitions.emplace_back();
-        out.topic_id = tp.topic_id;
-        out.partitions = std::move(tp.partitions);
-      }
-    }
+    fill_heartbeat(resp, r);
     rc.send(resp);
   });
 }
@@ -78,28 +52,11 @@ void share_group_describe(const request_context& rc, const msg::share_group_desc
     msg::share_group_describe_response resp;
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
-      g.error_code = code(d.code);
-      if (!d.message.empty()) g.error_message = d.message;
-      g.group_id = d.group_id;
-      g.group_state = d.state;
-      g.group_epoch = d.epoch;
-      g.assignment_epoch = d.assignment_epoch;
-      g.assignor_name = d.assignor;
+      fill_group_header(g, d);
       for (const auto& m : d.members) {
         auto& om = g.members.emplace_back();
-        om.member_id = m.member_id;
-        om.rack_id = m.rack;
-        om.member_epoch = m.member_epoch;
-        om.client_id = m.client.client_id;
-        om.client_host = m.client.client_host;
-        om.subscribed_topic_names = m.subscribed_topic_names;
-        for (const auto& tp : m.assignment) {
-          auto& o = om.assignment.topic_partitions.emplace_back();
-          o.topic_id = tp.topic_id;
-          auto t = broker.find_topic(tp.topic_id);
-          o.topic_name = t ? t->name : "";
-          o.partitions = tp.partitions;
-        }
+        fill_group_member(om, m);
+        fill_assignment(om.assignment, m.assignment, broker);
       }
     }
     rc.send(resp);
@@ -296,23 +253,11 @@ void delete_share_group_offsets(const request_context& rc, const msg::delete_sha
 }
 
 void unavailable(const request_context& rc) {
-  const auto e = code(error::coordinator_not_available);
+  const auto e = error::coordinator_not_available;
   switch (rc.key) {
-    case msg::share_group_heartbeat_request_api_key: {
-      msg::share_group_heartbeat_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
-    case msg::share_fetch_request_api_key: {
-      msg::share_fetch_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
-    case msg::share_acknowledge_request_api_key: {
-      msg::share_acknowledge_response resp;
-      resp.error_code = e;
-      return rc.send(resp);
-    }
+    case msg::share_group_heartbeat_request_api_key: return send_error<msg::share_group_heartbeat_response>(rc, e);
+    case msg::share_fetch_request_api_key: return send_error<msg::share_fetch_response>(rc, e);
+    case msg::share_acknowledge_request_api_key: return send_error<msg::share_acknowledge_response>(rc, e);
     default: return rc.reply->close();
   }
 }
