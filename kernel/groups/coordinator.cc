@@ -32,20 +32,6 @@ const char* classic_state_name(classic_state s) {
   return "Dead";
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<adapter::topic_partitions> to_list(const partition_set& s) {
-  std::vector<adapter::topic_partitions> out;
-  for (const auto& [id, parts] : s) {
-    if (parts.empty()) continue;
-    out.push_back({id, std::vector<int32_t>(parts.begin(), parts.end())});
-  }
-  return out;
-}
-
 partition_set to_set(const std::vector<adapter::topic_partitions>& l) {
   partition_set s;
   for (const auto& tp : l) s[tp.topic_id].insert(tp.partitions.begin(), tp.partitions.end());
@@ -1159,17 +1145,7 @@ struct coordinator::impl {
     for (const auto& [id, g] : consumer) all.push_back({id, "consumer", consumer_state_name(g), "consumer"});
     for (const auto& [id, o] : offsets)
       if (!classic.count(id) && !consumer.count(id)) all.push_back({id, "", "Empty", "classic"});
-    std::set<std::string> want_states, want_types;
-    for (const auto& s : states) want_states.insert(lower(s));
-    for (const auto& t : types) want_types.insert(lower(t));
-    std::vector<adapter::group_listing> out;
-    for (auto& l : all) {
-      if (!want_states.empty() && !want_states.count(lower(l.state))) continue;
-      if (!want_types.empty() && !want_types.count(lower(l.type))) continue;
-      out.push_back(std::move(l));
-    }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
-    return out;
+    return filter_listings(std::move(all), states, types);
   }
 
   adapter::classic_group_description describe_classic(const std::string& id) {

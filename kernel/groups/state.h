@@ -2,6 +2,8 @@
 // group_log) on disk.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,38 @@ struct committed {
   int64_t commit_time_ms = 0;
 };
 using offset_key = std::pair<std::string, int32_t>;  // topic, partition
+
+// A partition set as the adapter API lists it (topics without partitions left out).
+inline std::vector<adapter::topic_partitions> to_list(const partition_set& s) {
+  std::vector<adapter::topic_partitions> out;
+  for (const auto& [id, parts] : s) {
+    if (parts.empty()) continue;
+    out.push_back({id, std::vector<int32_t>(parts.begin(), parts.end())});
+  }
+  return out;
+}
+
+// ListGroups' filters, Kafka's way: empty means any, and states and types
+// match case-insensitively. Sorted by group id.
+inline std::vector<adapter::group_listing> filter_listings(std::vector<adapter::group_listing> all,
+                                                           const std::vector<std::string>& states,
+                                                           const std::vector<std::string>& types) {
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  std::set<std::string> want_states, want_types;
+  for (const auto& st : states) want_states.insert(lower(st));
+  for (const auto& t : types) want_types.insert(lower(t));
+  std::vector<adapter::group_listing> out;
+  for (auto& l : all) {
+    if (!want_states.empty() && !want_states.count(lower(l.state))) continue;
+    if (!want_types.empty() && !want_types.count(lower(l.type))) continue;
+    out.push_back(std::move(l));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+  return out;
+}
 
 // ---- classic groups ----
 
