@@ -106,6 +106,91 @@ std::optional<int64_t> parse_duration_ms(std::string_view s) {
   return total;
 }
 
+// A share group's configs (GROUP resources): their DescribeConfigs type,
+// their default (the broker's), and what a value must be.
+struct config_field {
+  const char* name;
+  const char* type;  // int, boolean or string
+  std::string (*default_value)(const config::group_settings&);
+  // Why `value` is not acceptable (empty: it is).
+  std::string (*check)(const config::group_settings&, const std::string& name, const std::string& value);
+};
+
+std::string integer_in(const std::string& name, const std::string& value, int64_t lo, int64_t hi) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(value, &used);
+    if (used == value.size() && v >= lo && v <= hi) return "";
+  } catch (...) {
+  }
+  return name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + value +
+         "'";
+}
+
+std::string boolean(const config::group_settings&, const std::string& name, const std::string& value) {
+  return value == "true" || value == "false" ? "" : name + " must be true or false, got '" + value + "'";
+}
+
+const config_field config_fields[] = {
+    {"errors.deadletterqueue.copy.record.enable", "boolean",
+     [](const config::group_settings&) -> std::string { return "false"; }, boolean},
+    {"errors.deadletterqueue.topic.name", "string", [](const config::group_settings&) -> std::string { return ""; },
+     [](const config::group_settings& c, const std::string&, const std::string& value) -> std::string {
+       if (value.empty()) return "";
+       if (value.rfind("__", 0) == 0) return "a dead-letter topic name cannot start with '__'";
+       if (!c.dlq_topic_prefix.empty() && value.rfind(c.dlq_topic_prefix, 0) != 0)
+         return "the dead-letter topic must start with '" + c.dlq_topic_prefix +
+                "' (errors.deadletterqueue.topic.name.prefix)";
+       return "";
+     }},
+    {"share.auto.offset.reset", "string", [](const config::group_settings&) -> std::string { return "latest"; },
+     [](const config::group_settings&, const std::string&, const std::string& value) -> std::string {
+       if (value == "latest" || value == "earliest") return "";
+       if (value.rfind("by_duration:", 0) == 0 && parse_duration_ms(std::string_view(value).substr(12))) return "";
+       return "share.auto.offset.reset must be latest, earliest or by_duration:<ISO-8601 duration>, got '" + value +
+              "'";
+     }},
+    {"share.delivery.count.limit", "int",
+     [](const config::group_settings& c) { return std::to_string(c.share_delivery_count_limit); },
+     [](const config::group_settings& c, const std::string& name, const std::string& value) {
+       return integer_in(name, value, c.share_min_delivery_count_limit, c.share_max_delivery_count_limit);
+     }},
+    {"share.heartbeat.interval.ms", "int",
+     [](const config::group_settings& c) { return std::to_string(c.share_heartbeat_interval_ms); },
+     [](const config::group_settings&, const std::string& name, const std::string& value) {
+       return integer_in(name, value, 100, 3600000);
+     }},
+    {"share.isolation.level", "string", [](const config::group_settings&) -> std::string { return "read_uncommitted"; },
+     [](const config::group_settings&, const std::string&, const std::string& value) -> std::string {
+       return value == "read_committed" || value == "read_uncommitted"
+                  ? ""
+                  : "share.isolation.level must be read_committed or read_uncommitted, got '" + value + "'";
+     }},
+    {"share.partition.max.record.locks", "int",
+     [](const config::group_settings& c) { return std::to_string(c.share_partition_max_record_locks); },
+     [](const config::group_settings& c, const std::string& name, const std::string& value) {
+       return integer_in(name, value, c.share_min_partition_max_record_locks, c.share_max_partition_max_record_locks);
+     }},
+    {"share.record.lock.duration.ms", "int",
+     [](const config::group_settings& c) { return std::to_string(c.share_record_lock_duration_ms); },
+     [](const config::group_settings& c, const std::string& name, const std::string& value) {
+       return integer_in(name, value, c.share_min_record_lock_duration_ms, c.share_max_record_lock_duration_ms);
+     }},
+    {"share.renew.acknowledge.enable", "boolean", [](const config::group_settings&) -> std::string { return "true"; },
+     boolean},
+    {"share.session.timeout.ms", "int",
+     [](const config::group_settings& c) { return std::to_string(c.share_session_timeout_ms); },
+     [](const config::group_settings&, const std::string& name, const std::string& value) {
+       return integer_in(name, value, 1000, 3600000);
+     }},
+};
+
+const config_field* find_config_field(const std::string& name) {
+  for (const auto& f : config_fields)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
 struct s_member {
   std::string id;
   std::optional<std::string> rack;
@@ -178,10 +263,13 @@ struct share_manager::impl {
   adapter::broker& broker() const { return *opts.broker; }
   void later(std::function<void(bool)> f) { after_flush.push_back(std::move(f)); }
 
+  // The policy generation of this round, taken as it begins: a swap never
+  // splits a round between two policies.
   std::shared_ptr<const share_policy> policy_ref;
-  const share_policy& policy() {
+  const share_policy& policy() const { return policy_ref ? *policy_ref : kafka_policy; }
+  void begin_round(clock::time_point t) {
+    now = t;
     policy_ref = opts.policy ? opts.policy() : nullptr;
-    return policy_ref ? *policy_ref : kafka_policy;
   }
 
   // Claims a group id for a share group; false if the group coordinator's.
@@ -211,87 +299,15 @@ struct share_manager::impl {
       auto it = g->configs.find(name);
       if (it != g->configs.end()) return it->second;
     }
-    return default_config(name);
-  }
-
-  std::string default_config(const std::string& name) const {
-    if (name == "share.auto.offset.reset") return "latest";
-    if (name == "share.record.lock.duration.ms") return std::to_string(cfg().share_record_lock_duration_ms);
-    if (name == "share.delivery.count.limit") return std::to_string(cfg().share_delivery_count_limit);
-    if (name == "share.partition.max.record.locks") return std::to_string(cfg().share_partition_max_record_locks);
-    if (name == "share.isolation.level") return "read_uncommitted";
-    if (name == "share.renew.acknowledge.enable") return "true";
-    if (name == "share.session.timeout.ms") return std::to_string(cfg().share_session_timeout_ms);
-    if (name == "share.heartbeat.interval.ms") return std::to_string(cfg().share_heartbeat_interval_ms);
-    if (name == "errors.deadletterqueue.topic.name") return "";
-    if (name == "errors.deadletterqueue.copy.record.enable") return "false";
-    return "";
-  }
-
-  static const std::vector<std::string>& config_names() {
-    static const std::vector<std::string> names = {"errors.deadletterqueue.copy.record.enable",
-                                                   "errors.deadletterqueue.topic.name",
-                                                   "share.auto.offset.reset",
-                                                   "share.delivery.count.limit",
-                                                   "share.heartbeat.interval.ms",
-                                                   "share.isolation.level",
-                                                   "share.partition.max.record.locks",
-                                                   "share.record.lock.duration.ms",
-                                                   "share.renew.acknowledge.enable",
-                                                   "share.session.timeout.ms"};
-    return names;
-  }
-
-  // Why `value` is not valid for `name` (empty: it is).
-  std::string check_config(const std::string& name, const std::string& value) const {
-    auto integer = [&](int64_t lo, int64_t hi) -> std::string {
-      try {
-        size_t used = 0;
-        const long long v = std::stoll(value, &used);
-        if (used == value.size() && v >= lo && v <= hi) return "";
-      } catch (...) {
-      }
-      return name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + value +
-             "'";
-    };
-    auto boolean = [&]() -> std::string {
-      return value == "true" || value == "false" ? "" : name + " must be true or false, got '" + value + "'";
-    };
-    if (name == "share.auto.offset.reset") {
-      if (value == "latest" || value == "earliest") return "";
-      if (value.rfind("by_duration:", 0) == 0 && parse_duration_ms(std::string_view(value).substr(12))) return "";
-      return "share.auto.offset.reset must be latest, earliest or by_duration:<ISO-8601 duration>, got '" + value + "'";
-    }
-    if (name == "share.record.lock.duration.ms")
-      return integer(cfg().share_min_record_lock_duration_ms, cfg().share_max_record_lock_duration_ms);
-    if (name == "share.delivery.count.limit")
-      return integer(cfg().share_min_delivery_count_limit, cfg().share_max_delivery_count_limit);
-    if (name == "share.partition.max.record.locks")
-      return integer(cfg().share_min_partition_max_record_locks, cfg().share_max_partition_max_record_locks);
-    if (name == "share.isolation.level")
-      return value == "read_committed" || value == "read_uncommitted"
-                 ? ""
-                 : "share.isolation.level must be read_committed or read_uncommitted, got '" + value + "'";
-    if (name == "share.renew.acknowledge.enable" || name == "errors.deadletterqueue.copy.record.enable")
-      return boolean();
-    if (name == "share.session.timeout.ms") return integer(1000, 3600000);
-    if (name == "share.heartbeat.interval.ms") return integer(100, 3600000);
-    if (name == "errors.deadletterqueue.topic.name") {
-      if (value.empty()) return "";
-      if (value.rfind("__", 0) == 0) return "a dead-letter topic name cannot start with '__'";
-      if (!cfg().dlq_topic_prefix.empty() && value.rfind(cfg().dlq_topic_prefix, 0) != 0)
-        return "the dead-letter topic must start with '" + cfg().dlq_topic_prefix +
-               "' (errors.deadletterqueue.topic.name.prefix)";
-      return "";
-    }
-    return "unknown share group config '" + name + "'";
+    const auto* f = find_config_field(name);
+    return f ? f->default_value(cfg()) : "";
   }
 
   int64_t int_config(const s_group* g, const std::string& name) const {
     try {
       return std::stoll(config(g, name));
     } catch (...) {
-      return std::stoll(default_config(name));
+      return std::stoll(find_config_field(name)->default_value(cfg()));
     }
   }
 
@@ -345,6 +361,14 @@ struct share_manager::impl {
       }
     }
     dirty.clear();
+  }
+
+  // Forgets a share-partition's state, in the log too; returns the next entry.
+  std::map<sp_key, sp_entry>::iterator erase_state(std::map<sp_key, sp_entry>::iterator it) {
+    slog.put(encode_key(update_type, it->first), std::nullopt);
+    slog.put(encode_key(snapshot_type, it->first), std::nullopt);
+    dirty.erase(it->first);
+    return parts.erase(it);
   }
 
   void write_all() {
@@ -413,16 +437,9 @@ struct share_manager::impl {
   // The share-partition of `k`, initialised from share.auto.offset.reset
   // if it has no state yet; null with `code` set if the partition does not
   // exist.
-  sp_entry* share_state(const sp_key& k, error& code, std::string* topic_name = nullptr) {
+  sp_entry* share_state(const sp_key& k, error& code) {
     auto it = parts.find(k);
-    if (it != parts.end()) {
-      if (it->second.topic.empty()) {
-        auto t = broker().find_topic(k.topic);
-        if (t) it->second.topic = t->name;
-      }
-      if (topic_name) *topic_name = it->second.topic;
-      return &it->second;
-    }
+    if (it != parts.end()) return &it->second;
     auto t = broker().find_topic(k.topic);
     if (!t) {
       code = error::unknown_topic_id;
@@ -447,13 +464,30 @@ struct share_manager::impl {
     e.part = share_partition(std::max<int64_t>(start, 0));
     e.topic = t->name;
     put_snapshot(k, e);
-    if (topic_name) *topic_name = e.topic;
     return &e;
   }
 
   // Acquires records of one share-partition for `holder` into `out`.
+  // Reads a partition from `offset` without waiting (whole batches,
+  // copied); nothing if the broker answered nothing.
+  std::optional<adapter::fetched_partition> read_now(const std::string& topic, int32_t partition, int64_t offset,
+                                                     int32_t max_bytes) {
+    adapter::fetch_request fr;
+    fr.partitions.push_back({topic, partition, offset, max_bytes});
+    fr.max_wait_ms = 0;
+    fr.min_bytes = 0;
+    std::optional<adapter::fetched_partition> got;
+    broker().fetch(std::move(fr), [&](std::vector<adapter::fetched_partition> r) {
+      if (!r.empty()) got = std::move(r.front());
+    });
+    return got;
+  }
+
+  // Acquisition is record by record, so MaxRecords holds exactly in both
+  // acquire modes (batch_optimized may exceed it in Kafka; here it need
+  // not, and workers sharing a partition get even shares).
   void acquire_from(const sp_key& k, sp_entry& e, uint32_t holder, int32_t& budget, size_t& bytes_left,
-                    bool whole_batch, adapter::share_fetched_partition& out) {
+                    adapter::share_fetched_partition& out) {
     const s_group* g = find_group(k.group);
     const auto lim = limits(g);
     const bool committed_only = config(g, "share.isolation.level") == "read_committed";
@@ -461,15 +495,9 @@ struct share_manager::impl {
     for (int round = 0; round < 4 && budget > 0 && bytes_left > 0; ++round) {
       const int64_t from = e.part.next_acquirable(now_ms, lim);
       if (from < 0) return;
-      adapter::fetch_request fr;
-      fr.partitions.push_back(
-          {e.topic, k.partition, from, static_cast<int32_t>(std::min<size_t>(bytes_left, 8 << 20))});
-      fr.max_wait_ms = 0;
-      fr.min_bytes = 0;
-      std::vector<adapter::fetched_partition> got;
-      broker().fetch(std::move(fr), [&](std::vector<adapter::fetched_partition> r) { got = std::move(r); });
-      if (got.empty()) return;
-      auto& f = got.front();
+      auto got = read_now(e.topic, k.partition, from, static_cast<int32_t>(std::min<size_t>(bytes_left, 8 << 20)));
+      if (!got) return;
+      auto& f = *got;
       if (f.code == error::offset_out_of_range && f.log_start_offset > e.part.start_offset()) {
         e.part.reset_start(f.log_start_offset);
         dirty.insert(k);
@@ -490,7 +518,7 @@ struct share_manager::impl {
         if (b.last_offset() < from) return true;
         std::vector<state_batch> runs;
         const int32_t n = e.part.acquire(b.base_offset(), std::min(b.last_offset(), limit - 1), b.is_control(), holder,
-                                         now_ms, lim, budget, whole_batch, runs);
+                                         now_ms, lim, budget, /*whole_batch=*/false, runs);
         if (b.is_control()) dirty.insert(k);
         if (n > 0) {
           taken += n;
@@ -572,14 +600,10 @@ struct share_manager::impl {
   // Copies the key, value and timestamp of the record at `offset` into `r`;
   // false if its batch is compressed or it cannot be read (headers only).
   bool copy_record(const std::string& topic, int32_t partition, int64_t offset, dead_letter_record& r) {
-    adapter::fetch_request fr;
-    fr.partitions.push_back({topic, partition, offset, 1 << 20});
-    fr.max_wait_ms = 0;
-    std::vector<adapter::fetched_partition> got;
-    broker().fetch(std::move(fr), [&](std::vector<adapter::fetched_partition> res) { got = std::move(res); });
-    if (got.empty() || got.front().code != error::none) return false;
+    auto got = read_now(topic, partition, offset, 1 << 20);
+    if (!got || got->code != error::none) return false;
     bool found = false;
-    log::for_each_batch(got.front().records, [&](const log::batch_view& b) {
+    log::for_each_batch(got->records, [&](const log::batch_view& b) {
       if (b.last_offset() < offset) return true;
       if (b.base_offset() > offset || b.codec() != 0) return false;
       log::for_each_record(b, [&](const log::record_view& rec) {
@@ -691,8 +715,7 @@ struct share_manager::impl {
       in.members.push_back(std::move(im));
     }
     const std::string name = cfg().share_assignors.front();
-    std::string served;
-    auto out = assignors->run(name, in, &served, /*shared=*/true);
+    auto out = assignors->run(name, in, nullptr, /*shared=*/true);
     if (!out || !out->ok()) {
       log::error("share group {}: assignor '{}' failed, keeping the previous assignment: {}", g.id, name,
                  out ? out->message : out.error().message());
@@ -813,10 +836,7 @@ struct share_manager::impl {
       const bool differs = target != m.assigned || req.member_epoch == 0;
       m.assigned = target;
       m.epoch = g.epoch;
-      if (differs) {
-        r.assignment.emplace();
-        for (const auto& [tid, ps] : m.assigned) r.assignment->push_back({tid, {ps.begin(), ps.end()}});
-      }
+      if (differs) r.assignment = to_list(m.assigned);
     }
     r.member_epoch = m.epoch;
     r.heartbeat_interval_ms = static_cast<int32_t>(int_config(&g, "share.heartbeat.interval.ms"));
@@ -965,10 +985,7 @@ struct share_manager::impl {
         continue;
       }
       const size_t before = out.acquired.size();
-      // Acquisition is record by record, so MaxRecords holds exactly in both
-      // acquire modes (batch_optimized may exceed it in Kafka; here it need
-      // not, and workers sharing a partition get even shares).
-      acquire_from(k, *e, holder, budget, bytes_left, false, out);
+      acquire_from(k, *e, holder, budget, bytes_left, out);
       any = any || out.acquired.size() > before || out.code != error::none;
     }
     if (n > 0) s.next = (s.next + 1) % n;
@@ -1067,10 +1084,7 @@ struct share_manager::impl {
         ++it;
         continue;
       }
-      slog.put(encode_key(update_type, it->first), std::nullopt);
-      slog.put(encode_key(snapshot_type, it->first), std::nullopt);
-      dirty.erase(it->first);
-      it = parts.erase(it);
+      it = erase_state(it);
     }
   }
   int ticks = 0;
@@ -1142,11 +1156,8 @@ struct share_manager::impl {
     if (!req.topics) {
       forget_deleted_topics();  // a deleted topic is not reported
       for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN});
-           it != parts.end() && it->first.group == req.group_id; ++it) {
-        error code = error::none;
-        sp_entry* e = share_state(it->first, code);
-        if (e) r.partitions.push_back(describe_partition(it->first, *e));
-      }
+           it != parts.end() && it->first.group == req.group_id; ++it)
+        r.partitions.push_back(describe_partition(it->first, it->second));
       return r;
     }
     for (const auto& [name, ps] : *req.topics) {
@@ -1169,8 +1180,6 @@ struct share_manager::impl {
           r.partitions.push_back(std::move(o));
           continue;
         }
-        error code = error::none;
-        share_state(k, code);
         r.partitions.push_back(describe_partition(k, it->second));
       }
     }
@@ -1200,13 +1209,15 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
   });
   if (!n) return status(n.error().code(), "reading the share-state log: " + n.error().message());
   for (const auto& [id, g] : s.groups) s.claim(id);
+  for (auto& [k, e] : s.parts)  // names, for reading the log (a deleted topic's stay empty, and are forgotten)
+    if (auto t = s.broker().find_topic(k.topic)) e.topic = t->name;
   size_t archiving = 0;
   for (auto& [k, e] : s.parts) archiving += e.part.archiving(s.limits(s.find_group(k.group))).size();
   if (archiving > 0) s.retry_dead_letters = true;  // resume dead-letter writes cut short
   log::info("share groups: {} group(s), {} share-partition(s) ({} records read)", s.groups.size(), s.parts.size(), *n);
   impl* state = m->impl_.get();
   m->loop_.start(state->opts.tick_ms,
-                 {[state](clock::time_point now) { state->now = now; }, [state] { state->expire(); },
+                 {[state](clock::time_point now) { state->begin_round(now); }, [state] { state->expire(); },
                   [state] {
                     state->retry_parked(std::exchange(state->wake, false));
                     state->write_changes();
@@ -1262,7 +1273,7 @@ void share_manager::describe(std::vector<std::string> group_ids,
         dm.member_epoch = m.epoch;
         dm.client = m.client;
         dm.subscribed_topic_names = m.topics;
-        for (const auto& [tid, ps] : m.assigned) dm.assignment.push_back({tid, {ps.begin(), ps.end()}});
+        dm.assignment = to_list(m.assigned);
       }
     }
     done(std::move(out));
@@ -1361,11 +1372,8 @@ void share_manager::delete_offsets(
         continue;
       }
       for (auto it = s.parts.lower_bound({group_id, t->id, INT32_MIN});
-           it != s.parts.end() && it->first.group == group_id && it->first.topic == t->id;) {
-        s.slog.put(encode_key(update_type, it->first), std::nullopt);
-        s.slog.put(encode_key(snapshot_type, it->first), std::nullopt);
-        it = s.parts.erase(it);
-      }
+           it != s.parts.end() && it->first.group == group_id && it->first.topic == t->id;)
+        it = s.erase_state(it);
       out.emplace_back(name, error::none);
     }
     s.later([out = std::move(out), done = std::move(done)](bool durable) mutable {
@@ -1381,21 +1389,18 @@ void share_manager::describe_group_configs(
     auto& s = *impl_;
     const s_group* g = s.find_group(group_id);
     std::vector<adapter::config_value> out;
-    const auto& wanted = names.empty() ? impl::config_names() : names;
-    for (const auto& n : wanted) {
-      const bool known =
-          std::find(impl::config_names().begin(), impl::config_names().end(), n) != impl::config_names().end();
-      if (!known) continue;
+    auto describe = [&](const config_field& f) {
       adapter::config_value v;
-      v.name = n;
-      v.value = s.config(g, n);
-      v.source = g && g->configs.count(n) ? adapter::config_source::group : adapter::config_source::default_value;
-      v.type = n.find(".ms") != std::string::npos || n.find("limit") != std::string::npos ||
-                       n.find("locks") != std::string::npos
-                   ? "int"
-                   : (n.find("enable") != std::string::npos ? "boolean" : "string");
+      v.name = f.name;
+      v.value = s.config(g, f.name);
+      v.source = g && g->configs.count(f.name) ? adapter::config_source::group : adapter::config_source::default_value;
+      v.type = f.type;
       out.push_back(std::move(v));
-    }
+    };
+    if (names.empty())
+      for (const auto& f : config_fields) describe(f);
+    for (const auto& n : names)
+      if (const auto* f = find_config_field(n)) describe(*f);
     done({}, std::move(out));
   });
 }
@@ -1409,13 +1414,12 @@ void share_manager::alter_group_configs(std::string group_id, std::vector<adapte
     for (const auto& c : changes) {
       if (c.op == adapter::alter_op::append || c.op == adapter::alter_op::subtract)
         return done(adapter::outcome::fail(error::invalid_config, c.name + " is not a list"));
-      if (c.op == adapter::alter_op::set) {
-        if (auto why = s.check_config(c.name, c.value.value_or("")); !why.empty())
-          return done(adapter::outcome::fail(error::invalid_config, why));
-      } else if (std::find(impl::config_names().begin(), impl::config_names().end(), c.name) ==
-                 impl::config_names().end()) {
+      const auto* f = find_config_field(c.name);
+      if (f == nullptr)
         return done(adapter::outcome::fail(error::invalid_config, "unknown share group config '" + c.name + "'"));
-      }
+      if (c.op == adapter::alter_op::set)
+        if (auto why = f->check(s.cfg(), c.name, c.value.value_or("")); !why.empty())
+          return done(adapter::outcome::fail(error::invalid_config, why));
     }
     if (validate_only) return done({});
     s_group* g = s.get_or_create(group_id);
@@ -1437,22 +1441,9 @@ void share_manager::alter_group_configs(std::string group_id, std::vector<adapte
 void share_manager::list(std::vector<std::string> states,
                          std::function<void(std::vector<adapter::group_listing>)> done) {
   post([this, states = std::move(states), done = std::move(done)] {
-    std::vector<adapter::group_listing> out;
-    for (const auto& [id, g] : impl_->groups) {
-      const std::string state = impl_->group_state(g);
-      if (!states.empty()) {
-        bool match = false;
-        for (const auto& st : states) {
-          std::string a = st, b = state;
-          std::transform(a.begin(), a.end(), a.begin(), ::tolower);
-          std::transform(b.begin(), b.end(), b.begin(), ::tolower);
-          match = match || a == b;
-        }
-        if (!match) continue;
-      }
-      out.push_back({id, "share", state, "share"});
-    }
-    done(std::move(out));
+    std::vector<adapter::group_listing> all;
+    for (const auto& [id, g] : impl_->groups) all.push_back({id, "share", impl_->group_state(g), "share"});
+    done(filter_listings(std::move(all), states, {}));
   });
 }
 
@@ -1470,11 +1461,8 @@ void share_manager::remove(std::vector<std::string> group_ids, std::function<voi
         out.push_back(error::non_empty_group);
         continue;
       }
-      for (auto it = s.parts.lower_bound({id, {}, INT32_MIN}); it != s.parts.end() && it->first.group == id;) {
-        s.slog.put(encode_key(update_type, it->first), std::nullopt);
-        s.slog.put(encode_key(snapshot_type, it->first), std::nullopt);
-        it = s.parts.erase(it);
-      }
+      for (auto it = s.parts.lower_bound({id, {}, INT32_MIN}); it != s.parts.end() && it->first.group == id;)
+        it = s.erase_state(it);
       s.slog.put(encode_key(group_type, {id, {}, 0}), std::nullopt);
       s.groups.erase(git);
       if (s.opts.kinds) s.opts.kinds->release(id, group_kinds::kind::share);

@@ -964,28 +964,40 @@ int share_consume(connection& c, args a) {
   std::map<int32_t, std::map<int64_t, int8_t>> pending;  // partition -> offset -> type
   int64_t printed = 0;
   auto last_record = clock::now();
-  auto renew = [&](const std::map<int32_t, std::vector<int64_t>>& held) {
+  // Sends ShareAcknowledge with the acknowledgements in `acks` (emptied);
+  // says on stderr which partitions refused them. Returns how many did.
+  auto send_acks = [&](int32_t epoch, bool renew, std::map<int32_t, std::map<int64_t, int8_t>>& acks,
+                       const char* what) {
     msg::share_acknowledge_request req;
     req.group_id = group;
     req.member_id = member;
-    req.share_session_epoch = session_epoch;
-    req.is_renew_ack = true;
+    req.share_session_epoch = epoch;
+    req.is_renew_ack = renew;
     auto& rt = req.topics.emplace_back();
     rt.topic_id = t.id;
-    for (const auto& [p, offsets] : held) {
-      std::map<int64_t, int8_t> acks;
-      for (int64_t o : offsets) acks[o] = 4;  // RENEW
+    for (auto& [p, offsets] : acks) {
+      if (offsets.empty()) continue;
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p;
-      rp.acknowledgement_batches = ack_batches<msg::share_acknowledge_request_acknowledgement_batch>(acks);
+      rp.acknowledgement_batches = ack_batches<msg::share_acknowledge_request_acknowledgement_batch>(offsets);
     }
     auto resp = c.call<msg::share_acknowledge_response>(79, 2, req);
-    session_epoch = session_epoch == INT32_MAX ? 1 : session_epoch + 1;
+    int refused = 0;
     for (const auto& r : resp.responses)
       for (const auto& p : r.partitions)
-        if (p.error_code != 0)
-          std::fprintf(stderr, "mosaic: renewing locks in partition %d: %s\n", p.partition_index,
+        if (p.error_code != 0) {
+          std::fprintf(stderr, "mosaic: %s in partition %d refused: %s\n", what, p.partition_index,
                        (p.error_message ? *p.error_message : error_name(p.error_code)).c_str());
+          ++refused;
+        }
+    return refused;
+  };
+  auto renew = [&](const std::map<int32_t, std::vector<int64_t>>& held) {
+    std::map<int32_t, std::map<int64_t, int8_t>> acks;
+    for (const auto& [p, offsets] : held)
+      for (int64_t o : offsets) acks[p][o] = 4;  // RENEW
+    send_acks(session_epoch, true, acks, "renewing locks");
+    session_epoch = session_epoch == INT32_MAX ? 1 : session_epoch + 1;
   };
 
   while (count < 0 || printed < count) {
@@ -1055,29 +1067,7 @@ int share_consume(connection& c, args a) {
     }
   }
   // The last acknowledgements, closing the share session; then leave.
-  msg::share_acknowledge_request close;
-  close.group_id = group;
-  close.member_id = member;
-  close.share_session_epoch = -1;
-  auto& ct = close.topics.emplace_back();
-  ct.topic_id = t.id;
-  for (auto& [p, acks] : pending) {
-    if (acks.empty()) continue;
-    auto& cp = ct.partitions.emplace_back();
-    cp.partition_index = p;
-    cp.acknowledgement_batches = ack_batches<msg::share_acknowledge_request_acknowledgement_batch>(acks);
-  }
-  int rc = 0;
-  if (session_epoch != 0) {
-    auto resp = c.call<msg::share_acknowledge_response>(79, 2, close);
-    for (const auto& r : resp.responses)
-      for (const auto& p : r.partitions)
-        if (p.error_code != 0) {
-          std::fprintf(stderr, "mosaic: the last acknowledgements in partition %d were refused: %s\n",
-                       p.partition_index, (p.error_message ? *p.error_message : error_name(p.error_code)).c_str());
-          rc = 1;
-        }
-  }
+  const int rc = session_epoch != 0 && send_acks(-1, false, pending, "the last acknowledgements") > 0 ? 1 : 0;
   heartbeat(-1);
   return rc;
 }

@@ -81,7 +81,6 @@ void share_fetch(const request_context& rc, const msg::share_fetch_request& req,
   f.min_bytes = req.min_bytes;
   f.max_bytes = req.max_bytes > 0 ? req.max_bytes : INT32_MAX;
   f.max_records = req.max_records;
-  f.strict_record_limit = req.share_acquire_mode == 1;
   f.renew = req.is_renew_ack;
   for (const auto& t : req.topics)
     for (const auto& p : t.partitions)
