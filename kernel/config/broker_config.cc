@@ -151,6 +151,7 @@ constexpr group_int_field group_int_fields[] = {
     {"group.max.size", &group_settings::max_size, 1, INT32_MAX},
     {"group.consumer.session.timeout.ms", &group_settings::consumer_session_timeout_ms, 1, INT32_MAX},
     {"group.consumer.heartbeat.interval.ms", &group_settings::consumer_heartbeat_interval_ms, 1, INT32_MAX},
+    {"group.consumer.heartbeat.hold.ms", &group_settings::consumer_heartbeat_hold_ms, 0, INT32_MAX},
     {"group.consumer.max.size", &group_settings::consumer_max_size, 1, INT32_MAX},
     {"offset.metadata.max.bytes", &group_settings::offset_metadata_max_bytes, 0, INT32_MAX},
     {"group.share.session.timeout.ms", &group_settings::share_session_timeout_ms, 1, INT32_MAX},

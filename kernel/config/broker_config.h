@@ -73,6 +73,7 @@ struct group_settings {
   int64_t max_size = INT32_MAX;                                     // group.max.size (classic groups)
   int64_t consumer_session_timeout_ms = 45000;                      // group.consumer.session.timeout.ms
   int64_t consumer_heartbeat_interval_ms = 5000;                    // group.consumer.heartbeat.interval.ms
+  int64_t consumer_heartbeat_hold_ms = 4000;                        // group.consumer.heartbeat.hold.ms (Mosaic's)
   int64_t consumer_max_size = INT32_MAX;                            // group.consumer.max.size
   int64_t offset_metadata_max_bytes = 4096;                         // offset.metadata.max.bytes
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors

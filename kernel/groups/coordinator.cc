@@ -750,7 +750,10 @@ struct coordinator::impl {
     bump(g);
   }
 
-  adapter::consumer_heartbeat_result consumer_heartbeat(const adapter::consumer_heartbeat_request& req) {
+  // `replay`: the request of a held heartbeat, run again to see whether the
+  // member has news; it does not count as a new sign of life.
+  adapter::consumer_heartbeat_result consumer_heartbeat(const adapter::consumer_heartbeat_request& req,
+                                                        bool replay = false) {
     adapter::consumer_heartbeat_result r;
     r.member_id = req.member_id;
     r.member_epoch = req.member_epoch;
@@ -890,7 +893,7 @@ struct coordinator::impl {
         bump(*g);
       }
     }
-    m->session_deadline = now + milliseconds(cfg().consumer_session_timeout_ms);
+    if (!replay) m->session_deadline = now + milliseconds(cfg().consumer_session_timeout_ms);
 
     const auto topics = opts.topics();
     std::map<std::string, const adapter::topic_info*> by_name;
@@ -922,8 +925,170 @@ struct coordinator::impl {
       r.assignment = to_list(m->assigned);
       m->send_assignment = false;
     }
+    m->told_interval_ms = r.heartbeat_interval_ms;
     glog.put_group(*g);
     return r;
+  }
+
+  // ---- held heartbeats (a long poll) --------------------------------------
+  //
+  // A KIP-848 member learns of a new assignment only from the answer to a
+  // heartbeat. Answered at once, a member that must give partitions up to a
+  // newcomer hears of it up to a whole interval later. So a heartbeat that
+  // brings a settled member nothing new is held, and answered as soon as it
+  // must give partitions up (see `urgent`) or is fenced or removed, when
+  // the adapter releases it (the connection sent another request), or
+  // at its hold time: `group.consumer.heartbeat.hold.ms` (4 s by default:
+  // @platformatic/kafka times a request out after 5 s), and under the
+  // interval the member was last told by a tenth, at least 100 ms, since
+  // librdkafka times a heartbeat out after that interval (and sends the
+  // next one an interval after the last).
+
+  using heartbeat_done = std::function<void(adapter::consumer_heartbeat_result)>;
+  struct held_heartbeat {
+    adapter::consumer_heartbeat_request req;
+    heartbeat_done done;
+    clock::time_point deadline;
+  };
+  std::map<std::string, std::map<uint64_t, held_heartbeat>> holding;  // by group, then hold id
+  std::map<uint64_t, std::string> held_in;                            // hold id -> group
+  std::set<std::string> touched;                                      // groups that may have changed this round
+  clock::time_point next_hold_deadline = clock::time_point::max();
+
+  // The answer goes once the round's records are on disk.
+  void answer(const heartbeat_done& done, adapter::consumer_heartbeat_result r) {
+    later([done, r = std::move(r)](bool durable) mutable {
+      if (!durable && r.code == error::none) {
+        r = {};
+        r.code = error::coordinator_not_available;
+        r.message = "the group log could not be written";
+      }
+      done(std::move(r));
+    });
+  }
+
+  consumer_member* member_of(const std::string& group, const std::string& member) {
+    consumer_group* g = find_consumer(group);
+    if (g == nullptr) return nullptr;
+    auto it = g->members.find(member);
+    return it == g->members.end() ? nullptr : &it->second;
+  }
+
+  // The answer can wait: it gives a settled member no partition and takes
+  // none away. A new member epoch alone can wait too: the member learns it
+  // with the answer, whenever that goes.
+  static bool can_wait(const adapter::consumer_heartbeat_request& req, const adapter::consumer_heartbeat_result& r,
+                       const consumer_member& m) {
+    return r.code == error::none && req.member_epoch > 0 && !r.assignment && m.state == member_state::stable &&
+           !m.left_static;
+  }
+
+  // Also well within the session, so that a held member never expires.
+  // A held heartbeat is answered before its hold time only when the member
+  // must give partitions up (another member waits for them) or the answer
+  // is an error. Partitions it gains wait for the end of the hold, as they
+  // would wait for its next heartbeat without one: librdkafka 2.15.1, handed
+  // new partitions just as the application closes it, drops their stored
+  // offsets before the application's revocation callback can commit them.
+  static bool urgent(const adapter::consumer_heartbeat_result& r, const consumer_member& m) {
+    return r.code != error::none || m.state == member_state::unrevoked_partitions || m.left_static;
+  }
+
+  int64_t hold_ms(const consumer_member& m) const {
+    const int64_t told = m.told_interval_ms;
+    return std::min({cfg().consumer_heartbeat_hold_ms, told - std::max<int64_t>(told / 10, 100),
+                     cfg().consumer_session_timeout_ms / 2});
+  }
+
+  void consumer_heartbeat(adapter::consumer_heartbeat_request req, heartbeat_done done) {
+    touched.insert(req.group_id);
+    auto r = consumer_heartbeat(req);
+    const consumer_member* m = req.hold != 0 ? member_of(req.group_id, r.member_id) : nullptr;
+    if (m != nullptr && can_wait(req, r, *m)) {
+      const int64_t ms = hold_ms(*m);
+      if (ms > 0) {
+        req.member_epoch = r.member_epoch;  // where the member stands now, for the checks and replays to come
+        const uint64_t id = req.hold;
+        const auto deadline = now + milliseconds(ms);
+        next_hold_deadline = std::min(next_hold_deadline, deadline);
+        log::debug("group {}: heartbeat of {} held for up to {} ms", req.group_id, req.member_id, ms);
+        held_in[id] = req.group_id;
+        auto& slot = holding[req.group_id][id];  // before `req` is moved from
+        slot = {std::move(req), std::move(done), deadline};
+        return;
+      }
+    }
+    answer(done, std::move(r));
+  }
+
+  void release_heartbeat(uint64_t id) {
+    auto g = held_in.find(id);
+    if (g == held_in.end()) return;
+    auto& in_group = holding[g->second];
+    auto h = in_group.find(id);
+    log::debug("group {}: heartbeat of {} released (its connection sent another request)", g->second,
+               h->second.req.member_id);
+    answer(h->second.done, consumer_heartbeat(h->second.req, true));
+    in_group.erase(h);
+    if (in_group.empty()) holding.erase(g->second);
+    held_in.erase(g);
+  }
+
+  // Whether something may have changed for the member of a held heartbeat.
+  bool may_have_news(const std::string& group, const adapter::consumer_heartbeat_request& req) {
+    const consumer_group* g = find_consumer(group);
+    if (g == nullptr) return true;
+    auto it = g->members.find(req.member_id);
+    if (it == g->members.end()) return true;
+    const consumer_member& m = it->second;
+    return m.left_static || m.epoch != req.member_epoch || m.epoch != g->assignment_epoch ||
+           g->epoch != g->assignment_epoch || m.state != member_state::stable;
+  }
+
+  // At the end of each round: the held heartbeats of groups touched in it,
+  // and those whose hold time is up.
+  void recheck_held() {
+    if (holding.empty()) {
+      touched.clear();
+      return;
+    }
+    const bool due = now >= next_hold_deadline;
+    std::vector<std::string> groups;
+    if (due) {
+      next_hold_deadline = clock::time_point::max();
+      for (const auto& [id, hs] : holding) groups.push_back(id);
+    } else {
+      for (const auto& id : touched)
+        if (holding.count(id)) groups.push_back(id);
+    }
+    touched.clear();
+    for (const auto& group : groups) {
+      auto& in_group = holding[group];
+      for (auto it = in_group.begin(); it != in_group.end();) {
+        held_heartbeat& h = it->second;
+        const bool expired = now >= h.deadline;
+        if (!expired && !may_have_news(group, h.req)) {
+          if (due) next_hold_deadline = std::min(next_hold_deadline, h.deadline);
+          ++it;
+          continue;
+        }
+        auto r = consumer_heartbeat(h.req, true);
+        consumer_member* m = member_of(group, r.member_id);
+        if (!expired && m != nullptr && !urgent(r, *m)) {
+          if (r.assignment) m->send_assignment = true;  // still to be told, when the hold ends
+          h.req.member_epoch = r.member_epoch;
+          if (due) next_hold_deadline = std::min(next_hold_deadline, h.deadline);
+          ++it;
+          continue;
+        }
+        log::debug("group {}: held heartbeat of {} answered ({})", group, h.req.member_id,
+                   expired ? "its hold time is up" : "news for it");
+        answer(h.done, std::move(r));
+        held_in.erase(it->first);
+        it = in_group.erase(it);
+      }
+      if (in_group.empty()) holding.erase(group);
+    }
   }
 
   static std::string consumer_state_name(const consumer_group& g) {
@@ -1190,6 +1355,7 @@ struct coordinator::impl {
     if (has_members(id)) return error::non_empty_group;
     classic.erase(id);
     consumer.erase(id);
+    touched.insert(id);
     auto o = offsets.find(id);
     if (o != offsets.end()) {
       for (const auto& [k, c] : o->second) glog.delete_offset(id, k);
@@ -1238,7 +1404,10 @@ struct coordinator::impl {
         }
       }
       for (const auto& mid : gone) remove_consumer_member(g, mid);
-      if (!gone.empty()) glog.put_group(g);
+      if (!gone.empty()) {
+        glog.put_group(g);
+        touched.insert(id);
+      }
     }
   }
 
@@ -1295,6 +1464,7 @@ result<std::unique_ptr<coordinator>> coordinator::start(log::partition_log* log,
   c->loop_.start(state->opts.tick_ms,
                  {[state](clock::time_point now) { state->now = now; }, [state] { state->expire(); },
                   [state] {
+                    state->recheck_held();
                     commit_round(
                         state->glog, state->after_flush, [state] { state->write_all(); }, "groups: the group log");
                   }});
@@ -1332,17 +1502,13 @@ void coordinator::leave_group(std::string group_id, std::vector<adapter::member_
 
 void coordinator::consumer_heartbeat(adapter::consumer_heartbeat_request req,
                                      std::function<void(adapter::consumer_heartbeat_result)> done) {
-  post([this, req = std::move(req), done = std::move(done)] {
-    auto r = impl_->consumer_heartbeat(req);
-    impl_->later([done, r = std::move(r)](bool durable) mutable {
-      if (!durable && r.code == error::none) {
-        r = {};
-        r.code = error::coordinator_not_available;
-        r.message = "the group log could not be written";
-      }
-      done(std::move(r));
-    });
+  post([this, req = std::move(req), done = std::move(done)]() mutable {
+    impl_->consumer_heartbeat(std::move(req), std::move(done));
   });
+}
+
+void coordinator::release_heartbeat(uint64_t hold) {
+  post([this, hold] { impl_->release_heartbeat(hold); });
 }
 
 void coordinator::describe_consumer_groups(std::vector<std::string> group_ids,

@@ -58,6 +58,7 @@ class coordinator final : public adapter::group_coordinator {
                    std::function<void(std::vector<adapter::error>)> done) override;
   void consumer_heartbeat(adapter::consumer_heartbeat_request req,
                           std::function<void(adapter::consumer_heartbeat_result)> done) override;
+  void release_heartbeat(uint64_t hold) override;
   void describe_consumer_groups(std::vector<std::string> group_ids,
                                 std::function<void(std::vector<adapter::consumer_group_description>)> done) override;
   void commit_offsets(adapter::commit_request req, std::function<void(std::vector<adapter::error>)> done) override;

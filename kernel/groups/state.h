@@ -137,6 +137,10 @@ struct consumer_member {
   clock::time_point session_deadline{};
   clock::time_point revocation_deadline{};
   bool send_assignment = true;  // the next answer carries the assignment
+  // The heartbeat interval the last answer gave (0: none since this
+  // coordinator started). librdkafka times a heartbeat out after it, so a
+  // held heartbeat is answered well within it.
+  int32_t told_interval_ms = 0;
 };
 
 struct consumer_group {

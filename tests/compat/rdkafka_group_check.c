@@ -12,7 +12,10 @@
  * quarters, so the group rebalances three times while records flow. Every
  * record must be consumed exactly once, every consumer must have had
  * partitions, and the committed offsets must end at the end of each
- * partition. Prints "group(PROTOCOL): ok ..." and exits 0 then. */
+ * partition. Prints "group(PROTOCOL): ok ..." and exits 0 then.
+ *
+ * MOSAIC_RDKAFKA_DEBUG=cgrp (any librdkafka `debug` list) turns on the
+ * clients' debug log and prints what each revocation committed. */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -41,6 +44,8 @@ static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic
   }
   /* Revoked (or lost): what was processed is committed before letting go. */
   rd_kafka_resp_err_t c = rd_kafka_commit(rk, NULL, 0);
+  if (getenv("MOSAIC_RDKAFKA_DEBUG"))
+    fprintf(stderr, "REVOKE %s: %d partitions, commit: %s\n", rd_kafka_name(rk), parts->cnt, rd_kafka_err2str(c));
   if (c && c != RD_KAFKA_RESP_ERR__NO_OFFSET && errors++ < 5)
     fprintf(stderr, "commit on revoke: %s\n", rd_kafka_err2str(c));
   if (cooperative)
@@ -63,6 +68,7 @@ static rd_kafka_t* new_consumer(const char* bootstrap, const char* group, const 
     mosaic_set(conf, "heartbeat.interval.ms", "500");
     mosaic_set(conf, "partition.assignment.strategy", "cooperative-sticky");
   }
+  if (getenv("MOSAIC_RDKAFKA_DEBUG")) mosaic_set(conf, "debug", getenv("MOSAIC_RDKAFKA_DEBUG"));
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (!rk) {

@@ -159,7 +159,7 @@ void leave_group(const request_context& rc, const msg::leave_group_request& req,
 // ---- consumer groups (KIP-848) ----
 
 void consumer_group_heartbeat(const request_context& rc, const msg::consumer_group_heartbeat_request& req,
-                              adapter::group_coordinator& groups, const adapter::peer& peer) {
+                              adapter::group_coordinator& groups, const adapter::peer& peer, uint64_t hold) {
   if (rc.version >= 1 && req.member_id.empty()) {
     msg::consumer_group_heartbeat_response resp;
     resp.error_code = code(error::invalid_request);
@@ -181,6 +181,7 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
     for (const auto& tp : *req.topic_partitions) h.owned->push_back({tp.topic_id, tp.partitions});
   }
   h.client = identity(rc, peer);
+  h.hold = hold;
   groups.consumer_heartbeat(std::move(h), [rc](adapter::consumer_heartbeat_result r) {
     msg::consumer_group_heartbeat_response resp;
     fill_heartbeat(resp, r);
@@ -480,7 +481,8 @@ void unavailable(const request_context& rc) {
 }  // namespace
 
 bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
-                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer) {
+                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer,
+                          uint64_t hold) {
   switch (rc.key) {
     case msg::find_coordinator_request_api_key:
       find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), groups != nullptr, broker, peer);
@@ -512,7 +514,7 @@ bool answer_group_request(const request_context& rc, reader& r, adapter::group_c
     case msg::heartbeat_request_api_key: heartbeat(rc, decode<msg::heartbeat_request>(r, rc.version), g); break;
     case msg::leave_group_request_api_key: leave_group(rc, decode<msg::leave_group_request>(r, rc.version), g); break;
     case msg::consumer_group_heartbeat_request_api_key:
-      consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), g, peer);
+      consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), g, peer, hold);
       break;
     case msg::consumer_group_describe_request_api_key:
       consumer_group_describe(rc, decode<msg::consumer_group_describe_request>(r, rc.version), g, broker);

@@ -17,8 +17,11 @@ namespace mosaic::kafka {
 // answer may come later, from the coordinator's thread); false otherwise.
 // Without a coordinator, group requests are answered
 // COORDINATOR_NOT_AVAILABLE. ListGroups and DeleteGroups cover share
-// groups too, when `shares` is given.
+// groups too, when `shares` is given. A ConsumerGroupHeartbeat goes to the
+// coordinator under `hold` (see adapter::consumer_heartbeat_request::hold;
+// 0: answered at once).
 bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
-                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer);
+                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer,
+                          uint64_t hold = 0);
 
 }  // namespace mosaic::kafka

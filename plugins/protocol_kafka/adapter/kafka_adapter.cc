@@ -1,6 +1,7 @@
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -9,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "kafka_messages.h"
 #include "plugins/protocol_kafka/adapter/group_api.h"
@@ -154,6 +156,9 @@ class handler : public std::enable_shared_from_this<handler> {
   handler(std::shared_ptr<shared_state> state, adapter::peer peer) : state_(std::move(state)), peer_(std::move(peer)) {}
 
   void on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply) {
+    // Responses go back in request order: a heartbeat the coordinator holds
+    // must not keep this request's answer waiting.
+    if (held_heartbeat_ != 0) state_->groups->release_heartbeat(std::exchange(held_heartbeat_, 0));
     try {
       reader peek(frame);
       request_context rc;
@@ -227,6 +232,10 @@ class handler : public std::enable_shared_from_this<handler> {
         return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
       case msg::incremental_alter_configs_request_api_key:
         return on_admin_thread<msg::incremental_alter_configs_request>(rc, r, &handler::incremental_alter_configs);
+      case msg::consumer_group_heartbeat_request_api_key:
+        if (state_->groups != nullptr) held_heartbeat_ = next_hold_id();
+        answer_group_request(rc, r, state_->groups, state_->shares, broker(), peer_, held_heartbeat_);
+        return;
       default:
         if (answer_group_request(rc, r, state_->groups, state_->shares, broker(), peer_)) return;
         if (answer_share_request(rc, r, state_->shares, broker(), peer_)) return;
@@ -941,8 +950,14 @@ class handler : public std::enable_shared_from_this<handler> {
     rc.send(resp);
   }
 
+  static uint64_t next_hold_id() {
+    static std::atomic<uint64_t> last{0};
+    return ++last;
+  }
+
   std::shared_ptr<shared_state> state_;
   adapter::peer peer_;
+  uint64_t held_heartbeat_ = 0;  // this connection's last ConsumerGroupHeartbeat, maybe held
 };
 
 class session final : public adapter::session {

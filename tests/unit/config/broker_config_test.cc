@@ -189,6 +189,14 @@ TEST(broker_config, group_keys_and_their_bounds) {
   EXPECT_EQ(r->groups.initial_rebalance_delay_ms, 0);
   EXPECT_EQ(r->groups.offset_metadata_max_bytes, 100);
   EXPECT_EQ(r->groups.consumer_heartbeat_interval_ms, 5000);  // Kafka's default
+  EXPECT_EQ(r->groups.consumer_heartbeat_hold_ms, 4000);
+  auto off = parse("group.consumer.heartbeat.hold.ms: 0\n");
+  ASSERT_TRUE(off.ok()) << off.error().message();
+  EXPECT_EQ(off->groups.consumer_heartbeat_hold_ms, 0);
+  auto negative = parse("group.consumer.heartbeat.hold.ms: -1\n");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message().find("group.consumer.heartbeat.hold.ms"), std::string::npos)
+      << negative.error().message();
   auto inverted = parse("group.min.session.timeout.ms: 9000\ngroup.max.session.timeout.ms: 8000\n");
   ASSERT_FALSE(inverted.ok());
   EXPECT_NE(inverted.error().message().find("group.min.session.timeout.ms (9000) is above"), std::string::npos)

@@ -486,6 +486,163 @@ TEST(group_api, kip848_members_reconcile_revocation_before_assignment) {
   EXPECT_EQ(count(as_owned(back->assignment)), 4u);
 }
 
+// Long intervals, so that a held heartbeat (a long poll) can be told from
+// one answered at its hold time.
+const std::vector<std::string> holding = {"group.consumer.session.timeout.ms=30000",
+                                          "group.consumer.heartbeat.interval.ms=10000",
+                                          "group.consumer.heartbeat.hold.ms=8000"};
+
+using steady = std::chrono::steady_clock;
+
+int64_t ms_since(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t).count();
+}
+
+TEST(group_api, kip848_a_settled_members_heartbeat_is_held_until_it_has_partitions_to_give_up) {
+  test_broker b(holding);
+  frame_client c1(b.port());
+  frame_client c2(b.port());
+  create_topic(c1, "h1", 4);
+  auto j1 = cg_req("h", "member-1", 0);
+  j1.subscribed_topic_names = std::vector<std::string>{"h1"};
+  auto r1 = cg(c1, j1);  // a join is answered at once
+  ASSERT_EQ(r1->error_code, 0);
+  EXPECT_EQ(r1->heartbeat_interval_ms, 10000);
+  tp_list owned1 = as_owned(r1->assignment);
+  ASSERT_EQ(count(owned1), 4u);
+
+  // Member 1 has nothing to learn: its heartbeat waits.
+  auto h1 = cg_req("h", "member-1", r1->member_epoch);
+  h1.topic_partitions = owned1;
+  send_request(c1, cg_heartbeat_key, 1, h1, 21);
+  EXPECT_FALSE(c1.receive(500)) << "a heartbeat with nothing new was answered at once";
+
+  // A second member joins: member 1 hears at once that it must give two
+  // partitions up, long before its hold time (8 s) is over.
+  const auto joined = steady::now();
+  auto j2 = cg_req("h", "member-2", 0);
+  j2.subscribed_topic_names = std::vector<std::string>{"h1"};
+  auto r2 = cg(c2, j2);
+  ASSERT_EQ(r2->error_code, 0);
+  auto told = receive_response<msg::consumer_group_heartbeat_response>(c1, cg_heartbeat_key, 1, 21, 7000);
+  ASSERT_TRUE(told);
+  EXPECT_LT(ms_since(joined), 4000);
+  ASSERT_EQ(told->error_code, 0);
+  owned1 = as_owned(told->assignment);
+  EXPECT_EQ(count(owned1), 2u);
+  // A member with partitions to give up comes back soon, not in 10 s.
+  EXPECT_LT(told->heartbeat_interval_ms, 10000);
+
+  // It confirms; member 2, waiting for them (its heartbeats are not held),
+  // gets the two partitions.
+  h1.topic_partitions = owned1;
+  send_request(c1, cg_heartbeat_key, 1, h1, 22);
+  auto h2 = cg_req("h", "member-2", r2->member_epoch);
+  h2.topic_partitions.emplace();
+  tp_list owned2;
+  int32_t epoch2 = r2->member_epoch;
+  for (int i = 0; i < 50 && count(owned2) == 0; ++i) {
+    auto r2b = cg(c2, h2);
+    ASSERT_TRUE(r2b);
+    ASSERT_EQ(r2b->error_code, 0);
+    epoch2 = r2b->member_epoch;
+    if (r2b->assignment) owned2 = as_owned(r2b->assignment);
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(count(owned2), 2u);
+
+  // Member 1's confirmation brought it only a new epoch: held. Another
+  // request on its connection releases it, since answers go back in order.
+  msg::offset_fetch_request of;
+  of.groups.emplace_back().group_id = "h";
+  const auto asked = steady::now();
+  send_request(c1, offset_fetch_key, 8, of, 23);
+  auto confirmed = receive_response<msg::consumer_group_heartbeat_response>(c1, cg_heartbeat_key, 1, 22, 7000);
+  ASSERT_TRUE(confirmed);
+  EXPECT_EQ(confirmed->error_code, 0);
+  EXPECT_EQ(confirmed->member_epoch, r2->member_epoch);
+  auto offsets = receive_response<msg::offset_fetch_response>(c1, offset_fetch_key, 8, 23, 7000);
+  ASSERT_TRUE(offsets);
+  EXPECT_LT(ms_since(asked), 4000);
+
+  // A member that leaves while its heartbeat is held gets that heartbeat
+  // answered (UNKNOWN_MEMBER_ID) once it is gone.
+  h2.member_epoch = epoch2;
+  h2.topic_partitions = owned2;
+  send_request(c2, cg_heartbeat_key, 1, h2, 24);
+  EXPECT_FALSE(c2.receive(300));
+  frame_client c3(b.port());
+  EXPECT_EQ(cg(c3, cg_req("h", "member-2", -1))->error_code, 0);
+  auto gone = receive_response<msg::consumer_group_heartbeat_response>(c2, cg_heartbeat_key, 1, 24, 7000);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->error_code, 25);
+}
+
+TEST(group_api, kip848_partitions_a_held_member_gains_wait_for_the_end_of_its_hold) {
+  test_broker b({"group.consumer.session.timeout.ms=30000", "group.consumer.heartbeat.interval.ms=2000"});
+  frame_client c1(b.port());
+  frame_client c2(b.port());
+  create_topic(c1, "g1", 2);
+  auto j1 = cg_req("g", "member-1", 0);
+  j1.subscribed_topic_names = std::vector<std::string>{"g1"};
+  auto r1 = cg(c1, j1);
+  ASSERT_EQ(count(as_owned(r1->assignment)), 2u);
+  // Member 2 joins; member 1 gives one partition up and confirms.
+  auto j2 = cg_req("g", "member-2", 0);
+  j2.subscribed_topic_names = std::vector<std::string>{"g1"};
+  auto r2 = cg(c2, j2);
+  ASSERT_EQ(r2->error_code, 0);
+  auto h1 = cg_req("g", "member-1", r1->member_epoch);
+  h1.topic_partitions = as_owned(r1->assignment);
+  auto give = cg(c1, h1);  // news: answered at once
+  ASSERT_EQ(count(as_owned(give->assignment)), 1u);
+  h1.topic_partitions = as_owned(give->assignment);
+  h1.member_epoch = give->member_epoch;
+  send_request(c1, cg_heartbeat_key, 1, h1, 41);  // the confirmation: held (a new epoch only)
+  EXPECT_FALSE(c1.receive(300));
+
+  // Member 2 leaves: member 1 gains its partition, but learns of it when
+  // its hold ends (1.8 s, under the 2 s interval), not at once.
+  const auto left = steady::now();
+  EXPECT_EQ(cg(c2, cg_req("g", "member-2", -1))->error_code, 0);
+  EXPECT_FALSE(c1.receive(500)) << "a gain was answered at once";
+  auto gained = receive_response<msg::consumer_group_heartbeat_response>(c1, cg_heartbeat_key, 1, 41, 5000);
+  ASSERT_TRUE(gained);
+  EXPECT_LT(ms_since(left), 2000);
+  ASSERT_EQ(gained->error_code, 0);
+  EXPECT_EQ(count(as_owned(gained->assignment)), 2u);
+}
+
+TEST(group_api, kip848_a_held_heartbeat_is_answered_within_the_interval_the_member_was_told) {
+  for (const bool hold : {true, false}) {
+    SCOPED_TRACE(hold ? "held" : "group.consumer.heartbeat.hold.ms=0");
+    test_broker b({"group.consumer.session.timeout.ms=30000", "group.consumer.heartbeat.interval.ms=2000",
+                   std::string("group.consumer.heartbeat.hold.ms=") + (hold ? "8000" : "0")});
+    frame_client c(b.port());
+    create_topic(c, "e1", 1);
+    auto j = cg_req("e", "member", 0);
+    j.subscribed_topic_names = std::vector<std::string>{"e1"};
+    auto r = cg(c, j);
+    ASSERT_EQ(r->error_code, 0);
+    auto h = cg_req("e", "member", r->member_epoch);
+    h.topic_partitions = as_owned(r->assignment);
+    const auto sent = steady::now();
+    send_request(c, cg_heartbeat_key, 1, h, 31);
+    auto answer = receive_response<msg::consumer_group_heartbeat_response>(c, cg_heartbeat_key, 1, 31, 5000);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->error_code, 0);
+    const int64_t waited = ms_since(sent);
+    if (hold) {
+      // 8 s asked for, but librdkafka gives up on a heartbeat after the
+      // interval (2 s): held for 1.8 s.
+      EXPECT_GE(waited, 1000);
+      EXPECT_LT(waited, 2000);
+    } else {
+      EXPECT_LT(waited, 1000);  // Kafka's way: at once
+    }
+  }
+}
+
 TEST(group_api, kip848_refuses_bad_requests) {
   test_broker b(quick);
   frame_client c(b.port());

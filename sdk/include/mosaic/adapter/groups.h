@@ -108,6 +108,12 @@ struct consumer_heartbeat_request {
   std::optional<std::string> server_assignor;                      // null: unchanged
   std::optional<std::vector<topic_partitions>> owned;              // null: unchanged
   client_identity client;
+  // Nonzero: the coordinator may hold the answer while it brings the member
+  // nothing new (a long poll), until something changes for the member, its
+  // hold time ends, or `release_heartbeat(hold)` is called. The adapter
+  // calls that when the connection sends anything else, since responses go
+  // back in request order.
+  uint64_t hold = 0;
 };
 
 struct consumer_heartbeat_result {
@@ -223,6 +229,9 @@ class group_coordinator {
   // Consumer groups.
   virtual void consumer_heartbeat(consumer_heartbeat_request req,
                                   std::function<void(consumer_heartbeat_result)> done) = 0;
+  // Answers the heartbeat held under `hold` now, if one is (see
+  // consumer_heartbeat_request::hold).
+  virtual void release_heartbeat(uint64_t hold) { (void)hold; }
   virtual void describe_consumer_groups(std::vector<std::string> group_ids,
                                         std::function<void(std::vector<consumer_group_description>)> done) = 0;
 
