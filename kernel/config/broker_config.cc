@@ -65,6 +65,8 @@ const std::vector<key_doc> keys = {
     {"group.consumer.session.timeout.ms", "integer", "45000",
      "a consumer group member that sends no heartbeat for this long is removed"},
     {"group.consumer.heartbeat.interval.ms", "integer", "5000", "how often consumer group members send heartbeats"},
+    {"group.consumer.heartbeat.hold.ms", "integer", "4000",
+     "how long a heartbeat that brings a member nothing new may be held (under its interval); 0: answered at once"},
     {"group.consumer.max.size", "integer", "2147483647", "members a consumer group may have"},
     {"group.consumer.assignors", "list", "[uniform, range]",
      "server-side assignors by name (from assignor plugins); the first is the default"},
