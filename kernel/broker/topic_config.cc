@@ -109,6 +109,7 @@ log::log_config to_log_config(const config::broker_config& cfg, const std::map<s
   c.flush_ms = num("flush.ms", c.flush_ms);
   c.log_append_time = get("message.timestamp.type") == "LogAppendTime";
   c.producer_expiration_ms = cfg.log.producer_id_expiration_ms;
+  c.preallocate_bytes = static_cast<uint64_t>(cfg.log.preallocate_bytes);
   return c;
 }
 

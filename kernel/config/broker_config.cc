@@ -34,6 +34,8 @@ const std::vector<key_doc> keys = {
     {"log.flush.interval.messages", "integer", "(none)", "fsync after this many unflushed messages"},
     {"log.flush.interval.ms", "integer", "(none)", "fsync when the oldest unflushed append is this old"},
     {"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries"},
+    {"log.preallocate.bytes", "integer", "4194304",
+     "disk reserved ahead of the end of a partition's active segment, in steps this size (0: none)"},
     {"message.max.bytes", "integer", "1048588", "the largest record batch accepted"},
     {"producer.id.expiration.ms", "integer", "86400000",
      "an idempotent producer silent this long is forgotten by the partitions it wrote to"},
@@ -121,6 +123,7 @@ constexpr log_int_field log_int_fields[] = {
     {"log.index.interval.bytes", &log_defaults::index_interval_bytes, 0},
     {"message.max.bytes", &log_defaults::message_max_bytes, 0},
     {"producer.id.expiration.ms", &log_defaults::producer_id_expiration_ms, 1},
+    {"log.preallocate.bytes", &log_defaults::preallocate_bytes, 0},
 };
 
 struct server_int_field {

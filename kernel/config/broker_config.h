@@ -45,6 +45,7 @@ struct log_defaults {
   int64_t index_interval_bytes = 4096;                  // log.index.interval.bytes
   int64_t message_max_bytes = 1048588;                  // message.max.bytes
   int64_t producer_id_expiration_ms = 86400000;         // producer.id.expiration.ms
+  int64_t preallocate_bytes = 4 << 20;                  // log.preallocate.bytes (Mosaic's; 0: off)
   bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
 };
 

@@ -253,7 +253,7 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
       at += e.size;
     }
     const iovec iov{batches.data(), batches.size()};
-    if (auto s = active->append({&iov, 1}, entries); !s.ok()) {
+    if (auto s = active->append({&iov, 1}, entries, config_.preallocate_bytes); !s.ok()) {
       r.io = s;
       return r;
     }
@@ -297,6 +297,7 @@ status partition_log::seal_pending() {
     pending.swap(to_seal_);
   }
   for (const auto& seg : pending) {
+    if (auto s = seg->release_preallocation(); !s.ok()) return s;
     if (auto s = seg->flush(); !s.ok()) return s;
     if (auto s = seg->write_indexes(); !s.ok()) return s;
   }

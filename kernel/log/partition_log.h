@@ -50,6 +50,7 @@ struct log_config {
   int64_t flush_ms = INT64_MAX;                   // flush.ms
   bool log_append_time = false;                   // message.timestamp.type=LogAppendTime
   int64_t producer_expiration_ms = 86400000;      // producer.id.expiration.ms
+  uint64_t preallocate_bytes = 4 << 20;           // log.preallocate.bytes (Mosaic's; 0: off)
 };
 
 // A refused append: which batch and why (the log is unchanged).

@@ -78,8 +78,12 @@ class segment {
   // checked; the file is cut at the first batch that is torn or corrupt.
   result<recovery> recover(bool full_scan);
 
-  // Writes `iov` (whole, patched batches) at the end with writev.
-  status append(std::span<const iovec> iov, std::span<const appended_batch> batches);
+  // Writes `iov` (whole, patched batches) at the end with writev. With
+  // `preallocate_bytes`, disk blocks are first reserved past the end, in
+  // steps that large, without changing the file's size (see README.md).
+  status append(std::span<const iovec> iov, std::span<const appended_batch> batches, uint64_t preallocate_bytes = 0);
+  // Gives back the blocks reserved past the end (a sealed segment's).
+  status release_preallocation();
   // Forces data to disk.
   status flush() const;
   // Writes the index files (temp file, fsync, rename).
@@ -146,6 +150,10 @@ class segment {
   std::atomic<int64_t> max_timestamp_{-1};
   int64_t first_append_ms_ = 0;
   uint64_t bytes_since_index_ = 0;
+  // Blocks are reserved up to here (written by the appender, under the
+  // partition's lock; 0 after a reopen: nothing known).
+  uint64_t preallocated_to_ = 0;
+  bool preallocate_ = true;  // false once the file system refused
 
   mutable std::mutex index_mu_;
   std::vector<offset_entry> offset_index_;

@@ -1,6 +1,9 @@
 #include "kernel/log/partition_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -125,6 +128,60 @@ TEST(partition_log, rolls_by_size_into_segments_named_by_base_offset) {
   auto from = l->read(13, SIZE_MAX, INT64_MAX);
   ASSERT_TRUE(from.ok());
   EXPECT_EQ(from->first_offset, 12);
+}
+
+// Bytes of disk a file holds (not its size).
+uint64_t disk_bytes(const std::filesystem::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+TEST(partition_log, the_active_segment_reserves_disk_ahead_and_a_rolled_one_gives_it_back) {
+  scratch_dir d;
+  // Does this file system reserve blocks past the end at all?
+  bool reserves = false;
+  {
+    const auto probe = d.path() / "probe";
+    const int fd = ::open(probe.c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    reserves = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    ::close(fd);
+    std::filesystem::remove(probe);
+  }
+  log_config cfg;
+  cfg.preallocate_bytes = 1 << 20;
+  cfg.segment_bytes = 200000;
+  auto l = open_log(d.path(), cfg);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(append(*l, batch("p" + std::to_string(i), 10, 1000, 1000)).ok());
+  auto logs = files(d.path(), ".log");
+  ASSERT_EQ(logs.size(), 1u);
+  const auto first = d.path() / logs[0];
+  const uint64_t written = std::filesystem::file_size(first);
+  EXPECT_GT(written, 10000u);
+  EXPECT_LT(written, 1u << 20);
+  // The size is what was written; the disk held is a whole step.
+  if (reserves) {
+    EXPECT_GE(disk_bytes(first), uint64_t{1} << 20);
+  }
+  // Filling the segment rolls it; sealing it gives the reserve back.
+  while (l->segment_count() < 2) ASSERT_TRUE(append(*l, batch("q", 10, 1000, 1000)).ok());
+  ASSERT_TRUE(l->tick().ok());
+  const uint64_t sealed = std::filesystem::file_size(first);
+  EXPECT_LT(disk_bytes(first), sealed + 65536);
+  // Nothing of it shows in what is read, and a reopen reads it all back.
+  const auto before = read_all(*l, 0);
+  ASSERT_TRUE(l->close().ok());
+  l.reset();
+  auto again = open_log(d.path(), cfg);
+  EXPECT_EQ(read_all(*again, 0), before);
+  // Off: the file system's own allocation only.
+  scratch_dir d2;
+  cfg.preallocate_bytes = 0;
+  auto plain = open_log(d2.path(), cfg);
+  ASSERT_TRUE(append(*plain, batch("x", 10, 1000, 1000)).ok());
+  const auto only = d2.path() / files(d2.path(), ".log")[0];
+  EXPECT_LT(disk_bytes(only), std::filesystem::file_size(only) + 65536);
 }
 
 TEST(partition_log, rolls_by_age) {
