@@ -983,7 +983,6 @@ struct coordinator::impl {
            !m.left_static;
   }
 
-  // Also well within the session, so that a held member never expires.
   // A held heartbeat is answered before its hold time only when the member
   // must give partitions up (another member waits for them) or the answer
   // is an error. Partitions it gains wait for the end of the hold, as they
@@ -994,6 +993,8 @@ struct coordinator::impl {
     return r.code != error::none || m.state == member_state::unrevoked_partitions || m.left_static;
   }
 
+  // How long a heartbeat may be held (see above); also well within the
+  // session, so that a held member never expires.
   int64_t hold_ms(const consumer_member& m) const {
     const int64_t told = m.told_interval_ms;
     return std::min({cfg().consumer_heartbeat_hold_ms, told - std::max<int64_t>(told / 10, 100),
