@@ -10,6 +10,7 @@
 #include "kafka_messages.h"
 #include "mosaic/adapter/adapter.h"
 #include "mosaic/adapter/broker.h"
+#include "mosaic/adapter/groups.h"
 
 namespace mosaic::kafka {
 
@@ -82,8 +83,8 @@ inline std::string client_host(const adapter::peer& peer) {
 // Fills a ConsumerGroupHeartbeat or ShareGroupHeartbeat response from the
 // coordinator's answer: the error, the member's id and epoch, the interval,
 // and the assignment when it changed.
-template <class Response, class Result>
-void fill_heartbeat(Response& resp, Result& r) {
+template <class Response>
+void fill_heartbeat(Response& resp, adapter::consumer_heartbeat_result& r) {
   resp.error_code = code(r.code);
   if (!r.message.empty()) resp.error_message = r.message;
   if (!r.member_id.empty()) resp.member_id = r.member_id;

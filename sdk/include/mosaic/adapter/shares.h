@@ -34,14 +34,8 @@ struct share_heartbeat_request {
   client_identity client;
 };
 
-struct share_heartbeat_result {
-  error code = error::none;
-  std::string message;
-  std::string member_id;
-  int32_t member_epoch = 0;
-  int32_t heartbeat_interval_ms = 0;
-  std::optional<std::vector<topic_partitions>> assignment;  // set when it changed
-};
+// The same answer as a consumer group member's.
+using share_heartbeat_result = consumer_heartbeat_result;
 
 struct share_ack_batch {
   int64_t first_offset = 0;
