@@ -257,6 +257,20 @@ int64_t list_offset(connection& c, const std::string& topic, int32_t partition, 
   return r.offset;
 }
 
+// What a reset-offsets covers: the partition --partition names, or every
+// partition of the topic.
+std::vector<int32_t> reset_partitions(connection& c, const std::string& topic, const std::optional<std::string>& only) {
+  if (only) return {static_cast<int32_t>(integer(*only, "--partition"))};
+  return partitions_of(c, topic);
+}
+
+// The offset --to names for a partition: earliest, latest or a number.
+int64_t reset_target(connection& c, const std::string& topic, int32_t partition, const std::string& to) {
+  if (to == "earliest") return list_offset(c, topic, partition, -2);
+  if (to == "latest") return list_offset(c, topic, partition, -1);
+  return integer(to, "--to");
+}
+
 // ---- topic ----
 
 int topic_command(connection& c, const std::string& verb, args a) {
@@ -749,11 +763,7 @@ int groups_reset_offsets(connection& c, const std::string& id, args& a) {
   const bool dry_run = a.flag("--dry-run");
   a.done();
   if (!to == !to_timestamp) usage_error("reset-offsets needs one of --to earliest|latest|OFFSET and --to-timestamp MS");
-  std::vector<int32_t> parts;
-  if (partition)
-    parts.push_back(static_cast<int32_t>(integer(*partition, "--partition")));
-  else
-    parts = partitions_of(c, *topic);
+  const std::vector<int32_t> parts = reset_partitions(c, *topic, partition);
   std::map<int32_t, int64_t> current;
   for (const auto& o : committed_offsets(c, id))
     if (o.topic == *topic) current[o.partition] = o.offset;
@@ -768,12 +778,8 @@ int groups_reset_offsets(connection& c, const std::string& id, args& a) {
     if (to_timestamp) {
       target = list_offset(c, *topic, p, integer(*to_timestamp, "--to-timestamp"));
       if (target < 0) target = list_offset(c, *topic, p, -1);  // nothing that late: the end
-    } else if (*to == "earliest") {
-      target = list_offset(c, *topic, p, -2);
-    } else if (*to == "latest") {
-      target = list_offset(c, *topic, p, -1);
     } else {
-      target = integer(*to, "--to");
+      target = reset_target(c, *topic, p, *to);
     }
     auto& rp = t.partitions.emplace_back();
     rp.partition_index = p;
@@ -1124,8 +1130,7 @@ int share_reset_offsets(connection& c, const std::string& group, args& a) {
   const auto to = a.option("--to");
   if (!to) usage_error("share reset-offsets needs --to earliest|latest|OFFSET");
   a.done();
-  std::vector<int32_t> parts = partitions_of(c, *topic);
-  if (only) parts = {static_cast<int32_t>(integer(*only, "--partition"))};
+  const std::vector<int32_t> parts = reset_partitions(c, *topic, only);
   msg::alter_share_group_offsets_request req;
   req.group_id = group;
   auto& rt = req.topics.emplace_back();
@@ -1133,9 +1138,7 @@ int share_reset_offsets(connection& c, const std::string& group, args& a) {
   for (int32_t p : parts) {
     auto& rp = rt.partitions.emplace_back();
     rp.partition_index = p;
-    rp.start_offset = *to == "earliest" ? list_offset(c, *topic, p, -2)
-                      : *to == "latest" ? list_offset(c, *topic, p, -1)
-                                        : integer(*to, "--to");
+    rp.start_offset = reset_target(c, *topic, p, *to);
   }
   auto resp = c.call<msg::alter_share_group_offsets_response>(91, 0, req);
   if (resp.error_code == 68) throw cli_error{1, "share group '" + group + "' has members; stop them first"};
