@@ -109,6 +109,24 @@ inline reply<kafka::msg::share_fetch_response> share_fetch(frame_client& c, cons
   return r ? *r : reply<kafka::msg::share_fetch_response>{};
 }
 
+// ShareAcknowledge of partition 0 of `topic` (a renewal with `renew`);
+// nullopt if no answer came.
+inline std::optional<reply<kafka::msg::share_acknowledge_response>> share_acknowledge(
+    frame_client& c, const std::string& group, const std::string& member, int32_t epoch, const kafka::uuid& topic,
+    const std::vector<share_acks>& acks, bool renew = false) {
+  kafka::msg::share_acknowledge_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.share_session_epoch = epoch;
+  req.is_renew_ack = renew;
+  auto& t = req.topics.emplace_back();
+  t.topic_id = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  for (const auto& a : acks) p.acknowledgement_batches.push_back({a.first, a.last, a.types, {}});
+  return call<kafka::msg::share_acknowledge_response>(c, 79, 2, req);
+}
+
 // The acquired offsets of a ShareFetch response.
 inline std::set<int64_t> acquired_offsets(const kafka::msg::share_fetch_response& r) {
   std::set<int64_t> out;

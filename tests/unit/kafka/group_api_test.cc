@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -367,7 +368,9 @@ TEST(group_api, leave_describe_list_delete_and_offset_delete) {
 
 // ---- KIP-848 ----
 
-msg::consumer_group_heartbeat_request cg_req(const std::string& group, const std::string& member, int32_t epoch) {
+// A ConsumerGroupHeartbeat; a join (epoch 0) subscribed to `topic` if given.
+msg::consumer_group_heartbeat_request cg_req(const std::string& group, const std::string& member, int32_t epoch,
+                                             const std::optional<std::string>& topic = std::nullopt) {
   msg::consumer_group_heartbeat_request req;
   req.group_id = group;
   req.member_id = member;
@@ -376,6 +379,7 @@ msg::consumer_group_heartbeat_request cg_req(const std::string& group, const std
     req.rebalance_timeout_ms = 5000;
     req.topic_partitions.emplace();
   }
+  if (topic) req.subscribed_topic_names = std::vector<std::string>{*topic};
   return req;
 }
 
@@ -407,8 +411,7 @@ TEST(group_api, kip848_members_reconcile_revocation_before_assignment) {
   test_broker b(quick);
   frame_client c(b.port());
   create_topic(c, "k1", 4);
-  auto j1 = cg_req("k", "member-1", 0);
-  j1.subscribed_topic_names = std::vector<std::string>{"k1"};
+  auto j1 = cg_req("k", "member-1", 0, "k1");
   auto r1 = cg(c, j1);
   ASSERT_TRUE(r1);
   ASSERT_EQ(r1->error_code, 0) << r1->error_message.value_or("");
@@ -420,8 +423,7 @@ TEST(group_api, kip848_members_reconcile_revocation_before_assignment) {
   EXPECT_EQ(count(owned1), 4u);
 
   // A second member: it waits for partitions member 1 still holds.
-  auto j2 = cg_req("k", "member-2", 0);
-  j2.subscribed_topic_names = std::vector<std::string>{"k1"};
+  auto j2 = cg_req("k", "member-2", 0, "k1");
   auto r2 = cg(c, j2);
   ASSERT_EQ(r2->error_code, 0);
   EXPECT_GT(r2->member_epoch, e1);
@@ -503,8 +505,7 @@ TEST(group_api, kip848_a_settled_members_heartbeat_is_held_until_it_has_partitio
   frame_client c1(b.port());
   frame_client c2(b.port());
   create_topic(c1, "h1", 4);
-  auto j1 = cg_req("h", "member-1", 0);
-  j1.subscribed_topic_names = std::vector<std::string>{"h1"};
+  auto j1 = cg_req("h", "member-1", 0, "h1");
   auto r1 = cg(c1, j1);  // a join is answered at once
   ASSERT_EQ(r1->error_code, 0);
   EXPECT_EQ(r1->heartbeat_interval_ms, 10000);
@@ -520,8 +521,7 @@ TEST(group_api, kip848_a_settled_members_heartbeat_is_held_until_it_has_partitio
   // A second member joins: member 1 hears at once that it must give two
   // partitions up, long before its hold time (8 s) is over.
   const auto joined = steady::now();
-  auto j2 = cg_req("h", "member-2", 0);
-  j2.subscribed_topic_names = std::vector<std::string>{"h1"};
+  auto j2 = cg_req("h", "member-2", 0, "h1");
   auto r2 = cg(c2, j2);
   ASSERT_EQ(r2->error_code, 0);
   auto told = receive_response<msg::consumer_group_heartbeat_response>(c1, cg_heartbeat_key, 1, 21, 7000);
@@ -583,13 +583,11 @@ TEST(group_api, kip848_partitions_a_held_member_gains_wait_for_the_end_of_its_ho
   frame_client c1(b.port());
   frame_client c2(b.port());
   create_topic(c1, "g1", 2);
-  auto j1 = cg_req("g", "member-1", 0);
-  j1.subscribed_topic_names = std::vector<std::string>{"g1"};
+  auto j1 = cg_req("g", "member-1", 0, "g1");
   auto r1 = cg(c1, j1);
   ASSERT_EQ(count(as_owned(r1->assignment)), 2u);
   // Member 2 joins; member 1 gives one partition up and confirms.
-  auto j2 = cg_req("g", "member-2", 0);
-  j2.subscribed_topic_names = std::vector<std::string>{"g1"};
+  auto j2 = cg_req("g", "member-2", 0, "g1");
   auto r2 = cg(c2, j2);
   ASSERT_EQ(r2->error_code, 0);
   auto h1 = cg_req("g", "member-1", r1->member_epoch);
@@ -620,8 +618,7 @@ TEST(group_api, kip848_a_held_heartbeat_is_answered_within_the_interval_the_memb
                    std::string("group.consumer.heartbeat.hold.ms=") + (hold ? "8000" : "0")});
     frame_client c(b.port());
     create_topic(c, "e1", 1);
-    auto j = cg_req("e", "member", 0);
-    j.subscribed_topic_names = std::vector<std::string>{"e1"};
+    auto j = cg_req("e", "member", 0, "e1");
     auto r = cg(c, j);
     ASSERT_EQ(r->error_code, 0);
     auto h = cg_req("e", "member", r->member_epoch);
@@ -648,24 +645,20 @@ TEST(group_api, kip848_refuses_bad_requests) {
   frame_client c(b.port());
   auto no_sub = cg_req("k", "m", 0);  // joins without a subscription
   EXPECT_EQ(cg(c, no_sub)->error_code, 42);
-  auto assignor = cg_req("k", "m", 0);
-  assignor.subscribed_topic_names = std::vector<std::string>{"x"};
+  auto assignor = cg_req("k", "m", 0, "x");
   assignor.server_assignor = "sticky-nonsense";
   EXPECT_EQ(cg(c, assignor)->error_code, 112);  // UNSUPPORTED_ASSIGNOR
   auto regex = cg_req("k", "m", 0);
   regex.subscribed_topic_regex = "orders-[";
   EXPECT_EQ(cg(c, regex)->error_code, 128);  // INVALID_REGULAR_EXPRESSION
-  auto empty_id = cg_req("k", "", 0);
-  empty_id.subscribed_topic_names = std::vector<std::string>{"x"};
+  auto empty_id = cg_req("k", "", 0, "x");
   EXPECT_EQ(cg(c, empty_id)->error_code, 42);  // v1: the client names itself
-  auto no_group = cg_req("", "m", 0);
-  no_group.subscribed_topic_names = std::vector<std::string>{"x"};
+  auto no_group = cg_req("", "m", 0, "x");
   EXPECT_EQ(cg(c, no_group)->error_code, 42);
   // A classic group with members is not a consumer group.
   auto j = join(c, "busy");
   ASSERT_EQ(j.error_code, 0);
-  auto cross = cg_req("busy", "m", 0);
-  cross.subscribed_topic_names = std::vector<std::string>{"x"};
+  auto cross = cg_req("busy", "m", 0, "x");
   EXPECT_EQ(cg(c, cross)->error_code, 69);
 }
 
@@ -692,11 +685,9 @@ TEST(group_api, kip848_member_that_stops_heartbeating_loses_its_partitions) {
   test_broker b(quick);  // group.consumer.session.timeout.ms=600
   frame_client c(b.port());
   create_topic(c, "s1", 2);
-  auto j1 = cg_req("s", "alive", 0);
-  j1.subscribed_topic_names = std::vector<std::string>{"s1"};
+  auto j1 = cg_req("s", "alive", 0, "s1");
   auto a = cg(c, j1);
-  auto j2 = cg_req("s", "quiet", 0);
-  j2.subscribed_topic_names = std::vector<std::string>{"s1"};
+  auto j2 = cg_req("s", "quiet", 0, "s1");
   ASSERT_EQ(cg(c, j2)->error_code, 0);
   // The live member keeps heartbeating; the quiet one's session runs out
   // and its partition comes back to the live member.
@@ -757,13 +748,11 @@ TEST(group_api, a_malformed_assignment_from_a_plugin_is_refused_and_the_previous
                  "group.consumer.heartbeat.interval.ms=100"});
   frame_client c(b.port());
   create_topic(c, "m1", 3);
-  auto j1 = cg_req("bad-group", "one", 0);
-  j1.subscribed_topic_names = std::vector<std::string>{"m1"};
+  auto j1 = cg_req("bad-group", "one", 0, "m1");
   auto r1 = cg(c, j1);
   ASSERT_EQ(r1->error_code, 0);
   EXPECT_EQ(count(as_owned(r1->assignment)), 3u);
-  auto j2 = cg_req("bad-group", "two", 0);
-  j2.subscribed_topic_names = std::vector<std::string>{"m1"};
+  auto j2 = cg_req("bad-group", "two", 0, "m1");
   auto r2 = cg(c, j2);
   ASSERT_EQ(r2->error_code, 0);
   EXPECT_EQ(count(as_owned(r2->assignment)), 0u);  // nothing new to give
@@ -795,8 +784,7 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
     ASSERT_EQ(sync(c, "classic-r", 1, j.member_id, {{j.member_id, {4, 2}}}).error_code, 0);
     member = j.member_id;
     EXPECT_EQ(commit(c, "classic-r", 1, member, "r1", {{0, 11}, {1, 12}}), (std::vector<int16_t>{0, 0}));
-    auto k = cg_req("kip-r", "km", 0);
-    k.subscribed_topic_names = std::vector<std::string>{"r1"};
+    auto k = cg_req("kip-r", "km", 0, "r1");
     auto kr = cg(c, k);
     ASSERT_EQ(kr->error_code, 0);
     epoch = kr->member_epoch;

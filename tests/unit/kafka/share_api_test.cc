@@ -23,8 +23,8 @@ using mosaic::testing::frame_client;
 using mosaic::testing::test_broker;
 using namespace std::chrono_literals;
 
-constexpr int16_t hb_key = 76, describe_key = 77, fetch_key = 78, ack_key = 79, describe_offsets_key = 90,
-                  alter_offsets_key = 91, delete_offsets_key = 92;
+constexpr int16_t hb_key = 76, describe_key = 77, fetch_key = 78, describe_offsets_key = 90, alter_offsets_key = 91,
+                  delete_offsets_key = 92;
 constexpr int16_t invalid_request = 42, unknown_member = 25, fenced_member_epoch = 110, invalid_record_state = 121,
                   session_not_found = 122, invalid_session_epoch = 123, unknown_topic_id = 100, invalid_config = 40,
                   non_empty_group = 68, group_id_not_found = 69;
@@ -60,18 +60,9 @@ mosaic::testing::reply<msg::share_fetch_response> fetch(frame_client& c, const s
 }
 
 msg::share_acknowledge_response acknowledge(frame_client& c, const std::string& group, const std::string& member,
-                                            int32_t epoch, const uuid& topic, std::vector<acks> a, bool renew = false) {
-  msg::share_acknowledge_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.share_session_epoch = epoch;
-  req.is_renew_ack = renew;
-  auto& t = req.topics.emplace_back();
-  t.topic_id = topic;
-  auto& p = t.partitions.emplace_back();
-  p.partition_index = 0;
-  for (auto& x : a) p.acknowledgement_batches.push_back({x.first, x.last, x.types, {}});
-  auto r = call<msg::share_acknowledge_response>(c, ack_key, 2, req);
+                                            int32_t epoch, const uuid& topic, const std::vector<acks>& a,
+                                            bool renew = false) {
+  auto r = mosaic::testing::share_acknowledge(c, group, member, epoch, topic, a, renew);
   EXPECT_TRUE(r);
   return r ? static_cast<msg::share_acknowledge_response>(*r) : msg::share_acknowledge_response{};
 }

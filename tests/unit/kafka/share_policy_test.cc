@@ -20,7 +20,6 @@
 namespace mosaic::kafka {
 namespace {
 
-using mosaic::testing::call;
 using mosaic::testing::frame_client;
 using mosaic::testing::temp_dir;
 using mosaic::testing::test_broker;
@@ -94,16 +93,7 @@ TEST(share_policy, backoff_delays_redelivery_and_caps_renewals) {
   EXPECT_GE(waited, 290ms);
   // Two renewals are granted, the third refused.
   for (int i = 0; i < 3; ++i) {
-    msg::share_acknowledge_request req;
-    req.group_id = "g";
-    req.member_id = "m";
-    req.share_session_epoch = epoch++;
-    req.is_renew_ack = true;
-    auto& rt = req.topics.emplace_back();
-    rt.topic_id = t;
-    auto& rp = rt.partitions.emplace_back();
-    rp.acknowledgement_batches.push_back({0, 0, {4}, {}});
-    auto r = call<msg::share_acknowledge_response>(c, 79, 2, req);
+    auto r = mosaic::testing::share_acknowledge(c, "g", "m", epoch++, t, {{0, 0, {4}}}, true);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->responses.at(0).partitions.at(0).error_code, i < 2 ? 0 : invalid_record_state) << i;
   }
@@ -162,15 +152,9 @@ TEST(share_policy, a_hot_swap_while_workers_acknowledge_loses_nothing) {
       for (const auto& [o, count] : f.records) acks[o] = (++round % 7 == 0 && count < 3) ? 2 : 1;
     }
     if (!acks.empty()) {  // the last acknowledgements, closing the session
-      msg::share_acknowledge_request req;
-      req.group_id = "g";
-      req.member_id = member;
-      req.share_session_epoch = -1;
-      auto& rt = req.topics.emplace_back();
-      rt.topic_id = t;
-      auto& rp = rt.partitions.emplace_back();
-      for (const auto& [o, type] : acks) rp.acknowledgement_batches.push_back({o, o, {type}, {}});
-      auto r = call<msg::share_acknowledge_response>(c, 79, 2, req);
+      std::vector<mosaic::testing::share_acks> last;
+      for (const auto& [o, type] : acks) last.push_back({o, o, {type}});
+      auto r = mosaic::testing::share_acknowledge(c, "g", member, -1, t, last);
       std::lock_guard g(mu);
       if (r && r->responses.at(0).partitions.at(0).error_code == 0)
         for (const auto& [o, type] : acks)
