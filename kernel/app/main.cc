@@ -155,6 +155,10 @@ int run(const std::filesystem::path& config_file, const std::vector<std::string>
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts, so every thread inherits it: a client that
+  // hangs up while its response goes out (by sendfile, which has no
+  // MSG_NOSIGNAL) must cost its connection an EPIPE, not end the broker.
+  ::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_file;
   std::vector<std::string> overrides;

@@ -750,7 +750,13 @@ void service::io_loop() {
       task = std::move(io_tasks_.front());
       io_tasks_.pop_front();
     }
-    task();
+    // An exception out of a task (a bug) must not end the I/O thread and
+    // with it the node: logged, and the next task runs.
+    try {
+      task();
+    } catch (const std::exception& e) {
+      log::error("I/O thread: a task failed ({}); the node carries on", e.what());
+    }
   }
 }
 

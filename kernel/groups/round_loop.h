@@ -75,13 +75,26 @@ class round_loop {
         round.swap(tasks_);
       }
       const auto now = clock::now();
-      hooks_.begin(now);
-      for (auto& task : round) task();
+      guarded([&] { hooks_.begin(now); });
+      for (auto& task : round) guarded(task);
       if (now >= next_tick) {
-        hooks_.tick();
+        guarded(hooks_.tick);
         next_tick = now + tick_;
       }
-      hooks_.end();
+      guarded(hooks_.end);
+    }
+  }
+
+  // A task that throws (a bug: the state machines report errors as
+  // values) would end this thread and terminate the node; it is logged and
+  // the loop goes on with the next. Its caller's answer is dropped, which
+  // the network layer treats as no response.
+  template <class F>
+  static void guarded(F&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log::error("group loop: a task failed ({}); the loop carries on", e.what());
     }
   }
 

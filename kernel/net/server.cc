@@ -20,6 +20,7 @@
 #include <sys/sendfile.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "kernel/base/log.h"
@@ -32,8 +33,32 @@ using asio::ip::tcp;
 namespace {
 
 struct counters {
-  std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0};
+  std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0}, write_failed{0},
+      handler_failed{0};
 };
+
+// A peer that hangs up while its response is going out must cost that one
+// connection. Asio sends with MSG_NOSIGNAL, but sendfile(2) has no such
+// flag: the write to a closed socket raises SIGPIPE, which by default ends
+// the process. So the server ignores it process-wide (mosaicd does so too,
+// before any thread starts) and takes the EPIPE the call then returns.
+void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+
+// Runs one network thread's io_context. An exception that escapes a
+// handler (one that should have been caught nearer its connection) would
+// otherwise leave the thread and std::terminate the whole broker: it is
+// logged and counted, and the loop goes on serving the other connections.
+void run_network_thread(asio::io_context& ioc, counters& stats) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      stats.handler_failed.fetch_add(1);
+      log::error("network thread: a handler failed ({}); the node carries on", e.what());
+    }
+  }
+}
 
 class connection;
 // The connection whose session is inside on_frame on this thread: a
@@ -206,12 +231,22 @@ class connection : public std::enable_shared_from_this<connection> {
       }
       std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload.bytes)};
       asio::async_write(sock_, bufs, [self](const boost::system::error_code& ec, size_t) {
-        if (ec) return self->shut();
+        if (ec) return self->write_failed(ec.message());
         self->written();
       });
       return;
     }
     if (!must_pause()) resume_.cancel();
+  }
+
+  // A response could not be written (the peer closed or reset the
+  // connection): this connection ends, counted, and nothing else does.
+  // (Counted also when the reader saw the hang-up first and closed the
+  // socket under the write.)
+  void write_failed(const std::string& why) {
+    stats_.write_failed.fetch_add(1);
+    log::debug("closing a connection whose response could not be written: {}", why);
+    shut();
   }
 
   // The front response is on the wire: on to the next one.
@@ -236,12 +271,12 @@ class connection : public std::enable_shared_from_this<connection> {
         if (f.at > at)
           co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, f.at - at), asio::use_awaitable);
         at = f.at;
-        if (!co_await send_file(f.range)) co_return shut();
+        if (!co_await send_file(f.range)) co_return;
       }
       if (r.bytes.size() > at)
         co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, r.bytes.size() - at), asio::use_awaitable);
-    } catch (const std::exception&) {
-      co_return shut();
+    } catch (const std::exception& e) {
+      co_return write_failed(e.what());
     }
     if (closed_) co_return;
     written();
@@ -262,10 +297,15 @@ class connection : public std::enable_shared_from_this<connection> {
         co_await sock_.async_wait(tcp::socket::wait_write, asio::use_awaitable);
         continue;
       }
+      if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+        write_failed(std::strerror(errno));  // the client hung up mid-response
+        co_return false;
+      }
       // n == 0: the file is shorter than the range (it was truncated or
       // deleted under us); the frame cannot be completed.
       log::warn("sendfile of {} bytes stopped with {} left: {}", range.length, left,
                 n == 0 ? "end of file" : std::strerror(errno));
+      shut();
       co_return false;
     }
     co_return true;
@@ -349,6 +389,7 @@ server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 server::~server() { stop(); }
 
 result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listeners, server_options options) {
+  ignore_sigpipe();
   auto i = std::make_unique<impl>();
   i->opts = options;
   for (auto& spec : listeners) {
@@ -373,7 +414,7 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
   for (auto& b : i->listeners) asio::co_spawn(*i->iocs[0], i->accept_loop(b), asio::detached);
   for (auto& ioc : i->iocs) {
     i->work.push_back(asio::make_work_guard(*ioc));
-    i->threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
+    i->threads.emplace_back([ioc = ioc.get(), stats = &i->stats] { run_network_thread(*ioc, *stats); });
   }
   return std::unique_ptr<server>(new server(std::move(i)));
 }
@@ -389,8 +430,9 @@ uint16_t server::bound_port(const std::string& listener) const {
 }
 
 server_stats server::stats() const {
-  return {impl_->stats.accepted.load(), impl_->stats.refused.load(), impl_->stats.oversized.load(),
-          impl_->stats.idle_closed.load(), impl_->stats.open.load()};
+  return {impl_->stats.accepted.load(),      impl_->stats.refused.load(), impl_->stats.oversized.load(),
+          impl_->stats.idle_closed.load(),   impl_->stats.open.load(),    impl_->stats.write_failed.load(),
+          impl_->stats.handler_failed.load()};
 }
 
 void server::stop() {

@@ -42,6 +42,8 @@ struct server_stats {
   uint64_t oversized_frames = 0;
   uint64_t idle_closed = 0;
   uint64_t open = 0;
+  uint64_t write_failed = 0;    // closed: the peer went away while a response was going out
+  uint64_t handler_failed = 0;  // exceptions caught at a network thread's top (a bug, logged)
 };
 
 class server {

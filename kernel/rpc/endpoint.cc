@@ -75,7 +75,17 @@ class endpoint_impl final : public endpoint {
     accept();
     thread_ = std::thread([this] {
       thread_id_.store(std::this_thread::get_id());
-      io_.run();
+      // An exception out of a handler would end the thread and terminate
+      // the node: it is logged, counted, and the endpoint goes on.
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          count(&endpoint_stats::handler_failures);
+          log::error("rpc: a handler failed ({}); the endpoint carries on", e.what());
+        }
+      }
     });
     return {};
   }

@@ -46,7 +46,8 @@ struct endpoint_stats {
   uint64_t frames_received = 0;
   uint64_t frames_dropped = 0;  // unreachable peer or full queue
   uint64_t connects = 0;
-  uint64_t bad_streams = 0;  // connections closed for a malformed frame
+  uint64_t bad_streams = 0;       // connections closed for a malformed frame
+  uint64_t handler_failures = 0;  // exceptions caught at the thread's top (a bug, logged)
 };
 
 class endpoint {

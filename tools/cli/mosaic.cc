@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <array>
@@ -1361,6 +1362,7 @@ const std::map<std::string, const char*> help_commands = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a broker that hangs up is an error to report, not a signal that kills
   mosaic::log::set_level(mosaic::log::level::warn);
   std::vector<std::string> all(argv + 1, argv + argc);
   std::string bootstrap = std::getenv("MOSAIC_BOOTSTRAP") ? std::getenv("MOSAIC_BOOTSTRAP") : "127.0.0.1:9092";

@@ -20,6 +20,7 @@
 #include <amqp_tcp_socket.h>
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <atomic>
 #include <chrono>
@@ -485,6 +486,7 @@ options parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a broker that hangs up is an error to report, not a signal that kills
   options o;
   try {
     o = parse(argc, argv);

@@ -248,8 +248,15 @@ class handler : public std::enable_shared_from_this<handler> {
   template <class Request>
   void on_admin_thread(const request_context& rc, reader& r,
                        void (handler::*answer)(const request_context&, const Request&)) {
-    state_->admin->post(
-        [self = shared_from_this(), rc, req = decode<Request>(r, rc.version), answer] { ((*self).*answer)(rc, req); });
+    state_->admin->post([self = shared_from_this(), rc, req = decode<Request>(r, rc.version), answer] {
+      // The admin thread serves every connection: a request that fails
+      // with an exception (a bug) costs its own connection, not the node.
+      try {
+        ((*self).*answer)(rc, req);
+      } catch (const std::exception&) {
+        rc.reply->close();
+      }
+    });
   }
 
   adapter::broker& broker() const { return *state_->broker; }

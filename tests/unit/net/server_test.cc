@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "tests/support/frame_client.h"
@@ -58,6 +61,7 @@ struct test_adapter : adapter::protocol_adapter {
         r.files.push_back({1, {fd, 0, static_cast<uint64_t>(::lseek(fd, 0, SEEK_END)), owner}});
         return reply->respond(std::move(r));
       }
+      if (text == "throw") throw std::runtime_error("an adapter bug");
       if (text == "none") return reply->no_response();
       if (text == "bye") return reply->close();
       if (text.rfind("hold", 0) == 0) {
@@ -116,6 +120,54 @@ TEST(net_server, file_ranges_are_spliced_into_responses_in_order) {
   EXPECT_EQ(got->size(), big.size() + 2);
   EXPECT_TRUE(*got == "<" + big + ">");
   EXPECT_EQ(c.receive_text(), "retfa");
+}
+
+// A client that asks for a response larger than its socket takes and then
+// resets the connection: the server is inside sendfile when the peer goes.
+// Without SIGPIPE ignored this ends the whole process (this test's too).
+TEST(net_server, clients_that_hang_up_during_a_sendfile_cost_their_own_connection_only) {
+  mosaic::testing::temp_dir dir;
+  dir.write("big", std::string(4 << 20, 'x'));
+  fixture f;
+  client steady(f.port);
+  for (int i = 0; i < 50; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(f.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    const std::string req = "file:" + (dir / "big").string();
+    const auto n = static_cast<uint32_t>(req.size());
+    std::string framed = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                          static_cast<char>(n)};
+    framed += req;
+    ASSERT_EQ(::write(fd, framed.data(), framed.size()), static_cast<ssize_t>(framed.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(i % 2 == 0 ? 0 : 5));
+    linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    ::close(fd);
+    steady.send("ping");
+    ASSERT_EQ(steady.receive_text(), "gnip") << "after hang-up " << i;
+  }
+  // Wait for the last writes to notice.
+  for (int i = 0; i < 200 && f.srv->stats().open > 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(f.srv->stats().open, 1u);
+  EXPECT_GE(f.srv->stats().write_failed, 25u) << "hang-ups should have been caught mid-write";
+}
+
+TEST(net_server, an_adapter_that_throws_costs_its_connection_only) {
+  fixture f;
+  client bad(f.port), good(f.port);
+  bad.send("throw");
+  EXPECT_TRUE(bad.closed_by_server());
+  good.send("still");
+  EXPECT_EQ(good.receive_text(), "llits");
+  client again(f.port);
+  again.send("here");
+  EXPECT_EQ(again.receive_text(), "ereh");
 }
 
 TEST(net_server, pipelined_responses_come_back_in_request_order) {
