@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <set>
@@ -95,6 +96,8 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   net::server_options opts;
   opts.network_threads = static_cast<int>(cfg_.server.num_network_threads);
   opts.max_request_bytes = static_cast<size_t>(cfg_.server.socket_request_max_bytes);
+  opts.max_queued_request_bytes =
+      cfg_.server.queued_max_request_bytes < 0 ? SIZE_MAX : static_cast<size_t>(cfg_.server.queued_max_request_bytes);
   opts.max_connections = static_cast<size_t>(cfg_.server.max_connections);
   opts.idle_timeout_ms = cfg_.server.connections_max_idle_ms;
   if (specs.empty()) return {};

@@ -56,6 +56,7 @@ struct server_settings {
   int64_t default_replication_factor = 1;        // default.replication.factor
   int64_t min_insync_replicas = 1;               // min.insync.replicas
   int64_t socket_request_max_bytes = 100 << 20;  // socket.request.max.bytes
+  int64_t queued_max_request_bytes = 100 << 20;  // queued.max.request.bytes (-1: no bound)
   int64_t max_connections = 10000;               // max.connections
   int64_t connections_max_idle_ms = 600000;      // connections.max.idle.ms
   int64_t num_network_threads = 2;               // num.network.threads

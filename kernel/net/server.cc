@@ -61,6 +61,35 @@ void run_network_thread(asio::io_context& ioc, counters& stats) {
 }
 
 class connection;
+
+// queued.max.request.bytes: the bytes of request frames read and not yet
+// answered, every connection together. A connection that cannot take what
+// its next frame needs registers as a waiter and is woken (on its own
+// thread) when bytes are given back.
+class request_budget {
+ public:
+  explicit request_budget(size_t limit) : limit_(limit) {}
+  // Takes `n` bytes, or registers `waiter` to be woken when some are given
+  // back. Always succeeds when nothing is held.
+  bool take_or_wait(size_t n, const std::shared_ptr<connection>& waiter);
+  void give(size_t n);
+  uint64_t used() const {
+    std::lock_guard g(mu_);
+    return used_;
+  }
+  uint64_t waits() const {
+    std::lock_guard g(mu_);
+    return waits_;
+  }
+
+ private:
+  size_t limit_;
+  mutable std::mutex mu_;
+  size_t used_ = 0;
+  uint64_t waits_ = 0;
+  std::vector<std::weak_ptr<connection>> waiters_;
+};
+
 // The connection whose session is inside on_frame on this thread: a
 // response given synchronously completes at once, on the thread it is
 // already on, instead of a round trip through the io_context.
@@ -68,8 +97,13 @@ thread_local connection* in_frame_of = nullptr;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(tcp::socket sock, const server_options& opts, counters& stats)
-      : sock_(std::move(sock)), opts_(opts), stats_(stats), resume_(sock_.get_executor()), idle_(sock_.get_executor()) {
+  connection(tcp::socket sock, const server_options& opts, counters& stats, request_budget& budget)
+      : sock_(std::move(sock)),
+        opts_(opts),
+        stats_(stats),
+        budget_(budget),
+        resume_(sock_.get_executor()),
+        idle_(sock_.get_executor()) {
     resume_.expires_at(std::chrono::steady_clock::time_point::max());
   }
 
@@ -110,7 +144,12 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   asio::any_io_executor executor() { return sock_.get_executor(); }
-  ~connection() { stats_.open.fetch_sub(1); }
+  // The request budget has room again: the reader re-checks (on this thread).
+  void wake() { resume_.cancel(); }
+  ~connection() {
+    if (held_bytes_ > 0) budget_.give(held_bytes_);
+    stats_.open.fetch_sub(1);
+  }
 
  private:
   struct slot {
@@ -119,6 +158,7 @@ class connection : public std::enable_shared_from_this<connection> {
     bool none = false;
     bool close_after = false;
     uint64_t size = 0;
+    uint64_t frame_bytes = 0;  // taken from the request budget
     adapter::response payload;
   };
 
@@ -176,12 +216,23 @@ class connection : public std::enable_shared_from_this<connection> {
           shut();
           co_return;
         }
+        // Room in the request budget before the body is read: a client
+        // sending large requests faster than they are answered waits here
+        // (in the kernel's socket buffers, then its own), not in our heap.
+        while (!budget_.take_or_wait(static_cast<size_t>(size), shared_from_this()) && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(std::chrono::steady_clock::time_point::max());
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
+        held_bytes_ += static_cast<size_t>(size);
         std::vector<uint8_t> frame(static_cast<size_t>(size));
         co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
         last_activity_ = std::chrono::steady_clock::now();
         const uint64_t seq = next_seq_++;
         slot s;
         s.seq = seq;
+        s.frame_bytes = static_cast<size_t>(size);
         pending_.push_back(std::move(s));
         struct in_frame {
           explicit in_frame(connection* c) { in_frame_of = c; }
@@ -215,6 +266,7 @@ class connection : public std::enable_shared_from_this<connection> {
       slot& s = pending_.front();
       if (s.none) {
         const bool close_after = s.close_after;
+        release(s);
         pending_.pop_front();
         if (close_after) return shut();
         continue;
@@ -239,6 +291,14 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!must_pause()) resume_.cancel();
   }
 
+  // A request is answered: its frame's bytes go back to the budget.
+  void release(slot& s) {
+    if (s.frame_bytes == 0) return;
+    held_bytes_ -= s.frame_bytes;
+    budget_.give(s.frame_bytes);
+    s.frame_bytes = 0;
+  }
+
   // A response could not be written (the peer closed or reset the
   // connection): this connection ends, counted, and nothing else does.
   // (Counted also when the reader saw the hang-up first and closed the
@@ -253,6 +313,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void written() {
     writing_ = false;
     queued_bytes_ -= pending_.front().size;
+    release(pending_.front());
     pending_.pop_front();
     last_activity_ = std::chrono::steady_clock::now();
     if (!must_pause()) resume_.cancel();
@@ -314,6 +375,8 @@ class connection : public std::enable_shared_from_this<connection> {
   tcp::socket sock_;
   const server_options& opts_;
   counters& stats_;
+  request_budget& budget_;
+  size_t held_bytes_ = 0;  // taken from budget_ and not yet given back
   std::unique_ptr<adapter::session> session_;
   asio::steady_timer resume_;
   asio::steady_timer idle_;
@@ -326,12 +389,37 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::steady_clock::time_point last_activity_;
 };
 
+bool request_budget::take_or_wait(size_t n, const std::shared_ptr<connection>& waiter) {
+  std::lock_guard g(mu_);
+  if (used_ == 0 || (used_ + n >= used_ && used_ + n <= limit_)) {
+    used_ += n;
+    return true;
+  }
+  ++waits_;
+  waiters_.push_back(waiter);
+  return false;
+}
+
+void request_budget::give(size_t n) {
+  std::vector<std::weak_ptr<connection>> wake;
+  {
+    std::lock_guard g(mu_);
+    used_ -= std::min(n, used_);
+    wake.swap(waiters_);
+  }
+  // Each waiter re-checks on its own thread; one that still does not fit
+  // registers again.
+  for (auto& w : wake)
+    if (auto c = w.lock()) asio::post(c->executor(), [c] { c->wake(); });
+}
+
 }  // namespace
 
 struct server::impl {
   // Declared before the io_context: connections destroyed with it use them.
   server_options opts;
   counters stats;
+  std::unique_ptr<request_budget> budget;
   // One io_context per network thread: a connection lives on one of them
   // (round robin at accept) and all its work runs on that thread, so its
   // reads, on_frame calls and writes never hand over between threads.
@@ -373,7 +461,7 @@ struct server::impl {
       auto local = b.acceptor->local_endpoint(ec);
       p.local_host = b.spec.host;
       p.local_port = ec ? b.spec.port : local.port();
-      auto c = std::make_shared<connection>(std::move(sock), opts, stats);
+      auto c = std::make_shared<connection>(std::move(sock), opts, stats, *budget);
       {
         std::lock_guard lock(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
@@ -392,6 +480,7 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
   ignore_sigpipe();
   auto i = std::make_unique<impl>();
   i->opts = options;
+  i->budget = std::make_unique<request_budget>(options.max_queued_request_bytes);
   for (auto& spec : listeners) {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(spec.host, ec);
@@ -430,9 +519,9 @@ uint16_t server::bound_port(const std::string& listener) const {
 }
 
 server_stats server::stats() const {
-  return {impl_->stats.accepted.load(),      impl_->stats.refused.load(), impl_->stats.oversized.load(),
-          impl_->stats.idle_closed.load(),   impl_->stats.open.load(),    impl_->stats.write_failed.load(),
-          impl_->stats.handler_failed.load()};
+  return {impl_->stats.accepted.load(),       impl_->stats.refused.load(), impl_->stats.oversized.load(),
+          impl_->stats.idle_closed.load(),    impl_->stats.open.load(),    impl_->stats.write_failed.load(),
+          impl_->stats.handler_failed.load(), impl_->budget->used(),       impl_->budget->waits()};
 }
 
 void server::stop() {

@@ -33,7 +33,12 @@ struct server_options {
   size_t max_connections = 10000;               // max.connections
   size_t max_inflight_per_connection = 16;      // requests read but not yet answered
   size_t max_queued_response_bytes = 64 << 20;  // per connection, before reading pauses
-  int64_t idle_timeout_ms = 600000;             // connections.max.idle.ms
+  // Request frames read and not yet answered, every connection together
+  // (queued.max.request.bytes): a connection whose next frame would pass it
+  // waits before reading the frame's body. A frame is always admitted when
+  // nothing else is held, so one larger than the bound still gets through.
+  size_t max_queued_request_bytes = 100 << 20;
+  int64_t idle_timeout_ms = 600000;  // connections.max.idle.ms
 };
 
 struct server_stats {
@@ -42,8 +47,10 @@ struct server_stats {
   uint64_t oversized_frames = 0;
   uint64_t idle_closed = 0;
   uint64_t open = 0;
-  uint64_t write_failed = 0;    // closed: the peer went away while a response was going out
-  uint64_t handler_failed = 0;  // exceptions caught at a network thread's top (a bug, logged)
+  uint64_t write_failed = 0;          // closed: the peer went away while a response was going out
+  uint64_t handler_failed = 0;        // exceptions caught at a network thread's top (a bug, logged)
+  uint64_t queued_request_bytes = 0;  // request bytes read and not yet answered, now
+  uint64_t request_waits = 0;         // times a connection waited for queued.max.request.bytes
 };
 
 class server {

@@ -340,6 +340,24 @@ TEST_F(cli_test, perf_suite_reports_every_run_and_the_ratios) {
   EXPECT_EQ(mosaic("topic list").out.find("perf-"), std::string::npos) << "the suite deletes its topics";
 }
 
+TEST_F(cli_test, perf_sweep_runs_each_batch_size_and_partition_count_beside_the_mock) {
+  auto s = perf("sweep --bootstrap 127.0.0.1:" + port_ +
+                " --records 3000 --batch-sizes 16384,1000000 --partition-counts 1,4 --json");
+  ASSERT_EQ(s.code, 0) << s.out;
+  size_t mock = 0, broker = 0, at = 0;
+  while ((at = s.out.find("\"target\": \"mock\"", at)) != std::string::npos) ++mock, ++at;
+  at = 0;
+  while ((at = s.out.find("\"target\": \"broker\"", at)) != std::string::npos) ++broker, ++at;
+  EXPECT_EQ(mock, 4u) << s.out;
+  EXPECT_EQ(broker, 4u) << s.out;
+  EXPECT_NE(s.out.find("\"batch_size\": 1000000"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\"partitions\": 4"), std::string::npos) << s.out;
+  EXPECT_NE(field(s.out, "broker_over_mock"), "") << s.out;
+  EXPECT_EQ(mosaic("topic list").out.find("sweep-"), std::string::npos) << "the sweep deletes its topics";
+  auto bad = perf("sweep --bootstrap 127.0.0.1:" + port_ + " --batch-sizes 0");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+}
+
 TEST_F(cli_test, perf_rebalance_times_a_join_with_both_group_protocols) {
   // KIP-848 last, so that its group is still there to describe below.
   auto r = perf("rebalance --bootstrap 127.0.0.1:" + port_ +

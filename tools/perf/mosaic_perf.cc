@@ -7,6 +7,7 @@
 //   mosaic-perf consume  [target] --topic T [--records N]
 //   mosaic-perf fsync    --dir D [--count N] [--size BYTES]
 //   mosaic-perf suite    --bootstrap HOST:PORT --dir D [options]
+//   mosaic-perf sweep    --bootstrap HOST:PORT [--batch-sizes ...] [--partition-counts ...]
 //   mosaic-perf rebalance --bootstrap HOST:PORT [--members 10,100] [--protocols consumer,classic]
 //
 // Each command prints a progress line a second to stderr and its result to
@@ -88,10 +89,12 @@ struct options {
   int size = 1024;       // fsync
   int64_t latency_records = 20'000;
   int64_t latency_rate = 1000;
-  std::vector<int> members{10, 100};                          // rebalance
-  std::vector<std::string> protocols{"consumer", "classic"};  // rebalance
-  int rounds = 3;                                             // rebalance
-  int heartbeat_ms = 3000;                                    // rebalance: classic heartbeat.interval.ms
+  std::vector<int> members{10, 100};                            // rebalance
+  std::vector<int> batch_sizes{16384, 65536, 262144, 1000000};  // sweep
+  std::vector<int> partition_counts{1, 4};                      // sweep
+  std::vector<std::string> protocols{"consumer", "classic"};    // rebalance
+  int rounds = 3;                                               // rebalance
+  int heartbeat_ms = 3000;                                      // rebalance: classic heartbeat.interval.ms
 };
 
 const char* usage = R"(usage: mosaic-perf COMMAND [options]
@@ -110,6 +113,10 @@ Commands:
             one member, the newcomer with some). Start the broker with
             group.consumer.heartbeat.interval.ms equal to --heartbeat-ms, so that
             both protocols heartbeat at the same pace
+  sweep     produce throughput over the shapes clients send: for each --batch-sizes
+            and --partition-counts value, the mock then --bootstrap, each on a
+            topic of its own that is deleted after (so every run reuses memory the
+            page cache already had); report each side's MB/s, latency and the ratio
   suite     the comparison BENCHMARKS.md reports, in one run: against librdkafka's
             mock cluster and against --bootstrap, produce with acks=1 and acks=all,
             compression none and lz4, and consume what the first wrote; then fsync
@@ -136,6 +143,8 @@ Options:
   --count N, --size BYTES fsync: how many appends, of what size (2000, 1024)
   --latency-records N     suite: records of the latency runs (20000)
   --latency-rate N        suite: their rate, records/s (1000)
+  --batch-sizes B,B...    sweep: producer batch.size values (16384,65536,262144,1000000)
+  --partition-counts N,N... sweep: partitions of the topics (1,4)
   --members N,N...        rebalance: group sizes (10,100)
   --protocols P,P...      rebalance: consumer (KIP-848) and/or classic (consumer,classic)
   --rounds N              rebalance: joins measured per size (3)
@@ -158,6 +167,17 @@ int64_t number(const std::string& s, const char* flag, int64_t lo) {
   if (s.empty() || *end != '\0' || errno != 0 || v < lo)
     bad_usage(std::string(flag) + " expects a number of at least " + std::to_string(lo) + ", got '" + s + "'");
   return v;
+}
+
+// "1,4,16": each at least 1.
+std::vector<int> numbers(const std::string& list, const char* flag) {
+  std::vector<int> out;
+  for (size_t at = 0; at <= list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    out.push_back(static_cast<int>(number(list.substr(at, comma - at), flag, 1)));
+    at = comma + 1;
+  }
+  return out;
 }
 
 options parse(int argc, char** argv, int first) {
@@ -207,15 +227,13 @@ options parse(int argc, char** argv, int first) {
       o.latency_records = number(value(), "--latency-records", 1);
     else if (a == "--latency-rate")
       o.latency_rate = number(value(), "--latency-rate", 1);
-    else if (a == "--members") {
-      o.members.clear();
-      std::string list = value();
-      for (size_t at = 0; at <= list.size();) {
-        const size_t comma = std::min(list.find(',', at), list.size());
-        o.members.push_back(static_cast<int>(number(list.substr(at, comma - at), "--members", 1)));
-        at = comma + 1;
-      }
-    } else if (a == "--protocols") {
+    else if (a == "--members")
+      o.members = numbers(value(), "--members");
+    else if (a == "--batch-sizes")
+      o.batch_sizes = numbers(value(), "--batch-sizes");
+    else if (a == "--partition-counts")
+      o.partition_counts = numbers(value(), "--partition-counts");
+    else if (a == "--protocols") {
       o.protocols.clear();
       std::string list = value();
       for (size_t at = 0; at <= list.size();) {
@@ -875,6 +893,41 @@ int suite(const options& base) {
   return 0;
 }
 
+// Batch sizes and partition counts, the mock beside the broker for each,
+// one after the other: a cliff at some shape shows the day it appears.
+int sweep(const options& base) {
+  std::vector<json_object> runs;
+  const auto stamp = std::to_string(::getpid());
+  if (!base.json)
+    std::printf("%10s %5s %12s %12s %7s %14s\n", "batch.size", "parts", "mock MB/s", "broker MB/s", "ratio",
+                "broker p50 ms");
+  for (const int batch : base.batch_sizes)
+    for (const int parts : base.partition_counts) {
+      std::map<bool, produce_result> got;
+      for (const bool mock : {true, false}) {
+        options o = base;
+        o.mock = mock;
+        o.batch_size = batch;
+        o.partitions = parts;
+        o.quiet = true;
+        o.topic = "sweep-" + stamp + "-" + std::to_string(batch) + "-" + std::to_string(parts);
+        target t(o);
+        got[mock] = produce(t, o);
+        t.delete_topic(o);
+        runs.push_back(got[mock].json().set("partitions", parts));
+      }
+      const double m = got[true].mb_per_sec(), b = got[false].mb_per_sec();
+      const double ratio = m > 0 ? b / m : 0.0;
+      runs.back().set("broker_over_mock", ratio);
+      if (!base.json)
+        std::printf("%10d %5d %12.1f %12.1f %7.2f %14.1f\n", batch, parts, m, b, ratio, got[false].latency.p50);
+      if (got[false].failed > 0 || got[true].failed > 0)
+        fail("sweep: deliveries failed at batch.size " + std::to_string(batch));
+    }
+  if (base.json) std::printf("%s\n", json_object().set("runs", runs).str().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -924,6 +977,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "suite") return suite(o);
+    if (cmd == "sweep") return sweep(o);
     if (cmd == "rebalance") return rebalance_command(o);
     std::fprintf(stderr, "mosaic-perf: unknown command '%s' (see --help)\n", cmd.c_str());
     return 2;

@@ -158,6 +158,37 @@ TEST(net_server, clients_that_hang_up_during_a_sendfile_cost_their_own_connectio
   EXPECT_GE(f.srv->stats().write_failed, 25u) << "hang-ups should have been caught mid-write";
 }
 
+TEST(net_server, request_bytes_held_are_bounded_across_connections_and_reading_waits_for_room) {
+  server_options o;
+  o.max_queued_request_bytes = 1 << 20;
+  fixture f(o);
+  const std::string big = "hold" + std::string(600000, 'x');
+  client a(f.port), b(f.port), c(f.port);
+  a.send(big);
+  for (int i = 0; i < 200 && f.adapter->frames < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  b.send(big);  // 1.2 MB would be held: b waits before reading its body
+  c.send("small");
+  EXPECT_EQ(c.receive_text(), "llams") << "a frame that fits is still served";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(f.adapter->frames, 2) << "b's frame waits for room";
+  EXPECT_EQ(f.srv->stats().queued_request_bytes, big.size());
+  EXPECT_GE(f.srv->stats().request_waits, 1u);
+  f.adapter->release_held();  // a is answered: its bytes come back, b's frame is read
+  EXPECT_EQ(a.receive_text(), "ok");
+  for (int i = 0; i < 200 && f.adapter->frames < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(f.adapter->frames, 3);
+  f.adapter->release_held();
+  EXPECT_EQ(b.receive_text(), "ok");
+  // A frame larger than the whole bound still gets through when nothing else is held.
+  a.send(std::string(1500000, 'y'));
+  auto got = a.receive_text(10000);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), 1500000u);
+  for (int i = 0; i < 200 && f.srv->stats().queued_request_bytes > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(f.srv->stats().queued_request_bytes, 0u);
+}
+
 TEST(net_server, an_adapter_that_throws_costs_its_connection_only) {
   fixture f;
   client bad(f.port), good(f.port);
