@@ -15,6 +15,18 @@ using adapter::outcome;
 
 namespace {
 
+// A partition that lives on this broker alone (replication factor 1): it
+// leads it, and it is the whole ISR.
+metadata::partition_record local_partition(const metadata::uuid& topic, int32_t partition, int32_t node) {
+  metadata::partition_record p;
+  p.topic_id = topic;
+  p.partition = partition;
+  p.leader = node;
+  p.replicas = {node};
+  p.isr = {node};
+  return p;
+}
+
 bool internal_log(const std::string& name) {
   return name == metadata_log_name || name == group_log_name || name == share_log_name;
 }
@@ -238,7 +250,7 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
   state.id = validate_only ? metadata::uuid{} : metadata::random_uuid();
   std::vector<metadata::record> records{metadata::topic_record{t.name, state.id}};
   for (int32_t p = 0; p < partitions; ++p) {
-    metadata::partition_record pr{state.id, p, cfg_.node_id, 0, {cfg_.node_id}};
+    metadata::partition_record pr = local_partition(state.id, p, cfg_.node_id);
     state.partitions.push_back(pr);
     records.emplace_back(pr);
   }
@@ -286,8 +298,7 @@ outcome service::create_partitions(const std::string& name, int32_t count, bool 
                          "Number of partitions " + std::to_string(count) + " is over this broker's limit of 100000.");
   if (validate_only) return {};
   std::vector<metadata::record> records;
-  for (int32_t p = current; p < count; ++p)
-    records.emplace_back(metadata::partition_record{t->id, p, cfg_.node_id, 0, {cfg_.node_id}});
+  for (int32_t p = current; p < count; ++p) records.emplace_back(local_partition(t->id, p, cfg_.node_id));
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::invalid_partitions, "The topic's partitions were changed meanwhile.");
   std::unique_lock logs_lock(logs_mu_);
@@ -441,7 +452,11 @@ status service::register_broker(const std::string& host, int32_t port) {
     return it != i.brokers().end() && it->second.host == host && it->second.port == port;
   });
   if (same) return {};
-  auto r = store_->propose({metadata::broker_record{cfg_.node_id, host, port}});
+  metadata::broker_record b;
+  b.id = cfg_.node_id;
+  b.host = host;
+  b.port = port;
+  auto r = store_->propose({b});
   if (!r) return r.error();
   log::info("registered broker {} at {}:{}", cfg_.node_id, host, port);
   return {};

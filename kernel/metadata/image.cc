@@ -39,6 +39,15 @@ void image::apply(const record& rec) {
           next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
         } else if constexpr (std::is_same_v<T, broker_record>) {
           brokers_[r.id] = r;
+        } else if constexpr (std::is_same_v<T, partition_change_record>) {
+          auto n = names_.find(r.state.topic_id);
+          if (n == names_.end()) return;
+          auto& parts = topics_[n->second].partitions;
+          if (static_cast<size_t>(r.state.partition) < parts.size())
+            parts[static_cast<size_t>(r.state.partition)] = r.state;
+        } else if constexpr (std::is_same_v<T, broker_fence_record>) {
+          auto b = brokers_.find(r.id);
+          if (b != brokers_.end() && b->second.epoch == r.epoch) b->second.fenced = r.fenced;
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
@@ -79,6 +88,24 @@ status image::check(const std::vector<record>& entry) const {
               return status(errc::not_found, "topic '" + r.resource_name + "' is gone");
           } else if constexpr (std::is_same_v<T, remove_topic_record>) {
             if (!names_.count(r.topic_id)) return status(errc::not_found, "the topic is gone");
+          } else if constexpr (std::is_same_v<T, partition_change_record>) {
+            // Decided on the current state, or refused: a controller that
+            // decided on an older image lost the race.
+            const topic_state* t = find(r.state.topic_id);
+            if (t == nullptr || r.state.partition < 0 ||
+                r.state.partition >= static_cast<int32_t>(t->partitions.size()))
+              return status(errc::not_found, "the partition is gone");
+            const auto& now = t->partitions[static_cast<size_t>(r.state.partition)];
+            if (r.state.partition_epoch != now.partition_epoch + 1)
+              return status(errc::already_exists, "partition " + std::to_string(r.state.partition) + " of '" + t->name +
+                                                      "' is at partition epoch " + std::to_string(now.partition_epoch) +
+                                                      ", the change was for " +
+                                                      std::to_string(r.state.partition_epoch - 1));
+          } else if constexpr (std::is_same_v<T, broker_fence_record>) {
+            auto b = brokers_.find(r.id);
+            if (b == brokers_.end() || b->second.epoch != r.epoch)
+              return status(errc::not_found, "broker " + std::to_string(r.id) + " has no registration at epoch " +
+                                                 std::to_string(r.epoch));
           } else if constexpr (std::is_same_v<T, producer_ids_record>) {
             if (r.next_block_start <= next_producer_id_block_)
               return status(errc::already_exists, "that producer id block was handed out");

@@ -16,8 +16,49 @@ enum : uint8_t {
   remove_topic_type = 5,
   producer_ids_type = 6,
   broker_type = 7,
+  partition_change_type = 8,
+  broker_fence_type = 9,
 };
+// Versions written now; partition and broker records of version 0 are
+// still read (data dirs from before replication).
 constexpr uint8_t record_version = 0;
+constexpr uint8_t partition_version = 1;
+constexpr uint8_t broker_version = 1;
+
+void ids(byte_writer& o, const std::vector<int32_t>& v) {
+  o.i32(static_cast<int32_t>(v.size()));
+  for (int32_t n : v) o.i32(n);
+}
+std::vector<int32_t> ids(byte_reader& i) {
+  const int32_t n = i.i32();
+  if (n < 0 || n > 1 << 16) throw truncated_input{};
+  std::vector<int32_t> v;
+  for (int32_t k = 0; k < n; ++k) v.push_back(i.i32());
+  return v;
+}
+
+void encode_partition(byte_writer& o, const partition_record& r) {
+  o.id(r.topic_id), o.i32(r.partition), o.i32(r.leader), o.i32(r.leader_epoch);
+  ids(o, r.replicas), ids(o, r.isr), ids(o, r.elr), ids(o, r.last_known_elr);
+  o.i32(r.partition_epoch);
+}
+partition_record decode_partition(byte_reader& i, uint8_t version) {
+  partition_record p;
+  p.topic_id = i.id();
+  p.partition = i.i32();
+  p.leader = i.i32();
+  p.leader_epoch = i.i32();
+  p.replicas = ids(i);
+  if (version == 0) {
+    p.isr = p.replicas;
+    return p;
+  }
+  p.isr = ids(i);
+  p.elr = ids(i);
+  p.last_known_elr = ids(i);
+  p.partition_epoch = i.i32();
+  return p;
+}
 
 using out = byte_writer;
 using in = byte_reader;
@@ -37,9 +78,11 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
           } else if constexpr (std::is_same_v<T, topic_record>) {
             o.u8(topic_type), o.u8(record_version), o.str(r.name), o.id(r.id);
           } else if constexpr (std::is_same_v<T, partition_record>) {
-            o.u8(partition_type), o.u8(record_version), o.id(r.topic_id), o.i32(r.partition), o.i32(r.leader);
-            o.i32(r.leader_epoch), o.i32(static_cast<int32_t>(r.replicas.size()));
-            for (int32_t n : r.replicas) o.i32(n);
+            o.u8(partition_type), o.u8(partition_version), encode_partition(o, r);
+          } else if constexpr (std::is_same_v<T, partition_change_record>) {
+            o.u8(partition_change_type), o.u8(partition_version), encode_partition(o, r.state);
+          } else if constexpr (std::is_same_v<T, broker_fence_record>) {
+            o.u8(broker_fence_type), o.u8(record_version), o.i32(r.id), o.i64(r.epoch), o.u8(r.fenced ? 1 : 0);
           } else if constexpr (std::is_same_v<T, config_record>) {
             o.u8(config_type), o.u8(record_version), o.u8(static_cast<uint8_t>(r.resource_type));
             o.str(r.resource_name), o.str(r.name), o.opt_str(r.value);
@@ -47,7 +90,8 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
             o.u8(producer_ids_type), o.u8(record_version);
             o.i32(static_cast<int32_t>(r.next_block_start >> 32)), o.i32(static_cast<int32_t>(r.next_block_start));
           } else if constexpr (std::is_same_v<T, broker_record>) {
-            o.u8(broker_type), o.u8(record_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
+            o.u8(broker_type), o.u8(broker_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
+            o.i64(r.epoch), o.id(r.incarnation), o.opt_str(r.rack), o.u8(r.fenced ? 1 : 0);
           } else {
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
           }
@@ -64,9 +108,13 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
     while (!i.done()) {
       const uint8_t type = i.u8();
       const uint8_t version = i.u8();
-      if (version != record_version)
+      const uint8_t newest = type == partition_type || type == partition_change_type ? partition_version
+                             : type == broker_type                                   ? broker_version
+                                                                                     : record_version;
+      if (version > newest)
         return status(errc::corrupt, "metadata record of type " + std::to_string(type) + " has version " +
-                                         std::to_string(version) + ", this build reads 0");
+                                         std::to_string(version) + ", this build reads up to " +
+                                         std::to_string(newest));
       switch (type) {
         case cluster_type: records.emplace_back(cluster_record{i.str()}); break;
         case topic_type: {
@@ -76,16 +124,14 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           records.emplace_back(std::move(t));
           break;
         }
-        case partition_type: {
-          partition_record p;
-          p.topic_id = i.id();
-          p.partition = i.i32();
-          p.leader = i.i32();
-          p.leader_epoch = i.i32();
-          const int32_t n = i.i32();
-          if (n < 0 || n > 1 << 16) throw truncated{};
-          for (int32_t k = 0; k < n; ++k) p.replicas.push_back(i.i32());
-          records.emplace_back(std::move(p));
+        case partition_type: records.emplace_back(decode_partition(i, version)); break;
+        case partition_change_type: records.emplace_back(partition_change_record{decode_partition(i, version)}); break;
+        case broker_fence_type: {
+          broker_fence_record f;
+          f.id = i.i32();
+          f.epoch = i.i64();
+          f.fenced = i.u8() != 0;
+          records.emplace_back(f);
           break;
         }
         case config_type: {
@@ -109,6 +155,12 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           b.id = i.i32();
           b.host = i.str();
           b.port = i.i32();
+          if (version >= 1) {
+            b.epoch = i.i64();
+            b.incarnation = i.id();
+            b.rack = i.opt_str();
+            b.fenced = i.u8() != 0;
+          }
           records.emplace_back(std::move(b));
           break;
         }

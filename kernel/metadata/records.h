@@ -29,12 +29,28 @@ struct topic_record {
   uuid id{};
 };
 
+// A partition as it is created (KRaft's PartitionRecord, v2's fields):
+// replicas, leader, ISR and KIP-966's eligible leader replicas. Records of
+// version 0 (before replication) read with the ISR equal to the replicas.
 struct partition_record {
   uuid topic_id{};
   int32_t partition = 0;
   int32_t leader = -1;
   int32_t leader_epoch = 0;
   std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  std::vector<int32_t> elr;
+  std::vector<int32_t> last_known_elr;
+  int32_t partition_epoch = 0;
+};
+
+// A partition's next state, as the controller decided it
+// (`kernel/replication/partition_state.h`). Kafka's PartitionChangeRecord
+// carries only what changed; this carries the whole state, so that applying
+// it needs nothing but the record. It applies only on the state it was
+// decided from: its partition epoch must be the current one's plus one.
+struct partition_change_record {
+  partition_record state;
 };
 
 // resource_type as Kafka numbers ConfigResource types: 2 topic, 4 broker.
@@ -57,15 +73,31 @@ struct producer_ids_record {
 };
 
 // A broker and where clients reach it (KRaft's RegisterBrokerRecord, one
-// endpoint): written by each node at start-up when it changed.
+// endpoint): written by each node at start-up when it changed. Version 1
+// adds the registration: a broker epoch that grows with every start (an
+// incarnation), the incarnation's random id, the rack, and whether it is
+// fenced (not serving as a replica).
 struct broker_record {
   int32_t id = -1;
   std::string host;
   int32_t port = 0;
+  int64_t epoch = 0;
+  uuid incarnation{};
+  std::optional<std::string> rack;
+  bool fenced = false;
+};
+
+// A broker fenced (its session expired, or it shut down) or unfenced
+// (Kafka's FenceBrokerRecord / UnfenceBrokerRecord), for the registration
+// with `epoch` only: a later incarnation is not touched by it.
+struct broker_fence_record {
+  int32_t id = -1;
+  int64_t epoch = 0;
+  bool fenced = true;
 };
 
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
-                            producer_ids_record, broker_record>;
+                            producer_ids_record, broker_record, partition_change_record, broker_fence_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

@@ -1,0 +1,111 @@
+// The metadata records as bytes and as changes to the image: every record
+// survives a round trip, records written before replication still read,
+// and the image refuses changes decided on a state that is gone.
+#include "kernel/metadata/records.h"
+
+#include <gtest/gtest.h>
+
+#include "kernel/base/bytes.h"
+#include "kernel/metadata/image.h"
+
+namespace mosaic::metadata {
+namespace {
+
+uuid id_of(uint8_t n) {
+  uuid u{};
+  u[0] = n;
+  u[15] = 1;
+  return u;
+}
+
+TEST(metadata_records, every_record_survives_a_round_trip) {
+  partition_record p{id_of(1), 2, 3, 4, {3, 1, 2}, {3, 1}, {2}, {}, 7};
+  broker_record b{5, "10.0.0.5", 9092, 42, id_of(9), "rack-a", true};
+  const std::vector<record> in = {cluster_record{"c1"},
+                                  topic_record{"t", id_of(1)},
+                                  p,
+                                  partition_change_record{p},
+                                  config_record{2, "t", "retention.ms", std::nullopt},
+                                  producer_ids_record{1LL << 40},
+                                  b,
+                                  broker_fence_record{5, 42, false},
+                                  remove_topic_record{id_of(1)}};
+  auto out = decode(encode(in));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  ASSERT_EQ(out->size(), in.size());
+  const auto& p2 = std::get<partition_record>((*out)[2]);
+  EXPECT_EQ(p2.isr, p.isr);
+  EXPECT_EQ(p2.elr, p.elr);
+  EXPECT_EQ(p2.partition_epoch, 7);
+  EXPECT_EQ(std::get<partition_change_record>((*out)[3]).state.replicas, p.replicas);
+  const auto& b2 = std::get<broker_record>((*out)[6]);
+  EXPECT_EQ(b2.epoch, 42);
+  EXPECT_EQ(b2.incarnation, id_of(9));
+  EXPECT_EQ(b2.rack, "rack-a");
+  EXPECT_TRUE(b2.fenced);
+  EXPECT_FALSE(std::get<broker_fence_record>((*out)[7]).fenced);
+}
+
+TEST(metadata_records, version_0_partitions_and_brokers_from_before_replication_still_read) {
+  std::vector<uint8_t> bytes;
+  byte_writer w(bytes);
+  w.u8(3), w.u8(0), w.id(id_of(1)), w.i32(0), w.i32(1), w.i32(0), w.i32(1), w.i32(1);  // partition v0
+  w.u8(7), w.u8(0), w.i32(1), w.str("127.0.0.1"), w.i32(9092);                         // broker v0
+  auto out = decode(bytes);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  const auto& p = std::get<partition_record>((*out)[0]);
+  EXPECT_EQ(p.replicas, std::vector<int32_t>{1});
+  EXPECT_EQ(p.isr, std::vector<int32_t>{1}) << "a version 0 partition is in sync on its replicas";
+  const auto& b = std::get<broker_record>((*out)[1]);
+  EXPECT_EQ(b.port, 9092);
+  EXPECT_FALSE(b.fenced);
+  // A version this build does not know is refused, not guessed.
+  bytes[1] = 9;
+  auto refused = decode(bytes);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("reads up to 1"), std::string::npos) << refused.error().message();
+}
+
+TEST(metadata_image, a_partition_change_applies_only_on_the_state_it_was_decided_from) {
+  image img;
+  img.apply(topic_record{"t", id_of(1)});
+  partition_record p{id_of(1), 0, 1, 0, {1, 2, 3}, {1, 2, 3}, {}, {}, 0};
+  img.apply(p);
+  partition_record next = p;
+  next.isr = {1, 2};
+  next.partition_epoch = 1;
+  ASSERT_TRUE(img.check({partition_change_record{next}}).ok());
+  img.apply(partition_change_record{next});
+  EXPECT_EQ(img.find("t")->partitions[0].isr, (std::vector<int32_t>{1, 2}));
+  // A second change decided on the old state (epoch 0) lost the race.
+  partition_record stale = p;
+  stale.leader = 2;
+  stale.partition_epoch = 1;
+  auto refused = img.check({partition_change_record{stale}});
+  EXPECT_EQ(refused.code(), errc::already_exists) << refused.message();
+  partition_record gone = next;
+  gone.partition = 5;
+  gone.partition_epoch = 2;
+  EXPECT_EQ(img.check({partition_change_record{gone}}).code(), errc::not_found);
+  // Snapshots carry the whole state.
+  image copy;
+  for (const auto& r : img.to_records()) copy.apply(r);
+  EXPECT_EQ(copy.find("t")->partitions[0].isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(copy.find("t")->partitions[0].partition_epoch, 1);
+}
+
+TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched) {
+  image img;
+  img.apply(broker_record{1, "h", 9092, 10, id_of(2), std::nullopt, false});
+  EXPECT_EQ(img.check({broker_fence_record{1, 9, true}}).code(), errc::not_found);
+  EXPECT_EQ(img.check({broker_fence_record{2, 10, true}}).code(), errc::not_found);
+  ASSERT_TRUE(img.check({broker_fence_record{1, 10, true}}).ok());
+  img.apply(broker_fence_record{1, 10, true});
+  EXPECT_TRUE(img.brokers().at(1).fenced);
+  img.apply(broker_record{1, "h", 9092, 11, id_of(3), std::nullopt, false});  // it restarted
+  img.apply(broker_fence_record{1, 10, true});                                // late, for the old one
+  EXPECT_FALSE(img.brokers().at(1).fenced);
+}
+
+}  // namespace
+}  // namespace mosaic::metadata
