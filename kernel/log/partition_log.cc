@@ -211,30 +211,13 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
         return r;
       }
     }
-    auto active = segments_.back();
-    int64_t next = active->next_offset();
+    int64_t next = segments_.back()->next_offset();
     // A new leader epoch is checkpointed before its first batch is written.
     if (epochs_.assign(leader_epoch, next))
       if (auto s = persist_epochs_locked(); !s.ok()) {
         r.io = s;
         return r;
       }
-    const int64_t last = next + [&] {
-      int64_t n = 0;
-      for (const auto& e : entries) n += e.last_offset + 1;
-      return n;
-    }() - 1;
-    const bool full = active->size() > 0 && active->size() + batches.size() > config_.segment_bytes;
-    const bool old = active->size() > 0 && now - active->first_append_ms() >= config_.segment_ms;
-    const bool offsets_overflow = last - active->base_offset() > INT32_MAX;
-    if (full || old || offsets_overflow) {
-      if (auto s = roll_locked(next); !s.ok()) {
-        r.io = s;
-        return r;
-      }
-      active = segments_.back();
-    }
-    uint64_t pos = active->size();
     size_t at = 0;
     for (auto& e : entries) {
       auto bytes = batches.subspan(at, e.size);
@@ -247,18 +230,13 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
       const int64_t delta = e.last_offset;
       e.base_offset = next;
       e.last_offset = next + delta;
-      e.position = pos;
       next = e.last_offset + 1;
-      pos += e.size;
       at += e.size;
     }
-    const iovec iov{batches.data(), batches.size()};
-    if (auto s = active->append({&iov, 1}, entries, config_.preallocate_bytes); !s.ok()) {
+    if (auto s = write_locked(batches, entries, now); !s.ok()) {
       r.io = s;
       return r;
     }
-    if (active->first_append_ms() == 0) active->set_first_append_ms(now);
-    if (unflushed_since_ms_ < 0) unflushed_since_ms_ = now;
     for (const auto& d : idem)
       producers_.update(d.pid, d.epoch,
                         {d.first_seq, d.last_seq, entries[d.entry].base_offset, entries[d.entry].last_offset}, now);
@@ -273,6 +251,106 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
   // flush, or close), not here: the appender does not wait for it.
   if (flush_now) r.io = wait_durable(r.last_offset);
   return r;
+}
+
+// Writes whole batches whose offsets are set at the end of the active
+// segment (rolling first when it is full, old, or its relative offsets
+// would overflow), and records where each one landed.
+status partition_log::write_locked(std::span<const uint8_t> batches, std::vector<segment::appended_batch>& entries,
+                                   int64_t now) {
+  auto active = segments_.back();
+  const int64_t first = entries.front().base_offset, last = entries.back().last_offset;
+  const bool full = active->size() > 0 && active->size() + batches.size() > config_.segment_bytes;
+  const bool old = active->size() > 0 && now - active->first_append_ms() >= config_.segment_ms;
+  const bool offsets_overflow = last - active->base_offset() > INT32_MAX;
+  if (full || old || offsets_overflow) {
+    if (auto s = roll_locked(first); !s.ok()) return s;
+    active = segments_.back();
+  }
+  uint64_t pos = active->size();
+  for (auto& e : entries) {
+    e.position = pos;
+    pos += e.size;
+  }
+  const iovec iov{const_cast<uint8_t*>(batches.data()), batches.size()};
+  if (auto s = active->append({&iov, 1}, entries, config_.preallocate_bytes); !s.ok()) return s;
+  if (active->first_append_ms() == 0) active->set_first_append_ms(now);
+  if (unflushed_since_ms_ < 0) unflushed_since_ms_ = now;
+  return {};
+}
+
+append_result partition_log::append_replicated(std::span<const uint8_t> batches) {
+  append_result r;
+  std::vector<segment::appended_batch> entries;
+  std::vector<batch_view> views;
+  const size_t whole = for_each_batch(batches, [&](const batch_view& b) {
+    auto check = validate_batch(b.bytes, SIZE_MAX);
+    if (!check.ok()) {
+      r.refused = append_refusal{check.error, "batch " + std::to_string(entries.size()) + ": " + check.message};
+      return false;
+    }
+    if (!entries.empty() && b.base_offset() != entries.back().last_offset + 1) {
+      r.refused = append_refusal{batch_error::corrupt, "batch " + std::to_string(entries.size()) + " starts at " +
+                                                           std::to_string(b.base_offset()) + ", not after the last"};
+      return false;
+    }
+    entries.push_back({b.base_offset(), b.last_offset(), b.max_timestamp(), 0, b.size()});
+    views.push_back(b);
+    return true;
+  });
+  if (r.refused) return r;
+  if (whole != batches.size() || entries.empty()) {
+    r.refused = append_refusal{batch_error::corrupt, "the replicated bytes end inside a batch"};
+    return r;
+  }
+  bool flush_now = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+      r.io = status(errc::io, dir_.string() + ": the log is closed");
+      return r;
+    }
+    const int64_t end = segments_.back()->next_offset();
+    if (entries.front().base_offset != end) {
+      r.refused = append_refusal{batch_error::corrupt, "replicated batches start at " +
+                                                           std::to_string(entries.front().base_offset) +
+                                                           ", the log ends at " + std::to_string(end)};
+      return r;
+    }
+    const int64_t now = clock_();
+    bool epochs_changed = false;
+    for (const auto& b : views) epochs_changed = epochs_.assign(b.leader_epoch(), b.base_offset()) || epochs_changed;
+    if (epochs_changed)
+      if (auto s = persist_epochs_locked(); !s.ok()) {
+        r.io = s;
+        return r;
+      }
+    if (auto s = write_locked(batches, entries, now); !s.ok()) {
+      r.io = s;
+      return r;
+    }
+    // The leader checked the producers' sequences; a follower keeps their
+    // state so that it can check them itself once it leads.
+    for (const auto& b : views)
+      if (b.producer_id() >= 0 && b.base_sequence() >= 0 && !b.is_control())
+        producers_.update(b.producer_id(), b.producer_epoch(),
+                          {b.base_sequence(), producer_state::last_sequence(b.base_sequence(), b.last_offset_delta()),
+                           b.base_offset(), b.last_offset()},
+                          now);
+    r.base_offset = entries.front().base_offset;
+    r.last_offset = entries.back().last_offset;
+    r.batches = entries.size();
+    std::lock_guard fl(flush_mu_);
+    flush_now = r.last_offset + 1 - flushed_offset_ >= config_.flush_messages;
+  }
+  if (flush_now) r.io = wait_durable(r.last_offset);
+  return r;
+}
+
+status partition_log::start_leader_epoch(int32_t epoch) {
+  std::lock_guard lock(mu_);
+  if (!epochs_.assign(epoch, segments_.back()->next_offset())) return {};
+  return persist_epochs_locked();
 }
 
 status partition_log::roll_locked(int64_t next_offset) {
@@ -450,7 +528,14 @@ result<int64_t> partition_log::truncate_to(int64_t offset) {
 
 result<int64_t> partition_log::truncate_locked(int64_t offset) {
   std::lock_guard lock(mu_);
-  if (offset >= segments_.back()->next_offset()) return segments_.back()->next_offset();
+  if (offset >= segments_.back()->next_offset()) {
+    // Nothing to cut; but an epoch a leader started at the end, with no
+    // batches yet, goes (a follower that led before must not name it).
+    const int64_t leo = segments_.back()->next_offset();
+    if (offset == leo && epochs_.truncate_from_end(leo))
+      if (auto s = persist_epochs_locked(); !s.ok()) return s;
+    return leo;
+  }
   while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
     auto gone = segments_.back();
     segments_.pop_back();

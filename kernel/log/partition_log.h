@@ -98,6 +98,13 @@ class partition_log {
   // write. One refused batch refuses the whole append; a retried batch of
   // an idempotent producer is answered with its original offsets.
   append_result append(std::span<uint8_t> batches, int32_t leader_epoch);
+  // A follower's append: a leader's batches as they are, with their
+  // offsets and leader epochs. They are validated (they crossed a network),
+  // must start at the log end and follow one another; each new epoch is
+  // checkpointed before its first batch, and idempotent producers' state
+  // follows the batches (so that this replica can check sequences once it
+  // leads). Refused whole, like `append`.
+  append_result append_replicated(std::span<const uint8_t> batches);
   // Waits until everything up to `offset` is on disk, sharing fdatasync
   // calls with concurrent waiters (group commit).
   status wait_durable(int64_t offset);
@@ -117,8 +124,11 @@ class partition_log {
   // The first offset whose timestamp is >= ts (ListOffsets), or nullopt.
   std::optional<int64_t> offset_for_timestamp(int64_t ts) const;
 
+  // A new leader's epoch starts at the log end (checkpointed now, before
+  // any batch of it), as Kafka records it on becoming leader.
+  status start_leader_epoch(int32_t epoch);
   // Removes everything from `offset` on (a whole batch holding it goes too);
-  // returns the new LEO.
+  // returns the new LEO. At the LEO itself, the epochs started there go.
   result<int64_t> truncate_to(int64_t offset);
   // Moves the LSO up to `offset` (DeleteRecords) and deletes segments wholly
   // below it. `offset` may not pass the high watermark.
@@ -164,6 +174,7 @@ class partition_log {
   partition_log(std::filesystem::path dir, log_config config, clock_fn clock);
   status load();
   status roll_locked(int64_t next_offset);
+  status write_locked(std::span<const uint8_t> batches, std::vector<segment::appended_batch>& entries, int64_t now);
   status seal_pending();
   status persist_log_start_offset(int64_t lso);
   // Rebuilds the producer state: the snapshot, then the batches after it

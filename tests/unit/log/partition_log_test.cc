@@ -608,3 +608,81 @@ TEST(partition_log, producer_state_survives_a_clean_and_an_unclean_restart) {
 
 }  // namespace
 }  // namespace mosaic::log
+
+namespace mosaic::log {
+namespace {
+
+// A follower's log takes a leader's batches as they are: offsets, epochs
+// and producer state follow the leader's, and anything out of place is
+// refused whole.
+TEST(partition_log, a_follower_appends_the_leaders_batches_with_their_offsets_and_epochs) {
+  scratch_dir leader_dir, follower_dir;
+  auto leader = open_log(leader_dir.path());
+  auto follower = open_log(follower_dir.path());
+  ASSERT_TRUE(append(*leader, batch("a", 3), 1).ok());
+  ASSERT_TRUE(append(*leader, batch("b", 2), 4).ok());
+  ASSERT_TRUE(append(*leader, batch("c", 1), 4).ok());
+  const auto from_leader = read_all(*leader, 0);
+  auto r = follower->append_replicated(from_leader);
+  ASSERT_TRUE(r.ok()) << (r.refused ? r.refused->message : r.io.message());
+  EXPECT_EQ(r.base_offset, 0);
+  EXPECT_EQ(r.last_offset, 5);
+  EXPECT_EQ(follower->log_end_offset(), 6);
+  EXPECT_EQ(read_all(*follower, 0), from_leader) << "byte for byte";
+  EXPECT_EQ(follower->leader_epochs(), leader->leader_epochs());
+  EXPECT_EQ(follower->end_offset_for_epoch(1), (std::pair<int32_t, int64_t>{1, 3}));
+
+  // Not at the log end, a gap between batches, a corrupt byte: refused, nothing stored.
+  auto again = follower->append_replicated(from_leader);
+  ASSERT_TRUE(again.refused);
+  EXPECT_NE(again.refused->message.find("the log ends at 6"), std::string::npos) << again.refused->message;
+  auto next = batch("d", 2);
+  set_base_offset(next, 7);  // a gap at 6
+  set_leader_epoch(next, 4);
+  EXPECT_TRUE(follower->append_replicated(next).refused);
+  set_base_offset(next, 6);
+  auto corrupt = next;
+  corrupt.back() ^= 0xFF;
+  EXPECT_TRUE(follower->append_replicated(corrupt).refused);
+  EXPECT_EQ(follower->log_end_offset(), 6);
+  ASSERT_TRUE(follower->append_replicated(next).ok());
+  EXPECT_EQ(follower->log_end_offset(), 8);
+
+  // An epoch started at the end (as a leader that wrote nothing in it)
+  // goes with a truncation to the end.
+  ASSERT_TRUE(follower->start_leader_epoch(9).ok());
+  EXPECT_EQ(follower->leader_epochs().back(), (epoch_entry{9, 8}));
+  ASSERT_TRUE(follower->truncate_to(8).ok());
+  EXPECT_EQ(follower->leader_epochs().back().epoch, 4);
+  // A truncation to a diverging point, then the leader's own history.
+  ASSERT_TRUE(follower->truncate_to(3).ok());
+  EXPECT_EQ(follower->leader_epochs().back().epoch, 1);
+  ASSERT_TRUE(follower->append_replicated(read_all(*leader, 3)).ok());
+  EXPECT_EQ(read_all(*follower, 0), from_leader);
+  // It survives a restart, epochs included.
+  ASSERT_TRUE(follower->close().ok());
+  follower.reset();
+  auto reopened = open_log(follower_dir.path());
+  EXPECT_EQ(reopened->log_end_offset(), 6);
+  EXPECT_EQ(reopened->leader_epochs(), leader->leader_epochs());
+}
+
+TEST(partition_log, a_follower_keeps_idempotent_producers_state) {
+  scratch_dir leader_dir, follower_dir;
+  auto leader = open_log(leader_dir.path());
+  auto follower = open_log(follower_dir.path());
+  batch_builder b(1700000000000);
+  b.producer(42, 3, 0);
+  b.add("k", "v", 1700000000000);
+  b.add("k", "w", 1700000000001);
+  ASSERT_TRUE(append(*leader, b.finish(), 2).ok());
+  ASSERT_TRUE(follower->append_replicated(read_all(*leader, 0)).ok());
+  const auto p = follower->producer(42);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->epoch, 3);
+  ASSERT_FALSE(p->batches.empty());
+  EXPECT_EQ(p->batches.back().last_seq, 1);
+}
+
+}  // namespace
+}  // namespace mosaic::log
