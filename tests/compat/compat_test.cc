@@ -26,14 +26,6 @@ const std::string compat_dir = MOSAIC_SOURCE_DIR "/tests/compat";
 
 std::string run(const std::string& cmd) { return mosaic::testing::run_command(cmd).out; }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty() && l[0] != '%') out.push_back(l);
-  return out;
-}
-
 // mosaicd with the single-node config, in a folder of its own, listening on
 // a port picked at run time.
 class broker {

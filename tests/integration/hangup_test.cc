@@ -26,14 +26,6 @@ const std::string single_node = MOSAIC_SOURCE_DIR "/configs/single-node.yaml";
 
 std::string run(const std::string& cmd) { return run_command(cmd).out; }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty() && l[0] != '%') out.push_back(l);
-  return out;
-}
-
 void put_i16(std::vector<uint8_t>& b, int16_t v) {
   b.push_back(static_cast<uint8_t>(v >> 8));
   b.push_back(static_cast<uint8_t>(v));

@@ -17,7 +17,7 @@ uint64_t env_or(const char* name, uint64_t fallback) {
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint64_t default_seeds = 200;
+constexpr uint64_t default_seeds = 1000;
 #else
 constexpr uint64_t default_seeds = 2000;
 #endif

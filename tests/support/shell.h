@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace mosaic::testing {
 
@@ -24,6 +26,16 @@ inline command_result run_command(const std::string& cmd) {
   const int status = ::pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// The non-empty lines of a client's output, without its '%' log lines
+// (kcat's).
+inline std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty() && l[0] != '%') out.push_back(l);
+  return out;
 }
 
 }  // namespace mosaic::testing
