@@ -32,8 +32,8 @@ void ids(byte_writer& o, const std::vector<int32_t>& v) {
 std::vector<int32_t> ids(byte_reader& i) {
   const int32_t n = i.i32();
   if (n < 0 || n > 1 << 16) throw truncated_input{};
-  std::vector<int32_t> v;
-  for (int32_t k = 0; k < n; ++k) v.push_back(i.i32());
+  std::vector<int32_t> v(static_cast<size_t>(n));
+  for (auto& id : v) id = i.i32();
   return v;
 }
 
