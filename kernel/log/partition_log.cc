@@ -566,6 +566,30 @@ result<int64_t> partition_log::truncate_locked(int64_t offset) {
   return leo;
 }
 
+result<int64_t> partition_log::reset_to(int64_t offset) {
+  if (offset < 0) return status(errc::invalid_argument, "a log cannot start at " + std::to_string(offset));
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& seg : segments_) {
+      std::erase(to_seal_, seg);
+      (void)seg->remove_files();
+    }
+    segments_.clear();
+    auto seg = segment::create(dir_, offset, config_.index_interval_bytes);
+    if (!seg) return seg.error();
+    segments_.push_back(*seg);
+    log_start_offset_ = offset;
+    high_watermark_ = offset;
+    epochs_ = leader_epoch_cache{};
+    producers_.clear();
+    if (auto s = persist_epochs_locked(); !s.ok()) return s;
+    if (auto s = persist_log_start_offset(offset); !s.ok()) return s;
+  }
+  std::lock_guard fl(flush_mu_);
+  flushed_offset_ = offset;
+  return offset;
+}
+
 status partition_log::persist_log_start_offset(int64_t lso) {
   return replace_file(dir_ / lso_file, std::to_string(lso) + "\n");
 }

@@ -130,6 +130,10 @@ class partition_log {
   // Removes everything from `offset` on (a whole batch holding it goes too);
   // returns the new LEO. At the LEO itself, the epochs started there go.
   result<int64_t> truncate_to(int64_t offset);
+  // Everything goes: the log starts over, empty, at `offset` (a follower
+  // whose end the leader's log start has passed). Epochs and producers'
+  // state go with the batches.
+  result<int64_t> reset_to(int64_t offset);
   // Moves the LSO up to `offset` (DeleteRecords) and deletes segments wholly
   // below it. `offset` may not pass the high watermark.
   result<int64_t> delete_records_before(int64_t offset);
