@@ -667,6 +667,27 @@ TEST(partition_log, a_follower_appends_the_leaders_batches_with_their_offsets_an
   EXPECT_EQ(reopened->leader_epochs(), leader->leader_epochs());
 }
 
+TEST(partition_log, reset_starts_the_log_over_empty_at_an_offset_and_survives_a_restart) {
+  scratch_dir d;
+  auto l = open_log(d.path());
+  ASSERT_TRUE(append(*l, batch("a", 3), 1).ok());
+  auto r = l->reset_to(10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(l->log_start_offset(), 10);
+  EXPECT_EQ(l->log_end_offset(), 10);
+  EXPECT_TRUE(l->leader_epochs().empty());
+  auto next = append(*l, batch("b", 2), 2);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next.base_offset, 10);
+  ASSERT_TRUE(l->close().ok());
+  l.reset();
+  auto again = open_log(d.path());
+  EXPECT_EQ(again->log_start_offset(), 10);
+  EXPECT_EQ(again->log_end_offset(), 12);
+  EXPECT_EQ(again->leader_epochs(), (std::vector<epoch_entry>{{2, 10}}));
+  EXPECT_FALSE(again->reset_to(-1).ok());
+}
+
 TEST(partition_log, a_follower_keeps_idempotent_producers_state) {
   scratch_dir leader_dir, follower_dir;
   auto leader = open_log(leader_dir.path());
