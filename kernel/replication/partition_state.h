@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "mosaic/adapter/broker.h"
+
 namespace mosaic::replication {
 
 using broker_id = int32_t;
@@ -53,18 +55,9 @@ struct partition_policy {
   bool unclean_election = false;  // unclean.leader.election.enable
 };
 
-// Kafka's error codes for the answers below.
-enum class change_error : int16_t {
-  none = 0,
-  fenced_leader_epoch = 74,
-  invalid_update_version = 95,
-  ineligible_replica = 107,
-  not_leader_or_follower = 6,
-  invalid_request = 42,
-  eligible_leaders_not_available = 83,
-  election_not_needed = 84,
-  preferred_leader_not_available = 80,
-};
+// Answers carry Kafka's error codes, from the one error table the broker
+// API has (`mosaic/adapter/broker.h`).
+using change_error = adapter::error;
 
 struct change {
   change_error error = change_error::none;

@@ -77,18 +77,8 @@ struct replica_options {
   int64_t fetch_timeout_ms = 500;           // a fetch unanswered this long is sent again
 };
 
-// Kafka's error codes the replica answers with.
-enum class replica_error : int16_t {
-  none = 0,
-  offset_out_of_range = 1,
-  not_leader_or_follower = 6,
-  request_timed_out = 7,
-  not_enough_replicas = 19,
-  not_enough_replicas_after_append = 20,
-  fenced_leader_epoch = 74,
-  unknown_leader_epoch = 75,
-  stale_broker_epoch = 77,
-};
+// The replica answers with Kafka's error codes (the broker API's table).
+using replica_error = adapter::error;
 
 struct fetch_request {
   broker_id replica = -1;
