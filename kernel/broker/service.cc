@@ -447,19 +447,31 @@ adapter::quorum_description service::describe_quorum() const {
 }
 
 status service::register_broker(const std::string& host, int32_t port) {
-  const bool same = store_->read([&](const metadata::image& i) {
-    auto it = i.brokers().find(cfg_.node_id);
-    return it != i.brokers().end() && it->second.host == host && it->second.port == port;
-  });
-  if (same) return {};
+  // Every start registers anew: a broker epoch one past the last
+  // registration's and an incarnation id of its own, so that the cluster
+  // can tell this process from the one before it (KRaft's broker epoch). A
+  // registration that lost a race with another is retried on the newer
+  // image.
   metadata::broker_record b;
   b.id = cfg_.node_id;
   b.host = host;
   b.port = port;
-  auto r = store_->propose({b});
-  if (!r) return r.error();
-  log::info("registered broker {} at {}:{}", cfg_.node_id, host, port);
-  return {};
+  b.incarnation = metadata::random_uuid();
+  if (!cfg_.server.rack.empty()) b.rack = cfg_.server.rack;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    b.epoch = 1 + store_->read([&](const metadata::image& i) -> int64_t {
+      auto it = i.brokers().find(cfg_.node_id);
+      return it == i.brokers().end() ? 0 : it->second.epoch;
+    });
+    auto r = store_->propose({b});
+    if (r) {
+      broker_epoch_ = b.epoch;
+      log::info("registered broker {} at {}:{}, broker epoch {}", cfg_.node_id, host, port, b.epoch);
+      return {};
+    }
+    if (r.error().code() != errc::already_exists) return r.error();
+  }
+  return status(errc::internal, "broker " + std::to_string(cfg_.node_id) + " could not register: others kept doing so");
 }
 
 service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {

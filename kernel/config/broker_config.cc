@@ -48,6 +48,7 @@ const std::vector<key_doc> keys = {
      "producer (keep what the producer sent), uncompressed, gzip, snappy, lz4 or zstd"},
     {"log.cleanup.policy", "string", "delete", "delete (compact is not available yet)"},
     {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
+    {"broker.rack", "string", "(none)", "the rack this broker is in, registered with it"},
     {"controller.quorum.voters", "list", "[] (this node alone)",
      "the metadata quorum's voters as id@host:port; this node's entry is where it listens for the others"},
     {"controller.quorum.election.timeout.ms", "integer", "1000",
@@ -314,6 +315,9 @@ class parser {
         cfg.server.cleanup_policy = c;
       } else if (key == "cluster.id") {
         cfg.server.cluster_id = text(v, key);
+      } else if (key == "broker.rack") {
+        cfg.server.rack = text(v, key);
+        if (cfg.server.rack.empty()) fail(v, key, "names a rack; leave the key out for none");
       } else if (key == "controller.quorum.voters") {
         cfg.quorum.voters.clear();
         std::set<int32_t> ids;

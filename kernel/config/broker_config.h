@@ -63,6 +63,7 @@ struct server_settings {
   int64_t num_io_threads = 2;                    // num.io.threads
   bool auto_create_topics = true;                // auto.create.topics.enable
   std::string compression_type = "producer";     // compression.type
+  std::string rack;                              // broker.rack ("": none)
   std::string cleanup_policy = "delete";         // log.cleanup.policy
   std::string cluster_id;                        // cluster.id (empty: made at first start)
 };

@@ -88,6 +88,13 @@ status image::check(const std::vector<record>& entry) const {
               return status(errc::not_found, "topic '" + r.resource_name + "' is gone");
           } else if constexpr (std::is_same_v<T, remove_topic_record>) {
             if (!names_.count(r.topic_id)) return status(errc::not_found, "the topic is gone");
+          } else if constexpr (std::is_same_v<T, broker_record>) {
+            // A registration is a new incarnation: its epoch must pass the
+            // last one's (version 0 records, from before, all have 0).
+            auto b = brokers_.find(r.id);
+            if (b != brokers_.end() && r.epoch > 0 && r.epoch <= b->second.epoch)
+              return status(errc::already_exists, "broker " + std::to_string(r.id) + " is registered at epoch " +
+                                                      std::to_string(b->second.epoch));
           } else if constexpr (std::is_same_v<T, partition_change_record>) {
             // Decided on the current state, or refused: a controller that
             // decided on an older image lost the race.

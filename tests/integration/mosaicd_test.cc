@@ -28,6 +28,25 @@ TEST(mosaicd, starts_with_the_single_node_config_and_stops_on_sigterm) {
   EXPECT_NE(p.err().find("mosaicd stopped"), std::string::npos);
 }
 
+TEST(mosaicd, every_start_registers_a_new_broker_epoch) {
+  temp_dir dir;
+  for (int start = 1; start <= 2; ++start) {
+    process p(mosaicd, {"--config", single_node, "--set", any_port, "--set", "broker.rack=rack-a"}, dir.path());
+    ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+    EXPECT_NE(p.err().find("broker epoch " + std::to_string(start)), std::string::npos) << p.err();
+    if (start == 1) {
+      p.signal(SIGKILL);  // an unclean stop registers anew all the same
+      p.wait(5s);
+    } else {
+      p.signal(SIGTERM);
+      EXPECT_EQ(p.wait(5s), 0);
+    }
+  }
+  process bad(mosaicd, {"--config", single_node, "--set", any_port, "--set", "broker.rack="}, dir.path());
+  EXPECT_EQ(bad.wait(5s), 2);
+  EXPECT_NE(bad.err().find("broker.rack"), std::string::npos) << bad.err();
+}
+
 TEST(mosaicd, stops_on_sigint) {
   temp_dir dir;
   process p(mosaicd, {"--config", single_node, "--set", any_port}, dir.path());

@@ -94,6 +94,18 @@ TEST(metadata_image, a_partition_change_applies_only_on_the_state_it_was_decided
   EXPECT_EQ(copy.find("t")->partitions[0].partition_epoch, 1);
 }
 
+TEST(metadata_image, a_registration_must_pass_the_last_ones_epoch) {
+  image img;
+  broker_record first{1, "h", 9092, 0, id_of(1), std::nullopt, false};  // version 0, from before
+  img.apply(first);
+  broker_record next{1, "h", 9092, 1, id_of(2), "r1", false};
+  ASSERT_TRUE(img.check({next}).ok());
+  img.apply(next);
+  broker_record stale{1, "h", 9092, 1, id_of(3), std::nullopt, false};
+  EXPECT_EQ(img.check({stale}).code(), errc::already_exists);
+  EXPECT_TRUE(img.check({broker_record{2, "h", 9093, 1, id_of(4), std::nullopt, false}}).ok()) << "another broker";
+}
+
 TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched) {
   image img;
   img.apply(broker_record{1, "h", 9092, 10, id_of(2), std::nullopt, false});
