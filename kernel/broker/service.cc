@@ -465,7 +465,6 @@ status service::register_broker(const std::string& host, int32_t port) {
     });
     auto r = store_->propose({b});
     if (r) {
-      broker_epoch_ = b.epoch;
       log::info("registered broker {} at {}:{}, broker epoch {}", cfg_.node_id, host, port, b.epoch);
       return {};
     }

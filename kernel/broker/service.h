@@ -67,11 +67,10 @@ class service final : public adapter::broker {
   std::vector<adapter::broker_endpoint> brokers() const override;
   int32_t controller_id() const override;
   adapter::quorum_description describe_quorum() const override;
-  // Records where clients reach this broker, if the metadata does not say
-  // so already (after the listeners are bound).
+  // Registers this start of the broker (after the listeners are bound):
+  // where clients reach it, its rack, and a broker epoch one past the last
+  // registration's (the image keeps it).
   status register_broker(const std::string& host, int32_t port);
-  // This process's registration epoch (0 before `register_broker`).
-  int64_t broker_epoch() const noexcept { return broker_epoch_; }
   std::vector<adapter::topic_info> topics() const override;
   std::optional<adapter::topic_info> find_topic(const std::string& name) const override;
   std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override;
@@ -130,8 +129,7 @@ class service final : public adapter::broker {
   metadata::metadata_store* store_;
   const plugin::codec_set* codecs_;
   std::map<std::string, std::string> defaults_;
-  std::mutex admin_mu_;       // one administrative change at a time
-  int64_t broker_epoch_ = 0;  // set once at start-up, before clients are served
+  std::mutex admin_mu_;  // one administrative change at a time
   std::mutex producer_ids_mu_;
   int64_t next_producer_id_ = 0;  // the block being handed out: [next, end)
   int64_t producer_id_block_end_ = 0;

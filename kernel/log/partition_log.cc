@@ -544,14 +544,7 @@ result<int64_t> partition_log::truncate_locked(int64_t offset) {
   }
   if (segments_.back()->base_offset() >= offset) {
     // Everything goes: start over, empty, at `offset`.
-    auto gone = segments_.back();
-    segments_.clear();
-    std::erase(to_seal_, gone);
-    (void)gone->remove_files();
-    auto seg = segment::create(dir_, std::max(offset, int64_t{0}), config_.index_interval_bytes);
-    if (!seg) return seg.error();
-    segments_.push_back(*seg);
-    log_start_offset_ = (*seg)->base_offset();
+    if (auto s = start_over_locked(std::max(offset, int64_t{0})); !s.ok()) return s;
   } else {
     auto r = segments_.back()->truncate_from(offset);
     if (!r) return r.error();
@@ -570,15 +563,7 @@ result<int64_t> partition_log::reset_to(int64_t offset) {
   if (offset < 0) return status(errc::invalid_argument, "a log cannot start at " + std::to_string(offset));
   {
     std::lock_guard lock(mu_);
-    for (const auto& seg : segments_) {
-      std::erase(to_seal_, seg);
-      (void)seg->remove_files();
-    }
-    segments_.clear();
-    auto seg = segment::create(dir_, offset, config_.index_interval_bytes);
-    if (!seg) return seg.error();
-    segments_.push_back(*seg);
-    log_start_offset_ = offset;
+    if (auto s = start_over_locked(offset); !s.ok()) return s;
     high_watermark_ = offset;
     epochs_ = leader_epoch_cache{};
     producers_.clear();
@@ -588,6 +573,21 @@ result<int64_t> partition_log::reset_to(int64_t offset) {
   std::lock_guard fl(flush_mu_);
   flushed_offset_ = offset;
   return offset;
+}
+
+// Removes every segment and starts the log over with one empty segment at
+// `offset`, its new start.
+status partition_log::start_over_locked(int64_t offset) {
+  for (const auto& seg : segments_) {
+    std::erase(to_seal_, seg);
+    (void)seg->remove_files();
+  }
+  segments_.clear();
+  auto seg = segment::create(dir_, offset, config_.index_interval_bytes);
+  if (!seg) return seg.error();
+  segments_.push_back(*seg);
+  log_start_offset_ = offset;
+  return {};
 }
 
 status partition_log::persist_log_start_offset(int64_t lso) {

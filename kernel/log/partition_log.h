@@ -185,6 +185,7 @@ class partition_log {
   // (or every batch, without a usable snapshot). Takes the lock to read.
   status recover_producers();
   result<int64_t> truncate_locked(int64_t offset);
+  status start_over_locked(int64_t offset);
   // Loads the leader-epoch checkpoint, rebuilding it from the batches when
   // it is missing or unreadable, and trims it to the log's offsets.
   status recover_epochs();

@@ -15,8 +15,11 @@ std::vector<broker_id> without(std::vector<broker_id> v, broker_id b) {
 
 // Settles a proposed state: the ELR by KIP-966's rules, then the leader
 // (kept if it may lead, else elected in KIP-966's order), then the epochs.
+// `lost` names a replica whose log may lack committed offsets (it came back
+// from an unclean shutdown): it neither joins the ELR nor is remembered as
+// the last known leader.
 change settle(const partition_state& old, partition_state next, const broker_view& brokers,
-              const partition_policy& policy, bool allow_unclean) {
+              const partition_policy& policy, bool allow_unclean, broker_id lost = no_leader) {
   change out;
   // ELR: while the ISR is at or above min ISR nothing else is eligible; once
   // it falls below, every replica that leaves it keeps its eligibility (the
@@ -27,7 +30,7 @@ change settle(const partition_state& old, partition_state next, const broker_vie
   } else {
     std::vector<broker_id> elr;
     for (broker_id r : next.replicas)
-      if ((has(old.isr, r) || has(old.elr, r)) && !has(next.isr, r)) elr.push_back(r);
+      if (r != lost && (has(old.isr, r) || has(old.elr, r)) && !has(next.isr, r)) elr.push_back(r);
     next.elr = elr;
   }
   for (broker_id r : next.elr) std::erase(next.last_known_elr, r);
@@ -71,7 +74,7 @@ change settle(const partition_state& old, partition_state next, const broker_vie
   }
   // Nothing can lead and nothing is eligible: remember who led last, the
   // one replica sure to hold every committed offset if it comes back whole.
-  if (next.leader == no_leader && next.isr.empty() && next.elr.empty() && old.leader != no_leader)
+  if (next.leader == no_leader && next.isr.empty() && next.elr.empty() && old.leader != no_leader && old.leader != lost)
     next.last_known_elr = {old.leader};
 
   if (next.leader != old.leader) ++next.leader_epoch;
@@ -121,19 +124,7 @@ change on_unclean_restart(const partition_state& p, broker_id b, const broker_vi
   next.elr = without(p.elr, b);
   next.last_known_elr = without(p.last_known_elr, b);
   if (next.leader == b) next.leader = no_leader;
-  // Its old place in the ISR or ELR must not come back through settle's
-  // "left the ISR, joins the ELR" rule: settle against a state without it.
-  partition_state before = p;
-  before.isr = without(before.isr, b);
-  before.elr = without(before.elr, b);
-  if (before.leader == b) before.leader = no_leader;  // not to be remembered as the last known leader
-  change out = settle(before, next, brokers, policy, policy.unclean_election);
-  // The epochs count from the real previous state.
-  out.next.leader_epoch = p.leader_epoch + (out.next.leader != p.leader ? 1 : 0);
-  out.changed = !(out.next.isr == p.isr && out.next.elr == p.elr && out.next.last_known_elr == p.last_known_elr &&
-                  out.next.leader == p.leader);
-  out.next.partition_epoch = p.partition_epoch + (out.changed ? 1 : 0);
-  return out;
+  return settle(p, next, brokers, policy, policy.unclean_election, /*lost=*/b);
 }
 
 change on_alter_isr(const partition_state& p, broker_id from, int32_t leader_epoch, int32_t partition_epoch,
