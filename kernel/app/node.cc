@@ -187,6 +187,8 @@ status node::start_metadata() {
 uint16_t node::bound_port(const std::string& listener) const { return server_ ? server_->bound_port(listener) : 0; }
 
 status node::shutdown() {
+  // Leadership moves while clients can still be told where it went.
+  if (service_ && server_) service_->controlled_shutdown();
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();

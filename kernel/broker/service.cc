@@ -7,6 +7,7 @@
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/record_batch.h"
+#include "kernel/replication/controller.h"
 
 namespace mosaic::broker {
 
@@ -14,18 +15,6 @@ using adapter::error;
 using adapter::outcome;
 
 namespace {
-
-// A partition that lives on this broker alone (replication factor 1): it
-// leads it, and it is the whole ISR.
-metadata::partition_record local_partition(const metadata::uuid& topic, int32_t partition, int32_t node) {
-  metadata::partition_record p;
-  p.topic_id = topic;
-  p.partition = partition;
-  p.leader = node;
-  p.replicas = {node};
-  p.isr = {node};
-  return p;
-}
 
 bool internal_log(const std::string& name) {
   return name == metadata_log_name || name == group_log_name || name == share_log_name;
@@ -42,7 +31,7 @@ std::optional<std::string> check_topic_name(const std::string& name) {
   return std::nullopt;
 }
 
-adapter::topic_info to_info(const metadata::topic_state& t) {
+adapter::topic_info to_info(const metadata::topic_state& t, const metadata::image* img) {
   adapter::topic_info info;
   info.name = t.name;
   info.id = t.id;
@@ -53,7 +42,14 @@ adapter::topic_info to_info(const metadata::topic_state& t) {
     pi.leader = p.leader;
     pi.leader_epoch = p.leader_epoch;
     pi.replicas = p.replicas;
-    pi.isr = p.replicas;  // one node: every replica is the leader, in sync
+    pi.isr = p.isr;
+    pi.elr = p.elr;
+    pi.last_known_elr = p.last_known_elr;
+    if (img != nullptr)
+      for (int32_t r : p.replicas) {
+        auto b = img->brokers().find(r);
+        if (b == img->brokers().end() || b->second.fenced) pi.offline.push_back(r);
+      }
     info.partitions.push_back(std::move(pi));
   }
   return info;
@@ -128,6 +124,26 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   });
   for (const auto& n : names)
     if (auto st = s->open_logs(n); !st) return st;
+  replication::manager_options mo;
+  mo.self = cfg.node_id;
+  mo.host = cfg.listeners.empty() ? "127.0.0.1" : cfg.listeners.front().host;
+  mo.port = static_cast<uint16_t>(cfg.server.replication_port);
+  mo.session_timeout_ms = cfg.server.broker_session_timeout_ms;
+  mo.lag_time_max_ms = cfg.server.replica_lag_time_max_ms;
+  mo.fetch_wait_max_ms = cfg.server.replica_fetch_wait_max_ms;
+  mo.fetch_max_bytes = static_cast<size_t>(cfg.server.replica_fetch_max_bytes);
+  mo.controller = s->controller_settings();
+  mo.log_config = [p = s.get()](const std::string& topic) {
+    auto overrides = p->store_->read([&](const metadata::image& i) {
+      auto* t = i.find(topic);
+      return t ? t->configs : std::map<std::string, std::string>{};
+    });
+    return to_log_config(p->cfg_, overrides);
+  };
+  mo.on_high_watermark = [p = s.get()](const std::string& topic, int32_t partition) { p->appended(topic, partition); };
+  auto manager = replication::replica_manager::start(std::move(mo), logs, store, &s->logs_mu_);
+  if (!manager) return manager.error();
+  s->replicas_ = std::move(*manager);
   for (int64_t i = 0; i < cfg.server.num_io_threads; ++i) s->io_threads_.emplace_back([p = s.get()] { p->io_loop(); });
   s->purgatory_ = std::thread([p = s.get()] { p->purgatory_loop(); });
   return s;
@@ -135,12 +151,24 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
 
 service::~service() { stop(); }
 
+replication::controller_settings service::controller_settings() const {
+  replication::controller_settings c;
+  c.default_min_insync = static_cast<int>(cfg_.server.min_insync_replicas);
+  c.default_unclean_election = cfg_.server.unclean_leader_election;
+  return c;
+}
+
+void service::controlled_shutdown() {
+  if (replicas_) replicas_->controlled_shutdown(std::chrono::milliseconds(5000));
+}
+
 void service::stop() {
   {
     std::lock_guard g(fetch_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
+  if (replicas_) replicas_->stop();
   fetch_cv_.notify_all();
   if (purgatory_.joinable()) purgatory_.join();
   { std::lock_guard g(io_mu_); }
@@ -156,21 +184,21 @@ std::string service::cluster_id() const {
 std::vector<adapter::topic_info> service::topics() const {
   return store_->read([](const metadata::image& i) {
     std::vector<adapter::topic_info> out;
-    for (const auto& [name, t] : i.topics()) out.push_back(to_info(t));
+    for (const auto& [name, t] : i.topics()) out.push_back(to_info(t, &i));
     return out;
   });
 }
 
 std::optional<adapter::topic_info> service::find_topic(const std::string& name) const {
   return store_->read([&](const metadata::image& i) -> std::optional<adapter::topic_info> {
-    if (auto* t = i.find(name)) return to_info(*t);
+    if (auto* t = i.find(name)) return to_info(*t, &i);
     return std::nullopt;
   });
 }
 
 std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) const {
   return store_->read([&](const metadata::image& i) -> std::optional<adapter::topic_info> {
-    if (auto* t = i.find(id)) return to_info(*t);
+    if (auto* t = i.find(id)) return to_info(*t, &i);
     return std::nullopt;
   });
 }
@@ -186,14 +214,14 @@ std::map<std::string, std::string> service::effective_configs(const std::string&
 }
 
 status service::open_logs(const std::string& topic) {
-  // Only the partitions this node leads: without replication, the others
-  // live on their leaders alone.
+  // The partitions with one replica that this node leads; the replica
+  // manager opens those with more.
   auto [mine, overrides] = store_->read([&](const metadata::image& i) {
     std::vector<int32_t> led;
     auto* t = i.find(topic);
     if (!t) return std::pair{led, std::map<std::string, std::string>{}};
     for (const auto& p : t->partitions)
-      if (p.leader == cfg_.node_id) led.push_back(p.partition);
+      if (p.leader == cfg_.node_id && p.replicas.size() <= 1) led.push_back(p.partition);
     return std::pair{led, t->configs};
   });
   const auto config = to_log_config(cfg_, overrides);
@@ -222,21 +250,38 @@ outcome refused(const status& s, error raced, const std::string& raced_message) 
 
 }  // namespace
 
+service::placement service::live_brokers() const {
+  return store_->read([&](const metadata::image& i) {
+    placement out;
+    out.view = replication::view_of(i);
+    // This broker is running, registered or not yet.
+    out.view.unfenced.insert(cfg_.node_id);
+    for (const auto& [id, b] : i.brokers()) {
+      out.registered.insert(id);
+      if (!b.fenced || id == cfg_.node_id) out.live.push_back({id, b.rack});
+    }
+    if (!i.brokers().count(cfg_.node_id)) {
+      out.registered.insert(cfg_.node_id);
+      out.live.push_back({cfg_.node_id, cfg_.server.rack.empty() ? std::nullopt : std::optional(cfg_.server.rack)});
+    }
+    return out;
+  });
+}
+
 outcome service::create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) {
   if (auto bad = check_topic_name(t.name)) return outcome::fail(error::invalid_topic_exception, *bad);
   int32_t partitions = t.partitions == -1 ? static_cast<int32_t>(cfg_.server.num_partitions) : t.partitions;
   int32_t factor =
       t.replication_factor == -1 ? static_cast<int32_t>(cfg_.server.default_replication_factor) : t.replication_factor;
+  if (!t.assignments.empty()) {
+    partitions = static_cast<int32_t>(t.assignments.size());
+    factor = static_cast<int32_t>(t.assignments.front().size());
+  }
   if (partitions <= 0) return outcome::fail(error::invalid_partitions, "Number of partitions must be larger than 0.");
   if (partitions > 100000)
     return outcome::fail(error::invalid_partitions, "Number of partitions " + std::to_string(partitions) +
                                                         " is over this broker's limit of 100000.");
   if (factor <= 0) return outcome::fail(error::invalid_replication_factor, "Replication factor must be larger than 0.");
-  if (factor > 1)
-    return outcome::fail(error::invalid_replication_factor,
-                         "Unable to replicate the partition " + std::to_string(factor) +
-                             " time(s): partition data is not replicated between brokers yet, so the "
-                             "replication factor must be 1.");
   std::map<std::string, std::string> configs;
   for (const auto& [k, v] : t.configs) {
     if (auto bad = check_topic_config(k, v))
@@ -245,25 +290,57 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
   }
   std::lock_guard admin(admin_mu_);
   if (find_topic(t.name)) return outcome::fail(error::topic_already_exists, "Topic '" + t.name + "' already exists.");
+  const placement brokers = live_brokers();
+  std::vector<std::vector<int32_t>> assignment = t.assignments;
+  if (!assignment.empty()) {
+    if (auto bad = check_assignment(assignment, brokers)) return outcome::fail(error::invalid_replica_assignment, *bad);
+  } else {
+    assignment = replication::place(brokers.live, 0, partitions, factor, next_placement_++);
+    if (assignment.empty())
+      return outcome::fail(error::invalid_replication_factor,
+                           "Replication factor: " + std::to_string(factor) +
+                               " larger than available brokers: " + std::to_string(brokers.live.size()) + ".");
+  }
   metadata::topic_state state;
   state.name = t.name;
   state.id = validate_only ? metadata::uuid{} : metadata::random_uuid();
   std::vector<metadata::record> records{metadata::topic_record{t.name, state.id}};
   for (int32_t p = 0; p < partitions; ++p) {
-    metadata::partition_record pr = local_partition(state.id, p, cfg_.node_id);
+    metadata::partition_record pr;
+    pr.topic_id = state.id;
+    pr.partition = p;
+    pr = replication::to_record(pr, replication::initial_state(assignment[static_cast<size_t>(p)], brokers.view));
     state.partitions.push_back(pr);
     records.emplace_back(pr);
   }
   for (const auto& [k, v] : configs) records.emplace_back(metadata::config_record{2, t.name, k, v});
   state.configs = configs;
-  if (created) *created = to_info(state);
+  if (created) *created = to_info(state, nullptr);
   if (validate_only) return {};
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::topic_already_exists, "Topic '" + t.name + "' already exists.");
   std::unique_lock logs_lock(logs_mu_);
   if (auto s = open_logs(t.name); !s) return outcome::fail(error::kafka_storage_error, s.message());
-  log::info("created topic {} with {} partition(s)", t.name, partitions);
+  log::info("created topic {} with {} partition(s), replication factor {}", t.name, partitions, factor);
   return {};
+}
+
+std::optional<std::string> service::check_assignment(const std::vector<std::vector<int32_t>>& assignment,
+                                                     const placement& brokers) const {
+  for (size_t p = 0; p < assignment.size(); ++p) {
+    const auto& replicas = assignment[p];
+    if (replicas.empty()) return "partition " + std::to_string(p) + " is assigned no replica";
+    if (replicas.size() != assignment.front().size())
+      return "All partitions should have the same number of replicas";
+    std::set<int32_t> seen;
+    for (int32_t r : replicas) {
+      if (!seen.insert(r).second)
+        return "partition " + std::to_string(p) + " names broker " + std::to_string(r) + " twice";
+      if (!brokers.registered.count(r))
+        return "partition " + std::to_string(p) + " names broker " + std::to_string(r) + ", which is not registered";
+    }
+  }
+  return std::nullopt;
 }
 
 outcome service::delete_topic(const std::string& name) {
@@ -274,7 +351,8 @@ outcome service::delete_topic(const std::string& name) {
     return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   std::unique_lock logs_lock(logs_mu_);
   for (const auto& p : t->partitions) {
-    if (p.leader != cfg_.node_id) continue;  // its log is on its leader
+    // Replicated partitions: each replica's broker removes its own log.
+    if (p.leader != cfg_.node_id || p.replicas.size() > 1) continue;
     if (auto s = logs_->remove(name, p.partition); !s)
       log::warn("deleting partition {}-{}: {}", name, p.partition, s.message());
   }
@@ -296,9 +374,22 @@ outcome service::create_partitions(const std::string& name, int32_t count, bool 
   if (count > 100000)
     return outcome::fail(error::invalid_partitions,
                          "Number of partitions " + std::to_string(count) + " is over this broker's limit of 100000.");
+  const auto factor = static_cast<int32_t>(t->partitions.empty() ? 1 : t->partitions.front().replicas.size());
+  const placement brokers = live_brokers();
+  auto assignment = replication::place(brokers.live, current, count - current, factor, next_placement_++);
+  if (assignment.empty())
+    return outcome::fail(error::invalid_replication_factor,
+                         "Replication factor: " + std::to_string(factor) +
+                             " larger than available brokers: " + std::to_string(brokers.live.size()) + ".");
   if (validate_only) return {};
   std::vector<metadata::record> records;
-  for (int32_t p = current; p < count; ++p) records.emplace_back(local_partition(t->id, p, cfg_.node_id));
+  for (int32_t p = current; p < count; ++p) {
+    metadata::partition_record pr;
+    pr.topic_id = t->id;
+    pr.partition = p;
+    records.emplace_back(replication::to_record(
+        pr, replication::initial_state(assignment[static_cast<size_t>(p - current)], brokers.view)));
+  }
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::invalid_partitions, "The topic's partitions were changed meanwhile.");
   std::unique_lock logs_lock(logs_mu_);
@@ -403,7 +494,8 @@ outcome service::alter_configs(adapter::resource_type type, const std::string& n
 std::vector<adapter::broker_endpoint> service::brokers() const {
   return store_->read([](const metadata::image& i) {
     std::vector<adapter::broker_endpoint> out;
-    for (const auto& [id, b] : i.brokers()) out.push_back(adapter::broker_endpoint{id, b.host, b.port});
+    for (const auto& [id, b] : i.brokers())
+      out.push_back(adapter::broker_endpoint{id, b.host, b.port, b.rack, b.fenced});
     return out;
   });
 }
@@ -422,8 +514,10 @@ adapter::quorum_description service::describe_quorum() const {
     return out;
   }
   const auto s = q->describe();
-  for (const auto& v : cfg_.quorum.voters) out.nodes.push_back(adapter::broker_endpoint{v.id, v.host, v.port});
-  if (cfg_.quorum.voters.empty()) out.nodes.push_back(adapter::broker_endpoint{cfg_.node_id, "127.0.0.1", q->port()});
+  for (const auto& v : cfg_.quorum.voters)
+    out.nodes.push_back(adapter::broker_endpoint{v.id, v.host, v.port, std::nullopt, false});
+  if (cfg_.quorum.voters.empty())
+    out.nodes.push_back(adapter::broker_endpoint{cfg_.node_id, "127.0.0.1", q->port(), std::nullopt, false});
   out.leader_id = s.leader;
   out.leader_epoch = static_cast<int32_t>(s.term);
   if (s.current != raft::role::leader) {
@@ -449,47 +543,73 @@ adapter::quorum_description service::describe_quorum() const {
 status service::register_broker(const std::string& host, int32_t port) {
   // Every start registers anew: a broker epoch one past the last
   // registration's and an incarnation id of its own, so that the cluster
-  // can tell this process from the one before it (KRaft's broker epoch). A
-  // registration that lost a race with another is retried on the newer
-  // image.
+  // can tell this process from the one before it (KRaft's broker epoch).
+  // The same entry takes this broker out of every ISR and ELR (its last
+  // run may have ended uncleanly); it is fenced until the active
+  // controller hears from it. A registration that lost a race with another
+  // change is decided again on the newer image.
   metadata::broker_record b;
   b.id = cfg_.node_id;
   b.host = host;
   b.port = port;
   b.incarnation = metadata::random_uuid();
   if (!cfg_.server.rack.empty()) b.rack = cfg_.server.rack;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    b.epoch = 1 + store_->read([&](const metadata::image& i) -> int64_t {
+  b.fenced = true;
+  b.replication_port = replicas_ ? replicas_->port() : 0;
+  const auto settings = controller_settings();
+  bool done = false;
+  for (int attempt = 0; attempt < 10 && !done; ++attempt) {
+    auto records = store_->read([&](const metadata::image& i) {
       auto it = i.brokers().find(cfg_.node_id);
-      return it == i.brokers().end() ? 0 : it->second.epoch;
+      b.epoch = 1 + (it == i.brokers().end() ? 0 : it->second.epoch);
+      return replication::registration_records(i, b, settings);
     });
-    auto r = store_->propose({b});
+    auto r = store_->propose(records);
     if (r) {
-      log::info("registered broker {} at {}:{}, broker epoch {}", cfg_.node_id, host, port, b.epoch);
-      return {};
+      log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port,
+                b.epoch, b.replication_port);
+      done = true;
+    } else if (r.error().code() != errc::already_exists && r.error().code() != errc::not_found) {
+      return r.error();
     }
-    if (r.error().code() != errc::already_exists) return r.error();
   }
-  return status(errc::internal, "broker " + std::to_string(cfg_.node_id) + " could not register: others kept doing so");
+  if (!done)
+    return status(errc::internal,
+                  "broker " + std::to_string(cfg_.node_id) + " could not register: others kept changing the metadata");
+  if (replicas_) replicas_->registered(b.epoch);
+  // Serving starts once the controller has unfenced this registration.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(cfg_.server.broker_session_timeout_ms, 5000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    const bool unfenced = store_->read([&](const metadata::image& i) {
+      auto it = i.brokers().find(cfg_.node_id);
+      return it != i.brokers().end() && it->second.epoch == b.epoch && !it->second.fenced;
+    });
+    if (unfenced) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  log::warn("broker {} is still fenced: the active controller has not unfenced it yet", cfg_.node_id);
+  return {};
 }
 
 service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {
   partition_ref ref;
   auto t = store_->read(
-      [&](const metadata::image& i) -> std::optional<std::tuple<int32_t, int32_t, std::string, std::string>> {
+      [&](const metadata::image& i) -> std::optional<std::tuple<int32_t, int32_t, std::string, std::string, size_t>> {
         auto* s = i.find(topic);
         if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
         auto mi = s->configs.find("min.insync.replicas");
         auto ct = s->configs.find("compression.type");
         const auto& pr = s->partitions[static_cast<size_t>(partition)];
         return std::tuple{pr.leader_epoch, pr.leader, mi == s->configs.end() ? std::string() : mi->second,
-                          ct == s->configs.end() ? std::string() : ct->second};
+                          ct == s->configs.end() ? std::string() : ct->second, pr.replicas.size()};
       });
   if (!t) {
     ref.code = error::unknown_topic_or_partition;
     return ref;
   }
-  const auto& [epoch, leader, min_insync, compression] = *t;
+  const auto& [epoch, leader, min_insync, compression, replicas] = *t;
+  ref.replicas = replicas;
   if (leader != cfg_.node_id) {
     ref.code = error::not_leader_or_follower;  // the client's metadata is stale, or it asked the wrong broker
     return ref;
@@ -507,9 +627,10 @@ service::partition_ref service::find_partition(const std::string& topic, int32_t
 }
 
 adapter::produce_result service::append(const partition_ref& p, const std::string& topic, int32_t partition,
-                                        std::span<uint8_t> records) {
+                                        std::span<uint8_t> records, int64_t* end) {
   adapter::produce_result out;
   auto r = p.log->append(records, p.leader_epoch);
+  if (end != nullptr) *end = r.last_offset + 1;
   if (r.refused) {
     out.code = batch_code(r.refused->error);
     out.message = r.refused->message;
@@ -527,9 +648,10 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
     out.log_start_offset = p.log->log_start_offset();
     return out;
   }
-  p.log->advance_high_watermark(r.last_offset + 1);
   out.log_append_time = r.log_append_time;
   out.log_start_offset = p.log->log_start_offset();
+  if (p.replicas > 1) return out;  // the replica moves the high watermark
+  p.log->advance_high_watermark(r.last_offset + 1);
   appended(topic, partition);
   return out;
 }
@@ -541,6 +663,7 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
   std::shared_lock lock(logs_mu_);
   partition_ref p = find_partition(topic, partition);
   if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
+  if (p.replicas > 1) return produce_replicated(p, topic, partition, records, acks, std::move(done));
   if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
     return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
                                                  " in-sync replica(s), min.insync.replicas is " +
@@ -565,6 +688,28 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
     if (now.code != error::none) return done({now.code, "This server does not host this topic-partition."});
     done(append(now, topic, partition, records));
   });
+}
+
+void service::produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
+                                 std::span<uint8_t> records, int16_t acks,
+                                 std::function<void(adapter::produce_result)> done) {
+  std::vector<uint8_t> rewritten;
+  if (p.target_codec >= 0) {
+    if (auto refused = recompress(records, p.target_codec, p.log->config().max_message_bytes, rewritten))
+      return done(std::move(*refused));
+    if (!rewritten.empty()) records = rewritten;
+  }
+  // The append runs under the replica's lock, at the epoch it leads.
+  replicas_->produce(
+      topic, partition, acks,
+      [&](int32_t leader_epoch) {
+        partition_ref at = p;
+        at.leader_epoch = leader_epoch;
+        int64_t end = 0;
+        auto r = append(at, topic, partition, records, &end);
+        return std::pair{r, end};
+      },
+      std::move(done));
 }
 
 std::optional<adapter::produce_result> service::recompress(std::span<const uint8_t> records, int codec,

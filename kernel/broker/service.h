@@ -36,6 +36,8 @@
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/plugin/codecs.h"
+#include "kernel/replication/controller.h"
+#include "kernel/replication/replica_manager.h"
 #include "mosaic/adapter/broker.h"
 
 namespace mosaic::broker {
@@ -59,6 +61,9 @@ class service final : public adapter::broker {
   ~service() override;
   service(const service&) = delete;
   service& operator=(const service&) = delete;
+  // Hands leadership of its partitions to other replicas and fences this
+  // broker (KRaft's controlled shutdown), when other brokers are live.
+  void controlled_shutdown();
   // Answers waiting fetches and joins the service's threads.
   void stop();
 
@@ -110,8 +115,22 @@ class service final : public adapter::broker {
     adapter::error code = adapter::error::none;
   };
   partition_ref find_partition(const std::string& topic, int32_t partition);
+  // Appends as leader; `end` gets the offset after the batch. A partition
+  // with one replica moves its high watermark here.
   adapter::produce_result append(const partition_ref& p, const std::string& topic, int32_t partition,
-                                 std::span<uint8_t> records);
+                                 std::span<uint8_t> records, int64_t* end = nullptr);
+  void produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
+                          std::span<uint8_t> records, int16_t acks, std::function<void(adapter::produce_result)> done);
+  // Brokers that may take new replicas: the unfenced ones and this one.
+  struct placement {
+    std::vector<replication::broker_place> live;
+    std::set<int32_t> registered;
+    replication::broker_view view;
+  };
+  placement live_brokers() const;
+  std::optional<std::string> check_assignment(const std::vector<std::vector<int32_t>>& assignment,
+                                              const placement& brokers) const;
+  replication::controller_settings controller_settings() const;
   // Rewrites every batch whose codec is not `codec` into `out`; an error
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
@@ -155,6 +174,8 @@ class service final : public adapter::broker {
   std::atomic<size_t> waiting_count_{0};
   std::thread purgatory_;
   bool stopping_ = false;
+  std::atomic<uint32_t> next_placement_{0};  // rotates new partitions' leaders over the brokers
+  std::unique_ptr<replication::replica_manager> replicas_;
 };
 
 }  // namespace mosaic::broker

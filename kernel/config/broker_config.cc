@@ -49,6 +49,16 @@ const std::vector<key_doc> keys = {
     {"log.cleanup.policy", "string", "delete", "delete (compact is not available yet)"},
     {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
     {"broker.rack", "string", "(none)", "the rack this broker is in, registered with it"},
+    {"broker.session.timeout.ms", "integer", "9000",
+     "the active controller fences a broker it has not heard from for this long"},
+    {"replica.lag.time.max.ms", "integer", "30000",
+     "a follower that has not caught up with its leader for this long leaves the ISR"},
+    {"replica.fetch.wait.max.ms", "integer", "500", "a leader holds a follower's fetch this long for new data"},
+    {"replica.fetch.max.bytes", "integer", "1048576", "bytes a follower asks for per partition and fetch"},
+    {"replication.port", "integer", "0",
+     "where followers fetch from this broker (Mosaic's own protocol, on the first listener's host; 0: any free port)"},
+    {"unclean.leader.election.enable", "boolean", "false",
+     "a partition with no eligible replica elects any live one, which may lose acknowledged records"},
     {"controller.quorum.voters", "list", "[] (this node alone)",
      "the metadata quorum's voters as id@host:port; this node's entry is where it listens for the others"},
     {"controller.quorum.election.timeout.ms", "integer", "1000",
@@ -145,6 +155,11 @@ constexpr server_int_field server_int_fields[] = {
     {"connections.max.idle.ms", &server_settings::connections_max_idle_ms, 1, INT64_MAX},
     {"num.network.threads", &server_settings::num_network_threads, 1, 256},
     {"num.io.threads", &server_settings::num_io_threads, 1, 256},
+    {"broker.session.timeout.ms", &server_settings::broker_session_timeout_ms, 100, INT32_MAX},
+    {"replica.lag.time.max.ms", &server_settings::replica_lag_time_max_ms, 100, INT32_MAX},
+    {"replica.fetch.wait.max.ms", &server_settings::replica_fetch_wait_max_ms, 0, 60000},
+    {"replica.fetch.max.bytes", &server_settings::replica_fetch_max_bytes, 1024, 1 << 30},
+    {"replication.port", &server_settings::replication_port, 0, 65535},
 };
 
 struct group_int_field {
@@ -298,6 +313,10 @@ class parser {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
         cfg.groups.dlq_auto_create_topics = b == "true";
+      } else if (key == "unclean.leader.election.enable") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.server.unclean_leader_election = b == "true";
       } else if (key == "auto.create.topics.enable") {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");

@@ -47,7 +47,10 @@ void image::apply(const record& rec) {
             parts[static_cast<size_t>(r.state.partition)] = r.state;
         } else if constexpr (std::is_same_v<T, broker_fence_record>) {
           auto b = brokers_.find(r.id);
-          if (b != brokers_.end() && b->second.epoch == r.epoch) b->second.fenced = r.fenced;
+          if (b != brokers_.end() && b->second.epoch == r.epoch) {
+            b->second.fenced = r.fenced;
+            b->second.shutting_down = r.fenced && r.shutdown;
+          }
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;

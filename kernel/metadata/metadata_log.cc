@@ -52,12 +52,12 @@ status raft_metadata_log::start(callbacks cb) {
   return status(errc::io, "no metadata quorum formed within " + std::to_string(opts_.start_timeout.count()) + " ms");
 }
 
-result<int64_t> raft_metadata_log::commit(const std::vector<record>& records) {
+result<int64_t> raft_metadata_log::commit(const std::vector<record>& records, std::chrono::milliseconds timeout) {
   {
     std::lock_guard g(mu_);
     if (!broken_.ok()) return broken_;
   }
-  auto r = server_->replicate_wait(encode(records), opts_.commit_timeout);
+  auto r = server_->replicate_wait(encode(records), timeout);
   if (!r) return r.error();
   return *r;
 }
@@ -127,32 +127,46 @@ status read_partition_metadata_log(log::partition_log* log, const std::function<
 status metadata_store::load() {
   metadata_log::callbacks cb;
   cb.apply = [this](int64_t offset, const std::vector<record>& records) {
-    std::lock_guard g(mu_);
-    if (auto refused = image_.check(records); !refused) {
-      refused_[offset] = refused;
-      // Its proposer (if on this node) asks right after; keep a few.
-      while (refused_.size() > 1024) refused_.erase(refused_.begin());
-    } else {
-      for (const auto& r : records) image_.apply(r);
+    {
+      std::lock_guard g(mu_);
+      if (auto refused = image_.check(records); !refused) {
+        refused_[offset] = refused;
+        // Its proposer (if on this node) asks right after; keep a few.
+        while (refused_.size() > 1024) refused_.erase(refused_.begin());
+      } else {
+        for (const auto& r : records) image_.apply(r);
+      }
+      applied_ = offset;
     }
-    applied_ = offset;
+    applied_hook(offset);
   };
   cb.snapshot = [this] {
     std::lock_guard g(mu_);
     return image_.to_records();
   };
   cb.restore = [this](int64_t offset, const std::vector<record>& records) {
-    std::lock_guard g(mu_);
-    image_ = image{};
-    for (const auto& r : records) image_.apply(r);
-    applied_ = offset;
+    {
+      std::lock_guard g(mu_);
+      image_ = image{};
+      for (const auto& r : records) image_.apply(r);
+      applied_ = offset;
+    }
+    applied_hook(offset);
   };
   return log_->start(std::move(cb));
 }
 
 result<int64_t> metadata_store::propose(const std::vector<record>& records) {
   std::lock_guard w(write_mu_);
-  auto offset = log_->commit(records);
+  return settled(log_->commit(records));
+}
+
+result<int64_t> metadata_store::propose(const std::vector<record>& records, std::chrono::milliseconds timeout) {
+  std::lock_guard w(write_mu_);
+  return settled(log_->commit(records, timeout));
+}
+
+result<int64_t> metadata_store::settled(result<int64_t> offset) {
   if (!offset) return offset;
   std::lock_guard g(mu_);
   auto it = refused_.find(*offset);

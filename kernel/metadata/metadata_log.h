@@ -42,6 +42,9 @@ class metadata_log {
   // Commits `records` as one entry; returns its offset once it has been
   // applied here.
   virtual result<int64_t> commit(const std::vector<record>& records) = 0;
+  // The same, giving up (errc::io) after `timeout`; the entry may still
+  // commit later.
+  virtual result<int64_t> commit(const std::vector<record>& records, std::chrono::milliseconds timeout) = 0;
   // The quorum, for DescribeQuorum (null where there is none).
   virtual raft::server* quorum() { return nullptr; }
 };
@@ -59,7 +62,8 @@ class raft_metadata_log final : public metadata_log, private raft::state_machine
   explicit raft_metadata_log(raft_metadata_options opts) : opts_(std::move(opts)) {}
   ~raft_metadata_log() override;
   status start(callbacks cb) override;
-  result<int64_t> commit(const std::vector<record>& records) override;
+  result<int64_t> commit(const std::vector<record>& records) override { return commit(records, opts_.commit_timeout); }
+  result<int64_t> commit(const std::vector<record>& records, std::chrono::milliseconds timeout) override;
   raft::server* quorum() override { return server_.get(); }
   void stop();
 
@@ -95,6 +99,14 @@ class metadata_store {
   // with errc::already_exists / errc::not_found if `image::check` refused
   // them when their turn came (a writer elsewhere got there first).
   result<int64_t> propose(const std::vector<record>& records);
+  // The same, waiting at most `timeout` for the log (errc::io after it).
+  result<int64_t> propose(const std::vector<record>& records, std::chrono::milliseconds timeout);
+  // Called after each entry is applied (on the log's thread, without the
+  // image's lock held): it must not block. Empty: none.
+  void on_applied(std::function<void(int64_t offset)> fn) {
+    std::lock_guard g(hook_mu_);
+    on_applied_ = std::move(fn);
+  }
 
   // Runs `fn(image)` under the lock.
   template <class F>
@@ -106,12 +118,21 @@ class metadata_store {
   metadata_log& log() { return *log_; }
 
  private:
+  // The outcome of a commit: refused if `image::check` refused the entry.
+  result<int64_t> settled(result<int64_t> offset);
+
   std::unique_ptr<metadata_log> log_;
   std::mutex write_mu_;  // one proposal at a time (the broker's checks are made against the image it read)
   mutable std::mutex mu_;
   image image_;
   int64_t applied_ = -1;
   std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
+  std::mutex hook_mu_;
+  std::function<void(int64_t)> on_applied_;
+  void applied_hook(int64_t offset) {
+    std::lock_guard g(hook_mu_);
+    if (on_applied_) on_applied_(offset);
+  }
 };
 
 }  // namespace mosaic::metadata

@@ -23,7 +23,8 @@ enum : uint8_t {
 // still read (data dirs from before replication).
 constexpr uint8_t record_version = 0;
 constexpr uint8_t partition_version = 1;
-constexpr uint8_t broker_version = 1;
+constexpr uint8_t broker_version = 2;
+constexpr uint8_t fence_version = 1;
 
 void ids(byte_writer& o, const std::vector<int32_t>& v) {
   o.i32(static_cast<int32_t>(v.size()));
@@ -82,7 +83,8 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
           } else if constexpr (std::is_same_v<T, partition_change_record>) {
             o.u8(partition_change_type), o.u8(partition_version), encode_partition(o, r.state);
           } else if constexpr (std::is_same_v<T, broker_fence_record>) {
-            o.u8(broker_fence_type), o.u8(record_version), o.i32(r.id), o.i64(r.epoch), o.u8(r.fenced ? 1 : 0);
+            o.u8(broker_fence_type), o.u8(fence_version), o.i32(r.id), o.i64(r.epoch), o.u8(r.fenced ? 1 : 0);
+            o.u8(r.shutdown ? 1 : 0);
           } else if constexpr (std::is_same_v<T, config_record>) {
             o.u8(config_type), o.u8(record_version), o.u8(static_cast<uint8_t>(r.resource_type));
             o.str(r.resource_name), o.str(r.name), o.opt_str(r.value);
@@ -92,6 +94,7 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
           } else if constexpr (std::is_same_v<T, broker_record>) {
             o.u8(broker_type), o.u8(broker_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
             o.i64(r.epoch), o.id(r.incarnation), o.opt_str(r.rack), o.u8(r.fenced ? 1 : 0);
+            o.i32(r.replication_port), o.u8(r.shutting_down ? 1 : 0);
           } else {
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
           }
@@ -110,6 +113,7 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
       const uint8_t version = i.u8();
       const uint8_t newest = type == partition_type || type == partition_change_type ? partition_version
                              : type == broker_type                                   ? broker_version
+                             : type == broker_fence_type                             ? fence_version
                                                                                      : record_version;
       if (version > newest)
         return status(errc::corrupt, "metadata record of type " + std::to_string(type) + " has version " +
@@ -131,6 +135,7 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           f.id = i.i32();
           f.epoch = i.i64();
           f.fenced = i.u8() != 0;
+          if (version >= 1) f.shutdown = i.u8() != 0;
           records.emplace_back(f);
           break;
         }
@@ -160,6 +165,10 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
             b.incarnation = i.id();
             b.rack = i.opt_str();
             b.fenced = i.u8() != 0;
+          }
+          if (version >= 2) {
+            b.replication_port = i.i32();
+            b.shutting_down = i.u8() != 0;
           }
           records.emplace_back(std::move(b));
           break;

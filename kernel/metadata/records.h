@@ -76,7 +76,7 @@ struct producer_ids_record {
 // endpoint): written by each node at start-up when it changed. Version 1
 // adds the registration: a broker epoch that grows with every start (an
 // incarnation), the incarnation's random id, the rack, and whether it is
-// fenced (not serving as a replica).
+// fenced (not serving as a replica). Version 2 adds the replication port.
 struct broker_record {
   int32_t id = -1;
   std::string host;
@@ -85,6 +85,11 @@ struct broker_record {
   uuid incarnation{};
   std::optional<std::string> rack;
   bool fenced = false;
+  // Version 2: where followers fetch from it (kernel/rpc, on `host`; 0:
+  // none), and whether it is fenced because it is shutting down (the
+  // controller does not unfence it while it is still heard from).
+  int32_t replication_port = 0;
+  bool shutting_down = false;
 };
 
 // A broker fenced (its session expired, or it shut down) or unfenced
@@ -94,6 +99,7 @@ struct broker_fence_record {
   int32_t id = -1;
   int64_t epoch = 0;
   bool fenced = true;
+  bool shutdown = false;  // version 1: fenced by its own controlled shutdown
 };
 
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,

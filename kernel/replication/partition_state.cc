@@ -119,6 +119,9 @@ change on_broker_back(const partition_state& p, const broker_view& brokers, cons
 
 change on_unclean_restart(const partition_state& p, broker_id b, const broker_view& brokers,
                           const partition_policy& policy) {
+  // The only replica there is: no other copy can be better, and taking it
+  // out would leave the partition offline for good.
+  if (p.replicas == std::vector<broker_id>{b}) return settle(p, p, brokers, policy, false, no_leader);
   partition_state next = p;
   next.isr = without(p.isr, b);
   next.elr = without(p.elr, b);

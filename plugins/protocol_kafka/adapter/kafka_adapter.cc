@@ -283,6 +283,9 @@ class handler : public std::enable_shared_from_this<handler> {
       op.leader_epoch = p.leader_epoch;
       op.replica_nodes = p.replicas;
       op.isr_nodes = p.isr;
+      op.offline_replicas = p.offline;
+      // No leader: the partition is offline until a replica is eligible.
+      if (p.leader < 0) op.error_code = code(error::leader_not_available);
     }
   }
 
@@ -300,20 +303,26 @@ class handler : public std::enable_shared_from_this<handler> {
 
   // The cluster's brokers: this one as the client reached it, the others as
   // they registered in the metadata.
+  // Fenced brokers are left out, as Kafka leaves them out.
   template <class F>
   void each_broker(F add) const {
-    add(broker().node_id(), peer_.local_host, static_cast<int32_t>(peer_.local_port));
-    for (const auto& b : broker().brokers())
-      if (b.node_id != broker().node_id()) add(b.node_id, b.host, b.port);
+    std::optional<std::string> rack;
+    const auto all = broker().brokers();
+    for (const auto& b : all)
+      if (b.node_id == broker().node_id()) rack = b.rack;
+    add(broker().node_id(), peer_.local_host, static_cast<int32_t>(peer_.local_port), rack);
+    for (const auto& b : all)
+      if (b.node_id != broker().node_id() && !b.fenced) add(b.node_id, b.host, b.port, b.rack);
   }
 
   void metadata_now(const request_context& rc, const msg::metadata_request& req, bool create) {
     msg::metadata_response resp;
-    each_broker([&](int32_t id, const std::string& host, int32_t port) {
+    each_broker([&](int32_t id, const std::string& host, int32_t port, const std::optional<std::string>& rack) {
       auto& b = resp.brokers.emplace_back();
       b.node_id = id;
       b.host = host;
       b.port = port;
+      b.rack = rack;
     });
     resp.cluster_id = broker().cluster_id();
     resp.controller_id = broker().controller_id();
@@ -622,11 +631,12 @@ class handler : public std::enable_shared_from_this<handler> {
       resp.error_message = "only broker endpoints are described";
       return rc.send(resp);
     }
-    each_broker([&](int32_t id, const std::string& host, int32_t port) {
+    each_broker([&](int32_t id, const std::string& host, int32_t port, const std::optional<std::string>& rack) {
       auto& b = resp.brokers.emplace_back();
       b.broker_id = id;
       b.host = host;
       b.port = port;
+      b.rack = rack;
     });
     rc.send(resp);
   }
@@ -733,17 +743,24 @@ class handler : public std::enable_shared_from_this<handler> {
         if (c.value) nt.configs.emplace_back(c.name, *c.value);
       adapter::outcome o;
       if (!t.assignments.empty()) {
-        // Manual assignments: every replica must be this node.
+        // Manual assignments, partition by partition (the broker checks
+        // the brokers they name).
         if (t.num_partitions != -1 || t.replication_factor != -1)
           o = adapter::outcome::fail(error::invalid_request,
                                      "Both numPartitions or replicationFactor and replicasAssignments were set.");
+        std::map<int32_t, std::vector<int32_t>> by_index;
         for (const auto& a : t.assignments)
-          if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker().node_id())
-            o = adapter::outcome::fail(
-                error::invalid_replica_assignment,
-                "replica assignments may name only this node, " + std::to_string(broker().node_id()));
-        nt.partitions = static_cast<int32_t>(t.assignments.size());
-        nt.replication_factor = 1;
+          if (!by_index.emplace(a.partition_index, a.broker_ids).second)
+            o = adapter::outcome::fail(error::invalid_replica_assignment,
+                                       "partition " + std::to_string(a.partition_index) + " is assigned twice");
+        int32_t expect = 0;
+        for (auto& [index, ids] : by_index) {
+          if (index != expect++)
+            o = adapter::outcome::fail(error::invalid_replica_assignment,
+                                       "assignments must number the partitions 0 to " +
+                                           std::to_string(by_index.size() - 1) + " without a gap");
+          nt.assignments.push_back(ids);
+        }
       }
       adapter::topic_info created;
       if (o.ok()) o = broker().create_topic(nt, req.validate_only, &created);
@@ -754,7 +771,8 @@ class handler : public std::enable_shared_from_this<handler> {
       }
       out.topic_id = created.id;
       out.num_partitions = static_cast<int32_t>(created.partitions.size());
-      out.replication_factor = 1;
+      out.replication_factor =
+          created.partitions.empty() ? int16_t{1} : static_cast<int16_t>(created.partitions.front().replicas.size());
       std::vector<adapter::config_value> values;
       if (!req.validate_only && broker().describe_configs(adapter::resource_type::topic, t.name, {}, values).ok()) {
         out.configs.emplace();

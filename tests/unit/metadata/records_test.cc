@@ -20,7 +20,7 @@ uuid id_of(uint8_t n) {
 
 TEST(metadata_records, every_record_survives_a_round_trip) {
   partition_record p{id_of(1), 2, 3, 4, {3, 1, 2}, {3, 1}, {2}, {}, 7};
-  broker_record b{5, "10.0.0.5", 9092, 42, id_of(9), "rack-a", true};
+  broker_record b{5, "10.0.0.5", 9092, 42, id_of(9), "rack-a", true, 19092, true};
   const std::vector<record> in = {cluster_record{"c1"},
                                   topic_record{"t", id_of(1)},
                                   p,
@@ -28,7 +28,7 @@ TEST(metadata_records, every_record_survives_a_round_trip) {
                                   config_record{2, "t", "retention.ms", std::nullopt},
                                   producer_ids_record{1LL << 40},
                                   b,
-                                  broker_fence_record{5, 42, false},
+                                  broker_fence_record{5, 42, false, false},
                                   remove_topic_record{id_of(1)}};
   auto out = decode(encode(in));
   ASSERT_TRUE(out.ok()) << out.error().message();
@@ -43,6 +43,8 @@ TEST(metadata_records, every_record_survives_a_round_trip) {
   EXPECT_EQ(b2.incarnation, id_of(9));
   EXPECT_EQ(b2.rack, "rack-a");
   EXPECT_TRUE(b2.fenced);
+  EXPECT_EQ(b2.replication_port, 19092);
+  EXPECT_TRUE(b2.shutting_down);
   EXPECT_FALSE(std::get<broker_fence_record>((*out)[7]).fenced);
 }
 
@@ -96,27 +98,31 @@ TEST(metadata_image, a_partition_change_applies_only_on_the_state_it_was_decided
 
 TEST(metadata_image, a_registration_must_pass_the_last_ones_epoch) {
   image img;
-  broker_record first{1, "h", 9092, 0, id_of(1), std::nullopt, false};  // version 0, from before
+  broker_record first{1, "h", 9092, 0, id_of(1), std::nullopt, false, 0, false};  // version 0, from before
   img.apply(first);
-  broker_record next{1, "h", 9092, 1, id_of(2), "r1", false};
+  broker_record next{1, "h", 9092, 1, id_of(2), "r1", false, 0, false};
   ASSERT_TRUE(img.check({next}).ok());
   img.apply(next);
-  broker_record stale{1, "h", 9092, 1, id_of(3), std::nullopt, false};
+  broker_record stale{1, "h", 9092, 1, id_of(3), std::nullopt, false, 0, false};
   EXPECT_EQ(img.check({stale}).code(), errc::already_exists);
-  EXPECT_TRUE(img.check({broker_record{2, "h", 9093, 1, id_of(4), std::nullopt, false}}).ok()) << "another broker";
+  EXPECT_TRUE(img.check({broker_record{2, "h", 9093, 1, id_of(4), std::nullopt, false, 0, false}}).ok()) << "another broker";
 }
 
 TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched) {
   image img;
-  img.apply(broker_record{1, "h", 9092, 10, id_of(2), std::nullopt, false});
-  EXPECT_EQ(img.check({broker_fence_record{1, 9, true}}).code(), errc::not_found);
-  EXPECT_EQ(img.check({broker_fence_record{2, 10, true}}).code(), errc::not_found);
-  ASSERT_TRUE(img.check({broker_fence_record{1, 10, true}}).ok());
-  img.apply(broker_fence_record{1, 10, true});
+  img.apply(broker_record{1, "h", 9092, 10, id_of(2), std::nullopt, false, 0, false});
+  EXPECT_EQ(img.check({broker_fence_record{1, 9, true, false}}).code(), errc::not_found);
+  EXPECT_EQ(img.check({broker_fence_record{2, 10, true, false}}).code(), errc::not_found);
+  ASSERT_TRUE(img.check({broker_fence_record{1, 10, true, false}}).ok());
+  img.apply(broker_fence_record{1, 10, true, false});
   EXPECT_TRUE(img.brokers().at(1).fenced);
-  img.apply(broker_record{1, "h", 9092, 11, id_of(3), std::nullopt, false});  // it restarted
-  img.apply(broker_fence_record{1, 10, true});                                // late, for the old one
+  img.apply(broker_record{1, "h", 9092, 11, id_of(3), std::nullopt, false, 0, false});  // it restarted
+  img.apply(broker_fence_record{1, 10, true, false});                                // late, for the old one
   EXPECT_FALSE(img.brokers().at(1).fenced);
+  img.apply(broker_fence_record{1, 11, true, true});  // its controlled shutdown
+  EXPECT_TRUE(img.brokers().at(1).shutting_down);
+  img.apply(broker_fence_record{1, 11, false, false});
+  EXPECT_FALSE(img.brokers().at(1).shutting_down);
 }
 
 }  // namespace

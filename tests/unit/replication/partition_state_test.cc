@@ -76,6 +76,22 @@ TEST(partition_state, an_unclean_restart_loses_eligibility_and_the_last_known_le
   EXPECT_EQ(unclean.next.isr, (std::vector<broker_id>{2}));
 }
 
+TEST(partition_state, a_single_replica_comes_back_from_an_unclean_restart) {
+  // Replication factor 1: no other copy can be better, so the restarted
+  // broker stays eligible and leads again once it is live.
+  partition_policy min1{1, false};
+  auto p = initial_state({4}, live({4}));
+  p = on_broker_gone(p, 4, live({}), min1).next;
+  EXPECT_EQ(p.leader, no_leader);
+  auto c = on_unclean_restart(p, 4, live({}), min1);
+  EXPECT_FALSE(c.changed);
+  auto back = on_broker_back(c.next, live({4}), min1);
+  ASSERT_EQ(back.error, change_error::none);
+  EXPECT_EQ(back.next.leader, 4);
+  EXPECT_EQ(back.next.isr, (std::vector<broker_id>{4}));
+  EXPECT_GT(back.next.leader_epoch, p.leader_epoch);
+}
+
 TEST(partition_state, with_min_isr_1_a_clean_last_leader_stays_eligible_and_leads_again) {
   partition_policy min1{1, false};
   auto p = initial_state({0, 1}, live({0, 1}));

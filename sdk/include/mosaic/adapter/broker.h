@@ -33,6 +33,7 @@ enum class error : int16_t {
   corrupt_message = 2,
   unknown_topic_or_partition = 3,
   invalid_fetch_size = 4,
+  leader_not_available = 5,
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
@@ -104,6 +105,9 @@ struct partition_info {
   int32_t leader_epoch = 0;
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;
+  std::vector<int32_t> elr;             // eligible leader replicas (KIP-966)
+  std::vector<int32_t> last_known_elr;  // the last leader when nothing is eligible
+  std::vector<int32_t> offline;         // replicas on fenced brokers
 };
 
 struct topic_info {
@@ -118,6 +122,9 @@ struct new_topic {
   int32_t partitions = -1;          // -1: num.partitions
   int16_t replication_factor = -1;  // -1: default.replication.factor
   std::vector<std::pair<std::string, std::string>> configs;
+  // Explicit replicas per partition (0, 1, ... in order); when set,
+  // `partitions` and `replication_factor` are -1.
+  std::vector<std::vector<int32_t>> assignments;
 };
 
 enum class resource_type : int8_t { topic = 2, broker = 4, group = 32 };
@@ -197,6 +204,8 @@ struct broker_endpoint {
   int32_t node_id = -1;
   std::string host;
   int32_t port = 0;
+  std::optional<std::string> rack = std::nullopt;
+  bool fenced = false;
 };
 
 // The metadata quorum as DescribeQuorum reports it (from the leader's view
