@@ -330,8 +330,7 @@ std::optional<std::string> service::check_assignment(const std::vector<std::vect
   for (size_t p = 0; p < assignment.size(); ++p) {
     const auto& replicas = assignment[p];
     if (replicas.empty()) return "partition " + std::to_string(p) + " is assigned no replica";
-    if (replicas.size() != assignment.front().size())
-      return "All partitions should have the same number of replicas";
+    if (replicas.size() != assignment.front().size()) return "All partitions should have the same number of replicas";
     std::set<int32_t> seen;
     for (int32_t r : replicas) {
       if (!seen.insert(r).second)
@@ -578,8 +577,8 @@ status service::register_broker(const std::string& host, int32_t port) {
                   "broker " + std::to_string(cfg_.node_id) + " could not register: others kept changing the metadata");
   if (replicas_) replicas_->registered(b.epoch);
   // Serving starts once the controller has unfenced this registration.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(cfg_.server.broker_session_timeout_ms, 5000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(std::max<int64_t>(cfg_.server.broker_session_timeout_ms, 5000));
   while (std::chrono::steady_clock::now() < deadline) {
     const bool unfenced = store_->read([&](const metadata::image& i) {
       auto it = i.brokers().find(cfg_.node_id);

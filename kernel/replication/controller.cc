@@ -11,8 +11,7 @@ bool has(const std::vector<broker_id>& v, broker_id b) { return std::find(v.begi
 
 // A partition's changes made one after another count as one: the record
 // follows the partition epoch it was decided on.
-void push_change(std::vector<metadata::record>& out, const metadata::partition_record& before,
-                 partition_state next) {
+void push_change(std::vector<metadata::record>& out, const metadata::partition_record& before, partition_state next) {
   next.partition_epoch = before.partition_epoch + 1;
   out.emplace_back(metadata::partition_change_record{to_record(before, next)});
 }
@@ -112,7 +111,7 @@ std::vector<metadata::record> reconcile(const metadata::image& img, const contac
 }
 
 std::vector<metadata::record> registration_records(const metadata::image& img, const metadata::broker_record& b,
-                                           const controller_settings& s) {
+                                                   const controller_settings& s) {
   std::vector<metadata::record> out{b};
   broker_view view = view_of(img);
   view.unfenced.erase(b.id);
@@ -126,7 +125,7 @@ std::vector<metadata::record> registration_records(const metadata::image& img, c
 }
 
 std::vector<metadata::record> controlled_shutdown_records(const metadata::image& img, int32_t self, int64_t epoch,
-                                                  const controller_settings& s) {
+                                                          const controller_settings& s) {
   std::vector<metadata::record> out{metadata::broker_fence_record{self, epoch, true, true}};
   broker_view view = view_of(img);
   view.unfenced.erase(self);

@@ -58,10 +58,10 @@ metadata::partition_record to_record(const metadata::partition_record& base, con
 std::vector<metadata::record> reconcile(const metadata::image& img, const contact& c, const controller_settings& s);
 
 std::vector<metadata::record> registration_records(const metadata::image& img, const metadata::broker_record& b,
-                                           const controller_settings& s);
+                                                   const controller_settings& s);
 
 std::vector<metadata::record> controlled_shutdown_records(const metadata::image& img, int32_t self, int64_t epoch,
-                                                  const controller_settings& s);
+                                                          const controller_settings& s);
 
 // Replicas for `count` new partitions numbered from `first`, `factor` each,
 // over `brokers` (id and rack; unfenced ones). Racks alternate, so a

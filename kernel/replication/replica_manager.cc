@@ -48,8 +48,7 @@ void decode_fetch(std::span<const uint8_t> body, std::string& topic, int32_t& pa
   r.max_bytes = static_cast<size_t>(max);
 }
 
-void encode_response(const std::string& topic, int32_t partition, const fetch_response& r,
-                     std::vector<uint8_t>& body) {
+void encode_response(const std::string& topic, int32_t partition, const fetch_response& r, std::vector<uint8_t>& body) {
   byte_writer w(body);
   w.str(topic);
   w.i32(partition);

@@ -85,8 +85,7 @@ struct manager_stats {
 class replica_manager {
  public:
   static result<std::unique_ptr<replica_manager>> start(manager_options opts, log::log_manager* logs,
-                                                        metadata::metadata_store* store,
-                                                        std::shared_mutex* logs_mu);
+                                                        metadata::metadata_store* store, std::shared_mutex* logs_mu);
   ~replica_manager();
   replica_manager(const replica_manager&) = delete;
   replica_manager& operator=(const replica_manager&) = delete;

@@ -105,7 +105,8 @@ TEST(metadata_image, a_registration_must_pass_the_last_ones_epoch) {
   img.apply(next);
   broker_record stale{1, "h", 9092, 1, id_of(3), std::nullopt, false, 0, false};
   EXPECT_EQ(img.check({stale}).code(), errc::already_exists);
-  EXPECT_TRUE(img.check({broker_record{2, "h", 9093, 1, id_of(4), std::nullopt, false, 0, false}}).ok()) << "another broker";
+  EXPECT_TRUE(img.check({broker_record{2, "h", 9093, 1, id_of(4), std::nullopt, false, 0, false}}).ok())
+      << "another broker";
 }
 
 TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched) {
@@ -117,7 +118,7 @@ TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched
   img.apply(broker_fence_record{1, 10, true, false});
   EXPECT_TRUE(img.brokers().at(1).fenced);
   img.apply(broker_record{1, "h", 9092, 11, id_of(3), std::nullopt, false, 0, false});  // it restarted
-  img.apply(broker_fence_record{1, 10, true, false});                                // late, for the old one
+  img.apply(broker_fence_record{1, 10, true, false});                                   // late, for the old one
   EXPECT_FALSE(img.brokers().at(1).fenced);
   img.apply(broker_fence_record{1, 11, true, true});  // its controlled shutdown
   EXPECT_TRUE(img.brokers().at(1).shutting_down);

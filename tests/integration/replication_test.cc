@@ -1,0 +1,248 @@
+// Replicated partitions on three real mosaicd processes (each a broker and
+// a voter, tests/integration/cluster.h), driven by a real client (kcat on
+// librdkafka) and by hand-made requests: acks=all records survive a kill -9
+// of their leader, the killed broker comes back into the ISR, the checks
+// CreateTopics makes, min.insync.replicas, and bad frames on the
+// replication port.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "kernel/base/bytes.h"
+#include "kernel/log/batch_builder.h"
+#include "kernel/rpc/frame.h"
+#include "tests/integration/cluster.h"
+
+namespace mosaic::testing {
+namespace {
+
+// Short timeouts so that a failover takes a couple of seconds.
+std::vector<std::string> fast() {
+  return {"broker.session.timeout.ms=1500", "replica.lag.time.max.ms=2000", "replica.fetch.wait.max.ms=200"};
+}
+
+msg::metadata_response_metadata_response_partition partition_of(cluster& c, int asked, const std::string& topic,
+                                                                int32_t partition = 0) {
+  auto md = c.metadata(asked);
+  if (md)
+    for (const auto& t : md->topics)
+      if (t.name == topic && static_cast<size_t>(partition) < t.partitions.size())
+        return t.partitions[static_cast<size_t>(partition)];
+  msg::metadata_response_metadata_response_partition none;
+  none.error_code = -2;
+  return none;
+}
+
+// Produces `values` to partition 0 with `acks`; the partition's error code.
+int16_t produce(cluster& c, int id, const std::string& topic, int16_t acks, const std::vector<std::string>& values) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return -2;
+  log::batch_builder b(1700000000000);
+  for (const auto& v : values) b.add(std::nullopt, v);
+  auto records = b.finish();
+  msg::produce_request req;
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  auto& p = t.partition_data.emplace_back();
+  p.index = 0;
+  p.records = kafka::bytes_ref::of(records);
+  auto r = call<msg::produce_response>(fc, 0, 9, req);
+  return r ? r->responses.at(0).partition_responses.at(0).error_code : int16_t{-2};
+}
+
+int16_t create_with(cluster& c, int id, msg::create_topics_request req) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return -2;
+  req.timeout_ms = 10000;
+  auto r = call<msg::create_topics_response>(fc, 19, 7, req);
+  return r ? r->topics.at(0).error_code : int16_t{-2};
+}
+
+std::string bootstrap(cluster& c, std::initializer_list<int> ids) {
+  std::string out;
+  for (int id : ids) out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(c.port(id));
+  return out;
+}
+
+std::string numbers(int from, int to) {
+  std::string s;
+  for (int i = from; i <= to; ++i) s += std::to_string(i) + "\n";
+  return s;
+}
+
+TEST(replication, acknowledged_records_survive_a_kill_9_of_their_leader_and_the_broker_rejoins_the_isr) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "r3";
+  t.num_partitions = 1;
+  t.replication_factor = 3;
+  auto& cfg = t.configs.emplace_back();
+  cfg.name = "min.insync.replicas";
+  cfg.value = "2";
+  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "r3").isr_nodes.size() == 3; }, 10s));
+
+  // A real client, acks=all and idempotent, with its default retries.
+  const std::string all = bootstrap(c, {1, 2, 3});
+  auto first = run_command("printf '" + numbers(1, 2000) + "' | timeout 60 kcat -P -b " + all +
+                           " -t r3 -X acks=all -X enable.idempotence=true 2>&1");
+  ASSERT_EQ(first.code, 0) << first.out;
+
+  const int leader = partition_of(c, 1, "r3").leader_id;
+  ASSERT_GE(leader, 1);
+  const auto killed_at = clock_type::now();
+  c.kill(leader);
+  std::vector<int> rest;
+  for (int id = 1; id <= 3; ++id)
+    if (id != leader) rest.push_back(id);
+  const std::string survivors = bootstrap(c, {rest[0], rest[1]});
+  auto second = run_command("printf '" + numbers(2001, 4000) + "' | timeout 90 kcat -P -b " + survivors +
+                            " -t r3 -X acks=all -X enable.idempotence=true 2>&1");
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - killed_at);
+  ASSERT_EQ(second.code, 0) << second.out;
+  std::printf("kill -9 of the leader to the last of 2,000 acks=all records through the new leader: %lld ms\n",
+              static_cast<long long>(took.count()));
+  auto after = partition_of(c, rest[0], "r3");
+  EXPECT_NE(after.leader_id, leader);
+  EXPECT_GT(after.leader_epoch, 0);
+  EXPECT_EQ(after.isr_nodes.size(), 2u);
+  EXPECT_EQ(after.offline_replicas, std::vector<int32_t>{leader});
+
+  // Every acknowledged record, once, in order.
+  auto consumed = run_command("timeout 60 kcat -C -e -q -b " + survivors + " -t r3 -o beginning -f '%s\\n' 2>&1");
+  ASSERT_EQ(consumed.code, 0) << consumed.out;
+  EXPECT_EQ(consumed.out, numbers(1, 4000));
+
+  // The killed broker comes back: unfenced, caught up, in the ISR again,
+  // and its copy serves a consumer once it leads.
+  c.start(leader);
+  ASSERT_TRUE(c.ready(leader)) << c.node(leader).err();
+  EXPECT_TRUE(eventually([&] { return partition_of(c, rest[0], "r3").isr_nodes.size() == 3; }, 20s))
+      << c.node(leader).err();
+  EXPECT_NE(c.node(leader).err().find("broker epoch 2"), std::string::npos) << c.node(leader).err();
+}
+
+TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  EXPECT_EQ(c.create(1, "too-many", 4), 38);  // INVALID_REPLICATION_FACTOR
+  auto assigned = [&](const std::string& name, std::vector<std::vector<int32_t>> replicas) {
+    msg::create_topics_request req;
+    auto& t = req.topics.emplace_back();
+    t.name = name;
+    t.num_partitions = -1;  // with assignments, as clients send them
+    t.replication_factor = -1;
+    for (size_t p = 0; p < replicas.size(); ++p) {
+      auto& a = t.assignments.emplace_back();
+      a.partition_index = static_cast<int32_t>(p);
+      a.broker_ids = replicas[p];
+    }
+    return create_with(c, 2, req);
+  };
+  EXPECT_EQ(assigned("unknown-broker", {{1, 9}}), 39);  // INVALID_REPLICA_ASSIGNMENT
+  EXPECT_EQ(assigned("twice", {{2, 2}}), 39);
+  EXPECT_EQ(assigned("uneven", {{1, 2}, {3}}), 39);
+  EXPECT_TRUE(c.topics(1).count("unknown-broker") == 0 && c.topics(1).count("twice") == 0);
+  ASSERT_EQ(assigned("placed", {{2, 3}, {3, 1}}), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "placed", 1).isr_nodes.size() == 2; }, 10s));
+  EXPECT_EQ(partition_of(c, 1, "placed", 0).replica_nodes, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(partition_of(c, 1, "placed", 1).leader_id, 3);
+  // A replication factor of 3: every broker leads one of three partitions.
+  ASSERT_EQ(c.create(3, "spread", 3, 3), 0);
+  std::set<int32_t> leaders;
+  for (int32_t p = 0; p < 3; ++p) leaders.insert(partition_of(c, 1, "spread", p).leader_id);
+  EXPECT_EQ(leaders, (std::set<int32_t>{1, 2, 3}));
+}
+
+TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "two";
+  t.num_partitions = -1;
+  t.replication_factor = -1;
+  auto& a = t.assignments.emplace_back();
+  a.partition_index = 0;
+  a.broker_ids = {1, 2};
+  auto& cfg = t.configs.emplace_back();
+  cfg.name = "min.insync.replicas";
+  cfg.value = "2";
+  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 2; }, 10s));
+  EXPECT_EQ(produce(c, 1, "two", -1, {"a", "b"}), 0);
+  EXPECT_EQ(produce(c, 2, "two", -1, {"c"}), 6) << "NOT_LEADER_OR_FOLLOWER from the follower";
+  // Broker 2 dies (the quorum keeps 1 and 3): the ISR shrinks to the
+  // leader alone, below min.insync.replicas.
+  c.kill(2);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 1; }, 15s));
+  EXPECT_EQ(produce(c, 1, "two", -1, {"d"}), 19);  // NOT_ENOUGH_REPLICAS, before appending
+  EXPECT_EQ(produce(c, 1, "two", 1, {"e"}), 0) << "acks=1 is still taken";
+  // Below min ISR the high watermark stays (KIP-966): the acks=1 record
+  // is not visible yet. Broker 2 back: it catches up, the ISR is whole
+  // again, and everything is visible.
+  c.start(2);
+  ASSERT_TRUE(c.ready(2));
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 2; }, 20s));
+  EXPECT_EQ(produce(c, 1, "two", -1, {"f"}), 0);
+  auto consumed = run_command("timeout 30 kcat -C -e -q -b 127.0.0.1:" + std::to_string(c.port(1)) +
+                              " -t two -o beginning -f '%s\\n' 2>&1");
+  EXPECT_EQ(consumed.out, "a\nb\ne\nf\n");
+}
+
+TEST(replication, garbage_and_forged_frames_on_the_replication_port_change_nothing) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "guarded", 3), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "guarded").isr_nodes.size() == 3; }, 10s));
+  const int leader = partition_of(c, 1, "guarded").leader_id;
+  std::smatch m;
+  const std::string log = c.node(leader).err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("replication port ([0-9]+)"))) << log;
+  const auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  const int other = leader == 1 ? 2 : 1;
+  {
+    // A frame claiming to come from one broker that names another as the
+    // replica, then a fetch with a broker epoch no registration has.
+    frame_client fc(port);
+    ASSERT_TRUE(fc.connected());
+    auto fetch = [&](int32_t from, int32_t replica, int64_t broker_epoch) {
+      std::vector<uint8_t> body;
+      byte_writer w(body);
+      w.str("guarded");
+      w.i32(0);
+      w.i32(replica);
+      w.i64(broker_epoch);
+      w.i32(0);   // current leader epoch
+      w.i64(0);   // fetch offset
+      w.i32(-1);  // last fetched epoch
+      w.i32(1 << 20);
+      w.i64(1);
+      std::vector<uint8_t> frame;
+      rpc::write_frame(rpc::frame_header{30, 0, from, leader}, body, frame);
+      fc.send_raw(frame);
+    };
+    fetch(other, 6 - leader - other, 1);
+    fetch(other, other, 999);
+    fetch(other, other, 1);
+    fc.send_raw(std::vector<uint8_t>{0, 0, 0, 5, 1, 2, 3, 4, 5});  // shorter than a frame header
+  }
+  {
+    frame_client fc(port);
+    ASSERT_TRUE(fc.connected());
+    fc.send_raw(std::vector<uint8_t>{0x7f, 0xff, 0xff, 0xff, 0, 30});  // a 2 GiB frame
+  }
+  EXPECT_TRUE(c.node(leader).wait_for_log("names replica", 5s)) << c.node(leader).err();
+  EXPECT_TRUE(c.node(leader).wait_for_log("closing a connection from another node", 5s)) << c.node(leader).err();
+  // Still leading, still replicating: the ISR is whole and acks=all works.
+  EXPECT_EQ(produce(c, leader, "guarded", -1, {"x"}), 0);
+  EXPECT_EQ(partition_of(c, other, "guarded").isr_nodes.size(), 3u);
+  EXPECT_EQ(partition_of(c, other, "guarded").leader_id, leader);
+}
+
+}  // namespace
+}  // namespace mosaic::testing
