@@ -13,9 +13,11 @@
 // Durability (ARCHITECTURE.md rule 4): with one replica, acks=1 and
 // acks=all answer once the batches are written to the segment (the page
 // cache); the disk is waited for when the topic's flush.messages says so
-// (flush.messages=1: every acknowledged record is on disk). acks=all also
-// needs min.insync.replicas replicas in sync, which one node has only for
-// min.insync.replicas=1; otherwise it is refused with NOT_ENOUGH_REPLICAS.
+// (flush.messages=1: every acknowledged record is on disk). A partition
+// with more replicas is produced through the replica manager
+// (kernel/replication): acks=all is refused with NOT_ENOUGH_REPLICAS while
+// the ISR is below min.insync.replicas, and answered once the high
+// watermark passes the batch, i.e. once every ISR member has it.
 #pragma once
 
 #include <atomic>
