@@ -33,10 +33,11 @@ msg::metadata_response_metadata_response_partition partition_of(cluster& c, int 
   return none;
 }
 
-// Produces `values` to partition 0 with `acks`; the partition's error code.
-int16_t produce(cluster& c, int id, const std::string& topic, int16_t acks, const std::vector<std::string>& values) {
+// Produces `values` to partition 0 with `acks` (Produce v11); the answer.
+std::optional<msg::produce_response> produce_call(cluster& c, int id, const std::string& topic, int16_t acks,
+                                                  const std::vector<std::string>& values) {
   frame_client fc(c.port(id));
-  if (!fc.connected()) return -2;
+  if (!fc.connected()) return std::nullopt;
   log::batch_builder b(1700000000000);
   for (const auto& v : values) b.add(std::nullopt, v);
   auto records = b.finish();
@@ -48,7 +49,14 @@ int16_t produce(cluster& c, int id, const std::string& topic, int16_t acks, cons
   auto& p = t.partition_data.emplace_back();
   p.index = 0;
   p.records = kafka::bytes_ref::of(records);
-  auto r = call<msg::produce_response>(fc, 0, 9, req);
+  auto r = call<msg::produce_response>(fc, 0, 11, req);
+  if (!r) return std::nullopt;
+  return static_cast<msg::produce_response>(*r);
+}
+
+// The same; the partition's error code.
+int16_t produce(cluster& c, int id, const std::string& topic, int16_t acks, const std::vector<std::string>& values) {
+  auto r = produce_call(c, id, topic, acks, values);
   return r ? r->responses.at(0).partition_responses.at(0).error_code : int16_t{-2};
 }
 
@@ -175,7 +183,17 @@ TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it
   ASSERT_EQ(create_with(c, 1, req), 0);
   ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 2; }, 10s));
   EXPECT_EQ(produce(c, 1, "two", -1, {"a", "b"}), 0);
-  EXPECT_EQ(produce(c, 2, "two", -1, {"c"}), 6) << "NOT_LEADER_OR_FOLLOWER from the follower";
+  // The follower refuses, and names the leader and where it listens
+  // (KIP-951), so the client need not ask Metadata first.
+  auto refused = produce_call(c, 2, "two", -1, {"c"});
+  ASSERT_TRUE(refused);
+  const auto& rp = refused->responses.at(0).partition_responses.at(0);
+  EXPECT_EQ(rp.error_code, 6);  // NOT_LEADER_OR_FOLLOWER
+  EXPECT_EQ(rp.current_leader.leader_id, 1);
+  EXPECT_EQ(rp.current_leader.leader_epoch, partition_of(c, 1, "two").leader_epoch);
+  ASSERT_EQ(refused->node_endpoints.size(), 1u);
+  EXPECT_EQ(refused->node_endpoints[0].node_id, 1);
+  EXPECT_EQ(refused->node_endpoints[0].port, c.port(1));
   // Broker 2 dies (the quorum keeps 1 and 3): the ISR shrinks to the
   // leader alone, below min.insync.replicas.
   c.kill(2);

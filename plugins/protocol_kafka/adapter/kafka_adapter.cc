@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -361,7 +362,32 @@ class handler : public std::enable_shared_from_this<handler> {
     std::mutex mu;
     msg::produce_response resp;
     size_t remaining = 0;
+    std::set<int32_t> leaders;  // named in KIP-951 hints: their endpoints go in the answer
   };
+
+  // KIP-951: a partition refused for leadership names its current leader,
+  // so the client need not wait for a Metadata round trip.
+  static bool moved(error e) { return e == error::not_leader_or_follower || e == error::fenced_leader_epoch; }
+  static std::optional<std::pair<int32_t, int32_t>> leader_of(adapter::broker& b, const std::string& topic,
+                                                              int32_t partition) {
+    auto t = b.find_topic(topic);
+    if (!t || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) return std::nullopt;
+    const auto& p = t->partitions[static_cast<size_t>(partition)];
+    if (p.leader < 0) return std::nullopt;
+    return std::pair{p.leader, p.leader_epoch};
+  }
+  template <class Endpoint>
+  static void endpoints_of(adapter::broker& b, const std::set<int32_t>& ids, std::vector<Endpoint>& out) {
+    if (ids.empty()) return;
+    for (const auto& e : b.brokers())
+      if (ids.count(e.node_id)) {
+        auto& n = out.emplace_back();
+        n.node_id = e.node_id;
+        n.host = e.host;
+        n.port = e.port;
+        n.rack = e.rack;
+      }
+  }
 
   void produce(const request_context& rc, const msg::produce_request& req,
                const std::shared_ptr<std::vector<uint8_t>>& buf) {
@@ -398,7 +424,9 @@ class handler : public std::enable_shared_from_this<handler> {
       }
     }
     st->remaining = work.size() + 1;
-    auto finish = [st, rc, acks] {
+    auto shared = state_;
+    auto finish = [st, rc, acks, shared] {
+      if (rc.version >= 10) endpoints_of(*shared->broker, st->leaders, st->resp.node_endpoints);
       if (acks == 0) {
         // No response; but an error closes the connection, as Kafka does,
         // so the producer learns something went wrong.
@@ -412,11 +440,19 @@ class handler : public std::enable_shared_from_this<handler> {
     for (auto& [ti, pi, name, partition, records] : work) {
       std::span<uint8_t> bytes(const_cast<uint8_t*>(records.data), records.size);  // our own frame buffer
       broker().produce(name, partition, bytes, acks, buf,
-                       [st, ti = ti, pi = pi, finish](const adapter::produce_result& r) {
+                       [st, ti = ti, pi = pi, finish, shared, name = name, partition = partition,
+                        hints = rc.version >= 10](const adapter::produce_result& r) {
+                         std::optional<std::pair<int32_t, int32_t>> leader;
+                         if (hints && moved(r.code)) leader = leader_of(*shared->broker, name, partition);
                          bool last = false;
                          {
                            std::lock_guard g(st->mu);
                            auto& rp = st->resp.responses[ti].partition_responses[pi];
+                           if (leader) {
+                             rp.current_leader.leader_id = leader->first;
+                             rp.current_leader.leader_epoch = leader->second;
+                             st->leaders.insert(leader->first);
+                           }
                            rp.error_code = code(r.code);
                            rp.base_offset = r.base_offset;
                            rp.log_append_time_ms = r.log_append_time;
@@ -524,6 +560,7 @@ class handler : public std::enable_shared_from_this<handler> {
                                    slot = std::move(slot)](std::vector<adapter::fetched_partition> got) {
       msg::fetch_response resp;
       resp.session_id = session_id;
+      std::set<int32_t> leaders;
       std::vector<std::vector<adapter::file_range>> files;
       std::vector<bool> include(parts.size(), true);
       auto result_of = [&](size_t i) -> adapter::fetched_partition* {
@@ -562,6 +599,12 @@ class handler : public std::enable_shared_from_this<handler> {
         p.aborted_transactions.emplace();
         if (auto* r = result_of(i)) {
           p.error_code = code(r->code);
+          if (rc.version >= 12 && moved(r->code))
+            if (auto leader = leader_of(*st->broker, sp.topic, sp.partition)) {
+              p.current_leader.leader_id = leader->first;
+              p.current_leader.leader_epoch = leader->second;
+              leaders.insert(leader->first);
+            }
           p.high_watermark = r->high_watermark;
           p.last_stable_offset = r->last_stable_offset;
           p.log_start_offset = r->log_start_offset;
@@ -576,6 +619,7 @@ class handler : public std::enable_shared_from_this<handler> {
           p.high_watermark = -1;
         }
       }
+      if (rc.version >= 16) endpoints_of(*st->broker, leaders, resp.node_endpoints);
       rc.send_spliced(resp, files);
     });
   }
