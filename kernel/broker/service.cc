@@ -359,7 +359,8 @@ outcome service::delete_topic(const std::string& name) {
   return {};
 }
 
-outcome service::create_partitions(const std::string& name, int32_t count, bool validate_only) {
+outcome service::create_partitions(const std::string& name, int32_t count,
+                                   const std::vector<std::vector<int32_t>>& assignments, bool validate_only) {
   std::lock_guard admin(admin_mu_);
   auto t = find_topic(name);
   if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
@@ -375,7 +376,21 @@ outcome service::create_partitions(const std::string& name, int32_t count, bool 
                          "Number of partitions " + std::to_string(count) + " is over this broker's limit of 100000.");
   const auto factor = static_cast<int32_t>(t->partitions.empty() ? 1 : t->partitions.front().replicas.size());
   const placement brokers = live_brokers();
-  auto assignment = replication::place(brokers.live, current, count - current, factor, next_placement_++);
+  std::vector<std::vector<int32_t>> assignment;
+  if (!assignments.empty()) {
+    if (assignments.size() != static_cast<size_t>(count - current))
+      return outcome::fail(error::invalid_replica_assignment,
+                           "Increasing the number of partitions by " + std::to_string(count - current) + " but " +
+                               std::to_string(assignments.size()) + " assignments provided.");
+    if (auto bad = check_assignment(assignments, brokers))
+      return outcome::fail(error::invalid_replica_assignment, *bad);
+    if (assignments.front().size() != static_cast<size_t>(factor))
+      return outcome::fail(error::invalid_replica_assignment,
+                           "The new partitions need " + std::to_string(factor) + " replicas, as the others have.");
+    assignment = assignments;
+  } else {
+    assignment = replication::place(brokers.live, current, count - current, factor, next_placement_++);
+  }
   if (assignment.empty())
     return outcome::fail(error::invalid_replication_factor,
                          "Replication factor: " + std::to_string(factor) +
@@ -394,6 +409,42 @@ outcome service::create_partitions(const std::string& name, int32_t count, bool 
   std::unique_lock logs_lock(logs_mu_);
   if (auto s = open_logs(name); !s) return outcome::fail(error::kafka_storage_error, s.message());
   return {};
+}
+
+outcome service::elect_leader(const std::string& topic, int32_t partition, bool unclean) {
+  std::lock_guard admin(admin_mu_);
+  const auto settings = controller_settings();
+  // Decided on the image and settled by the partition epoch: a race with
+  // the controller is decided again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::optional<metadata::record> change;
+    outcome o = store_->read([&](const metadata::image& i) -> outcome {
+      const metadata::topic_state* t = i.find(topic);
+      if (!t) return outcome::fail(error::unknown_topic_or_partition, "Topic '" + topic + "' does not exist.");
+      if (partition < 0 || static_cast<size_t>(partition) >= t->partitions.size())
+        return outcome::fail(error::unknown_topic_or_partition,
+                             "Partition " + std::to_string(partition) + " of '" + topic + "' does not exist.");
+      const auto& p = t->partitions[static_cast<size_t>(partition)];
+      const auto view = replication::view_of(i);
+      const auto policy = replication::policy_for(*t, settings);
+      auto c = unclean ? replication::elect_unclean(replication::to_state(p), view, policy)
+                       : replication::elect_preferred(replication::to_state(p), view, policy);
+      if (c.error != error::none) return outcome::fail(c.error, c.message);
+      if (!c.changed) return outcome::fail(error::election_not_needed, "the leader would not change");
+      c.next.partition_epoch = p.partition_epoch + 1;
+      change = metadata::partition_change_record{replication::to_record(p, c.next)};
+      return {};
+    });
+    if (!o.ok()) return o;
+    auto r = store_->propose({*change});
+    if (r) {
+      log::info("{} election for {}-{}", unclean ? "an unclean" : "a preferred", topic, partition);
+      return {};
+    }
+    if (r.error().code() != errc::already_exists)
+      return refused(r.error(), error::unknown_topic_or_partition, "The partition is gone.");
+  }
+  return outcome::fail(error::request_timed_out, "the partition kept changing; try again");
 }
 
 outcome service::describe_configs(adapter::resource_type type, const std::string& name,

@@ -85,7 +85,9 @@ class service final : public adapter::broker {
 
   adapter::outcome create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) override;
   adapter::outcome delete_topic(const std::string& name) override;
-  adapter::outcome create_partitions(const std::string& name, int32_t count, bool validate_only) override;
+  adapter::outcome create_partitions(const std::string& name, int32_t count,
+                                     const std::vector<std::vector<int32_t>>& assignments, bool validate_only) override;
+  adapter::outcome elect_leader(const std::string& topic, int32_t partition, bool unclean) override;
   adapter::outcome describe_configs(adapter::resource_type type, const std::string& name,
                                     const std::vector<std::string>& names,
                                     std::vector<adapter::config_value>& out) const override;

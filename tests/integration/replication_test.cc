@@ -161,6 +161,7 @@ TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment
   EXPECT_EQ(partition_of(c, 1, "placed", 1).leader_id, 3);
   // A replication factor of 3: every broker leads one of three partitions.
   ASSERT_EQ(c.create(3, "spread", 3, 3), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "spread", 2).isr_nodes.size() == 3; }, 10s));
   std::set<int32_t> leaders;
   for (int32_t p = 0; p < 3; ++p) leaders.insert(partition_of(c, 1, "spread", p).leader_id);
   EXPECT_EQ(leaders, (std::set<int32_t>{1, 2, 3}));
@@ -210,6 +211,108 @@ TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it
   auto consumed = run_command("timeout 30 kcat -C -e -q -b 127.0.0.1:" + std::to_string(c.port(1)) +
                               " -t two -o beginning -f '%s\\n' 2>&1");
   EXPECT_EQ(consumed.out, "a\nb\ne\nf\n");
+}
+
+std::optional<msg::elect_leaders_response> elect(cluster& c, int id, int8_t type, const std::string& topic,
+                                                 int32_t partition) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return std::nullopt;
+  msg::elect_leaders_request req;
+  req.election_type = type;
+  req.topic_partitions.emplace();
+  auto& t = req.topic_partitions->emplace_back();
+  t.topic = topic;
+  t.partitions = {partition};
+  auto r = call<msg::elect_leaders_response>(fc, 43, 2, req);
+  if (!r) return std::nullopt;
+  return static_cast<msg::elect_leaders_response>(*r);
+}
+
+int16_t elect_code(cluster& c, int id, int8_t type, const std::string& topic, int32_t partition) {
+  auto r = elect(c, id, type, topic, partition);
+  if (!r || r->replica_election_results.empty() || r->replica_election_results[0].partition_result.empty()) return -2;
+  return r->replica_election_results[0].partition_result[0].error_code;
+}
+
+std::optional<msg::describe_topic_partitions_response> describe_partitions(
+    cluster& c, int id, std::vector<std::string> topics, int32_t limit,
+    std::optional<std::pair<std::string, int32_t>> cursor = std::nullopt) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return std::nullopt;
+  msg::describe_topic_partitions_request req;
+  for (auto& t : topics) req.topics.emplace_back().name = t;
+  req.response_partition_limit = limit;
+  if (cursor) {
+    req.cursor.emplace();
+    req.cursor->topic_name = cursor->first;
+    req.cursor->partition_index = cursor->second;
+  }
+  auto r = call<msg::describe_topic_partitions_response>(fc, 75, 0, req);
+  if (!r) return std::nullopt;
+  return static_cast<msg::describe_topic_partitions_response>(*r);
+}
+
+TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "el";
+  t.num_partitions = -1;
+  t.replication_factor = -1;
+  for (int32_t p = 0; p < 3; ++p) {
+    auto& a = t.assignments.emplace_back();
+    a.partition_index = p;
+    a.broker_ids = {1, 2, 3};
+  }
+  auto& cfg = t.configs.emplace_back();
+  cfg.name = "min.insync.replicas";
+  cfg.value = "2";
+  ASSERT_EQ(create_with(c, 2, req), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "el", 2).isr_nodes.size() == 3; }, 10s));
+
+  // DescribeTopicPartitions: every field, paged one partition at a time.
+  auto page = describe_partitions(c, 3, {"el"}, 2);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->topics.size(), 1u);
+  ASSERT_EQ(page->topics[0].partitions.size(), 2u);
+  const auto& p0 = page->topics[0].partitions[0];
+  EXPECT_EQ(p0.leader_id, 1);
+  EXPECT_EQ(p0.replica_nodes, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(p0.isr_nodes.size(), 3u);
+  EXPECT_EQ(p0.eligible_leader_replicas, std::vector<int32_t>{});
+  ASSERT_TRUE(page->next_cursor);
+  EXPECT_EQ(page->next_cursor->partition_index, 2);
+  auto rest = describe_partitions(c, 3, {"el"}, 2, std::pair{std::string("el"), 2});
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(rest->topics.at(0).partitions.size(), 1u);
+  EXPECT_FALSE(rest->next_cursor);
+  auto unknown = describe_partitions(c, 3, {"nope"}, 10);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->topics.at(0).error_code, 3);
+
+  // The preferred leader needs no election; an unclean one is refused
+  // while the partition has a leader; a missing partition is unknown.
+  EXPECT_EQ(elect_code(c, 2, 0, "el", 0), 84);  // ELECTION_NOT_NEEDED
+  EXPECT_EQ(elect_code(c, 2, 1, "el", 0), 84);
+  EXPECT_EQ(elect_code(c, 2, 0, "el", 7), 3);
+  EXPECT_EQ(elect_code(c, 2, 0, "missing", 0), 3);
+
+  // Broker 1 dies: 2 leads; the preferred replica is not live.
+  c.kill(1);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "el").leader_id == 2; }, 15s));
+  EXPECT_EQ(elect_code(c, 2, 0, "el", 0), 80);  // PREFERRED_LEADER_NOT_AVAILABLE
+  // Back and in sync: a preferred election returns leadership to it.
+  c.start(1);
+  ASSERT_TRUE(c.ready(1));
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "el").isr_nodes.size() == 3; }, 20s));
+  const int32_t before = partition_of(c, 2, "el").leader_epoch;
+  EXPECT_EQ(elect_code(c, 3, 0, "el", 0), 0);
+  EXPECT_TRUE(eventually([&] { return partition_of(c, 2, "el").leader_id == 1; }, 5s));
+  auto now = partition_of(c, 2, "el");
+  EXPECT_EQ(now.leader_id, 1);
+  EXPECT_GT(now.leader_epoch, before);
+  EXPECT_EQ(produce(c, 1, "el", -1, {"after the election"}), 0);
 }
 
 TEST(replication, garbage_and_forged_frames_on_the_replication_port_change_nothing) {

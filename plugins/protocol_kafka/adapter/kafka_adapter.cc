@@ -231,6 +231,10 @@ class handler : public std::enable_shared_from_this<handler> {
         return offset_for_leader_epoch(rc, decode<msg::offset_for_leader_epoch_request>(r, rc.version));
       case msg::describe_log_dirs_request_api_key:
         return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
+      case msg::elect_leaders_request_api_key:
+        return on_admin_thread<msg::elect_leaders_request>(rc, r, &handler::elect_leaders);
+      case msg::describe_topic_partitions_request_api_key:
+        return describe_topic_partitions(rc, decode<msg::describe_topic_partitions_request>(r, rc.version));
       case msg::incremental_alter_configs_request_api_key:
         return on_admin_thread<msg::incremental_alter_configs_request>(rc, r, &handler::incremental_alter_configs);
       case msg::consumer_group_heartbeat_request_api_key:
@@ -947,16 +951,100 @@ class handler : public std::enable_shared_from_this<handler> {
     for (const auto& t : req.topics) {
       auto& out = resp.results.emplace_back();
       out.name = t.name;
-      adapter::outcome o;
+      std::vector<std::vector<int32_t>> assignments;
       if (t.assignments)
-        for (const auto& a : *t.assignments)
-          if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker().node_id())
-            o = adapter::outcome::fail(
-                error::invalid_replica_assignment,
-                "replica assignments may name only this node, " + std::to_string(broker().node_id()));
-      if (o.ok()) o = broker().create_partitions(t.name, t.count, req.validate_only);
+        for (const auto& a : *t.assignments) assignments.push_back(a.broker_ids);
+      adapter::outcome o = broker().create_partitions(t.name, t.count, assignments, req.validate_only);
       out.error_code = code(o.code);
       if (!o.ok()) out.error_message = o.message;
+    }
+    rc.send(resp);
+  }
+
+  // ---- Replicas: ElectLeaders, DescribeTopicPartitions ----
+
+  void elect_leaders(const request_context& rc, const msg::elect_leaders_request& req) {
+    msg::elect_leaders_response resp;
+    const bool unclean = rc.version >= 1 && req.election_type == 1;
+    if (rc.version >= 1 && req.election_type != 0 && req.election_type != 1) {
+      resp.error_code = code(error::invalid_request);
+      return rc.send(resp);
+    }
+    std::vector<std::pair<std::string, std::vector<int32_t>>> asked;
+    if (req.topic_partitions) {
+      for (const auto& t : *req.topic_partitions) asked.emplace_back(t.topic, t.partitions);
+    } else {
+      // Null: every partition (a preferred election where it is needed).
+      for (const auto& t : broker().topics()) {
+        std::vector<int32_t> ps;
+        for (const auto& p : t.partitions) ps.push_back(p.partition);
+        asked.emplace_back(t.name, ps);
+      }
+    }
+    for (const auto& [topic, partitions] : asked) {
+      auto& out = resp.replica_election_results.emplace_back();
+      out.topic = topic;
+      for (int32_t p : partitions) {
+        auto o = broker().elect_leader(topic, p, unclean);
+        // Asked for every partition, a partition that needs nothing is left out.
+        if (!req.topic_partitions && o.code == error::election_not_needed) continue;
+        auto& r = out.partition_result.emplace_back();
+        r.partition_id = p;
+        r.error_code = code(o.code);
+        if (!o.ok()) r.error_message = o.message;
+      }
+    }
+    std::erase_if(resp.replica_election_results, [](const auto& t) { return t.partition_result.empty(); });
+    rc.send(resp);
+  }
+
+  void describe_topic_partitions(const request_context& rc, const msg::describe_topic_partitions_request& req) {
+    msg::describe_topic_partitions_response resp;
+    std::vector<adapter::topic_info> topics;
+    if (req.topics.empty()) {
+      topics = broker().topics();
+    } else {
+      for (const auto& t : req.topics) {
+        if (auto found = broker().find_topic(t.name)) {
+          topics.push_back(std::move(*found));
+        } else {
+          auto& out = resp.topics.emplace_back();
+          out.name = t.name;
+          out.error_code = code(error::unknown_topic_or_partition);
+        }
+      }
+      std::sort(topics.begin(), topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    }
+    // Paged by partitions: from the cursor, at most response_partition_limit.
+    int32_t left = req.response_partition_limit > 0 ? req.response_partition_limit : 2000;
+    for (const auto& t : topics) {
+      if (req.cursor && t.name < req.cursor->topic_name) continue;
+      const int32_t first = req.cursor && t.name == req.cursor->topic_name ? req.cursor->partition_index : 0;
+      auto& out = resp.topics.emplace_back();
+      out.name = t.name;
+      out.topic_id = t.id;
+      out.is_internal = t.internal;
+      for (const auto& p : t.partitions) {
+        if (p.partition < first) continue;
+        if (left == 0) {
+          resp.next_cursor.emplace();
+          resp.next_cursor->topic_name = t.name;
+          resp.next_cursor->partition_index = p.partition;
+          break;
+        }
+        --left;
+        auto& op = out.partitions.emplace_back();
+        op.partition_index = p.partition;
+        op.leader_id = p.leader;
+        op.leader_epoch = p.leader_epoch;
+        op.replica_nodes = p.replicas;
+        op.isr_nodes = p.isr;
+        op.eligible_leader_replicas = p.elr;
+        op.last_known_elr = p.last_known_elr;
+        op.offline_replicas = p.offline;
+        if (p.leader < 0) op.error_code = code(error::leader_not_available);
+      }
+      if (resp.next_cursor) break;
     }
     rc.send(resp);
   }
@@ -1082,6 +1170,8 @@ const std::vector<api_range>& supported_apis() {
       {msg::describe_log_dirs_request_api_key, 1, 4, 2},
       {msg::describe_cluster_request_api_key, 0, 2, 0},
       {msg::describe_quorum_request_api_key, 0, 2, 0},
+      {msg::elect_leaders_request_api_key, 0, 2, 2},
+      {msg::describe_topic_partitions_request_api_key, 0, 0, 0},
       {msg::find_coordinator_request_api_key, 0, 6, 3},
       {msg::join_group_request_api_key, 0, 9, 6},
       {msg::sync_group_request_api_key, 0, 5, 4},

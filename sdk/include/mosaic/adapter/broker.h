@@ -249,7 +249,14 @@ class broker {
   // once it is committed.
   virtual outcome create_topic(const new_topic& t, bool validate_only, topic_info* created) = 0;
   virtual outcome delete_topic(const std::string& name) = 0;
-  virtual outcome create_partitions(const std::string& name, int32_t count, bool validate_only) = 0;
+  // `assignments` (optional) give the new partitions' replicas, in order.
+  virtual outcome create_partitions(const std::string& name, int32_t count,
+                                    const std::vector<std::vector<int32_t>>& assignments, bool validate_only) = 0;
+  // ElectLeaders for one partition: the preferred replica (the first
+  // assigned) when it is live and in sync, or with `unclean` any live
+  // replica of a partition that has no leader and no eligible replica.
+  // ELECTION_NOT_NEEDED when nothing would change.
+  virtual outcome elect_leader(const std::string& topic, int32_t partition, bool unclean) = 0;
   // Every config of the resource when `names` is empty.
   virtual outcome describe_configs(resource_type type, const std::string& name, const std::vector<std::string>& names,
                                    std::vector<config_value>& out) const = 0;
