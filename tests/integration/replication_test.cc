@@ -120,6 +120,18 @@ TEST(replication, acknowledged_records_survive_a_kill_9_of_their_leader_and_the_
   EXPECT_EQ(after.isr_nodes.size(), 2u);
   EXPECT_EQ(after.offline_replicas, std::vector<int32_t>{leader});
 
+  // The operator's view: the partition is under-replicated, the killed
+  // broker fenced; produce and consume through the CLI find the leader.
+  const std::string cli = std::string(MOSAIC_CLI_PATH) + " -b 127.0.0.1:" + std::to_string(c.port(rest[0]));
+  auto under = run_command(cli + " partitions list --under-replicated 2>&1");
+  EXPECT_EQ(under.code, 0) << under.out;
+  EXPECT_NE(under.out.find("r3 "), std::string::npos) << under.out;
+  auto info = run_command(cli + " cluster info 2>&1");
+  EXPECT_NE(info.out.find("fenced"), std::string::npos) << info.out;
+  auto described = run_command(cli + " topic describe r3 2>&1");
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("4000"), std::string::npos) << "the high watermark, from the leader\n" << described.out;
+
   // Every acknowledged record, once, in order.
   auto consumed = run_command("timeout 60 kcat -C -e -q -b " + survivors + " -t r3 -o beginning -f '%s\\n' 2>&1");
   ASSERT_EQ(consumed.code, 0) << consumed.out;

@@ -57,10 +57,17 @@ std::string error_name(int16_t code) {
   static const std::map<int16_t, std::string> names = {{1, "OFFSET_OUT_OF_RANGE"},
                                                        {2, "CORRUPT_MESSAGE"},
                                                        {3, "UNKNOWN_TOPIC_OR_PARTITION"},
+                                                       {5, "LEADER_NOT_AVAILABLE"},
+                                                       {6, "NOT_LEADER_OR_FOLLOWER"},
                                                        {7, "REQUEST_TIMED_OUT"},
                                                        {10, "MESSAGE_TOO_LARGE"},
                                                        {17, "INVALID_TOPIC_EXCEPTION"},
                                                        {19, "NOT_ENOUGH_REPLICAS"},
+                                                       {20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND"},
+                                                       {39, "INVALID_REPLICA_ASSIGNMENT"},
+                                                       {80, "PREFERRED_LEADER_NOT_AVAILABLE"},
+                                                       {83, "ELIGIBLE_LEADERS_NOT_AVAILABLE"},
+                                                       {84, "ELECTION_NOT_NEEDED"},
                                                        {35, "UNSUPPORTED_VERSION"},
                                                        {36, "TOPIC_ALREADY_EXISTS"},
                                                        {37, "INVALID_PARTITIONS"},
@@ -244,6 +251,43 @@ std::vector<int32_t> partitions_of(connection& c, const std::string& topic) {
   return out;
 }
 
+// A partition's leader, found through the bootstrap broker's Metadata,
+// with connections to the brokers opened when first needed (and kept).
+class leaders {
+ public:
+  leaders(connection& bootstrap, std::string topic) : boot_(bootstrap), topic_(std::move(topic)) { refresh(); }
+  void refresh() {
+    auto md = metadata(boot_, std::vector<std::string>{topic_});
+    leader_.clear();
+    for (const auto& b : md.brokers) address_[b.node_id] = b.host + ":" + std::to_string(b.port);
+    if (!md.topics.empty())
+      for (const auto& p : md.topics[0].partitions) leader_[p.partition_index] = p.leader_id;
+  }
+  int32_t leader(int32_t partition) const {
+    auto it = leader_.find(partition);
+    return it == leader_.end() ? -1 : it->second;
+  }
+  connection& of(int32_t partition) {
+    const int32_t id = leader(partition);
+    if (id < 0 || !address_.count(id))
+      refused(5, topic_, "partition " + std::to_string(partition) + " of " + topic_ + " has no leader now");
+    auto& conn = connections()[address_.at(id)];
+    if (!conn) conn = std::make_unique<connection>(address_.at(id));
+    return *conn;
+  }
+
+ private:
+  static std::map<std::string, std::unique_ptr<connection>>& connections() {
+    static std::map<std::string, std::unique_ptr<connection>> open;
+    return open;
+  }
+  connection& boot_;
+  std::string topic_;
+  std::map<int32_t, int32_t> leader_;
+  std::map<int32_t, std::string> address_;
+};
+
+// ListOffsets on the partition's leader (the bootstrap broker first).
 int64_t list_offset(connection& c, const std::string& topic, int32_t partition, int64_t timestamp) {
   msg::list_offsets_request req;
   req.replica_id = -1;
@@ -253,7 +297,11 @@ int64_t list_offset(connection& c, const std::string& topic, int32_t partition, 
   p.partition_index = partition;
   p.timestamp = timestamp;
   auto resp = c.call<msg::list_offsets_response>(2, 7, req);
-  const auto& r = resp.topics.at(0).partitions.at(0);
+  auto r = resp.topics.at(0).partitions.at(0);
+  if (r.error_code == 6) {
+    leaders l(c, topic);
+    r = l.of(partition).call<msg::list_offsets_response>(2, 7, req).topics.at(0).partitions.at(0);
+  }
   if (r.error_code != 0) refused(r.error_code, topic, std::nullopt);
   return r.offset;
 }
@@ -273,6 +321,37 @@ int64_t reset_target(connection& c, const std::string& topic, int32_t partition,
 }
 
 // ---- topic ----
+
+std::string ids(const std::vector<int32_t>& v) {
+  if (v.empty()) return "-";
+  std::string s;
+  for (int32_t id : v) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s;
+}
+
+// Every partition of the named topics (all topics when none), with
+// replicas, ISR and ELR (DescribeTopicPartitions, page by page).
+std::vector<msg::describe_topic_partitions_response_describe_topic_partitions_response_partition> describe_partitions(
+    connection& c, const std::vector<std::string>& topics, std::vector<std::string>* names = nullptr) {
+  std::vector<msg::describe_topic_partitions_response_describe_topic_partitions_response_partition> out;
+  msg::describe_topic_partitions_request req;
+  for (const auto& t : topics) req.topics.emplace_back().name = t;
+  for (;;) {
+    auto resp = c.call<msg::describe_topic_partitions_response>(75, 0, req);
+    for (const auto& t : resp.topics) {
+      if (t.error_code != 0) refused(t.error_code, t.name.value_or(""), std::nullopt);
+      for (const auto& p : t.partitions) {
+        out.push_back(p);
+        if (names) names->push_back(t.name.value_or(""));
+      }
+    }
+    if (!resp.next_cursor) break;
+    req.cursor.emplace();
+    req.cursor->topic_name = resp.next_cursor->topic_name;
+    req.cursor->partition_index = resp.next_cursor->partition_index;
+  }
+  return out;
+}
 
 int topic_command(connection& c, const std::string& verb, args a) {
   if (verb == "list") {
@@ -347,15 +426,23 @@ int topic_command(connection& c, const std::string& verb, args a) {
     auto md = metadata(c, std::vector<std::string>{name});
     if (md.topics.empty() || md.topics[0].error_code != 0)
       refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, name, std::nullopt);
-    auto& t = md.topics[0];
-    std::printf("NAME        %s\nPARTITIONS  %zu\n\n", name.c_str(), t.partitions.size());
-    std::sort(t.partitions.begin(), t.partitions.end(),
-              [](const auto& x, const auto& y) { return x.partition_index < y.partition_index; });
-    std::printf("%-10s %-8s %-12s %-14s %-14s\n", "PARTITION", "LEADER", "EPOCH", "LOG-START", "HIGH-WATERMARK");
-    for (const auto& p : t.partitions)
-      std::printf("%-10d %-8d %-12d %-14lld %-14lld\n", p.partition_index, p.leader_id, p.leader_epoch,
-                  static_cast<long long>(list_offset(c, name, p.partition_index, -2)),
-                  static_cast<long long>(list_offset(c, name, p.partition_index, -1)));
+    const auto parts = describe_partitions(c, {name});
+    std::printf("NAME        %s\nPARTITIONS  %zu\nREPLICAS    %zu\n\n", name.c_str(), parts.size(),
+                parts.empty() ? size_t{0} : parts.front().replica_nodes.size());
+    leaders route(c, name);
+    std::printf("%-10s %-7s %-6s %-12s %-12s %-8s %-12s %-14s\n", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR",
+                "ELR", "LOG-START", "HIGH-WATERMARK");
+    for (const auto& p : parts) {
+      std::string start = "-", end = "-";  // no leader: nobody to ask
+      if (p.leader_id >= 0) {
+        start = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -2));
+        end = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -1));
+      }
+      std::printf("%-10d %-7s %-6d %-12s %-12s %-8s %-12s %-14s\n", p.partition_index,
+                  p.leader_id < 0 ? "none" : std::to_string(p.leader_id).c_str(), p.leader_epoch,
+                  ids(p.replica_nodes).c_str(), ids(p.isr_nodes).c_str(),
+                  ids(p.eligible_leader_replicas.value_or(std::vector<int32_t>{})).c_str(), start.c_str(), end.c_str());
+    }
     msg::describe_configs_request dc;
     auto& r = dc.resources.emplace_back();
     r.resource_type = 2;
@@ -425,25 +512,30 @@ int produce_command(connection& c, args a) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
+  leaders route(c, topic);
   auto flush = [&] {
     if (batches.empty()) return;
-    msg::produce_request req;
-    req.acks = acks;
-    req.timeout_ms = 30000;
-    auto& t = req.topic_data.emplace_back();
-    t.name = topic;
-    std::vector<std::vector<uint8_t>> bytes;
-    bytes.reserve(batches.size());
-    for (auto& [p, b] : batches) {
-      bytes.push_back(b.finish());
-      auto& pd = t.partition_data.emplace_back();
-      pd.index = p;
-      pd.records = bytes_ref::of(bytes.back());
+    // One request per leader.
+    std::map<int32_t, std::vector<int32_t>> by_leader;
+    for (auto& [p, b] : batches) by_leader[route.leader(p)].push_back(p);
+    std::map<int32_t, std::vector<uint8_t>> bytes;
+    for (auto& [p, b] : batches) bytes[p] = b.finish();
+    for (const auto& [leader, ps] : by_leader) {
+      msg::produce_request req;
+      req.acks = acks;
+      req.timeout_ms = 30000;
+      auto& t = req.topic_data.emplace_back();
+      t.name = topic;
+      for (int32_t p : ps) {
+        auto& pd = t.partition_data.emplace_back();
+        pd.index = p;
+        pd.records = bytes_ref::of(bytes[p]);
+      }
+      auto resp = route.of(ps.front()).call<msg::produce_response>(0, 9, req);
+      for (const auto& rt : resp.responses)
+        for (const auto& rp : rt.partition_responses)
+          if (rp.error_code != 0) refused(rp.error_code, topic, rp.error_message);
     }
-    auto resp = c.call<msg::produce_response>(0, 9, req);
-    for (const auto& rt : resp.responses)
-      for (const auto& rp : rt.partition_responses)
-        if (rp.error_code != 0) refused(rp.error_code, topic, rp.error_message);
     total += pending;
     pending = 0;
     batches.clear();
@@ -591,39 +683,49 @@ int consume_command(connection& c, args a) {
   }
 
   record_reader reader;
+  leaders route(c, topic);
 
   int64_t printed = 0;
   for (;;) {
-    msg::fetch_request req;
-    req.max_wait_ms = 500;
-    req.min_bytes = 1;
-    req.max_bytes = 16 << 20;
-    req.session_epoch = -1;
-    auto& t = req.topics.emplace_back();
-    t.topic = topic;
+    // A fetch per leader, each for the partitions it leads.
+    std::map<int32_t, std::vector<int32_t>> by_leader;
     for (auto& [p, r] : range)
-      if (r.first < r.second) {
+      if (r.first < r.second) by_leader[route.leader(p)].push_back(p);
+    if (by_leader.empty() || (count >= 0 && printed >= count)) break;
+    for (const auto& [leader, ps] : by_leader) {
+      msg::fetch_request req;
+      req.max_wait_ms = by_leader.size() > 1 ? 100 : 500;
+      req.min_bytes = 1;
+      req.max_bytes = 16 << 20;
+      req.session_epoch = -1;
+      auto& t = req.topics.emplace_back();
+      t.topic = topic;
+      for (int32_t p : ps) {
         auto& fp = t.partitions.emplace_back();
         fp.partition = p;
-        fp.fetch_offset = r.first;
+        fp.fetch_offset = range[p].first;
         fp.partition_max_bytes = 4 << 20;
       }
-    if (t.partitions.empty() || (count >= 0 && printed >= count)) break;
-    std::vector<uint8_t> raw;
-    auto resp = c.call<msg::fetch_response>(1, 12, req, &raw);
-    for (const auto& rt : resp.responses)
-      for (const auto& rp : rt.partitions) {
-        if (rp.error_code != 0) refused(rp.error_code, topic, std::nullopt);
-        auto& r = range[rp.partition_index];
-        reader.read(
-            rp.records.span(),
-            [&](int64_t offset, int64_t ts, const mosaic::log::record_view& rec) {
-              if (offset < r.first || offset >= r.second || (count >= 0 && printed >= count)) return;
-              print_record(format, topic, rp.partition_index, offset, ts, rec);
-              ++printed;
-            },
-            [&](const mosaic::log::batch_view& b) { r.first = std::max(r.first, b.last_offset() + 1); });
-      }
+      std::vector<uint8_t> raw;
+      auto resp = route.of(ps.front()).call<msg::fetch_response>(1, 12, req, &raw);
+      for (const auto& rt : resp.responses)
+        for (const auto& rp : rt.partitions) {
+          if (rp.error_code == 6 || rp.error_code == 74) {
+            route.refresh();  // leadership moved: ask again where it is
+            continue;
+          }
+          if (rp.error_code != 0) refused(rp.error_code, topic, std::nullopt);
+          auto& r = range[rp.partition_index];
+          reader.read(
+              rp.records.span(),
+              [&](int64_t offset, int64_t ts, const mosaic::log::record_view& rec) {
+                if (offset < r.first || offset >= r.second || (count >= 0 && printed >= count)) return;
+                print_record(format, topic, rp.partition_index, offset, ts, rec);
+                ++printed;
+              },
+              [&](const mosaic::log::batch_view& b) { r.first = std::max(r.first, b.last_offset() + 1); });
+        }
+    }
     std::fflush(stdout);
   }
   return 0;
@@ -1203,13 +1305,79 @@ int cluster_command(connection& c, const std::string& verb, const args& a) {
   if (verb != "info") usage_error("unknown cluster command '" + verb + "' (info)");
   a.done();
   msg::describe_cluster_request req;
-  auto resp = c.call<msg::describe_cluster_response>(60, 1, req);
+  req.include_fenced_brokers = true;
+  auto resp = c.call<msg::describe_cluster_response>(60, 2, req);
   if (resp.error_code != 0) refused(resp.error_code, "", resp.error_message);
   auto md = metadata(c, std::nullopt);
-  std::printf("CLUSTER     %s\nCONTROLLER  %d\nTOPICS      %zu\n\n%-8s %s\n", resp.cluster_id.c_str(),
-              resp.controller_id, md.topics.size(), "BROKER", "ADDRESS");
-  for (const auto& b : resp.brokers) std::printf("%-8d %s:%d\n", b.broker_id, b.host.c_str(), b.port);
+  std::sort(resp.brokers.begin(), resp.brokers.end(),
+            [](const auto& x, const auto& y) { return x.broker_id < y.broker_id; });
+  std::printf("CLUSTER     %s\nCONTROLLER  %d\nTOPICS      %zu\n\n%-8s %-22s %-10s %s\n", resp.cluster_id.c_str(),
+              resp.controller_id, md.topics.size(), "BROKER", "ADDRESS", "STATE", "RACK");
+  for (const auto& b : resp.brokers)
+    std::printf("%-8d %-22s %-10s %s\n", b.broker_id, (b.host + ":" + std::to_string(b.port)).c_str(),
+                b.is_fenced ? "fenced" : "running", b.rack.value_or("-").c_str());
   return 0;
+}
+
+// ---- partitions ----
+
+int partitions_command(connection& c, const std::string& verb, args a) {
+  if (verb == "list") {
+    const bool under = a.flag("--under-replicated");
+    const bool offline = a.flag("--offline");
+    std::vector<std::string> topics;
+    while (!a.empty()) topics.push_back(a.positional("topic"));
+    std::vector<std::string> names;
+    const auto parts = describe_partitions(c, topics, &names);
+    std::printf("%-30s %-10s %-7s %-12s %-12s %-8s %s\n", "TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "ELR",
+                "OFFLINE");
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto& p = parts[i];
+      if (under && p.isr_nodes.size() >= p.replica_nodes.size()) continue;
+      if (offline && p.leader_id >= 0) continue;
+      std::printf("%-30s %-10d %-7s %-12s %-12s %-8s %s\n", names[i].c_str(), p.partition_index,
+                  p.leader_id < 0 ? "none" : std::to_string(p.leader_id).c_str(), ids(p.replica_nodes).c_str(),
+                  ids(p.isr_nodes).c_str(), ids(p.eligible_leader_replicas.value_or(std::vector<int32_t>{})).c_str(),
+                  ids(p.offline_replicas).c_str());
+    }
+    return 0;
+  }
+  if (verb == "elect") {
+    const bool unclean = a.flag("--unclean");
+    msg::elect_leaders_request req;
+    req.election_type = unclean ? 1 : 0;
+    req.timeout_ms = 30000;
+    if (!a.empty()) req.topic_partitions.emplace();
+    while (!a.empty()) {
+      const std::string spec = a.positional("TOPIC[:PARTITION]");
+      const auto colon = spec.rfind(':');
+      const std::string topic = colon == std::string::npos ? spec : spec.substr(0, colon);
+      std::vector<int32_t> ps;
+      if (colon != std::string::npos)
+        ps.push_back(static_cast<int32_t>(integer(spec.substr(colon + 1), "the partition")));
+      else
+        ps = partitions_of(c, topic);
+      auto& tp = req.topic_partitions->emplace_back();
+      tp.topic = topic;
+      tp.partitions = ps;
+    }
+    if (unclean && !req.topic_partitions) usage_error("an unclean election names its partitions");
+    auto resp = c.call<msg::elect_leaders_response>(43, 2, req);
+    if (resp.error_code != 0) refused(resp.error_code, "", std::nullopt);
+    int failed = 0;
+    for (const auto& t : resp.replica_election_results)
+      for (const auto& p : t.partition_result) {
+        if (p.error_code == 0) {
+          std::printf("%s-%d: elected\n", t.topic.c_str(), p.partition_id);
+        } else {
+          std::printf("%s-%d: %s (%s)\n", t.topic.c_str(), p.partition_id, error_name(p.error_code).c_str(),
+                      p.error_message.value_or("").c_str());
+          if (p.error_code != 84) ++failed;  // ELECTION_NOT_NEEDED is no failure
+        }
+      }
+    return failed ? 1 : 0;
+  }
+  usage_error("unknown partitions command '" + verb + "' (list, elect)");
 }
 
 // ---- quorum ----
@@ -1282,6 +1450,8 @@ const char* const help_main =
     "  share describe GROUP\n"
     "  share alter-config GROUP [--set KEY=VALUE]... [--delete KEY]...\n"
     "  share reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET\n"
+    "  partitions list [--under-replicated] [--offline] [TOPIC]...\n"
+    "  partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
     "  cluster info\n"
     "  quorum describe\n"
     "\n"
@@ -1294,7 +1464,8 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic topic create NAME [-p|--partitions N] [-r|--replication-factor N] [-c|--config KEY=VALUE]... "
      "[--dry-run]\n"
      "mosaic topic list\n"
-     "mosaic topic describe NAME     partitions with their offsets, and every config with its source\n"
+     "mosaic topic describe NAME     partitions with their leader, replicas, ISR, ELR and offsets, and every\n"
+     "                               config with its source\n"
      "mosaic topic delete NAME\n"
      "mosaic topic alter-config NAME [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
      "Without -p or -r the broker's num.partitions and default.replication.factor apply.\n"},
@@ -1341,7 +1512,18 @@ const std::map<std::string, const char*> help_commands = {
      "    errors.deadletterqueue.topic.name, errors.deadletterqueue.copy.record.enable\n"
      "mosaic share reset-offsets GROUP -t|--topic TOPIC [-p|--partition N] --to earliest|latest|OFFSET\n"
      "    moves the start offset of a share group with no members (AlterShareGroupOffsets)\n"},
-    {"cluster", "mosaic cluster info       the cluster id, the controller, the brokers and the topic count\n"},
+    {"cluster",
+     "mosaic cluster info       the cluster id, the controller, the topic count, and each broker with its\n"
+     "                          state (running, or fenced: not heard from, or shutting down) and rack\n"},
+    {"partitions",
+     "mosaic partitions list [--under-replicated] [--offline] [TOPIC]...\n"
+     "    every partition (of the named topics) with its leader, replicas, ISR, eligible leader\n"
+     "    replicas (KIP-966) and replicas on fenced brokers; --under-replicated: the ISR is short of\n"
+     "    the replicas; --offline: no leader\n"
+     "mosaic partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
+     "    a preferred leader election (the first replica leads again, if it is in sync), for every\n"
+     "    partition that needs one when none is named; --unclean: a partition with no eligible\n"
+     "    replica takes any live one, which may lose acknowledged records\n"},
     {"quorum",
      "mosaic quorum describe\n"
      "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
@@ -1388,7 +1570,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
-        command == "share") {
+        command == "share" || command == "partitions") {
       if (all.size() < 2) usage_error(command + " needs a subcommand");
       connection c(bootstrap);
       const std::string verb = all[1];
@@ -1396,6 +1578,7 @@ int main(int argc, char** argv) {
       if (command == "groups") return groups_command(c, verb, std::move(rest));
       if (command == "share") return share_command(c, verb, std::move(rest));
       if (command == "quorum") return quorum_command(c, verb, rest);
+      if (command == "partitions") return partitions_command(c, verb, std::move(rest));
       return command == "topic" ? topic_command(c, verb, std::move(rest)) : cluster_command(c, verb, rest);
     }
     connection c(bootstrap);

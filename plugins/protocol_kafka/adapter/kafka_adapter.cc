@@ -686,6 +686,17 @@ class handler : public std::enable_shared_from_this<handler> {
       b.port = port;
       b.rack = rack;
     });
+    // v2 asks for the fenced ones too, marked as such.
+    if (rc.version >= 2 && req.include_fenced_brokers)
+      for (const auto& e : broker().brokers())
+        if (e.fenced && e.node_id != broker().node_id()) {
+          auto& b = resp.brokers.emplace_back();
+          b.broker_id = e.node_id;
+          b.host = e.host;
+          b.port = e.port;
+          b.rack = e.rack;
+          b.is_fenced = true;
+        }
     rc.send(resp);
   }
 
