@@ -42,6 +42,8 @@ const std::vector<topic_key>& topic_keys() {
       {"flush.messages", "long", "log.flush.interval.messages", "fsync after this many unflushed messages"},
       {"flush.ms", "long", "log.flush.interval.ms", "fsync when the oldest unflushed append is this old"},
       {"index.interval.bytes", "int", "log.index.interval.bytes", "bytes between offset index entries"},
+      {"unclean.leader.election.enable", "boolean", "unclean.leader.election.enable",
+       "a partition with no eligible replica elects any live one (may lose acknowledged records)"},
   };
   return keys;
 }
@@ -65,6 +67,10 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
       if (value == c) return std::nullopt;
     return "must be producer, uncompressed, gzip, snappy, lz4 or zstd, got '" + value + "'";
   }
+  if (name == "unclean.leader.election.enable") {
+    if (value == "true" || value == "false") return std::nullopt;
+    return "must be true or false, got '" + value + "'";
+  }
   if (name == "message.timestamp.type") {
     if (value == "CreateTime" || value == "LogAppendTime") return std::nullopt;
     return "must be CreateTime or LogAppendTime, got '" + value + "'";
@@ -86,6 +92,7 @@ std::map<std::string, std::string> topic_defaults(const config::broker_config& c
       {"flush.messages", std::to_string(cfg.log.flush_interval_messages)},
       {"flush.ms", std::to_string(cfg.log.flush_interval_ms)},
       {"index.interval.bytes", std::to_string(cfg.log.index_interval_bytes)},
+      {"unclean.leader.election.enable", cfg.server.unclean_leader_election ? "true" : "false"},
   };
 }
 
