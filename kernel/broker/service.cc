@@ -141,6 +141,7 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
     return to_log_config(p->cfg_, overrides);
   };
   mo.on_high_watermark = [p = s.get()](const std::string& topic, int32_t partition) { p->appended(topic, partition); };
+  mo.on_metadata = [p = s.get()] { p->open_assigned_logs(); };
   auto manager = replication::replica_manager::start(std::move(mo), logs, store, &s->logs_mu_);
   if (!manager) return manager.error();
   s->replicas_ = std::move(*manager);
@@ -232,6 +233,27 @@ status service::open_logs(const std::string& topic) {
     (*log)->set_high_watermark((*log)->log_end_offset());
   }
   return {};
+}
+
+void service::open_assigned_logs() {
+  // Single-replica partitions placed here by another broker's CreateTopics
+  // (or led here again): their logs open when the metadata says so.
+  auto mine = store_->read([&](const metadata::image& i) {
+    std::vector<std::pair<std::string, int32_t>> out;
+    for (const auto& [name, t] : i.topics())
+      for (const auto& p : t.partitions)
+        if (p.replicas.size() == 1 && p.replicas[0] == cfg_.node_id && p.leader == cfg_.node_id)
+          out.emplace_back(name, p.partition);
+    return out;
+  });
+  for (const auto& [topic, partition] : mine) {
+    {
+      std::shared_lock g(logs_mu_);
+      if (logs_->get(topic, partition)) continue;
+    }
+    std::unique_lock g(logs_mu_);
+    if (auto s = open_logs(topic); !s) log::error("opening the logs of {}: {}", topic, s.message());
+  }
 }
 
 namespace {

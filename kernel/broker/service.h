@@ -140,6 +140,9 @@ class service final : public adapter::broker {
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
   status open_logs(const std::string& topic);
+  // Opens the logs of single-replica partitions this broker leads that are
+  // not open yet (after every metadata change).
+  void open_assigned_logs();
   std::map<std::string, std::string> effective_configs(const std::string& topic) const;
   std::vector<adapter::fetched_partition> read_all(const adapter::fetch_request& req, size_t& bytes);
   void run_io(std::function<void()> task);

@@ -265,6 +265,7 @@ void replica_manager::refresh() {
       if (!want.count(k)) gone.push_back(k);
   }
   for (const auto& k : gone) drop(k, topics.count(k.first) == 0);
+  if (opts_.on_metadata) opts_.on_metadata();
 }
 
 void replica_manager::drop(const key& k, bool remove_log) {

@@ -68,6 +68,9 @@ struct manager_options {
   std::function<log::log_config(const std::string& topic)> log_config;
   // A partition's high watermark moved (fetches waiting on it may go).
   std::function<void(const std::string& topic, int32_t partition)> on_high_watermark;
+  // After each metadata refresh, on the endpoint thread (the broker opens
+  // the logs of its single-replica partitions here).
+  std::function<void()> on_metadata;
 };
 
 // What the manager has done, for tests and operators.

@@ -177,6 +177,18 @@ TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment
   std::set<int32_t> leaders;
   for (int32_t p = 0; p < 3; ++p) leaders.insert(partition_of(c, 1, "spread", p).leader_id);
   EXPECT_EQ(leaders, (std::set<int32_t>{1, 2, 3}));
+  // One replica each, spread too: each broker opens the logs placed on it,
+  // whoever created the topic.
+  ASSERT_EQ(c.create(1, "single", 1, 3), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 3, "single", 2).leader_id > 0; }, 10s));
+  std::set<int32_t> placed;
+  for (int32_t p = 0; p < 3; ++p) placed.insert(partition_of(c, 1, "single", p).leader_id);
+  EXPECT_EQ(placed, (std::set<int32_t>{1, 2, 3}));
+  const std::string all = bootstrap(c, {1, 2, 3});
+  auto produced = run_command("printf '" + numbers(1, 300) + "' | timeout 60 kcat -P -b " + all + " -t single 2>&1");
+  ASSERT_EQ(produced.code, 0) << produced.out;
+  auto consumed = run_command("timeout 60 kcat -C -e -q -b " + all + " -t single -o beginning -f '%s\\n' | sort -n");
+  EXPECT_EQ(consumed.out, numbers(1, 300));
 }
 
 TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it) {

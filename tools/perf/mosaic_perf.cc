@@ -80,6 +80,7 @@ struct options {
   int linger_ms = 5;
   int64_t throughput = -1;  // records/s; -1: as fast as it goes
   int partitions = 1;
+  int replication_factor = -1;                                     // -1: the broker's default.replication.factor
   std::vector<std::pair<std::string, std::string>> topic_configs;  // --topic-config k=v
   std::vector<std::pair<std::string, std::string>> client_props;   // -X k=v
   bool json = false;
@@ -137,6 +138,7 @@ Options:
   --linger-ms MS          (5)
   --throughput N          records/s at most (-1: no limit)
   --partitions N          (1)
+  --replication-factor N  of the created topic (the broker's default)
   --topic-config K=V      a config of the created topic (repeatable)
   -X K=V                  a librdkafka property (repeatable)
   --dir PATH              fsync, suite: where the file goes (the broker's log dir)
@@ -213,6 +215,8 @@ options parse(int argc, char** argv, int first) {
       o.throughput = number(value(), "--throughput", -1);
     else if (a == "--partitions")
       o.partitions = static_cast<int>(number(value(), "--partitions", 1));
+    else if (a == "--replication-factor")
+      o.replication_factor = static_cast<int>(number(value(), "--replication-factor", 1));
     else if (a == "--topic-config")
       o.topic_configs.push_back(key_value(value(), "--topic-config"));
     else if (a == "-X")
@@ -376,7 +380,8 @@ class target {
     }
     char err[512];
     rk_ptr admin = make_client(RD_KAFKA_PRODUCER, client_conf(o));
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, -1, err, sizeof(err));
+    rd_kafka_NewTopic_t* nt =
+        rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, o.replication_factor, err, sizeof(err));
     if (!nt) fail(std::string("topic: ") + err);
     for (const auto& [k, v] : o.topic_configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
     rd_kafka_queue_t* q = rd_kafka_queue_new(admin.get());
