@@ -35,17 +35,41 @@ std::vector<std::string> subscription_topics(const bytes_ref& metadata) {
 
 // ---- FindCoordinator ----
 
+// Java's String.hashCode, as Kafka hashes a group id to its coordinator.
+int32_t java_hash(const std::string& s) {
+  uint32_t h = 0;
+  for (unsigned char c : s) h = 31 * h + c;
+  return static_cast<int32_t>(h);
+}
+
 void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req, bool available,
                       adapter::broker& broker, const adapter::peer& peer) {
   msg::find_coordinator_response resp;
-  auto answer = [&](int8_t key_type, auto& out) {
+  // Groups' state is not replicated yet: each group lives on one broker,
+  // the same for every client (the group id hashed over the registered
+  // brokers, by id), and waits for it while it is down.
+  auto brokers = broker.brokers();
+  std::sort(brokers.begin(), brokers.end(), [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  auto answer_for = [&](const std::string& key, int8_t key_type, auto& out) {
     out.node_id = broker.node_id();
     out.host = peer.local_host;
     out.port = peer.local_port;
-    if (!available) {
+    if (brokers.size() > 1 && key_type == 0) {
+      const auto& b = brokers[static_cast<size_t>(java_hash(key) & 0x7fffffff) % brokers.size()];
+      if (b.node_id != broker.node_id()) {
+        out.node_id = b.node_id;
+        out.host = b.host;
+        out.port = b.port;
+        if (b.fenced) {
+          out.error_code = code(error::coordinator_not_available);
+          out.error_message = "the group's coordinator, broker " + std::to_string(b.node_id) + ", is not running";
+        }
+      }
+    }
+    if (out.error_code == 0 && !available) {
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "the group coordinator is not running";
-    } else if (key_type != 0) {
+    } else if (out.error_code == 0 && key_type != 0) {
       // Transactions (1) and share groups (2) have no coordinator yet.
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "no coordinator for key type " + std::to_string(key_type);
@@ -60,10 +84,10 @@ void find_coordinator(const request_context& rc, const msg::find_coordinator_req
     for (const auto& key : req.coordinator_keys) {
       auto& c = resp.coordinators.emplace_back();
       c.key = key;
-      answer(req.key_type, c);
+      answer_for(key, req.key_type, c);
     }
   } else {
-    answer(req.key_type, resp);
+    answer_for(req.key, req.key_type, resp);
   }
   rc.send(resp);
 }
