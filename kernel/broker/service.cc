@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/ranges.h>
+
 #include "kernel/base/crc32c.h"
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
@@ -45,6 +47,8 @@ adapter::topic_info to_info(const metadata::topic_state& t, const metadata::imag
     pi.isr = p.isr;
     pi.elr = p.elr;
     pi.last_known_elr = p.last_known_elr;
+    pi.adding = p.adding;
+    pi.removing = p.removing;
     if (img != nullptr)
       for (int32_t r : p.replicas) {
         auto b = img->brokers().find(r);
@@ -311,6 +315,7 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
     configs[k] = v;
   }
   std::lock_guard admin(admin_mu_);
+  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   if (find_topic(t.name)) return outcome::fail(error::topic_already_exists, "Topic '" + t.name + "' already exists.");
   const placement brokers = live_brokers();
   std::vector<std::vector<int32_t>> assignment = t.assignments;
@@ -366,6 +371,7 @@ std::optional<std::string> service::check_assignment(const std::vector<std::vect
 
 outcome service::delete_topic(const std::string& name) {
   std::lock_guard admin(admin_mu_);
+  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   auto t = find_topic(name);
   if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   if (auto r = store_->propose({metadata::remove_topic_record{t->id}}); !r)
@@ -384,6 +390,7 @@ outcome service::delete_topic(const std::string& name) {
 outcome service::create_partitions(const std::string& name, int32_t count,
                                    const std::vector<std::vector<int32_t>>& assignments, bool validate_only) {
   std::lock_guard admin(admin_mu_);
+  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   auto t = find_topic(name);
   if (!t) return outcome::fail(error::unknown_topic_or_partition, "This server does not host this topic-partition.");
   const auto current = static_cast<int32_t>(t->partitions.size());
@@ -435,6 +442,7 @@ outcome service::create_partitions(const std::string& name, int32_t count,
 
 outcome service::elect_leader(const std::string& topic, int32_t partition, bool unclean) {
   std::lock_guard admin(admin_mu_);
+  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   const auto settings = controller_settings();
   // Decided on the image and settled by the partition epoch: a race with
   // the controller is decided again.
@@ -465,6 +473,39 @@ outcome service::elect_leader(const std::string& topic, int32_t partition, bool 
     }
     if (r.error().code() != errc::already_exists)
       return refused(r.error(), error::unknown_topic_or_partition, "The partition is gone.");
+  }
+  return outcome::fail(error::request_timed_out, "the partition kept changing; try again");
+}
+
+status service::catch_up() const {
+  auto* q = store_->log().quorum();
+  if (q == nullptr) return {};
+  if (q->leader() == cfg_.node_id) return q->barrier(std::chrono::milliseconds(5000));
+  // A follower cannot confirm a read by itself: an empty entry, committed
+  // through the leader and applied here, brings the image up to date.
+  auto r = store_->propose({}, std::chrono::milliseconds(5000));
+  return r ? status{} : r.error();
+}
+
+outcome service::reassign(const std::string& topic, int32_t partition,
+                          const std::optional<std::vector<int32_t>>& target) {
+  std::lock_guard admin(admin_mu_);
+  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
+  const auto settings = controller_settings();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = store_->read(
+        [&](const metadata::image& i) { return replication::reassign(i, topic, partition, target, settings); });
+    if (r.error != error::none) return outcome::fail(r.error, r.message);
+    if (!r.record) return {};
+    auto done = store_->propose({metadata::partition_change_record{*r.record}});
+    if (done) {
+      log::info("{}-{}: {}", topic, partition,
+                target ? "reassignment to " + fmt::format("{}", fmt::join(*target, ",")) + " started"
+                       : std::string("reassignment cancelled"));
+      return {};
+    }
+    if (done.error().code() != errc::already_exists)
+      return refused(done.error(), error::unknown_topic_or_partition, "The partition is gone.");
   }
   return outcome::fail(error::request_timed_out, "the partition kept changing; try again");
 }

@@ -88,6 +88,8 @@ class service final : public adapter::broker {
   adapter::outcome create_partitions(const std::string& name, int32_t count,
                                      const std::vector<std::vector<int32_t>>& assignments, bool validate_only) override;
   adapter::outcome elect_leader(const std::string& topic, int32_t partition, bool unclean) override;
+  adapter::outcome reassign(const std::string& topic, int32_t partition,
+                            const std::optional<std::vector<int32_t>>& target) override;
   adapter::outcome describe_configs(adapter::resource_type type, const std::string& name,
                                     const std::vector<std::string>& names,
                                     std::vector<adapter::config_value>& out) const override;
@@ -135,6 +137,10 @@ class service final : public adapter::broker {
   std::optional<std::string> check_assignment(const std::vector<std::vector<int32_t>>& assignment,
                                               const placement& brokers) const;
   replication::controller_settings controller_settings() const;
+  // Waits until this node's image holds everything the quorum committed
+  // before the call (Raft's read index), so that an administrative change
+  // is checked against the latest state, as the active controller would.
+  status catch_up() const;
   // Rewrites every batch whose codec is not `codec` into `out`; an error
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,

@@ -22,7 +22,7 @@ enum : uint8_t {
 // Versions written now; partition and broker records of version 0 are
 // still read (data dirs from before replication).
 constexpr uint8_t record_version = 0;
-constexpr uint8_t partition_version = 1;
+constexpr uint8_t partition_version = 2;
 constexpr uint8_t broker_version = 2;
 constexpr uint8_t fence_version = 1;
 
@@ -42,6 +42,7 @@ void encode_partition(byte_writer& o, const partition_record& r) {
   o.id(r.topic_id), o.i32(r.partition), o.i32(r.leader), o.i32(r.leader_epoch);
   ids(o, r.replicas), ids(o, r.isr), ids(o, r.elr), ids(o, r.last_known_elr);
   o.i32(r.partition_epoch);
+  ids(o, r.adding), ids(o, r.removing);
 }
 partition_record decode_partition(byte_reader& i, uint8_t version) {
   partition_record p;
@@ -58,6 +59,10 @@ partition_record decode_partition(byte_reader& i, uint8_t version) {
   p.elr = ids(i);
   p.last_known_elr = ids(i);
   p.partition_epoch = i.i32();
+  if (version >= 2) {
+    p.adding = ids(i);
+    p.removing = ids(i);
+  }
   return p;
 }
 

@@ -42,6 +42,11 @@ struct partition_record {
   std::vector<int32_t> elr;
   std::vector<int32_t> last_known_elr;
   int32_t partition_epoch = 0;
+  // Version 2: a reassignment under way (Kafka's AddingReplicas and
+  // RemovingReplicas): `replicas` holds the old and the new ones until the
+  // new ones are in sync.
+  std::vector<int32_t> adding;
+  std::vector<int32_t> removing;
 };
 
 // A partition's next state, as the controller decided it

@@ -22,6 +22,35 @@ void for_each_partition(const metadata::image& img, F&& fn) {
     for (const auto& p : t.partitions) fn(t, p);
 }
 
+std::vector<broker_id> minus(const std::vector<broker_id>& a, const std::vector<broker_id>& b) {
+  std::vector<broker_id> out;
+  for (broker_id x : a)
+    if (!has(b, x)) out.push_back(x);
+  return out;
+}
+
+// A reassignment's end: the replicas become its target (the replicas but
+// the removing ones, in order), the leaving ones leave every set, and a
+// leader that leaves hands over to the first live in-sync target replica.
+partition_state finish_reassignment(const partition_state& p, const std::vector<broker_id>& removing,
+                                    const broker_view& view) {
+  partition_state next = p;
+  next.replicas = minus(p.replicas, removing);
+  next.isr = minus(p.isr, removing);
+  next.elr = minus(p.elr, removing);
+  next.last_known_elr = minus(p.last_known_elr, removing);
+  if (has(removing, next.leader) || (next.leader != no_leader && !view.live(next.leader))) {
+    next.leader = no_leader;
+    for (broker_id r : next.replicas)
+      if (has(next.isr, r) && view.live(r)) {
+        next.leader = r;
+        break;
+      }
+    ++next.leader_epoch;
+  }
+  return next;
+}
+
 }  // namespace
 
 partition_policy policy_for(const metadata::topic_state& t, const controller_settings& s) {
@@ -105,8 +134,100 @@ std::vector<metadata::record> reconcile(const metadata::image& img, const contac
         changed = true;
       }
     }
-    if (changed) push_change(out, p, now);
+    // A reassignment whose new replicas have all caught up ends.
+    bool reassigned = false;
+    if (!p.adding.empty() || !p.removing.empty()) {
+      bool caught_up = true;
+      for (broker_id r : p.adding) caught_up = caught_up && has(now.isr, r);
+      if (caught_up && !minus(now.isr, p.removing).empty()) {
+        now = finish_reassignment(now, p.removing, view);
+        changed = reassigned = true;
+      }
+    }
+    if (!changed) return;
+    now.partition_epoch = p.partition_epoch + 1;
+    metadata::partition_record r = to_record(p, now);
+    if (reassigned) r.adding.clear(), r.removing.clear();
+    out.emplace_back(metadata::partition_change_record{r});
   });
+  return out;
+}
+
+reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
+                      const std::optional<std::vector<int32_t>>& target, const controller_settings& s) {
+  (void)s;
+  reassignment out;
+  const metadata::topic_state* t = img.find(topic);
+  if (!t || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) {
+    out.error = change_error::unknown_topic_or_partition;
+    out.message = "Partition " + std::to_string(partition) + " of '" + topic + "' does not exist.";
+    return out;
+  }
+  const metadata::partition_record& p = t->partitions[static_cast<size_t>(partition)];
+  const std::vector<broker_id> original = minus(p.replicas, p.adding);
+  const broker_view view = view_of(img);
+  metadata::partition_record r = p;
+  r.partition_epoch = p.partition_epoch + 1;
+  if (!target) {
+    if (p.adding.empty() && p.removing.empty()) {
+      out.error = change_error::no_reassignment_in_progress;
+      out.message = "no reassignment of " + topic + "-" + std::to_string(partition) + " is under way";
+      return out;
+    }
+    // Back to where it started: the replicas that were being added go.
+    partition_state next = finish_reassignment(to_state(p), p.adding, view);
+    next.partition_epoch = r.partition_epoch;
+    r = to_record(p, next);
+    r.adding.clear();
+    r.removing.clear();
+    out.record = r;
+    return out;
+  }
+  std::set<int32_t> seen;
+  for (int32_t b : *target) {
+    if (!seen.insert(b).second) {
+      out.error = change_error::invalid_replica_assignment;
+      out.message = "broker " + std::to_string(b) + " is named twice";
+      return out;
+    }
+    if (!img.brokers().count(b)) {
+      out.error = change_error::invalid_replica_assignment;
+      out.message = "broker " + std::to_string(b) + " is not registered";
+      return out;
+    }
+  }
+  if (target->empty()) {
+    out.error = change_error::invalid_replica_assignment;
+    out.message = "the target has no replica";
+    return out;
+  }
+  if (*target == original && p.adding.empty() && p.removing.empty()) return out;  // already so
+  r.replicas = *target;
+  for (broker_id b : original)
+    if (!has(*target, b)) r.replicas.push_back(b);
+  r.adding = minus(*target, original);
+  r.removing = minus(original, *target);
+  // What was being added and is not in the new target goes at once.
+  partition_state now = to_state(p);
+  std::vector<broker_id> dropped = minus(p.adding, *target);
+  if (!dropped.empty()) now = finish_reassignment(now, dropped, view);
+  now.replicas = r.replicas;
+  if (r.adding.empty()) {
+    // Nothing to copy: done now.
+    now = finish_reassignment(now, r.removing, view);
+    r.removing.clear();
+  }
+  now.partition_epoch = r.partition_epoch;
+  auto adding = r.adding, removing = r.removing;
+  r = to_record(p, now);
+  r.adding = adding;
+  r.removing = removing;
+  if (r.leader == no_leader || !has(r.isr, r.leader)) {
+    out.error = change_error::invalid_replica_assignment;
+    out.message = "no replica of the target is live and in sync";
+    return out;
+  }
+  out.record = r;
   return out;
 }
 

@@ -63,6 +63,24 @@ std::vector<metadata::record> registration_records(const metadata::image& img, c
 std::vector<metadata::record> controlled_shutdown_records(const metadata::image& img, int32_t self, int64_t epoch,
                                                           const controller_settings& s);
 
+// AlterPartitionReassignments for one partition: `target` replicas, or
+// none to cancel the reassignment under way. The change that starts it:
+// the partition's replicas become the target followed by the current ones
+// not in it, `adding` the target's new ones, `removing` the ones to go. The
+// new replicas fetch like any follower; `reconcile` completes the
+// reassignment once every one of them is in the ISR (the replicas become
+// the target, a leader that is leaving hands over). A target that adds
+// nothing completes at once. Errors: UNKNOWN_TOPIC_OR_PARTITION,
+// INVALID_REPLICA_ASSIGNMENT (empty, a duplicate, an unregistered broker),
+// NO_REASSIGNMENT_IN_PROGRESS (a cancel with nothing to cancel).
+struct reassignment {
+  change_error error = change_error::none;
+  std::string message;
+  std::optional<metadata::partition_record> record;  // none: nothing to change
+};
+reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
+                      const std::optional<std::vector<int32_t>>& target, const controller_settings& s);
+
 // Replicas for `count` new partitions numbered from `first`, `factor` each,
 // over `brokers` (id and rack; unfenced ones). Racks alternate, so a
 // partition's replicas span as many racks as there are; leaders (the first

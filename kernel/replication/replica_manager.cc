@@ -186,7 +186,7 @@ void replica_manager::refresh() {
     int min_insync;
   };
   std::map<key, wanted> want;
-  std::set<std::string> topics;
+  std::set<key> here;  // partitions with a replica on this broker, any factor
   std::map<int32_t, int64_t> epochs;
   std::map<int32_t, std::pair<std::string, int32_t>> peers;
   bool acting = false;
@@ -198,11 +198,12 @@ void replica_manager::refresh() {
       if (b.replication_port > 0) peers[id] = {b.host, b.replication_port};
     }
     for (const auto& [name, t] : img.topics()) {
-      topics.insert(name);
       const int min_insync = policy_for(t, opts_.controller).min_insync;
-      for (const auto& p : t.partitions)
-        if (p.replicas.size() > 1 && std::find(p.replicas.begin(), p.replicas.end(), opts_.self) != p.replicas.end())
-          want[{name, p.partition}] = wanted{p, min_insync};
+      for (const auto& p : t.partitions) {
+        if (std::find(p.replicas.begin(), p.replicas.end(), opts_.self) == p.replicas.end()) continue;
+        here.insert({name, p.partition});
+        if (p.replicas.size() > 1) want[{name, p.partition}] = wanted{p, min_insync};
+      }
     }
   });
   // A broker acts on its partitions only once the metadata has taken in
@@ -264,7 +265,9 @@ void replica_manager::refresh() {
     for (const auto& [k, s] : slots_)
       if (!want.count(k)) gone.push_back(k);
   }
-  for (const auto& k : gone) drop(k, topics.count(k.first) == 0);
+  // Deleted, or reassigned away: the local copy goes too. (Down to one
+  // replica here, the broker's plain path keeps serving the log.)
+  for (const auto& k : gone) drop(k, here.count(k) == 0);
   if (opts_.on_metadata) opts_.on_metadata();
 }
 

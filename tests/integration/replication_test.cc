@@ -223,6 +223,7 @@ TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it
   // leader alone, below min.insync.replicas.
   c.kill(2);
   ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 1; }, 15s));
+  std::this_thread::sleep_for(200ms);              // the leader's replica applies what its image has
   EXPECT_EQ(produce(c, 1, "two", -1, {"d"}), 19);  // NOT_ENOUGH_REPLICAS, before appending
   EXPECT_EQ(produce(c, 1, "two", 1, {"e"}), 0) << "acks=1 is still taken";
   // Below min ISR the high watermark stays (KIP-966): the acks=1 record
@@ -336,7 +337,74 @@ TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
   auto now = partition_of(c, 2, "el");
   EXPECT_EQ(now.leader_id, 1);
   EXPECT_GT(now.leader_epoch, before);
-  EXPECT_EQ(produce(c, 1, "el", -1, {"after the election"}), 0);
+  EXPECT_TRUE(eventually([&] { return produce(c, 1, "el", -1, {"after the election"}) == 0; }, 5s));
+}
+
+int16_t reassign(cluster& c, int id, const std::string& topic, std::optional<std::vector<int32_t>> replicas) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return -2;
+  msg::alter_partition_reassignments_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  p.replicas = std::move(replicas);
+  auto r = call<msg::alter_partition_reassignments_response>(fc, 45, 0, req);
+  if (!r) return -2;
+  const auto& answer = r->responses.at(0).partitions.at(0);
+  if (answer.error_code != 0)
+    std::printf("reassign %s: %s\n", topic.c_str(), answer.error_message.value_or("").c_str());
+  return answer.error_code;
+}
+
+size_t reassignments_under_way(cluster& c, int id) {
+  frame_client fc(c.port(id));
+  msg::list_partition_reassignments_request req;
+  auto r = call<msg::list_partition_reassignments_response>(fc, 46, 0, req);
+  return r ? r->topics.size() : 99;
+}
+
+TEST(replication, a_reassignment_copies_the_partition_then_drops_the_old_replica_and_its_leadership) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "mv";
+  t.num_partitions = -1;
+  t.replication_factor = -1;
+  auto& a = t.assignments.emplace_back();
+  a.partition_index = 0;
+  a.broker_ids = {1, 2};
+  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "mv").isr_nodes.size() == 2; }, 10s));
+  const std::string all = bootstrap(c, {1, 2, 3});
+  auto produced =
+      run_command("printf '" + numbers(1, 3000) + "' | timeout 60 kcat -P -b " + all + " -t mv -X acks=all 2>&1");
+  ASSERT_EQ(produced.code, 0) << produced.out;
+
+  // Bad targets change nothing.
+  EXPECT_EQ(reassign(c, 2, "mv", std::vector<int32_t>{2, 9}), 39);  // INVALID_REPLICA_ASSIGNMENT
+  EXPECT_EQ(reassign(c, 2, "mv", std::vector<int32_t>{3, 3}), 39);
+  EXPECT_EQ(reassign(c, 2, "mv", std::nullopt), 85);  // NO_REASSIGNMENT_IN_PROGRESS
+  EXPECT_EQ(reassign(c, 2, "nope", std::vector<int32_t>{1}), 3);
+  EXPECT_EQ(partition_of(c, 1, "mv").replica_nodes, (std::vector<int32_t>{1, 2}));
+
+  // To [2, 3]: broker 3 copies the partition, joins the ISR, then broker 1,
+  // the leader, goes and leadership moves to a replica that stays.
+  ASSERT_EQ(reassign(c, 3, "mv", std::vector<int32_t>{2, 3}), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = partition_of(c, 1, "mv");
+        return reassignments_under_way(c, 1) == 0 && p.replica_nodes == std::vector<int32_t>{2, 3};
+      },
+      20s));
+  auto p = partition_of(c, 1, "mv");
+  EXPECT_TRUE(p.leader_id == 2 || p.leader_id == 3) << p.leader_id;
+  EXPECT_EQ(p.isr_nodes.size(), 2u);
+  // (The new leader may learn it a moment after broker 1 does.)
+  EXPECT_TRUE(eventually([&] { return produce(c, p.leader_id, "mv", -1, {"3001"}) == 0; }, 5s));
+  auto consumed = run_command("timeout 60 kcat -C -e -q -b " + all + " -t mv -o beginning -f '%s\\n' 2>&1");
+  EXPECT_EQ(consumed.out, numbers(1, 3001));
 }
 
 TEST(replication, garbage_and_forged_frames_on_the_replication_port_change_nothing) {

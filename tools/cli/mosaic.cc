@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1377,7 +1378,45 @@ int partitions_command(connection& c, const std::string& verb, args a) {
       }
     return failed ? 1 : 0;
   }
-  usage_error("unknown partitions command '" + verb + "' (list, elect)");
+  if (verb == "reassign") {
+    const std::string spec = a.positional("TOPIC:PARTITION");
+    const auto colon = spec.rfind(':');
+    if (colon == std::string::npos) usage_error("reassign names TOPIC:PARTITION");
+    const auto replicas = a.option("--replicas", "-r");
+    const bool cancel = a.flag("--cancel");
+    a.done();
+    if (!replicas == !cancel) usage_error("reassign needs --replicas B,B,... or --cancel");
+    msg::alter_partition_reassignments_request req;
+    auto& t = req.topics.emplace_back();
+    t.name = spec.substr(0, colon);
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = static_cast<int32_t>(integer(spec.substr(colon + 1), "the partition"));
+    if (replicas) {
+      p.replicas.emplace();
+      std::stringstream list(*replicas);
+      for (std::string id; std::getline(list, id, ',');)
+        p.replicas->push_back(static_cast<int32_t>(integer(id, "--replicas")));
+    }
+    auto resp = c.call<msg::alter_partition_reassignments_response>(45, 0, req);
+    if (resp.error_code != 0) refused(resp.error_code, t.name, resp.error_message);
+    const auto& r = resp.responses.at(0).partitions.at(0);
+    if (r.error_code != 0) refused(r.error_code, t.name, r.error_message);
+    std::printf("%s %s\n", spec.c_str(), cancel ? "reassignment cancelled" : "reassignment started");
+    return 0;
+  }
+  if (verb == "reassignments") {
+    a.done();
+    msg::list_partition_reassignments_request req;
+    auto resp = c.call<msg::list_partition_reassignments_response>(46, 0, req);
+    if (resp.error_code != 0) refused(resp.error_code, "", resp.error_message);
+    std::printf("%-30s %-10s %-12s %-10s %s\n", "TOPIC", "PARTITION", "REPLICAS", "ADDING", "REMOVING");
+    for (const auto& t : resp.topics)
+      for (const auto& p : t.partitions)
+        std::printf("%-30s %-10d %-12s %-10s %s\n", t.name.c_str(), p.partition_index, ids(p.replicas).c_str(),
+                    ids(p.adding_replicas).c_str(), ids(p.removing_replicas).c_str());
+    return 0;
+  }
+  usage_error("unknown partitions command '" + verb + "' (list, elect, reassign, reassignments)");
 }
 
 // ---- quorum ----
@@ -1452,6 +1491,8 @@ const char* const help_main =
     "  share reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET\n"
     "  partitions list [--under-replicated] [--offline] [TOPIC]...\n"
     "  partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
+    "  partitions reassign TOPIC:PARTITION --replicas B,B,... | --cancel\n"
+    "  partitions reassignments\n"
     "  cluster info\n"
     "  quorum describe\n"
     "\n"
@@ -1523,7 +1564,12 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
      "    a preferred leader election (the first replica leads again, if it is in sync), for every\n"
      "    partition that needs one when none is named; --unclean: a partition with no eligible\n"
-     "    replica takes any live one, which may lose acknowledged records\n"},
+     "    replica takes any live one, which may lose acknowledged records\n"
+     "mosaic partitions reassign TOPIC:PARTITION -r|--replicas B,B,...\n"
+     "    moves a partition to these brokers: the new replicas copy it and join the ISR, then the\n"
+     "    old ones go (leadership moves first if its leader goes); --cancel instead of --replicas\n"
+     "    stops a reassignment under way\n"
+     "mosaic partitions reassignments     the reassignments under way\n"},
     {"quorum",
      "mosaic quorum describe\n"
      "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"

@@ -233,6 +233,11 @@ class handler : public std::enable_shared_from_this<handler> {
         return on_admin_thread<msg::describe_log_dirs_request>(rc, r, &handler::describe_log_dirs);
       case msg::elect_leaders_request_api_key:
         return on_admin_thread<msg::elect_leaders_request>(rc, r, &handler::elect_leaders);
+      case msg::alter_partition_reassignments_request_api_key:
+        return on_admin_thread<msg::alter_partition_reassignments_request>(rc, r,
+                                                                           &handler::alter_partition_reassignments);
+      case msg::list_partition_reassignments_request_api_key:
+        return list_partition_reassignments(rc, decode<msg::list_partition_reassignments_request>(r, rc.version));
       case msg::describe_topic_partitions_request_api_key:
         return describe_topic_partitions(rc, decode<msg::describe_topic_partitions_request>(r, rc.version));
       case msg::incremental_alter_configs_request_api_key:
@@ -1009,6 +1014,58 @@ class handler : public std::enable_shared_from_this<handler> {
     rc.send(resp);
   }
 
+  void alter_partition_reassignments(const request_context& rc, const msg::alter_partition_reassignments_request& req) {
+    msg::alter_partition_reassignments_response resp;
+    resp.allow_replication_factor_change = req.allow_replication_factor_change;
+    for (const auto& t : req.topics) {
+      auto& out = resp.responses.emplace_back();
+      out.name = t.name;
+      const auto topic = broker().find_topic(t.name);
+      for (const auto& p : t.partitions) {
+        auto& r = out.partitions.emplace_back();
+        r.partition_index = p.partition_index;
+        adapter::outcome o;
+        if (rc.version >= 1 && !req.allow_replication_factor_change && p.replicas && topic && p.partition_index >= 0 &&
+            static_cast<size_t>(p.partition_index) < topic->partitions.size()) {
+          const auto& now = topic->partitions[static_cast<size_t>(p.partition_index)];
+          if (p.replicas->size() != now.replicas.size() - now.adding.size())
+            o = adapter::outcome::fail(error::invalid_replication_factor,
+                                       "the reassignment would change the replication factor");
+        }
+        if (o.ok()) o = broker().reassign(t.name, p.partition_index, p.replicas);
+        r.error_code = code(o.code);
+        if (!o.ok()) r.error_message = o.message;
+      }
+    }
+    rc.send(resp);
+  }
+
+  void list_partition_reassignments(const request_context& rc, const msg::list_partition_reassignments_request& req) {
+    msg::list_partition_reassignments_response resp;
+    std::vector<std::pair<adapter::topic_info, std::optional<std::vector<int32_t>>>> asked;
+    if (req.topics) {
+      for (const auto& t : *req.topics)
+        if (auto found = broker().find_topic(t.name)) asked.emplace_back(std::move(*found), t.partition_indexes);
+    } else {
+      for (auto& t : broker().topics()) asked.emplace_back(std::move(t), std::nullopt);
+    }
+    for (const auto& [t, only] : asked) {
+      msg::list_partition_reassignments_response_ongoing_topic_reassignment out;
+      out.name = t.name;
+      for (const auto& p : t.partitions) {
+        if (p.adding.empty() && p.removing.empty()) continue;
+        if (only && std::find(only->begin(), only->end(), p.partition) == only->end()) continue;
+        auto& r = out.partitions.emplace_back();
+        r.partition_index = p.partition;
+        r.replicas = p.replicas;
+        r.adding_replicas = p.adding;
+        r.removing_replicas = p.removing;
+      }
+      if (!out.partitions.empty()) resp.topics.push_back(std::move(out));
+    }
+    rc.send(resp);
+  }
+
   void describe_topic_partitions(const request_context& rc, const msg::describe_topic_partitions_request& req) {
     msg::describe_topic_partitions_response resp;
     std::vector<adapter::topic_info> topics;
@@ -1183,6 +1240,8 @@ const std::vector<api_range>& supported_apis() {
       {msg::describe_quorum_request_api_key, 0, 2, 0},
       {msg::elect_leaders_request_api_key, 0, 2, 2},
       {msg::describe_topic_partitions_request_api_key, 0, 0, 0},
+      {msg::alter_partition_reassignments_request_api_key, 0, 1, 0},
+      {msg::list_partition_reassignments_request_api_key, 0, 0, 0},
       {msg::find_coordinator_request_api_key, 0, 6, 3},
       {msg::join_group_request_api_key, 0, 9, 6},
       {msg::sync_group_request_api_key, 0, 5, 4},

@@ -481,8 +481,8 @@ TEST(broker_api, a_metadata_partition_log_from_before_raft_is_imported_at_first_
       ASSERT_TRUE((*l)->append(batch, 0).ok());
     };
     entry({metadata::cluster_record{"mosaic-test-cluster"}});
-    entry({metadata::topic_record{"old", id}, metadata::partition_record{id, 0, 1, 0, {1}, {1}, {}, {}, 0},
-           metadata::partition_record{id, 1, 1, 0, {1}, {1}, {}, {}, 0},
+    entry({metadata::topic_record{"old", id}, metadata::partition_record{id, 0, 1, 0, {1}, {1}, {}, {}, 0, {}, {}},
+           metadata::partition_record{id, 1, 1, 0, {1}, {1}, {}, {}, 0, {}, {}},
            metadata::config_record{2, "old", "retention.ms", "4242"}});
     entry({metadata::topic_record{"gone", metadata::random_uuid()}});
     entry({metadata::remove_topic_record{}});  // an unknown id: nothing happens

@@ -19,7 +19,7 @@ uuid id_of(uint8_t n) {
 }
 
 TEST(metadata_records, every_record_survives_a_round_trip) {
-  partition_record p{id_of(1), 2, 3, 4, {3, 1, 2}, {3, 1}, {2}, {}, 7};
+  partition_record p{id_of(1), 2, 3, 4, {3, 1, 2, 5}, {3, 1}, {2}, {}, 7, {5}, {2}};
   broker_record b{5, "10.0.0.5", 9092, 42, id_of(9), "rack-a", true, 19092, true};
   const std::vector<record> in = {cluster_record{"c1"},
                                   topic_record{"t", id_of(1)},
@@ -37,6 +37,8 @@ TEST(metadata_records, every_record_survives_a_round_trip) {
   EXPECT_EQ(p2.isr, p.isr);
   EXPECT_EQ(p2.elr, p.elr);
   EXPECT_EQ(p2.partition_epoch, 7);
+  EXPECT_EQ(p2.adding, std::vector<int32_t>{5});
+  EXPECT_EQ(p2.removing, std::vector<int32_t>{2});
   EXPECT_EQ(std::get<partition_change_record>((*out)[3]).state.replicas, p.replicas);
   const auto& b2 = std::get<broker_record>((*out)[6]);
   EXPECT_EQ(b2.epoch, 42);
@@ -71,7 +73,7 @@ TEST(metadata_records, version_0_partitions_and_brokers_from_before_replication_
 TEST(metadata_image, a_partition_change_applies_only_on_the_state_it_was_decided_from) {
   image img;
   img.apply(topic_record{"t", id_of(1)});
-  partition_record p{id_of(1), 0, 1, 0, {1, 2, 3}, {1, 2, 3}, {}, {}, 0};
+  partition_record p{id_of(1), 0, 1, 0, {1, 2, 3}, {1, 2, 3}, {}, {}, 0, {}, {}};
   img.apply(p);
   partition_record next = p;
   next.isr = {1, 2};

@@ -78,6 +78,7 @@ enum class error : int16_t {
   fenced_instance_id = 82,
   eligible_leaders_not_available = 83,
   election_not_needed = 84,
+  no_reassignment_in_progress = 85,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
   invalid_update_version = 95,
@@ -108,6 +109,8 @@ struct partition_info {
   std::vector<int32_t> elr;             // eligible leader replicas (KIP-966)
   std::vector<int32_t> last_known_elr;  // the last leader when nothing is eligible
   std::vector<int32_t> offline;         // replicas on fenced brokers
+  std::vector<int32_t> adding;          // a reassignment under way: replicas being added
+  std::vector<int32_t> removing;        // and replicas to be removed once they are in sync
 };
 
 struct topic_info {
@@ -257,6 +260,11 @@ class broker {
   // replica of a partition that has no leader and no eligible replica.
   // ELECTION_NOT_NEEDED when nothing would change.
   virtual outcome elect_leader(const std::string& topic, int32_t partition, bool unclean) = 0;
+  // AlterPartitionReassignments for one partition: moves it to `target`
+  // replicas (the new ones catch up before the old ones go), or with none
+  // cancels the reassignment under way.
+  virtual outcome reassign(const std::string& topic, int32_t partition,
+                           const std::optional<std::vector<int32_t>>& target) = 0;
   // Every config of the resource when `names` is empty.
   virtual outcome describe_configs(resource_type type, const std::string& name, const std::vector<std::string>& names,
                                    std::vector<config_value>& out) const = 0;
