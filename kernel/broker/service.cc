@@ -137,6 +137,9 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   mo.fetch_wait_max_ms = cfg.server.replica_fetch_wait_max_ms;
   mo.fetch_max_bytes = static_cast<size_t>(cfg.server.replica_fetch_max_bytes);
   mo.controller = s->controller_settings();
+  mo.auto_rebalance = cfg.server.auto_leader_rebalance;
+  mo.rebalance_interval_ms = cfg.server.leader_imbalance_check_interval_s * 1000;
+  mo.imbalance_percent = static_cast<int>(cfg.server.leader_imbalance_percent);
   mo.log_config = [p = s.get()](const std::string& topic) {
     auto overrides = p->store_->read([&](const metadata::image& i) {
       auto* t = i.find(topic);

@@ -57,6 +57,11 @@ const std::vector<key_doc> keys = {
     {"replica.fetch.max.bytes", "integer", "1048576", "bytes a follower asks for per partition and fetch"},
     {"replication.port", "integer", "0",
      "where followers fetch from this broker (Mosaic's own protocol, on the first listener's host; 0: any free port)"},
+    {"auto.leader.rebalance.enable", "boolean", "true",
+     "the controller moves leadership back to preferred replicas when a broker leads too few of its own"},
+    {"leader.imbalance.check.interval.seconds", "integer", "300", "how often the controller checks the balance"},
+    {"leader.imbalance.per.broker.percentage", "integer", "10",
+     "a broker leading fewer of the partitions it is preferred for than this share is rebalanced"},
     {"unclean.leader.election.enable", "boolean", "false",
      "a partition with no eligible replica elects any live one, which may lose acknowledged records"},
     {"controller.quorum.voters", "list", "[] (this node alone)",
@@ -160,6 +165,8 @@ constexpr server_int_field server_int_fields[] = {
     {"replica.fetch.wait.max.ms", &server_settings::replica_fetch_wait_max_ms, 0, 60000},
     {"replica.fetch.max.bytes", &server_settings::replica_fetch_max_bytes, 1024, 1 << 30},
     {"replication.port", &server_settings::replication_port, 0, 65535},
+    {"leader.imbalance.check.interval.seconds", &server_settings::leader_imbalance_check_interval_s, 1, INT32_MAX},
+    {"leader.imbalance.per.broker.percentage", &server_settings::leader_imbalance_percent, 0, 100},
 };
 
 struct group_int_field {
@@ -313,6 +320,10 @@ class parser {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
         cfg.groups.dlq_auto_create_topics = b == "true";
+      } else if (key == "auto.leader.rebalance.enable") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.server.auto_leader_rebalance = b == "true";
       } else if (key == "unclean.leader.election.enable") {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");

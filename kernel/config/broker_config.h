@@ -67,12 +67,15 @@ struct server_settings {
   std::string cleanup_policy = "delete";         // log.cleanup.policy
   std::string cluster_id;                        // cluster.id (empty: made at first start)
   // Replication (kernel/replication).
-  int64_t broker_session_timeout_ms = 9000;   // broker.session.timeout.ms
-  int64_t replica_lag_time_max_ms = 30000;    // replica.lag.time.max.ms
-  int64_t replica_fetch_wait_max_ms = 500;    // replica.fetch.wait.max.ms
-  int64_t replica_fetch_max_bytes = 1 << 20;  // replica.fetch.max.bytes
-  int64_t replication_port = 0;               // replication.port (Mosaic's; 0: any free port)
-  bool unclean_leader_election = false;       // unclean.leader.election.enable
+  int64_t broker_session_timeout_ms = 9000;         // broker.session.timeout.ms
+  int64_t replica_lag_time_max_ms = 30000;          // replica.lag.time.max.ms
+  int64_t replica_fetch_wait_max_ms = 500;          // replica.fetch.wait.max.ms
+  int64_t replica_fetch_max_bytes = 1 << 20;        // replica.fetch.max.bytes
+  int64_t replication_port = 0;                     // replication.port (Mosaic's; 0: any free port)
+  bool unclean_leader_election = false;             // unclean.leader.election.enable
+  bool auto_leader_rebalance = true;                // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_s = 300;  // leader.imbalance.check.interval.seconds
+  int64_t leader_imbalance_percent = 10;            // leader.imbalance.per.broker.percentage
 };
 
 // The group coordinator's settings, under Kafka's names.

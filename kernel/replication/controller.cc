@@ -153,6 +153,27 @@ std::vector<metadata::record> reconcile(const metadata::image& img, const contac
   return out;
 }
 
+std::vector<metadata::record> preferred_elections(const metadata::image& img, int imbalance_percent,
+                                                  const controller_settings& s) {
+  std::map<broker_id, std::pair<int, int>> share;  // preferred of: (partitions, not led)
+  for_each_partition(img, [&](const metadata::topic_state&, const metadata::partition_record& p) {
+    if (p.replicas.empty() || !p.adding.empty()) return;
+    auto& [total, off] = share[p.replicas.front()];
+    ++total;
+    if (p.leader != p.replicas.front()) ++off;
+  });
+  std::vector<metadata::record> out;
+  const broker_view view = view_of(img);
+  for_each_partition(img, [&](const metadata::topic_state& t, const metadata::partition_record& p) {
+    if (p.replicas.empty() || !p.adding.empty() || p.leader == p.replicas.front()) return;
+    const auto [total, off] = share[p.replicas.front()];
+    if (off * 100 <= imbalance_percent * total) return;
+    change ch = elect_preferred(to_state(p), view, policy_for(t, s));
+    if (ch.error == change_error::none && ch.changed) push_change(out, p, ch.next);
+  });
+  return out;
+}
+
 reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
                       const std::optional<std::vector<int32_t>>& target, const controller_settings& s) {
   (void)s;

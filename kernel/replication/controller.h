@@ -81,6 +81,14 @@ struct reassignment {
 reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
                       const std::optional<std::vector<int32_t>>& target, const controller_settings& s);
 
+// Automatic preferred-leader balancing (auto.leader.rebalance.enable): for
+// each broker whose share of partitions it is the preferred replica of
+// but does not lead is over `imbalance_percent`
+// (leader.imbalance.per.broker.percentage), a preferred election for each
+// of those where it is live and in sync.
+std::vector<metadata::record> preferred_elections(const metadata::image& img, int imbalance_percent,
+                                                  const controller_settings& s);
+
 // Replicas for `count` new partitions numbered from `first`, `factor` each,
 // over `brokers` (id and rack; unfenced ones). Racks alternate, so a
 // partition's replicas span as many racks as there are; leaders (the first

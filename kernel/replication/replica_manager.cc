@@ -628,6 +628,7 @@ void replica_manager::controller_pass() {
   if (st.term != quorum_term_) {
     quorum_term_ = st.term;
     leading_since_ = now;
+    next_rebalance_ = now + std::chrono::milliseconds(opts_.rebalance_interval_ms);
   }
   // Each node's last answer to the Raft leader is its heartbeat. A node
   // this leader has not heard from yet (an observer that has not
@@ -641,11 +642,20 @@ void replica_manager::controller_pass() {
     if (p.since_contact_ms < opts_.session_timeout_ms) c.heard.insert(p.id);
   }
   const bool settled = now - leading_since_ >= std::chrono::milliseconds(opts_.session_timeout_ms);
+  const bool rebalance = opts_.auto_rebalance && settled && now >= next_rebalance_;
+  if (rebalance) next_rebalance_ = now + std::chrono::milliseconds(opts_.rebalance_interval_ms);
   auto records = store_->read([&](const metadata::image& img) {
     if (!settled)
       for (const auto& [id, b] : img.brokers())
         if (!listed.count(id)) c.unknown.insert(id);
-    return reconcile(img, c, opts_.controller);
+    auto out = reconcile(img, c, opts_.controller);
+    // Preferred leaders lead again, in a pass of their own (never mixed
+    // with fencing, whose changes name the same partition epochs).
+    if (out.empty() && rebalance) {
+      out = preferred_elections(img, opts_.imbalance_percent, opts_.controller);
+      if (!out.empty()) log::info("controller: {} preferred leader election(s) to balance leadership", out.size());
+    }
+    return out;
   });
   if (records.empty()) return;
   for (const auto& r : records)

@@ -64,6 +64,11 @@ struct manager_options {
   size_t fetch_max_bytes = 1 << 20;
   int64_t produce_timeout_ms = 30000;
   controller_settings controller;
+  // auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds,
+  // leader.imbalance.per.broker.percentage.
+  bool auto_rebalance = true;
+  int64_t rebalance_interval_ms = 300000;
+  int imbalance_percent = 10;
   // The log config of a topic's partitions (its overrides on the defaults).
   std::function<log::log_config(const std::string& topic)> log_config;
   // A partition's high watermark moved (fetches waiting on it may go).
@@ -173,6 +178,7 @@ class replica_manager {
   std::thread control_;
   int64_t quorum_term_ = 0;
   std::chrono::steady_clock::time_point leading_since_{};
+  std::chrono::steady_clock::time_point next_rebalance_{};
 };
 
 }  // namespace mosaic::replication

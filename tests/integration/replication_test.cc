@@ -407,6 +407,31 @@ TEST(replication, a_reassignment_copies_the_partition_then_drops_the_old_replica
   EXPECT_EQ(consumed.out, numbers(1, 3001));
 }
 
+TEST(replication, leadership_returns_to_the_preferred_replica_on_its_own) {
+  auto settings = fast();
+  settings.push_back("leader.imbalance.check.interval.seconds=1");
+  settings.push_back("leader.imbalance.per.broker.percentage=0");
+  cluster c(false, settings);
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "pref", 3), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "pref").isr_nodes.size() == 3; }, 10s));
+  const int preferred = partition_of(c, 1, "pref").replica_nodes.at(0);
+  c.kill(preferred);
+  const int asked = preferred == 1 ? 2 : 1;
+  ASSERT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id != preferred; }, 15s));
+  c.start(preferred);
+  ASSERT_TRUE(c.ready(preferred));
+  // Back in the ISR, then leading again: nobody asked.
+  EXPECT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id == preferred; }, 20s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return c.node(asked).err().find("preferred leader election") != std::string::npos ||
+               c.node(6 - asked - preferred).err().find("preferred leader election") != std::string::npos ||
+               c.node(preferred).err().find("preferred leader election") != std::string::npos;
+      },
+      5s));
+}
+
 TEST(replication, garbage_and_forged_frames_on_the_replication_port_change_nothing) {
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();

@@ -138,6 +138,66 @@ TEST(controller, a_controlled_shutdown_hands_leadership_over_and_is_not_undone_w
   EXPECT_TRUE(reconcile(img, heard(2, {1, 2, 3}), {}).empty()) << "still heard, but shutting down";
 }
 
+TEST(controller, a_reassignment_adds_first_and_removes_once_the_new_replicas_are_in_sync) {
+  image img = three_brokers();
+  img.apply(broker(4, 14));
+  const controller_settings s;
+  // Bad targets: nothing to propose.
+  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{1, 9}, s).error, change_error::invalid_replica_assignment);
+  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{4, 4}, s).error, change_error::invalid_replica_assignment);
+  EXPECT_EQ(reassign(img, "t", 0, std::nullopt, s).error, change_error::no_reassignment_in_progress);
+  EXPECT_EQ(reassign(img, "t", 3, std::vector<int32_t>{1}, s).error, change_error::unknown_topic_or_partition);
+  EXPECT_FALSE(reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3}, s).record) << "already there";
+
+  // [1,2,3] -> [4,2,3]: 4 is added, 1 (the leader) will go.
+  auto r = reassign(img, "t", 0, std::vector<int32_t>{4, 2, 3}, s);
+  ASSERT_EQ(r.error, change_error::none);
+  ASSERT_TRUE(commit(img, {partition_change_record{*r.record}}));
+  EXPECT_EQ(part(img).replicas, (std::vector<int32_t>{4, 2, 3, 1}));
+  EXPECT_EQ(part(img).adding, std::vector<int32_t>{4});
+  EXPECT_EQ(part(img).removing, std::vector<int32_t>{1});
+  EXPECT_EQ(part(img).leader, 1) << "nothing moves before 4 has the data";
+  EXPECT_TRUE(reconcile(img, heard(2, {1, 2, 3, 4}), s).empty()) << "4 is not in the ISR yet";
+  // 4 caught up: its leader put it in the ISR; the controller finishes.
+  partition_record in_sync = part(img);
+  in_sync.isr = {1, 2, 3, 4};
+  in_sync.partition_epoch += 1;
+  ASSERT_TRUE(commit(img, {partition_change_record{in_sync}}));
+  ASSERT_TRUE(commit(img, reconcile(img, heard(2, {1, 2, 3, 4}), s)));
+  EXPECT_EQ(part(img).replicas, (std::vector<int32_t>{4, 2, 3}));
+  EXPECT_TRUE(part(img).adding.empty() && part(img).removing.empty());
+  EXPECT_EQ(part(img).isr, (std::vector<int32_t>{2, 3, 4}));
+  EXPECT_EQ(part(img).leader, 4) << "the leader left: the first in-sync target replica leads";
+  EXPECT_GT(part(img).leader_epoch, 0);
+
+  // Cancelled half-way: back to where it started.
+  auto again = reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3}, s);
+  ASSERT_TRUE(commit(img, {partition_change_record{*again.record}}));
+  EXPECT_EQ(part(img).adding, std::vector<int32_t>{1});
+  auto cancel = reassign(img, "t", 0, std::nullopt, s);
+  ASSERT_EQ(cancel.error, change_error::none);
+  ASSERT_TRUE(commit(img, {partition_change_record{*cancel.record}}));
+  EXPECT_EQ(part(img).replicas, (std::vector<int32_t>{2, 3, 4}));
+  EXPECT_TRUE(part(img).adding.empty() && part(img).removing.empty());
+}
+
+TEST(controller, leadership_goes_back_to_preferred_replicas_past_the_imbalance_share) {
+  image img = three_brokers();
+  const controller_settings s;
+  EXPECT_TRUE(preferred_elections(img, 10, s).empty()) << "balanced";
+  ASSERT_TRUE(commit(img, reconcile(img, heard(2, {2, 3}), s)));  // 1 fenced: 2 leads
+  EXPECT_TRUE(preferred_elections(img, 10, s).empty()) << "1 is not live";
+  ASSERT_TRUE(commit(img, reconcile(img, heard(2, {1, 2, 3}), s)));
+  EXPECT_TRUE(preferred_elections(img, 10, s).empty()) << "1 is live but not in sync";
+  partition_record in_sync = part(img);
+  in_sync.isr = {1, 2, 3};
+  in_sync.partition_epoch += 1;
+  ASSERT_TRUE(commit(img, {partition_change_record{in_sync}}));
+  EXPECT_TRUE(preferred_elections(img, 100, s).empty()) << "under the share allowed";
+  ASSERT_TRUE(commit(img, preferred_elections(img, 10, s)));
+  EXPECT_EQ(part(img).leader, 1);
+}
+
 TEST(controller, placement_spreads_replicas_over_racks_and_rotates_leaders) {
   std::vector<broker_place> brokers = {{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}};
   auto a = place(brokers, 0, 6, 3, 0);
