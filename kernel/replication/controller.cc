@@ -296,8 +296,8 @@ std::vector<std::vector<int32_t>> place(const std::vector<broker_place>& brokers
   const size_t n = order.size();
   for (int32_t p = 0; p < count; ++p) {
     const size_t start = (offset + static_cast<uint32_t>(first + p)) % n;
-    std::vector<int32_t> replicas;
-    for (int32_t j = 0; j < factor; ++j) replicas.push_back(order[(start + static_cast<size_t>(j)) % n]);
+    std::vector<int32_t> replicas(static_cast<size_t>(factor));
+    for (size_t j = 0; j < replicas.size(); ++j) replicas[j] = order[(start + j) % n];
     out.push_back(std::move(replicas));
   }
   return out;

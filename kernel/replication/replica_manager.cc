@@ -127,7 +127,7 @@ result<std::unique_ptr<replica_manager>> replica_manager::start(manager_options 
   eo.node_id = m->opts_.self;
   eo.host = m->opts_.host;
   eo.port = m->opts_.port;
-  auto ep = rpc::endpoint::start(eo, [p = m.get()](rpc::frame f) { p->on_frame(std::move(f)); });
+  auto ep = rpc::endpoint::start(eo, [p = m.get()](const rpc::frame& f) { p->on_frame(f); });
   if (!ep) return status(ep.error().code(), "the replication port: " + ep.error().message());
   m->ep_ = std::move(*ep);
   m->ep_->every(std::chrono::milliseconds(tick_ms), [p = m.get()] { p->tick(); });
@@ -300,7 +300,7 @@ void replica_manager::drop(const key& k, bool remove_log) {
 
 // ---- frames ----
 
-void replica_manager::on_frame(rpc::frame f) {
+void replica_manager::on_frame(const rpc::frame& f) {
   if (f.header.version != 0) {
     ++stats_.bad_frames;
     return;
@@ -354,7 +354,7 @@ void replica_manager::on_fetch_request(const rpc::frame& f) {
     }
     if (probe.error == error::none && !probe.diverging && probe.records.empty()) {
       std::erase_if(s->held, [&](const held_fetch& o) { return o.from == h.from; });  // superseded
-      s->held.push_back(std::move(h));
+      s->held.push_back(h);
       drain(s);
       return;
     }
@@ -384,7 +384,7 @@ void replica_manager::answer_held(const std::shared_ptr<slot>& s, bool all) {
   std::vector<held_fetch> due;
   for (auto it = s->held.begin(); it != s->held.end();) {
     if (all || it->deadline <= now || leo > it->req.fetch_offset || !s->leading) {
-      due.push_back(std::move(*it));
+      due.push_back(*it);
       it = s->held.erase(it);
     } else {
       ++it;

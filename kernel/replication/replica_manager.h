@@ -135,7 +135,7 @@ class replica_manager {
                   std::shared_mutex* logs_mu);
   // Endpoint thread.
   void refresh();
-  void on_frame(rpc::frame f);
+  void on_frame(const rpc::frame& f);
   void on_fetch_request(const rpc::frame& f);
   void on_fetch_response(const rpc::frame& f);
   void tick();
