@@ -286,17 +286,20 @@ class handler : public std::enable_shared_from_this<handler> {
     out.name = t.name;
     out.topic_id = t.id;
     out.is_internal = t.internal;
-    for (const auto& p : t.partitions) {
-      auto& op = out.partitions.emplace_back();
-      op.partition_index = p.partition;
-      op.leader_id = p.leader;
-      op.leader_epoch = p.leader_epoch;
-      op.replica_nodes = p.replicas;
-      op.isr_nodes = p.isr;
-      op.offline_replicas = p.offline;
-      // No leader: the partition is offline until a replica is eligible.
-      if (p.leader < 0) op.error_code = code(error::leader_not_available);
-    }
+    for (const auto& p : t.partitions) fill_partition(out.partitions.emplace_back(), p);
+  }
+
+  // A partition as Metadata and DescribeTopicPartitions show it.
+  template <class Out>
+  static void fill_partition(Out& op, const adapter::partition_info& p) {
+    op.partition_index = p.partition;
+    op.leader_id = p.leader;
+    op.leader_epoch = p.leader_epoch;
+    op.replica_nodes = p.replicas;
+    op.isr_nodes = p.isr;
+    op.offline_replicas = p.offline;
+    // No leader: the partition is offline until a replica is eligible.
+    if (p.leader < 0) op.error_code = code(error::leader_not_available);
   }
 
   void metadata(const request_context& rc, const msg::metadata_request& req) {
@@ -1102,15 +1105,9 @@ class handler : public std::enable_shared_from_this<handler> {
         }
         --left;
         auto& op = out.partitions.emplace_back();
-        op.partition_index = p.partition;
-        op.leader_id = p.leader;
-        op.leader_epoch = p.leader_epoch;
-        op.replica_nodes = p.replicas;
-        op.isr_nodes = p.isr;
+        fill_partition(op, p);
         op.eligible_leader_replicas = p.elr;
         op.last_known_elr = p.last_known_elr;
-        op.offline_replicas = p.offline;
-        if (p.leader < 0) op.error_code = code(error::leader_not_available);
       }
       if (resp.next_cursor) break;
     }
