@@ -658,10 +658,15 @@ void replica_manager::controller_pass() {
     return out;
   });
   if (records.empty()) return;
+  // Each decision is logged once, not again on every pass that proposes
+  // it while it has not applied.
   for (const auto& r : records)
-    if (const auto* f = std::get_if<metadata::broker_fence_record>(&r))
+    if (const auto* f = std::get_if<metadata::broker_fence_record>(&r)) {
+      if (!logged_.insert({f->id, f->epoch, f->fenced}).second) continue;
       log::info("controller: {} broker {} (broker epoch {}){}", f->fenced ? "fencing" : "unfencing", f->id, f->epoch,
                 f->fenced ? ": not heard from within broker.session.timeout.ms" : "");
+    }
+  if (logged_.size() > 4096) logged_.clear();
   ++stats_.controller_proposals;
   auto r = store_->propose(records, std::chrono::milliseconds(opts_.session_timeout_ms));
   if (!r) log::debug("controller: the change was not applied ({}); the next pass decides again", r.error().message());

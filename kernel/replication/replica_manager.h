@@ -38,9 +38,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "kernel/base/status.h"
@@ -179,6 +181,7 @@ class replica_manager {
   int64_t quorum_term_ = 0;
   std::chrono::steady_clock::time_point leading_since_{};
   std::chrono::steady_clock::time_point next_rebalance_{};
+  std::set<std::tuple<int32_t, int64_t, bool>> logged_;  // fence decisions logged (broker, epoch, fenced)
 };
 
 }  // namespace mosaic::replication

@@ -85,7 +85,14 @@ def read(bootstrap, topic, out_file):
     parts = sorted(md.topics[topic].partitions)
     with open(out_file, "w") as out:
         for p in parts:
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            for attempt in range(30):  # the client may not know the partition's leader yet
+                try:
+                    low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                    break
+                except KafkaException:
+                    if attempt == 29:
+                        raise
+                    time.sleep(1)
             if high <= low:
                 continue
             c.assign([TopicPartition(topic, p, low)])

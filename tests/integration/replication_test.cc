@@ -294,7 +294,8 @@ TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
   cfg.name = "min.insync.replicas";
   cfg.value = "2";
   ASSERT_EQ(create_with(c, 2, req), 0);
-  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "el", 2).isr_nodes.size() == 3; }, 10s));
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE(eventually([&] { return partition_of(c, id, "el", 2).isr_nodes.size() == 3; }, 10s));
 
   // DescribeTopicPartitions: every field, paged one partition at a time.
   auto page = describe_partitions(c, 3, {"el"}, 2);
