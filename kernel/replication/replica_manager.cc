@@ -443,6 +443,7 @@ void replica_manager::tick() {
   }
   std::lock_guard g(stats_mu_);
   published_ = stats_;
+  published_.controller_proposals = controller_proposals_.load(std::memory_order_relaxed);
   published_.replicas = all.size();
   published_.leading = leading;
 }
@@ -667,7 +668,7 @@ void replica_manager::controller_pass() {
                 f->fenced ? ": not heard from within broker.session.timeout.ms" : "");
     }
   if (logged_.size() > 4096) logged_.clear();
-  ++stats_.controller_proposals;
+  controller_proposals_.fetch_add(1, std::memory_order_relaxed);
   auto r = store_->propose(records, std::chrono::milliseconds(opts_.session_timeout_ms));
   if (!r) log::debug("controller: the change was not applied ({}); the next pass decides again", r.error().message());
 }

@@ -30,6 +30,7 @@
 // metadata proposals on the control thread; `produce` on any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -169,6 +170,7 @@ class replica_manager {
   uint64_t next_wait_ = 1;
   std::map<int32_t, std::pair<std::string, int32_t>> peers_;
   manager_stats stats_;
+  std::atomic<uint64_t> controller_proposals_{0};  // the control thread's count
   mutable std::mutex stats_mu_;
   manager_stats published_;
 

@@ -35,11 +35,12 @@ class trio {
   }
   void start(int id) {
     std::string voters = "controller.quorum.voters=[";
-    for (int i = 0; i < 3; ++i) voters += (i ? ", " : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(raft_[i]);
+    for (int i = 0; i < 3; ++i)
+      voters += (i ? ", " : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(raft_[i]);
     voters += "]";
     std::vector<std::string> settings = {"node.id=" + std::to_string(id), voters,
-                                         "controller.quorum.election.timeout.ms=500",
-                                         "broker.session.timeout.ms=1500", "replica.lag.time.max.ms=2000"};
+                                         "controller.quorum.election.timeout.ms=500", "broker.session.timeout.ms=1500",
+                                         "replica.lag.time.max.ms=2000"};
     // Each start blocks until the quorum forms: the three start together.
     pending_[id - 1] = std::async(std::launch::async, [this, id, settings] {
       brokers_[static_cast<size_t>(id - 1)] = std::make_unique<test_broker>(settings, &dirs_[id - 1]);
