@@ -67,7 +67,7 @@ TEST(metadata_records, version_0_partitions_and_brokers_from_before_replication_
   bytes[1] = 9;
   auto refused = decode(bytes);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message().find("reads up to 1"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("reads up to 2"), std::string::npos) << refused.error().message();
 }
 
 TEST(metadata_image, a_partition_change_applies_only_on_the_state_it_was_decided_from) {
