@@ -903,6 +903,10 @@ std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_r
       o.code = p.code;
       continue;
     }
+    if (fp.current_leader_epoch >= 0 && fp.current_leader_epoch != p.leader_epoch) {
+      o.code = fp.current_leader_epoch < p.leader_epoch ? error::fenced_leader_epoch : error::unknown_leader_epoch;
+      continue;
+    }
     o.high_watermark = p.log->high_watermark();
     o.last_stable_offset = o.high_watermark;
     o.log_start_offset = p.log->log_start_offset();

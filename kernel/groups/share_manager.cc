@@ -473,7 +473,7 @@ struct share_manager::impl {
   std::optional<adapter::fetched_partition> read_now(const std::string& topic, int32_t partition, int64_t offset,
                                                      int32_t max_bytes) {
     adapter::fetch_request fr;
-    fr.partitions.push_back({topic, partition, offset, max_bytes});
+    fr.partitions.push_back({topic, partition, offset, max_bytes, -1});
     fr.max_wait_ms = 0;
     fr.min_bytes = 0;
     std::optional<adapter::fetched_partition> got;
@@ -1011,7 +1011,7 @@ struct share_manager::impl {
       if (it == parts.end() || it->second.topic.empty()) continue;
       const auto& sp = it->second.part;
       if (sp.next_acquirable(mono_ms(now), lim) != sp.end_offset()) continue;
-      fr.partitions.push_back({it->second.topic, partition, sp.end_offset(), 1});
+      fr.partitions.push_back({it->second.topic, partition, sp.end_offset(), 1, -1});
     }
     if (fr.partitions.empty()) return;
     const auto left = std::chrono::duration_cast<milliseconds>(f.deadline - now).count();

@@ -339,6 +339,28 @@ TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
   EXPECT_EQ(now.leader_id, 1);
   EXPECT_GT(now.leader_epoch, before);
   EXPECT_TRUE(eventually([&] { return produce(c, 1, "el", -1, {"after the election"}) == 0; }, 5s));
+
+  // A consumer that still knows the old epoch is told so (and named the
+  // leader, KIP-951); one from the future is told the broker does not know
+  // that epoch yet.
+  auto fetch_code = [&](int32_t epoch) -> std::pair<int16_t, int32_t> {
+    frame_client fc(c.port(1));
+    msg::fetch_request f;
+    f.max_wait_ms = 0;
+    f.session_epoch = -1;
+    auto& ft = f.topics.emplace_back();
+    ft.topic = "el";
+    auto& fp = ft.partitions.emplace_back();
+    fp.partition = 0;
+    fp.current_leader_epoch = epoch;
+    auto r = call<msg::fetch_response>(fc, 1, 12, f);
+    if (!r) return {-2, -2};
+    const auto& got = r->responses.at(0).partitions.at(0);
+    return {got.error_code, got.current_leader.leader_id};
+  };
+  EXPECT_EQ(fetch_code(before), (std::pair<int16_t, int32_t>{74, 1}));  // FENCED_LEADER_EPOCH
+  EXPECT_EQ(fetch_code(now.leader_epoch + 5).first, 75);                // UNKNOWN_LEADER_EPOCH
+  EXPECT_EQ(fetch_code(now.leader_epoch).first, 0);
 }
 
 int16_t reassign(cluster& c, int id, const std::string& topic, std::optional<std::vector<int32_t>> replicas) {

@@ -85,7 +85,8 @@ struct session_partition {
   int32_t partition = 0;
   int64_t offset = 0;
   int32_t max_bytes = 0;
-  int16_t error = 0;  // resolving the topic
+  int32_t leader_epoch = -1;  // the client's current leader epoch
+  int16_t error = 0;          // resolving the topic
   int64_t sent_hw = -2;
   int64_t sent_lso = -2;
 };
@@ -505,6 +506,7 @@ class handler : public std::enable_shared_from_this<handler> {
         sp.partition = p.partition;
         sp.offset = p.fetch_offset;
         sp.max_bytes = p.partition_max_bytes;
+        sp.leader_epoch = p.current_leader_epoch;
         sp.error = err;
         asked.push_back(std::move(sp));
       }
@@ -565,7 +567,8 @@ class handler : public std::enable_shared_from_this<handler> {
     for (size_t i = 0; i < parts.size(); ++i) {
       if (parts[i].error) continue;
       slot[i] = static_cast<int>(fr.partitions.size());
-      fr.partitions.push_back({parts[i].topic, parts[i].partition, parts[i].offset, parts[i].max_bytes});
+      fr.partitions.push_back(
+          {parts[i].topic, parts[i].partition, parts[i].offset, parts[i].max_bytes, parts[i].leader_epoch});
     }
     auto st = state_;
     broker().fetch(std::move(fr), [st, rc, by_id, session_id, incremental, parts = std::move(parts),

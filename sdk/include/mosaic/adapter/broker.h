@@ -166,6 +166,9 @@ struct fetch_partition {
   int32_t partition = 0;
   int64_t offset = 0;
   int32_t max_bytes = 1 << 20;
+  // The leader epoch the client knows (-1: none): an older one is
+  // FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH.
+  int32_t current_leader_epoch = -1;
 };
 
 struct fetched_partition {
