@@ -735,7 +735,10 @@ service::partition_ref service::find_partition(const std::string& topic, int32_t
   ref.target_codec = codec_id(compression.empty() ? cfg_.server.compression_type : compression);
   auto log = logs_->get(topic, partition);
   if (!log) {
-    ref.code = error::kafka_storage_error;
+    // A replica the replica manager has not opened yet (the metadata made
+    // this broker its leader a moment ago): retriable, as Kafka answers
+    // while it becomes leader.
+    ref.code = replicas > 1 ? error::not_leader_or_follower : error::kafka_storage_error;
     return ref;
   }
   ref.log = *log;
