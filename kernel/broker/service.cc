@@ -444,34 +444,25 @@ outcome service::create_partitions(const std::string& name, int32_t count,
 }
 
 outcome service::elect_leader(const std::string& topic, int32_t partition, bool unclean) {
+  const auto settings = controller_settings();
+  return decide_partition(
+      [&](const metadata::image& i) { return replication::elect(i, topic, partition, unclean, settings); },
+      fmt::format("{} election for {}-{}", unclean ? "an unclean" : "a preferred", topic, partition));
+}
+
+outcome service::decide_partition(const std::function<replication::decision(const metadata::image&)>& decide,
+                                  const std::string& done) {
   std::lock_guard admin(admin_mu_);
   if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
-  const auto settings = controller_settings();
   // Decided on the image and settled by the partition epoch: a race with
   // the controller is decided again.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    std::optional<metadata::record> change;
-    outcome o = store_->read([&](const metadata::image& i) -> outcome {
-      const metadata::topic_state* t = i.find(topic);
-      if (!t) return outcome::fail(error::unknown_topic_or_partition, "Topic '" + topic + "' does not exist.");
-      if (partition < 0 || static_cast<size_t>(partition) >= t->partitions.size())
-        return outcome::fail(error::unknown_topic_or_partition,
-                             "Partition " + std::to_string(partition) + " of '" + topic + "' does not exist.");
-      const auto& p = t->partitions[static_cast<size_t>(partition)];
-      const auto view = replication::view_of(i);
-      const auto policy = replication::policy_for(*t, settings);
-      auto c = unclean ? replication::elect_unclean(replication::to_state(p), view, policy)
-                       : replication::elect_preferred(replication::to_state(p), view, policy);
-      if (c.error != error::none) return outcome::fail(c.error, c.message);
-      if (!c.changed) return outcome::fail(error::election_not_needed, "the leader would not change");
-      c.next.partition_epoch = p.partition_epoch + 1;
-      change = metadata::partition_change_record{replication::to_record(p, c.next)};
-      return {};
-    });
-    if (!o.ok()) return o;
-    auto r = store_->propose({*change});
+    auto d = store_->read(decide);
+    if (d.error != error::none) return outcome::fail(d.error, d.message);
+    if (!d.record) return {};
+    auto r = store_->propose({metadata::partition_change_record{*d.record}});
     if (r) {
-      log::info("{} election for {}-{}", unclean ? "an unclean" : "a preferred", topic, partition);
+      log::info("{}", done);
       return {};
     }
     if (r.error().code() != errc::already_exists)
@@ -492,25 +483,10 @@ status service::catch_up() const {
 
 outcome service::reassign(const std::string& topic, int32_t partition,
                           const std::optional<std::vector<int32_t>>& target) {
-  std::lock_guard admin(admin_mu_);
-  if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
-  const auto settings = controller_settings();
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto r = store_->read(
-        [&](const metadata::image& i) { return replication::reassign(i, topic, partition, target, settings); });
-    if (r.error != error::none) return outcome::fail(r.error, r.message);
-    if (!r.record) return {};
-    auto done = store_->propose({metadata::partition_change_record{*r.record}});
-    if (done) {
-      log::info("{}-{}: {}", topic, partition,
-                target ? "reassignment to " + fmt::format("{}", fmt::join(*target, ",")) + " started"
-                       : std::string("reassignment cancelled"));
-      return {};
-    }
-    if (done.error().code() != errc::already_exists)
-      return refused(done.error(), error::unknown_topic_or_partition, "The partition is gone.");
-  }
-  return outcome::fail(error::request_timed_out, "the partition kept changing; try again");
+  return decide_partition([&](const metadata::image& i) { return replication::reassign(i, topic, partition, target); },
+                          fmt::format("{}-{}: {}", topic, partition,
+                                      target ? fmt::format("reassignment to {} started", fmt::join(*target, ","))
+                                             : std::string("reassignment cancelled")));
 }
 
 outcome service::describe_configs(adapter::resource_type type, const std::string& name,

@@ -137,6 +137,11 @@ class service final : public adapter::broker {
   std::optional<std::string> check_assignment(const std::vector<std::vector<int32_t>>& assignment,
                                               const placement& brokers) const;
   replication::controller_settings controller_settings() const;
+  // An operator's change to one partition (an election, a reassignment):
+  // decided on the latest image, proposed, decided again if the partition
+  // changed meanwhile; `done` is logged once it applies.
+  adapter::outcome decide_partition(const std::function<replication::decision(const metadata::image&)>& decide,
+                                    const std::string& done);
   // Waits until this node's image holds everything the quorum committed
   // before the call (Raft's read index), so that an administrative change
   // is checked against the latest state, as the active controller would.

@@ -51,6 +51,23 @@ partition_state finish_reassignment(const partition_state& p, const std::vector<
   return next;
 }
 
+// The partition an operator names, or nullptr and why in `out`.
+const metadata::partition_record* find_partition(const metadata::image& img, const std::string& topic,
+                                                 int32_t partition, decision& out, const metadata::topic_state*& t) {
+  t = img.find(topic);
+  if (!t) {
+    out.error = change_error::unknown_topic_or_partition;
+    out.message = "Topic '" + topic + "' does not exist.";
+    return nullptr;
+  }
+  if (partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) {
+    out.error = change_error::unknown_topic_or_partition;
+    out.message = "Partition " + std::to_string(partition) + " of '" + topic + "' does not exist.";
+    return nullptr;
+  }
+  return &t->partitions[static_cast<size_t>(partition)];
+}
+
 }  // namespace
 
 partition_policy policy_for(const metadata::topic_state& t, const controller_settings& s) {
@@ -174,17 +191,35 @@ std::vector<metadata::record> preferred_elections(const metadata::image& img, in
   return out;
 }
 
-reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
-                      const std::optional<std::vector<int32_t>>& target, const controller_settings& s) {
-  (void)s;
-  reassignment out;
-  const metadata::topic_state* t = img.find(topic);
-  if (!t || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) {
-    out.error = change_error::unknown_topic_or_partition;
-    out.message = "Partition " + std::to_string(partition) + " of '" + topic + "' does not exist.";
-    return out;
+decision elect(const metadata::image& img, const std::string& topic, int32_t partition, bool unclean,
+               const controller_settings& s) {
+  decision out;
+  const metadata::topic_state* t = nullptr;
+  const metadata::partition_record* p = find_partition(img, topic, partition, out, t);
+  if (!p) return out;
+  const broker_view view = view_of(img);
+  const partition_policy policy = policy_for(*t, s);
+  change c = unclean ? elect_unclean(to_state(*p), view, policy) : elect_preferred(to_state(*p), view, policy);
+  if (c.error != change_error::none) {
+    out.error = c.error;
+    out.message = c.message;
+  } else if (!c.changed) {
+    out.error = change_error::election_not_needed;
+    out.message = "the leader would not change";
+  } else {
+    c.next.partition_epoch = p->partition_epoch + 1;
+    out.record = to_record(*p, c.next);
   }
-  const metadata::partition_record& p = t->partitions[static_cast<size_t>(partition)];
+  return out;
+}
+
+decision reassign(const metadata::image& img, const std::string& topic, int32_t partition,
+                  const std::optional<std::vector<int32_t>>& target) {
+  decision out;
+  const metadata::topic_state* t = nullptr;
+  const metadata::partition_record* found = find_partition(img, topic, partition, out, t);
+  if (!found) return out;
+  const metadata::partition_record& p = *found;
   const std::vector<broker_id> original = minus(p.replicas, p.adding);
   const broker_view view = view_of(img);
   metadata::partition_record r = p;

@@ -63,6 +63,14 @@ std::vector<metadata::record> registration_records(const metadata::image& img, c
 std::vector<metadata::record> controlled_shutdown_records(const metadata::image& img, int32_t self, int64_t epoch,
                                                           const controller_settings& s);
 
+// A decision on one partition asked for by an operator: the record that
+// carries it out (none: nothing to change), or why not.
+struct decision {
+  change_error error = change_error::none;
+  std::string message;
+  std::optional<metadata::partition_record> record;
+};
+
 // AlterPartitionReassignments for one partition: `target` replicas, or
 // none to cancel the reassignment under way. The change that starts it:
 // the partition's replicas become the target followed by the current ones
@@ -73,13 +81,14 @@ std::vector<metadata::record> controlled_shutdown_records(const metadata::image&
 // nothing completes at once. Errors: UNKNOWN_TOPIC_OR_PARTITION,
 // INVALID_REPLICA_ASSIGNMENT (empty, a duplicate, an unregistered broker),
 // NO_REASSIGNMENT_IN_PROGRESS (a cancel with nothing to cancel).
-struct reassignment {
-  change_error error = change_error::none;
-  std::string message;
-  std::optional<metadata::partition_record> record;  // none: nothing to change
-};
-reassignment reassign(const metadata::image& img, const std::string& topic, int32_t partition,
-                      const std::optional<std::vector<int32_t>>& target, const controller_settings& s);
+decision reassign(const metadata::image& img, const std::string& topic, int32_t partition,
+                  const std::optional<std::vector<int32_t>>& target);
+
+// ElectLeaders for one partition: the preferred replica (`elect_preferred`)
+// or, with `unclean`, any live one (`elect_unclean`); ELECTION_NOT_NEEDED
+// when the leader would not change.
+decision elect(const metadata::image& img, const std::string& topic, int32_t partition, bool unclean,
+               const controller_settings& s);
 
 // Automatic preferred-leader balancing (auto.leader.rebalance.enable): for
 // each broker whose share of partitions it is the preferred replica of

@@ -167,9 +167,10 @@ void replica_manager::registered(int64_t broker_epoch) {
   });
 }
 
-bool replica_manager::manages(const std::string& topic, int32_t partition) const {
+std::shared_ptr<replica_manager::slot> replica_manager::find_slot(const key& k) const {
   std::shared_lock g(slots_mu_);
-  return slots_.count({topic, partition}) != 0;
+  auto it = slots_.find(k);
+  return it == slots_.end() ? nullptr : it->second;
 }
 
 manager_stats replica_manager::stats() const {
@@ -218,12 +219,7 @@ void replica_manager::refresh() {
   }
   const int64_t now = now_ms();
   for (const auto& [k, w] : want) {
-    std::shared_ptr<slot> s;
-    {
-      std::shared_lock g(slots_mu_);
-      auto it = slots_.find(k);
-      if (it != slots_.end()) s = it->second;
-    }
+    std::shared_ptr<slot> s = find_slot(k);
     if (!s) {
       s = std::make_shared<slot>();
       s->topic = k.first;
@@ -326,40 +322,31 @@ void replica_manager::on_fetch_request(const rpc::frame& f) {
     log::warn("replication: a fetch from node {} names replica {}; dropped", f.header.from, req.replica);
     return;
   }
-  std::shared_ptr<slot> s;
-  {
-    std::shared_lock g(slots_mu_);
-    auto it = slots_.find({topic, partition});
-    if (it != slots_.end()) s = it->second;
-  }
+  std::shared_ptr<slot> s = find_slot({topic, partition});
   if (!s || !acting_) {
     fetch_response resp;
     resp.error = error::not_leader_or_follower;
     resp.leader_epoch = req.current_leader_epoch;
     resp.id = req.id;
-    std::vector<uint8_t> body;
-    encode_response(topic, partition, resp, body);
-    ep_->send(f.header.from, frame_of(fetch_response_kind, opts_.self, f.header.from, body));
-    ++stats_.fetches_refused;
+    send_response(f.header.from, topic, partition, resp);
     return;
   }
   held_fetch h{f.header.from, req, now_ms() + opts_.fetch_wait_max_ms};
-  // Nothing new for it: hold the fetch until an append or its deadline.
-  if (opts_.fetch_wait_max_ms > 0 && s->leading && req.fetch_offset >= s->log->log_end_offset()) {
-    fetch_response probe;
-    {
-      std::lock_guard g(s->mu);
-      probe = s->rep->on_fetch(req, now_ms());
-      s->publish();
-    }
-    if (probe.error == error::none && !probe.diverging && probe.records.empty()) {
-      std::erase_if(s->held, [&](const held_fetch& o) { return o.from == h.from; });  // superseded
-      s->held.push_back(h);
-      drain(s);
-      return;
-    }
+  fetch_response resp;
+  {
+    std::lock_guard g(s->mu);
+    resp = s->rep->on_fetch(req, now_ms());
+    s->publish();
   }
-  answer(s, h);
+  // Nothing new for it: hold the fetch until an append or its deadline
+  // (it is answered anew then).
+  if (opts_.fetch_wait_max_ms > 0 && s->leading && resp.error == error::none && !resp.diverging &&
+      resp.records.empty()) {
+    std::erase_if(s->held, [&](const held_fetch& o) { return o.from == h.from; });  // superseded
+    s->held.push_back(h);
+  } else {
+    send_response(h.from, s->topic, s->partition, resp);
+  }
   drain(s);
 }
 
@@ -370,20 +357,25 @@ void replica_manager::answer(const std::shared_ptr<slot>& s, const held_fetch& h
     resp = s->rep->on_fetch(h.req, now_ms());
     s->publish();
   }
+  send_response(h.from, s->topic, s->partition, resp);
+}
+
+void replica_manager::send_response(int32_t to, const std::string& topic, int32_t partition,
+                                    const fetch_response& resp) {
   if (resp.error != error::none) ++stats_.fetches_refused;
   ++stats_.fetches_answered;
   std::vector<uint8_t> body;
-  encode_response(s->topic, s->partition, resp, body);
-  ep_->send(h.from, frame_of(fetch_response_kind, opts_.self, h.from, body));
+  encode_response(topic, partition, resp, body);
+  ep_->send(to, frame_of(fetch_response_kind, opts_.self, to, body));
 }
 
-void replica_manager::answer_held(const std::shared_ptr<slot>& s, bool all) {
+void replica_manager::answer_held(const std::shared_ptr<slot>& s) {
   if (s->held.empty()) return;
   const int64_t now = now_ms();
   const int64_t leo = s->log->log_end_offset();
   std::vector<held_fetch> due;
   for (auto it = s->held.begin(); it != s->held.end();) {
-    if (all || it->deadline <= now || leo > it->req.fetch_offset || !s->leading) {
+    if (it->deadline <= now || leo > it->req.fetch_offset || !s->leading) {
       due.push_back(*it);
       it = s->held.erase(it);
     } else {
@@ -404,12 +396,7 @@ void replica_manager::on_fetch_response(const rpc::frame& f) {
     log::warn("replication: dropped a malformed fetch response from node {}", f.header.from);
     return;
   }
-  std::shared_ptr<slot> s;
-  {
-    std::shared_lock g(slots_mu_);
-    auto it = slots_.find({topic, partition});
-    if (it != slots_.end()) s = it->second;
-  }
+  std::shared_ptr<slot> s = find_slot({topic, partition});
   if (!s) return;
   {
     std::lock_guard g(s->mu);
@@ -438,7 +425,7 @@ void replica_manager::tick() {
       s->publish();
       leading += s->leading ? 1 : 0;
     }
-    answer_held(s, false);
+    answer_held(s);
     drain(s);
   }
   std::lock_guard g(stats_mu_);
@@ -501,12 +488,7 @@ void replica_manager::drain(const std::shared_ptr<slot>& s) {
 
 void replica_manager::produce(const std::string& topic, int32_t partition, int16_t acks, const append_fn& append,
                               std::function<void(adapter::produce_result)> done) {
-  std::shared_ptr<slot> s;
-  {
-    std::shared_lock g(slots_mu_);
-    auto it = slots_.find({topic, partition});
-    if (it != slots_.end()) s = it->second;
-  }
+  std::shared_ptr<slot> s = find_slot({topic, partition});
   if (!s) return done({error::not_leader_or_follower, "This server does not host this topic-partition."});
   std::pair<adapter::produce_result, int64_t> r;
   {
@@ -523,7 +505,7 @@ void replica_manager::produce(const std::string& topic, int32_t partition, int16
         std::lock_guard g(s->mu);
         s->rep->on_appended(now_ms());
       }
-      answer_held(s, false);
+      answer_held(s);
       drain(s);
     });
     return done(r.first);
@@ -537,7 +519,7 @@ void replica_manager::produce(const std::string& topic, int32_t partition, int16
       s->rep->on_appended(now);
       s->rep->await(id, r.second, now + opts_.produce_timeout_ms);
     }
-    answer_held(s, false);
+    answer_held(s);
     drain(s);
   });
 }
@@ -602,12 +584,7 @@ void replica_manager::propose_isr(key k, alter_isr_request req) {
                    : error::request_timed_out;
   }
   ep_->post([this, k, answer] {
-    std::shared_ptr<slot> s;
-    {
-      std::shared_lock g(slots_mu_);
-      auto it = slots_.find(k);
-      if (it != slots_.end()) s = it->second;
-    }
+    std::shared_ptr<slot> s = find_slot(k);
     if (!s) return;
     {
       std::lock_guard g(s->mu);

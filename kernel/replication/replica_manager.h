@@ -109,9 +109,6 @@ class replica_manager {
   void controlled_shutdown(std::chrono::milliseconds timeout);
   void stop();
 
-  // Whether this broker holds a replica of the partition in the manager.
-  bool manages(const std::string& topic, int32_t partition) const;
-
   // The append itself, run under the partition's lock while it leads, at
   // `leader_epoch`: the result and the offset after the batch.
   using append_fn = std::function<std::pair<adapter::produce_result, int64_t>(int32_t leader_epoch)>;
@@ -144,7 +141,11 @@ class replica_manager {
   void tick();
   void drain(const std::shared_ptr<slot>& s);
   void answer(const std::shared_ptr<slot>& s, const held_fetch& h);
-  void answer_held(const std::shared_ptr<slot>& s, bool all);
+  // Answers the held fetches that are due: data arrived, their wait ended,
+  // or the replica no longer leads.
+  void answer_held(const std::shared_ptr<slot>& s);
+  void send_response(int32_t to, const std::string& topic, int32_t partition, const fetch_response& resp);
+  std::shared_ptr<slot> find_slot(const key& k) const;
   void drop(const key& k, bool remove_log);
   // Control thread.
   void control_loop();
