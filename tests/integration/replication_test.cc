@@ -41,15 +41,7 @@ std::optional<msg::produce_response> produce_call(cluster& c, int id, const std:
   log::batch_builder b(1700000000000);
   for (const auto& v : values) b.add(std::nullopt, v);
   auto records = b.finish();
-  msg::produce_request req;
-  req.acks = acks;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = 0;
-  p.records = kafka::bytes_ref::of(records);
-  auto r = call<msg::produce_response>(fc, 0, 11, req);
+  auto r = call<msg::produce_response>(fc, 0, 11, produce_request(topic, 0, records, acks));
   if (!r) return std::nullopt;
   return static_cast<msg::produce_response>(*r);
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "kafka_messages.h"
@@ -18,6 +19,20 @@ inline int16_t first_flexible(int16_t key) {
   for (const auto& a : kafka::supported_apis())
     if (a.api_key == key) return a.first_flexible;
   return 99;
+}
+
+// A Produce request for one partition (the records must outlive it).
+inline kafka::msg::produce_request produce_request(const std::string& topic, int32_t partition,
+                                                   const std::vector<uint8_t>& records, int16_t acks = -1) {
+  kafka::msg::produce_request req;
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  auto& p = t.partition_data.emplace_back();
+  p.index = partition;
+  p.records = kafka::bytes_ref::of(records);
+  return req;
 }
 
 // A decoded response with the bytes its records fields point into (moving

@@ -36,15 +36,7 @@ inline void produce_values(frame_client& c, const std::string& topic, int n, con
   log::batch_builder b(1700000000000);
   for (int i = 0; i < n; ++i) b.add(std::nullopt, prefix + std::to_string(i));
   auto records = b.finish();
-  kafka::msg::produce_request req;
-  req.acks = -1;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = partition;
-  p.records = kafka::bytes_ref::of(records);
-  auto r = call<kafka::msg::produce_response>(c, 0, 9, req);
+  auto r = call<kafka::msg::produce_response>(c, 0, 9, produce_request(topic, partition, records));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, 0);
 }

@@ -55,15 +55,7 @@ msg::create_topics_response create(frame_client& c, const std::string& name, int
 
 msg::produce_response produce(frame_client& c, const std::string& topic, int32_t partition,
                               std::vector<uint8_t> records, int16_t acks = -1, int16_t v = 9) {
-  msg::produce_request req;
-  req.acks = acks;
-  req.timeout_ms = 5000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  auto& p = t.partition_data.emplace_back();
-  p.index = partition;
-  p.records = bytes_ref::of(records);
-  auto r = call<msg::produce_response>(c, 0, v, req);
+  auto r = call<msg::produce_response>(c, 0, v, testing::produce_request(topic, partition, records, acks));
   EXPECT_TRUE(r);
   return r ? static_cast<msg::produce_response>(*r) : msg::produce_response{};
 }

@@ -143,14 +143,14 @@ TEST(controller, a_reassignment_adds_first_and_removes_once_the_new_replicas_are
   img.apply(broker(4, 14));
   const controller_settings s;
   // Bad targets: nothing to propose.
-  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{1, 9}, s).error, change_error::invalid_replica_assignment);
-  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{4, 4}, s).error, change_error::invalid_replica_assignment);
-  EXPECT_EQ(reassign(img, "t", 0, std::nullopt, s).error, change_error::no_reassignment_in_progress);
-  EXPECT_EQ(reassign(img, "t", 3, std::vector<int32_t>{1}, s).error, change_error::unknown_topic_or_partition);
-  EXPECT_FALSE(reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3}, s).record) << "already there";
+  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{1, 9}).error, change_error::invalid_replica_assignment);
+  EXPECT_EQ(reassign(img, "t", 0, std::vector<int32_t>{4, 4}).error, change_error::invalid_replica_assignment);
+  EXPECT_EQ(reassign(img, "t", 0, std::nullopt).error, change_error::no_reassignment_in_progress);
+  EXPECT_EQ(reassign(img, "t", 3, std::vector<int32_t>{1}).error, change_error::unknown_topic_or_partition);
+  EXPECT_FALSE(reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3}).record) << "already there";
 
   // [1,2,3] -> [4,2,3]: 4 is added, 1 (the leader) will go.
-  auto r = reassign(img, "t", 0, std::vector<int32_t>{4, 2, 3}, s);
+  auto r = reassign(img, "t", 0, std::vector<int32_t>{4, 2, 3});
   ASSERT_EQ(r.error, change_error::none);
   ASSERT_TRUE(commit(img, {partition_change_record{*r.record}}));
   EXPECT_EQ(part(img).replicas, (std::vector<int32_t>{4, 2, 3, 1}));
@@ -171,10 +171,10 @@ TEST(controller, a_reassignment_adds_first_and_removes_once_the_new_replicas_are
   EXPECT_GT(part(img).leader_epoch, 0);
 
   // Cancelled half-way: back to where it started.
-  auto again = reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3}, s);
+  auto again = reassign(img, "t", 0, std::vector<int32_t>{1, 2, 3});
   ASSERT_TRUE(commit(img, {partition_change_record{*again.record}}));
   EXPECT_EQ(part(img).adding, std::vector<int32_t>{1});
-  auto cancel = reassign(img, "t", 0, std::nullopt, s);
+  auto cancel = reassign(img, "t", 0, std::nullopt);
   ASSERT_EQ(cancel.error, change_error::none);
   ASSERT_TRUE(commit(img, {partition_change_record{*cancel.record}}));
   EXPECT_EQ(part(img).replicas, (std::vector<int32_t>{2, 3, 4}));

@@ -112,15 +112,7 @@ TEST(replica_manager, acks_all_reaches_every_replica_and_survives_a_follower_lea
         log::batch_builder b(1700000000000);
         b.add(std::nullopt, "first");
         auto records = b.finish();
-        msg::produce_request req;
-        req.acks = -1;
-        req.timeout_ms = 5000;
-        auto& td = req.topic_data.emplace_back();
-        td.name = "r";
-        auto& pd = td.partition_data.emplace_back();
-        pd.index = 0;
-        pd.records = kafka::bytes_ref::of(records);
-        auto r = call<msg::produce_response>(c, 0, 9, req);
+        auto r = call<msg::produce_response>(c, 0, 9, produce_request("r", 0, records));
         return r && r->responses.at(0).partition_responses.at(0).error_code == 0;
       },
       10s));
