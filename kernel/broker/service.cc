@@ -752,13 +752,14 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
 }
 
 void service::produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-                      std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) {
+                      int32_t timeout_ms, std::shared_ptr<const void> owner,
+                      std::function<void(adapter::produce_result)> done) {
   if (acks != 0 && acks != 1 && acks != -1)
     return done({error::invalid_required_acks, "acks must be 0, 1 or -1, got " + std::to_string(acks)});
   std::shared_lock lock(logs_mu_);
   partition_ref p = find_partition(topic, partition);
   if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
-  if (p.replicas > 1) return produce_replicated(p, topic, partition, records, acks, std::move(done));
+  if (p.replicas > 1) return produce_replicated(p, topic, partition, records, acks, timeout_ms, std::move(done));
   if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
     return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
                                                  " in-sync replica(s), min.insync.replicas is " +
@@ -786,7 +787,7 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
 }
 
 void service::produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
-                                 std::span<uint8_t> records, int16_t acks,
+                                 std::span<uint8_t> records, int16_t acks, int32_t timeout_ms,
                                  std::function<void(adapter::produce_result)> done) {
   std::vector<uint8_t> rewritten;
   if (p.target_codec >= 0) {
@@ -796,7 +797,7 @@ void service::produce_replicated(const partition_ref& p, const std::string& topi
   }
   // The append runs under the replica's lock, at the epoch it leads.
   replicas_->produce(
-      topic, partition, acks,
+      topic, partition, acks, timeout_ms,
       [&](int32_t leader_epoch) {
         partition_ref at = p;
         at.leader_epoch = leader_epoch;

@@ -98,7 +98,8 @@ class service final : public adapter::broker {
                                  bool validate_only) override;
 
   void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-               std::shared_ptr<const void> owner, std::function<void(adapter::produce_result)> done) override;
+               int32_t timeout_ms, std::shared_ptr<const void> owner,
+               std::function<void(adapter::produce_result)> done) override;
   void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
   epoch_end offset_for_leader_epoch(const std::string& topic, int32_t partition, int32_t current_leader_epoch,
@@ -126,7 +127,8 @@ class service final : public adapter::broker {
   adapter::produce_result append(const partition_ref& p, const std::string& topic, int32_t partition,
                                  std::span<uint8_t> records, int64_t* end = nullptr);
   void produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
-                          std::span<uint8_t> records, int16_t acks, std::function<void(adapter::produce_result)> done);
+                          std::span<uint8_t> records, int16_t acks, int32_t timeout_ms,
+                          std::function<void(adapter::produce_result)> done);
   // Brokers that may take new replicas: the unfenced ones and this one.
   struct placement {
     std::vector<replication::broker_place> live;

@@ -29,6 +29,8 @@ constexpr uint8_t value_version = 0;
 enum : uint8_t { snapshot_type = 1, update_type = 2, group_type = 3 };
 // Dead-letter writes in flight at once; more wait in ARCHIVING.
 constexpr size_t max_dead_letter_writes = 256;
+// How long a dead letter's write waits for the DLQ topic's in-sync replicas.
+constexpr int32_t dead_letter_timeout_ms = 30000;
 
 int64_t mono_ms(clock::time_point t) { return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count(); }
 
@@ -654,11 +656,12 @@ struct share_manager::impl {
       log::batch_builder builder;
       builder.add(as_view(key), as_view(value), timestamp >= 0 ? timestamp : wall_ms(), hs);
       auto bytes = std::make_shared<std::vector<uint8_t>>(builder.finish());
-      broker_->produce(topic, target, *bytes, -1, bytes, [done](const adapter::produce_result& r) {
-        if (r.code == error::none) return done(MOSAIC_OK, "");
-        done(MOSAIC_ERR_INTERNAL, "the append failed with Kafka error " + std::to_string(static_cast<int>(r.code)) +
-                                      (r.message.empty() ? "" : ": " + r.message));
-      });
+      broker_->produce(
+          topic, target, *bytes, -1, dead_letter_timeout_ms, bytes, [done](const adapter::produce_result& r) {
+            if (r.code == error::none) return done(MOSAIC_OK, "");
+            done(MOSAIC_ERR_INTERNAL, "the append failed with Kafka error " + std::to_string(static_cast<int>(r.code)) +
+                                          (r.message.empty() ? "" : ": " + r.message));
+          });
     }
 
    private:

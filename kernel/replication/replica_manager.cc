@@ -486,8 +486,8 @@ void replica_manager::drain(const std::shared_ptr<slot>& s) {
 
 // ---- produce ----
 
-void replica_manager::produce(const std::string& topic, int32_t partition, int16_t acks, const append_fn& append,
-                              std::function<void(adapter::produce_result)> done) {
+void replica_manager::produce(const std::string& topic, int32_t partition, int16_t acks, int32_t timeout_ms,
+                              const append_fn& append, std::function<void(adapter::produce_result)> done) {
   std::shared_ptr<slot> s = find_slot({topic, partition});
   if (!s) return done({error::not_leader_or_follower, "This server does not host this topic-partition."});
   std::pair<adapter::produce_result, int64_t> r;
@@ -510,14 +510,14 @@ void replica_manager::produce(const std::string& topic, int32_t partition, int16
     });
     return done(r.first);
   }
-  ep_->post([this, s, r, done = std::move(done)]() mutable {
+  ep_->post([this, s, r, timeout_ms, done = std::move(done)]() mutable {
     const uint64_t id = next_wait_++;
     waiters_[id] = waiter{s, r.first, std::move(done)};
     {
       std::lock_guard g(s->mu);
       const int64_t now = now_ms();
       s->rep->on_appended(now);
-      s->rep->await(id, r.second, now + opts_.produce_timeout_ms);
+      s->rep->await(id, r.second, now + std::max<int64_t>(timeout_ms, 0));
     }
     answer_held(s);
     drain(s);

@@ -65,7 +65,6 @@ struct manager_options {
   int64_t lag_time_max_ms = 30000;
   int64_t fetch_wait_max_ms = 500;
   size_t fetch_max_bytes = 1 << 20;
-  int64_t produce_timeout_ms = 30000;
   controller_settings controller;
   // auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds,
   // leader.imbalance.per.broker.percentage.
@@ -112,7 +111,8 @@ class replica_manager {
   // The append itself, run under the partition's lock while it leads, at
   // `leader_epoch`: the result and the offset after the batch.
   using append_fn = std::function<std::pair<adapter::produce_result, int64_t>(int32_t leader_epoch)>;
-  void produce(const std::string& topic, int32_t partition, int16_t acks, const append_fn& append,
+  // acks=-1 waits at most `timeout_ms` for the in-sync replicas.
+  void produce(const std::string& topic, int32_t partition, int16_t acks, int32_t timeout_ms, const append_fn& append,
                std::function<void(adapter::produce_result)> done);
 
   manager_stats stats() const;

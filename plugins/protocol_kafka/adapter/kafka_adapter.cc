@@ -452,7 +452,7 @@ class handler : public std::enable_shared_from_this<handler> {
     };
     for (auto& [ti, pi, name, partition, records] : work) {
       std::span<uint8_t> bytes(const_cast<uint8_t*>(records.data), records.size);  // our own frame buffer
-      broker().produce(name, partition, bytes, acks, buf,
+      broker().produce(name, partition, bytes, acks, req.timeout_ms, buf,
                        [st, ti = ti, pi = pi, finish, shared, name = name, partition = partition,
                         hints = rc.version >= 10](const adapter::produce_result& r) {
                          std::optional<std::pair<int32_t, int32_t>> leader;

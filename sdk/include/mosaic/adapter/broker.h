@@ -280,9 +280,12 @@ class broker {
   // to a partition. `owner` keeps the bytes alive if the append has to
   // wait. acks: 0 and 1 answer once the batches are in the log; -1 also
   // waits for the in-sync replicas and, where the topic's flush policy asks
-  // for it, for the disk.
+  // for it, for the disk. `timeout_ms` bounds the wait for the replicas
+  // (the Produce request's timeout): past it the answer is REQUEST_TIMED_OUT
+  // and the batch may still become visible.
   virtual void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-                       std::shared_ptr<const void> owner, std::function<void(produce_result)> done) = 0;
+                       int32_t timeout_ms, std::shared_ptr<const void> owner,
+                       std::function<void(produce_result)> done) = 0;
 
   // Reads every partition of `req`; answers at once if min_bytes are there
   // (or an error), else when appends bring them or max_wait_ms passes.
