@@ -145,10 +145,13 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
       auto* t = i.find(topic);
       return t ? t->configs : std::map<std::string, std::string>{};
     });
-    return to_log_config(p->cfg_, overrides);
+    return p->log_config_of(overrides);
   };
   mo.on_high_watermark = [p = s.get()](const std::string& topic, int32_t partition) { p->appended(topic, partition); };
-  mo.on_metadata = [p = s.get()] { p->open_assigned_logs(); };
+  mo.on_metadata = [p = s.get()] {
+    p->open_assigned_logs();
+    p->refresh_configs();
+  };
   auto manager = replication::replica_manager::start(std::move(mo), logs, store, &s->logs_mu_);
   if (!manager) return manager.error();
   s->replicas_ = std::move(*manager);
@@ -211,16 +214,6 @@ std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) 
   });
 }
 
-std::map<std::string, std::string> service::effective_configs(const std::string& topic) const {
-  auto overrides = store_->read([&](const metadata::image& i) {
-    auto* t = i.find(topic);
-    return t ? t->configs : std::map<std::string, std::string>{};
-  });
-  auto all = defaults_;
-  for (auto& [k, v] : overrides) all[k] = v;
-  return all;
-}
-
 status service::open_logs(const std::string& topic) {
   // The partitions with one replica that this node leads; the replica
   // manager opens those with more.
@@ -232,7 +225,7 @@ status service::open_logs(const std::string& topic) {
       if (p.leader == cfg_.node_id && p.replicas.size() <= 1) led.push_back(p.partition);
     return std::pair{led, t->configs};
   });
-  const auto config = to_log_config(cfg_, overrides);
+  const auto config = log_config_of(overrides);
   for (int32_t p : mine) {
     auto log = logs_->create(topic, p, config);
     if (!log) return log.error();
@@ -263,11 +256,7 @@ void service::open_assigned_logs() {
   }
 }
 
-namespace {
-
-// A proposal that failed, in Kafka's words: `raced` when the metadata
-// refused it at its turn (another writer got there first).
-outcome refused(const status& s, error raced, const std::string& raced_message) {
+outcome service::refused(const status& s, error raced, const std::string& raced_message) {
   switch (s.code()) {
     case errc::already_exists:
     case errc::not_found: return outcome::fail(raced, raced_message + " (" + s.message() + ")");
@@ -276,8 +265,6 @@ outcome refused(const status& s, error raced, const std::string& raced_message) 
     default: return outcome::fail(error::unknown_server_error, "the metadata log refused the change: " + s.message());
   }
 }
-
-}  // namespace
 
 service::placement service::live_brokers() const {
   return store_->read([&](const metadata::image& i) {
@@ -313,6 +300,7 @@ outcome service::create_topic(const adapter::new_topic& t, bool validate_only, a
   if (factor <= 0) return outcome::fail(error::invalid_replication_factor, "Replication factor must be larger than 0.");
   std::map<std::string, std::string> configs;
   for (const auto& [k, v] : t.configs) {
+    if (!find_topic_key(k)) return outcome::fail(error::invalid_config, "Unknown topic config name: " + k);
     if (auto bad = check_topic_config(k, v))
       return outcome::fail(error::invalid_config, "Invalid value " + v + " for configuration " + k + ": " + *bad);
     configs[k] = v;
@@ -487,100 +475,6 @@ outcome service::reassign(const std::string& topic, int32_t partition,
                           fmt::format("{}-{}: {}", topic, partition,
                                       target ? fmt::format("reassignment to {} started", fmt::join(*target, ","))
                                              : std::string("reassignment cancelled")));
-}
-
-outcome service::describe_configs(adapter::resource_type type, const std::string& name,
-                                  const std::vector<std::string>& names,
-                                  std::vector<adapter::config_value>& out) const {
-  auto wanted = [&](const std::string& key) {
-    return names.empty() || std::find(names.begin(), names.end(), key) != names.end();
-  };
-  if (type == adapter::resource_type::broker) {
-    if (!name.empty() && name != std::to_string(cfg_.node_id))
-      return outcome::fail(error::invalid_request, "This node is broker " + std::to_string(cfg_.node_id) + ".");
-    auto add = [&](const std::string& key, const std::string& value, const char* kind, const char* doc) {
-      if (!wanted(key)) return;
-      out.push_back({key, value, adapter::config_source::static_broker, true, false, kind, doc});
-    };
-    for (const auto& k : topic_keys()) add(k.broker_key, defaults_.at(k.name), k.type, k.doc);
-    add("num.partitions", std::to_string(cfg_.server.num_partitions), "int", "partitions of a new topic");
-    add("default.replication.factor", std::to_string(cfg_.server.default_replication_factor), "int",
-        "replicas of a new topic");
-    add("auto.create.topics.enable", cfg_.server.auto_create_topics ? "true" : "false", "boolean",
-        "Metadata for an unknown topic creates it");
-    add("node.id", std::to_string(cfg_.node_id), "int", "this node's id");
-    add("socket.request.max.bytes", std::to_string(cfg_.server.socket_request_max_bytes), "int",
-        "the largest request accepted");
-    return {};
-  }
-  auto t = find_topic(name);
-  if (!t) return outcome::fail(error::unknown_topic_or_partition, "Topic '" + name + "' does not exist.");
-  auto overrides = store_->read([&](const metadata::image& i) { return i.find(name)->configs; });
-  for (const auto& k : topic_keys()) {
-    if (!wanted(k.name)) continue;
-    auto o = overrides.find(k.name);
-    adapter::config_value v{
-        k.name,
-        o != overrides.end() ? o->second : defaults_.at(k.name),
-        o != overrides.end() ? adapter::config_source::topic : adapter::config_source::default_value,
-        false,
-        false,
-        k.type,
-        k.doc};
-    out.push_back(std::move(v));
-  }
-  return {};
-}
-
-outcome service::alter_configs(adapter::resource_type type, const std::string& name,
-                               const std::vector<adapter::config_change>& changes, bool incremental,
-                               bool validate_only) {
-  if (type == adapter::resource_type::broker)
-    return outcome::fail(error::invalid_request,
-                         "broker configs are read from the YAML file at start-up; change them there and restart");
-  std::lock_guard admin(admin_mu_);
-  if (!find_topic(name))
-    return outcome::fail(error::unknown_topic_or_partition, "Topic '" + name + "' does not exist.");
-  const auto before = store_->read([&](const metadata::image& i) { return i.find(name)->configs; });
-  std::map<std::string, std::string> after = incremental ? before : std::map<std::string, std::string>{};
-  for (const auto& c : changes) {
-    const bool known =
-        std::any_of(topic_keys().begin(), topic_keys().end(), [&](const topic_key& k) { return c.name == k.name; });
-    if (!known) return outcome::fail(error::invalid_config, "Unknown topic config name: " + c.name);
-    std::optional<std::string> value = c.value;
-    if (c.op == adapter::alter_op::remove || (!incremental && !c.value)) {
-      after.erase(c.name);
-      continue;
-    }
-    if (c.op == adapter::alter_op::append || c.op == adapter::alter_op::subtract) {
-      if (c.name != "cleanup.policy")
-        return outcome::fail(error::invalid_config, "Config value append is not allowed for config key: " + c.name);
-      if (c.op == adapter::alter_op::subtract) {
-        after.erase(c.name);
-        continue;
-      }
-    }
-    if (!value) return outcome::fail(error::invalid_config, "Null value not supported for : " + c.name);
-    if (auto bad = check_topic_config(c.name, *value))
-      return outcome::fail(error::invalid_config,
-                           "Invalid value " + *value + " for configuration " + c.name + ": " + *bad);
-    after[c.name] = *value;
-  }
-  if (validate_only) return {};
-  std::vector<metadata::record> records;
-  for (const auto& [k, v] : before)
-    if (!after.count(k)) records.emplace_back(metadata::config_record{2, name, k, std::nullopt});
-  for (const auto& [k, v] : after) {
-    auto b = before.find(k);
-    if (b == before.end() || b->second != v) records.emplace_back(metadata::config_record{2, name, k, v});
-  }
-  if (records.empty()) return {};
-  if (auto r = store_->propose(records); !r)
-    return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
-  const auto config = to_log_config(cfg_, after);
-  auto t = find_topic(name);
-  for (const auto& p : t->partitions) logs_->set_config(name, p.partition, config);
-  return {};
 }
 
 std::vector<adapter::broker_endpoint> service::brokers() const {
@@ -894,10 +788,13 @@ std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_r
       o.code = error::offset_out_of_range;
       continue;
     }
+    // KIP-74: only the first batch of the first partition with data may go
+    // past max_bytes (the response's or the partition's); after it, what
+    // does not fit waits for the next fetch.
     const size_t left = static_cast<size_t>(std::max(req.max_bytes, 0)) > bytes ? req.max_bytes - bytes : 0;
     if (fp.offset >= o.high_watermark || (left == 0 && bytes > 0)) continue;
-    auto read = p.log->read(fp.offset, std::min(static_cast<size_t>(std::max(fp.max_bytes, 0)), left ? left : 1),
-                            o.high_watermark);
+    auto read = p.log->read(fp.offset, std::min(static_cast<size_t>(std::max(fp.max_bytes, 0)), left), o.high_watermark,
+                            /*min_one=*/bytes == 0);
     if (!read) {
       o.code = read.error().code() == errc::not_found ? error::offset_out_of_range : error::kafka_storage_error;
       continue;

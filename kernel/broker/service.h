@@ -156,7 +156,20 @@ class service final : public adapter::broker {
   // Opens the logs of single-replica partitions this broker leads that are
   // not open yet (after every metadata change).
   void open_assigned_logs();
-  std::map<std::string, std::string> effective_configs(const std::string& topic) const;
+  // ---- configs (service_configs.cc) ----
+  // The topic defaults now: the YAML's under the dynamic broker configs.
+  std::map<std::string, std::string> current_defaults() const;
+  log::log_config log_config_of(const std::map<std::string, std::string>& overrides) const;
+  // After a metadata change: when configs changed (here or on another
+  // broker), new defaults and every open log's settings.
+  void refresh_configs();
+  adapter::outcome alter_broker_configs(const std::string& name, const std::vector<adapter::config_change>& changes,
+                                        bool incremental, bool validate_only);
+  void describe_broker_configs(const std::string& name, const std::function<bool(const std::string&)>& wanted,
+                               std::vector<adapter::config_value>& out) const;
+  // A proposal that failed, in Kafka's words: `raced` when the metadata
+  // refused it at its turn (another writer got there first).
+  static adapter::outcome refused(const status& s, adapter::error raced, const std::string& raced_message);
   std::vector<adapter::fetched_partition> read_all(const adapter::fetch_request& req, size_t& bytes);
   void run_io(std::function<void()> task);
   void io_loop();
@@ -167,8 +180,10 @@ class service final : public adapter::broker {
   log::log_manager* logs_;
   metadata::metadata_store* store_;
   const plugin::codec_set* codecs_;
-  std::map<std::string, std::string> defaults_;
-  std::mutex admin_mu_;  // one administrative change at a time
+  mutable std::mutex defaults_mu_;
+  std::map<std::string, std::string> defaults_;  // by topic key
+  uint64_t config_changes_seen_ = 0;             // image::config_changes() when defaults_ was made
+  std::mutex admin_mu_;                          // one administrative change at a time
   std::mutex producer_ids_mu_;
   int64_t next_producer_id_ = 0;  // the block being handed out: [next, end)
   int64_t producer_id_block_end_ = 0;

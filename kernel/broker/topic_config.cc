@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+#include <string_view>
 
 namespace mosaic::broker {
 
@@ -20,35 +23,131 @@ struct range {
   int64_t hi;
 };
 constexpr range ranges[] = {
-    {"retention.ms", -1, INT64_MAX},  {"retention.bytes", -1, INT64_MAX},  {"segment.bytes", 14, INT32_MAX},
-    {"segment.ms", 1, INT64_MAX},     {"max.message.bytes", 0, INT32_MAX}, {"min.insync.replicas", 1, INT32_MAX},
-    {"flush.messages", 1, INT64_MAX}, {"flush.ms", 0, INT64_MAX},          {"index.interval.bytes", 0, INT32_MAX},
+    {"retention.ms", -1, INT64_MAX},
+    {"retention.bytes", -1, INT64_MAX},
+    {"segment.bytes", 14, INT32_MAX},
+    {"segment.ms", 1, INT64_MAX},
+    {"segment.jitter.ms", 0, INT64_MAX},
+    {"segment.index.bytes", 4, INT32_MAX},
+    {"max.message.bytes", 0, INT32_MAX},
+    {"min.insync.replicas", 1, INT32_MAX},
+    {"flush.messages", 1, INT64_MAX},
+    {"flush.ms", 0, INT64_MAX},
+    {"index.interval.bytes", 0, INT32_MAX},
+    {"delete.retention.ms", 0, INT64_MAX},
+    {"file.delete.delay.ms", 0, INT64_MAX},
+    {"min.compaction.lag.ms", 0, INT64_MAX},
+    {"max.compaction.lag.ms", 1, INT64_MAX},
+    {"message.timestamp.after.max.ms", 0, INT64_MAX},
+    {"message.timestamp.before.max.ms", 0, INT64_MAX},
+    {"local.retention.ms", -2, INT64_MAX},
+    {"local.retention.bytes", -2, INT64_MAX},
+    {"compression.lz4.level", 1, 17},
+    {"compression.zstd.level", -131072, 22},
 };
+
+bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed)
+    if (v == a) return true;
+  return false;
+}
+
+// "*", or a comma-separated list of PARTITION:BROKER pairs (the replication
+// throttle lists).
+bool replica_list(const std::string& v) {
+  if (v.empty() || v == "*") return true;
+  size_t at = 0;
+  while (at <= v.size()) {
+    size_t comma = v.find(',', at);
+    if (comma == std::string::npos) comma = v.size();
+    const std::string item = v.substr(at, comma - at);
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos || !parse_long(item.substr(0, colon)) || !parse_long(item.substr(colon + 1)))
+      return false;
+    at = comma + 1;
+  }
+  return true;
+}
 
 }  // namespace
 
+// Every topic config Kafka 4 defines. Those Mosaic does not act on yet are
+// stored and described all the same (their doc says so), so that tools
+// written for Kafka can set them.
 const std::vector<topic_key>& topic_keys() {
   static const std::vector<topic_key> keys = {
-      {"cleanup.policy", "list", "log.cleanup.policy", "delete (compact is not available yet)"},
-      {"compression.type", "string", "compression.type",
-       "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd are accepted"},
-      {"retention.ms", "long", "log.retention.ms", "segments older than this are deleted; -1 keeps them"},
-      {"retention.bytes", "long", "log.retention.bytes", "a partition keeps at most this much; -1: no limit"},
-      {"segment.bytes", "int", "log.segment.bytes", "a segment rolls at this size"},
-      {"segment.ms", "long", "log.roll.ms", "a segment rolls this long after its first append"},
-      {"max.message.bytes", "int", "message.max.bytes", "the largest record batch accepted"},
-      {"message.timestamp.type", "string", "log.message.timestamp.type", "CreateTime or LogAppendTime"},
-      {"min.insync.replicas", "int", "min.insync.replicas", "replicas that must have a record for acks=all"},
-      {"flush.messages", "long", "log.flush.interval.messages", "fsync after this many unflushed messages"},
-      {"flush.ms", "long", "log.flush.interval.ms", "fsync when the oldest unflushed append is this old"},
-      {"index.interval.bytes", "int", "log.index.interval.bytes", "bytes between offset index entries"},
-      {"unclean.leader.election.enable", "boolean", "unclean.leader.election.enable",
-       "a partition with no eligible replica elects any live one (may lose acknowledged records)"},
+      {"cleanup.policy", "list", "log.cleanup.policy", "delete", "delete (compact is not available yet)", true},
+      {"compression.type", "string", "compression.type", "producer",
+       "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd are accepted", true},
+      {"compression.gzip.level", "int", "compression.gzip.level", "-1",
+       "gzip level for compression.type=gzip (-1 or 1-9); stored, the codec plugin's level applies", false},
+      {"compression.lz4.level", "int", "compression.lz4.level", "9",
+       "lz4 level for compression.type=lz4 (1-17); stored, the codec plugin's level applies", false},
+      {"compression.zstd.level", "int", "compression.zstd.level", "3",
+       "zstd level for compression.type=zstd; stored, the codec plugin's level applies", false},
+      {"delete.retention.ms", "long", "log.cleaner.delete.retention.ms", "86400000",
+       "how long tombstones stay in a compacted topic; stored, not acted on yet", false},
+      {"file.delete.delay.ms", "long", "log.segment.delete.delay.ms", "60000",
+       "wait before a deleted segment's files go; Mosaic removes them at once", false},
+      {"flush.messages", "long", "log.flush.interval.messages", "9223372036854775807",
+       "fsync after this many unflushed messages", true},
+      {"flush.ms", "long", "log.flush.interval.ms", "9223372036854775807",
+       "fsync when the oldest unflushed append is this old", true},
+      {"follower.replication.throttled.replicas", "list", nullptr, "",
+       "replicas whose follower fetches are throttled; stored, not acted on yet", false},
+      {"index.interval.bytes", "int", "log.index.interval.bytes", "4096", "bytes between offset index entries", true},
+      {"leader.replication.throttled.replicas", "list", nullptr, "",
+       "replicas whose leader side is throttled; stored, not acted on yet", false},
+      {"local.retention.bytes", "long", "log.local.retention.bytes", "-2",
+       "local bytes kept with tiered storage; stored (Mosaic has no tiered storage)", false},
+      {"local.retention.ms", "long", "log.local.retention.ms", "-2",
+       "local time kept with tiered storage; stored (Mosaic has no tiered storage)", false},
+      {"max.compaction.lag.ms", "long", "log.cleaner.max.compaction.lag.ms", "9223372036854775807",
+       "the longest a record stays uncompacted; stored, not acted on yet", false},
+      {"max.message.bytes", "int", "message.max.bytes", "1048588", "the largest record batch accepted", true},
+      {"message.downconversion.enable", "boolean", nullptr, "true",
+       "no-op since Kafka 4.0 (no down-conversion); accepted", false},
+      {"message.timestamp.after.max.ms", "long", "log.message.timestamp.after.max.ms", "3600000",
+       "how far ahead of the broker's clock a CreateTime timestamp may be; stored, not enforced yet", false},
+      {"message.timestamp.before.max.ms", "long", "log.message.timestamp.before.max.ms", "9223372036854775807",
+       "how far behind the broker's clock a CreateTime timestamp may be; stored, not enforced yet", false},
+      {"message.timestamp.type", "string", "log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime",
+       true},
+      {"min.cleanable.dirty.ratio", "double", "log.cleaner.min.cleanable.ratio", "0.5",
+       "dirty share of a log that starts compaction; stored, not acted on yet", false},
+      {"min.compaction.lag.ms", "long", "log.cleaner.min.compaction.lag.ms", "0",
+       "the least a record stays uncompacted; stored, not acted on yet", false},
+      {"min.insync.replicas", "int", "min.insync.replicas", "1", "replicas that must have a record for acks=all", true},
+      {"preallocate", "boolean", "log.preallocate", "false",
+       "preallocate a new segment's file; stored (log.preallocate.bytes sets it broker-wide)", false},
+      {"remote.log.copy.disable", "boolean", nullptr, "false", "tiered storage; stored (Mosaic has none)", false},
+      {"remote.log.delete.on.disable", "boolean", nullptr, "false", "tiered storage; stored (Mosaic has none)", false},
+      {"remote.storage.enable", "boolean", nullptr, "false", "tiered storage; only false (Mosaic has none)", false},
+      {"retention.bytes", "long", "log.retention.bytes", "-1", "a partition keeps at most this much; -1: no limit",
+       true},
+      {"retention.ms", "long", "log.retention.ms", "604800000", "segments older than this are deleted; -1 keeps them",
+       true},
+      {"segment.bytes", "int", "log.segment.bytes", "1073741824", "a segment rolls at this size", true},
+      {"segment.index.bytes", "int", "log.index.size.max.bytes", "10485760",
+       "the offset index's largest size; stored, Mosaic's indexes grow as needed", false},
+      {"segment.jitter.ms", "long", "log.roll.jitter.ms", "0",
+       "random shortening of segment.ms; stored, not acted on yet", false},
+      {"segment.ms", "long", "log.roll.ms", "604800000", "a segment rolls this long after its first append", true},
+      {"unclean.leader.election.enable", "boolean", "unclean.leader.election.enable", "false",
+       "a partition with no eligible replica elects any live one (may lose acknowledged records)", true},
   };
   return keys;
 }
 
+const topic_key* find_topic_key(const std::string& name) {
+  for (const auto& k : topic_keys())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
 std::optional<std::string> check_topic_config(const std::string& name, const std::string& value) {
+  const topic_key* key = find_topic_key(name);
+  if (!key) return "Unknown topic config name: " + name;
   for (const auto& r : ranges) {
     if (name != r.name) continue;
     auto v = parse_long(value);
@@ -63,23 +162,46 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
     return "must be delete, got '" + value + "'";
   }
   if (name == "compression.type") {
-    for (const char* c : {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"})
-      if (value == c) return std::nullopt;
+    if (one_of(value, {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"})) return std::nullopt;
     return "must be producer, uncompressed, gzip, snappy, lz4 or zstd, got '" + value + "'";
   }
-  if (name == "unclean.leader.election.enable") {
-    if (value == "true" || value == "false") return std::nullopt;
-    return "must be true or false, got '" + value + "'";
+  if (name == "compression.gzip.level") {
+    auto v = parse_long(value);
+    if (v && (*v == -1 || (*v >= 1 && *v <= 9))) return std::nullopt;
+    return "must be -1 or between 1 and 9, got " + value;
   }
   if (name == "message.timestamp.type") {
-    if (value == "CreateTime" || value == "LogAppendTime") return std::nullopt;
+    if (one_of(value, {"CreateTime", "LogAppendTime"})) return std::nullopt;
     return "must be CreateTime or LogAppendTime, got '" + value + "'";
   }
-  return "unknown topic config";
+  if (name == "min.cleanable.dirty.ratio") {
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !(v >= 0.0 && v <= 1.0))
+      return "must be a number between 0 and 1, got '" + value + "'";
+    return std::nullopt;
+  }
+  if (name == "remote.storage.enable") {
+    if (value == "false") return std::nullopt;
+    return "Mosaic has no tiered storage; only false is accepted";
+  }
+  if (std::string_view(key->type) == "boolean") {
+    if (one_of(value, {"true", "false"})) return std::nullopt;
+    return "must be true or false, got '" + value + "'";
+  }
+  if (name == "leader.replication.throttled.replicas" || name == "follower.replication.throttled.replicas") {
+    if (replica_list(value)) return std::nullopt;
+    return "must be * or a list of PARTITION:BROKER pairs, got '" + value + "'";
+  }
+  return std::nullopt;
 }
 
-std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg) {
-  return {
+std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg,
+                                                  const std::map<std::string, std::string>& dynamic) {
+  std::map<std::string, std::string> out;
+  for (const auto& k : topic_keys()) out[k.name] = k.kafka_default;
+  // Where Mosaic has a setting of its own, the YAML's value.
+  std::map<std::string, std::string> mine = {
       {"cleanup.policy", cfg.server.cleanup_policy},
       {"compression.type", cfg.server.compression_type},
       {"retention.ms", std::to_string(cfg.log.retention_ms)},
@@ -94,10 +216,38 @@ std::map<std::string, std::string> topic_defaults(const config::broker_config& c
       {"index.interval.bytes", std::to_string(cfg.log.index_interval_bytes)},
       {"unclean.leader.election.enable", cfg.server.unclean_leader_election ? "true" : "false"},
   };
+  for (auto& [k, v] : mine) out[k] = std::move(v);
+  for (const auto& k : topic_keys()) {
+    if (k.broker_key == nullptr) continue;
+    auto d = dynamic.find(k.broker_key);
+    if (d != dynamic.end()) out[k.name] = d->second;
+  }
+  return out;
+}
+
+const topic_key* dynamic_broker_key(const std::string& broker_key, std::string& why) {
+  for (const auto& k : topic_keys()) {
+    if (k.broker_key == nullptr || broker_key != k.broker_key) continue;
+    // Read where they are used from the YAML's value, not from the
+    // metadata: dynamic in Kafka, not yet in Mosaic.
+    for (const char* fixed :
+         {"min.insync.replicas", "compression.type", "unclean.leader.election.enable", "cleanup.policy"})
+      if (std::string_view(k.name) == fixed) {
+        why = broker_key + " is not dynamic in Mosaic yet; set it in the YAML and restart";
+        return nullptr;
+      }
+    return &k;
+  }
+  why = broker_key + " cannot be changed at run time; set it in the YAML and restart";
+  return nullptr;
 }
 
 log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& overrides) {
-  const auto defaults = topic_defaults(cfg);
+  return to_log_config(cfg, topic_defaults(cfg), overrides);
+}
+
+log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& defaults,
+                              const std::map<std::string, std::string>& overrides) {
   auto get = [&](const char* key) -> std::string {
     auto o = overrides.find(key);
     if (o != overrides.end()) return o->second;

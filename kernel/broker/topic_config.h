@@ -14,20 +14,35 @@ namespace mosaic::broker {
 
 struct topic_key {
   const char* name;
-  const char* type;  // as DescribeConfigs names types: long, int, string, list
-  const char* broker_key;
+  const char* type;           // as DescribeConfigs names types: long, int, double, string, list, boolean
+  const char* broker_key;     // the broker-wide default's key; nullptr: none
+  const char* kafka_default;  // where Mosaic has no setting of its own
   const char* doc;
+  bool honoured;  // false: stored and described, not acted on yet
 };
 const std::vector<topic_key>& topic_keys();
+const topic_key* find_topic_key(const std::string& name);
 
-// An error message for a bad value, or nullopt if `value` is good for `name`.
+// An error message for a bad value or an unknown name ("Unknown topic
+// config name: ..."), or nullopt if `value` is good for `name`.
 std::optional<std::string> check_topic_config(const std::string& name, const std::string& value);
 
-// The broker-wide default of every topic key, as text.
-std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg);
+// The broker-wide default of every topic key, as text: Kafka's, then the
+// YAML's, then `dynamic` (dynamic broker configs, by broker key: the
+// cluster-wide ones overlaid with this broker's own).
+std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg,
+                                                  const std::map<std::string, std::string>& dynamic = {});
 
-// The log settings of a topic: `overrides` over the broker's defaults, plus
-// the broker-wide settings of every log (producer.id.expiration.ms).
+// The topic key whose broker-wide default `broker_key` is, if that default
+// may be changed at run time (IncrementalAlterConfigs on a BROKER);
+// nullptr otherwise. `why` says why not.
+const topic_key* dynamic_broker_key(const std::string& broker_key, std::string& why);
+
+// The log settings of a topic: `overrides` over `defaults` (topic_defaults),
+// plus the broker-wide settings of every log (producer.id.expiration.ms).
+log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& defaults,
+                              const std::map<std::string, std::string>& overrides);
+// The same over the YAML's defaults.
 log::log_config to_log_config(const config::broker_config& cfg, const std::map<std::string, std::string>& overrides);
 
 }  // namespace mosaic::broker

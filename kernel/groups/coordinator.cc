@@ -138,9 +138,13 @@ struct coordinator::impl {
     return common;
   }
 
+  // As Kafka: the joiner's protocol type is the members' (the group's own
+  // is set only when a generation completes, so during the first rebalance
+  // it is still empty), and one of its protocols is supported by every
+  // member. Order of preference does not matter here; the vote settles it.
   static bool compatible(const classic_group& g, const adapter::join_request& req) {
     if (g.members.empty()) return true;
-    if (req.protocol_type != g.protocol_type) return false;
+    if (req.protocol_type != g.members.begin()->second.protocol_type) return false;
     const auto common = common_protocols(g);
     for (const auto& p : req.protocols)
       if (common.count(p.first)) return true;
@@ -1155,11 +1159,12 @@ struct coordinator::impl {
     auto all = [&](error e) { return std::vector<error>(req.offsets.size(), e); };
     std::vector<bool> stale_partitions;
     if (req.group_id.empty()) return all(error::invalid_group_id);
-    const bool admin = req.member_id.empty() && req.generation_or_epoch < 0;
+    // A negative generation is an admin client's or a consumer's that
+    // assigns partitions itself: taken, whatever the member id, by a group
+    // that is absent or has no members (as Kafka takes it).
+    const bool simple = req.generation_or_epoch < 0;
     if (consumer_group* g = find_consumer(req.group_id)) {
-      if (admin) {
-        if (!g->members.empty()) return all(error::unknown_member_id);
-      } else {
+      if (!simple || !g->members.empty()) {
         auto it = g->members.find(req.member_id);
         if (it == g->members.end()) return all(error::unknown_member_id);
         const consumer_member& m = it->second;
@@ -1173,23 +1178,28 @@ struct coordinator::impl {
         }
       }
     } else if (classic_group* cg = find_classic(req.group_id)) {
-      if (admin) {
-        if (!cg->members.empty()) return all(error::unknown_member_id);
-      } else {
+      if (!simple || !cg->members.empty()) {
         classic_member* m = nullptr;
         if (auto e = find_member(cg, req.member_id, req.instance_id, &m); e != error::none) return all(e);
         if (req.generation_or_epoch != cg->generation) return all(error::illegal_generation);
         if (cg->state == classic_state::completing_rebalance) return all(error::rebalance_in_progress);
       }
-    } else if (!admin) {
+    } else if (!simple) {
       return all(error::illegal_generation);
     }
     std::vector<error> out;
     if (!claim(req.group_id)) return all(error::group_id_not_found);  // a share group's id
+    std::map<std::string, size_t> partitions;                         // offsets are kept for partitions that exist
+    for (const auto& t : opts.topics()) partitions[t.name] = t.partitions.size();
     auto& group_offsets = offsets[req.group_id];
     const int64_t t = wall_ms();
     for (size_t i = 0; i < req.offsets.size(); ++i) {
       const auto& o = req.offsets[i];
+      auto known = partitions.find(o.topic);
+      if (known == partitions.end() || o.partition < 0 || static_cast<size_t>(o.partition) >= known->second) {
+        out.push_back(error::unknown_topic_or_partition);
+        continue;
+      }
       if (!stale_partitions.empty() && stale_partitions[i]) {
         out.push_back(error::stale_member_epoch);
         continue;

@@ -225,7 +225,16 @@ struct session {
   int32_t epoch = 0;
   std::vector<std::pair<uuid, int32_t>> partitions;
   size_t next = 0;  // where the next fetch starts (fairness across partitions)
+  // Set when the member left the group while the session was open: a
+  // closing consumer sends its last acknowledgements and its leave at the
+  // same moment, so the session (and the records it holds) waits for the
+  // final-epoch request until then, acquiring nothing more.
+  std::optional<clock::time_point> closing_by;
 };
+
+// How long a session outlives its member's leave, waiting for the final
+// acknowledgements.
+constexpr milliseconds leaving_session_grace{5000};
 
 // A ShareFetch waiting for records (MaxWaitMs).
 struct parked {
@@ -488,7 +497,7 @@ struct share_manager::impl {
   // Acquisition is record by record, so MaxRecords holds exactly in both
   // acquire modes (batch_optimized may exceed it in Kafka; here it need
   // not, and workers sharing a partition get even shares).
-  void acquire_from(const sp_key& k, sp_entry& e, uint32_t holder, int32_t& budget, size_t& bytes_left,
+  void acquire_from(const sp_key& k, sp_entry& e, uint32_t holder, int32_t& budget, size_t& bytes_left, bool& taken_any,
                     adapter::share_fetched_partition& out) {
     const s_group* g = find_group(k.group);
     const auto lim = limits(g);
@@ -518,6 +527,7 @@ struct share_manager::impl {
       log::for_each_batch(f.records, [&](const log::batch_view& b) {
         if (b.base_offset() >= limit || budget <= 0) return false;
         if (b.last_offset() < from) return true;
+        if (taken_any && b.size() > bytes_left) return false;  // waits for the next fetch
         std::vector<state_batch> runs;
         const int32_t n = e.part.acquire(b.base_offset(), std::min(b.last_offset(), limit - 1), b.is_control(), holder,
                                          now_ms, lim, budget, /*whole_batch=*/false, runs);
@@ -526,6 +536,7 @@ struct share_manager::impl {
           taken += n;
           for (const auto& r : runs) out.acquired.push_back({r.first, r.last, r.delivery_count});
           out.records.insert(out.records.end(), b.bytes.begin(), b.bytes.end());
+          taken_any = true;
           bytes_left = b.size() >= bytes_left ? 0 : bytes_left - b.size();
         }
         return bytes_left > 0;
@@ -746,13 +757,21 @@ struct share_manager::impl {
     }
   }
 
-  void remove_member(s_group& g, const std::string& member) {
+  // `leaving`: the member said so (a leave heartbeat); its open session
+  // stays a moment for the final acknowledgements. Otherwise (expired,
+  // removed) what it holds is released now.
+  void remove_member(s_group& g, const std::string& member, bool leaving = false) {
     auto it = g.members.find(member);
     if (it == g.members.end()) return;
-    release_member(g.id, it->second.holder);
+    auto sit = sessions.find({g.id, member});
+    if (leaving && sit != sessions.end()) {
+      sit->second.closing_by = now + leaving_session_grace;
+    } else {
+      release_member(g.id, it->second.holder);
+      if (sit != sessions.end()) sessions.erase(sit);
+    }
     g.members.erase(it);
     g.target.erase(member);
-    sessions.erase({g.id, member});
     update_target(g, true);
   }
 
@@ -784,7 +803,7 @@ struct share_manager::impl {
     }
     auto git = groups.find(req.group_id);
     if (req.member_epoch == -1) {
-      if (git != groups.end()) remove_member(git->second, req.member_id);
+      if (git != groups.end()) remove_member(git->second, req.member_id, /*leaving=*/true);
       r.member_epoch = -1;
       return r;
     }
@@ -853,12 +872,12 @@ struct share_manager::impl {
   std::pair<error, std::string> apply_acks(const std::string& group, uint32_t holder,
                                            const adapter::share_partition_acks& a) {
     if (a.batches.empty()) return {error::none, ""};
+    // A topic deleted meanwhile: its records are gone, whatever state
+    // lingers until forget_deleted_topics().
+    if (!broker().find_topic(a.topic_id)) return {error::unknown_topic_id, "the topic no longer exists"};
     sp_key k{group, a.topic_id, a.partition};
     auto it = parts.find(k);
-    if (it == parts.end()) {
-      if (!broker().find_topic(a.topic_id)) return {error::unknown_topic_id, ""};
-      return {adapter::invalid_record_state, "the share-partition has no records in flight"};
-    }
+    if (it == parts.end()) return {adapter::invalid_record_state, "the share-partition has no records in flight"};
     std::vector<ack_batch> batches;
     batches.reserve(a.batches.size());
     for (const auto& b : a.batches) batches.push_back({b.first_offset, b.last_offset, b.types});
@@ -969,12 +988,15 @@ struct share_manager::impl {
       f.result.code = adapter::share_session_not_found;
       return true;
     }
-    if (f.req.renew) return true;  // a renewal fetches nothing (KIP-1222)
+    if (f.req.renew) return true;           // a renewal fetches nothing (KIP-1222)
+    if (f.req.max_bytes <= 0) return true;  // acknowledgements only
     auto& s = sit->second;
+    if (s.closing_by) return true;  // the member left: nothing more is acquired
     const uint32_t holder = holder_of(f.req.member_id);
     int32_t budget = f.req.max_records > 0 ? f.req.max_records : 500;
-    size_t bytes_left = f.req.max_bytes > 0 ? static_cast<size_t>(f.req.max_bytes) : size_t{50} << 20;
+    size_t bytes_left = static_cast<size_t>(f.req.max_bytes);
     bool any = false;
+    bool taken_any = false;  // KIP-74: only the response's first batch may exceed max_bytes
     const size_t n = s.partitions.size();
     for (size_t i = 0; i < n && budget > 0 && bytes_left > 0; ++i) {
       const auto& [topic, partition] = s.partitions[(s.next + i) % n];
@@ -988,7 +1010,7 @@ struct share_manager::impl {
         continue;
       }
       const size_t before = out.acquired.size();
-      acquire_from(k, *e, holder, budget, bytes_left, out);
+      acquire_from(k, *e, holder, budget, bytes_left, taken_any, out);
       any = any || out.acquired.size() > before || out.code != error::none;
     }
     if (n > 0) s.next = (s.next + 1) % n;
@@ -1114,6 +1136,10 @@ struct share_manager::impl {
         remove_member(g, mid);
       }
     }
+    std::vector<std::pair<std::string, std::string>> unclosed;  // their member left; no final request came
+    for (const auto& [key, s] : sessions)
+      if (s.closing_by && *s.closing_by <= now) unclosed.push_back(key);
+    for (const auto& [group, member] : unclosed) close_session(group, member);
     if (retry_dead_letters && dead_letters_in_flight == 0 && now >= next_dead_letter_retry) {
       retry_dead_letters = false;
       next_dead_letter_retry = now + std::chrono::seconds(1);

@@ -442,7 +442,7 @@ status partition_log::flush() {
   return seal_pending();
 }
 
-result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_t max_offset) const {
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_t max_offset, bool min_one) const {
   std::vector<std::pair<std::shared_ptr<segment>, uint64_t>> segs;  // with the size to read below
   {
     std::lock_guard lock(mu_);
@@ -471,8 +471,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_
       if (auto stop = seg->locate(max_offset, size)) end = stop->position;  // the batch holding max_offset stays out
     const uint64_t budget = max_bytes > r.bytes ? max_bytes - r.bytes : 0;
     uint64_t cut = seg->whole_batches_end(start, start + std::min<uint64_t>(end - start, budget));
-    // KIP-74: a first batch larger than max_bytes is returned whole.
-    if (cut == start && r.slices.empty()) cut = start + seg->batch_size_at(start, end);
+    // KIP-74: a first batch larger than max_bytes is returned whole, when
+    // the caller allows it.
+    if (cut == start && r.slices.empty() && min_one) cut = start + seg->batch_size_at(start, end);
     if (cut > start) {
       r.slices.push_back({seg, seg->fd(), start, cut - start});
       r.bytes += cut - start;

@@ -112,11 +112,13 @@ class partition_log {
   // rolled since the last flush.
   status flush();
 
-  // Batches from the one holding `offset`, up to `max_bytes` (at least one
-  // whole batch), below `max_offset` (exclusive; the high watermark for
-  // consumers, LEO for replicas). Offsets below the LSO or past the LEO are
+  // Batches from the one holding `offset`, up to `max_bytes`, below
+  // `max_offset` (exclusive; the high watermark for consumers, LEO for
+  // replicas). `min_one`: a first batch larger than `max_bytes` is returned
+  // whole (KIP-74; only for the first partition of a response that has
+  // data); otherwise nothing is. Offsets below the LSO or past the LEO are
   // errors (errc::not_found).
-  result<read_result> read(int64_t offset, size_t max_bytes, int64_t max_offset) const;
+  result<read_result> read(int64_t offset, size_t max_bytes, int64_t max_offset, bool min_one = true) const;
   // Hands the batches in [from, to) to `chunk`, a few MiB of whole batches
   // at a time (copied into memory), until it returns false: for scans of
   // batch headers (recovery, max timestamp).

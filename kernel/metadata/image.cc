@@ -24,8 +24,9 @@ void image::apply(const record& rec) {
           parts[static_cast<size_t>(r.partition)] = r;
         } else if constexpr (std::is_same_v<T, config_record>) {
           std::map<std::string, std::string>* configs = nullptr;
+          ++config_changes_;
           if (r.resource_type == 4) {
-            configs = &broker_configs_;
+            configs = &broker_configs_[r.resource_name];
           } else {
             auto t = topics_.find(r.resource_name);
             if (t == topics_.end()) return;
@@ -133,7 +134,8 @@ std::vector<record> image::to_records() const {
   if (!cluster_id_.empty()) out.emplace_back(cluster_record{cluster_id_});
   for (const auto& [id, b] : brokers_) out.emplace_back(b);
   if (next_producer_id_block_ > 0) out.emplace_back(producer_ids_record{next_producer_id_block_});
-  for (const auto& [k, v] : broker_configs_) out.emplace_back(config_record{4, "", k, v});
+  for (const auto& [name, configs] : broker_configs_)
+    for (const auto& [k, v] : configs) out.emplace_back(config_record{4, name, k, v});
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);

@@ -37,7 +37,14 @@ class image {
   const std::map<std::string, topic_state>& topics() const noexcept { return topics_; }
   const topic_state* find(const std::string& name) const;
   const topic_state* find(const uuid& id) const;
-  const std::map<std::string, std::string>& broker_configs() const noexcept { return broker_configs_; }
+  // Dynamic broker configs by resource name: "" holds the cluster-wide
+  // defaults, a broker id's string that broker's own.
+  const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const noexcept {
+    return broker_configs_;
+  }
+  // Counts applied config records (topic or broker): a reader that kept
+  // the count knows whether configs changed since.
+  uint64_t config_changes() const noexcept { return config_changes_; }
   int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
   const std::map<int32_t, broker_record>& brokers() const noexcept { return brokers_; }
 
@@ -45,7 +52,8 @@ class image {
   std::string cluster_id_;
   std::map<std::string, topic_state> topics_;
   std::map<uuid, std::string> names_;
-  std::map<std::string, std::string> broker_configs_;
+  std::map<std::string, std::map<std::string, std::string>> broker_configs_;
+  uint64_t config_changes_ = 0;
   int64_t next_producer_id_block_ = 0;
   std::map<int32_t, broker_record> brokers_;
 };

@@ -12,46 +12,12 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/integration/process.h"
-#include "tests/support/shell.h"
+#include "tests/compat/single_broker.h"
 
 namespace mosaic::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-const std::string mosaicd = MOSAICD_PATH;
-const std::string single_node = MOSAIC_SOURCE_DIR "/configs/single-node.yaml";
-const std::string compat_dir = MOSAIC_SOURCE_DIR "/tests/compat";
-
-std::string run(const std::string& cmd) { return mosaic::testing::run_command(cmd).out; }
-
-// mosaicd with the single-node config, in a folder of its own, listening on
-// a port picked at run time.
-class broker {
- public:
-  explicit broker(const temp_dir& dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--config", single_node, "--set",
-                                     "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]"};
-    for (auto& e : extra) args.insert(args.end(), {"--set", e});
-    p_ = std::make_unique<process>(mosaicd, args, dir.path());
-    EXPECT_TRUE(p_->wait_for_log("mosaicd started")) << p_->err();
-    // "listening on PLAINTEXT 127.0.0.1:PORT (kafka)"
-    const std::string err = p_->err();
-    const std::string mark = "listening on PLAINTEXT 127.0.0.1:";
-    if (auto at = err.find(mark); at != std::string::npos) {
-      const auto digits = err.substr(at + mark.size(), err.find(' ', at + mark.size()) - at - mark.size());
-      bootstrap_ = "127.0.0.1:" + digits;
-    }
-    EXPECT_FALSE(bootstrap_.empty()) << err;
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-  process& proc() { return *p_; }
-
- private:
-  std::unique_ptr<process> p_;
-  std::string bootstrap_;
-};
 
 // Consumes a whole topic with kcat: "partition|offset|key|value|headers|timestamp".
 std::vector<std::string> consume(const broker& b, const std::string& topic) {

@@ -16,6 +16,27 @@ static inline void mosaic_set(rd_kafka_conf_t* conf, const char* name, const cha
   }
 }
 
+/* A consumer made from `conf` (taken), subscribed to `topic`; exits on
+ * failure. */
+static inline rd_kafka_t* mosaic_subscribed_consumer(rd_kafka_conf_t* conf, const char* topic) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!rk) {
+    fprintf(stderr, "consumer: %s\n", err);
+    exit(1);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, sub);
+  rd_kafka_topic_partition_list_destroy(sub);
+  if (e) {
+    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
+    exit(1);
+  }
+  return rk;
+}
+
 /* Creates `topic` with `partitions` partitions; 1 on success. */
 static inline int mosaic_create_topic(const char* bootstrap, const char* topic, int partitions) {
   char err[512];

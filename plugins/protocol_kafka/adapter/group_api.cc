@@ -69,8 +69,14 @@ void find_coordinator(const request_context& rc, const msg::find_coordinator_req
     if (out.error_code == 0 && !available) {
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "the group coordinator is not running";
+    } else if (out.error_code == 0 && key_type == 1) {
+      // No transaction coordinator yet. A retriable error would keep
+      // init_transactions() asking until its timeout; this one is the error
+      // every client (librdkafka included) treats as final at once.
+      out.error_code = code(error::transactional_id_authorization_failed);
+      out.error_message = "transactions are not available in this version of Mosaic (no transaction coordinator)";
     } else if (out.error_code == 0 && key_type != 0) {
-      // Transactions (1) and share groups (2) have no coordinator yet.
+      // Share-group state (2) has no coordinator of its own yet.
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "no coordinator for key type " + std::to_string(key_type);
     }
@@ -215,24 +221,25 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
 
 void consumer_group_describe(const request_context& rc, const msg::consumer_group_describe_request& req,
                              adapter::group_coordinator& groups, adapter::broker& broker) {
-  groups.describe_consumer_groups(req.group_ids,
-                                  [rc, &broker](const std::vector<adapter::consumer_group_description>& ds) {
-                                    msg::consumer_group_describe_response resp;
-                                    for (const auto& d : ds) {
-                                      auto& g = resp.groups.emplace_back();
-                                      fill_group_header(g, d);
-                                      for (const auto& m : d.members) {
-                                        auto& om = g.members.emplace_back();
-                                        fill_group_member(om, m);
-                                        om.instance_id = m.instance_id;
-                                        om.subscribed_topic_regex = m.subscribed_topic_regex;
-                                        fill_assignment(om.assignment, m.assignment, broker);
-                                        fill_assignment(om.target_assignment, m.target_assignment, broker);
-                                        om.member_type = 1;  // a consumer-protocol member
-                                      }
-                                    }
-                                    rc.send(resp);
-                                  });
+  groups.describe_consumer_groups(req.group_ids, [rc, &broker, ops = req.include_authorized_operations](
+                                                     const std::vector<adapter::consumer_group_description>& ds) {
+    msg::consumer_group_describe_response resp;
+    for (const auto& d : ds) {
+      auto& g = resp.groups.emplace_back();
+      fill_group_header(g, d);
+      if (ops && g.error_code == 0) g.authorized_operations = operations::group;
+      for (const auto& m : d.members) {
+        auto& om = g.members.emplace_back();
+        fill_group_member(om, m);
+        om.instance_id = m.instance_id;
+        om.subscribed_topic_regex = m.subscribed_topic_regex;
+        fill_assignment(om.assignment, m.assignment, broker);
+        fill_assignment(om.target_assignment, m.target_assignment, broker);
+        om.member_type = 1;  // a consumer-protocol member
+      }
+    }
+    rc.send(resp);
+  });
 }
 
 // ---- offsets ----
@@ -424,11 +431,13 @@ void list_groups(const request_context& rc, const msg::list_groups_request& req,
 
 void describe_groups(const request_context& rc, const msg::describe_groups_request& req,
                      adapter::group_coordinator& groups) {
-  groups.describe_classic_groups(req.groups, [rc](const std::vector<adapter::classic_group_description>& ds) {
+  groups.describe_classic_groups(req.groups, [rc, ops = req.include_authorized_operations](
+                                                 const std::vector<adapter::classic_group_description>& ds) {
     msg::describe_groups_response resp;
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
       g.group_id = d.group_id;
+      if (ops) g.authorized_operations = operations::group;
       g.group_state = d.state;
       g.protocol_type = d.protocol_type;
       g.protocol_data = d.protocol;

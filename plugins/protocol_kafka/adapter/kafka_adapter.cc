@@ -366,6 +366,10 @@ class handler : public std::enable_shared_from_this<handler> {
           out.error_code = code(t.name ? error::unknown_topic_or_partition : error::unknown_topic_id);
       }
     }
+    if (req.include_topic_authorized_operations)
+      for (auto& t : resp.topics)
+        if (t.error_code == 0) t.topic_authorized_operations = operations::topic;
+    if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = operations::cluster;
     rc.send(resp);
   }
 
@@ -708,6 +712,7 @@ class handler : public std::enable_shared_from_this<handler> {
           b.rack = e.rack;
           b.is_fenced = true;
         }
+    if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = operations::cluster;
     rc.send(resp);
   }
 
@@ -1098,6 +1103,7 @@ class handler : public std::enable_shared_from_this<handler> {
       out.name = t.name;
       out.topic_id = t.id;
       out.is_internal = t.internal;
+      out.topic_authorized_operations = operations::topic;
       for (const auto& p : t.partitions) {
         if (p.partition < first) continue;
         if (left == 0) {

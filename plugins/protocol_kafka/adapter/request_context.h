@@ -14,6 +14,20 @@
 
 namespace mosaic::kafka {
 
+// Authorized operations as Kafka answers them (bits by AclOperation code)
+// when no authorizer is configured: every operation on the resource. With
+// ACLs these become the caller's own set.
+namespace operations {
+constexpr int32_t bit(int op) { return int32_t{1} << op; }
+enum : int { read = 3, write = 4, create = 5, remove = 6, alter = 7, describe = 8, cluster_action = 9 };
+enum : int { describe_configs = 10, alter_configs = 11, idempotent_write = 12 };
+constexpr int32_t topic = bit(read) | bit(write) | bit(create) | bit(remove) | bit(alter) | bit(describe) |
+                          bit(describe_configs) | bit(alter_configs);
+constexpr int32_t cluster = bit(create) | bit(cluster_action) | bit(describe_configs) | bit(alter_configs) |
+                            bit(idempotent_write) | bit(alter) | bit(describe);
+constexpr int32_t group = bit(read) | bit(describe) | bit(remove);
+}  // namespace operations
+
 // One request being answered: enough to write its response from any thread.
 struct request_context {
   int16_t key = 0;

@@ -48,11 +48,13 @@ void share_group_heartbeat(const request_context& rc, const msg::share_group_hea
 
 void share_group_describe(const request_context& rc, const msg::share_group_describe_request& req,
                           adapter::share_groups& shares, adapter::broker& broker) {
-  shares.describe(req.group_ids, [rc, &broker](const std::vector<adapter::share_group_description>& ds) {
+  shares.describe(req.group_ids, [rc, &broker, ops = req.include_authorized_operations](
+                                     const std::vector<adapter::share_group_description>& ds) {
     msg::share_group_describe_response resp;
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
       fill_group_header(g, d);
+      if (ops && g.error_code == 0) g.authorized_operations = operations::group;
       for (const auto& m : d.members) {
         auto& om = g.members.emplace_back();
         fill_group_member(om, m);
@@ -79,7 +81,7 @@ void share_fetch(const request_context& rc, const msg::share_fetch_request& req,
   f.session_epoch = req.share_session_epoch;
   f.max_wait_ms = req.max_wait_ms;
   f.min_bytes = req.min_bytes;
-  f.max_bytes = req.max_bytes > 0 ? req.max_bytes : INT32_MAX;
+  f.max_bytes = std::max(req.max_bytes, 0);  // 0: acknowledge only, acquire nothing
   f.max_records = req.max_records;
   f.renew = req.is_renew_ack;
   for (const auto& t : req.topics)

@@ -177,10 +177,15 @@ TEST(group_api, find_coordinator_names_this_node_singly_and_batched) {
   ASSERT_EQ(v4->coordinators.size(), 2u);
   EXPECT_EQ(v4->coordinators[1].key, "b");
   EXPECT_EQ(v4->coordinators[1].host, "127.0.0.1");
-  req.key_type = 1;  // a transaction coordinator: not served
+  req.key_type = 1;  // a transaction coordinator: not served, and final (not retriable)
   auto txn = call<msg::find_coordinator_response>(c, find_coordinator_key, 6, req);
   ASSERT_TRUE(txn);
-  EXPECT_EQ(txn->coordinators[0].error_code, 15);
+  EXPECT_EQ(txn->coordinators[0].error_code, 53);  // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+  EXPECT_NE(txn->coordinators[0].error_message->find("transactions are not available"), std::string::npos);
+  req.key_type = 2;  // share-group state: no coordinator of its own yet
+  auto share = call<msg::find_coordinator_response>(c, find_coordinator_key, 6, req);
+  ASSERT_TRUE(share);
+  EXPECT_EQ(share->coordinators[0].error_code, 15);
 }
 
 TEST(group_api, the_group_log_is_not_a_topic) {

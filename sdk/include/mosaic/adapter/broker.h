@@ -65,6 +65,7 @@ enum class error : int16_t {
   policy_violation = 44,
   out_of_order_sequence_number = 45,
   invalid_producer_epoch = 47,
+  transactional_id_authorization_failed = 53,
   kafka_storage_error = 56,
   non_empty_group = 68,
   group_id_not_found = 69,
@@ -133,7 +134,14 @@ struct new_topic {
 enum class resource_type : int8_t { topic = 2, broker = 4, group = 32 };
 
 // Where a config value comes from, numbered as DescribeConfigs' ConfigSource.
-enum class config_source : int8_t { topic = 1, static_broker = 4, default_value = 5, group = 8 };
+enum class config_source : int8_t {
+  topic = 1,
+  dynamic_broker = 2,
+  dynamic_default_broker = 3,
+  static_broker = 4,
+  default_value = 5,
+  group = 8
+};
 
 struct config_value {
   std::string name;
@@ -189,8 +197,10 @@ struct fetch_request {
   std::vector<fetch_partition> partitions;
   int32_t max_wait_ms = 500;
   int32_t min_bytes = 1;
-  int32_t max_bytes = 50 << 20;  // for the whole response (at least one batch)
-  bool zero_copy = false;        // answer with file ranges instead of copies
+  // For the whole response; only the first batch of the first partition
+  // with data may exceed it (KIP-74).
+  int32_t max_bytes = 50 << 20;
+  bool zero_copy = false;  // answer with file ranges instead of copies
 };
 
 // ListOffsets' special timestamps.

@@ -137,7 +137,7 @@ struct offset_commit {
 
 struct commit_request {
   std::string group_id;
-  int32_t generation_or_epoch = -1;  // -1 with an empty member id: an admin or simple commit
+  int32_t generation_or_epoch = -1;  // negative: an admin or simple commit (any member id; the group has no members)
   std::string member_id;
   std::optional<std::string> instance_id;
   bool member_epoch_checks = false;  // OffsetCommit v9+: a consumer group's epoch must match exactly

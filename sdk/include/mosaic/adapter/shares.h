@@ -55,9 +55,9 @@ struct share_fetch_request {
   int32_t session_epoch = 0;  // 0 opens a session, -1 closes it
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
-  int32_t max_bytes = 50 << 20;
-  int32_t max_records = 500;  // exact in both v2 ShareAcquireModes: records are acquired one by one
-  bool renew = false;         // v2 IsRenewAck: these acks renew; no records are fetched
+  int32_t max_bytes = 50 << 20;  // 0: acknowledge only; past the first batch, a bound (KIP-74)
+  int32_t max_records = 500;     // exact in both v2 ShareAcquireModes: records are acquired one by one
+  bool renew = false;            // v2 IsRenewAck: these acks renew; no records are fetched
   // The partitions this request adds to the session (with any piggybacked
   // acknowledgements), and those it removes.
   std::vector<share_partition_acks> partitions;
