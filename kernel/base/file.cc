@@ -48,6 +48,50 @@ status replace_file(const std::filesystem::path& path, std::span<const uint8_t> 
   return {};
 }
 
+status sync_dir(const std::filesystem::path& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return status(errc::io, "cannot open " + dir.string() + ": " + std::strerror(errno));
+  const int rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return status(errc::io, "cannot sync " + dir.string() + ": " + std::strerror(errno));
+  return {};
+}
+
+file_writer::file_writer(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) error_ = status(errc::io, "cannot create " + path.string() + ": " + std::strerror(errno));
+}
+
+file_writer::~file_writer() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+status file_writer::write(std::span<const uint8_t> bytes) {
+  if (!error_.ok()) return error_;
+  const uint8_t* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = status(errc::io, "cannot write " + path_.string() + ": " + std::strerror(errno));
+      return error_;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  written_ += bytes.size();
+  return {};
+}
+
+status file_writer::finish() {
+  if (!error_.ok()) return error_;
+  if (::fdatasync(fd_) != 0) error_ = status(errc::io, "cannot sync " + path_.string() + ": " + std::strerror(errno));
+  ::close(fd_);
+  fd_ = -1;
+  return error_;
+}
+
 status replace_file(const std::filesystem::path& path, std::string_view text, bool sync) {
   return replace_file(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), sync);
 }

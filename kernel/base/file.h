@@ -18,4 +18,26 @@ namespace mosaic {
 status replace_file(const std::filesystem::path& path, std::span<const uint8_t> bytes, bool sync = true);
 status replace_file(const std::filesystem::path& path, std::string_view text, bool sync = true);
 
+// Makes renames and removals in `dir` durable.
+status sync_dir(const std::filesystem::path& dir);
+
+// A new file written front to back, then synced and closed by `finish`
+// (the cleaner's compacted segments: too large to build in memory).
+class file_writer {
+ public:
+  explicit file_writer(const std::filesystem::path& path);
+  ~file_writer();
+  file_writer(const file_writer&) = delete;
+  file_writer& operator=(const file_writer&) = delete;
+  status write(std::span<const uint8_t> bytes);
+  status finish();
+  uint64_t written() const noexcept { return written_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  status error_;
+  uint64_t written_ = 0;
+};
+
 }  // namespace mosaic

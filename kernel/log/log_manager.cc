@@ -10,7 +10,8 @@ std::string log_manager::folder_name(const std::string& topic, int32_t partition
   return topic + "-" + std::to_string(partition);
 }
 
-log_manager::log_manager(log_manager_options options) : options_(std::move(options)) {}
+log_manager::log_manager(log_manager_options options)
+    : options_(std::move(options)), throttle_(options_.cleaner.io_bytes_per_second) {}
 
 std::vector<log_manager::partition_usage> log_manager::usage() const {
   std::vector<std::pair<std::string, std::shared_ptr<entry>>> all;
@@ -57,6 +58,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
     }
   }
   if (m->options_.background) m->background_ = std::thread([p = m.get()] { p->background_loop(); });
+  if (m->options_.background && m->options_.cleaner.enabled)
+    m->cleaner_ = std::thread([p = m.get()] { p->cleaner_loop(); });
   return m;
 }
 
@@ -112,6 +115,8 @@ status log_manager::remove(const std::string& topic, int32_t partition) {
     partitions_.erase(it);
     --per_dir_[e->dir.parent_path()];
   }
+  e->gone = true;  // a cleaner pass on it ends at its next step
+  std::lock_guard cleaning(e->clean_mu);
   std::lock_guard lock(e->open_mu);
   if (e->log) (void)e->log->close();
   e->log.reset();
@@ -183,14 +188,84 @@ void log_manager::background_loop() {
   }
 }
 
+size_t log_manager::run_cleaner() {
+  std::vector<std::shared_ptr<entry>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, e] : partitions_) all.push_back(e);
+  }
+  // The logs that are due, dirtiest first.
+  std::vector<std::pair<double, std::shared_ptr<entry>>> due;
+  for (const auto& e : all) {
+    std::lock_guard el(e->open_mu);
+    if (!e->log || !e->log->config().cleanup_compact) continue;
+    const auto view = e->log->cleaning_view();
+    if (view.due(e->log->config().min_cleanable_dirty_ratio)) due.emplace_back(view.dirty_ratio, e);
+  }
+  std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t cleaned = 0;
+  for (const auto& [ratio, e] : due) {
+    if (cleaner_stop_) break;
+    std::lock_guard cleaning(e->clean_mu);
+    if (e->gone) continue;
+    partition_log* log = nullptr;
+    {
+      std::lock_guard el(e->open_mu);
+      log = e->log.get();
+    }
+    if (log == nullptr) continue;
+    if (!offset_map_) offset_map_ = std::make_unique<offset_map>(options_.cleaner.dedupe_buffer_bytes);
+    // A pass ends early when the manager stops or the log is removed.
+    const auto started = std::chrono::steady_clock::now();
+    auto r = clean_log(*log, *offset_map_, throttle_, options_.cleaner.codecs,
+                       [&] { return cleaner_stop_.load() || e->gone.load(); });
+    const double busy = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!r) {
+      log::error("{}: the cleaner failed: {}", e->dir.string(), r.error().message());
+      continue;
+    }
+    ++cleaned;
+    std::lock_guard g(cleaner_mu_);
+    ++cleaner_stats_.passes;
+    cleaner_stats_.bytes_read += r->bytes_read;
+    cleaner_stats_.bytes_written += r->bytes_written;
+    cleaner_stats_.records_removed += r->records.records_read - r->records.records_kept;
+    cleaner_stats_.segments_replaced += static_cast<uint64_t>(r->segments_replaced);
+    cleaner_stats_.busy_seconds += busy;
+    if (r->segments_replaced > 0)
+      log::info("{}: compacted {} segment(s) to offset {}: {} of {} records kept, {} tombstones removed ({:.2f} s)",
+                e->dir.string(), r->segments_replaced, r->cleaned_to, r->records.records_kept, r->records.records_read,
+                r->records.tombstones_removed, busy);
+  }
+  return cleaned;
+}
+
+cleaner_stats log_manager::cleaner() const {
+  std::lock_guard g(cleaner_mu_);
+  return cleaner_stats_;
+}
+
+void log_manager::cleaner_loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(options_.cleaner.backoff_ms));
+    if (stopping_) break;
+    lock.unlock();
+    run_cleaner();
+    lock.lock();
+  }
+}
+
 status log_manager::close_all() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !background_.joinable() && partitions_.empty()) return {};
+    if (stopping_ && !background_.joinable() && !cleaner_.joinable() && partitions_.empty()) return {};
     stopping_ = true;
   }
+  cleaner_stop_ = true;
   wake_.notify_all();
   if (background_.joinable()) background_.join();
+  if (cleaner_.joinable()) cleaner_.join();
   status first;
   std::lock_guard lock(mu_);
   for (auto& [name, e] : partitions_) {

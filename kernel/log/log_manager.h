@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/log/log_cleaner.h"
 #include "kernel/log/partition_log.h"
 
 namespace mosaic::log {
@@ -30,6 +31,17 @@ struct log_manager_options {
   int64_t tick_ms = 1000;                      // how often open logs get their periodic work
   int64_t retention_check_ms = 5 * 60 * 1000;  // log.retention.check.interval.ms
   bool background = true;                      // run the background thread
+  cleaner_options cleaner;                     // compaction: a thread of its own when enabled
+};
+
+// What the cleaner has done since start-up.
+struct cleaner_stats {
+  uint64_t passes = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t records_removed = 0;
+  uint64_t segments_replaced = 0;
+  double busy_seconds = 0;
 };
 
 class log_manager {
@@ -61,6 +73,11 @@ class log_manager {
   size_t open_count() const;
   // Runs every open log's periodic work once (the background thread's body).
   void run_periodic(bool with_retention);
+  // Runs a cleaner pass over every compacted log that is due, dirtiest
+  // first (the cleaner thread's body; tests call it directly). Returns how
+  // many logs were cleaned.
+  size_t run_cleaner();
+  cleaner_stats cleaner() const;
   // Closes every open log cleanly; the manager is unusable after.
   status close_all();
 
@@ -72,10 +89,15 @@ class log_manager {
     log_config config;
     std::mutex open_mu;  // serialises the first open
     std::unique_ptr<partition_log> log;
+    // Held by the cleaner while it works on the log (not open_mu: appends
+    // call `get`). `remove` sets `gone`, which ends a pass, then takes it.
+    std::mutex clean_mu;
+    std::atomic<bool> gone{false};
   };
   explicit log_manager(log_manager_options options);
   result<partition_log*> open_entry(entry& e);
   void background_loop();
+  void cleaner_loop();
 
   log_manager_options options_;
   mutable std::mutex mu_;
@@ -84,6 +106,15 @@ class log_manager {
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread background_;
+
+  // The cleaner (compaction): its thread, its map (made at the first pass
+  // that needs it), its throttle and what it did.
+  std::thread cleaner_;
+  std::atomic<bool> cleaner_stop_{false};
+  std::unique_ptr<offset_map> offset_map_;
+  io_throttle throttle_;
+  mutable std::mutex cleaner_mu_;
+  cleaner_stats cleaner_stats_;
 };
 
 }  // namespace mosaic::log

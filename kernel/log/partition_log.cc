@@ -19,6 +19,7 @@ namespace {
 
 constexpr const char* clean_marker = "clean-shutdown";
 constexpr const char* lso_file = "log-start-offset";
+constexpr const char* cleaned_file = "cleaner-offset-checkpoint";
 
 int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -93,6 +94,7 @@ status partition_log::load() {
 
   int64_t lso = 0;
   if (std::ifstream in(dir_ / lso_file); in) in >> lso;
+  if (std::ifstream in(dir_ / cleaned_file); in) in >> cleaned_offset_;
 
   for (size_t i = 0; i < bases.size(); ++i) {
     auto seg = segment::open(dir_, bases[i], config_.index_interval_bytes);
@@ -284,12 +286,13 @@ append_result partition_log::append_replicated(std::span<const uint8_t> batches)
   std::vector<segment::appended_batch> entries;
   std::vector<batch_view> views;
   const size_t whole = for_each_batch(batches, [&](const batch_view& b) {
-    auto check = validate_batch(b.bytes, SIZE_MAX);
+    auto check = validate_batch(b.bytes, SIZE_MAX, batch_origin::log);
     if (!check.ok()) {
       r.refused = append_refusal{check.error, "batch " + std::to_string(entries.size()) + ": " + check.message};
       return false;
     }
-    if (!entries.empty() && b.base_offset() != entries.back().last_offset + 1) {
+    // Compaction leaves gaps between batches, never an overlap.
+    if (!entries.empty() && b.base_offset() <= entries.back().last_offset) {
       r.refused = append_refusal{batch_error::corrupt, "batch " + std::to_string(entries.size()) + " starts at " +
                                                            std::to_string(b.base_offset()) + ", not after the last"};
       return false;
@@ -311,7 +314,7 @@ append_result partition_log::append_replicated(std::span<const uint8_t> batches)
       return r;
     }
     const int64_t end = segments_.back()->next_offset();
-    if (entries.front().base_offset != end) {
+    if (entries.front().base_offset < end) {
       r.refused = append_refusal{batch_error::corrupt, "replicated batches start at " +
                                                            std::to_string(entries.front().base_offset) +
                                                            ", the log ends at " + std::to_string(end)};
@@ -519,6 +522,7 @@ std::optional<int64_t> partition_log::offset_for_timestamp(int64_t ts) const {
 }
 
 result<int64_t> partition_log::truncate_to(int64_t offset) {
+  std::lock_guard maintenance(maintenance_mu_);
   auto leo = truncate_locked(offset);
   // The producer state may name batches that are gone: rebuilt from the
   // log that is left (the snapshot, if ahead of the new end, is ignored).
@@ -562,6 +566,7 @@ result<int64_t> partition_log::truncate_locked(int64_t offset) {
 
 result<int64_t> partition_log::reset_to(int64_t offset) {
   if (offset < 0) return status(errc::invalid_argument, "a log cannot start at " + std::to_string(offset));
+  std::lock_guard maintenance(maintenance_mu_);
   {
     std::lock_guard lock(mu_);
     if (auto s = start_over_locked(offset); !s.ok()) return s;
@@ -596,6 +601,7 @@ status partition_log::persist_log_start_offset(int64_t lso) {
 }
 
 result<int64_t> partition_log::delete_records_before(int64_t offset) {
+  std::lock_guard maintenance(maintenance_mu_);
   std::lock_guard lock(mu_);
   if (offset > high_watermark_)
     return status(errc::invalid_argument, "offset " + std::to_string(offset) + " is past the high watermark " +
@@ -615,7 +621,9 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
 }
 
 size_t partition_log::enforce_retention() {
+  std::lock_guard maintenance(maintenance_mu_);
   std::lock_guard lock(mu_);
+  if (!config_.cleanup_delete) return 0;  // cleanup.policy=compact alone: the cleaner's
   const int64_t now = clock_();
   uint64_t total = 0;
   for (const auto& s : segments_) total += s->size();
@@ -709,7 +717,99 @@ void partition_log::set_config(const log_config& c) {
   config_ = c;
 }
 
+// ---- compaction ----
+
+clean_view partition_log::cleaning_view() const {
+  std::lock_guard lock(mu_);
+  clean_view v;
+  const int64_t now = clock_();
+  v.now_ms = now;
+  v.cleaned_offset = std::max(cleaned_offset_, log_start_offset_);
+  v.uncleanable_offset = std::min(segments_.back()->base_offset(), high_watermark_);
+  const int64_t lag_edge = config_.min_compaction_lag_ms > 0 ? now - config_.min_compaction_lag_ms : INT64_MAX;
+  for (const auto& s : segments_) {
+    if (s == segments_.back() || s->base_offset() >= v.uncleanable_offset) break;
+    if (std::find(to_seal_.begin(), to_seal_.end(), s) != to_seal_.end()) break;  // indexes not written yet
+    // The next segment starts where this one's records may end; one still
+    // holding records past the HW waits.
+    if (s->next_offset() > high_watermark_) break;
+    const bool dirty = s->next_offset() > v.cleaned_offset;
+    if (dirty && s->max_timestamp() > lag_edge) {
+      v.uncleanable_offset = s->base_offset();  // younger than min.compaction.lag.ms
+      break;
+    }
+    v.segments.push_back(s);
+    if (dirty) {
+      v.dirty_bytes += s->size();
+      if (v.oldest_dirty_ms < 0) v.oldest_dirty_ms = s->max_timestamp();
+    } else {
+      v.clean_bytes += s->size();
+    }
+  }
+  if (!v.segments.empty())
+    v.uncleanable_offset = std::min(v.uncleanable_offset, v.segments.back()->next_offset());
+  else
+    v.uncleanable_offset = std::min(v.uncleanable_offset, v.cleaned_offset);
+  const uint64_t total = v.clean_bytes + v.dirty_bytes;
+  v.dirty_ratio = total > 0 ? static_cast<double>(v.dirty_bytes) / static_cast<double>(total) : 0.0;
+  v.past_max_lag = v.dirty_bytes > 0 && config_.max_compaction_lag_ms < INT64_MAX && v.oldest_dirty_ms >= 0 &&
+                   v.oldest_dirty_ms < now - config_.max_compaction_lag_ms;
+  return v;
+}
+
+int64_t partition_log::cleaned_offset() const {
+  std::lock_guard lock(mu_);
+  return std::max(cleaned_offset_, log_start_offset_);
+}
+
+status partition_log::set_cleaned_offset(int64_t offset) {
+  std::lock_guard lock(mu_);
+  if (offset <= cleaned_offset_) return {};
+  if (auto s = replace_file(dir_ / cleaned_file, std::to_string(offset) + "\n"); !s.ok()) return s;
+  cleaned_offset_ = offset;
+  return {};
+}
+
+std::filesystem::path partition_log::cleaned_path(const segment& s) const {
+  return dir_ / segment::file_name(s.base_offset(), ".cleaned.tmp");
+}
+
+status partition_log::replace_segment(const std::shared_ptr<segment>& old, const std::filesystem::path& cleaned) {
+  std::lock_guard maintenance(maintenance_mu_);
+  std::error_code ec;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || std::find(segments_.begin(), segments_.end(), old) == segments_.end() || old == segments_.back()) {
+      std::filesystem::remove(cleaned, ec);
+      return status(errc::not_found, "segment " + std::to_string(old->base_offset()) + " is no longer in the log");
+    }
+  }
+  // Readers holding `old` keep its file: its descriptor is open before the
+  // name moves to the new one.
+  if (old->fd() < 0) return status(errc::io, "cannot open segment " + std::to_string(old->base_offset()));
+  // The old indexes go first: after a crash a segment without indexes is
+  // read through, whichever file it is.
+  for (const char* suffix : {".index", ".timeindex"})
+    std::filesystem::remove(dir_ / segment::file_name(old->base_offset(), suffix), ec);
+  std::filesystem::rename(cleaned, old->path(), ec);
+  if (ec) return status(errc::io, "cannot put the compacted segment in place: " + ec.message());
+  if (auto s = sync_dir(dir_); !s.ok()) return s;
+  auto fresh = segment::open(dir_, old->base_offset(), config_.index_interval_bytes);
+  if (!fresh) return fresh.error();
+  auto rec = (*fresh)->recover(true);
+  if (!rec) return rec.error();
+  if (rec->truncated_bytes > 0)
+    return status(errc::corrupt, "the compacted segment " + std::to_string(old->base_offset()) + " is not whole");
+  if (auto s = (*fresh)->write_indexes(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  auto it = std::find(segments_.begin(), segments_.end(), old);
+  if (it == segments_.end()) return status(errc::not_found, "the segment left the log");
+  *it = *fresh;
+  return {};
+}
+
 status partition_log::close() {
+  std::lock_guard maintenance(maintenance_mu_);
   if (auto s = flush(); !s.ok()) return s;
   if (auto s = seal_pending(); !s.ok()) return s;
   std::lock_guard lock(mu_);

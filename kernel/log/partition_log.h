@@ -51,6 +51,28 @@ struct log_config {
   bool log_append_time = false;                   // message.timestamp.type=LogAppendTime
   int64_t producer_expiration_ms = 86400000;      // producer.id.expiration.ms
   uint64_t preallocate_bytes = 4 << 20;           // log.preallocate.bytes (Mosaic's; 0: off)
+  // cleanup.policy: delete (retention), compact (the cleaner), or both.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  int64_t delete_retention_ms = 86400000;     // delete.retention.ms: how long tombstones stay
+  int64_t min_compaction_lag_ms = 0;          // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = INT64_MAX;  // max.compaction.lag.ms
+  double min_cleanable_dirty_ratio = 0.5;     // min.cleanable.dirty.ratio
+};
+
+// What the cleaner may do with a compacted log now (cleaning_view).
+struct clean_view {
+  int64_t cleaned_offset = 0;      // below: compacted by an earlier pass
+  int64_t uncleanable_offset = 0;  // from here: the active segment, past the HW, or younger than min.compaction.lag.ms
+  uint64_t clean_bytes = 0;
+  uint64_t dirty_bytes = 0;
+  double dirty_ratio = 0;                          // dirty / (clean + dirty)
+  bool past_max_lag = false;                       // dirty records older than max.compaction.lag.ms wait
+  int64_t oldest_dirty_ms = -1;                    // the first dirty segment's newest timestamp
+  std::vector<std::shared_ptr<segment>> segments;  // sealed and indexed, below uncleanable_offset
+  int64_t now_ms = 0;                              // the log's clock when the view was taken
+  // Due for a pass: dirty enough, or dirty records waited too long.
+  bool due(double min_ratio) const noexcept { return dirty_bytes > 0 && (dirty_ratio >= min_ratio || past_max_lag); }
 };
 
 // A refused append: which batch and why (the log is unchanged).
@@ -100,7 +122,8 @@ class partition_log {
   append_result append(std::span<uint8_t> batches, int32_t leader_epoch);
   // A follower's append: a leader's batches as they are, with their
   // offsets and leader epochs. They are validated (they crossed a network),
-  // must start at the log end and follow one another; each new epoch is
+  // must start at or past the log end and follow one another (a compacted
+  // leader's batches leave gaps, never overlaps); each new epoch is
   // checkpointed before its first batch, and idempotent producers' state
   // follows the batches (so that this replica can check sequences once it
   // leads). Refused whole, like `append`.
@@ -173,6 +196,20 @@ class partition_log {
   const log_config& config() const noexcept { return config_; }
   void set_config(const log_config& c);
 
+  // ---- compaction (the cleaner: kernel/log/cleaner.h) ----
+  clean_view cleaning_view() const;
+  int64_t cleaned_offset() const;
+  // Records that a pass compacted everything below `offset` (persisted).
+  status set_cleaned_offset(int64_t offset);
+  // Where the cleaner writes a segment's compacted copy before the swap
+  // (a *.tmp file: one left by a crash is deleted when the log opens).
+  std::filesystem::path cleaned_path(const segment& s) const;
+  // Puts the compacted copy at `cleaned` (complete and synced) in the
+  // place of `old`: the rename over the segment's file is atomic, so a
+  // kill -9 leaves one or the other. Readers that hold `old` go on reading
+  // its file. errc::not_found if `old` left the log meanwhile.
+  status replace_segment(const std::shared_ptr<segment>& old, const std::filesystem::path& cleaned);
+
   // Writes indexes and a clean-shutdown marker; later calls fail.
   status close();
 
@@ -198,6 +235,11 @@ class partition_log {
   log_config config_;
   clock_fn clock_;
 
+  // Held (before mu_) by the operations that remove or replace sealed
+  // segments: retention, truncation, DeleteRecords, the cleaner's swap.
+  // Appends and reads never take it.
+  mutable std::mutex maintenance_mu_;
+  int64_t cleaned_offset_ = 0;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<segment>> segments_;  // by base offset; back() is active
   std::vector<std::shared_ptr<segment>> to_seal_;   // rolled, indexes not yet written

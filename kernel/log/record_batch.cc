@@ -50,11 +50,12 @@ batch_check refuse(batch_error e, std::string message) { return {e, std::move(me
 
 // Walks the records of an uncompressed batch: each record's framing, its
 // offset delta, and key and value lengths that fit; the count must match.
-batch_check check_records(const batch_view& b) {
+batch_check check_records(const batch_view& b, batch_origin origin) {
   auto records = b.records();
   const uint8_t* p = records.data();
   const uint8_t* end = p + records.size();
   const int32_t count = b.records_count();
+  int32_t previous = -1;
   for (int32_t i = 0; i < count; ++i) {
     int32_t len = 0;
     if (!read_varint(p, end, len) || len < 1 || len > end - p)
@@ -65,9 +66,15 @@ batch_check check_records(const batch_view& b) {
     int32_t offset_delta = 0, key_len = 0, value_len = 0;
     if (!read_varlong(p, rec_end, ts_delta) || !read_varint(p, rec_end, offset_delta))
       return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " is truncated");
-    if (offset_delta != i)
+    // A producer's records are numbered from 0; a compacted batch keeps
+    // its records' deltas, rising, within lastOffsetDelta.
+    const bool numbered = origin == batch_origin::producer
+                              ? offset_delta == i
+                              : offset_delta > previous && offset_delta <= b.last_offset_delta();
+    if (!numbered)
       return refuse(batch_error::invalid_record,
                     "record " + std::to_string(i) + " has offset delta " + std::to_string(offset_delta));
+    previous = offset_delta;
     if (!read_varint(p, rec_end, key_len) || key_len < -1 || key_len > rec_end - p)
       return refuse(batch_error::invalid_record, "record " + std::to_string(i) + " has a bad key length");
     p += key_len > 0 ? key_len : 0;
@@ -128,7 +135,7 @@ bool for_each_header(std::span<const uint8_t> headers,
   return true;
 }
 
-batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes) {
+batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes, batch_origin origin) {
   if (bytes.size() < batch_layout::header_size)
     return refuse(batch_error::corrupt,
                   "batch of " + std::to_string(bytes.size()) + " bytes is shorter than its header");
@@ -150,10 +157,12 @@ batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_byte
     return refuse(batch_error::invalid_record, "unknown attribute bits " + std::to_string(attributes));
   if (b.codec() > 4) return refuse(batch_error::invalid_record, "unknown codec " + std::to_string(b.codec()));
   if (b.records_count() <= 0) return refuse(batch_error::invalid_record, "a batch needs at least one record");
-  if (b.last_offset_delta() != b.records_count() - 1)
+  const bool count_fits = origin == batch_origin::producer ? b.last_offset_delta() == b.records_count() - 1
+                                                           : b.last_offset_delta() >= b.records_count() - 1;
+  if (!count_fits)
     return refuse(batch_error::invalid_record, "lastOffsetDelta " + std::to_string(b.last_offset_delta()) +
                                                    " does not match " + std::to_string(b.records_count()) + " records");
-  if (b.codec() == 0) return check_records(b);
+  if (b.codec() == 0) return check_records(b, origin);
   return {};
 }
 

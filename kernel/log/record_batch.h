@@ -122,11 +122,17 @@ struct batch_check {
 // or 0 if fewer than 12 bytes are there or the length is impossible.
 size_t framed_size(std::span<const uint8_t> bytes) noexcept;
 
+// Where a batch comes from: a producer's has its records numbered 0..n-1;
+// one already in a log (read back, or replicated) may have been compacted:
+// fewer records than lastOffsetDelta + 1, their offset deltas rising.
+enum class batch_origin { producer, log };
+
 // Checks one whole batch as a broker must before appending it: lengths
 // within the buffer, magic 2, the CRC-32C, attributes, record count against
 // lastOffsetDelta, and for uncompressed batches every record's framing and
 // offset delta. `max_batch_bytes` is max.message.bytes.
-batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes);
+batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_bytes,
+                           batch_origin origin = batch_origin::producer);
 
 // Walks a buffer of back-to-back batches (a produce request's records, or a
 // segment), calling `fn(batch_view)` for each whole batch. Returns how many

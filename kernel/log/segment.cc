@@ -203,7 +203,7 @@ result<segment::recovery> segment::recover(bool full_scan) {
       r.reason = "cannot read position " + std::to_string(pos);
       break;
     }
-    auto check = validate_batch(buf, SIZE_MAX);
+    auto check = validate_batch(buf, SIZE_MAX, batch_origin::log);
     if (!check.ok()) {
       r.reason = "batch at position " + std::to_string(pos) + ": " + check.message;
       break;

@@ -632,27 +632,30 @@ TEST(partition_log, a_follower_appends_the_leaders_batches_with_their_offsets_an
   EXPECT_EQ(follower->leader_epochs(), leader->leader_epochs());
   EXPECT_EQ(follower->end_offset_for_epoch(1), (std::pair<int32_t, int64_t>{1, 3}));
 
-  // Not at the log end, a gap between batches, a corrupt byte: refused, nothing stored.
+  // Behind the log end, batches that overlap, a corrupt byte: refused,
+  // nothing stored.
   auto again = follower->append_replicated(from_leader);
   ASSERT_TRUE(again.refused);
   EXPECT_NE(again.refused->message.find("the log ends at 6"), std::string::npos) << again.refused->message;
   auto next = batch("d", 2);
-  set_base_offset(next, 7);  // a gap at 6
+  set_base_offset(next, 7);  // a gap at 6, as a compacted leader's log has
   set_leader_epoch(next, 4);
-  EXPECT_TRUE(follower->append_replicated(next).refused);
-  set_base_offset(next, 6);
+  auto overlapping = next;
+  overlapping.insert(overlapping.end(), next.begin(), next.end());
+  EXPECT_TRUE(follower->append_replicated(overlapping).refused);
   auto corrupt = next;
   corrupt.back() ^= 0xFF;
   EXPECT_TRUE(follower->append_replicated(corrupt).refused);
   EXPECT_EQ(follower->log_end_offset(), 6);
+  // The gap is taken: the offsets stay the leader's.
   ASSERT_TRUE(follower->append_replicated(next).ok());
-  EXPECT_EQ(follower->log_end_offset(), 8);
+  EXPECT_EQ(follower->log_end_offset(), 9);
 
   // An epoch started at the end (as a leader that wrote nothing in it)
   // goes with a truncation to the end.
   ASSERT_TRUE(follower->start_leader_epoch(9).ok());
-  EXPECT_EQ(follower->leader_epochs().back(), (epoch_entry{9, 8}));
-  ASSERT_TRUE(follower->truncate_to(8).ok());
+  EXPECT_EQ(follower->leader_epochs().back(), (epoch_entry{9, 9}));
+  ASSERT_TRUE(follower->truncate_to(9).ok());
   EXPECT_EQ(follower->leader_epochs().back().epoch, 4);
   // A truncation to a diverging point, then the leader's own history.
   ASSERT_TRUE(follower->truncate_to(3).ok());
