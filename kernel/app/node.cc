@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -362,6 +363,15 @@ status node::open_data_dirs() {
   opts.dirs = cfg_.log_dirs;
   opts.defaults = broker::to_log_config(cfg_, {});
   opts.retention_check_ms = cfg_.log.retention_check_interval_ms;
+  opts.cleaner.enabled = cfg_.log.cleaner_enable;
+  opts.cleaner.backoff_ms = cfg_.log.cleaner_backoff_ms;
+  opts.cleaner.dedupe_buffer_bytes = static_cast<size_t>(cfg_.log.cleaner_dedupe_buffer_size);
+  opts.cleaner.io_bytes_per_second = cfg_.log.cleaner_io_max_bytes_per_second == INT64_MAX
+                                         ? std::numeric_limits<double>::max()
+                                         : static_cast<double>(cfg_.log.cleaner_io_max_bytes_per_second);
+  // Compressed batches of compacted topics go through the codec plugins
+  // (loaded after this, before the first cleaner pass can need them).
+  opts.cleaner.codecs = broker::codec_hooks_of(codecs_);
   auto logs = log::log_manager::open(opts);
   if (!logs) return logs.error();
   logs_ = std::move(*logs);

@@ -8,6 +8,7 @@
 #include "kernel/base/crc32c.h"
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
+#include "kernel/log/cleaner.h"
 #include "kernel/log/record_batch.h"
 #include "kernel/replication/controller.h"
 
@@ -653,6 +654,8 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
   std::shared_lock lock(logs_mu_);
   partition_ref p = find_partition(topic, partition);
   if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
+  if (p.log->config().cleanup_compact)
+    if (auto refused = keyless(records, topic, partition)) return done(std::move(*refused));
   if (p.replicas > 1) return produce_replicated(p, topic, partition, records, acks, timeout_ms, std::move(done));
   if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
     return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
@@ -763,6 +766,35 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
   if (whole != records.size())
     return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
   return std::nullopt;
+}
+
+log::codec_hooks codec_hooks_of(const plugin::codec_set& codecs) {
+  auto through = [&codecs](bool pack) {
+    return [&codecs, pack](int codec, std::span<const uint8_t> in, std::vector<uint8_t>& out) -> status {
+      if (!codecs.has(codec)) return status(errc::unsupported, "codec " + std::to_string(codec) + " is not loaded");
+      plugin::byte_buffer buf(size_t{1} << 30);
+      auto s = pack ? codecs.compress(codec, in, buf) : codecs.decompress(codec, in, buf);
+      if (!s.ok()) return s;
+      out.assign(buf.bytes().begin(), buf.bytes().end());
+      return {};
+    };
+  };
+  return {through(false), through(true)};
+}
+
+// A compacted topic keeps records by key: one without a key is refused
+// with its batch, and named (KIP-467), as Kafka refuses it.
+std::optional<adapter::produce_result> service::keyless(std::span<const uint8_t> records, const std::string& topic,
+                                                        int32_t partition) const {
+  if (!codecs_) return std::nullopt;
+  auto found = log::keyless_records(records, codec_hooks_of(*codecs_));
+  if (!found) return adapter::produce_result{error::corrupt_message, found.error().message()};
+  if (found->empty()) return std::nullopt;
+  const std::string why = "Compacted topic cannot accept message without key in topic partition " + topic + "-" +
+                          std::to_string(partition) + ".";
+  adapter::produce_result r{error::invalid_record, why};
+  for (int32_t index : *found) r.record_errors.emplace_back(index, why);
+  return r;
 }
 
 std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_request& req, size_t& bytes) {
@@ -1073,15 +1105,29 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
       d.usable_bytes = static_cast<int64_t>(space.available);
     }
   }
+  // The compacted topics (their own cleanup.policy, or the default's).
+  const std::string default_policy = current_defaults().at("cleanup.policy");
+  const auto compacted = store_->read([&](const metadata::image& i) {
+    std::set<std::string> names;
+    for (const auto& [name, t] : i.topics()) {
+      auto policy = t.configs.find("cleanup.policy");
+      if ((policy == t.configs.end() ? default_policy : policy->second).find("compact") != std::string::npos)
+        names.insert(name);
+    }
+    return names;
+  });
   for (const auto& u : logs_->usage()) {
     const auto dash = u.folder.rfind('-');
     if (dash == std::string::npos) continue;
     const std::string topic = u.folder.substr(0, dash);
     if (internal_log(topic)) continue;  // the metadata and group logs are not topics
+    const int32_t partition = std::atoi(u.folder.c_str() + dash + 1);
+    double dirty = -1;
+    if (compacted.count(topic))
+      if (auto l = logs_->get(topic, partition)) dirty = (*l)->cleaning_view().dirty_ratio;
     const std::string where = std::filesystem::absolute(u.log_dir).lexically_normal().string();
     for (auto& d : out)
-      if (d.path == where)
-        d.partitions.push_back({topic, std::atoi(u.folder.c_str() + dash + 1), static_cast<int64_t>(u.bytes)});
+      if (d.path == where) d.partitions.push_back({topic, partition, static_cast<int64_t>(u.bytes), dirty});
   }
   return out;
 }

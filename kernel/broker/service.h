@@ -35,6 +35,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/log/cleaner.h"
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/plugin/codecs.h"
@@ -52,6 +53,10 @@ inline constexpr const char* share_log_name = "__share_group_state";  // share g
 // The metadata quorum's folder in the first log dir (raft::file_storage;
 // not a partition, so the log manager passes it by).
 inline constexpr const char* quorum_dir_name = "__cluster_metadata-quorum";
+
+// The codec plugins as the log's cleaner and checks call them
+// (kernel/log/cleaner.h): by Kafka's codec id, into a vector.
+log::codec_hooks codec_hooks_of(const plugin::codec_set& codecs);
 
 class service final : public adapter::broker {
  public:
@@ -148,6 +153,8 @@ class service final : public adapter::broker {
   // before the call (Raft's read index), so that an administrative change
   // is checked against the latest state, as the active controller would.
   status catch_up() const;
+  std::optional<adapter::produce_result> keyless(std::span<const uint8_t> records, const std::string& topic,
+                                                 int32_t partition) const;
   // Rewrites every batch whose codec is not `codec` into `out`; an error
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,

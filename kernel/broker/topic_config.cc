@@ -76,7 +76,8 @@ bool replica_list(const std::string& v) {
 // written for Kafka can set them.
 const std::vector<topic_key>& topic_keys() {
   static const std::vector<topic_key> keys = {
-      {"cleanup.policy", "list", "log.cleanup.policy", "delete", "delete (compact is not available yet)", true},
+      {"cleanup.policy", "list", "log.cleanup.policy", "delete",
+       "delete (retention), compact (the latest record per key is kept) or both", true},
       {"compression.type", "string", "compression.type", "producer",
        "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd are accepted", true},
       {"compression.gzip.level", "int", "compression.gzip.level", "-1",
@@ -86,7 +87,7 @@ const std::vector<topic_key>& topic_keys() {
       {"compression.zstd.level", "int", "compression.zstd.level", "3",
        "zstd level for compression.type=zstd; stored, the codec plugin's level applies", false},
       {"delete.retention.ms", "long", "log.cleaner.delete.retention.ms", "86400000",
-       "how long tombstones stay in a compacted topic; stored, not acted on yet", false},
+       "how long a compacted topic keeps tombstones after their first cleaning", true},
       {"file.delete.delay.ms", "long", "log.segment.delete.delay.ms", "60000",
        "wait before a deleted segment's files go; Mosaic removes them at once", false},
       {"flush.messages", "long", "log.flush.interval.messages", "9223372036854775807",
@@ -103,7 +104,7 @@ const std::vector<topic_key>& topic_keys() {
       {"local.retention.ms", "long", "log.local.retention.ms", "-2",
        "local time kept with tiered storage; stored (Mosaic has no tiered storage)", false},
       {"max.compaction.lag.ms", "long", "log.cleaner.max.compaction.lag.ms", "9223372036854775807",
-       "the longest a record stays uncompacted; stored, not acted on yet", false},
+       "a compacted log with records this old uncleaned is cleaned whatever its dirty ratio", true},
       {"max.message.bytes", "int", "message.max.bytes", "1048588", "the largest record batch accepted", true},
       {"message.downconversion.enable", "boolean", nullptr, "true",
        "no-op since Kafka 4.0 (no down-conversion); accepted", false},
@@ -114,9 +115,9 @@ const std::vector<topic_key>& topic_keys() {
       {"message.timestamp.type", "string", "log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime",
        true},
       {"min.cleanable.dirty.ratio", "double", "log.cleaner.min.cleanable.ratio", "0.5",
-       "dirty share of a log that starts compaction; stored, not acted on yet", false},
+       "the share of a compacted log written since its last cleaning that starts a cleaning", true},
       {"min.compaction.lag.ms", "long", "log.cleaner.min.compaction.lag.ms", "0",
-       "the least a record stays uncompacted; stored, not acted on yet", false},
+       "records younger than this are not compacted", true},
       {"min.insync.replicas", "int", "min.insync.replicas", "1", "replicas that must have a record for acks=all", true},
       {"preallocate", "boolean", "log.preallocate", "false",
        "preallocate a new segment's file; stored (log.preallocate.bytes sets it broker-wide)", false},
@@ -157,9 +158,8 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
     return std::nullopt;
   }
   if (name == "cleanup.policy") {
-    if (value == "delete") return std::nullopt;
-    if (value.find("compact") != std::string::npos) return "compaction is not available yet; use delete";
-    return "must be delete, got '" + value + "'";
+    if (one_of(value, {"delete", "compact", "compact,delete", "delete,compact"})) return std::nullopt;
+    return "must be delete, compact or compact,delete, got '" + value + "'";
   }
   if (name == "compression.type") {
     if (one_of(value, {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"})) return std::nullopt;
@@ -266,6 +266,13 @@ log::log_config to_log_config(const config::broker_config& cfg, const std::map<s
   c.flush_ms = num("flush.ms", c.flush_ms);
   c.log_append_time = get("message.timestamp.type") == "LogAppendTime";
   c.producer_expiration_ms = cfg.log.producer_id_expiration_ms;
+  const std::string policy = get("cleanup.policy");
+  c.cleanup_compact = policy.find("compact") != std::string::npos;
+  c.cleanup_delete = policy.find("delete") != std::string::npos;
+  c.delete_retention_ms = num("delete.retention.ms", c.delete_retention_ms);
+  c.min_compaction_lag_ms = num("min.compaction.lag.ms", c.min_compaction_lag_ms);
+  c.max_compaction_lag_ms = num("max.compaction.lag.ms", c.max_compaction_lag_ms);
+  c.min_cleanable_dirty_ratio = std::strtod(get("min.cleanable.dirty.ratio").c_str(), nullptr);
   c.preallocate_bytes = static_cast<uint64_t>(cfg.log.preallocate_bytes);
   return c;
 }

@@ -46,7 +46,14 @@ const std::vector<key_doc> keys = {
     {"auto.create.topics.enable", "boolean", "true", "Metadata for an unknown topic creates it"},
     {"compression.type", "string", "producer",
      "producer (keep what the producer sent), uncompressed, gzip, snappy, lz4 or zstd"},
-    {"log.cleanup.policy", "string", "delete", "delete (compact is not available yet)"},
+    {"log.cleanup.policy", "string", "delete",
+     "delete (retention), compact (the latest record per key is kept) or compact,delete"},
+    {"log.cleaner.enable", "boolean", "true", "run the cleaner, which compacts topics with cleanup.policy=compact"},
+    {"log.cleaner.backoff.ms", "integer", "15000", "how long the cleaner sleeps when no log is due"},
+    {"log.cleaner.dedupe.buffer.size", "integer", "134217728",
+     "memory for the cleaner's key map (24 bytes a key); a pass maps as many keys as fit"},
+    {"log.cleaner.io.max.bytes.per.second", "integer", "(no limit)",
+     "the cleaner's reads and writes together stay under this rate"},
     {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
     {"broker.rack", "string", "(none)", "the rack this broker is in, registered with it"},
     {"broker.session.timeout.ms", "integer", "9000",
@@ -142,6 +149,9 @@ constexpr log_int_field log_int_fields[] = {
     {"message.max.bytes", &log_defaults::message_max_bytes, 0},
     {"producer.id.expiration.ms", &log_defaults::producer_id_expiration_ms, 1},
     {"log.preallocate.bytes", &log_defaults::preallocate_bytes, 0},
+    {"log.cleaner.backoff.ms", &log_defaults::cleaner_backoff_ms, 1},
+    {"log.cleaner.dedupe.buffer.size", &log_defaults::cleaner_dedupe_buffer_size, 1024},
+    {"log.cleaner.io.max.bytes.per.second", &log_defaults::cleaner_io_max_bytes_per_second, 1},
 };
 
 struct server_int_field {
@@ -339,10 +349,13 @@ class parser {
         cfg.server.compression_type = c;
       } else if (key == "log.cleanup.policy") {
         const std::string c = scalar(v, key);
-        if (c == "compact" || c == "compact,delete" || c == "delete,compact")
-          fail(v, key, "compaction is not available yet; use delete");
-        if (c != "delete") fail(v, key, "must be delete, got '" + c + "'");
+        if (c != "delete" && c != "compact" && c != "compact,delete" && c != "delete,compact")
+          fail(v, key, "must be delete, compact or compact,delete, got '" + c + "'");
         cfg.server.cleanup_policy = c;
+      } else if (key == "log.cleaner.enable") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.log.cleaner_enable = b == "true";
       } else if (key == "cluster.id") {
         cfg.server.cluster_id = text(v, key);
       } else if (key == "broker.rack") {

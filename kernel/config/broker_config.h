@@ -47,6 +47,10 @@ struct log_defaults {
   int64_t producer_id_expiration_ms = 86400000;         // producer.id.expiration.ms
   int64_t preallocate_bytes = 4 << 20;                  // log.preallocate.bytes (Mosaic's; 0: off)
   bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
+  bool cleaner_enable = true;                           // log.cleaner.enable
+  int64_t cleaner_backoff_ms = 15000;                   // log.cleaner.backoff.ms
+  int64_t cleaner_dedupe_buffer_size = 128LL << 20;     // log.cleaner.dedupe.buffer.size
+  int64_t cleaner_io_max_bytes_per_second = INT64_MAX;  // log.cleaner.io.max.bytes.per.second
 };
 
 // Broker-wide settings of the network, topics and clients, under Kafka's

@@ -101,6 +101,8 @@ result<clean_result> clean_log(partition_log& log, offset_map& map, io_throttle&
   clean_result out;
   const clean_view view = log.cleaning_view();
   if (view.dirty_bytes == 0) return out;
+  log::info("{}: cleaning from offset {} to {} ({} dirty bytes, dirty ratio {:.2f})", log.dir().string(),
+            view.cleaned_offset, view.uncleanable_offset, view.dirty_bytes, view.dirty_ratio);
   map.clear();
   auto end = map_dirty(log, view, map, io, codecs, stopped, out.bytes_read);
   if (!end) return end.error();

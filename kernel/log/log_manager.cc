@@ -204,7 +204,8 @@ size_t log_manager::run_cleaner() {
   }
   std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   size_t cleaned = 0;
-  for (const auto& [ratio, e] : due) {
+  for (const auto& candidate : due) {
+    const std::shared_ptr<entry>& e = candidate.second;
     if (cleaner_stop_) break;
     std::lock_guard cleaning(e->clean_mu);
     if (e->gone) continue;
@@ -233,9 +234,12 @@ size_t log_manager::run_cleaner() {
     cleaner_stats_.segments_replaced += static_cast<uint64_t>(r->segments_replaced);
     cleaner_stats_.busy_seconds += busy;
     if (r->segments_replaced > 0)
-      log::info("{}: compacted {} segment(s) to offset {}: {} of {} records kept, {} tombstones removed ({:.2f} s)",
-                e->dir.string(), r->segments_replaced, r->cleaned_to, r->records.records_kept, r->records.records_read,
-                r->records.tombstones_removed, busy);
+      log::info(
+          "{}: compacted {} segment(s) to offset {}: {} of {} records kept, {} tombstones removed; read {:.1f} MB, "
+          "wrote {:.1f} MB in {:.2f} s ({:.0f} MB/s read)",
+          e->dir.string(), r->segments_replaced, r->cleaned_to, r->records.records_kept, r->records.records_read,
+          r->records.tombstones_removed, static_cast<double>(r->bytes_read) / 1e6,
+          static_cast<double>(r->bytes_written) / 1e6, busy, static_cast<double>(r->bytes_read) / 1e6 / busy);
   }
   return cleaned;
 }

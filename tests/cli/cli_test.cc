@@ -72,6 +72,22 @@ TEST_F(cli_test, topics_are_created_listed_described_altered_and_deleted) {
   EXPECT_NE(gone.out.find("topic 'orders' does not exist"), std::string::npos) << gone.out;
 }
 
+TEST_F(cli_test, a_compacted_topic_is_described_with_its_dirty_ratio) {
+  // Tiny segments: the second produce rolls the first segment, which is
+  // then all dirty (the cleaner, at its 15 s backoff, has not been by).
+  ASSERT_EQ(mosaic("topic create state -p 1 -c cleanup.policy=compact -c segment.bytes=14").code, 0);
+  EXPECT_EQ(mosaic("produce state -K :", "a:1\\nb:1\\n").code, 0);
+  EXPECT_EQ(mosaic("produce state -K :", "a:2\\n").code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the log's tick seals the rolled segment
+  auto describe = mosaic("topic describe state");
+  EXPECT_EQ(describe.code, 0) << describe.out;
+  EXPECT_NE(describe.out.find("DIRTY-RATIO"), std::string::npos) << describe.out;
+  EXPECT_NE(describe.out.find(" 100%"), std::string::npos) << describe.out;
+  EXPECT_NE(describe.out.find("cleanup.policy             compact"), std::string::npos) << describe.out;
+  ASSERT_EQ(mosaic("topic create plain -p 1").code, 0);
+  EXPECT_EQ(mosaic("topic describe plain").out.find("DIRTY-RATIO"), std::string::npos);
+}
+
 TEST_F(cli_test, produce_from_stdin_and_consume_with_a_format) {
   ASSERT_EQ(mosaic("topic create events -p 2").code, 0);
   auto produced = mosaic("produce events -K : -H source=cli", "k1:one\\nk2:two\\nk1:three\\n");

@@ -441,6 +441,57 @@ TEST(replication, a_reassignment_copies_the_partition_then_drops_the_old_replica
   EXPECT_EQ(consumed.out, numbers(1, 3001));
 }
 
+TEST(replication, a_replica_copied_from_a_compacted_leader_keeps_its_offsets_and_can_lead) {
+  std::vector<std::string> settings = fast();
+  settings.push_back("log.cleaner.backoff.ms=200");
+  cluster c(false, settings);
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "state";
+  t.num_partitions = -1;
+  t.replication_factor = -1;
+  auto& a = t.assignments.emplace_back();
+  a.partition_index = 0;
+  a.broker_ids = {1, 2};
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"cleanup.policy", "compact"},
+                                                                             {"segment.bytes", "65536"},
+                                                                             {"segment.ms", "1000"},
+                                                                             {"min.cleanable.dirty.ratio", "0.01"}}) {
+    auto& cfg = t.configs.emplace_back();
+    cfg.name = k;
+    cfg.value = v;
+  }
+  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "state").isr_nodes.size() == 2; }, 10s));
+  // 20,000 updates of 500 keys: "k<n>:<i>".
+  std::string updates;
+  for (int i = 0; i < 20000; ++i) updates += "k" + std::to_string(i % 500) + ":" + std::to_string(i) + "\n";
+  temp_dir scratch;
+  scratch.write("updates.txt", updates);
+  const std::string all = bootstrap(c, {1, 2, 3});
+  auto produced = run_command("timeout 60 kcat -P -b " + all + " -t state -K: -X acks=all -l " +
+                              (scratch / "updates.txt").string() + " 2>&1");
+  ASSERT_EQ(produced.code, 0) << produced.out;
+  auto read = [&] {
+    return run_command("timeout 60 kcat -C -e -q -b " + all + " -t state -o beginning -f '%o %k %s\\n' 2>&1").out;
+  };
+  std::string want;
+  for (int i = 19500; i < 20000; ++i)
+    want += std::to_string(i) + " k" + std::to_string(i % 500) + " " + std::to_string(i) + "\n";
+  ASSERT_TRUE(eventually([&] { return read() == want; }, 60s)) << "the leader compacts: " << read().size();
+  // Broker 3 takes the partition alone: it copies the compacted leader's
+  // batches, gaps and all, then leads them.
+  ASSERT_EQ(reassign(c, 1, "state", std::vector<int32_t>{3}), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = partition_of(c, 1, "state");
+        return reassignments_under_way(c, 1) == 0 && p.replica_nodes == std::vector<int32_t>{3} && p.leader_id == 3;
+      },
+      30s));
+  EXPECT_TRUE(eventually([&] { return read() == want; }, 10s)) << read();
+}
+
 TEST(replication, leadership_returns_to_the_preferred_replica_on_its_own) {
   auto settings = fast();
   settings.push_back("leader.imbalance.check.interval.seconds=1");

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -40,6 +41,7 @@
 #include "kernel/log/record_batch.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
+#include "plugins/protocol_kafka/protocol/mosaic_tags.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 
 namespace {
@@ -307,6 +309,22 @@ int64_t list_offset(connection& c, const std::string& topic, int32_t partition, 
   return r.offset;
 }
 
+// A compacted partition's dirty ratio, from the broker that holds it
+// (DescribeLogDirs, Mosaic's tagged field); nullopt if it says none.
+std::optional<double> dirty_ratio(connection& c, const std::string& topic, int32_t partition) {
+  msg::describe_log_dirs_request req;
+  auto& t = req.topics.emplace();
+  t.emplace_back().topic = topic;
+  t.back().partitions = {partition};
+  auto resp = c.call<msg::describe_log_dirs_response>(35, 4, req);
+  for (const auto& dir : resp.results)
+    for (const auto& rt : dir.topics)
+      for (const auto& rp : rt.partitions)
+        if (rt.name == topic && rp.partition_index == partition)
+          return mosaic::kafka::float64_tag_value(rp.unknown_tags, mosaic::kafka::dirty_ratio_tag);
+  return std::nullopt;
+}
+
 // What a reset-offsets covers: the partition --partition names, or every
 // partition of the topic.
 std::vector<int32_t> reset_partitions(connection& c, const std::string& topic, const std::optional<std::string>& only) {
@@ -428,27 +446,35 @@ int topic_command(connection& c, const std::string& verb, args a) {
     if (md.topics.empty() || md.topics[0].error_code != 0)
       refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, name, std::nullopt);
     const auto parts = describe_partitions(c, {name});
-    std::printf("NAME        %s\nPARTITIONS  %zu\nREPLICAS    %zu\n\n", name.c_str(), parts.size(),
-                parts.empty() ? size_t{0} : parts.front().replica_nodes.size());
-    leaders route(c, name);
-    std::printf("%-10s %-7s %-6s %-12s %-12s %-8s %-12s %-14s\n", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR",
-                "ELR", "LOG-START", "HIGH-WATERMARK");
-    for (const auto& p : parts) {
-      std::string start = "-", end = "-";  // no leader: nobody to ask
-      if (p.leader_id >= 0) {
-        start = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -2));
-        end = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -1));
-      }
-      std::printf("%-10d %-7s %-6d %-12s %-12s %-8s %-12s %-14s\n", p.partition_index,
-                  p.leader_id < 0 ? "none" : std::to_string(p.leader_id).c_str(), p.leader_epoch,
-                  ids(p.replica_nodes).c_str(), ids(p.isr_nodes).c_str(),
-                  ids(p.eligible_leader_replicas.value_or(std::vector<int32_t>{})).c_str(), start.c_str(), end.c_str());
-    }
     msg::describe_configs_request dc;
     auto& r = dc.resources.emplace_back();
     r.resource_type = 2;
     r.resource_name = name;
     auto configs = c.call<msg::describe_configs_response>(32, 4, dc);
+    bool compacted = false;
+    for (const auto& v : configs.results.at(0).configs)
+      compacted =
+          compacted || (v.name == "cleanup.policy" && v.value.value_or("").find("compact") != std::string::npos);
+    std::printf("NAME        %s\nPARTITIONS  %zu\nREPLICAS    %zu\n\n", name.c_str(), parts.size(),
+                parts.empty() ? size_t{0} : parts.front().replica_nodes.size());
+    leaders route(c, name);
+    std::printf("%-10s %-7s %-6s %-12s %-12s %-8s %-12s %-14s%s\n", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR",
+                "ELR", "LOG-START", "HIGH-WATERMARK", compacted ? " DIRTY-RATIO" : "");
+    for (const auto& p : parts) {
+      std::string start = "-", end = "-", dirty = "-";  // no leader: nobody to ask
+      if (p.leader_id >= 0) {
+        start = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -2));
+        end = std::to_string(list_offset(route.of(p.partition_index), name, p.partition_index, -1));
+        if (compacted)
+          if (auto ratio = dirty_ratio(route.of(p.partition_index), name, p.partition_index))
+            dirty = std::to_string(std::lround(*ratio * 100)) + "%";
+      }
+      std::printf("%-10d %-7s %-6d %-12s %-12s %-8s %-12s %-14s%s\n", p.partition_index,
+                  p.leader_id < 0 ? "none" : std::to_string(p.leader_id).c_str(), p.leader_epoch,
+                  ids(p.replica_nodes).c_str(), ids(p.isr_nodes).c_str(),
+                  ids(p.eligible_leader_replicas.value_or(std::vector<int32_t>{})).c_str(), start.c_str(), end.c_str(),
+                  compacted ? (" " + dirty).c_str() : "");
+    }
     std::printf("\n%-26s %-22s %s\n", "CONFIG", "VALUE", "SOURCE");
     for (const auto& v : configs.results.at(0).configs)
       std::printf("%-26s %-22s %s\n", v.name.c_str(), v.value.value_or("(null)").c_str(),

@@ -17,6 +17,7 @@
 #include "plugins/protocol_kafka/adapter/group_api.h"
 #include "plugins/protocol_kafka/adapter/request_context.h"
 #include "plugins/protocol_kafka/adapter/share_api.h"
+#include "plugins/protocol_kafka/protocol/mosaic_tags.h"
 
 namespace mosaic::kafka {
 
@@ -475,6 +476,8 @@ class handler : public std::enable_shared_from_this<handler> {
                            rp.log_append_time_ms = r.log_append_time;
                            rp.log_start_offset = r.log_start_offset;
                            if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
+                           for (const auto& [index, why] : r.record_errors)
+                             rp.record_errors.push_back({index, why, {}});
                            last = --st->remaining == 0;
                          }
                          if (last) finish();
@@ -968,6 +971,7 @@ class handler : public std::enable_shared_from_this<handler> {
         auto& op = out.topics.back().partitions.emplace_back();
         op.partition_index = p.partition;
         op.partition_size = p.bytes;
+        if (p.dirty_ratio >= 0) op.unknown_tags.push_back(float64_tag(dirty_ratio_tag, p.dirty_ratio));
       }
     }
     rc.send(resp);

@@ -312,9 +312,10 @@ TEST(broker_api, create_topics_checks_names_factors_and_configs) {
   EXPECT_EQ(create(c, "__cluster_metadata", 1).topics[0].error_code, 17);
   EXPECT_EQ(create(c, "rf3", 1, {}, 3).topics[0].error_code, 38) << "INVALID_REPLICATION_FACTOR";
   EXPECT_EQ(create(c, "zero", 0).topics[0].error_code, 37) << "INVALID_PARTITIONS";
-  auto compact = create(c, "compacted", 1, {{"cleanup.policy", "compact"}});
-  EXPECT_EQ(compact.topics[0].error_code, 40) << "INVALID_CONFIG";
-  EXPECT_NE(compact.topics[0].error_message->find("compaction is not available"), std::string::npos);
+  EXPECT_EQ(create(c, "compacted", 1, {{"cleanup.policy", "compact"}}).topics[0].error_code, 0);
+  auto policy = create(c, "no-policy", 1, {{"cleanup.policy", "shred"}});
+  EXPECT_EQ(policy.topics[0].error_code, 40) << "INVALID_CONFIG";
+  EXPECT_NE(policy.topics[0].error_message->find("must be delete, compact or compact,delete"), std::string::npos);
   EXPECT_EQ(create(c, "unknown-key", 1, {{"retention.mss", "1"}}).topics[0].error_code, 40);
   EXPECT_EQ(create(c, "bad-value", 1, {{"retention.ms", "soon"}}).topics[0].error_code, 40);
   auto dry = create(c, "dry", 3, {}, 1, true);
@@ -322,7 +323,8 @@ TEST(broker_api, create_topics_checks_names_factors_and_configs) {
   EXPECT_EQ(dry.topics[0].num_partitions, 3);
   msg::metadata_request all;
   auto md = call<msg::metadata_response>(c, 3, 12, all);
-  EXPECT_TRUE(md->topics.empty()) << "validate_only created nothing";
+  ASSERT_EQ(md->topics.size(), 1u) << "validate_only created nothing";
+  EXPECT_EQ(md->topics[0].name, "compacted");
   auto defaults = create(c, "defaults", -1, {}, -1);
   EXPECT_EQ(defaults.topics[0].error_code, 0);
   EXPECT_EQ(defaults.topics[0].num_partitions, 1) << "num.partitions";

@@ -214,6 +214,44 @@ TEST(conformance_api, dynamic_broker_configs_survive_a_restart) {
   EXPECT_EQ(describe(c, 4, "1")["log.segment.bytes"], (std::pair<std::string, int8_t>{"123456", 3}));
 }
 
+TEST(conformance_api, a_compacted_topic_refuses_a_batch_with_a_keyless_record_and_names_it) {
+  test_broker b;
+  frame_client c(b.port());
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = "compacted";
+  t.num_partitions = 1;
+  t.replication_factor = 1;
+  auto& cfg = t.configs.emplace_back();
+  cfg.name = "cleanup.policy";
+  cfg.value = "compact";
+  auto created = call<msg::create_topics_response>(c, 19, 7, req);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->topics.at(0).error_code, 0);
+  log::batch_builder batch(1700000000000);
+  batch.add("a", "1");
+  batch.add(std::nullopt, "no key");
+  batch.add("b", "2");
+  batch.add(std::nullopt, "nor this");
+  auto records = batch.finish();
+  auto r = call<msg::produce_response>(c, 0, 9, testing::produce_request("compacted", 0, records));
+  ASSERT_TRUE(r);
+  const auto& p = r->responses.at(0).partition_responses.at(0);
+  EXPECT_EQ(p.error_code, 87);  // INVALID_RECORD
+  ASSERT_EQ(p.record_errors.size(), 2u);
+  EXPECT_EQ(p.record_errors[0].batch_index, 1);
+  EXPECT_EQ(p.record_errors[1].batch_index, 3);
+  EXPECT_NE(p.error_message->find("Compacted topic cannot accept message without key"), std::string::npos);
+  // Nothing of the batch was stored; a batch of keyed records is taken.
+  log::batch_builder keyed(1700000000000);
+  keyed.add("a", "1");
+  auto good = keyed.finish();
+  auto ok = call<msg::produce_response>(c, 0, 9, testing::produce_request("compacted", 0, good));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(ok->responses.at(0).partition_responses.at(0).base_offset, 0);
+}
+
 // ---- share groups ----
 
 const std::vector<std::string> quick = {"group.share.session.timeout.ms=1000", "group.share.heartbeat.interval.ms=100",

@@ -167,6 +167,9 @@ struct produce_result {
   int64_t base_offset = -1;
   int64_t log_append_time = -1;
   int64_t log_start_offset = -1;
+  // KIP-467: the records that caused an INVALID_RECORD, by their index in
+  // the partition's records, each with why.
+  std::vector<std::pair<int32_t, std::string>> record_errors{};
 };
 
 struct fetch_partition {
@@ -351,6 +354,10 @@ class broker {
       std::string topic;
       int32_t partition = 0;
       int64_t bytes = 0;
+      // A compacted topic's partition: the share of its log written since
+      // the cleaner last went over it (min.cleanable.dirty.ratio's
+      // measure); -1 for the others.
+      double dirty_ratio = -1;
     };
     std::vector<partition> partitions;
   };
