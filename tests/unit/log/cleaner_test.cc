@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 
@@ -276,6 +277,96 @@ TEST(log_cleaner, what_is_not_cleanable_waits_the_active_segment_the_high_waterm
   const auto view = (*l)->cleaning_view();
   ASSERT_FALSE(view.segments.empty());
   EXPECT_LT(view.segments.back()->base_offset(), (*l)->log_end_offset()) << "never the active segment";
+}
+
+TEST(log_cleaner, a_tombstone_outlives_its_first_pass_and_goes_after_delete_retention) {
+  scratch_dir d;
+  fake_clock clock;
+  auto c = compacted(512);
+  c.delete_retention_ms = 60000;
+  auto l = partition_log::open(d.path(), c, clock.fn());
+  ASSERT_TRUE(l.ok());
+  auto put = [&](const std::string& k, std::optional<std::string> v) {
+    auto b = records({{k, v}}, clock.now->load());
+    ASSERT_TRUE((*l)->append(b, 0).ok());
+  };
+  auto settle = [&] {
+    ASSERT_TRUE((*l)->tick().ok());
+    (*l)->set_high_watermark((*l)->log_end_offset());
+  };
+  for (int i = 0; i < 20; ++i) put("gone", "v" + std::to_string(i));
+  put("gone", std::nullopt);  // the tombstone
+  for (int i = 0; i < 20; ++i) put("other", "v" + std::to_string(i));
+  settle();
+  ASSERT_TRUE(pass(**l).ok());
+  auto keys = latest_by_key(**l);
+  ASSERT_TRUE(keys.count("gone")) << "kept on its first pass, for consumers to see the delete";
+  EXPECT_EQ(keys["gone"].second, "");
+  // More writes make the log dirty again; the tombstone is not old enough yet.
+  for (int i = 0; i < 20; ++i) put("other", "w" + std::to_string(i));
+  settle();
+  ASSERT_TRUE(pass(**l).ok());
+  EXPECT_TRUE(latest_by_key(**l).count("gone"));
+  // Past delete.retention.ms, the next pass removes it.
+  clock.now->fetch_add(120000);
+  for (int i = 0; i < 20; ++i) put("other", "x" + std::to_string(i));
+  settle();
+  auto r = pass(**l);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->records.tombstones_removed, 1u);
+  EXPECT_FALSE(latest_by_key(**l).count("gone"));
+}
+
+TEST(log_cleaner, a_log_below_its_dirty_ratio_waits_unless_records_passed_max_compaction_lag) {
+  scratch_dir d;
+  fake_clock clock;
+  auto c = compacted();
+  c.min_cleanable_dirty_ratio = 0.99;
+  c.max_compaction_lag_ms = 60000;
+  auto l = partition_log::open(d.path(), c, clock.fn());
+  ASSERT_TRUE(l.ok());
+  for (int r = 0; r < 5; ++r)
+    for (int k = 0; k < 100; ++k) {
+      auto b = records({{"k" + std::to_string(k), "v"}}, clock.now->load());
+      ASSERT_TRUE((*l)->append(b, 0).ok());
+    }
+  ASSERT_TRUE((*l)->tick().ok());
+  (*l)->set_high_watermark((*l)->log_end_offset());
+  ASSERT_TRUE(pass(**l).ok());  // a first pass: all of it is clean now
+  for (int k = 0; k < 30; ++k) {
+    auto b = records({{"k" + std::to_string(k), "again"}}, clock.now->load());
+    ASSERT_TRUE((*l)->append(b, 0).ok());
+  }
+  for (int k = 0; k < 200; ++k) {  // enough to roll what came before
+    auto b = records({{"pad", std::string(40, 'p')}}, clock.now->load());
+    ASSERT_TRUE((*l)->append(b, 0).ok());
+  }
+  ASSERT_TRUE((*l)->tick().ok());
+  (*l)->set_high_watermark((*l)->log_end_offset());
+  auto view = (*l)->cleaning_view();
+  ASSERT_GT(view.dirty_bytes, 0u);
+  EXPECT_FALSE(view.due(c.min_cleanable_dirty_ratio)) << view.dirty_ratio;
+  clock.now->fetch_add(120000);
+  view = (*l)->cleaning_view();
+  EXPECT_TRUE(view.past_max_lag);
+  EXPECT_TRUE(view.due(c.min_cleanable_dirty_ratio));
+}
+
+TEST(log_cleaner, a_pass_keeps_under_its_io_rate) {
+  scratch_dir d;
+  auto l = partition_log::open(d.path(), compacted());
+  ASSERT_TRUE(l.ok());
+  write_rounds(**l, 10);  // about 80 KB
+  ASSERT_TRUE((*l)->tick().ok());
+  (*l)->set_high_watermark((*l)->log_end_offset());
+  offset_map map(1 << 20);
+  io_throttle io(100000);  // 100 KB/s: the map read and the rewrite, over a second at least
+  const auto start = std::chrono::steady_clock::now();
+  auto r = clean_log(**l, map, io, {}, [] { return false; });
+  ASSERT_TRUE(r.ok());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(seconds, static_cast<double>(r->bytes_read + r->bytes_written) / 100000 * 0.9);
+  EXPECT_GT(r->bytes_read, 100000u);
 }
 
 TEST(log_cleaner, the_log_manager_cleans_compacted_logs_and_leaves_the_others) {
