@@ -155,12 +155,19 @@ log_config compacted(uint64_t segment_bytes = 4096) {
 }
 
 // 100 keys written `rounds` times, one record a batch: values "key@round".
-void write_rounds(partition_log& l, int rounds, int keys = 100) {
+void write_rounds(partition_log& l, int rounds, int64_t ts = 1000) {
   for (int r = 0; r < rounds; ++r)
-    for (int k = 0; k < keys; ++k) {
-      auto b = records({{"key" + std::to_string(k), "key" + std::to_string(k) + "@" + std::to_string(r)}});
+    for (int k = 0; k < 100; ++k) {
+      auto b = records({{"key" + std::to_string(k), "key" + std::to_string(k) + "@" + std::to_string(r)}}, ts);
       ASSERT_TRUE(l.append(b, 0).ok());
     }
+}
+
+// Seals what rolled and moves the high watermark to the end, as a
+// one-replica partition's broker does after each append.
+void settle(partition_log& l) {
+  ASSERT_TRUE(l.tick().ok());
+  l.set_high_watermark(l.log_end_offset());
 }
 
 std::map<std::string, std::pair<int64_t, std::string>> latest_by_key(const partition_log& l) {
@@ -186,8 +193,7 @@ TEST(log_cleaner, a_pass_leaves_the_latest_value_of_each_key_at_its_offset_and_s
     auto l = partition_log::open(d.path(), compacted());
     ASSERT_TRUE(l.ok());
     write_rounds(**l, 10);
-    ASSERT_TRUE((*l)->tick().ok());                    // seals and indexes the rolled segments
-    (*l)->set_high_watermark((*l)->log_end_offset());  // as a one-replica partition's broker sets it
+    settle(**l);
     before = latest_by_key(**l);
     size_before = (*l)->size_bytes();
     const auto view = (*l)->cleaning_view();
@@ -224,8 +230,7 @@ TEST(log_cleaner, a_kill_9_at_any_step_of_a_swap_leaves_one_whole_copy) {
     auto l = partition_log::open(d.path(), compacted());
     ASSERT_TRUE(l.ok());
     write_rounds(**l, 5);
-    ASSERT_TRUE((*l)->tick().ok());
-    (*l)->set_high_watermark((*l)->log_end_offset());
+    settle(**l);
     before = latest_by_key(**l);
     // A copy written but never put in place (a crash before the rename):
     // garbage in a .cleaned.tmp, which the next open deletes.
@@ -260,13 +265,8 @@ TEST(log_cleaner, what_is_not_cleanable_waits_the_active_segment_the_high_waterm
   auto l = partition_log::open(d.path(), c, clock.fn());
   ASSERT_TRUE(l.ok());
   // Records stamped "now": younger than min.compaction.lag.ms.
-  for (int r = 0; r < 5; ++r)
-    for (int k = 0; k < 100; ++k) {
-      auto b = records({{"k" + std::to_string(k), "v"}}, clock.now->load());
-      ASSERT_TRUE((*l)->append(b, 0).ok());
-    }
-  ASSERT_TRUE((*l)->tick().ok());
-  (*l)->set_high_watermark((*l)->log_end_offset());
+  write_rounds(**l, 5, clock.now->load());
+  settle(**l);
   EXPECT_EQ((*l)->cleaning_view().dirty_bytes, 0u) << "too young";
   clock.now->fetch_add(120000);
   EXPECT_GT((*l)->cleaning_view().dirty_bytes, 0u);
@@ -290,27 +290,23 @@ TEST(log_cleaner, a_tombstone_outlives_its_first_pass_and_goes_after_delete_rete
     auto b = records({{k, v}}, clock.now->load());
     ASSERT_TRUE((*l)->append(b, 0).ok());
   };
-  auto settle = [&] {
-    ASSERT_TRUE((*l)->tick().ok());
-    (*l)->set_high_watermark((*l)->log_end_offset());
-  };
   for (int i = 0; i < 20; ++i) put("gone", "v" + std::to_string(i));
   put("gone", std::nullopt);  // the tombstone
   for (int i = 0; i < 20; ++i) put("other", "v" + std::to_string(i));
-  settle();
+  settle(**l);
   ASSERT_TRUE(pass(**l).ok());
   auto keys = latest_by_key(**l);
   ASSERT_TRUE(keys.count("gone")) << "kept on its first pass, for consumers to see the delete";
   EXPECT_EQ(keys["gone"].second, "");
   // More writes make the log dirty again; the tombstone is not old enough yet.
   for (int i = 0; i < 20; ++i) put("other", "w" + std::to_string(i));
-  settle();
+  settle(**l);
   ASSERT_TRUE(pass(**l).ok());
   EXPECT_TRUE(latest_by_key(**l).count("gone"));
   // Past delete.retention.ms, the next pass removes it.
   clock.now->fetch_add(120000);
   for (int i = 0; i < 20; ++i) put("other", "x" + std::to_string(i));
-  settle();
+  settle(**l);
   auto r = pass(**l);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->records.tombstones_removed, 1u);
@@ -325,13 +321,8 @@ TEST(log_cleaner, a_log_below_its_dirty_ratio_waits_unless_records_passed_max_co
   c.max_compaction_lag_ms = 60000;
   auto l = partition_log::open(d.path(), c, clock.fn());
   ASSERT_TRUE(l.ok());
-  for (int r = 0; r < 5; ++r)
-    for (int k = 0; k < 100; ++k) {
-      auto b = records({{"k" + std::to_string(k), "v"}}, clock.now->load());
-      ASSERT_TRUE((*l)->append(b, 0).ok());
-    }
-  ASSERT_TRUE((*l)->tick().ok());
-  (*l)->set_high_watermark((*l)->log_end_offset());
+  write_rounds(**l, 5, clock.now->load());
+  settle(**l);
   ASSERT_TRUE(pass(**l).ok());  // a first pass: all of it is clean now
   for (int k = 0; k < 30; ++k) {
     auto b = records({{"k" + std::to_string(k), "again"}}, clock.now->load());
@@ -341,8 +332,7 @@ TEST(log_cleaner, a_log_below_its_dirty_ratio_waits_unless_records_passed_max_co
     auto b = records({{"pad", std::string(40, 'p')}}, clock.now->load());
     ASSERT_TRUE((*l)->append(b, 0).ok());
   }
-  ASSERT_TRUE((*l)->tick().ok());
-  (*l)->set_high_watermark((*l)->log_end_offset());
+  settle(**l);
   auto view = (*l)->cleaning_view();
   ASSERT_GT(view.dirty_bytes, 0u);
   EXPECT_FALSE(view.due(c.min_cleanable_dirty_ratio)) << view.dirty_ratio;
@@ -357,8 +347,7 @@ TEST(log_cleaner, a_pass_keeps_under_its_io_rate) {
   auto l = partition_log::open(d.path(), compacted());
   ASSERT_TRUE(l.ok());
   write_rounds(**l, 10);  // about 80 KB
-  ASSERT_TRUE((*l)->tick().ok());
-  (*l)->set_high_watermark((*l)->log_end_offset());
+  settle(**l);
   offset_map map(1 << 20);
   io_throttle io(100000);  // 100 KB/s: the map read and the rewrite, over a second at least
   const auto start = std::chrono::steady_clock::now();
@@ -374,8 +363,7 @@ TEST(log_cleaner, a_truncation_below_the_cleaned_offset_takes_it_down_too) {
   auto l = partition_log::open(d.path(), compacted());
   ASSERT_TRUE(l.ok());
   write_rounds(**l, 5);
-  ASSERT_TRUE((*l)->tick().ok());
-  (*l)->set_high_watermark((*l)->log_end_offset());
+  settle(**l);
   ASSERT_TRUE(pass(**l).ok());
   const int64_t cleaned = (*l)->cleaned_offset();
   ASSERT_GT(cleaned, 100);
@@ -408,10 +396,7 @@ TEST(log_cleaner, the_log_manager_cleans_compacted_logs_and_leaves_the_others) {
   ASSERT_TRUE(compact.ok() && plain.ok());
   write_rounds(**compact, 5);
   write_rounds(**plain, 5);
-  for (auto* l : {*compact, *plain}) {
-    ASSERT_TRUE(l->tick().ok());
-    l->set_high_watermark(l->log_end_offset());
-  }
+  for (auto* l : {*compact, *plain}) settle(*l);
   const uint64_t plain_size = (*plain)->size_bytes();
   EXPECT_EQ((*m)->run_cleaner(), 1u);
   EXPECT_EQ((*plain)->size_bytes(), plain_size);
