@@ -670,8 +670,8 @@ struct share_manager::impl {
       broker_->produce(
           topic, target, *bytes, -1, dead_letter_timeout_ms, bytes, [done](const adapter::produce_result& r) {
             if (r.code == error::none) return done(MOSAIC_OK, "");
-            done(MOSAIC_ERR_INTERNAL, "the append failed with Kafka error " + std::to_string(static_cast<int>(r.code)) +
-                                          (r.message.empty() ? "" : ": " + r.message));
+            done(MOSAIC_ERR_INTERNAL,
+                 "the append failed with " + adapter::error_name(r.code) + (r.message.empty() ? "" : ": " + r.message));
           });
     }
 

@@ -41,6 +41,7 @@
 #include "kernel/log/record_batch.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
+#include "mosaic/adapter/errors.h"
 #include "plugins/protocol_kafka/protocol/mosaic_tags.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 
@@ -56,38 +57,7 @@ struct cli_error {
 
 [[noreturn]] void usage_error(const std::string& what) { throw cli_error{2, what + " (see --help)"}; }
 
-std::string error_name(int16_t code) {
-  static const std::map<int16_t, std::string> names = {{1, "OFFSET_OUT_OF_RANGE"},
-                                                       {2, "CORRUPT_MESSAGE"},
-                                                       {3, "UNKNOWN_TOPIC_OR_PARTITION"},
-                                                       {5, "LEADER_NOT_AVAILABLE"},
-                                                       {6, "NOT_LEADER_OR_FOLLOWER"},
-                                                       {7, "REQUEST_TIMED_OUT"},
-                                                       {10, "MESSAGE_TOO_LARGE"},
-                                                       {17, "INVALID_TOPIC_EXCEPTION"},
-                                                       {19, "NOT_ENOUGH_REPLICAS"},
-                                                       {20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND"},
-                                                       {39, "INVALID_REPLICA_ASSIGNMENT"},
-                                                       {80, "PREFERRED_LEADER_NOT_AVAILABLE"},
-                                                       {83, "ELIGIBLE_LEADERS_NOT_AVAILABLE"},
-                                                       {84, "ELECTION_NOT_NEEDED"},
-                                                       {35, "UNSUPPORTED_VERSION"},
-                                                       {36, "TOPIC_ALREADY_EXISTS"},
-                                                       {37, "INVALID_PARTITIONS"},
-                                                       {38, "INVALID_REPLICATION_FACTOR"},
-                                                       {40, "INVALID_CONFIG"},
-                                                       {42, "INVALID_REQUEST"},
-                                                       {56, "KAFKA_STORAGE_ERROR"},
-                                                       {87, "INVALID_RECORD"},
-                                                       {100, "UNKNOWN_TOPIC_ID"},
-                                                       {15, "COORDINATOR_NOT_AVAILABLE"},
-                                                       {25, "UNKNOWN_MEMBER_ID"},
-                                                       {68, "NON_EMPTY_GROUP"},
-                                                       {69, "GROUP_ID_NOT_FOUND"},
-                                                       {86, "GROUP_SUBSCRIBED_TO_TOPIC"}};
-  auto it = names.find(code);
-  return it == names.end() ? "error " + std::to_string(code) : it->second;
-}
+std::string error_name(int16_t code) { return mosaic::adapter::error_name(code); }
 
 // A refusal in words a person can act on.
 [[noreturn]] void refused(int16_t code, const std::string& topic, const std::optional<std::string>& message) {

@@ -21,77 +21,11 @@
 #include <vector>
 
 #include "mosaic/adapter/adapter.h"
+#include "mosaic/adapter/errors.h"
 
 namespace mosaic::adapter {
 
 using uuid = std::array<uint8_t, 16>;
-
-enum class error : int16_t {
-  unknown_server_error = -1,
-  none = 0,
-  offset_out_of_range = 1,
-  corrupt_message = 2,
-  unknown_topic_or_partition = 3,
-  invalid_fetch_size = 4,
-  leader_not_available = 5,
-  not_leader_or_follower = 6,
-  request_timed_out = 7,
-  message_too_large = 10,
-  offset_metadata_too_large = 12,
-  coordinator_load_in_progress = 14,
-  coordinator_not_available = 15,
-  not_coordinator = 16,
-  invalid_topic_exception = 17,
-  record_list_too_large = 18,
-  not_enough_replicas = 19,
-  not_enough_replicas_after_append = 20,
-  invalid_required_acks = 21,
-  illegal_generation = 22,
-  inconsistent_group_protocol = 23,
-  invalid_group_id = 24,
-  unknown_member_id = 25,
-  invalid_session_timeout = 26,
-  rebalance_in_progress = 27,
-  invalid_timestamp = 32,
-  unsupported_version = 35,
-  topic_already_exists = 36,
-  invalid_partitions = 37,
-  invalid_replication_factor = 38,
-  invalid_replica_assignment = 39,
-  invalid_config = 40,
-  not_controller = 41,
-  invalid_request = 42,
-  unsupported_for_message_format = 43,
-  policy_violation = 44,
-  out_of_order_sequence_number = 45,
-  invalid_producer_epoch = 47,
-  transactional_id_authorization_failed = 53,
-  kafka_storage_error = 56,
-  non_empty_group = 68,
-  group_id_not_found = 69,
-  fenced_leader_epoch = 74,
-  unknown_leader_epoch = 75,
-  unsupported_compression_type = 76,
-  stale_broker_epoch = 77,
-  member_id_required = 79,
-  preferred_leader_not_available = 80,
-  group_max_size_reached = 81,
-  fenced_instance_id = 82,
-  eligible_leaders_not_available = 83,
-  election_not_needed = 84,
-  no_reassignment_in_progress = 85,
-  group_subscribed_to_topic = 86,
-  invalid_record = 87,
-  invalid_update_version = 95,
-  unknown_topic_id = 100,
-  inconsistent_topic_id = 103,
-  ineligible_replica = 107,
-  fenced_member_epoch = 110,
-  unreleased_instance_id = 111,
-  unsupported_assignor = 112,
-  stale_member_epoch = 113,
-  invalid_regular_expression = 128,
-};
 
 // An error and the words that go with it.
 struct outcome {

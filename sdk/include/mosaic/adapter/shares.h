@@ -19,11 +19,12 @@
 
 namespace mosaic::adapter {
 
-// Kafka's error codes for share groups (broker.h's `error` holds the rest).
-inline constexpr error invalid_record_state = static_cast<error>(121);
-inline constexpr error share_session_not_found = static_cast<error>(122);
-inline constexpr error invalid_share_session_epoch = static_cast<error>(123);
-inline constexpr error share_session_limit_reached = static_cast<error>(133);
+// Kafka's error codes for share groups, by the names the share code has
+// always used (errors.h holds them all).
+inline constexpr error invalid_record_state = error::invalid_record_state;
+inline constexpr error share_session_not_found = error::share_session_not_found;
+inline constexpr error invalid_share_session_epoch = error::invalid_share_session_epoch;
+inline constexpr error share_session_limit_reached = error::share_session_limit_reached;
 
 struct share_heartbeat_request {
   std::string group_id;
