@@ -4,6 +4,10 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
+#include <set>
+#include <string>
+#include <tuple>
 
 #include "kafka_messages.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
@@ -80,6 +84,32 @@ TEST(kafka_adapter, advertised_ranges_match_the_schemas) {
     }
     EXPECT_TRUE(found) << a.api_key;
   }
+}
+
+// The adapter README's API table ("| Name (key) | min-max | notes |") says
+// what ApiVersions advertises: the same keys with the same ranges.
+TEST(kafka_adapter, the_readmes_api_table_is_what_api_versions_advertises) {
+  std::ifstream in(MOSAIC_SOURCE_DIR "/plugins/protocol_kafka/README.md");
+  ASSERT_TRUE(in.good());
+  std::set<std::tuple<int, int, int>> documented;
+  for (std::string line; std::getline(in, line);) {
+    // "| Produce (0) | 3-13 | ..." or "| DescribeProducers (61) | 0 | ..."
+    const auto open = line.find(" (");
+    const auto close = line.find(") | ");
+    if (line.rfind("| ", 0) != 0 || open == std::string::npos || close == std::string::npos || close < open) continue;
+    const std::string key = line.substr(open + 2, close - open - 2);
+    if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto cell_end = line.find(" |", close + 4);
+    const std::string range = line.substr(close + 4, cell_end - close - 4);
+    const auto dash = range.find('-');
+    const int lo = std::stoi(range.substr(0, dash));
+    const int hi = dash == std::string::npos ? lo : std::stoi(range.substr(dash + 1));
+    EXPECT_TRUE(documented.insert({std::stoi(key), lo, hi}).second) << line;
+  }
+  std::set<std::tuple<int, int, int>> advertised;
+  for (const auto& a : supported_apis()) advertised.insert({a.api_key, a.min_version, a.max_version});
+  EXPECT_EQ(documented.size(), supported_apis().size());
+  EXPECT_EQ(documented, advertised);
 }
 
 TEST(kafka_adapter, an_unsupported_api_versions_version_gets_the_v0_error) {
