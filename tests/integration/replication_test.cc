@@ -504,15 +504,23 @@ TEST(replication, leadership_returns_to_the_preferred_replica_on_its_own) {
   c.kill(preferred);
   const int asked = preferred == 1 ? 2 : 1;
   ASSERT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id != preferred; }, 15s));
+  const int interim = partition_of(c, asked, "pref").leader_id;
   c.start(preferred);
   ASSERT_TRUE(c.ready(preferred));
   // Back in the ISR, then leading again: nobody asked.
   EXPECT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id == preferred; }, 20s));
+  // The controller's balance check moved it; on a loaded machine the
+  // interim leader may instead miss its session (1.5 s here) and be fenced,
+  // which also hands the partition back, on its own all the same.
+  auto said = [&](const std::string& text) {
+    for (int id = 1; id <= 3; ++id)
+      if (c.node(id).err().find(text) != std::string::npos) return true;
+    return false;
+  };
   EXPECT_TRUE(eventually(
       [&] {
-        return c.node(asked).err().find("preferred leader election") != std::string::npos ||
-               c.node(6 - asked - preferred).err().find("preferred leader election") != std::string::npos ||
-               c.node(preferred).err().find("preferred leader election") != std::string::npos;
+        return said("preferred leader election") ||
+               (interim > 0 && said("fencing broker " + std::to_string(interim) + " "));
       },
       5s));
 }
