@@ -64,6 +64,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   groups::coordinator::options gopts;
   gopts.settings = cfg_.groups;
   gopts.topics = [svc = service_.get()] { return svc->topics(); };
+  gopts.find_topic = [svc = service_.get()](const std::string& name) { return svc->find_topic(name); };
   gopts.kinds = &group_kinds_;
   auto coord = groups::coordinator::start(*group_log, &assignors_, std::move(gopts));
   if (!coord) return coord.error();

@@ -5,7 +5,6 @@
 
 #include <fmt/ranges.h>
 
-#include "kernel/base/crc32c.h"
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/cleaner.h"
@@ -101,7 +100,12 @@ int codec_id(const std::string& name) {
 
 service::service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,
                  const plugin::codec_set* codecs)
-    : cfg_(cfg), logs_(logs), store_(store), codecs_(codecs), defaults_(topic_defaults(cfg)) {}
+    : cfg_(cfg),
+      logs_(logs),
+      store_(store),
+      codecs_(codecs),
+      codec_hooks_(codecs ? codec_hooks_of(*codecs) : log::codec_hooks{}),
+      defaults_(topic_defaults(cfg)) {}
 
 result<std::unique_ptr<service>> service::start(const config::broker_config& cfg, log::log_manager* logs,
                                                 metadata::metadata_store* store, const plugin::codec_set* codecs) {
@@ -707,7 +711,6 @@ void service::produce_replicated(const partition_ref& p, const std::string& topi
 
 std::optional<adapter::produce_result> service::recompress(std::span<const uint8_t> records, int codec,
                                                            size_t max_batch, std::vector<uint8_t>& out) const {
-  namespace layout = log::batch_layout;
   bool any = false;
   log::for_each_batch(records, [&](const log::batch_view& b) {
     any = any || (b.codec() != codec && !b.is_control());
@@ -752,14 +755,8 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
       }
       body = packed.bytes();
     }
-    const size_t at = out.size();
-    out.insert(out.end(), b.bytes.begin(), b.bytes.begin() + layout::header_size);
-    out.insert(out.end(), body.begin(), body.end());
-    std::span<uint8_t> nb(out.data() + at, out.size() - at);
-    log::store_be32(nb.data() + layout::batch_length, static_cast<int32_t>(nb.size() - layout::length_prefix));
-    log::store_be16(nb.data() + layout::attributes,
-                    static_cast<int16_t>((b.attributes() & ~log::attr::codec_mask) | codec));
-    log::store_be32(nb.data() + layout::crc, static_cast<int32_t>(crc32c::value(nb.subspan(layout::attributes))));
+    log::append_rewritten(b, body, static_cast<int16_t>((b.attributes() & ~log::attr::codec_mask) | codec),
+                          b.records_count(), out);
     return true;
   });
   if (refused.code != error::none) return refused;
@@ -787,7 +784,7 @@ log::codec_hooks codec_hooks_of(const plugin::codec_set& codecs) {
 std::optional<adapter::produce_result> service::keyless(std::span<const uint8_t> records, const std::string& topic,
                                                         int32_t partition) const {
   if (!codecs_) return std::nullopt;
-  auto found = log::keyless_records(records, codec_hooks_of(*codecs_));
+  auto found = log::keyless_records(records, codec_hooks_);
   if (!found) return adapter::produce_result{error::corrupt_message, found.error().message()};
   if (found->empty()) return std::nullopt;
   const std::string why = "Compacted topic cannot accept message without key in topic partition " + topic + "-" +
@@ -1105,15 +1102,12 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
       d.usable_bytes = static_cast<int64_t>(space.available);
     }
   }
-  // The compacted topics (their own cleanup.policy, or the default's).
-  const std::string default_policy = current_defaults().at("cleanup.policy");
+  // The compacted topics, as their logs' settings read cleanup.policy.
+  const auto defaults = current_defaults();
   const auto compacted = store_->read([&](const metadata::image& i) {
     std::set<std::string> names;
-    for (const auto& [name, t] : i.topics()) {
-      auto policy = t.configs.find("cleanup.policy");
-      if ((policy == t.configs.end() ? default_policy : policy->second).find("compact") != std::string::npos)
-        names.insert(name);
-    }
+    for (const auto& [name, t] : i.topics())
+      if (to_log_config(cfg_, defaults, t.configs).cleanup_compact) names.insert(name);
     return names;
   });
   for (const auto& u : logs_->usage()) {

@@ -187,6 +187,7 @@ class service final : public adapter::broker {
   log::log_manager* logs_;
   metadata::metadata_store* store_;
   const plugin::codec_set* codecs_;
+  log::codec_hooks codec_hooks_;  // the same codecs, as kernel/log calls them
   mutable std::mutex defaults_mu_;
   std::map<std::string, std::string> defaults_;  // by topic key
   uint64_t config_changes_seen_ = 0;             // image::config_changes() when defaults_ was made

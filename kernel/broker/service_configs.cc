@@ -29,6 +29,21 @@ std::map<std::string, std::string> dynamic_for(const metadata::image& i, int32_t
   return out;
 }
 
+// The config records that take a resource's configs from `before` to
+// `after`: a null value for each key that goes.
+std::vector<metadata::record> config_changes(int8_t resource_type, const std::string& name,
+                                             const std::map<std::string, std::string>& before,
+                                             const std::map<std::string, std::string>& after) {
+  std::vector<metadata::record> records;
+  for (const auto& [k, v] : before)
+    if (!after.count(k)) records.emplace_back(metadata::config_record{resource_type, name, k, std::nullopt});
+  for (const auto& [k, v] : after) {
+    auto b = before.find(k);
+    if (b == before.end() || b->second != v) records.emplace_back(metadata::config_record{resource_type, name, k, v});
+  }
+  return records;
+}
+
 }  // namespace
 
 std::map<std::string, std::string> service::current_defaults() const {
@@ -184,13 +199,7 @@ outcome service::alter_configs(adapter::resource_type type, const std::string& n
     after[c.name] = *value;
   }
   if (validate_only) return {};
-  std::vector<metadata::record> records;
-  for (const auto& [k, v] : before)
-    if (!after.count(k)) records.emplace_back(metadata::config_record{2, name, k, std::nullopt});
-  for (const auto& [k, v] : after) {
-    auto b = before.find(k);
-    if (b == before.end() || b->second != v) records.emplace_back(metadata::config_record{2, name, k, v});
-  }
+  const auto records = config_changes(2, name, before, after);
   if (records.empty()) return {};
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::unknown_topic_or_partition, "This server does not host this topic-partition.");
@@ -236,13 +245,7 @@ outcome service::alter_broker_configs(const std::string& name, const std::vector
     after[c.name] = *c.value;
   }
   if (validate_only) return {};
-  std::vector<metadata::record> records;
-  for (const auto& [k, v] : before)
-    if (!after.count(k)) records.emplace_back(metadata::config_record{4, name, k, std::nullopt});
-  for (const auto& [k, v] : after) {
-    auto b = before.find(k);
-    if (b == before.end() || b->second != v) records.emplace_back(metadata::config_record{4, name, k, v});
-  }
+  const auto records = config_changes(4, name, before, after);
   if (records.empty()) return {};
   if (auto r = store_->propose(records); !r) return refused(r.error(), error::invalid_request, "");
   log::info("dynamic broker configs of {} changed: {} record(s)", name.empty() ? "the cluster" : "broker " + name,

@@ -1137,17 +1137,26 @@ struct coordinator::impl {
 
   // ---- offsets ------------------------------------------------------------
 
+  // The topics a commit names, as the metadata has them now (nullopt: none
+  // by that name), each looked up once.
+  using named_topics = std::map<std::string, std::optional<adapter::topic_info>>;
+  named_topics topics_of(const adapter::commit_request& req) const {
+    named_topics out;
+    for (const auto& o : req.offsets)
+      if (!out.count(o.topic)) out[o.topic] = opts.find_topic(o.topic);
+    return out;
+  }
+
   // For a commit at an epoch older than the member's: true for each offset
   // whose partition the member did not hold at that epoch.
-  std::vector<bool> stale_for(const consumer_member& m, const adapter::commit_request& req) {
-    std::map<std::string, uuid> ids;
-    for (const auto& t : opts.topics()) ids[t.name] = t.id;
+  static std::vector<bool> stale_for(const consumer_member& m, const adapter::commit_request& req,
+                                     const named_topics& topics) {
     std::vector<bool> out;
     for (const auto& o : req.offsets) {
-      auto id = ids.find(o.topic);
+      const auto& t = topics.at(o.topic);
       bool ok = false;
-      if (id != ids.end()) {
-        auto at = m.assigned_at.find({id->second, o.partition});
+      if (t) {
+        auto at = m.assigned_at.find({t->id, o.partition});
         ok = at != m.assigned_at.end() && req.generation_or_epoch >= at->second;
       }
       out.push_back(!ok);
@@ -1159,6 +1168,7 @@ struct coordinator::impl {
     auto all = [&](error e) { return std::vector<error>(req.offsets.size(), e); };
     std::vector<bool> stale_partitions;
     if (req.group_id.empty()) return all(error::invalid_group_id);
+    const named_topics topics = topics_of(req);
     // A negative generation is an admin client's or a consumer's that
     // assigns partitions itself: taken, whatever the member id, by a group
     // that is absent or has no members (as Kafka takes it).
@@ -1172,7 +1182,7 @@ struct coordinator::impl {
         if (req.generation_or_epoch < m.epoch) {
           // KIP-1251: an older epoch commits only partitions the member has
           // held since that epoch.
-          stale_partitions = stale_for(m, req);
+          stale_partitions = stale_for(m, req, topics);
           log::debug("group {}: commit by {} at epoch {} while the member is at {}", g->id, req.member_id,
                      req.generation_or_epoch, m.epoch);
         }
@@ -1189,14 +1199,12 @@ struct coordinator::impl {
     }
     std::vector<error> out;
     if (!claim(req.group_id)) return all(error::group_id_not_found);  // a share group's id
-    std::map<std::string, size_t> partitions;                         // offsets are kept for partitions that exist
-    for (const auto& t : opts.topics()) partitions[t.name] = t.partitions.size();
     auto& group_offsets = offsets[req.group_id];
     const int64_t t = wall_ms();
     for (size_t i = 0; i < req.offsets.size(); ++i) {
       const auto& o = req.offsets[i];
-      auto known = partitions.find(o.topic);
-      if (known == partitions.end() || o.partition < 0 || static_cast<size_t>(o.partition) >= known->second) {
+      const auto& topic = topics.at(o.topic);  // offsets are kept for partitions that exist
+      if (!topic || o.partition < 0 || static_cast<size_t>(o.partition) >= topic->partitions.size()) {
         out.push_back(error::unknown_topic_or_partition);
         continue;
       }

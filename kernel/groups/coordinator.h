@@ -35,6 +35,8 @@ class coordinator final : public adapter::group_coordinator {
     config::group_settings settings;
     // The topics as the metadata has them now (names, ids, partitions).
     std::function<std::vector<adapter::topic_info>()> topics;
+    // One topic by name, as the metadata has it now (nullopt: none).
+    std::function<std::optional<adapter::topic_info>(const std::string&)> find_topic;
     // How often timers are checked.
     int64_t tick_ms = 50;
     // Group ids shared with the share manager (null: this coordinator's alone).

@@ -2,54 +2,11 @@
 
 #include <algorithm>
 
-#include "kernel/base/crc32c.h"
 #include "kernel/log/record_batch.h"
 
 namespace mosaic::log {
 
 namespace {
-
-namespace layout = batch_layout;
-
-// One record of a batch's (uncompressed) records section, by its raw bytes.
-struct raw_record {
-  std::span<const uint8_t> bytes;  // length prefix included
-  int32_t offset_delta = 0;
-  std::optional<std::span<const uint8_t>> key;
-  bool null_value = false;
-};
-
-// Calls `fn(raw_record)` for each of `count` records; false if malformed.
-template <class F>
-bool walk_records(std::span<const uint8_t> records, int32_t count, F&& fn) {
-  const uint8_t* p = records.data();
-  const uint8_t* const end = records.data() + records.size();
-  for (int32_t i = 0; i < count; ++i) {
-    const uint8_t* start = p;
-    int64_t length = 0;
-    if (!read_varlong(p, end, length, 5) || length < 0 || length > end - p) return false;
-    const uint8_t* const body_end = p + length;
-    raw_record r;
-    int64_t v = 0;
-    if (p == body_end) return false;
-    ++p;                                              // attributes
-    if (!read_varlong(p, body_end, v)) return false;  // timestamp delta
-    if (!read_varlong(p, body_end, v, 5)) return false;
-    r.offset_delta = static_cast<int32_t>(v);
-    if (!read_varlong(p, body_end, v, 5)) return false;
-    if (v >= 0) {
-      if (v > body_end - p) return false;
-      r.key = std::span<const uint8_t>(p, static_cast<size_t>(v));
-      p += v;
-    }
-    if (!read_varlong(p, body_end, v, 5)) return false;
-    r.null_value = v < 0;
-    r.bytes = std::span<const uint8_t>(start, static_cast<size_t>(body_end - start));
-    p = body_end;
-    fn(r);
-  }
-  return true;
-}
 
 // The uncompressed records section of `b` (in `scratch` if it had to be
 // decompressed).
@@ -79,19 +36,9 @@ status rebuild(const batch_view& b, std::span<const std::span<const uint8_t>> ke
     if (auto s = codecs.compress(b.codec(), plain, packed); !s.ok()) return s;
     body = packed;
   }
-  const size_t at = out.size();
-  out.insert(out.end(), b.bytes.begin(), b.bytes.begin() + layout::header_size);
-  out.insert(out.end(), body.begin(), body.end());
-  std::span<uint8_t> nb(out.data() + at, out.size() - at);
-  store_be32(nb.data() + layout::batch_length, static_cast<int32_t>(nb.size() - layout::length_prefix));
-  store_be32(nb.data() + layout::records_count, static_cast<int32_t>(kept.size()));
-  store_be32(nb.data() + layout::crc, static_cast<int32_t>(crc32c::value(nb.subspan(layout::attributes))));
+  append_rewritten(b, body, b.attributes(), static_cast<int32_t>(kept.size()), out);
   return {};
 }
-
-}  // namespace
-
-namespace {
 
 // Two independent 64-bit hashes (FNV-1a, and a multiply-xorshift mix): a
 // false match between two keys is about as likely as with Kafka's MD5.
@@ -158,7 +105,7 @@ result<mapped> map_keys(std::span<const uint8_t> batches, offset_map& map, const
     }
     // A batch's keys all go in or none: count the new ones first.
     std::vector<std::pair<std::span<const uint8_t>, int64_t>> keys;
-    const bool whole = walk_records(*records, b.records_count(), [&](const raw_record& r) {
+    const bool whole = for_each_record(*records, b.records_count(), [&](const record_view& r) {
       if (r.key) keys.emplace_back(*r.key, b.base_offset() + r.offset_delta);
     });
     if (!whole) {
@@ -201,7 +148,7 @@ result<compaction_stats> compact_batches(std::span<const uint8_t> batches, const
     const bool old_tombstones =
         b.base_offset() < rules.tombstones_cleaned_below && b.max_timestamp() < rules.tombstone_horizon_ms;
     kept.clear();
-    const bool whole = walk_records(*records, b.records_count(), [&](const raw_record& r) {
+    const bool whole = for_each_record(*records, b.records_count(), [&](const record_view& r) {
       ++stats.records_read;
       const int64_t offset = b.base_offset() + r.offset_delta;
       if (!r.key) {
@@ -212,7 +159,7 @@ result<compaction_stats> compact_batches(std::span<const uint8_t> batches, const
         auto latest = map.get(*r.key);
         if (latest && *latest > offset) return;  // a later record has the key
       }
-      if (r.null_value && old_tombstones) {
+      if (!r.value && old_tombstones) {
         ++stats.tombstones_removed;
         return;
       }
@@ -253,7 +200,7 @@ result<std::vector<int32_t>> keyless_records(std::span<const uint8_t> batch, con
       return false;
     }
     int32_t index = 0;
-    if (!walk_records(*records, b.records_count(), [&](const raw_record& r) {
+    if (!for_each_record(*records, b.records_count(), [&](const record_view& r) {
           if (!r.key) out.push_back(index);
           ++index;
         }))

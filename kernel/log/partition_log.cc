@@ -560,10 +560,8 @@ result<int64_t> partition_log::truncate_locked(int64_t offset) {
   if (epochs_.truncate_from_end(leo) || epochs_.truncate_from_start(log_start_offset_))
     if (auto s = persist_epochs_locked(); !s.ok()) return s;
   // What is written again past the new end has not been cleaned.
-  if (cleaned_offset_ > leo) {
-    cleaned_offset_ = leo;
-    if (auto s = replace_file(dir_ / cleaned_file, std::to_string(leo) + "\n"); !s.ok()) return s;
-  }
+  if (cleaned_offset_ > leo)
+    if (auto s = persist_cleaned_offset_locked(leo); !s.ok()) return s;
   std::lock_guard fl(flush_mu_);
   flushed_offset_ = std::min(flushed_offset_, leo);
   return leo;
@@ -598,10 +596,8 @@ status partition_log::start_over_locked(int64_t offset) {
   if (!seg) return seg.error();
   segments_.push_back(*seg);
   log_start_offset_ = offset;
-  if (cleaned_offset_ > offset) {
-    cleaned_offset_ = offset;
-    if (auto s = replace_file(dir_ / cleaned_file, std::to_string(offset) + "\n"); !s.ok()) return s;
-  }
+  if (cleaned_offset_ > offset)
+    if (auto s = persist_cleaned_offset_locked(offset); !s.ok()) return s;
   return {};
 }
 
@@ -774,6 +770,10 @@ int64_t partition_log::cleaned_offset() const {
 status partition_log::set_cleaned_offset(int64_t offset) {
   std::lock_guard lock(mu_);
   if (offset <= cleaned_offset_) return {};
+  return persist_cleaned_offset_locked(offset);
+}
+
+status partition_log::persist_cleaned_offset_locked(int64_t offset) {
   if (auto s = replace_file(dir_ / cleaned_file, std::to_string(offset) + "\n"); !s.ok()) return s;
   cleaned_offset_ = offset;
   return {};

@@ -220,6 +220,8 @@ class partition_log {
   status write_locked(std::span<const uint8_t> batches, std::vector<segment::appended_batch>& entries, int64_t now);
   status seal_pending();
   status persist_log_start_offset(int64_t lso);
+  // Writes the cleaner's checkpoint, then takes `offset` (under the lock).
+  status persist_cleaned_offset_locked(int64_t offset);
   // Rebuilds the producer state: the snapshot, then the batches after it
   // (or every batch, without a usable snapshot). Takes the lock to read.
   status recover_producers();

@@ -90,7 +90,11 @@ batch_check check_records(const batch_view& b, batch_origin origin) {
 }  // namespace
 
 bool for_each_record(const batch_view& batch, const std::function<void(const record_view&)>& fn) {
-  auto records = batch.records();
+  return for_each_record(batch.records(), batch.records_count(), fn);
+}
+
+bool for_each_record(std::span<const uint8_t> records, int32_t count,
+                     const std::function<void(const record_view&)>& fn) {
   const uint8_t* p = records.data();
   const uint8_t* end = p + records.size();
   auto field = [&](const uint8_t* rec_end, std::optional<std::span<const uint8_t>>& out) {
@@ -100,12 +104,14 @@ bool for_each_record(const batch_view& batch, const std::function<void(const rec
     p += len > 0 ? len : 0;
     return true;
   };
-  for (int32_t i = 0; i < batch.records_count(); ++i) {
+  for (int32_t i = 0; i < count; ++i) {
+    const uint8_t* const start = p;
     int32_t len = 0;
     if (!read_varint(p, end, len) || len < 1 || len > end - p) return false;
     const uint8_t* rec_end = p + len;
     ++p;  // attributes
     record_view r;
+    r.bytes = std::span<const uint8_t>(start, static_cast<size_t>(rec_end - start));
     if (!read_varlong(p, rec_end, r.timestamp_delta) || !read_varint(p, rec_end, r.offset_delta)) return false;
     if (!field(rec_end, r.key) || !field(rec_end, r.value)) return false;
     r.headers = std::span<const uint8_t>(p, static_cast<size_t>(rec_end - p));
@@ -164,6 +170,18 @@ batch_check validate_batch(std::span<const uint8_t> bytes, size_t max_batch_byte
                                                    " does not match " + std::to_string(b.records_count()) + " records");
   if (b.codec() == 0) return check_records(b, origin);
   return {};
+}
+
+void append_rewritten(const batch_view& b, std::span<const uint8_t> body, int16_t attributes, int32_t records_count,
+                      std::vector<uint8_t>& out) {
+  const size_t at = out.size();
+  out.insert(out.end(), b.bytes.begin(), b.bytes.begin() + batch_layout::header_size);
+  out.insert(out.end(), body.begin(), body.end());
+  std::span<uint8_t> nb(out.data() + at, out.size() - at);
+  store_be32(nb.data() + batch_layout::batch_length, static_cast<int32_t>(nb.size() - batch_layout::length_prefix));
+  store_be16(nb.data() + batch_layout::attributes, attributes);
+  store_be32(nb.data() + batch_layout::records_count, records_count);
+  store_be32(nb.data() + batch_layout::crc, static_cast<int32_t>(crc32c::value(nb.subspan(batch_layout::attributes))));
 }
 
 void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kernel/base/status.h"
 
@@ -160,6 +161,7 @@ struct record_view {
   std::optional<std::span<const uint8_t>> key;
   std::optional<std::span<const uint8_t>> value;
   std::span<const uint8_t> headers;  // the headers section, raw: see for_each_header
+  std::span<const uint8_t> bytes;    // the whole record, its length prefix included
 };
 
 // Calls `fn(key, value)` for each header of a record's headers section
@@ -170,6 +172,10 @@ bool for_each_header(std::span<const uint8_t> headers,
 // Calls `fn(record_view)` for each record of an uncompressed batch; false if
 // a record is malformed (a validated batch never is).
 bool for_each_record(const batch_view& batch, const std::function<void(const record_view&)>& fn);
+// The same over a records section of `count` records (a compressed batch's,
+// once decompressed).
+bool for_each_record(std::span<const uint8_t> records, int32_t count,
+                     const std::function<void(const record_view&)>& fn);
 
 // The patches an append makes, outside the CRC.
 inline void set_base_offset(std::span<uint8_t> batch, int64_t offset) noexcept {
@@ -178,6 +184,12 @@ inline void set_base_offset(std::span<uint8_t> batch, int64_t offset) noexcept {
 inline void set_leader_epoch(std::span<uint8_t> batch, int32_t epoch) noexcept {
   store_be32(batch.data() + batch_layout::leader_epoch, epoch);
 }
+// Appends to `out` batch `b` with `body` as its records section (a
+// recompression's, a compaction's): its header as it was but for
+// `attributes` and `records_count`, with a new length and CRC.
+void append_rewritten(const batch_view& b, std::span<const uint8_t> body, int16_t attributes, int32_t records_count,
+                      std::vector<uint8_t>& out);
+
 // For a topic with message.timestamp.type=LogAppendTime: sets the timestamp
 // type and maxTimestamp, which the CRC covers, so the CRC is recomputed.
 void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept;

@@ -226,8 +226,7 @@ void consumer_group_describe(const request_context& rc, const msg::consumer_grou
     msg::consumer_group_describe_response resp;
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
-      fill_group_header(g, d);
-      if (ops && g.error_code == 0) g.authorized_operations = operations::group;
+      fill_group_header(g, d, ops);
       for (const auto& m : d.members) {
         auto& om = g.members.emplace_back();
         fill_group_member(om, m);

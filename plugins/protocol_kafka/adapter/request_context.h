@@ -117,9 +117,11 @@ void fill_heartbeat(Response& resp, adapter::consumer_heartbeat_result& r) {
 // The parts a ConsumerGroupDescribe and a ShareGroupDescribe response have
 // in common: a described group's header, a member's identity and
 // subscription, and an assignment with topic names beside the ids.
+// `with_operations`: the request asked for the authorized operations.
 template <class Out, class Description>
-void fill_group_header(Out& g, const Description& d) {
+void fill_group_header(Out& g, const Description& d, bool with_operations) {
   g.error_code = code(d.code);
+  if (with_operations && d.code == adapter::error::none) g.authorized_operations = operations::group;
   if (!d.message.empty()) g.error_message = d.message;
   g.group_id = d.group_id;
   g.group_state = d.state;
