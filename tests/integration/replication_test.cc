@@ -55,6 +55,28 @@ int16_t produce(cluster& c, int id, const std::string& topic, int16_t acks, cons
   return r ? r->responses.at(0).partition_responses.at(0).error_code : int16_t{-2};
 }
 
+// A CreateTopics request with explicit assignments (one replica list per
+// partition; no count or factor, as clients send them) and `configs`.
+msg::create_topics_request assigned_topic(const std::string& name, const std::vector<std::vector<int32_t>>& replicas,
+                                          const std::vector<std::pair<std::string, std::string>>& configs = {}) {
+  msg::create_topics_request req;
+  auto& t = req.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = -1;
+  t.replication_factor = -1;
+  for (size_t p = 0; p < replicas.size(); ++p) {
+    auto& a = t.assignments.emplace_back();
+    a.partition_index = static_cast<int32_t>(p);
+    a.broker_ids = replicas[p];
+  }
+  for (const auto& [k, v] : configs) {
+    auto& cfg = t.configs.emplace_back();
+    cfg.name = k;
+    cfg.value = v;
+  }
+  return req;
+}
+
 int16_t create_with(cluster& c, int id, msg::create_topics_request req) {
   frame_client fc(c.port(id));
   if (!fc.connected()) return -2;
@@ -145,18 +167,8 @@ TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
   EXPECT_EQ(c.create(1, "too-many", 4), 38);  // INVALID_REPLICATION_FACTOR
-  auto assigned = [&](const std::string& name, std::vector<std::vector<int32_t>> replicas) {
-    msg::create_topics_request req;
-    auto& t = req.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = -1;  // with assignments, as clients send them
-    t.replication_factor = -1;
-    for (size_t p = 0; p < replicas.size(); ++p) {
-      auto& a = t.assignments.emplace_back();
-      a.partition_index = static_cast<int32_t>(p);
-      a.broker_ids = replicas[p];
-    }
-    return create_with(c, 2, req);
+  auto assigned = [&](const std::string& name, const std::vector<std::vector<int32_t>>& replicas) {
+    return create_with(c, 2, assigned_topic(name, replicas));
   };
   EXPECT_EQ(assigned("unknown-broker", {{1, 9}}), 39);  // INVALID_REPLICA_ASSIGNMENT
   EXPECT_EQ(assigned("twice", {{2, 2}}), 39);
@@ -189,18 +201,7 @@ TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment
 TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it) {
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = "two";
-  t.num_partitions = -1;
-  t.replication_factor = -1;
-  auto& a = t.assignments.emplace_back();
-  a.partition_index = 0;
-  a.broker_ids = {1, 2};
-  auto& cfg = t.configs.emplace_back();
-  cfg.name = "min.insync.replicas";
-  cfg.value = "2";
-  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_EQ(create_with(c, 1, assigned_topic("two", {{1, 2}}, {{"min.insync.replicas", "2"}})), 0);
   ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "two").isr_nodes.size() == 2; }, 10s));
   EXPECT_EQ(produce(c, 1, "two", -1, {"a", "b"}), 0);
   // The follower refuses, and names the leader and where it listens
@@ -291,20 +292,8 @@ std::optional<msg::describe_topic_partitions_response> describe_partitions(
 TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = "el";
-  t.num_partitions = -1;
-  t.replication_factor = -1;
-  for (int32_t p = 0; p < 3; ++p) {
-    auto& a = t.assignments.emplace_back();
-    a.partition_index = p;
-    a.broker_ids = {1, 2, 3};
-  }
-  auto& cfg = t.configs.emplace_back();
-  cfg.name = "min.insync.replicas";
-  cfg.value = "2";
-  ASSERT_EQ(create_with(c, 2, req), 0);
+  ASSERT_EQ(create_with(c, 2, assigned_topic("el", {{1, 2, 3}, {1, 2, 3}, {1, 2, 3}}, {{"min.insync.replicas", "2"}})),
+            0);
   for (int id = 1; id <= 3; ++id)
     ASSERT_TRUE(eventually([&] { return partition_of(c, id, "el", 2).isr_nodes.size() == 3; }, 10s));
 
@@ -401,15 +390,7 @@ size_t reassignments_under_way(cluster& c, int id) {
 TEST(replication, a_reassignment_copies_the_partition_then_drops_the_old_replica_and_its_leadership) {
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = "mv";
-  t.num_partitions = -1;
-  t.replication_factor = -1;
-  auto& a = t.assignments.emplace_back();
-  a.partition_index = 0;
-  a.broker_ids = {1, 2};
-  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_EQ(create_with(c, 1, assigned_topic("mv", {{1, 2}})), 0);
   ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "mv").isr_nodes.size() == 2; }, 10s));
   const std::string all = bootstrap(c, {1, 2, 3});
   auto produced =
@@ -446,23 +427,13 @@ TEST(replication, a_replica_copied_from_a_compacted_leader_keeps_its_offsets_and
   settings.push_back("log.cleaner.backoff.ms=200");
   cluster c(false, settings);
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = "state";
-  t.num_partitions = -1;
-  t.replication_factor = -1;
-  auto& a = t.assignments.emplace_back();
-  a.partition_index = 0;
-  a.broker_ids = {1, 2};
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"cleanup.policy", "compact"},
-                                                                             {"segment.bytes", "65536"},
-                                                                             {"segment.ms", "1000"},
-                                                                             {"min.cleanable.dirty.ratio", "0.01"}}) {
-    auto& cfg = t.configs.emplace_back();
-    cfg.name = k;
-    cfg.value = v;
-  }
-  ASSERT_EQ(create_with(c, 1, req), 0);
+  ASSERT_EQ(create_with(c, 1,
+                        assigned_topic("state", {{1, 2}},
+                                       {{"cleanup.policy", "compact"},
+                                        {"segment.bytes", "65536"},
+                                        {"segment.ms", "1000"},
+                                        {"min.cleanable.dirty.ratio", "0.01"}})),
+            0);
   ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "state").isr_nodes.size() == 2; }, 10s));
   // 20,000 updates of 500 keys: "k<n>:<i>".
   std::string updates;

@@ -18,13 +18,19 @@
 
 namespace mosaic::testing {
 
-// Creates a topic; returns its id.
-inline kafka::uuid create_share_topic(frame_client& c, const std::string& name, int32_t partitions = 1) {
+// Creates a topic, with `configs`; returns its id.
+inline kafka::uuid create_share_topic(frame_client& c, const std::string& name, int32_t partitions = 1,
+                                      const std::vector<std::pair<std::string, std::string>>& configs = {}) {
   kafka::msg::create_topics_request req;
   auto& t = req.topics.emplace_back();
   t.name = name;
   t.num_partitions = partitions;
   t.replication_factor = 1;
+  for (const auto& [k, v] : configs) {
+    auto& cfg = t.configs.emplace_back();
+    cfg.name = k;
+    cfg.value = v;
+  }
   auto r = call<kafka::msg::create_topics_response>(c, 19, 7, req);
   EXPECT_TRUE(r && r->topics.at(0).error_code == 0);
   return r ? r->topics.at(0).topic_id : kafka::uuid{};

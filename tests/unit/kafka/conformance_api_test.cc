@@ -217,17 +217,7 @@ TEST(conformance_api, dynamic_broker_configs_survive_a_restart) {
 TEST(conformance_api, a_compacted_topic_refuses_a_batch_with_a_keyless_record_and_names_it) {
   test_broker b;
   frame_client c(b.port());
-  msg::create_topics_request req;
-  auto& t = req.topics.emplace_back();
-  t.name = "compacted";
-  t.num_partitions = 1;
-  t.replication_factor = 1;
-  auto& cfg = t.configs.emplace_back();
-  cfg.name = "cleanup.policy";
-  cfg.value = "compact";
-  auto created = call<msg::create_topics_response>(c, 19, 7, req);
-  ASSERT_TRUE(created);
-  ASSERT_EQ(created->topics.at(0).error_code, 0);
+  testing::create_share_topic(c, "compacted", 1, {{"cleanup.policy", "compact"}});
   log::batch_builder batch(1700000000000);
   batch.add("a", "1");
   batch.add(std::nullopt, "no key");
