@@ -98,6 +98,10 @@ const std::vector<key_doc> keys = {
     {"group.consumer.assignors", "list", "[uniform, range]",
      "server-side assignors by name (from assignor plugins); the first is the default"},
     {"offset.metadata.max.bytes", "integer", "4096", "the largest metadata string an offset commit may carry"},
+    {"offsets.retention.minutes", "integer", "10080",
+     "committed offsets of a group without members are deleted this long after its last member left (or the commit, "
+     "if later); while it has members, those of topics it does not consume, this long after their commit"},
+    {"offsets.retention.check.interval.ms", "integer", "600000", "how often expired offsets are looked for"},
     {"group.share.session.timeout.ms", "integer", "45000",
      "a share group member that sends no heartbeat for this long is removed"},
     {"group.share.heartbeat.interval.ms", "integer", "5000", "how often share group members send heartbeats"},
@@ -195,6 +199,7 @@ constexpr group_int_field group_int_fields[] = {
     {"group.consumer.heartbeat.hold.ms", &group_settings::consumer_heartbeat_hold_ms, 0, INT32_MAX},
     {"group.consumer.max.size", &group_settings::consumer_max_size, 1, INT32_MAX},
     {"offset.metadata.max.bytes", &group_settings::offset_metadata_max_bytes, 0, INT32_MAX},
+    {"offsets.retention.check.interval.ms", &group_settings::offsets_retention_check_interval_ms, 1, INT64_MAX},
     {"group.share.session.timeout.ms", &group_settings::share_session_timeout_ms, 1, INT32_MAX},
     {"group.share.heartbeat.interval.ms", &group_settings::share_heartbeat_interval_ms, 1, INT32_MAX},
     {"group.share.max.size", &group_settings::share_max_size, 1, 1000},
@@ -311,6 +316,8 @@ class parser {
         cfg.server.*(sfield->member) = integer(v, key, sfield->min, sfield->max);
       } else if (auto* gfield = group_field(key)) {
         cfg.groups.*(gfield->member) = integer(v, key, gfield->min, gfield->max);
+      } else if (key == "offsets.retention.minutes") {
+        cfg.groups.offsets_retention_ms = integer(v, key, 1, INT32_MAX) * 60000;
       } else if (key == "group.consumer.assignors") {
         cfg.groups.consumer_assignors = string_list(v, key);
         if (cfg.groups.consumer_assignors.empty()) fail(v, key, "needs at least one assignor");

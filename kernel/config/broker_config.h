@@ -93,6 +93,8 @@ struct group_settings {
   int64_t consumer_heartbeat_hold_ms = 4000;                        // group.consumer.heartbeat.hold.ms (Mosaic's)
   int64_t consumer_max_size = INT32_MAX;                            // group.consumer.max.size
   int64_t offset_metadata_max_bytes = 4096;                         // offset.metadata.max.bytes
+  int64_t offsets_retention_ms = 10080 * 60000LL;                   // offsets.retention.minutes (7 days), in ms
+  int64_t offsets_retention_check_interval_ms = 600000;             // offsets.retention.check.interval.ms
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
   // Share groups (KIP-932): defaults, and the bounds a group's own configs
   // must keep to.

@@ -20,8 +20,9 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/groups/classic_group.h"
+#include "kernel/groups/consumer_group.h"
 #include "kernel/groups/keyed_log.h"
-#include "kernel/groups/state.h"
 #include "kernel/log/partition_log.h"
 
 namespace mosaic::groups {

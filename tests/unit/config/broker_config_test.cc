@@ -190,6 +190,12 @@ TEST(broker_config, group_keys_and_their_bounds) {
   EXPECT_EQ(r->groups.offset_metadata_max_bytes, 100);
   EXPECT_EQ(r->groups.consumer_heartbeat_interval_ms, 5000);  // Kafka's default
   EXPECT_EQ(r->groups.consumer_heartbeat_hold_ms, 4000);
+  EXPECT_EQ(r->groups.offsets_retention_ms, 7 * 24 * 3600 * 1000LL);  // Kafka's 10080 minutes
+  auto retention = parse("offsets.retention.minutes: 2\noffsets.retention.check.interval.ms: 1000\n");
+  ASSERT_TRUE(retention.ok()) << retention.error().message();
+  EXPECT_EQ(retention->groups.offsets_retention_ms, 120000);
+  EXPECT_EQ(retention->groups.offsets_retention_check_interval_ms, 1000);
+  EXPECT_FALSE(parse("offsets.retention.minutes: 0\n").ok());
   auto off = parse("group.consumer.heartbeat.hold.ms: 0\n");
   ASSERT_TRUE(off.ok()) << off.error().message();
   EXPECT_EQ(off->groups.consumer_heartbeat_hold_ms, 0);
