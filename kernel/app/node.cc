@@ -57,14 +57,14 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),
             store_->applied_offset());
 
+  group_io_ = std::make_unique<broker_group_io>(service_.get());
   // The group coordinator's log, kept whole (it compacts itself); a
   // large group's record may be several MiB.
   auto group_log = internal_log(broker::group_log_name, 16ull << 20, 64u << 20);
   if (!group_log) return group_log.error();
   groups::coordinator::options gopts;
   gopts.settings = cfg_.groups;
-  gopts.topics = [svc = service_.get()] { return svc->topics(); };
-  gopts.find_topic = [svc = service_.get()](const std::string& name) { return svc->find_topic(name); };
+  gopts.io = group_io_.get();
   gopts.kinds = &group_kinds_;
   auto coord = groups::coordinator::start(*group_log, &assignors_, std::move(gopts));
   if (!coord) return coord.error();
@@ -75,7 +75,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!share_log) return share_log.error();
   groups::share_manager::options sopts;
   sopts.settings = cfg_.groups;
-  sopts.broker = service_.get();
+  sopts.io = group_io_.get();
   sopts.policy = [slot = &share_policy_] { return slot->current(); };
   sopts.dlq = &dlq_handler_;
   sopts.kinds = &group_kinds_;

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "kernel/app/builtins.h"
+#include "kernel/app/group_io.h"
 #include "kernel/base/status.h"
 #include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
 #include "kernel/groups/coordinator.h"
-#include "kernel/groups/dlq_handlers.h"
+#include "kernel/groups/dlq_handler_slot.h"
 #include "kernel/groups/share_manager.h"
-#include "kernel/groups/share_policies.h"
+#include "kernel/groups/share_policy_slot.h"
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/net/server.h"
@@ -86,7 +87,8 @@ class node {
   std::unique_ptr<log::log_manager> logs_;
   std::unique_ptr<metadata::metadata_store> store_;
   std::unique_ptr<broker::service> service_;
-  groups::group_kinds group_kinds_;  // one id, one kind of group (before the two that use it)
+  groups::group_kinds group_kinds_;            // one id, one kind of group (before the two that use it)
+  std::unique_ptr<broker_group_io> group_io_;  // what both see of the broker (before the two that use it)
   std::unique_ptr<groups::coordinator> groups_;
   std::unique_ptr<groups::share_manager> shares_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;

@@ -160,7 +160,11 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   auto manager = replication::replica_manager::start(std::move(mo), logs, store, &s->logs_mu_);
   if (!manager) return manager.error();
   s->replicas_ = std::move(*manager);
-  for (int64_t i = 0; i < cfg.server.num_io_threads; ++i) s->io_threads_.emplace_back([p = s.get()] { p->io_loop(); });
+  // An exception out of a task (a bug) must not end the I/O thread and
+  // with it the node: logged, and the next task runs.
+  s->io_ = std::make_unique<sdk::task_queue>(
+      static_cast<size_t>(cfg.server.num_io_threads),
+      [](const std::exception& e) { log::error("I/O thread: a task failed ({}); the node carries on", e.what()); });
   s->purgatory_ = std::thread([p = s.get()] { p->purgatory_loop(); });
   return s;
 }
@@ -187,10 +191,7 @@ void service::stop() {
   if (replicas_) replicas_->stop();
   fetch_cv_.notify_all();
   if (purgatory_.joinable()) purgatory_.join();
-  { std::lock_guard g(io_mu_); }
-  io_cv_.notify_all();
-  for (auto& t : io_threads_) t.join();
-  io_threads_.clear();
+  if (io_) io_->stop();
 }
 
 std::string service::cluster_id() const {
@@ -585,14 +586,14 @@ status service::register_broker(const std::string& host, int32_t port) {
 
 service::partition_ref service::find_partition(const std::string& topic, int32_t partition) {
   partition_ref ref;
-  auto t = store_->read(
-      [&](const metadata::image& i) -> std::optional<std::tuple<int32_t, int32_t, std::string, std::string, size_t>> {
+  auto t =
+      store_->read([&](const metadata::image& i)
+                       -> std::optional<std::tuple<int32_t, int32_t, std::optional<int64_t>, std::string, size_t>> {
         auto* s = i.find(topic);
         if (!s || partition < 0 || static_cast<size_t>(partition) >= s->partitions.size()) return std::nullopt;
-        auto mi = s->configs.find("min.insync.replicas");
         auto ct = s->configs.find("compression.type");
         const auto& pr = s->partitions[static_cast<size_t>(partition)];
-        return std::tuple{pr.leader_epoch, pr.leader, mi == s->configs.end() ? std::string() : mi->second,
+        return std::tuple{pr.leader_epoch, pr.leader, s->min_insync_replicas,
                           ct == s->configs.end() ? std::string() : ct->second, pr.replicas.size()};
       });
   if (!t) {
@@ -606,7 +607,7 @@ service::partition_ref service::find_partition(const std::string& topic, int32_t
     return ref;
   }
   ref.leader_epoch = epoch;
-  ref.min_insync = min_insync.empty() ? cfg_.server.min_insync_replicas : std::stoll(min_insync);
+  ref.min_insync = min_insync.value_or(cfg_.server.min_insync_replicas);
   ref.target_codec = codec_id(compression.empty() ? cfg_.server.compression_type : compression);
   auto log = logs_->get(topic, partition);
   if (!log) {
@@ -926,36 +927,7 @@ void service::purgatory_loop() {
   }
 }
 
-void service::run_io(std::function<void()> task) {
-  {
-    std::lock_guard g(io_mu_);
-    io_tasks_.push_back(std::move(task));
-  }
-  io_cv_.notify_one();
-}
-
-void service::io_loop() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock lk(io_mu_);
-      io_cv_.wait(lk, [&] {
-        std::lock_guard g(fetch_mu_);
-        return stopping_ || !io_tasks_.empty();
-      });
-      if (io_tasks_.empty()) return;
-      task = std::move(io_tasks_.front());
-      io_tasks_.pop_front();
-    }
-    // An exception out of a task (a bug) must not end the I/O thread and
-    // with it the node: logged, and the next task runs.
-    try {
-      task();
-    } catch (const std::exception& e) {
-      log::error("I/O thread: a task failed ({}); the node carries on", e.what());
-    }
-  }
-}
+void service::run_io(std::function<void()> task) { io_->post(std::move(task)); }
 
 adapter::offset_lookup service::list_offset(const std::string& topic, int32_t partition, int64_t timestamp) {
   adapter::offset_lookup out;

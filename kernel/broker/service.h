@@ -42,6 +42,7 @@
 #include "kernel/replication/controller.h"
 #include "kernel/replication/replica_manager.h"
 #include "mosaic/adapter/broker.h"
+#include "mosaic/sdk/task_queue.h"
 
 namespace mosaic::broker {
 
@@ -179,7 +180,6 @@ class service final : public adapter::broker {
   static adapter::outcome refused(const status& s, adapter::error raced, const std::string& raced_message);
   std::vector<adapter::fetched_partition> read_all(const adapter::fetch_request& req, size_t& bytes);
   void run_io(std::function<void()> task);
-  void io_loop();
   void purgatory_loop();
   void appended(const std::string& topic, int32_t partition);
 
@@ -199,10 +199,7 @@ class service final : public adapter::broker {
   // created or removed (a log pointer stays valid while it is held).
   mutable std::shared_mutex logs_mu_;
 
-  std::mutex io_mu_;
-  std::condition_variable io_cv_;
-  std::deque<std::function<void()>> io_tasks_;
-  std::vector<std::thread> io_threads_;
+  std::unique_ptr<sdk::task_queue> io_;  // num.io.threads workers
 
   struct waiting_fetch {
     adapter::fetch_request req;

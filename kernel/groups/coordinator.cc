@@ -223,7 +223,7 @@ struct coordinator::impl {
       if (!claim(req.group_id)) return refuse(error::group_id_not_found, "group " + req.group_id + " is a share group");
       g = &consumer.emplace(req.group_id, consumer_group(req.group_id)).first->second;
     }
-    const auto topics = opts.topics();
+    const auto topics = opts.io->topics();
     consumer_inputs in{topics, assign, patterns};
     auto r = g->heartbeat(req, replay, ctx, in);
     if (r.code == error::none) glog.put_group(*g);
@@ -407,7 +407,7 @@ struct coordinator::impl {
   named_topics topics_of(const adapter::commit_request& req) const {
     named_topics out;
     for (const auto& o : req.offsets)
-      if (!out.count(o.topic)) out[o.topic] = opts.find_topic(o.topic);
+      if (!out.count(o.topic)) out[o.topic] = opts.io->find_topic(o.topic);
     return out;
   }
 
@@ -452,7 +452,7 @@ struct coordinator::impl {
     std::set<std::string> out;
     if (const classic_group* g = find_classic(group)) out = g->subscribed_topics();
     if (const consumer_group* g = find_consumer(group)) {
-      auto s = g->subscribed_topics(opts.topics(), patterns);
+      auto s = g->subscribed_topics(opts.io->topics(), patterns);
       out.insert(s.begin(), s.end());
     }
     return out;
@@ -489,7 +489,7 @@ struct coordinator::impl {
       v.has_members = cg->has_members();
       v.expires_while_active = true;
       if (v.has_members) {
-        if (!topics) topics = opts.topics();
+        if (!topics) topics = opts.io->topics();
         v.subscribed = cg->subscribed_topics(*topics, patterns);
       }
       v.empty_since_ms = cg->empty_since_ms;

@@ -20,6 +20,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/group_io.h"
 #include "kernel/groups/group_kinds.h"
 #include "kernel/groups/group_log.h"
 #include "kernel/groups/round_loop.h"
@@ -33,10 +34,8 @@ class coordinator final : public adapter::group_coordinator {
  public:
   struct options {
     config::group_settings settings;
-    // The topics as the metadata has them now (names, ids, partitions).
-    std::function<std::vector<adapter::topic_info>()> topics;
-    // One topic by name, as the metadata has it now (nullopt: none).
-    std::function<std::optional<adapter::topic_info>(const std::string&)> find_topic;
+    // The topics, as the metadata has them now (names, ids, partitions).
+    group_io* io = nullptr;
     // How often timers are checked.
     int64_t tick_ms = 50;
     // Group ids shared with the share manager (null: this coordinator's alone).

@@ -31,6 +31,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/config/broker_config.h"
+#include "kernel/groups/group_io.h"
 #include "kernel/groups/group_kinds.h"
 #include "kernel/groups/round_loop.h"
 #include "kernel/groups/share_policy.h"
@@ -46,7 +47,7 @@ class share_manager final : public adapter::share_groups {
  public:
   struct options {
     config::group_settings settings;
-    adapter::broker* broker = nullptr;  // reads partitions, writes dead letters
+    group_io* io = nullptr;  // topics; reads partitions, writes dead letters
     // The share policy to use for one decision (null or empty: Kafka's rules).
     std::function<std::shared_ptr<const share_policy>()> policy;
     // The dead-letter handler (null: records stay ARCHIVING).

@@ -1,6 +1,6 @@
 // The share policy seam (ARCHITECTURE.md, "share policy"): what a RELEASE,
 // a REJECT, a lock timeout or a RENEW leads to for one record. The kernel
-// asks; a policy plugin answers (kernel/groups/share_policies.h wraps the
+// asks; a policy plugin answers (kernel/groups/share_policy_slot.h wraps the
 // plugin category). The kernel then holds the answer to the rules no
 // policy may bend:
 //   - an ack type is never reinterpreted: a REJECT is archived or

@@ -18,6 +18,8 @@ struct topic_state {
   uuid id{};
   std::vector<partition_record> partitions;    // by partition number
   std::map<std::string, std::string> configs;  // topic overrides only
+  // What the produce path reads, typed when its config record is applied.
+  std::optional<int64_t> min_insync_replicas;  // min.insync.replicas, if overridden
 };
 
 class image {

@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <utility>
 
 #include "kafka_messages.h"
+#include "mosaic/sdk/task_queue.h"
 #include "plugins/protocol_kafka/adapter/group_api.h"
 #include "plugins/protocol_kafka/adapter/request_context.h"
 #include "plugins/protocol_kafka/adapter/share_api.h"
@@ -35,47 +34,10 @@ const api_range* find_api(int16_t key) {
   return nullptr;
 }
 
-// Administrative requests wait on the metadata log's fsync: they run here,
-// one at a time, off the network threads.
-class admin_worker {
- public:
-  admin_worker() : thread_([this] { loop(); }) {}
-  ~admin_worker() {
-    {
-      std::lock_guard g(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void post(std::function<void()> task) {
-    {
-      std::lock_guard g(mu_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return stop_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+// Administrative requests wait on the metadata log's fsync: they run on
+// one worker of their own (sdk::task_queue), one at a time, off the
+// network threads.
+using admin_worker = sdk::task_queue;
 
 // KIP-227 fetch sessions: the partitions a client fetches, kept between
 // requests so that an incremental request names only what changed and an
@@ -1209,7 +1171,12 @@ class session final : public adapter::session {
 class kafka_adapter final : public adapter::protocol_adapter {
  public:
   explicit kafka_adapter(const adapter::adapter_context& c)
-      : admin_(std::make_unique<admin_worker>()), state_(std::make_shared<shared_state>()) {
+      : admin_(std::make_unique<admin_worker>(
+            1,
+            [](const std::exception& e) {
+              std::fprintf(stderr, "kafka adapter: an administrative task failed (%s)\n", e.what());
+            })),
+        state_(std::make_shared<shared_state>()) {
     state_->broker = c.service;
     state_->groups = c.groups;
     state_->shares = c.shares;

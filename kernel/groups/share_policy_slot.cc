@@ -1,4 +1,4 @@
-#include "kernel/groups/share_policies.h"
+#include "kernel/groups/share_policy_slot.h"
 
 #include "kernel/base/log.h"
 

@@ -1,4 +1,4 @@
-#include "kernel/groups/dlq_handlers.h"
+#include "kernel/groups/dlq_handler_slot.h"
 
 #include <memory>
 #include <utility>

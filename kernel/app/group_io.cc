@@ -1,0 +1,23 @@
+#include "kernel/app/group_io.h"
+
+namespace mosaic::app {
+
+std::optional<adapter::topic_info> broker_group_io::ensure_topic(const std::string& name, int32_t partitions) {
+  if (auto t = svc_->find_topic(name)) return t;
+  adapter::new_topic nt;
+  nt.name = name;
+  nt.partitions = partitions;
+  adapter::topic_info created;
+  auto made = svc_->create_topic(nt, false, &created);
+  if (made.ok() || made.code == adapter::error::topic_already_exists) return svc_->find_topic(name);
+  return std::nullopt;
+}
+
+void broker_group_io::write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
+                            int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done) {
+  std::span<uint8_t> bytes(*batch);
+  svc_->produce(topic, partition, bytes, /*acks=*/-1, timeout_ms, std::move(batch),
+                [done = std::move(done)](const adapter::produce_result& r) { done(r); });
+}
+
+}  // namespace mosaic::app

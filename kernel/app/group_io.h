@@ -1,0 +1,34 @@
+// The group coordinator's and the share manager's view of the broker
+// (groups::group_io), over the broker service: topics from its metadata,
+// reads through its fetch path, writes through its produce path.
+#pragma once
+
+#include "kernel/broker/service.h"
+#include "kernel/groups/group_io.h"
+
+namespace mosaic::app {
+
+class broker_group_io final : public groups::group_io {
+ public:
+  explicit broker_group_io(broker::service* svc) : svc_(svc) {}
+
+  std::vector<adapter::topic_info> topics() const override { return svc_->topics(); }
+  std::optional<adapter::topic_info> find_topic(const std::string& name) const override {
+    return svc_->find_topic(name);
+  }
+  std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override { return svc_->find_topic(id); }
+  std::optional<adapter::topic_info> ensure_topic(const std::string& name, int32_t partitions) override;
+  adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override {
+    return svc_->list_offset(topic, partition, timestamp);
+  }
+  void read(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override {
+    svc_->fetch(std::move(req), std::move(done));
+  }
+  void write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
+             int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done) override;
+
+ private:
+  broker::service* svc_;
+};
+
+}  // namespace mosaic::app

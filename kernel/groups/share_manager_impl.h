@@ -1,0 +1,267 @@
+// The share manager's insides (share_manager.h), shared by its two files:
+// share_manager.cc (membership, persistence, timers, administration, the
+// thread) and share_delivery.cc (acquisition, acknowledgement, parked
+// fetches, dead letters). Not for use elsewhere.
+#pragma once
+
+#include <chrono>
+#include <list>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel/groups/dead_letters.h"
+#include "kernel/groups/dlq_handler_slot.h"
+#include "kernel/groups/share_group.h"
+#include "kernel/groups/share_manager.h"
+#include "kernel/groups/share_partition.h"
+#include "kernel/groups/share_sessions.h"
+#include "kernel/groups/share_state_log.h"
+
+namespace mosaic::groups {
+
+// Dead-letter writes in flight at once; more wait in ARCHIVING.
+inline constexpr size_t max_dead_letter_writes = 256;
+// How long a session outlives its member's leave, waiting for the final
+// acknowledgements.
+inline constexpr std::chrono::milliseconds leaving_session_grace{5000};
+
+struct sp_entry {
+  share_partition part;
+  std::string topic;
+  int32_t updates = 0;
+};
+
+// A ShareFetch waiting for records (MaxWaitMs).
+struct parked_fetch {
+  uint64_t id = 0;
+  adapter::share_fetch_request req;
+  adapter::share_fetch_result result;  // acknowledgement outcomes so far
+  std::function<void(adapter::share_fetch_result)> done;
+  clock::time_point deadline{};
+  bool armed = false;  // a broker fetch waits for new data on its behalf
+};
+
+// The shell around share_group (membership), share_sessions, the
+// share-partitions (share_partition.h) and the share-state log: the maps,
+// the parked fetches, the dead-letter writes and the timers.
+struct share_manager::impl {
+  using error = adapter::error;
+
+  impl(std::shared_ptr<gate> g, log::partition_log* l, const plugin::assignor_set* a, options op)
+      : owner(std::move(g)),
+        slog(l),
+        assignors(a),
+        opts(std::move(op)),
+        defaults(resolve_share_configs({}, opts.settings)),
+        ctx{clock::now(), wall_ms(), opts.settings, [](const std::string& p) { return p; }},
+        assign([this](const std::string& name, const sdk::assignor_input& in, std::string* served_by) {
+          return assignors->run(name, in, served_by, /*shared=*/true);
+        }),
+        writer(opts.io, &opts.settings) {}
+
+  std::shared_ptr<gate> owner;
+  share_state_log slog;
+  const plugin::assignor_set* assignors;
+  options opts;
+  share_group_config defaults;  // a group's configs when it sets none
+  group_context ctx;            // the round's time (share members choose their own ids)
+  assignor_fn assign;
+  io_dead_letter_writer writer;
+  kafka_share_policy kafka_policy;
+  std::map<std::string, share_group> groups;
+  std::map<sp_key, sp_entry> parts;
+  std::set<sp_key> dirty;
+  share_sessions sessions;
+  std::map<std::string, uint32_t> holders;  // member id -> holder number
+  uint32_t next_holder = 1;
+  std::list<parked_fetch> waiting;
+  uint64_t next_parked = 1;
+  bool wake = false;  // something may have become acquirable
+  size_t dead_letters_in_flight = 0;
+  bool retry_dead_letters = false;
+  clock::time_point next_dead_letter_retry{};
+  int ticks = 0;
+  std::vector<std::function<void(bool durable)>> after_flush;
+
+  const config::group_settings& cfg() const { return opts.settings; }
+  group_io& io() const { return *opts.io; }
+  void later(std::function<void(bool)> f) { after_flush.push_back(std::move(f)); }
+  clock::time_point now() const { return ctx.now; }
+
+  // The policy generation of this round, taken as it begins: a swap never
+  // splits a round between two policies.
+  std::shared_ptr<const share_policy> policy_ref;
+  const share_policy& policy() const { return policy_ref ? *policy_ref : kafka_policy; }
+  void begin_round(clock::time_point t);
+
+  // Claims a group id for a share group; false if the group coordinator's.
+  bool claim(const std::string& id) { return opts.kinds == nullptr || opts.kinds->claim(id, group_kinds::kind::share); }
+
+  // The share group `id`, made if it does not exist; null if the id is a
+  // consumer or classic group's.
+  share_group* get_or_create(const std::string& id);
+
+  share_group* find_group(const std::string& id);
+
+  const share_group_config& conf(const share_group* g) const { return g ? g->config : defaults; }
+  const share_group_config& conf(const std::string& group) { return conf(find_group(group)); }
+
+  uint32_t holder_of(const std::string& member);
+
+  // ---- persistence ----
+
+  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, g.configs); }
+
+  void put_snapshot(const sp_key& k, sp_entry& e);
+
+  void write_changes();
+
+  // Forgets a share-partition's state, in the log too; returns the next entry.
+  std::map<sp_key, sp_entry>::iterator erase_state(std::map<sp_key, sp_entry>::iterator it);
+
+  void write_all();
+
+  share_state_log::visitor loader();
+
+  // ---- share-partitions ----
+
+  // The share-partition of `k`, initialised from share.auto.offset.reset
+  // if it has no state yet; null with `code` set if the partition does not
+  // exist.
+  sp_entry* share_state(const sp_key& k, error& code);
+
+  // Reads a partition from `offset` without waiting (whole batches,
+  // copied); nothing if the broker answered nothing.
+  std::optional<adapter::fetched_partition> read_now(const std::string& topic, int32_t partition, int64_t offset,
+                                                     int32_t max_bytes);
+
+  // Acquires records of one share-partition for `holder` into `out`.
+  // Acquisition is record by record, so MaxRecords holds exactly in both
+  // acquire modes (batch_optimized may exceed it in Kafka; here it need
+  // not, and workers sharing a partition get even shares).
+  void acquire_from(const sp_key& k, sp_entry& e, uint32_t holder, int32_t& budget, size_t& bytes_left, bool& taken_any,
+                    adapter::share_fetched_partition& out);
+
+  // Acquires from the batches of one read; the number of records taken.
+  int32_t take_batches(const sp_key& k, sp_entry& e, const adapter::fetched_partition& f, int64_t from, int64_t limit,
+                       uint32_t holder, int32_t& budget, size_t& bytes_left, bool& taken_any,
+                       adapter::share_fetched_partition& out);
+
+  // ---- dead letters (KIP-1191) ----
+
+  // Hands records that entered ARCHIVING to the DLQ handler plugin. Never
+  // blocks: a handler that is full, or a write that fails, leaves the
+  // record ARCHIVING, and it is offered again a second later.
+  void send_dead_letters(const sp_key& k, sp_entry& e, const std::vector<dead_letter>& letters);
+
+  void dead_letter_written(const sp_key& k, int64_t offset, bool ok, const std::string& why);
+
+  void collect_dead_letters(const sp_key& k, sp_entry& e);
+
+  // ---- membership ----
+
+  share_inputs inputs();
+
+  // What a membership call asked: the share-partitions it assigned made to
+  // exist, the group's record written.
+  void apply(const share_group& g, const share_effects& fx);
+
+  // `leaving`: the member said so (a leave heartbeat); its open session
+  // stays a moment for the final acknowledgements. Otherwise (expired,
+  // removed) what it holds is released now.
+  void remove_member(share_group& g, const std::string& member, bool leaving = false);
+
+  // Gives up every record `holder` holds in the group's share-partitions.
+  void release_member(const std::string& group, uint32_t holder);
+
+  adapter::share_heartbeat_result heartbeat(const adapter::share_heartbeat_request& req);
+
+  // ---- acknowledgements and fetches ----
+
+  // Applies one partition's acknowledgements; the outcome is the partition's
+  // acknowledgement error.
+  std::pair<error, std::string> apply_acks(const std::string& group, uint32_t holder,
+                                           const adapter::share_partition_acks& a);
+
+  void close_session(const std::string& group, const std::string& member);
+
+  void start_fetch(adapter::share_fetch_request req, std::function<void(adapter::share_fetch_result)> done);
+
+  static adapter::share_fetched_partition& slot_for(adapter::share_fetch_result& res, const uuid& topic,
+                                                    int32_t partition);
+
+  // Acquires records for a fetch across its session's partitions. True if
+  // any were acquired (or the fetch failed): then it is answered.
+  bool fill(parked_fetch& f);
+
+  // Asks the broker to tell us when a parked fetch's partitions get new
+  // records (a long-polling broker fetch from each share-partition's end).
+  // Only partitions that wait for new records: one whose in-flight bound is
+  // reached, or that reads committed records only (the broker's fetch
+  // counts up to the high watermark), would wake it at once and for
+  // nothing; those are retried on the timer tick instead.
+  void arm(parked_fetch& f);
+
+  void later_answer(adapter::share_fetch_result res, std::function<void(adapter::share_fetch_result)> done);
+
+  // Retries parked fetches (something may be acquirable) and answers
+  // those whose wait is over.
+  void retry_parked(bool all);
+
+  adapter::share_ack_result acknowledge(const adapter::share_ack_request& req);
+
+  // ---- timers ----
+
+  // Forgets the share state of topics that were deleted (their ids are
+  // never reused), now and then: a deleted topic's share-partitions would
+  // otherwise stay in the log until their group is deleted.
+  void forget_deleted_topics();
+
+  void expire();
+
+  // ---- inspection and admin ----
+
+  adapter::share_partition_offsets describe_partition(const sp_key& k, const sp_entry& e);
+
+  adapter::share_offsets_result describe_offsets(const adapter::share_offsets_request& req);
+
+  adapter::share_group_description describe(const std::string& id);
+
+  // AlterShareGroupOffsets: only while the group has no members; a new
+  // start throws away every in-flight state, the share-partition restarts
+  // there.
+  adapter::share_offsets_result alter_offsets(const std::string& group_id,
+                                              std::vector<adapter::share_partition_offsets> offsets);
+
+  // DeleteShareGroupOffsets: the named topics' share-partitions forgotten.
+  std::pair<error, std::vector<std::pair<std::string, error>>> delete_offsets(const std::string& group_id,
+                                                                              const std::vector<std::string>& topics);
+
+  std::vector<adapter::config_value> describe_configs(const std::string& group_id,
+                                                      const std::vector<std::string>& names);
+
+  // IncrementalAlterConfigs on a GROUP resource: every change checked
+  // before any is made.
+  adapter::outcome alter_configs(const std::string& group_id, const std::vector<adapter::config_change>& changes,
+                                 bool validate_only);
+
+  // DeleteGroups for share groups: only those without members.
+  error remove_group(const std::string& id);
+
+  // At start-up, after the log is read.
+  void restored();
+
+  static int64_t mono_ms(clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+  static int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace mosaic::groups

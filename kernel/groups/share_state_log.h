@@ -1,0 +1,68 @@
+// The share manager's log (`__share_group_state-0`): per share-partition a
+// snapshot (start offset and in-flight state runs, as Kafka's
+// ShareSnapshot) and updates laid over it (ShareUpdate); per share group
+// its epoch and configs. Keyed records on a keyed_log, like the group log
+// (group_log.h): a type byte and the key fields in the record key, a
+// version byte and the fields in the value, big-endian.
+//
+// Threading: used by the share manager's thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/groups/keyed_log.h"
+#include "kernel/groups/share_configs.h"
+#include "kernel/groups/share_partition.h"
+#include "kernel/groups/state.h"
+
+namespace mosaic::groups {
+
+// A share-partition: the group and the topic-partition it reads.
+struct sp_key {
+  std::string group;
+  uuid topic{};
+  int32_t partition = 0;
+  bool operator<(const sp_key& o) const {
+    return std::tie(group, topic, partition) < std::tie(o.group, o.topic, o.partition);
+  }
+};
+
+class share_state_log {
+ public:
+  explicit share_state_log(log::partition_log* log) : log_(log, "share-state log") {}
+
+  // What `load` finds, record by record in log order.
+  struct visitor {
+    std::function<void(const std::string& group, int32_t epoch, share_overrides configs)> group;
+    std::function<void(const std::string& group)> group_deleted;
+    // A snapshot replaces the share-partition's state; an update is laid
+    // over it (and is ignored by the owner when there is no snapshot).
+    std::function<void(const sp_key& k, int64_t start, std::vector<state_batch> runs)> snapshot;
+    std::function<void(const sp_key& k, int64_t start, std::vector<state_batch> runs)> update;
+    std::function<void(const sp_key& k)> partition_deleted;
+  };
+  // Reads the whole log; the number of records read.
+  result<size_t> load(const visitor& v);
+
+  void put_group(const std::string& group, int32_t epoch, const share_overrides& configs);
+  void delete_group(const std::string& group);
+  // A snapshot also deletes the updates laid over the previous one.
+  void put_snapshot(const sp_key& k, int64_t start, const std::vector<state_batch>& runs);
+  void put_update(const sp_key& k, int64_t start, const std::vector<state_batch>& runs);
+  void delete_partition(const sp_key& k);
+
+  bool pending() const noexcept { return log_.pending(); }
+  status flush() { return log_.flush(); }
+  bool wants_compaction() const { return log_.wants_compaction(); }
+  status compact(const std::function<void()>& write_all) { return log_.compact(write_all); }
+
+ private:
+  keyed_log log_;
+};
+
+}  // namespace mosaic::groups
