@@ -1,4 +1,10 @@
-#include "plugins/protocol_kafka/adapter/group_api.h"
+// The group family: FindCoordinator, the classic group protocol (JoinGroup,
+// SyncGroup, Heartbeat, LeaveGroup), KIP-848's ConsumerGroupHeartbeat and
+// ConsumerGroupDescribe, offsets (OffsetCommit, OffsetFetch, OffsetDelete)
+// and group administration (ListGroups, DescribeGroups, DeleteGroups),
+// translated to the group coordinator API (sdk/include/mosaic/adapter/groups.h).
+// Without a coordinator they are answered COORDINATOR_NOT_AVAILABLE.
+#include "plugins/protocol_kafka/adapter/connection.h"
 
 #include <algorithm>
 #include <map>
@@ -510,68 +516,66 @@ void unavailable(const request_context& rc) {
   }
 }
 
+// The coordinator, or null after answering COORDINATOR_NOT_AVAILABLE.
+adapter::group_coordinator* coordinator(connection& c, const request_context& rc) {
+  if (c.groups() == nullptr) unavailable(rc);
+  return c.groups();
+}
+
+// Rows of the group APIs that take the request and the coordinator.
+template <class Request, void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&)>
+void with_coordinator(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g);
+}
+
+// ... and the broker, for topic names and ids.
+template <class Request,
+          void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&, adapter::broker&)>
+void with_broker(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.broker());
+}
+
+// ... and the share manager (ListGroups and DeleteGroups cover share groups).
+template <class Request,
+          void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&, adapter::share_groups*)>
+void with_shares(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.shares());
+}
+
 }  // namespace
 
-bool answer_group_request(const request_context& rc, reader& r, adapter::group_coordinator* groups,
-                          adapter::share_groups* shares, adapter::broker& broker, const adapter::peer& peer,
-                          uint64_t hold) {
-  switch (rc.key) {
-    case msg::find_coordinator_request_api_key:
-      find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), groups != nullptr, broker, peer);
-      return true;
-    case msg::join_group_request_api_key:
-    case msg::sync_group_request_api_key:
-    case msg::heartbeat_request_api_key:
-    case msg::leave_group_request_api_key:
-    case msg::consumer_group_heartbeat_request_api_key:
-    case msg::consumer_group_describe_request_api_key:
-    case msg::offset_commit_request_api_key:
-    case msg::offset_fetch_request_api_key:
-    case msg::offset_delete_request_api_key:
-    case msg::list_groups_request_api_key:
-    case msg::describe_groups_request_api_key:
-    case msg::delete_groups_request_api_key: break;
-    default: return false;
-  }
-  if (groups == nullptr) {
-    unavailable(rc);
-    return true;
-  }
-  auto& g = *groups;
-  switch (rc.key) {
-    case msg::join_group_request_api_key:
-      join_group(rc, decode<msg::join_group_request>(r, rc.version), g, peer);
-      break;
-    case msg::sync_group_request_api_key: sync_group(rc, decode<msg::sync_group_request>(r, rc.version), g); break;
-    case msg::heartbeat_request_api_key: heartbeat(rc, decode<msg::heartbeat_request>(r, rc.version), g); break;
-    case msg::leave_group_request_api_key: leave_group(rc, decode<msg::leave_group_request>(r, rc.version), g); break;
-    case msg::consumer_group_heartbeat_request_api_key:
-      consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), g, peer, hold);
-      break;
-    case msg::consumer_group_describe_request_api_key:
-      consumer_group_describe(rc, decode<msg::consumer_group_describe_request>(r, rc.version), g, broker);
-      break;
-    case msg::offset_commit_request_api_key:
-      offset_commit(rc, decode<msg::offset_commit_request>(r, rc.version), g, broker);
-      break;
-    case msg::offset_fetch_request_api_key:
-      offset_fetch(rc, decode<msg::offset_fetch_request>(r, rc.version), g, broker);
-      break;
-    case msg::offset_delete_request_api_key:
-      offset_delete(rc, decode<msg::offset_delete_request>(r, rc.version), g);
-      break;
-    case msg::list_groups_request_api_key:
-      list_groups(rc, decode<msg::list_groups_request>(r, rc.version), g, shares);
-      break;
-    case msg::describe_groups_request_api_key:
-      describe_groups(rc, decode<msg::describe_groups_request>(r, rc.version), g);
-      break;
-    case msg::delete_groups_request_api_key:
-      delete_groups(rc, decode<msg::delete_groups_request>(r, rc.version), g, shares);
-      break;
-    default: return false;
-  }
-  return true;
+std::vector<api_handler> group_apis() {
+  using frame = const frame_ptr&;
+  return {
+      {msg::find_coordinator_request_api_key, 0, 6, 3,
+       [](connection& c, const request_context& rc, reader& r, frame) {
+         find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), c.groups() != nullptr, c.broker(),
+                          c.peer());
+       }},
+      {msg::join_group_request_api_key, 0, 9, 6,
+       [](connection& c, const request_context& rc, reader& r, frame) {
+         if (auto* g = coordinator(c, rc)) join_group(rc, decode<msg::join_group_request>(r, rc.version), *g, c.peer());
+       }},
+      {msg::sync_group_request_api_key, 0, 5, 4, with_coordinator<msg::sync_group_request, sync_group>},
+      {msg::heartbeat_request_api_key, 0, 4, 4, with_coordinator<msg::heartbeat_request, heartbeat>},
+      {msg::leave_group_request_api_key, 0, 5, 4, with_coordinator<msg::leave_group_request, leave_group>},
+      {msg::offset_commit_request_api_key, 2, 10, 8, with_broker<msg::offset_commit_request, offset_commit>},
+      {msg::offset_fetch_request_api_key, 1, 10, 6, with_broker<msg::offset_fetch_request, offset_fetch>},
+      {msg::offset_delete_request_api_key, 0, 0, 99, with_coordinator<msg::offset_delete_request, offset_delete>},
+      {msg::list_groups_request_api_key, 0, 5, 3, with_shares<msg::list_groups_request, list_groups>},
+      {msg::describe_groups_request_api_key, 0, 6, 5, with_coordinator<msg::describe_groups_request, describe_groups>},
+      {msg::delete_groups_request_api_key, 0, 2, 2, with_shares<msg::delete_groups_request, delete_groups>},
+      // Held while it brings the member nothing new (a long poll): the
+      // connection releases it when it sends another request.
+      {msg::consumer_group_heartbeat_request_api_key, 0, 1, 0,
+       [](connection& c, const request_context& rc, reader& r, frame) {
+         if (auto* g = coordinator(c, rc))
+           consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), *g, c.peer(),
+                                    c.hold_heartbeat());
+       }},
+      {msg::consumer_group_describe_request_api_key, 0, 1, 0,
+       with_broker<msg::consumer_group_describe_request, consumer_group_describe>},
+  };
 }
 
 }  // namespace mosaic::kafka

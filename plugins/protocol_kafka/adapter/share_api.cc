@@ -1,4 +1,8 @@
-#include "plugins/protocol_kafka/adapter/share_api.h"
+// The share group family (KIP-932): ShareGroupHeartbeat, ShareGroupDescribe,
+// ShareFetch, ShareAcknowledge and the share group offsets APIs, translated
+// to the share manager API (sdk/include/mosaic/adapter/shares.h). Without a
+// share manager they are answered COORDINATOR_NOT_AVAILABLE.
+#include "plugins/protocol_kafka/adapter/connection.h"
 
 #include <algorithm>
 #include <map>
@@ -262,50 +266,35 @@ void unavailable(const request_context& rc) {
   }
 }
 
+// Rows of the share group APIs: answered COORDINATOR_NOT_AVAILABLE
+// without a share manager.
+template <class Request,
+          void (*Answer)(const request_context&, const Request&, adapter::share_groups&, adapter::broker&)>
+void with_shares(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  if (c.shares() == nullptr) return unavailable(rc);
+  Answer(rc, decode<Request>(r, rc.version), *c.shares(), c.broker());
+}
+
 }  // namespace
 
-bool answer_share_request(const request_context& rc, reader& r, adapter::share_groups* shares, adapter::broker& broker,
-                          const adapter::peer& peer) {
-  switch (rc.key) {
-    case msg::share_group_heartbeat_request_api_key:
-    case msg::share_group_describe_request_api_key:
-    case msg::share_fetch_request_api_key:
-    case msg::share_acknowledge_request_api_key:
-    case msg::describe_share_group_offsets_request_api_key:
-    case msg::alter_share_group_offsets_request_api_key:
-    case msg::delete_share_group_offsets_request_api_key: break;
-    default: return false;
-  }
-  if (shares == nullptr) {
-    unavailable(rc);
-    return true;
-  }
-  auto& s = *shares;
-  switch (rc.key) {
-    case msg::share_group_heartbeat_request_api_key:
-      share_group_heartbeat(rc, decode<msg::share_group_heartbeat_request>(r, rc.version), s, peer);
-      break;
-    case msg::share_group_describe_request_api_key:
-      share_group_describe(rc, decode<msg::share_group_describe_request>(r, rc.version), s, broker);
-      break;
-    case msg::share_fetch_request_api_key:
-      share_fetch(rc, decode<msg::share_fetch_request>(r, rc.version), s, broker);
-      break;
-    case msg::share_acknowledge_request_api_key:
-      share_acknowledge(rc, decode<msg::share_acknowledge_request>(r, rc.version), s, broker);
-      break;
-    case msg::describe_share_group_offsets_request_api_key:
-      describe_share_group_offsets(rc, decode<msg::describe_share_group_offsets_request>(r, rc.version), s, broker);
-      break;
-    case msg::alter_share_group_offsets_request_api_key:
-      alter_share_group_offsets(rc, decode<msg::alter_share_group_offsets_request>(r, rc.version), s, broker);
-      break;
-    case msg::delete_share_group_offsets_request_api_key:
-      delete_share_group_offsets(rc, decode<msg::delete_share_group_offsets_request>(r, rc.version), s, broker);
-      break;
-    default: return false;
-  }
-  return true;
+std::vector<api_handler> share_apis() {
+  return {
+      {msg::share_group_heartbeat_request_api_key, 1, 1, 0,
+       [](connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+         if (c.shares() == nullptr) return unavailable(rc);
+         share_group_heartbeat(rc, decode<msg::share_group_heartbeat_request>(r, rc.version), *c.shares(), c.peer());
+       }},
+      {msg::share_group_describe_request_api_key, 1, 1, 0,
+       with_shares<msg::share_group_describe_request, share_group_describe>},
+      {msg::share_fetch_request_api_key, 1, 2, 0, with_shares<msg::share_fetch_request, share_fetch>},
+      {msg::share_acknowledge_request_api_key, 1, 2, 0, with_shares<msg::share_acknowledge_request, share_acknowledge>},
+      {msg::describe_share_group_offsets_request_api_key, 0, 1, 0,
+       with_shares<msg::describe_share_group_offsets_request, describe_share_group_offsets>},
+      {msg::alter_share_group_offsets_request_api_key, 0, 0, 0,
+       with_shares<msg::alter_share_group_offsets_request, alter_share_group_offsets>},
+      {msg::delete_share_group_offsets_request_api_key, 0, 0, 0,
+       with_shares<msg::delete_share_group_offsets_request, delete_share_group_offsets>},
+  };
 }
 
 }  // namespace mosaic::kafka

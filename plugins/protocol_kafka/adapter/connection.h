@@ -1,0 +1,212 @@
+// A connection of the Kafka adapter: its request handling, shared by the
+// adapter's files, one per family of APIs (cluster_api.cc, data_api.cc,
+// admin_api.cc, group_api.cc, share_api.cc), each with the rows it serves
+// in the one table of APIs (api_handlers(), kafka_adapter.cc) from which
+// both dispatch and ApiVersions are made. Not for use outside the adapter.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "mosaic/adapter/groups.h"
+#include "mosaic/adapter/shares.h"
+#include "mosaic/sdk/task_queue.h"
+#include "plugins/protocol_kafka/adapter/fetch_sessions.h"
+#include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "plugins/protocol_kafka/adapter/request_context.h"
+
+namespace mosaic::kafka {
+
+using adapter::error;
+
+// Administrative requests wait on the metadata log's fsync: they run on
+// one worker of their own, one at a time, off the network threads.
+using admin_worker = sdk::task_queue;
+
+struct shared_state {
+  adapter::broker* broker = nullptr;
+  adapter::group_coordinator* groups = nullptr;
+  adapter::share_groups* shares = nullptr;
+  session_cache sessions;
+  admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
+};
+
+class connection;
+using frame_ptr = std::shared_ptr<std::vector<uint8_t>>;
+
+// One API the adapter serves: the versions it is served at (Kafka 4.2's
+// ranges; the first flexible version is checked against the schemas in the
+// tests) and how a request is answered (`frame` holds the request's bytes:
+// Produce appends from them).
+struct api_handler {
+  int16_t api_key;
+  int16_t min_version;
+  int16_t max_version;
+  int16_t first_flexible;
+  void (*answer)(connection& c, const request_context& rc, reader& r, const frame_ptr& frame);
+};
+
+// Each family's rows; api_handlers() is all of them, by key.
+std::vector<api_handler> cluster_apis();
+std::vector<api_handler> data_apis();
+std::vector<api_handler> admin_apis();
+std::vector<api_handler> group_apis();
+std::vector<api_handler> share_apis();
+const std::vector<api_handler>& api_handlers();
+
+// A connection's request handling. Shared so that work finishing after the
+// connection closed (admin requests, long polls) still has what it uses.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(std::shared_ptr<shared_state> state, adapter::peer peer)
+      : state_(std::move(state)), peer_(std::move(peer)) {}
+
+  // Reads one request frame and answers it through its row of the table.
+  void on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply);
+
+  // Decodes a request now and answers it on the admin thread. The
+  // connection may be gone by then: the task keeps this connection alive.
+  template <class Request>
+  void on_admin_thread(const request_context& rc, reader& r,
+                       void (connection::*answer)(const request_context&, const Request&));
+
+  adapter::broker& broker() const { return *state_->broker; }
+  adapter::group_coordinator* groups() const { return state_->groups; }
+  adapter::share_groups* shares() const { return state_->shares; }
+  const adapter::peer& peer() const { return peer_; }
+  // A ConsumerGroupHeartbeat is about to go to the coordinator: its hold id
+  // (0 without a coordinator), released when this connection sends the
+  // next request, since responses go back in request order.
+  uint64_t hold_heartbeat();
+
+  static void fill_versions(msg::api_versions_response& resp);
+
+  // ---- Metadata ----
+
+  static void fill_topic(msg::metadata_response_metadata_response_topic& out, const adapter::topic_info& t);
+
+  // A partition as Metadata and DescribeTopicPartitions show it.
+  template <class Out>
+  static void fill_partition(Out& op, const adapter::partition_info& p);
+
+  void metadata(const request_context& rc, const msg::metadata_request& req);
+
+  // The cluster's brokers: this one as the client reached it, the others as
+  // they registered in the metadata.
+  // Fenced brokers are left out, as Kafka leaves them out.
+  template <class F>
+  void each_broker(F add) const;
+
+  void metadata_now(const request_context& rc, const msg::metadata_request& req, bool create);
+
+  // ---- Produce ----
+
+  struct produce_state {
+    std::mutex mu;
+    msg::produce_response resp;
+    size_t remaining = 0;
+    std::set<int32_t> leaders;  // named in KIP-951 hints: their endpoints go in the answer
+  };
+
+  // KIP-951: a partition refused for leadership names its current leader,
+  // so the client need not wait for a Metadata round trip.
+  static bool moved(error e) { return e == error::not_leader_or_follower || e == error::fenced_leader_epoch; }
+  static std::optional<std::pair<int32_t, int32_t>> leader_of(adapter::broker& b, const std::string& topic,
+                                                              int32_t partition);
+  template <class Endpoint>
+  static void endpoints_of(adapter::broker& b, const std::set<int32_t>& ids, std::vector<Endpoint>& out);
+
+  void produce(const request_context& rc, const msg::produce_request& req,
+               const std::shared_ptr<std::vector<uint8_t>>& buf);
+
+  // ---- Fetch ----
+
+  void fetch(const request_context& rc, const msg::fetch_request& req);
+
+  static std::string to_key(const uuid& id) { return std::string(id.begin(), id.end()); }
+
+  // ---- ListOffsets ----
+
+  void list_offsets(const request_context& rc, const msg::list_offsets_request& req);
+
+  void offset_for_leader_epoch(const request_context& rc, const msg::offset_for_leader_epoch_request& req);
+
+  // ---- Cluster and configs ----
+
+  void describe_cluster(const request_context& rc, const msg::describe_cluster_request& req);
+
+  // The metadata quorum: one partition, __cluster_metadata-0, as in KRaft.
+  void describe_quorum(const request_context& rc, const msg::describe_quorum_request& req);
+
+  void describe_configs(const request_context& rc, const msg::describe_configs_request& req);
+
+  void create_topics(const request_context& rc, const msg::create_topics_request& req);
+
+  void delete_topics(const request_context& rc, const msg::delete_topics_request& req);
+
+  void init_producer_id(const request_context& rc, const msg::init_producer_id_request& req);
+
+  void delete_records(const request_context& rc, const msg::delete_records_request& req);
+
+  void describe_producers(const request_context& rc, const msg::describe_producers_request& req);
+
+  void describe_log_dirs(const request_context& rc, const msg::describe_log_dirs_request& req);
+
+  void create_partitions(const request_context& rc, const msg::create_partitions_request& req);
+
+  // ---- Replicas: ElectLeaders, DescribeTopicPartitions ----
+
+  void elect_leaders(const request_context& rc, const msg::elect_leaders_request& req);
+
+  void alter_partition_reassignments(const request_context& rc, const msg::alter_partition_reassignments_request& req);
+
+  void list_partition_reassignments(const request_context& rc, const msg::list_partition_reassignments_request& req);
+
+  void describe_topic_partitions(const request_context& rc, const msg::describe_topic_partitions_request& req);
+
+  template <class Out, class Resource, class Changes>
+  void alter(Out& out, const Resource& res, const Changes& changes, bool incremental, bool validate_only);
+
+  void alter_configs(const request_context& rc, const msg::alter_configs_request& req);
+
+  void incremental_alter_configs(const request_context& rc, const msg::incremental_alter_configs_request& req);
+
+ private:
+  std::shared_ptr<shared_state> state_;
+  adapter::peer peer_;
+  uint64_t held_heartbeat_ = 0;  // this connection's last ConsumerGroupHeartbeat, maybe held
+};
+
+template <class Request>
+void connection::on_admin_thread(const request_context& rc, reader& r,
+                                 void (connection::*answer)(const request_context&, const Request&)) {
+  state_->admin->post([self = shared_from_this(), rc, req = decode<Request>(r, rc.version), answer] {
+    // The admin thread serves every connection: a request that fails
+    // with an exception (a bug) costs its own connection, not the node.
+    try {
+      ((*self).*answer)(rc, req);
+    } catch (const std::exception&) {
+      rc.reply->close();
+    }
+  });
+}
+
+// Rows that decode the request and answer it on the network thread, or
+// on the admin thread.
+template <class Request, void (connection::*Answer)(const request_context&, const Request&)>
+void answer_now(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  (c.*Answer)(rc, decode<Request>(r, rc.version));
+}
+template <class Request, void (connection::*Answer)(const request_context&, const Request&)>
+void answer_on_admin_thread(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
+  c.on_admin_thread<Request>(rc, r, Answer);
+}
+
+}  // namespace mosaic::kafka

@@ -1,0 +1,144 @@
+#include "tools/cli/client.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mosaic/adapter/errors.h"
+#include "plugins/protocol_kafka/protocol/mosaic_tags.h"
+
+namespace mosaic::cli {
+
+[[noreturn]] void usage_error(const std::string& what) { throw cli_error{2, what + " (see --help)"}; }
+
+std::string error_name(int16_t code) { return mosaic::adapter::error_name(code); }
+
+[[noreturn]] void refused(int16_t code, const std::string& topic, const std::optional<std::string>& message) {
+  if (code == 3) throw cli_error{1, "topic '" + topic + "' does not exist"};
+  if (code == 36) throw cli_error{1, "topic '" + topic + "' already exists"};
+  throw cli_error{1, (message && !message->empty() ? *message : error_name(code)) + " (" + error_name(code) + ")"};
+}
+
+int64_t integer(const std::string& s, const std::string& what) {
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  usage_error(what + " wants a number, got '" + s + "'");
+}
+
+std::pair<std::string, std::string> key_value(const std::string& s, const std::string& what) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) usage_error(what + " wants KEY=VALUE, got '" + s + "'");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+msg::metadata_response metadata(connection& c, std::optional<std::vector<std::string>> topics) {
+  msg::metadata_request req;
+  req.allow_auto_topic_creation = false;
+  if (topics) {
+    req.topics.emplace();
+    for (auto& t : *topics) req.topics->emplace_back().name = t;
+  }
+  return c.call<msg::metadata_response>(3, 12, req);
+}
+
+std::vector<int32_t> partitions_of(connection& c, const std::string& topic) {
+  auto md = metadata(c, std::vector<std::string>{topic});
+  if (md.topics.empty() || md.topics[0].error_code != 0)
+    refused(md.topics.empty() ? int16_t{3} : md.topics[0].error_code, topic, std::nullopt);
+  std::vector<int32_t> out;
+  for (const auto& p : md.topics[0].partitions) out.push_back(p.partition_index);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t list_offset(connection& c, const std::string& topic, int32_t partition, int64_t timestamp) {
+  msg::list_offsets_request req;
+  req.replica_id = -1;
+  auto& t = req.topics.emplace_back();
+  t.name = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = partition;
+  p.timestamp = timestamp;
+  auto resp = c.call<msg::list_offsets_response>(2, 7, req);
+  auto r = resp.topics.at(0).partitions.at(0);
+  if (r.error_code == 6) {
+    leaders l(c, topic);
+    r = l.of(partition).call<msg::list_offsets_response>(2, 7, req).topics.at(0).partitions.at(0);
+  }
+  if (r.error_code != 0) refused(r.error_code, topic, std::nullopt);
+  return r.offset;
+}
+
+std::optional<double> dirty_ratio(connection& c, const std::string& topic, int32_t partition) {
+  msg::describe_log_dirs_request req;
+  auto& t = req.topics.emplace();
+  t.emplace_back().topic = topic;
+  t.back().partitions = {partition};
+  auto resp = c.call<msg::describe_log_dirs_response>(35, 4, req);
+  for (const auto& dir : resp.results)
+    for (const auto& rt : dir.topics)
+      for (const auto& rp : rt.partitions)
+        if (rt.name == topic && rp.partition_index == partition)
+          return mosaic::kafka::float64_tag_value(rp.unknown_tags, mosaic::kafka::dirty_ratio_tag);
+  return std::nullopt;
+}
+
+std::vector<int32_t> reset_partitions(connection& c, const std::string& topic, const std::optional<std::string>& only) {
+  if (only) return {static_cast<int32_t>(integer(*only, "--partition"))};
+  return partitions_of(c, topic);
+}
+
+int64_t reset_target(connection& c, const std::string& topic, int32_t partition, const std::string& to) {
+  if (to == "earliest") return list_offset(c, topic, partition, -2);
+  if (to == "latest") return list_offset(c, topic, partition, -1);
+  return integer(to, "--to");
+}
+
+std::string ids(const std::vector<int32_t>& v) {
+  if (v.empty()) return "-";
+  std::string s;
+  for (int32_t id : v) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s;
+}
+
+// Every partition of the named topics (all topics when none), with
+// replicas, ISR and ELR (DescribeTopicPartitions, page by page).
+std::vector<msg::describe_topic_partitions_response_describe_topic_partitions_response_partition> describe_partitions(
+    connection& c, const std::vector<std::string>& topics, std::vector<std::string>* names) {
+  std::vector<msg::describe_topic_partitions_response_describe_topic_partitions_response_partition> out;
+  msg::describe_topic_partitions_request req;
+  for (const auto& t : topics) req.topics.emplace_back().name = t;
+  for (;;) {
+    auto resp = c.call<msg::describe_topic_partitions_response>(75, 0, req);
+    for (const auto& t : resp.topics) {
+      if (t.error_code != 0) refused(t.error_code, t.name.value_or(""), std::nullopt);
+      for (const auto& p : t.partitions) {
+        out.push_back(p);
+        if (names) names->push_back(t.name.value_or(""));
+      }
+    }
+    if (!resp.next_cursor) break;
+    req.cursor.emplace();
+    req.cursor->topic_name = resp.next_cursor->topic_name;
+    req.cursor->partition_index = resp.next_cursor->partition_index;
+  }
+  return out;
+}
+
+}  // namespace mosaic::cli

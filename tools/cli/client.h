@@ -1,0 +1,240 @@
+// What the mosaic command line's families share (tools/cli/*.cc, one file
+// per family of commands, as rpk keeps a file per verb): the blocking
+// Kafka connection, the argument reader, errors, and the lookups several
+// families make (Metadata, a partition's leader, ListOffsets).
+#pragma once
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka_messages.h"
+#include "plugins/protocol_kafka/protocol/request.h"
+
+namespace mosaic::cli {
+
+namespace msg = mosaic::kafka::msg;
+using mosaic::kafka::bytes_ref;
+
+struct cli_error {
+  int exit_code;
+  std::string message;
+};
+
+[[noreturn]] void usage_error(const std::string& what);
+
+std::string error_name(int16_t code);
+
+// A refusal in words a person can act on.
+[[noreturn]] void refused(int16_t code, const std::string& topic, const std::optional<std::string>& message);
+
+// One broker connection: Kafka framing over a blocking socket. Every API
+// used here is called at a flexible version (request header v2).
+class connection {
+ public:
+  explicit connection(const std::string& bootstrap) {
+    const auto colon = bootstrap.rfind(':');
+    if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");
+    const std::string host = bootstrap.substr(0, colon), port = bootstrap.substr(colon + 1);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
+      throw cli_error{3, "cannot resolve " + bootstrap};
+    for (auto* a = res; a != nullptr && fd_ < 0; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+      if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+        fd_ = fd;
+      else if (fd >= 0)
+        ::close(fd);
+    }
+    ::freeaddrinfo(res);
+    if (fd_ < 0)
+      throw cli_error{3, "cannot connect to " + bootstrap + ": " + std::strerror(errno) +
+                             " (is mosaicd running there? --bootstrap or MOSAIC_BOOTSTRAP names another broker)"};
+  }
+  ~connection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Sends `req` and decodes the response; `raw` keeps the bytes that the
+  // response's records fields point into.
+  template <class Response, class Request>
+  Response call(int16_t key, int16_t version, const Request& req, std::vector<uint8_t>* raw = nullptr) {
+    std::vector<uint8_t> out(4);
+    mosaic::kafka::writer w(out);
+    mosaic::kafka::write_request_header(w, key, version, 2, ++correlation_, "mosaic-cli");
+    req.encode(w, version);
+    const auto n = static_cast<uint32_t>(out.size() - 4);
+    out[0] = static_cast<uint8_t>(n >> 24), out[1] = static_cast<uint8_t>(n >> 16);
+    out[2] = static_cast<uint8_t>(n >> 8), out[3] = static_cast<uint8_t>(n);
+    write_all(out);
+    uint8_t size[4];
+    read_all(size, 4);
+    std::vector<uint8_t> local;
+    std::vector<uint8_t>& body = raw ? *raw : local;
+    body.resize((uint32_t{size[0]} << 24) | (uint32_t{size[1]} << 16) | (uint32_t{size[2]} << 8) | size[3]);
+    read_all(body.data(), body.size());
+    mosaic::kafka::reader r(body);
+    msg::response_header rh;
+    rh.decode(r, 1);
+    Response resp;
+    resp.decode(r, version);
+    return resp;
+  }
+
+ private:
+  void write_all(const std::vector<uint8_t>& b) {
+    for (size_t at = 0; at < b.size();) {
+      ssize_t n = ::send(fd_, b.data() + at, b.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) throw cli_error{3, "the broker closed the connection"};
+      at += static_cast<size_t>(n);
+    }
+  }
+  void read_all(uint8_t* p, size_t n) {
+    while (n > 0) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 30000) <= 0) throw cli_error{3, "no answer from the broker in 30 s"};
+      ssize_t got = ::recv(fd_, p, n, 0);
+      if (got <= 0) throw cli_error{3, "the broker closed the connection (it may not support this request)"};
+      p += got;
+      n -= static_cast<size_t>(got);
+    }
+  }
+  int fd_ = -1;
+  int32_t correlation_ = 0;
+};
+
+// Command-line arguments after the command words.
+class args {
+ public:
+  args(std::vector<std::string> a) : a_(std::move(a)) {}  // NOLINT(google-explicit-constructor)
+  bool empty() const { return at_ >= a_.size(); }
+  bool flag(const std::string& name) {
+    for (size_t i = at_; i < a_.size(); ++i)
+      if (a_[i] == name) {
+        a_.erase(a_.begin() + static_cast<long>(i));
+        return true;
+      }
+    return false;
+  }
+  std::optional<std::string> option(const std::string& a, const std::string& b = "") {
+    for (size_t i = at_; i < a_.size(); ++i)
+      if (a_[i] == a || (!b.empty() && a_[i] == b)) {
+        if (i + 1 >= a_.size()) usage_error(a_[i] + " needs a value");
+        std::string v = a_[i + 1];
+        a_.erase(a_.begin() + static_cast<long>(i), a_.begin() + static_cast<long>(i) + 2);
+        return v;
+      }
+    return std::nullopt;
+  }
+  std::vector<std::string> options(const std::string& a, const std::string& b = "") {
+    std::vector<std::string> out;
+    while (auto v = option(a, b)) out.push_back(*v);
+    return out;
+  }
+  std::string positional(const std::string& what) {
+    if (at_ >= a_.size() || a_[at_].rfind('-', 0) == 0) usage_error("missing " + what);
+    return a_[at_++];
+  }
+  void done() const {
+    if (at_ < a_.size()) usage_error("unexpected argument '" + a_[at_] + "'");
+  }
+
+ private:
+  std::vector<std::string> a_;
+  size_t at_ = 0;
+};
+
+int64_t integer(const std::string& s, const std::string& what);
+
+std::pair<std::string, std::string> key_value(const std::string& s, const std::string& what);
+
+msg::metadata_response metadata(connection& c, std::optional<std::vector<std::string>> topics);
+
+// The partitions of an existing topic (refused in words if it is not there).
+std::vector<int32_t> partitions_of(connection& c, const std::string& topic);
+
+// A partition's leader, found through the bootstrap broker's Metadata,
+// with connections to the brokers opened when first needed (and kept).
+class leaders {
+ public:
+  leaders(connection& bootstrap, std::string topic) : boot_(bootstrap), topic_(std::move(topic)) { refresh(); }
+  void refresh() {
+    auto md = metadata(boot_, std::vector<std::string>{topic_});
+    leader_.clear();
+    for (const auto& b : md.brokers) address_[b.node_id] = b.host + ":" + std::to_string(b.port);
+    if (!md.topics.empty())
+      for (const auto& p : md.topics[0].partitions) leader_[p.partition_index] = p.leader_id;
+  }
+  int32_t leader(int32_t partition) const {
+    auto it = leader_.find(partition);
+    return it == leader_.end() ? -1 : it->second;
+  }
+  connection& of(int32_t partition) {
+    const int32_t id = leader(partition);
+    if (id < 0 || !address_.count(id))
+      refused(5, topic_, "partition " + std::to_string(partition) + " of " + topic_ + " has no leader now");
+    auto& conn = connections()[address_.at(id)];
+    if (!conn) conn = std::make_unique<connection>(address_.at(id));
+    return *conn;
+  }
+
+ private:
+  static std::map<std::string, std::unique_ptr<connection>>& connections() {
+    static std::map<std::string, std::unique_ptr<connection>> open;
+    return open;
+  }
+  connection& boot_;
+  std::string topic_;
+  std::map<int32_t, int32_t> leader_;
+  std::map<int32_t, std::string> address_;
+};
+
+// ListOffsets on the partition's leader (the bootstrap broker first).
+int64_t list_offset(connection& c, const std::string& topic, int32_t partition, int64_t timestamp);
+
+// A compacted partition's dirty ratio, from the broker that holds it
+// (DescribeLogDirs, Mosaic's tagged field); nullopt if it says none.
+std::optional<double> dirty_ratio(connection& c, const std::string& topic, int32_t partition);
+
+// What a reset-offsets covers: the partition --partition names, or every
+// partition of the topic.
+std::vector<int32_t> reset_partitions(connection& c, const std::string& topic, const std::optional<std::string>& only);
+
+// The offset --to names for a partition: earliest, latest or a number.
+int64_t reset_target(connection& c, const std::string& topic, int32_t partition, const std::string& to);
+
+// Broker ids as a comma-separated list ("-" for none).
+std::string ids(const std::vector<int32_t>& v);
+
+// Every partition of the named topics (all topics when none), with
+// replicas, ISR and ELR (DescribeTopicPartitions, page by page); their
+// topics' names in `names` if given.
+std::vector<msg::describe_topic_partitions_response_describe_topic_partitions_response_partition> describe_partitions(
+    connection& c, const std::vector<std::string>& topics, std::vector<std::string>* names = nullptr);
+
+// The command families (each in its own file).
+int topic_command(connection& c, const std::string& verb, args a);
+int produce_command(connection& c, args a);
+int consume_command(connection& c, args a);
+int groups_command(connection& c, const std::string& verb, args a);
+int share_command(connection& c, const std::string& verb, args a);
+int cluster_command(connection& c, const std::string& verb, const args& a);
+int partitions_command(connection& c, const std::string& verb, args a);
+int quorum_command(connection& c, const std::string& verb, const args& a);
+
+}  // namespace mosaic::cli

@@ -1,0 +1,197 @@
+// mosaic: the operator's command line for a Mosaic (or any Kafka) cluster,
+// in the spirit of Redpanda's rpk. It speaks the Kafka protocol with the
+// project's generated message code over a blocking socket.
+//
+//   mosaic [--bootstrap HOST:PORT] topic create|list|describe|delete|alter-config ...
+//   mosaic [--bootstrap HOST:PORT] produce TOPIC ...
+//   mosaic [--bootstrap HOST:PORT] consume TOPIC ...
+//   mosaic [--bootstrap HOST:PORT] groups list|describe|delete|reset-offsets ...
+//   mosaic [--bootstrap HOST:PORT] share consume|describe|reset-offsets ...
+//   mosaic [--bootstrap HOST:PORT] cluster info
+//   mosaic [--bootstrap HOST:PORT] quorum describe
+//
+// Exit codes: 0 done, 1 the broker refused (the message says why), 2 a bad
+// command line, 3 no broker to talk to.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "kernel/base/log.h"
+#include "tools/cli/client.h"
+
+namespace {
+
+using namespace mosaic::cli;
+
+const char* const help_main =
+    "usage: mosaic [--bootstrap HOST:PORT] COMMAND ...\n"
+    "\n"
+    "  topic create NAME [-p PARTITIONS] [-r REPLICAS] [-c KEY=VALUE]... [--dry-run]\n"
+    "  topic list\n"
+    "  topic describe NAME\n"
+    "  topic delete NAME\n"
+    "  topic alter-config NAME [--set KEY=VALUE]... [--delete KEY]...\n"
+    "  produce TOPIC [-p PARTITION] [-k KEY | -K SEPARATOR] [-H KEY=VALUE]... [--acks all|1]\n"
+    "  consume TOPIC [-p PARTITION] [-o earliest|latest|OFFSET|-N] [-t TIMESTAMP_MS] [-n COUNT]\n"
+    "                [-f FORMAT] [--follow]\n"
+    "  groups list [--state STATE]... [--type classic|consumer]...\n"
+    "  groups describe GROUP\n"
+    "  groups delete GROUP...\n"
+    "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET [--dry-run]\n"
+    "  groups reset-offsets GROUP --topic TOPIC [-p PARTITION] --to-timestamp MS [--dry-run]\n"
+    "  share consume TOPIC -g GROUP [--ack accept|release|reject] [--reject-if TEXT] [--release-if TEXT]\n"
+    "                [--hold MS [--renew-every MS]] [-n COUNT] [--idle-exit MS] [--reset earliest|latest]\n"
+    "  share describe GROUP\n"
+    "  share alter-config GROUP [--set KEY=VALUE]... [--delete KEY]...\n"
+    "  share reset-offsets GROUP --topic TOPIC [-p PARTITION] --to earliest|latest|OFFSET\n"
+    "  partitions list [--under-replicated] [--offline] [TOPIC]...\n"
+    "  partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
+    "  partitions reassign TOPIC:PARTITION --replicas B,B,... | --cancel\n"
+    "  partitions reassignments\n"
+    "  cluster info\n"
+    "  quorum describe\n"
+    "\n"
+    "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
+    "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
+    "2 a bad command line, 3 no broker to talk to.\n";
+
+const std::map<std::string, const char*> help_commands = {
+    {"topic",
+     "mosaic topic create NAME [-p|--partitions N] [-r|--replication-factor N] [-c|--config KEY=VALUE]... "
+     "[--dry-run]\n"
+     "mosaic topic list\n"
+     "mosaic topic describe NAME     partitions with their leader, replicas, ISR, ELR and offsets, and every\n"
+     "                               config with its source\n"
+     "mosaic topic delete NAME\n"
+     "mosaic topic alter-config NAME [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
+     "Without -p or -r the broker's num.partitions and default.replication.factor apply.\n"},
+    {"produce",
+     "mosaic produce TOPIC [options] < lines\n"
+     "Each line of standard input is a record's value.\n"
+     "  -p, --partition N        all records to partition N (default: by key, else 100 at a time per partition)\n"
+     "  -k, --key KEY            the same key for every record\n"
+     "  -K, --key-separator SEP  'KEY<SEP>VALUE' lines\n"
+     "  -H, --header KEY=VALUE   a header on every record (repeatable)\n"
+     "  --acks all|1             default all\n"},
+    {"consume",
+     "mosaic consume TOPIC [options]\n"
+     "Prints records, from every partition unless -p, up to the end of each partition (the high\n"
+     "watermark when it starts) unless --follow.\n"
+     "  -p, --partition N\n"
+     "  -o, --offset earliest|latest|N|-N    where to start (-N: N before the end); default earliest\n"
+     "  -t, --from-timestamp MS              the first record at or after this time\n"
+     "  -n, --count N                        stop after N records\n"
+     "  -f, --format FORMAT                  %t topic, %p partition, %o offset, %k key, %s value,\n"
+     "                                       %T timestamp, %h headers, \\n, \\t; default '%s\\n'\n"
+     "  --follow                             keep waiting for new records\n"},
+    {"share",
+     "mosaic share consume TOPIC -g|--group GROUP [options]\n"
+     "    a share consumer (KIP-932): prints each record it acquires with its delivery count, then\n"
+     "    acknowledges it\n"
+     "  --ack accept|release|reject   what every record gets (default accept)\n"
+     "  --reject-if TEXT              REJECT records whose value contains TEXT\n"
+     "  --release-if TEXT             RELEASE records whose value contains TEXT (offered again)\n"
+     "  --hold MS                     a slow worker: keep each fetch's records MS before acknowledging\n"
+     "  --renew-every MS              while holding, RENEW the locks this often (KIP-1222)\n"
+     "  -n, --count N                 stop after N records\n"
+     "  --idle-exit MS                stop when nothing arrives for MS\n"
+     "  --max-records N               records per fetch (default 100)\n"
+     "  --reset earliest|latest|by_duration:PnDTnHnMnS   set the group's share.auto.offset.reset first\n"
+     "  -f, --format FORMAT           as consume's, plus %d the delivery count; default '%o\\t%d\\t%s\\n'\n"
+     "mosaic share describe GROUP\n"
+     "    the members and their assignment, and per partition the share-partition start offset (SPSO),\n"
+     "    the end of what was handed out, the records in flight by state, and the lag\n"
+     "mosaic share alter-config GROUP [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
+     "    a share group's configs: share.auto.offset.reset, share.record.lock.duration.ms,\n"
+     "    share.delivery.count.limit, share.partition.max.record.locks, share.isolation.level,\n"
+     "    share.renew.acknowledge.enable, share.session.timeout.ms, share.heartbeat.interval.ms,\n"
+     "    errors.deadletterqueue.topic.name, errors.deadletterqueue.copy.record.enable\n"
+     "mosaic share reset-offsets GROUP -t|--topic TOPIC [-p|--partition N] --to earliest|latest|OFFSET\n"
+     "    moves the start offset of a share group with no members (AlterShareGroupOffsets)\n"},
+    {"cluster",
+     "mosaic cluster info       the cluster id, the controller, the topic count, and each broker with its\n"
+     "                          state (running, or fenced: not heard from, or shutting down) and rack\n"},
+    {"partitions",
+     "mosaic partitions list [--under-replicated] [--offline] [TOPIC]...\n"
+     "    every partition (of the named topics) with its leader, replicas, ISR, eligible leader\n"
+     "    replicas (KIP-966) and replicas on fenced brokers; --under-replicated: the ISR is short of\n"
+     "    the replicas; --offline: no leader\n"
+     "mosaic partitions elect [--unclean] [TOPIC[:PARTITION]]...\n"
+     "    a preferred leader election (the first replica leads again, if it is in sync), for every\n"
+     "    partition that needs one when none is named; --unclean: a partition with no eligible\n"
+     "    replica takes any live one, which may lose acknowledged records\n"
+     "mosaic partitions reassign TOPIC:PARTITION -r|--replicas B,B,...\n"
+     "    moves a partition to these brokers: the new replicas copy it and join the ISR, then the\n"
+     "    old ones go (leadership moves first if its leader goes); --cancel instead of --replicas\n"
+     "    stops a reassignment under way\n"
+     "mosaic partitions reassignments     the reassignments under way\n"},
+    {"quorum",
+     "mosaic quorum describe\n"
+     "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
+     "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
+    {"groups",
+     "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
+     "    every group (classic and KIP-848 consumer groups) with its type and state\n"
+     "mosaic groups describe GROUP\n"
+     "    the members and, per partition, the committed offset, the end of the partition and the\n"
+     "    consumer lag between them, with the member that owns the partition\n"
+     "mosaic groups delete GROUP...\n"
+     "    a group without members, and its committed offsets\n"
+     "mosaic groups reset-offsets GROUP -t|--topic TOPIC [-p|--partition N]\n"
+     "                             (--to earliest|latest|OFFSET | --to-timestamp MS) [--dry-run]\n"
+     "    commits new offsets for a group with no active members\n"},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a broker that hangs up is an error to report, not a signal that kills
+  mosaic::log::set_level(mosaic::log::level::warn);
+  std::vector<std::string> all(argv + 1, argv + argc);
+  std::string bootstrap = std::getenv("MOSAIC_BOOTSTRAP") ? std::getenv("MOSAIC_BOOTSTRAP") : "127.0.0.1:9092";
+  try {
+    for (size_t i = 0; i < all.size();) {
+      if (all[i] == "--bootstrap" || all[i] == "-b") {
+        if (i + 1 >= all.size()) usage_error("--bootstrap needs HOST:PORT");
+        bootstrap = all[i + 1];
+        all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i) + 2);
+      } else {
+        ++i;
+      }
+    }
+    if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+      std::fputs(help_main, all.empty() ? stderr : stdout);
+      return all.empty() ? 2 : 0;
+    }
+    const std::string command = all[0];
+    if (!help_commands.count(command)) usage_error("unknown command '" + command + "'");
+    if (std::find(all.begin(), all.end(), "--help") != all.end() ||
+        std::find(all.begin(), all.end(), "-h") != all.end()) {
+      std::fputs(help_commands.at(command), stdout);
+      return 0;
+    }
+    if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
+        command == "share" || command == "partitions") {
+      if (all.size() < 2) usage_error(command + " needs a subcommand");
+      connection c(bootstrap);
+      const std::string verb = all[1];
+      args rest(std::vector<std::string>(all.begin() + 2, all.end()));
+      if (command == "groups") return groups_command(c, verb, std::move(rest));
+      if (command == "share") return share_command(c, verb, std::move(rest));
+      if (command == "quorum") return quorum_command(c, verb, rest);
+      if (command == "partitions") return partitions_command(c, verb, std::move(rest));
+      return command == "topic" ? topic_command(c, verb, std::move(rest)) : cluster_command(c, verb, rest);
+    }
+    connection c(bootstrap);
+    args rest(std::vector<std::string>(all.begin() + 1, all.end()));
+    return command == "produce" ? produce_command(c, std::move(rest)) : consume_command(c, std::move(rest));
+  } catch (const cli_error& e) {
+    std::fprintf(stderr, "mosaic: %s\n", e.message.c_str());
+    return e.exit_code;
+  } catch (const mosaic::kafka::decode_error& e) {
+    std::fprintf(stderr, "mosaic: the broker's answer did not decode: %s\n", e.what());
+    return 1;
+  }
+}
