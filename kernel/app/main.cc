@@ -37,7 +37,8 @@ void usage(std::FILE* to) {
                "SIGTERM or SIGINT stops the node; SIGHUP re-reads the file and hot-swaps plugins whose\n"
                "library or config changed.\n\nconfig keys:\n");
   for (const auto& k : config::documented_keys())
-    std::fprintf(to, "  %-22s %-13s default %s\n  %-22s %s\n", k.key, k.type, k.default_value, "", k.description);
+    std::fprintf(to, "  %-22s %-13s default %s%s\n  %-22s %s\n", k.name, k.type, k.default_value,
+                 k.dynamic ? " (dynamic)" : "", "", k.doc);
 }
 
 std::filesystem::path exe_dir() {

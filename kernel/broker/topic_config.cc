@@ -17,35 +17,6 @@ std::optional<int64_t> parse_long(const std::string& s) {
   return v;
 }
 
-struct range {
-  const char* name;
-  int64_t lo;
-  int64_t hi;
-};
-constexpr range ranges[] = {
-    {"retention.ms", -1, INT64_MAX},
-    {"retention.bytes", -1, INT64_MAX},
-    {"segment.bytes", 14, INT32_MAX},
-    {"segment.ms", 1, INT64_MAX},
-    {"segment.jitter.ms", 0, INT64_MAX},
-    {"segment.index.bytes", 4, INT32_MAX},
-    {"max.message.bytes", 0, INT32_MAX},
-    {"min.insync.replicas", 1, INT32_MAX},
-    {"flush.messages", 1, INT64_MAX},
-    {"flush.ms", 0, INT64_MAX},
-    {"index.interval.bytes", 0, INT32_MAX},
-    {"delete.retention.ms", 0, INT64_MAX},
-    {"file.delete.delay.ms", 0, INT64_MAX},
-    {"min.compaction.lag.ms", 0, INT64_MAX},
-    {"max.compaction.lag.ms", 1, INT64_MAX},
-    {"message.timestamp.after.max.ms", 0, INT64_MAX},
-    {"message.timestamp.before.max.ms", 0, INT64_MAX},
-    {"local.retention.ms", -2, INT64_MAX},
-    {"local.retention.bytes", -2, INT64_MAX},
-    {"compression.lz4.level", 1, 17},
-    {"compression.zstd.level", -131072, 22},
-};
-
 bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
   for (const char* a : allowed)
     if (v == a) return true;
@@ -76,66 +47,141 @@ bool replica_list(const std::string& v) {
 // written for Kafka can set them.
 const std::vector<topic_key>& topic_keys() {
   static const std::vector<topic_key> keys = {
-      {"cleanup.policy", "list", "log.cleanup.policy", "delete",
-       "delete (retention), compact (the latest record per key is kept) or both", true},
-      {"compression.type", "string", "compression.type", "producer",
-       "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd are accepted", true},
-      {"compression.gzip.level", "int", "compression.gzip.level", "-1",
-       "gzip level for compression.type=gzip (-1 or 1-9); stored, the codec plugin's level applies", false},
-      {"compression.lz4.level", "int", "compression.lz4.level", "9",
-       "lz4 level for compression.type=lz4 (1-17); stored, the codec plugin's level applies", false},
-      {"compression.zstd.level", "int", "compression.zstd.level", "3",
-       "zstd level for compression.type=zstd; stored, the codec plugin's level applies", false},
-      {"delete.retention.ms", "long", "log.cleaner.delete.retention.ms", "86400000",
-       "how long a compacted topic keeps tombstones after their first cleaning", true},
-      {"file.delete.delay.ms", "long", "log.segment.delete.delay.ms", "60000",
-       "wait before a deleted segment's files go; Mosaic removes them at once", false},
-      {"flush.messages", "long", "log.flush.interval.messages", "9223372036854775807",
-       "fsync after this many unflushed messages", true},
-      {"flush.ms", "long", "log.flush.interval.ms", "9223372036854775807",
-       "fsync when the oldest unflushed append is this old", true},
-      {"follower.replication.throttled.replicas", "list", nullptr, "",
-       "replicas whose follower fetches are throttled; stored, not acted on yet", false},
-      {"index.interval.bytes", "int", "log.index.interval.bytes", "4096", "bytes between offset index entries", true},
-      {"leader.replication.throttled.replicas", "list", nullptr, "",
-       "replicas whose leader side is throttled; stored, not acted on yet", false},
-      {"local.retention.bytes", "long", "log.local.retention.bytes", "-2",
-       "local bytes kept with tiered storage; stored (Mosaic has no tiered storage)", false},
-      {"local.retention.ms", "long", "log.local.retention.ms", "-2",
-       "local time kept with tiered storage; stored (Mosaic has no tiered storage)", false},
-      {"max.compaction.lag.ms", "long", "log.cleaner.max.compaction.lag.ms", "9223372036854775807",
-       "a compacted log with records this old uncleaned is cleaned whatever its dirty ratio", true},
-      {"max.message.bytes", "int", "message.max.bytes", "1048588", "the largest record batch accepted", true},
-      {"message.downconversion.enable", "boolean", nullptr, "true",
-       "no-op since Kafka 4.0 (no down-conversion); accepted", false},
-      {"message.timestamp.after.max.ms", "long", "log.message.timestamp.after.max.ms", "3600000",
-       "how far ahead of the broker's clock a CreateTime timestamp may be; stored, not enforced yet", false},
-      {"message.timestamp.before.max.ms", "long", "log.message.timestamp.before.max.ms", "9223372036854775807",
-       "how far behind the broker's clock a CreateTime timestamp may be; stored, not enforced yet", false},
-      {"message.timestamp.type", "string", "log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime",
+      {{"cleanup.policy", "list", "delete", "delete (retention), compact (the latest record per key is kept) or both",
+        INT64_MIN, INT64_MAX, true},
+       "log.cleanup.policy",
        true},
-      {"min.cleanable.dirty.ratio", "double", "log.cleaner.min.cleanable.ratio", "0.5",
-       "the share of a compacted log written since its last cleaning that starts a cleaning", true},
-      {"min.compaction.lag.ms", "long", "log.cleaner.min.compaction.lag.ms", "0",
-       "records younger than this are not compacted", true},
-      {"min.insync.replicas", "int", "min.insync.replicas", "1", "replicas that must have a record for acks=all", true},
-      {"preallocate", "boolean", "log.preallocate", "false",
-       "preallocate a new segment's file; stored (log.preallocate.bytes sets it broker-wide)", false},
-      {"remote.log.copy.disable", "boolean", nullptr, "false", "tiered storage; stored (Mosaic has none)", false},
-      {"remote.log.delete.on.disable", "boolean", nullptr, "false", "tiered storage; stored (Mosaic has none)", false},
-      {"remote.storage.enable", "boolean", nullptr, "false", "tiered storage; only false (Mosaic has none)", false},
-      {"retention.bytes", "long", "log.retention.bytes", "-1", "a partition keeps at most this much; -1: no limit",
+      {{"compression.type", "string", "producer",
+        "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd are accepted", INT64_MIN,
+        INT64_MAX, true},
+       "compression.type",
        true},
-      {"retention.ms", "long", "log.retention.ms", "604800000", "segments older than this are deleted; -1 keeps them",
+      {{"compression.gzip.level", "int", "-1",
+        "gzip level for compression.type=gzip (-1 or 1-9); stored, the codec plugin's level applies", INT64_MIN,
+        INT64_MAX, true},
+       "compression.gzip.level",
+       false},
+      {{"compression.lz4.level", "int", "9",
+        "lz4 level for compression.type=lz4 (1-17); stored, the codec plugin's level applies", 1, 17, true},
+       "compression.lz4.level",
+       false},
+      {{"compression.zstd.level", "int", "3",
+        "zstd level for compression.type=zstd; stored, the codec plugin's level applies", -131072, 22, true},
+       "compression.zstd.level",
+       false},
+      {{"delete.retention.ms", "long", "86400000",
+        "how long a compacted topic keeps tombstones after their first cleaning", 0, INT64_MAX, true},
+       "log.cleaner.delete.retention.ms",
        true},
-      {"segment.bytes", "int", "log.segment.bytes", "1073741824", "a segment rolls at this size", true},
-      {"segment.index.bytes", "int", "log.index.size.max.bytes", "10485760",
-       "the offset index's largest size; stored, Mosaic's indexes grow as needed", false},
-      {"segment.jitter.ms", "long", "log.roll.jitter.ms", "0",
-       "random shortening of segment.ms; stored, not acted on yet", false},
-      {"segment.ms", "long", "log.roll.ms", "604800000", "a segment rolls this long after its first append", true},
-      {"unclean.leader.election.enable", "boolean", "unclean.leader.election.enable", "false",
-       "a partition with no eligible replica elects any live one (may lose acknowledged records)", true},
+      {{"file.delete.delay.ms", "long", "60000",
+        "wait before a deleted segment's files go; Mosaic removes them at once", 0, INT64_MAX, true},
+       "log.segment.delete.delay.ms",
+       false},
+      {{"flush.messages", "long", "9223372036854775807", "fsync after this many unflushed messages", 1, INT64_MAX,
+        true},
+       "log.flush.interval.messages",
+       true},
+      {{"flush.ms", "long", "9223372036854775807", "fsync when the oldest unflushed append is this old", 0, INT64_MAX,
+        true},
+       "log.flush.interval.ms",
+       true},
+      {{"follower.replication.throttled.replicas", "list", "",
+        "replicas whose follower fetches are throttled; stored, not acted on yet", INT64_MIN, INT64_MAX, true},
+       nullptr,
+       false},
+      {{"index.interval.bytes", "int", "4096", "bytes between offset index entries", 0, INT32_MAX, true},
+       "log.index.interval.bytes",
+       true},
+      {{"leader.replication.throttled.replicas", "list", "",
+        "replicas whose leader side is throttled; stored, not acted on yet", INT64_MIN, INT64_MAX, true},
+       nullptr,
+       false},
+      {{"local.retention.bytes", "long", "-2",
+        "local bytes kept with tiered storage; stored (Mosaic has no tiered storage)", -2, INT64_MAX, true},
+       "log.local.retention.bytes",
+       false},
+      {{"local.retention.ms", "long", "-2",
+        "local time kept with tiered storage; stored (Mosaic has no tiered storage)", -2, INT64_MAX, true},
+       "log.local.retention.ms",
+       false},
+      {{"max.compaction.lag.ms", "long", "9223372036854775807",
+        "a compacted log with records this old uncleaned is cleaned whatever its dirty ratio", 1, INT64_MAX, true},
+       "log.cleaner.max.compaction.lag.ms",
+       true},
+      {{"max.message.bytes", "int", "1048588", "the largest record batch accepted", 0, INT32_MAX, true},
+       "message.max.bytes",
+       true},
+      {{"message.downconversion.enable", "boolean", "true", "no-op since Kafka 4.0 (no down-conversion); accepted",
+        INT64_MIN, INT64_MAX, true},
+       nullptr,
+       false},
+      {{"message.timestamp.after.max.ms", "long", "3600000",
+        "how far ahead of the broker's clock a CreateTime timestamp may be; stored, not enforced yet", 0, INT64_MAX,
+        true},
+       "log.message.timestamp.after.max.ms",
+       false},
+      {{"message.timestamp.before.max.ms", "long", "9223372036854775807",
+        "how far behind the broker's clock a CreateTime timestamp may be; stored, not enforced yet", 0, INT64_MAX,
+        true},
+       "log.message.timestamp.before.max.ms",
+       false},
+      {{"message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime", INT64_MIN, INT64_MAX, true},
+       "log.message.timestamp.type",
+       true},
+      {{"min.cleanable.dirty.ratio", "double", "0.5",
+        "the share of a compacted log written since its last cleaning that starts a cleaning", INT64_MIN, INT64_MAX,
+        true},
+       "log.cleaner.min.cleanable.ratio",
+       true},
+      {{"min.compaction.lag.ms", "long", "0", "records younger than this are not compacted", 0, INT64_MAX, true},
+       "log.cleaner.min.compaction.lag.ms",
+       true},
+      {{"min.insync.replicas", "int", "1", "replicas that must have a record for acks=all", 1, INT32_MAX, true},
+       "min.insync.replicas",
+       true},
+      {{"preallocate", "boolean", "false",
+        "preallocate a new segment's file; stored (log.preallocate.bytes sets it broker-wide)", INT64_MIN, INT64_MAX,
+        true},
+       "log.preallocate",
+       false},
+      {{"remote.log.copy.disable", "boolean", "false", "tiered storage; stored (Mosaic has none)", INT64_MIN, INT64_MAX,
+        true},
+       nullptr,
+       false},
+      {{"remote.log.delete.on.disable", "boolean", "false", "tiered storage; stored (Mosaic has none)", INT64_MIN,
+        INT64_MAX, true},
+       nullptr,
+       false},
+      {{"remote.storage.enable", "boolean", "false", "tiered storage; only false (Mosaic has none)", INT64_MIN,
+        INT64_MAX, true},
+       nullptr,
+       false},
+      {{"retention.bytes", "long", "-1", "a partition keeps at most this much; -1: no limit", -1, INT64_MAX, true},
+       "log.retention.bytes",
+       true},
+      {{"retention.ms", "long", "604800000", "segments older than this are deleted; -1 keeps them", -1, INT64_MAX,
+        true},
+       "log.retention.ms",
+       true},
+      {{"segment.bytes", "int", "1073741824", "a segment rolls at this size", 14, INT32_MAX, true},
+       "log.segment.bytes",
+       true},
+      {{"segment.index.bytes", "int", "10485760",
+        "the offset index's largest size; stored, Mosaic's indexes grow as needed", 4, INT32_MAX, true},
+       "log.index.size.max.bytes",
+       false},
+      {{"segment.jitter.ms", "long", "0", "random shortening of segment.ms; stored, not acted on yet", 0, INT64_MAX,
+        true},
+       "log.roll.jitter.ms",
+       false},
+      {{"segment.ms", "long", "604800000", "a segment rolls this long after its first append", 1, INT64_MAX, true},
+       "log.roll.ms",
+       true},
+      {{"unclean.leader.election.enable", "boolean", "false",
+        "a partition with no eligible replica elects any live one (may lose acknowledged records)", INT64_MIN,
+        INT64_MAX, true},
+       "unclean.leader.election.enable",
+       true},
   };
   return keys;
 }
@@ -149,14 +195,6 @@ const topic_key* find_topic_key(const std::string& name) {
 std::optional<std::string> check_topic_config(const std::string& name, const std::string& value) {
   const topic_key* key = find_topic_key(name);
   if (!key) return "Unknown topic config name: " + name;
-  for (const auto& r : ranges) {
-    if (name != r.name) continue;
-    auto v = parse_long(value);
-    if (!v) return "'" + value + "' is not an integer";
-    if (*v < r.lo || *v > r.hi)
-      return "must be between " + std::to_string(r.lo) + " and " + std::to_string(r.hi) + ", got " + value;
-    return std::nullopt;
-  }
   if (name == "cleanup.policy") {
     if (one_of(value, {"delete", "compact", "compact,delete", "delete,compact"})) return std::nullopt;
     return "must be delete, compact or compact,delete, got '" + value + "'";
@@ -169,6 +207,13 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
     auto v = parse_long(value);
     if (v && (*v == -1 || (*v >= 1 && *v <= 9))) return std::nullopt;
     return "must be -1 or between 1 and 9, got " + value;
+  }
+  if (std::string_view(key->type) == "int" || std::string_view(key->type) == "long") {
+    auto v = parse_long(value);
+    if (!v) return "'" + value + "' is not an integer";
+    if (*v < key->min || *v > key->max)
+      return "must be between " + std::to_string(key->min) + " and " + std::to_string(key->max) + ", got " + value;
+    return std::nullopt;
   }
   if (name == "message.timestamp.type") {
     if (one_of(value, {"CreateTime", "LogAppendTime"})) return std::nullopt;
@@ -199,7 +244,7 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
 std::map<std::string, std::string> topic_defaults(const config::broker_config& cfg,
                                                   const std::map<std::string, std::string>& dynamic) {
   std::map<std::string, std::string> out;
-  for (const auto& k : topic_keys()) out[k.name] = k.kafka_default;
+  for (const auto& k : topic_keys()) out[k.name] = k.default_value;
   // Where Mosaic has a setting of its own, the YAML's value.
   std::map<std::string, std::string> mine = {
       {"cleanup.policy", cfg.server.cleanup_policy},

@@ -8,17 +8,17 @@
 #include <vector>
 
 #include "kernel/config/broker_config.h"
+#include "kernel/config/property.h"
 #include "kernel/log/partition_log.h"
 
 namespace mosaic::broker {
 
-struct topic_key {
-  const char* name;
-  const char* type;           // as DescribeConfigs names types: long, int, double, string, list, boolean
-  const char* broker_key;     // the broker-wide default's key; nullptr: none
-  const char* kafka_default;  // where Mosaic has no setting of its own
-  const char* doc;
-  bool honoured;  // false: stored and described, not acted on yet
+// A topic config: its property (the type as DescribeConfigs names types:
+// long, int, double, string, list, boolean; the default Kafka's, used where
+// Mosaic has no setting of its own; an integer's range), and:
+struct topic_key : config::property {
+  const char* broker_key = nullptr;  // the broker-wide default's key; nullptr: none
+  bool honoured = true;              // false: stored and described, not acted on yet
 };
 const std::vector<topic_key>& topic_keys();
 const topic_key* find_topic_key(const std::string& name);

@@ -20,216 +20,242 @@ struct config_error {
   std::string message;
 };
 
-const std::vector<key_doc> keys = {
-    {"node.id", "integer", "1", "this node's id in the cluster"},
-    {"process.roles", "list", "[broker, controller]", "the roles this node plays: broker, controller or both"},
-    {"log.dirs", "list", "[data]",
-     "where partition data is kept; a relative folder is taken from the directory mosaicd starts in"},
-    {"log_level", "string", "info", "trace, debug, info, warn, error or off"},
-    {"log.segment.bytes", "integer", "1073741824", "a segment rolls at this size"},
-    {"log.roll.ms", "integer", "604800000", "a segment rolls this long after its first append"},
-    {"log.retention.ms", "integer", "604800000", "segments older than this are deleted; -1 keeps them"},
-    {"log.retention.bytes", "integer", "-1", "a partition keeps at most this much; -1: no limit"},
-    {"log.retention.check.interval.ms", "integer", "300000", "how often retention runs"},
-    {"log.flush.interval.messages", "integer", "(none)", "fsync after this many unflushed messages"},
-    {"log.flush.interval.ms", "integer", "(none)", "fsync when the oldest unflushed append is this old"},
-    {"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries"},
-    {"log.preallocate.bytes", "integer", "4194304",
-     "disk reserved ahead of the end of a partition's active segment, in steps this size (0: none)"},
-    {"message.max.bytes", "integer", "1048588", "the largest record batch accepted"},
-    {"producer.id.expiration.ms", "integer", "86400000",
-     "an idempotent producer silent this long is forgotten by the partitions it wrote to"},
-    {"log.message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime"},
-    {"num.partitions", "integer", "1", "partitions of a topic created without a count"},
-    {"default.replication.factor", "integer", "1", "replicas of a topic created without a factor"},
-    {"min.insync.replicas", "integer", "1", "replicas that must have a record before acks=all is answered"},
-    {"auto.create.topics.enable", "boolean", "true", "Metadata for an unknown topic creates it"},
-    {"compression.type", "string", "producer",
-     "producer (keep what the producer sent), uncompressed, gzip, snappy, lz4 or zstd"},
-    {"log.cleanup.policy", "string", "delete",
-     "delete (retention), compact (the latest record per key is kept) or compact,delete"},
-    {"log.cleaner.enable", "boolean", "true", "run the cleaner, which compacts topics with cleanup.policy=compact"},
-    {"log.cleaner.backoff.ms", "integer", "15000", "how long the cleaner sleeps when no log is due"},
-    {"log.cleaner.dedupe.buffer.size", "integer", "134217728",
-     "memory for the cleaner's key map (24 bytes a key); a pass maps as many keys as fit"},
-    {"log.cleaner.io.max.bytes.per.second", "integer", "(no limit)",
-     "the cleaner's reads and writes together stay under this rate"},
-    {"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"},
-    {"broker.rack", "string", "(none)", "the rack this broker is in, registered with it"},
-    {"broker.session.timeout.ms", "integer", "9000",
-     "the active controller fences a broker it has not heard from for this long"},
-    {"replica.lag.time.max.ms", "integer", "30000",
-     "a follower that has not caught up with its leader for this long leaves the ISR"},
-    {"replica.fetch.wait.max.ms", "integer", "500", "a leader holds a follower's fetch this long for new data"},
-    {"replica.fetch.max.bytes", "integer", "1048576", "bytes a follower asks for per partition and fetch"},
-    {"replication.port", "integer", "0",
-     "where followers fetch from this broker (Mosaic's own protocol, on the first listener's host; 0: any free port)"},
-    {"auto.leader.rebalance.enable", "boolean", "true",
-     "the controller moves leadership back to preferred replicas when a broker leads too few of its own"},
-    {"leader.imbalance.check.interval.seconds", "integer", "300", "how often the controller checks the balance"},
-    {"leader.imbalance.per.broker.percentage", "integer", "10",
-     "a broker leading fewer of the partitions it is preferred for than this share is rebalanced"},
-    {"unclean.leader.election.enable", "boolean", "false",
-     "a partition with no eligible replica elects any live one, which may lose acknowledged records"},
-    {"controller.quorum.voters", "list", "[] (this node alone)",
-     "the metadata quorum's voters as id@host:port; this node's entry is where it listens for the others"},
-    {"controller.quorum.election.timeout.ms", "integer", "1000",
-     "a voter that hears no leader for this long (to twice as long) starts an election"},
-    {"metadata.log.max.record.bytes.between.snapshots", "integer", "20971520",
-     "a snapshot of the metadata image is taken after this many bytes of records"},
-    {"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection"},
-    {"queued.max.request.bytes", "integer", "104857600",
-     "request bytes read and not yet answered, all connections together; reading waits above it (-1: no bound)"},
-    {"max.connections", "integer", "10000", "connections over this are refused"},
-    {"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this"},
-    {"num.network.threads", "integer", "2", "threads serving sockets"},
-    {"num.io.threads", "integer", "2", "threads waiting on fsync"},
-    {"group.min.session.timeout.ms", "integer", "6000", "the shortest session a classic group member may ask for"},
-    {"group.max.session.timeout.ms", "integer", "1800000", "the longest session a classic group member may ask for"},
-    {"group.initial.rebalance.delay.ms", "integer", "3000",
-     "a new classic group waits this long for more members before its first rebalance"},
-    {"group.max.size", "integer", "2147483647", "members a classic group may have"},
-    {"group.consumer.session.timeout.ms", "integer", "45000",
-     "a consumer group member that sends no heartbeat for this long is removed"},
-    {"group.consumer.heartbeat.interval.ms", "integer", "5000", "how often consumer group members send heartbeats"},
-    {"group.consumer.heartbeat.hold.ms", "integer", "4000",
-     "how long a heartbeat that brings a member nothing new may be held (under its interval); 0: answered at once"},
-    {"group.consumer.max.size", "integer", "2147483647", "members a consumer group may have"},
-    {"group.consumer.assignors", "list", "[uniform, range]",
-     "server-side assignors by name (from assignor plugins); the first is the default"},
-    {"offset.metadata.max.bytes", "integer", "4096", "the largest metadata string an offset commit may carry"},
-    {"offsets.retention.minutes", "integer", "10080",
-     "committed offsets of a group without members are deleted this long after its last member left (or the commit, "
-     "if later); while it has members, those of topics it does not consume, this long after their commit"},
-    {"offsets.retention.check.interval.ms", "integer", "600000", "how often expired offsets are looked for"},
-    {"group.share.session.timeout.ms", "integer", "45000",
-     "a share group member that sends no heartbeat for this long is removed"},
-    {"group.share.heartbeat.interval.ms", "integer", "5000", "how often share group members send heartbeats"},
-    {"group.share.max.size", "integer", "200", "members a share group may have"},
-    {"group.share.record.lock.duration.ms", "integer", "30000",
-     "how long a share consumer holds a record it fetched before it is offered again"},
-    {"group.share.min.record.lock.duration.ms", "integer", "15000", "the shortest lock a share group may configure"},
-    {"group.share.max.record.lock.duration.ms", "integer", "60000", "the longest lock a share group may configure"},
-    {"group.share.delivery.count.limit", "integer", "5", "deliveries of a record before it is archived"},
-    {"group.share.min.delivery.count.limit", "integer", "2", "the lowest delivery limit a share group may configure"},
-    {"group.share.max.delivery.count.limit", "integer", "10", "the highest delivery limit a share group may configure"},
-    {"group.share.partition.max.record.locks", "integer", "2000", "records in flight per share-partition"},
-    {"group.share.min.partition.max.record.locks", "integer", "100",
-     "the lowest in-flight bound a share group may configure"},
-    {"group.share.max.partition.max.record.locks", "integer", "4000",
-     "the highest in-flight bound a share group may configure"},
-    {"group.share.max.share.sessions", "integer", "2000", "share sessions this broker keeps open at once"},
-    {"group.share.assignors", "list", "[simple]", "share group assignors by name (from assignor plugins)"},
-    {"group.share.policy", "string", "mosaic.share_policy.default",
-     "the share policy plugin: what RELEASE, REJECT, a lock timeout and RENEW lead to; SIGHUP swaps it"},
-    {"group.share.dlq.handler", "string", "mosaic.dlq.topic",
-     "the DLQ handler plugin: where a share group's dead letters go (KIP-1191); SIGHUP swaps it"},
-    {"errors.deadletterqueue.topic.name.prefix", "string", "dlq.",
-     "a share group's dead-letter topic must start with this (empty: any name)"},
-    {"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
-     "create a share group's dead-letter topic when it is first written"},
-    {"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"},
-    {"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
-     "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"},
-    {"plugins.load", "list", "[]",
-     "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"},
-};
-
-// The integer log keys: name, field, smallest value.
-struct log_int_field {
-  const char* key;
-  int64_t log_defaults::*member;
-  int64_t min;
-};
-constexpr log_int_field log_int_fields[] = {
-    {"log.segment.bytes", &log_defaults::segment_bytes, 14},
-    {"log.roll.ms", &log_defaults::roll_ms, 1},
-    {"log.retention.ms", &log_defaults::retention_ms, -1},
-    {"log.retention.bytes", &log_defaults::retention_bytes, -1},
-    {"log.retention.check.interval.ms", &log_defaults::retention_check_interval_ms, 1},
-    {"log.flush.interval.messages", &log_defaults::flush_interval_messages, 1},
-    {"log.flush.interval.ms", &log_defaults::flush_interval_ms, 0},
-    {"log.index.interval.bytes", &log_defaults::index_interval_bytes, 0},
-    {"message.max.bytes", &log_defaults::message_max_bytes, 0},
-    {"producer.id.expiration.ms", &log_defaults::producer_id_expiration_ms, 1},
-    {"log.preallocate.bytes", &log_defaults::preallocate_bytes, 0},
-    {"log.cleaner.backoff.ms", &log_defaults::cleaner_backoff_ms, 1},
-    {"log.cleaner.dedupe.buffer.size", &log_defaults::cleaner_dedupe_buffer_size, 1024},
-    {"log.cleaner.io.max.bytes.per.second", &log_defaults::cleaner_io_max_bytes_per_second, 1},
-};
-
-struct server_int_field {
-  const char* key;
-  int64_t server_settings::*member;
-  int64_t min;
-  int64_t max;
-};
-constexpr server_int_field server_int_fields[] = {
-    {"num.partitions", &server_settings::num_partitions, 1, 1000000},
-    {"default.replication.factor", &server_settings::default_replication_factor, 1, 32767},
-    {"min.insync.replicas", &server_settings::min_insync_replicas, 1, 32767},
-    {"socket.request.max.bytes", &server_settings::socket_request_max_bytes, 1, INT32_MAX},
-    {"queued.max.request.bytes", &server_settings::queued_max_request_bytes, -1, INT64_MAX},
-    {"max.connections", &server_settings::max_connections, 1, INT32_MAX},
-    {"connections.max.idle.ms", &server_settings::connections_max_idle_ms, 1, INT64_MAX},
-    {"num.network.threads", &server_settings::num_network_threads, 1, 256},
-    {"num.io.threads", &server_settings::num_io_threads, 1, 256},
-    {"broker.session.timeout.ms", &server_settings::broker_session_timeout_ms, 100, INT32_MAX},
-    {"replica.lag.time.max.ms", &server_settings::replica_lag_time_max_ms, 100, INT32_MAX},
-    {"replica.fetch.wait.max.ms", &server_settings::replica_fetch_wait_max_ms, 0, 60000},
-    {"replica.fetch.max.bytes", &server_settings::replica_fetch_max_bytes, 1024, 1 << 30},
-    {"replication.port", &server_settings::replication_port, 0, 65535},
-    {"leader.imbalance.check.interval.seconds", &server_settings::leader_imbalance_check_interval_s, 1, INT32_MAX},
-    {"leader.imbalance.per.broker.percentage", &server_settings::leader_imbalance_percent, 0, 100},
-};
-
-struct group_int_field {
-  const char* key;
-  int64_t group_settings::*member;
-  int64_t min;
-  int64_t max;
-};
-constexpr group_int_field group_int_fields[] = {
-    {"group.min.session.timeout.ms", &group_settings::min_session_timeout_ms, 1, INT32_MAX},
-    {"group.max.session.timeout.ms", &group_settings::max_session_timeout_ms, 1, INT32_MAX},
-    {"group.initial.rebalance.delay.ms", &group_settings::initial_rebalance_delay_ms, 0, INT32_MAX},
-    {"group.max.size", &group_settings::max_size, 1, INT32_MAX},
-    {"group.consumer.session.timeout.ms", &group_settings::consumer_session_timeout_ms, 1, INT32_MAX},
-    {"group.consumer.heartbeat.interval.ms", &group_settings::consumer_heartbeat_interval_ms, 1, INT32_MAX},
-    {"group.consumer.heartbeat.hold.ms", &group_settings::consumer_heartbeat_hold_ms, 0, INT32_MAX},
-    {"group.consumer.max.size", &group_settings::consumer_max_size, 1, INT32_MAX},
-    {"offset.metadata.max.bytes", &group_settings::offset_metadata_max_bytes, 0, INT32_MAX},
-    {"offsets.retention.check.interval.ms", &group_settings::offsets_retention_check_interval_ms, 1, INT64_MAX},
-    {"group.share.session.timeout.ms", &group_settings::share_session_timeout_ms, 1, INT32_MAX},
-    {"group.share.heartbeat.interval.ms", &group_settings::share_heartbeat_interval_ms, 1, INT32_MAX},
-    {"group.share.max.size", &group_settings::share_max_size, 1, 1000},
-    {"group.share.record.lock.duration.ms", &group_settings::share_record_lock_duration_ms, 1000, 3600000},
-    {"group.share.min.record.lock.duration.ms", &group_settings::share_min_record_lock_duration_ms, 1000, 3600000},
-    {"group.share.max.record.lock.duration.ms", &group_settings::share_max_record_lock_duration_ms, 1000, 3600000},
-    {"group.share.delivery.count.limit", &group_settings::share_delivery_count_limit, 2, 10},
-    {"group.share.min.delivery.count.limit", &group_settings::share_min_delivery_count_limit, 2, 10},
-    {"group.share.max.delivery.count.limit", &group_settings::share_max_delivery_count_limit, 2, 10},
-    {"group.share.partition.max.record.locks", &group_settings::share_partition_max_record_locks, 100, 10000},
-    {"group.share.min.partition.max.record.locks", &group_settings::share_min_partition_max_record_locks, 100, 10000},
-    {"group.share.max.partition.max.record.locks", &group_settings::share_max_partition_max_record_locks, 100, 10000},
-    {"group.share.max.share.sessions", &group_settings::share_max_share_sessions, 1, INT32_MAX},
-};
-
-const group_int_field* group_field(const std::string& key) {
-  for (const auto& f : group_int_fields)
-    if (key == f.key) return &f;
-  return nullptr;
+// A pointer to an integer setting, for the key table.
+template <auto Part, auto Member>
+int64_t* at(broker_config& c) {
+  return &((c.*Part).*Member);
 }
 
-const server_int_field* server_field(const std::string& key) {
-  for (const auto& f : server_int_fields)
-    if (key == f.key) return &f;
-  return nullptr;
-}
+// Every YAML key, in one table: what --help and the README say of it, an
+// integer's range, whether it may change at run time (as the broker-wide
+// default of a topic config, through IncrementalAlterConfigs on a BROKER
+// resource), and where an integer key's value goes (the other keys are
+// read by the parser's own code).
+struct key_row {
+  property p;
+  int64_t* (*field)(broker_config&) = nullptr;
+  int64_t scale = 1;  // the field holds the value times this (minutes kept as ms)
+};
 
-const log_int_field* log_field(const std::string& key) {
-  for (const auto& f : log_int_fields)
-    if (key == f.key) return &f;
+const std::vector<key_row> rows = {
+    {{"node.id", "integer", "1", "this node's id in the cluster"}},
+    {{"process.roles", "list", "[broker, controller]",
+      "broker, controller or both. A controller is a voter of the metadata quorum (listed in controller.quorum.voters "
+      "when that is set); a broker-only node follows the quorum as an observer (controller.quorum.voters names the "
+      "controllers); a controller-only node serves no clients (no listeners)"}},
+    {{"log.dirs", "list", "[data]",
+      "where partition data is kept; a relative folder is taken from the directory mosaicd starts in"}},
+    {{"log_level", "string", "info", "trace, debug, info, warn, error or off"}},
+    {{"log.segment.bytes", "integer", "1073741824", "a segment rolls at this size", 14, INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::segment_bytes>},
+    {{"log.roll.ms", "integer", "604800000", "a segment rolls this long after its first append", 1, INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::roll_ms>},
+    {{"log.retention.ms", "integer", "604800000", "segments whose newest record is older are deleted; -1 keeps them",
+      -1, INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::retention_ms>},
+    {{"log.retention.bytes", "integer", "-1", "a partition keeps at most this much (whole segments); -1: no limit", -1,
+      INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::retention_bytes>},
+    {{"log.retention.check.interval.ms", "integer", "300000", "how often retention runs", 1, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::retention_check_interval_ms>},
+    {{"log.flush.interval.messages", "integer", "(none)", "fsync after this many unflushed messages", 1, INT64_MAX,
+      true},
+     at<&broker_config::log, &log_defaults::flush_interval_messages>},
+    {{"log.flush.interval.ms", "integer", "(none)", "fsync when the oldest unflushed append is this old", 0, INT64_MAX,
+      true},
+     at<&broker_config::log, &log_defaults::flush_interval_ms>},
+    {{"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries", 0, INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::index_interval_bytes>},
+    {{"log.preallocate.bytes", "integer", "4194304",
+      "Mosaic's own: disk reserved past the end of each partition's active segment, in steps this size, given back "
+      "when the segment is sealed; it spares the file system work on every write. 0: none",
+      0, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::preallocate_bytes>},
+    {{"message.max.bytes", "integer", "1048588", "the largest record batch accepted", 0, INT64_MAX, true},
+     at<&broker_config::log, &log_defaults::message_max_bytes>},
+    {{"producer.id.expiration.ms", "integer", "86400000",
+      "an idempotent producer silent this long is forgotten by the partitions it wrote to", 1, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::producer_id_expiration_ms>},
+    {{"log.message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime", INT64_MIN, INT64_MAX, true}},
+    {{"num.partitions", "integer", "1", "partitions of a topic created without a count", 1, 1000000, false},
+     at<&broker_config::server, &server_settings::num_partitions>},
+    {{"default.replication.factor", "integer", "1", "replicas of a topic created without a factor", 1, 32767, false},
+     at<&broker_config::server, &server_settings::default_replication_factor>},
+    {{"min.insync.replicas", "integer", "1", "replicas that must have a record before acks=all is answered", 1, 32767,
+      false},
+     at<&broker_config::server, &server_settings::min_insync_replicas>},
+    {{"auto.create.topics.enable", "boolean", "true", "Metadata for an unknown topic creates it"}},
+    {{"compression.type", "string", "producer",
+      "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4, zstd rewrite batches"}},
+    {{"log.cleanup.policy", "string", "delete",
+      "delete (retention), compact (the latest record per key is kept) or compact,delete"}},
+    {{"log.cleaner.enable", "boolean", "true", "run the cleaner, which compacts topics with cleanup.policy=compact"}},
+    {{"log.cleaner.backoff.ms", "integer", "15000", "how long the cleaner sleeps when no log is due", 1, INT64_MAX,
+      false},
+     at<&broker_config::log, &log_defaults::cleaner_backoff_ms>},
+    {{"log.cleaner.dedupe.buffer.size", "integer", "134217728",
+      "memory for the cleaner's key map (24 bytes a key); a pass maps as many keys as fit and leaves the rest for the "
+      "next",
+      1024, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::cleaner_dedupe_buffer_size>},
+    {{"log.cleaner.io.max.bytes.per.second", "integer", "(no limit)",
+      "the cleaner's reads and writes together stay under this rate", 1, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::cleaner_io_max_bytes_per_second>},
+    {{"cluster.id", "string", "(made at first start)", "the cluster's id; kept in the metadata log"}},
+    {{"broker.rack", "string", "(none)",
+      "the rack this broker is in, registered with it at every start (with a broker epoch one past the last start's); "
+      "new partitions' replicas are spread over racks"}},
+    {{"broker.session.timeout.ms", "integer", "9000",
+      "the active controller fences a broker it has not heard from for this long and moves its partitions' leadership",
+      100, INT32_MAX, false},
+     at<&broker_config::server, &server_settings::broker_session_timeout_ms>},
+    {{"replica.lag.time.max.ms", "integer", "30000",
+      "a follower that has not caught up with its leader for this long leaves the ISR", 100, INT32_MAX, false},
+     at<&broker_config::server, &server_settings::replica_lag_time_max_ms>},
+    {{"replica.fetch.wait.max.ms", "integer", "500", "a leader holds a follower's fetch this long for new data", 0,
+      60000, false},
+     at<&broker_config::server, &server_settings::replica_fetch_wait_max_ms>},
+    {{"replica.fetch.max.bytes", "integer", "1048576", "bytes a follower asks for per partition and fetch", 1024,
+      1 << 30, false},
+     at<&broker_config::server, &server_settings::replica_fetch_max_bytes>},
+    {{"replication.port", "integer", "0",
+      "where followers fetch from this broker (Mosaic's own protocol over kernel/rpc, on the first listener's host; 0: "
+      "any free port, registered in the metadata)",
+      0, 65535, false},
+     at<&broker_config::server, &server_settings::replication_port>},
+    {{"auto.leader.rebalance.enable", "boolean", "true",
+      "the controller moves leadership back to preferred replicas (the first assigned) when a broker does not lead "
+      "more than leader.imbalance.per.broker.percentage of the partitions it is preferred for"}},
+    {{"leader.imbalance.check.interval.seconds", "integer", "300", "how often the controller checks that balance", 1,
+      INT32_MAX, false},
+     at<&broker_config::server, &server_settings::leader_imbalance_check_interval_s>},
+    {{"leader.imbalance.per.broker.percentage", "integer", "10",
+      "a broker leading fewer of the partitions it is preferred for than this share is rebalanced", 0, 100, false},
+     at<&broker_config::server, &server_settings::leader_imbalance_percent>},
+    {{"unclean.leader.election.enable", "boolean", "false",
+      "a partition with no eligible replica elects any live one, which may lose acknowledged records (also a topic "
+      "config)"}},
+    {{"controller.quorum.voters", "list", "[] (this node alone)",
+      "the metadata quorum's voters, Kafka's id@host:port; this node's entry is where it listens for the others"}},
+    {{"controller.quorum.election.timeout.ms", "integer", "1000",
+      "a voter that hears no leader for this long (up to twice as long, at random) starts an election"}},
+    {{"metadata.log.max.record.bytes.between.snapshots", "integer", "20971520",
+      "a snapshot of the metadata image is taken after this many bytes of records"}},
+    {{"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection", 1, INT32_MAX,
+      false},
+     at<&broker_config::server, &server_settings::socket_request_max_bytes>},
+    {{"queued.max.request.bytes", "integer", "104857600",
+      "request bytes read and not yet answered, all connections together; a connection whose next request would pass "
+      "it waits before reading it (one request alone always fits). -1: no bound (Kafka's default)",
+      -1, INT64_MAX, false},
+     at<&broker_config::server, &server_settings::queued_max_request_bytes>},
+    {{"max.connections", "integer", "10000", "connections over this are refused", 1, INT32_MAX, false},
+     at<&broker_config::server, &server_settings::max_connections>},
+    {{"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this", 1, INT64_MAX, false},
+     at<&broker_config::server, &server_settings::connections_max_idle_ms>},
+    {{"num.network.threads", "integer", "2", "threads serving sockets", 1, 256, false},
+     at<&broker_config::server, &server_settings::num_network_threads>},
+    {{"num.io.threads", "integer", "2", "threads waiting on fsync", 1, 256, false},
+     at<&broker_config::server, &server_settings::num_io_threads>},
+    {{"group.min.session.timeout.ms", "integer", "6000", "the shortest session a classic group member may ask for", 1,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::min_session_timeout_ms>},
+    {{"group.max.session.timeout.ms", "integer", "1800000", "the longest session a classic group member may ask for", 1,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::max_session_timeout_ms>},
+    {{"group.initial.rebalance.delay.ms", "integer", "3000",
+      "a new classic group waits this long for more members before its first rebalance", 0, INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::initial_rebalance_delay_ms>},
+    {{"group.max.size", "integer", "2147483647", "members a classic group may have", 1, INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::max_size>},
+    {{"group.consumer.session.timeout.ms", "integer", "45000",
+      "a consumer group (KIP-848) member that sends no heartbeat for this long is removed", 1, INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::consumer_session_timeout_ms>},
+    {{"group.consumer.heartbeat.interval.ms", "integer", "5000", "how often consumer group members send heartbeats", 1,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::consumer_heartbeat_interval_ms>},
+    {{"group.consumer.heartbeat.hold.ms", "integer", "4000",
+      "Mosaic's own: the longest a consumer group member's heartbeat that brings it nothing new is held (a long poll), "
+      "so that a member that must give partitions up hears of it at once; never beyond the interval the member was "
+      "told less a tenth; 0 answers every heartbeat at once, as Kafka does",
+      0, INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::consumer_heartbeat_hold_ms>},
+    {{"group.consumer.max.size", "integer", "2147483647", "members a consumer group may have", 1, INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::consumer_max_size>},
+    {{"group.consumer.assignors", "list", "[uniform, range]",
+      "server-side assignors by name, from assignor plugins; the first is the default. A name no plugins.load entry "
+      "provides is loaded as the built-in mosaic.assignor.<name>"}},
+    {{"offset.metadata.max.bytes", "integer", "4096", "the largest metadata string an offset commit may carry", 0,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::offset_metadata_max_bytes>},
+    {{"offsets.retention.minutes", "integer", "10080",
+      "committed offsets of a group without members are deleted this long after its last member left (or the commit, "
+      "if later); while it has members, those of topics it does not consume, this long after their commit",
+      1, INT32_MAX},
+     at<&broker_config::groups, &group_settings::offsets_retention_ms>,
+     60000},
+    {{"offsets.retention.check.interval.ms", "integer", "600000", "how often expired offsets are looked for", 1,
+      INT64_MAX, false},
+     at<&broker_config::groups, &group_settings::offsets_retention_check_interval_ms>},
+    {{"group.share.session.timeout.ms", "integer", "45000",
+      "a share group member that sends no heartbeat for this long is removed (its locks released)", 1, INT32_MAX,
+      false},
+     at<&broker_config::groups, &group_settings::share_session_timeout_ms>},
+    {{"group.share.heartbeat.interval.ms", "integer", "5000", "how often share group members send heartbeats", 1,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::share_heartbeat_interval_ms>},
+    {{"group.share.max.size", "integer", "200", "members a share group may have", 1, 1000, false},
+     at<&broker_config::groups, &group_settings::share_max_size>},
+    {{"group.share.record.lock.duration.ms", "integer", "30000",
+      "how long a share consumer holds a record it fetched before it is offered again", 1000, 3600000, false},
+     at<&broker_config::groups, &group_settings::share_record_lock_duration_ms>},
+    {{"group.share.min.record.lock.duration.ms", "integer", "15000", "the shortest lock a share group may configure",
+      1000, 3600000, false},
+     at<&broker_config::groups, &group_settings::share_min_record_lock_duration_ms>},
+    {{"group.share.max.record.lock.duration.ms", "integer", "60000", "the longest lock a share group may configure",
+      1000, 3600000, false},
+     at<&broker_config::groups, &group_settings::share_max_record_lock_duration_ms>},
+    {{"group.share.delivery.count.limit", "integer", "5",
+      "deliveries of a record before it is archived (or dead-lettered)", 2, 10, false},
+     at<&broker_config::groups, &group_settings::share_delivery_count_limit>},
+    {{"group.share.min.delivery.count.limit", "integer", "2", "the lowest delivery limit a share group may configure",
+      2, 10, false},
+     at<&broker_config::groups, &group_settings::share_min_delivery_count_limit>},
+    {{"group.share.max.delivery.count.limit", "integer", "10", "the highest delivery limit a share group may configure",
+      2, 10, false},
+     at<&broker_config::groups, &group_settings::share_max_delivery_count_limit>},
+    {{"group.share.partition.max.record.locks", "integer", "2000", "records in flight per share-partition", 100, 10000,
+      false},
+     at<&broker_config::groups, &group_settings::share_partition_max_record_locks>},
+    {{"group.share.min.partition.max.record.locks", "integer", "100",
+      "the lowest in-flight bound a share group may configure", 100, 10000, false},
+     at<&broker_config::groups, &group_settings::share_min_partition_max_record_locks>},
+    {{"group.share.max.partition.max.record.locks", "integer", "4000",
+      "the highest in-flight bound a share group may configure", 100, 10000, false},
+     at<&broker_config::groups, &group_settings::share_max_partition_max_record_locks>},
+    {{"group.share.max.share.sessions", "integer", "2000", "share sessions this broker keeps open at once", 1,
+      INT32_MAX, false},
+     at<&broker_config::groups, &group_settings::share_max_share_sessions>},
+    {{"group.share.assignors", "list", "[simple]",
+      "share group assignors by name, from assignor plugins; the first is used"}},
+    {{"group.share.policy", "string", "mosaic.share_policy.default",
+      "the share policy plugin (what RELEASE, REJECT, a lock timeout and RENEW lead to); SIGHUP swaps it"}},
+    {{"group.share.dlq.handler", "string", "mosaic.dlq.topic",
+      "the DLQ handler plugin: where a share group's dead letters go (KIP-1191); SIGHUP swaps it"}},
+    {{"errors.deadletterqueue.topic.name.prefix", "string", "dlq.",
+      "a share group's dead-letter topic must start with this (empty: any name but __...)"}},
+    {{"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
+      "create a share group's dead-letter topic when it is first written"}},
+    {{"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"}},
+    {{"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
+      "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
+    {{"plugins.load", "list", "[]",
+      "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"}},
+};
+
+const key_row* int_row(const std::string& key) {
+  for (const auto& r : rows)
+    if (r.field != nullptr && key == r.p.name) return &r;
   return nullptr;
 }
 
@@ -310,14 +336,8 @@ class parser {
         cfg.log_level = scalar(v, key);
         if (!log::parse_level(cfg.log_level))
           fail(v, key, "unknown level '" + cfg.log_level + "' (trace, debug, info, warn, error, off)");
-      } else if (auto* field = log_field(key)) {
-        cfg.log.*(field->member) = integer(v, key, field->min, INT64_MAX);
-      } else if (auto* sfield = server_field(key)) {
-        cfg.server.*(sfield->member) = integer(v, key, sfield->min, sfield->max);
-      } else if (auto* gfield = group_field(key)) {
-        cfg.groups.*(gfield->member) = integer(v, key, gfield->min, gfield->max);
-      } else if (key == "offsets.retention.minutes") {
-        cfg.groups.offsets_retention_ms = integer(v, key, 1, INT32_MAX) * 60000;
+      } else if (auto* row = int_row(key)) {
+        *row->field(cfg) = integer(v, key, row->p.min, row->p.max) * row->scale;
       } else if (key == "group.consumer.assignors") {
         cfg.groups.consumer_assignors = string_list(v, key);
         if (cfg.groups.consumer_assignors.empty()) fail(v, key, "needs at least one assignor");
@@ -586,7 +606,15 @@ void apply_override(YAML::Node map, const std::string& key, const YAML::Node& va
 
 }  // namespace
 
-const std::vector<key_doc>& documented_keys() { return keys; }
+const std::vector<property>& documented_keys() {
+  static const std::vector<property> keys = [] {
+    std::vector<property> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(r.p);
+    return out;
+  }();
+  return keys;
+}
 
 result<broker_config> parse_broker_config(const std::string& yaml_text, const std::string& source_name,
                                           const std::vector<std::string>& overrides,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/config/property.h"
 #include "mosaic/sdk/config_validation.h"
 
 namespace mosaic::config {
@@ -148,14 +149,9 @@ struct broker_config {
   std::vector<plugin_entry> plugins;
 };
 
-// One documented key: for `--help` and the README's table.
-struct key_doc {
-  const char* key;
-  const char* type;
-  const char* default_value;
-  const char* description;
-};
-const std::vector<key_doc>& documented_keys();
+// Every key the YAML takes, in the table the parser reads integers by:
+// for `--help` and the README's table (a test keeps them the same).
+const std::vector<property>& documented_keys();
 
 // Reads `file`, applies `overrides` ("key=value", the value read as YAML),
 // and checks the result. `origin` replaces "$ORIGIN" in plugin search paths

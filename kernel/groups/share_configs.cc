@@ -27,9 +27,15 @@ std::string boolean(const config::group_settings&, const std::string& name, cons
 }
 
 const share_config_field fields[] = {
-    {"errors.deadletterqueue.copy.record.enable", "boolean",
-     [](const config::group_settings&) -> std::string { return "false"; }, boolean},
-    {"errors.deadletterqueue.topic.name", "string", [](const config::group_settings&) -> std::string { return ""; },
+    {{"errors.deadletterqueue.copy.record.enable", "boolean", "false",
+      "copy the record's key, value and timestamp into its dead letter (KIP-1191)", INT64_MIN, INT64_MAX, true},
+     [](const config::group_settings&) -> std::string { return "false"; },
+     boolean},
+    {{"errors.deadletterqueue.topic.name", "string", "(none)",
+      "the topic rejected records and those at the delivery limit go to; it starts with "
+      "errors.deadletterqueue.topic.name.prefix",
+      INT64_MIN, INT64_MAX, true},
+     [](const config::group_settings&) -> std::string { return ""; },
      [](const config::group_settings& c, const std::string&, const std::string& value) -> std::string {
        if (value.empty()) return "";
        if (value.rfind("__", 0) == 0) return "a dead-letter topic name cannot start with '__'";
@@ -38,42 +44,57 @@ const share_config_field fields[] = {
                 "' (errors.deadletterqueue.topic.name.prefix)";
        return "";
      }},
-    {"share.auto.offset.reset", "string", [](const config::group_settings&) -> std::string { return "latest"; },
+    {{"share.auto.offset.reset", "string", "latest",
+      "where a share-partition with no state starts: latest, earliest or by_duration:<ISO-8601 duration>", INT64_MIN,
+      INT64_MAX, true},
+     [](const config::group_settings&) -> std::string { return "latest"; },
      [](const config::group_settings&, const std::string&, const std::string& value) -> std::string {
        if (value == "latest" || value == "earliest") return "";
        if (value.rfind("by_duration:", 0) == 0 && parse_duration_ms(std::string_view(value).substr(12))) return "";
        return "share.auto.offset.reset must be latest, earliest or by_duration:<ISO-8601 duration>, got '" + value +
               "'";
      }},
-    {"share.delivery.count.limit", "int",
+    {{"share.delivery.count.limit", "int", "(group.share.delivery.count.limit)",
+      "deliveries of a record before it is archived or dead-lettered, within group.share.min/max.delivery.count.limit",
+      INT64_MIN, INT64_MAX, true},
      [](const config::group_settings& c) { return std::to_string(c.share_delivery_count_limit); },
      [](const config::group_settings& c, const std::string& name, const std::string& value) {
        return integer_in(name, value, c.share_min_delivery_count_limit, c.share_max_delivery_count_limit);
      }},
-    {"share.heartbeat.interval.ms", "int",
+    {{"share.heartbeat.interval.ms", "int", "(group.share.heartbeat.interval.ms)",
+      "how often members send heartbeats (100 to 3600000)", INT64_MIN, INT64_MAX, true},
      [](const config::group_settings& c) { return std::to_string(c.share_heartbeat_interval_ms); },
      [](const config::group_settings&, const std::string& name, const std::string& value) {
        return integer_in(name, value, 100, 3600000);
      }},
-    {"share.isolation.level", "string", [](const config::group_settings&) -> std::string { return "read_uncommitted"; },
+    {{"share.isolation.level", "string", "read_uncommitted", "read_committed acquires up to the last stable offset",
+      INT64_MIN, INT64_MAX, true},
+     [](const config::group_settings&) -> std::string { return "read_uncommitted"; },
      [](const config::group_settings&, const std::string&, const std::string& value) -> std::string {
        return value == "read_committed" || value == "read_uncommitted"
                   ? ""
                   : "share.isolation.level must be read_committed or read_uncommitted, got '" + value + "'";
      }},
-    {"share.partition.max.record.locks", "int",
+    {{"share.partition.max.record.locks", "int", "(group.share.partition.max.record.locks)",
+      "records in flight per share-partition, within group.share.min/max.partition.max.record.locks", INT64_MIN,
+      INT64_MAX, true},
      [](const config::group_settings& c) { return std::to_string(c.share_partition_max_record_locks); },
      [](const config::group_settings& c, const std::string& name, const std::string& value) {
        return integer_in(name, value, c.share_min_partition_max_record_locks, c.share_max_partition_max_record_locks);
      }},
-    {"share.record.lock.duration.ms", "int",
+    {{"share.record.lock.duration.ms", "int", "(group.share.record.lock.duration.ms)",
+      "how long a fetched record stays locked to its member, within group.share.min/max.record.lock.duration.ms",
+      INT64_MIN, INT64_MAX, true},
      [](const config::group_settings& c) { return std::to_string(c.share_record_lock_duration_ms); },
      [](const config::group_settings& c, const std::string& name, const std::string& value) {
        return integer_in(name, value, c.share_min_record_lock_duration_ms, c.share_max_record_lock_duration_ms);
      }},
-    {"share.renew.acknowledge.enable", "boolean", [](const config::group_settings&) -> std::string { return "true"; },
+    {{"share.renew.acknowledge.enable", "boolean", "true", "whether RENEW (KIP-1222) may extend a lock", INT64_MIN,
+      INT64_MAX, true},
+     [](const config::group_settings&) -> std::string { return "true"; },
      boolean},
-    {"share.session.timeout.ms", "int",
+    {{"share.session.timeout.ms", "int", "(group.share.session.timeout.ms)",
+      "a member with no heartbeat for this long is removed (1000 to 3600000)", INT64_MIN, INT64_MAX, true},
      [](const config::group_settings& c) { return std::to_string(c.share_session_timeout_ms); },
      [](const config::group_settings&, const std::string& name, const std::string& value) {
        return integer_in(name, value, 1000, 3600000);
@@ -93,7 +114,7 @@ const share_config_field* find_share_config(const std::string& name) {
 std::string share_config_value(const share_overrides& overrides, const share_config_field& f,
                                const config::group_settings& s) {
   auto it = overrides.find(f.name);
-  return it != overrides.end() ? it->second : f.default_value(s);
+  return it != overrides.end() ? it->second : f.broker_default(s);
 }
 
 std::optional<int64_t> parse_duration_ms(std::string_view s) {
@@ -140,7 +161,7 @@ share_group_config resolve_share_configs(const share_overrides& overrides, const
   auto value = [&](const char* name) { return share_config_value(overrides, *find_share_config(name), s); };
   auto integer = [&](const char* name) {
     if (auto v = to_integer(value(name))) return *v;
-    return to_integer(find_share_config(name)->default_value(s)).value_or(0);
+    return to_integer(find_share_config(name)->broker_default(s)).value_or(0);
   };
   share_group_config c;
   c.limits.delivery_limit = static_cast<int32_t>(integer("share.delivery.count.limit"));

@@ -14,18 +14,21 @@
 #include <string_view>
 
 #include "kernel/config/broker_config.h"
+#include "kernel/config/property.h"
 #include "kernel/groups/share_partition.h"
 
 namespace mosaic::groups {
 
 using share_overrides = std::map<std::string, std::string>;  // config name -> value
 
-struct share_config_field {
-  const char* name;
-  const char* type;  // int, boolean or string (as DescribeConfigs names them)
-  std::string (*default_value)(const config::group_settings&);
-  // Why `value` is not acceptable (empty: it is).
-  std::string (*check)(const config::group_settings&, const std::string& name, const std::string& value);
+// A share group config: its property (type as DescribeConfigs names it:
+// int, boolean or string; the default as documented; every one dynamic),
+// and what the broker's settings make of it:
+struct share_config_field : config::property {
+  std::string (*broker_default)(const config::group_settings&) = nullptr;
+  // Why `value` is not acceptable (empty: it is); an integer's bounds are
+  // the broker's (group.share.min/max.*).
+  std::string (*check)(const config::group_settings&, const std::string& name, const std::string& value) = nullptr;
 };
 
 // Every share group config, by name.

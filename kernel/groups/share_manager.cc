@@ -332,6 +332,7 @@ std::vector<adapter::config_value> share_manager::impl::describe_configs(const s
     v.value = share_config_value(set, f, cfg());
     v.source = set.count(f.name) ? adapter::config_source::group : adapter::config_source::default_value;
     v.type = f.type;
+    v.doc = f.doc;
     out.push_back(std::move(v));
   };
   if (names.empty())

@@ -469,17 +469,19 @@ TEST(replication, leadership_returns_to_the_preferred_replica_on_its_own) {
   settings.push_back("leader.imbalance.per.broker.percentage=0");
   cluster c(false, settings);
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
-  ASSERT_EQ(c.create(1, "pref", 3), 0);
-  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "pref").isr_nodes.size() == 3; }, 10s));
+  ASSERT_EQ(c.create(1, "pref", 3), 0) << c.node(1).err();
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 1, "pref").isr_nodes.size() == 3; }, 10s)) << c.node(1).err();
   const int preferred = partition_of(c, 1, "pref").replica_nodes.at(0);
   c.kill(preferred);
   const int asked = preferred == 1 ? 2 : 1;
   ASSERT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id != preferred; }, 15s));
   const int interim = partition_of(c, asked, "pref").leader_id;
   c.start(preferred);
-  ASSERT_TRUE(c.ready(preferred));
+  ASSERT_TRUE(c.ready(preferred)) << c.node(preferred).err();
   // Back in the ISR, then leading again: nobody asked.
-  EXPECT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id == preferred; }, 20s));
+  EXPECT_TRUE(eventually([&] { return partition_of(c, asked, "pref").leader_id == preferred; }, 20s))
+      << "leader " << partition_of(c, asked, "pref").leader_id << ", preferred " << preferred << "\n"
+      << c.node(asked).err();
   // The controller's balance check moved it; on a loaded machine the
   // interim leader may instead miss its session (1.5 s here) and be fenced,
   // which also hands the partition back, on its own all the same.

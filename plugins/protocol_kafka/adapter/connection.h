@@ -114,6 +114,17 @@ class connection : public std::enable_shared_from_this<connection> {
     size_t remaining = 0;
     std::set<int32_t> leaders;  // named in KIP-951 hints: their endpoints go in the answer
   };
+  // One partition's records to append, and where its answer goes.
+  struct produce_item {
+    size_t ti = 0, pi = 0;  // topic and partition index in the answer
+    std::string topic;
+    int32_t partition = 0;
+    bytes_ref records;
+  };
+  std::vector<produce_item> plan_produce(const request_context& rc, const msg::produce_request& req,
+                                         produce_state& st) const;
+  static bool produced(produce_state& st, const produce_item& item, const adapter::produce_result& r,
+                       const std::optional<std::pair<int32_t, int32_t>>& leader);
 
   // KIP-951: a partition refused for leadership names its current leader,
   // so the client need not wait for a Metadata round trip.
@@ -129,6 +140,22 @@ class connection : public std::enable_shared_from_this<connection> {
   // ---- Fetch ----
 
   void fetch(const request_context& rc, const msg::fetch_request& req);
+  // A Fetch under way: the partitions read, where each one's result is in
+  // the broker's answer (-1: none, it failed before), and its session.
+  struct fetch_plan {
+    bool by_id = false;
+    int32_t session_id = 0;
+    bool incremental = false;
+    std::vector<session_partition> parts;
+    std::vector<int> slot;
+  };
+  std::vector<session_partition> asked_partitions(const msg::fetch_request& req, bool by_id) const;
+  int16_t use_fetch_session(const msg::fetch_request& req, bool by_id, std::vector<session_partition> asked,
+                            fetch_plan& f);
+  static std::vector<bool> fetch_news(shared_state& st, const fetch_plan& f,
+                                      std::vector<adapter::fetched_partition>& got);
+  static void send_fetched(shared_state& st, const request_context& rc, const fetch_plan& f,
+                           std::vector<adapter::fetched_partition>& got);
 
   static std::string to_key(const uuid& id) { return std::string(id.begin(), id.end()); }
 

@@ -38,14 +38,15 @@ void connection::endpoints_of(adapter::broker& b, const std::set<int32_t>& ids, 
     }
 }
 
-void connection::produce(const request_context& rc, const msg::produce_request& req,
-                         const std::shared_ptr<std::vector<uint8_t>>& buf) {
-  auto st = std::make_shared<produce_state>();
-  const int16_t acks = req.acks;
-  std::vector<std::tuple<size_t, size_t, std::string, int32_t, bytes_ref>> work;
+// Lays out a Produce's answer, one entry per partition (those refused at
+// once are answered there), and lists the partitions to append to.
+std::vector<connection::produce_item> connection::plan_produce(const request_context& rc,
+                                                               const msg::produce_request& req,
+                                                               produce_state& st) const {
+  std::vector<produce_item> work;
   for (const auto& t : req.topic_data) {
-    const size_t ti = st->resp.responses.size();
-    auto& rt = st->resp.responses.emplace_back();
+    const size_t ti = st.resp.responses.size();
+    auto& rt = st.resp.responses.emplace_back();
     rt.name = t.name;
     rt.topic_id = t.topic_id;
     std::string name = t.name;
@@ -68,10 +69,37 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
         rp.error_code = code(error::invalid_record);
         rp.error_message = "the partition's records are empty";
       } else {
-        work.emplace_back(ti, pi, name, p.index, p.records);
+        work.push_back({ti, pi, name, p.index, p.records});
       }
     }
   }
+  return work;
+}
+
+// One partition's outcome into the answer; true if it was the last awaited.
+bool connection::produced(produce_state& st, const produce_item& item, const adapter::produce_result& r,
+                          const std::optional<std::pair<int32_t, int32_t>>& leader) {
+  std::lock_guard g(st.mu);
+  auto& rp = st.resp.responses[item.ti].partition_responses[item.pi];
+  if (leader) {
+    rp.current_leader.leader_id = leader->first;
+    rp.current_leader.leader_epoch = leader->second;
+    st.leaders.insert(leader->first);
+  }
+  rp.error_code = code(r.code);
+  rp.base_offset = r.base_offset;
+  rp.log_append_time_ms = r.log_append_time;
+  rp.log_start_offset = r.log_start_offset;
+  if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
+  for (const auto& [index, why] : r.record_errors) rp.record_errors.push_back({index, why, {}});
+  return --st.remaining == 0;
+}
+
+void connection::produce(const request_context& rc, const msg::produce_request& req,
+                         const std::shared_ptr<std::vector<uint8_t>>& buf) {
+  auto st = std::make_shared<produce_state>();
+  const int16_t acks = req.acks;
+  const auto work = plan_produce(rc, req, *st);
   st->remaining = work.size() + 1;
   auto shared = state_;
   auto finish = [st, rc, acks, shared] {
@@ -86,31 +114,13 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
     }
     rc.send(st->resp);
   };
-  for (auto& [ti, pi, name, partition, records] : work) {
-    std::span<uint8_t> bytes(const_cast<uint8_t*>(records.data), records.size);  // our own frame buffer
-    broker().produce(name, partition, bytes, acks, req.timeout_ms, buf,
-                     [st, ti = ti, pi = pi, finish, shared, name = name, partition = partition,
-                      hints = rc.version >= 10](const adapter::produce_result& r) {
+  for (const auto& item : work) {
+    std::span<uint8_t> bytes(const_cast<uint8_t*>(item.records.data), item.records.size);  // our own frame buffer
+    broker().produce(item.topic, item.partition, bytes, acks, req.timeout_ms, buf,
+                     [st, item, finish, shared, hints = rc.version >= 10](const adapter::produce_result& r) {
                        std::optional<std::pair<int32_t, int32_t>> leader;
-                       if (hints && moved(r.code)) leader = leader_of(*shared->broker, name, partition);
-                       bool last = false;
-                       {
-                         std::lock_guard g(st->mu);
-                         auto& rp = st->resp.responses[ti].partition_responses[pi];
-                         if (leader) {
-                           rp.current_leader.leader_id = leader->first;
-                           rp.current_leader.leader_epoch = leader->second;
-                           st->leaders.insert(leader->first);
-                         }
-                         rp.error_code = code(r.code);
-                         rp.base_offset = r.base_offset;
-                         rp.log_append_time_ms = r.log_append_time;
-                         rp.log_start_offset = r.log_start_offset;
-                         if (!r.message.empty() && r.code != error::none) rp.error_message = r.message;
-                         for (const auto& [index, why] : r.record_errors) rp.record_errors.push_back({index, why, {}});
-                         last = --st->remaining == 0;
-                       }
-                       if (last) finish();
+                       if (hints && moved(r.code)) leader = leader_of(*shared->broker, item.topic, item.partition);
+                       if (produced(*st, item, r, leader)) finish();
                      });
   }
   bool last = false;
@@ -121,8 +131,8 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
   if (last) finish();
 }
 
-void connection::fetch(const request_context& rc, const msg::fetch_request& req) {
-  const bool by_id = rc.version >= 13;
+// The partitions a Fetch names, each with its topic resolved (v13+ by id).
+std::vector<session_partition> connection::asked_partitions(const msg::fetch_request& req, bool by_id) const {
   std::vector<session_partition> asked;
   for (const auto& t : req.topics) {
     std::string name = t.topic;
@@ -146,132 +156,153 @@ void connection::fetch(const request_context& rc, const msg::fetch_request& req)
       asked.push_back(std::move(sp));
     }
   }
+  return asked;
+}
+
+// What a Fetch's session (KIP-227) makes of the partitions it asks for:
+// the partitions to read into `f`, or the session error (0: none).
+int16_t connection::use_fetch_session(const msg::fetch_request& req, bool by_id, std::vector<session_partition> asked,
+                                      fetch_plan& f) {
   auto key_of = [by_id](const session_partition& sp) {
     return partition_key(by_id ? to_key(sp.topic_id) : sp.topic, sp.partition);
   };
-
-  msg::fetch_response head;
-  int32_t session_id = 0;
-  bool incremental = false;
-  std::vector<session_partition> parts;
   if (req.session_id == 0 && req.session_epoch == 0) {
     // A new session holding the asked partitions.
     std::map<partition_key, session_partition> m;
     for (auto& sp : asked) m[key_of(sp)] = sp;
-    session_id = state_->sessions.create(std::move(m));
-    parts = std::move(asked);
-  } else if (req.session_epoch == -1) {
+    f.session_id = state_->sessions.create(std::move(m));
+    f.parts = std::move(asked);
+    return 0;
+  }
+  if (req.session_epoch == -1) {
     // A full fetch without a session (closing one if named).
     if (req.session_id != 0) state_->sessions.remove(req.session_id);
-    parts = std::move(asked);
-  } else if (req.session_id == 0) {
-    head.error_code = invalid_fetch_session_epoch;
-    return rc.send(head);
-  } else {
-    const int16_t err = state_->sessions.with(req.session_id, [&](fetch_session* s) -> int16_t {
-      if (!s) return fetch_session_id_not_found;
-      if (s->epoch != req.session_epoch) return invalid_fetch_session_epoch;
-      s->epoch = s->epoch == INT32_MAX ? 1 : s->epoch + 1;
-      s->used = std::chrono::steady_clock::now();
-      for (const auto& f : req.forgotten_topics_data)
-        for (int32_t p : f.partitions) s->partitions.erase(partition_key(by_id ? to_key(f.topic_id) : f.topic, p));
-      for (auto& sp : asked) {
-        auto& have = s->partitions[key_of(sp)];
-        const int64_t hw = have.sent_hw, lso = have.sent_lso;
-        have = sp;
-        have.sent_hw = hw;
-        have.sent_lso = lso;
-      }
-      for (const auto& [k, sp] : s->partitions) parts.push_back(sp);
-      return 0;
-    });
-    if (err) {
-      head.error_code = err;
-      return rc.send(head);
-    }
-    session_id = req.session_id;
-    incremental = true;
+    f.parts = std::move(asked);
+    return 0;
   }
+  if (req.session_id == 0) return invalid_fetch_session_epoch;
+  const int16_t err = state_->sessions.with(req.session_id, [&](fetch_session* s) -> int16_t {
+    if (!s) return fetch_session_id_not_found;
+    if (s->epoch != req.session_epoch) return invalid_fetch_session_epoch;
+    s->epoch = s->epoch == INT32_MAX ? 1 : s->epoch + 1;
+    s->used = std::chrono::steady_clock::now();
+    for (const auto& forgotten : req.forgotten_topics_data)
+      for (int32_t p : forgotten.partitions)
+        s->partitions.erase(partition_key(by_id ? to_key(forgotten.topic_id) : forgotten.topic, p));
+    for (auto& sp : asked) {
+      auto& have = s->partitions[key_of(sp)];
+      const int64_t hw = have.sent_hw, lso = have.sent_lso;
+      have = sp;
+      have.sent_hw = hw;
+      have.sent_lso = lso;
+    }
+    for (const auto& [k, sp] : s->partitions) f.parts.push_back(sp);
+    return 0;
+  });
+  if (err == 0) {
+    f.session_id = req.session_id;
+    f.incremental = true;
+  }
+  return err;
+}
 
+void connection::fetch(const request_context& rc, const msg::fetch_request& req) {
+  const bool by_id = rc.version >= 13;
+  auto plan = std::make_shared<fetch_plan>();
+  plan->by_id = by_id;
+  if (const int16_t err = use_fetch_session(req, by_id, asked_partitions(req, by_id), *plan); err != 0) {
+    msg::fetch_response head;
+    head.error_code = err;
+    return rc.send(head);
+  }
   adapter::fetch_request fr;
   fr.zero_copy = true;  // plaintext: records go out with sendfile
   fr.max_wait_ms = req.max_wait_ms;
   fr.min_bytes = req.min_bytes;
   fr.max_bytes = req.max_bytes;
-  std::vector<int> slot(parts.size(), -1);
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].error) continue;
-    slot[i] = static_cast<int>(fr.partitions.size());
-    fr.partitions.push_back(
-        {parts[i].topic, parts[i].partition, parts[i].offset, parts[i].max_bytes, parts[i].leader_epoch});
+  plan->slot.assign(plan->parts.size(), -1);
+  for (size_t i = 0; i < plan->parts.size(); ++i) {
+    const auto& sp = plan->parts[i];
+    if (sp.error) continue;
+    plan->slot[i] = static_cast<int>(fr.partitions.size());
+    fr.partitions.push_back({sp.topic, sp.partition, sp.offset, sp.max_bytes, sp.leader_epoch});
   }
-  auto st = state_;
-  broker().fetch(std::move(fr), [st, rc, by_id, session_id, incremental, parts = std::move(parts),
-                                 slot = std::move(slot)](std::vector<adapter::fetched_partition> got) {
-    msg::fetch_response resp;
-    resp.session_id = session_id;
-    std::set<int32_t> leaders;
-    std::vector<std::vector<adapter::file_range>> files;
-    std::vector<bool> include(parts.size(), true);
-    auto result_of = [&](size_t i) -> adapter::fetched_partition* {
-      return slot[i] < 0 ? nullptr : &got[static_cast<size_t>(slot[i])];
-    };
-    if (session_id != 0) {
-      st->sessions.with(session_id, [&](fetch_session* s) {
-        for (size_t i = 0; i < parts.size(); ++i) {
-          const auto* r = result_of(i);
-          session_partition* sp = nullptr;
-          if (s) {
-            auto it = s->partitions.find(
-                partition_key(by_id ? to_key(parts[i].topic_id) : parts[i].topic, parts[i].partition));
-            if (it != s->partitions.end()) sp = &it->second;
-          }
-          const int64_t hw = r ? r->high_watermark : -1, lso = r ? r->log_start_offset : -1;
-          if (incremental && r && r->code == error::none && r->records.empty() && sp && sp->sent_hw == hw &&
-              sp->sent_lso == lso)
-            include[i] = false;
-          if (sp) sp->sent_hw = hw, sp->sent_lso = lso;
-        }
-        return 0;
-      });
-    }
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (!include[i]) continue;
-      const auto& sp = parts[i];
-      if (resp.responses.empty() || resp.responses.back().topic != sp.topic ||
-          resp.responses.back().topic_id != sp.topic_id) {
-        auto& t = resp.responses.emplace_back();
-        t.topic = sp.topic;
-        t.topic_id = sp.topic_id;
-      }
-      auto& p = resp.responses.back().partitions.emplace_back();
-      p.partition_index = sp.partition;
-      p.aborted_transactions.emplace();
-      if (auto* r = result_of(i)) {
-        p.error_code = code(r->code);
-        if (rc.version >= 12 && moved(r->code))
-          if (auto leader = leader_of(*st->broker, sp.topic, sp.partition)) {
-            p.current_leader.leader_id = leader->first;
-            p.current_leader.leader_epoch = leader->second;
-            leaders.insert(leader->first);
-          }
-        p.high_watermark = r->high_watermark;
-        p.last_stable_offset = r->last_stable_offset;
-        p.log_start_offset = r->log_start_offset;
-        if (!r->files.empty()) {
-          p.records = bytes_ref::spliced(static_cast<int32_t>(files.size()), r->size());
-          files.push_back(std::move(r->files));
-        } else {
-          p.records = bytes_ref::of(r->records);
-        }
-      } else {
-        p.error_code = sp.error;
-        p.high_watermark = -1;
-      }
-    }
-    if (rc.version >= 16) endpoints_of(*st->broker, leaders, resp.node_endpoints);
-    rc.send_spliced(resp, files);
+  broker().fetch(std::move(fr), [st = state_, rc, plan](std::vector<adapter::fetched_partition> got) {
+    send_fetched(*st, rc, *plan, got);
   });
+}
+
+// Which partitions an incremental answer leaves out: those with nothing new
+// since the session last sent them (no records, the same high watermark
+// and log start). Records what is sent in the session.
+std::vector<bool> connection::fetch_news(shared_state& st, const fetch_plan& f,
+                                         std::vector<adapter::fetched_partition>& got) {
+  std::vector<bool> include(f.parts.size(), true);
+  if (f.session_id == 0) return include;
+  st.sessions.with(f.session_id, [&](fetch_session* s) {
+    for (size_t i = 0; i < f.parts.size(); ++i) {
+      const auto* r = f.slot[i] < 0 ? nullptr : &got[static_cast<size_t>(f.slot[i])];
+      session_partition* sp = nullptr;
+      if (s) {
+        auto it = s->partitions.find(
+            partition_key(f.by_id ? to_key(f.parts[i].topic_id) : f.parts[i].topic, f.parts[i].partition));
+        if (it != s->partitions.end()) sp = &it->second;
+      }
+      const int64_t hw = r ? r->high_watermark : -1, lso = r ? r->log_start_offset : -1;
+      if (f.incremental && r && r->code == error::none && r->records.empty() && sp && sp->sent_hw == hw &&
+          sp->sent_lso == lso)
+        include[i] = false;
+      if (sp) sp->sent_hw = hw, sp->sent_lso = lso;
+    }
+    return 0;
+  });
+  return include;
+}
+
+void connection::send_fetched(shared_state& st, const request_context& rc, const fetch_plan& f,
+                              std::vector<adapter::fetched_partition>& got) {
+  msg::fetch_response resp;
+  resp.session_id = f.session_id;
+  std::set<int32_t> leaders;
+  std::vector<std::vector<adapter::file_range>> files;
+  const auto include = fetch_news(st, f, got);
+  for (size_t i = 0; i < f.parts.size(); ++i) {
+    if (!include[i]) continue;
+    const auto& sp = f.parts[i];
+    if (resp.responses.empty() || resp.responses.back().topic != sp.topic ||
+        resp.responses.back().topic_id != sp.topic_id) {
+      auto& t = resp.responses.emplace_back();
+      t.topic = sp.topic;
+      t.topic_id = sp.topic_id;
+    }
+    auto& p = resp.responses.back().partitions.emplace_back();
+    p.partition_index = sp.partition;
+    p.aborted_transactions.emplace();
+    if (f.slot[i] < 0) {
+      p.error_code = sp.error;
+      p.high_watermark = -1;
+      continue;
+    }
+    auto& r = got[static_cast<size_t>(f.slot[i])];
+    p.error_code = code(r.code);
+    if (rc.version >= 12 && moved(r.code))
+      if (auto leader = leader_of(*st.broker, sp.topic, sp.partition)) {
+        p.current_leader.leader_id = leader->first;
+        p.current_leader.leader_epoch = leader->second;
+        leaders.insert(leader->first);
+      }
+    p.high_watermark = r.high_watermark;
+    p.last_stable_offset = r.last_stable_offset;
+    p.log_start_offset = r.log_start_offset;
+    if (!r.files.empty()) {
+      p.records = bytes_ref::spliced(static_cast<int32_t>(files.size()), r.size());
+      files.push_back(std::move(r.files));
+    } else {
+      p.records = bytes_ref::of(r.records);
+    }
+  }
+  if (rc.version >= 16) endpoints_of(*st.broker, leaders, resp.node_endpoints);
+  rc.send_spliced(resp, files);
 }
 
 void connection::list_offsets(const request_context& rc, const msg::list_offsets_request& req) {

@@ -293,8 +293,11 @@ void offset_commit(const request_context& rc, const msg::offset_commit_request& 
   });
 }
 
-void offset_fetch(const request_context& rc, const msg::offset_fetch_request& req, adapter::group_coordinator& groups,
-                  adapter::broker& broker) {
+// OffsetFetch's groups as the coordinator takes them (v8+ batches groups;
+// v9+ names the member; v10+ names topics by id).
+std::vector<adapter::offset_fetch_request> offset_fetch_requests(const request_context& rc,
+                                                                 const msg::offset_fetch_request& req,
+                                                                 adapter::broker& broker) {
   std::vector<adapter::offset_fetch_request> reqs;
   if (rc.version < 8) {
     adapter::offset_fetch_request f;
@@ -305,75 +308,87 @@ void offset_fetch(const request_context& rc, const msg::offset_fetch_request& re
         for (int32_t p : t.partition_indexes) f.partitions->emplace_back(t.name, p);
     }
     reqs.push_back(std::move(f));
-  } else {
-    for (const auto& g : req.groups) {
-      adapter::offset_fetch_request f;
-      f.group_id = g.group_id;
-      if (rc.version >= 9) {
-        f.member_id = g.member_id;
-        f.member_epoch = g.member_epoch;
-        if (f.member_id && f.member_id->empty() && f.member_epoch < 0) f.member_id.reset();
-      }
-      if (g.topics) {
-        f.partitions.emplace();
-        for (const auto& t : *g.topics) {
-          std::string name = t.name;
-          if (rc.version >= 10) {
-            auto found = broker.find_topic(adapter::uuid(t.topic_id));
-            name = found ? found->name : std::string();
-          }
-          for (int32_t p : t.partition_indexes) f.partitions->emplace_back(name, p);
+    return reqs;
+  }
+  for (const auto& g : req.groups) {
+    adapter::offset_fetch_request f;
+    f.group_id = g.group_id;
+    if (rc.version >= 9) {
+      f.member_id = g.member_id;
+      f.member_epoch = g.member_epoch;
+      if (f.member_id && f.member_id->empty() && f.member_epoch < 0) f.member_id.reset();
+    }
+    if (g.topics) {
+      f.partitions.emplace();
+      for (const auto& t : *g.topics) {
+        std::string name = t.name;
+        if (rc.version >= 10) {
+          auto found = broker.find_topic(adapter::uuid(t.topic_id));
+          name = found ? found->name : std::string();
         }
+        for (int32_t p : t.partition_indexes) f.partitions->emplace_back(name, p);
       }
-      reqs.push_back(std::move(f));
+    }
+    reqs.push_back(std::move(f));
+  }
+  return reqs;
+}
+
+// One committed offset into a response partition (any version's layout).
+template <class Partition>
+void fill_committed(Partition& p, const adapter::committed_offset& o) {
+  p.partition_index = o.partition;
+  p.committed_offset = o.offset;
+  p.committed_leader_epoch = o.leader_epoch;
+  p.metadata = o.metadata;
+  p.error_code = code(o.code);
+}
+
+// The coordinator's answers as OffsetFetch's response (before v8: one
+// group at the top level).
+msg::offset_fetch_response offset_fetch_response(const request_context& rc,
+                                                 const std::vector<adapter::offset_fetch_result>& results,
+                                                 const std::vector<std::string>& ids, adapter::broker& broker) {
+  msg::offset_fetch_response resp;
+  if (rc.version < 8) {
+    const auto& r = results.front();
+    resp.error_code = code(r.code);
+    std::map<std::string, size_t> by_topic;
+    for (const auto& o : r.offsets) {
+      auto [it, fresh] = by_topic.emplace(o.topic, resp.topics.size());
+      if (fresh) resp.topics.emplace_back().name = o.topic;
+      fill_committed(resp.topics[it->second].partitions.emplace_back(), o);
+    }
+    return resp;
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    auto& g = resp.groups.emplace_back();
+    g.group_id = ids[i];
+    g.error_code = code(r.code);
+    std::map<std::string, size_t> by_topic;
+    for (const auto& o : r.offsets) {
+      auto [it, fresh] = by_topic.emplace(o.topic, g.topics.size());
+      if (fresh) {
+        auto& t = g.topics.emplace_back();
+        t.name = o.topic;
+        if (rc.version >= 10)
+          if (auto found = broker.find_topic(o.topic)) t.topic_id = found->id;
+      }
+      fill_committed(g.topics[it->second].partitions.emplace_back(), o);
     }
   }
+  return resp;
+}
+
+void offset_fetch(const request_context& rc, const msg::offset_fetch_request& req, adapter::group_coordinator& groups,
+                  adapter::broker& broker) {
+  auto reqs = offset_fetch_requests(rc, req, broker);
   std::vector<std::string> ids;
   ids.reserve(reqs.size());
   for (const auto& f : reqs) ids.push_back(f.group_id);
-  groups.fetch_offsets(std::move(reqs), [rc, &broker, ids](std::vector<adapter::offset_fetch_result> results) {
-    msg::offset_fetch_response resp;
-    if (rc.version < 8) {
-      const auto& r = results.front();
-      resp.error_code = code(r.code);
-      std::map<std::string, size_t> by_topic;
-      for (const auto& o : r.offsets) {
-        auto [it, fresh] = by_topic.emplace(o.topic, resp.topics.size());
-        if (fresh) resp.topics.emplace_back().name = o.topic;
-        auto& p = resp.topics[it->second].partitions.emplace_back();
-        p.partition_index = o.partition;
-        p.committed_offset = o.offset;
-        p.committed_leader_epoch = o.leader_epoch;
-        p.metadata = o.metadata;
-        p.error_code = code(o.code);
-      }
-      return rc.send(resp);
-    }
-    for (size_t i = 0; i < results.size(); ++i) {
-      const auto& r = results[i];
-      auto& g = resp.groups.emplace_back();
-      g.group_id = ids[i];
-      g.error_code = code(r.code);
-      std::map<std::string, size_t> by_topic;
-      for (const auto& o : r.offsets) {
-        auto [it, fresh] = by_topic.emplace(o.topic, g.topics.size());
-        if (fresh) {
-          auto& t = g.topics.emplace_back();
-          t.name = o.topic;
-          if (rc.version >= 10) {
-            auto found = broker.find_topic(o.topic);
-            if (found) t.topic_id = found->id;
-          }
-        }
-        auto& p = g.topics[it->second].partitions.emplace_back();
-        p.partition_index = o.partition;
-        p.committed_offset = o.offset;
-        p.committed_leader_epoch = o.leader_epoch;
-        p.metadata = o.metadata;
-        p.error_code = code(o.code);
-      }
-    }
-    rc.send(resp);
+  groups.fetch_offsets(std::move(reqs), [rc, &broker, ids](const std::vector<adapter::offset_fetch_result>& results) {
+    rc.send(offset_fetch_response(rc, results, ids, broker));
   });
 }
 

@@ -252,3 +252,40 @@ TEST(broker_config, quorum_keys_in_kafkas_forms) {
 
 }  // namespace
 }  // namespace mosaic::config
+
+namespace mosaic::config {
+namespace {
+
+// One row of README.md's key table, as the key table makes it.
+std::string readme_row(const property& k) {
+  return std::string("| `") + k.name + "` | " + k.type + " | " + k.default_value + " | " + (k.dynamic ? "yes" : "no") +
+         " | " + k.doc + " |";
+}
+
+// The README's table of keys is the key table (the one --help prints and
+// the parser reads integers by), row for row; on a mismatch the message
+// holds the table as it should read.
+TEST(broker_config, the_readmes_key_table_is_the_key_table) {
+  std::ifstream in(MOSAIC_SOURCE_DIR "/README.md");
+  ASSERT_TRUE(in.good());
+  std::string line, actual;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == "| key | type | default | dynamic | meaning |") {
+      inside = true;
+      std::getline(in, line);  // the separator
+      continue;
+    }
+    if (!inside) continue;
+    if (line.rfind("|", 0) != 0) break;
+    actual += line + "\n";
+  }
+  std::string expected;
+  for (const auto& k : documented_keys()) expected += readme_row(k) + "\n";
+  EXPECT_EQ(actual, expected) << "README.md's key table should read:\n| key | type | default | dynamic | meaning |\n"
+                              << "|---|---|---|---|---|\n"
+                              << expected;
+}
+
+}  // namespace
+}  // namespace mosaic::config
