@@ -4,11 +4,6 @@
 // families make (Metadata, a partition's leader, ListOffsets).
 #pragma once
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -19,6 +14,7 @@
 #include <vector>
 
 #include "kafka_messages.h"
+#include "plugins/protocol_kafka/protocol/blocking_client.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 
 namespace mosaic::cli {
@@ -42,52 +38,29 @@ std::string error_name(int16_t code);
 // used here is called at a flexible version (request header v2).
 class connection {
  public:
-  explicit connection(const std::string& bootstrap) {
-    const auto colon = bootstrap.rfind(':');
-    if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");
-    const std::string host = bootstrap.substr(0, colon), port = bootstrap.substr(colon + 1);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
-      throw cli_error{3, "cannot resolve " + bootstrap};
-    for (auto* a = res; a != nullptr && fd_ < 0; a = a->ai_next) {
-      int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-      if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-        fd_ = fd;
-      else if (fd >= 0)
-        ::close(fd);
-    }
-    ::freeaddrinfo(res);
-    if (fd_ < 0)
-      throw cli_error{3, "cannot connect to " + bootstrap + ": " + std::strerror(errno) +
+  explicit connection(const std::string& bootstrap) : client_(host_of(bootstrap), port_of(bootstrap)) {
+    if (!client_.connected())
+      throw cli_error{3, "cannot connect to " + bootstrap + ": " + client_.error() +
                              " (is mosaicd running there? --bootstrap or MOSAIC_BOOTSTRAP names another broker)"};
   }
-  ~connection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
 
   // Sends `req` and decodes the response; `raw` keeps the bytes that the
   // response's records fields point into.
   template <class Response, class Request>
   Response call(int16_t key, int16_t version, const Request& req, std::vector<uint8_t>* raw = nullptr) {
-    std::vector<uint8_t> out(4);
+    std::vector<uint8_t> out;
     mosaic::kafka::writer w(out);
     mosaic::kafka::write_request_header(w, key, version, 2, ++correlation_, "mosaic-cli");
     req.encode(w, version);
-    const auto n = static_cast<uint32_t>(out.size() - 4);
-    out[0] = static_cast<uint8_t>(n >> 24), out[1] = static_cast<uint8_t>(n >> 16);
-    out[2] = static_cast<uint8_t>(n >> 8), out[3] = static_cast<uint8_t>(n);
-    write_all(out);
-    uint8_t size[4];
-    read_all(size, 4);
+    if (!client_.send(out)) throw cli_error{3, "the broker closed the connection"};
+    auto answer = client_.receive(30000);
+    if (!answer)
+      throw cli_error{3, client_.error() == "the connection closed"
+                             ? "the broker closed the connection (it may not support this request)"
+                             : "no answer from the broker in 30 s"};
     std::vector<uint8_t> local;
     std::vector<uint8_t>& body = raw ? *raw : local;
-    body.resize((uint32_t{size[0]} << 24) | (uint32_t{size[1]} << 16) | (uint32_t{size[2]} << 8) | size[3]);
-    read_all(body.data(), body.size());
+    body = std::move(*answer);
     mosaic::kafka::reader r(body);
     msg::response_header rh;
     rh.decode(r, 1);
@@ -97,24 +70,14 @@ class connection {
   }
 
  private:
-  void write_all(const std::vector<uint8_t>& b) {
-    for (size_t at = 0; at < b.size();) {
-      ssize_t n = ::send(fd_, b.data() + at, b.size() - at, MSG_NOSIGNAL);
-      if (n <= 0) throw cli_error{3, "the broker closed the connection"};
-      at += static_cast<size_t>(n);
-    }
+  static std::string host_of(const std::string& bootstrap) {
+    const auto colon = bootstrap.rfind(':');
+    if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");
+    return bootstrap.substr(0, colon);
   }
-  void read_all(uint8_t* p, size_t n) {
-    while (n > 0) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, 30000) <= 0) throw cli_error{3, "no answer from the broker in 30 s"};
-      ssize_t got = ::recv(fd_, p, n, 0);
-      if (got <= 0) throw cli_error{3, "the broker closed the connection (it may not support this request)"};
-      p += got;
-      n -= static_cast<size_t>(got);
-    }
-  }
-  int fd_ = -1;
+  static std::string port_of(const std::string& bootstrap) { return bootstrap.substr(bootstrap.rfind(':') + 1); }
+
+  mosaic::kafka::blocking_client client_;
   int32_t correlation_ = 0;
 };
 
