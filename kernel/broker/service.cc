@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "kernel/base/log.h"
+#include "kernel/base/numbers.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/cleaner.h"
 #include "kernel/log/record_batch.h"
@@ -520,9 +521,7 @@ adapter::quorum_description service::describe_quorum() const {
     return out;
   }
   out.high_watermark = s.commit;
-  const int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const int64_t now_ms = wall_ms();
   out.voters.push_back(adapter::quorum_description::replica{cfg_.node_id, s.last_index, now_ms, now_ms});
   for (const auto& p : s.peers) {
     adapter::quorum_description::replica r{p.id, p.match, now_ms - p.since_contact_ms, -1};

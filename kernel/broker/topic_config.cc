@@ -1,21 +1,15 @@
 #include "kernel/broker/topic_config.h"
 
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
+#include "kernel/base/numbers.h"
+
 namespace mosaic::broker {
 
 namespace {
-
-std::optional<int64_t> parse_long(const std::string& s) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
 
 bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
   for (const char* a : allowed)
@@ -33,7 +27,7 @@ bool replica_list(const std::string& v) {
     if (comma == std::string::npos) comma = v.size();
     const std::string item = v.substr(at, comma - at);
     const size_t colon = item.find(':');
-    if (colon == std::string::npos || !parse_long(item.substr(0, colon)) || !parse_long(item.substr(colon + 1)))
+    if (colon == std::string::npos || !parse_int64(item.substr(0, colon)) || !parse_int64(item.substr(colon + 1)))
       return false;
     at = comma + 1;
   }
@@ -204,12 +198,12 @@ std::optional<std::string> check_topic_config(const std::string& name, const std
     return "must be producer, uncompressed, gzip, snappy, lz4 or zstd, got '" + value + "'";
   }
   if (name == "compression.gzip.level") {
-    auto v = parse_long(value);
+    auto v = parse_int64(value);
     if (v && (*v == -1 || (*v >= 1 && *v <= 9))) return std::nullopt;
     return "must be -1 or between 1 and 9, got " + value;
   }
   if (std::string_view(key->type) == "int" || std::string_view(key->type) == "long") {
-    auto v = parse_long(value);
+    auto v = parse_int64(value);
     if (!v) return "'" + value + "' is not an integer";
     if (*v < key->min || *v > key->max)
       return "must be between " + std::to_string(key->min) + " and " + std::to_string(key->max) + ", got " + value;
@@ -299,7 +293,7 @@ log::log_config to_log_config(const config::broker_config& cfg, const std::map<s
     auto d = defaults.find(key);
     return d == defaults.end() ? std::string() : d->second;
   };
-  auto num = [&](const char* key, int64_t fallback) { return parse_long(get(key)).value_or(fallback); };
+  auto num = [&](const char* key, int64_t fallback) { return parse_int64(get(key)).value_or(fallback); };
   log::log_config c;
   c.segment_bytes = static_cast<uint64_t>(num("segment.bytes", static_cast<int64_t>(c.segment_bytes)));
   c.segment_ms = num("segment.ms", c.segment_ms);

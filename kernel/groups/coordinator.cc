@@ -6,21 +6,13 @@
 #include <set>
 
 #include "kernel/base/log.h"
+#include "kernel/base/numbers.h"
 #include "kernel/groups/offsets.h"
 
 namespace mosaic::groups {
 
 using adapter::error;
 using std::chrono::milliseconds;
-
-namespace {
-
-int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 //
@@ -114,37 +106,34 @@ struct coordinator::impl {
 
   // ---- classic groups -----------------------------------------------------
 
+  // Sends the answers of one kind to their waiters: at once, or once the
+  // round's records are on disk (`unwritten` turns one into
+  // COORDINATOR_NOT_AVAILABLE if the write failed).
+  template <class Answers, class Waiters, class Unwritten>
+  void send_answers(Answers& answers, Waiters& waiters, Unwritten unwritten) {
+    for (auto& a : answers) {
+      auto w = waiters.extract(a.to);
+      if (w.empty()) continue;
+      if (!a.after_write) {
+        w.mapped()(std::move(a.result));
+        continue;
+      }
+      later([done = std::move(w.mapped()), r = std::move(a.result), unwritten](bool durable) mutable {
+        if (!durable) unwritten(r);
+        done(std::move(r));
+      });
+    }
+  }
+
   // Does what a classic group's call asked: its record written, its answers
   // sent (now, or once the record is on disk).
   void apply(classic_group& g, classic_effects& fx) {
     if (fx.persist) glog.put_group(g);
-    for (auto& a : fx.joins) {
-      auto w = join_waiters.extract(a.to);
-      if (w.empty()) continue;
-      if (!a.after_write) {
-        w.mapped()(std::move(a.result));
-        continue;
-      }
-      later([done = std::move(w.mapped()), r = std::move(a.result)](bool durable) mutable {
-        if (!durable) r.code = error::coordinator_not_available;
-        done(std::move(r));
-      });
-    }
-    for (auto& a : fx.syncs) {
-      auto w = sync_waiters.extract(a.to);
-      if (w.empty()) continue;
-      if (!a.after_write) {
-        w.mapped()(std::move(a.result));
-        continue;
-      }
-      later([done = std::move(w.mapped()), r = std::move(a.result)](bool durable) mutable {
-        if (!durable) {
-          r.code = error::coordinator_not_available;
-          r.assignment.clear();
-        }
-        done(std::move(r));
-      });
-    }
+    send_answers(fx.joins, join_waiters, [](adapter::join_result& r) { r.code = error::coordinator_not_available; });
+    send_answers(fx.syncs, sync_waiters, [](adapter::sync_result& r) {
+      r.code = error::coordinator_not_available;
+      r.assignment.clear();
+    });
     note_members(g);
   }
 

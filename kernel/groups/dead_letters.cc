@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "kernel/base/numbers.h"
 #include "kernel/log/batch_builder.h"
 #include "kernel/log/record_batch.h"
 
@@ -15,11 +16,6 @@ constexpr int32_t dead_letter_timeout_ms = 30000;
 std::optional<std::string_view> as_view(const std::optional<std::vector<uint8_t>>& b) {
   if (!b) return std::nullopt;
   return std::string_view(reinterpret_cast<const char*>(b->data()), b->size());
-}
-
-int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace

@@ -1,23 +1,14 @@
 #include "kernel/groups/share_configs.h"
 
-#include <charconv>
-
+#include "kernel/base/numbers.h"
 #include "mosaic/adapter/broker.h"
 
 namespace mosaic::groups {
 
 namespace {
 
-std::optional<int64_t> to_integer(const std::string& value) {
-  int64_t v = 0;
-  const auto* end = value.data() + value.size();
-  auto [p, ec] = std::from_chars(value.data(), end, v);
-  if (ec != std::errc() || p != end || value.empty()) return std::nullopt;
-  return v;
-}
-
 std::string integer_in(const std::string& name, const std::string& value, int64_t lo, int64_t hi) {
-  if (auto v = to_integer(value); v && *v >= lo && *v <= hi) return "";
+  if (auto v = parse_int64(value); v && *v >= lo && *v <= hi) return "";
   return name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + value +
          "'";
 }
@@ -160,8 +151,8 @@ int64_t share_group_config::reset_timestamp(int64_t wall_ms) const {
 share_group_config resolve_share_configs(const share_overrides& overrides, const config::group_settings& s) {
   auto value = [&](const char* name) { return share_config_value(overrides, *find_share_config(name), s); };
   auto integer = [&](const char* name) {
-    if (auto v = to_integer(value(name))) return *v;
-    return to_integer(find_share_config(name)->broker_default(s)).value_or(0);
+    if (auto v = parse_int64(value(name))) return *v;
+    return parse_int64(find_share_config(name)->broker_default(s)).value_or(0);
   };
   share_group_config c;
   c.limits.delivery_limit = static_cast<int32_t>(integer("share.delivery.count.limit"));

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernel/base/numbers.h"
 #include "kernel/groups/dead_letters.h"
 #include "kernel/groups/dlq_handler_slot.h"
 #include "kernel/groups/share_group.h"
@@ -257,10 +258,6 @@ struct share_manager::impl {
 
   static int64_t mono_ms(clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  }
-  static int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
   }
 };
 

@@ -12,6 +12,7 @@
 
 #include "kernel/base/file.h"
 #include "kernel/base/log.h"
+#include "kernel/base/numbers.h"
 
 namespace mosaic::log {
 
@@ -21,10 +22,7 @@ constexpr const char* clean_marker = "clean-shutdown";
 constexpr const char* lso_file = "log-start-offset";
 constexpr const char* cleaned_file = "cleaner-offset-checkpoint";
 
-int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t system_now_ms() { return wall_ms(); }
 
 }  // namespace
 

@@ -1,22 +1,11 @@
 #include "kernel/metadata/image.h"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
+#include "kernel/base/numbers.h"
+
 namespace mosaic::metadata {
-
-namespace {
-
-// A config value that is an integer (checked before it was written).
-std::optional<int64_t> parse_integer(const std::string& v) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size() || v.empty()) return std::nullopt;
-  return n;
-}
-
-}  // namespace
 
 void image::apply(const record& rec) {
   std::visit(
@@ -50,7 +39,7 @@ void image::apply(const record& rec) {
           else
             configs->erase(r.name);
           if (r.resource_type != 4 && r.name == "min.insync.replicas")
-            topics_[r.resource_name].min_insync_replicas = r.value ? parse_integer(*r.value) : std::nullopt;
+            topics_[r.resource_name].min_insync_replicas = r.value ? parse_int64(*r.value) : std::nullopt;
         } else if constexpr (std::is_same_v<T, producer_ids_record>) {
           next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
         } else if constexpr (std::is_same_v<T, broker_record>) {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "kernel/base/log.h"
+#include "kernel/base/numbers.h"
 
 namespace mosaic::plugin {
 
@@ -45,10 +46,7 @@ struct instance::services {
     if (message == nullptr) return;
     log::write(lv, self(ctx)->plugin_name, std::string_view(message, len));
   }
-  static int64_t now_ms(void*) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  static int64_t now_ms(void*) { return wall_ms(); }
   static int64_t monotonic_ns(void*) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
