@@ -14,10 +14,11 @@ std::optional<adapter::topic_info> broker_group_io::ensure_topic(const std::stri
 }
 
 void broker_group_io::write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
-                            int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done) {
+                            int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done,
+                            int32_t leader_epoch) {
   std::span<uint8_t> bytes(*batch);
-  svc_->produce(topic, partition, bytes, /*acks=*/-1, timeout_ms, std::move(batch),
-                [done = std::move(done)](const adapter::produce_result& r) { done(r); });
+  svc_->produce_internal(topic, partition, bytes, timeout_ms, std::move(batch), leader_epoch,
+                         [done = std::move(done)](const adapter::produce_result& r) { done(r); });
 }
 
 }  // namespace mosaic::app

@@ -25,7 +25,19 @@ class broker_group_io final : public groups::group_io {
     svc_->fetch(std::move(req), std::move(done));
   }
   void write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
-             int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done) override;
+             int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done,
+             int32_t leader_epoch) override;
+  result<adapter::topic_info> ensure_internal_topic(const internal_topic& t) override {
+    return svc_->ensure_internal_topic(t.name, t.partitions, t.replication_factor, t.configs);
+  }
+  std::map<int32_t, int32_t> led_partitions(const std::string& topic) const override {
+    return svc_->led_partitions(topic);
+  }
+  void on_leadership(std::function<void()> changed) override { svc_->on_leadership(std::move(changed)); }
+  status scan(const std::string& topic, int32_t partition,
+              const std::function<bool(std::span<const uint8_t>)>& chunk) override {
+    return svc_->scan_partition(topic, partition, chunk);
+  }
 
  private:
   broker::service* svc_;

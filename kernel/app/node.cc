@@ -58,15 +58,15 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
             store_->applied_offset());
 
   group_io_ = std::make_unique<broker_group_io>(service_.get());
-  // The group coordinator's log, kept whole (it compacts itself); a
-  // large group's record may be several MiB.
-  auto group_log = internal_log(broker::group_log_name, 16ull << 20, 64u << 20);
-  if (!group_log) return group_log.error();
+  // The group coordinator keeps its groups in the partitions of
+  // __consumer_offsets (a topic, made at the first FindCoordinator) and
+  // serves those this broker leads.
   groups::coordinator::options gopts;
   gopts.settings = cfg_.groups;
   gopts.io = group_io_.get();
+  gopts.self = cfg_.node_id;
   gopts.kinds = &group_kinds_;
-  auto coord = groups::coordinator::start(*group_log, &assignors_, std::move(gopts));
+  auto coord = groups::coordinator::start(&assignors_, std::move(gopts));
   if (!coord) return coord.error();
   groups_ = std::move(*coord);
 

@@ -19,9 +19,13 @@ using adapter::outcome;
 
 namespace {
 
-bool internal_log(const std::string& name) {
+// Names clients may not create, delete, grow nor produce to.
+bool reserved_name(const std::string& name) {
   return name == metadata_log_name || name == group_log_name || name == share_log_name;
 }
+
+// The kernel's logs that are not topics in the metadata.
+bool kernel_log(const std::string& name) { return name == metadata_log_name || name == share_log_name; }
 
 std::optional<std::string> check_topic_name(const std::string& name) {
   if (name.empty()) return "the topic name is empty";
@@ -30,7 +34,7 @@ std::optional<std::string> check_topic_name(const std::string& name) {
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
       return "the topic name '" + name + "' has a character other than ASCII letters, digits, '.', '_' and '-'";
-  if (internal_log(name)) return "the topic name '" + name + "' is reserved";
+  if (reserved_name(name)) return "the topic name '" + name + "' is reserved";
   return std::nullopt;
 }
 
@@ -157,6 +161,7 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   mo.on_metadata = [p = s.get()] {
     p->open_assigned_logs();
     p->refresh_configs();
+    p->leadership_may_have_moved();
   };
   auto manager = replication::replica_manager::start(std::move(mo), logs, store, &s->logs_mu_);
   if (!manager) return manager.error();
@@ -293,6 +298,25 @@ service::placement service::live_brokers() const {
 
 outcome service::create_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) {
   if (auto bad = check_topic_name(t.name)) return outcome::fail(error::invalid_topic_exception, *bad);
+  return make_topic(t, validate_only, created);
+}
+
+result<adapter::topic_info> service::ensure_internal_topic(const std::string& name, int32_t partitions, int32_t factor,
+                                                           const std::map<std::string, std::string>& configs) {
+  if (auto t = find_topic(name)) return *t;
+  adapter::new_topic nt;
+  nt.name = name;
+  nt.partitions = partitions;
+  const auto registered = static_cast<int32_t>(live_brokers().registered.size());
+  nt.replication_factor = static_cast<int16_t>(std::clamp(std::min(factor, registered), 1, 100));
+  nt.configs.assign(configs.begin(), configs.end());
+  if (nt.replication_factor == 1) nt.configs.emplace_back("flush.messages", "1");  // no other copy: the disk is it
+  auto made = make_topic(nt, false, nullptr);
+  if (auto t = find_topic(name)) return *t;
+  return status(errc::io, "the internal topic " + name + " cannot be made now: " + made.message);
+}
+
+outcome service::make_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created) {
   int32_t partitions = t.partitions == -1 ? static_cast<int32_t>(cfg_.server.num_partitions) : t.partitions;
   int32_t factor =
       t.replication_factor == -1 ? static_cast<int32_t>(cfg_.server.default_replication_factor) : t.replication_factor;
@@ -368,6 +392,8 @@ std::optional<std::string> service::check_assignment(const std::vector<std::vect
 }
 
 outcome service::delete_topic(const std::string& name) {
+  if (reserved_name(name))
+    return outcome::fail(error::invalid_topic_exception, "The internal topic " + name + " cannot be deleted.");
   std::lock_guard admin(admin_mu_);
   if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   auto t = find_topic(name);
@@ -387,6 +413,8 @@ outcome service::delete_topic(const std::string& name) {
 
 outcome service::create_partitions(const std::string& name, int32_t count,
                                    const std::vector<std::vector<int32_t>>& assignments, bool validate_only) {
+  if (reserved_name(name))  // its partition count is where every group lives
+    return outcome::fail(error::invalid_topic_exception, "The internal topic " + name + " cannot get partitions.");
   std::lock_guard admin(admin_mu_);
   if (auto s = catch_up(); !s) return refused(s, error::request_timed_out, "");
   auto t = find_topic(name);
@@ -653,14 +681,30 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
 void service::produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
                       int32_t timeout_ms, std::shared_ptr<const void> owner,
                       std::function<void(adapter::produce_result)> done) {
+  if (reserved_name(topic)) return done({error::invalid_topic_exception, "Cannot append to internal topic " + topic});
+  produce_at(topic, partition, records, acks, timeout_ms, std::move(owner), -1, std::move(done));
+}
+
+void service::produce_internal(const std::string& topic, int32_t partition, std::span<uint8_t> records,
+                               int32_t timeout_ms, std::shared_ptr<const void> owner, int32_t leader_epoch,
+                               std::function<void(adapter::produce_result)> done) {
+  produce_at(topic, partition, records, -1, timeout_ms, std::move(owner), leader_epoch, std::move(done));
+}
+
+void service::produce_at(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
+                         int32_t timeout_ms, std::shared_ptr<const void> owner, int32_t leader_epoch,
+                         std::function<void(adapter::produce_result)> done) {
   if (acks != 0 && acks != 1 && acks != -1)
     return done({error::invalid_required_acks, "acks must be 0, 1 or -1, got " + std::to_string(acks)});
   std::shared_lock lock(logs_mu_);
   partition_ref p = find_partition(topic, partition);
   if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
+  if (leader_epoch >= 0 && p.replicas == 1 && p.leader_epoch != leader_epoch)
+    return done({error::not_leader_or_follower, "the partition's leader epoch moved on"});
   if (p.log->config().cleanup_compact)
     if (auto refused = keyless(records, topic, partition)) return done(std::move(*refused));
-  if (p.replicas > 1) return produce_replicated(p, topic, partition, records, acks, timeout_ms, std::move(done));
+  if (p.replicas > 1)
+    return produce_replicated(p, topic, partition, records, acks, timeout_ms, leader_epoch, std::move(done));
   if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
     return done({error::not_enough_replicas, "the partition has " + std::to_string(p.replicas) +
                                                  " in-sync replica(s), min.insync.replicas is " +
@@ -679,16 +723,18 @@ void service::produce(const std::string& topic, int32_t partition, std::span<uin
   if (p.log->config().flush_messages == INT64_MAX) return done(append(p, topic, partition, records));
   // The append may fsync (flush.messages): off the network thread.
   lock.unlock();
-  run_io([this, topic, partition, records, owner = std::move(owner), done = std::move(done)] {
+  run_io([this, topic, partition, records, owner = std::move(owner), leader_epoch, done = std::move(done)] {
     std::shared_lock again(logs_mu_);
     partition_ref now = find_partition(topic, partition);
     if (now.code != error::none) return done({now.code, "This server does not host this topic-partition."});
+    if (leader_epoch >= 0 && now.leader_epoch != leader_epoch)
+      return done({error::not_leader_or_follower, "the partition's leader epoch moved on"});
     done(append(now, topic, partition, records));
   });
 }
 
 void service::produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
-                                 std::span<uint8_t> records, int16_t acks, int32_t timeout_ms,
+                                 std::span<uint8_t> records, int16_t acks, int32_t timeout_ms, int32_t expected_epoch,
                                  std::function<void(adapter::produce_result)> done) {
   std::vector<uint8_t> rewritten;
   if (p.target_codec >= 0) {
@@ -700,6 +746,10 @@ void service::produce_replicated(const partition_ref& p, const std::string& topi
   replicas_->produce(
       topic, partition, acks, timeout_ms,
       [&](int32_t leader_epoch) {
+        if (expected_epoch >= 0 && leader_epoch != expected_epoch)
+          return std::pair{
+              adapter::produce_result{error::not_leader_or_follower, "the partition's leader epoch moved on"},
+              int64_t{0}};
         partition_ref at = p;
         at.leader_epoch = leader_epoch;
         int64_t end = 0;
@@ -1061,6 +1111,49 @@ adapter::outcome service::describe_producers(const std::string& topic, int32_t p
   return {};
 }
 
+std::map<int32_t, int32_t> service::led_partitions(const std::string& topic) const {
+  auto led = store_->read([&](const metadata::image& i) {
+    std::vector<std::tuple<int32_t, int32_t, size_t>> out;  // partition, leader epoch, replicas
+    if (auto* t = i.find(topic))
+      for (const auto& p : t->partitions)
+        if (p.leader == cfg_.node_id) out.emplace_back(p.partition, p.leader_epoch, p.replicas.size());
+    return out;
+  });
+  std::map<int32_t, int32_t> out;
+  for (const auto& [partition, epoch, replicas] : led) {
+    if (replicas > 1) {
+      // Led once its replica has taken the epoch up (the image may be ahead).
+      if (auto e = replicas_->leading(topic, partition)) out[partition] = *e;
+      continue;
+    }
+    std::shared_lock g(logs_mu_);
+    if (logs_->get(topic, partition)) out[partition] = epoch;
+  }
+  return out;
+}
+
+void service::on_leadership(std::function<void()> changed) {
+  std::lock_guard g(leadership_mu_);
+  leadership_listener_ = std::move(changed);
+}
+
+void service::leadership_may_have_moved() {
+  std::function<void()> f;
+  {
+    std::lock_guard g(leadership_mu_);
+    f = leadership_listener_;
+  }
+  if (f) f();
+}
+
+status service::scan_partition(const std::string& topic, int32_t partition,
+                               const std::function<bool(std::span<const uint8_t>)>& chunk) const {
+  std::shared_lock g(logs_mu_);
+  auto log = logs_->get(topic, partition);
+  if (!log) return log.error();
+  return (*log)->scan((*log)->log_start_offset(), (*log)->log_end_offset(), chunk);
+}
+
 std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
   std::vector<log_dir_usage> out;
   for (const auto& dir : logs_->dirs()) {
@@ -1085,7 +1178,7 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
     const auto dash = u.folder.rfind('-');
     if (dash == std::string::npos) continue;
     const std::string topic = u.folder.substr(0, dash);
-    if (internal_log(topic)) continue;  // the metadata and group logs are not topics
+    if (kernel_log(topic)) continue;  // the metadata and share-state logs are not topics
     const int32_t partition = std::atoi(u.folder.c_str() + dash + 1);
     double dirty = -1;
     if (compacted.count(topic))

@@ -49,7 +49,7 @@ namespace mosaic::broker {
 // The kernel's own logs: partitions beside the topics' that are not topics
 // (never listed, and their names refused to CreateTopics).
 inline constexpr const char* metadata_log_name = "__cluster_metadata";
-inline constexpr const char* group_log_name = "__consumer_offsets";   // the group coordinator's log
+inline constexpr const char* group_log_name = "__consumer_offsets";   // the group coordinator's topic (internal)
 inline constexpr const char* share_log_name = "__share_group_state";  // share groups' delivery state
 // The metadata quorum's folder in the first log dir (raft::file_storage;
 // not a partition, so the log manager passes it by).
@@ -116,6 +116,26 @@ class service final : public adapter::broker {
                                       std::vector<producer_view>& out) override;
   std::vector<log_dir_usage> describe_log_dirs() const override;
 
+  // ---- the kernel's own partitions (the group coordinator's) ----
+  // The internal topic `name`, made first if there is none: `factor`
+  // replicas at most, fewer when fewer brokers are registered. An error
+  // (to retry) when it cannot be made now.
+  result<adapter::topic_info> ensure_internal_topic(const std::string& name, int32_t partitions, int32_t factor,
+                                                    const std::map<std::string, std::string>& configs);
+  // The partitions of `topic` this broker leads now and their leader
+  // epochs: for a replicated one, once its replica has taken the epoch up.
+  std::map<int32_t, int32_t> led_partitions(const std::string& topic) const;
+  // Called after every metadata change (on the replication thread).
+  void on_leadership(std::function<void()> changed);
+  // This broker's copy of a partition, start to end, in chunks.
+  status scan_partition(const std::string& topic, int32_t partition,
+                        const std::function<bool(std::span<const uint8_t>)>& chunk) const;
+  // A produce of the kernel's own (acks=all): internal topics allowed, and
+  // with `leader_epoch` >= 0 only while this broker leads at that epoch.
+  void produce_internal(const std::string& topic, int32_t partition, std::span<uint8_t> records, int32_t timeout_ms,
+                        std::shared_ptr<const void> owner, int32_t leader_epoch,
+                        std::function<void(adapter::produce_result)> done);
+
  private:
   service(const config::broker_config& cfg, log::log_manager* logs, metadata::metadata_store* store,
           const plugin::codec_set* codecs);
@@ -128,12 +148,17 @@ class service final : public adapter::broker {
     adapter::error code = adapter::error::none;
   };
   partition_ref find_partition(const std::string& topic, int32_t partition);
+  adapter::outcome make_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created);
+  void produce_at(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
+                  int32_t timeout_ms, std::shared_ptr<const void> owner, int32_t leader_epoch,
+                  std::function<void(adapter::produce_result)> done);
+  void leadership_may_have_moved();
   // Appends as leader; `end` gets the offset after the batch. A partition
   // with one replica moves its high watermark here.
   adapter::produce_result append(const partition_ref& p, const std::string& topic, int32_t partition,
                                  std::span<uint8_t> records, int64_t* end = nullptr);
   void produce_replicated(const partition_ref& p, const std::string& topic, int32_t partition,
-                          std::span<uint8_t> records, int16_t acks, int32_t timeout_ms,
+                          std::span<uint8_t> records, int16_t acks, int32_t timeout_ms, int32_t expected_epoch,
                           std::function<void(adapter::produce_result)> done);
   // Brokers that may take new replicas: the unfenced ones and this one.
   struct placement {
@@ -216,6 +241,8 @@ class service final : public adapter::broker {
   bool stopping_ = false;
   std::atomic<uint32_t> next_placement_{0};  // rotates new partitions' leaders over the brokers
   std::unique_ptr<replication::replica_manager> replicas_;
+  std::mutex leadership_mu_;
+  std::function<void()> leadership_listener_;
 };
 
 }  // namespace mosaic::broker

@@ -96,6 +96,9 @@ struct group_settings {
   int64_t offset_metadata_max_bytes = 4096;                         // offset.metadata.max.bytes
   int64_t offsets_retention_ms = 10080 * 60000LL;                   // offsets.retention.minutes (7 days), in ms
   int64_t offsets_retention_check_interval_ms = 600000;             // offsets.retention.check.interval.ms
+  int64_t offsets_topic_partitions = 50;                            // offsets.topic.num.partitions
+  int64_t offsets_topic_replication_factor = 3;                     // offsets.topic.replication.factor
+  int64_t offsets_commit_timeout_ms = 5000;                         // offsets.commit.timeout.ms
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
   // Share groups (KIP-932): defaults, and the bounds a group's own configs
   // must keep to.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -24,9 +26,8 @@ struct coordinator::impl {
   using join_done = std::function<void(adapter::join_result)>;
   using sync_done = std::function<void(adapter::sync_result)>;
 
-  impl(log::partition_log* l, const plugin::assignor_set* a, options o)
-      : glog(l),
-        assignors(a),
+  impl(const plugin::assignor_set* a, options o)
+      : assignors(a),
         opts(std::move(o)),
         rng(std::random_device{}()),
         ctx{clock::now(), wall_ms(), opts.settings, [this](const std::string& p) { return new_member_id(p); }},
@@ -34,7 +35,13 @@ struct coordinator::impl {
           return assignors->run(name, in, served_by);
         }) {}
 
-  group_log glog;
+  // A partition of __consumer_offsets this broker leads, loaded.
+  struct shard {
+    int32_t epoch = -1;  // the leader epoch it was loaded at; writes are made at it
+    group_log log;
+  };
+  std::map<int32_t, shard> shards;
+  int32_t partitions = 0;  // of __consumer_offsets, once it exists
   const plugin::assignor_set* assignors;
   options opts;
   std::mt19937_64 rng;
@@ -44,17 +51,38 @@ struct coordinator::impl {
   std::map<std::string, classic_group> classic;
   std::map<std::string, consumer_group> consumer;
   topic_patterns patterns;
-  // Answers that wait for this round's records to be on disk.
-  std::vector<std::function<void(bool durable)>> after_flush;
+  // Answers that wait for this round's records to be replicated, with the
+  // groups whose partitions' writes they need.
+  struct waiting_answer {
+    std::vector<std::string> groups;
+    std::function<void(bool durable)> send;
+  };
+  std::vector<waiting_answer> after_write;
   // Requests a classic group answers later, by the waiter id it was given.
+  template <class Done>
+  struct waiter {
+    std::string group;
+    Done done;
+  };
   waiter_id next_waiter = 1;
-  std::map<waiter_id, join_done> join_waiters;
-  std::map<waiter_id, sync_done> sync_waiters;
+  std::map<waiter_id, waiter<join_done>> join_waiters;
+  std::map<waiter_id, waiter<sync_done>> sync_waiters;
   int64_t next_offsets_check = 0;  // wall time
+  clock::time_point next_leadership_check{};
 
   const config::group_settings& cfg() const { return opts.settings; }
 
-  void later(std::function<void(bool durable)> f) { after_flush.push_back(std::move(f)); }
+  void later(const std::string& group, std::function<void(bool durable)> f) {
+    after_write.push_back({{group}, std::move(f)});
+  }
+  void later(std::vector<std::string> groups, std::function<void(bool durable)> f) {
+    after_write.push_back({std::move(groups), std::move(f)});
+  }
+
+  int32_t partition_of(const std::string& group) const { return partition_for(group, partitions); }
+
+  // The log of the group's partition (loaded: every call is gated first).
+  group_log& log_of(const std::string& group) { return shards.at(partition_of(group)).log; }
 
   void begin_round(clock::time_point now) {
     ctx.now = now;
@@ -89,9 +117,9 @@ struct coordinator::impl {
   void write(const std::vector<offset_change>& changes) {
     for (const auto& c : changes) {
       if (c.value)
-        glog.put_offset(c.group, c.key, *c.value);
+        log_of(c.group).put_offset(c.group, c.key, *c.value);
       else
-        glog.delete_offset(c.group, c.key);
+        log_of(c.group).delete_offset(c.group, c.key);
     }
   }
 
@@ -115,20 +143,21 @@ struct coordinator::impl {
       auto w = waiters.extract(a.to);
       if (w.empty()) continue;
       if (!a.after_write) {
-        w.mapped()(std::move(a.result));
+        w.mapped().done(std::move(a.result));
         continue;
       }
-      later([done = std::move(w.mapped()), r = std::move(a.result), unwritten](bool durable) mutable {
-        if (!durable) unwritten(r);
-        done(std::move(r));
-      });
+      later(w.mapped().group,
+            [done = std::move(w.mapped().done), r = std::move(a.result), unwritten](bool durable) mutable {
+              if (!durable) unwritten(r);
+              done(std::move(r));
+            });
     }
   }
 
   // Does what a classic group's call asked: its record written, its answers
   // sent (now, or once the record is on disk).
   void apply(classic_group& g, classic_effects& fx) {
-    if (fx.persist) glog.put_group(g);
+    if (fx.persist) log_of(g.id).put_group(g);
     send_answers(fx.joins, join_waiters, [](adapter::join_result& r) { r.code = error::coordinator_not_available; });
     send_answers(fx.syncs, sync_waiters, [](adapter::sync_result& r) {
       r.code = error::coordinator_not_available;
@@ -144,11 +173,12 @@ struct coordinator::impl {
       r.member_id = req.member_id;
       done(std::move(r));
     };
+    if (auto e = gate(req.group_id); e != error::none) return fail(e);
     if (auto e = classic_group::check_join(req, cfg()); e != error::none) return fail(e);
     if (auto c = consumer.find(req.group_id); c != consumer.end()) {
       if (c->second.has_members()) return fail(error::inconsistent_group_protocol);
       consumer.erase(c);  // an empty consumer group becomes a classic one; its offsets stay
-      glog.delete_group(req.group_id);
+      log_of(req.group_id).delete_group(req.group_id);
     }
     auto it = classic.find(req.group_id);
     if (it == classic.end()) {
@@ -157,32 +187,35 @@ struct coordinator::impl {
       it = classic.emplace(req.group_id, classic_group(req.group_id)).first;
     }
     const waiter_id w = next_waiter++;
-    join_waiters.emplace(w, std::move(done));
+    join_waiters.emplace(w, waiter<join_done>{req.group_id, std::move(done)});
     classic_effects fx;
     it->second.join(req, w, ctx, fx);
     apply(it->second, fx);
   }
 
   void sync(const adapter::sync_request& req, sync_done done) {
-    classic_group* g = find_classic(req.group_id);
+    const error e = gate(req.group_id);
+    classic_group* g = e == error::none ? find_classic(req.group_id) : nullptr;
     if (g == nullptr) {
       adapter::sync_result r;
-      r.code = error::unknown_member_id;
+      r.code = e == error::none ? error::unknown_member_id : e;
       return done(std::move(r));
     }
     const waiter_id w = next_waiter++;
-    sync_waiters.emplace(w, std::move(done));
+    sync_waiters.emplace(w, waiter<sync_done>{req.group_id, std::move(done)});
     classic_effects fx;
     g->sync(req, w, ctx, fx);
     apply(*g, fx);
   }
 
   error heartbeat(const std::string& group_id, int32_t generation, const adapter::member_identity& who) {
+    if (auto e = gate(group_id); e != error::none) return e;
     classic_group* g = find_classic(group_id);
     return g == nullptr ? error::unknown_member_id : g->heartbeat(generation, who, ctx);
   }
 
   std::vector<error> leave(const std::string& group_id, const std::vector<adapter::member_identity>& who) {
+    if (auto e = gate(group_id); e != error::none) return std::vector<error>(who.size(), e);
     classic_group* g = find_classic(group_id);
     if (g == nullptr) return std::vector<error>(who.size(), error::unknown_member_id);
     classic_effects fx;
@@ -203,7 +236,7 @@ struct coordinator::impl {
       if (c->second.has_members())
         return refuse(error::group_id_not_found, "group " + req.group_id + " is a classic group with members");
       classic.erase(c);  // an empty classic group becomes a consumer group; its offsets stay
-      glog.delete_group(req.group_id);
+      log_of(req.group_id).delete_group(req.group_id);
     }
     consumer_group* g = find_consumer(req.group_id);
     if (g == nullptr) {
@@ -215,7 +248,7 @@ struct coordinator::impl {
     const auto topics = opts.io->topics();
     consumer_inputs in{topics, assign, patterns};
     auto r = g->heartbeat(req, replay, ctx, in);
-    if (r.code == error::none) glog.put_group(*g);
+    if (r.code == error::none) log_of(g->id).put_group(*g);
     note_members(*g);
     return r;
   }
@@ -245,9 +278,9 @@ struct coordinator::impl {
   std::set<std::string> touched;                                      // groups that may have changed this round
   clock::time_point next_hold_deadline = clock::time_point::max();
 
-  // The answer goes once the round's records are on disk.
-  void answer(const heartbeat_done& done, adapter::consumer_heartbeat_result r) {
-    later([done, r = std::move(r)](bool durable) mutable {
+  // The answer goes once the round's records are replicated.
+  void answer(const std::string& group, const heartbeat_done& done, adapter::consumer_heartbeat_result r) {
+    later(group, [done, r = std::move(r)](bool durable) mutable {
       if (!durable && r.code == error::none) {
         r = {};
         r.code = error::coordinator_not_available;
@@ -290,6 +323,8 @@ struct coordinator::impl {
   }
 
   void consumer_heartbeat(adapter::consumer_heartbeat_request req, heartbeat_done done) {
+    if (auto e = gate(req.group_id); e != error::none)
+      return done(consumer_group::refusal(req, cfg(), e, "this broker does not coordinate group " + req.group_id));
     touched.insert(req.group_id);
     auto r = consumer_heartbeat(req);
     const consumer_member* m = req.hold != 0 ? member_of(req.group_id, r.member_id) : nullptr;
@@ -307,7 +342,7 @@ struct coordinator::impl {
         return;
       }
     }
-    answer(done, std::move(r));
+    answer(req.group_id, done, std::move(r));
   }
 
   void release_heartbeat(uint64_t id) {
@@ -317,7 +352,7 @@ struct coordinator::impl {
     auto h = in_group.find(id);
     log::debug("group {}: heartbeat of {} released (its connection sent another request)", g->second,
                h->second.req.member_id);
-    answer(h->second.done, consumer_heartbeat(h->second.req, true));
+    answer(g->second, h->second.done, consumer_heartbeat(h->second.req, true));
     in_group.erase(h);
     if (in_group.empty()) holding.erase(g->second);
     held_in.erase(g);
@@ -351,7 +386,7 @@ struct coordinator::impl {
       }
       log::debug("group {}: held heartbeat of {} answered ({})", group, h.req.member_id,
                  expired ? "its hold time is up" : "news for it");
-      answer(h.done, std::move(r));
+      answer(group, h.done, std::move(r));
       held_in.erase(it->first);
       it = in_group.erase(it);
     }
@@ -380,10 +415,15 @@ struct coordinator::impl {
   }
 
   adapter::consumer_group_description describe_consumer(const std::string& id) {
-    const consumer_group* g = find_consumer(id);
-    if (g != nullptr) return g->describe(cfg());
     adapter::consumer_group_description d;
     d.group_id = id;
+    if (auto e = gate(id); e != error::none) {
+      d.code = e;
+      d.state = "Dead";
+      return d;
+    }
+    const consumer_group* g = find_consumer(id);
+    if (g != nullptr) return g->describe(cfg());
     d.code = error::group_id_not_found;
     d.message = "group " + id + " is not a consumer group";
     d.state = "Dead";
@@ -403,6 +443,7 @@ struct coordinator::impl {
   std::vector<error> commit(const adapter::commit_request& req) {
     auto all = [&](error e) { return std::vector<error>(req.offsets.size(), e); };
     if (req.group_id.empty()) return all(error::invalid_group_id);
+    if (auto e = gate(req.group_id); e != error::none) return all(e);
     const named_topics topics = topics_of(req);
     std::vector<bool> stale;
     // A negative generation is an admin client's or a consumer's that
@@ -426,6 +467,11 @@ struct coordinator::impl {
   }
 
   adapter::offset_fetch_result fetch(const adapter::offset_fetch_request& req) {
+    if (auto e = gate(req.group_id); e != error::none) {
+      adapter::offset_fetch_result r;
+      r.code = e;
+      return r;
+    }
     if (req.member_id)
       if (const consumer_group* g = find_consumer(req.group_id))
         if (auto e = g->check_fetch(*req.member_id, req.member_epoch); e != error::none) {
@@ -458,6 +504,7 @@ struct coordinator::impl {
   }
 
   std::pair<error, std::vector<error>> delete_offsets(const std::string& group, const std::vector<offset_key>& parts) {
+    if (auto e = gate(group); e != error::none) return {e, {}};
     if (!exists(group)) return {error::group_id_not_found, {}};
     const auto busy = has_members(group) ? subscribed_topics(group) : std::set<std::string>{};
     std::vector<offset_change> changes;
@@ -525,9 +572,14 @@ struct coordinator::impl {
   }
 
   adapter::classic_group_description describe_classic(const std::string& id) {
-    if (const classic_group* g = find_classic(id)) return g->describe();
     adapter::classic_group_description d;
     d.group_id = id;
+    if (auto e = gate(id); e != error::none) {
+      d.code = e;
+      d.state = "Dead";
+      return d;
+    }
+    if (const classic_group* g = find_classic(id)) return g->describe();
     if (!consumer.count(id) && offsets.has(id)) {
       d.state = "Empty";
       return d;
@@ -546,11 +598,12 @@ struct coordinator::impl {
     std::vector<offset_change> changes;
     offsets.erase_group(id, changes);
     write(changes);
-    glog.delete_group(id);
+    log_of(id).delete_group(id);
     if (opts.kinds) opts.kinds->release(id, group_kinds::kind::coordinator);
   }
 
   error delete_group(const std::string& id) {
+    if (auto e = gate(id); e != error::none) return e;
     if (!exists(id)) return error::group_id_not_found;
     if (has_members(id)) return error::non_empty_group;
     forget(id);
@@ -568,70 +621,344 @@ struct coordinator::impl {
     }
     for (auto& [id, g] : consumer) {
       if (g.expire(ctx).empty()) continue;
-      glog.put_group(g);
+      log_of(id).put_group(g);
       touched.insert(id);
       note_members(g);
     }
     expire_offsets();
   }
 
-  // Members get a fresh session from the restart, as if they had just sent
-  // a heartbeat; a group without members counts as empty from then on.
-  void restore(loaded_state&& s) {
-    offsets.restore(std::move(s.offsets));
-    classic = std::move(s.classic);
-    consumer = std::move(s.consumer);
-    begin_round(clock::now());
-    for (const auto& [id, o] : offsets.all()) claim(id);
-    for (auto& [id, g] : classic) {
-      claim(id);
-      g.restored(ctx);
-      note_members(g);
-    }
-    for (auto& [id, g] : consumer) {
-      claim(id);
-      g.restored(ctx);
-      note_members(g);
-    }
-    next_offsets_check = ctx.wall_ms + cfg().offsets_retention_check_interval_ms;
+  // ---- partitions: loaded as leadership comes, dropped as it goes --------
+
+  // Whether this broker serves `group` now: NOT_COORDINATOR when another
+  // broker leads its partition (or none does), COORDINATOR_LOAD_IN_PROGRESS
+  // while this one is taking it up.
+  error gate(const std::string& group) {
+    if (partitions > 0 && shards.count(partition_of(group))) return error::none;
+    sync_leadership();  // a notice may be on its way: look now
+    if (partitions > 0 && shards.count(partition_of(group))) return error::none;
+    auto t = opts.io->find_topic(offsets_topic_name);
+    if (!t || t->partitions.empty()) return error::not_coordinator;
+    const auto p = static_cast<size_t>(partition_for(group, static_cast<int32_t>(t->partitions.size())));
+    return t->partitions[p].leader == opts.self ? error::coordinator_load_in_progress : error::not_coordinator;
   }
 
-  void write_all() {
-    for (const auto& [id, g] : classic) glog.put_group(g, true);
-    for (const auto& [id, g] : consumer) glog.put_group(g, true);
-    for (const auto& [group, o] : offsets.all())
-      for (const auto& [k, c] : o) glog.put_offset(group, k, c);
+  // Loads the partitions this broker has come to lead, drops those it no
+  // longer leads (or leads at another epoch: another leader may have
+  // written in between).
+  void sync_leadership() {
+    if (partitions == 0) {
+      auto t = opts.io->find_topic(offsets_topic_name);
+      if (!t) return;
+      partitions = static_cast<int32_t>(t->partitions.size());
+    }
+    const auto led = opts.io->led_partitions(offsets_topic_name);
+    std::vector<int32_t> gone;
+    for (const auto& [p, sh] : shards) {
+      auto l = led.find(p);
+      if (l == led.end() || l->second != sh.epoch) gone.push_back(p);
+    }
+    for (int32_t p : gone) unload(p, "its leadership moved");
+    for (const auto& [p, epoch] : led)
+      if (!shards.count(p)) load(p, epoch);
+  }
+
+  void load(int32_t p, int32_t epoch) {
+    const auto began = clock::now();
+    shard sh;
+    sh.epoch = epoch;
+    loaded_state s;
+    auto st = sh.log.load(
+        [&](const std::function<bool(std::span<const uint8_t>)>& chunk) {
+          return opts.io->scan(offsets_topic_name, p, chunk);
+        },
+        s);
+    if (!st) {
+      log::error("groups: partition {} of {} cannot be loaded: {}", p, offsets_topic_name, st.message());
+      return;  // tried again at the next check
+    }
+    shards.emplace(p, std::move(sh));
+    take_strays(p, s);
+    const size_t n_classic = s.classic.size(), n_consumer = s.consumer.size(), n_offsets = s.offsets.size();
+    const size_t records = s.records;
+    restore(std::move(s));
+    adopt_strays();
+    log::info(
+        "groups: partition {} loaded at leader epoch {}: {} classic, {} consumer, offsets of {} group(s) ({} "
+        "records, {} ms)",
+        p, epoch, n_classic, n_consumer, n_offsets, records,
+        std::chrono::duration_cast<milliseconds>(clock::now() - began).count());
+  }
+
+  // Members get a fresh session from the load, as if they had just sent a
+  // heartbeat; a group without members counts as empty from then on.
+  void restore(loaded_state&& s) {
+    begin_round(clock::now());
+    for (const auto& [id, o] : s.offsets) claim(id);
+    offsets.merge(std::move(s.offsets));
+    for (auto& [id, g] : s.classic) {
+      claim(id);
+      g.restored(ctx);
+      note_members(g);
+      classic.insert_or_assign(id, std::move(g));
+    }
+    for (auto& [id, g] : s.consumer) {
+      claim(id);
+      g.restored(ctx);
+      note_members(g);
+      consumer.insert_or_assign(id, std::move(g));
+    }
+    if (next_offsets_check == 0) next_offsets_check = ctx.wall_ms + cfg().offsets_retention_check_interval_ms;
+  }
+
+  // Drops a partition's groups: their waiting requests and held heartbeats
+  // are told NOT_COORDINATOR, and their clients find the new coordinator.
+  void unload(int32_t p, const char* why) {
+    std::set<std::string> ids;
+    for (const auto& [id, g] : classic)
+      if (partition_of(id) == p) ids.insert(id);
+    for (const auto& [id, g] : consumer)
+      if (partition_of(id) == p) ids.insert(id);
+    for (const auto& [id, o] : offsets.all())
+      if (partition_of(id) == p) ids.insert(id);
+    for (auto it = join_waiters.begin(); it != join_waiters.end();) {
+      if (partition_of(it->second.group) != p) {
+        ++it;
+        continue;
+      }
+      adapter::join_result r;
+      r.code = error::not_coordinator;
+      it->second.done(std::move(r));
+      it = join_waiters.erase(it);
+    }
+    for (auto it = sync_waiters.begin(); it != sync_waiters.end();) {
+      if (partition_of(it->second.group) != p) {
+        ++it;
+        continue;
+      }
+      adapter::sync_result r;
+      r.code = error::not_coordinator;
+      it->second.done(std::move(r));
+      it = sync_waiters.erase(it);
+    }
+    for (const auto& id : ids) {
+      if (auto h = holding.find(id); h != holding.end()) {
+        for (auto& [hold, held] : h->second) {
+          held_in.erase(hold);
+          held.done(consumer_group::refusal(held.req, cfg(), error::not_coordinator,
+                                            "this broker no longer coordinates group " + id));
+        }
+        holding.erase(h);
+      }
+      classic.erase(id);
+      consumer.erase(id);
+      offsets.drop(id);
+      touched.erase(id);
+      if (opts.kinds) opts.kinds->release(id, group_kinds::kind::coordinator);
+    }
+    std::erase_if(strays, [p](const auto& kv) { return kv.second.from == p; });
+    shards.erase(p);
+    log::info("groups: partition {} of {} unloaded ({}): {} group(s) dropped", p, offsets_topic_name, why, ids.size());
+  }
+
+  // ---- groups found in another partition than their own ------------------
+  //
+  // Before groups lived on partitions of their own, every group's records
+  // were in one log, `__consumer_offsets-0` (the partition that takes its
+  // place). A group found in a partition it does not hash to is moved when
+  // this broker also leads its own: its records written there (unless that
+  // partition has the group already) and deleted where they were.
+
+  struct stray {
+    int32_t from = 0;
+    std::optional<classic_group> classic;
+    std::optional<consumer_group> consumer;
+    offset_store::group_offsets offsets;
+  };
+  std::map<std::string, stray> strays;
+
+  void take_strays(int32_t p, loaded_state& s) {
+    auto of = [&](const std::string& id) -> stray& {
+      auto& st = strays[id];
+      st.from = p;
+      return st;
+    };
+    for (auto it = s.classic.begin(); it != s.classic.end();)
+      if (partition_of(it->first) != p) {
+        of(it->first).classic.emplace(std::move(it->second));
+        it = s.classic.erase(it);
+      } else {
+        ++it;
+      }
+    for (auto it = s.consumer.begin(); it != s.consumer.end();)
+      if (partition_of(it->first) != p) {
+        of(it->first).consumer.emplace(std::move(it->second));
+        it = s.consumer.erase(it);
+      } else {
+        ++it;
+      }
+    for (auto it = s.offsets.begin(); it != s.offsets.end();)
+      if (partition_of(it->first) != p) {
+        of(it->first).offsets = std::move(it->second);
+        it = s.offsets.erase(it);
+      } else {
+        ++it;
+      }
+  }
+
+  void adopt_strays() {
+    for (auto it = strays.begin(); it != strays.end();) {
+      const std::string id = it->first;
+      stray& st = it->second;
+      auto home = shards.find(partition_of(id));
+      auto from = shards.find(st.from);
+      if (home == shards.end() || from == shards.end()) {
+        ++it;
+        continue;
+      }
+      if (!exists(id)) {
+        loaded_state one;
+        if (st.classic) one.classic.emplace(id, std::move(*st.classic));
+        if (st.consumer) one.consumer.emplace(id, std::move(*st.consumer));
+        if (!st.offsets.empty()) one.offsets.emplace(id, std::move(st.offsets));
+        restore(std::move(one));
+        if (auto* g = find_classic(id)) home->second.log.put_group(*g, true);
+        if (auto* g = find_consumer(id)) home->second.log.put_group(*g, true);
+        if (auto o = offsets.all().find(id); o != offsets.all().end())
+          for (const auto& [k, c] : o->second) home->second.log.put_offset(id, k, c);
+        log::info("groups: group {} moved from partition {} to its own, {}", id, st.from, home->first);
+      }
+      from->second.log.delete_group(id);
+      for (const auto& [k, c] : st.offsets) from->second.log.delete_offset(id, k);
+      it = strays.erase(it);
+    }
+  }
+
+  // ---- the end of a round ---------------------------------------------------
+
+  // Appends each loaded partition's queued records at the epoch it was
+  // loaded at (acks=all, every partition at once) and waits for them;
+  // returns the partitions whose write failed.
+  std::set<int32_t> write_shards() {
+    struct outcomes {
+      std::mutex mu;
+      std::condition_variable cv;
+      size_t left = 0;
+      std::map<int32_t, adapter::produce_result> results;
+    };
+    auto out = std::make_shared<outcomes>();
+    std::vector<int32_t> written;
+    const auto timeout = static_cast<int32_t>(cfg().offsets_commit_timeout_ms);
+    for (auto& [p, sh] : shards) {
+      if (!sh.log.pending()) continue;
+      auto batch = std::make_shared<std::vector<uint8_t>>(sh.log.take());
+      {
+        std::lock_guard g(out->mu);
+        ++out->left;
+      }
+      written.push_back(p);
+      opts.io->write(
+          offsets_topic_name, p, batch, timeout,
+          [out, p = p](const adapter::produce_result& r) {
+            std::lock_guard g(out->mu);
+            out->results[p] = r;
+            --out->left;
+            out->cv.notify_all();
+          },
+          sh.epoch);
+    }
+    std::set<int32_t> failed;
+    if (written.empty()) return failed;
+    std::unique_lock g(out->mu);
+    out->cv.wait_for(g, milliseconds(timeout + 1000), [&] { return out->left == 0; });
+    for (int32_t p : written) {
+      auto r = out->results.find(p);
+      if (r != out->results.end() && r->second.code == error::none) continue;
+      failed.insert(p);
+      log::warn("groups: writing partition {} of {} failed: {}", p, offsets_topic_name,
+                r == out->results.end() ? std::string("no answer in time") : r->second.message);
+    }
+    return failed;
+  }
+
+  // Held heartbeats rechecked, the round's records written, then the
+  // answers that waited for them. A partition whose write failed is loaded
+  // again from its log (if this broker still leads it): what is in memory
+  // must be what the log says.
+  void end_round() {
+    recheck_held();
+    const std::set<int32_t> failed = write_shards();
+    for (auto& w : std::exchange(after_write, {})) {
+      bool durable = true;
+      for (const auto& g : w.groups)
+        if (failed.count(partition_of(g))) durable = false;
+      w.send(durable);
+    }
+    if (failed.empty()) return;
+    for (int32_t p : failed) unload(p, "its records could not be written");
+    sync_leadership();
   }
 };
 
 // ---------------------------------------------------------------------------
 
-coordinator::coordinator(log::partition_log* log, const plugin::assignor_set* assignors, options opts)
-    : impl_(std::make_unique<impl>(log, assignors, std::move(opts))) {}
+coordinator::coordinator(const plugin::assignor_set* assignors, options opts)
+    : impl_(std::make_unique<impl>(assignors, std::move(opts))) {}
 
-result<std::unique_ptr<coordinator>> coordinator::start(log::partition_log* log, const plugin::assignor_set* assignors,
-                                                        options opts) {
+result<std::unique_ptr<coordinator>> coordinator::start(const plugin::assignor_set* assignors, options opts) {
   if (opts.settings.consumer_assignors.empty())
     return status(errc::config, "group.consumer.assignors: needs at least one assignor");
   for (const auto& name : opts.settings.consumer_assignors)
     if (!assignors->has(name))
       return status(errc::config,
                     "group.consumer.assignors names '" + name + "', but no loaded assignor plugin has that name");
-  std::unique_ptr<coordinator> c(new coordinator(log, assignors, std::move(opts)));
-  loaded_state s;
-  if (auto st = c->impl_->glog.load(s); !st) return status(st.code(), "reading the group log: " + st.message());
-  log::info("groups: {} classic, {} consumer, offsets of {} group(s) ({} records read)", s.classic.size(),
-            s.consumer.size(), s.offsets.size(), s.records);
-  c->impl_->restore(std::move(s));
+  std::unique_ptr<coordinator> c(new coordinator(assignors, std::move(opts)));
   impl* state = c->impl_.get();
-  c->loop_.start(state->opts.tick_ms,
-                 {[state](clock::time_point now) { state->begin_round(now); }, [state] { state->expire(); },
-                  [state] {
-                    state->recheck_held();
-                    commit_round(
-                        state->glog, state->after_flush, [state] { state->write_all(); }, "groups: the group log");
-                  }});
+  c->loop_.start(state->opts.tick_ms, {[state](clock::time_point now) { state->begin_round(now); },
+                                       [state] {
+                                         state->expire();
+                                         if (state->ctx.now >= state->next_leadership_check) {
+                                           state->next_leadership_check = state->ctx.now + std::chrono::seconds(1);
+                                           state->sync_leadership();
+                                         }
+                                       },
+                                       [state] { state->end_round(); }});
+  coordinator* self = c.get();
+  state->opts.io->on_leadership([self] { self->post([self] { self->impl_->sync_leadership(); }); });
+  c->post([state] { state->sync_leadership(); });
   return c;
+}
+
+adapter::coordinator_location coordinator::locate(const std::string& group_id) {
+  adapter::coordinator_location out;
+  const auto& cfg = impl_->opts.settings;
+  auto t = impl_->opts.io->find_topic(offsets_topic_name);
+  if (!t) {
+    group_io::internal_topic want;
+    want.name = offsets_topic_name;
+    want.partitions = static_cast<int32_t>(cfg.offsets_topic_partitions);
+    want.replication_factor = static_cast<int32_t>(cfg.offsets_topic_replication_factor);
+    want.configs = {{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}, {"max.message.bytes", "16777216"}};
+    auto made = impl_->opts.io->ensure_internal_topic(want);
+    if (!made) {
+      out.code = error::coordinator_not_available;
+      out.message = made.error().message();
+      return out;
+    }
+    t = *made;
+  }
+  if (t->partitions.empty()) {
+    out.code = error::coordinator_not_available;
+    out.message = std::string(offsets_topic_name) + " has no partitions";
+    return out;
+  }
+  const int32_t p = partition_for(group_id, static_cast<int32_t>(t->partitions.size()));
+  out.node_id = t->partitions[static_cast<size_t>(p)].leader;
+  if (out.node_id < 0) {
+    out.code = error::coordinator_not_available;
+    out.message = "partition " + std::to_string(p) + " of " + offsets_topic_name + " has no leader now";
+  }
+  return out;
 }
 
 coordinator::~coordinator() { stop(); }
@@ -659,7 +986,7 @@ void coordinator::leave_group(std::string group_id, std::vector<adapter::member_
                               std::function<void(std::vector<adapter::error>)> done) {
   post([this, group_id = std::move(group_id), members = std::move(members), done = std::move(done)] {
     auto out = impl_->leave(group_id, members);
-    impl_->later([done, out = std::move(out)](bool) mutable { done(std::move(out)); });
+    impl_->later(group_id, [done, out = std::move(out)](bool) mutable { done(std::move(out)); });
   });
 }
 
@@ -686,7 +1013,7 @@ void coordinator::describe_consumer_groups(std::vector<std::string> group_ids,
 void coordinator::commit_offsets(adapter::commit_request req, std::function<void(std::vector<adapter::error>)> done) {
   post([this, req = std::move(req), done = std::move(done)] {
     auto out = impl_->commit(req);
-    impl_->later([done, out = std::move(out)](bool durable) mutable {
+    impl_->later(req.group_id, [done, out = std::move(out)](bool durable) mutable {
       if (!durable)
         for (auto& e : out)
           if (e == error::none) e = error::coordinator_not_available;
@@ -708,7 +1035,7 @@ void coordinator::delete_offsets(std::string group_id, std::vector<std::pair<std
                                  std::function<void(adapter::error, std::vector<adapter::error>)> done) {
   post([this, group_id = std::move(group_id), partitions = std::move(partitions), done = std::move(done)] {
     auto [e, out] = impl_->delete_offsets(group_id, partitions);
-    impl_->later([done, e = e, out = std::move(out)](bool durable) mutable {
+    impl_->later(group_id, [done, e = e, out = std::move(out)](bool durable) mutable {
       done(durable ? e : error::coordinator_not_available, std::move(out));
     });
   });
@@ -735,7 +1062,7 @@ void coordinator::delete_groups(std::vector<std::string> group_ids,
   post([this, group_ids = std::move(group_ids), done = std::move(done)] {
     std::vector<adapter::error> out;
     for (const auto& id : group_ids) out.push_back(impl_->delete_group(id));
-    impl_->later([done, out = std::move(out)](bool durable) mutable {
+    impl_->later(group_ids, [done, out = std::move(out)](bool durable) mutable {
       if (!durable)
         for (auto& e : out)
           if (e == error::none) e = error::coordinator_not_available;

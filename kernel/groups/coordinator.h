@@ -1,14 +1,23 @@
 // The group coordinator: classic groups (the JoinGroup/SyncGroup barrier),
 // KIP-848 consumer groups (server-side assignment through assignor plugins,
-// incremental reconciliation), and committed offsets, all persisted in the
-// group log (group_log.h) and rebuilt from it at start-up.
+// incremental reconciliation), and committed offsets, persisted in the
+// partitions of the internal topic `__consumer_offsets` (group_log.h).
+//
+// A group lives in the partition its id hashes to (group_partition.h), and
+// is served by the broker that leads that partition: this coordinator
+// loads a partition's groups when its broker becomes the leader (answering
+// COORDINATOR_LOAD_IN_PROGRESS meanwhile) and drops them when leadership
+// leaves (NOT_COORDINATOR), as Kafka's coordinators follow their
+// partitions. A partition is the unit that moves; the group kinds
+// (classic_group.h, consumer_group.h, offsets.h) are what it holds.
 //
 // Threading: one thread, the coordinator's own (round_loop.h), owns every
 // group. Calls post their work to it; it handles what has arrived as one
 // round, fires the timers that are due (sessions, rebalance deadlines, the
-// initial rebalance delay), writes the round's records with one append and
-// one fsync, and only then gives the answers that depend on them. Assignors
-// run on this thread, never on a network thread.
+// initial rebalance delay), appends the round's records to each partition
+// it touched (acks=all, the partitions at once) and only then gives the
+// answers that depend on them. Assignors run on this thread, never on a
+// network thread.
 #pragma once
 
 #include <functional>
@@ -23,6 +32,7 @@
 #include "kernel/groups/group_io.h"
 #include "kernel/groups/group_kinds.h"
 #include "kernel/groups/group_log.h"
+#include "kernel/groups/group_partition.h"
 #include "kernel/groups/round_loop.h"
 #include "kernel/groups/state.h"
 #include "kernel/plugin/assignors.h"
@@ -34,23 +44,25 @@ class coordinator final : public adapter::group_coordinator {
  public:
   struct options {
     config::group_settings settings;
-    // The topics, as the metadata has them now (names, ids, partitions).
+    // The broker: topics, the internal partitions, their leadership.
     group_io* io = nullptr;
+    int32_t self = -1;  // this broker's id
     // How often timers are checked.
     int64_t tick_ms = 50;
     // Group ids shared with the share manager (null: this coordinator's alone).
     group_kinds* kinds = nullptr;
   };
 
-  // Loads the group log and starts the coordinator's thread.
-  static result<std::unique_ptr<coordinator>> start(log::partition_log* log, const plugin::assignor_set* assignors,
-                                                    options opts);
+  // Starts the coordinator's thread; it loads the partitions this broker
+  // leads, now and as leadership moves.
+  static result<std::unique_ptr<coordinator>> start(const plugin::assignor_set* assignors, options opts);
   ~coordinator() override;
   coordinator(const coordinator&) = delete;
   coordinator& operator=(const coordinator&) = delete;
   // Stops the thread; calls still queued are dropped unanswered.
   void stop();
 
+  adapter::coordinator_location locate(const std::string& group_id) override;
   void join_group(adapter::join_request req, std::function<void(adapter::join_result)> done) override;
   void sync_group(adapter::sync_request req, std::function<void(adapter::sync_result)> done) override;
   void heartbeat(std::string group_id, int32_t generation, adapter::member_identity member,
@@ -76,7 +88,7 @@ class coordinator final : public adapter::group_coordinator {
 
  private:
   struct impl;
-  coordinator(log::partition_log* log, const plugin::assignor_set* assignors, options opts);
+  coordinator(const plugin::assignor_set* assignors, options opts);
   void post(std::function<void()> task) { loop_.post(std::move(task)); }
 
   std::unique_ptr<impl> impl_;

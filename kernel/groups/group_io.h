@@ -8,11 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "kernel/base/status.h"
 #include "mosaic/adapter/broker.h"
 
 namespace mosaic::groups {
@@ -37,8 +40,35 @@ class group_io {
 
   // ---- writing ----
   // Appends one record batch with acks=all; `done` once replicated or failed.
+  // With `leader_epoch` set, only while this broker leads the partition at
+  // that epoch (NOT_LEADER_OR_FOLLOWER otherwise): a coordinator's records
+  // never land in a term whose state it has not loaded.
   virtual void write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
-                     int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done) = 0;
+                     int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done,
+                     int32_t leader_epoch = -1) = 0;
+
+  // ---- internal partitions (the coordinator's) ----
+  struct internal_topic {
+    std::string name;
+    int32_t partitions = 1;
+    int32_t replication_factor = 1;  // at most the registered brokers
+    std::map<std::string, std::string> configs;
+  };
+  // The internal topic, made first if there is none (Kafka makes
+  // __consumer_offsets at the first FindCoordinator); an error when it
+  // cannot be made now (too few live brokers, no quorum), to retry.
+  virtual result<adapter::topic_info> ensure_internal_topic(const internal_topic& t) = 0;
+  // The partitions of `topic` this broker leads and may write now, by
+  // partition, with their leader epochs.
+  virtual std::map<int32_t, int32_t> led_partitions(const std::string& topic) const = 0;
+  // `changed` is called (on a broker thread, which it must not block) after
+  // every metadata change that may have moved leadership.
+  virtual void on_leadership(std::function<void()> changed) = 0;
+  // This broker's copy of a partition, from its start to its end (records
+  // not replicated yet included: a new leader's log is the state from now
+  // on), in chunks; `chunk` returns false to stop.
+  virtual status scan(const std::string& topic, int32_t partition,
+                      const std::function<bool(std::span<const uint8_t>)>& chunk) = 0;
 };
 
 }  // namespace mosaic::groups

@@ -239,8 +239,8 @@ void apply(loaded_state& out, std::span<const uint8_t> key, const std::optional<
 
 }  // namespace
 
-status group_log::load(loaded_state& out) {
-  auto n = log_.load([&](std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value) {
+status group_log::load(const keyed_log::scanner& scan, loaded_state& out) {
+  auto n = log_.read(scan, [&](std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value) {
     apply(out, key, value);
   });
   if (!n) return n.error();

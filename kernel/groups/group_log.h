@@ -1,16 +1,18 @@
 // The group coordinator's log: committed offsets and group state as keyed
-// records in an internal partition (`__consumer_offsets-0`, never listed as
-// a topic), the later record of a key replacing the earlier one and a null
-// value deleting it, as in Kafka's compacted __consumer_offsets. The
-// records' fields follow Kafka's group-coordinator records (OffsetCommit,
-// GroupMetadata, ConsumerGroup*); the encoding is Mosaic's own: a type byte
-// and the key fields in the record key, a version byte and the fields in
-// the value, big-endian (kernel/base/bytes.h).
+// records in a partition of the internal topic `__consumer_offsets` (one
+// group_log per partition the coordinator leads), the later record of a key
+// replacing the earlier one and a null value deleting it, as in Kafka's
+// compacted __consumer_offsets (the topic's cleanup.policy is compact, so
+// the log cleaner keeps it small on every replica). The records' fields
+// follow Kafka's group-coordinator records (OffsetCommit, GroupMetadata,
+// ConsumerGroup*); the encoding is Mosaic's own: a type byte and the key
+// fields in the record key, a version byte and the fields in the value,
+// big-endian (kernel/base/bytes.h).
 //
-// Writes are queued by the coordinator while it handles a round of
-// requests and written by `flush` as one append and one fsync (group
-// commit, keyed_log.h); a request is answered after the flush that carries
-// its records.
+// Writes are queued while the coordinator handles a round of requests and
+// taken as record batches at its end (`take`), which the coordinator
+// appends through the replicated produce path; a request is answered once
+// the batches that carry its records are replicated.
 //
 // Threading: used by the coordinator's thread only.
 #pragma once
@@ -23,7 +25,6 @@
 #include "kernel/groups/classic_group.h"
 #include "kernel/groups/consumer_group.h"
 #include "kernel/groups/keyed_log.h"
-#include "kernel/log/partition_log.h"
 
 namespace mosaic::groups {
 
@@ -36,10 +37,10 @@ struct loaded_state {
 
 class group_log {
  public:
-  explicit group_log(log::partition_log* log) : log_(log, "group log") {}
+  group_log() : log_("group log") {}
 
-  // Reads the whole log into `out`.
-  status load(loaded_state& out);
+  // Reads the log `scan` gives into `out`.
+  status load(const keyed_log::scanner& scan, loaded_state& out);
 
   void put_offset(const std::string& group, const offset_key& key, const committed& c);
   void delete_offset(const std::string& group, const offset_key& key);
@@ -51,9 +52,8 @@ class group_log {
   void delete_group(const std::string& group);  // both kinds
 
   bool pending() const noexcept { return log_.pending(); }
-  status flush() { return log_.flush(); }
-  bool wants_compaction() const { return log_.wants_compaction(); }
-  status compact(const std::function<void()>& write_all) { return log_.compact(write_all); }
+  // The queued records as record batches.
+  std::vector<uint8_t> take() { return log_.take(); }
 
   uint64_t bytes_written() const noexcept { return log_.bytes_written(); }
 

@@ -12,11 +12,12 @@ namespace {
 constexpr size_t max_batch_bytes = 1 << 20;
 }
 
-result<size_t> keyed_log::load(const visitor& apply) {
+result<size_t> keyed_log::read(const scanner& scan, const visitor& apply) const {
   status bad;
   size_t records = 0;
-  auto s = log_->scan(log_->log_start_offset(), log_->log_end_offset(), [&](std::span<const uint8_t> chunk) {
+  auto s = scan([&](std::span<const uint8_t> chunk) {
     log::for_each_batch(chunk, [&](const log::batch_view& b) {
+      if (b.is_control()) return true;
       const bool ok = log::for_each_record(b, [&](const log::record_view& r) {
         if (!bad.ok()) return;
         if (!r.key) {
@@ -41,13 +42,22 @@ result<size_t> keyed_log::load(const visitor& apply) {
   });
   if (!s) return s;
   if (!bad) return bad;
-  log_->set_high_watermark(log_->log_end_offset());
-  live_bytes_ = log_->size_bytes();
   return records;
 }
 
-status keyed_log::flush() {
-  if (pending_.empty()) return {};
+result<size_t> keyed_log::load(const visitor& apply) {
+  auto n = read(
+      [this](const std::function<bool(std::span<const uint8_t>)>& chunk) {
+        return log_->scan(log_->log_start_offset(), log_->log_end_offset(), chunk);
+      },
+      apply);
+  if (!n) return n;
+  log_->set_high_watermark(log_->log_end_offset());
+  live_bytes_ = log_->size_bytes();
+  return n;
+}
+
+std::vector<uint8_t> keyed_log::take() {
   std::vector<uint8_t> batches;
   auto as_view = [](const std::vector<uint8_t>& b) {
     return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
@@ -66,12 +76,18 @@ status keyed_log::flush() {
     batches.insert(batches.end(), bytes.begin(), bytes.end());
   }
   pending_.clear();
+  written_ += batches.size();
+  return batches;
+}
+
+status keyed_log::flush() {
+  if (pending_.empty()) return {};
+  auto batches = take();
   auto r = log_->append(batches, 0);
   if (!r.io) return r.io;
   if (r.refused) return status(errc::limit, what_ + " append refused: " + r.refused->message);
   if (auto s = log_->wait_durable(r.last_offset); !s) return s;
   log_->set_high_watermark(r.last_offset + 1);
-  written_ += batches.size();
   return {};
 }
 

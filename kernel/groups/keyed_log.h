@@ -25,14 +25,23 @@ namespace mosaic::groups {
 
 class keyed_log {
  public:
+  // Over a partition log of its own, which it appends to itself.
   keyed_log(log::partition_log* log, std::string what) : log_(log), what_(std::move(what)) {}
+  // Detached: the owner reads the log with `read` and writes what `take`
+  // gives it (the group coordinator, through the replicated produce path).
+  explicit keyed_log(std::string what) : what_(std::move(what)) {}
 
   using visitor =
       std::function<void(std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value)>;
+  using scanner = std::function<status(const std::function<bool(std::span<const uint8_t>)>& chunk)>;
   // Reads the whole log, calling `apply` for each record in order; `apply`
   // throws truncated_input for a record it cannot read. Returns the number
   // of records read.
   result<size_t> load(const visitor& apply);
+  // The same over the chunks `scan` gives.
+  result<size_t> read(const scanner& scan, const visitor& apply) const;
+  // The queued records as record batches; the queue is emptied.
+  std::vector<uint8_t> take();
 
   void put(std::vector<uint8_t> key, std::optional<std::vector<uint8_t>> value) {
     pending_.push_back({std::move(key), std::move(value)});
@@ -55,7 +64,7 @@ class keyed_log {
     std::vector<uint8_t> key;
     std::optional<std::vector<uint8_t>> value;
   };
-  log::partition_log* log_;
+  log::partition_log* log_ = nullptr;
   std::string what_;  // "group log", for messages
   std::vector<entry> pending_;
   uint64_t written_ = 0;

@@ -65,7 +65,12 @@ class offset_store {
 
   bool has(const std::string& group) const { return groups_.count(group) > 0; }
   const std::map<std::string, group_offsets>& all() const noexcept { return groups_; }
-  void restore(std::map<std::string, group_offsets> loaded) { groups_ = std::move(loaded); }
+  // Takes in the offsets of groups read from the log (a partition loaded).
+  void merge(std::map<std::string, group_offsets> loaded) {
+    for (auto& [group, o] : loaded) groups_[group] = std::move(o);
+  }
+  // Forgets a group's offsets without deleting them (its partition unloaded).
+  void drop(const std::string& group) { groups_.erase(group); }
 
  private:
   std::map<std::string, group_offsets> groups_;

@@ -486,6 +486,14 @@ void replica_manager::drain(const std::shared_ptr<slot>& s) {
 
 // ---- produce ----
 
+std::optional<int32_t> replica_manager::leading(const std::string& topic, int32_t partition) const {
+  std::shared_ptr<slot> s = find_slot({topic, partition});
+  if (!s) return std::nullopt;
+  std::lock_guard g(s->mu);
+  if (!s->leading) return std::nullopt;
+  return s->leader_epoch;
+}
+
 void replica_manager::produce(const std::string& topic, int32_t partition, int16_t acks, int32_t timeout_ms,
                               const append_fn& append, std::function<void(adapter::produce_result)> done) {
   std::shared_ptr<slot> s = find_slot({topic, partition});

@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -114,6 +115,9 @@ class replica_manager {
   // acks=-1 waits at most `timeout_ms` for the in-sync replicas.
   void produce(const std::string& topic, int32_t partition, int16_t acks, int32_t timeout_ms, const append_fn& append,
                std::function<void(adapter::produce_result)> done);
+
+  // The leader epoch this broker leads the partition at, if it leads it.
+  std::optional<int32_t> leading(const std::string& topic, int32_t partition) const;
 
   manager_stats stats() const;
 

@@ -79,4 +79,17 @@ std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, con
   return receive_response<Response>(c, key, v);
 }
 
+// FindCoordinator for `group`, as every client asks before it sends a
+// group request: the first one makes __consumer_offsets. Returns the
+// coordinator's node id (-1 on an error).
+inline int32_t find_coordinator(frame_client& c, const std::string& group) {
+  kafka::msg::find_coordinator_request req;
+  req.key = group;
+  auto r = call<kafka::msg::find_coordinator_response>(c, 10, 3, req);
+  EXPECT_TRUE(r);
+  if (!r) return -1;
+  EXPECT_EQ(r->error_code, 0) << (r->error_message ? *r->error_message : "");
+  return r->error_code == 0 ? r->node_id : -1;
+}
+
 }  // namespace mosaic::testing

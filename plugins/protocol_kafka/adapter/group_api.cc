@@ -41,50 +41,48 @@ std::vector<std::string> subscription_topics(const bytes_ref& metadata) {
 
 // ---- FindCoordinator ----
 
-// Java's String.hashCode, as Kafka hashes a group id to its coordinator.
-int32_t java_hash(const std::string& s) {
-  uint32_t h = 0;
-  for (unsigned char c : s) h = 31 * h + c;
-  return static_cast<int32_t>(h);
-}
-
-void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req, bool available,
-                      adapter::broker& broker, const adapter::peer& peer) {
+void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req,
+                      adapter::group_coordinator* groups, adapter::broker& broker, const adapter::peer& peer) {
   msg::find_coordinator_response resp;
-  // Groups' state is not replicated yet: each group lives on one broker,
-  // the same for every client (the group id hashed over the registered
-  // brokers, by id), and waits for it while it is down.
-  auto brokers = broker.brokers();
-  std::sort(brokers.begin(), brokers.end(), [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  // A group's coordinator is the leader of the __consumer_offsets
+  // partition its id hashes to (the coordinator says which).
   auto answer_for = [&](const std::string& key, int8_t key_type, auto& out) {
-    out.node_id = broker.node_id();
-    out.host = peer.local_host;
-    out.port = peer.local_port;
-    if (brokers.size() > 1 && key_type == 0) {
-      const auto& b = brokers[static_cast<size_t>(java_hash(key) & 0x7fffffff) % brokers.size()];
-      if (b.node_id != broker.node_id()) {
-        out.node_id = b.node_id;
-        out.host = b.host;
-        out.port = b.port;
-        if (b.fenced) {
-          out.error_code = code(error::coordinator_not_available);
-          out.error_message = "the group's coordinator, broker " + std::to_string(b.node_id) + ", is not running";
-        }
-      }
-    }
-    if (out.error_code == 0 && !available) {
+    out.node_id = -1;
+    if (groups == nullptr) {
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "the group coordinator is not running";
-    } else if (out.error_code == 0 && key_type == 1) {
+    } else if (key_type == 1) {
       // No transaction coordinator yet. A retriable error would keep
       // init_transactions() asking until its timeout; this one is the error
       // every client (librdkafka included) treats as final at once.
       out.error_code = code(error::transactional_id_authorization_failed);
       out.error_message = "transactions are not available in this version of Mosaic (no transaction coordinator)";
-    } else if (out.error_code == 0 && key_type != 0) {
+    } else if (key_type != 0) {
       // Share-group state (2) has no coordinator of its own yet.
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "no coordinator for key type " + std::to_string(key_type);
+    } else {
+      const auto where = groups->locate(key);
+      out.node_id = where.node_id;
+      if (where.code != error::none) {
+        out.error_code = code(where.code);
+        out.error_message = where.message;
+      } else if (where.node_id == broker.node_id()) {
+        out.host = peer.local_host;
+        out.port = peer.local_port;
+      } else {
+        bool found = false;
+        for (const auto& b : broker.brokers())
+          if (b.node_id == where.node_id) {
+            out.host = b.host;
+            out.port = b.port;
+            found = true;
+          }
+        if (!found) {
+          out.error_code = code(error::coordinator_not_available);
+          out.error_message = "the group's coordinator, broker " + std::to_string(where.node_id) + ", is not known";
+        }
+      }
     }
     if (out.error_code != 0) {
       out.node_id = -1;
@@ -564,8 +562,7 @@ std::vector<api_handler> group_apis() {
   return {
       {msg::find_coordinator_request_api_key, 0, 6, 3,
        [](connection& c, const request_context& rc, reader& r, frame) {
-         find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), c.groups() != nullptr, c.broker(),
-                          c.peer());
+         find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), c.groups(), c.broker(), c.peer());
        }},
       {msg::join_group_request_api_key, 0, 9, 6,
        [](connection& c, const request_context& rc, reader& r, frame) {

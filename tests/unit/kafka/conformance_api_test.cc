@@ -84,6 +84,7 @@ TEST(conformance_api, a_fetch_goes_past_max_bytes_only_with_its_first_batch) {
 TEST(conformance_api, an_admin_commit_needs_no_member_and_partitions_that_exist) {
   test_broker b;
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create(c, "kept", 1);
   msg::offset_commit_request req;
   req.group_id = "admin-set";

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "kafka_messages.h"
+#include "kernel/groups/group_partition.h"
+#include "kernel/log/batch_builder.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
 #include "tests/support/test_broker.h"
@@ -188,9 +190,30 @@ TEST(group_api, find_coordinator_names_this_node_singly_and_batched) {
   EXPECT_EQ(share->coordinators[0].error_code, 15);
 }
 
-TEST(group_api, the_group_log_is_not_a_topic) {
+TEST(group_api, the_group_topic_is_made_at_the_first_find_coordinator_and_clients_cannot_touch_it) {
   test_broker b;
   frame_client c(b.port());
+  // Before any group: no __consumer_offsets, and no coordinator for a group
+  // request sent without asking (NOT_COORDINATOR: the client asks then).
+  msg::metadata_request md;
+  auto none = call<msg::metadata_response>(c, 3, 12, md);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->topics.empty());
+  msg::heartbeat_request hb;
+  hb.group_id = "g";
+  hb.generation_id = 1;
+  hb.member_id = "m";
+  auto early = call<msg::heartbeat_response>(c, heartbeat_key, 4, hb);
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->error_code, 16);  // NOT_COORDINATOR
+  EXPECT_EQ(mosaic::testing::find_coordinator(c, "g"), 1);
+  auto all = call<msg::metadata_response>(c, 3, 12, md);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->topics.size(), 1u);
+  EXPECT_EQ(all->topics[0].name, "__consumer_offsets");
+  EXPECT_TRUE(all->topics[0].is_internal);
+  EXPECT_EQ(all->topics[0].partitions.size(), 50u);  // offsets.topic.num.partitions
+  // The name stays reserved: not made, deleted, grown or written by clients.
   msg::create_topics_request req;
   auto& t = req.topics.emplace_back();
   t.name = "__consumer_offsets";
@@ -199,15 +222,46 @@ TEST(group_api, the_group_log_is_not_a_topic) {
   auto r = call<msg::create_topics_response>(c, 19, 7, req);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->topics.at(0).error_code, 17);  // INVALID_TOPIC_EXCEPTION: reserved
-  msg::metadata_request md;
-  auto all = call<msg::metadata_response>(c, 3, 12, md);
-  ASSERT_TRUE(all);
-  EXPECT_TRUE(all->topics.empty());
+  msg::delete_topics_request del;
+  del.topic_names = {"__consumer_offsets"};
+  auto d = call<msg::delete_topics_response>(c, 20, 4, del);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->responses.at(0).error_code, 17);
+  msg::create_partitions_request grow;
+  auto& gt = grow.topics.emplace_back();
+  gt.name = "__consumer_offsets";
+  gt.count = 60;
+  auto gr = call<msg::create_partitions_response>(c, 37, 3, grow);
+  ASSERT_TRUE(gr);
+  EXPECT_EQ(gr->results.at(0).error_code, 17);
+  log::batch_builder builder;
+  builder.add("k", "v");
+  const std::vector<uint8_t> records = builder.finish();
+  auto pr = call<msg::produce_response>(c, 0, 9, mosaic::testing::produce_request("__consumer_offsets", 0, records));
+  ASSERT_TRUE(pr);
+  EXPECT_EQ(pr->responses.at(0).partition_responses.at(0).error_code, 17);
+}
+
+TEST(group_api, a_group_maps_to_its_partition_as_kafka_maps_it) {
+  // Java's String.hashCode, over UTF-16 code units.
+  EXPECT_EQ(groups::java_string_hash(""), 0);
+  EXPECT_EQ(groups::java_string_hash("hello"), 99162322);
+  EXPECT_EQ(groups::java_string_hash("Aa"), groups::java_string_hash("BB"));
+  EXPECT_EQ(groups::java_string_hash("\xc3\xa9"), 0xe9);                          // U+00E9: one unit
+  EXPECT_EQ(groups::java_string_hash("\xf0\x9f\x98\x80"), 31 * 0xD83D + 0xDE00);  // U+1F600: two surrogates
+  EXPECT_EQ(groups::java_string_hash("\xff"), 0xFFFD);  // not UTF-8: U+FFFD, as Java decodes it
+  // Kafka's Utils.abs: a negative hash is negated, Integer.MIN_VALUE is 0.
+  EXPECT_EQ(groups::java_string_hash("polygenelubricants"), INT32_MIN);
+  EXPECT_EQ(groups::partition_for("polygenelubricants", 50), 0);
+  EXPECT_EQ(groups::java_string_hash("consumers"), -421004483);
+  EXPECT_EQ(groups::partition_for("consumers", 50), 421004483 % 50);
+  EXPECT_EQ(groups::partition_for("hello", 50), 99162322 % 50);
 }
 
 TEST(group_api, classic_join_sync_heartbeat_and_their_errors) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   auto j = join(c, "g1");
   EXPECT_EQ(j.error_code, 0);
   EXPECT_EQ(j.generation_id, 1);
@@ -240,6 +294,7 @@ TEST(group_api, classic_join_sync_heartbeat_and_their_errors) {
 TEST(group_api, classic_rebalance_when_a_member_joins_and_when_one_stops_heartbeating) {
   test_broker b(quick);
   frame_client a(b.port()), bc(b.port());
+  mosaic::testing::find_coordinator(a, "g2");  // makes __consumer_offsets, as a client's first ask does
   auto ja = join(a, "g2", 500);
   ASSERT_EQ(ja.generation_id, 1);
   ASSERT_EQ(sync(a, "g2", 1, ja.member_id, {{ja.member_id, {1}}}).error_code, 0);
@@ -297,6 +352,8 @@ TEST(group_api, classic_rebalance_when_a_member_joins_and_when_one_stops_heartbe
 TEST(group_api, leave_describe_list_delete_and_offset_delete) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "t3", 2);
   auto j = join(c, "g3", 6000, subscription({"t3"}));
   ASSERT_EQ(sync(c, "g3", 1, j.member_id, {{j.member_id, {1}}}).error_code, 0);
@@ -415,6 +472,7 @@ std::optional<mosaic::testing::reply<msg::consumer_group_heartbeat_response>> cg
 TEST(group_api, kip848_members_reconcile_revocation_before_assignment) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "k1", 4);
   auto j1 = cg_req("k", "member-1", 0, "k1");
   auto r1 = cg(c, j1);
@@ -508,6 +566,7 @@ int64_t ms_since(steady::time_point t) {
 TEST(group_api, kip848_a_settled_members_heartbeat_is_held_until_it_has_partitions_to_give_up) {
   test_broker b(holding);
   frame_client c1(b.port());
+  mosaic::testing::find_coordinator(c1, "g");  // makes __consumer_offsets, as a client's first ask does
   frame_client c2(b.port());
   create_topic(c1, "h1", 4);
   auto j1 = cg_req("h", "member-1", 0, "h1");
@@ -586,6 +645,7 @@ TEST(group_api, kip848_a_settled_members_heartbeat_is_held_until_it_has_partitio
 TEST(group_api, kip848_partitions_a_held_member_gains_wait_for_the_end_of_its_hold) {
   test_broker b({"group.consumer.session.timeout.ms=30000", "group.consumer.heartbeat.interval.ms=2000"});
   frame_client c1(b.port());
+  mosaic::testing::find_coordinator(c1, "g");  // makes __consumer_offsets, as a client's first ask does
   frame_client c2(b.port());
   create_topic(c1, "g1", 2);
   auto j1 = cg_req("g", "member-1", 0, "g1");
@@ -622,6 +682,7 @@ TEST(group_api, kip848_a_held_heartbeat_is_answered_within_the_interval_the_memb
     test_broker b({"group.consumer.session.timeout.ms=30000", "group.consumer.heartbeat.interval.ms=2000",
                    std::string("group.consumer.heartbeat.hold.ms=") + (hold ? "8000" : "0")});
     frame_client c(b.port());
+    mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
     create_topic(c, "e1", 1);
     auto j = cg_req("e", "member", 0, "e1");
     auto r = cg(c, j);
@@ -648,7 +709,8 @@ TEST(group_api, kip848_a_held_heartbeat_is_answered_within_the_interval_the_memb
 TEST(group_api, kip848_refuses_bad_requests) {
   test_broker b(quick);
   frame_client c(b.port());
-  auto no_sub = cg_req("k", "m", 0);  // joins without a subscription
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
+  auto no_sub = cg_req("k", "m", 0);          // joins without a subscription
   EXPECT_EQ(cg(c, no_sub)->error_code, 42);
   auto assignor = cg_req("k", "m", 0, "x");
   assignor.server_assignor = "sticky-nonsense";
@@ -670,6 +732,7 @@ TEST(group_api, kip848_refuses_bad_requests) {
 TEST(group_api, kip848_regular_expression_subscriptions_follow_new_topics) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "orders-eu", 2);
   create_topic(c, "payments", 2);
   auto j = cg_req("re", "m", 0);
@@ -689,6 +752,7 @@ TEST(group_api, kip848_regular_expression_subscriptions_follow_new_topics) {
 TEST(group_api, kip848_member_that_stops_heartbeating_loses_its_partitions) {
   test_broker b(quick);  // group.consumer.session.timeout.ms=600
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "s1", 2);
   auto j1 = cg_req("s", "alive", 0, "s1");
   auto a = cg(c, j1);
@@ -720,6 +784,7 @@ TEST(group_api, kip848_member_that_stops_heartbeating_loses_its_partitions) {
 TEST(group_api, kip848_static_member_keeps_its_partitions_across_a_restart_of_the_client) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "st", 2);
   auto j = cg_req("static", "first-life", 0);
   j.instance_id = "worker-a";
@@ -752,6 +817,7 @@ TEST(group_api, a_malformed_assignment_from_a_plugin_is_refused_and_the_previous
                  "plugins.load=[{name: test.assignor.bad, library: " MOSAIC_FIXTURE_DIR "/libbad_assignor.so}]",
                  "group.consumer.heartbeat.interval.ms=100"});
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "m1", 3);
   auto j1 = cg_req("bad-group", "one", 0, "m1");
   auto r1 = cg(c, j1);
@@ -784,6 +850,7 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
   {
     test_broker b(quick, &dir);
     frame_client c(b.port());
+    mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
     create_topic(c, "r1", 2);
     auto j = join(c, "classic-r");
     ASSERT_EQ(sync(c, "classic-r", 1, j.member_id, {{j.member_id, {4, 2}}}).error_code, 0);

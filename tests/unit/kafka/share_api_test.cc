@@ -359,6 +359,7 @@ TEST(share_api, a_deleted_topics_share_state_is_forgotten) {
 TEST(share_api, list_and_delete_groups_cover_share_groups) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "l");
   heartbeat(c, "sg", "m", 0, std::vector<std::string>{"l"});
   msg::list_groups_request lr;
@@ -387,6 +388,7 @@ TEST(share_api, list_and_delete_groups_cover_share_groups) {
 TEST(share_api, a_group_id_is_one_kind_of_group) {
   test_broker b(quick);
   frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");  // makes __consumer_offsets, as a client's first ask does
   create_topic(c, "k");
   // A KIP-848 consumer group "cg".
   msg::consumer_group_heartbeat_request cg;

@@ -13,7 +13,10 @@
 //
 // Threading: every call may come from any thread. Calls that answer later
 // call `done` exactly once, from the coordinator's thread; `done` must not
-// block. Answers that change state are given once the change is on disk.
+// block. Answers that change state are given once the change is replicated
+// (on disk, for a partition with one replica). A call for a group this
+// broker does not coordinate gets NOT_COORDINATOR, or
+// COORDINATOR_LOAD_IN_PROGRESS while it loads the group's partition.
 #pragma once
 
 #include <cstdint>
@@ -213,9 +216,21 @@ struct consumer_group_description {
   std::vector<member> members;
 };
 
+// Where a group's coordinator is (FindCoordinator).
+struct coordinator_location {
+  error code = error::none;  // COORDINATOR_NOT_AVAILABLE while there is none
+  std::string message;
+  int32_t node_id = -1;
+};
+
 class group_coordinator {
  public:
   virtual ~group_coordinator() = default;
+
+  // The broker that coordinates `group_id` now: the leader of the
+  // __consumer_offsets partition the id hashes to. The first call may
+  // block while it makes that topic (once per cluster).
+  virtual coordinator_location locate(const std::string& group_id) = 0;
 
   // Classic groups.
   virtual void join_group(join_request req, std::function<void(join_result)> done) = 0;
