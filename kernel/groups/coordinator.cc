@@ -799,7 +799,7 @@ struct coordinator::impl {
       }
     for (auto it = s.offsets.begin(); it != s.offsets.end();)
       if (partition_of(it->first) != p) {
-        of(it->first).offsets = std::move(it->second);
+        if (!it->second.empty()) of(it->first).offsets = std::move(it->second);  // none left: nothing to move
         it = s.offsets.erase(it);
       } else {
         ++it;
@@ -816,6 +816,8 @@ struct coordinator::impl {
         ++it;
         continue;
       }
+      from->second.log.delete_group(id);
+      for (const auto& [k, c] : st.offsets) from->second.log.delete_offset(id, k);
       if (!exists(id)) {
         loaded_state one;
         if (st.classic) one.classic.emplace(id, std::move(*st.classic));
@@ -828,8 +830,6 @@ struct coordinator::impl {
           for (const auto& [k, c] : o->second) home->second.log.put_offset(id, k, c);
         log::info("groups: group {} moved from partition {} to its own, {}", id, st.from, home->first);
       }
-      from->second.log.delete_group(id);
-      for (const auto& [k, c] : st.offsets) from->second.log.delete_offset(id, k);
       it = strays.erase(it);
     }
   }

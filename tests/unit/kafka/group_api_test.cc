@@ -12,8 +12,10 @@
 #include <thread>
 
 #include "kafka_messages.h"
+#include "kernel/groups/group_log.h"
 #include "kernel/groups/group_partition.h"
 #include "kernel/log/batch_builder.h"
+#include "kernel/log/log_manager.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
 #include "tests/support/test_broker.h"
@@ -874,6 +876,54 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
   auto h = cg_req("kip-r", "km", epoch);
   auto r = cg(c, h);
   EXPECT_EQ(r->error_code, 0);
+}
+
+// Before groups had partitions of their own, every group's records were in
+// one log, __consumer_offsets-0. A data dir of that time keeps its offsets:
+// partition 0 is that log, and its groups move to their own partitions.
+TEST(group_api, offsets_in_the_single_log_of_earlier_versions_move_to_their_partitions) {
+  mosaic::testing::temp_dir dir("mosaic_groups_legacy");
+  const std::string group = "consumers";  // hashes to partition 33 of 50
+  ASSERT_EQ(groups::partition_for(group, 50), 33);
+  {
+    log::log_manager_options o;
+    o.dirs = {dir.path() / "data"};
+    o.background = false;
+    auto logs = log::log_manager::open(o);
+    ASSERT_TRUE(logs);
+    log::log_config c;
+    auto legacy = (*logs)->create("__consumer_offsets", 0, c);
+    ASSERT_TRUE(legacy);
+    groups::group_log gl;
+    gl.put_offset(group, {"old-topic", 0}, groups::committed{42, -1, "kept", 1700000000000});
+    gl.put_offset(group, {"old-topic", 1}, groups::committed{43, -1, std::nullopt, 1700000000000});
+    auto bytes = gl.take();
+    auto r = (*legacy)->append(bytes, 0);
+    ASSERT_TRUE(r.io.ok() && !r.refused);
+  }
+  for (int run = 0; run < 2; ++run) {  // moved, then still there after a restart
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    if (run == 0) create_topic(c, "old-topic", 2);
+    mosaic::testing::find_coordinator(c, group);
+    std::vector<int64_t> got;
+    for (int i = 0; i < 100 && got != std::vector<int64_t>{42, 43}; ++i) {
+      if (i > 0) std::this_thread::sleep_for(20ms);
+      got = committed(c, group, "old-topic", 2);
+    }
+    EXPECT_EQ(got, (std::vector<int64_t>{42, 43})) << "run " << run;
+  }
+  // Written to the group's own partition, deleted from partition 0.
+  log::log_manager_options o;
+  o.dirs = {dir.path() / "data"};
+  o.background = false;
+  auto logs = log::log_manager::open(o);
+  ASSERT_TRUE(logs);
+  auto home = (*logs)->get("__consumer_offsets", 33);
+  auto legacy = (*logs)->get("__consumer_offsets", 0);
+  ASSERT_TRUE(home && legacy);
+  EXPECT_GE((*home)->log_end_offset(), 2);
+  EXPECT_EQ((*legacy)->log_end_offset(), 6);  // the two offsets, then the group's and their tombstones, once
 }
 
 }  // namespace
