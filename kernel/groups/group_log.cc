@@ -11,6 +11,8 @@ namespace {
 
 enum : uint8_t { offset_type = 1, classic_type = 2, consumer_type = 3 };
 constexpr uint8_t value_version = 0;
+// A consumer group's record: 1 added the topics its target was made for.
+constexpr uint8_t consumer_value_version = 1;
 
 std::vector<uint8_t> group_key(uint8_t type, const std::string& group) {
   std::vector<uint8_t> k;
@@ -112,7 +114,7 @@ classic_group decode_classic(const std::string& id, byte_reader& r) {
 std::vector<uint8_t> encode(const consumer_group& g) {
   std::vector<uint8_t> v;
   byte_writer w(v);
-  w.u8(value_version);
+  w.u8(consumer_value_version);
   w.i32(g.epoch);
   w.i32(g.assignment_epoch);
   w.str(g.assignor);
@@ -145,13 +147,22 @@ std::vector<uint8_t> encode(const consumer_group& g) {
     w.str(member);
     write_set(w, parts);
   }
+  // The subscribed topics' partition counts the target was made for (as
+  // Kafka keeps the subscription metadata's hash): a coordinator that loads
+  // the group does not take them for a change and rebalance it.
+  w.i32(static_cast<int32_t>(g.topics_seen.size()));
+  for (const auto& [topic, count] : g.topics_seen) {
+    w.id(topic);
+    w.i32(count);
+  }
   return v;
 }
 
 consumer_group decode_consumer(const std::string& id, byte_reader& r) {
   consumer_group g;
   g.id = id;
-  if (r.u8() != value_version) throw truncated_input{};
+  const uint8_t version = r.u8();
+  if (version > consumer_value_version) throw truncated_input{};
   g.epoch = r.i32();
   g.assignment_epoch = r.i32();
   g.assignor = r.str();
@@ -185,6 +196,11 @@ consumer_group decode_consumer(const std::string& id, byte_reader& r) {
     std::string member = r.str();
     g.target[member] = read_set(r);
   }
+  if (version >= 1)
+    for (size_t n = r.count(20); n > 0; --n) {
+      const uuid topic = r.id();
+      g.topics_seen[topic] = r.i32();
+    }
   return g;
 }
 

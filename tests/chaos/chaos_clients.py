@@ -5,11 +5,16 @@
       as chaos_producer.c: acks=all, idempotent, values NAME-0, NAME-1, ...;
       "ok P O VALUE" / "fail VALUE ERROR" per delivery report, "sent N" last.
 
-  chaos_clients.py group BOOTSTRAP TOPIC GROUP STOP_FILE OUT_FILE
-      a consumer group member that reads the topic and commits its position
-      every second; each time, it also asks the group's committed offsets
-      back (OffsetFetch) and writes "committed P O" for each partition, so
-      the suite can check that they never go back.
+  chaos_clients.py group BOOTSTRAP TOPIC GROUP STOP_FILE OUT_FILE [COMMIT_MS]
+      a classic consumer group member that reads the topic from the
+      earliest offset and commits its position every second (or
+      COMMIT_MS), until
+      STOP_FILE exists and nothing new came for 5 s. Lines (times in
+      wall-clock ms): "got P O" per record; "commit SENT ANSWERED ok|ERROR";
+      "committed SENT ANSWERED P O" per partition, the group's committed
+      offsets read back after each commit, so the suite can check that they
+      never go back (tests/chaos/chaos_consumer.c writes the same for a
+      KIP-848 member).
 
   chaos_clients.py read BOOTSTRAP TOPIC OUT_FILE
       reads every partition from its start to its high watermark and writes
@@ -50,31 +55,60 @@ def produce(bootstrap, topic, name, rate, stop_file, out_file):
     out.close()
 
 
-def group(bootstrap, topic, group_id, stop_file, out_file):
+def wall_ms():
+    return int(time.time() * 1000)
+
+
+def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
+    """A classic group member; lines as tests/chaos/chaos_consumer.c writes them."""
     import os
     out = open(out_file, "w")
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
-                  "auto.offset.reset": "earliest", "session.timeout.ms": 10000})
+    conf = {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "session.timeout.ms": 10000}
+    if os.environ.get("CHAOS_CLIENT_DEBUG"):
+        conf["debug"] = os.environ["CHAOS_CLIENT_DEBUG"]  # librdkafka's debug contexts, to stderr
+    c = Consumer(conf)
     c.subscribe([topic])
-    last = time.monotonic()
-    while not os.path.exists(stop_file):
-        c.poll(0.2)
-        if time.monotonic() - last < 1.0:
-            continue
-        last = time.monotonic()
+    out.write("start %d\n" % wall_ms())
+
+    def commit_and_read_back():
+        sent = wall_ms()
         try:
             c.commit(asynchronous=False)
-        except KafkaException:
-            pass  # nothing to commit, or the coordinator is away: next second
+            out.write("commit %d %d ok\n" % (sent, wall_ms()))
+        except KafkaException as e:
+            if e.args[0].name() == "_NO_OFFSET":
+                return  # nothing consumed since the last commit
+            out.write("commit %d %d %s\n" % (sent, wall_ms(), e.args[0].name()))
         try:
             assigned = c.assignment()
             if assigned:
-                for tp in c.committed(assigned, timeout=5):
-                    if tp.offset >= 0:
-                        out.write("committed %d %d\n" % (tp.partition, tp.offset))
-                out.flush()
+                sent = wall_ms()
+                got = c.committed(assigned, timeout=5)
+                answered = wall_ms()
+                for tp in got:
+                    if tp.offset >= 0 and tp.error is None:
+                        out.write("committed %d %d %d %d\n" % (sent, answered, tp.partition, tp.offset))
         except KafkaException:
             pass
+        out.flush()
+
+    last_commit = last_record = time.monotonic()
+    stop_seen = None
+    while True:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            out.write("got %d %d\n" % (m.partition(), m.offset()))
+            last_record = time.monotonic()
+        now = time.monotonic()
+        if now - last_commit >= int(commit_ms) / 1000.0:
+            last_commit = now
+            commit_and_read_back()
+        if stop_seen is None and os.path.exists(stop_file):
+            stop_seen = now
+        if stop_seen is not None and (now - last_record > 5 or now - stop_seen > 120):
+            break
+    commit_and_read_back()
     c.close()
     out.close()
 

@@ -67,6 +67,41 @@ std::vector<int32_t> partitions_of(connection& c, const std::string& topic) {
   return out;
 }
 
+connection& pooled(const std::string& address) {
+  static std::map<std::string, std::unique_ptr<connection>> open;
+  auto& conn = open[address];
+  if (!conn) conn = std::make_unique<connection>(address);
+  return *conn;
+}
+
+coordinator_ref coordinator_of(connection& boot, const std::string& group) {
+  msg::find_coordinator_request req;
+  req.key = group;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto resp = boot.call<msg::find_coordinator_response>(10, 3, req);
+    if (resp.error_code == 0) {
+      coordinator_ref out;
+      out.node = resp.node_id;
+      out.address = resp.host + ":" + std::to_string(resp.port);
+      out.conn = &pooled(out.address);
+      return out;
+    }
+    // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR:
+    // it is moving; anything else is an answer.
+    const bool moving = resp.error_code == 14 || resp.error_code == 15 || resp.error_code == 16;
+    if (!moving || std::chrono::steady_clock::now() >= until) refused(resp.error_code, group, resp.error_message);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::map<int32_t, connection*> every_broker(connection& boot) {
+  std::map<int32_t, connection*> out;
+  for (const auto& b : metadata(boot, std::vector<std::string>{}).brokers)
+    out[b.node_id] = &pooled(b.host + ":" + std::to_string(b.port));
+  return out;
+}
+
 int64_t list_offset(connection& c, const std::string& topic, int32_t partition, int64_t timestamp) {
   msg::list_offsets_request req;
   req.replica_id = -1;

@@ -131,6 +131,23 @@ msg::metadata_response metadata(connection& c, std::optional<std::vector<std::st
 // The partitions of an existing topic (refused in words if it is not there).
 std::vector<int32_t> partitions_of(connection& c, const std::string& topic);
 
+// A connection to the broker at `address` (host:port), opened when first
+// asked for and kept for the command's life.
+connection& pooled(const std::string& address);
+
+// The broker coordinating `group` (FindCoordinator on `boot`, asked again
+// for up to 10 s while the coordinator moves or loads): its id, address,
+// and a pooled connection to it.
+struct coordinator_ref {
+  int32_t node = -1;
+  std::string address;
+  connection* conn = nullptr;
+};
+coordinator_ref coordinator_of(connection& boot, const std::string& group);
+
+// A pooled connection to every broker of the cluster, by id.
+std::map<int32_t, connection*> every_broker(connection& boot);
+
 // A partition's leader, found through the bootstrap broker's Metadata,
 // with connections to the brokers opened when first needed (and kept).
 class leaders {
@@ -151,16 +168,10 @@ class leaders {
     const int32_t id = leader(partition);
     if (id < 0 || !address_.count(id))
       refused(5, topic_, "partition " + std::to_string(partition) + " of " + topic_ + " has no leader now");
-    auto& conn = connections()[address_.at(id)];
-    if (!conn) conn = std::make_unique<connection>(address_.at(id));
-    return *conn;
+    return pooled(address_.at(id));
   }
 
  private:
-  static std::map<std::string, std::unique_ptr<connection>>& connections() {
-    static std::map<std::string, std::unique_ptr<connection>> open;
-    return open;
-  }
   connection& boot_;
   std::string topic_;
   std::map<int32_t, int32_t> leader_;

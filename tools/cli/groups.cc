@@ -25,16 +25,34 @@ struct group_listing {
   std::string id, type, state, protocol_type;
 };
 
-std::vector<group_listing> list_groups(connection& c, std::vector<std::string> states = {},
-                                       std::vector<std::string> types = {}) {
+// ListGroups on one broker: the groups it coordinates.
+std::vector<group_listing> list_groups(connection& c, const std::vector<std::string>& states = {},
+                                       const std::vector<std::string>& types = {}) {
   msg::list_groups_request req;
-  req.states_filter = std::move(states);
-  req.types_filter = std::move(types);
+  req.states_filter = states;
+  req.types_filter = types;
   auto resp = c.call<msg::list_groups_response>(16, 5, req);
   if (resp.error_code != 0) refused(resp.error_code, "", std::nullopt);
   std::vector<group_listing> out;
   for (const auto& g : resp.groups) out.push_back({g.group_id, g.group_type, g.group_state, g.protocol_type});
   std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  return out;
+}
+
+// Every broker's groups (each coordinates its own), as Kafka's admin
+// clients list them.
+std::vector<group_listing> list_all_groups(connection& boot, const std::vector<std::string>& states,
+                                           const std::vector<std::string>& types) {
+  std::map<std::string, group_listing> by_id;
+  for (const auto& [id, conn] : every_broker(boot)) {
+    try {
+      for (auto& g : list_groups(*conn, states, types)) by_id[g.id] = std::move(g);
+    } catch (const cli_error& e) {
+      std::fprintf(stderr, "mosaic: broker %d: %s (its groups are not listed)\n", id, e.message.c_str());
+    }
+  }
+  std::vector<group_listing> out;
+  for (auto& [id, g] : by_id) out.push_back(std::move(g));
   return out;
 }
 
@@ -81,12 +99,14 @@ std::vector<committed_offset> committed_offsets(connection& c, const std::string
   return out;
 }
 
-int groups_describe(connection& c, const std::string& id) {
+// `boot` for the partitions' ends, `co` for the group itself.
+int groups_describe(connection& boot, const coordinator_ref& co, const std::string& id) {
+  connection& c = *co.conn;
   auto found = find_group(c, id);
   if (!found) throw cli_error{1, "no group '" + id + "'"};
   owners owned;
-  std::printf("GROUP        %s\nTYPE         %s\nSTATE        %s\n", id.c_str(), found->type.c_str(),
-              found->state.c_str());
+  std::printf("GROUP        %s\nCOORDINATOR  broker %d (%s)\nTYPE         %s\nSTATE        %s\n", id.c_str(), co.node,
+              co.address.c_str(), found->type.c_str(), found->state.c_str());
   if (found->type == "consumer") {
     msg::consumer_group_describe_request req;
     req.group_ids = {id};
@@ -130,7 +150,7 @@ int groups_describe(connection& c, const std::string& id) {
   for (const auto& [tp, offset] : rows) {
     int64_t end = -1;
     try {
-      end = list_offset(c, tp.first, tp.second, -1);
+      end = list_offset(boot, tp.first, tp.second, -1);
     } catch (const cli_error&) {
       // the topic is gone; its commit is still shown
     }
@@ -145,7 +165,7 @@ int groups_describe(connection& c, const std::string& id) {
   return 0;
 }
 
-int groups_reset_offsets(connection& c, const std::string& id, args& a) {
+int groups_reset_offsets(connection& c, connection& co, const std::string& id, args& a) {
   const auto topic = a.option("--topic", "-t");
   if (!topic) usage_error("reset-offsets needs --topic TOPIC");
   const auto partition = a.option("--partition", "-p");
@@ -156,7 +176,7 @@ int groups_reset_offsets(connection& c, const std::string& id, args& a) {
   if (!to == !to_timestamp) usage_error("reset-offsets needs one of --to earliest|latest|OFFSET and --to-timestamp MS");
   const std::vector<int32_t> parts = reset_partitions(c, *topic, partition);
   std::map<int32_t, int64_t> current;
-  for (const auto& o : committed_offsets(c, id))
+  for (const auto& o : committed_offsets(co, id))
     if (o.topic == *topic) current[o.partition] = o.offset;
   msg::offset_commit_request req;
   req.group_id = id;
@@ -183,7 +203,7 @@ int groups_reset_offsets(connection& c, const std::string& id, args& a) {
     std::printf("(dry run: nothing committed)\n");
     return 0;
   }
-  auto resp = c.call<msg::offset_commit_response>(8, 9, req);
+  auto resp = co.call<msg::offset_commit_response>(8, 9, req);
   for (const auto& rt : resp.topics)
     for (const auto& rp : rt.partitions) {
       if (rp.error_code == 25 || rp.error_code == 22)
@@ -198,7 +218,7 @@ int groups_command(connection& c, const std::string& verb, args a) {
     auto states = a.options("--state", "-s");
     auto types = a.options("--type");
     a.done();
-    auto all = list_groups(c, states, types);
+    auto all = list_all_groups(c, states, types);
     std::printf("%-40s %-10s %-20s %s\n", "GROUP", "TYPE", "STATE", "PROTOCOL-TYPE");
     for (const auto& g : all)
       std::printf("%-40s %-10s %-20s %s\n", g.id.c_str(), g.type.c_str(), g.state.c_str(), g.protocol_type.c_str());
@@ -207,17 +227,22 @@ int groups_command(connection& c, const std::string& verb, args a) {
   if (verb == "describe") {
     const std::string id = a.positional("group id");
     a.done();
-    return groups_describe(c, id);
+    return groups_describe(c, coordinator_of(c, id), id);
   }
   if (verb == "delete") {
     std::vector<std::string> ids;
     while (!a.empty()) ids.push_back(a.positional("group id"));
     if (ids.empty()) usage_error("delete needs a group id");
-    msg::delete_groups_request req;
-    req.groups_names = ids;
-    auto resp = c.call<msg::delete_groups_response>(42, 2, req);
+    // Each group on its own coordinator.
+    std::vector<msg::delete_groups_response_deletable_group_result> results;
+    for (const auto& id : ids) {
+      msg::delete_groups_request req;
+      req.groups_names = {id};
+      auto resp = coordinator_of(c, id).conn->call<msg::delete_groups_response>(42, 2, req);
+      for (auto& r : resp.results) results.push_back(std::move(r));
+    }
     int rc = 0;
-    for (const auto& r : resp.results) {
+    for (const auto& r : results) {
       if (r.error_code == 0) {
         std::printf("deleted group %s\n", r.group_id.c_str());
         continue;
@@ -234,7 +259,7 @@ int groups_command(connection& c, const std::string& verb, args a) {
   }
   if (verb == "reset-offsets") {
     const std::string id = a.positional("group id");
-    return groups_reset_offsets(c, id, a);
+    return groups_reset_offsets(c, *coordinator_of(c, id).conn, id, a);
   }
   usage_error("unknown groups command '" + verb + "' (list, describe, delete, reset-offsets)");
 }

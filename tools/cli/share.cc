@@ -252,9 +252,11 @@ int share_consume(connection& c, args a) {
 // acquired, acknowledged, archived.
 constexpr uint32_t share_counts_tag = 0x4d53;
 
-int share_describe(connection& c, args a) {
+int share_describe(connection& boot, args a) {
   const std::string group = a.positional("group");
   a.done();
+  const coordinator_ref co = coordinator_of(boot, group);
+  connection& c = *co.conn;
   msg::share_group_describe_request dreq;
   dreq.group_ids = {group};
   auto d = c.call<msg::share_group_describe_response>(77, 1, dreq);
@@ -262,8 +264,9 @@ int share_describe(connection& c, args a) {
   const auto& g = d.groups[0];
   if (g.error_code == 69) throw cli_error{1, "share group '" + group + "' does not exist"};
   if (g.error_code != 0) refused(g.error_code, "", g.error_message);
-  std::printf("GROUP %s  STATE %s  EPOCH %d  ASSIGNOR %s  MEMBERS %zu\n", g.group_id.c_str(), g.group_state.c_str(),
-              g.group_epoch, g.assignor_name.c_str(), g.members.size());
+  std::printf("GROUP %s  COORDINATOR %d (%s)  STATE %s  EPOCH %d  ASSIGNOR %s  MEMBERS %zu\n", g.group_id.c_str(),
+              co.node, co.address.c_str(), g.group_state.c_str(), g.group_epoch, g.assignor_name.c_str(),
+              g.members.size());
   for (const auto& m : g.members) {
     std::string parts;
     for (const auto& tp : m.assignment.topic_partitions)

@@ -876,6 +876,7 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
   auto h = cg_req("kip-r", "km", epoch);
   auto r = cg(c, h);
   EXPECT_EQ(r->error_code, 0);
+  EXPECT_EQ(r->member_epoch, epoch);  // no rebalance: the topics its target was made for were kept
 }
 
 // Before groups had partitions of their own, every group's records were in

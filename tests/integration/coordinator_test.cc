@@ -1,0 +1,192 @@
+// Group coordinators on three real mosaicd processes (tests/integration/
+// cluster.h), spoken to with hand-made requests: a group's coordinator is
+// the leader of its __consumer_offsets partition on every broker's word;
+// the others say NOT_COORDINATOR; when the coordinator's broker is killed
+// (SIGKILL), another takes the partition up with the group's committed
+// offsets and its KIP-848 members at their epochs, so the group carries on
+// without a rebalance; the killed broker, back, is a follower and says
+// NOT_COORDINATOR.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/integration/cluster.h"
+
+namespace mosaic::testing {
+namespace {
+
+constexpr int16_t not_coordinator = 16, load_in_progress = 14;
+
+std::vector<std::string> fast() {
+  return {"broker.session.timeout.ms=1500",
+          "replica.lag.time.max.ms=2000",
+          "replica.fetch.wait.max.ms=200",
+          "group.consumer.session.timeout.ms=30000",
+          "group.consumer.heartbeat.interval.ms=1000",
+          "offsets.topic.num.partitions=10"};
+}
+
+// FindCoordinator for `group` asked of node `asked`: the coordinator's id,
+// or -error.
+int32_t coordinator_of(cluster& c, int asked, const std::string& group) {
+  frame_client fc(c.port(asked));
+  if (!fc.connected()) return -1000;
+  msg::find_coordinator_request req;
+  req.key = group;
+  auto r = call<msg::find_coordinator_response>(fc, 10, 3, req);
+  if (!r) return -1000;
+  return r->error_code != 0 ? -r->error_code : r->node_id;
+}
+
+msg::consumer_group_heartbeat_request heartbeat_req(const std::string& group, const std::string& member,
+                                                    int32_t epoch) {
+  msg::consumer_group_heartbeat_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.member_epoch = epoch;
+  if (epoch == 0) {
+    req.rebalance_timeout_ms = 5000;
+    req.topic_partitions.emplace();
+    req.subscribed_topic_names = std::vector<std::string>{"t"};
+  }
+  return req;
+}
+
+std::optional<msg::consumer_group_heartbeat_response> heartbeat(cluster& c, int id,
+                                                                const msg::consumer_group_heartbeat_request& req) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return std::nullopt;
+  auto r = call<msg::consumer_group_heartbeat_response>(fc, 68, 1, req);
+  if (!r) return std::nullopt;
+  return static_cast<msg::consumer_group_heartbeat_response>(*r);
+}
+
+// OffsetCommit v9 at `epoch`; the first partition's error.
+int16_t commit(cluster& c, int id, const std::string& group, const std::string& member, int32_t epoch,
+               const std::vector<int64_t>& offsets) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return -2;
+  msg::offset_commit_request req;
+  req.group_id = group;
+  req.generation_id_or_member_epoch = epoch;
+  req.member_id = member;
+  auto& t = req.topics.emplace_back();
+  t.name = "t";
+  for (size_t p = 0; p < offsets.size(); ++p) {
+    auto& rp = t.partitions.emplace_back();
+    rp.partition_index = static_cast<int32_t>(p);
+    rp.committed_offset = offsets[p];
+  }
+  auto r = call<msg::offset_commit_response>(fc, 8, 9, req);
+  if (!r) return -2;
+  for (const auto& p : r->topics.at(0).partitions)
+    if (p.error_code != 0) return p.error_code;
+  return 0;
+}
+
+// OffsetFetch v8: the committed offsets of t/0..n-1, or the group's error.
+std::pair<int16_t, std::vector<int64_t>> committed(cluster& c, int id, const std::string& group, int32_t n) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return {-2, {}};
+  msg::offset_fetch_request req;
+  auto& g = req.groups.emplace_back();
+  g.group_id = group;
+  auto& t = g.topics.emplace().emplace_back();
+  t.name = "t";
+  for (int32_t p = 0; p < n; ++p) t.partition_indexes.push_back(p);
+  auto r = call<msg::offset_fetch_response>(fc, 9, 8, req);
+  if (!r) return {-2, {}};
+  std::vector<int64_t> out;
+  if (r->groups.at(0).error_code != 0) return {r->groups.at(0).error_code, {}};
+  for (const auto& p : r->groups.at(0).topics.at(0).partitions) out.push_back(p.committed_offset);
+  return {0, out};
+}
+
+size_t owned_count(const msg::consumer_group_heartbeat_response& r) {
+  size_t n = 0;
+  if (r.assignment)
+    for (const auto& tp : r.assignment->topic_partitions) n += tp.partitions.size();
+  return n;
+}
+
+TEST(coordinator, a_group_moves_with_its_partition_across_a_kill_9_keeping_offsets_and_member_epochs) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "t", 3, 3), 0);
+
+  // Every broker names the same coordinator: the partition's leader.
+  int32_t x = -1;
+  ASSERT_TRUE(eventually([&] { return (x = coordinator_of(c, 1, "g")) > 0; }, 10s)) << x;
+  for (int id = 2; id <= 3; ++id) EXPECT_EQ(coordinator_of(c, id, "g"), x);
+  const int other = x == 1 ? 2 : 1;
+  auto refused = heartbeat(c, other, heartbeat_req("g", "m1", 0));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error_code, not_coordinator);
+
+  // A KIP-848 member takes all three partitions and commits.
+  std::optional<msg::consumer_group_heartbeat_response> j;
+  ASSERT_TRUE(eventually(
+      [&] {
+        j = heartbeat(c, x, heartbeat_req("g", "m1", 0));
+        return j && j->error_code == 0;
+      },
+      10s));
+  int32_t epoch = j->member_epoch;
+  if (owned_count(*j) < 3) {
+    auto again = heartbeat(c, x, heartbeat_req("g", "m1", epoch));
+    ASSERT_TRUE(again);
+    j = again;
+    epoch = j->member_epoch;
+  }
+  ASSERT_EQ(owned_count(*j), 3u);
+  ASSERT_EQ(commit(c, x, "g", "m1", epoch, {5, 6, 7}), 0);
+
+  // Its broker dies: another leads the partition and coordinates the group.
+  const auto killed_at = clock_type::now();
+  c.kill(x);
+  const int survivor = x == 3 ? 2 : 3;
+  int32_t y = -1;
+  ASSERT_TRUE(eventually([&] { return (y = coordinator_of(c, survivor, "g")) > 0 && y != x; }, 15s)) << y;
+  std::pair<int16_t, std::vector<int64_t>> got;
+  ASSERT_TRUE(eventually(
+      [&] {
+        got = committed(c, y, "g", 3);
+        return got.first == 0;
+      },
+      10s))
+      << got.first;
+  const auto moved_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - killed_at).count();
+  std::printf("coordinator moved from broker %d to %d in %lld ms\n", x, y, static_cast<long long>(moved_ms));
+  EXPECT_EQ(got.second, (std::vector<int64_t>{5, 6, 7}));
+
+  // The member carries on at its epoch with its partitions: no rebalance.
+  auto h = heartbeat_req("g", "m1", epoch);
+  h.topic_partitions.emplace();
+  for (const auto& tp : j->assignment->topic_partitions) {
+    auto& o = h.topic_partitions->emplace_back();
+    o.topic_id = tp.topic_id;
+    o.partitions = tp.partitions;
+  }
+  std::optional<msg::consumer_group_heartbeat_response> after;
+  ASSERT_TRUE(eventually(
+      [&] {
+        after = heartbeat(c, y, h);
+        return after && after->error_code != load_in_progress;
+      },
+      5s));
+  EXPECT_EQ(after->error_code, 0) << (after->error_message ? *after->error_message : "");
+  EXPECT_EQ(after->member_epoch, epoch);
+  EXPECT_EQ(commit(c, y, "g", "m1", epoch, {8, 9, 10}), 0);
+
+  // Back, the killed broker follows; it does not coordinate the group.
+  c.start(x);
+  ASSERT_TRUE(c.ready(x)) << c.node(x).err();
+  EXPECT_EQ(coordinator_of(c, x, "g"), y);
+  auto stale = heartbeat(c, x, h);
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->error_code, not_coordinator);
+  EXPECT_EQ(committed(c, y, "g", 3).second, (std::vector<int64_t>{8, 9, 10}));
+}
+
+}  // namespace
+}  // namespace mosaic::testing
