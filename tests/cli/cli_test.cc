@@ -140,6 +140,7 @@ TEST_F(cli_test, groups_list_describe_with_lag_reset_offsets_and_delete) {
   auto described = mosaic("groups describe readers");
   EXPECT_EQ(described.code, 0) << described.out;
   EXPECT_NE(described.out.find("STATE        Empty"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("COORDINATOR  broker 1 (127.0.0.1:"), std::string::npos) << described.out;
   EXPECT_NE(described.out.find("TOTAL LAG    10"), std::string::npos) << described.out;  // 30 of partition 0 read
 
   // While a member is in the group: it is shown with its partitions, and
@@ -208,7 +209,8 @@ TEST_F(cli_test, share_consume_acknowledges_by_rule_and_describe_shows_the_share
   // 0-3 done (2 archived), 4 released, 5 accepted, 6-9 never handed out.
   auto described = mosaic("share describe sg");
   EXPECT_EQ(described.code, 0) << described.out;
-  EXPECT_NE(described.out.find("GROUP sg  STATE Empty"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("GROUP sg  COORDINATOR 1 (127.0.0.1:"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("STATE Empty"), std::string::npos) << described.out;
   EXPECT_EQ(share_row(described.out, "work"),
             (std::vector<std::string>{"work", "0", "4", "6", "2", "1", "0", "1", "0", "5"}))
       << described.out;

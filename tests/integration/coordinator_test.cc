@@ -5,11 +5,13 @@
 // (SIGKILL), another takes the partition up with the group's committed
 // offsets and its KIP-848 members at their epochs, so the group carries on
 // without a rebalance; the killed broker, back, is a follower and says
-// NOT_COORDINATOR.
+// NOT_COORDINATOR; and an idempotent producer's retry after a leader change
+// is still recognised as a duplicate.
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "kernel/log/batch_builder.h"
 #include "tests/integration/cluster.h"
 
 namespace mosaic::testing {
@@ -186,6 +188,76 @@ TEST(coordinator, a_group_moves_with_its_partition_across_a_kill_9_keeping_offse
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale->error_code, not_coordinator);
   EXPECT_EQ(committed(c, y, "g", 3).second, (std::vector<int64_t>{8, 9, 10}));
+}
+
+// The idempotent producer's state is on every replica (followers keep the
+// producers' sequences as they copy batches): a retry sent to the new
+// leader after a failover is recognised as the batch it already has.
+TEST(coordinator, an_idempotent_retry_after_a_leader_change_is_still_a_duplicate) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "idem", 3, 1), 0);
+  auto leader_of = [&](int asked) {
+    auto md = c.metadata(asked);
+    if (md)
+      for (const auto& t : md->topics)
+        if (t.name == "idem" && !t.partitions.empty() && t.partitions[0].isr_nodes.size() == 3)
+          return t.partitions[0].leader_id;
+    return -1;
+  };
+  int32_t first = -1;
+  ASSERT_TRUE(eventually([&] { return (first = leader_of(1)) > 0; }, 10s));
+  int64_t pid = -1;
+  int16_t epoch = -1;
+  {
+    frame_client fc(c.port(1));
+    msg::init_producer_id_request init;
+    init.transaction_timeout_ms = 60000;
+    auto id = call<msg::init_producer_id_response>(fc, 22, 4, init);
+    ASSERT_TRUE(id);
+    ASSERT_EQ(id->error_code, 0);
+    pid = id->producer_id;
+    epoch = id->producer_epoch;
+  }
+  // Produces the batch of `n` records at sequence `seq` to broker `to`;
+  // the error and the base offset.
+  auto send = [&](int to, int32_t seq, int n) -> std::pair<int16_t, int64_t> {
+    log::batch_builder b(1700000000000);
+    b.producer(pid, epoch, seq);
+    for (int i = 0; i < n; ++i) b.add("k", "v" + std::to_string(seq + i));
+    auto records = b.finish();
+    frame_client fc(c.port(to));
+    if (!fc.connected()) return {-2, -1};
+    auto r = call<msg::produce_response>(fc, 0, 11, produce_request("idem", 0, records, -1));
+    if (!r) return {-2, -1};
+    const auto& p = r->responses.at(0).partition_responses.at(0);
+    return {p.error_code, p.base_offset};
+  };
+  ASSERT_EQ(send(first, 0, 3), (std::pair<int16_t, int64_t>{0, 0}));
+  ASSERT_EQ(send(first, 3, 2), (std::pair<int16_t, int64_t>{0, 3}));
+
+  c.kill(first);
+  const int other = first == 1 ? 2 : 1;
+  int32_t next = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto md = c.metadata(other);
+        if (md)
+          for (const auto& t : md->topics)
+            if (t.name == "idem" && !t.partitions.empty()) next = t.partitions[0].leader_id;
+        return next > 0 && next != first;
+      },
+      15s));
+  std::pair<int16_t, int64_t> retry;
+  ASSERT_TRUE(eventually(
+      [&] {
+        retry = send(next, 3, 2);  // the client did not hear the answer: it sends the batch again
+        return retry.first != 6;   // NOT_LEADER_OR_FOLLOWER while the new leader takes over
+      },
+      10s));
+  EXPECT_EQ(retry, (std::pair<int16_t, int64_t>{0, 3})) << "a duplicate: the offsets it was written at";
+  EXPECT_EQ(send(next, 5, 1), (std::pair<int16_t, int64_t>{0, 5})) << "nothing was written twice before it";
+  EXPECT_EQ(send(next, 9, 1).first, 45) << "a gap in the sequence: OUT_OF_ORDER_SEQUENCE_NUMBER";
 }
 
 }  // namespace

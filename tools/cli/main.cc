@@ -101,7 +101,8 @@ const std::map<std::string, const char*> help_commands = {
      "  --reset earliest|latest|by_duration:PnDTnHnMnS   set the group's share.auto.offset.reset first\n"
      "  -f, --format FORMAT           as consume's, plus %d the delivery count; default '%o\\t%d\\t%s\\n'\n"
      "mosaic share describe GROUP\n"
-     "    the members and their assignment, and per partition the share-partition start offset (SPSO),\n"
+     "    the group's coordinator, the members and their assignment, and per partition the\n"
+     "    share-partition start offset (SPSO),\n"
      "    the end of what was handed out, the records in flight by state, and the lag\n"
      "mosaic share alter-config GROUP [-s|--set KEY=VALUE]... [-d|--delete KEY]...\n"
      "    a share group's configs: share.auto.offset.reset, share.record.lock.duration.ms,\n"
@@ -133,9 +134,11 @@ const std::map<std::string, const char*> help_commands = {
      "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
-     "    every group (classic and KIP-848 consumer groups) with its type and state\n"
+     "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"
+     "    broker (each lists the groups it coordinates)\n"
      "mosaic groups describe GROUP\n"
-     "    the members and, per partition, the committed offset, the end of the partition and the\n"
+     "    the group's coordinator (the broker leading its __consumer_offsets partition), the\n"
+     "    members and, per partition, the committed offset, the end of the partition and the\n"
      "    consumer lag between them, with the member that owns the partition\n"
      "mosaic groups delete GROUP...\n"
      "    a group without members, and its committed offsets\n"
