@@ -1138,12 +1138,10 @@ void service::on_leadership(std::function<void()> changed) {
 }
 
 void service::leadership_may_have_moved() {
-  std::function<void()> f;
-  {
-    std::lock_guard g(leadership_mu_);
-    f = leadership_listener_;
-  }
-  if (f) f();
+  // Called under the lock, so that once on_leadership({}) returns the old
+  // listener is neither running nor called again (its owner may go).
+  std::lock_guard g(leadership_mu_);
+  if (leadership_listener_) leadership_listener_();
 }
 
 status service::scan_partition(const std::string& topic, int32_t partition,

@@ -125,7 +125,9 @@ class service final : public adapter::broker {
   // The partitions of `topic` this broker leads now and their leader
   // epochs: for a replicated one, once its replica has taken the epoch up.
   std::map<int32_t, int32_t> led_partitions(const std::string& topic) const;
-  // Called after every metadata change (on the replication thread).
+  // `changed` is called after every metadata change (on the replication
+  // thread; it must not block). An empty one stops the calls: once this
+  // returns, the previous one is not running.
   void on_leadership(std::function<void()> changed);
   // This broker's copy of a partition, start to end, in chunks.
   status scan_partition(const std::string& topic, int32_t partition,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <set>
@@ -711,6 +712,21 @@ struct coordinator::impl {
     if (next_offsets_check == 0) next_offsets_check = ctx.wall_ms + cfg().offsets_retention_check_interval_ms;
   }
 
+  // Answers the waiting requests of a partition's groups NOT_COORDINATOR.
+  template <class Result, class Waiters>
+  void refuse_waiters(Waiters& waiters, int32_t p) {
+    for (auto it = waiters.begin(); it != waiters.end();) {
+      if (partition_of(it->second.group) != p) {
+        ++it;
+        continue;
+      }
+      Result r;
+      r.code = error::not_coordinator;
+      it->second.done(std::move(r));
+      it = waiters.erase(it);
+    }
+  }
+
   // Drops a partition's groups: their waiting requests and held heartbeats
   // are told NOT_COORDINATOR, and their clients find the new coordinator.
   void unload(int32_t p, const char* why) {
@@ -721,26 +737,8 @@ struct coordinator::impl {
       if (partition_of(id) == p) ids.insert(id);
     for (const auto& [id, o] : offsets.all())
       if (partition_of(id) == p) ids.insert(id);
-    for (auto it = join_waiters.begin(); it != join_waiters.end();) {
-      if (partition_of(it->second.group) != p) {
-        ++it;
-        continue;
-      }
-      adapter::join_result r;
-      r.code = error::not_coordinator;
-      it->second.done(std::move(r));
-      it = join_waiters.erase(it);
-    }
-    for (auto it = sync_waiters.begin(); it != sync_waiters.end();) {
-      if (partition_of(it->second.group) != p) {
-        ++it;
-        continue;
-      }
-      adapter::sync_result r;
-      r.code = error::not_coordinator;
-      it->second.done(std::move(r));
-      it = sync_waiters.erase(it);
-    }
+    refuse_waiters<adapter::join_result>(join_waiters, p);
+    refuse_waiters<adapter::sync_result>(sync_waiters, p);
     for (const auto& id : ids) {
       if (auto h = holding.find(id); h != holding.end()) {
         for (auto& [hold, held] : h->second) {
@@ -756,6 +754,15 @@ struct coordinator::impl {
       touched.erase(id);
       if (opts.kinds) opts.kinds->release(id, group_kinds::kind::coordinator);
     }
+    // Answers waiting for this round's write of the partition: it will not
+    // be made (its records go with the partition).
+    auto elsewhere = [&](const waiting_answer& w) {
+      return std::none_of(w.groups.begin(), w.groups.end(), [&](const std::string& g) { return partition_of(g) == p; });
+    };
+    auto cut = std::stable_partition(after_write.begin(), after_write.end(), elsewhere);
+    std::vector<waiting_answer> unwritten(std::make_move_iterator(cut), std::make_move_iterator(after_write.end()));
+    after_write.erase(cut, after_write.end());
+    for (auto& w : unwritten) w.send(false);
     std::erase_if(strays, [p](const auto& kv) { return kv.second.from == p; });
     shards.erase(p);
     log::info("groups: partition {} of {} unloaded ({}): {} group(s) dropped", p, offsets_topic_name, why, ids.size());
@@ -963,7 +970,10 @@ adapter::coordinator_location coordinator::locate(const std::string& group_id) {
 
 coordinator::~coordinator() { stop(); }
 
-void coordinator::stop() { loop_.stop(); }
+void coordinator::stop() {
+  if (impl_->opts.io != nullptr) impl_->opts.io->on_leadership({});  // no more notices to a coordinator that goes
+  loop_.stop();
+}
 
 // ---- the calls: each posts its work to the coordinator's thread ----------
 

@@ -66,7 +66,7 @@ class offset_store {
   bool has(const std::string& group) const { return groups_.count(group) > 0; }
   const std::map<std::string, group_offsets>& all() const noexcept { return groups_; }
   // Takes in the offsets of groups read from the log (a partition loaded).
-  void merge(std::map<std::string, group_offsets> loaded) {
+  void merge(std::map<std::string, group_offsets>&& loaded) {
     for (auto& [group, o] : loaded) groups_[group] = std::move(o);
   }
   // Forgets a group's offsets without deleting them (its partition unloaded).

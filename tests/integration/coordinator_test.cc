@@ -42,16 +42,7 @@ int32_t coordinator_of(cluster& c, int asked, const std::string& group) {
 
 msg::consumer_group_heartbeat_request heartbeat_req(const std::string& group, const std::string& member,
                                                     int32_t epoch) {
-  msg::consumer_group_heartbeat_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.member_epoch = epoch;
-  if (epoch == 0) {
-    req.rebalance_timeout_ms = 5000;
-    req.topic_partitions.emplace();
-    req.subscribed_topic_names = std::vector<std::string>{"t"};
-  }
-  return req;
+  return consumer_heartbeat_request(group, member, epoch, epoch == 0 ? std::optional<std::string>("t") : std::nullopt);
 }
 
 std::optional<msg::consumer_group_heartbeat_response> heartbeat(cluster& c, int id,

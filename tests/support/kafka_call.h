@@ -79,6 +79,23 @@ std::optional<reply<Response>> call(frame_client& c, int16_t key, int16_t v, con
   return receive_response<Response>(c, key, v);
 }
 
+// A ConsumerGroupHeartbeat (KIP-848); a join (epoch 0) subscribed to
+// `topic` if given.
+inline kafka::msg::consumer_group_heartbeat_request consumer_heartbeat_request(
+    const std::string& group, const std::string& member, int32_t epoch,
+    const std::optional<std::string>& topic = std::nullopt) {
+  kafka::msg::consumer_group_heartbeat_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.member_epoch = epoch;
+  if (epoch == 0) {
+    req.rebalance_timeout_ms = 5000;
+    req.topic_partitions.emplace();
+  }
+  if (topic) req.subscribed_topic_names = std::vector<std::string>{*topic};
+  return req;
+}
+
 // FindCoordinator for `group`, as every client asks before it sends a
 // group request: the first one makes __consumer_offsets. Returns the
 // coordinator's node id (-1 on an error).

@@ -52,6 +52,7 @@ std::vector<group_listing> list_all_groups(connection& boot, const std::vector<s
     }
   }
   std::vector<group_listing> out;
+  out.reserve(by_id.size());
   for (auto& [id, g] : by_id) out.push_back(std::move(g));
   return out;
 }

@@ -435,16 +435,7 @@ TEST(group_api, leave_describe_list_delete_and_offset_delete) {
 // A ConsumerGroupHeartbeat; a join (epoch 0) subscribed to `topic` if given.
 msg::consumer_group_heartbeat_request cg_req(const std::string& group, const std::string& member, int32_t epoch,
                                              const std::optional<std::string>& topic = std::nullopt) {
-  msg::consumer_group_heartbeat_request req;
-  req.group_id = group;
-  req.member_id = member;
-  req.member_epoch = epoch;
-  if (epoch == 0) {
-    req.rebalance_timeout_ms = 5000;
-    req.topic_partitions.emplace();
-  }
-  if (topic) req.subscribed_topic_names = std::vector<std::string>{*topic};
-  return req;
+  return mosaic::testing::consumer_heartbeat_request(group, member, epoch, topic);
 }
 
 using tp_list = std::vector<msg::consumer_group_heartbeat_request_topic_partitions>;
