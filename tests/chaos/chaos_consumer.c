@@ -9,6 +9,7 @@
  *   committed SENT ANSWERED PARTITION OFFSET
  *                                          the group's committed offset read
  *                                          back (OffsetFetch) after each commit
+ *                                          (-1: none)
  *
  * Usage: chaos_consumer BOOTSTRAP TOPIC GROUP STOP_FILE OUT_FILE [COMMIT_MS]
  * (COMMIT_MS: how often it commits, 1000 by default; the failover
@@ -38,9 +39,9 @@ static void commit_and_read_back(rd_kafka_t* rk, FILE* out) {
     if (rd_kafka_committed(rk, assigned, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       const long long answered = wall_ms();
       for (int i = 0; i < assigned->cnt; ++i)
-        if (!assigned->elems[i].err && assigned->elems[i].offset >= 0)
+        if (!assigned->elems[i].err)  // none committed reads as -1: after a real one, that went back too
           fprintf(out, "committed %lld %lld %d %lld\n", sent, answered, (int)assigned->elems[i].partition,
-                  (long long)assigned->elems[i].offset);
+                  assigned->elems[i].offset >= 0 ? (long long)assigned->elems[i].offset : -1LL);
     }
   }
   rd_kafka_topic_partition_list_destroy(assigned);
