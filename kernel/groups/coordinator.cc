@@ -684,11 +684,12 @@ struct coordinator::impl {
     const size_t records = s.records;
     restore(std::move(s));
     adopt_strays();
-    log::info(
-        "groups: partition {} loaded at leader epoch {}: {} classic, {} consumer, offsets of {} group(s) ({} "
-        "records, {} ms)",
-        p, epoch, n_classic, n_consumer, n_offsets, records,
-        std::chrono::duration_cast<milliseconds>(clock::now() - began).count());
+    // Fifty partitions come and go together: the empty ones quietly.
+    log::at(records > 0 ? log::level::info : log::level::debug, "mosaic",
+            "groups: partition {} loaded at leader epoch {}: {} classic, {} consumer, offsets of {} group(s) ({} "
+            "records, {} ms)",
+            p, epoch, n_classic, n_consumer, n_offsets, records,
+            std::chrono::duration_cast<milliseconds>(clock::now() - began).count());
   }
 
   // Members get a fresh session from the load, as if they had just sent a
@@ -765,7 +766,8 @@ struct coordinator::impl {
     for (auto& w : unwritten) w.send(false);
     std::erase_if(strays, [p](const auto& kv) { return kv.second.from == p; });
     shards.erase(p);
-    log::info("groups: partition {} of {} unloaded ({}): {} group(s) dropped", p, offsets_topic_name, why, ids.size());
+    log::at(ids.empty() ? log::level::debug : log::level::info, "mosaic",
+            "groups: partition {} of {} unloaded ({}): {} group(s) dropped", p, offsets_topic_name, why, ids.size());
   }
 
   // ---- groups found in another partition than their own ------------------
