@@ -1038,8 +1038,22 @@ void coordinator::fetch_offsets(std::vector<adapter::offset_fetch_request> reqs,
                                 std::function<void(std::vector<adapter::offset_fetch_result>)> done) {
   post([this, reqs = std::move(reqs), done = std::move(done)] {
     std::vector<adapter::offset_fetch_result> out;
-    for (const auto& r : reqs) out.push_back(impl_->fetch(r));
-    done(std::move(out));
+    std::vector<std::string> groups;
+    for (const auto& r : reqs) {
+      out.push_back(impl_->fetch(r));
+      groups.push_back(r.group_id);
+    }
+    // Answered with the round's writes: an offset committed in this round
+    // is shown only once it is replicated (if its write fails, the
+    // partition is loaded again and the offset may not be there).
+    impl_->later(std::move(groups), [done, out = std::move(out)](bool durable) mutable {
+      if (!durable)
+        for (auto& r : out) {
+          r = {};
+          r.code = error::coordinator_not_available;
+        }
+      done(std::move(out));
+    });
   });
 }
 
