@@ -13,6 +13,7 @@
 
 #include "kernel/log/batch_builder.h"
 #include "tests/integration/cluster.h"
+#include "tests/support/shell.h"
 
 namespace mosaic::testing {
 namespace {
@@ -133,6 +134,24 @@ TEST(coordinator, a_group_moves_with_its_partition_across_a_kill_9_keeping_offse
   }
   ASSERT_EQ(owned_count(*j), 3u);
   ASSERT_EQ(commit(c, x, "g", "m1", epoch, {5, 6, 7}), 0);
+
+  // The operator's view from any broker: the coordinator, the member and
+  // its commits; every broker's groups listed.
+  const std::string cli = std::string(MOSAIC_CLI_PATH) + " -b 127.0.0.1:" + std::to_string(c.port(other));
+  auto described = run_command(cli + " groups describe g 2>&1");
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("COORDINATOR  broker " + std::to_string(x) + " (127.0.0.1:" + std::to_string(c.port(x))),
+            std::string::npos)
+      << described.out;
+  EXPECT_NE(described.out.find("m1"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("TOTAL LAG"), std::string::npos) << described.out;
+  int32_t e = -1;  // another group, most likely coordinated by another broker
+  ASSERT_TRUE(eventually([&] { return (e = coordinator_of(c, 1, "elsewhere")) > 0; }, 10s)) << e;
+  ASSERT_EQ(commit(c, e, "elsewhere", "", -1, {1, 1, 1}), 0);
+  auto listed = run_command(cli + " groups list 2>&1");
+  EXPECT_EQ(listed.code, 0) << listed.out;
+  EXPECT_NE(listed.out.find("g "), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("elsewhere"), std::string::npos) << listed.out;
 
   // Its broker dies: another leads the partition and coordinates the group.
   const auto killed_at = clock_type::now();
