@@ -11,6 +11,7 @@
 #include "kernel/base/log.h"
 #include "kernel/base/numbers.h"
 #include "kernel/groups/offsets.h"
+#include "mosaic/sdk/task_queue.h"
 
 namespace mosaic::groups {
 
@@ -638,6 +639,7 @@ struct coordinator::impl {
     if (partitions > 0 && shards.count(partition_of(group))) return error::none;
     sync_leadership();  // a notice may be on its way: look now
     if (partitions > 0 && shards.count(partition_of(group))) return error::none;
+    if (partitions > 0 && loading.count(partition_of(group))) return error::coordinator_load_in_progress;
     auto t = opts.io->find_topic(offsets_topic_name);
     if (!t || t->partitions.empty()) return error::not_coordinator;
     const auto p = static_cast<size_t>(partition_for(group, static_cast<int32_t>(t->partitions.size())));
@@ -660,24 +662,59 @@ struct coordinator::impl {
       if (l == led.end() || l->second != sh.epoch) gone.push_back(p);
     }
     for (int32_t p : gone) unload(p, "its leadership moved");
+    // A load under way for a partition no longer led (at that epoch) is
+    // forgotten: its result will find nothing waiting for it.
+    std::erase_if(loading, [&](const auto& kv) {
+      auto l = led.find(kv.first);
+      return l == led.end() || l->second != kv.second.epoch;
+    });
     for (const auto& [p, epoch] : led)
-      if (!shards.count(p)) load(p, epoch);
+      if (!shards.count(p) && !loading.count(p)) start_load(p, epoch);
   }
 
-  void load(int32_t p, int32_t epoch) {
-    const auto began = clock::now();
-    shard sh;
-    sh.epoch = epoch;
-    loaded_state s;
-    auto st = sh.log.load(
-        [&](const std::function<bool(std::span<const uint8_t>)>& chunk) {
-          return opts.io->scan(offsets_topic_name, p, chunk);
-        },
-        s);
+  // ---- loading, off the coordinator's thread ---------------------------------
+  //
+  // A partition's log is read and decoded by the loader thread, so that the
+  // other partitions' groups are served meanwhile; its own groups' requests
+  // get COORDINATOR_LOAD_IN_PROGRESS until it is installed.
+
+  struct load_under_way {
+    int32_t epoch = -1;
+    uint64_t id = 0;
+  };
+  std::map<int32_t, load_under_way> loading;
+  uint64_t next_load = 1;
+  sdk::task_queue loader{1,
+                         [](const std::exception& e) { log::error("groups: a partition load failed: {}", e.what()); }};
+  // Posts a task to the coordinator's thread (set by `start`).
+  std::function<void(std::function<void()>)> post_here;
+
+  void start_load(int32_t p, int32_t epoch) {
+    const uint64_t id = next_load++;
+    loading[p] = {epoch, id};
+    loader.post([this, p, epoch, id] {
+      const auto began = clock::now();
+      auto s = std::make_shared<loaded_state>();
+      group_log reader;
+      auto st = reader.load(
+          [&](const std::function<bool(std::span<const uint8_t>)>& chunk) {
+            return opts.io->scan(offsets_topic_name, p, chunk);
+          },
+          *s);
+      post_here([this, p, epoch, id, s, st, began] { install(p, epoch, id, std::move(*s), st, began); });
+    });
+  }
+
+  void install(int32_t p, int32_t epoch, uint64_t id, loaded_state&& s, const status& st, clock::time_point began) {
+    auto l = loading.find(p);
+    if (l == loading.end() || l->second.id != id) return;  // leadership moved meanwhile
+    loading.erase(l);
     if (!st) {
       log::error("groups: partition {} of {} cannot be loaded: {}", p, offsets_topic_name, st.message());
       return;  // tried again at the next check
     }
+    shard sh;
+    sh.epoch = epoch;
     shards.emplace(p, std::move(sh));
     take_strays(p, s);
     const size_t n_classic = s.classic.size(), n_consumer = s.consumer.size(), n_offsets = s.offsets.size();
@@ -923,6 +960,8 @@ result<std::unique_ptr<coordinator>> coordinator::start(const plugin::assignor_s
                     "group.consumer.assignors names '" + name + "', but no loaded assignor plugin has that name");
   std::unique_ptr<coordinator> c(new coordinator(assignors, std::move(opts)));
   impl* state = c->impl_.get();
+  coordinator* self = c.get();
+  state->post_here = [self](std::function<void()> task) { self->post(std::move(task)); };
   c->loop_.start(state->opts.tick_ms, {[state](clock::time_point now) { state->begin_round(now); },
                                        [state] {
                                          state->expire();
@@ -932,7 +971,6 @@ result<std::unique_ptr<coordinator>> coordinator::start(const plugin::assignor_s
                                          }
                                        },
                                        [state] { state->end_round(); }});
-  coordinator* self = c.get();
   state->opts.io->on_leadership([self] { self->post([self] { self->impl_->sync_leadership(); }); });
   c->post([state] { state->sync_leadership(); });
   return c;
@@ -974,6 +1012,7 @@ coordinator::~coordinator() { stop(); }
 
 void coordinator::stop() {
   if (impl_->opts.io != nullptr) impl_->opts.io->on_leadership({});  // no more notices to a coordinator that goes
+  impl_->loader.stop();  // a load under way posts to the loop: it goes first
   loop_.stop();
 }
 

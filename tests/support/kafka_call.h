@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kafka_messages.h"
+#include "kernel/groups/group_partition.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
 #include "plugins/protocol_kafka/protocol/request.h"
 #include "tests/support/frame_client.h"
@@ -97,8 +100,10 @@ inline kafka::msg::consumer_group_heartbeat_request consumer_heartbeat_request(
 }
 
 // FindCoordinator for `group`, as every client asks before it sends a
-// group request: the first one makes __consumer_offsets. Returns the
-// coordinator's node id (-1 on an error).
+// group request: the first one makes __consumer_offsets. Then, as a client
+// retries COORDINATOR_LOAD_IN_PROGRESS, it waits (up to 10 s) until the
+// coordinator has loaded the group's partition when it is `c`'s broker.
+// Returns the coordinator's node id (-1 on an error).
 inline int32_t find_coordinator(frame_client& c, const std::string& group) {
   kafka::msg::find_coordinator_request req;
   req.key = group;
@@ -106,7 +111,34 @@ inline int32_t find_coordinator(frame_client& c, const std::string& group) {
   EXPECT_TRUE(r);
   if (!r) return -1;
   EXPECT_EQ(r->error_code, 0) << (r->error_message ? *r->error_message : "");
-  return r->error_code == 0 ? r->node_id : -1;
+  if (r->error_code != 0) return -1;
+  // A group id for each partition of __consumer_offsets, so that a test
+  // may use any group at once.
+  kafka::msg::metadata_request md;
+  md.topics.emplace().emplace_back().name = "__consumer_offsets";
+  auto m = call<kafka::msg::metadata_response>(c, 3, 12, md);
+  const auto n = m && !m->topics.empty() ? static_cast<int32_t>(m->topics[0].partitions.size()) : 0;
+  std::vector<std::string> probes{group};
+  std::vector<bool> covered(static_cast<size_t>(n), false);
+  for (int i = 0, left = n; left > 0 && i < 100000; ++i) {
+    const std::string id = "load-check-" + std::to_string(i);
+    auto p = static_cast<size_t>(groups::partition_for(id, n));
+    if (covered[p]) continue;
+    covered[p] = true;
+    --left;
+    probes.push_back(id);
+  }
+  for (int i = 0; i < 500; ++i) {
+    kafka::msg::offset_fetch_request fetch;
+    for (const auto& id : probes) fetch.groups.emplace_back().group_id = id;  // no topics: every offset
+    auto f = call<kafka::msg::offset_fetch_response>(c, 9, 8, fetch);
+    bool loading = false;
+    if (f)
+      for (const auto& g : f->groups) loading = loading || g.error_code == 14;  // COORDINATOR_LOAD_IN_PROGRESS
+    if (!loading) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return r->node_id;
 }
 
 }  // namespace mosaic::testing

@@ -870,6 +870,45 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
   EXPECT_EQ(r->member_epoch, epoch);  // no rebalance: the topics its target was made for were kept
 }
 
+// A partition's groups are read off the coordinator's thread: until they
+// are in, their requests get COORDINATOR_LOAD_IN_PROGRESS (clients retry).
+TEST(group_api, a_partition_being_loaded_answers_coordinator_load_in_progress) {
+  mosaic::testing::temp_dir dir("mosaic_groups_loading");
+  const std::vector<std::string> cfg = {"offsets.topic.num.partitions=1"};
+  constexpr int groups = 300, partitions = 1000;  // 300,000 offsets to read back
+  {
+    test_broker b(cfg, &dir);
+    frame_client c(b.port());
+    mosaic::testing::find_coordinator(c, "g");
+    create_topic(c, "big", partitions);
+    std::vector<std::pair<int32_t, int64_t>> all;
+    for (int32_t p = 0; p < partitions; ++p) all.emplace_back(p, p);
+    for (int g = 0; g < groups; ++g) ASSERT_EQ(commit(c, "big-" + std::to_string(g), -1, "", "big", all).at(0), 0);
+  }
+  test_broker again(cfg, &dir);
+  frame_client c(again.port());
+  msg::offset_fetch_request req;
+  req.groups.emplace_back().group_id = "big-7";
+  int loading = 0;
+  const auto began = std::chrono::steady_clock::now();
+  std::optional<mosaic::testing::reply<msg::offset_fetch_response>> r;
+  for (int i = 0; i < 2000; ++i) {
+    r = call<msg::offset_fetch_response>(c, offset_fetch_key, 8, req);
+    ASSERT_TRUE(r);
+    if (r->groups.at(0).error_code != 14) break;
+    ++loading;
+    std::this_thread::sleep_for(5ms);
+  }
+  std::printf(
+      "%d answers of COORDINATOR_LOAD_IN_PROGRESS in %lld ms\n", loading,
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count()));
+  EXPECT_GT(loading, 0);
+  ASSERT_EQ(r->groups.at(0).error_code, 0);
+  ASSERT_EQ(r->groups.at(0).topics.size(), 1u);
+  EXPECT_EQ(r->groups.at(0).topics[0].partitions.size(), static_cast<size_t>(partitions));
+}
+
 // Before groups had partitions of their own, every group's records were in
 // one log, __consumer_offsets-0. A data dir of that time keeps its offsets:
 // partition 0 is that log, and its groups move to their own partitions.
