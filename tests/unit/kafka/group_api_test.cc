@@ -856,6 +856,9 @@ TEST(group_api, groups_and_offsets_survive_a_restart) {
   }
   test_broker again(quick, &dir);
   frame_client c(again.port());
+  // As a client does after a restart: find the coordinator, which answers
+  // COORDINATOR_LOAD_IN_PROGRESS until it has read the groups back.
+  mosaic::testing::find_coordinator(c, "classic-r");
   EXPECT_EQ(committed(c, "classic-r", "r1", 2), (std::vector<int64_t>{11, 12}));
   // The classic member carries on in its generation and gets its assignment.
   EXPECT_EQ(heartbeat(c, "classic-r", 1, member), 0);
