@@ -64,6 +64,13 @@ adapter::topic_info to_info(const metadata::topic_state& t, const metadata::imag
   return info;
 }
 
+// A kernel writer that names the leader epoch it loaded at (-1: any) and a
+// partition now led at `now`: NOT_LEADER_OR_FOLLOWER if they differ.
+std::optional<adapter::produce_result> epoch_moved(int32_t expected, int32_t now) {
+  if (expected < 0 || expected == now) return std::nullopt;
+  return adapter::produce_result{error::not_leader_or_follower, "the partition's leader epoch moved on"};
+}
+
 error batch_code(log::batch_error e) {
   switch (e) {
     case log::batch_error::corrupt: return error::corrupt_message;
@@ -699,8 +706,8 @@ void service::produce_at(const std::string& topic, int32_t partition, std::span<
   std::shared_lock lock(logs_mu_);
   partition_ref p = find_partition(topic, partition);
   if (p.code != error::none) return done({p.code, "This server does not host this topic-partition."});
-  if (leader_epoch >= 0 && p.replicas == 1 && p.leader_epoch != leader_epoch)
-    return done({error::not_leader_or_follower, "the partition's leader epoch moved on"});
+  if (p.replicas == 1)  // a replicated partition's epoch is checked under its replica's lock
+    if (auto moved = epoch_moved(leader_epoch, p.leader_epoch)) return done(std::move(*moved));
   if (p.log->config().cleanup_compact)
     if (auto refused = keyless(records, topic, partition)) return done(std::move(*refused));
   if (p.replicas > 1)
@@ -727,8 +734,7 @@ void service::produce_at(const std::string& topic, int32_t partition, std::span<
     std::shared_lock again(logs_mu_);
     partition_ref now = find_partition(topic, partition);
     if (now.code != error::none) return done({now.code, "This server does not host this topic-partition."});
-    if (leader_epoch >= 0 && now.leader_epoch != leader_epoch)
-      return done({error::not_leader_or_follower, "the partition's leader epoch moved on"});
+    if (auto moved = epoch_moved(leader_epoch, now.leader_epoch)) return done(std::move(*moved));
     done(append(now, topic, partition, records));
   });
 }
@@ -746,10 +752,7 @@ void service::produce_replicated(const partition_ref& p, const std::string& topi
   replicas_->produce(
       topic, partition, acks, timeout_ms,
       [&](int32_t leader_epoch) {
-        if (expected_epoch >= 0 && leader_epoch != expected_epoch)
-          return std::pair{
-              adapter::produce_result{error::not_leader_or_follower, "the partition's leader epoch moved on"},
-              int64_t{0}};
+        if (auto moved = epoch_moved(expected_epoch, leader_epoch)) return std::pair{std::move(*moved), int64_t{0}};
         partition_ref at = p;
         at.leader_epoch = leader_epoch;
         int64_t end = 0;
@@ -1126,7 +1129,7 @@ std::map<int32_t, int32_t> service::led_partitions(const std::string& topic) con
       if (auto e = replicas_->leading(topic, partition)) out[partition] = *e;
       continue;
     }
-    std::shared_lock g(logs_mu_);
+    std::shared_lock g(logs_mu_);  // not held around the replica's lock
     if (logs_->get(topic, partition)) out[partition] = epoch;
   }
   return out;

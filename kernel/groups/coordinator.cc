@@ -636,10 +636,17 @@ struct coordinator::impl {
   // broker leads its partition (or none does), COORDINATOR_LOAD_IN_PROGRESS
   // while this one is taking it up.
   error gate(const std::string& group) {
-    if (partitions > 0 && shards.count(partition_of(group))) return error::none;
+    // What this coordinator knows of the group's partition, if anything.
+    auto known = [&]() -> std::optional<error> {
+      if (partitions == 0) return std::nullopt;
+      const int32_t p = partition_of(group);
+      if (shards.count(p)) return error::none;
+      if (loading.count(p)) return error::coordinator_load_in_progress;
+      return std::nullopt;
+    };
+    if (auto e = known()) return *e;
     sync_leadership();  // a notice may be on its way: look now
-    if (partitions > 0 && shards.count(partition_of(group))) return error::none;
-    if (partitions > 0 && loading.count(partition_of(group))) return error::coordinator_load_in_progress;
+    if (auto e = known()) return *e;
     auto t = opts.io->find_topic(offsets_topic_name);
     if (!t || t->partitions.empty()) return error::not_coordinator;
     const auto p = static_cast<size_t>(partition_for(group, static_cast<int32_t>(t->partitions.size())));
@@ -824,32 +831,22 @@ struct coordinator::impl {
   std::map<std::string, stray> strays;
 
   void take_strays(int32_t p, loaded_state& s) {
-    auto of = [&](const std::string& id) -> stray& {
-      auto& st = strays[id];
-      st.from = p;
-      return st;
+    // Moves the entries of `loaded` that belong elsewhere into `strays`.
+    auto take = [&](auto& loaded, auto keep) {
+      for (auto it = loaded.begin(); it != loaded.end();) {
+        if (partition_of(it->first) == p) {
+          ++it;
+          continue;
+        }
+        auto& st = strays[it->first];
+        st.from = p;
+        keep(st, std::move(it->second));
+        it = loaded.erase(it);
+      }
     };
-    for (auto it = s.classic.begin(); it != s.classic.end();)
-      if (partition_of(it->first) != p) {
-        of(it->first).classic.emplace(std::move(it->second));
-        it = s.classic.erase(it);
-      } else {
-        ++it;
-      }
-    for (auto it = s.consumer.begin(); it != s.consumer.end();)
-      if (partition_of(it->first) != p) {
-        of(it->first).consumer.emplace(std::move(it->second));
-        it = s.consumer.erase(it);
-      } else {
-        ++it;
-      }
-    for (auto it = s.offsets.begin(); it != s.offsets.end();)
-      if (partition_of(it->first) != p) {
-        if (!it->second.empty()) of(it->first).offsets = std::move(it->second);  // none left: nothing to move
-        it = s.offsets.erase(it);
-      } else {
-        ++it;
-      }
+    take(s.classic, [](stray& st, classic_group&& g) { st.classic.emplace(std::move(g)); });
+    take(s.consumer, [](stray& st, consumer_group&& g) { st.consumer.emplace(std::move(g)); });
+    take(s.offsets, [](stray& st, offset_store::group_offsets&& o) { st.offsets = std::move(o); });
   }
 
   void adopt_strays() {

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../compat/rdkafka_common.h"
+
 static long long wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -56,32 +58,13 @@ int main(int argc, char** argv) {
   const long long commit_ms = argc == 7 ? atoll(argv[6]) : 1000;
   FILE* out = fopen(argv[5], "w");
   if (!out) return 2;
-  char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const char* settings[][2] = {{"bootstrap.servers", argv[1]},
-                               {"group.id", argv[3]},
-                               {"group.protocol", "consumer"},
-                               {"enable.auto.commit", "false"},
-                               {"auto.offset.reset", "earliest"}};
-  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; ++i)
-    if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "%s\n", err);
-      return 2;
-    }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) {
-    fprintf(stderr, "%s\n", err);
-    return 2;
-  }
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, argv[2], RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (e) {
-    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
-    return 1;
-  }
+  mosaic_set(conf, "bootstrap.servers", argv[1]);
+  mosaic_set(conf, "group.id", argv[3]);
+  mosaic_set(conf, "group.protocol", "consumer");
+  mosaic_set(conf, "enable.auto.commit", "false");
+  mosaic_set(conf, "auto.offset.reset", "earliest");
+  rd_kafka_t* rk = mosaic_subscribed_consumer(conf, argv[2]);
   fprintf(out, "start %lld\n", wall_ms());
   long long last_commit = wall_ms(), last_record = wall_ms(), stop_seen = 0;
   for (;;) {

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../compat/rdkafka_common.h"
+
 static FILE* out;
 
 static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) {
@@ -45,16 +47,11 @@ int main(int argc, char** argv) {
   if (!out) return 2;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const char* settings[][2] = {{"bootstrap.servers", argv[1]},
-                               {"acks", "all"},
-                               {"enable.idempotence", "true"},
-                               {"linger.ms", "5"},
-                               {"message.timeout.ms", "120000"}};
-  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; ++i)
-    if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "%s\n", err);
-      return 2;
-    }
+  mosaic_set(conf, "bootstrap.servers", argv[1]);
+  mosaic_set(conf, "acks", "all");
+  mosaic_set(conf, "enable.idempotence", "true");
+  mosaic_set(conf, "linger.ms", "5");
+  mosaic_set(conf, "message.timeout.ms", "120000");
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
