@@ -38,6 +38,12 @@ class broker_group_io final : public groups::group_io {
               const std::function<bool(std::span<const uint8_t>)>& chunk) override {
     return svc_->scan_partition(topic, partition, chunk);
   }
+  void serve_frames(int16_t first, int16_t last, frame_handler handler) override {
+    svc_->serve_frames(first, last, std::move(handler));
+  }
+  void send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body) override {
+    svc_->send_frame(to, kind, std::move(body));
+  }
 
  private:
   broker::service* svc_;

@@ -70,11 +70,19 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!coord) return coord.error();
   groups_ = std::move(*coord);
 
-  // Share groups keep their delivery state in a log of their own.
+  // Share groups keep their epochs and configs in a log of their own; the
+  // share-partitions' delivery state is the share coordinator's, in the
+  // partitions of __share_group_state (a topic, made at first need).
+  bool legacy_state = false;
+  if (!service_->find_topic(broker::share_state_topic_name))
+    for (const auto& u : logs_->usage())
+      if (u.folder == std::string(broker::share_state_topic_name) + "-0") legacy_state = true;
   auto share_log = internal_log(broker::share_log_name, 16ull << 20, 64u << 20);
   if (!share_log) return share_log.error();
   groups::share_manager::options sopts;
   sopts.settings = cfg_.groups;
+  sopts.self = cfg_.node_id;
+  sopts.legacy_state = legacy_state;
   sopts.io = group_io_.get();
   sopts.policy = [slot = &share_policy_] { return slot->current(); };
   sopts.dlq = &dlq_handler_;

@@ -106,4 +106,22 @@ class byte_reader {
   const uint8_t* end_;
 };
 
+// Base64url without padding, as Kafka prints a Uuid (its toString).
+inline std::string base64url(std::span<const uint8_t> bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string s;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (uint8_t b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      s.push_back(alphabet[(acc >> bits) & 0x3F]);
+    }
+  }
+  if (bits > 0) s.push_back(alphabet[(acc << (6 - bits)) & 0x3F]);
+  return s;
+}
+
 }  // namespace mosaic

@@ -21,7 +21,8 @@ namespace {
 
 // Names clients may not create, delete, grow nor produce to.
 bool reserved_name(const std::string& name) {
-  return name == metadata_log_name || name == group_log_name || name == share_log_name;
+  return name == metadata_log_name || name == group_log_name || name == share_log_name ||
+         name == share_state_topic_name;
 }
 
 // The kernel's logs that are not topics in the metadata.
@@ -1135,6 +1136,14 @@ std::map<int32_t, int32_t> service::led_partitions(const std::string& topic) con
   return out;
 }
 
+void service::serve_frames(int16_t first, int16_t last, replication::replica_manager::frame_handler handler) {
+  if (replicas_) replicas_->serve(first, last, std::move(handler));
+}
+
+void service::send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body) {
+  if (replicas_) replicas_->send(to, kind, std::move(body));
+}
+
 void service::on_leadership(std::function<void()> changed) {
   std::lock_guard g(leadership_mu_);
   leadership_listener_ = std::move(changed);
@@ -1179,7 +1188,7 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
     const auto dash = u.folder.rfind('-');
     if (dash == std::string::npos) continue;
     const std::string topic = u.folder.substr(0, dash);
-    if (kernel_log(topic)) continue;  // the metadata and share-state logs are not topics
+    if (kernel_log(topic)) continue;  // the metadata and share-group logs are not topics
     const int32_t partition = std::atoi(u.folder.c_str() + dash + 1);
     double dirty = -1;
     if (compacted.count(topic))

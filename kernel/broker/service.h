@@ -49,8 +49,10 @@ namespace mosaic::broker {
 // The kernel's own logs: partitions beside the topics' that are not topics
 // (never listed, and their names refused to CreateTopics).
 inline constexpr const char* metadata_log_name = "__cluster_metadata";
-inline constexpr const char* group_log_name = "__consumer_offsets";   // the group coordinator's topic (internal)
-inline constexpr const char* share_log_name = "__share_group_state";  // share groups' delivery state
+inline constexpr const char* group_log_name = "__consumer_offsets";  // the group coordinator's topic (internal)
+inline constexpr const char* share_state_topic_name =
+    "__share_group_state";                                       // the share coordinator's topic (internal)
+inline constexpr const char* share_log_name = "__share_groups";  // share groups' epochs and configs (this broker's)
 // The metadata quorum's folder in the first log dir (raft::file_storage;
 // not a partition, so the log manager passes it by).
 inline constexpr const char* quorum_dir_name = "__cluster_metadata-quorum";
@@ -132,6 +134,11 @@ class service final : public adapter::broker {
   // This broker's copy of a partition, start to end, in chunks.
   status scan_partition(const std::string& topic, int32_t partition,
                         const std::function<bool(std::span<const uint8_t>)>& chunk) const;
+  // Frames of the kernel's own between brokers, on the replication port
+  // (replica_manager::serve and send); with no replication port (a node
+  // without a replica manager) nothing is sent and nothing arrives.
+  void serve_frames(int16_t first, int16_t last, replication::replica_manager::frame_handler handler);
+  void send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body);
   // A produce of the kernel's own (acks=all): internal topics allowed, and
   // with `leader_epoch` >= 0 only while this broker leads at that epoch.
   void produce_internal(const std::string& topic, int32_t partition, std::span<uint8_t> records, int32_t timeout_ms,

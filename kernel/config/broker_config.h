@@ -99,6 +99,8 @@ struct group_settings {
   int64_t offsets_topic_partitions = 50;                            // offsets.topic.num.partitions
   int64_t offsets_topic_replication_factor = 3;                     // offsets.topic.replication.factor
   int64_t offsets_commit_timeout_ms = 5000;                         // offsets.commit.timeout.ms
+  int64_t share_state_topic_partitions = 50;                        // share.coordinator.state.topic.num.partitions
+  int64_t share_state_topic_replication_factor = 3;                 // share.coordinator.state.topic.replication.factor
   std::vector<std::string> consumer_assignors{"uniform", "range"};  // group.consumer.assignors
   // Share groups (KIP-932): defaults, and the bounds a group's own configs
   // must keep to.

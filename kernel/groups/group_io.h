@@ -70,6 +70,15 @@ class group_io {
   // on), in chunks; `chunk` returns false to stop.
   virtual status scan(const std::string& topic, int32_t partition,
                       const std::function<bool(std::span<const uint8_t>)>& chunk) = 0;
+
+  // ---- frames between brokers (the share coordinator's requests) ----
+  using frame_handler = std::function<void(int32_t from, int16_t kind, std::vector<uint8_t> body)>;
+  // Frames of kinds [first, last] from other brokers, on a broker thread
+  // (`handler` must not block); an empty one stops them.
+  virtual void serve_frames(int16_t first, int16_t last, frame_handler handler) = 0;
+  // Sends one to broker `to`; lost if it cannot be reached (the caller
+  // times out and asks again).
+  virtual void send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body) = 0;
 };
 
 }  // namespace mosaic::groups

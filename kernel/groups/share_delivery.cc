@@ -24,18 +24,17 @@ sp_entry* share_manager::impl::share_state(const sp_key& k, error& code) {
     code = error::unknown_topic_or_partition;
     return nullptr;
   }
-  auto found = io().list_offset(t->name, k.partition, conf(k.group).reset_timestamp(ctx.wall_ms));
-  if (found.code != error::none) {
-    code = found.code;
+  // The share-partition leader is the partition's leader (KIP-932).
+  auto epoch = leads(t->name, k.partition);
+  if (!epoch) {
+    code = error::not_leader_or_follower;
     return nullptr;
   }
-  int64_t start = found.offset;
-  if (start < 0) start = io().list_offset(t->name, k.partition, adapter::latest_timestamp).offset;
-  auto& e = parts[k];
-  e.part = share_partition(std::max<int64_t>(start, 0));
-  e.topic = t->name;
-  put_snapshot(k, e);
-  return &e;
+  if (!first_start.count(k))
+    if (auto start = reset_start(k, t->name)) first_start[k] = *start;
+  if (!reading.count(k)) start_read(k, t->name, *epoch);
+  it = parts.find(k);  // a state this broker coordinates may be answered at once
+  return it == parts.end() ? nullptr : &it->second;
 }
 
 std::optional<adapter::fetched_partition> share_manager::impl::read_now(const std::string& topic, int32_t partition,
@@ -92,7 +91,7 @@ int32_t share_manager::impl::take_batches(const sp_key& k, sp_entry& e, const ad
     std::vector<state_batch> runs;
     const int32_t n = e.part.acquire(b.base_offset(), std::min(b.last_offset(), limit - 1), b.is_control(), holder,
                                      now_ms, lim, budget, /*whole_batch=*/false, runs);
-    if (b.is_control()) dirty.insert(k);
+    if (b.is_control() || n > 0) dirty.insert(k);  // acquisitions are persisted too
     if (n > 0) {
       taken += n;
       for (const auto& r : runs) out.acquired.push_back({r.first, r.last, r.delivery_count});
@@ -174,7 +173,12 @@ std::pair<error, std::string> share_manager::impl::apply_acks(const std::string&
   if (!io().find_topic(a.topic_id)) return {error::unknown_topic_id, "the topic no longer exists"};
   sp_key k{group, a.topic_id, a.partition};
   auto it = parts.find(k);
-  if (it == parts.end()) return {adapter::invalid_record_state, "the share-partition has no records in flight"};
+  if (it == parts.end()) {
+    error code = error::none;
+    if (share_state(k, code) == nullptr && code != error::none)
+      return {code, "this broker does not lead the partition"};
+    return {adapter::invalid_record_state, "the share-partition has no records in flight here"};
+  }
   std::vector<ack_batch> batches;
   batches.reserve(a.batches.size());
   for (const auto& b : a.batches) batches.push_back({b.first_offset, b.last_offset, b.types});
@@ -223,7 +227,11 @@ void share_manager::impl::start_fetch(adapter::share_fetch_request req,
   f.result = std::move(res);
   f.done = std::move(done);
   f.deadline = now() + milliseconds(std::max(0, f.req.max_wait_ms));
-  if (fill(f) || f.req.renew || f.req.max_wait_ms <= 0 || f.result.code != error::none) {
+  const bool answered = fill(f) || f.req.renew || f.result.code != error::none;
+  if (!answered && f.req.max_wait_ms <= 0 && f.state_pending) {
+    f.until_ready = true;
+    f.deadline = now() + state_wait;
+  } else if (answered || f.req.max_wait_ms <= 0) {
     return later_answer(std::move(f.result), std::move(f.done));
   }
   waiting.push_back(std::move(f));
@@ -253,6 +261,7 @@ bool share_manager::impl::fill(parked_fetch& f) {
   int32_t budget = f.req.max_records > 0 ? f.req.max_records : 500;
   size_t bytes_left = static_cast<size_t>(f.req.max_bytes);
   bool any = false;
+  f.state_pending = false;
   bool taken_any = false;  // KIP-74: only the response's first batch may exceed max_bytes
   const size_t n = s->partitions.size();
   for (size_t i = 0; i < n && budget > 0 && bytes_left > 0; ++i) {
@@ -262,6 +271,10 @@ bool share_manager::impl::fill(parked_fetch& f) {
     sp_entry* e = share_state(k, code);
     auto& out = slot_for(f.result, topic, partition);
     if (!e) {
+      if (code == error::none) {  // its state is being read
+        f.state_pending = true;
+        continue;
+      }
       out.code = code;
       any = true;
       continue;
@@ -315,8 +328,9 @@ void share_manager::impl::later_answer(adapter::share_fetch_result res,
 
 void share_manager::impl::retry_parked(bool all) {
   for (auto it = waiting.begin(); it != waiting.end();) {
-    const bool due = it->deadline <= now();
-    if ((all && fill(*it)) || due) {
+    const bool ready = all && fill(*it);
+    const bool due = it->deadline <= now() || (it->until_ready && !it->state_pending);
+    if (ready || due) {
       later_answer(std::move(it->result), std::move(it->done));
       it = waiting.erase(it);
       continue;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ class share_group {
   std::map<std::string, share_member> members;
   std::map<std::string, partition_set> target;
   std::map<uuid, int32_t> topics_seen;
+  // Topics the group was ever assigned: their share-partitions may have
+  // state with the share coordinator (persisted, as Kafka's
+  // ShareGroupStatePartitionMetadata).
+  std::set<uuid> state_topics;
 
  private:
   void update_target(bool force, const group_context& ctx, share_inputs& in, share_effects& fx);

@@ -14,6 +14,7 @@ void share_manager::impl::begin_round(clock::time_point t) {
   ctx.now = t;
   ctx.wall_ms = wall_ms();
   policy_ref = opts.policy ? opts.policy() : nullptr;
+  led.clear();
 }
 
 share_group* share_manager::impl::get_or_create(const std::string& id) {
@@ -34,72 +35,214 @@ uint32_t share_manager::impl::holder_of(const std::string& member) {
   return it->second;
 }
 
-void share_manager::impl::put_snapshot(const sp_key& k, sp_entry& e) {
-  (void)e.part.take_changes();
-  slog.put_snapshot(k, e.part.start_offset(), e.part.snapshot());
-  e.updates = 0;
+std::optional<int32_t> share_manager::impl::leads(const std::string& topic, int32_t partition) {
+  auto it = led.find(topic);
+  if (it == led.end()) it = led.emplace(topic, io().led_partitions(topic)).first;
+  auto p = it->second.find(partition);
+  if (p == it->second.end()) return std::nullopt;
+  return p->second;
 }
 
-void share_manager::impl::write_changes() {
-  for (const auto& k : dirty) {
-    auto it = parts.find(k);
-    if (it == parts.end() || !it->second.part.has_changes()) continue;
-    auto& e = it->second;
-    if (++e.updates >= opts.updates_per_snapshot) {
-      put_snapshot(k, e);
-    } else {
-      auto runs = e.part.take_changes();
-      slog.put_update(k, e.part.start_offset(), runs);
+void share_manager::impl::call_in_round(const share_state_request& req,
+                                        std::function<void(const share_state_answer&)> then) {
+  auto b = barrier;
+  ++b->left;
+  client.call(req, [b, then = std::move(then)](share_state_answer a) {
+    if (then) then(a);
+    b->one_done(a.code == error::none);
+  });
+}
+
+void share_manager::impl::end_round() {
+  bool durable = true;
+  if (slog.pending()) {
+    if (auto st = slog.flush(); !st) {
+      log::error("share groups: writing the share-group log failed: {}", st.message());
+      durable = false;
     }
   }
+  auto b = std::exchange(barrier, std::make_shared<round_barrier>());
+  b->ok = durable;
+  b->answers = std::exchange(after_flush, {});
+  for (const auto& k : dirty) {
+    auto it = parts.find(k);
+    if (it == parts.end()) continue;
+    ++b->left;
+    it->second.next_write.push_back(b);
+    if (!it->second.writing) start_write(k, it->second);
+  }
   dirty.clear();
+  b->sealed = true;
+  b->finish();
+  coord.flush();
+  if (durable && slog.wants_compaction()) {
+    if (auto st = slog.compact([this] { write_all(); }); !st)
+      log::error("share groups: compacting the share-group log failed: {}", st.message());
+  }
+}
+
+void share_manager::impl::start_write(const sp_key& k, sp_entry& e) {
+  (void)e.part.take_changes();
+  share_state_request req;
+  req.op = share_state_op::write;
+  req.key = k;
+  req.leader_epoch = e.leader_epoch;
+  req.state_epoch = e.state_epoch;
+  req.state.start = e.part.start_offset();
+  req.state.runs = e.part.snapshot();
+  e.writing = true;
+  client.call(req, [this, k, epoch = e.leader_epoch, rounds = std::exchange(e.next_write, {})](
+                       share_state_answer a) mutable { state_written(k, epoch, a, std::move(rounds)); });
+}
+
+void share_manager::impl::state_written(const sp_key& k, int32_t leader_epoch, const share_state_answer& a,
+                                        std::vector<std::shared_ptr<round_barrier>> rounds) {
+  auto it = parts.find(k);
+  const bool same = it != parts.end() && it->second.leader_epoch == leader_epoch;
+  for (auto& b : rounds) b->one_done(a.code == error::none && same);
+  if (!same) return;  // dropped (or read again) meanwhile
+  sp_entry& e = it->second;
+  e.writing = false;
+  if (a.code == error::fenced_leader_epoch || a.code == error::fenced_state_epoch) {
+    unload(k, a.code == error::fenced_leader_epoch ? "a newer leader took it up" : "its offsets were altered");
+    return;
+  }
+  if (a.code != error::none) {
+    log::debug("share groups: writing the state of {} failed ({}); written again", share_coordinator_key(k),
+               adapter::error_name(a.code));
+    dirty.insert(k);  // the next round writes it again
+  }
+  if (!e.next_write.empty()) start_write(k, e);
+}
+
+void share_manager::impl::start_read(const sp_key& k, const std::string& topic, int32_t epoch) {
+  reading[k] = epoch;
+  share_state_request req;
+  req.op = share_state_op::read;
+  req.key = k;
+  req.leader_epoch = epoch;
+  client.call(req, [this, k, topic, epoch](share_state_answer a) { state_read(k, topic, epoch, a); });
+}
+
+void share_manager::impl::state_read(const sp_key& k, const std::string& topic, int32_t epoch,
+                                     const share_state_answer& a) {
+  auto r = reading.find(k);
+  if (r == reading.end() || r->second != epoch) return;
+  reading.erase(r);
+  wake = true;  // parked fetches try again (and read again if this failed)
+  if (a.code != error::none) {
+    log::debug("share groups: reading the state of {} failed ({})", share_coordinator_key(k),
+               adapter::error_name(a.code));
+    read_again.insert(k);
+    return;
+  }
+  if (parts.count(k) || leads(topic, k.partition) != epoch) return;
+  if (!a.state) {
+    (void)initialise(k, topic, epoch);
+    first_start.erase(k);
+    return;
+  }
+  first_start.erase(k);
+  auto& e = parts[k];
+  e.topic = topic;
+  e.leader_epoch = epoch;
+  e.state_epoch = a.state->state_epoch;
+  e.part = share_partition(a.state->start);
+  e.part.restore(a.state->start, a.state->runs, mono_ms(now()), conf(k.group).limits.lock_ms);
+  if (!e.part.archiving(conf(k.group).limits).empty()) retry_dead_letters = true;  // resume dead letters cut short
+}
+
+std::optional<int64_t> share_manager::impl::reset_start(const sp_key& k, const std::string& topic) {
+  auto found = io().list_offset(topic, k.partition, conf(k.group).reset_timestamp(ctx.wall_ms));
+  if (found.code != error::none) return std::nullopt;
+  int64_t start = found.offset;
+  if (start < 0) start = io().list_offset(topic, k.partition, adapter::latest_timestamp).offset;
+  return std::max<int64_t>(start, 0);
+}
+
+sp_entry* share_manager::impl::initialise(const sp_key& k, const std::string& topic, int32_t epoch) {
+  auto first = first_start.find(k);
+  auto start = first != first_start.end() ? std::optional<int64_t>(first->second) : reset_start(k, topic);
+  if (!start) return nullptr;
+  auto& e = parts[k];
+  e.part = share_partition(*start);
+  e.topic = topic;
+  e.leader_epoch = epoch;
+  dirty.insert(k);
+  return &e;
+}
+
+void share_manager::impl::follow_leadership() {
+  std::vector<sp_key> gone;
+  for (const auto& [k, e] : parts)
+    if (leads(e.topic, k.partition) != e.leader_epoch) gone.push_back(k);
+  for (const auto& k : gone) unload(k, "its partition's leadership moved");
+}
+
+void share_manager::impl::unload(const sp_key& k, const char* why) {
+  auto it = parts.find(k);
+  if (it == parts.end()) return;
+  log::info("share groups: share-partition {} {}-{} dropped here ({})", k.group, it->second.topic, k.partition, why);
+  for (auto& b : std::exchange(it->second.next_write, {})) b->one_done(false);
+  dirty.erase(k);
+  parts.erase(it);
 }
 
 std::map<sp_key, sp_entry>::iterator share_manager::impl::erase_state(std::map<sp_key, sp_entry>::iterator it) {
-  slog.delete_partition(it->first);
+  share_state_request req;
+  req.op = share_state_op::erase;
+  req.key = it->first;
+  call_in_round(req);
   dirty.erase(it->first);
+  for (auto& b : std::exchange(it->second.next_write, {})) b->one_done(false);
   return parts.erase(it);
 }
 
 void share_manager::impl::write_all() {
   for (const auto& [id, g] : groups) put_group(g);
-  for (auto& [k, e] : parts) put_snapshot(k, e);
 }
 
 share_state_log::visitor share_manager::impl::loader() {
   share_state_log::visitor v;
-  v.group = [this](const std::string& id, int32_t epoch, share_overrides configs) {
+  v.group = [this](const std::string& id, int32_t epoch, share_overrides configs, std::set<uuid> topics) {
     auto& g = groups.try_emplace(id, id, cfg()).first->second;
     g.epoch = epoch;
     g.set_configs(std::move(configs), cfg());
+    g.state_topics = std::move(topics);
   };
   v.group_deleted = [this](const std::string& id) { groups.erase(id); };
-  v.snapshot = [this](const sp_key& k, int64_t start, std::vector<state_batch> runs) {
-    auto& e = parts[k];
-    e.part = share_partition(start);
-    e.part.restore(start, runs);
-    e.updates = 0;
-  };
-  v.update = [this](const sp_key& k, int64_t start, std::vector<state_batch> runs) {
-    auto it = parts.find(k);
-    if (it == parts.end()) return;  // an update of deleted state
-    it->second.part.restore(start, runs);
-    ++it->second.updates;
-  };
-  v.partition_deleted = [this](const sp_key& k) { parts.erase(k); };
+  // Share-partition states are the share coordinator's (this log holds
+  // groups only).
+  v.snapshot = [](const sp_key&, int64_t, std::vector<state_batch>, int32_t, int32_t) {};
+  v.update = [](const sp_key&, int64_t, std::vector<state_batch>) {};
+  v.partition_deleted = [](const sp_key&) {};
   return v;
+}
+
+void share_manager::impl::legacy_group(const std::string& id, int32_t epoch, share_overrides configs) {
+  auto [it, fresh] = groups.try_emplace(id, id, cfg());
+  if (!fresh && !it->second.configs.empty()) return;
+  if (fresh && !claim(id)) {
+    groups.erase(it);
+    return;
+  }
+  it->second.epoch = std::max(it->second.epoch, epoch);
+  it->second.set_configs(std::move(configs), cfg());
+  put_group(it->second);
 }
 
 share_inputs share_manager::impl::inputs() {
   return {[this](const std::string& name) { return io().find_topic(name); }, assign};
 }
 
-void share_manager::impl::apply(const share_group& g, const share_effects& fx) {
+void share_manager::impl::apply(share_group& g, const share_effects& fx) {
+  bool persist = fx.persist;
   for (const auto& [topic, partition] : fx.assigned) {
     error code = error::none;
     (void)share_state({g.id, topic, partition}, code);
+    if (g.state_topics.insert(topic).second) persist = true;
   }
-  if (fx.persist) put_group(g);
+  if (persist) put_group(g);
 }
 
 void share_manager::impl::remove_member(share_group& g, const std::string& member, bool leaving) {
@@ -171,6 +314,17 @@ void share_manager::impl::forget_deleted_topics() {
 
 void share_manager::impl::expire() {
   if (++ticks % 500 == 0) forget_deleted_topics();  // every 10 s at the default tick
+  client.expire(now());
+  for (const auto& k : std::exchange(read_again, {})) {
+    error code = error::none;
+    (void)share_state(k, code);
+  }
+  for (auto& d : std::exchange(deferred, {})) describe_offsets(std::move(d.reqs), std::move(d.done), d.until);
+  if (now() >= next_leadership_check) {
+    next_leadership_check = now() + std::chrono::seconds(1);
+    follow_leadership();
+    coord.sync_leadership();
+  }
   const int64_t now_ms = mono_ms(now());
   if (!waiting.empty()) wake = true;  // parked fetches that no broker fetch watches are retried here
   for (auto& [k, e] : parts) {
@@ -217,37 +371,117 @@ adapter::share_partition_offsets share_manager::impl::describe_partition(const s
   return o;
 }
 
-adapter::share_offsets_result share_manager::impl::describe_offsets(const adapter::share_offsets_request& req) {
-  adapter::share_offsets_result r;
-  r.group_id = req.group_id;
-  if (!groups.count(req.group_id)) {
-    r.code = error::group_id_not_found;
-    r.message = "no share group " + req.group_id;
-    return r;
+bool share_manager::impl::states_pending(const std::vector<adapter::share_offsets_request>& reqs) {
+  for (const auto& req : reqs) {
+    for (auto it = reading.lower_bound({req.group_id, {}, INT32_MIN});
+         it != reading.end() && it->first.group == req.group_id; ++it)
+      return true;
   }
-  if (!req.topics) {
-    forget_deleted_topics();  // a deleted topic is not reported
-    for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN});
-         it != parts.end() && it->first.group == req.group_id; ++it)
-      r.partitions.push_back(describe_partition(it->first, it->second));
-    return r;
+  return false;
+}
+
+void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_request> reqs,
+                                           std::function<void(std::vector<adapter::share_offsets_result>)> done,
+                                           clock::time_point until) {
+  if (until == clock::time_point{}) until = now() + state_wait;
+  if (now() < until && states_pending(reqs)) {
+    // A state being read here (the group's partitions were just assigned)
+    // is described once read.
+    deferred.push_back({std::move(reqs), std::move(done), until});
+    return;
   }
-  for (const auto& [name, ps] : *req.topics) {
-    auto t = io().find_topic(name);
-    for (int32_t p : ps) {
-      auto it = t ? parts.find({req.group_id, t->id, p}) : parts.end();
-      if (it != parts.end()) {
-        r.partitions.push_back(describe_partition(it->first, it->second));
+  // Share-partitions led elsewhere are read from their coordinators; the
+  // answer goes once every read is back.
+  struct gather {
+    std::vector<adapter::share_offsets_result> out;
+    size_t left = 1;
+    std::function<void(std::vector<adapter::share_offsets_result>)> done;
+    void one() {
+      if (--left == 0) done(std::move(out));
+    }
+  };
+  auto g = std::make_shared<gather>();
+  g->done = std::move(done);
+  g->out.resize(reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const auto& req = reqs[i];
+    auto& r = g->out[i];
+    r.group_id = req.group_id;
+    const share_group* group = find_group(req.group_id);
+    if (group == nullptr) {
+      r.code = error::group_id_not_found;
+      r.message = "no share group " + req.group_id;
+      continue;
+    }
+    // What to describe: the named partitions, or those of the topics the
+    // group's members consume and those led here.
+    std::vector<std::pair<adapter::topic_info, int32_t>> want;
+    if (req.topics) {
+      for (const auto& [name, ps] : *req.topics) {
+        auto t = io().find_topic(name);
+        for (int32_t p : ps) {
+          if (t && p >= 0 && p < static_cast<int32_t>(t->partitions.size())) {
+            want.emplace_back(*t, p);
+            continue;
+          }
+          adapter::share_partition_offsets o;
+          o.topic = name;
+          o.partition = p;
+          o.code = error::unknown_topic_or_partition;
+          r.partitions.push_back(std::move(o));
+        }
+      }
+    } else {
+      forget_deleted_topics();  // a deleted topic is not reported
+      std::set<uuid> ids = group->state_topics;
+      for (const auto& [id, n] : group->topics_seen) ids.insert(id);
+      for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN});
+           it != parts.end() && it->first.group == req.group_id; ++it)
+        ids.insert(it->first.topic);
+      for (const auto& id : ids)
+        if (auto t = io().find_topic(id))
+          for (int32_t p = 0; p < static_cast<int32_t>(t->partitions.size()); ++p) want.emplace_back(*t, p);
+    }
+    for (const auto& [t, p] : want) {
+      const size_t at = r.partitions.size();
+      sp_key k{req.group_id, t.id, p};
+      error code = error::none;
+      if (sp_entry* e = share_state(k, code)) {  // led here
+        r.partitions.push_back(describe_partition(k, *e));
         continue;
       }
-      adapter::share_partition_offsets o;  // not initialised: start offset -1
-      o.topic = name;
+      adapter::share_partition_offsets o;  // no state: start offset -1
+      o.topic = t.name;
       o.partition = p;
-      if (!t) o.code = error::unknown_topic_or_partition;
       r.partitions.push_back(std::move(o));
+      share_state_request rq;
+      rq.op = share_state_op::read;
+      rq.key = k;
+      ++g->left;
+      client.call(rq, [this, g, i, at, k, name = t.name, listed = req.topics.has_value()](share_state_answer a) {
+        auto& slot = g->out[i].partitions[at];
+        if (a.code != error::none) {
+          slot.code = a.code;
+        } else if (a.state) {
+          sp_entry e;
+          e.topic = name;
+          e.part = share_partition(a.state->start);
+          e.part.restore(a.state->start, a.state->runs);
+          slot = describe_partition(k, e);
+        } else if (!listed) {
+          slot.partition = -1;  // never consumed: left out
+        }
+        g->one();
+      });
     }
   }
-  return r;
+  // Partitions of all-topics requests with no state are left out.
+  auto finish = g->done;
+  g->done = [finish](std::vector<adapter::share_offsets_result> out) {
+    for (auto& r : out) std::erase_if(r.partitions, [](const auto& o) { return o.partition < 0; });
+    finish(std::move(out));
+  };
+  g->one();
 }
 
 adapter::share_group_description share_manager::impl::describe(const std::string& id) {
@@ -286,15 +520,16 @@ adapter::share_offsets_result share_manager::impl::alter_offsets(
       r.partitions.push_back(o);
       continue;
     }
+    // The state replaced at its coordinator (a new state epoch); a leader
+    // holding the old one is fenced at its next write and reads it again.
     sp_key k{group_id, t->id, o.partition};
-    error code = error::none;
-    sp_entry* e = share_state(k, code);
-    if (e) {
-      e->part = share_partition(std::max<int64_t>(0, o.start_offset));
-      put_snapshot(k, *e);
-    } else {
-      o.code = code;
-    }
+    if (g->state_topics.insert(t->id).second) put_group(*g);
+    unload(k, "its offsets were altered");
+    share_state_request req;
+    req.op = share_state_op::replace;
+    req.key = k;
+    req.state.start = std::max<int64_t>(0, o.start_offset);
+    call_in_round(req);
     r.partitions.push_back(o);
   }
   return r;
@@ -302,7 +537,7 @@ adapter::share_offsets_result share_manager::impl::alter_offsets(
 
 std::pair<error, std::vector<std::pair<std::string, error>>> share_manager::impl::delete_offsets(
     const std::string& group_id, const std::vector<std::string>& topics) {
-  const share_group* g = find_group(group_id);
+  share_group* g = find_group(group_id);
   if (g == nullptr) return {error::group_id_not_found, {}};
   if (g->has_members()) return {error::non_empty_group, {}};
   std::vector<std::pair<std::string, error>> out;
@@ -312,9 +547,8 @@ std::pair<error, std::vector<std::pair<std::string, error>>> share_manager::impl
       out.emplace_back(name, error::unknown_topic_or_partition);
       continue;
     }
-    for (auto it = parts.lower_bound({group_id, t->id, INT32_MIN});
-         it != parts.end() && it->first.group == group_id && it->first.topic == t->id;)
-      it = erase_state(it);
+    erase_states(group_id, *t);
+    if (g->state_topics.erase(t->id)) put_group(*g);
     out.emplace_back(name, error::none);
   }
   return {error::none, std::move(out)};
@@ -376,6 +610,12 @@ error share_manager::impl::remove_group(const std::string& id) {
   auto git = groups.find(id);
   if (git == groups.end()) return error::group_id_not_found;
   if (git->second.has_members()) return error::non_empty_group;
+  std::set<uuid> topics = git->second.state_topics;
+  for (const auto& [t, n] : git->second.topics_seen) topics.insert(t);
+  for (auto it = parts.lower_bound({id, {}, INT32_MIN}); it != parts.end() && it->first.group == id; ++it)
+    topics.insert(it->first.topic);
+  for (const auto& t : topics)
+    if (auto info = io().find_topic(t)) erase_states(id, *info);
   for (auto it = parts.lower_bound({id, {}, INT32_MIN}); it != parts.end() && it->first.group == id;)
     it = erase_state(it);
   slog.delete_group(id);
@@ -384,13 +624,22 @@ error share_manager::impl::remove_group(const std::string& id) {
   return error::none;
 }
 
+void share_manager::impl::erase_states(const std::string& group, const adapter::topic_info& t) {
+  for (int32_t p = 0; p < static_cast<int32_t>(t.partitions.size()); ++p) {
+    auto it = parts.find({group, t.id, p});
+    if (it != parts.end()) {
+      erase_state(it);
+      continue;
+    }
+    share_state_request req;
+    req.op = share_state_op::erase;
+    req.key = {group, t.id, p};
+    call_in_round(req);
+  }
+}
+
 void share_manager::impl::restored() {
   for (const auto& [id, g] : groups) claim(id);
-  for (auto& [k, e] : parts)  // names, for reading the log (a deleted topic's stay empty, and are forgotten)
-    if (auto t = io().find_topic(k.topic)) e.topic = t->name;
-  size_t archiving = 0;
-  for (auto& [k, e] : parts) archiving += e.part.archiving(conf(k.group).limits).size();
-  if (archiving > 0) retry_dead_letters = true;  // resume dead-letter writes cut short
 }
 
 // ---- the thread ----------------------------------------------------------
@@ -411,29 +660,46 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
   std::unique_ptr<share_manager> m(new share_manager(log, assignors, std::move(opts)));
   auto& s = *m->impl_;
   auto n = s.slog.load(s.loader());
-  if (!n) return status(n.error().code(), "reading the share-state log: " + n.error().message());
+  if (!n) return status(n.error().code(), "reading the share-group log: " + n.error().message());
   s.restored();
-  log::info("share groups: {} group(s), {} share-partition(s) ({} records read)", s.groups.size(), s.parts.size(), *n);
+  log::info("share groups: {} group(s) ({} records read)", s.groups.size(), *n);
   impl* state = m->impl_.get();
+  s.coord.on_legacy_group = [state](const std::string& id, int32_t epoch, share_overrides configs) {
+    state->legacy_group(id, epoch, std::move(configs));
+  };
+  state->opts.io->serve_frames(
+      share_state_wire::request_kind, share_state_wire::answer_kind,
+      [gate = m->gate_, state](int32_t from, int16_t kind, std::vector<uint8_t> body) {
+        gate->post([state, from, kind, body = std::move(body)] { state->client.on_frame(from, kind, body); });
+      });
   m->loop_.start(state->opts.tick_ms,
                  {[state](clock::time_point now) { state->begin_round(now); }, [state] { state->expire(); },
                   [state] {
                     state->retry_parked(std::exchange(state->wake, false));
-                    state->write_changes();
-                    commit_round(
-                        state->slog, state->after_flush, [state] { state->write_all(); },
-                        "share groups: the share-state log");
+                    state->end_round();
                   }});
+  if (state->opts.legacy_state) {
+    // A share-state log of an earlier version is on disk: the topic takes
+    // it over as its partition 0, read at once.
+    m->post([state] {
+      std::string why;
+      if (!state->client.state_topic(why))
+        log::warn("share groups: {} cannot be made yet: {}", share_state_topic_name, why);
+      state->coord.sync_leadership();
+    });
+  }
   return m;
 }
 
 share_manager::~share_manager() { stop(); }
 
 void share_manager::stop() {
+  if (impl_->opts.io != nullptr) impl_->opts.io->serve_frames(0, -1, {});
   {
     std::lock_guard g(gate_->mu);
     gate_->target = nullptr;
   }
+  impl_->coord.stop();  // a load under way posts to the loop: it goes first
   loop_.stop();
 }
 
@@ -476,10 +742,8 @@ void share_manager::acknowledge(adapter::share_ack_request req, std::function<vo
 
 void share_manager::describe_offsets(std::vector<adapter::share_offsets_request> reqs,
                                      std::function<void(std::vector<adapter::share_offsets_result>)> done) {
-  post([this, reqs = std::move(reqs), done = std::move(done)] {
-    std::vector<adapter::share_offsets_result> out;
-    for (const auto& r : reqs) out.push_back(impl_->describe_offsets(r));
-    done(std::move(out));
+  post([this, reqs = std::move(reqs), done = std::move(done)]() mutable {
+    impl_->describe_offsets(std::move(reqs), std::move(done));
   });
 }
 

@@ -55,10 +55,13 @@ class share_manager final : public adapter::share_groups {
     // Group ids shared with the group coordinator (null: this manager's alone).
     group_kinds* kinds = nullptr;
     int64_t tick_ms = 20;
-    // A snapshot replaces a share-partition's updates after this many.
-    int32_t updates_per_snapshot = 500;
+    int32_t self = -1;  // this broker's id
+    // A share-state log of an earlier version is on disk (the topic is
+    // made at start so that its partition 0 takes it over).
+    bool legacy_state = false;
   };
 
+  // `log`: the share groups' records (`__share_groups-0`, this broker's).
   static result<std::unique_ptr<share_manager>> start(log::partition_log* log, const plugin::assignor_set* assignors,
                                                       options opts);
   ~share_manager() override;

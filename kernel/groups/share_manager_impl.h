@@ -16,6 +16,7 @@
 #include "kernel/base/numbers.h"
 #include "kernel/groups/dead_letters.h"
 #include "kernel/groups/dlq_handler_slot.h"
+#include "kernel/groups/share_coordinator.h"
 #include "kernel/groups/share_group.h"
 #include "kernel/groups/share_manager.h"
 #include "kernel/groups/share_partition.h"
@@ -30,10 +31,33 @@ inline constexpr size_t max_dead_letter_writes = 256;
 // acknowledgements.
 inline constexpr std::chrono::milliseconds leaving_session_grace{5000};
 
+// The answers of one round, sent once the share-state writes and deletes
+// the round made are answered (`durable` false if one failed).
+struct round_barrier {
+  std::vector<std::function<void(bool durable)>> answers;
+  size_t left = 0;
+  bool ok = true;
+  bool sealed = false;  // the round is over: no more calls join it
+  void one_done(bool fine) {
+    ok = ok && fine;
+    --left;
+    finish();
+  }
+  void finish() {
+    if (!sealed || left > 0) return;
+    for (auto& f : std::exchange(answers, {})) f(ok);
+  }
+};
+
+// A share-partition this broker leads (it leads the topic-partition).
 struct sp_entry {
   share_partition part;
   std::string topic;
-  int32_t updates = 0;
+  int32_t leader_epoch = -1;  // of the topic-partition, when its state was read
+  int32_t state_epoch = 0;    // of the persisted state
+  bool writing = false;       // a write of its state is out
+  // Rounds waiting for the next write (made when the one out is answered).
+  std::vector<std::shared_ptr<round_barrier>> next_write;
 };
 
 // A ShareFetch waiting for records (MaxWaitMs).
@@ -44,7 +68,14 @@ struct parked_fetch {
   std::function<void(adapter::share_fetch_result)> done;
   clock::time_point deadline{};
   bool armed = false;  // a broker fetch waits for new data on its behalf
+  // A partition's state was being read at the last try: a fetch that would
+  // not wait (MaxWaitMs 0) waits for it, at most `state_wait`.
+  bool state_pending = false;
+  bool until_ready = false;
 };
+
+// How long a fetch that would not wait waits for its partitions' states.
+inline constexpr std::chrono::milliseconds state_wait{2000};
 
 // The shell around share_group (membership), share_sessions, the
 // share-partitions (share_partition.h) and the share-state log: the maps,
@@ -57,6 +88,8 @@ struct share_manager::impl {
         slog(l),
         assignors(a),
         opts(std::move(op)),
+        coord(opts.io, &opts.settings, [g = owner](std::function<void()> f) { g->post(std::move(f)); }),
+        client(opts.io, &opts.settings, opts.self, &coord),
         defaults(resolve_share_configs({}, opts.settings)),
         ctx{clock::now(), wall_ms(), opts.settings, [](const std::string& p) { return p; }},
         assign([this](const std::string& name, const sdk::assignor_input& in, std::string* served_by) {
@@ -65,9 +98,11 @@ struct share_manager::impl {
         writer(opts.io, &opts.settings) {}
 
   std::shared_ptr<gate> owner;
-  share_state_log slog;
+  share_state_log slog;  // the groups' records (this broker's)
   const plugin::assignor_set* assignors;
   options opts;
+  share_coordinator coord;      // the __share_group_state partitions this broker leads
+  share_state_client client;    // how share-partition states are read and written
   share_group_config defaults;  // a group's configs when it sets none
   group_context ctx;            // the round's time (share members choose their own ids)
   assignor_fn assign;
@@ -75,7 +110,24 @@ struct share_manager::impl {
   kafka_share_policy kafka_policy;
   std::map<std::string, share_group> groups;
   std::map<sp_key, sp_entry> parts;
+  std::map<sp_key, int32_t> reading;  // states being read, at the leader epoch they were asked at
+  std::set<sp_key> read_again;        // reads that failed: asked again at the next tick
+  // Where a share-partition with no state starts (share.auto.offset.reset),
+  // as of when it was first asked for: a state read that takes a while
+  // does not move it.
+  std::map<sp_key, int64_t> first_start;
+  // DescribeShareGroupOffsets waiting for states being read here (tried
+  // again each tick, at most `state_wait`).
+  struct deferred_describe {
+    std::vector<adapter::share_offsets_request> reqs;
+    std::function<void(std::vector<adapter::share_offsets_result>)> done;
+    clock::time_point until;
+  };
+  std::vector<deferred_describe> deferred;
   std::set<sp_key> dirty;
+  std::shared_ptr<round_barrier> barrier = std::make_shared<round_barrier>();  // this round's
+  std::map<std::string, std::map<int32_t, int32_t>> led;  // this round's view: topic -> partition -> leader epoch
+  clock::time_point next_leadership_check{};
   share_sessions sessions;
   std::map<std::string, uint32_t> holders;  // member id -> holder number
   uint32_t next_holder = 1;
@@ -115,24 +167,47 @@ struct share_manager::impl {
 
   // ---- persistence ----
 
-  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, g.configs); }
+  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, g.configs, g.state_topics); }
 
-  void put_snapshot(const sp_key& k, sp_entry& e);
+  // The leader epoch this broker leads a topic-partition at, if it does.
+  std::optional<int32_t> leads(const std::string& topic, int32_t partition);
 
-  void write_changes();
+  // Sends a share-state request whose answer the round's answers wait for.
+  void call_in_round(const share_state_request& req, std::function<void(const share_state_answer&)> then = {});
 
-  // Forgets a share-partition's state, in the log too; returns the next entry.
+  // Writes the state of the share-partitions the round changed (one write
+  // out per share-partition at a time) and seals the round's barrier.
+  void end_round();
+  void start_write(const sp_key& k, sp_entry& e);
+  void state_written(const sp_key& k, int32_t leader_epoch, const share_state_answer& a,
+                     std::vector<std::shared_ptr<round_barrier>> rounds);
+
+  // Reads a share-partition's state from its coordinator (this broker
+  // leads the topic-partition at `epoch`).
+  void start_read(const sp_key& k, const std::string& topic, int32_t epoch);
+  void state_read(const sp_key& k, const std::string& topic, int32_t epoch, const share_state_answer& a);
+  // A new share-partition: its start from share.auto.offset.reset.
+  sp_entry* initialise(const sp_key& k, const std::string& topic, int32_t epoch);
+  std::optional<int64_t> reset_start(const sp_key& k, const std::string& topic);
+  // Drops the share-partitions whose topic-partition this broker no longer
+  // leads (or leads at another epoch); their states stay with the coordinator.
+  void follow_leadership();
+  void unload(const sp_key& k, const char* why);
+
+  // Forgets a share-partition's state, at its coordinator too; returns the next entry.
   std::map<sp_key, sp_entry>::iterator erase_state(std::map<sp_key, sp_entry>::iterator it);
 
   void write_all();
 
   share_state_log::visitor loader();
+  // A group record of an earlier version's share-state log.
+  void legacy_group(const std::string& id, int32_t epoch, share_overrides configs);
 
   // ---- share-partitions ----
 
-  // The share-partition of `k`, initialised from share.auto.offset.reset
-  // if it has no state yet; null with `code` set if the partition does not
-  // exist.
+  // The share-partition of `k` if its state is here. Otherwise null, with
+  // `code` set if this broker does not lead the partition (or it does not
+  // exist), or none while its state is being read (asked for here).
   sp_entry* share_state(const sp_key& k, error& code);
 
   // Reads a partition from `offset` without waiting (whole batches,
@@ -169,7 +244,7 @@ struct share_manager::impl {
 
   // What a membership call asked: the share-partitions it assigned made to
   // exist, the group's record written.
-  void apply(const share_group& g, const share_effects& fx);
+  void apply(share_group& g, const share_effects& fx);
 
   // `leaving`: the member said so (a leave heartbeat); its open session
   // stays a moment for the final acknowledgements. Otherwise (expired,
@@ -228,7 +303,13 @@ struct share_manager::impl {
 
   adapter::share_partition_offsets describe_partition(const sp_key& k, const sp_entry& e);
 
-  adapter::share_offsets_result describe_offsets(const adapter::share_offsets_request& req);
+  void describe_offsets(std::vector<adapter::share_offsets_request> reqs,
+                        std::function<void(std::vector<adapter::share_offsets_result>)> done,
+                        clock::time_point until = {});
+  bool states_pending(const std::vector<adapter::share_offsets_request>& reqs);
+  // Forgets the states of every partition of a topic for a group, here and
+  // at their coordinators.
+  void erase_states(const std::string& group, const adapter::topic_info& t);
 
   adapter::share_group_description describe(const std::string& id);
 

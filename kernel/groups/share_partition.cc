@@ -11,9 +11,8 @@ namespace {
 bool terminal(record_state s) { return s == record_state::acknowledged || s == record_state::archived; }
 
 // Appends one offset's persisted state to `out`, extending the last run
-// when it continues it (acquisition is not persisted: shown as available).
+// when it continues it.
 void add_run(std::vector<state_batch>& out, int64_t offset, record_state st, int16_t count) {
-  if (st == record_state::acquired) st = record_state::available;
   if (!out.empty() && out.back().last + 1 == offset && out.back().state == st && out.back().delivery_count == count)
     out.back().last = offset;
   else
@@ -35,8 +34,13 @@ int32_t share_partition::acquire(int64_t base, int64_t last, bool control, uint3
                                  const share_limits& lim, int32_t& budget, bool whole_batch,
                                  std::vector<state_batch>& out) {
   if (last < start_) return 0;
-  // Offsets between the end and this batch have no record: holes.
-  if (base > end_offset()) skip_to(base);
+  // Offsets between the end and this batch have no record (holes), unless
+  // the in-flight bound cut the batch before this one short: then they
+  // are records still to be delivered, and nothing more is taken now.
+  if (base > end_offset()) {
+    if (static_cast<int64_t>(window_.size()) >= lim.max_in_flight) return 0;
+    skip_to(base);
+  }
   if (control) {
     // Never handed out; archived as soon as they are in flight.
     for (int64_t o = std::max(base, start_); o <= last; ++o) {
@@ -65,6 +69,7 @@ int32_t share_partition::acquire(int64_t base, int64_t last, bool control, uint3
     s.holder = holder;
     s.deadline_ms = now_ms + lim.lock_ms;
     deadline_hint_ = std::min(deadline_hint_, s.deadline_ms);
+    changed(o);
     ++taken;
     --budget;
     if (!out.empty() && out.back().last + 1 == o && out.back().delivery_count == s.delivery_count)
@@ -264,16 +269,26 @@ std::vector<state_batch> share_partition::take_changes() {
   return out;
 }
 
-void share_partition::restore(int64_t start_offset, std::span<const state_batch> runs) {
+void share_partition::restore(int64_t start_offset, std::span<const state_batch> runs, int64_t now_ms,
+                              int64_t lock_ms) {
   if (start_offset > start_) reset_start(start_offset);
   for (const auto& r : runs) {
     for (int64_t o = std::max(r.first, start_); o <= r.last; ++o) {
       while (end_offset() <= o) window_.push_back({});
       auto& s = at_offset(o);
-      s.state = r.state == record_state::acquired ? record_state::available : r.state;
+      s.state = r.state;
       s.delivery_count = r.delivery_count;
       s.holder = 0;
       s.deadline_ms = 0;
+      if (r.state != record_state::acquired) continue;
+      if (lock_ms <= 0) {
+        s.state = record_state::available;
+        continue;
+      }
+      // Held by a consumer of the previous leader: locked by no one here
+      // until its lock would have ended.
+      s.deadline_ms = now_ms + lock_ms;
+      deadline_hint_ = std::min(deadline_hint_, s.deadline_ms);
     }
   }
   // Trailing available records with no delivery are the same as not in flight.

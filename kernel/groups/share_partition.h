@@ -127,17 +127,19 @@ class share_partition {
 
   // ---- persistence ----
 
-  // The in-flight state as runs (acquired records shown as available, with
-  // their counts: acquisition is not persisted), for a snapshot.
+  // The in-flight state as runs, for a snapshot. Acquired records are
+  // persisted as acquired, with the delivery count their acquisition
+  // gave them: a new leader locks them until the lock would have ended.
   std::vector<state_batch> snapshot() const;
   // The runs that changed since the last call, and whether the start
-  // offset moved: what one update record carries. Acquisitions alone are
-  // not changes.
+  // offset moved: what one update record carries.
   bool has_changes() const noexcept { return start_moved_ || !changed_.empty(); }
   std::vector<state_batch> take_changes();
   // Rebuilds from persisted state: a new start, then runs laid over it
-  // (those below the start are dropped).
-  void restore(int64_t start_offset, std::span<const state_batch> runs);
+  // (those below the start are dropped). An acquired run is locked by no
+  // holder until `now_ms + lock_ms`, then released as a lock timeout
+  // releases it (with `lock_ms` 0 it is available at once).
+  void restore(int64_t start_offset, std::span<const state_batch> runs, int64_t now_ms = 0, int64_t lock_ms = 0);
   // Moves the start offset (AlterShareGroupOffsets, or a log start that
   // passed it): everything before is dropped.
   void reset_start(int64_t offset);

@@ -1,5 +1,7 @@
 #include "kernel/groups/share_state_log.h"
 
+#include <optional>
+
 #include "kernel/base/bytes.h"
 
 namespace mosaic::groups {
@@ -7,6 +9,8 @@ namespace mosaic::groups {
 namespace {
 
 constexpr uint8_t value_version = 0;
+// A snapshot with the leader epoch and state epoch it was written at after the runs.
+constexpr uint8_t state_version = 1;
 enum : uint8_t { snapshot_type = 1, update_type = 2, group_type = 3 };
 
 std::vector<uint8_t> partition_key(uint8_t type, const sp_key& k) {
@@ -27,10 +31,11 @@ std::vector<uint8_t> group_key(const std::string& group) {
   return out;
 }
 
-std::vector<uint8_t> encode_state(int64_t start, const std::vector<state_batch>& runs) {
+std::vector<uint8_t> encode_state(int64_t start, const std::vector<state_batch>& runs,
+                                  std::optional<std::pair<int32_t, int32_t>> epochs) {
   std::vector<uint8_t> out;
   byte_writer w(out);
-  w.u8(value_version);
+  w.u8(epochs ? state_version : value_version);
   w.i64(start);
   w.i32(static_cast<int32_t>(runs.size()));
   for (const auto& r : runs) {
@@ -38,6 +43,10 @@ std::vector<uint8_t> encode_state(int64_t start, const std::vector<state_batch>&
     w.i64(r.last);
     w.u8(static_cast<uint8_t>(r.state));
     w.i16(r.delivery_count);
+  }
+  if (epochs) {
+    w.i32(epochs->first);
+    w.i32(epochs->second);
   }
   return out;
 }
@@ -66,14 +75,18 @@ void apply(const share_state_log::visitor& v, std::span<const uint8_t> key,
   if (type == group_type) {
     if (!value) return v.group_deleted(k.group);
     byte_reader r(*value);
-    if (r.u8() != value_version) throw truncated_input{};
+    const uint8_t version = r.u8();
+    if (version != value_version && version != state_version) throw truncated_input{};
     const int32_t epoch = r.i32();
     share_overrides configs;
     for (size_t n = r.count(8); n > 0; --n) {
       std::string name = r.str();
       configs[name] = r.str();
     }
-    return v.group(k.group, epoch, std::move(configs));
+    std::set<uuid> topics;
+    if (version == state_version)
+      for (size_t n = r.count(16); n > 0; --n) topics.insert(r.id());
+    return v.group(k.group, epoch, std::move(configs), std::move(topics));
   }
   if (type != snapshot_type && type != update_type) throw truncated_input{};
   k.topic = kr.id();
@@ -83,11 +96,14 @@ void apply(const share_state_log::visitor& v, std::span<const uint8_t> key,
     return;
   }
   byte_reader r(*value);
-  if (r.u8() != value_version) throw truncated_input{};
+  const uint8_t version = r.u8();
+  if (version != value_version && version != state_version) throw truncated_input{};
   const int64_t start = r.i64();
   auto runs = decode_runs(r);
+  const int32_t leader_epoch = version == state_version ? r.i32() : -1;
+  const int32_t state_epoch = version == state_version ? r.i32() : -1;
   if (type == snapshot_type)
-    v.snapshot(k, start, std::move(runs));
+    v.snapshot(k, start, std::move(runs), leader_epoch, state_epoch);
   else
     v.update(k, start, std::move(runs));
 }
@@ -100,16 +116,25 @@ result<size_t> share_state_log::load(const visitor& v) {
   });
 }
 
-void share_state_log::put_group(const std::string& group, int32_t epoch, const share_overrides& configs) {
+result<size_t> share_state_log::read(const keyed_log::scanner& scan, const visitor& v) const {
+  return log_.read(scan, [&](std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value) {
+    apply(v, key, value);
+  });
+}
+
+void share_state_log::put_group(const std::string& group, int32_t epoch, const share_overrides& configs,
+                                const std::set<uuid>& topics) {
   std::vector<uint8_t> v;
   byte_writer w(v);
-  w.u8(value_version);
+  w.u8(state_version);
   w.i32(epoch);
   w.i32(static_cast<int32_t>(configs.size()));
   for (const auto& [k, val] : configs) {
     w.str(k);
     w.str(val);
   }
+  w.i32(static_cast<int32_t>(topics.size()));
+  for (const auto& t : topics) w.id(t);
   log_.put(group_key(group), std::move(v));
 }
 
@@ -117,11 +142,17 @@ void share_state_log::delete_group(const std::string& group) { log_.put(group_ke
 
 void share_state_log::put_snapshot(const sp_key& k, int64_t start, const std::vector<state_batch>& runs) {
   log_.put(partition_key(update_type, k), std::nullopt);
-  log_.put(partition_key(snapshot_type, k), encode_state(start, runs));
+  log_.put(partition_key(snapshot_type, k), encode_state(start, runs, std::nullopt));
+}
+
+void share_state_log::put_state(const sp_key& k, int64_t start, const std::vector<state_batch>& runs,
+                                int32_t leader_epoch, int32_t state_epoch) {
+  log_.put(partition_key(update_type, k), std::nullopt);
+  log_.put(partition_key(snapshot_type, k), encode_state(start, runs, std::pair{leader_epoch, state_epoch}));
 }
 
 void share_state_log::put_update(const sp_key& k, int64_t start, const std::vector<state_batch>& runs) {
-  log_.put(partition_key(update_type, k), encode_state(start, runs));
+  log_.put(partition_key(update_type, k), encode_state(start, runs, std::nullopt));
 }
 
 void share_state_log::delete_partition(const sp_key& k) {

@@ -1,15 +1,20 @@
-// The share manager's log (`__share_group_state-0`): per share-partition a
-// snapshot (start offset and in-flight state runs, as Kafka's
-// ShareSnapshot) and updates laid over it (ShareUpdate); per share group
-// its epoch and configs. Keyed records on a keyed_log, like the group log
-// (group_log.h): a type byte and the key fields in the record key, a
-// version byte and the fields in the value, big-endian.
+// The share-state records: per share-partition a snapshot (start offset,
+// in-flight state runs and the leader epoch that wrote it, as Kafka's
+// ShareSnapshot) and, in logs of earlier versions, updates laid over it
+// (ShareUpdate); per share group its epoch and configs. Keyed records on a
+// keyed_log, like the group log (group_log.h): a type byte and the key
+// fields in the record key, a version byte and the fields in the value,
+// big-endian. The share coordinator keeps snapshots in the partitions of
+// `__share_group_state` (detached: it writes what `take` gives through the
+// replicated produce path); the share manager keeps group records in a log
+// of its own (`__share_groups-0`).
 //
 // Threading: used by the share manager's thread only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -34,25 +39,40 @@ struct sp_key {
 
 class share_state_log {
  public:
-  explicit share_state_log(log::partition_log* log) : log_(log, "share-state log") {}
+  explicit share_state_log(log::partition_log* log) : log_(log, "share-group log") {}
+  // Detached: read with `read`, written through `take`.
+  share_state_log() : log_("share-state partition") {}
 
   // What `load` finds, record by record in log order.
   struct visitor {
-    std::function<void(const std::string& group, int32_t epoch, share_overrides configs)> group;
+    // `topics`: those the group was assigned (whose share-partitions may
+    // have state with the share coordinator); none in an earlier version's.
+    std::function<void(const std::string& group, int32_t epoch, share_overrides configs, std::set<uuid> topics)> group;
     std::function<void(const std::string& group)> group_deleted;
     // A snapshot replaces the share-partition's state; an update is laid
     // over it (and is ignored by the owner when there is no snapshot).
-    std::function<void(const sp_key& k, int64_t start, std::vector<state_batch> runs)> snapshot;
+    // A snapshot of an earlier version has epochs -1.
+    std::function<void(const sp_key& k, int64_t start, std::vector<state_batch> runs, int32_t leader_epoch,
+                       int32_t state_epoch)>
+        snapshot;
     std::function<void(const sp_key& k, int64_t start, std::vector<state_batch> runs)> update;
     std::function<void(const sp_key& k)> partition_deleted;
   };
   // Reads the whole log; the number of records read.
   result<size_t> load(const visitor& v);
+  // The same over the chunks `scan` gives (detached).
+  result<size_t> read(const keyed_log::scanner& scan, const visitor& v) const;
+  // The queued records as record batches (detached).
+  std::vector<uint8_t> take() { return log_.take(); }
 
-  void put_group(const std::string& group, int32_t epoch, const share_overrides& configs);
+  void put_group(const std::string& group, int32_t epoch, const share_overrides& configs,
+                 const std::set<uuid>& topics = {});
   void delete_group(const std::string& group);
   // A snapshot also deletes the updates laid over the previous one.
   void put_snapshot(const sp_key& k, int64_t start, const std::vector<state_batch>& runs);
+  // A snapshot with the epochs it was written at (the share coordinator's).
+  void put_state(const sp_key& k, int64_t start, const std::vector<state_batch>& runs, int32_t leader_epoch,
+                 int32_t state_epoch);
   void put_update(const sp_key& k, int64_t start, const std::vector<state_batch>& runs);
   void delete_partition(const sp_key& k);
 

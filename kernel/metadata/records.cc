@@ -202,21 +202,6 @@ uuid random_uuid() {
   }
 }
 
-std::string to_base64(const uuid& id) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string s;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : id) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      s.push_back(alphabet[(acc >> bits) & 0x3F]);
-    }
-  }
-  if (bits > 0) s.push_back(alphabet[(acc << (6 - bits)) & 0x3F]);
-  return s;
-}
+std::string to_base64(const uuid& id) { return base64url(id); }
 
 }  // namespace mosaic::metadata

@@ -138,6 +138,17 @@ result<std::unique_ptr<replica_manager>> replica_manager::start(manager_options 
 
 replica_manager::~replica_manager() { stop(); }
 
+void replica_manager::serve(int16_t first, int16_t last, frame_handler handler) {
+  std::lock_guard g(served_mu_);
+  served_first_ = first;
+  served_last_ = last;
+  served_ = std::move(handler);
+}
+
+void replica_manager::send(int32_t to, int16_t kind, std::vector<uint8_t> body) {
+  ep_->post([this, to, kind, body = std::move(body)] { ep_->send(to, frame_of(kind, opts_.self, to, body)); });
+}
+
 void replica_manager::stop() {
   {
     std::lock_guard g(control_mu_);
@@ -303,6 +314,11 @@ void replica_manager::on_frame(const rpc::frame& f) {
   }
   if (f.header.kind == fetch_kind) return on_fetch_request(f);
   if (f.header.kind == fetch_response_kind) return on_fetch_response(f);
+  {
+    std::lock_guard g(served_mu_);
+    if (served_ && f.header.kind >= served_first_ && f.header.kind <= served_last_)
+      return served_(f.header.from, f.header.kind, f.body);
+  }
   ++stats_.bad_frames;
 }
 

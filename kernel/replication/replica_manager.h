@@ -121,6 +121,16 @@ class replica_manager {
 
   manager_stats stats() const;
 
+  // Other kernel parts' frames on this port (the share coordinator's):
+  // frames of kinds [first, last] go to `handler`, on the endpoint thread,
+  // which it must not block. An empty handler stops the calls: once this
+  // returns, the previous one is not running.
+  using frame_handler = std::function<void(int32_t from, int16_t kind, std::vector<uint8_t> body)>;
+  void serve(int16_t first, int16_t last, frame_handler handler);
+  // Sends a frame to another broker's replication port (any thread); lost
+  // if the broker cannot be reached: the sender times out and retries.
+  void send(int32_t to, int16_t kind, std::vector<uint8_t> body);
+
  private:
   struct slot;
   using key = std::pair<std::string, int32_t>;
@@ -163,6 +173,9 @@ class replica_manager {
   metadata::metadata_store* store_;
   std::shared_mutex* logs_mu_;
   std::unique_ptr<rpc::endpoint> ep_;
+  std::mutex served_mu_;  // held while a served handler runs
+  int16_t served_first_ = 0, served_last_ = -1;
+  frame_handler served_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 
   mutable std::shared_mutex slots_mu_;  // the map; each slot has its own lock

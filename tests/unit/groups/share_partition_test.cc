@@ -141,6 +141,23 @@ TEST(share_partition, the_in_flight_bound_stops_acquisition) {
   EXPECT_EQ(f.sp.next_acquirable(f.now, f.lim), 4);
 }
 
+// A batch the bound cut short is followed by the log's next batch: its
+// records are not holes (archived, never delivered, found by the share
+// compat test after a restart left locks holding the window full).
+TEST(share_partition, the_batch_after_one_the_bound_cut_is_not_taken_for_holes) {
+  fixture f;
+  f.lim.max_in_flight = 4;
+  ASSERT_EQ(f.take(alice, 0, 2).size(), 1u);
+  std::vector<state_batch> out;
+  int32_t budget = 10;
+  EXPECT_EQ(f.sp.acquire(3, 5, false, alice, f.now, f.lim, budget, false, out), 1) << "offset 3 fills the window";
+  EXPECT_EQ(f.sp.acquire(6, 9, false, alice, f.now, f.lim, budget, false, out), 0);
+  EXPECT_EQ(f.sp.end_offset(), 4);
+  f.ack(alice, 0, 3, ack_type::accept);
+  EXPECT_EQ(f.sp.next_acquirable(f.now, f.lim), 4) << "4 and 5 are still to be delivered";
+  EXPECT_EQ(f.sp.at(4).state, record_state::available);
+}
+
 TEST(share_partition, record_limit_mode_takes_no_more_than_asked) {
   fixture f;
   EXPECT_EQ(f.take(alice, 0, 9, 3, false).at(0).last, 2);

@@ -91,6 +91,8 @@
   X(share_session_not_found, 122, "SHARE_SESSION_NOT_FOUND", true, "the share session is unknown")                     \
   X(invalid_share_session_epoch, 123, "INVALID_SHARE_SESSION_EPOCH", true,                                             \
     "the share session epoch is not the next one")                                                                     \
+  X(fenced_state_epoch, 124, "FENCED_STATE_EPOCH", false,                                                              \
+    "the share-partition's state was replaced (its offsets altered or deleted)")                                       \
   X(invalid_regular_expression, 128, "INVALID_REGULAR_EXPRESSION", false,                                              \
     "the subscription's regular expression is not valid")                                                              \
   X(share_session_limit_reached, 133, "SHARE_SESSION_LIMIT_REACHED", true,                                             \
