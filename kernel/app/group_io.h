@@ -38,6 +38,14 @@ class broker_group_io final : public groups::group_io {
               const std::function<bool(std::span<const uint8_t>)>& chunk) override {
     return svc_->scan_partition(topic, partition, chunk);
   }
+  std::map<std::string, std::string> group_configs(const std::string& group) const override {
+    return svc_->group_configs(group);
+  }
+  status set_group_configs(const std::string& group,
+                           const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) override {
+    return svc_->set_group_configs(group, changes);
+  }
+  uint64_t config_version() const override { return svc_->config_version(); }
   void serve_frames(int16_t first, int16_t last, frame_handler handler) override {
     svc_->serve_frames(first, last, std::move(handler));
   }

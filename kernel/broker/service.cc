@@ -1136,6 +1136,27 @@ std::map<int32_t, int32_t> service::led_partitions(const std::string& topic) con
   return out;
 }
 
+std::map<std::string, std::string> service::group_configs(const std::string& group) const {
+  return store_->read([&](const metadata::image& i) {
+    auto it = i.group_configs().find(group);
+    return it == i.group_configs().end() ? std::map<std::string, std::string>{} : it->second;
+  });
+}
+
+status service::set_group_configs(const std::string& group,
+                                  const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  std::vector<metadata::record> records;
+  for (const auto& [name, value] : changes) records.emplace_back(metadata::config_record{32, group, name, value});
+  if (records.empty()) return {};
+  std::lock_guard admin(admin_mu_);
+  if (auto r = store_->propose(records); !r) return r.error();
+  return {};
+}
+
+uint64_t service::config_version() const {
+  return store_->read([](const metadata::image& i) { return i.config_changes(); });
+}
+
 void service::serve_frames(int16_t first, int16_t last, replication::replica_manager::frame_handler handler) {
   if (replicas_) replicas_->serve(first, last, std::move(handler));
 }

@@ -134,6 +134,15 @@ class service final : public adapter::broker {
   // This broker's copy of a partition, start to end, in chunks.
   status scan_partition(const std::string& topic, int32_t partition,
                         const std::function<bool(std::span<const uint8_t>)>& chunk) const;
+  // Share groups' configs, kept in the metadata (ConfigRecords of resource
+  // type GROUP), so every broker applies them at the same offset.
+  std::map<std::string, std::string> group_configs(const std::string& group) const;
+  // Sets (a value) or removes (nullopt) each named config; waits for the
+  // quorum. An error when it cannot be proposed now.
+  status set_group_configs(const std::string& group,
+                           const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
+  // Moves whenever any config changes (for caches).
+  uint64_t config_version() const;
   // Frames of the kernel's own between brokers, on the replication port
   // (replica_manager::serve and send); with no replication port (a node
   // without a replica manager) nothing is sent and nothing arrives.

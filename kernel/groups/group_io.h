@@ -71,6 +71,14 @@ class group_io {
   virtual status scan(const std::string& topic, int32_t partition,
                       const std::function<bool(std::span<const uint8_t>)>& chunk) = 0;
 
+  // ---- share groups' configs (in the metadata) ----
+  virtual std::map<std::string, std::string> group_configs(const std::string& group) const = 0;
+  // Sets (a value) or removes (nullopt) each; waits for the quorum.
+  virtual status set_group_configs(const std::string& group,
+                                   const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) = 0;
+  // Moves whenever any config changes.
+  virtual uint64_t config_version() const = 0;
+
   // ---- frames between brokers (the share coordinator's requests) ----
   using frame_handler = std::function<void(int32_t from, int16_t kind, std::vector<uint8_t> body)>;
   // Frames of kinds [first, last] from other brokers, on a broker thread

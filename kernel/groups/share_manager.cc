@@ -1,6 +1,7 @@
 #include "kernel/groups/share_manager.h"
 
 #include <algorithm>
+#include <future>
 
 #include "kernel/base/log.h"
 #include "kernel/groups/share_manager_impl.h"
@@ -15,13 +16,16 @@ void share_manager::impl::begin_round(clock::time_point t) {
   ctx.wall_ms = wall_ms();
   policy_ref = opts.policy ? opts.policy() : nullptr;
   led.clear();
+  refresh_configs();
 }
 
 share_group* share_manager::impl::get_or_create(const std::string& id) {
   auto it = groups.find(id);
   if (it != groups.end()) return &it->second;
   if (!claim(id)) return nullptr;
-  return &groups.try_emplace(id, id, cfg()).first->second;
+  auto& g = groups.try_emplace(id, id, cfg()).first->second;
+  g.set_configs(io().group_configs(id), cfg());
+  return &g;
 }
 
 share_group* share_manager::impl::find_group(const std::string& id) {
@@ -207,7 +211,7 @@ share_state_log::visitor share_manager::impl::loader() {
   v.group = [this](const std::string& id, int32_t epoch, share_overrides configs, std::set<uuid> topics) {
     auto& g = groups.try_emplace(id, id, cfg()).first->second;
     g.epoch = epoch;
-    g.set_configs(std::move(configs), cfg());
+    g.configs = std::move(configs);  // an earlier version's (they are in the metadata now): moved by restored()
     g.state_topics = std::move(topics);
   };
   v.group_deleted = [this](const std::string& id) { groups.erase(id); };
@@ -221,14 +225,38 @@ share_state_log::visitor share_manager::impl::loader() {
 
 void share_manager::impl::legacy_group(const std::string& id, int32_t epoch, share_overrides configs) {
   auto [it, fresh] = groups.try_emplace(id, id, cfg());
-  if (!fresh && !it->second.configs.empty()) return;
   if (fresh && !claim(id)) {
     groups.erase(it);
     return;
   }
   it->second.epoch = std::max(it->second.epoch, epoch);
-  it->second.set_configs(std::move(configs), cfg());
+  migrate_configs(id, configs);
   put_group(it->second);
+}
+
+void share_manager::impl::migrate_configs(const std::string& id, const share_overrides& configs) {
+  if (configs.empty() || !io().group_configs(id).empty()) return;
+  std::vector<std::pair<std::string, std::optional<std::string>>> changes(configs.begin(), configs.end());
+  if (auto st = io().set_group_configs(id, changes); !st)
+    log::warn("share group {}: its configs could not be moved into the metadata: {}", id, st.message());
+  else
+    log::info("share group {}: {} config(s) moved into the metadata", id, configs.size());
+}
+
+void share_manager::impl::refresh_configs() {
+  const uint64_t v = io().config_version();
+  if (v == config_seen) return;
+  config_seen = v;
+  config_cache.clear();
+  for (auto& [id, g] : groups) g.set_configs(io().group_configs(id), cfg());
+}
+
+const share_group_config& share_manager::impl::conf(const std::string& group) {
+  if (const share_group* g = find_group(group)) return g->config;
+  auto it = config_cache.find(group);
+  if (it == config_cache.end())
+    it = config_cache.emplace(group, resolve_share_configs(io().group_configs(group), cfg())).first;
+  return it->second;
 }
 
 share_inputs share_manager::impl::inputs() {
@@ -556,9 +584,7 @@ std::pair<error, std::vector<std::pair<std::string, error>>> share_manager::impl
 
 std::vector<adapter::config_value> share_manager::impl::describe_configs(const std::string& group_id,
                                                                          const std::vector<std::string>& names) {
-  const share_group* g = find_group(group_id);
-  static const share_overrides none;
-  const share_overrides& set = g ? g->configs : none;
+  const share_overrides set = io().group_configs(group_id);
   std::vector<adapter::config_value> out;
   auto describe = [&](const share_config_field& f) {
     adapter::config_value v;
@@ -576,9 +602,8 @@ std::vector<adapter::config_value> share_manager::impl::describe_configs(const s
   return out;
 }
 
-adapter::outcome share_manager::impl::alter_configs(const std::string& group_id,
-                                                    const std::vector<adapter::config_change>& changes,
-                                                    bool validate_only) {
+adapter::outcome share_manager::impl::check_configs(const std::string& group_id,
+                                                    const std::vector<adapter::config_change>& changes) const {
   if (group_id.empty()) return adapter::outcome::fail(error::invalid_group_id, "the group id is empty");
   for (const auto& c : changes) {
     if (c.op == adapter::alter_op::append || c.op == adapter::alter_op::subtract)
@@ -590,19 +615,6 @@ adapter::outcome share_manager::impl::alter_configs(const std::string& group_id,
       if (auto why = f->check(cfg(), c.name, c.value.value_or("")); !why.empty())
         return adapter::outcome::fail(error::invalid_config, why);
   }
-  if (validate_only) return {};
-  share_group* g = get_or_create(group_id);
-  if (g == nullptr)
-    return adapter::outcome::fail(error::group_id_not_found, "group " + group_id + " is not a share group");
-  share_overrides next = g->configs;
-  for (const auto& c : changes) {
-    if (c.op == adapter::alter_op::set)
-      next[c.name] = c.value.value_or("");
-    else
-      next.erase(c.name);
-  }
-  g->set_configs(std::move(next), cfg());
-  put_group(*g);
   return {};
 }
 
@@ -639,7 +651,11 @@ void share_manager::impl::erase_states(const std::string& group, const adapter::
 }
 
 void share_manager::impl::restored() {
-  for (const auto& [id, g] : groups) claim(id);
+  for (auto& [id, g] : groups) {
+    claim(id);
+    migrate_configs(id, g.configs);
+  }
+  refresh_configs();
 }
 
 // ---- the thread ----------------------------------------------------------
@@ -781,14 +797,28 @@ void share_manager::describe_group_configs(
 
 void share_manager::alter_group_configs(std::string group_id, std::vector<adapter::config_change> changes,
                                         bool validate_only, std::function<void(adapter::outcome)> done) {
-  post([this, group_id = std::move(group_id), changes = std::move(changes), validate_only,
-        done = std::move(done)]() mutable {
-    auto r = impl_->alter_configs(group_id, changes, validate_only);
-    if (!r.ok() || validate_only) return done(std::move(r));
-    impl_->later([done = std::move(done)](bool durable) {
-      done(durable ? adapter::outcome{} : adapter::outcome::fail(error::kafka_storage_error, "the write failed"));
-    });
+  // Checked here; the group id claimed on the manager's thread; the configs
+  // proposed to the metadata from this (the admin) thread, which may wait
+  // for the quorum where the manager's may not.
+  auto checked = impl_->check_configs(group_id, changes);
+  if (!checked.ok() || validate_only) return done(std::move(checked));
+  auto claimed = std::make_shared<std::promise<bool>>();
+  auto answer = claimed->get_future();
+  post([this, group_id, claimed] {
+    share_group* g = impl_->get_or_create(group_id);
+    if (g != nullptr) impl_->put_group(*g);
+    claimed->set_value(g != nullptr);
   });
+  if (answer.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+    return done(adapter::outcome::fail(error::coordinator_not_available, "the share manager did not answer"));
+  if (!answer.get())
+    return done(adapter::outcome::fail(error::group_id_not_found, "group " + group_id + " is not a share group"));
+  std::vector<std::pair<std::string, std::optional<std::string>>> set;
+  for (const auto& c : changes)
+    set.emplace_back(c.name, c.op == adapter::alter_op::set ? std::optional(c.value.value_or("")) : std::nullopt);
+  if (auto st = impl_->opts.io->set_group_configs(group_id, set); !st)
+    return done(adapter::outcome::fail(error::request_timed_out, "the configs could not be written: " + st.message()));
+  done({});
 }
 
 void share_manager::list(std::vector<std::string> states,

@@ -161,13 +161,22 @@ struct share_manager::impl {
   share_group* find_group(const std::string& id);
 
   const share_group_config& conf(const share_group* g) const { return g ? g->config : defaults; }
-  const share_group_config& conf(const std::string& group) { return conf(find_group(group)); }
+  // A group's configs (in the metadata), known here as a group or not (a
+  // share-partition leader serves groups whose members are elsewhere).
+  const share_group_config& conf(const std::string& group);
+  std::map<std::string, share_group_config> config_cache;  // groups not known here
+  uint64_t config_seen = UINT64_MAX;                       // the metadata's config version they are of
+  // Takes up config changes (each round, when the metadata's moved).
+  void refresh_configs();
+  // Configs an earlier version kept in its own log, proposed to the metadata.
+  void migrate_configs(const std::string& id, const share_overrides& configs);
 
   uint32_t holder_of(const std::string& member);
 
   // ---- persistence ----
 
-  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, g.configs, g.state_topics); }
+  // The group's configs are in the metadata, not in its record.
+  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, {}, g.state_topics); }
 
   // The leader epoch this broker leads a topic-partition at, if it does.
   std::optional<int32_t> leads(const std::string& topic, int32_t partition);
@@ -327,9 +336,8 @@ struct share_manager::impl {
                                                       const std::vector<std::string>& names);
 
   // IncrementalAlterConfigs on a GROUP resource: every change checked
-  // before any is made.
-  adapter::outcome alter_configs(const std::string& group_id, const std::vector<adapter::config_change>& changes,
-                                 bool validate_only);
+  // before any is made (any thread: it reads the settings only).
+  adapter::outcome check_configs(const std::string& group_id, const std::vector<adapter::config_change>& changes) const;
 
   // DeleteGroups for share groups: only those without members.
   error remove_group(const std::string& id);

@@ -29,6 +29,8 @@ void image::apply(const record& rec) {
           ++config_changes_;
           if (r.resource_type == 4) {
             configs = &broker_configs_[r.resource_name];
+          } else if (r.resource_type == 32) {
+            configs = &group_configs_[r.resource_name];
           } else {
             auto t = topics_.find(r.resource_name);
             if (t == topics_.end()) return;
@@ -38,7 +40,8 @@ void image::apply(const record& rec) {
             (*configs)[r.name] = *r.value;
           else
             configs->erase(r.name);
-          if (r.resource_type != 4 && r.name == "min.insync.replicas")
+          if (r.resource_type == 32 && configs->empty()) group_configs_.erase(r.resource_name);
+          if (r.resource_type == 2 && r.name == "min.insync.replicas")
             topics_[r.resource_name].min_insync_replicas = r.value ? parse_int64(*r.value) : std::nullopt;
         } else if constexpr (std::is_same_v<T, producer_ids_record>) {
           next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
@@ -140,6 +143,8 @@ std::vector<record> image::to_records() const {
   if (next_producer_id_block_ > 0) out.emplace_back(producer_ids_record{next_producer_id_block_});
   for (const auto& [name, configs] : broker_configs_)
     for (const auto& [k, v] : configs) out.emplace_back(config_record{4, name, k, v});
+  for (const auto& [name, configs] : group_configs_)
+    for (const auto& [k, v] : configs) out.emplace_back(config_record{32, name, k, v});
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);

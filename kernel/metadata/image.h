@@ -46,6 +46,10 @@ class image {
   }
   // Counts applied config records (topic or broker): a reader that kept
   // the count knows whether configs changed since.
+  // Share groups' configs (ConfigRecord of resource type GROUP, 32), by group id.
+  const std::map<std::string, std::map<std::string, std::string>>& group_configs() const noexcept {
+    return group_configs_;
+  }
   uint64_t config_changes() const noexcept { return config_changes_; }
   int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
   const std::map<int32_t, broker_record>& brokers() const noexcept { return brokers_; }
@@ -55,6 +59,7 @@ class image {
   std::map<std::string, topic_state> topics_;
   std::map<uuid, std::string> names_;
   std::map<std::string, std::map<std::string, std::string>> broker_configs_;
+  std::map<std::string, std::map<std::string, std::string>> group_configs_;
   uint64_t config_changes_ = 0;
   int64_t next_producer_id_block_ = 0;
   std::map<int32_t, broker_record> brokers_;

@@ -44,7 +44,8 @@ static inline int mosaic_create_topic(const char* bootstrap, const char* topic, 
   mosaic_set(conf, "bootstrap.servers", bootstrap);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (!rk) return fprintf(stderr, "admin client: %s\n", err), 0;
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic, partitions, -1, err, sizeof(err));  // the broker's default factor
   rd_kafka_NewTopic_set_config(nt, "retention.ms", "86400000");
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
@@ -54,7 +55,9 @@ static inline int mosaic_create_topic(const char* bootstrap, const char* topic, 
     size_t n = 0;
     const rd_kafka_topic_result_t** res =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    ok = n == 1 && rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    /* A topic made beforehand (with other settings) is used as it is. */
+    ok = n == 1 && (rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
     if (!ok && n == 1) fprintf(stderr, "create: %s\n", rd_kafka_topic_result_error_string(res[0]));
   } else {
     fprintf(stderr, "create: %s\n", ev ? rd_kafka_event_error_string(ev) : "timed out");

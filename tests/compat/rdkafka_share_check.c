@@ -16,12 +16,17 @@
  *       Accepts even records and rejects odd ones (explicit mode).
  *   rdkafka_share_check <bootstrap> release <topic> <group> <records>
  *       Releases every record until the broker stops offering any.
- *   rdkafka_share_check <bootstrap> work <topic> <group> <records> <reject_every> <ready_file>
+ *   rdkafka_share_check <bootstrap> work <topic> <group> <records> <reject_every> <ready_file> [<killed_file>]
  *       Three workers (explicit mode, a commit after each poll) accept every
  *       record but every reject_every-th, which they reject; <ready_file> is
  *       made once a third are done (the broker may then be killed). Ends when
  *       nothing comes for 8 s; prints what was confirmed, and any record
- *       delivered again after its ACCEPT was confirmed.
+ *       delivered again after its ACCEPT was confirmed. With a sixth
+ *       argument <killed_file> (made by the caller once it killed a
+ *       broker), it also compares each record's delivery count after that
+ *       with the highest seen before: "COUNT_JUMPS n" counts records whose
+ *       count went up by more than one (a record never seen before may
+ *       come with 2: its lock was held at the crash, its holder unknown).
  *   rdkafka_share_check <bootstrap> closes <topic> <group> <records> <rounds>
  *       <rounds> consumers one after another (explicit mode, at most 5
  *       records a poll): each accepts one poll's records and closes
@@ -234,6 +239,11 @@ struct shared_work {
   int ready;
   int after_accept; /* deliveries of a record whose ACCEPT was confirmed */
   long long last_record_ms;
+  const char* killed_file; /* NULL: no comparison of delivery counts */
+  int killed;              /* the file was seen */
+  long long next_killed_check_ms;
+  int16_t* count_before; /* highest delivery count seen before the kill, per record */
+  int16_t* count_after;  /* and after it */
 };
 
 static void* work_worker(void* arg) {
@@ -270,6 +280,19 @@ static void* work_worker(void* arg) {
     if (n > 0) w->last_record_ms = now_ms();
     for (size_t i = 0; i < n; i++)
       if (w->accepted[batch_n[i]]) w->after_accept++;
+    if (w->killed_file && !w->killed && now_ms() >= w->next_killed_check_ms) {
+      w->killed = access(w->killed_file, F_OK) == 0;
+      w->next_killed_check_ms = now_ms() + 50;
+    }
+    if (w->killed_file)
+      for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
+        rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+        const int r = m->err ? -1 : record_number(m);
+        if (r < 0 || r >= w->records) continue;
+        const int16_t c = rd_kafka_message_delivery_count(m);
+        int16_t* seen = w->killed ? &w->count_after[r] : &w->count_before[r];
+        if (c > *seen) *seen = c;
+      }
     pthread_mutex_unlock(&w->mu);
     rd_kafka_messages_destroy(batch);
     if (n == 0) continue;
@@ -297,7 +320,7 @@ static void* work_worker(void* arg) {
 }
 
 static int run_work(const char* bootstrap, const char* topic, const char* group, int records, int reject_every,
-                    const char* ready_file) {
+                    const char* ready_file, const char* killed_file) {
   struct shared_work w = {bootstrap,
                           topic,
                           group,
@@ -310,7 +333,12 @@ static int run_work(const char* bootstrap, const char* topic, const char* group,
                           0,
                           0,
                           0,
-                          now_ms() + 20000};
+                          now_ms() + 20000,
+                          killed_file,
+                          0,
+                          0,
+                          calloc((size_t)records, sizeof(int16_t)),
+                          calloc((size_t)records, sizeof(int16_t))};
   pthread_t t[3];
   for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, work_worker, &w);
   for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
@@ -321,6 +349,21 @@ static int run_work(const char* bootstrap, const char* topic, const char* group,
     if (w.accepted[r] > 1 || w.rejected[r] > 1 || (w.accepted[r] && w.rejected[r])) twice++;
   }
   printf("CONFIRMED ACCEPTED %d REJECTED %d TWICE %d AFTER_ACCEPT %d\n", accepted, rejected, twice, w.after_accept);
+  if (killed_file) {
+    int jumps = 0, held = 0;
+    for (int r = 0; r < records; r++) {
+      const int before = w.count_before[r], after = w.count_after[r];
+      if (after == 0) continue;
+      if (after > (before > 0 ? before : 1) + 1) {
+        if (jumps < 20) printf("JUMP %d from %d to %d\n", r, before, after);
+        jumps++;
+      }
+      if (before > 0 && after == before + 1) held++;
+    }
+    printf("COUNT_JUMPS %d AGAIN_AFTER_KILL %d\n", jumps, held);
+  }
+  free(w.count_before);
+  free(w.count_after);
   /* The unconfirmed rest: acknowledgements in flight when the broker died. */
   for (int r = 0; r < records; r++)
     if (!w.accepted[r] && !w.rejected[r]) printf("UNCONFIRMED %d\n", r);
@@ -524,7 +567,8 @@ int main(int argc, char** argv) {
   const char* group = argv[4];
   int records = atoi(argv[5]);
   if (!strcmp(mode, "distinct") && argc == 7) return run_distinct(bootstrap, topic, group, records, atoi(argv[6]));
-  if (!strcmp(mode, "work") && argc == 8) return run_work(bootstrap, topic, group, records, atoi(argv[6]), argv[7]);
+  if (!strcmp(mode, "work") && (argc == 8 || argc == 9))
+    return run_work(bootstrap, topic, group, records, atoi(argv[6]), argv[7], argc == 9 ? argv[8] : NULL);
   if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
   if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);

@@ -5,15 +5,24 @@
 // (SIGKILL), another takes the partition up with the group's committed
 // offsets and its KIP-848 members at their epochs, so the group carries on
 // without a rebalance; the killed broker, back, is a follower and says
-// NOT_COORDINATOR; and an idempotent producer's retry after a leader change
-// is still recognised as a duplicate.
+// NOT_COORDINATOR; an idempotent producer's retry after a leader change
+// is still recognised as a duplicate; and a share group of librdkafka
+// share consumers keeps its records' states when the share-partition
+// leader is killed.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "kernel/log/batch_builder.h"
 #include "tests/integration/cluster.h"
 #include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace mosaic::testing {
 namespace {
@@ -268,6 +277,126 @@ TEST(coordinator, an_idempotent_retry_after_a_leader_change_is_still_a_duplicate
   EXPECT_EQ(retry, (std::pair<int16_t, int64_t>{0, 3})) << "a duplicate: the offsets it was written at";
   EXPECT_EQ(send(next, 5, 1), (std::pair<int16_t, int64_t>{0, 5})) << "nothing was written twice before it";
   EXPECT_EQ(send(next, 9, 1).first, 45) << "a gap in the sequence: OUT_OF_ORDER_SEQUENCE_NUMBER";
+}
+
+// Three librdkafka 2.15.1 share consumers accept records (rejecting every
+// tenth, into the DLQ) while the leader of the topic's one partition, the
+// share-partition leader, is killed: the new leader takes the share-partition
+// up from the share coordinator's state, no record whose acceptance was
+// confirmed is delivered again, every record ends accepted or in the DLQ,
+// and no delivery count goes up by more than the one delivery the crash cut
+// short.
+TEST(coordinator, a_share_group_keeps_its_records_states_across_a_kill_9_of_the_share_partition_leader) {
+#ifndef MOSAIC_RDKAFKA_SHARE_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  auto settings = fast();
+  settings.insert(settings.end(),
+                  {"group.share.min.record.lock.duration.ms=1000", "group.share.heartbeat.interval.ms=500",
+                   "share.coordinator.state.topic.num.partitions=10"});
+  cluster c(false, settings);
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "q", 3, 1), 0);
+  ASSERT_EQ(c.create(1, "dlq.q", 3, 1), 0);
+  std::string bootstrap;
+  for (int id = 1; id <= 3; ++id)
+    bootstrap += (id > 1 ? "," : "") + std::string("127.0.0.1:") + std::to_string(c.port(id));
+  auto share_check = [&](const std::string& args, const std::string& brokers) {
+    return run_command("timeout 120 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + brokers + " " + args + " 2>&1");
+  };
+  auto in_sync = [&](const std::string& topic) {
+    auto md = c.metadata(1);
+    if (md)
+      for (const auto& t : md->topics)
+        if (t.name == topic && !t.partitions.empty()) return t.partitions[0].isr_nodes.size() == 3;
+    return false;
+  };
+  auto isr_seen = [&] {
+    std::string seen;
+    if (auto md = c.metadata(1))
+      for (const auto& t : md->topics)
+        seen += t.name.value_or("?") + ":" + std::to_string(t.error_code) + ":" +
+                std::to_string(t.partitions.empty() ? -1 : static_cast<int>(t.partitions[0].isr_nodes.size())) + " ";
+    return seen;
+  };
+  ASSERT_TRUE(eventually([&] { return in_sync("q") && in_sync("dlq.q"); }, 15s)) << isr_seen();
+  const int records = 6000;
+  auto produced = share_check("produce q " + std::to_string(records), bootstrap);
+  ASSERT_EQ(produced.code, 0) << produced.out;
+  for (const char* config : {"share.auto.offset.reset earliest", "errors.deadletterqueue.topic.name dlq.q",
+                             "share.record.lock.duration.ms 2000"}) {
+    auto r = share_check(std::string("config sg ") + config, bootstrap);
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  auto leader_of_q = [&](int asked) {
+    auto md = c.metadata(asked);
+    if (md)
+      for (const auto& t : md->topics)
+        if (t.name == "q" && !t.partitions.empty()) return t.partitions[0].leader_id;
+    return -1;
+  };
+  int32_t leader = -1;
+  ASSERT_TRUE(eventually([&] { return (leader = leader_of_q(1)) > 0; }, 10s));
+
+  temp_dir files;
+  const auto ready = files.path() / "ready";
+  const auto killed = files.path() / "killed";
+  const std::string cmd = "timeout 240 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + bootstrap + " work q sg " +
+                          std::to_string(records) + " 10 " + ready.string() + " " + killed.string() + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  for (int i = 0; i < 1200 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(std::filesystem::exists(ready));
+  c.kill(leader);
+  std::ofstream(killed.string()).put('\n');
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  ::pclose(p);
+  std::istringstream summary(out);
+  for (std::string line; std::getline(summary, line);)
+    if (line.rfind("CONFIRMED", 0) == 0 || line.rfind("COUNT_JUMPS", 0) == 0)
+      std::printf("broker %d killed: %s\n", leader, line.c_str());
+  EXPECT_NE(out.find("TWICE 0 AFTER_ACCEPT 0"), std::string::npos) << out.substr(0, 4000);
+  EXPECT_NE(out.find("COUNT_JUMPS 0 "), std::string::npos) << out.substr(0, 4000);
+
+  // Every record finished, as the group's coordinator (which reads the
+  // share-partition's state from its share coordinator) describes it.
+  const int survivor = leader == 1 ? 2 : 1;
+  const std::string cli = std::string(MOSAIC_CLI_PATH) + " -b 127.0.0.1:" + std::to_string(c.port(survivor));
+  std::vector<std::string> row;  // TOPIC PARTITION START-OFFSET END-OFFSET IN-FLIGHT ... LAG
+  std::string described;
+  ASSERT_TRUE(eventually(
+      [&] {
+        described = run_command(cli + " share describe sg 2>&1").out;
+        row.clear();
+        std::istringstream lines(described);
+        for (std::string line; std::getline(lines, line);)
+          if (line.rfind("q ", 0) == 0) {
+            std::istringstream in(line);
+            for (std::string f; in >> f;) row.push_back(f);
+          }
+        return row.size() == 10u && row[2] == std::to_string(records);
+      },
+      20s))
+      << described;
+  EXPECT_EQ(row[9], "0") << described;
+  // Every rejected record is in the dead-letter topic.
+  std::set<int> dead;
+  std::string alive;
+  for (int id = 1; id <= 3; ++id)
+    if (id != leader) alive += (alive.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(c.port(id));
+  std::istringstream letters(run_command("timeout 30 kcat -C -b " + alive + " -t dlq.q -e -q -f '%h\\n'").out);
+  for (std::string line; std::getline(letters, line);) {
+    const std::string mark = "__dlq.errors.offset=";
+    const auto at = line.find(mark);
+    if (at != std::string::npos) dead.insert(std::stoi(line.substr(at + mark.size())));
+  }
+  EXPECT_EQ(dead.size(), static_cast<size_t>(records / 10));
+  int missing = 0;
+  for (int r = 9; r < records; r += 10) missing += dead.count(r) ? 0 : 1;
+  EXPECT_EQ(missing, 0);
+#endif
 }
 
 }  // namespace

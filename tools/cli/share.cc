@@ -287,10 +287,17 @@ int share_describe(connection& boot, args a) {
           if (tag.tag == share_counts_tag && tag.data.size() == 40)
             for (size_t i = 0; i < 5; ++i) n[i] = mosaic::log::load_be64(tag.data.data() + 8 * i);
         const int64_t in_flight = n[0] >= 0 ? n[0] - op.start_offset : -1;
+        int64_t lag = op.lag;
+        if (lag < 0 && op.start_offset >= 0) {
+          // The broker that answered does not lead the partition (it knows
+          // no high watermark): asked of the leader.
+          const int64_t end = list_offset(c, ot.topic_name, op.partition_index, -1);
+          lag = std::max<int64_t>(0, end - op.start_offset - std::max<int64_t>(0, n[3]) - std::max<int64_t>(0, n[4]));
+        }
         std::printf("%-24s %9d %12lld %12lld %9lld %9lld %9lld %12lld %9lld %9lld\n", ot.topic_name.c_str(),
                     op.partition_index, static_cast<long long>(op.start_offset), static_cast<long long>(n[0]),
                     static_cast<long long>(in_flight), static_cast<long long>(n[1]), static_cast<long long>(n[2]),
-                    static_cast<long long>(n[3]), static_cast<long long>(n[4]), static_cast<long long>(op.lag));
+                    static_cast<long long>(n[3]), static_cast<long long>(n[4]), static_cast<long long>(lag));
       }
   return 0;
 }
