@@ -27,6 +27,11 @@
  *       with the highest seen before: "COUNT_JUMPS n" counts records whose
  *       count went up by more than one (a record never seen before may
  *       come with 2: its lock was held at the crash, its holder unknown).
+ *   rdkafka_share_check <bootstrap> ackloop <topic> <group> <stop_file> <out_file>
+ *       One consumer (explicit mode) accepts what it gets and commits after
+ *       each poll, until <stop_file> exists; each commit that acknowledged
+ *       records and was answered ok is a line "commit <sent> <answered> ok"
+ *       (wall-clock ms) in <out_file> (tools/bench/coordinator_failover).
  *   rdkafka_share_check <bootstrap> closes <topic> <group> <records> <rounds>
  *       <rounds> consumers one after another (explicit mode, at most 5
  *       records a poll): each accepts one poll's records and closes
@@ -319,6 +324,46 @@ static void* work_worker(void* arg) {
   return NULL;
 }
 
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_ackloop(const char* bootstrap, const char* topic, const char* group, const char* stop_file,
+                       const char* out_file) {
+  FILE* out = fopen(out_file, "a");
+  if (!out) return fprintf(stderr, "cannot write %s\n", out_file), 1;
+  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "100");
+  while (access(stop_file, F_OK) != 0) {
+    rd_kafka_messages_t* batch = NULL;
+    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
+    if (e) {
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    if (!batch) continue;
+    size_t n = 0;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      rd_kafka_share_acknowledge_type(rk, m, RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+      n++;
+    }
+    rd_kafka_messages_destroy(batch);
+    if (n == 0) continue;
+    const long long sent = wall_ms();
+    if (commit(rk)) {
+      fprintf(out, "commit %lld %lld ok\n", sent, wall_ms());
+      fflush(out);
+    }
+  }
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  fclose(out);
+  return 0;
+}
+
 static int run_work(const char* bootstrap, const char* topic, const char* group, int records, int reject_every,
                     const char* ready_file, const char* killed_file) {
   struct shared_work w = {bootstrap,
@@ -570,6 +615,7 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "work") && (argc == 8 || argc == 9))
     return run_work(bootstrap, topic, group, records, atoi(argv[6]), argv[7], argc == 9 ? argv[8] : NULL);
   if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
+  if (!strcmp(mode, "ackloop") && argc == 7) return run_ackloop(bootstrap, topic, group, argv[5], argv[6]);
   if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);
   if (!strcmp(mode, "closes") && argc == 7) return run_closes(bootstrap, topic, group, records, atoi(argv[6]));
