@@ -267,13 +267,7 @@ void put_state(byte_writer& w, const persisted_share& s) {
   w.i64(s.start);
   w.i32(s.leader_epoch);
   w.i32(s.state_epoch);
-  w.i32(static_cast<int32_t>(s.runs.size()));
-  for (const auto& r : s.runs) {
-    w.i64(r.first);
-    w.i64(r.last);
-    w.u8(static_cast<uint8_t>(r.state));
-    w.i16(r.delivery_count);
-  }
+  write_runs(w, s.runs);
 }
 
 persisted_share get_state(byte_reader& r) {
@@ -281,16 +275,7 @@ persisted_share get_state(byte_reader& r) {
   s.start = r.i64();
   s.leader_epoch = r.i32();
   s.state_epoch = r.i32();
-  for (size_t n = r.count(19); n > 0; --n) {
-    state_batch b;
-    b.first = r.i64();
-    b.last = r.i64();
-    const uint8_t st = r.u8();
-    if (st > static_cast<uint8_t>(record_state::archived) || b.last < b.first) throw truncated_input{};
-    b.state = static_cast<record_state>(st);
-    b.delivery_count = r.i16();
-    s.runs.push_back(b);
-  }
+  s.runs = read_runs(r);
   return s;
 }
 }  // namespace

@@ -37,13 +37,7 @@ std::vector<uint8_t> encode_state(int64_t start, const std::vector<state_batch>&
   byte_writer w(out);
   w.u8(epochs ? state_version : value_version);
   w.i64(start);
-  w.i32(static_cast<int32_t>(runs.size()));
-  for (const auto& r : runs) {
-    w.i64(r.first);
-    w.i64(r.last);
-    w.u8(static_cast<uint8_t>(r.state));
-    w.i16(r.delivery_count);
-  }
+  write_runs(w, runs);
   if (epochs) {
     w.i32(epochs->first);
     w.i32(epochs->second);
@@ -51,7 +45,19 @@ std::vector<uint8_t> encode_state(int64_t start, const std::vector<state_batch>&
   return out;
 }
 
-std::vector<state_batch> decode_runs(byte_reader& r) {
+}  // namespace
+
+void write_runs(byte_writer& w, const std::vector<state_batch>& runs) {
+  w.i32(static_cast<int32_t>(runs.size()));
+  for (const auto& r : runs) {
+    w.i64(r.first);
+    w.i64(r.last);
+    w.u8(static_cast<uint8_t>(r.state));
+    w.i16(r.delivery_count);
+  }
+}
+
+std::vector<state_batch> read_runs(byte_reader& r) {
   std::vector<state_batch> runs;
   for (size_t n = r.count(19); n > 0; --n) {
     state_batch b;
@@ -65,6 +71,8 @@ std::vector<state_batch> decode_runs(byte_reader& r) {
   }
   return runs;
 }
+
+namespace {
 
 void apply(const share_state_log::visitor& v, std::span<const uint8_t> key,
            const std::optional<std::span<const uint8_t>>& value) {
@@ -99,7 +107,7 @@ void apply(const share_state_log::visitor& v, std::span<const uint8_t> key,
   const uint8_t version = r.u8();
   if (version != value_version && version != state_version) throw truncated_input{};
   const int64_t start = r.i64();
-  auto runs = decode_runs(r);
+  auto runs = read_runs(r);
   const int32_t leader_epoch = version == state_version ? r.i32() : -1;
   const int32_t state_epoch = version == state_version ? r.i32() : -1;
   if (type == snapshot_type)

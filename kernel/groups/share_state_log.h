@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernel/base/bytes.h"
 #include "kernel/base/status.h"
 #include "kernel/groups/keyed_log.h"
 #include "kernel/groups/share_configs.h"
@@ -36,6 +37,11 @@ struct sp_key {
     return std::tie(group, topic, partition) < std::tie(o.group, o.topic, o.partition);
   }
 };
+
+// State runs as the records (and the share coordinator's frames) carry
+// them; `read_runs` throws truncated_input on a malformed one.
+void write_runs(byte_writer& w, const std::vector<state_batch>& runs);
+std::vector<state_batch> read_runs(byte_reader& r);
 
 class share_state_log {
  public:
