@@ -27,6 +27,7 @@ struct share_coordinator::shard {
 // What a partition's log held, decoded on the loader thread.
 struct share_coordinator::loaded {
   std::map<sp_key, persisted_share> states;
+  std::set<sp_key> legacy;  // written by an earlier version (no epochs, updates laid over)
   std::map<std::string, std::pair<int32_t, share_overrides>> groups;
   size_t records = 0;
   status st;
@@ -178,6 +179,7 @@ void share_coordinator::start_load(int32_t p, int32_t epoch) {
       s.runs = std::move(runs);
       s.leader_epoch = le;
       s.state_epoch = std::max(se, 0);
+      if (se < 0) l->legacy.insert(k);
     };
     v.update = [&](const sp_key& k, int64_t start, std::vector<state_batch> runs) {
       // Earlier versions laid updates over the snapshot.
@@ -188,6 +190,7 @@ void share_coordinator::start_load(int32_t p, int32_t epoch) {
       sp.restore(start, runs);
       it->second.start = sp.start_offset();
       it->second.runs = sp.snapshot();
+      l->legacy.insert(k);
     };
     v.partition_deleted = [&](const sp_key& k) { l->states.erase(k); };
     auto n = reader.read(
@@ -215,10 +218,15 @@ void share_coordinator::install(int32_t p, int32_t epoch, uint64_t id, std::shar
   shard& sh = shards_[p];
   sh.epoch = epoch;
   for (auto& [k, s] : l->states) {
-    if (partition_of(k) == p)
-      sh.states.emplace(k, std::move(s));
-    else
+    if (partition_of(k) != p) {
       strays_[k] = {p, std::move(s)};
+      continue;
+    }
+    // An earlier version's snapshot and updates, written again as one
+    // state: compaction keeps one record per key, and would keep only the
+    // last update.
+    if (l->legacy.count(k)) sh.log.put_state(k, s.start, s.runs, s.leader_epoch, s.state_epoch);
+    sh.states.emplace(k, std::move(s));
   }
   if (on_legacy_group)
     for (auto& [g, v] : l->groups) on_legacy_group(g, v.first, std::move(v.second));

@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "kafka_messages.h"
+#include "kernel/groups/share_coordinator.h"
+#include "kernel/groups/share_state_log.h"
+#include "kernel/log/log_manager.h"
 #include "tests/support/frame_client.h"
 #include "tests/support/kafka_call.h"
 #include "tests/support/share_calls.h"
@@ -491,6 +494,61 @@ TEST(share_api, acknowledged_state_survives_a_restart) {
   later.erase(2);  // m2's own lock on 2 ends too
   EXPECT_EQ(later, (std::map<int64_t, int16_t>{{4, 2}, {5, 2}}));
   EXPECT_GE(std::chrono::steady_clock::now() - began, 900ms) << "not before the lock would have ended";
+}
+
+// Before share-partition states had a coordinator, one broker-local log,
+// __share_group_state-0, held them (snapshots with updates laid over) and
+// the groups' records. A data dir of that time keeps them: the topic is
+// made at start, its partition 0 takes the log over, the group's configs
+// go to the metadata and the state moves to the partition it hashes to.
+TEST(share_api, states_in_the_single_log_of_earlier_versions_are_kept) {
+  mosaic::testing::temp_dir dir("mosaic_share_legacy");
+  uuid t;
+  {
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    t = create_topic(c, "d");
+    produce(c, "d", 6);
+  }
+  const groups::sp_key key{"g", t, 0};
+  {
+    log::log_manager_options o;
+    o.dirs = {dir.path() / "data"};
+    o.background = false;
+    auto logs = log::log_manager::open(o);
+    ASSERT_TRUE(logs);
+    auto legacy = (*logs)->create(groups::share_state_topic_name, 0, log::log_config{});
+    ASSERT_TRUE(legacy);
+    groups::share_state_log sl;
+    sl.put_group("g", 3, {{"share.record.lock.duration.ms", "20000"}});
+    // 0-1 accepted before; 2 released once, 3 accepted; then 2 accepted.
+    sl.put_snapshot(key, 2,
+                    {{2, 2, groups::record_state::available, 1}, {3, 3, groups::record_state::acknowledged, 1}});
+    sl.put_update(key, 2, {{2, 2, groups::record_state::acknowledged, 2}});
+    auto bytes = sl.take();
+    auto r = (*legacy)->append(bytes, 0);
+    ASSERT_TRUE(r.io.ok() && !r.refused);
+  }
+  for (int run = 0; run < 2; ++run) {  // taken over, then still there after a restart
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    msg::describe_configs_request req;
+    auto& res = req.resources.emplace_back();
+    res.resource_type = 32;
+    res.resource_name = "g";
+    auto d = call<msg::describe_configs_response>(c, 32, 4, req);
+    ASSERT_TRUE(d);
+    std::string lock;
+    for (const auto& cfg : d->results.at(0).configs)
+      if (cfg.name == "share.record.lock.duration.ms") lock = cfg.value.value_or("");
+    EXPECT_EQ(lock, "20000") << "run " << run << ": the group's config is in the metadata";
+    heartbeat(c, "g", "m" + std::to_string(run), 0, std::vector<std::string>{"d"});
+    auto f = fetch(c, "g", "m" + std::to_string(run), 0, t);
+    EXPECT_EQ(acquired(f), (std::set<int64_t>{4, 5})) << "run " << run << ": 0-3 were finished";
+    // Released, for the next run to find them again.
+    auto r = acknowledge(c, "g", "m" + std::to_string(run), 1, t, {{4, 5, {2}}});
+    ASSERT_EQ(r.responses.at(0).partitions.at(0).error_code, 0);
+  }
 }
 
 }  // namespace
