@@ -17,6 +17,7 @@
 
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
+#include "kernel/groups/share_state_log.h"
 
 namespace mosaic::app {
 
@@ -83,6 +84,24 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   sopts.settings = cfg_.groups;
   sopts.self = cfg_.node_id;
   sopts.legacy_state = legacy_state;
+  if (legacy_state) {
+    // Its groups' records (their configs go to the metadata at start); the
+    // share-partition states are read by the share coordinator.
+    if (auto old = logs_->get(broker::share_state_topic_name, 0)) {
+      groups::share_state_log reader(*old);
+      groups::share_state_log::visitor v;
+      v.group = [&](const std::string& id, int32_t epoch, groups::share_overrides configs,
+                    const std::set<groups::uuid>&) {
+        sopts.legacy_groups[id] = {epoch, std::move(configs)};
+      };
+      v.group_deleted = [&](const std::string& id) { sopts.legacy_groups.erase(id); };
+      v.snapshot = [](const groups::sp_key&, int64_t, const std::vector<groups::state_batch>&, int32_t, int32_t) {};
+      v.update = [](const groups::sp_key&, int64_t, const std::vector<groups::state_batch>&) {};
+      v.partition_deleted = [](const groups::sp_key&) {};
+      if (auto n = reader.load(v); !n)
+        log::warn("reading the share-state log of an earlier version: {}", n.error().message());
+    }
+  }
   sopts.io = group_io_.get();
   sopts.policy = [slot = &share_policy_] { return slot->current(); };
   sopts.dlq = &dlq_handler_;

@@ -1146,6 +1146,7 @@ std::map<std::string, std::string> service::group_configs(const std::string& gro
 status service::set_group_configs(const std::string& group,
                                   const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
   std::vector<metadata::record> records;
+  records.reserve(changes.size());
   for (const auto& [name, value] : changes) records.emplace_back(metadata::config_record{32, group, name, value});
   if (records.empty()) return {};
   std::lock_guard admin(admin_mu_);

@@ -169,7 +169,7 @@ void share_coordinator::start_load(int32_t p, int32_t epoch) {
     auto l = std::make_shared<loaded>();
     share_state_log reader;
     share_state_log::visitor v;
-    v.group = [&](const std::string& g, int32_t ge, share_overrides c, std::set<uuid>) {
+    v.group = [&](const std::string& g, int32_t ge, share_overrides c, const std::set<uuid>&) {
       l->groups[g] = {ge, std::move(c)};
     };
     v.group_deleted = [&](const std::string& g) { l->groups.erase(g); };
@@ -206,7 +206,7 @@ void share_coordinator::start_load(int32_t p, int32_t epoch) {
   });
 }
 
-void share_coordinator::install(int32_t p, int32_t epoch, uint64_t id, std::shared_ptr<loaded> l) {
+void share_coordinator::install(int32_t p, int32_t epoch, uint64_t id, const std::shared_ptr<loaded>& l) {
   auto it = loading_.find(p);
   if (it == loading_.end() || it->second.id != id) return;  // leadership moved meanwhile
   loading_.erase(it);
@@ -379,7 +379,7 @@ void share_state_client::on_frame(int32_t from, int16_t kind, std::span<const ui
   try {
     if (kind == share_state_wire::request_kind) {
       auto req = share_state_wire::decode_request(body, id);
-      local_->serve(req, [this, from, id](share_state_answer a) {
+      local_->serve(req, [this, from, id](const share_state_answer& a) {
         io_->send_frame(from, share_state_wire::answer_kind, share_state_wire::encode_answer(id, a));
       });
       return;

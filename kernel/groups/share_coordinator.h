@@ -113,7 +113,7 @@ class share_coordinator {
   };
   adapter::error gate(int32_t p);
   void start_load(int32_t p, int32_t epoch);
-  void install(int32_t p, int32_t epoch, uint64_t id, std::shared_ptr<loaded> l);
+  void install(int32_t p, int32_t epoch, uint64_t id, const std::shared_ptr<loaded>& l);
   void unload(int32_t p, const char* why);
   void adopt_strays(shard& home, int32_t p);
   void written(int32_t p, const adapter::produce_result& r, std::vector<pending_answer> answers);

@@ -51,7 +51,7 @@ void share_manager::impl::call_in_round(const share_state_request& req,
                                         std::function<void(const share_state_answer&)> then) {
   auto b = barrier;
   ++b->left;
-  client.call(req, [b, then = std::move(then)](share_state_answer a) {
+  client.call(req, [b, then = std::move(then)](const share_state_answer& a) {
     if (then) then(a);
     b->one_done(a.code == error::none);
   });
@@ -96,11 +96,11 @@ void share_manager::impl::start_write(const sp_key& k, sp_entry& e) {
   req.state.runs = e.part.snapshot();
   e.writing = true;
   client.call(req, [this, k, epoch = e.leader_epoch, rounds = std::exchange(e.next_write, {})](
-                       share_state_answer a) mutable { state_written(k, epoch, a, std::move(rounds)); });
+                       const share_state_answer& a) { state_written(k, epoch, a, rounds); });
 }
 
 void share_manager::impl::state_written(const sp_key& k, int32_t leader_epoch, const share_state_answer& a,
-                                        std::vector<std::shared_ptr<round_barrier>> rounds) {
+                                        const std::vector<std::shared_ptr<round_barrier>>& rounds) {
   auto it = parts.find(k);
   const bool same = it != parts.end() && it->second.leader_epoch == leader_epoch;
   for (auto& b : rounds) b->one_done(a.code == error::none && same);
@@ -125,7 +125,7 @@ void share_manager::impl::start_read(const sp_key& k, const std::string& topic, 
   req.op = share_state_op::read;
   req.key = k;
   req.leader_epoch = epoch;
-  client.call(req, [this, k, topic, epoch](share_state_answer a) { state_read(k, topic, epoch, a); });
+  client.call(req, [this, k, topic, epoch](const share_state_answer& a) { state_read(k, topic, epoch, a); });
 }
 
 void share_manager::impl::state_read(const sp_key& k, const std::string& topic, int32_t epoch,
@@ -217,13 +217,13 @@ share_state_log::visitor share_manager::impl::loader() {
   v.group_deleted = [this](const std::string& id) { groups.erase(id); };
   // Share-partition states are the share coordinator's (this log holds
   // groups only).
-  v.snapshot = [](const sp_key&, int64_t, std::vector<state_batch>, int32_t, int32_t) {};
-  v.update = [](const sp_key&, int64_t, std::vector<state_batch>) {};
+  v.snapshot = [](const sp_key&, int64_t, const std::vector<state_batch>&, int32_t, int32_t) {};
+  v.update = [](const sp_key&, int64_t, const std::vector<state_batch>&) {};
   v.partition_deleted = [](const sp_key&) {};
   return v;
 }
 
-void share_manager::impl::legacy_group(const std::string& id, int32_t epoch, share_overrides configs) {
+void share_manager::impl::legacy_group(const std::string& id, int32_t epoch, const share_overrides& configs) {
   auto [it, fresh] = groups.try_emplace(id, id, cfg());
   if (fresh && !claim(id)) {
     groups.erase(it);
@@ -408,6 +408,40 @@ bool share_manager::impl::states_pending(const std::vector<adapter::share_offset
   return false;
 }
 
+std::vector<std::pair<adapter::topic_info, int32_t>> share_manager::impl::offsets_wanted(
+    const adapter::share_offsets_request& req, const share_group& group, adapter::share_offsets_result& r) {
+  // The named partitions, or those of the topics the group was assigned,
+  // its members consume, or that are led here.
+  std::vector<std::pair<adapter::topic_info, int32_t>> want;
+  if (req.topics) {
+    for (const auto& [name, ps] : *req.topics) {
+      auto t = io().find_topic(name);
+      for (int32_t p : ps) {
+        if (t && p >= 0 && p < static_cast<int32_t>(t->partitions.size())) {
+          want.emplace_back(*t, p);
+          continue;
+        }
+        adapter::share_partition_offsets o;
+        o.topic = name;
+        o.partition = p;
+        o.code = error::unknown_topic_or_partition;
+        r.partitions.push_back(std::move(o));
+      }
+    }
+    return want;
+  }
+  forget_deleted_topics();  // a deleted topic is not reported
+  std::set<uuid> ids = group.state_topics;
+  for (const auto& [id, n] : group.topics_seen) ids.insert(id);
+  for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN}); it != parts.end() && it->first.group == req.group_id;
+       ++it)
+    ids.insert(it->first.topic);
+  for (const auto& id : ids)
+    if (auto t = io().find_topic(id))
+      for (int32_t p = 0; p < static_cast<int32_t>(t->partitions.size()); ++p) want.emplace_back(*t, p);
+  return want;
+}
+
 void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_request> reqs,
                                            std::function<void(std::vector<adapter::share_offsets_result>)> done,
                                            clock::time_point until) {
@@ -441,35 +475,7 @@ void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_re
       r.message = "no share group " + req.group_id;
       continue;
     }
-    // What to describe: the named partitions, or those of the topics the
-    // group's members consume and those led here.
-    std::vector<std::pair<adapter::topic_info, int32_t>> want;
-    if (req.topics) {
-      for (const auto& [name, ps] : *req.topics) {
-        auto t = io().find_topic(name);
-        for (int32_t p : ps) {
-          if (t && p >= 0 && p < static_cast<int32_t>(t->partitions.size())) {
-            want.emplace_back(*t, p);
-            continue;
-          }
-          adapter::share_partition_offsets o;
-          o.topic = name;
-          o.partition = p;
-          o.code = error::unknown_topic_or_partition;
-          r.partitions.push_back(std::move(o));
-        }
-      }
-    } else {
-      forget_deleted_topics();  // a deleted topic is not reported
-      std::set<uuid> ids = group->state_topics;
-      for (const auto& [id, n] : group->topics_seen) ids.insert(id);
-      for (auto it = parts.lower_bound({req.group_id, {}, INT32_MIN});
-           it != parts.end() && it->first.group == req.group_id; ++it)
-        ids.insert(it->first.topic);
-      for (const auto& id : ids)
-        if (auto t = io().find_topic(id))
-          for (int32_t p = 0; p < static_cast<int32_t>(t->partitions.size()); ++p) want.emplace_back(*t, p);
-    }
+    auto want = offsets_wanted(req, *group, r);
     for (const auto& [t, p] : want) {
       const size_t at = r.partitions.size();
       sp_key k{req.group_id, t.id, p};
@@ -655,6 +661,7 @@ void share_manager::impl::restored() {
     claim(id);
     migrate_configs(id, g.configs);
   }
+  for (auto& [id, v] : opts.legacy_groups) legacy_group(id, v.first, v.second);
   refresh_configs();
 }
 
@@ -680,8 +687,8 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
   s.restored();
   log::info("share groups: {} group(s) ({} records read)", s.groups.size(), *n);
   impl* state = m->impl_.get();
-  s.coord.on_legacy_group = [state](const std::string& id, int32_t epoch, share_overrides configs) {
-    state->legacy_group(id, epoch, std::move(configs));
+  s.coord.on_legacy_group = [state](const std::string& id, int32_t epoch, const share_overrides& configs) {
+    state->legacy_group(id, epoch, configs);
   };
   state->opts.io->serve_frames(
       share_state_wire::request_kind, share_state_wire::answer_kind,
@@ -814,6 +821,7 @@ void share_manager::alter_group_configs(std::string group_id, std::vector<adapte
   if (!answer.get())
     return done(adapter::outcome::fail(error::group_id_not_found, "group " + group_id + " is not a share group"));
   std::vector<std::pair<std::string, std::optional<std::string>>> set;
+  set.reserve(changes.size());
   for (const auto& c : changes)
     set.emplace_back(c.name, c.op == adapter::alter_op::set ? std::optional(c.value.value_or("")) : std::nullopt);
   if (auto st = impl_->opts.io->set_group_configs(group_id, set); !st)

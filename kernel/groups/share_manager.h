@@ -24,6 +24,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,7 @@
 #include "kernel/groups/group_io.h"
 #include "kernel/groups/group_kinds.h"
 #include "kernel/groups/round_loop.h"
+#include "kernel/groups/share_configs.h"
 #include "kernel/groups/share_policy.h"
 #include "kernel/log/partition_log.h"
 #include "kernel/plugin/assignors.h"
@@ -59,6 +61,8 @@ class share_manager final : public adapter::share_groups {
     // A share-state log of an earlier version is on disk (the topic is
     // made at start so that its partition 0 takes it over).
     bool legacy_state = false;
+    // Its groups' records (epoch, configs), read at start.
+    std::map<std::string, std::pair<int32_t, share_overrides>> legacy_groups;
   };
 
   // `log`: the share groups' records (`__share_groups-0`, this broker's).

@@ -189,7 +189,7 @@ struct share_manager::impl {
   void end_round();
   void start_write(const sp_key& k, sp_entry& e);
   void state_written(const sp_key& k, int32_t leader_epoch, const share_state_answer& a,
-                     std::vector<std::shared_ptr<round_barrier>> rounds);
+                     const std::vector<std::shared_ptr<round_barrier>>& rounds);
 
   // Reads a share-partition's state from its coordinator (this broker
   // leads the topic-partition at `epoch`).
@@ -210,7 +210,7 @@ struct share_manager::impl {
 
   share_state_log::visitor loader();
   // A group record of an earlier version's share-state log.
-  void legacy_group(const std::string& id, int32_t epoch, share_overrides configs);
+  void legacy_group(const std::string& id, int32_t epoch, const share_overrides& configs);
 
   // ---- share-partitions ----
 
@@ -316,6 +316,11 @@ struct share_manager::impl {
                         std::function<void(std::vector<adapter::share_offsets_result>)> done,
                         clock::time_point until = {});
   bool states_pending(const std::vector<adapter::share_offsets_request>& reqs);
+  // The share-partitions a DescribeShareGroupOffsets request is about
+  // (those of unknown topics go straight into `r`).
+  std::vector<std::pair<adapter::topic_info, int32_t>> offsets_wanted(const adapter::share_offsets_request& req,
+                                                                      const share_group& group,
+                                                                      adapter::share_offsets_result& r);
   // Forgets the states of every partition of a topic for a group, here and
   // at their coordinators.
   void erase_states(const std::string& group, const adapter::topic_info& t);
