@@ -370,7 +370,8 @@ void share_state_client::call(const share_state_request& req, share_state_done d
   if (leader < 0) return done({error::coordinator_not_available, std::nullopt});
   if (leader == self_) return local_->serve(req, std::move(done));
   const uint64_t id = next_id_++;
-  waiting_[id] = {std::move(done), clock::now() + std::chrono::milliseconds(cfg_->offsets_commit_timeout_ms + 1000)};
+  waiting_[id] = {std::move(done), clock::now() + std::chrono::milliseconds(cfg_->offsets_commit_timeout_ms + 1000),
+                  leader, p};
   io_->send_frame(leader, share_state_wire::request_kind, share_state_wire::encode_request(id, req));
 }
 
@@ -387,7 +388,7 @@ void share_state_client::on_frame(int32_t from, int16_t kind, std::span<const ui
     if (kind != share_state_wire::answer_kind) return;
     auto a = share_state_wire::decode_answer(body, id);
     auto it = waiting_.find(id);
-    if (it == waiting_.end()) return;  // timed out already
+    if (it == waiting_.end() || it->second.to != from) return;  // timed out already, or not the broker asked
     auto done = std::move(it->second.done);
     waiting_.erase(it);
     done(std::move(a));
@@ -397,14 +398,20 @@ void share_state_client::on_frame(int32_t from, int16_t kind, std::span<const ui
 }
 
 void share_state_client::expire(clock::time_point now) {
+  if (waiting_.empty()) return;
+  const auto t = io_->find_topic(share_state_topic_name);
+  auto moved = [&](const waiting& w) {
+    return t && w.partition < t->partitions.size() && t->partitions[w.partition].leader != w.to;
+  };
   for (auto it = waiting_.begin(); it != waiting_.end();) {
-    if (it->second.deadline > now) {
+    const bool late = it->second.deadline <= now;
+    if (!late && !moved(it->second)) {
       ++it;
       continue;
     }
     auto done = std::move(it->second.done);
     it = waiting_.erase(it);
-    done({error::request_timed_out, std::nullopt});
+    done({late ? error::request_timed_out : error::not_coordinator, std::nullopt});
   }
 }
 

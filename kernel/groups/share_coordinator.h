@@ -158,7 +158,9 @@ class share_state_client {
   void call(const share_state_request& req, share_state_done done);
   // A frame from another broker: a request to serve, or an answer.
   void on_frame(int32_t from, int16_t kind, std::span<const uint8_t> body);
-  // Answers the calls whose time ran out.
+  // Answers the calls whose time ran out (REQUEST_TIMED_OUT), and those
+  // whose partition another broker leads by now (NOT_COORDINATOR: asked
+  // again there, not waited for from a broker that may be dead).
   void expire(std::chrono::steady_clock::time_point now);
   // The topic, made at first need; nullopt (with the reason) when it
   // cannot be made now.
@@ -168,6 +170,8 @@ class share_state_client {
   struct waiting {
     share_state_done done;
     std::chrono::steady_clock::time_point deadline;
+    int32_t to = -1;       // the broker asked
+    size_t partition = 0;  // of the state topic, which it led
   };
   group_io* io_;
   const config::group_settings* cfg_;
