@@ -47,7 +47,13 @@ void io_dead_letter_writer::write(const std::string& topic, int32_t partition, i
     return done(MOSAIC_ERR_INVALID_ARGUMENT,
                 "topic '" + topic + "' does not exist (errors.deadletterqueue.auto.create.topics.enable is off)");
   const auto count = static_cast<int32_t>(t->partitions.size());
-  const int32_t target = partition >= 0 ? partition % count : source_partition % count;
+  int32_t target = partition >= 0 ? partition % count : source_partition % count;
+  // The kernel appends only to partitions this broker leads: with no
+  // partition asked for, one led here is taken when the usual one is not.
+  if (partition < 0) {
+    const auto led = io_->led_partitions(topic);
+    if (!led.empty() && !led.count(target)) target = led.begin()->first;
+  }
   std::vector<log::record_header> hs;
   hs.reserve(headers.size());
   for (const auto& h : headers) hs.push_back({h.key, as_view(h.value)});

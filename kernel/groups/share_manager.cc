@@ -153,6 +153,8 @@ void share_manager::impl::state_read(const sp_key& k, const std::string& topic, 
   e.state_epoch = a.state->state_epoch;
   e.part = share_partition(a.state->start);
   e.part.restore(a.state->start, a.state->runs, mono_ms(now()), conf(k.group).limits.lock_ms);
+  log::info("share groups: share-partition {} {}-{} taken up at leader epoch {}: start {}, {} in flight", k.group,
+            topic, k.partition, epoch, e.part.start_offset(), e.part.end_offset() - e.part.start_offset());
   if (!e.part.archiving(conf(k.group).limits).empty()) retry_dead_letters = true;  // resume dead letters cut short
 }
 
