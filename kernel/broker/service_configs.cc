@@ -85,8 +85,9 @@ void service::refresh_configs() {
   std::shared_lock logs(logs_mu_);
   for (const auto& t : now.topics) {
     const auto config = to_log_config(cfg_, defaults, t.overrides);
-    for (size_t p = 0; p < t.partitions; ++p)
-      if (logs_->get(t.name, static_cast<int32_t>(p))) logs_->set_config(t.name, static_cast<int32_t>(p), config);
+    for (size_t p = 0; p < t.partitions; ++p)  // only those that change: an append may be reading it
+      if (auto l = logs_->get(t.name, static_cast<int32_t>(p)); l && !((*l)->config() == config))
+        logs_->set_config(t.name, static_cast<int32_t>(p), config);
   }
 }
 

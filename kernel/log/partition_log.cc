@@ -134,6 +134,11 @@ status partition_log::load() {
 
 append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_epoch) {
   append_result r;
+  size_t max_message_bytes = 0;  // read under the lock: set_config may run meanwhile
+  {
+    std::lock_guard lock(mu_);
+    max_message_bytes = config_.max_message_bytes;
+  }
   // Validation runs outside the lock: it is the CPU-heavy part (CRC).
   std::vector<segment::appended_batch> entries;
   struct idempotence {
@@ -145,7 +150,7 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
   };
   std::vector<idempotence> idem;
   size_t whole = for_each_batch(batches, [&](const batch_view& b) {
-    auto check = validate_batch(b.bytes, config_.max_message_bytes);
+    auto check = validate_batch(b.bytes, max_message_bytes);
     if (!check.ok()) {
       r.refused = append_refusal{check.error, "batch " + std::to_string(entries.size()) + ": " + check.message};
       return false;
@@ -162,7 +167,7 @@ append_result partition_log::append(std::span<uint8_t> batches, int32_t leader_e
     // whose length runs past the buffer, or one too short to be a batch.
     const auto rest = batches.subspan(whole);
     const size_t framed = framed_size(rest);
-    if (framed > config_.max_message_bytes)
+    if (framed > max_message_bytes)
       r.refused = append_refusal{batch_error::too_large, "batch " + std::to_string(entries.size()) + " of " +
                                                              std::to_string(framed) + " bytes is over the limit"};
     else

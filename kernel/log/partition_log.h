@@ -58,6 +58,7 @@ struct log_config {
   int64_t min_compaction_lag_ms = 0;          // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = INT64_MAX;  // max.compaction.lag.ms
   double min_cleanable_dirty_ratio = 0.5;     // min.cleanable.dirty.ratio
+  bool operator==(const log_config&) const = default;
 };
 
 // What the cleaner may do with a compacted log now (cleaning_view).
