@@ -1,7 +1,8 @@
 // A keyed log on an internal partition: records with a key and a value (or
 // none, which deletes the key), the later record of a key replacing the
 // earlier one, as in Kafka's compacted internal topics. The group log and
-// the share-state log are both one of these.
+// the share-group log are both one of these (the share coordinator's
+// partitions use its record encoding, detached).
 //
 // Writes are queued and written by `flush` as one append and one fsync
 // (group commit). Once the log holds much more than the live state,

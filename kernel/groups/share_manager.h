@@ -5,22 +5,26 @@
 // dead-letter writes (KIP-1191).
 //
 // In Kafka these are three parts (the group coordinator, the share-partition
-// leader, the share coordinator); on one node they are one, so a fetch,
-// its acknowledgements and their persistence need no RPC between them.
+// leader, the share coordinator). Here membership is served where the
+// members' heartbeats arrive (the group's coordinator), a share-partition by
+// its partition's leader, and its state by the share coordinator
+// (share_coordinator.h) on the replicated partitions of
+// `__share_group_state`, reached directly or by a frame between brokers; the
+// share coordinator runs on this manager's thread too.
 //
-// Durable state lives in its own keyed log (`__share_group_state-0`):
-// per share-partition a snapshot (start offset and in-flight states, as
-// Kafka's ShareSnapshot) and updates laid over it (ShareUpdate), and per
-// group its epoch and configs. Members are not persisted: after a restart
-// they rejoin (their heartbeat gets UNKNOWN_MEMBER_ID), and acquisitions,
-// which Kafka does not persist either, are gone, so those records are
-// offered again.
+// Durable state: share-partition states with the share coordinator (read
+// when a share-partition is first wanted, written whole each round it
+// changes, acquisitions included); per group its epoch and assigned topics
+// in a keyed log of this broker's own (`__share_groups-0`); configs in the
+// metadata. Members are not persisted: when their broker goes they rejoin
+// (their heartbeat gets UNKNOWN_MEMBER_ID).
 //
 // Threading: one thread, the manager's own, owns everything. Calls post
 // their work to it; it handles what has arrived as one round, expires locks
 // and members that are due, retries parked fetches, writes the round's
-// state changes with one append and one fsync, and only then answers the
-// requests whose acknowledgements it carried.
+// changed share-partition states to their coordinators (and its group
+// records with one append and one fsync), and answers the round's requests
+// once those writes are answered.
 #pragma once
 
 #include <functional>

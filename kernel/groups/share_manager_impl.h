@@ -78,7 +78,8 @@ struct parked_fetch {
 inline constexpr std::chrono::milliseconds state_wait{2000};
 
 // The shell around share_group (membership), share_sessions, the
-// share-partitions (share_partition.h) and the share-state log: the maps,
+// share-partitions (share_partition.h), the share coordinator and the
+// share-group log: the maps,
 // the parked fetches, the dead-letter writes and the timers.
 struct share_manager::impl {
   using error = adapter::error;
