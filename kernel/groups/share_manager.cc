@@ -402,12 +402,10 @@ adapter::share_partition_offsets share_manager::impl::describe_partition(const s
 }
 
 bool share_manager::impl::states_pending(const std::vector<adapter::share_offsets_request>& reqs) {
-  for (const auto& req : reqs) {
-    for (auto it = reading.lower_bound({req.group_id, {}, INT32_MIN});
-         it != reading.end() && it->first.group == req.group_id; ++it)
-      return true;
-  }
-  return false;
+  return std::any_of(reqs.begin(), reqs.end(), [&](const adapter::share_offsets_request& req) {
+    auto it = reading.lower_bound({req.group_id, {}, INT32_MIN});
+    return it != reading.end() && it->first.group == req.group_id;
+  });
 }
 
 std::vector<std::pair<adapter::topic_info, int32_t>> share_manager::impl::offsets_wanted(

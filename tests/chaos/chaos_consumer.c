@@ -23,23 +23,17 @@
 
 #include "../compat/rdkafka_common.h"
 
-static long long wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void commit_and_read_back(rd_kafka_t* rk, FILE* out) {
-  long long sent = wall_ms();
+  long long sent = mosaic_wall_ms();
   rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
   if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) return; /* nothing consumed since the last commit */
-  fprintf(out, "commit %lld %lld %s\n", sent, wall_ms(), e ? rd_kafka_err2name(e) : "ok");
+  fprintf(out, "commit %lld %lld %s\n", sent, mosaic_wall_ms(), e ? rd_kafka_err2name(e) : "ok");
   rd_kafka_topic_partition_list_t* assigned = NULL;
   if (rd_kafka_assignment(rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   if (assigned->cnt > 0) {
-    sent = wall_ms();
+    sent = mosaic_wall_ms();
     if (rd_kafka_committed(rk, assigned, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const long long answered = wall_ms();
+      const long long answered = mosaic_wall_ms();
       for (int i = 0; i < assigned->cnt; ++i)
         if (!assigned->elems[i].err)  // none committed reads as -1: after a real one, that went back too
           fprintf(out, "committed %lld %lld %d %lld\n", sent, answered, (int)assigned->elems[i].partition,
@@ -65,18 +59,18 @@ int main(int argc, char** argv) {
   mosaic_set(conf, "enable.auto.commit", "false");
   mosaic_set(conf, "auto.offset.reset", "earliest");
   rd_kafka_t* rk = mosaic_subscribed_consumer(conf, argv[2]);
-  fprintf(out, "start %lld\n", wall_ms());
-  long long last_commit = wall_ms(), last_record = wall_ms(), stop_seen = 0;
+  fprintf(out, "start %lld\n", mosaic_wall_ms());
+  long long last_commit = mosaic_wall_ms(), last_record = mosaic_wall_ms(), stop_seen = 0;
   for (;;) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
     if (m) {
       if (!m->err) {
         fprintf(out, "got %d %lld\n", (int)m->partition, (long long)m->offset);
-        last_record = wall_ms();
+        last_record = mosaic_wall_ms();
       }
       rd_kafka_message_destroy(m);
     }
-    const long long now = wall_ms();
+    const long long now = mosaic_wall_ms();
     if (now - last_commit >= commit_ms) {
       last_commit = now;
       commit_and_read_back(rk, out);

@@ -21,12 +21,6 @@
 
 #include "../compat/rdkafka_common.h"
 
-static long long wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define MAX_BATCH 200
 
 int main(int argc, char** argv) {
@@ -36,35 +30,16 @@ int main(int argc, char** argv) {
   }
   FILE* out = fopen(argv[5], "w");
   if (!out) return 2;
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  mosaic_set(conf, "bootstrap.servers", argv[1]);
-  mosaic_set(conf, "group.id", argv[3]);
-  mosaic_set(conf, "share.acknowledgement.mode", "explicit");
-  mosaic_set(conf, "max.poll.records", "100");
-  rd_kafka_share_t* rk = rd_kafka_share_consumer_new(conf, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "share consumer: %s\n", err);
-    return 1;
-  }
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, argv[2], RD_KAFKA_PARTITION_UA);
-  if (rd_kafka_share_subscribe(rk, topics)) {
-    fprintf(stderr, "subscribe failed\n");
-    return 1;
-  }
-  rd_kafka_topic_partition_list_destroy(topics);
-  fprintf(out, "start %lld\n", wall_ms());
-  long long last_record = wall_ms(), stop_seen = 0;
+  rd_kafka_share_t* rk = mosaic_share_consumer(argv[1], argv[3], argv[2], 1, "100");
+  fprintf(out, "start %lld\n", mosaic_wall_ms());
+  long long last_record = mosaic_wall_ms(), stop_seen = 0;
   int parts[MAX_BATCH];
   long long offsets[MAX_BATCH];
   for (;;) {
-    rd_kafka_messages_t* batch = NULL;
-    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
-    if (e) rd_kafka_error_destroy(e);
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
     size_t n = 0;
-    if (!e && batch) {
-      const long long now = wall_ms();
+    if (batch) {
+      const long long now = mosaic_wall_ms();
       for (size_t i = 0; i < rd_kafka_messages_count(batch) && n < MAX_BATCH; i++) {
         rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
         if (m->err) continue;
@@ -78,11 +53,11 @@ int main(int argc, char** argv) {
       rd_kafka_messages_destroy(batch);
     }
     if (n > 0) {
-      last_record = wall_ms();
-      const long long sent = wall_ms();
+      last_record = mosaic_wall_ms();
+      const long long sent = mosaic_wall_ms();
       rd_kafka_topic_partition_list_t* results = NULL;
       rd_kafka_error_t* ce = rd_kafka_share_commit_sync(rk, 10000, &results);
-      const long long answered = wall_ms();
+      const long long answered = mosaic_wall_ms();
       if (ce) {
         rd_kafka_error_destroy(ce);
       } else {
@@ -96,7 +71,7 @@ int main(int argc, char** argv) {
       if (results) rd_kafka_topic_partition_list_destroy(results);
       fflush(out);
     }
-    const long long now = wall_ms();
+    const long long now = mosaic_wall_ms();
     if (!stop_seen && access(argv[4], F_OK) == 0) stop_seen = now;
     if (stop_seen && (now - last_record > 5000 || now - stop_seen > 120000)) break;
   }

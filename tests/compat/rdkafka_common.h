@@ -1,5 +1,6 @@
-/* Helpers shared by the librdkafka compat drivers: config, topic creation
- * through the Admin API, and producing numbered records. */
+/* Helpers shared by the librdkafka compat drivers and the fault suite's
+ * clients: config, consumers and share consumers, topic creation through
+ * the Admin API, producing numbered records, the wall clock. */
 #ifndef MOSAIC_RDKAFKA_COMMON_H
 #define MOSAIC_RDKAFKA_COMMON_H
 
@@ -7,6 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Wall-clock milliseconds (what the clients' files record). */
+static inline long long mosaic_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline void mosaic_set(rd_kafka_conf_t* conf, const char* name, const char* value) {
   char err[512];
@@ -35,6 +44,44 @@ static inline rd_kafka_t* mosaic_subscribed_consumer(rd_kafka_conf_t* conf, cons
     exit(1);
   }
   return rk;
+}
+
+/* A share consumer of `group` subscribed to `topic` (explicit
+ * acknowledgement when `explicit_ack`; max.poll.records when given); exits
+ * on failure. */
+static inline rd_kafka_share_t* mosaic_share_consumer(const char* bootstrap, const char* group, const char* topic,
+                                                      int explicit_ack, const char* max_poll_records) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  mosaic_set(conf, "bootstrap.servers", bootstrap);
+  mosaic_set(conf, "group.id", group);
+  if (max_poll_records) mosaic_set(conf, "max.poll.records", max_poll_records);
+  if (explicit_ack) mosaic_set(conf, "share.acknowledgement.mode", "explicit");
+  rd_kafka_share_t* rk = rd_kafka_share_consumer_new(conf, err, sizeof(err));
+  if (!rk) {
+    fprintf(stderr, "share consumer: %s\n", err);
+    exit(1);
+  }
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_share_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) {
+    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
+    exit(1);
+  }
+  return rk;
+}
+
+/* One share poll: the batch it got, or NULL (nothing, or an error). */
+static inline rd_kafka_messages_t* mosaic_share_poll(rd_kafka_share_t* rk, int timeout_ms) {
+  rd_kafka_messages_t* batch = NULL;
+  rd_kafka_error_t* e = rd_kafka_share_poll(rk, timeout_ms, &batch);
+  if (e) {
+    rd_kafka_error_destroy(e);
+    return NULL;
+  }
+  return batch;
 }
 
 /* Creates `topic` with `partitions` partitions; 1 on success. */

@@ -56,30 +56,6 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static rd_kafka_share_t* share_consumer(const char* bootstrap, const char* group, const char* topic, int explicit_ack,
-                                        const char* max_poll_records) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  mosaic_set(conf, "bootstrap.servers", bootstrap);
-  mosaic_set(conf, "group.id", group);
-  if (max_poll_records) mosaic_set(conf, "max.poll.records", max_poll_records);
-  if (explicit_ack) mosaic_set(conf, "share.acknowledgement.mode", "explicit");
-  rd_kafka_share_t* rk = rd_kafka_share_consumer_new(conf, err, sizeof(err));
-  if (!rk) {
-    fprintf(stderr, "share consumer: %s\n", err);
-    exit(1);
-  }
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_share_subscribe(rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (e) {
-    fprintf(stderr, "subscribe: %s\n", rd_kafka_err2str(e));
-    exit(1);
-  }
-  return rk;
-}
-
 static int set_group_config(const char* bootstrap, const char* group, const char* name, const char* value) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -158,15 +134,10 @@ struct worker {
 
 static void* distinct_worker(void* arg) {
   struct worker* w = arg;
-  rd_kafka_share_t* rk = share_consumer(w->bootstrap, w->group, w->topic, 1, "10");
+  rd_kafka_share_t* rk = mosaic_share_consumer(w->bootstrap, w->group, w->topic, 1, "10");
   long long deadline = now_ms() + 60000;
   while (!*w->done && now_ms() < deadline) {
-    rd_kafka_messages_t* batch = NULL;
-    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
-    if (e) {
-      rd_kafka_error_destroy(e);
-      continue;
-    }
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
     if (!batch) continue;
     for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
       rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
@@ -253,7 +224,7 @@ struct shared_work {
 
 static void* work_worker(void* arg) {
   struct shared_work* w = arg;
-  rd_kafka_share_t* rk = share_consumer(w->bootstrap, w->group, w->topic, 1, "50");
+  rd_kafka_share_t* rk = mosaic_share_consumer(w->bootstrap, w->group, w->topic, 1, "50");
   int* batch_n = calloc(64, sizeof(int));
   int8_t* batch_t = calloc(64, 1);
   for (;;) {
@@ -261,12 +232,7 @@ static void* work_worker(void* arg) {
     const int quiet = now_ms() - w->last_record_ms > 8000;
     pthread_mutex_unlock(&w->mu);
     if (quiet) break;
-    rd_kafka_messages_t* batch = NULL;
-    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
-    if (e) {
-      rd_kafka_error_destroy(e);
-      continue;
-    }
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
     if (!batch) continue;
     size_t n = 0;
     for (size_t i = 0; i < rd_kafka_messages_count(batch) && n < 64; i++) {
@@ -324,24 +290,13 @@ static void* work_worker(void* arg) {
   return NULL;
 }
 
-static long long wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int run_ackloop(const char* bootstrap, const char* topic, const char* group, const char* stop_file,
                        const char* out_file) {
   FILE* out = fopen(out_file, "a");
   if (!out) return fprintf(stderr, "cannot write %s\n", out_file), 1;
-  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "100");
+  rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, "100");
   while (access(stop_file, F_OK) != 0) {
-    rd_kafka_messages_t* batch = NULL;
-    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
-    if (e) {
-      rd_kafka_error_destroy(e);
-      continue;
-    }
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
     if (!batch) continue;
     size_t n = 0;
     for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
@@ -352,9 +307,9 @@ static int run_ackloop(const char* bootstrap, const char* topic, const char* gro
     }
     rd_kafka_messages_destroy(batch);
     if (n == 0) continue;
-    const long long sent = wall_ms();
+    const long long sent = mosaic_wall_ms();
     if (commit(rk)) {
-      fprintf(out, "commit %lld %lld ok\n", sent, wall_ms());
+      fprintf(out, "commit %lld %lld ok\n", sent, mosaic_wall_ms());
       fflush(out);
     }
   }
@@ -420,7 +375,7 @@ static int run_work(const char* bootstrap, const char* topic, const char* group,
 /* ---- hold / redeliver ---- */
 
 static int run_hold(const char* bootstrap, const char* topic, const char* group, int records) {
-  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "50");
+  rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, "50");
   long long deadline = now_ms() + 30000;
   while (now_ms() < deadline) {
     rd_kafka_messages_t* batch = NULL;
@@ -452,19 +407,14 @@ static int run_hold(const char* bootstrap, const char* topic, const char* group,
 
 static int run_redeliver(const char* bootstrap, const char* topic, const char* group, int records, int min_wait_ms) {
   long long start = now_ms();
-  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, NULL);
+  rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, NULL);
   int* seen = calloc((size_t)records, sizeof(int));
   int* count = calloc((size_t)records, sizeof(int));
   long long* at = calloc((size_t)records, sizeof(long long));
   int have = 0;
   long long deadline = now_ms() + 60000;
   while (have < records && now_ms() < deadline) {
-    rd_kafka_messages_t* batch = NULL;
-    rd_kafka_error_t* e = rd_kafka_share_poll(rk, 200, &batch);
-    if (e) {
-      rd_kafka_error_destroy(e);
-      continue;
-    }
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
     if (!batch) continue;
     for (size_t i = 0; i < rd_kafka_messages_count(batch); i++) {
       rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
@@ -500,7 +450,7 @@ static int run_redeliver(const char* bootstrap, const char* topic, const char* g
 /* ---- reject / release ---- */
 
 static int run_ack(const char* bootstrap, const char* topic, const char* group, int records, int release_all) {
-  rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, NULL);
+  rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, NULL);
   int* deliveries = calloc((size_t)records, sizeof(int));
   int* max_count = calloc((size_t)records, sizeof(int));
   long long quiet_since = now_ms(), deadline = now_ms() + 60000;
@@ -560,7 +510,7 @@ static int run_closes(const char* bootstrap, const char* topic, const char* grou
   int* deliveries = calloc((size_t)records, sizeof(int));
   int delivered = 0, again = 0;
   for (int r = 0; r < rounds; r++) {
-    rd_kafka_share_t* rk = share_consumer(bootstrap, group, topic, 1, "5");
+    rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, "5");
     long long deadline = now_ms() + 15000;
     int took = 0;
     while (!took && now_ms() < deadline) {
