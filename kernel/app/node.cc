@@ -18,6 +18,7 @@
 #include "kernel/base/log.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/groups/share_state_log.h"
+#include "kernel/log/open_files.h"
 
 namespace mosaic::app {
 
@@ -387,6 +388,9 @@ status node::open_data_dirs() {
     lock_fds_.push_back(fd);
     log::info("data folder {}", std::filesystem::absolute(dir).lexically_normal().string());
   }
+  // Segment files beyond this are closed when least recently used (the
+  // bound is the process's, as the descriptor limit is).
+  log::open_files::instance().set_limit(static_cast<size_t>(cfg_.log.max_open_files));
   log::log_manager_options opts;
   opts.dirs = cfg_.log_dirs;
   opts.defaults = broker::to_log_config(cfg_, {});

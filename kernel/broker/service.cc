@@ -9,6 +9,7 @@
 #include "kernel/base/numbers.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/cleaner.h"
+#include "kernel/log/open_files.h"
 #include "kernel/log/record_batch.h"
 #include "kernel/replication/controller.h"
 
@@ -882,7 +883,10 @@ std::vector<adapter::fetched_partition> service::read_all(const adapter::fetch_r
       o.code = read.error().code() == errc::not_found ? error::offset_out_of_range : error::kafka_storage_error;
       continue;
     }
-    if (req.zero_copy) {
+    // A file slice holds its descriptor until the answer is sent: when the
+    // segment files' descriptors are at their bound, the bytes are copied
+    // instead, so a fetch of many partitions cannot exhaust them.
+    if (req.zero_copy && !log::open_files::instance().crowded()) {
       for (const auto& slice : read->slices) o.files.push_back({slice.fd, slice.position, slice.length, slice.owner});
       bytes += read->bytes;
       continue;

@@ -71,6 +71,12 @@ const std::vector<key_row> rows = {
       "when the segment is sealed; it spares the file system work on every write. 0: none",
       0, INT64_MAX, false},
      at<&broker_config::log, &log_defaults::preallocate_bytes>},
+    {{"log.max.open.files", "integer", "0",
+      "Mosaic's own: the most segment files held open at once; past it the least recently used are closed and "
+      "opened again when next read or written, so a broker may hold more partitions than its descriptor limit. 0: "
+      "half the process's descriptor limit (mosaicd raises its soft limit to the hard one at start)",
+      0, INT64_MAX, false},
+     at<&broker_config::log, &log_defaults::max_open_files>},
     {{"message.max.bytes", "integer", "1048588", "the largest record batch accepted", 0, INT64_MAX, true},
      at<&broker_config::log, &log_defaults::message_max_bytes>},
     {{"producer.id.expiration.ms", "integer", "86400000",

@@ -47,6 +47,7 @@ struct log_defaults {
   int64_t message_max_bytes = 1048588;                  // message.max.bytes
   int64_t producer_id_expiration_ms = 86400000;         // producer.id.expiration.ms
   int64_t preallocate_bytes = 4 << 20;                  // log.preallocate.bytes (Mosaic's; 0: off)
+  int64_t max_open_files = 0;                           // log.max.open.files (Mosaic's; 0: half RLIMIT_NOFILE)
   bool log_append_time = false;                         // log.message.timestamp.type=LogAppendTime
   bool cleaner_enable = true;                           // log.cleaner.enable
   int64_t cleaner_backoff_ms = 15000;                   // log.cleaner.backoff.ms

@@ -465,6 +465,15 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_
   }
   read_result r;
   for (const auto& [seg, size] : segs) {
+    // Held through the lookups below too, so the file cannot be closed
+    // between them; out of descriptors even after closing unused ones, this
+    // read fails and nothing else does.
+    auto file = seg->file();
+    if (!file) {
+      if (r.slices.empty())
+        return status(errc::io, "cannot open " + seg->path().string() + ": " + std::strerror(errno));
+      break;
+    }
     uint64_t start = 0;
     if (r.slices.empty()) {
       auto at = seg->locate(offset, size);
@@ -481,7 +490,8 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, int64_
     // the caller allows it.
     if (cut == start && r.slices.empty() && min_one) cut = start + seg->batch_size_at(start, end);
     if (cut > start) {
-      r.slices.push_back({seg, seg->fd(), start, cut - start});
+      const int fd = file->fd();
+      r.slices.push_back({std::move(file), fd, start, cut - start});
       r.bytes += cut - start;
     }
     // Stop where this segment stopped short (the budget or max_offset):
@@ -798,7 +808,7 @@ status partition_log::replace_segment(const std::shared_ptr<segment>& old, const
   }
   // Readers holding `old` keep its file: its descriptor is open before the
   // name moves to the new one.
-  if (old->fd() < 0) return status(errc::io, "cannot open segment " + std::to_string(old->base_offset()));
+  if (!old->pin_file()) return status(errc::io, "cannot open segment " + std::to_string(old->base_offset()));
   // The old indexes go first: after a crash a segment without indexes is
   // read through, whichever file it is.
   for (const char* suffix : {".index", ".timeindex"})

@@ -87,37 +87,79 @@ std::string segment::file_name(int64_t base_offset, const char* suffix) {
   return name;
 }
 
-segment::segment(std::filesystem::path dir, int64_t base_offset, int fd, uint64_t size, size_t index_interval_bytes)
+namespace {
+
+// open(2), with room made in open_files when the process is out of
+// descriptors (a few unused segment files closed, then one more try).
+int open_file(const std::filesystem::path& path, int flags, mode_t mode = 0) {
+  int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && open_files::instance().make_room(8) > 0)
+    fd = ::open(path.c_str(), flags, mode);
+  return fd;
+}
+
+}  // namespace
+
+segment::segment(std::filesystem::path dir, int64_t base_offset, std::shared_ptr<file_handle> file, uint64_t size,
+                 size_t index_interval_bytes)
     : dir_(std::move(dir)),
       log_path_(dir_ / file_name(base_offset, ".log")),
       base_offset_(base_offset),
-      fd_(fd),
+      file_(std::move(file)),
       index_interval_bytes_(index_interval_bytes),
       size_(size),
       next_offset_(base_offset) {}
 
-segment::~segment() {
-  if (int fd = fd_.load(); fd >= 0) ::close(fd);
+segment::~segment() { open_files::instance().closed(this); }
+
+std::shared_ptr<const file_handle> segment::file() const {
+  used_.store(true, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(fd_mu_);
+    if (file_) return file_;
+  }
+  const int fd = open_file(log_path_, O_RDWR | O_CLOEXEC | O_APPEND);
+  if (fd < 0) return nullptr;
+  auto opened = std::make_shared<file_handle>(fd);
+  {
+    std::lock_guard lock(fd_mu_);
+    if (file_) return file_;  // another thread opened it first; ours closes here
+    file_ = opened;
+  }
+  open_files::instance().opened(this);
+  return opened;
 }
 
-int segment::fd() const noexcept {
-  int fd = fd_.load(std::memory_order_acquire);
-  if (fd >= 0) return fd;
+bool segment::file_open() const {
   std::lock_guard lock(fd_mu_);
-  fd = fd_.load(std::memory_order_relaxed);
-  if (fd < 0) {
-    fd = ::open(log_path_.c_str(), O_RDWR | O_CLOEXEC | O_APPEND);
-    if (fd >= 0) fd_.store(fd, std::memory_order_release);
-  }
-  return fd;
+  return file_ != nullptr;
+}
+
+bool segment::drop_file() const {
+  std::lock_guard lock(fd_mu_);
+  // One in use stays: closing it would not give its descriptor back yet.
+  if (pinned_ || (file_ && file_.use_count() > 1)) return false;
+  file_.reset();
+  return true;
+}
+
+bool segment::pin_file() const {
+  auto f = file();
+  std::lock_guard lock(fd_mu_);
+  if (!f) return false;
+  if (!file_) file_ = std::const_pointer_cast<file_handle>(f);  // evicted just now: take it back
+  pinned_ = true;
+  return true;
 }
 
 result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& dir, int64_t base_offset,
                                                  size_t index_interval_bytes) {
   const auto path = dir / file_name(base_offset, ".log");
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0644);
+  int fd = open_file(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0644);
   if (fd < 0) return io_error("cannot create segment", path);
-  return std::shared_ptr<segment>(new segment(dir, base_offset, fd, 0, index_interval_bytes));
+  std::shared_ptr<segment> s(new segment(dir, base_offset, std::make_shared<file_handle>(fd), 0, index_interval_bytes));
+  open_files::instance().opened(s.get());
+  return s;
 }
 
 result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir, int64_t base_offset,
@@ -126,12 +168,17 @@ result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir,
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return io_error("cannot stat segment", path);
   return std::shared_ptr<segment>(
-      new segment(dir, base_offset, -1, static_cast<uint64_t>(st.st_size), index_interval_bytes));
+      new segment(dir, base_offset, nullptr, static_cast<uint64_t>(st.st_size), index_interval_bytes));
 }
 
 std::optional<segment::header_info> segment::read_header(uint64_t position, uint64_t limit) const {
+  auto f = file();
+  return f ? read_header(f->fd(), position, limit) : std::nullopt;
+}
+
+std::optional<segment::header_info> segment::read_header(int fd, uint64_t position, uint64_t limit) const {
   uint8_t h[batch_layout::header_size];
-  if (position + batch_layout::header_size > limit || !pread_all(fd(), h, sizeof(h), position)) return std::nullopt;
+  if (position + batch_layout::header_size > limit || !pread_all(fd, h, sizeof(h), position)) return std::nullopt;
   size_t framed = framed_size({h, sizeof(h)});
   if (framed == 0 || position + framed > limit) return std::nullopt;
   batch_view v{{h, sizeof(h)}};
@@ -191,15 +238,22 @@ result<segment::recovery> segment::recover(bool full_scan) {
     max_timestamp_.store(-1, std::memory_order_release);
   }
   bytes_since_index_ = index_interval_bytes_;  // the next batch gets an entry
+  if (pos >= file_size) {
+    r.valid_bytes = pos;
+    size_.store(pos, std::memory_order_release);
+    return r;  // the indexes cover it all: the file is not even opened
+  }
+  auto f = file();
+  if (!f) return io_error("cannot open segment", log_path_);
   std::vector<uint8_t> buf;
   while (pos < file_size) {
-    auto h = read_header(pos, file_size);
+    auto h = read_header(f->fd(), pos, file_size);
     if (!h) {
       r.reason = "torn batch at position " + std::to_string(pos);
       break;
     }
     buf.resize(h->size);
-    if (!pread_all(fd(), buf.data(), buf.size(), pos)) {
+    if (!pread_all(f->fd(), buf.data(), buf.size(), pos)) {
       r.reason = "cannot read position " + std::to_string(pos);
       break;
     }
@@ -219,7 +273,7 @@ result<segment::recovery> segment::recover(bool full_scan) {
   }
   r.valid_bytes = pos;
   r.truncated_bytes = file_size - pos;
-  if (r.truncated_bytes > 0 && ::ftruncate(fd(), static_cast<off_t>(pos)) != 0)
+  if (r.truncated_bytes > 0 && ::ftruncate(f->fd(), static_cast<off_t>(pos)) != 0)
     return io_error("cannot truncate", log_path_);
   size_.store(pos, std::memory_order_release);
   return r;
@@ -229,12 +283,16 @@ status segment::append(std::span<const iovec> iov, std::span<const appended_batc
                        uint64_t preallocate_bytes) {
   uint64_t total = 0;
   for (const auto& v : iov) total += v.iov_len;
+  auto f = file();
+  if (!f) return io_error("cannot open segment", log_path_);
+  const int fd = f->fd();
+  dirty_.store(true, std::memory_order_relaxed);
   // Blocks reserved ahead spare ext4 its per-page delayed-allocation work in
   // each write (a third of the write's CPU, measured). KEEP_SIZE: the file's
   // size stays what was written, so readers and recovery see no difference.
   if (preallocate_bytes > 0 && preallocate_ && size() + total > preallocated_to_) {
     const uint64_t to = ((size() + total) / preallocate_bytes + 1) * preallocate_bytes;
-    if (::fallocate(fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size()), static_cast<off_t>(to - size())) == 0)
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size()), static_cast<off_t>(to - size())) == 0)
       preallocated_to_ = to;
     else
       preallocate_ = false;  // not supported here, or no space (the write says so then)
@@ -245,12 +303,12 @@ status segment::append(std::span<const iovec> iov, std::span<const appended_batc
   std::vector<iovec> rest;
   uint64_t done = 0;
   while (done < total) {
-    ssize_t n = ::writev(fd(), todo.data(), static_cast<int>(std::min<size_t>(todo.size(), IOV_MAX)));
+    ssize_t n = ::writev(fd, todo.data(), static_cast<int>(std::min<size_t>(todo.size(), IOV_MAX)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       // Leave no partial batch behind: cut back to where this append began.
       const int saved = errno;
-      [[maybe_unused]] const int cut = ::ftruncate(fd(), static_cast<off_t>(size()));
+      [[maybe_unused]] const int cut = ::ftruncate(fd, static_cast<off_t>(size()));
       errno = saved;
       return io_error("cannot append to", log_path_);
     }
@@ -272,19 +330,31 @@ status segment::append(std::span<const iovec> iov, std::span<const appended_batc
 }
 
 status segment::release_preallocation() {
-  const int fd = fd_.load(std::memory_order_acquire);
-  if (fd < 0) return {};
   // Truncating to the size it has frees the blocks past the end (and any
-  // reserved before a crash, which this segment does not know of).
-  if (::ftruncate(fd, static_cast<off_t>(size())) != 0) return io_error("cannot trim", log_path_);
+  // reserved before a crash, which this segment does not know of: a file
+  // opened here since start-up may hold some).
+  if (preallocated_to_ == 0 && !file_open()) return {};
+  auto f = file();
+  if (!f) return io_error("cannot open segment", log_path_);
+  if (::ftruncate(f->fd(), static_cast<off_t>(size())) != 0) return io_error("cannot trim", log_path_);
   preallocated_to_ = 0;
   return {};
 }
 
 status segment::flush() const {
-  const int fd = fd_.load(std::memory_order_acquire);
-  if (fd < 0) return {};  // never opened here, so nothing of ours to sync
-  if (::fdatasync(fd) != 0) return io_error("cannot sync", log_path_);
+  std::shared_ptr<const file_handle> f;
+  {
+    std::lock_guard lock(fd_mu_);
+    f = file_;
+  }
+  // Closed and nothing written since the last sync: nothing of ours to sync.
+  if (!f && !dirty_.load(std::memory_order_relaxed)) return {};
+  dirty_.store(false, std::memory_order_relaxed);
+  if (!f) f = file();
+  if (!f || ::fdatasync(f->fd()) != 0) {
+    dirty_.store(true, std::memory_order_relaxed);
+    return io_error("cannot sync", log_path_);
+  }
   return {};
 }
 
@@ -361,7 +431,8 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
       // Uncompressed: the first record at or after `ts`. Compressed: the
       // batch's base offset (records are not decompressed here).
       buf.resize(h->size);
-      if (!pread_all(fd(), buf.data(), buf.size(), pos)) return h->base_offset;
+      auto f = file();
+      if (!f || !pread_all(f->fd(), buf.data(), buf.size(), pos)) return h->base_offset;
       batch_view b{buf};
       if (b.codec() != 0 || b.log_append_time()) return h->base_offset;
       int64_t found = h->base_offset;
@@ -391,7 +462,9 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
 result<int64_t> segment::truncate_from(int64_t offset) {
   auto at = locate(offset, size());
   if (!at) return next_offset();
-  if (::ftruncate(fd(), static_cast<off_t>(at->position)) != 0) return io_error("cannot truncate", log_path_);
+  auto f = file();
+  if (!f || ::ftruncate(f->fd(), static_cast<off_t>(at->position)) != 0) return io_error("cannot truncate", log_path_);
+  dirty_.store(true, std::memory_order_relaxed);
   {
     std::lock_guard lock(index_mu_);
     while (!offset_index_.empty() && offset_index_.back().position >= at->position) offset_index_.pop_back();
@@ -411,6 +484,7 @@ result<int64_t> segment::truncate_from(int64_t offset) {
 }
 
 status segment::remove_files() {
+  (void)pin_file();  // readers holding the segment read on from the descriptor
   std::error_code ec;
   for (const char* suffix : {".log", ".index", ".timeindex"})
     std::filesystem::remove(dir_ / file_name(base_offset_, suffix), ec);

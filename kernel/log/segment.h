@@ -23,12 +23,14 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/log/open_files.h"
 
 namespace mosaic::log {
 
-// A byte range of a segment file, for sendfile. Holds the segment alive.
+// A byte range of a segment file, for sendfile. Holds the descriptor open
+// (past an eviction from open_files, or the segment's deletion).
 struct file_slice {
-  std::shared_ptr<const class segment> owner;
+  std::shared_ptr<const file_handle> owner;
   int fd = -1;
   uint64_t position = 0;
   uint64_t length = 0;
@@ -61,6 +63,8 @@ class segment {
   // An existing segment. Its size is the file's; `recover` must run before
   // it is trusted. The file itself is opened when first needed: a sealed
   // segment whose indexes are whole costs no descriptor until it is read.
+  // Any segment's file may be closed again by open_files (the descriptor
+  // bound) and opened at its next use.
   static result<std::shared_ptr<segment>> open(const std::filesystem::path& dir, int64_t base_offset,
                                                size_t index_interval_bytes);
   ~segment();
@@ -84,15 +88,21 @@ class segment {
   status append(std::span<const iovec> iov, std::span<const appended_batch> batches, uint64_t preallocate_bytes = 0);
   // Gives back the blocks reserved past the end (a sealed segment's).
   status release_preallocation();
-  // Forces data to disk.
+  // Forces data to disk (opening the file again if it was closed with
+  // unsynced writes: a sync covers the file, whichever descriptor asks).
   status flush() const;
   // Writes the index files (temp file, fsync, rename).
   status write_indexes() const;
   // Removes every batch whose last offset is >= `offset`; returns the new
   // next offset.
   result<int64_t> truncate_from(int64_t offset);
-  // Closes and deletes the segment's files.
+  // Deletes the segment's files. Its descriptor stays open (pinned) for
+  // readers still holding the segment, until the segment goes.
   status remove_files();
+  // Keeps the file open until the segment goes, never evicted: for a
+  // segment whose name is about to point elsewhere (a compaction swap).
+  // False if it cannot be opened.
+  bool pin_file() const;
 
   // The position of the first batch that holds `offset` or a later one, and
   // that batch's base offset; nullopt if the segment ends before it.
@@ -119,14 +129,17 @@ class segment {
   // When the segment got its first batch (wall clock, ms), for segment.ms.
   int64_t first_append_ms() const noexcept { return first_append_ms_; }
   void set_first_append_ms(int64_t ms) noexcept { first_append_ms_ = ms; }
-  // The file's descriptor, opening it if need be; -1 if it cannot be opened.
-  int fd() const noexcept;
-  bool file_open() const noexcept { return fd_.load(std::memory_order_acquire) >= 0; }
+  // The file's descriptor, opening it if need be (marks the segment used,
+  // for open_files); null if it cannot be opened (errno says why). Hold it
+  // for as long as the descriptor is used.
+  std::shared_ptr<const file_handle> file() const;
+  bool file_open() const;
   const std::filesystem::path& path() const noexcept { return log_path_; }
   size_t index_entries() const;
 
  private:
-  segment(std::filesystem::path dir, int64_t base_offset, int fd, uint64_t size, size_t index_interval_bytes);
+  segment(std::filesystem::path dir, int64_t base_offset, std::shared_ptr<file_handle> file, uint64_t size,
+          size_t index_interval_bytes);
   // Reads a batch header at `position`: base offset, framed size, last
   // offset, max timestamp; nullopt if not whole below `limit`.
   struct header_info {
@@ -136,14 +149,28 @@ class segment {
     int64_t max_timestamp;
   };
   std::optional<header_info> read_header(uint64_t position, uint64_t limit) const;
+  std::optional<header_info> read_header(int fd, uint64_t position, uint64_t limit) const;
+  // open_files' side: closes the file if nobody holds it and it is not
+  // pinned (under open_files' lock); false if it stays.
+  friend class open_files;
+  static constexpr size_t not_in_ring = SIZE_MAX;
+  bool drop_file() const;
   bool load_indexes();
   void add_to_index(const appended_batch& b);
 
   std::filesystem::path dir_;
   std::filesystem::path log_path_;
   int64_t base_offset_;
-  mutable std::atomic<int> fd_;
+  // The open file (null while closed), under fd_mu_; used_ and ring_pos_
+  // belong to open_files (ring_pos_ under its lock).
   mutable std::mutex fd_mu_;
+  mutable std::shared_ptr<file_handle> file_;
+  mutable bool pinned_ = false;
+  mutable std::atomic<bool> used_{true};
+  mutable size_t ring_pos_ = not_in_ring;
+  // Written since the last flush: a flush must sync even if the file was
+  // closed meanwhile.
+  mutable std::atomic<bool> dirty_{false};
   size_t index_interval_bytes_;
   std::atomic<uint64_t> size_;
   std::atomic<int64_t> next_offset_;
