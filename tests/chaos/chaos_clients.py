@@ -8,8 +8,9 @@
   chaos_clients.py group BOOTSTRAP TOPIC GROUP STOP_FILE OUT_FILE [COMMIT_MS]
       a classic consumer group member that reads the topic from the
       earliest offset and commits its position every second (or
-      COMMIT_MS), until
-      STOP_FILE exists and nothing new came for 5 s. Lines (times in
+      COMMIT_MS, asynchronously), until STOP_FILE exists, nothing new came
+      for 5 s and the group's committed offsets are at the topic's end (or
+      120 s after STOP_FILE). Lines (times in
       wall-clock ms): "got P O" per record; "commit SENT ANSWERED ok|ERROR";
       "committed SENT ANSWERED P O" per partition, the group's committed
       offsets read back after each commit (-1: none), so the suite can check that they
@@ -63,23 +64,38 @@ def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
     """A classic group member; lines as tests/chaos/chaos_consumer.c writes them."""
     import os
     out = open(out_file, "w")
+    pending = []  # the sent times of commits not answered yet
+    read_back = [False]
+
+    def on_commit(err, partitions):
+        # Commits are asynchronous: a synchronous one can hold the member
+        # away from poll() (and so from a rebalance) while a coordinator moves.
+        sent = pending.pop(0) if pending else wall_ms()
+        if err is None:
+            out.write("commit %d %d ok\n" % (sent, wall_ms()))
+            read_back[0] = True
+        elif err.name() != "_NO_OFFSET":  # nothing consumed since the last commit
+            out.write("commit %d %d %s\n" % (sent, wall_ms(), err.name()))
+
     conf = {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
-            "auto.offset.reset": "earliest", "session.timeout.ms": 10000}
+            "auto.offset.reset": "earliest", "session.timeout.ms": 10000, "on_commit": on_commit}
     if os.environ.get("CHAOS_CLIENT_DEBUG"):
         conf["debug"] = os.environ["CHAOS_CLIENT_DEBUG"]  # librdkafka's debug contexts, to stderr
     c = Consumer(conf)
     c.subscribe([topic])
     out.write("start %d\n" % wall_ms())
 
-    def commit_and_read_back():
-        sent = wall_ms()
+    def commit():
         try:
-            c.commit(asynchronous=False)
-            out.write("commit %d %d ok\n" % (sent, wall_ms()))
+            pending.append(wall_ms())
+            c.commit(asynchronous=True)
         except KafkaException as e:
-            if e.args[0].name() == "_NO_OFFSET":
-                return  # nothing consumed since the last commit
-            out.write("commit %d %d %s\n" % (sent, wall_ms(), e.args[0].name()))
+            pending.pop()
+            if e.args[0].name() != "_NO_OFFSET":
+                out.write("commit %d %d %s\n" % (wall_ms(), wall_ms(), e.args[0].name()))
+
+    def read_committed():
+        read_back[0] = False
         try:
             assigned = c.assignment()
             if assigned:
@@ -93,22 +109,48 @@ def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
             pass
         out.flush()
 
-    last_commit = last_record = time.monotonic()
+    def caught_up():
+        """The group's committed offsets are at every partition's end."""
+        try:
+            parts = c.list_topics(topic, timeout=5).topics[topic].partitions
+            got = c.committed([TopicPartition(topic, p) for p in parts], timeout=5)
+            for tp in got:
+                _, high = c.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=5)
+                if tp.error is not None or tp.offset < high:
+                    return False
+            return True
+        except KafkaException:
+            return False
+
+    last_commit = last_record = last_look = time.monotonic()
     stop_seen = None
     while True:
         m = c.poll(0.2)
         if m is not None and not m.error():
             out.write("got %d %d\n" % (m.partition(), m.offset()))
             last_record = time.monotonic()
+        if read_back[0]:
+            read_committed()
         now = time.monotonic()
         if now - last_commit >= int(commit_ms) / 1000.0:
             last_commit = now
-            commit_and_read_back()
+            commit()
         if stop_seen is None and os.path.exists(stop_file):
             stop_seen = now
-        if stop_seen is not None and (now - last_record > 5 or now - stop_seen > 120):
+        # Done once idle and the group has committed everything (a member
+        # that finished waits for its group: it may be rebalancing), or
+        # 120 s after the stop whatever the group did.
+        if stop_seen is not None and now - last_record > 5 and now - last_look >= 1:
+            last_look = now
+            if caught_up():
+                break
+        if stop_seen is not None and now - stop_seen > 120:
             break
-    commit_and_read_back()
+    commit()
+    deadline = time.monotonic() + 10
+    while pending and time.monotonic() < deadline:
+        c.poll(0.2)
+    read_committed()
     c.close()
     out.close()
 
