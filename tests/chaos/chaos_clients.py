@@ -8,7 +8,7 @@
   chaos_clients.py group BOOTSTRAP TOPIC GROUP STOP_FILE OUT_FILE [COMMIT_MS]
       a classic consumer group member that reads the topic from the
       earliest offset and commits its position every second (or
-      COMMIT_MS, asynchronously), until STOP_FILE exists, nothing new came
+      COMMIT_MS), until STOP_FILE exists, nothing new came
       for 5 s and the group's committed offsets are at the topic's end (or
       120 s after STOP_FILE). Lines (times in
       wall-clock ms): "got P O" per record; "commit SENT ANSWERED ok|ERROR";
@@ -64,38 +64,26 @@ def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
     """A classic group member; lines as tests/chaos/chaos_consumer.c writes them."""
     import os
     out = open(out_file, "w")
-    pending = []  # the sent times of commits not answered yet
-    read_back = [False]
-
-    def on_commit(err, partitions):
-        # Commits are asynchronous: a synchronous one can hold the member
-        # away from poll() (and so from a rebalance) while a coordinator moves.
-        sent = pending.pop(0) if pending else wall_ms()
-        if err is None:
-            out.write("commit %d %d ok\n" % (sent, wall_ms()))
-            read_back[0] = True
-        elif err.name() != "_NO_OFFSET":  # nothing consumed since the last commit
-            out.write("commit %d %d %s\n" % (sent, wall_ms(), err.name()))
-
     conf = {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
-            "auto.offset.reset": "earliest", "session.timeout.ms": 10000, "on_commit": on_commit}
+            "auto.offset.reset": "earliest", "session.timeout.ms": 10000}
     if os.environ.get("CHAOS_CLIENT_DEBUG"):
         conf["debug"] = os.environ["CHAOS_CLIENT_DEBUG"]  # librdkafka's debug contexts, to stderr
     c = Consumer(conf)
     c.subscribe([topic])
     out.write("start %d\n" % wall_ms())
 
-    def commit():
+    # Synchronous: an asynchronous commit held back while the coordinator
+    # moves can land after the member re-read an older offset at its rejoin
+    # and committed that, so the group's offset would go back (seen).
+    def commit_and_read_back():
+        sent = wall_ms()
         try:
-            pending.append(wall_ms())
-            c.commit(asynchronous=True)
+            c.commit(asynchronous=False)
+            out.write("commit %d %d ok\n" % (sent, wall_ms()))
         except KafkaException as e:
-            pending.pop()
-            if e.args[0].name() != "_NO_OFFSET":
-                out.write("commit %d %d %s\n" % (wall_ms(), wall_ms(), e.args[0].name()))
-
-    def read_committed():
-        read_back[0] = False
+            if e.args[0].name() == "_NO_OFFSET":
+                return  # nothing consumed since the last commit
+            out.write("commit %d %d %s\n" % (sent, wall_ms(), e.args[0].name()))
         try:
             assigned = c.assignment()
             if assigned:
@@ -129,12 +117,10 @@ def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
         if m is not None and not m.error():
             out.write("got %d %d\n" % (m.partition(), m.offset()))
             last_record = time.monotonic()
-        if read_back[0]:
-            read_committed()
         now = time.monotonic()
         if now - last_commit >= int(commit_ms) / 1000.0:
             last_commit = now
-            commit()
+            commit_and_read_back()
         if stop_seen is None and os.path.exists(stop_file):
             stop_seen = now
         # Done once idle and the group has committed everything (a member
@@ -146,11 +132,7 @@ def group(bootstrap, topic, group_id, stop_file, out_file, commit_ms="1000"):
                 break
         if stop_seen is not None and now - stop_seen > 120:
             break
-    commit()
-    deadline = time.monotonic() + 10
-    while pending and time.monotonic() < deadline:
-        c.poll(0.2)
-    read_committed()
+    commit_and_read_back()
     c.close()
     out.close()
 
