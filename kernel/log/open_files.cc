@@ -27,8 +27,9 @@ file_handle::~file_handle() {
 }
 
 open_files& open_files::instance() {
-  static open_files cache;
-  return cache;
+  // Never destroyed: a segment may outlive static destruction's turn.
+  static open_files* cache = new open_files();
+  return *cache;
 }
 
 open_files::open_files() : limit_(default_limit()) {}

@@ -484,7 +484,11 @@ result<int64_t> segment::truncate_from(int64_t offset) {
 }
 
 status segment::remove_files() {
-  (void)pin_file();  // readers holding the segment read on from the descriptor
+  {
+    // An open file stays open for the readers still holding the segment.
+    std::lock_guard lock(fd_mu_);
+    if (file_) pinned_ = true;
+  }
   std::error_code ec;
   for (const char* suffix : {".log", ".index", ".timeindex"})
     std::filesystem::remove(dir_ / file_name(base_offset_, suffix), ec);

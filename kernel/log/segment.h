@@ -96,8 +96,8 @@ class segment {
   // Removes every batch whose last offset is >= `offset`; returns the new
   // next offset.
   result<int64_t> truncate_from(int64_t offset);
-  // Deletes the segment's files. Its descriptor stays open (pinned) for
-  // readers still holding the segment, until the segment goes.
+  // Deletes the segment's files. A descriptor it has open stays open
+  // (pinned) for readers still holding the segment, until the segment goes.
   status remove_files();
   // Keeps the file open until the segment goes, never evicted: for a
   // segment whose name is about to point elsewhere (a compaction swap).
