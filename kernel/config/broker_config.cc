@@ -67,8 +67,9 @@ const std::vector<key_row> rows = {
     {{"log.index.interval.bytes", "integer", "4096", "bytes between offset index entries", 0, INT64_MAX, true},
      at<&broker_config::log, &log_defaults::index_interval_bytes>},
     {{"log.preallocate.bytes", "integer", "4194304",
-      "Mosaic's own: disk reserved past the end of each partition's active segment, in steps this size, given back "
-      "when the segment is sealed; it spares the file system work on every write. 0: none",
+      "Mosaic's own: disk reserved past the end of each partition's active segment, in steps of up to this size "
+      "(never more than the segment holds, none below 64 KiB), given back when the segment is sealed; it spares "
+      "the file system work on every write. 0: none",
       0, INT64_MAX, false},
      at<&broker_config::log, &log_defaults::preallocate_bytes>},
     {{"log.max.open.files", "integer", "0",
