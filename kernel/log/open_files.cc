@@ -37,8 +37,7 @@ open_files::open_files() : limit_(default_limit()) {}
 void open_files::set_limit(size_t limit) {
   limit_.store(limit == 0 ? default_limit() : std::max<size_t>(limit, 1), std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  while (ring_.size() > limit_.load(std::memory_order_relaxed))
-    if (!evict_one_locked()) break;
+  trim_locked();
 }
 
 size_t open_files::open_count() const {
@@ -52,6 +51,10 @@ void open_files::opened(const segment* s) {
     s->ring_pos_ = ring_.size();
     ring_.push_back(s);
   }
+  trim_locked();
+}
+
+void open_files::trim_locked() {
   const size_t cap = limit_.load(std::memory_order_relaxed);
   while (ring_.size() > cap)
     if (!evict_one_locked()) break;  // every other file is in use: over the limit for now

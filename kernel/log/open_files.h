@@ -74,6 +74,8 @@ class open_files {
   open_files();
   // Closes one unused, unpinned file, moving the hand; false if none could go.
   bool evict_one_locked();
+  // Closes files until the count is within the limit (or none can go).
+  void trim_locked();
   void remove_locked(const segment* s);
 
   friend class file_handle;

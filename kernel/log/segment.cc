@@ -390,8 +390,10 @@ std::optional<segment::located> segment::locate(int64_t offset, uint64_t size_li
       if (it != offset_index_.begin()) pos = std::prev(it)->position;
     }
   }
+  auto f = pos < size_limit ? file() : nullptr;  // once for the whole walk
+  if (!f) return std::nullopt;
   while (pos < size_limit) {
-    auto h = read_header(pos, size_limit);
+    auto h = read_header(f->fd(), pos, size_limit);
     if (!h) return std::nullopt;
     if (h->last_offset >= offset) return located{pos, h->base_offset};
     pos += h->size;
@@ -408,8 +410,10 @@ uint64_t segment::whole_batches_end(uint64_t from, uint64_t position_limit) cons
     if (it != offset_index_.begin() && std::prev(it)->position > from) pos = std::prev(it)->position;
   }
   const uint64_t limit = std::min(position_limit, size());
+  auto f = pos < limit ? file() : nullptr;  // once for the whole walk
+  if (!f) return pos;
   while (pos < limit) {
-    auto h = read_header(pos, limit);
+    auto h = read_header(f->fd(), pos, limit);
     if (!h) break;
     pos += h->size;
   }
@@ -430,16 +434,17 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts, uint64_t size_l
       if (oi != offset_index_.end()) pos = oi->position;
     }
   }
+  auto f = pos < size_limit ? file() : nullptr;  // once for the whole walk
+  if (!f) return std::nullopt;
   std::vector<uint8_t> buf;
   while (pos < size_limit) {
-    auto h = read_header(pos, size_limit);
+    auto h = read_header(f->fd(), pos, size_limit);
     if (!h) return std::nullopt;
     if (h->max_timestamp >= ts) {
       // Uncompressed: the first record at or after `ts`. Compressed: the
       // batch's base offset (records are not decompressed here).
       buf.resize(h->size);
-      auto f = file();
-      if (!f || !pread_all(f->fd(), buf.data(), buf.size(), pos)) return h->base_offset;
+      if (!pread_all(f->fd(), buf.data(), buf.size(), pos)) return h->base_offset;
       batch_view b{buf};
       if (b.codec() != 0 || b.log_append_time()) return h->base_offset;
       int64_t found = h->base_offset;
