@@ -1,6 +1,7 @@
 #include "kernel/base/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,31 @@ status replace_file(const std::filesystem::path& path, std::span<const uint8_t> 
     }
   }
   return {};
+}
+
+result<std::vector<uint8_t>> read_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return status(errno == ENOENT ? errc::not_found : errc::io,
+                  "cannot open " + path.string() + ": " + std::strerror(errno));
+  struct stat st {};
+  std::vector<uint8_t> out(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 4096);
+  size_t got = 0;
+  for (;;) {
+    if (got == out.size()) out.resize(out.size() * 2);  // it grew since the fstat
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return status(errc::io, "cannot read " + path.string() + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
 }
 
 status sync_dir(const std::filesystem::path& dir) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "kernel/base/status.h"
 
@@ -17,6 +18,10 @@ namespace mosaic {
 // crash may leave a torn file, for callers that check their files (a CRC).
 status replace_file(const std::filesystem::path& path, std::span<const uint8_t> bytes, bool sync = true);
 status replace_file(const std::filesystem::path& path, std::string_view text, bool sync = true);
+
+// The whole of `path` (one fstat and large reads): errc::not_found if it is
+// missing, errc::io if it cannot be read.
+result<std::vector<uint8_t>> read_file(const std::filesystem::path& path);
 
 // Makes renames and removals in `dir` durable.
 status sync_dir(const std::filesystem::path& dir);

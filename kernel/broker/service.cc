@@ -140,13 +140,9 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
     return status(errc::config, "cluster.id is " + cfg.server.cluster_id + " but the data in " +
                                     cfg.log_dirs.front().string() + " belongs to cluster " + now);
   }
-  auto names = store->read([](const metadata::image& i) {
-    std::vector<std::string> n;
-    for (const auto& [name, t] : i.topics()) n.push_back(name);
-    return n;
-  });
-  for (const auto& n : names)
-    if (auto st = s->open_logs(n); !st) return st;
+  // The logs of the single-replica partitions this broker leads are
+  // declared, not opened: each opens at its first use.
+  s->open_assigned_logs();
   replication::manager_options mo;
   mo.self = cfg.node_id;
   mo.host = cfg.listeners.empty() ? "127.0.0.1" : cfg.listeners.front().host;
@@ -235,7 +231,7 @@ std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) 
   });
 }
 
-status service::open_logs(const std::string& topic) {
+void service::declare_logs(const std::string& topic) {
   // The partitions with one replica that this node leads; the replica
   // manager opens those with more.
   auto [mine, overrides] = store_->read([&](const metadata::image& i) {
@@ -247,33 +243,54 @@ status service::open_logs(const std::string& topic) {
     return std::pair{led, t->configs};
   });
   const auto config = log_config_of(overrides);
-  for (int32_t p : mine) {
-    auto log = logs_->create(topic, p, config);
-    if (!log) return log.error();
-    logs_->set_config(topic, p, config);
-    (*log)->set_high_watermark((*log)->log_end_offset());
-  }
-  return {};
+  for (int32_t p : mine) logs_->declare(topic, p, config, true);
 }
 
 void service::open_assigned_logs() {
-  // Single-replica partitions placed here by another broker's CreateTopics
-  // (or led here again): their logs open when the metadata says so.
-  auto mine = store_->read([&](const metadata::image& i) {
-    std::vector<std::pair<std::string, int32_t>> out;
-    for (const auto& [name, t] : i.topics())
-      for (const auto& p : t.partitions)
-        if (p.replicas.size() == 1 && p.replicas[0] == cfg_.node_id && p.leader == cfg_.node_id)
-          out.emplace_back(name, p.partition);
-    return out;
-  });
-  for (const auto& [topic, partition] : mine) {
-    {
-      std::shared_lock g(logs_mu_);
-      if (logs_->get(topic, partition)) continue;
+  // Single-replica partitions this broker leads (placed here by any
+  // broker's CreateTopics, or led here again) are declared to the log
+  // manager: the partitions that changed since the last call, so that the
+  // work follows the metadata's changes, not its size.
+  std::lock_guard g(assigned_mu_);
+  struct mine {
+    std::string topic;
+    std::vector<int32_t> partitions;
+    std::map<std::string, std::string> overrides;
+  };
+  std::vector<mine> found;
+  std::vector<std::string> removed;
+  store_->read([&](const metadata::image& i) {
+    const auto changes = i.changes_since(assigned_seen_);
+    assigned_seen_ = changes.version;
+    removed = changes.removed;
+    for (const auto& name : changes.topics) {
+      const auto* t = i.find(name);
+      if (t == nullptr) continue;
+      mine m{name, {}, t->configs};
+      for (size_t p = 0; p < t->partitions.size(); ++p) {
+        const auto& pr = t->partitions[p];
+        if (t->changed_since(p, changes.since) && pr.replicas.size() == 1 && pr.replicas[0] == cfg_.node_id &&
+            pr.leader == cfg_.node_id)
+          m.partitions.push_back(static_cast<int32_t>(p));
+      }
+      if (!m.partitions.empty()) found.push_back(std::move(m));
     }
-    std::unique_lock g(logs_mu_);
-    if (auto s = open_logs(topic); !s) log::error("opening the logs of {}: {}", topic, s.message());
+  });
+  // A removed topic's logs go here too, whichever broker deleted it. Not
+  // when the name is back in the image: appends to the new topic may have
+  // begun (they run under the shared lock and check the image, so with
+  // the lock held and the name absent, no log of this name holds a
+  // record of a topic that exists).
+  if (!removed.empty()) {
+    std::unique_lock logs_lock(logs_mu_);
+    for (const auto& name : removed) {
+      if (find_topic(name)) continue;
+      if (size_t n = logs_->remove_topic(name); n > 0) log::info("removed {} log(s) of the deleted topic {}", n, name);
+    }
+  }
+  for (const auto& m : found) {
+    const auto config = log_config_of(m.overrides);
+    for (int32_t p : m.partitions) logs_->declare(m.topic, p, config, true);
   }
 }
 
@@ -377,8 +394,7 @@ outcome service::make_topic(const adapter::new_topic& t, bool validate_only, ada
   if (validate_only) return {};
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::topic_already_exists, "Topic '" + t.name + "' already exists.");
-  std::unique_lock logs_lock(logs_mu_);
-  if (auto s = open_logs(t.name); !s) return outcome::fail(error::kafka_storage_error, s.message());
+  declare_logs(t.name);
   log::info("created topic {} with {} partition(s), replication factor {}", t.name, partitions, factor);
   return {};
 }
@@ -413,7 +429,7 @@ outcome service::delete_topic(const std::string& name) {
   for (const auto& p : t->partitions) {
     // Replicated partitions: each replica's broker removes its own log.
     if (p.leader != cfg_.node_id || p.replicas.size() > 1) continue;
-    if (auto s = logs_->remove(name, p.partition); !s)
+    if (auto s = logs_->remove(name, p.partition); !s && s.code() != errc::not_found)  // or already gone
       log::warn("deleting partition {}-{}: {}", name, p.partition, s.message());
   }
   log::info("deleted topic {}", name);
@@ -470,8 +486,7 @@ outcome service::create_partitions(const std::string& name, int32_t count,
   }
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::invalid_partitions, "The topic's partitions were changed meanwhile.");
-  std::unique_lock logs_lock(logs_mu_);
-  if (auto s = open_logs(name); !s) return outcome::fail(error::kafka_storage_error, s.message());
+  declare_logs(name);
   return {};
 }
 

@@ -203,9 +203,11 @@ class service final : public adapter::broker {
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
-  status open_logs(const std::string& topic);
-  // Opens the logs of single-replica partitions this broker leads that are
-  // not open yet (after every metadata change).
+  // Declares the logs of the topic's single-replica partitions this
+  // broker leads (they open at their first use).
+  void declare_logs(const std::string& topic);
+  // The same for the partitions that changed in the metadata since the
+  // last call (after every metadata change).
   void open_assigned_logs();
   // ---- configs (service_configs.cc) ----
   // The topic defaults now: the YAML's under the dynamic broker configs.
@@ -233,7 +235,10 @@ class service final : public adapter::broker {
   log::codec_hooks codec_hooks_;  // the same codecs, as kernel/log calls them
   mutable std::mutex defaults_mu_;
   std::map<std::string, std::string> defaults_;  // by topic key
-  uint64_t config_changes_seen_ = 0;             // image::config_changes() when defaults_ was made
+  std::mutex configs_mu_;                        // one refresh_configs at a time
+  uint64_t configs_seen_ = 0;                    // the image version refresh_configs last read
+  std::mutex assigned_mu_;                       // one open_assigned_logs at a time
+  uint64_t assigned_seen_ = 0;                   // the image version open_assigned_logs last read
   std::mutex admin_mu_;                          // one administrative change at a time
   std::mutex producer_ids_mu_;
   int64_t next_producer_id_ = 0;  // the block being handed out: [next, end)

@@ -56,38 +56,39 @@ log::log_config service::log_config_of(const std::map<std::string, std::string>&
 }
 
 void service::refresh_configs() {
-  struct seen {
-    uint64_t changes;
-    std::map<std::string, std::string> dynamic;
-    struct topic {
-      std::string name;
-      size_t partitions;
-      std::map<std::string, std::string> overrides;
-    };
-    std::vector<topic> topics;
+  // The topics whose configs changed since the last call; all of them
+  // when the dynamic broker configs (every topic's defaults) changed.
+  std::lock_guard g(configs_mu_);
+  struct topic {
+    std::string name;
+    size_t partitions;
+    std::map<std::string, std::string> overrides;
   };
-  {
-    const uint64_t changes = store_->read([](const metadata::image& i) { return i.config_changes(); });
-    std::lock_guard g(defaults_mu_);
-    if (changes == config_changes_seen_) return;
-  }
-  seen now = store_->read([&](const metadata::image& i) {
-    seen s{i.config_changes(), dynamic_for(i, cfg_.node_id), {}};
-    for (const auto& [name, t] : i.topics()) s.topics.push_back({name, t.partitions.size(), t.configs});
-    return s;
+  std::vector<topic> topics;
+  std::optional<std::map<std::string, std::string>> dynamic;
+  store_->read([&](const metadata::image& i) {
+    const auto changes = i.changes_since(configs_seen_);
+    configs_seen_ = changes.version;
+    if (changes.broker_configs) {
+      dynamic = dynamic_for(i, cfg_.node_id);
+      for (const auto& [name, t] : i.topics()) topics.push_back({name, t.partitions.size(), t.configs});
+      return;
+    }
+    for (const auto& name : changes.topics)
+      if (const auto* t = i.find(name); t && t->configured > changes.since)
+        topics.push_back({name, t->partitions.size(), t->configs});
   });
-  auto defaults = topic_defaults(cfg_, now.dynamic);
-  {
-    std::lock_guard g(defaults_mu_);
-    defaults_ = defaults;
-    config_changes_seen_ = now.changes;
+  if (dynamic) {
+    auto defaults = topic_defaults(cfg_, *dynamic);
+    std::lock_guard d(defaults_mu_);
+    defaults_ = std::move(defaults);
   }
+  const auto defaults = current_defaults();
   std::shared_lock logs(logs_mu_);
-  for (const auto& t : now.topics) {
+  for (const auto& t : topics) {
     const auto config = to_log_config(cfg_, defaults, t.overrides);
-    for (size_t p = 0; p < t.partitions; ++p)  // only those that change: an append may be reading it
-      if (auto l = logs_->get(t.name, static_cast<int32_t>(p)); l && !((*l)->config() == config))
-        logs_->set_config(t.name, static_cast<int32_t>(p), config);
+    // Open or not: a log not open takes it when it opens.
+    for (size_t p = 0; p < t.partitions; ++p) logs_->set_config(t.name, static_cast<int32_t>(p), config);
   }
 }
 

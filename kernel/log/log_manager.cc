@@ -50,6 +50,7 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
           name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
         continue;
       auto e = std::make_shared<entry>();
+      e->name = name;
       e->dir = d.path();
       e->config = m->options_.defaults;
       if (!m->partitions_.emplace(name, std::move(e)).second)
@@ -63,46 +64,92 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
   return m;
 }
 
-result<partition_log*> log_manager::open_entry(entry& e) {
-  std::lock_guard lock(e.open_mu);
-  if (e.log) return e.log.get();
-  auto l = partition_log::open(e.dir, e.config);
-  if (!l) return l.error();
-  e.log = std::move(*l);
-  return e.log.get();
+result<partition_log*> log_manager::open_entry(const std::shared_ptr<entry>& e) {
+  {
+    std::lock_guard lock(e->open_mu);
+    if (e->log) return e->log.get();
+    auto l = partition_log::open(e->dir, e->config);
+    if (!l) return l.error();
+    if (e->alone) (*l)->set_high_watermark((*l)->log_end_offset());
+    e->log = std::move(*l);
+  }
+  // Listed for the periodic work, unless `remove` took it away meanwhile
+  // (it marks the entry gone under mu_).
+  std::lock_guard lock(mu_);
+  if (!e->gone) open_[e->name] = e;
+  return e->log.get();
 }
 
 result<partition_log*> log_manager::get(const std::string& topic, int32_t partition) {
-  entry* e = nullptr;
+  std::shared_ptr<entry> e;
   {
     std::lock_guard lock(mu_);
     auto it = partitions_.find(folder_name(topic, partition));
     if (it == partitions_.end())
       return status(errc::not_found, "no log for partition " + folder_name(topic, partition));
-    e = it->second.get();
+    e = it->second;
   }
-  return open_entry(*e);
+  return open_entry(e);
+}
+
+bool log_manager::known(const std::string& topic, int32_t partition) const {
+  std::lock_guard lock(mu_);
+  return partitions_.count(folder_name(topic, partition)) != 0;
+}
+
+result<std::shared_ptr<log_manager::entry>> log_manager::entry_for(const std::string& name, const log_config& config) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return status(errc::io, "log manager is closed");
+  auto it = partitions_.find(name);
+  if (it == partitions_.end()) {
+    auto least = std::min_element(per_dir_.begin(), per_dir_.end(),
+                                  [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto fresh = std::make_shared<entry>();
+    fresh->name = name;
+    fresh->dir = least->first / name;
+    fresh->config = config;
+    ++least->second;
+    it = partitions_.emplace(name, std::move(fresh)).first;
+  }
+  return it->second;
+}
+
+void log_manager::note_config(const std::shared_ptr<entry>& e, bool compact) {
+  std::lock_guard lock(mu_);
+  if (compact && !e->gone)
+    compacted_[e->name] = e;
+  else if (!compact)
+    compacted_.erase(e->name);
 }
 
 result<partition_log*> log_manager::create(const std::string& topic, int32_t partition, const log_config& config) {
-  const std::string name = folder_name(topic, partition);
-  entry* e = nullptr;
+  auto e = entry_for(folder_name(topic, partition), config);
+  if (!e) return e.error();
+  bool compact = false;
   {
-    std::lock_guard lock(mu_);
-    if (stopping_) return status(errc::io, "log manager is closed");
-    auto it = partitions_.find(name);
-    if (it == partitions_.end()) {
-      auto least = std::min_element(per_dir_.begin(), per_dir_.end(),
-                                    [](const auto& a, const auto& b) { return a.second < b.second; });
-      auto fresh = std::make_shared<entry>();
-      fresh->dir = least->first / name;
-      fresh->config = config;
-      ++least->second;
-      it = partitions_.emplace(name, std::move(fresh)).first;
-    }
-    e = it->second.get();
+    std::lock_guard lock((*e)->open_mu);
+    (*e)->alone = false;  // its replica keeps the high watermark
+    compact = (*e)->config.cleanup_compact;
   }
+  note_config(*e, compact);
   return open_entry(*e);
+}
+
+void log_manager::declare(const std::string& topic, int32_t partition, const log_config& config, bool alone) {
+  auto e = entry_for(folder_name(topic, partition), config);
+  if (!e) return;
+  {
+    std::lock_guard lock((*e)->open_mu);
+    if (!((*e)->config == config)) {
+      (*e)->config = config;
+      if ((*e)->log) (*e)->log->set_config(config);
+    }
+    // A log that had another replica (whose replica kept the watermark)
+    // now has none; one already alone keeps what its appends set.
+    if (alone && !(*e)->alone && (*e)->log) (*e)->log->set_high_watermark((*e)->log->log_end_offset());
+    (*e)->alone = alone;
+  }
+  note_config(*e, config.cleanup_compact);
 }
 
 status log_manager::remove(const std::string& topic, int32_t partition) {
@@ -113,9 +160,11 @@ status log_manager::remove(const std::string& topic, int32_t partition) {
     if (it == partitions_.end()) return status(errc::not_found, "no log for " + folder_name(topic, partition));
     e = std::move(it->second);
     partitions_.erase(it);
+    open_.erase(e->name);
+    compacted_.erase(e->name);
     --per_dir_[e->dir.parent_path()];
+    e->gone = true;  // a cleaner pass on it ends at its next step; open_entry lists it no more
   }
-  e->gone = true;  // a cleaner pass on it ends at its next step
   std::lock_guard cleaning(e->clean_mu);
   std::lock_guard lock(e->open_mu);
   if (e->log) (void)e->log->close();
@@ -126,17 +175,38 @@ status log_manager::remove(const std::string& topic, int32_t partition) {
   return {};
 }
 
+size_t log_manager::remove_topic(const std::string& topic) {
+  std::vector<int32_t> partitions;
+  {
+    std::lock_guard lock(mu_);
+    const std::string prefix = topic + "-";
+    for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it) {
+      const std::string rest = it->first.substr(prefix.size());
+      // "t-x-1" starts with "t-" too: only digits follow a partition's topic.
+      if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos)
+        partitions.push_back(std::stoi(rest));
+    }
+  }
+  size_t removed = 0;
+  for (int32_t p : partitions) removed += remove(topic, p).ok() ? 1 : 0;
+  return removed;
+}
+
 void log_manager::set_config(const std::string& topic, int32_t partition, const log_config& config) {
-  entry* e = nullptr;
+  std::shared_ptr<entry> e;
   {
     std::lock_guard lock(mu_);
     auto it = partitions_.find(folder_name(topic, partition));
     if (it == partitions_.end()) return;
-    e = it->second.get();
+    e = it->second;
   }
-  std::lock_guard lock(e->open_mu);
-  e->config = config;
-  if (e->log) e->log->set_config(config);
+  {
+    std::lock_guard lock(e->open_mu);
+    if (e->config == config) return;  // an append may be reading it
+    e->config = config;
+    if (e->log) e->log->set_config(config);
+  }
+  note_config(e, config.cleanup_compact);
 }
 
 size_t log_manager::partition_count() const {
@@ -146,20 +216,15 @@ size_t log_manager::partition_count() const {
 
 size_t log_manager::open_count() const {
   std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [name, e] : partitions_) {
-    std::lock_guard el(e->open_mu);
-    n += e->log ? 1 : 0;
-  }
-  return n;
+  return open_.size();
 }
 
 void log_manager::run_periodic(bool with_retention) {
   std::vector<std::shared_ptr<entry>> all;
   {
     std::lock_guard lock(mu_);
-    all.reserve(partitions_.size());
-    for (const auto& [name, e] : partitions_) all.push_back(e);
+    all.reserve(open_.size());
+    for (const auto& [name, e] : open_) all.push_back(e);
   }
   for (const auto& e : all) {
     // Under the entry's lock, so that `remove` cannot close it meanwhile.
@@ -192,11 +257,13 @@ size_t log_manager::run_cleaner() {
   std::vector<std::shared_ptr<entry>> all;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [name, e] : partitions_) all.push_back(e);
+    for (const auto& [name, e] : compacted_) all.push_back(e);
   }
   // The logs that are due, dirtiest first.
   std::vector<std::pair<double, std::shared_ptr<entry>>> due;
   for (const auto& e : all) {
+    if (cleaner_stop_) break;
+    if (!open_entry(e)) continue;
     std::lock_guard el(e->open_mu);
     if (!e->log || !e->log->config().cleanup_compact) continue;
     const auto view = e->log->cleaning_view();
@@ -279,6 +346,8 @@ status log_manager::close_all() {
     e->log.reset();
   }
   partitions_.clear();
+  open_.clear();
+  compacted_.clear();
   return first;
 }
 

@@ -56,9 +56,19 @@ class log_manager {
   // Creates the partition's folder (in the log dir holding the fewest
   // partitions) and opens it; an existing partition is returned as is.
   result<partition_log*> create(const std::string& topic, int32_t partition, const log_config& config);
+  // Makes a partition known, with its config, without opening it or
+  // touching the disk: its folder and files are made at its first use
+  // (`get`), so a broker that holds many partitions pays for those that
+  // are used. `alone`: no other replica, so its high watermark is its log
+  // end (set when it opens, and now if it is open and had a replica).
+  void declare(const std::string& topic, int32_t partition, const log_config& config, bool alone);
+  // Whether the partition is known (declared, created or found on disk).
+  bool known(const std::string& topic, int32_t partition) const;
   // Closes the log and deletes its folder.
   status remove(const std::string& topic, int32_t partition);
-  // Topic configs: applied now if open, else when it opens.
+  // Removes every partition of `topic` held here; returns how many.
+  size_t remove_topic(const std::string& topic);
+  // Topic configs: applied now if open (and different), else when it opens.
   void set_config(const std::string& topic, int32_t partition, const log_config& config);
 
   size_t partition_count() const;
@@ -71,11 +81,13 @@ class log_manager {
   std::vector<partition_usage> usage() const;
   const std::vector<std::filesystem::path>& dirs() const noexcept { return options_.dirs; }
   size_t open_count() const;
-  // Runs every open log's periodic work once (the background thread's body).
+  // Runs every open log's periodic work once (the background thread's
+  // body): a partition never opened costs it nothing.
   void run_periodic(bool with_retention);
   // Runs a cleaner pass over every compacted log that is due, dirtiest
-  // first (the cleaner thread's body; tests call it directly). Returns how
-  // many logs were cleaned.
+  // first (the cleaner thread's body; tests call it directly). A compacted
+  // log not open yet is opened to be looked at. Returns how many logs were
+  // cleaned.
   size_t run_cleaner();
   cleaner_stats cleaner() const;
   // Closes every open log cleanly; the manager is unusable after.
@@ -85,23 +97,32 @@ class log_manager {
 
  private:
   struct entry {
+    std::string name;  // <topic>-<partition>
     std::filesystem::path dir;
     log_config config;
     std::mutex open_mu;  // serialises the first open
     std::unique_ptr<partition_log> log;
+    bool alone = false;  // the high watermark is the log end (`declare`)
     // Held by the cleaner while it works on the log (not open_mu: appends
     // call `get`). `remove` sets `gone`, which ends a pass, then takes it.
     std::mutex clean_mu;
     std::atomic<bool> gone{false};
   };
   explicit log_manager(log_manager_options options);
-  result<partition_log*> open_entry(entry& e);
+  result<partition_log*> open_entry(const std::shared_ptr<entry>& e);
+  // The partition's entry, made (in the emptiest log dir) if it is new.
+  result<std::shared_ptr<entry>> entry_for(const std::string& name, const log_config& config);
   void background_loop();
   void cleaner_loop();
 
   log_manager_options options_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<entry>> partitions_;  // by folder name
+  std::map<std::string, std::shared_ptr<entry>> open_;        // those opened, for the periodic work
+  std::map<std::string, std::shared_ptr<entry>> compacted_;   // those whose config compacts, for the cleaner
+  // Keeps `compacted_` in step with an entry's config (call without the
+  // entry's lock; takes mu_).
+  void note_config(const std::shared_ptr<entry>& e, bool compact);
   std::map<std::filesystem::path, size_t> per_dir_;
   bool stopping_ = false;
   std::condition_variable wake_;

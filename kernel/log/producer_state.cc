@@ -1,7 +1,5 @@
 #include "kernel/log/producer_state.h"
 
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "kernel/base/crc32c.h"
@@ -96,9 +94,9 @@ status producer_state::write_snapshot(const std::filesystem::path& file, int64_t
 }
 
 std::optional<int64_t> producer_state::read_snapshot(const std::filesystem::path& file, int64_t now_ms) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::vector<uint8_t> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = read_file(file);
+  if (!read) return std::nullopt;
+  const std::vector<uint8_t>& all = *read;
   if (all.size() < 28 || all[0] != 'M' || all[1] != 'P' || all[2] != 'S' || all[3] != '1') return std::nullopt;
   std::span<const uint8_t> body(all.data() + 12, all.size() - 12);
   if (static_cast<uint32_t>(get64(all.data() + 4)) != crc32c::value(body)) return std::nullopt;

@@ -7,7 +7,36 @@
 
 namespace mosaic::metadata {
 
+void image::touch(topic_state& t) {
+  if (t.changed != 0) by_change_.erase(t.changed);
+  t.changed = version_;
+  by_change_[version_] = t.name;
+}
+
+void image::continue_from(const image& previous) {
+  version_ = previous.version_ + 1;
+  forgotten_ = version_;
+  brokers_changed_ = broker_configs_changed_ = version_;
+}
+
+image_changes image::changes_since(uint64_t since) const {
+  image_changes c;
+  c.since = since;
+  c.version = version_;
+  if (since == 0 || since < forgotten_) {
+    c.everything = c.brokers = c.broker_configs = true;
+    for (const auto& [name, t] : topics_) c.topics.push_back(name);
+    return c;
+  }
+  c.brokers = brokers_changed_ > since;
+  c.broker_configs = broker_configs_changed_ > since;
+  for (auto it = by_change_.upper_bound(since); it != by_change_.end(); ++it) c.topics.push_back(it->second);
+  for (auto it = removed_.upper_bound(since); it != removed_.end(); ++it) c.removed.push_back(it->second);
+  return c;
+}
+
 void image::apply(const record& rec) {
+  ++version_;
   std::visit(
       [&](const auto& r) {
         using T = std::decay_t<decltype(r)>;
@@ -18,23 +47,34 @@ void image::apply(const record& rec) {
           t.name = r.name;
           t.id = r.id;
           names_[r.id] = r.name;
+          t.created = version_;
+          touch(t);
         } else if constexpr (std::is_same_v<T, partition_record>) {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
-          auto& parts = topics_[n->second].partitions;
-          if (parts.size() <= static_cast<size_t>(r.partition)) parts.resize(static_cast<size_t>(r.partition) + 1);
-          parts[static_cast<size_t>(r.partition)] = r;
+          auto& t = topics_[n->second];
+          const auto p = static_cast<size_t>(r.partition);
+          if (t.partitions.size() <= p) {
+            t.partitions.resize(p + 1);
+            t.partition_changed.resize(p + 1);
+          }
+          t.partitions[p] = r;
+          t.partition_changed[p] = version_;
+          touch(t);
         } else if constexpr (std::is_same_v<T, config_record>) {
           std::map<std::string, std::string>* configs = nullptr;
           ++config_changes_;
           if (r.resource_type == 4) {
             configs = &broker_configs_[r.resource_name];
+            broker_configs_changed_ = version_;
           } else if (r.resource_type == 32) {
             configs = &group_configs_[r.resource_name];
           } else {
             auto t = topics_.find(r.resource_name);
             if (t == topics_.end()) return;
             configs = &t->second.configs;
+            t->second.configured = version_;
+            touch(t->second);
           }
           if (r.value)
             (*configs)[r.name] = *r.value;
@@ -47,21 +87,34 @@ void image::apply(const record& rec) {
           next_producer_id_block_ = std::max(next_producer_id_block_, r.next_block_start);
         } else if constexpr (std::is_same_v<T, broker_record>) {
           brokers_[r.id] = r;
+          brokers_changed_ = version_;
         } else if constexpr (std::is_same_v<T, partition_change_record>) {
           auto n = names_.find(r.state.topic_id);
           if (n == names_.end()) return;
-          auto& parts = topics_[n->second].partitions;
-          if (static_cast<size_t>(r.state.partition) < parts.size())
-            parts[static_cast<size_t>(r.state.partition)] = r.state;
+          auto& t = topics_[n->second];
+          const auto p = static_cast<size_t>(r.state.partition);
+          if (p < t.partitions.size()) {
+            t.partitions[p] = r.state;
+            t.partition_changed[p] = version_;
+            touch(t);
+          }
         } else if constexpr (std::is_same_v<T, broker_fence_record>) {
           auto b = brokers_.find(r.id);
           if (b != brokers_.end() && b->second.epoch == r.epoch) {
             b->second.fenced = r.fenced;
             b->second.shutting_down = r.fenced && r.shutdown;
+            brokers_changed_ = version_;
           }
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
+          auto t = topics_.find(n->second);
+          if (t != topics_.end()) by_change_.erase(t->second.changed);
+          removed_[version_] = n->second;
+          while (removed_.size() > removals_kept) {
+            forgotten_ = removed_.begin()->first;  // a reader from before it missed it
+            removed_.erase(removed_.begin());
+          }
           topics_.erase(n->second);
           names_.erase(n);
         }

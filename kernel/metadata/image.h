@@ -20,6 +20,34 @@ struct topic_state {
   std::map<std::string, std::string> configs;  // topic overrides only
   // What the produce path reads, typed when its config record is applied.
   std::optional<int64_t> min_insync_replicas;  // min.insync.replicas, if overridden
+  // Image versions (see `image::changes_since`): when the topic was made,
+  // when its configs last changed, when each partition last changed, and
+  // the latest of all of them.
+  uint64_t created = 0;
+  uint64_t configured = 0;
+  std::vector<uint64_t> partition_changed;
+  uint64_t changed = 0;
+  // Whether partition `p` may look different to a reader that last looked
+  // at version `since` (it, or the topic's configs, changed after).
+  bool changed_since(size_t p, uint64_t since) const noexcept {
+    return created > since || configured > since || (p < partition_changed.size() && partition_changed[p] > since);
+  }
+};
+
+// What changed in the image after a version a reader kept
+// (`image::changes_since`): for those that act on the image after every
+// entry (the replica manager, the broker's logs and configs), so that
+// their work follows what changed, not the size of the cluster.
+struct image_changes {
+  uint64_t since = 0;    // the version asked from
+  uint64_t version = 0;  // the image's version now: ask from it next time
+  // Asked from 0, or from before what the image remembers (a snapshot was
+  // restored since, or too many topics were removed): read all of it.
+  bool everything = false;
+  bool brokers = false;              // a registration or a fencing
+  bool broker_configs = false;       // dynamic broker configs (every topic's defaults)
+  std::vector<std::string> topics;   // made or changed (partitions or configs)
+  std::vector<std::string> removed;  // removed (a name may be in both: removed, then made again)
 };
 
 class image {
@@ -51,6 +79,13 @@ class image {
     return group_configs_;
   }
   uint64_t config_changes() const noexcept { return config_changes_; }
+  // Every applied record moves the version on by one.
+  uint64_t version() const noexcept { return version_; }
+  image_changes changes_since(uint64_t since) const;
+  // Before a snapshot's records are applied to a fresh image: its versions
+  // go on from `previous`'s, and a reader that asks from before them
+  // reads everything.
+  void continue_from(const image& previous);
   int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
   const std::map<int32_t, broker_record>& brokers() const noexcept { return brokers_; }
 
@@ -63,6 +98,18 @@ class image {
   uint64_t config_changes_ = 0;
   int64_t next_producer_id_block_ = 0;
   std::map<int32_t, broker_record> brokers_;
+
+  // Versions: the topics by their latest change (one entry each), the
+  // removals remembered (at most `removals_kept`), and before which a
+  // reader must read everything.
+  void touch(topic_state& t);
+  static constexpr size_t removals_kept = 65536;
+  uint64_t version_ = 0;
+  uint64_t forgotten_ = 0;
+  uint64_t brokers_changed_ = 0;
+  uint64_t broker_configs_changed_ = 0;
+  std::map<uint64_t, std::string> by_change_;
+  std::map<uint64_t, std::string> removed_;
 };
 
 }  // namespace mosaic::metadata

@@ -147,7 +147,9 @@ status metadata_store::load() {
   cb.restore = [this](int64_t offset, const std::vector<record>& records) {
     {
       std::lock_guard g(mu_);
-      image_ = image{};
+      image fresh;
+      fresh.continue_from(image_);
+      image_ = std::move(fresh);
       for (const auto& r : records) image_.apply(r);
       applied_ = offset;
     }

@@ -5,8 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "kernel/base/bytes.h"
 #include "kernel/base/crc32c.h"
@@ -52,11 +50,10 @@ std::vector<uint8_t> sealed(int32_t version, const std::vector<uint8_t>& body) {
 }
 
 result<std::optional<std::vector<uint8_t>>> read_sealed(const std::filesystem::path& p, int32_t version) {
-  std::error_code ec;
-  if (!std::filesystem::exists(p, ec)) return std::optional<std::vector<uint8_t>>{};
-  std::ifstream in(p, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return status(errc::io, "cannot read " + p.string());
+  auto read = read_file(p);
+  if (!read && read.error().code() == errc::not_found) return std::optional<std::vector<uint8_t>>{};
+  if (!read) return read.error();
+  const std::vector<uint8_t>& bytes = *read;
   if (bytes.size() < 8) return status(errc::corrupt, p.string() + " is truncated");
   byte_reader r(std::span<const uint8_t>(bytes).first(8));
   const int32_t v = r.i32();
@@ -129,8 +126,9 @@ status file_storage::read_all() {
   const auto path = dir_ / "log";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) return errno_status("cannot open " + path.string());
-  std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = read_file(path);
+  if (!read) return read.error();
+  const std::vector<uint8_t>& bytes = *read;
   size_t at = 0;
   while (bytes.size() - at >= record_header) {
     byte_reader h(std::span<const uint8_t>(bytes).subspan(at, record_header));

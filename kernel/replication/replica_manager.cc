@@ -197,36 +197,92 @@ void replica_manager::refresh() {
     metadata::partition_record rec;
     int min_insync;
   };
+  // What this pass looks at: the partitions that changed since the last
+  // one (all of them on the first pass, after a snapshot, or when the
+  // brokers changed: their epochs go to every replica).
   std::map<key, wanted> want;
-  std::set<key> here;  // partitions with a replica on this broker, any factor
+  std::vector<std::pair<key, bool>> gone;  // slots to drop, and whether the log goes too
+  std::vector<std::string> removed;
+  bool brokers_changed = false;
   std::map<int32_t, int64_t> epochs;
   std::map<int32_t, std::pair<std::string, int32_t>> peers;
   bool acting = false;
   store_->read([&](const metadata::image& img) {
     auto me = img.brokers().find(opts_.self);
     acting = me != img.brokers().end() && me->second.epoch == broker_epoch_;
+    // A broker acts on its partitions only once the metadata has taken in
+    // its current registration (and with it, what its restart changed).
+    if (!acting) return;
+    const auto changes = img.changes_since(acting_ ? seen_ : 0);
+    seen_ = changes.version;
+    brokers_changed = changes.brokers;
+    removed = changes.removed;
     for (const auto& [id, b] : img.brokers()) {
       epochs[id] = b.epoch;
       if (b.replication_port > 0) peers[id] = {b.host, b.replication_port};
     }
-    for (const auto& [name, t] : img.topics()) {
-      const int min_insync = policy_for(t, opts_.controller).min_insync;
-      for (const auto& p : t.partitions) {
-        if (std::find(p.replicas.begin(), p.replicas.end(), opts_.self) == p.replicas.end()) continue;
-        here.insert({name, p.partition});
-        if (p.replicas.size() > 1) want[{name, p.partition}] = wanted{p, min_insync};
-      }
+    // Slots change on this (the endpoint) thread only; others read them.
+    std::shared_lock g(slots_mu_);
+    // Wanted: a replica here and others elsewhere. A slot no longer wanted
+    // goes, and its log with it unless this broker still holds a replica
+    // (down to one replica, the broker's plain path serves it).
+    auto look = [&](const metadata::topic_state& t, size_t p, int min_insync) {
+      const auto& pr = t.partitions[p];
+      const key k{t.name, pr.partition};
+      const bool here = std::find(pr.replicas.begin(), pr.replicas.end(), opts_.self) != pr.replicas.end();
+      if (here && pr.replicas.size() > 1)
+        want[k] = wanted{pr, min_insync};
+      else if (!changes.everything && slots_.count(k) != 0)
+        gone.emplace_back(k, !here);
+    };
+    for (const auto& name : changes.topics) {
+      const auto* t = img.find(name);
+      if (t == nullptr) continue;
+      const int min_insync = policy_for(*t, opts_.controller).min_insync;
+      for (size_t p = 0; p < t->partitions.size(); ++p)
+        if (t->changed_since(p, changes.since)) look(*t, p, min_insync);
     }
+    auto current = [&](const key& k) -> const metadata::partition_record* {
+      const auto* t = img.find(k.first);
+      if (t == nullptr || k.second < 0 || k.second >= static_cast<int32_t>(t->partitions.size())) return nullptr;
+      return &t->partitions[static_cast<size_t>(k.second)];
+    };
+    if (changes.everything) {
+      // Every slot not wanted goes, those of topics that are gone included.
+      for (const auto& [k, sl] : slots_) {
+        if (want.count(k) != 0) continue;
+        const auto* pr = current(k);
+        gone.emplace_back(
+            k, pr == nullptr || std::find(pr->replicas.begin(), pr->replicas.end(), opts_.self) == pr->replicas.end());
+      }
+      return;
+    }
+    if (!changes.brokers) return;
+    // New broker epochs: every replica here hears of them.
+    for (const auto& [k, sl] : slots_)
+      if (want.count(k) == 0 && current(k) != nullptr) {
+        const auto* t = img.find(k.first);
+        look(*t, static_cast<size_t>(k.second), policy_for(*t, opts_.controller).min_insync);
+      }
   });
-  // A broker acts on its partitions only once the metadata has taken in
-  // its current registration (and with it, what its restart changed).
   if (!acting) return;
   acting_ = true;
-  for (const auto& [id, addr] : peers) {
-    auto it = peers_.find(id);
-    if (it != peers_.end() && it->second == addr) continue;
-    peers_[id] = addr;
-    if (id != opts_.self) ep_->set_peer(id, addr.first, static_cast<uint16_t>(addr.second));
+  if (brokers_changed)
+    for (const auto& [id, addr] : peers) {
+      auto it = peers_.find(id);
+      if (it != peers_.end() && it->second == addr) continue;
+      peers_[id] = addr;
+      if (id != opts_.self) ep_->set_peer(id, addr.first, static_cast<uint16_t>(addr.second));
+    }
+  // Removed topics first (a name made again comes back below, anew).
+  for (const auto& topic : removed) {
+    std::vector<key> of_topic;
+    {
+      std::shared_lock g(slots_mu_);
+      for (auto it = slots_.lower_bound({topic, INT32_MIN}); it != slots_.end() && it->first.first == topic; ++it)
+        of_topic.push_back(it->first);
+    }
+    for (const auto& k : of_topic) drop(k, true);
   }
   const int64_t now = now_ms();
   for (const auto& [k, w] : want) {
@@ -266,15 +322,7 @@ void replica_manager::refresh() {
     }
     drain(s);
   }
-  std::vector<key> gone;
-  {
-    std::shared_lock g(slots_mu_);
-    for (const auto& [k, s] : slots_)
-      if (!want.count(k)) gone.push_back(k);
-  }
-  // Deleted, or reassigned away: the local copy goes too. (Down to one
-  // replica here, the broker's plain path keeps serving the log.)
-  for (const auto& k : gone) drop(k, here.count(k) == 0);
+  for (const auto& [k, remove_log] : gone) drop(k, remove_log);
   if (opts_.on_metadata) opts_.on_metadata();
 }
 
@@ -650,7 +698,16 @@ void replica_manager::controller_pass() {
     if (!settled)
       for (const auto& [id, b] : img.brokers())
         if (!listed.count(id)) c.unknown.insert(id);
+    // What reconcile decides follows from the image and who answers: when
+    // neither changed since a pass that decided nothing, this one would
+    // not either (and it reads every partition).
+    const quiet now_seen{img.version(), c.heard, c.unknown};
+    if (!rebalance && quiet_ && *quiet_ == now_seen) return std::vector<metadata::record>{};
     auto out = reconcile(img, c, opts_.controller);
+    if (out.empty())
+      quiet_ = now_seen;
+    else
+      quiet_.reset();
     // Preferred leaders lead again, in a pass of their own (never mixed
     // with fencing, whose changes name the same partition epochs).
     if (out.empty() && rebalance) {

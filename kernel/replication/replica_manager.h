@@ -184,6 +184,7 @@ class replica_manager {
   // Endpoint thread only.
   int64_t broker_epoch_ = -1;
   bool acting_ = false;
+  uint64_t seen_ = 0;  // the image version the last refresh read
   std::map<uint64_t, waiter> waiters_;
   uint64_t next_wait_ = 1;
   std::map<int32_t, std::pair<std::string, int32_t>> peers_;
@@ -199,6 +200,13 @@ class replica_manager {
   bool stopping_ = false;
   std::thread control_;
   int64_t quorum_term_ = 0;
+  // The image version and contact of the last pass that decided nothing.
+  struct quiet {
+    uint64_t version;
+    std::set<int32_t> heard, unknown;
+    bool operator==(const quiet&) const = default;
+  };
+  std::optional<quiet> quiet_;
   std::chrono::steady_clock::time_point leading_since_{};
   std::chrono::steady_clock::time_point next_rebalance_{};
   std::set<std::tuple<int32_t, int64_t, bool>> logged_;  // fence decisions logged (broker, epoch, fenced)

@@ -407,5 +407,31 @@ TEST(log_cleaner, the_log_manager_cleans_compacted_logs_and_leaves_the_others) {
   EXPECT_TRUE((*m)->remove("compact", 0).ok());
 }
 
+TEST(log_cleaner, a_compacted_log_nobody_opened_since_a_restart_is_cleaned_too) {
+  scratch_dir d;
+  log_manager_options o;
+  o.dirs = {d.path()};
+  o.background = false;
+  {
+    auto m = log_manager::open(o);
+    ASSERT_TRUE(m.ok());
+    auto l = (*m)->create("compact", 0, compacted());
+    ASSERT_TRUE(l.ok());
+    write_rounds(**l, 5);
+    settle(**l);
+    ASSERT_TRUE((*m)->close_all().ok());
+  }
+  // Restarted: the broker declares the partition with its config, and
+  // nothing reads it; the cleaner opens it to look.
+  auto m = log_manager::open(o);
+  ASSERT_TRUE(m.ok());
+  (*m)->declare("compact", 0, compacted(), true);
+  (*m)->declare("idle", 0, compacted(), true);
+  EXPECT_EQ((*m)->open_count(), 0u);
+  EXPECT_EQ((*m)->run_cleaner(), 1u);
+  EXPECT_GT((*m)->cleaner().records_removed, 0u);
+  EXPECT_EQ((*m)->open_count(), 2u) << "both compacted logs were looked at";
+}
+
 }  // namespace
 }  // namespace mosaic::log

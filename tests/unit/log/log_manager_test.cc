@@ -75,5 +75,38 @@ TEST(log_manager, periodic_work_applies_retention) {
   EXPECT_LT((*l)->segment_count(), before);
 }
 
+TEST(log_manager, a_declared_partition_touches_the_disk_only_when_first_used) {
+  scratch_dir d;
+  auto m = log_manager::open(options({d.path()}));
+  ASSERT_TRUE(m.ok());
+  for (int p = 0; p < 100; ++p) (*m)->declare("many", p, {}, true);
+  EXPECT_EQ((*m)->partition_count(), 100u);
+  EXPECT_EQ((*m)->open_count(), 0u);
+  EXPECT_TRUE((*m)->known("many", 42));
+  EXPECT_FALSE((*m)->known("many", 100));
+  EXPECT_TRUE(std::filesystem::is_empty(d.path())) << "no folder before the first use";
+  // The periodic work visits open logs only: it opens nothing.
+  (*m)->run_periodic(true);
+  EXPECT_EQ((*m)->open_count(), 0u);
+  auto l = (*m)->get("many", 7);
+  ASSERT_TRUE(l.ok()) << l.error().message();
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "many-7"));
+  auto b = batch("x");
+  ASSERT_TRUE((*l)->append(b, 0).ok());
+  ASSERT_TRUE((*m)->close_all().ok());
+
+  // After a restart, a partition alone on this broker opens with its high
+  // watermark at its end (no replica to wait for); one declared with
+  // others starts where its replica will set it.
+  auto again = log_manager::open(options({d.path()}));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->partition_count(), 1u) << "only the used partition has a folder";
+  (*again)->declare("many", 7, {}, true);
+  auto reopened = (*again)->get("many", 7);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->high_watermark(), 1);
+  EXPECT_EQ((*again)->open_count(), 1u);
+}
+
 }  // namespace
 }  // namespace mosaic::log
