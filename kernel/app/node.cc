@@ -56,8 +56,8 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
   if (!svc) return svc.error();
   service_ = std::move(*svc);
-  log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(), service_->topics().size(),
-            store_->applied_offset());
+  log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(),
+            store_->read([](const metadata::image& i) { return i.topics().size(); }), store_->applied_offset());
 
   group_io_ = std::make_unique<broker_group_io>(service_.get());
   // The group coordinator keeps its groups in the partitions of

@@ -40,12 +40,17 @@ std::optional<std::string> check_topic_name(const std::string& name) {
   return std::nullopt;
 }
 
-adapter::topic_info to_info(const metadata::topic_state& t, const metadata::image* img) {
+// The topic's partitions [first, first + count) (all by default).
+adapter::topic_info to_info(const metadata::topic_state& t, const metadata::image* img, size_t first = 0,
+                            size_t count = SIZE_MAX) {
   adapter::topic_info info;
   info.name = t.name;
   info.id = t.id;
   info.internal = t.name.rfind("__", 0) == 0;
-  for (const auto& p : t.partitions) {
+  const size_t end = first + std::min(count, t.partitions.size() - std::min(first, t.partitions.size()));
+  info.partitions.reserve(end > first ? end - first : 0);
+  for (size_t i = first; i < end; ++i) {
+    const auto& p = t.partitions[i];
     adapter::partition_info pi;
     pi.partition = p.partition;
     pi.leader = p.leader;
@@ -140,9 +145,15 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
     return status(errc::config, "cluster.id is " + cfg.server.cluster_id + " but the data in " +
                                     cfg.log_dirs.front().string() + " belongs to cluster " + now);
   }
-  // The logs of the single-replica partitions this broker leads are
-  // declared, not opened: each opens at its first use.
-  s->open_assigned_logs();
+  // The single-replica partitions this broker leads get a log entry at
+  // their first use (the log manager asks the metadata); those with a
+  // folder on disk are declared now (their configs, so that compacted
+  // ones are cleaned whether or not they are used). Nothing is opened.
+  logs->set_resolver(
+      [p = s.get()](const std::string& topic, int32_t partition) { return p->held_alone(topic, partition); });
+  for (const auto& [topic, partition] : logs->held())
+    if (auto h = s->held_alone(topic, partition)) logs->declare(topic, partition, h->config, true);
+  s->assigned_seen_ = store->read([](const metadata::image& i) { return i.version(); });
   replication::manager_options mo;
   mo.self = cfg.node_id;
   mo.host = cfg.listeners.empty() ? "127.0.0.1" : cfg.listeners.front().host;
@@ -180,7 +191,10 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   return s;
 }
 
-service::~service() { stop(); }
+service::~service() {
+  stop();
+  logs_->set_resolver(nullptr);
+}
 
 replication::controller_settings service::controller_settings() const {
   replication::controller_settings c;
@@ -217,6 +231,20 @@ std::vector<adapter::topic_info> service::topics() const {
   });
 }
 
+std::vector<adapter::topic_info> service::topics_page(const std::string& from, int32_t first_partition,
+                                                      size_t partition_limit) const {
+  return store_->read([&](const metadata::image& i) {
+    std::vector<adapter::topic_info> out;
+    size_t left = partition_limit;
+    for (auto it = i.topics().lower_bound(from); it != i.topics().end() && left > 0; ++it) {
+      const size_t first = it->first == from ? static_cast<size_t>(std::max(first_partition, 0)) : 0;
+      out.push_back(to_info(it->second, &i, first, left));
+      left -= out.back().partitions.size();
+    }
+    return out;
+  });
+}
+
 std::optional<adapter::topic_info> service::find_topic(const std::string& name) const {
   return store_->read([&](const metadata::image& i) -> std::optional<adapter::topic_info> {
     if (auto* t = i.find(name)) return to_info(*t, &i);
@@ -231,26 +259,24 @@ std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) 
   });
 }
 
-void service::declare_logs(const std::string& topic) {
-  // The partitions with one replica that this node leads; the replica
-  // manager opens those with more.
-  auto [mine, overrides] = store_->read([&](const metadata::image& i) {
-    std::vector<int32_t> led;
-    auto* t = i.find(topic);
-    if (!t) return std::pair{led, std::map<std::string, std::string>{}};
-    for (const auto& p : t->partitions)
-      if (p.leader == cfg_.node_id && p.replicas.size() <= 1) led.push_back(p.partition);
-    return std::pair{led, t->configs};
+std::optional<log::log_manager::holding> service::held_alone(const std::string& topic, int32_t partition) const {
+  auto overrides = store_->read([&](const metadata::image& i) -> std::optional<std::map<std::string, std::string>> {
+    const auto* t = i.find(topic);
+    if (t == nullptr || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) return std::nullopt;
+    const auto& p = t->partitions[static_cast<size_t>(partition)];
+    if (p.replicas.size() == 1 && p.replicas[0] == cfg_.node_id && p.leader == cfg_.node_id) return t->configs;
+    return std::nullopt;
   });
-  const auto config = log_config_of(overrides);
-  for (int32_t p : mine) logs_->declare(topic, p, config, true);
+  if (!overrides) return std::nullopt;
+  return log::log_manager::holding{log_config_of(*overrides), true};
 }
 
 void service::open_assigned_logs() {
-  // Single-replica partitions this broker leads (placed here by any
-  // broker's CreateTopics, or led here again) are declared to the log
-  // manager: the partitions that changed since the last call, so that the
-  // work follows the metadata's changes, not its size.
+  // Single-replica partitions this broker leads that have a log entry
+  // here are declared again when they change (a replica here before, now
+  // alone); those without one get it at their first use. Only the
+  // partitions that changed since the last call: the work follows the
+  // metadata's changes, not its size.
   std::lock_guard g(assigned_mu_);
   struct mine {
     std::string topic;
@@ -290,7 +316,8 @@ void service::open_assigned_logs() {
   }
   for (const auto& m : found) {
     const auto config = log_config_of(m.overrides);
-    for (int32_t p : m.partitions) logs_->declare(m.topic, p, config, true);
+    for (int32_t p : m.partitions)
+      if (logs_->known(m.topic, p)) logs_->declare(m.topic, p, config, true);
   }
 }
 
@@ -394,7 +421,6 @@ outcome service::make_topic(const adapter::new_topic& t, bool validate_only, ada
   if (validate_only) return {};
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::topic_already_exists, "Topic '" + t.name + "' already exists.");
-  declare_logs(t.name);
   log::info("created topic {} with {} partition(s), replication factor {}", t.name, partitions, factor);
   return {};
 }
@@ -486,7 +512,6 @@ outcome service::create_partitions(const std::string& name, int32_t count,
   }
   if (auto r = store_->propose(records); !r)
     return refused(r.error(), error::invalid_partitions, "The topic's partitions were changed meanwhile.");
-  declare_logs(name);
   return {};
 }
 
@@ -601,7 +626,19 @@ status service::register_broker(const std::string& host, int32_t port) {
   b.replication_port = replicas_ ? replicas_->port() : 0;
   const auto settings = controller_settings();
   bool done = false;
-  for (int attempt = 0; attempt < 10 && !done; ++attempt) {
+  // A proposal whose outcome is unknown (the quorum's leader changed, or
+  // it timed out: an election while the quorum is busy, a big cluster's
+  // restart) may still have committed: this incarnation in the image says
+  // so. Otherwise it is proposed again, on the newer image, for up to a
+  // minute (twice what a start waits for the quorum to form).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto registered = [&] {
+    return store_->read([&](const metadata::image& i) {
+      auto it = i.brokers().find(cfg_.node_id);
+      return it != i.brokers().end() && it->second.incarnation == b.incarnation;
+    });
+  };
+  for (int lost = 0; lost < 10 && !done;) {
     auto records = store_->read([&](const metadata::image& i) {
       auto it = i.brokers().find(cfg_.node_id);
       b.epoch = 1 + (it == i.brokers().end() ? 0 : it->second.epoch);
@@ -609,13 +646,22 @@ status service::register_broker(const std::string& host, int32_t port) {
     });
     auto r = store_->propose(records);
     if (r) {
-      log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port,
-                b.epoch, b.replication_port);
       done = true;
-    } else if (r.error().code() != errc::already_exists && r.error().code() != errc::not_found) {
+    } else if (r.error().code() == errc::already_exists || r.error().code() == errc::not_found) {
+      ++lost;  // raced another change: decided again on the newer image
+    } else if (r.error().code() == errc::io || r.error().code() == errc::unsupported ||
+               r.error().code() == errc::internal) {  // timed out, no leader, leader changed
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      done = registered();
+      if (!done && std::chrono::steady_clock::now() > give_up) return r.error();
+      if (!done) log::info("registering broker {}: {}; trying again", cfg_.node_id, r.error().message());
+    } else {
       return r.error();
     }
   }
+  if (done)
+    log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port, b.epoch,
+              b.replication_port);
   if (!done)
     return status(errc::internal,
                   "broker " + std::to_string(cfg_.node_id) + " could not register: others kept changing the metadata");

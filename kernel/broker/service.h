@@ -87,6 +87,8 @@ class service final : public adapter::broker {
   // registration's (the image keeps it).
   status register_broker(const std::string& host, int32_t port);
   std::vector<adapter::topic_info> topics() const override;
+  std::vector<adapter::topic_info> topics_page(const std::string& from, int32_t first_partition,
+                                               size_t partition_limit) const override;
   std::optional<adapter::topic_info> find_topic(const std::string& name) const override;
   std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override;
   bool auto_create_topics() const override { return cfg_.server.auto_create_topics; }
@@ -203,11 +205,11 @@ class service final : public adapter::broker {
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
-  // Declares the logs of the topic's single-replica partitions this
-  // broker leads (they open at their first use).
-  void declare_logs(const std::string& topic);
-  // The same for the partitions that changed in the metadata since the
-  // last call (after every metadata change).
+  // The log config of a partition this broker holds alone and leads, or
+  // nullopt (the log manager's resolver).
+  std::optional<log::log_manager::holding> held_alone(const std::string& topic, int32_t partition) const;
+  // After every metadata change: removed topics' logs go, and the
+  // partitions that changed and have a log entry here are declared again.
   void open_assigned_logs();
   // ---- configs (service_configs.cc) ----
   // The topic defaults now: the YAML's under the dynamic broker configs.

@@ -80,16 +80,51 @@ result<partition_log*> log_manager::open_entry(const std::shared_ptr<entry>& e) 
   return e->log.get();
 }
 
+void log_manager::set_resolver(resolver r) {
+  std::lock_guard lock(mu_);
+  resolver_ = std::move(r);
+}
+
 result<partition_log*> log_manager::get(const std::string& topic, int32_t partition) {
+  const std::string name = folder_name(topic, partition);
   std::shared_ptr<entry> e;
+  resolver ask;
   {
     std::lock_guard lock(mu_);
-    auto it = partitions_.find(folder_name(topic, partition));
-    if (it == partitions_.end())
-      return status(errc::not_found, "no log for partition " + folder_name(topic, partition));
-    e = it->second;
+    auto it = partitions_.find(name);
+    if (it != partitions_.end()) e = it->second;
+    ask = resolver_;
   }
+  bool unresolved = false;
+  if (e) {
+    std::lock_guard lock(e->open_mu);
+    unresolved = !e->resolved;
+  }
+  if ((!e || unresolved) && ask) {
+    auto held_here = ask(topic, partition);
+    if (held_here) {
+      declare(topic, partition, held_here->config, held_here->alone);
+      std::lock_guard lock(mu_);
+      auto it = partitions_.find(name);
+      if (it != partitions_.end()) e = it->second;
+    } else if (e) {
+      std::lock_guard lock(e->open_mu);
+      e->resolved = true;  // not one the broker holds alone: a replica's, opened as it is
+    }
+  }
+  if (!e) return status(errc::not_found, "no log for partition " + name);
   return open_entry(e);
+}
+
+std::vector<std::pair<std::string, int32_t>> log_manager::held() const {
+  std::vector<std::pair<std::string, int32_t>> out;
+  std::lock_guard lock(mu_);
+  out.reserve(partitions_.size());
+  for (const auto& [name, e] : partitions_) {
+    const size_t dash = name.rfind('-');
+    out.emplace_back(name.substr(0, dash), std::stoi(name.substr(dash + 1)));
+  }
+  return out;
 }
 
 bool log_manager::known(const std::string& topic, int32_t partition) const {
@@ -129,6 +164,7 @@ result<partition_log*> log_manager::create(const std::string& topic, int32_t par
   {
     std::lock_guard lock((*e)->open_mu);
     (*e)->alone = false;  // its replica keeps the high watermark
+    (*e)->resolved = true;
     compact = (*e)->config.cleanup_compact;
   }
   note_config(*e, compact);
@@ -148,6 +184,7 @@ void log_manager::declare(const std::string& topic, int32_t partition, const log
     // now has none; one already alone keeps what its appends set.
     if (alone && !(*e)->alone && (*e)->log) (*e)->log->set_high_watermark((*e)->log->log_end_offset());
     (*e)->alone = alone;
+    (*e)->resolved = true;
   }
   note_config(*e, config.cleanup_compact);
 }

@@ -12,9 +12,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,8 +53,26 @@ class log_manager {
   log_manager(const log_manager&) = delete;
   log_manager& operator=(const log_manager&) = delete;
 
-  // The log of an existing partition, opened on first use.
+  // How the node's metadata answers for a partition this manager has no
+  // entry for (or found on disk and has not heard of since start): the
+  // config of a partition this node holds alone, or nullopt.
+  struct holding {
+    log_config config;
+    bool alone = true;
+  };
+  using resolver = std::function<std::optional<holding>(const std::string& topic, int32_t partition)>;
+  // Set by the broker once it can answer; empty: none. Called without the
+  // manager's locks held.
+  void set_resolver(resolver r);
+
+  // The log of a partition, opened on first use: one with an entry (found
+  // on disk, declared or created), or one the resolver says this node
+  // holds (its folder made now). So a broker that leads a million
+  // partitions holds entries only for those used.
   result<partition_log*> get(const std::string& topic, int32_t partition);
+  // The partitions with an entry (found on disk at start, declared,
+  // created or used since).
+  std::vector<std::pair<std::string, int32_t>> held() const;
   // Creates the partition's folder (in the log dir holding the fewest
   // partitions) and opens it; an existing partition is returned as is.
   result<partition_log*> create(const std::string& topic, int32_t partition, const log_config& config);
@@ -102,7 +122,8 @@ class log_manager {
     log_config config;
     std::mutex open_mu;  // serialises the first open
     std::unique_ptr<partition_log> log;
-    bool alone = false;  // the high watermark is the log end (`declare`)
+    bool alone = false;     // the high watermark is the log end (`declare`)
+    bool resolved = false;  // config and `alone` come from the broker (declared, created or resolved)
     // Held by the cleaner while it works on the log (not open_mu: appends
     // call `get`). `remove` sets `gone`, which ends a pass, then takes it.
     std::mutex clean_mu;
@@ -120,6 +141,7 @@ class log_manager {
   std::map<std::string, std::shared_ptr<entry>> partitions_;  // by folder name
   std::map<std::string, std::shared_ptr<entry>> open_;        // those opened, for the periodic work
   std::map<std::string, std::shared_ptr<entry>> compacted_;   // those whose config compacts, for the cleaner
+  resolver resolver_;
   // Keeps `compacted_` in step with an entry's config (call without the
   // entry's lock; takes mu_).
   void note_config(const std::shared_ptr<entry>& e, bool compact);

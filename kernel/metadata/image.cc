@@ -206,6 +206,22 @@ std::vector<record> image::to_records() const {
   return out;
 }
 
+void image::encode_records(std::vector<uint8_t>& out) const {
+  // The order of to_records, which a restore relies on.
+  if (!cluster_id_.empty()) encode_one(out, cluster_record{cluster_id_});
+  for (const auto& [id, b] : brokers_) encode_one(out, record(b));
+  if (next_producer_id_block_ > 0) encode_one(out, producer_ids_record{next_producer_id_block_});
+  for (const auto& [name, configs] : broker_configs_)
+    for (const auto& [k, v] : configs) encode_one(out, config_record{4, name, k, v});
+  for (const auto& [name, configs] : group_configs_)
+    for (const auto& [k, v] : configs) encode_one(out, config_record{32, name, k, v});
+  for (const auto& [name, t] : topics_) {
+    encode_one(out, topic_record{t.name, t.id});
+    for (const auto& p : t.partitions) encode_one(out, p);
+    for (const auto& [k, v] : t.configs) encode_one(out, config_record{2, t.name, k, v});
+  }
+}
+
 const topic_state* image::find(const std::string& name) const {
   auto t = topics_.find(name);
   return t == topics_.end() ? nullptr : &t->second;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <malloc.h>
 
 #include <thread>
 
@@ -75,18 +76,22 @@ void raft_metadata_log::apply(const raft::entry& e) {
   cb_.apply(e.index, *records);
 }
 
-std::vector<uint8_t> raft_metadata_log::take_snapshot() { return encode(cb_.snapshot()); }
+std::vector<uint8_t> raft_metadata_log::take_snapshot() {
+  const auto started = std::chrono::steady_clock::now();
+  auto bytes = cb_.snapshot();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  log::info("metadata snapshot: {:.1f} MiB encoded in {} ms", static_cast<double>(bytes.size()) / 1048576.0, ms);
+  return bytes;
+}
 
 void raft_metadata_log::restore(const raft::snapshot_meta& meta, std::span<const uint8_t> data) {
-  auto records = decode(data);
-  if (!records) {
+  if (auto s = cb_.restore(meta.index, data); !s) {
     std::lock_guard g(mu_);
-    broken_ = status(errc::corrupt, fmt::format("the metadata snapshot at {} does not decode: {}", meta.index,
-                                                records.error().message()));
+    broken_ =
+        status(errc::corrupt, fmt::format("the metadata snapshot at {} does not decode: {}", meta.index, s.message()));
     log::error("{}", broken_.message());
-    return;
   }
-  cb_.restore(meta.index, *records);
 }
 
 // --- the partition log of earlier versions -----------------------------------
@@ -142,18 +147,30 @@ status metadata_store::load() {
   };
   cb.snapshot = [this] {
     std::lock_guard g(mu_);
-    return image_.to_records();
+    std::vector<uint8_t> bytes;
+    bytes.reserve(last_snapshot_bytes_ + last_snapshot_bytes_ / 8);
+    image_.encode_records(bytes);
+    last_snapshot_bytes_ = bytes.size();
+    return bytes;
   };
-  cb.restore = [this](int64_t offset, const std::vector<record>& records) {
+  cb.restore = [this](int64_t offset, std::span<const uint8_t> records) -> status {
+    // Built beside the image (readers carry on meanwhile: only this thread
+    // applies), record by record as decoded, then swapped in.
+    image fresh;
     {
       std::lock_guard g(mu_);
-      image fresh;
       fresh.continue_from(image_);
-      image_ = std::move(fresh);
-      for (const auto& r : records) image_.apply(r);
+    }
+    if (auto s = decode_each(records, [&](record&& r) { fresh.apply(r); }); !s) return s;
+    {
+      std::lock_guard g(mu_);
+      std::swap(image_, fresh);
       applied_ = offset;
     }
+    fresh = image{};
+    ::malloc_trim(0);  // a large image's old copy and the snapshot's buffers go back to the system
     applied_hook(offset);
+    return {};
   };
   return log_->start(std::move(cb));
 }

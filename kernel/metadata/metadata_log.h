@@ -31,10 +31,11 @@ class metadata_log {
   struct callbacks {
     // A committed entry, in order.
     std::function<void(int64_t offset, const std::vector<record>& records)> apply;
-    // The image as records, for a snapshot.
-    std::function<std::vector<record>()> snapshot;
-    // Replace the image with a snapshot's records (as of `offset`).
-    std::function<void(int64_t offset, const std::vector<record>& records)> restore;
+    // The image as encoded records (`encode`), for a snapshot.
+    std::function<std::vector<uint8_t>()> snapshot;
+    // Replace the image with a snapshot's encoded records (as of
+    // `offset`); an error leaves the image as it was.
+    std::function<status(int64_t offset, std::span<const uint8_t> records)> restore;
   };
   // Starts delivering entries; returns once what was committed before the
   // call has been applied (or with why it could not).
@@ -126,6 +127,7 @@ class metadata_store {
   mutable std::mutex mu_;
   image image_;
   int64_t applied_ = -1;
+  size_t last_snapshot_bytes_ = 0;     // to size the next one's buffer
   std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
   std::mutex hook_mu_;
   std::function<void(int64_t)> on_applied_;

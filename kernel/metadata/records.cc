@@ -72,10 +72,20 @@ using truncated = truncated_input;
 
 }  // namespace
 
+void encode_one(std::vector<uint8_t>& bytes, const partition_record& r) {
+  out o(bytes);
+  o.u8(partition_type), o.u8(partition_version), encode_partition(o, r);
+}
+
 std::vector<uint8_t> encode(const std::vector<record>& records) {
   std::vector<uint8_t> bytes;
+  for (const auto& rec : records) encode_one(bytes, rec);
+  return bytes;
+}
+
+void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
   out o(bytes);
-  for (const auto& rec : records) {
+  {
     std::visit(
         [&](const auto& r) {
           using T = std::decay_t<decltype(r)>;
@@ -106,11 +116,9 @@ std::vector<uint8_t> encode(const std::vector<record>& records) {
         },
         rec);
   }
-  return bytes;
 }
 
-result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
-  std::vector<record> records;
+status decode_each(std::span<const uint8_t> bytes, const std::function<void(record&&)>& fn) {
   in i(bytes);
   try {
     while (!i.done()) {
@@ -125,23 +133,23 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
                                          std::to_string(version) + ", this build reads up to " +
                                          std::to_string(newest));
       switch (type) {
-        case cluster_type: records.emplace_back(cluster_record{i.str()}); break;
+        case cluster_type: fn(cluster_record{i.str()}); break;
         case topic_type: {
           topic_record t;
           t.name = i.str();
           t.id = i.id();
-          records.emplace_back(std::move(t));
+          fn(std::move(t));
           break;
         }
-        case partition_type: records.emplace_back(decode_partition(i, version)); break;
-        case partition_change_type: records.emplace_back(partition_change_record{decode_partition(i, version)}); break;
+        case partition_type: fn(decode_partition(i, version)); break;
+        case partition_change_type: fn(partition_change_record{decode_partition(i, version)}); break;
         case broker_fence_type: {
           broker_fence_record f;
           f.id = i.i32();
           f.epoch = i.i64();
           f.fenced = i.u8() != 0;
           if (version >= 1) f.shutdown = i.u8() != 0;
-          records.emplace_back(f);
+          fn(f);
           break;
         }
         case config_type: {
@@ -150,16 +158,16 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
           c.resource_name = i.str();
           c.name = i.str();
           c.value = i.opt_str();
-          records.emplace_back(std::move(c));
+          fn(std::move(c));
           break;
         }
         case producer_ids_type: {
           const auto hi = static_cast<uint32_t>(i.i32());
           const auto lo = static_cast<uint32_t>(i.i32());
-          records.emplace_back(producer_ids_record{static_cast<int64_t>((uint64_t{hi} << 32) | lo)});
+          fn(producer_ids_record{static_cast<int64_t>((uint64_t{hi} << 32) | lo)});
           break;
         }
-        case remove_topic_type: records.emplace_back(remove_topic_record{i.id()}); break;
+        case remove_topic_type: fn(remove_topic_record{i.id()}); break;
         case broker_type: {
           broker_record b;
           b.id = i.i32();
@@ -175,7 +183,7 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
             b.replication_port = i.i32();
             b.shutting_down = i.u8() != 0;
           }
-          records.emplace_back(std::move(b));
+          fn(std::move(b));
           break;
         }
         default: return status(errc::corrupt, "unknown metadata record type " + std::to_string(type));
@@ -184,6 +192,12 @@ result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
   } catch (const truncated&) {
     return status(errc::corrupt, "a metadata record is truncated");
   }
+  return {};
+}
+
+result<std::vector<record>> decode(std::span<const uint8_t> bytes) {
+  std::vector<record> records;
+  if (auto s = decode_each(bytes, [&](record&& r) { records.push_back(std::move(r)); }); !s) return s;
   return records;
 }
 

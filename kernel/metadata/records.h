@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -112,7 +113,14 @@ using record = std::variant<cluster_record, topic_record, partition_record, conf
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);
+// Appends one record's bytes (what `encode` writes for each); the partition
+// overload spares a snapshot a copy of every partition into a `record`.
+void encode_one(std::vector<uint8_t>& bytes, const record& r);
+void encode_one(std::vector<uint8_t>& bytes, const partition_record& r);
 result<std::vector<record>> decode(std::span<const uint8_t> bytes);
+// The same, handing each record to `fn` as it is read (a snapshot of a
+// million partitions is applied without holding them all as records).
+status decode_each(std::span<const uint8_t> bytes, const std::function<void(record&&)>& fn);
 
 // A random topic id (version 4 UUID; never all zeros).
 uuid random_uuid();

@@ -133,6 +133,15 @@ std::vector<metadata::record> reconcile(const metadata::image& img, const contac
     }
   }
   for_each_partition(img, [&](const metadata::topic_state& t, const metadata::partition_record& p) {
+    // Most partitions need nothing: a leader, no reassignment, and every
+    // replica that leads or is in the ISR alive. Told apart before any
+    // copy, since a pass reads every partition of the cluster.
+    bool attention = p.leader == no_leader || !p.adding.empty() || !p.removing.empty();
+    for (size_t i = 0; !attention && i < p.replicas.size(); ++i) {
+      const broker_id r = p.replicas[i];
+      attention = !view.live(r) && (p.leader == r || has(p.isr, r));
+    }
+    if (!attention) return;
     const partition_policy policy = policy_for(t, s);
     partition_state now = to_state(p);
     bool changed = false;

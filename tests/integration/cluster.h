@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -63,6 +64,8 @@ class cluster {
     (void)nodes_[static_cast<size_t>(id - 1)]->wait(5s);
   }
   process& node(int id) { return *nodes_[static_cast<size_t>(id - 1)]; }
+  // Node `id`'s log dir.
+  std::filesystem::path data_dir(int id) const { return dir_.path() / ("data-" + std::to_string(id)); }
   uint16_t port(int id) const { return id == 4 ? ports_[6] : ports_[static_cast<size_t>(id - 1)]; }
   bool ready(int id, std::chrono::milliseconds limit = 20s) {
     // Started: listening, registered, and unfenced by the controller.

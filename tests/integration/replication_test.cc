@@ -6,6 +6,8 @@
 // replication port.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 
 #include "kernel/base/bytes.h"
@@ -198,6 +200,42 @@ TEST(replication, create_topics_checks_the_replication_factor_and_the_assignment
   EXPECT_EQ(consumed.out, numbers(1, 300));
 }
 
+TEST(replication, a_partition_holds_no_folder_until_used_and_a_deleted_topics_logs_go_on_every_broker) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  // Broker 1 creates a topic whose one replica is on broker 2: broker 2
+  // knows it, and makes its folder only when a record arrives.
+  ASSERT_EQ(create_with(c, 1, assigned_topic("elsewhere", {{2}, {2}})), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "elsewhere", 1).leader_id == 2; }, 10s));
+  EXPECT_FALSE(std::filesystem::exists(c.data_dir(2) / "elsewhere-0"));
+  int16_t code = 6;
+  ASSERT_TRUE(eventually([&] { return (code = produce(c, 2, "elsewhere", 1, {"old"})) != 6; }, 10s));
+  ASSERT_EQ(code, 0);
+  EXPECT_TRUE(std::filesystem::exists(c.data_dir(2) / "elsewhere-0"));
+  EXPECT_FALSE(std::filesystem::exists(c.data_dir(2) / "elsewhere-1")) << "not used yet";
+
+  // Deleted through broker 1: broker 2 removes its log too.
+  {
+    frame_client fc(c.port(1));
+    msg::delete_topics_request del;
+    del.topic_names = {"elsewhere"};
+    del.timeout_ms = 10000;
+    auto d = call<msg::delete_topics_response>(fc, 20, 5, del);
+    ASSERT_TRUE(d);
+    ASSERT_EQ(d->responses.at(0).error_code, 0);
+  }
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(c.data_dir(2) / "elsewhere-0"); }, 10s))
+      << c.node(2).err();
+  // Made again under the same name, it starts empty.
+  ASSERT_EQ(create_with(c, 3, assigned_topic("elsewhere", {{2}})), 0);
+  ASSERT_TRUE(eventually([&] { return partition_of(c, 2, "elsewhere").leader_id == 2; }, 10s));
+  ASSERT_TRUE(eventually([&] { return (code = produce(c, 2, "elsewhere", 1, {"new"})) != 6; }, 10s));
+  ASSERT_EQ(code, 0);
+  auto consumed = run_command("timeout 30 kcat -C -e -q -b 127.0.0.1:" + std::to_string(c.port(2)) +
+                              " -t elsewhere -o beginning -f '%s\\n' 2>&1");
+  EXPECT_EQ(consumed.out, "new\n");
+}
+
 TEST(replication, acks_all_waits_for_min_insync_replicas_and_is_refused_below_it) {
   cluster c(false, fast());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
@@ -322,6 +360,27 @@ TEST(replication, leader_elections_on_request_and_describe_topic_partitions) {
   auto unknown = describe_partitions(c, 3, {"nope"}, 10);
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->topics.at(0).error_code, 3);
+  // All topics, paged two partitions at a time (each page read from the
+  // metadata alone): every partition once, in name order.
+  ASSERT_EQ(c.create(1, "pages", 1, 5), 0);
+  ASSERT_TRUE(eventually([&] { return c.topics(3).count("pages") == 1; }, 10s));
+  std::vector<std::pair<std::string, int32_t>> walked, want;
+  std::optional<std::pair<std::string, int32_t>> cursor;
+  for (int pages = 0; pages < 200; ++pages) {
+    auto pg = describe_partitions(c, 3, {}, 2, cursor);
+    ASSERT_TRUE(pg);
+    for (const auto& t : pg->topics)
+      for (const auto& p : t.partitions) walked.emplace_back(t.name.value_or(""), p.partition_index);
+    if (!pg->next_cursor) break;
+    cursor = std::pair{pg->next_cursor->topic_name, pg->next_cursor->partition_index};
+  }
+  auto md = c.metadata(3);
+  ASSERT_TRUE(md);
+  for (const auto& t : md->topics)
+    for (const auto& p : t.partitions) want.emplace_back(*t.name, p.partition_index);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(walked, want);
+  EXPECT_GE(want.size(), 8u);
 
   // The preferred leader needs no election; an unclean one is refused
   // while the partition has a leader; a missing partition is unknown.

@@ -181,9 +181,14 @@ void connection::describe_quorum(const request_context& rc, const msg::describe_
 void connection::describe_topic_partitions(const request_context& rc,
                                            const msg::describe_topic_partitions_request& req) {
   msg::describe_topic_partitions_response resp;
+  // Paged by partitions: from the cursor, at most response_partition_limit.
+  const int32_t limit = req.response_partition_limit > 0 ? req.response_partition_limit : 2000;
   std::vector<adapter::topic_info> topics;
   if (req.topics.empty()) {
-    topics = broker().topics();
+    // All topics: only this page is read from the metadata (one partition
+    // more than the limit, to know whether a next page starts there).
+    topics = broker().topics_page(req.cursor ? req.cursor->topic_name : std::string(),
+                                  req.cursor ? req.cursor->partition_index : 0, static_cast<size_t>(limit) + 1);
   } else {
     for (const auto& t : req.topics) {
       if (auto found = broker().find_topic(t.name)) {
@@ -196,8 +201,7 @@ void connection::describe_topic_partitions(const request_context& rc,
     }
     std::sort(topics.begin(), topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   }
-  // Paged by partitions: from the cursor, at most response_partition_limit.
-  int32_t left = req.response_partition_limit > 0 ? req.response_partition_limit : 2000;
+  int32_t left = limit;
   for (const auto& t : topics) {
     if (req.cursor && t.name < req.cursor->topic_name) continue;
     const int32_t first = req.cursor && t.name == req.cursor->topic_name ? req.cursor->partition_index : 0;

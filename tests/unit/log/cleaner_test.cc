@@ -379,12 +379,17 @@ TEST(log_cleaner, a_truncation_below_the_cleaned_offset_takes_it_down_too) {
   EXPECT_EQ((*reopened)->cleaned_offset(), leo) << "checkpointed";
 }
 
+// A log manager in `dir` without its threads: tests run its passes.
+log_manager_options manager_in(const std::filesystem::path& dir) {
+  log_manager_options o;
+  o.dirs = {dir};
+  o.background = false;
+  return o;
+}
+
 TEST(log_cleaner, the_log_manager_cleans_compacted_logs_and_leaves_the_others) {
   scratch_dir d;
-  log_manager_options o;
-  o.dirs = {d.path()};
-  o.background = false;
-  auto m = log_manager::open(o);
+  auto m = log_manager::open(manager_in(d.path()));
   ASSERT_TRUE(m.ok());
   auto compact = (*m)->create("compact", 0, compacted());
   auto plain = (*m)->create("plain", 0, [] {
@@ -409,9 +414,7 @@ TEST(log_cleaner, the_log_manager_cleans_compacted_logs_and_leaves_the_others) {
 
 TEST(log_cleaner, a_compacted_log_nobody_opened_since_a_restart_is_cleaned_too) {
   scratch_dir d;
-  log_manager_options o;
-  o.dirs = {d.path()};
-  o.background = false;
+  const log_manager_options o = manager_in(d.path());
   {
     auto m = log_manager::open(o);
     ASSERT_TRUE(m.ok());

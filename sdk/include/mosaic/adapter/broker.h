@@ -194,6 +194,13 @@ class broker {
 
   // Metadata, as of now.
   virtual std::vector<topic_info> topics() const = 0;
+  // One page of all topics, in name order: from topic `from` (inclusive;
+  // "" for the first) and its partition `first_partition`, at most
+  // `partition_limit` partitions in all, the last topic cut short where
+  // the page ends. Costs the page, not the cluster (DescribeTopicPartitions
+  // in a cluster of a million partitions).
+  virtual std::vector<topic_info> topics_page(const std::string& from, int32_t first_partition,
+                                              size_t partition_limit) const = 0;
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
   virtual std::optional<topic_info> find_topic(const uuid& id) const = 0;
   virtual bool auto_create_topics() const = 0;
