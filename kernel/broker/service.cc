@@ -259,12 +259,15 @@ std::optional<adapter::topic_info> service::find_topic(const adapter::uuid& id) 
   });
 }
 
+bool service::alone_here(const metadata::partition_record& p) const {
+  return p.replicas.size() == 1 && p.replicas[0] == cfg_.node_id && p.leader == cfg_.node_id;
+}
+
 std::optional<log::log_manager::holding> service::held_alone(const std::string& topic, int32_t partition) const {
   auto overrides = store_->read([&](const metadata::image& i) -> std::optional<std::map<std::string, std::string>> {
     const auto* t = i.find(topic);
     if (t == nullptr || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) return std::nullopt;
-    const auto& p = t->partitions[static_cast<size_t>(partition)];
-    if (p.replicas.size() == 1 && p.replicas[0] == cfg_.node_id && p.leader == cfg_.node_id) return t->configs;
+    if (alone_here(t->partitions[static_cast<size_t>(partition)])) return t->configs;
     return std::nullopt;
   });
   if (!overrides) return std::nullopt;
@@ -293,12 +296,9 @@ void service::open_assigned_logs() {
       const auto* t = i.find(name);
       if (t == nullptr) continue;
       mine m{name, {}, t->configs};
-      for (size_t p = 0; p < t->partitions.size(); ++p) {
-        const auto& pr = t->partitions[p];
-        if (t->changed_since(p, changes.since) && pr.replicas.size() == 1 && pr.replicas[0] == cfg_.node_id &&
-            pr.leader == cfg_.node_id)
+      for (size_t p = 0; p < t->partitions.size(); ++p)
+        if (t->changed_since(p, changes.since) && alone_here(t->partitions[p]))
           m.partitions.push_back(static_cast<int32_t>(p));
-      }
       if (!m.partitions.empty()) found.push_back(std::move(m));
     }
   });
@@ -659,12 +659,11 @@ status service::register_broker(const std::string& host, int32_t port) {
       return r.error();
     }
   }
-  if (done)
-    log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port, b.epoch,
-              b.replication_port);
   if (!done)
     return status(errc::internal,
                   "broker " + std::to_string(cfg_.node_id) + " could not register: others kept changing the metadata");
+  log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port, b.epoch,
+            b.replication_port);
   if (replicas_) replicas_->registered(b.epoch);
   // Serving starts once the controller has unfenced this registration.
   const auto deadline = std::chrono::steady_clock::now() +
@@ -1272,11 +1271,10 @@ std::vector<adapter::broker::log_dir_usage> service::describe_log_dirs() const {
     return names;
   });
   for (const auto& u : logs_->usage()) {
-    const auto dash = u.folder.rfind('-');
-    if (dash == std::string::npos) continue;
-    const std::string topic = u.folder.substr(0, dash);
+    const auto tp = log::log_manager::parse_folder(u.folder);
+    if (!tp) continue;
+    const auto& [topic, partition] = *tp;
     if (kernel_log(topic)) continue;  // the metadata and share-group logs are not topics
-    const int32_t partition = std::atoi(u.folder.c_str() + dash + 1);
     double dirty = -1;
     if (compacted.count(topic))
       if (auto l = logs_->get(topic, partition)) dirty = (*l)->cleaning_view().dirty_ratio;

@@ -205,6 +205,8 @@ class service final : public adapter::broker {
   // result if a batch is bad or a codec is missing.
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
+  // Whether this broker holds the partition's one replica and leads it.
+  bool alone_here(const metadata::partition_record& p) const;
   // The log config of a partition this broker holds alone and leads, or
   // nullopt (the log manager's resolver).
   std::optional<log::log_manager::holding> held_alone(const std::string& topic, int32_t partition) const;

@@ -10,6 +10,16 @@ std::string log_manager::folder_name(const std::string& topic, int32_t partition
   return topic + "-" + std::to_string(partition);
 }
 
+std::optional<std::pair<std::string, int32_t>> log_manager::parse_folder(const std::string& name) {
+  const size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size() || name.size() - dash - 1 > 10 ||
+      name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+    return std::nullopt;
+  const long long partition = std::stoll(name.substr(dash + 1));
+  if (partition > INT32_MAX) return std::nullopt;
+  return std::pair{name.substr(0, dash), static_cast<int32_t>(partition)};
+}
+
 log_manager::log_manager(log_manager_options options)
     : options_(std::move(options)), throttle_(options_.cleaner.io_bytes_per_second) {}
 
@@ -45,10 +55,7 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
     for (const auto& d : std::filesystem::directory_iterator(dir, ec)) {
       if (!d.is_directory()) continue;
       const std::string name = d.path().filename().string();
-      const size_t dash = name.rfind('-');
-      if (dash == std::string::npos || dash == 0 || dash + 1 == name.size() ||
-          name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
-        continue;
+      if (!parse_folder(name)) continue;
       auto e = std::make_shared<entry>();
       e->name = name;
       e->dir = d.path();
@@ -120,10 +127,8 @@ std::vector<std::pair<std::string, int32_t>> log_manager::held() const {
   std::vector<std::pair<std::string, int32_t>> out;
   std::lock_guard lock(mu_);
   out.reserve(partitions_.size());
-  for (const auto& [name, e] : partitions_) {
-    const size_t dash = name.rfind('-');
-    out.emplace_back(name.substr(0, dash), std::stoi(name.substr(dash + 1)));
-  }
+  for (const auto& [name, e] : partitions_)
+    if (auto tp = parse_folder(name)) out.push_back(std::move(*tp));
   return out;
 }
 
@@ -217,12 +222,9 @@ size_t log_manager::remove_topic(const std::string& topic) {
   {
     std::lock_guard lock(mu_);
     const std::string prefix = topic + "-";
-    for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it) {
-      const std::string rest = it->first.substr(prefix.size());
-      // "t-x-1" starts with "t-" too: only digits follow a partition's topic.
-      if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos)
-        partitions.push_back(std::stoi(rest));
-    }
+    // "t-x-1" starts with "t-" too: it is topic "t-x"'s.
+    for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it)
+      if (auto tp = parse_folder(it->first); tp && tp->first == topic) partitions.push_back(tp->second);
   }
   size_t removed = 0;
   for (int32_t p : partitions) removed += remove(topic, p).ok() ? 1 : 0;

@@ -114,6 +114,9 @@ class log_manager {
   status close_all();
 
   static std::string folder_name(const std::string& topic, int32_t partition);
+  // The topic and partition a folder name stands for; nullopt if it is
+  // not one ("<topic>-<digits>", the topic not empty).
+  static std::optional<std::pair<std::string, int32_t>> parse_folder(const std::string& name);
 
  private:
   struct entry {

@@ -108,5 +108,14 @@ TEST(log_manager, a_declared_partition_touches_the_disk_only_when_first_used) {
   EXPECT_EQ((*again)->open_count(), 1u);
 }
 
+TEST(log_manager, folder_names_read_back_as_topic_and_partition) {
+  using tp = std::pair<std::string, int32_t>;
+  EXPECT_EQ(log_manager::parse_folder("orders-3"), tp("orders", 3));
+  EXPECT_EQ(log_manager::parse_folder("t-x-12"), tp("t-x", 12)) << "the last dash ends the topic";
+  EXPECT_EQ(log_manager::parse_folder(log_manager::folder_name("a-b", 2147483647)), tp("a-b", 2147483647));
+  for (const char* bad : {"orders", "orders-", "-3", "orders-3a", "orders-2147483648", "orders-99999999999"})
+    EXPECT_FALSE(log_manager::parse_folder(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace mosaic::log
