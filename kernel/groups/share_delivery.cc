@@ -201,7 +201,7 @@ void share_manager::impl::start_fetch(adapter::share_fetch_request req,
   res.lock_timeout_ms = static_cast<int32_t>(conf(req.group_id).limits.lock_ms);
   share_session* s = sessions.use(req.group_id, req.member_id, req.session_epoch, cfg().share_max_share_sessions,
                                   res.code, res.message);
-  if (!s) return later_answer(std::move(res), std::move(done));
+  if (!s) return later_answer(req.group_id, req.member_id, std::move(res), std::move(done));
   const uint32_t holder = holder_of(req.member_id);
   std::vector<std::pair<uuid, int32_t>> named, forgotten;
   for (const auto& f : req.forgotten)
@@ -219,7 +219,7 @@ void share_manager::impl::start_fetch(adapter::share_fetch_request req,
   }
   if (req.session_epoch == -1) {
     close_session(req.group_id, req.member_id);
-    return later_answer(std::move(res), std::move(done));
+    return later_answer(req.group_id, req.member_id, std::move(res), std::move(done));
   }
   parked_fetch f;
   f.id = next_parked++;
@@ -227,12 +227,17 @@ void share_manager::impl::start_fetch(adapter::share_fetch_request req,
   f.result = std::move(res);
   f.done = std::move(done);
   f.deadline = now() + milliseconds(std::max(0, f.req.max_wait_ms));
-  const bool answered = fill(f) || f.req.renew || f.result.code != error::none;
+  // A fetch carrying acknowledgements is answered in this round, records
+  // or not: their outcome is this round's writes' (a parked fetch would
+  // be answered with a later round's).
+  const bool acked = std::any_of(f.req.partitions.begin(), f.req.partitions.end(),
+                                 [](const adapter::share_partition_acks& p) { return !p.batches.empty(); });
+  const bool answered = fill(f) || f.req.renew || acked || f.result.code != error::none;
   if (!answered && f.req.max_wait_ms <= 0 && f.state_pending) {
     f.until_ready = true;
     f.deadline = now() + state_wait;
   } else if (answered || f.req.max_wait_ms <= 0) {
-    return later_answer(std::move(f.result), std::move(f.done));
+    return later_answer(f.req.group_id, f.req.member_id, std::move(f.result), std::move(f.done));
   }
   waiting.push_back(std::move(f));
   arm(waiting.back());
@@ -270,6 +275,10 @@ bool share_manager::impl::fill(parked_fetch& f) {
     error code = error::none;
     sp_entry* e = share_state(k, code);
     auto& out = slot_for(f.result, topic, partition);
+    if (e && e->unsynced) {  // its state cannot be written now: nothing is handed out from it
+      f.state_pending = true;
+      continue;
+    }
     if (!e) {
       if (code == error::none) {  // its state is being read
         f.state_pending = true;
@@ -316,14 +325,39 @@ void share_manager::impl::arm(parked_fetch& f) {
   });
 }
 
-void share_manager::impl::later_answer(adapter::share_fetch_result res,
+void share_manager::impl::later_answer(const std::string& group, const std::string& member,
+                                       adapter::share_fetch_result res,
                                        std::function<void(adapter::share_fetch_result)> done) {
-  later([res = std::move(res), done = std::move(done)](bool durable) mutable {
-    if (!durable)
-      for (auto& p : res.partitions)
-        if (p.ack_code == error::none) p.ack_code = error::kafka_storage_error;
+  later_round([this, group, holder = holder_of(member), res = std::move(res),
+               done = std::move(done)](const round_barrier& b) mutable {
+    for (auto& p : res.partitions) {
+      const sp_key k{group, p.topic_id, p.partition};
+      if (p.ack_code == error::none && !b.durable(k)) p.ack_code = error::kafka_storage_error;
+      if (b.failed.count(k) != 0 && !p.acquired.empty()) withhold(k, holder, p);
+    }
     done(std::move(res));
   });
+}
+
+void share_manager::impl::withhold(const sp_key& k, uint32_t holder, adapter::share_fetched_partition& p) {
+  std::vector<state_batch> runs;
+  runs.reserve(p.acquired.size());
+  int64_t records = 0;
+  for (const auto& a : p.acquired) {
+    runs.push_back({a.first_offset, a.last_offset, record_state::acquired, a.delivery_count});
+    records += a.last_offset - a.first_offset + 1;
+  }
+  auto it = parts.find(k);
+  const int32_t n = it == parts.end() ? 0 : it->second.part.unacquire(holder, runs);
+  if (n > 0) {
+    dirty.insert(k);
+    wake = true;
+  }
+  log::debug(
+      "share groups: {} record(s) of {} not handed out: their acquisition could not be persisted ({} taken back)",
+      records, share_coordinator_key(k), n);
+  p.acquired.clear();
+  p.records.clear();
 }
 
 void share_manager::impl::retry_parked(bool all) {
@@ -331,7 +365,7 @@ void share_manager::impl::retry_parked(bool all) {
     const bool ready = all && fill(*it);
     const bool due = it->deadline <= now() || (it->until_ready && !it->state_pending);
     if (ready || due) {
-      later_answer(std::move(it->result), std::move(it->done));
+      later_answer(it->req.group_id, it->req.member_id, std::move(it->result), std::move(it->done));
       it = waiting.erase(it);
       continue;
     }

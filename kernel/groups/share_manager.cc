@@ -68,14 +68,15 @@ void share_manager::impl::end_round() {
   auto b = std::exchange(barrier, std::make_shared<round_barrier>());
   b->ok = durable;
   b->answers = std::exchange(after_flush, {});
-  for (const auto& k : dirty) {
+  // Taken out first: an answer run by a write answered at once (a round
+  // before this one) may mark a share-partition for the next round.
+  for (const auto& k : std::exchange(dirty, {})) {
     auto it = parts.find(k);
     if (it == parts.end()) continue;
     ++b->left;
     it->second.next_write.push_back(b);
     if (!it->second.writing) start_write(k, it->second);
   }
-  dirty.clear();
   b->sealed = true;
   b->finish();
   coord.flush();
@@ -103,20 +104,32 @@ void share_manager::impl::state_written(const sp_key& k, int32_t leader_epoch, c
                                         const std::vector<std::shared_ptr<round_barrier>>& rounds) {
   auto it = parts.find(k);
   const bool same = it != parts.end() && it->second.leader_epoch == leader_epoch;
-  for (auto& b : rounds) b->one_done(a.code == error::none && same);
-  if (!same) return;  // dropped (or read again) meanwhile
+  if (same) {
+    // Before the answers run: they may take acquisitions back (withhold).
+    it->second.writing = false;
+    if (a.code == error::none && it->second.unsynced) {
+      it->second.unsynced = false;
+      it->second.rewrite_delay = milliseconds(0);
+      rewrite.erase(k);
+      wake = true;  // records can be handed out again
+    }
+  }
+  for (auto& b : rounds) b->key_done(k, a.code == error::none && same);
+  it = parts.find(k);
+  if (!same || it == parts.end()) return;  // dropped (or read again) meanwhile
   sp_entry& e = it->second;
-  e.writing = false;
   if (a.code == error::fenced_leader_epoch || a.code == error::fenced_state_epoch) {
     unload(k, a.code == error::fenced_leader_epoch ? "a newer leader took it up" : "its offsets were altered");
     return;
   }
   if (a.code != error::none) {
-    log::debug("share groups: writing the state of {} failed ({}); written again", share_coordinator_key(k),
-               adapter::error_name(a.code));
-    dirty.insert(k);  // the next round writes it again
+    e.unsynced = true;
+    e.rewrite_delay = std::clamp(e.rewrite_delay * 2, first_rewrite_delay, last_rewrite_delay);
+    rewrite[k] = now() + e.rewrite_delay;
+    log::debug("share groups: writing the state of {} failed ({}); written again in {} ms", share_coordinator_key(k),
+               adapter::error_name(a.code), e.rewrite_delay.count());
   }
-  if (!e.next_write.empty()) start_write(k, e);
+  if (!e.next_write.empty() && !e.writing) start_write(k, e);
 }
 
 void share_manager::impl::start_read(const sp_key& k, const std::string& topic, int32_t epoch) {
@@ -189,9 +202,11 @@ void share_manager::impl::unload(const sp_key& k, const char* why) {
   auto it = parts.find(k);
   if (it == parts.end()) return;
   log::info("share groups: share-partition {} {}-{} dropped here ({})", k.group, it->second.topic, k.partition, why);
-  for (auto& b : std::exchange(it->second.next_write, {})) b->one_done(false);
+  auto rounds = std::exchange(it->second.next_write, {});
   dirty.erase(k);
+  rewrite.erase(k);
   parts.erase(it);
+  for (auto& b : rounds) b->key_done(k, false);
 }
 
 std::map<sp_key, sp_entry>::iterator share_manager::impl::erase_state(std::map<sp_key, sp_entry>::iterator it) {
@@ -199,9 +214,13 @@ std::map<sp_key, sp_entry>::iterator share_manager::impl::erase_state(std::map<s
   req.op = share_state_op::erase;
   req.key = it->first;
   call_in_round(req);
-  dirty.erase(it->first);
-  for (auto& b : std::exchange(it->second.next_write, {})) b->one_done(false);
-  return parts.erase(it);
+  const sp_key k = it->first;
+  auto rounds = std::exchange(it->second.next_write, {});
+  dirty.erase(k);
+  rewrite.erase(k);
+  auto next = parts.erase(it);
+  for (auto& b : rounds) b->key_done(k, false);
+  return next;
 }
 
 void share_manager::impl::write_all() {
@@ -350,6 +369,14 @@ void share_manager::impl::expire() {
     (void)share_state(k, code);
   }
   for (auto& d : std::exchange(deferred, {})) describe_offsets(std::move(d.reqs), std::move(d.done), d.until);
+  for (auto it = rewrite.begin(); it != rewrite.end();) {
+    if (it->second > now()) {
+      ++it;
+      continue;
+    }
+    dirty.insert(it->first);
+    it = rewrite.erase(it);
+  }
   if (now() >= next_leadership_check) {
     next_leadership_check = now() + std::chrono::seconds(1);
     follow_leadership();
@@ -754,12 +781,13 @@ void share_manager::fetch(adapter::share_fetch_request req, std::function<void(a
 void share_manager::acknowledge(adapter::share_ack_request req, std::function<void(adapter::share_ack_result)> done) {
   post([this, req = std::move(req), done = std::move(done)]() mutable {
     auto r = impl_->acknowledge(req);
-    impl_->later([r = std::move(r), done = std::move(done)](bool durable) mutable {
-      if (!durable)
-        for (auto& p : r.partitions)
-          if (p.code == error::none) p.code = error::kafka_storage_error;
-      done(std::move(r));
-    });
+    impl_->later_round(
+        [group = req.group_id, r = std::move(r), done = std::move(done)](const round_barrier& b) mutable {
+          for (auto& p : r.partitions)
+            if (p.code == error::none && !b.durable({group, p.topic_id, p.partition}))
+              p.code = error::kafka_storage_error;
+          done(std::move(r));
+        });
   });
 }
 

@@ -32,9 +32,13 @@ inline constexpr size_t max_dead_letter_writes = 256;
 inline constexpr std::chrono::milliseconds leaving_session_grace{5000};
 
 // The answers of one round, sent once the share-state writes and deletes
-// the round made are answered (`durable` false if one failed).
+// the round made are answered. A failed write of one share-partition's
+// state fails that share-partition only (`failed`): its acquisitions are
+// not handed out and its acknowledgements not confirmed; anything else
+// that failed (the share-group log, a delete) fails the whole round (`ok`).
 struct round_barrier {
-  std::vector<std::function<void(bool durable)>> answers;
+  std::vector<std::function<void(const round_barrier&)>> answers;
+  std::set<sp_key> failed;
   size_t left = 0;
   bool ok = true;
   bool sealed = false;  // the round is over: no more calls join it
@@ -43,9 +47,16 @@ struct round_barrier {
     --left;
     finish();
   }
+  void key_done(const sp_key& k, bool fine) {
+    if (!fine) failed.insert(k);
+    --left;
+    finish();
+  }
+  bool durable() const { return ok && failed.empty(); }
+  bool durable(const sp_key& k) const { return ok && failed.count(k) == 0; }
   void finish() {
     if (!sealed || left > 0) return;
-    for (auto& f : std::exchange(answers, {})) f(ok);
+    for (auto& f : std::exchange(answers, {})) f(*this);
   }
 };
 
@@ -56,6 +67,10 @@ struct sp_entry {
   int32_t leader_epoch = -1;  // of the topic-partition, when its state was read
   int32_t state_epoch = 0;    // of the persisted state
   bool writing = false;       // a write of its state is out
+  // Its last write failed: nothing is acquired from it until one succeeds
+  // (what a consumer is handed must be in the persisted state first).
+  bool unsynced = false;
+  std::chrono::milliseconds rewrite_delay{0};  // before the next try, while unsynced
   // Rounds waiting for the next write (made when the one out is answered).
   std::vector<std::shared_ptr<round_barrier>> next_write;
 };
@@ -76,6 +91,11 @@ struct parked_fetch {
 
 // How long a fetch that would not wait waits for its partitions' states.
 inline constexpr std::chrono::milliseconds state_wait{2000};
+
+// How long after a failed state write the share-partition is written
+// again: the first delay, doubled after each failure up to the last.
+inline constexpr std::chrono::milliseconds first_rewrite_delay{100};
+inline constexpr std::chrono::milliseconds last_rewrite_delay{2000};
 
 // The shell around share_group (membership), share_sessions, the
 // share-partitions (share_partition.h), the share coordinator and the
@@ -126,6 +146,8 @@ struct share_manager::impl {
   };
   std::vector<deferred_describe> deferred;
   std::set<sp_key> dirty;
+  // Share-partitions whose state write failed, and when to write them again.
+  std::map<sp_key, clock::time_point> rewrite;
   std::shared_ptr<round_barrier> barrier = std::make_shared<round_barrier>();  // this round's
   std::map<std::string, std::map<int32_t, int32_t>> led;  // this round's view: topic -> partition -> leader epoch
   clock::time_point next_leadership_check{};
@@ -139,11 +161,16 @@ struct share_manager::impl {
   bool retry_dead_letters = false;
   clock::time_point next_dead_letter_retry{};
   int ticks = 0;
-  std::vector<std::function<void(bool durable)>> after_flush;
+  std::vector<std::function<void(const round_barrier&)>> after_flush;
 
   const config::group_settings& cfg() const { return opts.settings; }
   group_io& io() const { return *opts.io; }
-  void later(std::function<void(bool)> f) { after_flush.push_back(std::move(f)); }
+  // Runs `f` when the round's writes are answered: with whether all of
+  // them succeeded, or with the round's outcome per share-partition.
+  void later(std::function<void(bool durable)> f) {
+    after_flush.push_back([f = std::move(f)](const round_barrier& b) { f(b.durable()); });
+  }
+  void later_round(std::function<void(const round_barrier&)> f) { after_flush.push_back(std::move(f)); }
   clock::time_point now() const { return ctx.now; }
 
   // The policy generation of this round, taken as it begins: a swap never
@@ -292,7 +319,17 @@ struct share_manager::impl {
   // nothing; those are retried on the timer tick instead.
   void arm(parked_fetch& f);
 
-  void later_answer(adapter::share_fetch_result res, std::function<void(adapter::share_fetch_result)> done);
+  // Answers a ShareFetch of `member` of `group` once the round's writes
+  // are answered. A share-partition whose write failed has its
+  // acknowledgements answered KAFKA_STORAGE_ERROR and its acquisitions
+  // withheld.
+  void later_answer(const std::string& group, const std::string& member, adapter::share_fetch_result res,
+                    std::function<void(adapter::share_fetch_result)> done);
+  // Takes back the acquisitions of `p` (their state write failed): they
+  // are not handed out, and go back to the available set as if never
+  // delivered (a new leader, reading the state persisted before, would
+  // hand them out at the same delivery count).
+  void withhold(const sp_key& k, uint32_t holder, adapter::share_fetched_partition& p);
 
   // Retries parked fetches (something may be acquirable) and answers
   // those whose wait is over.

@@ -81,6 +81,24 @@ int32_t share_partition::acquire(int64_t base, int64_t last, bool control, uint3
   return taken;
 }
 
+int32_t share_partition::unacquire(uint32_t holder, std::span<const state_batch> runs) {
+  int32_t n = 0;
+  for (const auto& r : runs) {
+    for (int64_t o = std::max(r.first, start_); o <= r.last && o < end_offset(); ++o) {
+      auto& s = at_offset(o);
+      if (s.state != record_state::acquired || s.holder != holder || s.delivery_count != r.delivery_count) continue;
+      s.state = record_state::available;
+      s.delivery_count = static_cast<int16_t>(std::max(0, s.delivery_count - 1));
+      s.renewals = 0;
+      s.holder = 0;
+      s.deadline_ms = 0;
+      changed(o);
+      ++n;
+    }
+  }
+  return n;
+}
+
 void share_partition::skip_to(int64_t offset) {
   if (offset <= start_) return;
   while (end_offset() < offset) {

@@ -91,6 +91,12 @@ class share_partition {
   int32_t acquire(int64_t base, int64_t last, bool control, uint32_t holder, int64_t now_ms, const share_limits& lim,
                   int32_t& budget, bool whole_batch, std::vector<state_batch>& out);
 
+  // Takes back acquisitions that were never handed out (their persisting
+  // failed): each offset of `runs` still acquired by `holder` at the run's
+  // delivery count becomes available again at once, its count as before
+  // the acquisition. Returns how many were taken back.
+  int32_t unacquire(uint32_t holder, std::span<const state_batch> runs);
+
   // Marks [end_offset(), offset) as holes in the log (offsets with no record, such as
   // those below a deleted log start): archived, never handed out.
   void skip_to(int64_t offset);

@@ -47,13 +47,14 @@ inline void produce_values(frame_client& c, const std::string& topic, int n, con
   ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, 0);
 }
 
-// Sets one config of a GROUP resource; returns the resource's error code.
-inline int16_t set_group_config(frame_client& c, const std::string& group, const std::string& name,
-                                const std::string& value) {
+// Sets one config of a resource (2 a topic, 32 a group); returns the
+// resource's error code.
+inline int16_t set_resource_config(frame_client& c, int8_t type, const std::string& resource, const std::string& name,
+                                   const std::string& value) {
   kafka::msg::incremental_alter_configs_request req;
   auto& r = req.resources.emplace_back();
-  r.resource_type = 32;
-  r.resource_name = group;
+  r.resource_type = type;
+  r.resource_name = resource;
   auto& cfg = r.configs.emplace_back();
   cfg.name = name;
   cfg.config_operation = 0;
@@ -61,6 +62,12 @@ inline int16_t set_group_config(frame_client& c, const std::string& group, const
   auto resp = call<kafka::msg::incremental_alter_configs_response>(c, 44, 1, req);
   EXPECT_TRUE(resp);
   return resp ? resp->responses.at(0).error_code : -1;
+}
+
+// Sets one config of a GROUP resource; returns the resource's error code.
+inline int16_t set_group_config(frame_client& c, const std::string& group, const std::string& name,
+                                const std::string& value) {
+  return set_resource_config(c, 32, group, name, value);
 }
 
 inline kafka::msg::share_group_heartbeat_response share_heartbeat(frame_client& c, const std::string& group,

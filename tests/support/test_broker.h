@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ class test_broker {
       ADD_FAILURE() << cfg.error().message();
       return;
     }
-    log::set_level(log::level::warn);
+    log::set_level(std::getenv("MOSAIC_TEST_DEBUG") ? log::level::debug : log::level::warn);
     node_ = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     if (auto s = node_->open_data_dirs(); !s) ADD_FAILURE() << s.message();
     if (auto s = node_->load_plugins(); !s) ADD_FAILURE() << s.message();

@@ -40,6 +40,29 @@ TEST(share_partition, a_record_goes_to_one_member_at_a_time) {
   EXPECT_EQ(b[0].first, 10);
 }
 
+TEST(share_partition, an_acquisition_taken_back_is_as_if_it_never_happened) {
+  fixture f;
+  f.take(alice, 0, 2);
+  EXPECT_TRUE(f.ack(alice, 0, 2, ack_type::release));
+  auto second = f.take(alice, 0, 5);  // 0-2 at count 2, 3-5 at count 1
+  ASSERT_EQ(second.size(), 2u);
+  (void)f.sp.take_changes();
+  // Another holder's, or a count the records no longer have, is left alone.
+  EXPECT_EQ(f.sp.unacquire(bob, second), 0);
+  const std::vector<state_batch> stale{{0, 2, record_state::acquired, 1}};
+  EXPECT_EQ(f.sp.unacquire(alice, stale), 0);
+  EXPECT_EQ(f.sp.unacquire(alice, second), 6);
+  EXPECT_TRUE(f.sp.has_changes());
+  EXPECT_EQ(f.sp.at(1), (state_batch{1, 1, record_state::available, 1}));
+  EXPECT_EQ(f.sp.at(4), (state_batch{4, 4, record_state::available, 0}));
+  EXPECT_EQ(f.sp.next_acquirable(f.now, f.lim), 0) << "available again at once";
+  EXPECT_FALSE(f.ack(alice, 0, 0, ack_type::accept)) << "no longer held";
+  auto third = f.take(bob, 0, 5);
+  ASSERT_EQ(third.size(), 2u);
+  EXPECT_EQ(third[0], (state_batch{0, 2, record_state::acquired, 2})) << "the count the taken-back delivery had";
+  EXPECT_EQ(third[1], (state_batch{3, 5, record_state::acquired, 1}));
+}
+
 TEST(share_partition, accept_finishes_records_and_moves_the_start) {
   fixture f;
   f.take(alice, 0, 9);

@@ -152,6 +152,48 @@ TEST(share_api, records_go_to_one_member_and_acknowledgements_finish_them) {
   EXPECT_EQ(first(f3).acquired_records.at(0).delivery_count, 2);
 }
 
+// A consumer is handed records only once their acquisition is in the
+// share-partition's persisted state: a new leader reading that state must
+// never hand the same records out again at the same delivery count. Here
+// the share coordinator's writes are refused (its partition has fewer
+// in-sync replicas than min.insync.replicas) until its topic's config is
+// changed.
+TEST(share_api, records_are_handed_out_only_once_their_acquisition_is_persisted) {
+  test_broker b({"group.share.session.timeout.ms=30000", "min.insync.replicas=2"});
+  frame_client c(b.port());
+  const uuid t = mosaic::testing::create_share_topic(c, "q", 1, {{"min.insync.replicas", "1"}});
+  ASSERT_EQ(set_config(c, "g", "share.auto.offset.reset", "earliest"), 0);
+  produce(c, "q", 5);
+  heartbeat(c, "g", "m1", 0, std::vector<std::string>{"q"});
+  int32_t epoch = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto f = fetch(c, "g", "m1", epoch++, t);
+    for (const auto& r : f.responses)
+      for (const auto& p : r.partitions) EXPECT_EQ(p.error_code, 0);
+    EXPECT_TRUE(acquired(f).empty()) << "fetch " << i << ": nothing is handed out while the state cannot be written";
+  }
+  constexpr int8_t topic_resource = 2;
+  ASSERT_EQ(mosaic::testing::set_resource_config(c, topic_resource, "__share_group_state", "min.insync.replicas", "1"),
+            0);
+  std::set<int64_t> got;
+  int16_t count = -1;
+  for (auto until = std::chrono::steady_clock::now() + 10s; got.empty() && std::chrono::steady_clock::now() < until;) {
+    auto f = mosaic::testing::share_fetch(c, "g", "m1", epoch++, t, {}, 100, 200);
+    got = acquired(f);
+    if (!got.empty()) count = first(f).acquired_records.at(0).delivery_count;
+  }
+  EXPECT_EQ(got, (std::set<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(count, 1) << "the acquisitions taken back did not count as deliveries";
+  // An acknowledgement that cannot be persisted is not confirmed, in either request.
+  ASSERT_EQ(mosaic::testing::set_resource_config(c, topic_resource, "__share_group_state", "min.insync.replicas", "2"),
+            0);
+  constexpr int16_t kafka_storage_error = 56;
+  auto a = acknowledge(c, "g", "m1", epoch++, t, {{0, 1, {1}}});
+  EXPECT_EQ(a.responses.at(0).partitions.at(0).error_code, kafka_storage_error);
+  auto f = mosaic::testing::share_fetch(c, "g", "m1", epoch++, t, {{2, 2, {1}}}, 100, 5000);
+  EXPECT_EQ(first(f).acknowledge_error_code, kafka_storage_error) << "answered in the round that applied it";
+}
+
 TEST(share_api, session_epochs_are_checked) {
   test_broker b(quick);
   frame_client c(b.port());
