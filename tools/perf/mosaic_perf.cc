@@ -9,6 +9,7 @@
 //   mosaic-perf suite    --bootstrap HOST:PORT --dir D [options]
 //   mosaic-perf sweep    --bootstrap HOST:PORT [--batch-sizes ...] [--partition-counts ...]
 //   mosaic-perf rebalance --bootstrap HOST:PORT [--members 10,100] [--protocols consumer,classic]
+//   mosaic-perf producers --bootstrap HOST:PORT [--producer-counts 1,10,100] [--keyed both] [--broker-pid P]
 //
 // Each command prints a progress line a second to stderr and its result to
 // stdout: a table for people, or one JSON object with --json. MB is 10^6
@@ -18,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -29,11 +31,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -96,6 +100,10 @@ struct options {
   std::vector<std::string> protocols{"consumer", "classic"};    // rebalance
   int rounds = 3;                                               // rebalance
   int heartbeat_ms = 3000;                                      // rebalance: classic heartbeat.interval.ms
+  bool partitions_given = false;
+  std::vector<int> producer_counts{1, 10, 100};  // producers
+  std::vector<bool> keyed{false, true};          // producers
+  int broker_pid = 0;                            // producers
 };
 
 const char* usage = R"(usage: mosaic-perf COMMAND [options]
@@ -114,6 +122,13 @@ Commands:
             one member, the newcomer with some). Start the broker with
             group.consumer.heartbeat.interval.ms equal to --heartbeat-ms, so that
             both protocols heartbeat at the same pace
+  producers N producers at once (one client each, in threads of this process)
+            on a topic of --partitions (100 unless given), for each
+            --producer-counts value, keyed and not (--keyed): the mock, then
+            --bootstrap, each on a topic of its own deleted after; --records in
+            all, shared between them. Reports each side's MB/s and delivery
+            latency p50/p99, and the CPU seconds per GiB of this process and,
+            with --broker-pid, of the broker
   sweep     produce throughput over the shapes clients send: for each --batch-sizes
             and --partition-counts value, the mock then --bootstrap, each on a
             topic of its own that is deleted after (so every run reuses memory the
@@ -151,6 +166,9 @@ Options:
   --protocols P,P...      rebalance: consumer (KIP-848) and/or classic (consumer,classic)
   --rounds N              rebalance: joins measured per size (3)
   --heartbeat-ms MS       rebalance: the classic members' heartbeat.interval.ms (3000)
+  --producer-counts N,N.. producers: how many producers at once (1,10,100)
+  --keyed no|yes|both     producers: records with keys (10,000 distinct), without, or both (both)
+  --broker-pid PID        producers: the broker's process, whose CPU time is reported
   --json                  one JSON object on stdout instead of a table
   --quiet                 no progress lines
   --help
@@ -213,8 +231,23 @@ options parse(int argc, char** argv, int first) {
       o.linger_ms = static_cast<int>(number(value(), "--linger-ms", 0));
     else if (a == "--throughput")
       o.throughput = number(value(), "--throughput", -1);
-    else if (a == "--partitions")
+    else if (a == "--partitions") {
       o.partitions = static_cast<int>(number(value(), "--partitions", 1));
+      o.partitions_given = true;
+    } else if (a == "--producer-counts")
+      o.producer_counts = numbers(value(), "--producer-counts");
+    else if (a == "--keyed") {
+      const std::string k = value();
+      if (k == "no")
+        o.keyed = {false};
+      else if (k == "yes")
+        o.keyed = {true};
+      else if (k == "both")
+        o.keyed = {false, true};
+      else
+        bad_usage("--keyed expects no, yes or both, got '" + k + "'");
+    } else if (a == "--broker-pid")
+      o.broker_pid = static_cast<int>(number(value(), "--broker-pid", 1));
     else if (a == "--replication-factor")
       o.replication_factor = static_cast<int>(number(value(), "--replication-factor", 1));
     else if (a == "--topic-config")
@@ -548,6 +581,193 @@ produce_result produce(target& t, const options& o) {
     std::fprintf(stderr, "produce: %lld records failed (%s)\n", static_cast<long long>(r.failed),
                  st.first_error.c_str());
   return r;
+}
+
+// ---- many producers ----
+
+// The CPU time (user and system) process `pid` has used, in seconds.
+double process_cpu_seconds(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) fail("cannot read /proc/" + std::to_string(pid) + "/stat");
+  // After the name: state (field 3), ..., utime (14), stime (15).
+  std::istringstream in(stat.substr(name_end + 1));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+struct producers_result {
+  std::string target;
+  int producers = 0;
+  bool keyed = false;
+  int partitions = 0;
+  int record_size = 0;
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  double seconds = 0;
+  percentiles latency;
+  double client_cpu = 0;   // seconds, this process (the mock's work included when it is the target)
+  double broker_cpu = -1;  // seconds, --broker-pid's; -1 unknown
+  double gib() const { return static_cast<double>(delivered) * record_size / (1 << 30); }
+  double mb_per_sec() const { return seconds > 0 ? static_cast<double>(delivered) * record_size / seconds / 1e6 : 0; }
+  json_object json() const {
+    json_object o;
+    o.set("kind", "producers")
+        .set("target", target)
+        .set("producers", producers)
+        .set("keyed", keyed ? "yes" : "no")
+        .set("partitions", partitions)
+        .set("records", delivered)
+        .set("failed", failed)
+        .set("seconds", seconds)
+        .set("mb_per_sec", mb_per_sec())
+        .set("latency_ms", latency)
+        .set("client_cpu_s_per_gib", gib() > 0 ? client_cpu / gib() : 0.0);
+    if (broker_cpu >= 0) o.set("broker_cpu_s_per_gib", gib() > 0 ? broker_cpu / gib() : 0.0);
+    return o;
+  }
+};
+
+// `n` producers, each a client of its own producing from a thread of its
+// own (as n processes would, without their start-up), o.records in all;
+// the clock starts once every client has the topic's metadata.
+producers_result run_producers(target& t, const options& o, int n, bool keyed) {
+  t.create_topic(o);
+  const auto pool = payloads(o.record_size);
+  std::vector<std::string> keys(10000);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = "key-" + std::to_string(i);
+  struct producer {
+    produce_state st;
+    rk_ptr rk;
+    rd_kafka_topic_t* rkt = nullptr;
+    int64_t records = 0;
+  };
+  std::vector<std::unique_ptr<producer>> ps;
+  for (int i = 0; i < n; ++i) {
+    auto p = std::make_unique<producer>();
+    p->records = o.records / n + (i < o.records % n ? 1 : 0);
+    p->st.sent_ns.assign(static_cast<size_t>(p->records), 0);
+    p->st.latency_ns.reserve(static_cast<size_t>(p->records));
+    rd_kafka_conf_t* conf = t.client_conf(o, {{"acks", o.acks},
+                                              {"compression.type", o.compression},
+                                              {"batch.size", std::to_string(o.batch_size)},
+                                              {"linger.ms", std::to_string(o.linger_ms)},
+                                              {"queue.buffering.max.messages", "1000000"}});
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, &p->st);
+    p->rk = make_client(RD_KAFKA_PRODUCER, conf);
+    p->rkt = rd_kafka_topic_new(p->rk.get(), o.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(p->rk.get(), 0, p->rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      fail("producers: no metadata for " + o.topic);
+    rd_kafka_metadata_destroy(md);
+    ps.push_back(std::move(p));
+  }
+  const double client0 = own_cpu_seconds();
+  const double broker0 = o.broker_pid > 0 && t.name() == "broker" ? process_cpu_seconds(o.broker_pid) : -1;
+  const int64_t start = now_ns();
+  std::vector<std::thread> threads;
+  threads.reserve(ps.size());
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      producer& p = *ps[static_cast<size_t>(i)];
+      for (int64_t j = 0; j < p.records; ++j) {
+        if (o.throughput > 0) {  // --throughput is the total: each producer has its share
+          const int64_t due = start + j * n * 1'000'000'000 / o.throughput;
+          while (now_ns() < due) {
+            rd_kafka_poll(p.rk.get(), 0);
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+          }
+        }
+        const auto& payload = pool[static_cast<size_t>(j * n + i) % pool.size()];
+        const std::string* key = keyed ? &keys[static_cast<size_t>(j * 7919 + i * 104729) % keys.size()] : nullptr;
+        auto& sent = p.st.sent_ns[static_cast<size_t>(j)];
+        sent = now_ns();
+        while (rd_kafka_produce(p.rkt, RD_KAFKA_PARTITION_UA, 0, const_cast<char*>(payload.data()), payload.size(),
+                                key ? key->data() : nullptr, key ? key->size() : 0, &sent) != 0) {
+          if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            ++p.st.failed;
+            break;
+          }
+          rd_kafka_poll(p.rk.get(), 1);
+          sent = now_ns();
+        }
+        rd_kafka_poll(p.rk.get(), 0);
+      }
+      while (p.st.delivered + p.st.failed < p.records && seconds_since(start) < 600) rd_kafka_poll(p.rk.get(), 50);
+    });
+  for (auto& th : threads) th.join();
+  producers_result r;
+  r.target = t.name();
+  r.producers = n;
+  r.keyed = keyed;
+  r.partitions = o.partitions;
+  r.record_size = o.record_size;
+  r.client_cpu = own_cpu_seconds() - client0;
+  if (broker0 >= 0) r.broker_cpu = process_cpu_seconds(o.broker_pid) - broker0;
+  int64_t last = start;
+  std::vector<int64_t> latencies;
+  for (auto& p : ps) {
+    r.delivered += p->st.delivered;
+    r.failed += p->records - p->st.delivered;
+    last = std::max(last, p->st.last_delivery_ns);
+    latencies.insert(latencies.end(), p->st.latency_ns.begin(), p->st.latency_ns.end());
+    rd_kafka_topic_destroy(p->rkt);
+  }
+  r.seconds = static_cast<double>(last - start) / 1e9;
+  r.latency = summarize(latencies);
+  ps.clear();
+  t.delete_topic(o);
+  return r;
+}
+
+int producers_command(const options& base) {
+  std::vector<json_object> runs;
+  const auto stamp = std::to_string(::getpid());
+  if (!base.json)
+    std::printf("%9s %5s %10s %11s %6s %12s %13s %16s %17s\n", "producers", "keyed", "mock MB/s", "broker MB/s",
+                "ratio", "mock p99 ms", "broker p99 ms", "broker CPU s/GiB", "client CPU s/GiB");
+  for (const int n : base.producer_counts)
+    for (const bool keyed : base.keyed) {
+      std::map<bool, producers_result> got;
+      for (const bool mock : {true, false}) {
+        options o = base;
+        o.mock = mock;
+        o.quiet = true;
+        if (!o.partitions_given) o.partitions = 100;
+        o.topic = "producers-" + stamp + "-" + std::to_string(n) + (keyed ? "-keyed" : "");
+        target t(o);
+        got[mock] = run_producers(t, o, n, keyed);
+        runs.push_back(got[mock].json());
+      }
+      const auto& m = got[true];
+      const auto& b = got[false];
+      const double ratio = m.mb_per_sec() > 0 ? b.mb_per_sec() / m.mb_per_sec() : 0.0;
+      runs.back().set("broker_over_mock", ratio);
+      if (!base.json) {
+        char broker_cpu[32] = "-";
+        if (b.broker_cpu >= 0 && b.gib() > 0) std::snprintf(broker_cpu, sizeof(broker_cpu), "%.2f", b.broker_cpu / b.gib());
+        std::printf("%9d %5s %10.1f %11.1f %6.2f %12.1f %13.1f %16s %17.2f\n", n, keyed ? "yes" : "no", m.mb_per_sec(),
+                    b.mb_per_sec(), ratio, m.latency.p99, b.latency.p99, broker_cpu,
+                    b.gib() > 0 ? b.client_cpu / b.gib() : 0.0);
+      }
+      if (m.failed > 0 || b.failed > 0)
+        fail("producers: deliveries failed with " + std::to_string(n) + " producers (mock " +
+             std::to_string(m.failed) + ", broker " + std::to_string(b.failed) + ")");
+    }
+  if (base.json) std::printf("%s\n", json_object().set("runs", runs).str().c_str());
+  return 0;
 }
 
 // ---- consume ----
@@ -983,6 +1203,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "suite") return suite(o);
     if (cmd == "sweep") return sweep(o);
+    if (cmd == "producers") return producers_command(o);
     if (cmd == "rebalance") return rebalance_command(o);
     std::fprintf(stderr, "mosaic-perf: unknown command '%s' (see --help)\n", cmd.c_str());
     return 2;
