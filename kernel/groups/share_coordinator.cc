@@ -257,13 +257,17 @@ void share_coordinator::adopt_strays(shard& home, int32_t p) {
 void share_coordinator::unload(int32_t p, const char* why) {
   auto it = shards_.find(p);
   if (it == shards_.end()) return;
-  for (auto& a : std::exchange(it->second.after_write, {})) a.done({error::not_coordinator, std::nullopt});
+  auto answers = std::exchange(it->second.after_write, {});
   const size_t n = it->second.states.size();
   shards_.erase(it);
   std::erase_if(strays_, [p](const auto& kv) { return kv.second.first == p; });
   log::at(n > 0 ? log::level::info : log::level::debug, "mosaic",
           "share coordinator: partition {} of {} unloaded ({}): {} share-partition(s) dropped", p,
           share_state_topic_name, why, n);
+  // Answered once the partition is gone: an answer may call in again (a
+  // share-partition leader writing its state once more), which must find
+  // it unloaded, not be queued behind writes that will never be made.
+  for (auto& a : answers) a.done({error::not_coordinator, std::nullopt});
 }
 
 // ---- the frames ----------------------------------------------------------------

@@ -6,6 +6,7 @@
 //   mosaic-perf produce  [target] [producer options]
 //   mosaic-perf consume  [target] --topic T [--records N]
 //   mosaic-perf fsync    --dir D [--count N] [--size BYTES]
+//   mosaic-perf floor    --dir D [--records N --record-size BYTES]
 //   mosaic-perf suite    --bootstrap HOST:PORT --dir D [options]
 //   mosaic-perf sweep    --bootstrap HOST:PORT [--batch-sizes ...] [--partition-counts ...]
 //   mosaic-perf rebalance --bootstrap HOST:PORT [--members 10,100] [--protocols consumer,classic]
@@ -15,11 +16,15 @@
 // stdout: a table for people, or one JSON object with --json. MB is 10^6
 // bytes; latencies are in milliseconds, from the produce call to the
 // delivery report.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -133,6 +138,10 @@ Commands:
             and --partition-counts value, the mock then --bootstrap, each on a
             topic of its own that is deleted after (so every run reuses memory the
             page cache already had); report each side's MB/s, latency and the ratio
+  floor     the CPU the kernel spends, per GiB, on what any broker must do with
+            --records x --record-size bytes: receive them from a loopback socket,
+            write them into a preallocated file in --dir, send them from it with
+            sendfile (each the CPU of the one thread doing it)
   suite     the comparison BENCHMARKS.md reports, in one run: against librdkafka's
             mock cluster and against --bootstrap, produce with acks=1 and acks=all,
             compression none and lz4, and consume what the first wrote; then fsync
@@ -168,7 +177,7 @@ Options:
   --heartbeat-ms MS       rebalance: the classic members' heartbeat.interval.ms (3000)
   --producer-counts N,N.. producers: how many producers at once (1,10,100)
   --keyed no|yes|both     producers: records with keys (10,000 distinct), without, or both (both)
-  --broker-pid PID        producers: the broker's process, whose CPU time is reported
+  --broker-pid PID        produce, consume, producers: the broker's process, whose CPU time is reported
   --json                  one JSON object on stdout instead of a table
   --quiet                 no progress lines
   --help
@@ -607,6 +616,35 @@ double own_cpu_seconds() {
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
+// The CPU this process (the client, and the mock when it is the target)
+// and --broker-pid use from its making on.
+class cpu_meter {
+ public:
+  explicit cpu_meter(const options& o)
+      : pid_(o.mock ? 0 : o.broker_pid), client0_(own_cpu_seconds()), broker0_(pid_ ? process_cpu_seconds(pid_) : 0) {}
+  double client() const { return own_cpu_seconds() - client0_; }
+  double broker() const { return pid_ ? process_cpu_seconds(pid_) - broker0_ : -1; }
+  json_object add_to(json_object o, double gib) const {
+    if (gib <= 0) return o;
+    o.set("client_cpu_s_per_gib", client() / gib);
+    if (pid_) o.set("broker_cpu_s_per_gib", broker() / gib);
+    return o;
+  }
+  void print(double gib) const {
+    if (gib <= 0) return;
+    if (pid_)
+      std::printf("CPU per GiB: client %.3f s, broker %.3f s\n", client() / gib, broker() / gib);
+    else
+      std::printf("CPU per GiB: this process (the mock's work included when it is the target) %.3f s\n",
+                  client() / gib);
+  }
+
+ private:
+  int pid_;
+  double client0_;
+  double broker0_;
+};
+
 struct producers_result {
   std::string target;
   int producers = 0;
@@ -674,8 +712,7 @@ producers_result run_producers(target& t, const options& o, int n, bool keyed) {
     rd_kafka_metadata_destroy(md);
     ps.push_back(std::move(p));
   }
-  const double client0 = own_cpu_seconds();
-  const double broker0 = o.broker_pid > 0 && t.name() == "broker" ? process_cpu_seconds(o.broker_pid) : -1;
+  const cpu_meter cpu(o);
   const int64_t start = now_ns();
   std::vector<std::thread> threads;
   threads.reserve(ps.size());
@@ -714,8 +751,8 @@ producers_result run_producers(target& t, const options& o, int n, bool keyed) {
   r.keyed = keyed;
   r.partitions = o.partitions;
   r.record_size = o.record_size;
-  r.client_cpu = own_cpu_seconds() - client0;
-  if (broker0 >= 0) r.broker_cpu = process_cpu_seconds(o.broker_pid) - broker0;
+  r.client_cpu = cpu.client();
+  r.broker_cpu = cpu.broker();
   int64_t last = start;
   std::vector<int64_t> latencies;
   for (auto& p : ps) {
@@ -757,14 +794,15 @@ int producers_command(const options& base) {
       runs.back().set("broker_over_mock", ratio);
       if (!base.json) {
         char broker_cpu[32] = "-";
-        if (b.broker_cpu >= 0 && b.gib() > 0) std::snprintf(broker_cpu, sizeof(broker_cpu), "%.2f", b.broker_cpu / b.gib());
+        if (b.broker_cpu >= 0 && b.gib() > 0)
+          std::snprintf(broker_cpu, sizeof(broker_cpu), "%.2f", b.broker_cpu / b.gib());
         std::printf("%9d %5s %10.1f %11.1f %6.2f %12.1f %13.1f %16s %17.2f\n", n, keyed ? "yes" : "no", m.mb_per_sec(),
                     b.mb_per_sec(), ratio, m.latency.p99, b.latency.p99, broker_cpu,
                     b.gib() > 0 ? b.client_cpu / b.gib() : 0.0);
       }
       if (m.failed > 0 || b.failed > 0)
-        fail("producers: deliveries failed with " + std::to_string(n) + " producers (mock " +
-             std::to_string(m.failed) + ", broker " + std::to_string(b.failed) + ")");
+        fail("producers: deliveries failed with " + std::to_string(n) + " producers (mock " + std::to_string(m.failed) +
+             ", broker " + std::to_string(b.failed) + ")");
     }
   if (base.json) std::printf("%s\n", json_object().set("runs", runs).str().c_str());
   return 0;
@@ -861,6 +899,128 @@ fsync_result fsync_probe(const options& o) {
   r.count = o.count;
   r.size = o.size;
   r.latency = summarize(ns);
+  return r;
+}
+
+// ---- the kernel's floor ----
+
+double thread_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+struct floor_result {
+  int64_t bytes = 0;
+  double receive = 0;   // CPU seconds of the receiving thread
+  double write = 0;     // of the writing thread
+  double sendfile = 0;  // of the sending thread
+  double per_gib(double s) const { return bytes > 0 ? s / (static_cast<double>(bytes) / (1 << 30)) : 0; }
+  json_object json() const {
+    json_object o;
+    o.set("kind", "floor")
+        .set("bytes", bytes)
+        .set("receive_cpu_s_per_gib", per_gib(receive))
+        .set("write_cpu_s_per_gib", per_gib(write))
+        .set("produce_floor_cpu_s_per_gib", per_gib(receive + write))
+        .set("sendfile_cpu_s_per_gib", per_gib(sendfile));
+    return o;
+  }
+};
+
+// A connected pair of loopback TCP sockets: {the accepted end, the connecting end}.
+std::pair<int, int> loopback_pair() {
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(l, 1) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    fail(std::string("floor: a loopback socket: ") + std::strerror(errno));
+  const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c < 0 || ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
+    fail(std::string("floor: connecting on loopback: ") + std::strerror(errno));
+  const int s = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  ::close(l);
+  if (s < 0) fail(std::string("floor: accept: ") + std::strerror(errno));
+  return {s, c};
+}
+
+// The CPU the kernel needs to persist and to serve --records x
+// --record-size bytes at all, whatever the broker: receiving them from a
+// loopback socket, writing them into the page cache of a preallocated file
+// in --dir (1 MiB reads and writes, as mosaicd's), and sending them from that
+// file with sendfile. Each is the CPU of the one thread doing it; the other
+// end's is not counted.
+floor_result floor_probe(const options& o) {
+  if (o.dir.empty()) bad_usage("floor: --dir is required (the broker's log dir)");
+  std::filesystem::create_directories(o.dir);
+  floor_result r;
+  r.bytes = o.records * o.record_size;
+  const auto file = std::filesystem::path(o.dir) / ("mosaic-perf-floor-" + std::to_string(::getpid()));
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("floor: cannot create " + file.string() + ": " + std::strerror(errno));
+  if (::posix_fallocate(fd, 0, r.bytes) != 0) fail("floor: cannot preallocate " + file.string());
+  std::vector<char> buf(1 << 20);
+  const auto pool = payloads(1024);  // the records' bytes, as produce sends them
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = pool[(i / 1024) % pool.size()][i % 1024];
+  {  // receive: a thread sends, this thread reads
+    auto [in, out] = loopback_pair();
+    std::thread sender([out = out, bytes = r.bytes, &buf] {
+      std::vector<char> mine(buf);
+      for (int64_t done = 0; done < bytes;) {
+        const ssize_t m = ::write(out, mine.data(), static_cast<size_t>(std::min<int64_t>(bytes - done, mine.size())));
+        if (m <= 0) return;
+        done += m;
+      }
+    });
+    std::vector<char> rbuf(buf.size());
+    const double t0 = thread_cpu_seconds();
+    for (int64_t done = 0; done < r.bytes;) {
+      const ssize_t n = ::read(in, rbuf.data(), rbuf.size());
+      if (n <= 0) fail("floor: the receive ended early");
+      done += n;
+    }
+    r.receive = thread_cpu_seconds() - t0;
+    sender.join();
+    ::close(in);
+    ::close(out);
+  }
+  {  // write into the page cache
+    const double t0 = thread_cpu_seconds();
+    for (int64_t done = 0; done < r.bytes;) {
+      const ssize_t m =
+          ::pwrite(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(r.bytes - done, buf.size())), done);
+      if (m <= 0) fail(std::string("floor: write: ") + std::strerror(errno));
+      done += m;
+    }
+    r.write = thread_cpu_seconds() - t0;
+  }
+  {  // sendfile from the page cache: a thread drains
+    auto [in, out] = loopback_pair();
+    std::thread drain([in = in, bytes = r.bytes] {
+      std::vector<char> sink(1 << 20);
+      for (int64_t done = 0; done < bytes;) {
+        const ssize_t n = ::read(in, sink.data(), sink.size());
+        if (n <= 0) return;
+        done += n;
+      }
+    });
+    const double t0 = thread_cpu_seconds();
+    off_t at = 0;
+    while (at < r.bytes) {
+      const ssize_t m = ::sendfile(out, fd, &at, static_cast<size_t>(std::min<int64_t>(r.bytes - at, 1 << 20)));
+      if (m <= 0) fail(std::string("floor: sendfile: ") + std::strerror(errno));
+    }
+    r.sendfile = thread_cpu_seconds() - t0;
+    drain.join();
+    ::close(in);
+    ::close(out);
+  }
+  ::close(fd);
+  std::filesystem::remove(file);
   return r;
 }
 
@@ -1177,20 +1337,24 @@ int main(int argc, char** argv) {
     const options o = parse(argc, argv, 2);
     if (cmd == "produce") {
       target t(o);
+      cpu_meter cpu(o);
       auto r = produce(t, o);
+      const double gib = static_cast<double>(r.delivered) * o.record_size / (1 << 30);
       if (o.json)
-        std::printf("%s\n", r.json().str().c_str());
+        std::printf("%s\n", cpu.add_to(r.json(), gib).str().c_str());
       else
-        print_produce(r);
+        print_produce(r), cpu.print(gib);
       return r.failed ? 1 : 0;
     }
     if (cmd == "consume") {
       target t(o);
+      cpu_meter cpu(o);
       auto r = consume(t, o);
+      const double gib = static_cast<double>(r.bytes) / (1 << 30);
       if (o.json)
-        std::printf("%s\n", r.json().str().c_str());
+        std::printf("%s\n", cpu.add_to(r.json(), gib).str().c_str());
       else
-        print_consume(r);
+        print_consume(r), cpu.print(gib);
       return r.records < o.records ? 1 : 0;
     }
     if (cmd == "fsync") {
@@ -1204,6 +1368,16 @@ int main(int argc, char** argv) {
     if (cmd == "suite") return suite(o);
     if (cmd == "sweep") return sweep(o);
     if (cmd == "producers") return producers_command(o);
+    if (cmd == "floor") {
+      auto r = floor_probe(o);
+      if (o.json)
+        std::printf("%s\n", r.json().str().c_str());
+      else
+        std::printf(
+            "kernel floor, CPU s/GiB: receive %.3f, page-cache write %.3f (produce floor %.3f), sendfile %.3f\n",
+            r.per_gib(r.receive), r.per_gib(r.write), r.per_gib(r.receive + r.write), r.per_gib(r.sendfile));
+      return 0;
+    }
     if (cmd == "rebalance") return rebalance_command(o);
     std::fprintf(stderr, "mosaic-perf: unknown command '%s' (see --help)\n", cmd.c_str());
     return 2;
