@@ -609,12 +609,16 @@ double process_cpu_seconds(int pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-double own_cpu_seconds() {
+// The CPU time (user and system) of this process (RUSAGE_SELF) or of the
+// calling thread (RUSAGE_THREAD), in seconds.
+double rusage_cpu_seconds(int who) {
   rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
+  getrusage(who, &ru);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
+
+double own_cpu_seconds() { return rusage_cpu_seconds(RUSAGE_SELF); }
 
 // The CPU this process (the client, and the mock when it is the target)
 // and --broker-pid use from its making on.
@@ -904,12 +908,7 @@ fsync_result fsync_probe(const options& o) {
 
 // ---- the kernel's floor ----
 
-double thread_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_THREAD, &ru);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
+double thread_cpu_seconds() { return rusage_cpu_seconds(RUSAGE_THREAD); }
 
 struct floor_result {
   int64_t bytes = 0;
