@@ -275,7 +275,7 @@ bool share_manager::impl::fill(parked_fetch& f) {
     error code = error::none;
     sp_entry* e = share_state(k, code);
     auto& out = slot_for(f.result, topic, partition);
-    if (e && e->unsynced) {  // its state cannot be written now: nothing is handed out from it
+    if (e && e->unsynced()) {  // its state cannot be written now: nothing is handed out from it
       f.state_pending = true;
       continue;
     }

@@ -107,10 +107,9 @@ void share_manager::impl::state_written(const sp_key& k, int32_t leader_epoch, c
   if (same) {
     // Before the answers run: they may take acquisitions back (withhold).
     it->second.writing = false;
-    if (a.code == error::none && it->second.unsynced) {
-      it->second.unsynced = false;
+    if (a.code == error::none && it->second.unsynced()) {
       it->second.rewrite_delay = milliseconds(0);
-      rewrite.erase(k);
+      it->second.rewrite_at = clock::time_point::max();
       wake = true;  // records can be handed out again
     }
   }
@@ -123,9 +122,8 @@ void share_manager::impl::state_written(const sp_key& k, int32_t leader_epoch, c
     return;
   }
   if (a.code != error::none) {
-    e.unsynced = true;
     e.rewrite_delay = std::clamp(e.rewrite_delay * 2, first_rewrite_delay, last_rewrite_delay);
-    rewrite[k] = now() + e.rewrite_delay;
+    e.rewrite_at = now() + e.rewrite_delay;
     log::debug("share groups: writing the state of {} failed ({}); written again in {} ms", share_coordinator_key(k),
                adapter::error_name(a.code), e.rewrite_delay.count());
   }
@@ -204,7 +202,6 @@ void share_manager::impl::unload(const sp_key& k, const char* why) {
   log::info("share groups: share-partition {} {}-{} dropped here ({})", k.group, it->second.topic, k.partition, why);
   auto rounds = std::exchange(it->second.next_write, {});
   dirty.erase(k);
-  rewrite.erase(k);
   parts.erase(it);
   for (auto& b : rounds) b->key_done(k, false);
 }
@@ -217,7 +214,6 @@ std::map<sp_key, sp_entry>::iterator share_manager::impl::erase_state(std::map<s
   const sp_key k = it->first;
   auto rounds = std::exchange(it->second.next_write, {});
   dirty.erase(k);
-  rewrite.erase(k);
   auto next = parts.erase(it);
   for (auto& b : rounds) b->key_done(k, false);
   return next;
@@ -369,14 +365,6 @@ void share_manager::impl::expire() {
     (void)share_state(k, code);
   }
   for (auto& d : std::exchange(deferred, {})) describe_offsets(std::move(d.reqs), std::move(d.done), d.until);
-  for (auto it = rewrite.begin(); it != rewrite.end();) {
-    if (it->second > now()) {
-      ++it;
-      continue;
-    }
-    dirty.insert(it->first);
-    it = rewrite.erase(it);
-  }
   if (now() >= next_leadership_check) {
     next_leadership_check = now() + std::chrono::seconds(1);
     follow_leadership();
@@ -385,6 +373,10 @@ void share_manager::impl::expire() {
   const int64_t now_ms = mono_ms(now());
   if (!waiting.empty()) wake = true;  // parked fetches that no broker fetch watches are retried here
   for (auto& [k, e] : parts) {
+    if (e.rewrite_at <= now()) {  // a failed write's turn to be tried again
+      e.rewrite_at = clock::time_point::max();
+      dirty.insert(k);
+    }
     if (e.part.next_deadline() > now_ms) continue;
     if (e.part.expire(now_ms, conf(k.group).limits, policy()) > 0) {
       dirty.insert(k);

@@ -67,10 +67,13 @@ struct sp_entry {
   int32_t leader_epoch = -1;  // of the topic-partition, when its state was read
   int32_t state_epoch = 0;    // of the persisted state
   bool writing = false;       // a write of its state is out
-  // Its last write failed: nothing is acquired from it until one succeeds
-  // (what a consumer is handed must be in the persisted state first).
-  bool unsynced = false;
-  std::chrono::milliseconds rewrite_delay{0};  // before the next try, while unsynced
+  // While its last write failed: the delay before the next try (doubled
+  // after each failure) and when that try is due. Nothing is acquired from
+  // it meanwhile (what a consumer is handed must be in the persisted state
+  // first).
+  std::chrono::milliseconds rewrite_delay{0};
+  clock::time_point rewrite_at = clock::time_point::max();
+  bool unsynced() const { return rewrite_delay.count() > 0; }
   // Rounds waiting for the next write (made when the one out is answered).
   std::vector<std::shared_ptr<round_barrier>> next_write;
 };
@@ -146,8 +149,6 @@ struct share_manager::impl {
   };
   std::vector<deferred_describe> deferred;
   std::set<sp_key> dirty;
-  // Share-partitions whose state write failed, and when to write them again.
-  std::map<sp_key, clock::time_point> rewrite;
   std::shared_ptr<round_barrier> barrier = std::make_shared<round_barrier>();  // this round's
   std::map<std::string, std::map<int32_t, int32_t>> led;  // this round's view: topic -> partition -> leader epoch
   clock::time_point next_leadership_check{};

@@ -46,6 +46,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tools/perf/report.h"
@@ -768,9 +769,23 @@ producers_result run_producers(target& t, const options& o, int n, bool keyed) {
   }
   r.seconds = static_cast<double>(last - start) / 1e9;
   r.latency = summarize(latencies);
-  ps.clear();
-  t.delete_topic(o);
   return r;
+}
+
+// Runs `run` against librdkafka's mock cluster, then against --bootstrap,
+// each with `o` on a topic of its own deleted after (so every run reuses
+// memory the page cache already had); the results by `mock`.
+template <class Run>
+auto mock_then_broker(options o, Run run) {
+  std::map<bool, decltype(run(std::declval<target&>(), o))> got;
+  for (const bool mock : {true, false}) {
+    o.mock = mock;
+    o.quiet = true;
+    target t(o);
+    got[mock] = run(t, o);
+    t.delete_topic(o);
+  }
+  return got;
 }
 
 int producers_command(const options& base) {
@@ -781,17 +796,12 @@ int producers_command(const options& base) {
                 "ratio", "mock p99 ms", "broker p99 ms", "broker CPU s/GiB", "client CPU s/GiB");
   for (const int n : base.producer_counts)
     for (const bool keyed : base.keyed) {
-      std::map<bool, producers_result> got;
-      for (const bool mock : {true, false}) {
-        options o = base;
-        o.mock = mock;
-        o.quiet = true;
-        if (!o.partitions_given) o.partitions = 100;
-        o.topic = "producers-" + stamp + "-" + std::to_string(n) + (keyed ? "-keyed" : "");
-        target t(o);
-        got[mock] = run_producers(t, o, n, keyed);
-        runs.push_back(got[mock].json());
-      }
+      options o = base;
+      if (!o.partitions_given) o.partitions = 100;
+      o.topic = "producers-" + stamp + "-" + std::to_string(n) + (keyed ? "-keyed" : "");
+      auto got = mock_then_broker(o, [&](target& t, const options& on) { return run_producers(t, on, n, keyed); });
+      runs.push_back(got[true].json());
+      runs.push_back(got[false].json());
       const auto& m = got[true];
       const auto& b = got[false];
       const double ratio = m.mb_per_sec() > 0 ? b.mb_per_sec() / m.mb_per_sec() : 0.0;
@@ -1287,19 +1297,13 @@ int sweep(const options& base) {
                 "broker p50 ms");
   for (const int batch : base.batch_sizes)
     for (const int parts : base.partition_counts) {
-      std::map<bool, produce_result> got;
-      for (const bool mock : {true, false}) {
-        options o = base;
-        o.mock = mock;
-        o.batch_size = batch;
-        o.partitions = parts;
-        o.quiet = true;
-        o.topic = "sweep-" + stamp + "-" + std::to_string(batch) + "-" + std::to_string(parts);
-        target t(o);
-        got[mock] = produce(t, o);
-        t.delete_topic(o);
-        runs.push_back(got[mock].json().set("partitions", parts));
-      }
+      options o = base;
+      o.batch_size = batch;
+      o.partitions = parts;
+      o.topic = "sweep-" + stamp + "-" + std::to_string(batch) + "-" + std::to_string(parts);
+      auto got = mock_then_broker(o, produce);
+      runs.push_back(got[true].json().set("partitions", parts));
+      runs.push_back(got[false].json().set("partitions", parts));
       const double m = got[true].mb_per_sec(), b = got[false].mb_per_sec();
       const double ratio = m > 0 ? b / m : 0.0;
       runs.back().set("broker_over_mock", ratio);
