@@ -422,8 +422,13 @@ adapter::share_partition_offsets share_manager::impl::describe_partition(const s
 
 bool share_manager::impl::states_pending(const std::vector<adapter::share_offsets_request>& reqs) {
   return std::any_of(reqs.begin(), reqs.end(), [&](const adapter::share_offsets_request& req) {
-    auto it = reading.lower_bound({req.group_id, {}, INT32_MIN});
-    return it != reading.end() && it->first.group == req.group_id;
+    const sp_key first{req.group_id, {}, INT32_MIN};
+    auto r = reading.lower_bound(first);
+    if (r != reading.end() && r->first.group == req.group_id) return true;
+    // A read that failed (its coordinator still loading, say) is asked
+    // again at the next tick: pending too.
+    auto a = read_again.lower_bound(first);
+    return a != read_again.end() && a->group == req.group_id;
   });
 }
 
@@ -464,7 +469,20 @@ std::vector<std::pair<adapter::topic_info, int32_t>> share_manager::impl::offset
 void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_request> reqs,
                                            std::function<void(std::vector<adapter::share_offsets_result>)> done,
                                            clock::time_point until) {
-  if (until == clock::time_point{}) until = now() + state_wait;
+  if (until == clock::time_point{}) {
+    until = now() + state_wait;
+    // The states led here that are not loaded are asked for first, so that
+    // the answer can wait for them (after a restart, say) instead of
+    // answering no state while they are read.
+    for (const auto& req : reqs)
+      if (const share_group* group = find_group(req.group_id)) {
+        adapter::share_offsets_result unused;
+        for (const auto& [t, p] : offsets_wanted(req, *group, unused)) {
+          error code = error::none;
+          (void)share_state({req.group_id, t.id, p}, code);
+        }
+      }
+  }
   if (now() < until && states_pending(reqs)) {
     // A state being read here (the group's partitions were just assigned)
     // is described once read.

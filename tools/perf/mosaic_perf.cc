@@ -109,7 +109,7 @@ struct options {
   bool partitions_given = false;
   std::vector<int> producer_counts{1, 10, 100};  // producers
   std::vector<bool> keyed{false, true};          // producers
-  int broker_pid = 0;                            // producers
+  int broker_pid = 0;                            // produce, consume, producers
 };
 
 const char* usage = R"(usage: mosaic-perf COMMAND [options]
