@@ -61,6 +61,7 @@ class server_impl final : public server {
       announce();
       schedule_flush();
     });
+    ep_->accept_frames();  // on_frame uses ep_
     return {};
   }
 

@@ -133,6 +133,7 @@ result<std::unique_ptr<replica_manager>> replica_manager::start(manager_options 
   m->ep_->every(std::chrono::milliseconds(tick_ms), [p = m.get()] { p->tick(); });
   m->control_ = std::thread([p = m.get()] { p->control_loop(); });
   store->on_applied([p = m.get()](int64_t) { p->ep_->post([p] { p->refresh(); }); });
+  m->ep_->accept_frames();  // on_frame uses ep_
   return m;
 }
 

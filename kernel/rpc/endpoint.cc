@@ -72,7 +72,6 @@ class endpoint_impl final : public endpoint {
       return status(errc::io,
                     "cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
-    accept();
     thread_ = std::thread([this] {
       thread_id_.store(std::this_thread::get_id());
       // An exception out of a handler would end the thread and terminate
@@ -184,6 +183,10 @@ class endpoint_impl final : public endpoint {
     });
   }
 
+  void accept_frames() override {
+    std::call_once(accepting_, [this] { asio::post(io_, [this] { accept(); }); });
+  }
+
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
@@ -289,6 +292,7 @@ class endpoint_impl final : public endpoint {
   tcp::acceptor acceptor_;
   std::atomic<uint16_t> port_{0};
   std::thread thread_;
+  std::once_flag accepting_;
   std::atomic<std::thread::id> thread_id_{};
   std::once_flag stopped_;
   bool stopping_ = false;  // the endpoint's thread only

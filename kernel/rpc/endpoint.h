@@ -54,8 +54,14 @@ class endpoint {
  public:
   using frame_handler = std::function<void(frame)>;
 
+  // Listens and runs the endpoint's thread; frames reach `on_frame` only
+  // after `accept_frames` (until then peers' connections wait in the
+  // listening socket's queue), so that the handler may use the endpoint
+  // its owner has stored by then.
   static result<std::unique_ptr<endpoint>> start(const endpoint_options& opts, frame_handler on_frame);
   virtual ~endpoint() = default;
+
+  virtual void accept_frames() = 0;
 
   virtual void stop() = 0;
   virtual uint16_t port() const = 0;

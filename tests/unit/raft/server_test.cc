@@ -306,6 +306,7 @@ TEST(rpc_endpoint, the_first_frame_after_a_peer_restarts_arrives) {
       cv.notify_all();
     });
     EXPECT_TRUE(e) << e.error().message();
+    (*e)->accept_frames();
     return std::move(*e);
   };
   auto wait_for = [&](size_t n) {
