@@ -432,6 +432,17 @@ bool share_manager::impl::states_pending(const std::vector<adapter::share_offset
   });
 }
 
+void share_manager::impl::read_states(const std::vector<adapter::share_offsets_request>& reqs) {
+  for (const auto& req : reqs)
+    if (const share_group* group = find_group(req.group_id)) {
+      adapter::share_offsets_result unused;
+      for (const auto& [t, p] : offsets_wanted(req, *group, unused)) {
+        error code = error::none;
+        (void)share_state({req.group_id, t.id, p}, code);
+      }
+    }
+}
+
 std::vector<std::pair<adapter::topic_info, int32_t>> share_manager::impl::offsets_wanted(
     const adapter::share_offsets_request& req, const share_group& group, adapter::share_offsets_result& r) {
   // The named partitions, or those of the topics the group was assigned,
@@ -471,17 +482,7 @@ void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_re
                                            clock::time_point until) {
   if (until == clock::time_point{}) {
     until = now() + state_wait;
-    // The states led here that are not loaded are asked for first, so that
-    // the answer can wait for them (after a restart, say) instead of
-    // answering no state while they are read.
-    for (const auto& req : reqs)
-      if (const share_group* group = find_group(req.group_id)) {
-        adapter::share_offsets_result unused;
-        for (const auto& [t, p] : offsets_wanted(req, *group, unused)) {
-          error code = error::none;
-          (void)share_state({req.group_id, t.id, p}, code);
-        }
-      }
+    read_states(reqs);
   }
   if (now() < until && states_pending(reqs)) {
     // A state being read here (the group's partitions were just assigned)

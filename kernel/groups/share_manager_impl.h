@@ -355,6 +355,10 @@ struct share_manager::impl {
                         std::function<void(std::vector<adapter::share_offsets_result>)> done,
                         clock::time_point until = {});
   bool states_pending(const std::vector<adapter::share_offsets_request>& reqs);
+  // Asks for the states led here that a request is about and that are not
+  // loaded, so that its answer can wait for them (after a restart, say)
+  // instead of answering no state while they are read.
+  void read_states(const std::vector<adapter::share_offsets_request>& reqs);
   // The share-partitions a DescribeShareGroupOffsets request is about
   // (those of unknown topics go straight into `r`).
   std::vector<std::pair<adapter::topic_info, int32_t>> offsets_wanted(const adapter::share_offsets_request& req,
