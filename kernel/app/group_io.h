@@ -33,7 +33,9 @@ class broker_group_io final : public groups::group_io {
   std::map<int32_t, int32_t> led_partitions(const std::string& topic) const override {
     return svc_->led_partitions(topic);
   }
-  void on_leadership(std::function<void()> changed) override { svc_->on_leadership(std::move(changed)); }
+  void on_leadership(const void* owner, std::function<void()> changed) override {
+    svc_->on_leadership(owner, std::move(changed));
+  }
   status scan(const std::string& topic, int32_t partition,
               const std::function<bool(std::span<const uint8_t>)>& chunk) override {
     return svc_->scan_partition(topic, partition, chunk);

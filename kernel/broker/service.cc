@@ -1230,16 +1230,19 @@ void service::send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body) {
   if (replicas_) replicas_->send(to, kind, std::move(body));
 }
 
-void service::on_leadership(std::function<void()> changed) {
+void service::on_leadership(const void* owner, std::function<void()> changed) {
   std::lock_guard g(leadership_mu_);
-  leadership_listener_ = std::move(changed);
+  if (changed)
+    leadership_listeners_[owner] = std::move(changed);
+  else
+    leadership_listeners_.erase(owner);
 }
 
 void service::leadership_may_have_moved() {
   // Called under the lock, so that once on_leadership({}) returns the old
   // listener is neither running nor called again (its owner may go).
   std::lock_guard g(leadership_mu_);
-  if (leadership_listener_) leadership_listener_();
+  for (const auto& [owner, changed] : leadership_listeners_) changed();
 }
 
 status service::scan_partition(const std::string& topic, int32_t partition,

@@ -51,8 +51,9 @@ namespace mosaic::broker {
 inline constexpr const char* metadata_log_name = "__cluster_metadata";
 inline constexpr const char* group_log_name = "__consumer_offsets";  // the group coordinator's topic (internal)
 inline constexpr const char* share_state_topic_name =
-    "__share_group_state";                                       // the share coordinator's topic (internal)
-inline constexpr const char* share_log_name = "__share_groups";  // share groups' epochs and configs (this broker's)
+    "__share_group_state";  // the share coordinator's topic (internal)
+inline constexpr const char* share_log_name =
+    "__share_groups";  // share-group records of earlier versions (this broker's)
 // The metadata quorum's folder in the first log dir (raft::file_storage;
 // not a partition, so the log manager passes it by).
 inline constexpr const char* quorum_dir_name = "__cluster_metadata-quorum";
@@ -132,7 +133,7 @@ class service final : public adapter::broker {
   // `changed` is called after every metadata change (on the replication
   // thread; it must not block). An empty one stops the calls: once this
   // returns, the previous one is not running.
-  void on_leadership(std::function<void()> changed);
+  void on_leadership(const void* owner, std::function<void()> changed);
   // This broker's copy of a partition, start to end, in chunks.
   status scan_partition(const std::string& topic, int32_t partition,
                         const std::function<bool(std::span<const uint8_t>)>& chunk) const;
@@ -269,7 +270,7 @@ class service final : public adapter::broker {
   std::atomic<uint32_t> next_placement_{0};  // rotates new partitions' leaders over the brokers
   std::unique_ptr<replication::replica_manager> replicas_;
   std::mutex leadership_mu_;
-  std::function<void()> leadership_listener_;
+  std::map<const void*, std::function<void()>> leadership_listeners_;
 };
 
 }  // namespace mosaic::broker

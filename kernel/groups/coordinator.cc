@@ -968,7 +968,7 @@ result<std::unique_ptr<coordinator>> coordinator::start(const plugin::assignor_s
                                          }
                                        },
                                        [state] { state->end_round(); }});
-  state->opts.io->on_leadership([self] { self->post([self] { self->impl_->sync_leadership(); }); });
+  state->opts.io->on_leadership(self, [self] { self->post([self] { self->impl_->sync_leadership(); }); });
   c->post([state] { state->sync_leadership(); });
   return c;
 }
@@ -1008,7 +1008,7 @@ adapter::coordinator_location coordinator::locate(const std::string& group_id) {
 coordinator::~coordinator() { stop(); }
 
 void coordinator::stop() {
-  if (impl_->opts.io != nullptr) impl_->opts.io->on_leadership({});  // no more notices to a coordinator that goes
+  if (impl_->opts.io != nullptr) impl_->opts.io->on_leadership(this, {});  // no more notices to a coordinator that goes
   impl_->loader.stop();  // a load under way posts to the loop: it goes first
   loop_.stop();
 }

@@ -62,9 +62,10 @@ class group_io {
   // partition, with their leader epochs.
   virtual std::map<int32_t, int32_t> led_partitions(const std::string& topic) const = 0;
   // `changed` is called (on a broker thread, which it must not block) after
-  // every metadata change that may have moved leadership. An empty one
-  // stops the calls; once this returns, the previous one is not running.
-  virtual void on_leadership(std::function<void()> changed) = 0;
+  // every metadata change that may have moved leadership; one listener per
+  // `owner`. An empty one stops the owner's calls; once this returns, its
+  // previous one is not running.
+  virtual void on_leadership(const void* owner, std::function<void()> changed) = 0;
   // This broker's copy of a partition, from its start to its end (records
   // not replicated yet included: a new leader's log is the state from now
   // on), in chunks; `chunk` returns false to stop.

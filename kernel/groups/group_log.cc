@@ -9,7 +9,9 @@ namespace mosaic::groups {
 
 namespace {
 
-enum : uint8_t { offset_type = 1, classic_type = 2, consumer_type = 3 };
+// share_type: a share group's record, written and read by the share
+// manager (share_group_store.h); the coordinator passes over it.
+enum : uint8_t { offset_type = 1, classic_type = 2, consumer_type = 3, share_type = 4 };
 constexpr uint8_t value_version = 0;
 // A consumer group's record: 1 added the topics its target was made for.
 constexpr uint8_t consumer_value_version = 1;
@@ -250,6 +252,7 @@ void apply(loaded_state& out, std::span<const uint8_t> key, const std::optional<
     out.consumer[group] = decode_consumer(group, r);
     return;
   }
+  if (type == share_type) return;  // the share manager's
   throw truncated_input{};
 }
 
@@ -308,6 +311,33 @@ void group_log::delete_group(const std::string& group) {
   last_written_.erase(group);
   log_.put(group_key(classic_type, group), std::nullopt);
   log_.put(group_key(consumer_type, group), std::nullopt);
+}
+
+std::vector<uint8_t> share_group_key(const std::string& group) { return group_key(share_type, group); }
+
+std::vector<uint8_t> encode_share_group(const stored_share_group& g) {
+  std::vector<uint8_t> out;
+  byte_writer w(out);
+  w.u8(value_version);
+  w.i32(g.epoch);
+  w.i32(static_cast<int32_t>(g.topics.size()));
+  for (const auto& t : g.topics) w.id(t);
+  return out;
+}
+
+bool read_share_group(std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value,
+                      std::string& group, std::optional<stored_share_group>& g) {
+  byte_reader k(key);
+  if (k.u8() != share_type) return false;
+  group = k.str();
+  g.reset();
+  if (!value) return true;
+  byte_reader r(*value);
+  if (r.u8() != value_version) throw truncated_input{};
+  g.emplace();
+  g->epoch = r.i32();
+  for (size_t n = r.count(16); n > 0; --n) g->topics.insert(r.id());
+  return true;
 }
 
 }  // namespace mosaic::groups

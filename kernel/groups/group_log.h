@@ -5,7 +5,8 @@
 // compacted __consumer_offsets (the topic's cleanup.policy is compact, so
 // the log cleaner keeps it small on every replica). The records' fields
 // follow Kafka's group-coordinator records (OffsetCommit, GroupMetadata,
-// ConsumerGroup*); the encoding is Mosaic's own: a type byte and the key
+// ConsumerGroup*, and ShareGroupMetadata for the share manager's records,
+// which the coordinator passes over); the encoding is Mosaic's own: a type byte and the key
 // fields in the record key, a version byte and the fields in the value,
 // big-endian (kernel/base/bytes.h).
 //
@@ -18,6 +19,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,21 @@ struct loaded_state {
   std::map<std::string, consumer_group> consumer;
   size_t records = 0;
 };
+
+// A share group's record (the share manager's, share_group_store.h): its
+// epoch and the topics it was ever assigned (whose share-partitions may
+// have state with the share coordinator), as Kafka's ShareGroupMetadata
+// and ShareGroupStatePartitionMetadata. Its members are not kept.
+struct stored_share_group {
+  int32_t epoch = 0;
+  std::set<uuid> topics;
+};
+std::vector<uint8_t> share_group_key(const std::string& group);
+std::vector<uint8_t> encode_share_group(const stored_share_group& g);
+// False when the record is not a share group's; otherwise its group and
+// its value (none: deleted). Throws truncated_input on a malformed one.
+bool read_share_group(std::span<const uint8_t> key, const std::optional<std::span<const uint8_t>>& value,
+                      std::string& group, std::optional<stored_share_group>& g);
 
 class group_log {
  public:

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "kernel/base/log.h"
+#include "kernel/groups/group_partition.h"
 #include "kernel/groups/share_manager_impl.h"
 
 namespace mosaic::groups {
@@ -77,6 +78,12 @@ void share_manager::impl::end_round() {
     it->second.next_write.push_back(b);
     if (!it->second.writing) start_write(k, it->second);
   }
+  // The group records of the round (a member joined, say): answered once
+  // replicated, as Kafka's coordinator answers.
+  store.flush(now(), [&b] {
+    ++b->left;
+    return [b] { b->waited(); };
+  });
   b->sealed = true;
   b->finish();
   coord.flush();
@@ -220,18 +227,19 @@ std::map<sp_key, sp_entry>::iterator share_manager::impl::erase_state(std::map<s
 }
 
 void share_manager::impl::write_all() {
-  for (const auto& [id, g] : groups) put_group(g);
+  for (const auto& [id, g] : local_groups) slog.put_group(id, g.epoch, {}, g.topics);
 }
 
 share_state_log::visitor share_manager::impl::loader() {
   share_state_log::visitor v;
   v.group = [this](const std::string& id, int32_t epoch, share_overrides configs, std::set<uuid> topics) {
-    auto& g = groups.try_emplace(id, id, cfg()).first->second;
-    g.epoch = epoch;
-    g.configs = std::move(configs);  // an earlier version's (they are in the metadata now): moved by restored()
-    g.state_topics = std::move(topics);
+    local_groups[id] = {epoch, std::move(topics)};
+    local_configs[id] = std::move(configs);  // an earlier version's (they are in the metadata now): moved by restored()
   };
-  v.group_deleted = [this](const std::string& id) { groups.erase(id); };
+  v.group_deleted = [this](const std::string& id) {
+    local_groups.erase(id);
+    local_configs.erase(id);
+  };
   // Share-partition states are the share coordinator's (this log holds
   // groups only).
   v.snapshot = [](const sp_key&, int64_t, const std::vector<state_batch>&, int32_t, int32_t) {};
@@ -241,14 +249,61 @@ share_state_log::visitor share_manager::impl::loader() {
 }
 
 void share_manager::impl::legacy_group(const std::string& id, int32_t epoch, const share_overrides& configs) {
-  auto [it, fresh] = groups.try_emplace(id, id, cfg());
-  if (fresh && !claim(id)) {
-    groups.erase(it);
+  migrate_configs(id, configs);
+  if (share_group* g = find_group(id)) {  // served here already
+    if (epoch > g->epoch) {
+      g->epoch = epoch;
+      put_group(*g);
+    }
     return;
   }
-  it->second.epoch = std::max(it->second.epoch, epoch);
-  migrate_configs(id, configs);
-  put_group(it->second);
+  auto& l = local_groups[id];
+  l.epoch = std::max(l.epoch, epoch);
+  slog.put_group(id, l.epoch, {}, l.topics);
+}
+
+void share_manager::impl::groups_loaded(int32_t p, std::map<std::string, stored_share_group> stored) {
+  // This broker's own records of the partition's groups: moved in (merged
+  // with what is there: the higher epoch, every topic).
+  for (auto it = local_groups.begin(); it != local_groups.end();) {
+    if (store.partition_of(it->first) != p) {
+      ++it;
+      continue;
+    }
+    auto& into = stored[it->first];
+    const stored_share_group before = into;
+    into.epoch = std::max(into.epoch, it->second.epoch);
+    into.topics.insert(it->second.topics.begin(), it->second.topics.end());
+    if (into.epoch != before.epoch || into.topics != before.topics) {
+      store.put(it->first, into);
+      log::info("share group {}: its record moved from this broker's log into {}-{}", it->first, offsets_topic_name, p);
+    }
+    slog.delete_group(it->first);
+    it = local_groups.erase(it);
+  }
+  for (auto& [id, rec] : stored) {
+    if (!claim(id)) {
+      log::warn("share group {}: its id is a consumer group's here; its share-group record is left alone", id);
+      continue;
+    }
+    auto& g = groups.try_emplace(id, id, cfg()).first->second;
+    g.epoch = std::max(g.epoch, rec.epoch);
+    g.state_topics.insert(rec.topics.begin(), rec.topics.end());
+    g.set_configs(io().group_configs(id), cfg());
+  }
+}
+
+void share_manager::impl::groups_unloaded(int32_t p) {
+  for (auto it = groups.begin(); it != groups.end();) {
+    if (store.partition_of(it->first) != p) {
+      ++it;
+      continue;
+    }
+    log::info("share group {}: coordinated elsewhere now; its {} member(s) join again there", it->first,
+              it->second.members.size());
+    if (opts.kinds) opts.kinds->release(it->first, group_kinds::kind::share);
+    it = groups.erase(it);
+  }
 }
 
 void share_manager::impl::migrate_configs(const std::string& id, const share_overrides& configs) {
@@ -318,6 +373,11 @@ adapter::share_heartbeat_result share_manager::impl::heartbeat(const adapter::sh
   if (auto refused = share_group::check_heartbeat(req)) return *refused;
   adapter::share_heartbeat_result r;
   r.member_id = req.member_id;
+  if (auto e = coordinates(req.group_id); e != error::none) {
+    r.code = e;
+    r.message = "this broker does not coordinate share group " + req.group_id + " now";
+    return r;
+  }
   share_group* g = find_group(req.group_id);
   if (req.member_epoch == -1) {
     if (g != nullptr) remove_member(*g, req.member_id, /*leaving=*/true);
@@ -369,6 +429,7 @@ void share_manager::impl::expire() {
     next_leadership_check = now() + std::chrono::seconds(1);
     follow_leadership();
     coord.sync_leadership();
+    store.sync_leadership();
   }
   const int64_t now_ms = mono_ms(now());
   if (!waiting.empty()) wake = true;  // parked fetches that no broker fetch watches are retried here
@@ -507,10 +568,11 @@ void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_re
     const auto& req = reqs[i];
     auto& r = g->out[i];
     r.group_id = req.group_id;
-    const share_group* group = find_group(req.group_id);
+    const error served = coordinates(req.group_id);
+    const share_group* group = served == error::none ? find_group(req.group_id) : nullptr;
     if (group == nullptr) {
-      r.code = error::group_id_not_found;
-      r.message = "no share group " + req.group_id;
+      r.code = served == error::none ? error::group_id_not_found : served;
+      r.message = "no share group " + req.group_id + " here";
       continue;
     }
     auto want = offsets_wanted(req, *group, r);
@@ -557,9 +619,14 @@ void share_manager::impl::describe_offsets(std::vector<adapter::share_offsets_re
 }
 
 adapter::share_group_description share_manager::impl::describe(const std::string& id) {
-  if (const share_group* g = find_group(id)) return g->describe(cfg());
   adapter::share_group_description d;
   d.group_id = id;
+  if (auto e = coordinates(id); e != error::none) {
+    d.code = e;
+    d.state = "Dead";
+    return d;
+  }
+  if (const share_group* g = find_group(id)) return g->describe(cfg());
   d.code = error::group_id_not_found;
   d.message = "no share group " + id;
   d.state = "Dead";
@@ -570,6 +637,10 @@ adapter::share_offsets_result share_manager::impl::alter_offsets(
     const std::string& group_id, std::vector<adapter::share_partition_offsets> offsets) {
   adapter::share_offsets_result r;
   r.group_id = group_id;
+  if (auto e = coordinates(group_id); e != error::none) {
+    r.code = e;
+    return r;
+  }
   share_group* g = find_group(group_id);
   if (g != nullptr && g->has_members()) {
     r.code = error::non_empty_group;
@@ -609,6 +680,7 @@ adapter::share_offsets_result share_manager::impl::alter_offsets(
 
 std::pair<error, std::vector<std::pair<std::string, error>>> share_manager::impl::delete_offsets(
     const std::string& group_id, const std::vector<std::string>& topics) {
+  if (auto e = coordinates(group_id); e != error::none) return {e, {}};
   share_group* g = find_group(group_id);
   if (g == nullptr) return {error::group_id_not_found, {}};
   if (g->has_members()) return {error::non_empty_group, {}};
@@ -663,6 +735,10 @@ adapter::outcome share_manager::impl::check_configs(const std::string& group_id,
 }
 
 error share_manager::impl::remove_group(const std::string& id) {
+  // Not served here: the group coordinator answers for the id (it says
+  // NOT_COORDINATOR too).
+  if (auto e = coordinates(id); e != error::none)
+    return e == error::coordinator_load_in_progress ? e : error::group_id_not_found;
   auto git = groups.find(id);
   if (git == groups.end()) return error::group_id_not_found;
   if (git->second.has_members()) return error::non_empty_group;
@@ -674,7 +750,7 @@ error share_manager::impl::remove_group(const std::string& id) {
     if (auto info = io().find_topic(t)) erase_states(id, *info);
   for (auto it = parts.lower_bound({id, {}, INT32_MIN}); it != parts.end() && it->first.group == id;)
     it = erase_state(it);
-  slog.delete_group(id);
+  store.erase(id);
   groups.erase(git);
   if (opts.kinds) opts.kinds->release(id, group_kinds::kind::share);
   return error::none;
@@ -695,10 +771,7 @@ void share_manager::impl::erase_states(const std::string& group, const adapter::
 }
 
 void share_manager::impl::restored() {
-  for (auto& [id, g] : groups) {
-    claim(id);
-    migrate_configs(id, g.configs);
-  }
+  for (auto& [id, c] : std::exchange(local_configs, {})) migrate_configs(id, c);
   for (auto& [id, v] : opts.legacy_groups) legacy_group(id, v.first, v.second);
   refresh_configs();
 }
@@ -723,11 +796,21 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
   auto n = s.slog.load(s.loader());
   if (!n) return status(n.error().code(), "reading the share-group log: " + n.error().message());
   s.restored();
-  log::info("share groups: {} group(s) ({} records read)", s.groups.size(), *n);
+  if (!s.local_groups.empty())
+    log::info("share groups: {} group(s) in this broker's own log, moved into {} as their partitions load here",
+              s.local_groups.size(), offsets_topic_name);
   impl* state = m->impl_.get();
   s.coord.on_legacy_group = [state](const std::string& id, int32_t epoch, const share_overrides& configs) {
     state->legacy_group(id, epoch, configs);
   };
+  s.store.on_load = [state](int32_t p, std::map<std::string, stored_share_group> groups) {
+    state->groups_loaded(p, std::move(groups));
+  };
+  s.store.on_unload = [state](int32_t p) { state->groups_unloaded(p); };
+  // Share groups are taken up as soon as their partition is led here (the
+  // consumer groups of the same partition at the same moment).
+  state->opts.io->on_leadership(m.get(),
+                                [gate = m->gate_, state] { gate->post([state] { state->store.sync_leadership(); }); });
   state->opts.io->serve_frames(
       share_state_wire::request_kind, share_state_wire::answer_kind,
       [gate = m->gate_, state](int32_t from, int16_t kind, std::vector<uint8_t> body) {
@@ -755,12 +838,16 @@ result<std::unique_ptr<share_manager>> share_manager::start(log::partition_log* 
 share_manager::~share_manager() { stop(); }
 
 void share_manager::stop() {
-  if (impl_->opts.io != nullptr) impl_->opts.io->serve_frames(0, -1, {});
+  if (impl_->opts.io != nullptr) {
+    impl_->opts.io->serve_frames(0, -1, {});
+    impl_->opts.io->on_leadership(this, {});
+  }
   {
     std::lock_guard g(gate_->mu);
     gate_->target = nullptr;
   }
   impl_->coord.stop();  // a load under way posts to the loop: it goes first
+  impl_->store.stop();
   loop_.stop();
 }
 
@@ -851,6 +938,9 @@ void share_manager::alter_group_configs(std::string group_id, std::vector<adapte
   auto claimed = std::make_shared<std::promise<bool>>();
   auto answer = claimed->get_future();
   post([this, group_id, claimed] {
+    // The group is made where it is coordinated; elsewhere only its
+    // configs are set (its coordinator checks the id's kind).
+    if (impl_->coordinates(group_id) != error::none) return claimed->set_value(true);
     share_group* g = impl_->get_or_create(group_id);
     if (g != nullptr) impl_->put_group(*g);
     claimed->set_value(g != nullptr);

@@ -5,8 +5,9 @@
 // dead-letter writes (KIP-1191).
 //
 // In Kafka these are three parts (the group coordinator, the share-partition
-// leader, the share coordinator). Here membership is served where the
-// members' heartbeats arrive (the group's coordinator), a share-partition by
+// leader, the share coordinator). Here membership is served by the group's
+// coordinator, the leader of its `__consumer_offsets` partition
+// (share_group_store.h: NOT_COORDINATOR elsewhere), a share-partition by
 // its partition's leader, and its state by the share coordinator
 // (share_coordinator.h) on the replicated partitions of
 // `__share_group_state`, reached directly or by a frame between brokers; the
@@ -15,16 +16,17 @@
 // Durable state: share-partition states with the share coordinator (read
 // when a share-partition is first wanted, written whole each round it
 // changes, acquisitions included); per group its epoch and assigned topics
-// in a keyed log of this broker's own (`__share_groups-0`); configs in the
-// metadata. Members are not persisted: when their broker goes they rejoin
-// (their heartbeat gets UNKNOWN_MEMBER_ID).
+// in its `__consumer_offsets` partition (earlier versions' records in this
+// broker's own `__share_groups-0` are moved there); configs in the
+// metadata. Members are not persisted: when the coordinator moves they
+// rejoin (their heartbeat gets UNKNOWN_MEMBER_ID).
 //
 // Threading: one thread, the manager's own, owns everything. Calls post
 // their work to it; it handles what has arrived as one round, expires locks
 // and members that are due, retries parked fetches, writes the round's
-// changed share-partition states to their coordinators (and its group
-// records with one append and one fsync), and answers the round's requests
-// once those writes are answered.
+// changed share-partition states to their coordinators and its group
+// records to their partitions, and answers the round's requests once those
+// writes are answered.
 #pragma once
 
 #include <functional>
@@ -69,7 +71,8 @@ class share_manager final : public adapter::share_groups {
     std::map<std::string, std::pair<int32_t, share_overrides>> legacy_groups;
   };
 
-  // `log`: the share groups' records (`__share_groups-0`, this broker's).
+  // `log`: this broker's own log of share-group records (`__share_groups-0`),
+  // from versions that kept them there: moved into __consumer_offsets.
   static result<std::unique_ptr<share_manager>> start(log::partition_log* log, const plugin::assignor_set* assignors,
                                                       options opts);
   ~share_manager() override;

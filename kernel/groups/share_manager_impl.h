@@ -18,6 +18,7 @@
 #include "kernel/groups/dlq_handler_slot.h"
 #include "kernel/groups/share_coordinator.h"
 #include "kernel/groups/share_group.h"
+#include "kernel/groups/share_group_store.h"
 #include "kernel/groups/share_manager.h"
 #include "kernel/groups/share_partition.h"
 #include "kernel/groups/share_sessions.h"
@@ -44,6 +45,12 @@ struct round_barrier {
   bool sealed = false;  // the round is over: no more calls join it
   void one_done(bool fine) {
     ok = ok && fine;
+    --left;
+    finish();
+  }
+  // A write the answers wait for whose outcome does not matter to them
+  // (a share group's record).
+  void waited() {
     --left;
     finish();
   }
@@ -114,6 +121,8 @@ struct share_manager::impl {
         opts(std::move(op)),
         coord(opts.io, &opts.settings, [g = owner](std::function<void()> f) { g->post(std::move(f)); }),
         client(opts.io, &opts.settings, opts.self, &coord),
+        store(opts.io, static_cast<int32_t>(opts.settings.offsets_commit_timeout_ms),
+              [g = owner](std::function<void()> f) { g->post(std::move(f)); }),
         defaults(resolve_share_configs({}, opts.settings)),
         ctx{clock::now(), wall_ms(), opts.settings, [](const std::string& p) { return p; }},
         assign([this](const std::string& name, const sdk::assignor_input& in, std::string* served_by) {
@@ -122,17 +131,25 @@ struct share_manager::impl {
         writer(opts.io, &opts.settings) {}
 
   std::shared_ptr<gate> owner;
-  share_state_log slog;  // the groups' records (this broker's)
+  // This broker's own log of group records, from versions that kept share
+  // groups here: each is taken into __consumer_offsets when its partition
+  // is first loaded here (`local_groups` until then).
+  share_state_log slog;
   const plugin::assignor_set* assignors;
   options opts;
   share_coordinator coord;      // the __share_group_state partitions this broker leads
   share_state_client client;    // how share-partition states are read and written
+  share_group_store store;      // the share groups this broker coordinates (__consumer_offsets)
   share_group_config defaults;  // a group's configs when it sets none
   group_context ctx;            // the round's time (share members choose their own ids)
   assignor_fn assign;
   io_dead_letter_writer writer;
   kafka_share_policy kafka_policy;
-  std::map<std::string, share_group> groups;
+  std::map<std::string, share_group> groups;  // those of the partitions `store` has loaded
+  // Groups of this broker's own log not yet in __consumer_offsets, and the
+  // configs an earlier version kept with them (moved to the metadata at start).
+  std::map<std::string, stored_share_group> local_groups;
+  std::map<std::string, share_overrides> local_configs;
   std::map<sp_key, sp_entry> parts;
   std::map<sp_key, int32_t> reading;  // states being read, at the leader epoch they were asked at
   std::set<sp_key> read_again;        // reads that failed: asked again at the next tick
@@ -205,7 +222,16 @@ struct share_manager::impl {
   // ---- persistence ----
 
   // The group's configs are in the metadata, not in its record.
-  void put_group(const share_group& g) { slog.put_group(g.id, g.epoch, {}, g.state_topics); }
+  void put_group(const share_group& g) { store.put(g.id, {g.epoch, g.state_topics}); }
+  // A partition of __consumer_offsets loaded here: its share groups taken
+  // up, and this broker's own records of groups that hash to it moved in.
+  void groups_loaded(int32_t p, std::map<std::string, stored_share_group> stored);
+  // A partition no longer served here: its groups forgotten (their members
+  // join again at the new coordinator; share-partitions are not touched).
+  void groups_unloaded(int32_t p);
+  // Whether this broker coordinates the group now (NOT_COORDINATOR or
+  // COORDINATOR_LOAD_IN_PROGRESS if not), for the coordinator's requests.
+  error coordinates(const std::string& group) { return store.gate(group); }
 
   // The leader epoch this broker leads a topic-partition at, if it does.
   std::optional<int32_t> leads(const std::string& topic, int32_t partition);

@@ -8,7 +8,8 @@
 // NOT_COORDINATOR; an idempotent producer's retry after a leader change
 // is still recognised as a duplicate; and a share group of librdkafka
 // share consumers keeps its records' states when the share-partition
-// leader is killed.
+// leader is killed, and the share group itself moves with its
+// __consumer_offsets partition as a consumer group does.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -207,6 +208,115 @@ TEST(coordinator, a_group_moves_with_its_partition_across_a_kill_9_keeping_offse
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale->error_code, not_coordinator);
   EXPECT_EQ(committed(c, y, "g", 3).second, (std::vector<int64_t>{8, 9, 10}));
+}
+
+std::optional<msg::share_group_heartbeat_response> share_heartbeat(cluster& c, int id, const std::string& group,
+                                                                   const std::string& member, int32_t epoch) {
+  frame_client fc(c.port(id));
+  if (!fc.connected()) return std::nullopt;
+  msg::share_group_heartbeat_request req;
+  req.group_id = group;
+  req.member_id = member;
+  req.member_epoch = epoch;
+  if (epoch == 0) req.subscribed_topic_names = std::vector<std::string>{"t"};
+  auto r = call<msg::share_group_heartbeat_response>(fc, 76, 1, req);
+  if (!r) return std::nullopt;
+  return static_cast<msg::share_group_heartbeat_response>(*r);
+}
+
+struct share_view {
+  int16_t code = -2;
+  std::string state;
+  int32_t epoch = -1;
+  size_t members = 0;
+};
+share_view share_describe(cluster& c, int id, const std::string& group) {
+  frame_client fc(c.port(id));
+  share_view v;
+  if (!fc.connected()) return v;
+  msg::share_group_describe_request req;
+  req.group_ids = {group};
+  auto r = call<msg::share_group_describe_response>(fc, 77, 1, req);
+  if (!r || r->groups.empty()) return v;
+  v.code = r->groups[0].error_code;
+  v.state = r->groups[0].group_state;
+  v.epoch = r->groups[0].group_epoch;
+  v.members = r->groups[0].members.size();
+  return v;
+}
+
+// A share group lives where its consumer group would: in its
+// __consumer_offsets partition, served by that partition's leader. The
+// other brokers say NOT_COORDINATOR; when the coordinator dies, the new
+// one has the group (its epoch, the topics it was assigned) and its
+// members, not persisted, join again there.
+TEST(coordinator, a_share_group_moves_with_its_partition_across_a_kill_9) {
+  cluster c(false, fast());
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  ASSERT_EQ(c.create(1, "t", 3, 3), 0);
+  int32_t x = -1;
+  ASSERT_TRUE(eventually([&] { return (x = coordinator_of(c, 1, "sg")) > 0; }, 10s)) << x;
+  const int other = x == 1 ? 2 : 1;
+  auto refused = share_heartbeat(c, other, "sg", "m1", 0);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error_code, not_coordinator);
+
+  // A member joins at the coordinator and is given the three partitions.
+  std::optional<msg::share_group_heartbeat_response> j;
+  ASSERT_TRUE(eventually(
+      [&] {
+        j = share_heartbeat(c, x, "sg", "m1", 0);
+        return j && j->error_code == 0;
+      },
+      10s))
+      << (j ? j->error_code : -1);
+  const int32_t joined_epoch = j->member_epoch;
+  EXPECT_GT(joined_epoch, 0);
+  auto here = share_describe(c, x, "sg");
+  EXPECT_EQ(here.code, 0);
+  EXPECT_EQ(here.state, "Stable");
+  EXPECT_EQ(here.members, 1u);
+  EXPECT_EQ(share_describe(c, other, "sg").code, not_coordinator);
+
+  // The coordinator dies: the group is at the next one, without members.
+  c.kill(x);
+  const int survivor = x == 3 ? 2 : 3;
+  int32_t y = -1;
+  ASSERT_TRUE(eventually([&] { return (y = coordinator_of(c, survivor, "sg")) > 0 && y != x; }, 15s)) << y;
+  share_view moved;
+  ASSERT_TRUE(eventually(
+      [&] {
+        moved = share_describe(c, y, "sg");
+        return moved.code != load_in_progress && moved.code != not_coordinator && moved.code != -2;
+      },
+      10s))
+      << moved.code;
+  EXPECT_EQ(moved.code, 0) << "the share group was not found at its new coordinator";
+  EXPECT_EQ(moved.state, "Empty");
+  EXPECT_GE(moved.epoch, joined_epoch);
+  EXPECT_EQ(moved.members, 0u);
+  const std::string cli = std::string(MOSAIC_CLI_PATH) + " -b 127.0.0.1:" + std::to_string(c.port(survivor));
+  auto described = run_command(cli + " share describe sg 2>&1");
+  EXPECT_EQ(described.code, 0) << described.out;
+  EXPECT_NE(described.out.find("COORDINATOR " + std::to_string(y) + " "), std::string::npos) << described.out;
+
+  // The member is told it is unknown there, and joins again at a later epoch.
+  auto unknown = share_heartbeat(c, y, "sg", "m1", joined_epoch);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->error_code, 25);  // UNKNOWN_MEMBER_ID
+  auto rejoined = share_heartbeat(c, y, "sg", "m1", 0);
+  ASSERT_TRUE(rejoined);
+  EXPECT_EQ(rejoined->error_code, 0);
+  EXPECT_GT(rejoined->member_epoch, moved.epoch);
+
+  // Back, the killed broker follows: not the group's coordinator.
+  c.start(x);
+  ASSERT_TRUE(c.ready(x)) << c.node(x).err();
+  EXPECT_EQ(coordinator_of(c, x, "sg"), y);
+  auto stale = share_heartbeat(c, x, "sg", "m1", rejoined->member_epoch);
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->error_code, not_coordinator);
+  EXPECT_EQ(share_describe(c, y, "sg").members, 1u);
 }
 
 // The idempotent producer's state is on every replica (followers keep the

@@ -135,6 +135,12 @@ inline int32_t find_coordinator(frame_client& c, const std::string& group) {
     bool loading = false;
     if (f)
       for (const auto& g : f->groups) loading = loading || g.error_code == 14;  // COORDINATOR_LOAD_IN_PROGRESS
+    // The share groups of the same partitions (the share manager's load).
+    kafka::msg::share_group_describe_request sd;
+    sd.group_ids = probes;
+    auto d = call<kafka::msg::share_group_describe_response>(c, 77, 1, sd);
+    if (d)
+      for (const auto& g : d->groups) loading = loading || g.error_code == 14;
     if (!loading) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -78,9 +80,22 @@ inline kafka::msg::share_group_heartbeat_response share_heartbeat(frame_client& 
   req.member_id = member;
   req.member_epoch = epoch;
   req.subscribed_topic_names = std::move(topics);
-  auto r = call<kafka::msg::share_group_heartbeat_response>(c, 76, 1, req);
-  EXPECT_TRUE(r);
-  return r ? static_cast<kafka::msg::share_group_heartbeat_response>(*r) : kafka::msg::share_group_heartbeat_response{};
+  // As a client does: NOT_COORDINATOR sends it to FindCoordinator (which
+  // makes __consumer_offsets at the first ask), COORDINATOR_LOAD_IN_PROGRESS
+  // to wait a little.
+  bool found = false;
+  for (int tries = 0;; ++tries) {
+    auto r = call<kafka::msg::share_group_heartbeat_response>(c, 76, 1, req);
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    const int16_t e = r->error_code;
+    if ((e != 14 && e != 16) || tries == 500) return *r;
+    if (e == 16 && !found) {
+      find_coordinator(c, group);
+      found = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 // One AcknowledgementBatch: a range and its type(s).

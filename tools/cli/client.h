@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -144,6 +146,31 @@ struct coordinator_ref {
   connection* conn = nullptr;
 };
 coordinator_ref coordinator_of(connection& boot, const std::string& group);
+
+// A group's coordinator, found at the first call and again when it moves.
+struct coordinator_link {
+  connection& boot;
+  std::string group;
+  std::optional<coordinator_ref> at;
+  coordinator_ref& get() {
+    if (!at) at = coordinator_of(boot, group);
+    return *at;
+  }
+};
+// Calls the group's coordinator as Kafka's clients do: NOT_COORDINATOR
+// finds it again, COORDINATOR_LOAD_IN_PROGRESS waits a little, for up to
+// 10 s; `code_of` gives a response's error code.
+template <class Response, class Request, class CodeOf>
+Response call_coordinator(coordinator_link& l, int16_t key, int16_t version, const Request& req, CodeOf code_of) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto resp = l.get().conn->call<Response>(key, version, req);
+    const int16_t e = code_of(resp);
+    if ((e != 14 && e != 16) || std::chrono::steady_clock::now() >= until) return resp;
+    if (e == 16) l.at.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 // A pooled connection to every broker of the cluster, by id.
 std::map<int32_t, connection*> every_broker(connection& boot);

@@ -111,13 +111,15 @@ int share_consume(connection& c, args a) {
   int32_t member_epoch = 0;
   std::vector<int32_t> assigned;
   clock::time_point next_heartbeat{};
+  coordinator_link coordinator{c, group, std::nullopt};
   auto heartbeat = [&](int32_t epoch) {
     msg::share_group_heartbeat_request req;
     req.group_id = group;
     req.member_id = member;
     req.member_epoch = epoch;
     if (epoch == 0) req.subscribed_topic_names = std::vector<std::string>{topic};
-    auto resp = c.call<msg::share_group_heartbeat_response>(76, 1, req);
+    auto resp = call_coordinator<msg::share_group_heartbeat_response>(coordinator, 76, 1, req,
+                                                                      [](const auto& r) { return r.error_code; });
     if (epoch < 0) return;
     if (resp.error_code == 25 || resp.error_code == 110) {  // unknown member, fenced: join again
       member_epoch = 0;
@@ -255,11 +257,13 @@ constexpr uint32_t share_counts_tag = 0x4d53;
 int share_describe(connection& boot, args a) {
   const std::string group = a.positional("group");
   a.done();
-  const coordinator_ref co = coordinator_of(boot, group);
-  connection& c = *co.conn;
+  coordinator_link link{boot, group, std::nullopt};
   msg::share_group_describe_request dreq;
   dreq.group_ids = {group};
-  auto d = c.call<msg::share_group_describe_response>(77, 1, dreq);
+  auto d = call_coordinator<msg::share_group_describe_response>(
+      link, 77, 1, dreq, [](const auto& r) { return r.groups.empty() ? int16_t{0} : r.groups[0].error_code; });
+  const coordinator_ref co = link.get();
+  connection& c = *co.conn;
   if (d.groups.empty()) throw cli_error{1, "no answer for share group '" + group + "'"};
   const auto& g = d.groups[0];
   if (g.error_code == 69) throw cli_error{1, "share group '" + group + "' does not exist"};
@@ -276,7 +280,8 @@ int share_describe(connection& boot, args a) {
   }
   msg::describe_share_group_offsets_request oreq;
   oreq.groups.emplace_back().group_id = group;
-  auto o = c.call<msg::describe_share_group_offsets_response>(90, 1, oreq);
+  auto o = call_coordinator<msg::describe_share_group_offsets_response>(
+      link, 90, 1, oreq, [](const auto& r) { return r.groups.empty() ? int16_t{0} : r.groups[0].error_code; });
   std::printf("%-24s %9s %12s %12s %9s %9s %9s %12s %9s %9s\n", "TOPIC", "PARTITION", "START-OFFSET", "END-OFFSET",
               "IN-FLIGHT", "AVAILABLE", "ACQUIRED", "ACKNOWLEDGED", "ARCHIVED", "LAG");
   for (const auto& og : o.groups)
@@ -319,7 +324,9 @@ int share_reset_offsets(connection& c, const std::string& group, args& a) {
     rp.partition_index = p;
     rp.start_offset = reset_target(c, *topic, p, *to);
   }
-  auto resp = c.call<msg::alter_share_group_offsets_response>(91, 0, req);
+  coordinator_link link{c, group, std::nullopt};
+  auto resp = call_coordinator<msg::alter_share_group_offsets_response>(link, 91, 0, req,
+                                                                        [](const auto& r) { return r.error_code; });
   if (resp.error_code == 68) throw cli_error{1, "share group '" + group + "' has members; stop them first"};
   if (resp.error_code != 0) refused(resp.error_code, *topic, resp.error_message);
   for (const auto& r : resp.responses)

@@ -2,7 +2,7 @@
 // spoken to with hand-made requests: membership, share sessions and their
 // epochs, acquisition and acknowledgement with every error a client could
 // provoke, group configs, the offsets admin calls, ListGroups/DeleteGroups,
-// and share state across a restart.
+// share state across a restart, and where a share group's own record lives.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "kafka_messages.h"
+#include "kernel/groups/group_partition.h"
 #include "kernel/groups/share_coordinator.h"
 #include "kernel/groups/share_state_log.h"
 #include "kernel/log/log_manager.h"
@@ -590,6 +591,124 @@ TEST(share_api, states_in_the_single_log_of_earlier_versions_are_kept) {
     // Released, for the next run to find them again.
     auto r = acknowledge(c, "g", "m" + std::to_string(run), 1, t, {{4, 5, {2}}});
     ASSERT_EQ(r.responses.at(0).partitions.at(0).error_code, 0);
+  }
+}
+
+struct group_view {
+  int16_t code = -1;
+  std::string state;
+  int32_t epoch = -1;
+};
+group_view describe_group(frame_client& c, const std::string& group) {
+  msg::share_group_describe_request req;
+  req.group_ids = {group};
+  auto r = call<msg::share_group_describe_response>(c, describe_key, 1, req);
+  if (!r || r->groups.empty()) return {};
+  return {r->groups[0].error_code, r->groups[0].group_state, r->groups[0].group_epoch};
+}
+
+// The end offset of the __consumer_offsets partition a group lives in.
+int64_t group_partition_end(frame_client& c, const std::string& group) {
+  msg::list_offsets_request req;
+  req.replica_id = -1;
+  auto& t = req.topics.emplace_back();
+  t.name = groups::offsets_topic_name;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = groups::partition_for(group, 50);
+  p.timestamp = -1;
+  auto r = call<msg::list_offsets_response>(c, 2, 7, req);
+  if (!r || r->topics.empty() || r->topics[0].partitions.empty()) return -2;
+  const auto& rp = r->topics[0].partitions[0];
+  return rp.error_code != 0 ? -rp.error_code : rp.offset;
+}
+
+// A share group's record (its epoch, the topics it was assigned) is in its
+// __consumer_offsets partition, as a consumer group's: written with
+// acks=all, written again when that fails, and read back after a restart.
+TEST(share_api, a_share_groups_record_is_in_consumer_offsets_written_again_after_a_failure) {
+  mosaic::testing::temp_dir dir;
+  constexpr int8_t topic_resource = 2;
+  int32_t epoch = 0;
+  {
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    mosaic::testing::find_coordinator(c, "g");
+    create_topic(c, "r");
+    // The partition refuses writes (one replica, two needed).
+    ASSERT_EQ(
+        mosaic::testing::set_resource_config(c, topic_resource, groups::offsets_topic_name, "min.insync.replicas", "2"),
+        0);
+    auto h = heartbeat(c, "g", "m", 0, std::vector<std::string>{"r"});
+    ASSERT_EQ(h.error_code, 0);
+    epoch = h.member_epoch;
+    EXPECT_EQ(group_partition_end(c, "g"), 0) << "the record could not be written";
+    EXPECT_EQ(describe_group(c, "g").epoch, epoch) << "the group is served meanwhile";
+    ASSERT_EQ(
+        mosaic::testing::set_resource_config(c, topic_resource, groups::offsets_topic_name, "min.insync.replicas", "1"),
+        0);
+    int64_t end = 0;
+    for (auto until = std::chrono::steady_clock::now() + 10s;
+         (end = group_partition_end(c, "g")) <= 0 && std::chrono::steady_clock::now() < until;)
+      std::this_thread::sleep_for(50ms);
+    EXPECT_GT(end, 0) << "written again once the partition takes writes";
+  }
+  test_broker b(quick, &dir);
+  frame_client c(b.port());
+  mosaic::testing::find_coordinator(c, "g");
+  auto v = describe_group(c, "g");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.state, "Empty") << "members are not kept";
+  EXPECT_GE(v.epoch, epoch) << "(its member's session ended meanwhile: a later epoch)";
+  // The topics it was assigned are known: their share-partitions described.
+  msg::describe_share_group_offsets_request req;
+  req.groups.emplace_back().group_id = "g";
+  auto o = call<msg::describe_share_group_offsets_response>(c, describe_offsets_key, 1, req);
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->groups.size(), 1u);
+  ASSERT_EQ(o->groups[0].topics.size(), 1u);
+  EXPECT_EQ(o->groups[0].topics[0].topic_name, "r");
+}
+
+// Share groups once kept their records in a log of the broker's own,
+// __share_groups-0: a record found there is moved into the group's
+// __consumer_offsets partition when that partition is loaded.
+TEST(share_api, a_group_record_of_the_brokers_own_log_moves_into_consumer_offsets) {
+  mosaic::testing::temp_dir dir("mosaic_share_own_log");
+  uuid t;
+  {
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    t = create_topic(c, "o");
+  }
+  {
+    log::log_manager_options o;
+    o.dirs = {dir.path() / "data"};
+    o.background = false;
+    auto logs = log::log_manager::open(o);
+    ASSERT_TRUE(logs);
+    auto own = (*logs)->get("__share_groups", 0);
+    if (!own) own = (*logs)->create("__share_groups", 0, log::log_config{});
+    ASSERT_TRUE(own);
+    groups::share_state_log sl;
+    sl.put_group("g", 7, {}, {t});
+    auto bytes = sl.take();
+    auto r = (*own)->append(bytes, 0);
+    ASSERT_TRUE(r.io.ok() && !r.refused);
+  }
+  for (int run = 0; run < 2; ++run) {  // moved, then read from __consumer_offsets after a restart
+    test_broker b(quick, &dir);
+    frame_client c(b.port());
+    mosaic::testing::find_coordinator(c, "g");
+    auto v = describe_group(c, "g");
+    EXPECT_EQ(v.code, 0) << "run " << run;
+    EXPECT_EQ(v.epoch, 7) << "run " << run;
+    if (run == 0) {
+      int64_t end = 0;
+      for (auto until = std::chrono::steady_clock::now() + 10s;
+           (end = group_partition_end(c, "g")) <= 0 && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(50ms);
+      EXPECT_GT(end, 0) << "written into __consumer_offsets";
+    }
   }
 }
 
