@@ -10,6 +10,7 @@
 
 #include "kernel/base/log.h"
 #include "kernel/base/numbers.h"
+#include "kernel/groups/follow_leadership.h"
 #include "kernel/groups/offsets.h"
 #include "mosaic/sdk/task_queue.h"
 
@@ -662,21 +663,9 @@ struct coordinator::impl {
       if (!t) return;
       partitions = static_cast<int32_t>(t->partitions.size());
     }
-    const auto led = opts.io->led_partitions(offsets_topic_name);
-    std::vector<int32_t> gone;
-    for (const auto& [p, sh] : shards) {
-      auto l = led.find(p);
-      if (l == led.end() || l->second != sh.epoch) gone.push_back(p);
-    }
-    for (int32_t p : gone) unload(p, "its leadership moved");
-    // A load under way for a partition no longer led (at that epoch) is
-    // forgotten: its result will find nothing waiting for it.
-    std::erase_if(loading, [&](const auto& kv) {
-      auto l = led.find(kv.first);
-      return l == led.end() || l->second != kv.second.epoch;
-    });
-    for (const auto& [p, epoch] : led)
-      if (!shards.count(p) && !loading.count(p)) start_load(p, epoch);
+    const auto changes = follow_leadership(opts.io->led_partitions(offsets_topic_name), shards, loading);
+    for (int32_t p : changes.drop) unload(p, "its leadership moved");
+    for (const auto& [p, epoch] : changes.load) start_load(p, epoch);
   }
 
   // ---- loading, off the coordinator's thread ---------------------------------

@@ -2,6 +2,7 @@
 
 #include "kernel/base/bytes.h"
 #include "kernel/base/log.h"
+#include "kernel/groups/follow_leadership.h"
 #include "kernel/groups/group_partition.h"
 
 namespace mosaic::groups {
@@ -125,19 +126,9 @@ void share_group_store::sync_leadership() {
     if (!t || t->partitions.empty()) return;
     partitions_ = static_cast<int32_t>(t->partitions.size());
   }
-  const auto led = io_->led_partitions(offsets_topic_name);
-  std::vector<int32_t> gone;
-  for (const auto& [p, sh] : shards_) {
-    auto l = led.find(p);
-    if (l == led.end() || l->second != sh.epoch) gone.push_back(p);
-  }
-  for (int32_t p : gone) unload(p, "its leadership moved");
-  std::erase_if(loading_, [&](const auto& kv) {
-    auto l = led.find(kv.first);
-    return l == led.end() || l->second != kv.second.epoch;
-  });
-  for (const auto& [p, epoch] : led)
-    if (!shards_.count(p) && !loading_.count(p)) start_load(p, epoch);
+  const auto changes = follow_leadership(io_->led_partitions(offsets_topic_name), shards_, loading_);
+  for (int32_t p : changes.drop) unload(p, "its leadership moved");
+  for (const auto& [p, epoch] : changes.load) start_load(p, epoch);
 }
 
 void share_group_store::start_load(int32_t p, int32_t epoch) {
