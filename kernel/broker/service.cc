@@ -167,11 +167,15 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   mo.rebalance_interval_ms = cfg.server.leader_imbalance_check_interval_s * 1000;
   mo.imbalance_percent = static_cast<int>(cfg.server.leader_imbalance_percent);
   mo.log_config = [p = s.get()](const std::string& topic) {
+    std::string id;
     auto overrides = p->store_->read([&](const metadata::image& i) {
       auto* t = i.find(topic);
+      if (t != nullptr) id = base64url(t->id);
       return t ? t->configs : std::map<std::string, std::string>{};
     });
-    return p->log_config_of(overrides);
+    auto config = p->log_config_of(overrides);
+    config.topic_id = std::move(id);
+    return config;
   };
   mo.on_high_watermark = [p = s.get()](const std::string& topic, int32_t partition) { p->appended(topic, partition); };
   mo.on_metadata = [p = s.get()] {
@@ -264,14 +268,18 @@ bool service::alone_here(const metadata::partition_record& p) const {
 }
 
 std::optional<log::log_manager::holding> service::held_alone(const std::string& topic, int32_t partition) const {
+  std::string id;
   auto overrides = store_->read([&](const metadata::image& i) -> std::optional<std::map<std::string, std::string>> {
     const auto* t = i.find(topic);
     if (t == nullptr || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) return std::nullopt;
+    id = base64url(t->id);
     if (alone_here(t->partitions[static_cast<size_t>(partition)])) return t->configs;
     return std::nullopt;
   });
   if (!overrides) return std::nullopt;
-  return log::log_manager::holding{log_config_of(*overrides), true};
+  auto config = log_config_of(*overrides);
+  config.topic_id = std::move(id);
+  return log::log_manager::holding{std::move(config), true};
 }
 
 void service::open_assigned_logs() {
@@ -285,6 +293,7 @@ void service::open_assigned_logs() {
     std::string topic;
     std::vector<int32_t> partitions;
     std::map<std::string, std::string> overrides;
+    std::string id;
   };
   std::vector<mine> found;
   std::vector<std::string> removed;
@@ -295,27 +304,33 @@ void service::open_assigned_logs() {
     for (const auto& name : changes.topics) {
       const auto* t = i.find(name);
       if (t == nullptr) continue;
-      mine m{name, {}, t->configs};
+      mine m{name, {}, t->configs, base64url(t->id)};
       for (size_t p = 0; p < t->partitions.size(); ++p)
         if (t->changed_since(p, changes.since) && alone_here(t->partitions[p]))
           m.partitions.push_back(static_cast<int32_t>(p));
       if (!m.partitions.empty()) found.push_back(std::move(m));
     }
   });
-  // A removed topic's logs go here too, whichever broker deleted it. Not
-  // when the name is back in the image: appends to the new topic may have
+  // A removed topic's logs go here too, whichever broker deleted it. When
+  // the name is back in the image (made again since), only the logs
+  // stamped with the old topic's id: appends to the new topic may have
   // begun (they run under the shared lock and check the image, so with
   // the lock held and the name absent, no log of this name holds a
   // record of a topic that exists).
   if (!removed.empty()) {
     std::unique_lock logs_lock(logs_mu_);
     for (const auto& name : removed) {
-      if (find_topic(name)) continue;
+      if (auto t = find_topic(name)) {
+        if (size_t n = logs_->remove_other_topic(name, base64url(t->id)); n > 0)
+          log::info("removed {} log(s) of a deleted topic {} (made again since)", n, name);
+        continue;
+      }
       if (size_t n = logs_->remove_topic(name); n > 0) log::info("removed {} log(s) of the deleted topic {}", n, name);
     }
   }
   for (const auto& m : found) {
-    const auto config = log_config_of(m.overrides);
+    auto config = log_config_of(m.overrides);
+    config.topic_id = m.id;
     for (int32_t p : m.partitions)
       if (logs_->known(m.topic, p)) logs_->declare(m.topic, p, config, true);
   }

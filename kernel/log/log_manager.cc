@@ -1,6 +1,7 @@
 #include "kernel/log/log_manager.h"
 
 #include <chrono>
+#include <fstream>
 
 #include "kernel/base/log.h"
 
@@ -71,10 +72,50 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
   return m;
 }
 
+namespace {
+constexpr const char* stamp_name = "partition.metadata";
+}  // namespace
+
+std::optional<std::string> log_manager::stamp_of(const std::filesystem::path& dir) {
+  std::ifstream in(dir / stamp_name);
+  if (!in) return std::nullopt;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("topic_id: ")) return line.substr(10);
+  return std::nullopt;
+}
+
+status log_manager::check_stamp(const entry& e) {
+  const std::string& id = e.config.topic_id;
+  if (id.empty()) return {};
+  const auto stamped = stamp_of(e.dir);
+  if (stamped == id) return {};
+  std::error_code ec;
+  if (stamped) {
+    log::warn(
+        "log {}: its folder holds topic id {}, a deleted topic of the same name (the topic's id is {} now): "
+        "its records are removed",
+        e.name, *stamped, id);
+    std::filesystem::remove_all(e.dir, ec);
+    if (ec) return status(errc::io, "cannot delete " + e.dir.string() + ": " + ec.message());
+  }
+  std::filesystem::create_directories(e.dir, ec);
+  if (ec) return status(errc::io, "cannot create " + e.dir.string() + ": " + ec.message());
+  const auto tmp = e.dir / (std::string(stamp_name) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "version: 0\ntopic_id: " << id << "\n";
+    if (!out.flush()) return status(errc::io, "cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, e.dir / stamp_name, ec);
+  if (ec) return status(errc::io, "cannot write " + (e.dir / stamp_name).string() + ": " + ec.message());
+  return {};
+}
+
 result<partition_log*> log_manager::open_entry(const std::shared_ptr<entry>& e) {
   {
     std::lock_guard lock(e->open_mu);
     if (e->log) return e->log.get();
+    if (auto st = check_stamp(*e); !st) return st;
     auto l = partition_log::open(e->dir, e->config);
     if (!l) return l.error();
     if (e->alone) (*l)->set_high_watermark((*l)->log_end_offset());
@@ -170,17 +211,29 @@ result<partition_log*> log_manager::create(const std::string& topic, int32_t par
     std::lock_guard lock((*e)->open_mu);
     (*e)->alone = false;  // its replica keeps the high watermark
     (*e)->resolved = true;
+    // Found on disk: the folder is checked against the topic's id as it opens.
+    if (!(*e)->log && !config.topic_id.empty()) (*e)->config.topic_id = config.topic_id;
     compact = (*e)->config.cleanup_compact;
   }
   note_config(*e, compact);
   return open_entry(*e);
 }
 
-void log_manager::declare(const std::string& topic, int32_t partition, const log_config& config, bool alone) {
-  auto e = entry_for(folder_name(topic, partition), config);
+namespace {
+// A config without a topic id keeps the one known (a topic config change
+// does not say which topic it is).
+log_config keeping_id(log_config next, const log_config& now) {
+  if (next.topic_id.empty()) next.topic_id = now.topic_id;
+  return next;
+}
+}  // namespace
+
+void log_manager::declare(const std::string& topic, int32_t partition, const log_config& given, bool alone) {
+  auto e = entry_for(folder_name(topic, partition), given);
   if (!e) return;
   {
     std::lock_guard lock((*e)->open_mu);
+    const log_config config = keeping_id(given, (*e)->config);
     if (!((*e)->config == config)) {
       (*e)->config = config;
       if ((*e)->log) (*e)->log->set_config(config);
@@ -191,7 +244,7 @@ void log_manager::declare(const std::string& topic, int32_t partition, const log
     (*e)->alone = alone;
     (*e)->resolved = true;
   }
-  note_config(*e, config.cleanup_compact);
+  note_config(*e, given.cleanup_compact);
 }
 
 status log_manager::remove(const std::string& topic, int32_t partition) {
@@ -231,7 +284,24 @@ size_t log_manager::remove_topic(const std::string& topic) {
   return removed;
 }
 
-void log_manager::set_config(const std::string& topic, int32_t partition, const log_config& config) {
+size_t log_manager::remove_other_topic(const std::string& topic, const std::string& topic_id) {
+  std::vector<std::pair<int32_t, std::filesystem::path>> partitions;
+  {
+    std::lock_guard lock(mu_);
+    const std::string prefix = topic + "-";
+    for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it)
+      if (auto tp = parse_folder(it->first); tp && tp->first == topic)
+        partitions.emplace_back(tp->second, it->second->dir);
+  }
+  size_t removed = 0;
+  for (const auto& [p, dir] : partitions) {
+    auto stamped = stamp_of(dir);
+    if (stamped && *stamped != topic_id) removed += remove(topic, p).ok() ? 1 : 0;
+  }
+  return removed;
+}
+
+void log_manager::set_config(const std::string& topic, int32_t partition, const log_config& given) {
   std::shared_ptr<entry> e;
   {
     std::lock_guard lock(mu_);
@@ -239,13 +309,15 @@ void log_manager::set_config(const std::string& topic, int32_t partition, const 
     if (it == partitions_.end()) return;
     e = it->second;
   }
+  const bool compact = given.cleanup_compact;
   {
     std::lock_guard lock(e->open_mu);
+    const log_config config = keeping_id(given, e->config);
     if (e->config == config) return;  // an append may be reading it
     e->config = config;
     if (e->log) e->log->set_config(config);
   }
-  note_config(e, config.cleanup_compact);
+  note_config(e, compact);
 }
 
 size_t log_manager::partition_count() const {

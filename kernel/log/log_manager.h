@@ -88,6 +88,18 @@ class log_manager {
   status remove(const std::string& topic, int32_t partition);
   // Removes every partition of `topic` held here; returns how many.
   size_t remove_topic(const std::string& topic);
+  // Removes the partitions of `topic` whose folder is stamped with another
+  // topic id than `topic_id`: a topic of that name deleted and made again;
+  // returns how many.
+  size_t remove_other_topic(const std::string& topic, const std::string& topic_id);
+
+  // A partition folder's stamp, `partition.metadata` as Kafka writes it
+  // ("version: 0" and "topic_id: <id>" lines): the id of the topic whose
+  // records it holds; nullopt when there is none (a folder of an earlier
+  // version). A folder opened with a config naming a topic id is stamped;
+  // one stamped with another id held a deleted topic of the same name, and
+  // its records are removed before it opens.
+  static std::optional<std::string> stamp_of(const std::filesystem::path& dir);
   // Topic configs: applied now if open (and different), else when it opens.
   void set_config(const std::string& topic, int32_t partition, const log_config& config);
 
@@ -134,6 +146,8 @@ class log_manager {
   };
   explicit log_manager(log_manager_options options);
   result<partition_log*> open_entry(const std::shared_ptr<entry>& e);
+  // Before a folder opens: checked against its topic id and stamped.
+  static status check_stamp(const entry& e);
   // The partition's entry, made (in the emptiest log dir) if it is new.
   result<std::shared_ptr<entry>> entry_for(const std::string& name, const log_config& config);
   void background_loop();

@@ -58,6 +58,10 @@ struct log_config {
   int64_t min_compaction_lag_ms = 0;          // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = INT64_MAX;  // max.compaction.lag.ms
   double min_cleanable_dirty_ratio = 0.5;     // min.cleanable.dirty.ratio
+  // Not a topic config: the id (as text) of the topic the partition is of,
+  // stamped on its folder (partition.metadata, see log_manager); empty when
+  // not known.
+  std::string topic_id;
   bool operator==(const log_config&) const = default;
 };
 

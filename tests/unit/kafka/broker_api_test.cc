@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -452,6 +453,38 @@ TEST(broker_api, topics_and_records_survive_a_restart) {
   EXPECT_EQ(md->cluster_id, "mosaic-test-cluster");
   auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("kept", 1, 0));
   EXPECT_EQ(offsets_in(f->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+// A partition folder is stamped with its topic's id (partition.metadata).
+// One stamped with another id holds a topic of the same name that was
+// deleted and made again while this broker was away: its records are not
+// the topic's, and it starts empty.
+TEST(broker_api, a_folder_left_by_a_deleted_topic_of_the_same_name_is_not_served) {
+  mosaic::testing::temp_dir dir;
+  {
+    test_broker b({"log.flush.interval.messages=1"}, &dir);
+    frame_client c(b.port());
+    create(c, "same", 1);
+    produce(c, "same", 0, batch_of(4));
+    create(c, "kept", 1);
+    produce(c, "kept", 0, batch_of(2));
+  }
+  const auto folder = dir.path() / "data" / "same-0";
+  const auto stamped = log::log_manager::stamp_of(folder);
+  ASSERT_TRUE(stamped.has_value()) << "the folder is stamped";
+  {
+    std::ofstream out(folder / "partition.metadata", std::ios::trunc);
+    out << "version: 0\ntopic_id: an-older-topic\n";
+  }
+  test_broker again({}, &dir);
+  frame_client c(again.port());
+  auto f = call<msg::fetch_response>(c, 1, 12, fetch_req("same", 0, 0));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).high_watermark, 0) << "the older topic's records are not served";
+  EXPECT_EQ(log::log_manager::stamp_of(folder), stamped) << "stamped with the topic's own id again";
+  auto k = call<msg::fetch_response>(c, 1, 12, fetch_req("kept", 0, 0));
+  ASSERT_TRUE(k);
+  EXPECT_EQ(offsets_in(k->responses.at(0).partitions.at(0)), (std::vector<int64_t>{0, 1}));
 }
 
 TEST(broker_api, a_metadata_partition_log_from_before_raft_is_imported_at_first_start) {

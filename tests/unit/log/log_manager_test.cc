@@ -108,6 +108,65 @@ TEST(log_manager, a_declared_partition_touches_the_disk_only_when_first_used) {
   EXPECT_EQ((*again)->open_count(), 1u);
 }
 
+log_config of_topic(const std::string& id) {
+  log_config c;
+  c.topic_id = id;
+  return c;
+}
+
+// A partition's folder is stamped with its topic's id (partition.metadata);
+// a folder stamped with another id holds a deleted topic of the same name
+// (made again while this broker was away) and starts empty.
+TEST(log_manager, a_folder_of_a_deleted_topic_of_the_same_name_starts_afresh) {
+  scratch_dir d;
+  {
+    auto m = log_manager::open(options({d.path()}));
+    ASSERT_TRUE(m.ok());
+    auto l = (*m)->create("t", 0, of_topic("AAAA"));
+    ASSERT_TRUE(l.ok());
+    auto b = batch("old");
+    ASSERT_TRUE((*l)->append(b, 0).ok());
+    auto unstamped = (*m)->create("u", 0, {});  // the topic's id not known: no stamp
+    ASSERT_TRUE(unstamped.ok());
+    ASSERT_TRUE((*unstamped)->append(b, 0).ok());
+    ASSERT_TRUE((*m)->close_all().ok());
+  }
+  EXPECT_EQ(log_manager::stamp_of(d.path() / "t-0"), "AAAA");
+  EXPECT_EQ(log_manager::stamp_of(d.path() / "u-0"), std::nullopt);
+  {
+    auto m = log_manager::open(options({d.path()}));
+    ASSERT_TRUE(m.ok());
+    // The same topic: its records are kept; a folder of an earlier version
+    // (no stamp) is taken as the topic's and stamped.
+    auto same = (*m)->create("t", 0, of_topic("AAAA"));
+    ASSERT_TRUE(same.ok());
+    EXPECT_EQ((*same)->log_end_offset(), 1);
+    auto u = (*m)->create("u", 0, of_topic("CCCC"));
+    ASSERT_TRUE(u.ok());
+    EXPECT_EQ((*u)->log_end_offset(), 1);
+    ASSERT_TRUE((*m)->close_all().ok());
+  }
+  EXPECT_EQ(log_manager::stamp_of(d.path() / "u-0"), "CCCC");
+  auto m = log_manager::open(options({d.path()}));
+  ASSERT_TRUE(m.ok());
+  // A topic config change (no id) before it opens does not lose the id.
+  (*m)->set_config("t", 0, {});
+  (*m)->declare("t", 0, of_topic("BBBB"), true);
+  (*m)->set_config("t", 0, {});
+  auto other = (*m)->get("t", 0);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->log_end_offset(), 0) << "the deleted topic's record is gone";
+  EXPECT_EQ(log_manager::stamp_of(d.path() / "t-0"), "BBBB");
+  auto b = batch("new");
+  ASSERT_TRUE((*other)->append(b, 0).ok());
+  // A running broker that sees a name deleted and made again removes only
+  // the logs stamped with the old id.
+  EXPECT_EQ((*m)->remove_other_topic("t", "BBBB"), 0u);
+  EXPECT_EQ((*m)->remove_other_topic("u", "DDDD"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "u-0"));
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "t-0"));
+}
+
 TEST(log_manager, folder_names_read_back_as_topic_and_partition) {
   using tp = std::pair<std::string, int32_t>;
   EXPECT_EQ(log_manager::parse_folder("orders-3"), tp("orders", 3));
