@@ -67,7 +67,13 @@ int64_t end_offset(frame_client& c, const std::string& topic) {
 int64_t start_offset(frame_client& c) {
   msg::describe_share_group_offsets_request req;
   req.groups.emplace_back().group_id = "g";
+  // COORDINATOR_LOAD_IN_PROGRESS (the group's partition being read after a
+  // restart) is asked again, as a client does.
   auto r = call<msg::describe_share_group_offsets_response>(c, 90, 1, req);
+  for (int i = 0; i < 200 && r && !r->groups.empty() && r->groups[0].error_code == 14; ++i) {
+    std::this_thread::sleep_for(50ms);
+    r = call<msg::describe_share_group_offsets_response>(c, 90, 1, req);
+  }
   if (!r || r->groups.at(0).topics.empty()) return -1;
   return r->groups.at(0).topics.at(0).partitions.at(0).start_offset;
 }
