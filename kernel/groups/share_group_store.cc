@@ -12,6 +12,11 @@ using adapter::error;
 namespace {
 // A failed write is made again after this long (the partition still led).
 constexpr std::chrono::seconds rewrite_delay{1};
+
+// A group's record (none: its deletion) queued in a partition's log.
+void put_record(keyed_log& log, const std::string& group, const std::optional<stored_share_group>& g) {
+  log.put(share_group_key(group), g ? std::optional(encode_share_group(*g)) : std::nullopt);
+}
 }  // namespace
 
 // What a partition's log held, decoded on the loader thread.
@@ -52,10 +57,7 @@ void share_group_store::queue(const std::string& group, std::optional<stored_sha
   auto it = shards_.find(partition_of(group));
   if (it == shards_.end()) return;  // not served here: nothing to write
   shard& sh = it->second;
-  if (g)
-    sh.log.put(share_group_key(group), encode_share_group(*g));
-  else
-    sh.log.put(share_group_key(group), std::nullopt);
+  put_record(sh.log, group, g);
   sh.latest[group] = std::move(g);
   sh.unwritten[group] = ++sh.seq;
 }
@@ -72,13 +74,7 @@ void share_group_store::flush(clock::time_point now, const std::function<std::fu
       if (sh.retry_at > now) continue;  // a failed write's records wait for its retry
       // A write failed: what it carried is made again from the latest records.
       sh.retry_at = clock::time_point::max();
-      for (const auto& [g, seq] : sh.unwritten) {
-        const auto& v = sh.latest.at(g);
-        if (v)
-          sh.log.put(share_group_key(g), encode_share_group(*v));
-        else
-          sh.log.put(share_group_key(g), std::nullopt);
-      }
+      for (const auto& [g, seq] : sh.unwritten) put_record(sh.log, g, sh.latest.at(g));
     }
     if (sh.log.pending()) write(p, sh);
   }

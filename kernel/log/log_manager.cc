@@ -270,35 +270,32 @@ status log_manager::remove(const std::string& topic, int32_t partition) {
   return {};
 }
 
-size_t log_manager::remove_topic(const std::string& topic) {
-  std::vector<int32_t> partitions;
+size_t log_manager::remove_topic_if(const std::string& topic,
+                                    const std::function<bool(const std::filesystem::path& dir)>& which) {
+  std::vector<std::pair<int32_t, std::filesystem::path>> partitions;
   {
     std::lock_guard lock(mu_);
     const std::string prefix = topic + "-";
     // "t-x-1" starts with "t-" too: it is topic "t-x"'s.
     for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it)
-      if (auto tp = parse_folder(it->first); tp && tp->first == topic) partitions.push_back(tp->second);
-  }
-  size_t removed = 0;
-  for (int32_t p : partitions) removed += remove(topic, p).ok() ? 1 : 0;
-  return removed;
-}
-
-size_t log_manager::remove_other_topic(const std::string& topic, const std::string& topic_id) {
-  std::vector<std::pair<int32_t, std::filesystem::path>> partitions;
-  {
-    std::lock_guard lock(mu_);
-    const std::string prefix = topic + "-";
-    for (auto it = partitions_.lower_bound(prefix); it != partitions_.end() && it->first.starts_with(prefix); ++it)
       if (auto tp = parse_folder(it->first); tp && tp->first == topic)
         partitions.emplace_back(tp->second, it->second->dir);
   }
   size_t removed = 0;
-  for (const auto& [p, dir] : partitions) {
-    auto stamped = stamp_of(dir);
-    if (stamped && *stamped != topic_id) removed += remove(topic, p).ok() ? 1 : 0;
-  }
+  for (const auto& [p, dir] : partitions)
+    if (which(dir)) removed += remove(topic, p).ok() ? 1 : 0;
   return removed;
+}
+
+size_t log_manager::remove_topic(const std::string& topic) {
+  return remove_topic_if(topic, [](const std::filesystem::path&) { return true; });
+}
+
+size_t log_manager::remove_other_topic(const std::string& topic, const std::string& topic_id) {
+  return remove_topic_if(topic, [&](const std::filesystem::path& dir) {
+    auto stamped = stamp_of(dir);
+    return stamped && *stamped != topic_id;
+  });
 }
 
 void log_manager::set_config(const std::string& topic, int32_t partition, const log_config& given) {

@@ -146,6 +146,8 @@ class log_manager {
   };
   explicit log_manager(log_manager_options options);
   result<partition_log*> open_entry(const std::shared_ptr<entry>& e);
+  // Removes the partitions of `topic` whose folder `which` picks.
+  size_t remove_topic_if(const std::string& topic, const std::function<bool(const std::filesystem::path& dir)>& which);
   // Before a folder opens: checked against its topic id and stamped.
   static status check_stamp(const entry& e);
   // The partition's entry, made (in the emptiest log dir) if it is new.
