@@ -47,7 +47,7 @@ status read_result::copy_to(std::vector<uint8_t>& out) const {
 }
 
 partition_log::partition_log(std::filesystem::path dir, log_config config, clock_fn clock)
-    : dir_(std::move(dir)), config_(config), clock_(clock ? std::move(clock) : clock_fn(system_now_ms)) {}
+    : dir_(std::move(dir)), config_(std::move(config)), clock_(clock ? std::move(clock) : clock_fn(system_now_ms)) {}
 
 partition_log::~partition_log() {
   if (!closed_) (void)close();
@@ -58,7 +58,7 @@ result<std::unique_ptr<partition_log>> partition_log::open(const std::filesystem
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return status(errc::io, "cannot create " + dir.string() + ": " + ec.message());
-  std::unique_ptr<partition_log> l(new partition_log(dir, config, std::move(clock)));
+  std::unique_ptr<partition_log> l(new partition_log(dir, std::move(config), std::move(clock)));
   if (auto s = l->load(); !s.ok()) {
     l->closed_ = true;
     return s;
