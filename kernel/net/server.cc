@@ -17,7 +17,10 @@
 #include <set>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <csignal>
@@ -322,12 +325,19 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // The front response, with file ranges: bytes by async_write, ranges by
   // sendfile, waiting for the socket to drain when it would block.
+  // The socket is corked for the whole frame, so the size prefix, the
+  // header and the bytes between ranges ride in full segments with the
+  // file's data instead of each going out (and waking the client) as a
+  // small packet of its own; uncorking sends the frame's last segment.
   asio::awaitable<void> write_spliced() {
     auto self = shared_from_this();  // kept alive for the whole write
     const adapter::response& r = pending_.front().payload;
     try {
-      co_await asio::async_write(sock_, asio::buffer(prefix_), asio::use_awaitable);
-      size_t at = 0;
+      cork(true);
+      size_t at = r.files.front().at;
+      co_await asio::async_write(sock_,
+                                 std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)},
+                                 asio::use_awaitable);
       for (const auto& f : r.files) {
         if (f.at > at)
           co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, f.at - at), asio::use_awaitable);
@@ -336,11 +346,17 @@ class connection : public std::enable_shared_from_this<connection> {
       }
       if (r.bytes.size() > at)
         co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, r.bytes.size() - at), asio::use_awaitable);
+      cork(false);
     } catch (const std::exception& e) {
       co_return write_failed(e.what());
     }
     if (closed_) co_return;
     written();
+  }
+
+  void cork(bool on) {
+    const int v = on ? 1 : 0;
+    (void)::setsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
   }
 
   asio::awaitable<bool> send_file(const adapter::file_range& range) {
