@@ -13,6 +13,23 @@ std::optional<adapter::topic_info> broker_group_io::ensure_topic(const std::stri
   return std::nullopt;
 }
 
+std::shared_ptr<const groups::topic_summaries> broker_group_io::summaries() const {
+  std::shared_ptr<const groups::topic_summaries> out;
+  svc_->with_image([&](const metadata::image& i) {
+    std::lock_guard g(summaries_mu_);
+    if (!summaries_ || summaries_version_ != i.version()) {
+      auto fresh = std::make_shared<groups::topic_summaries>();
+      fresh->reserve(i.topics().size());
+      for (const auto& [name, t] : i.topics())
+        fresh->push_back({name, t.id, static_cast<int32_t>(t.partitions.size()), name.rfind("__", 0) == 0});
+      summaries_ = std::move(fresh);
+      summaries_version_ = i.version();
+    }
+    out = summaries_;
+  });
+  return out;
+}
+
 void broker_group_io::write(const std::string& topic, int32_t partition, std::shared_ptr<std::vector<uint8_t>> batch,
                             int32_t timeout_ms, std::function<void(const adapter::produce_result&)> done,
                             int32_t leader_epoch) {

@@ -3,6 +3,9 @@
 // reads through its fetch path, writes through its produce path.
 #pragma once
 
+#include <memory>
+#include <mutex>
+
 #include "kernel/broker/service.h"
 #include "kernel/groups/group_io.h"
 
@@ -13,6 +16,7 @@ class broker_group_io final : public groups::group_io {
   explicit broker_group_io(broker::service* svc) : svc_(svc) {}
 
   std::vector<adapter::topic_info> topics() const override { return svc_->topics(); }
+  std::shared_ptr<const groups::topic_summaries> summaries() const override;
   std::optional<adapter::topic_info> find_topic(const std::string& name) const override {
     return svc_->find_topic(name);
   }
@@ -57,6 +61,9 @@ class broker_group_io final : public groups::group_io {
 
  private:
   broker::service* svc_;
+  mutable std::mutex summaries_mu_;  // taken inside the metadata's lock, never around it
+  mutable std::shared_ptr<const groups::topic_summaries> summaries_;
+  mutable uint64_t summaries_version_ = 0;  // the image version summaries_ was built at
 };
 
 }  // namespace mosaic::app

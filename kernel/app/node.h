@@ -62,6 +62,9 @@ class node {
   groups::share_policy_slot& share_policy() noexcept { return share_policy_; }
   groups::dlq_handler_slot& dlq_handler() noexcept { return dlq_handler_; }
   log::log_manager* logs() noexcept { return logs_.get(); }
+  // What the group coordinator and the share manager see of the broker
+  // (after start_services).
+  groups::group_io& broker_io() noexcept { return *group_io_; }
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);

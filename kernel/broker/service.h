@@ -146,6 +146,14 @@ class service final : public adapter::broker {
                            const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
   // Moves whenever any config changes (for caches).
   uint64_t config_version() const;
+  // Runs `fn` on the current metadata image, under the store's lock: keep
+  // it short (a cache built once per image version, say).
+  void with_image(const std::function<void(const metadata::image&)>& fn) const {
+    store_->read([&](const metadata::image& i) {
+      fn(i);
+      return 0;
+    });
+  }
   // Frames of the kernel's own between brokers, on the replication port
   // (replica_manager::serve and send); with no replication port (a node
   // without a replica manager) nothing is sent and nothing arrives.

@@ -301,13 +301,13 @@ void consumer_group::update(consumer_member& m, const adapter::consumer_heartbea
 // pattern that matches a new one): the epoch moves. A moved epoch means a
 // new target.
 void consumer_group::refresh_target(const group_context& ctx, consumer_inputs& in) {
-  std::map<std::string, const adapter::topic_info*> by_name;
+  std::map<std::string, const topic_summary*> by_name;
   for (const auto& t : in.topics) by_name[t.name] = &t;
   std::map<uuid, int32_t> seen;
   for (const auto& [mid, member] : members)
     for (const auto& name : subscribed(member, in.topics, in.patterns)) {
       const auto* t = by_name.at(name);  // subscribed() names only topics that exist
-      seen[t->id] = static_cast<int32_t>(t->partitions.size());
+      seen[t->id] = t->partitions;
     }
   if (seen != topics_seen) {
     if (!topics_seen.empty() || assignment_epoch > 0) bump();
@@ -346,7 +346,7 @@ void consumer_group::compute_target(const group_context& ctx, consumer_inputs& i
     if (!all.count(t.name)) continue;
     topic_index[t.name] = input.topics.size();
     index_by_id[t.id] = input.topics.size();
-    input.topics.push_back({t.id, t.name, static_cast<int32_t>(t.partitions.size())});
+    input.topics.push_back({t.id, t.name, t.partitions});
   }
   size_t k = 0;
   for (const auto& [mid, m] : members) {
@@ -523,19 +523,27 @@ error consumer_group::check_fetch(const std::string& member_id, int32_t member_e
 }
 
 std::set<std::string> consumer_group::subscribed(const consumer_member& m,
-                                                 const std::vector<adapter::topic_info>& topics,
+                                                 const topic_summaries& topics,
                                                  topic_patterns& patterns) const {
   std::set<std::string> out;
-  std::set<std::string> names(m.topic_names.begin(), m.topic_names.end());
   const re2::RE2* re = m.topic_regex && !m.topic_regex->empty() ? patterns.compiled(*m.topic_regex) : nullptr;
+  if (re == nullptr) {  // names only: each looked up, not every topic scanned
+    for (const auto& name : m.topic_names) {
+      auto at = std::lower_bound(topics.begin(), topics.end(), name,
+                                 [](const topic_summary& t, const std::string& n) { return t.name < n; });
+      if (at != topics.end() && at->name == name && !at->internal) out.insert(name);
+    }
+    return out;
+  }
+  std::set<std::string> names(m.topic_names.begin(), m.topic_names.end());
   for (const auto& t : topics) {
     if (t.internal) continue;
-    if (names.count(t.name) || (re != nullptr && patterns.full_match(*re, t.name))) out.insert(t.name);
+    if (names.count(t.name) || patterns.full_match(*re, t.name)) out.insert(t.name);
   }
   return out;
 }
 
-std::set<std::string> consumer_group::subscribed_topics(const std::vector<adapter::topic_info>& topics,
+std::set<std::string> consumer_group::subscribed_topics(const topic_summaries& topics,
                                                         topic_patterns& patterns) const {
   std::set<std::string> out;
   for (const auto& [mid, m] : members) {

@@ -53,7 +53,7 @@ using assignor_fn = std::function<result<sdk::assignor_outcome>(const std::strin
 
 // What a heartbeat needs of the world besides the context.
 struct consumer_inputs {
-  const std::vector<adapter::topic_info>& topics;  // as the metadata has them now
+  const topic_summaries& topics;  // as the metadata has them now
   const assignor_fn& assign;
   topic_patterns& patterns;
 };
@@ -136,7 +136,7 @@ class consumer_group {
 
   bool has_members() const noexcept { return !members.empty(); }
   // The topics its members subscribe to, among those that exist.
-  std::set<std::string> subscribed_topics(const std::vector<adapter::topic_info>& topics,
+  std::set<std::string> subscribed_topics(const topic_summaries& topics,
                                           topic_patterns& patterns) const;
   std::string state_name() const;
   adapter::consumer_group_description describe(const config::group_settings& s) const;
@@ -166,7 +166,7 @@ class consumer_group {
   void reconcile(consumer_member& m, const std::optional<partition_set>& owned, const group_context& ctx);
   void remove(const std::string& member_id);
   std::string pick_assignor(const config::group_settings& s) const;
-  std::set<std::string> subscribed(const consumer_member& m, const std::vector<adapter::topic_info>& topics,
+  std::set<std::string> subscribed(const consumer_member& m, const topic_summaries& topics,
                                    topic_patterns& patterns) const;
 };
 

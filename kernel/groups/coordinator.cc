@@ -248,8 +248,8 @@ struct coordinator::impl {
       if (!claim(req.group_id)) return refuse(error::group_id_not_found, "group " + req.group_id + " is a share group");
       g = &consumer.emplace(req.group_id, consumer_group(req.group_id)).first->second;
     }
-    const auto topics = opts.io->topics();
-    consumer_inputs in{topics, assign, patterns};
+    const auto topics = opts.io->summaries();
+    consumer_inputs in{*topics, assign, patterns};
     auto r = g->heartbeat(req, replay, ctx, in);
     if (r.code == error::none) log_of(g->id).put_group(*g);
     note_members(*g);
@@ -490,7 +490,7 @@ struct coordinator::impl {
     std::set<std::string> out;
     if (const classic_group* g = find_classic(group)) out = g->subscribed_topics();
     if (const consumer_group* g = find_consumer(group)) {
-      auto s = g->subscribed_topics(opts.io->topics(), patterns);
+      auto s = g->subscribed_topics(*opts.io->summaries(), patterns);
       out.insert(s.begin(), s.end());
     }
     return out;
@@ -517,7 +517,7 @@ struct coordinator::impl {
   }
 
   // What a group says about the expiry of its offsets.
-  retention_view retention_of(const std::string& group, std::optional<std::vector<adapter::topic_info>>& topics) {
+  retention_view retention_of(const std::string& group, std::shared_ptr<const topic_summaries>& topics) {
     retention_view v;
     if (const classic_group* g = find_classic(group)) {
       v.has_members = g->has_members();
@@ -528,7 +528,7 @@ struct coordinator::impl {
       v.has_members = cg->has_members();
       v.expires_while_active = true;
       if (v.has_members) {
-        if (!topics) topics = opts.io->topics();
+        if (!topics) topics = opts.io->summaries();
         v.subscribed = cg->subscribed_topics(*topics, patterns);
       }
       v.empty_since_ms = cg->empty_since_ms;
@@ -543,7 +543,7 @@ struct coordinator::impl {
     if (ctx.wall_ms < next_offsets_check) return;
     next_offsets_check = ctx.wall_ms + cfg().offsets_retention_check_interval_ms;
     const int64_t retention_ms = cfg().offsets_retention_ms;
-    std::optional<std::vector<adapter::topic_info>> topics;  // read once, if needed
+    std::shared_ptr<const topic_summaries> topics;  // read once, if needed
     std::vector<offset_change> changes;
     std::vector<std::string> ids;
     for (const auto& [id, o] : offsets.all()) ids.push_back(id);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/groups/state.h"
 #include "mosaic/adapter/broker.h"
 
 namespace mosaic::groups {
@@ -26,6 +27,10 @@ class group_io {
 
   // ---- topics ----
   virtual std::vector<adapter::topic_info> topics() const = 0;
+  // Every topic's summary, by name; one list shared by every caller until
+  // the metadata changes, so a heartbeat neither copies the cluster's
+  // partitions nor holds the metadata's lock while it does.
+  virtual std::shared_ptr<const topic_summaries> summaries() const = 0;
   virtual std::optional<adapter::topic_info> find_topic(const std::string& name) const = 0;
   virtual std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const = 0;
   // Makes a topic of `partitions` partitions if there is none by that name

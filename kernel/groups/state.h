@@ -33,6 +33,15 @@ using offset_key = std::pair<std::string, int32_t>;  // topic, partition
 // The topics a request names, as the metadata has them now (nullopt: none
 // by that name).
 using named_topics = std::map<std::string, std::optional<adapter::topic_info>>;
+// A topic as a group's assignment sees it: no replicas, only how many
+// partitions it has.
+struct topic_summary {
+  std::string name;
+  uuid id{};
+  int32_t partitions = 0;
+  bool internal = false;  // __consumer_offsets and the like: never subscribed to
+};
+using topic_summaries = std::vector<topic_summary>;  // sorted by name
 
 // A partition set as the adapter API lists it (topics without partitions left out).
 inline std::vector<adapter::topic_partitions> to_list(const partition_set& s) {

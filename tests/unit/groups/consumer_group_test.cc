@@ -2,6 +2,8 @@
 // the target assignment, revocation before assignment, epoch fencing,
 // static members, regular-expression subscriptions, session and
 // revocation timeouts, and KIP-1251's commit epochs.
+#include <algorithm>
+
 #include "kernel/groups/consumer_group.h"
 
 #include <gtest/gtest.h>
@@ -47,7 +49,14 @@ struct fixture {
   int ids = 0;
   group_context ctx{clock::time_point{} + std::chrono::hours(1), 1000, settings,
                     [this](const std::string&) { return "m" + std::to_string(++ids); }};
-  std::vector<adapter::topic_info> topics{topic("t", 1, 4)};
+  topic_summaries topics{{"t", topic_id(1), 4}};
+  // A topic made since (kept sorted by name, as the metadata lists them).
+  void add_topic(const std::string& name, uint8_t n, int32_t partitions) {
+    topic_summary t{name, topic_id(n), partitions, name.rfind("__", 0) == 0};  // internal, as the broker marks them
+    topics.insert(std::upper_bound(topics.begin(), topics.end(), t,
+                                   [](const topic_summary& a, const topic_summary& b) { return a.name < b.name; }),
+                  t);
+  }
   bool assignor_fails = false;
   int assignor_runs = 0;
   assignor_fn assign = [this](const std::string&, const sdk::assignor_input& in, std::string* served_by) {
@@ -196,8 +205,8 @@ TEST(consumer_group, a_regex_subscription_follows_new_topics) {
   auto a = f.beat(r);
   ASSERT_EQ(a.code, error::none) << a.message;
   EXPECT_EQ(f.held("m1"), f.parts({0, 1, 2, 3}));
-  f.topics.push_back(topic("t2", 2, 2));
-  f.topics.push_back(topic("other", 3, 2));
+  f.add_topic("t2", 2, 2);
+  f.add_topic("other", 3, 2);
   auto b = f.again("m1", a.member_epoch, f.parts({0, 1, 2, 3}));
   EXPECT_GT(b.member_epoch, a.member_epoch);
   partition_set want = f.parts({0, 1, 2, 3});
@@ -255,7 +264,7 @@ TEST(consumer_group, a_commit_from_an_older_epoch_counts_only_for_partitions_hel
   c.member_id = "m1";
   c.generation_or_epoch = e1;
   c.offsets = {{"t", 0, 5, -1, std::nullopt}, {"t", 1, 5, -1, std::nullopt}};
-  named_topics topics{{"t", f.topics[0]}};
+  named_topics topics{{"t", topic("t", 1, 4)}};
   std::vector<bool> stale;
   EXPECT_EQ(f.g.check_commit(c, topics, stale), error::none);
   EXPECT_EQ(stale, (std::vector<bool>{false, true}));  // 1 went to m2
@@ -264,6 +273,19 @@ TEST(consumer_group, a_commit_from_an_older_epoch_counts_only_for_partitions_hel
   EXPECT_EQ(f.g.check_fetch("m1", e2), error::none);
   EXPECT_EQ(f.g.check_fetch("m1", e1), error::none);
   EXPECT_EQ(f.g.check_fetch("m1", e2 + 1), error::stale_member_epoch);
+}
+
+TEST(consumer_group, a_subscription_by_name_gets_only_topics_that_exist_and_are_not_internal) {
+  fixture f;
+  f.add_topic("__consumer_offsets", 9, 50);
+  f.add_topic("a", 2, 1);
+  f.add_topic("z", 3, 1);
+  auto a = f.join({"z", "missing", "__consumer_offsets", "t"});
+  ASSERT_EQ(a.code, error::none) << a.message;
+  partition_set want = f.parts({0, 1, 2, 3});
+  want[topic_id(3)] = {0};
+  EXPECT_EQ(f.held("m1"), want);
+  EXPECT_EQ(f.g.subscribed_topics(f.topics, f.patterns), (std::set<std::string>{"t", "z"}));
 }
 
 TEST(consumer_group, requests_that_cannot_be_served_are_refused_before_the_group) {

@@ -3,6 +3,7 @@
 // and the protocol rules a client library would hide.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -553,6 +554,28 @@ TEST(broker_api, metadata_snapshots_keep_every_topic_across_restarts) {
   for (const auto& t : md->topics) names.insert(*t.name);
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(names.count("t" + std::to_string(i))) << "t" << i;
   EXPECT_EQ(create(c, "t7", 1).topics.at(0).error_code, 36);
+}
+
+// Heartbeats read the topics' summaries: one list per metadata version,
+// shared, never a copy of every partition per heartbeat.
+TEST(broker_api, the_groups_topic_summaries_are_shared_until_the_metadata_changes) {
+  test_broker b;
+  frame_client c(b.port());
+  ASSERT_EQ(create(c, "b", 3).topics.at(0).error_code, 0);
+  ASSERT_EQ(create(c, "a", 2).topics.at(0).error_code, 0);
+  auto first = b.node().broker_io().summaries();
+  EXPECT_EQ(b.node().broker_io().summaries(), first);  // the same list, not a new one
+  std::vector<std::pair<std::string, int32_t>> seen;
+  for (const auto& t : *first)
+    if (!t.internal) seen.emplace_back(t.name, t.partitions);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, int32_t>>{{"a", 2}, {"b", 3}}));
+  ASSERT_EQ(create(c, "__private", 1).topics.at(0).error_code, 0);
+  auto second = b.node().broker_io().summaries();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(first->size() + 1, second->size());  // the old list is unchanged for whoever holds it
+  auto internal = std::find_if(second->begin(), second->end(), [](const auto& t) { return t.name == "__private"; });
+  ASSERT_NE(internal, second->end());
+  EXPECT_TRUE(internal->internal);
 }
 
 TEST(broker_api, compression_type_recompresses_through_the_codec_plugins) {
