@@ -522,8 +522,7 @@ error consumer_group::check_fetch(const std::string& member_id, int32_t member_e
   return error::none;
 }
 
-std::set<std::string> consumer_group::subscribed(const consumer_member& m,
-                                                 const topic_summaries& topics,
+std::set<std::string> consumer_group::subscribed(const consumer_member& m, const topic_summaries& topics,
                                                  topic_patterns& patterns) const {
   std::set<std::string> out;
   const re2::RE2* re = m.topic_regex && !m.topic_regex->empty() ? patterns.compiled(*m.topic_regex) : nullptr;
@@ -543,8 +542,7 @@ std::set<std::string> consumer_group::subscribed(const consumer_member& m,
   return out;
 }
 
-std::set<std::string> consumer_group::subscribed_topics(const topic_summaries& topics,
-                                                        topic_patterns& patterns) const {
+std::set<std::string> consumer_group::subscribed_topics(const topic_summaries& topics, topic_patterns& patterns) const {
   std::set<std::string> out;
   for (const auto& [mid, m] : members) {
     auto s = subscribed(m, topics, patterns);

@@ -136,8 +136,7 @@ class consumer_group {
 
   bool has_members() const noexcept { return !members.empty(); }
   // The topics its members subscribe to, among those that exist.
-  std::set<std::string> subscribed_topics(const topic_summaries& topics,
-                                          topic_patterns& patterns) const;
+  std::set<std::string> subscribed_topics(const topic_summaries& topics, topic_patterns& patterns) const;
   std::string state_name() const;
   adapter::consumer_group_description describe(const config::group_settings& s) const;
 

@@ -335,9 +335,9 @@ class connection : public std::enable_shared_from_this<connection> {
     try {
       cork(true);
       size_t at = r.files.front().at;
-      co_await asio::async_write(sock_,
-                                 std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)},
-                                 asio::use_awaitable);
+      co_await asio::async_write(
+          sock_, std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)},
+          asio::use_awaitable);
       for (const auto& f : r.files) {
         if (f.at > at)
           co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, f.at - at), asio::use_awaitable);
