@@ -13,6 +13,13 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// The topic named `name` in `topics` (sorted by name), or null.
+const topic_summary* find_summary(const topic_summaries& topics, const std::string& name) {
+  auto at = std::lower_bound(topics.begin(), topics.end(), name,
+                             [](const topic_summary& t, const std::string& n) { return t.name < n; });
+  return at != topics.end() && at->name == name ? &*at : nullptr;
+}
+
 partition_set to_set(const std::vector<adapter::topic_partitions>& l) {
   partition_set s;
   for (const auto& tp : l) s[tp.topic_id].insert(tp.partitions.begin(), tp.partitions.end());
@@ -301,12 +308,11 @@ void consumer_group::update(consumer_member& m, const adapter::consumer_heartbea
 // pattern that matches a new one): the epoch moves. A moved epoch means a
 // new target.
 void consumer_group::refresh_target(const group_context& ctx, consumer_inputs& in) {
-  std::map<std::string, const topic_summary*> by_name;
-  for (const auto& t : in.topics) by_name[t.name] = &t;
   std::map<uuid, int32_t> seen;
+  pattern_matches memo;
   for (const auto& [mid, member] : members)
-    for (const auto& name : subscribed(member, in.topics, in.patterns)) {
-      const auto* t = by_name.at(name);  // subscribed() names only topics that exist
+    for (const auto& name : subscribed(member, in.topics, in.patterns, memo)) {
+      const topic_summary* t = find_summary(in.topics, name);  // subscribed() names only topics that exist
       seen[t->id] = t->partitions;
     }
   if (seen != topics_seen) {
@@ -338,12 +344,13 @@ void consumer_group::compute_target(const group_context& ctx, consumer_inputs& i
   std::map<uuid, size_t> index_by_id;
   std::vector<std::set<std::string>> subs;
   std::set<std::string> all;
+  pattern_matches memo;
   for (const auto& [mid, m] : members) {
-    subs.push_back(subscribed(m, in.topics, in.patterns));
+    subs.push_back(subscribed(m, in.topics, in.patterns, memo));
     all.insert(subs.back().begin(), subs.back().end());
   }
-  for (const auto& t : in.topics) {
-    if (!all.count(t.name)) continue;
+  for (const auto& topic : all) {  // by name, as the topics are listed
+    const topic_summary& t = *find_summary(in.topics, topic);
     topic_index[t.name] = input.topics.size();
     index_by_id[t.id] = input.topics.size();
     input.topics.push_back({t.id, t.name, t.partitions});
@@ -522,30 +529,28 @@ error consumer_group::check_fetch(const std::string& member_id, int32_t member_e
   return error::none;
 }
 
+// Names are looked up, not every topic scanned; a pattern runs over every
+// name once per `memo` (one heartbeat), however many members share it.
 std::set<std::string> consumer_group::subscribed(const consumer_member& m, const topic_summaries& topics,
-                                                 topic_patterns& patterns) const {
+                                                 topic_patterns& patterns, pattern_matches& memo) const {
   std::set<std::string> out;
-  const re2::RE2* re = m.topic_regex && !m.topic_regex->empty() ? patterns.compiled(*m.topic_regex) : nullptr;
-  if (re == nullptr) {  // names only: each looked up, not every topic scanned
-    for (const auto& name : m.topic_names) {
-      auto at = std::lower_bound(topics.begin(), topics.end(), name,
-                                 [](const topic_summary& t, const std::string& n) { return t.name < n; });
-      if (at != topics.end() && at->name == name && !at->internal) out.insert(name);
-    }
-    return out;
-  }
-  std::set<std::string> names(m.topic_names.begin(), m.topic_names.end());
-  for (const auto& t : topics) {
-    if (t.internal) continue;
-    if (names.count(t.name) || patterns.full_match(*re, t.name)) out.insert(t.name);
-  }
+  for (const auto& name : m.topic_names)
+    if (const topic_summary* t = find_summary(topics, name); t != nullptr && !t->internal) out.insert(name);
+  if (!m.topic_regex || m.topic_regex->empty()) return out;
+  auto [it, fresh] = memo.try_emplace(*m.topic_regex);
+  if (fresh)
+    if (const re2::RE2* re = patterns.compiled(*m.topic_regex))  // one that does not compile matches nothing
+      for (const auto& t : topics)
+        if (!t.internal && patterns.full_match(*re, t.name)) it->second.push_back(t.name);
+  out.insert(it->second.begin(), it->second.end());
   return out;
 }
 
 std::set<std::string> consumer_group::subscribed_topics(const topic_summaries& topics, topic_patterns& patterns) const {
   std::set<std::string> out;
+  pattern_matches memo;
   for (const auto& [mid, m] : members) {
-    auto s = subscribed(m, topics, patterns);
+    auto s = subscribed(m, topics, patterns, memo);
     out.insert(s.begin(), s.end());
   }
   return out;

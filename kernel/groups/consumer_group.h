@@ -165,8 +165,10 @@ class consumer_group {
   void reconcile(consumer_member& m, const std::optional<partition_set>& owned, const group_context& ctx);
   void remove(const std::string& member_id);
   std::string pick_assignor(const config::group_settings& s) const;
-  std::set<std::string> subscribed(const consumer_member& m, const topic_summaries& topics,
-                                   topic_patterns& patterns) const;
+  // What a pattern matched among the topics, by pattern, for one pass.
+  using pattern_matches = std::map<std::string, std::vector<std::string>>;
+  std::set<std::string> subscribed(const consumer_member& m, const topic_summaries& topics, topic_patterns& patterns,
+                                   pattern_matches& memo) const;
 };
 
 }  // namespace mosaic::groups

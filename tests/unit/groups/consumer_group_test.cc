@@ -288,6 +288,32 @@ TEST(consumer_group, a_subscription_by_name_gets_only_topics_that_exist_and_are_
   EXPECT_EQ(f.g.subscribed_topics(f.topics, f.patterns), (std::set<std::string>{"t", "z"}));
 }
 
+TEST(consumer_group, members_sharing_a_pattern_and_a_member_with_another_get_what_each_subscribes_to) {
+  fixture f;
+  f.add_topic("t2", 2, 2);
+  f.add_topic("z", 3, 1);
+  f.add_topic("__t", 4, 3);  // internal: a pattern never matches it
+  adapter::consumer_heartbeat_request r;
+  r.member_epoch = 0;
+  r.member_id = "m1";
+  r.subscribed_topic_regex = "t.*";
+  r.rebalance_timeout_ms = 30000;
+  ASSERT_EQ(f.beat(r).code, error::none);
+  r.member_id = "m2";
+  ASSERT_EQ(f.beat(r).code, error::none);
+  r.member_id = "m3";
+  r.subscribed_topic_regex = "z";  // another pattern in the same heartbeats: matched on its own
+  ASSERT_EQ(f.beat(r).code, error::none);
+  EXPECT_EQ(f.g.subscribed_topics(f.topics, f.patterns), (std::set<std::string>{"t", "t2", "z"}));
+  // The target: t's four and t2's two partitions between m1 and m2, z's to m3.
+  const auto& target = f.g.target;
+  std::map<uuid, std::set<int32_t>> pattern_side;
+  for (const char* m : {"m1", "m2"})
+    for (const auto& [id, parts] : target.at(m)) pattern_side[id].insert(parts.begin(), parts.end());
+  EXPECT_EQ(pattern_side, (std::map<uuid, std::set<int32_t>>{{topic_id(1), {0, 1, 2, 3}}, {topic_id(2), {0, 1}}}));
+  EXPECT_EQ(target.at("m3"), (partition_set{{topic_id(3), {0}}}));
+}
+
 TEST(consumer_group, requests_that_cannot_be_served_are_refused_before_the_group) {
   fixture f;
   adapter::consumer_heartbeat_request r;
