@@ -119,6 +119,32 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     ctx.service = service_.get();
     ctx.groups = groups_.get();
     ctx.shares = shares_.get();
+    ctx.log = [](adapter::log_level level, const std::string& message) {
+      switch (level) {
+        case adapter::log_level::debug: return log::debug("{}", message);
+        case adapter::log_level::info: return log::info("{}", message);
+        case adapter::log_level::warn: return log::warn("{}", message);
+        case adapter::log_level::error: return log::error("{}", message);
+      }
+    };
+    ctx.security.protocol = l.security_protocol;
+    ctx.security.max_reauth_ms = cfg_.server.connections_max_reauth_ms;
+    ctx.security.failed_auth_delay_ms = cfg_.server.failed_authentication_delay_ms;
+    ctx.security.max_receive_bytes = static_cast<size_t>(cfg_.server.sasl_server_max_receive_size);
+    if (ctx.security.sasl()) {
+      auto wanted = l.sasl_mechanisms.empty() ? cfg_.server.sasl_enabled_mechanisms : l.sasl_mechanisms;
+      ctx.security.mechanisms = authenticators_.for_listener(wanted);
+      const auto offered = ctx.security.mechanisms->enabled();
+      if (offered.empty())
+        return status(errc::config, "listener " + l.name + " is " + l.security_protocol +
+                                        " but no authenticator plugin serves " +
+                                        (wanted.empty() ? std::string("any mechanism") : "the mechanisms it enables") +
+                                        " (load one under plugins.load, e.g. mosaic.authn.plain)");
+      for (const auto& m : wanted)
+        if (std::find(offered.begin(), offered.end(), m) == offered.end())
+          return status(errc::config, "listener " + l.name + " enables SASL mechanism " + m +
+                                          ", which no authenticator plugin under plugins.load serves");
+    }
     auto a = factory(ctx);
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a});
@@ -135,7 +161,9 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!srv) return srv.error();
   server_ = std::move(*srv);
   for (const auto& l : cfg_.listeners)
-    log::info("listening on {} {}:{} ({})", l.name, l.host, server_->bound_port(l.name), l.adapter);
+    log::info("listening on {} {}:{} ({}{}{})", l.name, l.host, server_->bound_port(l.name), l.adapter,
+              l.security_protocol == "PLAINTEXT" ? "" : ", ",
+              l.security_protocol == "PLAINTEXT" ? "" : l.security_protocol);
   // Clients of other brokers learn of this one from the metadata.
   for (const auto& l : cfg_.listeners) {
     if (l.adapter != "kafka") continue;
@@ -265,6 +293,15 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
               lib.descriptor().version, lib.origin(),
               static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name, *gen,
               settings.empty() ? "" : ": ", settings);
+  } else if (f.category == MOSAIC_CATEGORY_AUTHENTICATOR) {
+    auto gen = authenticators_.install(*inst);
+    if (!gen) return status(gen.error().code(), e.where + ": " + gen.error().message());
+    const auto* vt = static_cast<const mosaic_authenticator_vtable_v1*>(f.vtable);
+    std::string names;
+    for (size_t i = 0; i < vt->mechanism_count((*inst)->handle()); ++i)
+      names += (i ? ", " : "") + std::string(vt->mechanism((*inst)->handle(), i));
+    log::info("plugin {} ({} {}, {}) is the authenticator of {}, generation {}{}{}", f.name, lib.descriptor().name,
+              lib.descriptor().version, lib.origin(), names, *gen, settings.empty() ? "" : ": ", settings);
   } else if ((f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) ||
              (f.category == MOSAIC_CATEGORY_DLQ_HANDLER && e.name == dlq_handler_id_)) {
     // Only the plugin group.share.policy / group.share.dlq.handler names

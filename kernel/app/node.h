@@ -24,6 +24,7 @@
 #include "kernel/plugin/assignors.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
+#include "kernel/security/authenticators.h"
 
 namespace mosaic::app {
 
@@ -61,6 +62,7 @@ class node {
   plugin::assignor_set& assignors() noexcept { return assignors_; }
   groups::share_policy_slot& share_policy() noexcept { return share_policy_; }
   groups::dlq_handler_slot& dlq_handler() noexcept { return dlq_handler_; }
+  security::authenticators& authenticators() noexcept { return authenticators_; }
   log::log_manager* logs() noexcept { return logs_.get(); }
   // What the group coordinator and the share manager see of the broker
   // (after start_services).
@@ -85,6 +87,7 @@ class node {
   std::string share_policy_id_;  // the plugin id group.share.policy names now
   groups::dlq_handler_slot dlq_handler_;
   std::string dlq_handler_id_;                  // the plugin id group.share.dlq.handler names now
+  security::authenticators authenticators_;     // SASL mechanisms (outlives the listeners that offer them)
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
   std::unique_ptr<log::log_manager> logs_;

@@ -160,6 +160,22 @@ const std::vector<key_row> rows = {
      at<&broker_config::server, &server_settings::max_connections>},
     {{"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this", 1, INT64_MAX, false},
      at<&broker_config::server, &server_settings::connections_max_idle_ms>},
+    {{"connections.max.reauth.ms", "integer", "0",
+      "a SASL session lasts at most this long (or less, if its credential expires first), then the client must "
+      "re-authenticate (KIP-368) or the connection closes at its next request; 0: sessions do not expire",
+      0, INT64_MAX, false},
+     at<&broker_config::server, &server_settings::connections_max_reauth_ms>},
+    {{"connection.failed.authentication.delay.ms", "integer", "100",
+      "a failed authentication is answered (and its connection closed) this much later, to slow password guessing", 0,
+      60000, false},
+     at<&broker_config::server, &server_settings::failed_authentication_delay_ms>},
+    {{"sasl.server.max.receive.size", "integer", "524288",
+      "the largest frame a connection may send before it has authenticated; a larger one closes it", 64, INT32_MAX,
+      false},
+     at<&broker_config::server, &server_settings::sasl_server_max_receive_size>},
+    {{"sasl.enabled.mechanisms", "list", "[]",
+      "the SASL mechanisms SASL listeners offer, from the authenticator plugins loaded (empty: every one); a "
+      "listener's own sasl.enabled.mechanisms overrides it"}},
     {{"num.network.threads", "integer", "2", "threads serving sockets", 1, 256, false},
      at<&broker_config::server, &server_settings::num_network_threads>},
     {{"num.io.threads", "integer", "2", "threads waiting on fsync", 1, 256, false},
@@ -273,7 +289,9 @@ const std::vector<key_row> rows = {
       "a share group's dead-letter topic must start with this (empty: any name but __...)"}},
     {{"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
       "create a share group's dead-letter topic when it is first written"}},
-    {{"listeners", "list of maps", "[]", "network listeners: {name, host, port, adapter}; port 0 picks a free port"}},
+    {{"listeners", "list of maps", "[]",
+      "network listeners: {name, host, port, adapter, security.protocol, sasl.enabled.mechanisms}; port 0 picks a "
+      "free port; security.protocol is PLAINTEXT (the default) or SASL_PLAINTEXT"}},
     {{"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
     {{"plugins.load", "list", "[]",
@@ -435,6 +453,8 @@ class parser {
         cfg.log.log_append_time = type == "LogAppendTime";
       } else if (key == "listeners") {
         cfg.listeners = listeners(v, key);
+      } else if (key == "sasl.enabled.mechanisms") {
+        cfg.server.sasl_enabled_mechanisms = string_list(v, key);
       } else if (key == "plugins") {
         plugins(v, key, cfg);
       } else {
@@ -464,8 +484,17 @@ class parser {
           has_port = true;
         } else if (k == "adapter") {
           l.adapter = text(kv.second, p);
+        } else if (k == "security.protocol") {
+          l.security_protocol = text(kv.second, p);
+          if (l.security_protocol == "SSL" || l.security_protocol == "SASL_SSL")
+            fail(kv.second, p, l.security_protocol + " needs TLS, which this version of Mosaic does not serve yet");
+          if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT")
+            fail(kv.second, p, "must be PLAINTEXT or SASL_PLAINTEXT, got '" + l.security_protocol + "'");
+        } else if (k == "sasl.enabled.mechanisms") {
+          l.sasl_mechanisms = string_list(kv.second, p);
         } else {
-          fail(kv.first, p, "unknown listener key (name, host, port, adapter)");
+          fail(kv.first, p,
+               "unknown listener key (name, host, port, adapter, security.protocol, sasl.enabled.mechanisms)");
         }
       }
       if (l.name.empty()) fail(item, path, "a listener needs a name");

@@ -22,6 +22,9 @@ struct listener_config {
   std::string host;
   uint16_t port = 0;
   std::string adapter;
+  std::string security_protocol = "PLAINTEXT";  // PLAINTEXT or SASL_PLAINTEXT
+  // The SASL mechanisms offered (empty: sasl.enabled.mechanisms).
+  std::vector<std::string> sasl_mechanisms;
 };
 
 // One entry of `plugins.load`: a plugin id to instantiate, optionally the
@@ -82,6 +85,11 @@ struct server_settings {
   bool auto_leader_rebalance = true;                // auto.leader.rebalance.enable
   int64_t leader_imbalance_check_interval_s = 300;  // leader.imbalance.check.interval.seconds
   int64_t leader_imbalance_percent = 10;            // leader.imbalance.per.broker.percentage
+  // Security (kernel/security).
+  std::vector<std::string> sasl_enabled_mechanisms;  // sasl.enabled.mechanisms (empty: every one loaded)
+  int64_t connections_max_reauth_ms = 0;             // connections.max.reauth.ms (0: sessions never expire)
+  int64_t failed_authentication_delay_ms = 100;      // connection.failed.authentication.delay.ms
+  int64_t sasl_server_max_receive_size = 524288;     // sasl.server.max.receive.size
 };
 
 // The group coordinator's settings, under Kafka's names.

@@ -2,6 +2,7 @@
 
 #include <utility>
 // Boost 1.74's Asio needs <utility> first under C++20 coroutines.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -213,9 +214,12 @@ class connection : public std::enable_shared_from_this<connection> {
         co_await asio::async_read(sock_, asio::buffer(size_bytes), asio::use_awaitable);
         const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
                                                   (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
-        if (size < 0 || static_cast<size_t>(size) > opts_.max_request_bytes) {
+        // The session may hold its frames to less (a connection that has
+        // not authenticated yet).
+        const size_t limit = std::min(opts_.max_request_bytes, session_->max_frame_bytes());
+        if (size < 0 || static_cast<size_t>(size) > limit) {
           stats_.oversized.fetch_add(1);
-          log::debug("closing a connection that sent a frame of {} bytes (limit {})", size, opts_.max_request_bytes);
+          log::debug("closing a connection that sent a frame of {} bytes (limit {})", size, limit);
           shut();
           co_return;
         }

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "mosaic/abi/assignor.h"
+#include "mosaic/abi/authenticator.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/dlq_handler.h"
 #include "mosaic/abi/share_policy.h"
@@ -88,6 +89,16 @@ status check_dlq_handler_vtable(const mosaic_factory_v1& f, const std::string& o
   return {};
 }
 
+status check_authenticator_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_authenticator_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_authenticator_vtable_v1::end))
+    return refuse(origin, std::string("factory '") + f.name + "': authenticator table is smaller than ABI v1 defines");
+  if (vt->mechanism_count == nullptr || vt->mechanism == nullptr || vt->begin == nullptr || vt->step == nullptr ||
+      vt->end == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': authenticator table has a null function");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -131,7 +142,8 @@ const char* category_name(int32_t category) noexcept {
 
 bool category_supported(int32_t category) noexcept {
   return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
-         category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER;
+         category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER ||
+         category == MOSAIC_CATEGORY_AUTHENTICATOR;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -174,6 +186,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_share_policy_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_DLQ_HANDLER)
       if (auto s = check_dlq_handler_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_AUTHENTICATOR)
+      if (auto s = check_authenticator_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }

@@ -36,14 +36,30 @@ std::string error_name(int16_t code);
 // A refusal in words a person can act on.
 [[noreturn]] void refused(int16_t code, const std::string& topic, const std::optional<std::string>& message);
 
+// How the CLI authenticates: read from --command-config (Kafka client
+// properties, librdkafka's names): security.protocol=SASL_PLAINTEXT,
+// sasl.mechanism=PLAIN, sasl.username, sasl.password.
+struct client_security {
+  std::string protocol = "PLAINTEXT";
+  std::string mechanism = "PLAIN";
+  std::string username;
+  std::string password;
+  bool sasl() const { return protocol == "SASL_PLAINTEXT"; }
+};
+client_security& security_settings();
+// Reads a properties file into security_settings(); a bad line is a usage error.
+void load_command_config(const std::string& path);
+
 // One broker connection: Kafka framing over a blocking socket. Every API
-// used here is called at a flexible version (request header v2).
+// used here is called at a flexible version (request header v2). On a SASL
+// listener it authenticates first (SaslHandshake v1, SaslAuthenticate v2).
 class connection {
  public:
   explicit connection(const std::string& bootstrap) : client_(host_of(bootstrap), port_of(bootstrap)) {
     if (!client_.connected())
       throw cli_error{3, "cannot connect to " + bootstrap + ": " + client_.error() +
                              " (is mosaicd running there? --bootstrap or MOSAIC_BOOTSTRAP names another broker)"};
+    if (security_settings().sasl()) authenticate();
   }
 
   // Sends `req` and decodes the response; `raw` keeps the bytes that the
@@ -72,6 +88,7 @@ class connection {
   }
 
  private:
+  void authenticate();
   static std::string host_of(const std::string& bootstrap) {
     const auto colon = bootstrap.rfind(':');
     if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");
@@ -235,6 +252,7 @@ int consume_command(connection& c, args a);
 int groups_command(connection& c, const std::string& verb, args a);
 int share_command(connection& c, const std::string& verb, args a);
 int cluster_command(connection& c, const std::string& verb, const args& a);
+int user_command(const std::string& verb, args a);
 int partitions_command(connection& c, const std::string& verb, args a);
 int quorum_command(connection& c, const std::string& verb, const args& a);
 

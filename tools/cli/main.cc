@@ -9,6 +9,9 @@
 //   mosaic [--bootstrap HOST:PORT] share consume|describe|reset-offsets ...
 //   mosaic [--bootstrap HOST:PORT] cluster info
 //   mosaic [--bootstrap HOST:PORT] quorum describe
+//   mosaic user hash-password [NAME]
+//
+// --command-config FILE authenticates with SASL (client properties).
 //
 // Exit codes: 0 done, 1 the broker refused (the message says why), 2 a bad
 // command line, 3 no broker to talk to.
@@ -26,7 +29,7 @@ namespace {
 using namespace mosaic::cli;
 
 const char* const help_main =
-    "usage: mosaic [--bootstrap HOST:PORT] COMMAND ...\n"
+    "usage: mosaic [--bootstrap HOST:PORT] [--command-config FILE] COMMAND ...\n"
     "\n"
     "  topic create NAME [-p PARTITIONS] [-r REPLICAS] [-c KEY=VALUE]... [--dry-run]\n"
     "  topic list\n"
@@ -52,8 +55,11 @@ const char* const help_main =
     "  partitions reassignments\n"
     "  cluster info\n"
     "  quorum describe\n"
+    "  user hash-password [NAME] < password\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
+    "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a SASL listener:\n"
+    "  security.protocol=SASL_PLAINTEXT, sasl.mechanism=PLAIN, sasl.username=..., sasl.password=...\n"
     "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
     "2 a bad command line, 3 no broker to talk to.\n";
 
@@ -132,6 +138,11 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic quorum describe\n"
      "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
      "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
+    {"user",
+     "mosaic user hash-password [NAME] < password\n"
+     "    reads a password from the first line of standard input and prints its argon2id hash\n"
+     "    (libsodium, interactive limits: 64 MiB, 2 passes); with NAME, the line 'NAME:HASH' that\n"
+     "    mosaic.authn.plain's users.file takes\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"
@@ -155,10 +166,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> all(argv + 1, argv + argc);
   std::string bootstrap = std::getenv("MOSAIC_BOOTSTRAP") ? std::getenv("MOSAIC_BOOTSTRAP") : "127.0.0.1:9092";
   try {
+    if (const char* file = std::getenv("MOSAIC_COMMAND_CONFIG"); file != nullptr && *file != '\0')
+      load_command_config(file);
     for (size_t i = 0; i < all.size();) {
       if (all[i] == "--bootstrap" || all[i] == "-b") {
         if (i + 1 >= all.size()) usage_error("--bootstrap needs HOST:PORT");
         bootstrap = all[i + 1];
+        all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i) + 2);
+      } else if (all[i] == "--command-config") {
+        if (i + 1 >= all.size()) usage_error("--command-config needs a file");
+        load_command_config(all[i + 1]);
         all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i) + 2);
       } else {
         ++i;
@@ -174,6 +191,10 @@ int main(int argc, char** argv) {
         std::find(all.begin(), all.end(), "-h") != all.end()) {
       std::fputs(help_commands.at(command), stdout);
       return 0;
+    }
+    if (command == "user") {
+      if (all.size() < 2) usage_error("user needs a subcommand");
+      return user_command(all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
     }
     if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
         command == "share" || command == "partitions") {

@@ -5,7 +5,9 @@
 // both dispatch and ApiVersions are made. Not for use outside the adapter.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,7 +18,9 @@
 
 #include "kafka_messages.h"
 #include "mosaic/adapter/groups.h"
+#include "mosaic/adapter/security.h"
 #include "mosaic/adapter/shares.h"
+#include "mosaic/sdk/delay_queue.h"
 #include "mosaic/sdk/task_queue.h"
 #include "plugins/protocol_kafka/adapter/fetch_sessions.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
@@ -36,6 +40,17 @@ struct shared_state {
   adapter::share_groups* shares = nullptr;
   session_cache sessions;
   admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
+  // The listener's security; with SASL, the worker that steps
+  // authentications (a password hash takes milliseconds) and the queue
+  // that answers failed ones late.
+  adapter::listener_security security;
+  sdk::task_queue* auth = nullptr;
+  sdk::delay_queue* delays = nullptr;
+  std::atomic<uint64_t> auth_successes{0}, auth_failures{0};
+  std::function<void(adapter::log_level, const std::string&)> log_to;
+  void log(adapter::log_level level, const std::string& message) const {
+    if (log_to) log_to(level, message);
+  }
 };
 
 class connection;
@@ -59,6 +74,7 @@ std::vector<api_handler> data_apis();
 std::vector<api_handler> admin_apis();
 std::vector<api_handler> group_apis();
 std::vector<api_handler> share_apis();
+std::vector<api_handler> sasl_apis();
 const std::vector<api_handler>& api_handlers();
 
 // A connection's request handling. Shared so that work finishing after the
@@ -87,6 +103,21 @@ class connection : public std::enable_shared_from_this<connection> {
   uint64_t hold_heartbeat();
 
   static void fill_versions(msg::api_versions_response& resp);
+
+  // ---- SASL (sasl_api.cc) ----
+
+  // Whether a request with this key may be served now: on a SASL listener,
+  // only ApiVersions, SaslHandshake and SaslAuthenticate before the client
+  // has authenticated, and after its session expired (KIP-368).
+  bool admits(int16_t api_key) const;
+  // After a SaslHandshake v0 the client's next frame is a bare SASL token.
+  bool expects_raw_token() const;
+  void sasl_raw_token(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply);
+  void sasl_handshake(const request_context& rc, const msg::sasl_handshake_request& req);
+  void sasl_authenticate(const request_context& rc, const msg::sasl_authenticate_request& req);
+  // The largest frame this connection may send now.
+  size_t max_frame_bytes() const;
+  const adapter::principal& principal() const { return principal_; }
 
   // ---- Metadata ----
 
@@ -209,6 +240,18 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<shared_state> state_;
   adapter::peer peer_;
   uint64_t held_heartbeat_ = 0;  // this connection's last ConsumerGroupHeartbeat, maybe held
+
+  // SASL: where the exchange stands. Written by the network thread and
+  // the auth worker, under sasl_mu_ (authenticated_ is read without it).
+  enum class sasl_phase { idle, raw_token, authenticate, stepping, failed };
+  void sasl_step(std::vector<uint8_t> token, const request_context& rc, bool raw);
+  mutable std::mutex sasl_mu_;
+  sasl_phase phase_ = sasl_phase::idle;
+  std::unique_ptr<adapter::sasl_exchange> exchange_;
+  std::string mechanism_;  // of the last handshake
+  std::atomic<bool> authenticated_{false};
+  std::atomic<int64_t> session_expiry_ms_{0};  // steady clock ms; 0: none
+  adapter::principal principal_;               // written once per (re)authentication, before authenticated_
 };
 
 template <class Request>

@@ -32,12 +32,15 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
   // must not keep this request's answer waiting.
   if (held_heartbeat_ != 0) state_->groups->release_heartbeat(std::exchange(held_heartbeat_, 0));
   try {
+    if (state_->security.sasl() && expects_raw_token()) return sasl_raw_token(std::move(frame), reply);
     reader peek(frame);
     request_context rc;
     rc.key = peek.integer<int16_t>();
     rc.version = peek.integer<int16_t>();
     rc.correlation = peek.integer<int32_t>();
     rc.reply = reply;
+    // Before authentication only SASL requests are served (sasl_api.cc).
+    if (!admits(rc.key)) return rc.reply->close();
     const api_handler* api = find_handler(rc.key);
     if (api == nullptr) return rc.reply->close();  // an API this broker does not serve
     if (rc.version < api->min_version || rc.version > api->max_version) {
@@ -72,7 +75,7 @@ uint64_t connection::hold_heartbeat() {
 const std::vector<api_handler>& api_handlers() {
   static const std::vector<api_handler> all = [] {
     std::vector<api_handler> rows;
-    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis}) {
+    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis}) {
       auto more = family();
       rows.insert(rows.end(), more.begin(), more.end());
     }
@@ -99,6 +102,7 @@ class session final : public adapter::session {
   void on_frame(std::vector<uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
     h_->on_frame(std::move(frame), reply);
   }
+  size_t max_frame_bytes() const override { return h_->max_frame_bytes(); }
 
  private:
   std::shared_ptr<connection> h_;
@@ -117,13 +121,34 @@ class kafka_adapter final : public adapter::protocol_adapter {
     state_->groups = c.groups;
     state_->shares = c.shares;
     state_->admin = admin_.get();
+    state_->security = c.security;
+    state_->log_to = c.log;
+    if (c.security.sasl()) {
+      auth_ = std::make_unique<sdk::task_queue>(1, [log = c.log](const std::exception& e) {
+        if (log)
+          log(adapter::log_level::error, std::string("kafka adapter: an authentication step failed: ") + e.what());
+      });
+      delays_ = std::make_unique<sdk::delay_queue>();
+      state_->auth = auth_.get();
+      state_->delays = delays_.get();
+    }
   }
+  ~kafka_adapter() override {
+    // Authentications under way finish (their answers may be dropped)
+    // before the queues they use go.
+    if (auth_) auth_->stop();
+    if (delays_) delays_->stop();
+  }
+  kafka_adapter(const kafka_adapter&) = delete;
+  kafka_adapter& operator=(const kafka_adapter&) = delete;
   std::unique_ptr<adapter::session> open_session(const adapter::peer& p) override {
     return std::make_unique<session>(std::make_shared<connection>(state_, p));
   }
 
  private:
   std::unique_ptr<admin_worker> admin_;  // joined (after its queue drains) when the adapter goes
+  std::unique_ptr<sdk::task_queue> auth_;
+  std::unique_ptr<sdk::delay_queue> delays_;
   std::shared_ptr<shared_state> state_;
 };
 

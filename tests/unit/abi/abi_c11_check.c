@@ -1,4 +1,5 @@
 /* Compiled with -std=c11 -pedantic-errors: the ABI is plain C. */
+#include "mosaic/abi/authenticator.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/plugin.h"
 
@@ -6,5 +7,6 @@ int mosaic_abi_c11_check(void);
 int mosaic_abi_c11_check(void) {
   mosaic_codec_vtable_v1 vt = {0};
   mosaic_plugin_descriptor_v1 d = {0};
-  return (int)(sizeof vt + sizeof d) + MOSAIC_ABI_VERSION_MAJOR;
+  mosaic_authenticator_vtable_v1 auth = {0};
+  return (int)(sizeof vt + sizeof d + sizeof auth) + MOSAIC_ABI_VERSION_MAJOR;
 }

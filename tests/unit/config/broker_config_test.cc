@@ -71,6 +71,22 @@ controller.quorum.voters: [1@127.0.0.1:19091]
   EXPECT_EQ(r->plugins[1].config[0].where, "/etc/mosaic/test.yaml:15:23");
 }
 
+TEST(broker_config, reads_listener_security) {
+  auto r = parse(
+      "listeners:\n  - {name: S, host: 127.0.0.1, port: 9094, adapter: kafka, security.protocol: SASL_PLAINTEXT,"
+      " sasl.enabled.mechanisms: [PLAIN]}\n  - {name: P, host: 127.0.0.1, port: 9092, adapter: kafka}\n"
+      "sasl.enabled.mechanisms: [PLAIN, SCRAM-SHA-256]\nconnections.max.reauth.ms: 60000\n"
+      "connection.failed.authentication.delay.ms: 250\nsasl.server.max.receive.size: 4096\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->listeners[0].security_protocol, "SASL_PLAINTEXT");
+  EXPECT_EQ(r->listeners[0].sasl_mechanisms, (std::vector<std::string>{"PLAIN"}));
+  EXPECT_EQ(r->listeners[1].security_protocol, "PLAINTEXT");
+  EXPECT_EQ(r->server.sasl_enabled_mechanisms, (std::vector<std::string>{"PLAIN", "SCRAM-SHA-256"}));
+  EXPECT_EQ(r->server.connections_max_reauth_ms, 60000);
+  EXPECT_EQ(r->server.failed_authentication_delay_ms, 250);
+  EXPECT_EQ(r->server.sasl_server_max_receive_size, 4096);
+}
+
 TEST(broker_config, reads_log_defaults_under_kafka_names) {
   auto r = parse(
       "log.segment.bytes: 1048576\nlog.retention.ms: -1\nlog.flush.interval.messages: 1\n"
@@ -108,6 +124,14 @@ TEST(broker_config, refuses_bad_values) {
                 .find("used twice"),
             std::string::npos);
   EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, tls: yes}]").find("unknown listener key"),
+            std::string::npos);
+  EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, security.protocol: SSL}]")
+                .find("SSL needs TLS, which this version of Mosaic does not serve yet"),
+            std::string::npos);
+  EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, security.protocol: KERBEROS}]")
+                .find("must be PLAINTEXT or SASL_PLAINTEXT, got 'KERBEROS'"),
+            std::string::npos);
+  EXPECT_NE(error_of("connection.failed.authentication.delay.ms: -1").find("must be between 0 and 60000"),
             std::string::npos);
   EXPECT_NE(error_of("plugins: {load: [a.b, a.b]}").find("listed twice"), std::string::npos);
   EXPECT_NE(error_of("plugins: {load: [{library: x.so}]}").find("needs a name"), std::string::npos);

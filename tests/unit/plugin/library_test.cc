@@ -61,7 +61,7 @@ TEST(library, refuses_an_unknown_category) {
 }
 
 TEST(library, refuses_a_category_this_host_lacks) {
-  EXPECT_NE(refusal("unsupported_category").find("category 'authenticator', which this host does not support yet"),
+  EXPECT_NE(refusal("unsupported_category").find("category 'protocol_adapter', which this host does not support yet"),
             std::string::npos);
 }
 

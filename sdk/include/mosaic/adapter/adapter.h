@@ -14,6 +14,7 @@
 // complete in.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -74,6 +75,10 @@ class session {
   // `frame` is the request without its size prefix; the session owns it
   // from here (it may patch it in place, or keep it while a reply waits).
   virtual void on_frame(std::vector<uint8_t> frame, std::shared_ptr<responder> reply) = 0;
+  // The largest frame the session takes now: the network layer closes the
+  // connection, before reading it, on a frame above this or above its own
+  // limit. Asked before each frame, on the network thread.
+  virtual size_t max_frame_bytes() const { return SIZE_MAX; }
 };
 
 class protocol_adapter {

@@ -22,6 +22,7 @@
 
 #include "mosaic/adapter/adapter.h"
 #include "mosaic/adapter/errors.h"
+#include "mosaic/adapter/security.h"
 
 namespace mosaic::adapter {
 
@@ -313,6 +314,9 @@ struct adapter_context {
   broker* service = nullptr;
   group_coordinator* groups = nullptr;  // consumer groups and committed offsets
   share_groups* shares = nullptr;       // share groups (KIP-932)
+  listener_security security;           // the listener's protocol and SASL mechanisms
+  // The broker's log (adapters have no logger of their own); may be empty.
+  std::function<void(log_level, const std::string&)> log;
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

@@ -44,6 +44,9 @@
     "the session timeout is outside the broker's bounds")                                                              \
   X(rebalance_in_progress, 27, "REBALANCE_IN_PROGRESS", false, "the group is rebalancing: join again")                 \
   X(invalid_timestamp, 32, "INVALID_TIMESTAMP", false, "a record's timestamp is out of the accepted range")            \
+  X(unsupported_sasl_mechanism, 33, "UNSUPPORTED_SASL_MECHANISM", false,                                               \
+    "the broker does not offer that SASL mechanism on this listener")                                                  \
+  X(illegal_sasl_state, 34, "ILLEGAL_SASL_STATE", false, "a SASL request came in a state that does not take it")       \
   X(unsupported_version, 35, "UNSUPPORTED_VERSION", false, "this broker does not serve that version of the API")       \
   X(topic_already_exists, 36, "TOPIC_ALREADY_EXISTS", false, "the topic exists already")                               \
   X(invalid_partitions, 37, "INVALID_PARTITIONS", false, "the partition count is not valid")                           \
@@ -63,6 +66,8 @@
   X(transactional_id_authorization_failed, 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false,                         \
     "the transactional id may not be used")                                                                            \
   X(kafka_storage_error, 56, "KAFKA_STORAGE_ERROR", true, "the broker could not read or write the partition's log")    \
+  X(sasl_authentication_failed, 58, "SASL_AUTHENTICATION_FAILED", false,                                               \
+    "the SASL authentication failed: wrong credentials, or a malformed exchange")                                      \
   X(non_empty_group, 68, "NON_EMPTY_GROUP", false, "the group has members")                                            \
   X(group_id_not_found, 69, "GROUP_ID_NOT_FOUND", false, "the group does not exist")                                   \
   X(fenced_leader_epoch, 74, "FENCED_LEADER_EPOCH", true, "the leader epoch is older than the partition's")            \

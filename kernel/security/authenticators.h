@@ -1,0 +1,55 @@
+// The SASL mechanisms this broker serves: every authenticator plugin
+// instance, one hot-swappable slot per mechanism name. A listener sees the
+// mechanisms it enables (`for_listener`); an exchange keeps the generation
+// that began it, so a swap (a SIGHUP with a changed config block) applies to
+// authentications begun after it and never cuts one under way.
+//
+// Threading: `install` on the control thread; everything else from any
+// thread. Exchanges are stepped off the network threads (the Kafka adapter
+// has a worker for them): a password hash takes milliseconds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kernel/base/status.h"
+#include "kernel/plugin/slot.h"
+#include "mosaic/abi/authenticator.h"
+#include "mosaic/adapter/security.h"
+
+namespace mosaic::security {
+
+class authenticators {
+ public:
+  using slot = plugin::slot<mosaic_authenticator_vtable_v1>;
+
+  // Publishes an authenticator instance for each mechanism it serves (a
+  // swap for those already served). Refuses an instance that serves none,
+  // or a mechanism another plugin already serves. Returns the generation
+  // number of its first mechanism.
+  result<uint64_t> install(std::shared_ptr<plugin::instance> inst);
+
+  // Every mechanism served, sorted.
+  std::vector<std::string> mechanisms() const;
+  // The plugin id serving `mechanism` ("" for none).
+  std::string provider(const std::string& mechanism) const;
+
+  std::unique_ptr<adapter::sasl_exchange> begin(const std::string& mechanism, const adapter::peer& p,
+                                                const std::string& reauthenticating) const;
+
+  // The view a listener offers: `enabled`, in its order, of those served
+  // when an authentication begins (an empty list enables every one).
+  std::shared_ptr<const adapter::sasl_mechanisms> for_listener(std::vector<std::string> enabled) const;
+
+ private:
+  const slot* find(const std::string& mechanism) const;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<slot>> slots_;  // slots are never removed
+};
+
+}  // namespace mosaic::security

@@ -1,0 +1,312 @@
+// SASL on a real mosaicd: a SASL_PLAINTEXT listener served by the
+// mosaic.authn.plain plugin (users in a file, argon2id hashes made by
+// `mosaic user hash-password`) beside a PLAINTEXT one. Real clients (kcat
+// on Debian's librdkafka, the mosaic CLI) and hand-made frames: requests
+// before authentication, bad handshakes, malformed and wrong credentials,
+// oversized frames, SaslHandshake v0's bare tokens, re-authentication
+// (KIP-368) and session expiry, a users file that changes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/process.h"
+#include "tests/support/kafka_call.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
+
+namespace mosaic::testing {
+namespace {
+
+namespace msg = kafka::msg;
+using namespace std::chrono_literals;
+
+constexpr int16_t handshake_key = 17, authenticate_key = 36;
+constexpr int16_t unsupported_sasl_mechanism = 33, illegal_sasl_state = 34, sasl_authentication_failed = 58;
+
+const std::string cli = MOSAIC_CLI_PATH;
+
+// "NAME:HASH" for a users file, from the CLI.
+std::string user_line(const std::string& name, const std::string& password) {
+  auto r = run_command("printf '%s\\n' '" + password + "' | " + cli + " user hash-password " + name);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind(name + ":$argon2id$", 0), 0u) << r.out;
+  return r.out;
+}
+
+uint16_t port_in(const std::string& log, const std::string& listener) {
+  const std::string mark = "listening on " + listener + " 127.0.0.1:";
+  const auto at = log.find(mark);
+  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(log.substr(at + mark.size())));
+}
+
+// mosaicd with a SASL listener and a plaintext one; alice is in the users
+// file.
+class sasl_broker {
+ public:
+  explicit sasl_broker(const std::vector<std::string>& extra = {}) {
+    users_ = dir_.path() / "users.txt";
+    std::ofstream(users_) << "# test users\n" << user_line("alice", "alice-secret");
+    const auto cfg = dir_.path() / "sasl.yaml";
+    std::ofstream(cfg) << "node.id: 1\nlog.dirs: [data]\nlisteners:\n"
+                       << "  - {name: SASL, host: 127.0.0.1, port: 0, adapter: kafka,"
+                       << " security.protocol: SASL_PLAINTEXT, sasl.enabled.mechanisms: [PLAIN]}\n"
+                       << "  - {name: PLAIN_TEXT, host: 127.0.0.1, port: 0, adapter: kafka}\n"
+                       << "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: "
+                       << users_.string() << "}\n";
+    std::vector<std::string> args = {"--config", cfg.string(), "--set",
+                                     "connection.failed.authentication.delay.ms=300"};
+    for (const auto& e : extra) args.insert(args.end(), {"--set", e});
+    p_ = std::make_unique<process>(MOSAICD_PATH, args, dir_.path());
+    EXPECT_TRUE(p_->wait_for_log("mosaicd started", 20s)) << p_->err();
+    sasl_port = port_in(p_->err(), "SASL");
+    plain_port = port_in(p_->err(), "PLAIN_TEXT");
+    EXPECT_NE(sasl_port, 0) << p_->err();
+  }
+  std::string sasl_address() const { return "127.0.0.1:" + std::to_string(sasl_port); }
+  std::string plain_address() const { return "127.0.0.1:" + std::to_string(plain_port); }
+  void add_user(const std::string& name, const std::string& password) {
+    std::ofstream(users_, std::ios::app) << user_line(name, password);
+  }
+  process& proc() { return *p_; }
+  const temp_dir& dir() const { return dir_; }
+
+  uint16_t sasl_port = 0, plain_port = 0;
+
+ private:
+  temp_dir dir_{"sasl"};
+  std::filesystem::path users_;
+  std::unique_ptr<process> p_;
+};
+
+std::string kcat_sasl(const std::string& address, const std::string& user, const std::string& password) {
+  return "kcat -b " + address +
+         " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN -X sasl.username=" + user +
+         " -X sasl.password=" + password;
+}
+
+std::vector<uint8_t> plain_token(const std::string& authzid, const std::string& user, const std::string& password) {
+  std::string t = authzid + '\0' + user + '\0' + password;
+  return {t.begin(), t.end()};
+}
+
+msg::sasl_handshake_request handshake(const std::string& mechanism) {
+  msg::sasl_handshake_request r;
+  r.mechanism = mechanism;
+  return r;
+}
+
+// Handshake v1 and one SaslAuthenticate v2 with `token`.
+std::optional<reply<msg::sasl_authenticate_response>> authenticate(frame_client& c, const std::vector<uint8_t>& token) {
+  auto hs = call<msg::sasl_handshake_response>(c, handshake_key, 1, handshake("PLAIN"));
+  EXPECT_TRUE(hs);
+  if (!hs) return std::nullopt;
+  EXPECT_EQ(hs->error_code, 0);
+  msg::sasl_authenticate_request req;
+  req.auth_bytes = kafka::bytes_ref::of(token);
+  return call<msg::sasl_authenticate_response>(c, authenticate_key, 2, req);
+}
+
+// A Metadata request; nullopt when the connection closed instead.
+std::optional<reply<msg::metadata_response>> metadata(frame_client& c) {
+  msg::metadata_request md;
+  md.topics.reset();  // every topic
+  return call<msg::metadata_response>(c, 3, 12, md);
+}
+
+TEST(sasl, real_clients_authenticate_with_plain_and_wrong_credentials_are_refused) {
+  sasl_broker b;
+  const std::string good = kcat_sasl(b.sasl_address(), "alice", "alice-secret");
+  auto produced = run_command("printf 'one\\ntwo\\nthree\\n' | timeout 30 " + good + " -t secured -P");
+  ASSERT_EQ(produced.code, 0) << produced.out;
+  auto consumed = run_command("timeout 30 " + good + " -t secured -C -e -f '%s\\n'");
+  ASSERT_EQ(consumed.code, 0) << consumed.out;
+  EXPECT_EQ(lines(consumed.out), (std::vector<std::string>{"one", "two", "three"}));
+
+  // A wrong password, an unknown user, a mechanism the listener lacks.
+  auto wrong = run_command("timeout 20 " + kcat_sasl(b.sasl_address(), "alice", "guess") + " -L -m 3");
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_NE(wrong.out.find("invalid username or password"), std::string::npos) << wrong.out;
+  auto nobody = run_command("timeout 20 " + kcat_sasl(b.sasl_address(), "mallory", "alice-secret") + " -L -m 3");
+  EXPECT_NE(nobody.out.find("invalid username or password"), std::string::npos) << nobody.out;
+  auto scram = run_command("timeout 20 kcat -b " + b.sasl_address() +
+                           " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256"
+                           " -X sasl.username=alice -X sasl.password=alice-secret -L -m 3");
+  EXPECT_NE(scram.out.find("Unsupported SASL mechanism"), std::string::npos) << scram.out;
+  EXPECT_NE(scram.out.find("PLAIN"), std::string::npos) << scram.out;
+  // A client that does not authenticate is cut off.
+  auto bare = run_command("timeout 20 kcat -b " + b.sasl_address() + " -L -m 3");
+  EXPECT_NE(bare.code, 0) << bare.out;
+
+  // The plaintext listener beside it serves the same data without SASL.
+  auto plain = run_command("timeout 30 kcat -b " + b.plain_address() + " -t secured -C -e -f '%s\\n'");
+  EXPECT_EQ(lines(plain.out).size(), 3u) << plain.out;
+
+  // The CLI authenticates with --command-config.
+  const auto props = b.dir().path() / "client.properties";
+  std::ofstream(props) << "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=alice\n"
+                       << "sasl.password=alice-secret\n";
+  auto listed = run_command(cli + " -b " + b.sasl_address() + " --command-config " + props.string() + " topic list");
+  EXPECT_EQ(listed.code, 0) << listed.out;
+  EXPECT_NE(listed.out.find("secured"), std::string::npos) << listed.out;
+  std::ofstream(props) << "security.protocol=SASL_PLAINTEXT\nsasl.username=alice\nsasl.password=nope\n";
+  auto refused = run_command(cli + " -b " + b.sasl_address() + " --command-config " + props.string() + " topic list");
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("invalid username or password"), std::string::npos) << refused.out;
+  // Failures are logged without the password.
+  EXPECT_NE(b.proc().err().find("authentication failed"), std::string::npos);
+  EXPECT_EQ(b.proc().err().find("guess"), std::string::npos);
+}
+
+TEST(sasl, nothing_but_sasl_is_served_before_authentication) {
+  sasl_broker b;
+  {
+    // ApiVersions is answered and names both SASL APIs.
+    frame_client c(b.sasl_port);
+    auto v = call<msg::api_versions_response>(c, 18, 3, msg::api_versions_request{});
+    ASSERT_TRUE(v);
+    int found = 0;
+    for (const auto& k : v->api_keys) found += k.api_key == handshake_key || k.api_key == authenticate_key;
+    EXPECT_EQ(found, 2);
+    // Metadata is not: the connection closes.
+    EXPECT_FALSE(metadata(c));
+  }
+  {
+    frame_client c(b.sasl_port);
+    msg::sasl_authenticate_request req;
+    const auto token = plain_token("", "alice", "alice-secret");
+    req.auth_bytes = kafka::bytes_ref::of(token);
+    auto r = call<msg::sasl_authenticate_response>(c, authenticate_key, 2, req);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error_code, illegal_sasl_state);
+    EXPECT_FALSE(c.receive(2000));  // closed
+  }
+  {
+    frame_client c(b.sasl_port);
+    auto r = call<msg::sasl_handshake_response>(c, handshake_key, 1, handshake("GSSAPI"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error_code, unsupported_sasl_mechanism);
+    EXPECT_EQ(r->mechanisms, (std::vector<std::string>{"PLAIN"}));
+    EXPECT_FALSE(c.receive(2000));
+  }
+  {
+    // A second handshake in one exchange.
+    frame_client c(b.sasl_port);
+    ASSERT_TRUE(call<msg::sasl_handshake_response>(c, handshake_key, 1, handshake("PLAIN")));
+    auto r = call<msg::sasl_handshake_response>(c, handshake_key, 1, handshake("PLAIN"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error_code, illegal_sasl_state);
+  }
+  {
+    // A frame above sasl.server.max.receive.size before authentication
+    // closes the connection before it is read.
+    frame_client c(b.sasl_port);
+    std::vector<uint8_t> big(600000, 'x');
+    c.send(big);
+    EXPECT_FALSE(c.receive(3000));
+  }
+  // Malformed and wrong PLAIN messages: each refused late, then closed.
+  for (const auto& token :
+       {plain_token("", "alice", "wrong"), plain_token("bob", "alice", "alice-secret"),
+        plain_token("", "alice", std::string(300, 'p')), std::vector<uint8_t>{'a', 'l', 'i', 'c', 'e'},
+        plain_token("", "", "alice-secret"), std::vector<uint8_t>{}}) {
+    frame_client c(b.sasl_port);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = authenticate(c, token);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error_code, sasl_authentication_failed);
+    EXPECT_TRUE(r->error_message && r->error_message->find("Authentication failed") != std::string::npos);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 290ms);  // connection.failed.authentication.delay.ms
+    EXPECT_FALSE(c.receive(2000));
+  }
+  // Through all that the broker kept serving.
+  frame_client ok(b.sasl_port);
+  auto r = authenticate(ok, plain_token("alice", "alice", "alice-secret"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error_code, 0);
+  EXPECT_EQ(r->session_lifetime_ms, 0);  // connections.max.reauth.ms is 0: no expiry
+  EXPECT_TRUE(metadata(ok));
+}
+
+TEST(sasl, a_v0_handshake_takes_bare_tokens) {
+  sasl_broker b;
+  frame_client c(b.sasl_port);
+  auto hs = call<msg::sasl_handshake_response>(c, handshake_key, 0, handshake("PLAIN"));
+  ASSERT_TRUE(hs);
+  ASSERT_EQ(hs->error_code, 0);
+  c.send(plain_token("", "alice", "alice-secret"));
+  auto answer = c.receive(5000);
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->empty());  // PLAIN's server message is empty
+  EXPECT_TRUE(metadata(c));
+
+  // A wrong bare token closes the connection without an answer.
+  frame_client bad(b.sasl_port);
+  ASSERT_TRUE(call<msg::sasl_handshake_response>(bad, handshake_key, 0, handshake("PLAIN")));
+  bad.send(plain_token("", "alice", "nope"));
+  EXPECT_FALSE(bad.receive(3000));
+}
+
+TEST(sasl, sessions_expire_unless_the_client_reauthenticates_as_itself) {
+  sasl_broker b({"connections.max.reauth.ms=1500"});
+  b.add_user("bob", "bob-secret");
+  frame_client c(b.sasl_port);
+  auto first = authenticate(c, plain_token("", "alice", "alice-secret"));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->error_code, 0);
+  EXPECT_EQ(first->session_lifetime_ms, 1500);
+  EXPECT_TRUE(metadata(c));
+  // Re-authenticated within the session: a new session of the same length.
+  std::this_thread::sleep_for(1000ms);
+  auto again = authenticate(c, plain_token("", "alice", "alice-secret"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->error_code, 0);
+  std::this_thread::sleep_for(1000ms);  // past the first session's end
+  EXPECT_TRUE(metadata(c));
+  // Once the session is over, requests close the connection.
+  std::this_thread::sleep_for(700ms);
+  EXPECT_FALSE(metadata(c));
+
+  // Re-authenticating as someone else fails and closes.
+  frame_client d(b.sasl_port);
+  ASSERT_EQ(authenticate(d, plain_token("", "alice", "alice-secret"))->error_code, 0);
+  auto other = authenticate(d, plain_token("", "bob", "bob-secret"));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->error_code, sasl_authentication_failed);
+  EXPECT_NE(other->error_message->find("principal"), std::string::npos);
+  EXPECT_FALSE(d.receive(2000));
+}
+
+TEST(sasl, a_changed_users_file_applies_to_the_next_authentication) {
+  sasl_broker b;
+  {
+    frame_client c(b.sasl_port);
+    EXPECT_EQ(authenticate(c, plain_token("", "carol", "carol-secret"))->error_code, sasl_authentication_failed);
+  }
+  b.add_user("carol", "carol-secret");
+  frame_client c(b.sasl_port);
+  auto r = authenticate(c, plain_token("", "carol", "carol-secret"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error_code, 0);
+  EXPECT_TRUE(b.proc().wait_for_log("changed: 2 user(s)", 5s)) << b.proc().err();
+}
+
+TEST(sasl, a_sasl_listener_without_an_authenticator_is_a_start_up_error) {
+  temp_dir dir("sasl_none");
+  process p(MOSAICD_PATH,
+            {"--config", MOSAIC_SOURCE_DIR "/configs/single-node.yaml", "--set",
+             "listeners=[{name: S, host: 127.0.0.1, port: 0, adapter: kafka, security.protocol: SASL_PLAINTEXT}]"},
+            dir.path());
+  auto code = p.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(p.err().find("no authenticator plugin serves"), std::string::npos) << p.err();
+}
+
+}  // namespace
+}  // namespace mosaic::testing

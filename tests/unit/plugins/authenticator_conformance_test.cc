@@ -1,0 +1,83 @@
+// The authenticator plugins through the SDK's conformance suite, loaded
+// from their shared builds as a third party would test theirs, and
+// mosaic.authn.plain's own rules: its users file refused with the line at
+// fault, and what a PLAIN message may hold.
+#include "mosaic/testing/authenticator_conformance.h"
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using mosaic::testing::auth_client;
+using mosaic::testing::authenticator_case;
+using mosaic::testing::authenticator_conformance;
+using mosaic::testing::fake_host;
+using mosaic::testing::plugin_library;
+
+const std::string plain_lib = std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_authn_plain.so";
+const std::string users = std::string(MOSAIC_SOURCE_DIR) + "/tests/fixtures/authn/users.txt";
+
+std::string plain(const std::string& authzid, const std::string& user, const std::string& password) {
+  return authzid + std::string(1, '\0') + user + std::string(1, '\0') + password;
+}
+
+INSTANTIATE_TEST_SUITE_P(plain, authenticator_conformance,
+                         ::testing::Values(authenticator_case{plain_lib,
+                                                              "mosaic.authn.plain",
+                                                              {{"users.file", users}},
+                                                              "PLAIN",
+                                                              {plain("", "alice", "alice-secret")},
+                                                              "alice"}));
+
+class plain_rules : public ::testing::Test {
+ protected:
+  std::unique_ptr<mosaic::testing::fake_instance> make(const std::string& users_file) {
+    return host_.create(lib_.factory("mosaic.authn.plain"), {{"users.file", users_file}});
+  }
+  static std::string refusal(const std::string& text) {
+    const auto path = std::filesystem::temp_directory_path() / ("authn_plain_" + std::to_string(::getpid()));
+    std::ofstream(path) << text;
+    fake_host host;
+    plugin_library lib(plain_lib);
+    try {
+      host.create(lib.factory("mosaic.authn.plain"), {{"users.file", path.string()}});
+    } catch (const std::exception& e) {
+      std::filesystem::remove(path);
+      return e.what();
+    }
+    std::filesystem::remove(path);
+    return "";
+  }
+
+  fake_host host_;
+  plugin_library lib_{plain_lib};
+};
+
+TEST_F(plain_rules, a_bad_users_file_is_refused_naming_the_line) {
+  EXPECT_NE(refusal("# ok\nalice\n").find(":2: expected user:argon2id-hash"), std::string::npos);
+  EXPECT_NE(refusal("alice:secret\n").find(":1: the password must be an argon2id hash string"), std::string::npos);
+  const std::string line = "alice:$argon2id$v=19$m=65536,t=2,p=1$fWIA9O3PSM3prn1/zd5wGw$x\n";
+  EXPECT_NE(refusal(line + line).find(":2: user 'alice' is listed twice"), std::string::npos);
+  EXPECT_NE(refusal("").find(""), std::string::npos);  // an empty file is a file without users
+  EXPECT_THROW(make("/nonexistent/users.txt"), std::runtime_error);
+  EXPECT_THROW(host_.create(lib_.factory("mosaic.authn.plain"), {}), std::runtime_error);  // users.file is required
+}
+
+TEST_F(plain_rules, a_plain_message_is_authzid_user_and_password) {
+  auto inst = make(users);
+  const auto& vt = inst->vtable<mosaic_authenticator_vtable_v1>();
+  auto run = [&](const std::string& m) {
+    auth_client c(vt, inst->handle(), "PLAIN");
+    return c.step(m);
+  };
+  EXPECT_EQ(run(plain("alice", "alice", "alice-secret")).state, MOSAIC_AUTH_SUCCESS);
+  EXPECT_EQ(run(plain("", "alice", "alice-secret")).principal, "alice");
+  EXPECT_EQ(run(plain("bob", "alice", "alice-secret")).reason, "the authorization id must be empty or the username");
+  EXPECT_EQ(run(plain("", "alice", "wrong")).reason, "invalid username or password");
+  EXPECT_EQ(run(plain("", "nobody", "alice-secret")).reason, "invalid username or password");
+  EXPECT_EQ(run(plain("", "alice", std::string(256, 'x'))).reason, "a PLAIN username or password is at most 255 bytes");
+  EXPECT_EQ(run(plain("", "alice", "a") + std::string(1, '\0')).state, MOSAIC_AUTH_FAILURE);
+}
+
+}  // namespace
