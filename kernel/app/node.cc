@@ -59,6 +59,17 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(),
             store_->read([](const metadata::image& i) { return i.topics().size(); }), store_->applied_offset());
 
+  // SCRAM credentials come from the metadata image.
+  authenticators_.set_credentials([store = store_.get()](const std::string& user, int8_t mechanism) {
+    return store->read([&](const metadata::image& i) -> std::optional<security::scram_secret> {
+      auto u = i.scram_credentials().find(user);
+      if (u == i.scram_credentials().end()) return std::nullopt;
+      auto c = u->second.find(mechanism);
+      if (c == u->second.end()) return std::nullopt;
+      return security::scram_secret{c->second.salt, c->second.stored_key, c->second.server_key, c->second.iterations};
+    });
+  });
+
   group_io_ = std::make_unique<broker_group_io>(service_.get());
   // The group coordinator keeps its groups in the partitions of
   // __consumer_offsets (a topic, made at the first FindCoordinator) and
@@ -256,6 +267,7 @@ status node::shutdown() {
   groups_.reset();
   if (service_) service_->stop();
   service_.reset();
+  authenticators_.set_credentials({});
   store_.reset();
   if (!logs_) return {};
   auto s = logs_->close_all();

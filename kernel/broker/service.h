@@ -120,6 +120,11 @@ class service final : public adapter::broker {
   adapter::outcome describe_producers(const std::string& topic, int32_t partition,
                                       std::vector<producer_view>& out) override;
   std::vector<log_dir_usage> describe_log_dirs() const override;
+  std::vector<scram_user> scram_users() const override;
+  adapter::outcome upsert_scram_credential(const std::string& user, int8_t mechanism, int32_t iterations,
+                                           std::span<const uint8_t> salt,
+                                           std::span<const uint8_t> salted_password) override;
+  adapter::outcome delete_scram_credential(const std::string& user, int8_t mechanism) override;
 
   // ---- the kernel's own partitions (the group coordinator's) ----
   // The internal topic `name`, made first if there is none: `factor`

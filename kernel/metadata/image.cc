@@ -105,6 +105,13 @@ void image::apply(const record& rec) {
             b->second.shutting_down = r.fenced && r.shutdown;
             brokers_changed_ = version_;
           }
+        } else if constexpr (std::is_same_v<T, scram_credential_record>) {
+          scram_[r.name][r.mechanism] = r;
+        } else if constexpr (std::is_same_v<T, remove_scram_credential_record>) {
+          auto u = scram_.find(r.name);
+          if (u == scram_.end()) return;
+          u->second.erase(r.mechanism);
+          if (u->second.empty()) scram_.erase(u);
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
@@ -198,6 +205,8 @@ std::vector<record> image::to_records() const {
     for (const auto& [k, v] : configs) out.emplace_back(config_record{4, name, k, v});
   for (const auto& [name, configs] : group_configs_)
     for (const auto& [k, v] : configs) out.emplace_back(config_record{32, name, k, v});
+  for (const auto& [user, by_mechanism] : scram_)
+    for (const auto& [m, c] : by_mechanism) out.emplace_back(c);
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);
@@ -215,6 +224,8 @@ void image::encode_records(std::vector<uint8_t>& out) const {
     for (const auto& [k, v] : configs) encode_one(out, config_record{4, name, k, v});
   for (const auto& [name, configs] : group_configs_)
     for (const auto& [k, v] : configs) encode_one(out, config_record{32, name, k, v});
+  for (const auto& [user, by_mechanism] : scram_)
+    for (const auto& [m, c] : by_mechanism) encode_one(out, record(c));
   for (const auto& [name, t] : topics_) {
     encode_one(out, topic_record{t.name, t.id});
     for (const auto& p : t.partitions) encode_one(out, p);

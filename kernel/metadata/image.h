@@ -91,6 +91,10 @@ class image {
   void continue_from(const image& previous);
   int64_t next_producer_id_block() const noexcept { return next_producer_id_block_; }
   const std::map<int32_t, broker_record>& brokers() const noexcept { return brokers_; }
+  // SCRAM credentials by user, then mechanism (1 SHA-256, 2 SHA-512).
+  const std::map<std::string, std::map<int8_t, scram_credential_record>>& scram_credentials() const noexcept {
+    return scram_;
+  }
 
  private:
   std::string cluster_id_;
@@ -101,6 +105,7 @@ class image {
   uint64_t config_changes_ = 0;
   int64_t next_producer_id_block_ = 0;
   std::map<int32_t, broker_record> brokers_;
+  std::map<std::string, std::map<int8_t, scram_credential_record>> scram_;
 
   // Versions: the topics by their latest change (one entry each), the
   // removals remembered (at most `removals_kept`), and before which a

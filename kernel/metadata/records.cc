@@ -18,6 +18,8 @@ enum : uint8_t {
   broker_type = 7,
   partition_change_type = 8,
   broker_fence_type = 9,
+  scram_credential_type = 10,
+  remove_scram_credential_type = 11,
 };
 // Versions written now; partition and broker records of version 0 are
 // still read (data dirs from before replication).
@@ -110,7 +112,14 @@ void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
             o.u8(broker_type), o.u8(broker_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
             o.i64(r.epoch), o.id(r.incarnation), o.opt_str(r.rack), o.u8(r.fenced ? 1 : 0);
             o.i32(r.replication_port), o.u8(r.shutting_down ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, scram_credential_record>) {
+            o.u8(scram_credential_type), o.u8(record_version), o.str(r.name), o.u8(static_cast<uint8_t>(r.mechanism));
+            o.bytes(r.salt), o.bytes(r.stored_key), o.bytes(r.server_key), o.i32(r.iterations);
+          } else if constexpr (std::is_same_v<T, remove_scram_credential_record>) {
+            o.u8(remove_scram_credential_type), o.u8(record_version), o.str(r.name);
+            o.u8(static_cast<uint8_t>(r.mechanism));
           } else {
+            static_assert(std::is_same_v<T, remove_topic_record>);
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
           }
         },
@@ -168,6 +177,24 @@ status decode_each(std::span<const uint8_t> bytes, const std::function<void(reco
           break;
         }
         case remove_topic_type: fn(remove_topic_record{i.id()}); break;
+        case scram_credential_type: {
+          scram_credential_record c;
+          c.name = i.str();
+          c.mechanism = static_cast<int8_t>(i.u8());
+          c.salt = i.bytes();
+          c.stored_key = i.bytes();
+          c.server_key = i.bytes();
+          c.iterations = i.i32();
+          fn(std::move(c));
+          break;
+        }
+        case remove_scram_credential_type: {
+          remove_scram_credential_record c;
+          c.name = i.str();
+          c.mechanism = static_cast<int8_t>(i.u8());
+          fn(std::move(c));
+          break;
+        }
         case broker_type: {
           broker_record b;
           b.id = i.i32();

@@ -108,8 +108,28 @@ struct broker_fence_record {
   bool shutdown = false;  // version 1: fenced by its own controlled shutdown
 };
 
+// A user's SCRAM credential for one mechanism (KRaft's
+// UserScramCredentialRecord): the salt, the iteration count and the two
+// keys RFC 5802 derives from the salted password (never the password).
+// Mechanisms as Kafka numbers them: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+struct scram_credential_record {
+  std::string name;
+  int8_t mechanism = 1;
+  std::vector<uint8_t> salt;
+  std::vector<uint8_t> stored_key;
+  std::vector<uint8_t> server_key;
+  int32_t iterations = 4096;
+};
+
+// (KRaft's RemoveUserScramCredentialRecord.)
+struct remove_scram_credential_record {
+  std::string name;
+  int8_t mechanism = 1;
+};
+
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
-                            producer_ids_record, broker_record, partition_change_record, broker_fence_record>;
+                            producer_ids_record, broker_record, partition_change_record, broker_fence_record,
+                            scram_credential_record, remove_scram_credential_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

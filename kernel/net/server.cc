@@ -182,6 +182,9 @@ class connection : public std::enable_shared_from_this<connection> {
     void close() override {
       if (!answered_.exchange(true)) post({}, true, true);
     }
+    void respond_then_close(adapter::response payload) override {
+      if (!answered_.exchange(true)) post(std::move(payload), false, true);
+    }
 
    private:
     void post(adapter::response payload, bool none, bool close_after) {
@@ -320,8 +323,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void written() {
     writing_ = false;
     queued_bytes_ -= pending_.front().size;
+    const bool close_after = pending_.front().close_after;
     release(pending_.front());
     pending_.pop_front();
+    if (close_after) return shut();
     last_activity_ = std::chrono::steady_clock::now();
     if (!must_pause()) resume_.cancel();
     write_next();

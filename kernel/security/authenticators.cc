@@ -88,6 +88,52 @@ class listener_view final : public adapter::sasl_mechanisms {
 
 }  // namespace
 
+int8_t scram_mechanism_number(std::string_view name) {
+  if (name == "SCRAM-SHA-256") return 1;
+  if (name == "SCRAM-SHA-512") return 2;
+  return 0;
+}
+
+const char* scram_mechanism_name(int8_t number) {
+  return number == 1 ? "SCRAM-SHA-256" : number == 2 ? "SCRAM-SHA-512" : "UNKNOWN";
+}
+
+authenticators::authenticators() : credentials_{sizeof(mosaic_auth_credentials_v1), this, &scram_fn} {}
+
+void authenticators::set_credentials(scram_lookup lookup) {
+  std::lock_guard lock(lookup_mu_);
+  lookup_ = std::move(lookup);
+}
+
+mosaic_status_t authenticators::scram_fn(void* ctx, const char* user, size_t user_len, const char* mechanism,
+                                         mosaic_scram_credential_v1* out) {
+  auto* self = static_cast<authenticators*>(ctx);
+  scram_lookup lookup;
+  {
+    std::lock_guard lock(self->lookup_mu_);
+    lookup = self->lookup_;
+  }
+  const int8_t m = mechanism != nullptr ? scram_mechanism_number(mechanism) : 0;
+  if (!lookup || m == 0 || user == nullptr) return MOSAIC_ERR_NOT_FOUND;
+  std::optional<scram_secret> found;
+  try {
+    found = lookup(std::string(user, user_len), m);
+  } catch (const std::exception&) {
+    return MOSAIC_ERR_INTERNAL;
+  }
+  if (!found) return MOSAIC_ERR_NOT_FOUND;
+  for (auto [to, from] : {std::pair{out->salt, &found->salt}, std::pair{out->stored_key, &found->stored_key},
+                          std::pair{out->server_key, &found->server_key}}) {
+    if (to == nullptr) continue;
+    if (to->capacity - to->size < from->size())
+      if (auto st = to->reserve(to, to->size + from->size()); st != MOSAIC_OK) return st;
+    std::copy(from->begin(), from->end(), to->data + to->size);
+    to->size += from->size();
+  }
+  out->iterations = found->iterations;
+  return MOSAIC_OK;
+}
+
 result<uint64_t> authenticators::install(std::shared_ptr<plugin::instance> inst) {
   const auto& f = inst->factory();
   if (f.category != MOSAIC_CATEGORY_AUTHENTICATOR)
@@ -152,8 +198,12 @@ std::unique_ptr<adapter::sasl_exchange> authenticators::begin(const std::string&
   const slot* s = find(mechanism);
   auto gen = s != nullptr ? s->current() : nullptr;
   if (!gen) return nullptr;
-  mosaic_auth_peer_v1 peer{sizeof(peer), mechanism.c_str(), p.address.c_str(), p.listener.c_str(),
-                           reauthenticating.empty() ? nullptr : reauthenticating.c_str()};
+  mosaic_auth_peer_v1 peer{sizeof(peer),
+                           mechanism.c_str(),
+                           p.address.c_str(),
+                           p.listener.c_str(),
+                           reauthenticating.empty() ? nullptr : reauthenticating.c_str(),
+                           &credentials_};
   void* x = nullptr;
   char message[512] = {0};
   mosaic_error_v1 err{message, sizeof(message)};

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernel/base/status.h"
@@ -23,9 +26,29 @@
 
 namespace mosaic::security {
 
+// A SCRAM credential as the metadata keeps it.
+struct scram_secret {
+  std::vector<uint8_t> salt, stored_key, server_key;
+  int32_t iterations = 0;
+};
+// Looks a user's credential up (mechanism 1 SCRAM-SHA-256, 2 SCRAM-SHA-512).
+using scram_lookup = std::function<std::optional<scram_secret>(const std::string& user, int8_t mechanism)>;
+
+// Kafka's numbers for the SCRAM mechanisms (0: not one).
+int8_t scram_mechanism_number(std::string_view name);
+const char* scram_mechanism_name(int8_t number);
+
 class authenticators {
  public:
   using slot = plugin::slot<mosaic_authenticator_vtable_v1>;
+
+  authenticators();
+  authenticators(const authenticators&) = delete;
+  authenticators& operator=(const authenticators&) = delete;
+
+  // Where exchanges find SCRAM credentials (the metadata image, once it is
+  // up); until it is set, none are found.
+  void set_credentials(scram_lookup lookup);
 
   // Publishes an authenticator instance for each mechanism it serves (a
   // swap for those already served). Refuses an instance that serves none,
@@ -47,6 +70,12 @@ class authenticators {
 
  private:
   const slot* find(const std::string& mechanism) const;
+  static mosaic_status_t scram_fn(void* ctx, const char* user, size_t user_len, const char* mechanism,
+                                  mosaic_scram_credential_v1* out);
+
+  mosaic_auth_credentials_v1 credentials_{};
+  mutable std::mutex lookup_mu_;
+  scram_lookup lookup_;
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<slot>> slots_;  // slots are never removed

@@ -1,4 +1,5 @@
-// SASL PLAIN (RFC 4616) against a users file: one user per line,
+// SASL PLAIN (RFC 4616) against a users file, the cluster's SCRAM
+// credentials, or both. The users file has one user per line,
 //
 //   alice:$argon2id$v=19$m=65536,t=2,p=1$...
 //
@@ -8,6 +9,11 @@
 // again when its size or modification time changes (checked when an
 // authentication begins); a changed file that does not parse keeps the
 // users read before, and says why in the log.
+//
+// A user not in the file (or every user, without a file) is checked
+// against the SCRAM credentials in the metadata log (`mosaic user
+// set-password`): the password is salted with the stored salt and
+// iterations and its StoredKey compared, SHA-512's first if both exist.
 //
 // PLAIN sends the password in the clear: use it on TLS listeners, or on
 // loopback. A user that does not exist costs the same hash as a wrong
@@ -28,6 +34,7 @@
 #include <vector>
 
 #include "mosaic/sdk/authenticator.h"
+#include "mosaic/sdk/scram.h"
 
 namespace {
 
@@ -74,27 +81,35 @@ class plain_authenticator;
 
 class plain_exchange final : public sdk::auth_exchange {
  public:
-  explicit plain_exchange(const plain_authenticator* owner) : owner_(owner) {}
+  plain_exchange(const plain_authenticator* owner, sdk::auth_credentials credentials)
+      : owner_(owner), credentials_(credentials) {}
   sdk::auth_step step(std::span<const uint8_t> message) override;
 
  private:
   const plain_authenticator* owner_;
+  sdk::auth_credentials credentials_;
 };
 
 class plain_authenticator : public sdk::authenticator<plain_authenticator> {
  public:
   static constexpr const char* name = "mosaic.authn.plain";
-  static constexpr const char* description = "SASL PLAIN: users and argon2id password hashes from a file";
+  static constexpr const char* description =
+      "SASL PLAIN: users and argon2id password hashes from a file, or the cluster's SCRAM credentials";
   static constexpr sdk::field config_fields[] = {
       sdk::string_field("users.file", nullptr,
                         "the users file: one 'name:argon2id-hash' per line; re-read when it changes (a relative path "
-                        "is taken from the directory mosaicd starts in)",
-                        MOSAIC_CONFIG_REQUIRED)};
+                        "is taken from the directory mosaicd starts in); without it, users are the cluster's SCRAM "
+                        "credentials"),
+      sdk::bool_field("users.scram", "true",
+                      "check users the file does not list against the cluster's SCRAM credentials")};
 
-  plain_authenticator(const sdk::config& cfg, sdk::host host) : host_(host), path_(cfg.get_string("users.file")) {
+  plain_authenticator(const sdk::config& cfg, sdk::host host)
+      : host_(host), path_(cfg.get_string("users.file")), scram_(cfg.get_bool("users.scram", true)) {
     if (sodium_init() < 0) throw sdk::error(MOSAIC_ERR_INTERNAL, "libsodium could not start");
-    users_ = std::make_shared<const user_map>(read_users(path_));
-    stamp_ = stamp_of(path_);
+    if (path_.empty() && !scram_)
+      throw sdk::error(MOSAIC_ERR_CONFIG, "without users.file, users.scram must be true: there would be no users");
+    users_ = std::make_shared<const user_map>(path_.empty() ? user_map{} : read_users(path_));
+    stamp_ = path_.empty() ? file_stamp{} : stamp_of(path_);
     // The stand-in hash for unknown users: the parameters of the file's
     // first hash if there is one, else libsodium's interactive ones.
     char decoy[crypto_pwhash_STRBYTES];
@@ -103,24 +118,36 @@ class plain_authenticator : public sdk::authenticator<plain_authenticator> {
                           crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
       throw sdk::error(MOSAIC_ERR_NO_MEMORY, "making the stand-in password hash ran out of memory");
     decoy_ = decoy;
-    host_.info("users.file " + path_ + ": " + std::to_string(users_->size()) + " user(s)");
+    if (!path_.empty()) host_.info("users.file " + path_ + ": " + std::to_string(users_->size()) + " user(s)");
   }
 
   const std::vector<std::string>& mechanisms() const { return mechanisms_; }
 
-  std::unique_ptr<sdk::auth_exchange> begin(const sdk::auth_peer&) {
-    refresh();
-    return std::make_unique<plain_exchange>(this);
+  std::unique_ptr<sdk::auth_exchange> begin(const sdk::auth_peer& peer) {
+    if (!path_.empty()) refresh();
+    return std::make_unique<plain_exchange>(this, scram_ ? peer.credentials : sdk::auth_credentials());
   }
 
-  // Checks a password; the same work whether the user exists or not.
-  bool verify(std::string_view user, std::string_view password) const {
+  // Checks a password: the file's hash, else a SCRAM credential, else the
+  // stand-in hash (the same work as a wrong password for a listed user).
+  bool verify(std::string_view user, std::string_view password, const sdk::auth_credentials& credentials) const {
     std::shared_ptr<const user_map> users;
     {
       std::lock_guard lock(mu_);
       users = users_;
     }
     auto it = users->find(user);
+    if (it == users->end()) {
+      for (auto [mechanism, h] : {std::pair{"SCRAM-SHA-512", sdk::scram::hash::sha512},
+                                  std::pair{"SCRAM-SHA-256", sdk::scram::hash::sha256}}) {
+        auto c = credentials.scram(user, mechanism);
+        if (!c || c->stored_key.size() != sdk::scram::size_of(h) || c->iterations < 1) continue;
+        auto salted = sdk::scram::salted_password(h, password, c->salt, c->iterations);
+        const auto stored = sdk::scram::stored_key(h, salted);
+        sodium_memzero(salted.data(), salted.size());
+        return sodium_memcmp(stored.data(), c->stored_key.data(), stored.size()) == 0;
+      }
+    }
     const std::string& hash = it != users->end() ? it->second : decoy_;
     const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
     return ok && it != users->end();
@@ -153,6 +180,7 @@ class plain_authenticator : public sdk::authenticator<plain_authenticator> {
 
   sdk::host host_;
   std::string path_;
+  bool scram_;
   std::vector<std::string> mechanisms_{"PLAIN"};
   mutable std::mutex mu_;
   std::shared_ptr<const user_map> users_;
@@ -176,7 +204,7 @@ sdk::auth_step plain_exchange::step(std::span<const uint8_t> message) {
     return sdk::auth_step::failure("a PLAIN username or password is at most 255 bytes");
   if (!authzid.empty() && authzid != user)
     return sdk::auth_step::failure("the authorization id must be empty or the username");
-  if (!owner_->verify(user, password)) return sdk::auth_step::failure("invalid username or password");
+  if (!owner_->verify(user, password, credentials_)) return sdk::auth_step::failure("invalid username or password");
   return sdk::auth_step::success(std::string(user));
 }
 

@@ -10,6 +10,7 @@
 //   mosaic [--bootstrap HOST:PORT] cluster info
 //   mosaic [--bootstrap HOST:PORT] quorum describe
 //   mosaic user hash-password [NAME]
+//   mosaic [--bootstrap HOST:PORT] user set-password|list|delete ...
 //
 // --command-config FILE authenticates with SASL (client properties).
 //
@@ -56,10 +57,14 @@ const char* const help_main =
     "  cluster info\n"
     "  quorum describe\n"
     "  user hash-password [NAME] < password\n"
+    "  user set-password NAME [-m SCRAM-SHA-256|SCRAM-SHA-512]... [-i ITERATIONS] < password\n"
+    "  user list [NAME]...\n"
+    "  user delete NAME [-m MECHANISM]...\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
     "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a SASL listener:\n"
-    "  security.protocol=SASL_PLAINTEXT, sasl.mechanism=PLAIN, sasl.username=..., sasl.password=...\n"
+    "  security.protocol=SASL_PLAINTEXT, sasl.mechanism=PLAIN|SCRAM-SHA-256|SCRAM-SHA-512,\n"
+    "  sasl.username=..., sasl.password=...\n"
     "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
     "2 a bad command line, 3 no broker to talk to.\n";
 
@@ -142,7 +147,16 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic user hash-password [NAME] < password\n"
      "    reads a password from the first line of standard input and prints its argon2id hash\n"
      "    (libsodium, interactive limits: 64 MiB, 2 passes); with NAME, the line 'NAME:HASH' that\n"
-     "    mosaic.authn.plain's users.file takes\n"},
+     "    mosaic.authn.plain's users.file takes\n"
+     "mosaic user set-password NAME [-m|--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [-i|--iterations N] < password\n"
+     "    reads a password from standard input and stores SCRAM credentials for it in the cluster's\n"
+     "    metadata (AlterUserScramCredentials: a random salt, the salted password derived here, so the\n"
+     "    password never leaves this machine); both mechanisms unless -m; 8192 iterations unless -i\n"
+     "    (4096-16384); mosaic.authn.scram checks clients against them on every broker\n"
+     "mosaic user list [NAME]...\n"
+     "    users with SCRAM credentials, their mechanisms and iterations (DescribeUserScramCredentials)\n"
+     "mosaic user delete NAME [-m|--mechanism MECHANISM]...\n"
+     "    deletes a user's SCRAM credentials (every mechanism unless -m)\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"
@@ -194,7 +208,7 @@ int main(int argc, char** argv) {
     }
     if (command == "user") {
       if (all.size() < 2) usage_error("user needs a subcommand");
-      return user_command(all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
+      return user_command(bootstrap, all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
     }
     if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
         command == "share" || command == "partitions") {

@@ -93,6 +93,19 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_admin_thread(const request_context& rc, reader& r,
                        void (connection::*answer)(const request_context&, const Request&));
 
+  // Runs `task` on the admin thread; a task that throws (a bug) costs its
+  // own connection.
+  template <class Task>
+  void on_admin_thread_with(const request_context& rc, Task task) {
+    state_->admin->post([rc, task = std::move(task)]() mutable {
+      try {
+        task();
+      } catch (const std::exception&) {
+        rc.reply->close();
+      }
+    });
+  }
+
   adapter::broker& broker() const { return *state_->broker; }
   adapter::group_coordinator* groups() const { return state_->groups; }
   adapter::share_groups* shares() const { return state_->shares; }
@@ -115,6 +128,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void sasl_raw_token(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply);
   void sasl_handshake(const request_context& rc, const msg::sasl_handshake_request& req);
   void sasl_authenticate(const request_context& rc, const msg::sasl_authenticate_request& req);
+  void describe_scram(const request_context& rc, const msg::describe_user_scram_credentials_request& req);
+  void alter_scram(const request_context& rc, const msg::alter_user_scram_credentials_request& req);
   // The largest frame this connection may send now.
   size_t max_frame_bytes() const;
   const adapter::principal& principal() const { return principal_; }

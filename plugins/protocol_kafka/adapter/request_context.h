@@ -39,11 +39,20 @@ struct request_context {
 
   template <class Response>
   void send(const Response& resp) const {
+    reply->respond(encoded(resp));
+  }
+  // The same, then the connection closes.
+  template <class Response>
+  void send_then_close(const Response& resp) const {
+    reply->respond_then_close(adapter::response{encoded(resp), {}});
+  }
+  template <class Response>
+  std::vector<uint8_t> encoded(const Response& resp) const {
     std::vector<uint8_t> out;
     writer w(out);
     write_header(w);
     resp.encode(w, version);
-    reply->respond(std::move(out));
+    return out;
   }
 
   void write_header(writer& w) const {

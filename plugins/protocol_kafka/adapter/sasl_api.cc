@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "plugins/protocol_kafka/adapter/connection.h"
 
@@ -61,8 +62,7 @@ void connection::sasl_handshake(const request_context& rc, const msg::sasl_hands
   msg::sasl_handshake_response resp;
   if (!state_->security.sasl()) {
     resp.error_code = code(error::illegal_sasl_state);
-    rc.send(resp);
-    return rc.reply->close();
+    return rc.send_then_close(resp);
   }
   resp.mechanisms = state_->security.mechanisms->enabled();
   std::unique_lock lock(sasl_mu_);
@@ -73,8 +73,7 @@ void connection::sasl_handshake(const request_context& rc, const msg::sasl_hands
     phase_ = sasl_phase::failed;
     lock.unlock();
     resp.error_code = code(error::illegal_sasl_state);
-    rc.send(resp);
-    return rc.reply->close();
+    return rc.send_then_close(resp);
   }
   auto x = std::find(resp.mechanisms.begin(), resp.mechanisms.end(), req.mechanism) == resp.mechanisms.end()
                ? nullptr
@@ -83,8 +82,7 @@ void connection::sasl_handshake(const request_context& rc, const msg::sasl_hands
     phase_ = sasl_phase::failed;
     lock.unlock();
     resp.error_code = code(error::unsupported_sasl_mechanism);
-    rc.send(resp);
-    return rc.reply->close();
+    return rc.send_then_close(resp);
   }
   exchange_ = std::move(x);
   mechanism_ = req.mechanism;
@@ -102,8 +100,7 @@ void connection::sasl_authenticate(const request_context& rc, const msg::sasl_au
       resp.error_code = code(error::illegal_sasl_state);
       resp.error_message = state_->security.sasl() ? "SaslAuthenticate without a SaslHandshake before it"
                                                    : "this listener does not use SASL";
-      rc.send(resp);
-      return rc.reply->close();
+      return rc.send_then_close(resp);
     }
     phase_ = sasl_phase::stepping;
   }
@@ -149,13 +146,11 @@ void connection::sasl_step(std::vector<uint8_t> token, const request_context& rc
       // Answered late, then closed: a client guessing passwords gets one
       // guess per connection and per delay.
       st.delays->post_after(std::chrono::milliseconds(st.security.failed_auth_delay_ms), [rc, raw, out] {
-        if (!raw) {
-          msg::sasl_authenticate_response resp;
-          resp.error_code = code(error::sasl_authentication_failed);
-          resp.error_message = "Authentication failed: " + out.message;
-          rc.send(resp);
-        }
-        rc.reply->close();
+        if (raw) return rc.reply->close();
+        msg::sasl_authenticate_response resp;
+        resp.error_code = code(error::sasl_authentication_failed);
+        resp.error_message = "Authentication failed: " + out.message;
+        rc.send_then_close(resp);
       });
       return;
     }
@@ -191,10 +186,109 @@ void connection::sasl_step(std::vector<uint8_t> token, const request_context& rc
   });
 }
 
+// ---- SCRAM credentials (DescribeUserScramCredentials 50, AlterUserScramCredentials 51) ----
+
+void connection::describe_scram(const request_context& rc, const msg::describe_user_scram_credentials_request& req) {
+  msg::describe_user_scram_credentials_response resp;
+  const auto users = broker().scram_users();
+  auto add = [&](const adapter::broker::scram_user& u) {
+    auto& r = resp.results.emplace_back();
+    r.user = u.name;
+    for (const auto& [m, iterations] : u.mechanisms) {
+      auto& c = r.credential_infos.emplace_back();
+      c.mechanism = m;
+      c.iterations = iterations;
+    }
+  };
+  if (!req.users || req.users->empty()) {
+    for (const auto& u : users) add(u);
+    return rc.send(resp);
+  }
+  std::map<std::string, int> asked;
+  for (const auto& u : *req.users) ++asked[u.name];
+  for (const auto& [name, times] : asked) {
+    if (times > 1) {
+      auto& r = resp.results.emplace_back();
+      r.user = name;
+      r.error_code = code(error::duplicate_resource);
+      r.error_message = "Cannot describe SCRAM credentials for the same user twice in a single request";
+      continue;
+    }
+    auto it = std::find_if(users.begin(), users.end(), [&](const auto& u) { return u.name == name; });
+    if (it != users.end()) {
+      add(*it);
+      continue;
+    }
+    auto& r = resp.results.emplace_back();
+    r.user = name;
+    r.error_code = code(error::resource_not_found);
+    r.error_message = "Attempt to describe a user credential that does not exist";
+  }
+  rc.send(resp);
+}
+
+void connection::alter_scram(const request_context& rc, const msg::alter_user_scram_credentials_request& req) {
+  msg::alter_user_scram_credentials_response resp;
+  // One result per user, in the order users first appear; a user whose
+  // mechanism is named twice is refused whole.
+  std::vector<std::string> order;
+  std::map<std::string, std::map<int8_t, int>> named;
+  auto note = [&](const std::string& user, int8_t m) {
+    if (!named.count(user)) order.push_back(user);
+    ++named[user][m];
+  };
+  for (const auto& d : req.deletions) note(d.name, d.mechanism);
+  for (const auto& u : req.upsertions) note(u.name, u.mechanism);
+  std::map<std::string, adapter::outcome> failed;
+  for (const auto& [user, mechanisms] : named)
+    for (const auto& [m, times] : mechanisms)
+      if (times > 1)
+        failed[user] = adapter::outcome::fail(error::duplicate_resource,
+                                              "A user credential cannot be altered twice in the same request");
+  for (const auto& d : req.deletions) {
+    if (failed.count(d.name)) continue;
+    if (auto o = d.name.empty() ? adapter::outcome::fail(error::unacceptable_credential, "Username must not be empty")
+                                : broker().delete_scram_credential(d.name, d.mechanism);
+        !o.ok())
+      failed[d.name] = o;
+  }
+  for (const auto& u : req.upsertions) {
+    if (failed.count(u.name)) continue;
+    if (auto o = broker().upsert_scram_credential(u.name, u.mechanism, u.iterations, u.salt.span(),
+                                                  u.salted_password.span());
+        !o.ok())
+      failed[u.name] = o;
+  }
+  for (const auto& user : order) {
+    auto& r = resp.results.emplace_back();
+    r.user = user;
+    if (auto f = failed.find(user); f != failed.end()) {
+      r.error_code = code(f->second.code);
+      r.error_message = f->second.message;
+    }
+  }
+  rc.send(resp);
+}
+
+namespace {
+
+// AlterUserScramCredentials waits for the metadata log: the admin thread,
+// with the frame kept alive (its salts and salted passwords are views).
+void answer_alter_scram(connection& c, const request_context& rc, reader& r, const frame_ptr& frame) {
+  auto req = decode<msg::alter_user_scram_credentials_request>(r, rc.version);
+  c.on_admin_thread_with(
+      rc, [self = c.shared_from_this(), rc, req = std::move(req), frame] { self->alter_scram(rc, req); });
+}
+
+}  // namespace
+
 std::vector<api_handler> sasl_apis() {
   return {
       {sasl_handshake_key, 0, 1, 99, &answer_now<msg::sasl_handshake_request, &connection::sasl_handshake>},
       {sasl_authenticate_key, 0, 2, 2, &answer_now<msg::sasl_authenticate_request, &connection::sasl_authenticate>},
+      {msg::describe_user_scram_credentials_request_api_key, 0, 0, 0,
+       &answer_now<msg::describe_user_scram_credentials_request, &connection::describe_scram>},
+      {msg::alter_user_scram_credentials_request_api_key, 0, 0, 0, &answer_alter_scram},
   };
 }
 

@@ -68,6 +68,7 @@ struct test_adapter : adapter::protocol_adapter {
       if (text == "throw") throw std::runtime_error("an adapter bug");
       if (text == "none") return reply->no_response();
       if (text == "bye") return reply->close();
+      if (text == "last") return reply->respond_then_close(adapter::response{{'l', 'a', 's', 't'}, {}});
       if (text.rfind("hold", 0) == 0) {
         std::lock_guard lock(a.mu);
         a.held.push_back(reply);
@@ -262,6 +263,40 @@ TEST(net_server, close_from_the_adapter_and_connection_limits) {
   EXPECT_GE(f.srv->stats().refused, 1u);
   a.send("bye");
   EXPECT_TRUE(a.closed_by_server());
+}
+
+TEST(net_server, a_last_response_goes_out_before_the_connection_closes) {
+  fixture f;
+  client c(f.port);
+  c.send("first");
+  c.send("last");
+  c.send("after");  // read, but never answered: the connection is gone
+  EXPECT_EQ(c.receive_text(), "tsrif");
+  EXPECT_EQ(c.receive_text(), "last");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+// The session may hold a connection's frames to less than the server's
+// bound (a connection that has not authenticated yet).
+TEST(net_server, a_session_may_bound_its_own_frames) {
+  struct small_adapter : adapter::protocol_adapter {
+    struct sess : adapter::session {
+      void on_frame(std::vector<uint8_t>, std::shared_ptr<adapter::responder> reply) override {
+        reply->respond({'o', 'k'});
+      }
+      size_t max_frame_bytes() const override { return 16; }
+    };
+    std::unique_ptr<adapter::session> open_session(const adapter::peer&) override { return std::make_unique<sess>(); }
+  };
+  auto s = server::start({{"SMALL", "127.0.0.1", 0, std::make_shared<small_adapter>()}}, {});
+  ASSERT_TRUE(s.ok());
+  client fits((*s)->bound_port("SMALL"));
+  fits.send(std::string(16, 'x'));
+  EXPECT_EQ(fits.receive_text(), "ok");
+  client big((*s)->bound_port("SMALL"));
+  big.send(std::string(17, 'x'));
+  EXPECT_TRUE(big.closed_by_server());
+  EXPECT_EQ((*s)->stats().oversized_frames, 1u);
 }
 
 TEST(net_server, closes_idle_connections) {

@@ -4,8 +4,13 @@
 // fault, and what a PLAIN message may hold.
 #include "mosaic/testing/authenticator_conformance.h"
 
+#include <sodium.h>
+
 #include <filesystem>
 #include <fstream>
+#include <memory>
+
+#include "tests/support/scram_client.h"
 
 namespace {
 
@@ -14,6 +19,8 @@ using mosaic::testing::authenticator_case;
 using mosaic::testing::authenticator_conformance;
 using mosaic::testing::fake_host;
 using mosaic::testing::plugin_library;
+using mosaic::testing::scram_client;
+namespace scram = mosaic::sdk::scram;
 
 const std::string plain_lib = std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_authn_plain.so";
 const std::string users = std::string(MOSAIC_SOURCE_DIR) + "/tests/fixtures/authn/users.txt";
@@ -28,7 +35,43 @@ INSTANTIATE_TEST_SUITE_P(plain, authenticator_conformance,
                                                               {{"users.file", users}},
                                                               "PLAIN",
                                                               {plain("", "alice", "alice-secret")},
-                                                              "alice"}));
+                                                              "alice",
+                                                              {},
+                                                              {}}));
+
+// SCRAM: alice's credentials as the broker would store them, and a client
+// that answers the server's first message.
+const std::string scram_lib = std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_authn_scram.so";
+
+mosaic::sdk::scram_credential credential(scram::hash h, const std::string& password, int32_t iterations) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium");
+  std::vector<uint8_t> salt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const auto salted = scram::salted_password(h, password, salt, iterations);
+  return {salt, scram::stored_key(h, salted), scram::server_key(h, salted), iterations};
+}
+
+authenticator_case scram_case(scram::hash h, const std::string& mechanism) {
+  auto client = std::make_shared<scram_client>(h, "alice", "alice-secret");
+  authenticator_case c{scram_lib, "mosaic.authn.scram", {}, mechanism, {client->first(), "(computed)"}, "alice", {},
+                       {}};
+  c.credentials[{"alice", mechanism}] = credential(h, "alice-secret", 4096);
+  c.respond = [client](size_t, const std::string& server) { return client->final_for(server); };
+  return c;
+}
+
+// PLAIN against the SCRAM credentials alone (no users file).
+authenticator_case plain_over_scram() {
+  authenticator_case c{plain_lib, "mosaic.authn.plain", {}, "PLAIN", {plain("", "alice", "alice-secret")}, "alice", {},
+                       {}};
+  c.credentials[{"alice", "SCRAM-SHA-256"}] = credential(scram::hash::sha256, "alice-secret", 4096);
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(plain_over_scram, authenticator_conformance, ::testing::Values(plain_over_scram()));
+
+INSTANTIATE_TEST_SUITE_P(scram, authenticator_conformance,
+                         ::testing::Values(scram_case(scram::hash::sha256, "SCRAM-SHA-256"),
+                                           scram_case(scram::hash::sha512, "SCRAM-SHA-512")));
 
 class plain_rules : public ::testing::Test {
  protected:
@@ -61,7 +104,9 @@ TEST_F(plain_rules, a_bad_users_file_is_refused_naming_the_line) {
   EXPECT_NE(refusal(line + line).find(":2: user 'alice' is listed twice"), std::string::npos);
   EXPECT_NE(refusal("").find(""), std::string::npos);  // an empty file is a file without users
   EXPECT_THROW(make("/nonexistent/users.txt"), std::runtime_error);
-  EXPECT_THROW(host_.create(lib_.factory("mosaic.authn.plain"), {}), std::runtime_error);  // users.file is required
+  // Without a file the users are the SCRAM credentials; with neither, none.
+  EXPECT_NO_THROW(host_.create(lib_.factory("mosaic.authn.plain"), {}));
+  EXPECT_THROW(host_.create(lib_.factory("mosaic.authn.plain"), {{"users.scram", "false"}}), std::runtime_error);
 }
 
 TEST_F(plain_rules, a_plain_message_is_authzid_user_and_password) {

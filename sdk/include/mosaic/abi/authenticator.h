@@ -33,6 +33,30 @@
 extern "C" {
 #endif
 
+/* A SCRAM credential (RFC 5802) as the host keeps it: what
+ * `mosaic_auth_credentials_v1.scram` fills in. */
+typedef struct mosaic_scram_credential_v1 {
+  uint32_t struct_size;
+  mosaic_buffer_v1* salt;
+  mosaic_buffer_v1* stored_key;
+  mosaic_buffer_v1* server_key;
+  int32_t iterations;
+} mosaic_scram_credential_v1;
+
+/* The credentials the host keeps (in the cluster's metadata log, managed
+ * with Kafka's AlterUserScramCredentials), for mechanisms that check
+ * against them. Non-blocking, thread-safe; valid until the exchange it
+ * was given with ends. */
+typedef struct mosaic_auth_credentials_v1 {
+  uint32_t struct_size;
+  void* host_ctx;
+  /* `user` is `user_len` bytes of UTF-8; `mechanism` "SCRAM-SHA-256" or
+   * "SCRAM-SHA-512". MOSAIC_OK with `out` filled, or MOSAIC_ERR_NOT_FOUND
+   * when the user has no credential for that mechanism. */
+  mosaic_status_t (*scram)(void* host_ctx, const char* user, size_t user_len, const char* mechanism,
+                           mosaic_scram_credential_v1* out);
+} mosaic_auth_credentials_v1;
+
 /* Who is authenticating, for the plugin's decisions and messages. */
 typedef struct mosaic_auth_peer_v1 {
   uint32_t struct_size;
@@ -43,6 +67,8 @@ typedef struct mosaic_auth_peer_v1 {
    * principal it holds. A plugin need not check it: the host refuses a
    * re-authentication that changes the principal. NULL otherwise. */
   const char* reauthenticating_principal;
+  /* The host's credentials; NULL on a host that keeps none. */
+  const mosaic_auth_credentials_v1* credentials;
 } mosaic_auth_peer_v1;
 
 /* Where an exchange stands after a step. */

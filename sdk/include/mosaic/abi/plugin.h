@@ -57,6 +57,7 @@ typedef int32_t mosaic_status_t;
 #define MOSAIC_ERR_NO_MEMORY 5        /* an allocation failed */
 #define MOSAIC_ERR_CONFIG 6           /* the configuration is not acceptable */
 #define MOSAIC_ERR_INTERNAL 7         /* a bug or an unexpected failure in the callee */
+#define MOSAIC_ERR_NOT_FOUND 8        /* what was looked up does not exist */
 
 /* Where a fallible call writes its message. The callee writes at most
  * `capacity` bytes including a terminating NUL, truncating if needed. `data`

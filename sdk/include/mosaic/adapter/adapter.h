@@ -67,6 +67,9 @@ class responder {
   virtual void no_response() = 0;
   // Closes the connection once earlier responses are written.
   virtual void close() = 0;
+  // Sends this response, then closes the connection (a refused
+  // authentication: the client reads why, then the connection ends).
+  virtual void respond_then_close(response r) = 0;
 };
 
 class session {

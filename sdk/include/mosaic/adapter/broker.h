@@ -304,6 +304,21 @@ class broker {
     std::vector<partition> partitions;
   };
   virtual std::vector<log_dir_usage> describe_log_dirs() const = 0;
+
+  // SCRAM credentials, kept in the metadata log (Kafka's
+  // DescribeUserScramCredentials and AlterUserScramCredentials). Mechanisms
+  // as Kafka numbers them: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+  struct scram_user {
+    std::string name;
+    std::vector<std::pair<int8_t, int32_t>> mechanisms;  // mechanism, iterations
+  };
+  virtual std::vector<scram_user> scram_users() const = 0;
+  // Stores a credential from the salted password a client derived
+  // (Hi(password, salt, iterations)); the broker keeps only the salt, the
+  // iterations and the two keys RFC 5802 derives, never the salted password.
+  virtual outcome upsert_scram_credential(const std::string& user, int8_t mechanism, int32_t iterations,
+                                          std::span<const uint8_t> salt, std::span<const uint8_t> salted_password) = 0;
+  virtual outcome delete_scram_credential(const std::string& user, int8_t mechanism) = 0;
 };
 
 class group_coordinator;

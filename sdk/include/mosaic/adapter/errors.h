@@ -84,6 +84,9 @@
   X(no_reassignment_in_progress, 85, "NO_REASSIGNMENT_IN_PROGRESS", false, "there is no reassignment to cancel")       \
   X(group_subscribed_to_topic, 86, "GROUP_SUBSCRIBED_TO_TOPIC", false, "the group's members consume the topic")        \
   X(invalid_record, 87, "INVALID_RECORD", false, "a record is not valid for the topic")                                \
+  X(resource_not_found, 91, "RESOURCE_NOT_FOUND", false, "the resource does not exist")                                \
+  X(duplicate_resource, 92, "DUPLICATE_RESOURCE", false, "the request names the same resource twice")                  \
+  X(unacceptable_credential, 93, "UNACCEPTABLE_CREDENTIAL", false, "the credential does not meet the broker's rules")  \
   X(invalid_update_version, 95, "INVALID_UPDATE_VERSION", false, "the update version is not valid")                    \
   X(unknown_topic_id, 100, "UNKNOWN_TOPIC_ID", true, "this broker does not know the topic id")                         \
   X(inconsistent_topic_id, 103, "INCONSISTENT_TOPIC_ID", true, "the topic id does not match the topic name")           \

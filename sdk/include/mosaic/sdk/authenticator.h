@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,11 +29,31 @@
 
 namespace mosaic::sdk {
 
+struct scram_credential {
+  std::vector<uint8_t> salt, stored_key, server_key;
+  int32_t iterations = 0;
+};
+
+// The host's credential store, as an exchange may ask it (valid while the
+// exchange lives; copy it into the exchange).
+class auth_credentials {
+ public:
+  auth_credentials() = default;
+  explicit auth_credentials(const mosaic_auth_credentials_v1* c) : c_(c) {}
+  bool available() const noexcept { return c_ != nullptr && c_->scram != nullptr; }
+  // Nothing when the user has no credential for `mechanism`.
+  std::optional<scram_credential> scram(std::string_view user, const char* mechanism) const;
+
+ private:
+  const mosaic_auth_credentials_v1* c_ = nullptr;
+};
+
 struct auth_peer {
   std::string_view mechanism;
   std::string_view address;
   std::string_view listener;
   std::string_view reauthenticating_principal;  // empty unless re-authenticating
+  auth_credentials credentials;
 };
 
 // What a step leads to.
@@ -61,7 +82,33 @@ inline void append_to(mosaic_buffer_v1* b, std::string_view bytes) {
   output out(b);
   out.append({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
+
+// A growable buffer of the plugin's own, for the host to fill.
+struct owned_buffer {
+  std::vector<uint8_t> bytes;
+  mosaic_buffer_v1 abi{sizeof(mosaic_buffer_v1), nullptr, 0, 0, 1 << 16, this, &grow};
+  static mosaic_status_t grow(mosaic_buffer_v1* b, size_t want) {
+    if (want > b->limit) return MOSAIC_ERR_LIMIT;
+    auto* self = static_cast<owned_buffer*>(b->host_ctx);
+    self->bytes.resize(want);
+    b->data = self->bytes.data();
+    b->capacity = want;
+    return MOSAIC_OK;
+  }
+  std::vector<uint8_t> take() {
+    bytes.resize(abi.size);
+    return std::move(bytes);
+  }
+};
 }  // namespace detail
+
+inline std::optional<scram_credential> auth_credentials::scram(std::string_view user, const char* mechanism) const {
+  if (!available()) return std::nullopt;
+  detail::owned_buffer salt, stored, server;
+  mosaic_scram_credential_v1 out{sizeof(out), &salt.abi, &stored.abi, &server.abi, 0};
+  if (c_->scram(c_->host_ctx, user.data(), user.size(), mechanism, &out) != MOSAIC_OK) return std::nullopt;
+  return scram_credential{salt.take(), stored.take(), server.take(), out.iterations};
+}
 
 template <class T>
 struct authenticator_binding {
@@ -76,7 +123,8 @@ struct authenticator_binding {
                                mosaic_error_v1* err) noexcept {
     return barrier(err, [&] {
       auth_peer peer{p->mechanism ? p->mechanism : "", p->address ? p->address : "", p->listener ? p->listener : "",
-                     p->reauthenticating_principal ? p->reauthenticating_principal : ""};
+                     p->reauthenticating_principal ? p->reauthenticating_principal : "",
+                     auth_credentials(p->struct_size >= sizeof(mosaic_auth_peer_v1) ? p->credentials : nullptr)};
       std::unique_ptr<auth_exchange> x = static_cast<T*>(instance)->begin(peer);
       if (!x) throw error(MOSAIC_ERR_INTERNAL, "the authenticator began no exchange");
       *out = x.release();
