@@ -134,7 +134,7 @@ mosaic_status_t authenticators::scram_fn(void* ctx, const char* user, size_t use
   return MOSAIC_OK;
 }
 
-result<uint64_t> authenticators::install(std::shared_ptr<plugin::instance> inst) {
+result<uint64_t> authenticators::install(const std::shared_ptr<plugin::instance>& inst) {
   const auto& f = inst->factory();
   if (f.category != MOSAIC_CATEGORY_AUTHENTICATOR)
     return status(errc::invalid_argument, std::string(f.name) + " is not an authenticator");

@@ -54,7 +54,7 @@ class authenticators {
   // swap for those already served). Refuses an instance that serves none,
   // or a mechanism another plugin already serves. Returns the generation
   // number of its first mechanism.
-  result<uint64_t> install(std::shared_ptr<plugin::instance> inst);
+  result<uint64_t> install(const std::shared_ptr<plugin::instance>& inst);
 
   // Every mechanism served, sorted.
   std::vector<std::string> mechanisms() const;

@@ -33,7 +33,8 @@ mosaic::sdk::scram_credential credential(scram::hash h, int32_t iterations) {
 }
 
 struct rig {
-  explicit rig(const std::string& lib, const std::string& factory, std::map<std::string, std::string> config = {})
+  explicit rig(const std::string& lib, const std::string& factory,
+               const std::map<std::string, std::string>& config = {})
       : library(plugins + "/" + lib), instance(host.create(library.factory(factory), config)) {}
   const mosaic_authenticator_vtable_v1& vt() const { return instance->vtable<mosaic_authenticator_vtable_v1>(); }
   mosaic::testing::fake_host host;

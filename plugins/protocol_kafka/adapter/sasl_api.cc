@@ -206,8 +206,9 @@ void connection::describe_scram(const request_context& rc, const msg::describe_u
   }
   std::map<std::string, int> asked;
   for (const auto& u : *req.users) ++asked[u.name];
-  for (const auto& [name, times] : asked) {
-    if (times > 1) {
+  for (const auto& entry : asked) {
+    const std::string& name = entry.first;
+    if (entry.second > 1) {
       auto& r = resp.results.emplace_back();
       r.user = name;
       r.error_code = code(error::duplicate_resource);
