@@ -225,6 +225,7 @@ TEST(sasl, nothing_but_sasl_is_served_before_authentication) {
        {plain_token("", "alice", "wrong"), plain_token("bob", "alice", "alice-secret"),
         plain_token("", "alice", std::string(300, 'p')), std::vector<uint8_t>{'a', 'l', 'i', 'c', 'e'},
         plain_token("", "", "alice-secret"), std::vector<uint8_t>{}}) {
+    SCOPED_TRACE("a PLAIN message of " + std::to_string(token.size()) + " bytes");
     frame_client c(b.sasl_port);
     const auto start = std::chrono::steady_clock::now();
     auto r = authenticate(c, token);

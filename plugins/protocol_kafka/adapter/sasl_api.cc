@@ -128,7 +128,7 @@ void connection::sasl_step(std::vector<uint8_t> token, const request_context& rc
       x = std::move(self->exchange_);
     }
     adapter::sasl_step out = x ? x->step(token) : adapter::sasl_step{};
-    explicit_bzero(token.data(), token.size());  // it may hold a password
+    if (!token.empty()) explicit_bzero(token.data(), token.size());  // it may hold a password
     const bool reauth = self->authenticated_.load(std::memory_order_acquire);
     if (out.st == adapter::sasl_step::state::success && reauth && out.principal != self->principal_.name) {
       out.st = adapter::sasl_step::state::failure;
