@@ -1,10 +1,11 @@
 // The client's side of SCRAM (RFC 5802) for tests: the first message, and
-// the final one computed from the server's first answer. Not thread-safe
-// (it keeps its last salted password).
+// the final one computed from the server's first answer. It keeps its
+// last salted password (under a lock: exchanges may run on several threads).
 #pragma once
 
 #include <sodium.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,16 @@ class scram_client {
     salt.resize(n);
     // Salting is the client's slow part; the same salt and count give the
     // same result, so it is done once (benchmarks time the server).
-    if (salt != salt_ || iterations != iterations_) {
-      salted_ = sdk::scram::salted_password(h_, password_, salt, iterations);
-      salt_ = salt;
-      iterations_ = iterations;
+    std::vector<uint8_t> salted;
+    {
+      std::lock_guard lock(mu_);
+      if (salt != salt_ || iterations != iterations_) {
+        salted_ = sdk::scram::salted_password(h_, password_, salt, iterations);
+        salt_ = salt;
+        iterations_ = iterations;
+      }
+      salted = salted_;
     }
-    const auto& salted = salted_;
     const std::string without_proof = "c=biws,r=" + r;
     const std::string auth_message = bare() + "," + server + "," + without_proof;
     const auto client_key = sdk::scram::client_key(h_, salted);
@@ -67,6 +72,7 @@ class scram_client {
 
   sdk::scram::hash h_;
   std::string user_, password_, nonce_;
+  mutable std::mutex mu_;  // the conformance suite steps exchanges on several threads
   mutable std::vector<uint8_t> salt_, salted_;
   mutable int iterations_ = 0;
 };
