@@ -19,12 +19,6 @@ namespace {
 constexpr int32_t min_iterations = 4096;
 constexpr int32_t max_iterations = 16384;
 
-std::optional<sdk::scram::hash> hash_of(int8_t mechanism) {
-  if (mechanism == 1) return sdk::scram::hash::sha256;
-  if (mechanism == 2) return sdk::scram::hash::sha512;
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::vector<adapter::broker::scram_user> service::scram_users() const {
@@ -41,7 +35,7 @@ std::vector<adapter::broker::scram_user> service::scram_users() const {
 
 outcome service::upsert_scram_credential(const std::string& user, int8_t mechanism, int32_t iterations,
                                          std::span<const uint8_t> salt, std::span<const uint8_t> salted_password) {
-  const auto h = hash_of(mechanism);
+  const auto h = sdk::scram::hash_of(mechanism);
   if (!h) return outcome::fail(error::unsupported_sasl_mechanism, "Unknown SCRAM mechanism");
   if (user.empty()) return outcome::fail(error::unacceptable_credential, "Username must not be empty");
   if (iterations < min_iterations) return outcome::fail(error::unacceptable_credential, "Too few iterations");
@@ -65,7 +59,8 @@ outcome service::upsert_scram_credential(const std::string& user, int8_t mechani
 }
 
 outcome service::delete_scram_credential(const std::string& user, int8_t mechanism) {
-  if (!hash_of(mechanism)) return outcome::fail(error::unsupported_sasl_mechanism, "Unknown SCRAM mechanism");
+  if (!sdk::scram::hash_of(mechanism))
+    return outcome::fail(error::unsupported_sasl_mechanism, "Unknown SCRAM mechanism");
   std::lock_guard admin(admin_mu_);
   const bool exists = store_->read([&](const metadata::image& i) {
     auto u = i.scram_credentials().find(user);

@@ -5,6 +5,7 @@
 
 #include "kernel/base/log.h"
 #include "kernel/plugin/codecs.h"
+#include "mosaic/sdk/scram.h"
 
 namespace mosaic::security {
 
@@ -88,16 +89,6 @@ class listener_view final : public adapter::sasl_mechanisms {
 
 }  // namespace
 
-int8_t scram_mechanism_number(std::string_view name) {
-  if (name == "SCRAM-SHA-256") return 1;
-  if (name == "SCRAM-SHA-512") return 2;
-  return 0;
-}
-
-const char* scram_mechanism_name(int8_t number) {
-  return number == 1 ? "SCRAM-SHA-256" : number == 2 ? "SCRAM-SHA-512" : "UNKNOWN";
-}
-
 authenticators::authenticators() : credentials_{sizeof(mosaic_auth_credentials_v1), this, &scram_fn} {}
 
 void authenticators::set_credentials(scram_lookup lookup) {
@@ -113,7 +104,7 @@ mosaic_status_t authenticators::scram_fn(void* ctx, const char* user, size_t use
     std::lock_guard lock(self->lookup_mu_);
     lookup = self->lookup_;
   }
-  const int8_t m = mechanism != nullptr ? scram_mechanism_number(mechanism) : 0;
+  const int8_t m = mechanism != nullptr ? sdk::scram::mechanism_number(mechanism) : 0;
   if (!lookup || m == 0 || user == nullptr) return MOSAIC_ERR_NOT_FOUND;
   std::optional<scram_secret> found;
   try {

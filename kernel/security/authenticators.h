@@ -34,10 +34,6 @@ struct scram_secret {
 // Looks a user's credential up (mechanism 1 SCRAM-SHA-256, 2 SCRAM-SHA-512).
 using scram_lookup = std::function<std::optional<scram_secret>(const std::string& user, int8_t mechanism)>;
 
-// Kafka's numbers for the SCRAM mechanisms (0: not one).
-int8_t scram_mechanism_number(std::string_view name);
-const char* scram_mechanism_name(int8_t number);
-
 class authenticators {
  public:
   using slot = plugin::slot<mosaic_authenticator_vtable_v1>;

@@ -36,24 +36,8 @@ namespace scram = mosaic::sdk::scram;
 constexpr int32_t decoy_iterations = 4096;
 constexpr size_t max_message = 4096;  // SCRAM messages are short; anything longer is refused
 
-std::string base64(std::span<const uint8_t> bin) {
-  std::string out(sodium_base64_encoded_len(bin.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bin.data(), bin.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // the NUL
-  return out;
-}
-
-std::optional<std::vector<uint8_t>> unbase64(std::string_view text) {
-  std::vector<uint8_t> out(text.size());
-  size_t n = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &n, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size())
-    return std::nullopt;
-  out.resize(n);
-  return out;
-}
+using scram::base64;
+using scram::unbase64;
 
 // A saslname ("=2C" is ',', "=3D" is '='; no other '=').
 std::optional<std::string> unescape(std::string_view name) {

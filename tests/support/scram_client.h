@@ -24,47 +24,21 @@ class scram_client {
   // The client-final message for the server-first `server`; empty if it
   // does not parse.
   std::string final_for(const std::string& server) const {
-    std::string r, s;
-    int iterations = 0;
-    size_t start = 0;
-    while (start <= server.size()) {
-      auto comma = server.find(',', start);
-      const std::string attr = server.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (attr.rfind("r=", 0) == 0) r = attr.substr(2);
-      if (attr.rfind("s=", 0) == 0) s = attr.substr(2);
-      if (attr.rfind("i=", 0) == 0) iterations = std::stoi(attr.substr(2));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    std::vector<uint8_t> salt(s.size());
-    size_t n = 0;
-    if (r.empty() || sodium_base642bin(salt.data(), salt.size(), s.data(), s.size(), nullptr, &n, nullptr,
-                                       sodium_base64_VARIANT_ORIGINAL) != 0)
-      return {};
-    salt.resize(n);
+    const auto parsed = sdk::scram::parse_server_first(server);
+    if (!parsed) return {};
     // Salting is the client's slow part; the same salt and count give the
     // same result, so it is done once (benchmarks time the server).
     std::vector<uint8_t> salted;
     {
       std::lock_guard lock(mu_);
-      if (salt != salt_ || iterations != iterations_) {
-        salted_ = sdk::scram::salted_password(h_, password_, salt, iterations);
-        salt_ = salt;
-        iterations_ = iterations;
+      if (parsed->salt != salt_ || parsed->iterations != iterations_) {
+        salted_ = sdk::scram::salted_password(h_, password_, parsed->salt, parsed->iterations);
+        salt_ = parsed->salt;
+        iterations_ = parsed->iterations;
       }
       salted = salted_;
     }
-    const std::string without_proof = "c=biws,r=" + r;
-    const std::string auth_message = bare() + "," + server + "," + without_proof;
-    const auto client_key = sdk::scram::client_key(h_, salted);
-    const auto stored = sdk::scram::digest(h_, client_key);
-    const auto signature = sdk::scram::hmac(h_, stored, auth_message);
-    std::vector<uint8_t> proof(client_key.size());
-    for (size_t i = 0; i < proof.size(); ++i) proof[i] = client_key[i] ^ signature[i];
-    std::string b64(sodium_base64_encoded_len(proof.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(b64.data(), b64.size(), proof.data(), proof.size(), sodium_base64_VARIANT_ORIGINAL);
-    b64.resize(b64.size() - 1);
-    return without_proof + ",p=" + b64;
+    return sdk::scram::finish(h_, salted, bare(), server, parsed->nonce).message;
   }
 
  private:

@@ -160,51 +160,20 @@ void connection::authenticate() {
   // SCRAM (RFC 5802): the server's signature is checked too, so a broker
   // that does not hold the credential cannot pass for one that does.
   if (sodium_init() < 0) throw cli_error{1, "libsodium could not start"};
-  const auto h = s.mechanism == "SCRAM-SHA-512" ? sdk::scram::hash::sha512 : sdk::scram::hash::sha256;
+  const auto h = *sdk::scram::hash_of(sdk::scram::mechanism_number(s.mechanism));
   std::array<uint8_t, 18> random{};
   randombytes_buf(random.data(), random.size());
-  std::string nonce(sodium_base64_encoded_len(random.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(nonce.data(), nonce.size(), random.data(), random.size(), sodium_base64_VARIANT_ORIGINAL);
-  nonce.resize(nonce.size() - 1);
+  const std::string nonce = sdk::scram::base64(random);
   std::string user;
   for (char ch : s.username) user += ch == ',' ? "=2C" : ch == '=' ? "=3D" : std::string(1, ch);
   const std::string first_bare = "n=" + user + ",r=" + nonce;
   const std::string server_first = step("n,," + first_bare);
-  std::string r, salt64;
-  int32_t iterations = 0;
-  for (size_t start = 0; start <= server_first.size();) {
-    const auto comma = server_first.find(',', start);
-    const std::string attr = server_first.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (attr.rfind("r=", 0) == 0) r = attr.substr(2);
-    if (attr.rfind("s=", 0) == 0) salt64 = attr.substr(2);
-    if (attr.rfind("i=", 0) == 0) iterations = static_cast<int32_t>(std::atoi(attr.c_str() + 2));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  std::vector<uint8_t> salt(salt64.size());
-  size_t salt_size = 0;
-  if (r.rfind(nonce, 0) != 0 || iterations < 1 ||
-      sodium_base642bin(salt.data(), salt.size(), salt64.data(), salt64.size(), nullptr, &salt_size, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0)
-    throw cli_error{1, "the broker's SCRAM answer is malformed"};
-  salt.resize(salt_size);
-  const auto salted = sdk::scram::salted_password(h, s.password, salt, iterations);
-  const std::string without_proof = "c=biws,r=" + r;
-  const std::string auth_message = first_bare + "," + server_first + "," + without_proof;
-  const auto client_key = sdk::scram::client_key(h, salted);
-  const auto signature = sdk::scram::hmac(h, sdk::scram::digest(h, client_key), auth_message);
-  std::vector<uint8_t> proof(client_key.size());
-  for (size_t i = 0; i < proof.size(); ++i) proof[i] = client_key[i] ^ signature[i];
-  std::string proof64(sodium_base64_encoded_len(proof.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(proof64.data(), proof64.size(), proof.data(), proof.size(), sodium_base64_VARIANT_ORIGINAL);
-  proof64.resize(proof64.size() - 1);
-  const std::string server_final = step(without_proof + ",p=" + proof64);
-  const auto expected = sdk::scram::hmac(h, sdk::scram::server_key(h, salted), auth_message);
-  std::string expected64(sodium_base64_encoded_len(expected.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(expected64.data(), expected64.size(), expected.data(), expected.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  expected64.resize(expected64.size() - 1);
-  if (server_final != "v=" + expected64) throw cli_error{1, "the broker's SCRAM signature is wrong"};
+  const auto parsed = sdk::scram::parse_server_first(server_first);
+  if (!parsed || parsed->nonce.rfind(nonce, 0) != 0) throw cli_error{1, "the broker's SCRAM answer is malformed"};
+  const auto salted = sdk::scram::salted_password(h, s.password, parsed->salt, parsed->iterations);
+  const auto final_message = sdk::scram::finish(h, salted, first_bare, server_first, parsed->nonce);
+  if (step(final_message.message) != final_message.expected_server_final)
+    throw cli_error{1, "the broker's SCRAM signature is wrong"};
 }
 
 connection& pooled(const std::string& address) {

@@ -29,12 +29,9 @@ std::string read_password() {
 }
 
 int8_t mechanism_number(const std::string& m) {
-  if (m == "SCRAM-SHA-256") return 1;
-  if (m == "SCRAM-SHA-512") return 2;
+  if (const int8_t n = sdk::scram::mechanism_number(m); n != 0) return n;
   usage_error("--mechanism is SCRAM-SHA-256 or SCRAM-SHA-512, got '" + m + "'");
 }
-
-const char* mechanism_name(int8_t m) { return m == 1 ? "SCRAM-SHA-256" : m == 2 ? "SCRAM-SHA-512" : "UNKNOWN"; }
 
 int hash_password(args rest) {
   std::string name;
@@ -80,7 +77,7 @@ int set_password(const std::string& bootstrap, args rest) {
   std::vector<std::vector<uint8_t>> keep;  // the request's bytes point into these
   for (const auto& m : mechanisms.empty() ? std::vector<std::string>{"SCRAM-SHA-256", "SCRAM-SHA-512"} : mechanisms) {
     const int8_t number = mechanism_number(m);
-    const auto h = number == 1 ? sdk::scram::hash::sha256 : sdk::scram::hash::sha512;
+    const auto h = *sdk::scram::hash_of(number);
     std::vector<uint8_t> salt(32);
     randombytes_buf(salt.data(), salt.size());
     keep.push_back(salt);
@@ -138,7 +135,7 @@ int list_users(const std::string& bootstrap, args rest) {
     }
     std::string mechanisms;
     for (const auto& info : r.credential_infos)
-      mechanisms += (mechanisms.empty() ? "" : ", ") + std::string(mechanism_name(info.mechanism)) + " (" +
+      mechanisms += (mechanisms.empty() ? "" : ", ") + std::string(sdk::scram::mechanism_name(info.mechanism)) + " (" +
                     std::to_string(info.iterations) + ")";
     std::printf("%-32s %s\n", r.user.c_str(), mechanisms.c_str());
   }

@@ -11,8 +11,11 @@
 
 #include <sodium.h>
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +24,40 @@ namespace mosaic::sdk::scram {
 enum class hash { sha256, sha512 };
 
 inline size_t size_of(hash h) { return h == hash::sha256 ? 32 : 64; }
+
+// Kafka's numbers for the mechanisms (AlterUserScramCredentials and the
+// metadata records): 1 SCRAM-SHA-256, 2 SCRAM-SHA-512; 0 for another name.
+inline int8_t mechanism_number(std::string_view name) {
+  return name == "SCRAM-SHA-256" ? 1 : name == "SCRAM-SHA-512" ? 2 : 0;
+}
+inline const char* mechanism_name(int8_t number) {
+  return number == 1 ? "SCRAM-SHA-256" : number == 2 ? "SCRAM-SHA-512" : "UNKNOWN";
+}
+inline std::optional<hash> hash_of(int8_t number) {
+  if (number == 1) return hash::sha256;
+  if (number == 2) return hash::sha512;
+  return std::nullopt;
+}
+
+// Base64 as SCRAM writes it (RFC 4648, with padding).
+inline std::string base64(std::span<const uint8_t> bin) {
+  std::string out(sodium_base64_encoded_len(bin.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), bin.data(), bin.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the NUL
+  return out;
+}
+// Nothing unless all of `text` is base64.
+inline std::optional<std::vector<uint8_t>> unbase64(std::string_view text) {
+  std::vector<uint8_t> out(text.size());
+  size_t n = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &n, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size())
+    return std::nullopt;
+  out.resize(n);
+  return out;
+}
 
 inline std::vector<uint8_t> hmac(hash h, std::span<const uint8_t> key, std::span<const uint8_t> data) {
   std::vector<uint8_t> out(size_of(h));
@@ -74,6 +111,51 @@ inline std::vector<uint8_t> stored_key(hash h, std::span<const uint8_t> salted) 
 }
 inline std::vector<uint8_t> server_key(hash h, std::span<const uint8_t> salted) {
   return hmac(h, salted, "Server Key");
+}
+
+// ---- the client's side ----
+
+// What a client reads in a server-first message (r=, s=, i=).
+struct server_first {
+  std::string nonce;
+  std::vector<uint8_t> salt;
+  int32_t iterations = 0;
+};
+// Nothing when a field is missing or malformed.
+inline std::optional<server_first> parse_server_first(std::string_view text) {
+  server_first out;
+  std::optional<std::vector<uint8_t>> salt;
+  for (size_t start = 0; start <= text.size();) {
+    const auto comma = text.find(',', start);
+    const auto attr = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    if (attr.rfind("r=", 0) == 0) out.nonce = std::string(attr.substr(2));
+    if (attr.rfind("s=", 0) == 0) salt = unbase64(attr.substr(2));
+    if (attr.rfind("i=", 0) == 0) std::from_chars(attr.data() + 2, attr.data() + attr.size(), out.iterations);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (out.nonce.empty() || !salt || out.iterations < 1) return std::nullopt;
+  out.salt = std::move(*salt);
+  return out;
+}
+
+// The client-final message (without channel binding: "c=biws") for a
+// client whose first message was "n,," + `client_first_bare`, and the
+// server-final message a server that holds the credential answers.
+struct client_final {
+  std::string message;
+  std::string expected_server_final;
+};
+inline client_final finish(hash h, std::span<const uint8_t> salted, std::string_view client_first_bare,
+                           std::string_view server_first_text, std::string_view server_nonce) {
+  const std::string without_proof = "c=biws,r=" + std::string(server_nonce);
+  std::string auth_message(client_first_bare);
+  auth_message.append(",").append(server_first_text).append(",").append(without_proof);
+  const auto key = client_key(h, salted);
+  const auto signature = hmac(h, digest(h, key), auth_message);
+  std::vector<uint8_t> proof(key.size());
+  for (size_t i = 0; i < proof.size(); ++i) proof[i] = key[i] ^ signature[i];
+  return {without_proof + ",p=" + base64(proof), "v=" + base64(hmac(h, server_key(h, salted), auth_message))};
 }
 
 }  // namespace mosaic::sdk::scram
