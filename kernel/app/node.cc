@@ -19,6 +19,7 @@
 #include "kernel/broker/topic_config.h"
 #include "kernel/groups/share_state_log.h"
 #include "kernel/log/open_files.h"
+#include "kernel/security/acls.h"
 
 namespace mosaic::app {
 
@@ -122,6 +123,19 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!shares) return shares.error();
   shares_ = std::move(*shares);
 
+  // The authorizer, shared by every listener: the ACLs of the metadata log.
+  std::shared_ptr<const adapter::authorizer> authz;
+  if (cfg_.server.authorizer == "acl") {
+    security::authorizer_options o;
+    o.super_users.insert(cfg_.server.super_users.begin(), cfg_.server.super_users.end());
+    o.allow_if_no_acl = cfg_.server.allow_everyone_if_no_acl;
+    security::acl_authorizer::source from;
+    from.version = [svc = service_.get()] { return svc->acls_version(); };
+    from.load = [svc = service_.get()] { return svc->describe_acls(adapter::broker::acl_filter{}); };
+    log::info("authorizer: ACLs from the metadata log, {} super user(s), a resource without ACLs is {}",
+              o.super_users.size(), o.allow_if_no_acl ? "open to all" : "closed");
+    authz = std::make_shared<security::acl_authorizer>(std::move(o), std::move(from));
+  }
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
     auto factory = find_adapter(adapters, l.adapter);
@@ -142,6 +156,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     ctx.security.max_reauth_ms = cfg_.server.connections_max_reauth_ms;
     ctx.security.failed_auth_delay_ms = cfg_.server.failed_authentication_delay_ms;
     ctx.security.max_receive_bytes = static_cast<size_t>(cfg_.server.sasl_server_max_receive_size);
+    ctx.security.authz = authz;
     if (ctx.security.sasl()) {
       auto wanted = l.sasl_mechanisms.empty() ? cfg_.server.sasl_enabled_mechanisms : l.sasl_mechanisms;
       ctx.security.mechanisms = authenticators_.for_listener(wanted);

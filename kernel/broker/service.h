@@ -125,6 +125,12 @@ class service final : public adapter::broker {
                                            std::span<const uint8_t> salt,
                                            std::span<const uint8_t> salted_password) override;
   adapter::outcome delete_scram_credential(const std::string& user, int8_t mechanism) override;
+  std::vector<adapter::outcome> create_acls(const std::vector<acl_binding>& bindings) override;
+  std::vector<acl_binding> describe_acls(const acl_filter& filter) const override;
+  std::vector<std::pair<adapter::outcome, std::vector<acl_binding>>> delete_acls(
+      const std::vector<acl_filter>& filters) override;
+  // When the ACLs last changed (the metadata image's version then).
+  uint64_t acls_version() const;
 
   // ---- the kernel's own partitions (the group coordinator's) ----
   // The internal topic `name`, made first if there is none: `factor`

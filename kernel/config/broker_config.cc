@@ -176,6 +176,14 @@ const std::vector<key_row> rows = {
     {{"sasl.enabled.mechanisms", "list", "[]",
       "the SASL mechanisms SASL listeners offer, from the authenticator plugins loaded (empty: every one); a "
       "listener's own sasl.enabled.mechanisms overrides it"}},
+    {{"authorizer", "string", "none",
+      "acl: every request is checked against the ACLs of the metadata log (CreateAcls, `mosaic acl`), as Kafka's "
+      "StandardAuthorizer does; none: every request is allowed and the ACL APIs answer SECURITY_DISABLED"}},
+    {{"super.users", "list", "[]",
+      "principals allowed everything whatever the ACLs say (User:admin); Kafka's semicolon-separated string works "
+      "too"}},
+    {{"allow.everyone.if.no.acl.found", "boolean", "false",
+      "a resource that no ACL names is open to every principal (else only to super users)"}},
     {{"num.network.threads", "integer", "2", "threads serving sockets", 1, 256, false},
      at<&broker_config::server, &server_settings::num_network_threads>},
     {{"num.io.threads", "integer", "2", "threads waiting on fsync", 1, 256, false},
@@ -453,6 +461,34 @@ class parser {
         cfg.log.log_append_time = type == "LogAppendTime";
       } else if (key == "listeners") {
         cfg.listeners = listeners(v, key);
+      } else if (key == "authorizer") {
+        const std::string a = scalar(v, key);
+        if (a != "none" && a != "acl") fail(v, key, "must be none or acl, got '" + a + "'");
+        cfg.server.authorizer = a;
+      } else if (key == "super.users") {
+        cfg.server.super_users.clear();
+        const auto items = v.IsSequence() ? string_list(v, key) : std::vector<std::string>{scalar(v, key)};
+        for (const auto& item : items) {
+          size_t at = 0;
+          while (at <= item.size()) {
+            auto end = item.find(';', at);
+            if (end == std::string::npos) end = item.size();
+            auto p = item.substr(at, end - at);
+            p.erase(0, p.find_first_not_of(' '));
+            p.erase(p.find_last_not_of(' ') + 1);
+            if (!p.empty()) {
+              const auto colon = p.find(':');
+              if (colon == std::string::npos || colon == 0 || colon + 1 == p.size())
+                fail(v, key, "'" + p + "' is not a principal of the form Type:name (User:admin)");
+              cfg.server.super_users.push_back(p);
+            }
+            at = end + 1;
+          }
+        }
+      } else if (key == "allow.everyone.if.no.acl.found") {
+        const std::string b = scalar(v, key);
+        if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
+        cfg.server.allow_everyone_if_no_acl = b == "true";
       } else if (key == "sasl.enabled.mechanisms") {
         cfg.server.sasl_enabled_mechanisms = string_list(v, key);
       } else if (key == "plugins") {

@@ -90,6 +90,9 @@ struct server_settings {
   int64_t connections_max_reauth_ms = 0;             // connections.max.reauth.ms (0: sessions never expire)
   int64_t failed_authentication_delay_ms = 100;      // connection.failed.authentication.delay.ms
   int64_t sasl_server_max_receive_size = 524288;     // sasl.server.max.receive.size
+  std::string authorizer = "none";                   // authorizer: none or acl
+  std::vector<std::string> super_users;              // super.users: principals allowed everything
+  bool allow_everyone_if_no_acl = false;             // allow.everyone.if.no.acl.found
 };
 
 // The group coordinator's settings, under Kafka's names.

@@ -16,7 +16,7 @@ void image::touch(topic_state& t) {
 void image::continue_from(const image& previous) {
   version_ = previous.version_ + 1;
   forgotten_ = version_;
-  brokers_changed_ = broker_configs_changed_ = version_;
+  brokers_changed_ = broker_configs_changed_ = acls_changed_ = version_;
 }
 
 image_changes image::changes_since(uint64_t since) const {
@@ -112,6 +112,11 @@ void image::apply(const record& rec) {
           if (u == scram_.end()) return;
           u->second.erase(r.mechanism);
           if (u->second.empty()) scram_.erase(u);
+        } else if constexpr (std::is_same_v<T, acl_record>) {
+          acls_[r.id] = r;
+          acls_changed_ = version_;
+        } else if constexpr (std::is_same_v<T, remove_acl_record>) {
+          if (acls_.erase(r.id) > 0) acls_changed_ = version_;
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
@@ -207,6 +212,7 @@ std::vector<record> image::to_records() const {
     for (const auto& [k, v] : configs) out.emplace_back(config_record{32, name, k, v});
   for (const auto& [user, by_mechanism] : scram_)
     for (const auto& [m, c] : by_mechanism) out.emplace_back(c);
+  for (const auto& [id, a] : acls_) out.emplace_back(a);
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);
@@ -226,6 +232,7 @@ void image::encode_records(std::vector<uint8_t>& out) const {
     for (const auto& [k, v] : configs) encode_one(out, config_record{32, name, k, v});
   for (const auto& [user, by_mechanism] : scram_)
     for (const auto& [m, c] : by_mechanism) encode_one(out, record(c));
+  for (const auto& [id, a] : acls_) encode_one(out, record(a));
   for (const auto& [name, t] : topics_) {
     encode_one(out, topic_record{t.name, t.id});
     for (const auto& p : t.partitions) encode_one(out, p);

@@ -95,6 +95,10 @@ class image {
   const std::map<std::string, std::map<int8_t, scram_credential_record>>& scram_credentials() const noexcept {
     return scram_;
   }
+  // ACLs by id, and the version of the last change to them (a reader that
+  // kept it knows whether they changed since).
+  const std::map<uuid, acl_record>& acls() const noexcept { return acls_; }
+  uint64_t acls_changed() const noexcept { return acls_changed_; }
 
  private:
   std::string cluster_id_;
@@ -106,6 +110,8 @@ class image {
   int64_t next_producer_id_block_ = 0;
   std::map<int32_t, broker_record> brokers_;
   std::map<std::string, std::map<int8_t, scram_credential_record>> scram_;
+  std::map<uuid, acl_record> acls_;
+  uint64_t acls_changed_ = 0;
 
   // Versions: the topics by their latest change (one entry each), the
   // removals remembered (at most `removals_kept`), and before which a

@@ -20,6 +20,8 @@ enum : uint8_t {
   broker_fence_type = 9,
   scram_credential_type = 10,
   remove_scram_credential_type = 11,
+  acl_type = 12,
+  remove_acl_type = 13,
 };
 // Versions written now; partition and broker records of version 0 are
 // still read (data dirs from before replication).
@@ -118,6 +120,12 @@ void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
           } else if constexpr (std::is_same_v<T, remove_scram_credential_record>) {
             o.u8(remove_scram_credential_type), o.u8(record_version), o.str(r.name);
             o.u8(static_cast<uint8_t>(r.mechanism));
+          } else if constexpr (std::is_same_v<T, acl_record>) {
+            o.u8(acl_type), o.u8(record_version), o.id(r.id), o.u8(static_cast<uint8_t>(r.resource_type));
+            o.str(r.resource_name), o.u8(static_cast<uint8_t>(r.pattern_type)), o.str(r.principal), o.str(r.host);
+            o.u8(static_cast<uint8_t>(r.operation)), o.u8(static_cast<uint8_t>(r.permission));
+          } else if constexpr (std::is_same_v<T, remove_acl_record>) {
+            o.u8(remove_acl_type), o.u8(record_version), o.id(r.id);
           } else {
             static_assert(std::is_same_v<T, remove_topic_record>);
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
@@ -195,6 +203,20 @@ status decode_each(std::span<const uint8_t> bytes, const std::function<void(reco
           fn(std::move(c));
           break;
         }
+        case acl_type: {
+          acl_record a;
+          a.id = i.id();
+          a.resource_type = static_cast<int8_t>(i.u8());
+          a.resource_name = i.str();
+          a.pattern_type = static_cast<int8_t>(i.u8());
+          a.principal = i.str();
+          a.host = i.str();
+          a.operation = static_cast<int8_t>(i.u8());
+          a.permission = static_cast<int8_t>(i.u8());
+          fn(std::move(a));
+          break;
+        }
+        case remove_acl_type: fn(remove_acl_record{i.id()}); break;
         case broker_type: {
           broker_record b;
           b.id = i.i32();

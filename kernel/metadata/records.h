@@ -127,9 +127,28 @@ struct remove_scram_credential_record {
   int8_t mechanism = 1;
 };
 
+// One ACL (KRaft's AccessControlEntryRecord): its id, the resource
+// pattern and the entry, with Kafka's codes for the resource type, pattern
+// type, operation and permission.
+struct acl_record {
+  uuid id{};
+  int8_t resource_type = 2;
+  std::string resource_name;
+  int8_t pattern_type = 3;
+  std::string principal;
+  std::string host = "*";
+  int8_t operation = 2;
+  int8_t permission = 3;
+};
+
+// (KRaft's RemoveAccessControlEntryRecord.)
+struct remove_acl_record {
+  uuid id{};
+};
+
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
                             producer_ids_record, broker_record, partition_change_record, broker_fence_record,
-                            scram_credential_record, remove_scram_credential_record>;
+                            scram_credential_record, remove_scram_credential_record, acl_record, remove_acl_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

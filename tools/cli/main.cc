@@ -60,6 +60,10 @@ const char* const help_main =
     "  user set-password NAME [-m SCRAM-SHA-256|SCRAM-SHA-512]... [-i ITERATIONS] < password\n"
     "  user list [NAME]...\n"
     "  user delete NAME [-m MECHANISM]...\n"
+    "  acl list [RESOURCE] [--principal P]\n"
+    "  acl add --allow|--deny --principal P [--host H] --operation OP[,OP]... RESOURCE\n"
+    "  acl remove RESOURCE [--principal P] [--host H] [--operation OP]... [--allow|--deny]\n"
+    "    RESOURCE: --topic NAME | --group NAME | --cluster | --transactional-id NAME [--prefixed]\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
     "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a SASL listener:\n"
@@ -157,6 +161,19 @@ const std::map<std::string, const char*> help_commands = {
      "    users with SCRAM credentials, their mechanisms and iterations (DescribeUserScramCredentials)\n"
      "mosaic user delete NAME [-m|--mechanism MECHANISM]...\n"
      "    deletes a user's SCRAM credentials (every mechanism unless -m)\n"},
+    {"acl",
+     "mosaic acl list [--topic NAME | --group NAME | --cluster | --transactional-id NAME] [--prefixed]\n"
+     "                [--principal P]\n"
+     "    the cluster's ACLs (DescribeAcls), all or those on one resource: with a resource, the ACLs that\n"
+     "    apply to it (its literal name, the wildcard *, and matching prefixes); with --prefixed, the\n"
+     "    prefix pattern itself\n"
+     "mosaic acl add --allow|--deny --principal P... [--host H]... --operation OP[,OP]... RESOURCE [--prefixed]\n"
+     "    stores an ACL per principal, host and operation (CreateAcls). P is Type:name (User:alice,\n"
+     "    User:* for everyone); H is *, an address or a CIDR range (10.0.0.0/8), * unless given; OP is\n"
+     "    All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs,\n"
+     "    AlterConfigs or IdempotentWrite. DENY wins over ALLOW. Needs authorizer: acl on the brokers\n"
+     "mosaic acl remove RESOURCE [--prefixed] [--principal P] [--host H] [--operation OP]... [--allow|--deny]\n"
+     "    deletes the ACLs on the resource that match the options (DeleteAcls) and lists them\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"
@@ -211,12 +228,13 @@ int main(int argc, char** argv) {
       return user_command(bootstrap, all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
     }
     if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
-        command == "share" || command == "partitions") {
+        command == "share" || command == "partitions" || command == "acl") {
       if (all.size() < 2) usage_error(command + " needs a subcommand");
       connection c(bootstrap);
       const std::string verb = all[1];
       args rest(std::vector<std::string>(all.begin() + 2, all.end()));
       if (command == "groups") return groups_command(c, verb, std::move(rest));
+      if (command == "acl") return acl_command(c, verb, std::move(rest));
       if (command == "share") return share_command(c, verb, std::move(rest));
       if (command == "quorum") return quorum_command(c, verb, rest);
       if (command == "partitions") return partitions_command(c, verb, std::move(rest));

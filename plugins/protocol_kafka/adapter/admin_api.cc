@@ -23,6 +23,19 @@ int8_t config_type_code(const std::string& t) {
 
 }  // namespace
 
+// Whether the principal may describe (or alter) a config resource's
+// configs: a topic's as the topic, a broker's as the cluster, a group's as
+// the group; the error to answer if not.
+adapter::error connection::config_access(int8_t type, const std::string& name, bool alter) const {
+  const auto op = alter ? adapter::acl_operation::alter_configs : adapter::acl_operation::describe_configs;
+  switch (type) {
+    case 2: return may_on_topic(op, name) ? error::none : error::topic_authorization_failed;
+    case 4: return may_on_cluster(op) ? error::none : error::cluster_authorization_failed;
+    case 32: return may_on_group(op, name) ? error::none : error::group_authorization_failed;
+    default: return error::none;
+  }
+}
+
 void connection::describe_configs(const request_context& rc, const msg::describe_configs_request& req) {
   msg::describe_configs_response resp;
   for (const auto& res : req.resources) {
@@ -32,6 +45,10 @@ void connection::describe_configs(const request_context& rc, const msg::describe
     if (res.resource_type != 2 && res.resource_type != 4 && res.resource_type != 32) {
       out.error_code = code(error::invalid_request);
       out.error_message = "only TOPIC (2), BROKER (4) and GROUP (32) configs are described";
+      continue;
+    }
+    if (auto denied = config_access(res.resource_type, res.resource_name, false); denied != error::none) {
+      out.error_code = code(denied);
       continue;
     }
     std::vector<adapter::config_value> values;
@@ -70,9 +87,15 @@ void connection::describe_configs(const request_context& rc, const msg::describe
 
 void connection::create_topics(const request_context& rc, const msg::create_topics_request& req) {
   msg::create_topics_response resp;
+  const bool create_any = may_on_cluster(adapter::acl_operation::create);
   for (const auto& t : req.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
+    if (!create_any && !may_on_topic(adapter::acl_operation::create, t.name)) {
+      out.error_code = code(error::topic_authorization_failed);
+      out.error_message = "Authorization failed.";
+      continue;
+    }
     adapter::new_topic nt;
     nt.name = t.name;
     nt.partitions = t.num_partitions;
@@ -143,6 +166,10 @@ void connection::delete_topics(const request_context& rc, const msg::delete_topi
       out.error_code = code(error::unknown_topic_id);
       return;
     }
+    if (!may_on_topic(adapter::acl_operation::remove, target)) {
+      out.error_code = code(error::topic_authorization_failed);
+      return;
+    }
     if (auto t = broker().find_topic(target)) out.topic_id = t->id;
     auto o = broker().delete_topic(target);
     out.error_code = code(o.code);
@@ -160,9 +187,14 @@ void connection::delete_records(const request_context& rc, const msg::delete_rec
   for (const auto& t : req.topics) {
     auto& rt = resp.topics.emplace_back();
     rt.name = t.name;
+    const bool denied = !may_on_topic(adapter::acl_operation::remove, t.name);
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
+      if (denied) {
+        rp.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
       auto r = broker().delete_records(t.name, p.partition_index, p.offset);
       rp.error_code = code(r.code);
       rp.low_watermark = r.low_watermark;
@@ -173,6 +205,10 @@ void connection::delete_records(const request_context& rc, const msg::delete_rec
 
 void connection::describe_log_dirs(const request_context& rc, const msg::describe_log_dirs_request& req) {
   msg::describe_log_dirs_response resp;
+  if (!may_on_cluster(adapter::acl_operation::describe)) {
+    resp.error_code = code(error::cluster_authorization_failed);
+    return rc.send(resp);
+  }
   for (const auto& d : broker().describe_log_dirs()) {
     auto& out = resp.results.emplace_back();
     out.log_dir = d.path;
@@ -201,6 +237,10 @@ void connection::create_partitions(const request_context& rc, const msg::create_
   for (const auto& t : req.topics) {
     auto& out = resp.results.emplace_back();
     out.name = t.name;
+    if (!may_on_topic(adapter::acl_operation::alter, t.name)) {
+      out.error_code = code(error::topic_authorization_failed);
+      continue;
+    }
     std::vector<std::vector<int32_t>> assignments;
     if (t.assignments)
       for (const auto& a : *t.assignments) assignments.push_back(a.broker_ids);
@@ -216,6 +256,10 @@ void connection::elect_leaders(const request_context& rc, const msg::elect_leade
   const bool unclean = rc.version >= 1 && req.election_type == 1;
   if (rc.version >= 1 && req.election_type != 0 && req.election_type != 1) {
     resp.error_code = code(error::invalid_request);
+    return rc.send(resp);
+  }
+  if (!may_on_cluster(adapter::acl_operation::alter)) {
+    resp.error_code = code(error::cluster_authorization_failed);
     return rc.send(resp);
   }
   std::vector<std::pair<std::string, std::vector<int32_t>>> asked;
@@ -250,6 +294,11 @@ void connection::alter_partition_reassignments(const request_context& rc,
                                                const msg::alter_partition_reassignments_request& req) {
   msg::alter_partition_reassignments_response resp;
   resp.allow_replication_factor_change = req.allow_replication_factor_change;
+  if (!may_on_cluster(adapter::acl_operation::alter)) {
+    resp.error_code = code(error::cluster_authorization_failed);
+    resp.error_message = "Reassigning partitions needs ALTER on the cluster";
+    return rc.send(resp);
+  }
   for (const auto& t : req.topics) {
     auto& out = resp.responses.emplace_back();
     out.name = t.name;
@@ -276,6 +325,11 @@ void connection::alter_partition_reassignments(const request_context& rc,
 void connection::list_partition_reassignments(const request_context& rc,
                                               const msg::list_partition_reassignments_request& req) {
   msg::list_partition_reassignments_response resp;
+  if (!may_on_cluster(adapter::acl_operation::describe)) {
+    resp.error_code = code(error::cluster_authorization_failed);
+    resp.error_message = "Listing reassignments needs DESCRIBE on the cluster";
+    return rc.send(resp);
+  }
   std::vector<std::pair<adapter::topic_info, std::optional<std::vector<int32_t>>>> asked;
   if (req.topics) {
     for (const auto& t : *req.topics)
@@ -304,6 +358,10 @@ template <class Out, class Resource, class Changes>
 void connection::alter(Out& out, const Resource& res, const Changes& changes, bool incremental, bool validate_only) {
   out.resource_type = res.resource_type;
   out.resource_name = res.resource_name;
+  if (auto denied = config_access(res.resource_type, res.resource_name, true); denied != error::none) {
+    out.error_code = code(denied);
+    return;
+  }
   if (res.resource_type == 32 && incremental && state_->shares != nullptr) {
     // A share group's configs: the share manager checks and keeps them.
     std::promise<adapter::outcome> answer;

@@ -72,7 +72,9 @@ void connection::metadata_now(const request_context& rc, const msg::metadata_req
   resp.controller_id = broker().controller_id();
   const bool all = !req.topics || (rc.version == 0 && req.topics->empty());
   if (all) {
-    for (const auto& t : broker().topics()) fill_topic(resp.topics.emplace_back(), t);
+    // Only the topics the principal may describe, as Kafka answers.
+    for (const auto& t : broker().topics())
+      if (may_on_topic(adapter::acl_operation::describe, t.name)) fill_topic(resp.topics.emplace_back(), t);
   } else {
     for (const auto& t : *req.topics) {
       auto& out = resp.topics.emplace_back();
@@ -80,6 +82,16 @@ void connection::metadata_now(const request_context& rc, const msg::metadata_req
       out.topic_id = t.topic_id;
       std::optional<adapter::topic_info> found =
           t.name ? broker().find_topic(*t.name) : broker().find_topic(adapter::uuid(t.topic_id));
+      const std::string name = found ? found->name : t.name.value_or("");
+      if ((found || t.name) && !may_on_topic(adapter::acl_operation::describe, name)) {
+        out.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
+      if (!found && t.name && create && !may_on_cluster(adapter::acl_operation::create) &&
+          !may_on_topic(adapter::acl_operation::create, *t.name)) {
+        out.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
       if (!found && t.name && create) {
         adapter::new_topic nt;
         nt.name = *t.name;
@@ -98,8 +110,8 @@ void connection::metadata_now(const request_context& rc, const msg::metadata_req
   }
   if (req.include_topic_authorized_operations)
     for (auto& t : resp.topics)
-      if (t.error_code == 0) t.topic_authorized_operations = operations::topic;
-  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = operations::cluster;
+      if (t.error_code == 0) t.topic_authorized_operations = topic_operations(t.name.value_or(""));
+  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = cluster_operations();
   rc.send(resp);
 }
 
@@ -131,12 +143,17 @@ void connection::describe_cluster(const request_context& rc, const msg::describe
         b.rack = e.rack;
         b.is_fenced = true;
       }
-  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = operations::cluster;
+  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = cluster_operations();
   rc.send(resp);
 }
 
 void connection::describe_quorum(const request_context& rc, const msg::describe_quorum_request& req) {
   msg::describe_quorum_response resp;
+  if (!may_on_cluster(adapter::acl_operation::describe)) {
+    resp.error_code = code(error::cluster_authorization_failed);
+    resp.error_message = "Describing the quorum needs DESCRIBE on the cluster";
+    return rc.send(resp);
+  }
   const auto q = broker().describe_quorum();
   for (const auto& t : req.topics) {
     auto& ot = resp.topics.emplace_back();
@@ -191,7 +208,11 @@ void connection::describe_topic_partitions(const request_context& rc,
                                   req.cursor ? req.cursor->partition_index : 0, static_cast<size_t>(limit) + 1);
   } else {
     for (const auto& t : req.topics) {
-      if (auto found = broker().find_topic(t.name)) {
+      if (!may_on_topic(adapter::acl_operation::describe, t.name)) {
+        auto& out = resp.topics.emplace_back();
+        out.name = t.name;
+        out.error_code = code(error::topic_authorization_failed);
+      } else if (auto found = broker().find_topic(t.name)) {
         topics.push_back(std::move(*found));
       } else {
         auto& out = resp.topics.emplace_back();
@@ -204,12 +225,13 @@ void connection::describe_topic_partitions(const request_context& rc,
   int32_t left = limit;
   for (const auto& t : topics) {
     if (req.cursor && t.name < req.cursor->topic_name) continue;
+    if (req.topics.empty() && !may_on_topic(adapter::acl_operation::describe, t.name)) continue;
     const int32_t first = req.cursor && t.name == req.cursor->topic_name ? req.cursor->partition_index : 0;
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
     out.topic_id = t.id;
     out.is_internal = t.internal;
-    out.topic_authorized_operations = operations::topic;
+    out.topic_authorized_operations = topic_operations(t.name);
     for (const auto& p : t.partitions) {
       if (p.partition < first) continue;
       if (left == 0) {

@@ -73,6 +73,7 @@ std::vector<api_handler> cluster_apis();
 std::vector<api_handler> data_apis();
 std::vector<api_handler> admin_apis();
 std::vector<api_handler> group_apis();
+std::vector<api_handler> acl_apis();
 std::vector<api_handler> share_apis();
 std::vector<api_handler> sasl_apis();
 const std::vector<api_handler>& api_handlers();
@@ -82,7 +83,7 @@ const std::vector<api_handler>& api_handlers();
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(std::shared_ptr<shared_state> state, adapter::peer peer)
-      : state_(std::move(state)), peer_(std::move(peer)) {}
+      : state_(std::move(state)), peer_(std::move(peer)), host_(address_of(peer_)) {}
 
   // Reads one request frame and answers it through its row of the table.
   void on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply);
@@ -133,6 +134,59 @@ class connection : public std::enable_shared_from_this<connection> {
   // The largest frame this connection may send now.
   size_t max_frame_bytes() const;
   const adapter::principal& principal() const { return principal_; }
+
+  // ---- Authorization (acl_api.cc) ----
+
+  // Whether this connection's principal may do `op` on the resource (with
+  // no authorizer, anything).
+  bool may(adapter::acl_operation op, adapter::acl_resource type, std::string_view name) const {
+    const auto& a = state_->security.authz;
+    return !a || a->allowed(principal_, host_, op, type, name);
+  }
+  bool may_on_topic(adapter::acl_operation op, std::string_view topic) const {
+    return may(op, adapter::acl_resource::topic, topic);
+  }
+  bool may_on_group(adapter::acl_operation op, std::string_view group) const {
+    return may(op, adapter::acl_resource::group, group);
+  }
+  bool may_on_cluster(adapter::acl_operation op) const {
+    return may(op, adapter::acl_resource::cluster, adapter::cluster_resource_name);
+  }
+  // Whether it may do `op` on some resource of the type.
+  bool may_on_some(adapter::acl_operation op, adapter::acl_resource type) const {
+    const auto& a = state_->security.authz;
+    return !a || a->allowed_on_some(principal_, host_, op, type);
+  }
+  bool authorizing() const { return state_->security.authz != nullptr; }
+  // Kafka's authorized_operations bits for a resource.
+  int32_t operations_on(adapter::acl_resource type, std::string_view name,
+                        std::initializer_list<adapter::acl_operation> ops, int32_t without_authorizer) const {
+    const auto& a = state_->security.authz;
+    return a ? a->authorized_operations(principal_, host_, type, name, ops) : without_authorizer;
+  }
+  int32_t topic_operations(std::string_view topic) const {
+    using op = adapter::acl_operation;
+    return operations_on(
+        adapter::acl_resource::topic, topic,
+        {op::read, op::write, op::create, op::remove, op::alter, op::describe, op::describe_configs, op::alter_configs},
+        operations::topic);
+  }
+  int32_t group_operations(std::string_view group) const {
+    using op = adapter::acl_operation;
+    return operations_on(adapter::acl_resource::group, group, {op::read, op::describe, op::remove}, operations::group);
+  }
+  int32_t cluster_operations() const {
+    using op = adapter::acl_operation;
+    return operations_on(adapter::acl_resource::cluster, adapter::cluster_resource_name,
+                         {op::create, op::cluster_action, op::describe_configs, op::alter_configs, op::idempotent_write,
+                          op::alter, op::describe},
+                         operations::cluster);
+  }
+  // The client's address without its port (ACL host patterns match it).
+  static std::string address_of(const adapter::peer& p);
+  void create_acls(const request_context& rc, const msg::create_acls_request& req);
+  void describe_acls(const request_context& rc, const msg::describe_acls_request& req);
+  void delete_acls(const request_context& rc, const msg::delete_acls_request& req);
 
   // ---- Metadata ----
 
@@ -248,12 +302,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void alter(Out& out, const Resource& res, const Changes& changes, bool incremental, bool validate_only);
 
   void alter_configs(const request_context& rc, const msg::alter_configs_request& req);
+  adapter::error config_access(int8_t type, const std::string& name, bool alter) const;
 
   void incremental_alter_configs(const request_context& rc, const msg::incremental_alter_configs_request& req);
 
  private:
   std::shared_ptr<shared_state> state_;
   adapter::peer peer_;
+  std::string host_;             // peer_'s address without the port
   uint64_t held_heartbeat_ = 0;  // this connection's last ConsumerGroupHeartbeat, maybe held
 
   // SASL: where the exchange stands. Written by the network thread and

@@ -58,6 +58,7 @@ std::vector<connection::produce_item> connection::plan_produce(const request_con
       else
         unknown_id = true;
     }
+    const bool denied = !unknown_id && !may_on_topic(adapter::acl_operation::write, name);
     for (const auto& p : t.partition_data) {
       const size_t pi = rt.partition_responses.size();
       auto& rp = rt.partition_responses.emplace_back();
@@ -65,6 +66,8 @@ std::vector<connection::produce_item> connection::plan_produce(const request_con
       rp.base_offset = -1;
       if (unknown_id) {
         rp.error_code = code(error::unknown_topic_id);
+      } else if (denied) {
+        rp.error_code = code(error::topic_authorization_failed);
       } else if (p.records.null || p.records.size == 0) {
         rp.error_code = code(error::invalid_record);
         rp.error_message = "the partition's records are empty";
@@ -144,6 +147,7 @@ std::vector<session_partition> connection::asked_partitions(const msg::fetch_req
       else
         err = code(error::unknown_topic_id);
     }
+    if (err == 0 && !may_on_topic(adapter::acl_operation::read, name)) err = code(error::topic_authorization_failed);
     for (const auto& p : t.partitions) {
       session_partition sp;
       sp.topic = by_id && err ? "" : name;
@@ -310,9 +314,14 @@ void connection::list_offsets(const request_context& rc, const msg::list_offsets
   for (const auto& t : req.topics) {
     auto& rt = resp.topics.emplace_back();
     rt.name = t.name;
+    const bool denied = !may_on_topic(adapter::acl_operation::describe, t.name);
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
+      if (denied) {
+        rp.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
       auto r = broker().list_offset(t.name, p.partition_index, p.timestamp);
       rp.error_code = code(r.code);
       rp.timestamp = r.timestamp;
@@ -328,9 +337,14 @@ void connection::offset_for_leader_epoch(const request_context& rc, const msg::o
   for (const auto& t : req.topics) {
     auto& rt = resp.topics.emplace_back();
     rt.topic = t.topic;
+    const bool denied = !may_on_topic(adapter::acl_operation::describe, t.topic);
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition = p.partition;
+      if (denied) {
+        rp.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
       auto r = broker().offset_for_leader_epoch(t.topic, p.partition, p.current_leader_epoch, p.leader_epoch);
       rp.error_code = code(r.code);
       rp.leader_epoch = r.leader_epoch;
@@ -345,9 +359,14 @@ void connection::describe_producers(const request_context& rc, const msg::descri
   for (const auto& t : req.topics) {
     auto& rt = resp.topics.emplace_back();
     rt.name = t.name;
+    const bool denied = !may_on_topic(adapter::acl_operation::read, t.name);
     for (int32_t p : t.partition_indexes) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p;
+      if (denied) {
+        rp.error_code = code(error::topic_authorization_failed);
+        continue;
+      }
       std::vector<adapter::broker::producer_view> producers;
       auto o = broker().describe_producers(t.name, p, producers);
       rp.error_code = code(o.code);
@@ -371,6 +390,13 @@ void connection::init_producer_id(const request_context& rc, const msg::init_pro
     // Transactions need a transaction coordinator, which this broker does
     // not have yet (FindCoordinator is not advertised either).
     resp.error_code = code(error::coordinator_not_available);
+    return rc.send(resp);
+  }
+  // An idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE
+  // on some topic (KIP-679).
+  if (!may_on_cluster(adapter::acl_operation::idempotent_write) &&
+      !may_on_some(adapter::acl_operation::write, adapter::acl_resource::topic)) {
+    resp.error_code = code(error::cluster_authorization_failed);
     return rc.send(resp);
   }
   adapter::broker::producer_identity id{req.producer_id, req.producer_epoch};

@@ -39,16 +39,35 @@ std::vector<std::string> subscription_topics(const bytes_ref& metadata) {
   }
 }
 
+using adapter::acl_operation;
+
+// Answers `Response` with GROUP_AUTHORIZATION_FAILED, and says so, when the
+// principal may not do `op` on the group.
+template <class Response>
+bool refused_group(const connection& c, const request_context& rc, const std::string& group, acl_operation op) {
+  if (c.may_on_group(op, group)) return false;
+  Response resp;
+  resp.error_code = code(error::group_authorization_failed);
+  if constexpr (std::is_same_v<Response, msg::join_group_response>)
+    if (rc.version < 7) resp.protocol_name = "";  // not nullable before v7
+  rc.send(resp);
+  return true;
+}
+
 // ---- FindCoordinator ----
 
 void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req,
-                      adapter::group_coordinator* groups, adapter::broker& broker, const adapter::peer& peer) {
+                      adapter::group_coordinator* groups, adapter::broker& broker, const adapter::peer& peer,
+                      const connection& conn) {
   msg::find_coordinator_response resp;
   // A group's coordinator is the leader of the __consumer_offsets
   // partition its id hashes to (the coordinator says which).
   auto answer_for = [&](const std::string& key, int8_t key_type, auto& out) {
     out.node_id = -1;
-    if (groups == nullptr) {
+    if (key_type == 0 && !conn.may_on_group(acl_operation::describe, key)) {
+      out.error_code = code(error::group_authorization_failed);
+      out.error_message = "Finding a group's coordinator needs DESCRIBE on the group";
+    } else if (groups == nullptr) {
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "the group coordinator is not running";
     } else if (key_type == 1) {
@@ -105,7 +124,8 @@ void find_coordinator(const request_context& rc, const msg::find_coordinator_req
 // ---- classic groups ----
 
 void join_group(const request_context& rc, const msg::join_group_request& req, adapter::group_coordinator& groups,
-                const adapter::peer& peer) {
+                const adapter::peer& peer, const connection& c) {
+  if (refused_group<msg::join_group_response>(c, rc, req.group_id, acl_operation::read)) return;
   adapter::join_request j;
   j.group_id = req.group_id;
   j.member_id = req.member_id;
@@ -138,7 +158,9 @@ void join_group(const request_context& rc, const msg::join_group_request& req, a
   });
 }
 
-void sync_group(const request_context& rc, const msg::sync_group_request& req, adapter::group_coordinator& groups) {
+void sync_group(const request_context& rc, const msg::sync_group_request& req, adapter::group_coordinator& groups,
+                const connection& c) {
+  if (refused_group<msg::sync_group_response>(c, rc, req.group_id, acl_operation::read)) return;
   adapter::sync_request s;
   s.group_id = req.group_id;
   s.generation = req.generation_id;
@@ -159,7 +181,9 @@ void sync_group(const request_context& rc, const msg::sync_group_request& req, a
   });
 }
 
-void heartbeat(const request_context& rc, const msg::heartbeat_request& req, adapter::group_coordinator& groups) {
+void heartbeat(const request_context& rc, const msg::heartbeat_request& req, adapter::group_coordinator& groups,
+               const connection& c) {
+  if (refused_group<msg::heartbeat_response>(c, rc, req.group_id, acl_operation::read)) return;
   groups.heartbeat(req.group_id, req.generation_id, {req.member_id, req.group_instance_id}, [rc](error e) {
     msg::heartbeat_response resp;
     resp.error_code = code(e);
@@ -167,7 +191,9 @@ void heartbeat(const request_context& rc, const msg::heartbeat_request& req, ada
   });
 }
 
-void leave_group(const request_context& rc, const msg::leave_group_request& req, adapter::group_coordinator& groups) {
+void leave_group(const request_context& rc, const msg::leave_group_request& req, adapter::group_coordinator& groups,
+                 const connection& c) {
+  if (refused_group<msg::leave_group_response>(c, rc, req.group_id, acl_operation::read)) return;
   std::vector<adapter::member_identity> who;
   if (rc.version < 3) {
     who.push_back({req.member_id, std::nullopt});
@@ -193,7 +219,17 @@ void leave_group(const request_context& rc, const msg::leave_group_request& req,
 // ---- consumer groups (KIP-848) ----
 
 void consumer_group_heartbeat(const request_context& rc, const msg::consumer_group_heartbeat_request& req,
-                              adapter::group_coordinator& groups, const adapter::peer& peer, uint64_t hold) {
+                              adapter::group_coordinator& groups, const adapter::peer& peer, uint64_t hold,
+                              const connection& c) {
+  if (refused_group<msg::consumer_group_heartbeat_response>(c, rc, req.group_id, acl_operation::read)) return;
+  if (req.subscribed_topic_names)
+    for (const auto& t : *req.subscribed_topic_names)
+      if (!c.may_on_topic(acl_operation::describe, t)) {
+        msg::consumer_group_heartbeat_response resp;
+        resp.error_code = code(error::topic_authorization_failed);
+        resp.error_message = "The subscription names a topic the member may not describe";
+        return rc.send(resp);
+      }
   if (rc.version >= 1 && req.member_id.empty()) {
     msg::consumer_group_heartbeat_response resp;
     resp.error_code = code(error::invalid_request);
@@ -224,31 +260,42 @@ void consumer_group_heartbeat(const request_context& rc, const msg::consumer_gro
 }
 
 void consumer_group_describe(const request_context& rc, const msg::consumer_group_describe_request& req,
-                             adapter::group_coordinator& groups, adapter::broker& broker) {
-  groups.describe_consumer_groups(req.group_ids, [rc, &broker, ops = req.include_authorized_operations](
-                                                     const std::vector<adapter::consumer_group_description>& ds) {
-    msg::consumer_group_describe_response resp;
-    for (const auto& d : ds) {
-      auto& g = resp.groups.emplace_back();
-      fill_group_header(g, d, ops);
-      for (const auto& m : d.members) {
-        auto& om = g.members.emplace_back();
-        fill_group_member(om, m);
-        om.instance_id = m.instance_id;
-        om.subscribed_topic_regex = m.subscribed_topic_regex;
-        fill_assignment(om.assignment, m.assignment, broker);
-        fill_assignment(om.target_assignment, m.target_assignment, broker);
-        om.member_type = 1;  // a consumer-protocol member
-      }
-    }
-    rc.send(resp);
-  });
+                             adapter::group_coordinator& groups, adapter::broker& broker, const connection& c) {
+  // Groups the principal may not describe are answered here.
+  std::vector<std::string> allowed, denied;
+  for (const auto& id : req.group_ids) (c.may_on_group(acl_operation::describe, id) ? allowed : denied).push_back(id);
+  groups.describe_consumer_groups(
+      allowed, [rc, &broker, self = c.shared_from_this(), denied,
+                ops = req.include_authorized_operations](const std::vector<adapter::consumer_group_description>& ds) {
+        msg::consumer_group_describe_response resp;
+        for (const auto& d : ds) {
+          auto& g = resp.groups.emplace_back();
+          fill_group_header(g, d, false);
+          if (ops && d.code == error::none) g.authorized_operations = self->group_operations(d.group_id);
+          for (const auto& m : d.members) {
+            auto& om = g.members.emplace_back();
+            fill_group_member(om, m);
+            om.instance_id = m.instance_id;
+            om.subscribed_topic_regex = m.subscribed_topic_regex;
+            fill_assignment(om.assignment, m.assignment, broker);
+            fill_assignment(om.target_assignment, m.target_assignment, broker);
+            om.member_type = 1;  // a consumer-protocol member
+          }
+        }
+        for (const auto& id : denied) {
+          auto& g = resp.groups.emplace_back();
+          g.group_id = id;
+          g.error_code = code(error::group_authorization_failed);
+        }
+        rc.send(resp);
+      });
 }
 
 // ---- offsets ----
 
 void offset_commit(const request_context& rc, const msg::offset_commit_request& req, adapter::group_coordinator& groups,
-                   adapter::broker& broker) {
+                   adapter::broker& broker, const connection& conn) {
+  const bool group_denied = !conn.may_on_group(acl_operation::read, req.group_id);
   adapter::commit_request c;
   c.group_id = req.group_id;
   c.generation_or_epoch = req.generation_id_or_member_epoch;
@@ -272,11 +319,14 @@ void offset_commit(const request_context& rc, const msg::offset_commit_request& 
       else
         unknown = true;
     }
+    const bool topic_denied = !unknown && !group_denied && !conn.may_on_topic(acl_operation::read, name);
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
-      if (unknown) {
-        rp.error_code = code(error::unknown_topic_id);
+      if (group_denied || unknown || topic_denied) {
+        rp.error_code = code(group_denied ? error::group_authorization_failed
+                             : unknown    ? error::unknown_topic_id
+                                          : error::topic_authorization_failed);
         continue;
       }
       slots.emplace_back(resp->topics.size() - 1, rt.partitions.size() - 1);
@@ -284,6 +334,7 @@ void offset_commit(const request_context& rc, const msg::offset_commit_request& 
           {name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.committed_metadata});
     }
   }
+  if (group_denied || c.offsets.empty()) return rc.send(*resp);
   groups.commit_offsets(std::move(c), [rc, resp, slots](std::vector<error> errs) {
     for (size_t i = 0; i < slots.size() && i < errs.size(); ++i)
       resp->topics[slots[i].first].partitions[slots[i].second].error_code = code(errs[i]);
@@ -380,22 +431,64 @@ msg::offset_fetch_response offset_fetch_response(const request_context& rc,
 }
 
 void offset_fetch(const request_context& rc, const msg::offset_fetch_request& req, adapter::group_coordinator& groups,
-                  adapter::broker& broker) {
+                  adapter::broker& broker, const connection& c) {
   auto reqs = offset_fetch_requests(rc, req, broker);
   std::vector<std::string> ids;
   ids.reserve(reqs.size());
   for (const auto& f : reqs) ids.push_back(f.group_id);
-  groups.fetch_offsets(std::move(reqs), [rc, &broker, ids](const std::vector<adapter::offset_fetch_result>& results) {
+  // A group the principal may not describe is answered
+  // GROUP_AUTHORIZATION_FAILED without asking the coordinator.
+  std::vector<bool> denied, every_topic;
+  std::vector<adapter::offset_fetch_request> asked;
+  for (auto& f : reqs) {
+    denied.push_back(!c.may_on_group(acl_operation::describe, f.group_id));
+    every_topic.push_back(!f.partitions.has_value());
+    if (!denied.back()) asked.push_back(std::move(f));
+  }
+  auto answer = [rc, &broker, ids, denied, every_topic,
+                 self = c.shared_from_this()](const std::vector<adapter::offset_fetch_result>& got) {
+    std::vector<adapter::offset_fetch_result> results;
+    size_t k = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (denied[i]) {
+        results.emplace_back().code = error::group_authorization_failed;
+        continue;
+      }
+      results.push_back(k < got.size() ? got[k++] : adapter::offset_fetch_result{});
+      // Offsets of topics the principal may not describe: refused when
+      // asked for by name, left out when all were asked for.
+      auto& offsets = results.back().offsets;
+      for (auto& o : offsets)
+        if (!self->may_on_topic(acl_operation::describe, o.topic)) {
+          adapter::committed_offset refused;
+          refused.topic = o.topic;
+          refused.partition = o.partition;
+          refused.code = error::topic_authorization_failed;
+          o = std::move(refused);
+        }
+      if (every_topic[i])
+        std::erase_if(offsets, [](const auto& o) { return o.code == error::topic_authorization_failed; });
+    }
     rc.send(offset_fetch_response(rc, results, ids, broker));
-  });
+  };
+  if (asked.empty()) return answer({});
+  groups.fetch_offsets(std::move(asked), answer);
 }
 
-void offset_delete(const request_context& rc, const msg::offset_delete_request& req,
-                   adapter::group_coordinator& groups) {
+void offset_delete(const request_context& rc, const msg::offset_delete_request& req, adapter::group_coordinator& groups,
+                   const connection& c) {
+  if (refused_group<msg::offset_delete_response>(c, rc, req.group_id, acl_operation::remove)) return;
+  // Offsets of topics the principal may not read stay (and say so).
   std::vector<std::pair<std::string, int32_t>> parts;
-  for (const auto& t : req.topics)
+  std::set<std::string> denied;
+  for (const auto& t : req.topics) {
+    if (!c.may_on_topic(acl_operation::read, t.name)) {
+      denied.insert(t.name);
+      continue;
+    }
     for (const auto& p : t.partitions) parts.emplace_back(t.name, p.partition_index);
-  groups.delete_offsets(req.group_id, parts, [rc, req](error e, std::vector<error> errs) {
+  }
+  groups.delete_offsets(req.group_id, parts, [rc, req, denied](error e, std::vector<error> errs) {
     msg::offset_delete_response resp;
     resp.error_code = code(e);
     size_t i = 0;
@@ -406,6 +499,10 @@ void offset_delete(const request_context& rc, const msg::offset_delete_request& 
         for (const auto& p : t.partitions) {
           auto& rp = rt.partitions.emplace_back();
           rp.partition_index = p.partition_index;
+          if (denied.count(t.name)) {
+            rp.error_code = code(error::topic_authorization_failed);
+            continue;
+          }
           rp.error_code = code(i < errs.size() ? errs[i] : error::unknown_server_error);
           ++i;
         }
@@ -417,10 +514,14 @@ void offset_delete(const request_context& rc, const msg::offset_delete_request& 
 // ---- administration ----
 
 void list_groups(const request_context& rc, const msg::list_groups_request& req, adapter::group_coordinator& groups,
-                 adapter::share_groups* shares) {
-  auto send = [rc](std::vector<adapter::group_listing> all) {
+                 adapter::share_groups* shares, const connection& c) {
+  // DESCRIBE on the cluster lists every group; else those the principal
+  // may describe.
+  const bool every = c.may_on_cluster(acl_operation::describe);
+  auto send = [rc, every, self = c.shared_from_this()](std::vector<adapter::group_listing> all) {
     msg::list_groups_response resp;
     for (auto& l : all) {
+      if (!every && !self->may_on_group(acl_operation::describe, l.group_id)) continue;
       auto& g = resp.groups.emplace_back();
       g.group_id = std::move(l.group_id);
       g.protocol_type = std::move(l.protocol_type);
@@ -448,42 +549,72 @@ void list_groups(const request_context& rc, const msg::list_groups_request& req,
 }
 
 void describe_groups(const request_context& rc, const msg::describe_groups_request& req,
-                     adapter::group_coordinator& groups) {
-  groups.describe_classic_groups(req.groups, [rc, ops = req.include_authorized_operations](
-                                                 const std::vector<adapter::classic_group_description>& ds) {
-    msg::describe_groups_response resp;
-    for (const auto& d : ds) {
-      auto& g = resp.groups.emplace_back();
-      g.group_id = d.group_id;
-      if (ops) g.authorized_operations = operations::group;
-      g.group_state = d.state;
-      g.protocol_type = d.protocol_type;
-      g.protocol_data = d.protocol;
-      // Before v6 an unknown group is a Dead group without an error.
-      if (d.code == error::group_id_not_found && rc.version < 6) {
-        g.error_code = 0;
-      } else {
-        g.error_code = code(d.code);
-        if (!d.message.empty()) g.error_message = d.message;
-      }
-      for (const auto& m : d.members) {
-        auto& om = g.members.emplace_back();
-        om.member_id = m.member_id;
-        om.group_instance_id = m.instance_id;
-        om.client_id = m.client.client_id;
-        om.client_host = m.client.client_host;
-        om.member_metadata = bytes_ref::of(m.metadata);
-        om.member_assignment = bytes_ref::of(m.assignment);
-      }
-    }
-    rc.send(resp);
-  });
+                     adapter::group_coordinator& groups, const connection& c) {
+  std::vector<std::string> allowed, denied;
+  for (const auto& id : req.groups) (c.may_on_group(acl_operation::describe, id) ? allowed : denied).push_back(id);
+  groups.describe_classic_groups(
+      allowed, [rc, denied, self = c.shared_from_this(),
+                ops = req.include_authorized_operations](const std::vector<adapter::classic_group_description>& ds) {
+        msg::describe_groups_response resp;
+        for (const auto& id : denied) {
+          auto& g = resp.groups.emplace_back();
+          g.group_id = id;
+          g.error_code = code(error::group_authorization_failed);
+          g.group_state = "";
+          g.protocol_type = "";
+          g.protocol_data = "";
+        }
+        for (const auto& d : ds) {
+          auto& g = resp.groups.emplace_back();
+          g.group_id = d.group_id;
+          if (ops) g.authorized_operations = self->group_operations(d.group_id);
+          g.group_state = d.state;
+          g.protocol_type = d.protocol_type;
+          g.protocol_data = d.protocol;
+          // Before v6 an unknown group is a Dead group without an error.
+          if (d.code == error::group_id_not_found && rc.version < 6) {
+            g.error_code = 0;
+          } else {
+            g.error_code = code(d.code);
+            if (!d.message.empty()) g.error_message = d.message;
+          }
+          for (const auto& m : d.members) {
+            auto& om = g.members.emplace_back();
+            om.member_id = m.member_id;
+            om.group_instance_id = m.instance_id;
+            om.client_id = m.client.client_id;
+            om.client_host = m.client.client_host;
+            om.member_metadata = bytes_ref::of(m.metadata);
+            om.member_assignment = bytes_ref::of(m.assignment);
+          }
+        }
+        rc.send(resp);
+      });
 }
 
+void delete_allowed_groups(const request_context& rc, const msg::delete_groups_request& req,
+                           adapter::group_coordinator& groups, adapter::share_groups* shares,
+                           const std::vector<std::string>& denied);
+
 void delete_groups(const request_context& rc, const msg::delete_groups_request& req, adapter::group_coordinator& groups,
-                   adapter::share_groups* shares) {
-  auto send = [rc](const std::vector<std::string>& names, const std::vector<error>& errs) {
+                   adapter::share_groups* shares, const connection& c) {
+  std::vector<std::string> denied;
+  msg::delete_groups_request allowed;
+  for (const auto& id : req.groups_names)
+    (c.may_on_group(acl_operation::remove, id) ? allowed.groups_names : denied).push_back(id);
+  delete_allowed_groups(rc, allowed, groups, shares, denied);
+}
+
+void delete_allowed_groups(const request_context& rc, const msg::delete_groups_request& req,
+                           adapter::group_coordinator& groups, adapter::share_groups* shares,
+                           const std::vector<std::string>& denied) {
+  auto send = [rc, denied](const std::vector<std::string>& names, const std::vector<error>& errs) {
     msg::delete_groups_response resp;
+    for (const auto& id : denied) {
+      auto& r = resp.results.emplace_back();
+      r.group_id = id;
+      r.error_code = code(error::group_authorization_failed);
+    }
     for (size_t i = 0; i < names.size(); ++i) {
       auto& r = resp.results.emplace_back();
       r.group_id = names[i];
@@ -536,23 +667,24 @@ adapter::group_coordinator* coordinator(connection& c, const request_context& rc
 }
 
 // Rows of the group APIs that take the request and the coordinator.
-template <class Request, void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&)>
+template <class Request,
+          void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&, const connection&)>
 void with_coordinator(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
-  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g);
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c);
 }
 
 // ... and the broker, for topic names and ids.
-template <class Request,
-          void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&, adapter::broker&)>
+template <class Request, void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&,
+                                        adapter::broker&, const connection&)>
 void with_broker(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
-  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.broker());
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.broker(), c);
 }
 
 // ... and the share manager (ListGroups and DeleteGroups cover share groups).
-template <class Request,
-          void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&, adapter::share_groups*)>
+template <class Request, void (*Answer)(const request_context&, const Request&, adapter::group_coordinator&,
+                                        adapter::share_groups*, const connection&)>
 void with_shares(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
-  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.shares());
+  if (auto* g = coordinator(c, rc)) Answer(rc, decode<Request>(r, rc.version), *g, c.shares(), c);
 }
 
 }  // namespace
@@ -562,11 +694,13 @@ std::vector<api_handler> group_apis() {
   return {
       {msg::find_coordinator_request_api_key, 0, 6, 3,
        [](connection& c, const request_context& rc, reader& r, frame) {
-         find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), c.groups(), c.broker(), c.peer());
+         find_coordinator(rc, decode<msg::find_coordinator_request>(r, rc.version), c.groups(), c.broker(), c.peer(),
+                          c);
        }},
       {msg::join_group_request_api_key, 0, 9, 6,
        [](connection& c, const request_context& rc, reader& r, frame) {
-         if (auto* g = coordinator(c, rc)) join_group(rc, decode<msg::join_group_request>(r, rc.version), *g, c.peer());
+         if (auto* g = coordinator(c, rc))
+           join_group(rc, decode<msg::join_group_request>(r, rc.version), *g, c.peer(), c);
        }},
       {msg::sync_group_request_api_key, 0, 5, 4, with_coordinator<msg::sync_group_request, sync_group>},
       {msg::heartbeat_request_api_key, 0, 4, 4, with_coordinator<msg::heartbeat_request, heartbeat>},
@@ -583,7 +717,7 @@ std::vector<api_handler> group_apis() {
        [](connection& c, const request_context& rc, reader& r, frame) {
          if (auto* g = coordinator(c, rc))
            consumer_group_heartbeat(rc, decode<msg::consumer_group_heartbeat_request>(r, rc.version), *g, c.peer(),
-                                    c.hold_heartbeat());
+                                    c.hold_heartbeat(), c);
        }},
       {msg::consumer_group_describe_request_api_key, 0, 1, 0,
        with_broker<msg::consumer_group_describe_request, consumer_group_describe>},

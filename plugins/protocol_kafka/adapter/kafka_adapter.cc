@@ -75,7 +75,7 @@ uint64_t connection::hold_heartbeat() {
 const std::vector<api_handler>& api_handlers() {
   static const std::vector<api_handler> all = [] {
     std::vector<api_handler> rows;
-    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis}) {
+    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis}) {
       auto more = family();
       rows.insert(rows.end(), more.begin(), more.end());
     }

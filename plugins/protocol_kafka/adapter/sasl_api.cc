@@ -190,6 +190,11 @@ void connection::sasl_step(std::vector<uint8_t> token, const request_context& rc
 
 void connection::describe_scram(const request_context& rc, const msg::describe_user_scram_credentials_request& req) {
   msg::describe_user_scram_credentials_response resp;
+  if (!may_on_cluster(adapter::acl_operation::describe)) {
+    resp.error_code = code(error::cluster_authorization_failed);
+    resp.error_message = "Describing credentials needs DESCRIBE on the cluster";
+    return rc.send(resp);
+  }
   const auto users = broker().scram_users();
   auto add = [&](const adapter::broker::scram_user& u) {
     auto& r = resp.results.emplace_back();
@@ -241,6 +246,10 @@ void connection::alter_scram(const request_context& rc, const msg::alter_user_sc
   for (const auto& d : req.deletions) note(d.name, d.mechanism);
   for (const auto& u : req.upsertions) note(u.name, u.mechanism);
   std::map<std::string, adapter::outcome> failed;
+  if (!may_on_cluster(adapter::acl_operation::alter))
+    for (const auto& user : order)
+      failed[user] = adapter::outcome::fail(error::cluster_authorization_failed,
+                                            "Altering credentials needs ALTER on the cluster");
   for (const auto& [user, mechanisms] : named)
     for (const auto& [m, times] : mechanisms)
       if (times > 1)

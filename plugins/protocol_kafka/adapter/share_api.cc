@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,10 +33,60 @@ std::vector<adapter::share_ack_batch> ack_batches(const std::vector<Batch>& in) 
   return out;
 }
 
+using adapter::acl_operation;
+
+// The share APIs' authorization: READ on the group to be a member, fetch
+// and acknowledge; DESCRIBE to describe it and its offsets; DELETE to
+// delete its offsets; READ on each topic fetched or acknowledged.
+template <class Response>
+bool refused_group(const connection& c, const request_context& rc, const std::string& group, acl_operation op) {
+  if (c.may_on_group(op, group)) return false;
+  Response resp;
+  resp.error_code = code(error::group_authorization_failed);
+  rc.send(resp);
+  return true;
+}
+
+// The partitions of topics (by id) the principal may not read, answered
+// TOPIC_AUTHORIZATION_FAILED beside the share manager's answer.
+struct refused_topics {
+  std::vector<std::pair<adapter::uuid, int32_t>> partitions;
+  std::set<adapter::uuid> ids;
+  template <class Topics>
+  refused_topics(const connection& c, const Topics& topics) {
+    for (const auto& t : topics) {
+      auto info = c.broker().find_topic(adapter::uuid(t.topic_id));
+      if (!info || c.may_on_topic(acl_operation::read, info->name)) continue;
+      ids.insert(adapter::uuid(t.topic_id));
+      for (const auto& p : t.partitions) partitions.emplace_back(adapter::uuid(t.topic_id), p.partition_index);
+    }
+  }
+  bool has(const uuid& id) const { return ids.count(adapter::uuid(id)) > 0; }
+  template <class Response>
+  void answer(Response& resp) const {
+    for (const auto& [id, partition] : partitions) {
+      auto& t = resp.responses.emplace_back();
+      t.topic_id = id;
+      auto& out = t.partitions.emplace_back();
+      out.partition_index = partition;
+      out.error_code = code(error::topic_authorization_failed);
+    }
+  }
+};
+
 // ---- ShareGroupHeartbeat, ShareGroupDescribe ----
 
 void share_group_heartbeat(const request_context& rc, const msg::share_group_heartbeat_request& req,
-                           adapter::share_groups& shares, const adapter::peer& peer) {
+                           adapter::share_groups& shares, const adapter::peer& peer, const connection& c) {
+  if (refused_group<msg::share_group_heartbeat_response>(c, rc, req.group_id, acl_operation::read)) return;
+  if (req.subscribed_topic_names)
+    for (const auto& t : *req.subscribed_topic_names)
+      if (!c.may_on_topic(acl_operation::describe, t)) {
+        msg::share_group_heartbeat_response resp;
+        resp.error_code = code(error::topic_authorization_failed);
+        resp.error_message = "The subscription names a topic the member may not describe";
+        return rc.send(resp);
+      }
   adapter::share_heartbeat_request h;
   h.group_id = req.group_id;
   h.member_id = req.member_id;
@@ -51,13 +102,21 @@ void share_group_heartbeat(const request_context& rc, const msg::share_group_hea
 }
 
 void share_group_describe(const request_context& rc, const msg::share_group_describe_request& req,
-                          adapter::share_groups& shares, adapter::broker& broker) {
-  shares.describe(req.group_ids, [rc, &broker, ops = req.include_authorized_operations](
-                                     const std::vector<adapter::share_group_description>& ds) {
+                          adapter::share_groups& shares, adapter::broker& broker, const connection& c) {
+  std::vector<std::string> allowed, denied;
+  for (const auto& id : req.group_ids) (c.may_on_group(acl_operation::describe, id) ? allowed : denied).push_back(id);
+  shares.describe(allowed, [rc, &broker, denied, self = c.shared_from_this(), ops = req.include_authorized_operations](
+                               const std::vector<adapter::share_group_description>& ds) {
     msg::share_group_describe_response resp;
+    for (const auto& id : denied) {
+      auto& g = resp.groups.emplace_back();
+      g.group_id = id;
+      g.error_code = code(error::group_authorization_failed);
+    }
     for (const auto& d : ds) {
       auto& g = resp.groups.emplace_back();
-      fill_group_header(g, d, ops);
+      fill_group_header(g, d, false);
+      if (ops && d.code == error::none) g.authorized_operations = self->group_operations(d.group_id);
       for (const auto& m : d.members) {
         auto& om = g.members.emplace_back();
         fill_group_member(om, m);
@@ -71,13 +130,15 @@ void share_group_describe(const request_context& rc, const msg::share_group_desc
 // ---- ShareFetch, ShareAcknowledge ----
 
 void share_fetch(const request_context& rc, const msg::share_fetch_request& req, adapter::share_groups& shares,
-                 adapter::broker& broker) {
+                 adapter::broker& broker, const connection& c) {
   if (!req.group_id || !req.member_id || req.member_id->empty()) {
     msg::share_fetch_response resp;
     resp.error_code = code(error::invalid_request);
     resp.error_message = "GroupId and MemberId are required";
     return rc.send(resp);
   }
+  if (refused_group<msg::share_fetch_response>(c, rc, *req.group_id, acl_operation::read)) return;
+  auto refused = std::make_shared<const refused_topics>(c, req.topics);
   adapter::share_fetch_request f;
   f.group_id = *req.group_id;
   f.member_id = *req.member_id;
@@ -88,10 +149,11 @@ void share_fetch(const request_context& rc, const msg::share_fetch_request& req,
   f.max_records = req.max_records;
   f.renew = req.is_renew_ack;
   for (const auto& t : req.topics)
-    for (const auto& p : t.partitions)
-      f.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
+    if (!refused->has(t.topic_id))
+      for (const auto& p : t.partitions)
+        f.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
   for (const auto& t : req.forgotten_topics_data) f.forgotten.push_back({t.topic_id, t.partitions});
-  shares.fetch(std::move(f), [rc, &broker](adapter::share_fetch_result r) {
+  shares.fetch(std::move(f), [rc, &broker, refused](adapter::share_fetch_result r) {
     // The records stay alive until the response is encoded.
     auto result = std::make_shared<adapter::share_fetch_result>(std::move(r));
     msg::share_fetch_response resp;
@@ -114,27 +176,31 @@ void share_fetch(const request_context& rc, const msg::share_fetch_request& req,
       for (const auto& a : p.acquired)
         out.acquired_records.push_back({a.first_offset, a.last_offset, a.delivery_count, {}});
     }
+    refused->answer(resp);
     rc.send(resp);
   });
 }
 
 void share_acknowledge(const request_context& rc, const msg::share_acknowledge_request& req,
-                       adapter::share_groups& shares, adapter::broker& broker) {
+                       adapter::share_groups& shares, adapter::broker& broker, const connection& c) {
   if (!req.group_id || !req.member_id || req.member_id->empty()) {
     msg::share_acknowledge_response resp;
     resp.error_code = code(error::invalid_request);
     resp.error_message = "GroupId and MemberId are required";
     return rc.send(resp);
   }
+  if (refused_group<msg::share_acknowledge_response>(c, rc, *req.group_id, acl_operation::read)) return;
+  auto refused = std::make_shared<const refused_topics>(c, req.topics);
   adapter::share_ack_request a;
   a.group_id = *req.group_id;
   a.member_id = *req.member_id;
   a.session_epoch = req.share_session_epoch;
   a.renew = req.is_renew_ack;
   for (const auto& t : req.topics)
-    for (const auto& p : t.partitions)
-      a.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
-  shares.acknowledge(std::move(a), [rc, &broker](const adapter::share_ack_result& r) {
+    if (!refused->has(t.topic_id))
+      for (const auto& p : t.partitions)
+        a.partitions.push_back({t.topic_id, p.partition_index, ack_batches(p.acknowledgement_batches)});
+  shares.acknowledge(std::move(a), [rc, &broker, refused](const adapter::share_ack_result& r) {
     msg::share_acknowledge_response resp;
     resp.error_code = code(r.code);
     if (!r.message.empty()) resp.error_message = r.message;
@@ -149,6 +215,7 @@ void share_acknowledge(const request_context& rc, const msg::share_acknowledge_r
       if (!p.message.empty()) out.error_message = p.message;
       out.current_leader.leader_id = broker.node_id();
     }
+    refused->answer(resp);
     rc.send(resp);
   });
 }
@@ -168,9 +235,14 @@ std::vector<uint8_t> counts(const adapter::share_partition_offsets& p) {
 }
 
 void describe_share_group_offsets(const request_context& rc, const msg::describe_share_group_offsets_request& req,
-                                  adapter::share_groups& shares, adapter::broker& broker) {
+                                  adapter::share_groups& shares, adapter::broker& broker, const connection& c) {
   std::vector<adapter::share_offsets_request> reqs;
+  std::vector<std::string> denied;
   for (const auto& g : req.groups) {
+    if (!c.may_on_group(acl_operation::describe, g.group_id)) {
+      denied.push_back(g.group_id);
+      continue;
+    }
     auto& r = reqs.emplace_back();
     r.group_id = g.group_id;
     if (g.topics) {
@@ -178,8 +250,13 @@ void describe_share_group_offsets(const request_context& rc, const msg::describe
       for (const auto& t : *g.topics) r.topics->emplace_back(t.topic_name, t.partitions);
     }
   }
-  shares.describe_offsets(std::move(reqs), [rc, &broker](const std::vector<adapter::share_offsets_result>& rs) {
+  shares.describe_offsets(std::move(reqs), [rc, &broker, denied](const std::vector<adapter::share_offsets_result>& rs) {
     msg::describe_share_group_offsets_response resp;
+    for (const auto& id : denied) {
+      auto& g = resp.groups.emplace_back();
+      g.group_id = id;
+      g.error_code = code(error::group_authorization_failed);
+    }
     for (const auto& r : rs) {
       auto& g = resp.groups.emplace_back();
       g.group_id = r.group_id;
@@ -208,7 +285,15 @@ void describe_share_group_offsets(const request_context& rc, const msg::describe
 }
 
 void alter_share_group_offsets(const request_context& rc, const msg::alter_share_group_offsets_request& req,
-                               adapter::share_groups& shares, adapter::broker& broker) {
+                               adapter::share_groups& shares, adapter::broker& broker, const connection& c) {
+  if (refused_group<msg::alter_share_group_offsets_response>(c, rc, req.group_id, acl_operation::read)) return;
+  for (const auto& t : req.topics)
+    if (!c.may_on_topic(acl_operation::read, t.topic_name)) {
+      msg::alter_share_group_offsets_response resp;
+      resp.error_code = code(error::topic_authorization_failed);
+      resp.error_message = "Altering offsets needs READ on topic " + t.topic_name;
+      return rc.send(resp);
+    }
   std::vector<adapter::share_partition_offsets> offsets;
   for (const auto& t : req.topics)
     for (const auto& p : t.partitions) {
@@ -239,7 +324,8 @@ void alter_share_group_offsets(const request_context& rc, const msg::alter_share
 }
 
 void delete_share_group_offsets(const request_context& rc, const msg::delete_share_group_offsets_request& req,
-                                adapter::share_groups& shares, adapter::broker& broker) {
+                                adapter::share_groups& shares, adapter::broker& broker, const connection& c) {
+  if (refused_group<msg::delete_share_group_offsets_response>(c, rc, req.group_id, acl_operation::remove)) return;
   std::vector<std::string> topics;
   for (const auto& t : req.topics) topics.push_back(t.topic_name);
   shares.delete_offsets(req.group_id, std::move(topics),
@@ -268,11 +354,11 @@ void unavailable(const request_context& rc) {
 
 // Rows of the share group APIs: answered COORDINATOR_NOT_AVAILABLE
 // without a share manager.
-template <class Request,
-          void (*Answer)(const request_context&, const Request&, adapter::share_groups&, adapter::broker&)>
+template <class Request, void (*Answer)(const request_context&, const Request&, adapter::share_groups&,
+                                        adapter::broker&, const connection&)>
 void with_shares(connection& c, const request_context& rc, reader& r, const frame_ptr&) {
   if (c.shares() == nullptr) return unavailable(rc);
-  Answer(rc, decode<Request>(r, rc.version), *c.shares(), c.broker());
+  Answer(rc, decode<Request>(r, rc.version), *c.shares(), c.broker(), c);
 }
 
 }  // namespace
@@ -282,7 +368,7 @@ std::vector<api_handler> share_apis() {
       {msg::share_group_heartbeat_request_api_key, 1, 1, 0,
        [](connection& c, const request_context& rc, reader& r, const frame_ptr&) {
          if (c.shares() == nullptr) return unavailable(rc);
-         share_group_heartbeat(rc, decode<msg::share_group_heartbeat_request>(r, rc.version), *c.shares(), c.peer());
+         share_group_heartbeat(rc, decode<msg::share_group_heartbeat_request>(r, rc.version), *c.shares(), c.peer(), c);
        }},
       {msg::share_group_describe_request_api_key, 1, 1, 0,
        with_shares<msg::share_group_describe_request, share_group_describe>},

@@ -319,6 +319,38 @@ class broker {
   virtual outcome upsert_scram_credential(const std::string& user, int8_t mechanism, int32_t iterations,
                                           std::span<const uint8_t> salt, std::span<const uint8_t> salted_password) = 0;
   virtual outcome delete_scram_credential(const std::string& user, int8_t mechanism) = 0;
+
+  // ACLs, kept in the metadata log (Kafka's CreateAcls, DescribeAcls,
+  // DeleteAcls). A binding names a resource pattern and an entry; a filter
+  // matches bindings (null strings and `any` match everything; the pattern
+  // `match` matches the patterns that apply to the name: literal, `*` and
+  // prefixes).
+  struct acl_binding {
+    acl_resource resource_type = acl_resource::topic;
+    std::string resource_name;
+    acl_pattern pattern = acl_pattern::literal;
+    std::string principal;  // "User:alice", "User:*"
+    std::string host = "*";
+    acl_operation operation = acl_operation::all;
+    acl_permission permission = acl_permission::allow;
+    bool operator==(const acl_binding&) const = default;
+  };
+  struct acl_filter {
+    acl_resource resource_type = acl_resource::any;
+    std::optional<std::string> resource_name;
+    acl_pattern pattern = acl_pattern::any;
+    std::optional<std::string> principal;
+    std::optional<std::string> host;
+    acl_operation operation = acl_operation::any;
+    acl_permission permission = acl_permission::any;
+  };
+  // One outcome per binding, in order (INVALID_REQUEST for a binding that
+  // cannot be stored: a filter-only value, a bad principal or host).
+  virtual std::vector<outcome> create_acls(const std::vector<acl_binding>& bindings) = 0;
+  virtual std::vector<acl_binding> describe_acls(const acl_filter& filter) const = 0;
+  // Per filter: its outcome and the bindings it deleted.
+  virtual std::vector<std::pair<outcome, std::vector<acl_binding>>> delete_acls(
+      const std::vector<acl_filter>& filters) = 0;
 };
 
 class group_coordinator;

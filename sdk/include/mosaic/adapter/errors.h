@@ -43,6 +43,10 @@
   X(invalid_session_timeout, 26, "INVALID_SESSION_TIMEOUT", false,                                                     \
     "the session timeout is outside the broker's bounds")                                                              \
   X(rebalance_in_progress, 27, "REBALANCE_IN_PROGRESS", false, "the group is rebalancing: join again")                 \
+  X(topic_authorization_failed, 29, "TOPIC_AUTHORIZATION_FAILED", false, "the principal may not do that on the topic") \
+  X(group_authorization_failed, 30, "GROUP_AUTHORIZATION_FAILED", false, "the principal may not do that on the group") \
+  X(cluster_authorization_failed, 31, "CLUSTER_AUTHORIZATION_FAILED", false,                                           \
+    "the principal may not do that on the cluster")                                                                    \
   X(invalid_timestamp, 32, "INVALID_TIMESTAMP", false, "a record's timestamp is out of the accepted range")            \
   X(unsupported_sasl_mechanism, 33, "UNSUPPORTED_SASL_MECHANISM", false,                                               \
     "the broker does not offer that SASL mechanism on this listener")                                                  \
@@ -65,6 +69,7 @@
     "the producer's epoch is older than the partition has seen")                                                       \
   X(transactional_id_authorization_failed, 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false,                         \
     "the transactional id may not be used")                                                                            \
+  X(security_disabled, 54, "SECURITY_DISABLED", false, "no authorizer is configured on this broker")                   \
   X(kafka_storage_error, 56, "KAFKA_STORAGE_ERROR", true, "the broker could not read or write the partition's log")    \
   X(sasl_authentication_failed, 58, "SASL_AUTHENTICATION_FAILED", false,                                               \
     "the SASL authentication failed: wrong credentials, or a malformed exchange")                                      \
