@@ -13,6 +13,7 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 # RE2: KIP-848 regular-expression subscriptions, in the syntax Kafka uses (RE2/J).
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 find_package(OpenSSL REQUIRED)
+find_package(nlohmann_json 3.9 REQUIRED)  # the OAUTHBEARER plugin's JWTs and JWKS, the codegen's schemas
 if(MOSAIC_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

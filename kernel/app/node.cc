@@ -20,6 +20,7 @@
 #include "kernel/groups/share_state_log.h"
 #include "kernel/log/open_files.h"
 #include "kernel/security/acls.h"
+#include "kernel/security/principal_rules.h"
 
 namespace mosaic::app {
 
@@ -173,7 +174,21 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     }
     auto a = factory(ctx);
     adapters_.push_back(a);
-    specs.push_back({l.name, l.host, l.port, a});
+    specs.push_back({l.name, l.host, l.port, a, std::nullopt});
+    if (l.tls_enabled()) {
+      net::tls_settings t;
+      t.keystore = l.tls.keystore.value_or("");
+      t.key_password = l.tls.key_password.value_or("");
+      t.truststore = l.tls.truststore.value_or("");
+      t.client_auth = l.tls.client_auth.value_or("none");
+      if (l.tls.protocols) t.protocols = *l.tls.protocols;
+      t.ciphers = l.tls.cipher_suites.value_or("");
+      auto rules = security::principal_rules::parse(l.tls.principal_rules.value_or(std::vector<std::string>{}));
+      if (!rules) return status(errc::config, "listener " + l.name + ": " + rules.error().message());
+      t.principal_of = [r = std::make_shared<const security::principal_rules>(std::move(*rules))](
+                           const std::string& subject) { return r->apply(subject); };
+      specs.back().tls = std::move(t);
+    }
   }
   net::server_options opts;
   opts.network_threads = static_cast<int>(cfg_.server.num_network_threads);
@@ -409,6 +424,12 @@ status node::start_default_assignors(bool dry_run) {
 
 status node::reload_plugins(const config::broker_config& fresh) {
   status first_error;
+  // TLS listeners read their certificate files again.
+  if (server_)
+    if (auto s = server_->reload_tls(); !s.ok()) {
+      log::error("reload: {}", s.message());
+      first_error = s;
+    }
   for (const auto& e : fresh.plugins) {
     auto it = running_.find(e.name);
     if (it != running_.end()) {

@@ -176,6 +176,22 @@ const std::vector<key_row> rows = {
     {{"sasl.enabled.mechanisms", "list", "[]",
       "the SASL mechanisms SASL listeners offer, from the authenticator plugins loaded (empty: every one); a "
       "listener's own sasl.enabled.mechanisms overrides it"}},
+    {{"ssl.keystore.location", "string", "(none)",
+      "for SSL and SASL_SSL listeners: a PEM file with the broker's certificate chain and private key (a listener's "
+      "own key overrides it); reloaded when it changes and on SIGHUP"}},
+    {{"ssl.key.password", "string", "(none)", "the password of an encrypted private key in the keystore"}},
+    {{"ssl.truststore.location", "string", "(none)",
+      "a PEM file of the CA certificates that client certificates must chain to (for ssl.client.auth)"}},
+    {{"ssl.client.auth", "string", "none",
+      "required: a client without a valid certificate is refused; requested: one is asked for and checked if given; "
+      "none"}},
+    {{"ssl.enabled.protocols", "list", "[TLSv1.2, TLSv1.3]", "the TLS versions served (older ones never are)"}},
+    {{"ssl.cipher.suites", "string", "(OpenSSL's default)",
+      "the TLS 1.2 cipher suites, as an OpenSSL cipher list (TLS 1.3's suites are OpenSSL's)"}},
+    {{"ssl.principal.mapping.rules", "list", "[DEFAULT]",
+      "how a client certificate's subject (RFC 2253: CN=alice,O=Org) becomes the principal on an SSL listener, "
+      "Kafka's rules: RULE:regex/replacement/ (then L or U to fold the case), the first whose regex matches the whole "
+      "subject, or DEFAULT (the subject itself)"}},
     {{"authorizer", "string", "none",
       "acl: every request is checked against the ACLs of the metadata log (CreateAcls, `mosaic acl`), as Kafka's "
       "StandardAuthorizer does; none: every request is allowed and the ACL APIs answer SECURITY_DISABLED"}},
@@ -298,8 +314,10 @@ const std::vector<key_row> rows = {
     {{"errors.deadletterqueue.auto.create.topics.enable", "boolean", "false",
       "create a share group's dead-letter topic when it is first written"}},
     {{"listeners", "list of maps", "[]",
-      "network listeners: {name, host, port, adapter, security.protocol, sasl.enabled.mechanisms}; port 0 picks a "
-      "free port; security.protocol is PLAINTEXT (the default) or SASL_PLAINTEXT"}},
+      "network listeners: {name, host, port, adapter, security.protocol, sasl.enabled.mechanisms, ssl.*}; port 0 picks "
+      "a "
+      "free port; security.protocol is PLAINTEXT (the default), SASL_PLAINTEXT, SSL or SASL_SSL; a listener's ssl.* "
+      "keys override the broker's"}},
     {{"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
     {{"plugins.load", "list", "[]",
@@ -461,6 +479,9 @@ class parser {
         cfg.log.log_append_time = type == "LogAppendTime";
       } else if (key == "listeners") {
         cfg.listeners = listeners(v, key);
+      } else if (key.rfind("ssl.", 0) == 0) {
+        if (!tls_key(key, v, key, cfg.server.tls))
+          fail(kv.first, key, "unknown key (see `mosaicd --help` for the keys)");
       } else if (key == "authorizer") {
         const std::string a = scalar(v, key);
         if (a != "none" && a != "acl") fail(v, key, "must be none or acl, got '" + a + "'");
@@ -522,15 +543,15 @@ class parser {
           l.adapter = text(kv.second, p);
         } else if (k == "security.protocol") {
           l.security_protocol = text(kv.second, p);
-          if (l.security_protocol == "SSL" || l.security_protocol == "SASL_SSL")
-            fail(kv.second, p, l.security_protocol + " needs TLS, which this version of Mosaic does not serve yet");
-          if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT")
-            fail(kv.second, p, "must be PLAINTEXT or SASL_PLAINTEXT, got '" + l.security_protocol + "'");
+          if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT" &&
+              l.security_protocol != "SSL" && l.security_protocol != "SASL_SSL")
+            fail(kv.second, p, "must be PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL, got '" + l.security_protocol + "'");
         } else if (k == "sasl.enabled.mechanisms") {
           l.sasl_mechanisms = string_list(kv.second, p);
-        } else {
+        } else if (!tls_key(k, kv.second, p, l.tls)) {
           fail(kv.first, p,
-               "unknown listener key (name, host, port, adapter, security.protocol, sasl.enabled.mechanisms)");
+               "unknown listener key (name, host, port, adapter, security.protocol, sasl.enabled.mechanisms, "
+               "ssl.*)");
         }
       }
       if (l.name.empty()) fail(item, path, "a listener needs a name");
@@ -542,6 +563,34 @@ class parser {
       out.push_back(std::move(l));
     }
     return out;
+  }
+
+  // One of the ssl.* keys, into `t`; false for another key.
+  bool tls_key(const std::string& k, const YAML::Node& v, const std::string& p, tls_config& t) const {
+    if (k == "ssl.keystore.location") {
+      t.keystore = text(v, p);
+    } else if (k == "ssl.key.password") {
+      t.key_password = text(v, p);
+    } else if (k == "ssl.truststore.location") {
+      t.truststore = text(v, p);
+    } else if (k == "ssl.client.auth") {
+      t.client_auth = scalar(v, p);
+      if (*t.client_auth != "required" && *t.client_auth != "requested" && *t.client_auth != "none")
+        fail(v, p, "must be required, requested or none, got '" + *t.client_auth + "'");
+    } else if (k == "ssl.enabled.protocols") {
+      t.protocols = v.IsSequence() ? string_list(v, p) : std::vector<std::string>{scalar(v, p)};
+      if (t.protocols->empty()) fail(v, p, "names at least one of TLSv1.2, TLSv1.3");
+      for (const auto& proto : *t.protocols)
+        if (proto != "TLSv1.2" && proto != "TLSv1.3")
+          fail(v, p, "'" + proto + "' is not TLSv1.2 or TLSv1.3 (older protocols are not served)");
+    } else if (k == "ssl.cipher.suites") {
+      t.cipher_suites = text(v, p);
+    } else if (k == "ssl.principal.mapping.rules") {
+      t.principal_rules = v.IsSequence() ? string_list(v, p) : std::vector<std::string>{scalar(v, p)};
+    } else {
+      return false;
+    }
+    return true;
   }
 
   void plugins(const YAML::Node& node, const std::string& path, broker_config& cfg) const {
@@ -660,6 +709,28 @@ class parser {
       throw config_error{
           source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +
           ") is above group.max.session.timeout.ms (" + std::to_string(cfg.groups.max_session_timeout_ms) + ")"};
+    // A TLS listener takes the broker's ssl.* keys it does not set itself;
+    // files named relative to the config are found beside it.
+    for (auto& l : cfg.listeners) {
+      if (!l.tls_enabled()) continue;
+      auto& t = l.tls;
+      const auto& d = cfg.server.tls;
+      if (!t.keystore) t.keystore = d.keystore;
+      if (!t.key_password) t.key_password = d.key_password;
+      if (!t.truststore) t.truststore = d.truststore;
+      if (!t.client_auth) t.client_auth = d.client_auth;
+      if (!t.protocols) t.protocols = d.protocols;
+      if (!t.cipher_suites) t.cipher_suites = d.cipher_suites;
+      if (!t.principal_rules) t.principal_rules = d.principal_rules;
+      if (!t.keystore)
+        throw config_error{source_ + ": listener " + l.name + " is " + l.security_protocol +
+                           " and needs ssl.keystore.location (a PEM file with its certificate chain and key)"};
+      if (t.client_auth.value_or("none") != "none" && !t.truststore)
+        throw config_error{source_ + ": listener " + l.name + " asks for client certificates (ssl.client.auth: " +
+                           *t.client_auth + ") and needs ssl.truststore.location (the CAs that sign them)"};
+      for (auto* f : {&t.keystore, &t.truststore})
+        if (*f && std::filesystem::path(**f).is_relative()) **f = (base_dir / **f).lexically_normal().string();
+    }
     for (auto& dir : cfg.plugin_search_paths) {
       std::string s = dir.string();
       if (s.rfind("$ORIGIN", 0) == 0) {

@@ -17,14 +17,30 @@
 
 namespace mosaic::config {
 
+// TLS settings under Kafka's names, for a listener (its own keys) or the
+// broker (top-level keys, the listeners' defaults). Unset: the default.
+struct tls_config {
+  std::optional<std::string> keystore;                      // ssl.keystore.location: PEM, certificate chain and key
+  std::optional<std::string> key_password;                  // ssl.key.password: for an encrypted key
+  std::optional<std::string> truststore;                    // ssl.truststore.location: PEM CA certificates
+  std::optional<std::string> client_auth;                   // ssl.client.auth: required, requested or none
+  std::optional<std::vector<std::string>> protocols;        // ssl.enabled.protocols: TLSv1.2, TLSv1.3
+  std::optional<std::string> cipher_suites;                 // ssl.cipher.suites: TLS 1.2 ciphers, OpenSSL's names
+  std::optional<std::vector<std::string>> principal_rules;  // ssl.principal.mapping.rules
+};
+
 struct listener_config {
   std::string name;
   std::string host;
   uint16_t port = 0;
   std::string adapter;
-  std::string security_protocol = "PLAINTEXT";  // PLAINTEXT or SASL_PLAINTEXT
+  std::string security_protocol = "PLAINTEXT";  // PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL
   // The SASL mechanisms offered (empty: sasl.enabled.mechanisms).
   std::vector<std::string> sasl_mechanisms;
+  // For SSL and SASL_SSL: its own TLS keys over the broker's (merged when
+  // the config is read: a TLS listener's keystore is always set).
+  tls_config tls;
+  bool tls_enabled() const { return security_protocol == "SSL" || security_protocol == "SASL_SSL"; }
 };
 
 // One entry of `plugins.load`: a plugin id to instantiate, optionally the
@@ -90,6 +106,7 @@ struct server_settings {
   int64_t connections_max_reauth_ms = 0;             // connections.max.reauth.ms (0: sessions never expire)
   int64_t failed_authentication_delay_ms = 100;      // connection.failed.authentication.delay.ms
   int64_t sasl_server_max_receive_size = 524288;     // sasl.server.max.receive.size
+  tls_config tls;                                    // the TLS listeners' defaults
   std::string authorizer = "none";                   // authorizer: none or acl
   std::vector<std::string> super_users;              // super.users: principals allowed everything
   bool allow_everyone_if_no_acl = false;             // allow.everyone.if.no.acl.found

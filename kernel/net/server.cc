@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <deque>
@@ -20,8 +21,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <csignal>
@@ -38,8 +43,141 @@ namespace {
 
 struct counters {
   std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0}, write_failed{0},
-      handler_failed{0};
+      handler_failed{0}, tls_failed{0}, tls_reloads{0};
 };
+
+using tls_stream = asio::ssl::stream<tcp::socket&>;
+// A handshake not done in this time closes its connection.
+constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
+
+// OpenSSL's last error, in words.
+std::string openssl_error(const std::string& fallback) {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return fallback;
+  char text[256];
+  ERR_error_string_n(e, text, sizeof text);
+  return text;
+}
+
+// A TLS server context from a listener's settings and files.
+result<std::shared_ptr<asio::ssl::context>> load_tls(const tls_settings& t) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  const bool v12 = std::find(t.protocols.begin(), t.protocols.end(), "TLSv1.2") != t.protocols.end();
+  const bool v13 = std::find(t.protocols.begin(), t.protocols.end(), "TLSv1.3") != t.protocols.end();
+  SSL_CTX_set_min_proto_version(c, v12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(c, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (!t.key_password.empty())
+    ctx->set_password_callback([pw = t.key_password](size_t, asio::ssl::context::password_purpose) { return pw; });
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(t.keystore, ec);
+  if (ec)
+    return status(errc::config, "ssl.keystore.location " + t.keystore + ": no certificate chain (" +
+                                    openssl_error(ec.message()) + ")");
+  ctx->use_private_key_file(t.keystore, asio::ssl::context::pem, ec);
+  if (ec)
+    return status(errc::config, "ssl.keystore.location " + t.keystore + ": no usable private key (" +
+                                    openssl_error(ec.message()) + ")");
+  if (SSL_CTX_check_private_key(c) != 1)
+    return status(errc::config, "ssl.keystore.location " + t.keystore + ": the key does not match the certificate");
+  if (!t.ciphers.empty() && SSL_CTX_set_cipher_list(c, t.ciphers.c_str()) != 1)
+    return status(errc::config, "ssl.cipher.suites '" + t.ciphers + "': no cipher OpenSSL knows");
+  if (!t.truststore.empty()) {
+    ctx->load_verify_file(t.truststore, ec);
+    if (ec) return status(errc::config, "ssl.truststore.location " + t.truststore + ": " + openssl_error(ec.message()));
+    // Tells clients which CAs their certificate must chain to.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.truststore.c_str()))
+      SSL_CTX_set_client_CA_list(c, names);
+  }
+  if (t.client_auth == "required")
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  else if (t.client_auth == "requested")
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+  else
+    ctx->set_verify_mode(asio::ssl::verify_none);
+  ERR_clear_error();
+  return ctx;
+}
+
+// A file's identity for reloads: its modification time and size.
+std::pair<int64_t, int64_t> stamp(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {0, 0};
+  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st.st_size};
+}
+
+// A TLS listener's context, swapped when its files change.
+class tls_listener {
+ public:
+  tls_listener(tls_settings s, std::shared_ptr<asio::ssl::context> ctx, std::string name)
+      : settings_(std::move(s)), ctx_(std::move(ctx)), name_(std::move(name)), stamps_(stamps()) {}
+  const tls_settings& settings() const { return settings_; }
+
+  // The context for a new connection, reloading first when the files
+  // changed (looked at no more than once a second).
+  std::shared_ptr<asio::ssl::context> current(counters& stats) {
+    std::lock_guard g(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checked_ >= std::chrono::seconds(1)) {
+      checked_ = now;
+      if (auto s = stamps(); s != stamps_) {
+        stamps_ = s;
+        (void)reload_locked(stats);
+      }
+    }
+    return ctx_;
+  }
+  status reload(counters& stats) {
+    std::lock_guard g(mu_);
+    stamps_ = stamps();
+    return reload_locked(stats);
+  }
+
+ private:
+  std::array<std::pair<int64_t, int64_t>, 2> stamps() const {
+    return {stamp(settings_.keystore), stamp(settings_.truststore)};
+  }
+  status reload_locked(counters& stats) {
+    auto fresh = load_tls(settings_);
+    if (!fresh) {
+      log::error("listener {}: the TLS files changed but do not load, the old ones stay: {}", name_,
+                 fresh.error().message());
+      return status(fresh.error().code(), "listener " + name_ + ": " + fresh.error().message());
+    }
+    ctx_ = std::move(*fresh);
+    stats.tls_reloads.fetch_add(1);
+    log::info("listener {}: certificate reloaded from {}", name_, settings_.keystore);
+    return {};
+  }
+
+  tls_settings settings_;
+  std::mutex mu_;
+  std::shared_ptr<asio::ssl::context> ctx_;
+  std::string name_;
+  std::array<std::pair<int64_t, int64_t>, 2> stamps_;
+  std::chrono::steady_clock::time_point checked_{};
+};
+
+// The subject of the peer's certificate in RFC 2253 form ("" for none).
+std::string peer_subject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string out;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      const long n = BIO_get_mem_data(bio, &data);
+      if (n > 0) out.assign(data, static_cast<size_t>(n));
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return out;
+}
 
 // A peer that hangs up while its response is going out must cost that one
 // connection. Asio sends with MSG_NOSIGNAL, but sendfile(2) has no such
@@ -101,14 +239,27 @@ thread_local connection* in_frame_of = nullptr;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(tcp::socket sock, const server_options& opts, counters& stats, request_budget& budget)
+  connection(tcp::socket sock, const server_options& opts, counters& stats, request_budget& budget,
+             std::shared_ptr<asio::ssl::context> tls = nullptr)
       : sock_(std::move(sock)),
         opts_(opts),
         stats_(stats),
         budget_(budget),
         resume_(sock_.get_executor()),
-        idle_(sock_.get_executor()) {
+        idle_(sock_.get_executor()),
+        tls_ctx_(std::move(tls)) {
     resume_.expires_at(std::chrono::steady_clock::time_point::max());
+    if (tls_ctx_) tls_ = std::make_unique<tls_stream>(sock_, *tls_ctx_);
+  }
+
+  // On a TLS listener: the handshake first (in tls_handshake_timeout),
+  // then the session `open` makes from the client certificate's subject
+  // ("" for none); a null session refuses the connection.
+  using session_for = std::function<std::unique_ptr<adapter::session>(const std::string& subject)>;
+  void start_tls(session_for open) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        sock_.get_executor(), [self, open = std::move(open)]() { return self->handshake(open); }, asio::detached);
   }
 
   void start(std::unique_ptr<adapter::session> s) {
@@ -204,6 +355,48 @@ class connection : public std::enable_shared_from_this<connection> {
     return pending_.size() >= opts_.max_inflight_per_connection || queued_bytes_ > opts_.max_queued_response_bytes;
   }
 
+  asio::awaitable<void> handshake(session_for open) {
+    idle_.expires_after(tls_handshake_timeout);
+    idle_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && !self->session_) {
+        self->stats_.tls_failed.fetch_add(1);
+        log::info("closing a connection whose TLS handshake did not finish in {} s",
+                  std::chrono::duration_cast<std::chrono::seconds>(tls_handshake_timeout).count());
+        self->shut();
+      }
+    });
+    boost::system::error_code ec;
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    if (ec) {
+      stats_.tls_failed.fetch_add(1);
+      log::info("a TLS handshake failed: {}", openssl_error(ec.message()));
+      co_return shut();
+    }
+    auto s = open(peer_subject(tls_->native_handle()));
+    idle_.cancel();
+    if (!s) {
+      stats_.tls_failed.fetch_add(1);
+      co_return shut();
+    }
+    start(std::move(s));
+  }
+
+  // Reads exactly `b`'s bytes, through TLS on a TLS listener.
+  asio::awaitable<void> read_exact(asio::mutable_buffer b) {
+    if (tls_)
+      co_await asio::async_read(*tls_, b, asio::use_awaitable);
+    else
+      co_await asio::async_read(sock_, b, asio::use_awaitable);
+  }
+  template <class Buffers>
+  asio::awaitable<void> write_all(const Buffers& b) {
+    if (tls_)
+      co_await asio::async_write(*tls_, b, asio::use_awaitable);
+    else
+      co_await asio::async_write(sock_, b, asio::use_awaitable);
+  }
+
   asio::awaitable<void> read_loop() {
     try {
       for (;;) {
@@ -214,7 +407,7 @@ class connection : public std::enable_shared_from_this<connection> {
         }
         if (closed_) co_return;
         uint8_t size_bytes[4];
-        co_await asio::async_read(sock_, asio::buffer(size_bytes), asio::use_awaitable);
+        co_await read_exact(asio::buffer(size_bytes));
         const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
                                                   (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
         // The session may hold its frames to less (a connection that has
@@ -237,7 +430,7 @@ class connection : public std::enable_shared_from_this<connection> {
         if (closed_) co_return;
         held_bytes_ += static_cast<size_t>(size);
         std::vector<uint8_t> frame(static_cast<size_t>(size));
-        co_await asio::async_read(sock_, asio::buffer(frame), asio::use_awaitable);
+        co_await read_exact(asio::buffer(frame));
         last_activity_ = std::chrono::steady_clock::now();
         const uint64_t seq = next_seq_++;
         slot s;
@@ -292,10 +485,14 @@ class connection : public std::enable_shared_from_this<connection> {
         return;
       }
       std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload.bytes)};
-      asio::async_write(sock_, bufs, [self](const boost::system::error_code& ec, size_t) {
+      auto done = [self](const boost::system::error_code& ec, size_t) {
         if (ec) return self->write_failed(ec.message());
         self->written();
-      });
+      };
+      if (tls_)
+        asio::async_write(*tls_, bufs, done);
+      else
+        asio::async_write(sock_, bufs, done);
       return;
     }
     if (!must_pause()) resume_.cancel();
@@ -341,6 +538,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> write_spliced() {
     auto self = shared_from_this();  // kept alive for the whole write
     const adapter::response& r = pending_.front().payload;
+    if (tls_) co_return co_await write_spliced_tls();
     try {
       cork(true);
       size_t at = r.files.front().at;
@@ -356,6 +554,42 @@ class connection : public std::enable_shared_from_this<connection> {
       if (r.bytes.size() > at)
         co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, r.bytes.size() - at), asio::use_awaitable);
       cork(false);
+    } catch (const std::exception& e) {
+      co_return write_failed(e.what());
+    }
+    if (closed_) co_return;
+    written();
+  }
+
+  // The same through TLS: the file ranges are read and encrypted here
+  // (sendfile cannot encrypt), a chunk at a time.
+  asio::awaitable<void> write_spliced_tls() {
+    const adapter::response& r = pending_.front().payload;
+    try {
+      size_t at = r.files.front().at;
+      co_await write_all(std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)});
+      std::vector<uint8_t> chunk;
+      for (const auto& f : r.files) {
+        if (f.at > at) co_await write_all(asio::buffer(r.bytes.data() + at, f.at - at));
+        at = f.at;
+        uint64_t offset = f.range.offset;
+        uint64_t left = f.range.length;
+        while (left > 0) {
+          chunk.resize(static_cast<size_t>(std::min<uint64_t>(left, 256 * 1024)));
+          const ssize_t n = ::pread(f.range.fd, chunk.data(), chunk.size(), static_cast<off_t>(offset));
+          if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            log::warn("reading {} bytes for a TLS response stopped with {} left: {}", f.range.length, left,
+                      n == 0 ? "end of file" : std::strerror(errno));
+            shut();
+            co_return;
+          }
+          co_await write_all(asio::buffer(chunk.data(), static_cast<size_t>(n)));
+          offset += static_cast<uint64_t>(n);
+          left -= static_cast<uint64_t>(n);
+        }
+      }
+      if (r.bytes.size() > at) co_await write_all(asio::buffer(r.bytes.data() + at, r.bytes.size() - at));
     } catch (const std::exception& e) {
       co_return write_failed(e.what());
     }
@@ -412,6 +646,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closed_ = false;
   std::array<uint8_t, 4> prefix_{};
   std::chrono::steady_clock::time_point last_activity_;
+  std::shared_ptr<asio::ssl::context> tls_ctx_;  // kept while the stream uses it
+  std::unique_ptr<tls_stream> tls_;              // on a TLS listener
 };
 
 bool request_budget::take_or_wait(size_t n, const std::shared_ptr<connection>& waiter) {
@@ -455,6 +691,7 @@ struct server::impl {
   struct bound {
     listener_spec spec;
     std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<tls_listener> tls;  // on an SSL or SASL_SSL listener
   };
   std::vector<bound> listeners;
   std::vector<std::thread> threads;
@@ -486,13 +723,31 @@ struct server::impl {
       auto local = b.acceptor->local_endpoint(ec);
       p.local_host = b.spec.host;
       p.local_port = ec ? b.spec.port : local.port();
-      auto c = std::make_shared<connection>(std::move(sock), opts, stats, *budget);
+      auto c =
+          std::make_shared<connection>(std::move(sock), opts, stats, *budget, b.tls ? b.tls->current(stats) : nullptr);
       {
         std::lock_guard lock(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
         conns.push_back(c);
       }
-      c->start(b.spec.adapter->open_session(p));
+      if (!b.tls) {
+        c->start(b.spec.adapter->open_session(p));
+        continue;
+      }
+      p.tls = true;
+      c->start_tls([p, adapter = b.spec.adapter, map = b.tls->settings().principal_of](
+                       const std::string& subject) mutable -> std::unique_ptr<adapter::session> {
+        if (!subject.empty()) {
+          auto name = map ? map(subject) : std::optional<std::string>(subject);
+          if (!name) {
+            log::info("listener {}: refusing {}: no ssl.principal.mapping.rules rule matches certificate subject {}",
+                      p.listener, p.address, subject);
+            return nullptr;
+          }
+          p.tls_principal = *name;
+        }
+        return adapter->open_session(p);
+      });
     }
   }
 };
@@ -522,7 +777,13 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
     if (ec)
       return status(errc::io, "listener " + spec.name + " on " + spec.host + ":" + std::to_string(spec.port) + ": " +
                                   ec.message());
-    i->listeners.push_back({std::move(spec), std::move(acceptor)});
+    std::unique_ptr<tls_listener> tls;
+    if (spec.tls) {
+      auto ctx = load_tls(*spec.tls);
+      if (!ctx) return status(ctx.error().code(), "listener " + spec.name + ": " + ctx.error().message());
+      tls = std::make_unique<tls_listener>(*spec.tls, std::move(*ctx), spec.name);
+    }
+    i->listeners.push_back({std::move(spec), std::move(acceptor), std::move(tls)});
   }
   if (i->iocs.empty()) i->iocs.push_back(std::make_unique<asio::io_context>(1));
   for (auto& b : i->listeners) asio::co_spawn(*i->iocs[0], i->accept_loop(b), asio::detached);
@@ -544,9 +805,18 @@ uint16_t server::bound_port(const std::string& listener) const {
 }
 
 server_stats server::stats() const {
-  return {impl_->stats.accepted.load(),       impl_->stats.refused.load(), impl_->stats.oversized.load(),
-          impl_->stats.idle_closed.load(),    impl_->stats.open.load(),    impl_->stats.write_failed.load(),
-          impl_->stats.handler_failed.load(), impl_->budget->used(),       impl_->budget->waits()};
+  return {impl_->stats.accepted.load(),       impl_->stats.refused.load(),    impl_->stats.oversized.load(),
+          impl_->stats.idle_closed.load(),    impl_->stats.open.load(),       impl_->stats.write_failed.load(),
+          impl_->stats.handler_failed.load(), impl_->budget->used(),          impl_->budget->waits(),
+          impl_->stats.tls_failed.load(),     impl_->stats.tls_reloads.load()};
+}
+
+status server::reload_tls() {
+  status first;
+  for (auto& b : impl_->listeners)
+    if (b.tls)
+      if (auto s = b.tls->reload(impl_->stats); !s.ok() && first.ok()) first = s;
+  return first;
 }
 
 void server::stop() {

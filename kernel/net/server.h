@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,11 +22,27 @@
 
 namespace mosaic::net {
 
+// TLS on a listener (SSL, SASL_SSL), over OpenSSL: the certificate and key
+// from PEM files, which are read again when they change (checked at most
+// once a second, as connections arrive) and on reload_tls().
+struct tls_settings {
+  std::string keystore;              // PEM: the certificate chain and the private key
+  std::string key_password;          // of an encrypted key ("" for none)
+  std::string truststore;            // PEM: the CAs client certificates chain to ("" for none)
+  std::string client_auth = "none";  // required, requested or none
+  std::vector<std::string> protocols = {"TLSv1.2", "TLSv1.3"};
+  std::string ciphers;  // TLS 1.2 cipher list ("" for OpenSSL's default)
+  // A client certificate's subject (RFC 2253) as a principal's name, or
+  // nothing to refuse the connection. Unset: the subject itself.
+  std::function<std::optional<std::string>(const std::string& subject)> principal_of;
+};
+
 struct listener_spec {
   std::string name;
   std::string host;
   uint16_t port = 0;  // 0: any free port (see bound_port)
   std::shared_ptr<adapter::protocol_adapter> adapter;
+  std::optional<tls_settings> tls;  // none: plaintext
 };
 
 struct server_options {
@@ -51,6 +69,8 @@ struct server_stats {
   uint64_t handler_failed = 0;        // exceptions caught at a network thread's top (a bug, logged)
   uint64_t queued_request_bytes = 0;  // request bytes read and not yet answered, now
   uint64_t request_waits = 0;         // times a connection waited for queued.max.request.bytes
+  uint64_t tls_failed = 0;            // TLS handshakes that failed or timed out, and certificates refused
+  uint64_t tls_reloads = 0;           // certificate reloads that took effect
 };
 
 class server {
@@ -63,6 +83,10 @@ class server {
   // The port a listener got (useful with port 0).
   uint16_t bound_port(const std::string& listener) const;
   server_stats stats() const;
+  // Reads every TLS listener's files again now (SIGHUP). A listener whose
+  // new files do not load keeps serving with its old ones (the error says
+  // which); connections already open keep their session.
+  status reload_tls();
   // Stops accepting, closes every connection, joins the network threads.
   void stop();
 

@@ -1,5 +1,7 @@
 #include "tools/cli/client.h"
 
+#include "plugins/protocol_kafka/protocol/blocking_tls.h"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -93,9 +95,22 @@ void load_command_config(const std::string& path) {
     const std::string key = trim(line.substr(0, eq));
     const std::string value = trim(line.substr(eq + 1));
     if (key == "security.protocol") {
-      if (value != "PLAINTEXT" && value != "SASL_PLAINTEXT")
-        usage_error(path + ":" + std::to_string(n) + ": security.protocol must be PLAINTEXT or SASL_PLAINTEXT");
+      if (value != "PLAINTEXT" && value != "SASL_PLAINTEXT" && value != "SSL" && value != "SASL_SSL")
+        usage_error(path + ":" + std::to_string(n) +
+                    ": security.protocol must be PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL");
       s.protocol = value;
+    } else if (key == "ssl.truststore.location" || key == "ssl.ca.location") {
+      s.ca_file = value;
+    } else if (key == "ssl.keystore.location" || key == "ssl.certificate.location") {
+      s.cert_file = value;
+    } else if (key == "ssl.key.location") {
+      s.key_file = value;
+    } else if (key == "ssl.key.password") {
+      s.key_password = value;
+    } else if (key == "ssl.endpoint.identification.algorithm") {
+      if (value != "https" && !value.empty())
+        usage_error(path + ":" + std::to_string(n) + ": ssl.endpoint.identification.algorithm is https or empty");
+      s.check_host = value == "https";
     } else if (key == "sasl.mechanism" || key == "sasl.mechanisms") {
       if (value != "PLAIN" && value != "SCRAM-SHA-256" && value != "SCRAM-SHA-512")
         usage_error(path + ":" + std::to_string(n) + ": sasl.mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
@@ -106,11 +121,23 @@ void load_command_config(const std::string& path) {
       s.password = value;
     } else {
       usage_error(path + ":" + std::to_string(n) + ": unknown key '" + key +
-                  "' (security.protocol, sasl.mechanism, sasl.username, sasl.password)");
+                  "' (security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.truststore.location, "
+                  "ssl.keystore.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm)");
     }
   }
   if (s.sasl() && (s.username.empty() || s.password.empty()))
     usage_error(path + ": SASL needs sasl.username and sasl.password");
+}
+
+void connection::start_tls(const std::string& host) {
+  const client_security& s = security_settings();
+  kafka::tls_client_options o;
+  o.ca_file = s.ca_file;
+  o.cert_file = s.cert_file;
+  o.key_file = s.key_file;
+  o.key_password = s.key_password;
+  if (s.check_host) o.server_name = host;
+  if (!kafka::start_tls(client_, o)) throw cli_error{3, client_.error()};
 }
 
 void connection::authenticate() {

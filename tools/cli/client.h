@@ -44,7 +44,12 @@ struct client_security {
   std::string mechanism = "PLAIN";
   std::string username;
   std::string password;
-  bool sasl() const { return protocol == "SASL_PLAINTEXT"; }
+  // TLS (SSL, SASL_SSL): the CAs, the client's certificate and key, and
+  // whether the broker's name is checked (ssl.endpoint.identification.algorithm).
+  std::string ca_file, cert_file, key_file, key_password;
+  bool check_host = true;
+  bool sasl() const { return protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL"; }
+  bool tls() const { return protocol == "SSL" || protocol == "SASL_SSL"; }
 };
 client_security& security_settings();
 // Reads a properties file into security_settings(); a bad line is a usage error.
@@ -59,6 +64,7 @@ class connection {
     if (!client_.connected())
       throw cli_error{3, "cannot connect to " + bootstrap + ": " + client_.error() +
                              " (is mosaicd running there? --bootstrap or MOSAIC_BOOTSTRAP names another broker)"};
+    if (security_settings().tls()) start_tls(host_of(bootstrap));
     if (security_settings().sasl()) authenticate();
   }
 
@@ -89,6 +95,7 @@ class connection {
 
  private:
   void authenticate();
+  void start_tls(const std::string& host);
   static std::string host_of(const std::string& bootstrap) {
     const auto colon = bootstrap.rfind(':');
     if (colon == std::string::npos) usage_error("--bootstrap wants HOST:PORT, got '" + bootstrap + "'");

@@ -66,9 +66,11 @@ const char* const help_main =
     "    RESOURCE: --topic NAME | --group NAME | --cluster | --transactional-id NAME [--prefixed]\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
-    "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a SASL listener:\n"
-    "  security.protocol=SASL_PLAINTEXT, sasl.mechanism=PLAIN|SCRAM-SHA-256|SCRAM-SHA-512,\n"
-    "  sasl.username=..., sasl.password=...\n"
+    "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a secured listener:\n"
+    "  security.protocol=SASL_PLAINTEXT|SSL|SASL_SSL, sasl.mechanism=PLAIN|SCRAM-SHA-256|SCRAM-SHA-512,\n"
+    "  sasl.username=..., sasl.password=..., ssl.truststore.location=CA.pem (ssl.ca.location),\n"
+    "  ssl.keystore.location=CERT-AND-KEY.pem (or ssl.certificate.location and ssl.key.location),\n"
+    "  ssl.key.password=..., ssl.endpoint.identification.algorithm= (empty: skip the host name check)\n"
     "`mosaic COMMAND --help` describes a command. Exit codes: 0 done, 1 the broker refused,\n"
     "2 a bad command line, 3 no broker to talk to.\n";
 

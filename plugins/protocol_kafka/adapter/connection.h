@@ -83,7 +83,11 @@ const std::vector<api_handler>& api_handlers();
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(std::shared_ptr<shared_state> state, adapter::peer peer)
-      : state_(std::move(state)), peer_(std::move(peer)), host_(address_of(peer_)) {}
+      : state_(std::move(state)), peer_(std::move(peer)), host_(address_of(peer_)) {
+    // On an SSL listener the client's certificate names the principal (a
+    // SASL_SSL listener's SASL authentication names it again).
+    if (!peer_.tls_principal.empty()) principal_.name = peer_.tls_principal;
+  }
 
   // Reads one request frame and answers it through its row of the table.
   void on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adapter::responder>& reply);

@@ -220,7 +220,7 @@ void connection::fetch(const request_context& rc, const msg::fetch_request& req)
     return rc.send(head);
   }
   adapter::fetch_request fr;
-  fr.zero_copy = true;  // plaintext: records go out with sendfile
+  fr.zero_copy = true;  // records go out with sendfile (read and encrypted on a TLS listener)
   fr.max_wait_ms = req.max_wait_ms;
   fr.min_bytes = req.min_bytes;
   fr.max_bytes = req.max_bytes;

@@ -4,6 +4,9 @@
 // both this (each encodes its requests with the generated message code).
 // Not for the broker's own paths, which are asynchronous.
 //
+// TLS: `blocking_tls.h` puts OpenSSL under a connected client
+// (start_tls); this header does not need it.
+//
 // Threading: one thread at a time.
 #pragma once
 
@@ -15,6 +18,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,12 +50,27 @@ class blocking_client {
     ::freeaddrinfo(res);
   }
   ~blocking_client() {
+    transport_.reset();
     if (fd_ >= 0) ::close(fd_);
   }
   blocking_client(const blocking_client&) = delete;
   blocking_client& operator=(const blocking_client&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // What carries the bytes once the connection is encrypted: send and
+  // receive as ::send and ::recv do (a count, or <= 0 when it broke), and
+  // whether bytes already decrypted wait to be read.
+  class transport {
+   public:
+    virtual ~transport() = default;
+    virtual ssize_t send(const uint8_t* p, size_t n) = 0;
+    virtual ssize_t recv(uint8_t* p, size_t n) = 0;
+    virtual bool pending() const = 0;
+  };
+  void use_transport(std::unique_ptr<transport> t) { transport_ = std::move(t); }
+  // Records why something failed (for code that drives the socket itself).
+  void set_error(std::string why) { error_ = std::move(why); }
   // Why the last thing that failed did.
   const std::string& error() const { return error_; }
 
@@ -59,7 +78,8 @@ class blocking_client {
   // connection broke.
   bool send_raw(std::span<const uint8_t> b) {
     for (size_t at = 0; at < b.size();) {
-      const ssize_t n = ::send(fd_, b.data() + at, b.size() - at, MSG_NOSIGNAL);
+      const ssize_t n = transport_ ? transport_->send(b.data() + at, b.size() - at)
+                                   : ::send(fd_, b.data() + at, b.size() - at, MSG_NOSIGNAL);
       if (n <= 0) {
         error_ = "the connection closed";
         return false;
@@ -100,11 +120,11 @@ class blocking_client {
   bool read_exact(uint8_t* p, size_t n, int timeout_ms) {
     while (n > 0) {
       pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, timeout_ms) <= 0) {
+      if (!(transport_ && transport_->pending()) && ::poll(&pf, 1, timeout_ms) <= 0) {
         error_ = "no answer in " + std::to_string(timeout_ms / 1000) + " s";
         return false;
       }
-      const ssize_t r = ::recv(fd_, p, n, 0);
+      const ssize_t r = transport_ ? transport_->recv(p, n) : ::recv(fd_, p, n, 0);
       if (r <= 0) {
         error_ = "the connection closed";
         return false;
@@ -117,6 +137,7 @@ class blocking_client {
 
   int fd_ = -1;
   std::string error_;
+  std::unique_ptr<transport> transport_;  // reset before the socket closes
 };
 
 }  // namespace mosaic::kafka

@@ -87,6 +87,41 @@ TEST(broker_config, reads_listener_security) {
   EXPECT_EQ(r->server.sasl_server_max_receive_size, 4096);
 }
 
+TEST(broker_config, reads_tls_and_authorizer_keys_and_a_listener_takes_the_brokers_tls_defaults) {
+  auto r = parse(
+      "ssl.keystore.location: /etc/k.pem\nssl.truststore.location: ca.pem\nssl.client.auth: requested\n"
+      "ssl.enabled.protocols: [TLSv1.3]\nssl.cipher.suites: HIGH\nssl.principal.mapping.rules: [DEFAULT]\n"
+      "authorizer: acl\nsuper.users: 'User:a;User:b'\nallow.everyone.if.no.acl.found: true\n"
+      "listeners:\n  - {name: S, host: 127.0.0.1, port: 1, adapter: kafka, security.protocol: SSL,"
+      " ssl.client.auth: required, ssl.key.password: pw}\n"
+      "  - {name: P, host: 127.0.0.1, port: 2, adapter: kafka}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const auto& t = r->listeners[0].tls;
+  EXPECT_TRUE(r->listeners[0].tls_enabled());
+  EXPECT_EQ(t.keystore, "/etc/k.pem");
+  EXPECT_EQ(t.truststore, "/etc/mosaic/ca.pem");  // beside the config
+  EXPECT_EQ(t.client_auth, "required");           // its own
+  EXPECT_EQ(t.key_password, "pw");
+  EXPECT_EQ(t.protocols, (std::vector<std::string>{"TLSv1.3"}));
+  EXPECT_EQ(t.cipher_suites, "HIGH");
+  EXPECT_FALSE(r->listeners[1].tls_enabled());
+  EXPECT_EQ(r->server.authorizer, "acl");
+  EXPECT_EQ(r->server.super_users, (std::vector<std::string>{"User:a", "User:b"}));
+  EXPECT_TRUE(r->server.allow_everyone_if_no_acl);
+  EXPECT_NE(error_of("super.users: [alice]").find("not a principal of the form Type:name"), std::string::npos);
+  EXPECT_NE(error_of("authorizer: opa").find("must be none or acl"), std::string::npos);
+}
+
+TEST(broker_config, the_secure_single_node_config_in_the_repo_is_valid) {
+  auto r = load_broker_config(MOSAIC_SOURCE_DIR "/configs/secure-single-node.yaml", {}, "/bin");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->listeners.size(), 3u);
+  EXPECT_EQ(r->listeners[1].security_protocol, "SASL_SSL");
+  EXPECT_EQ(r->listeners[2].tls.client_auth, "required");
+  EXPECT_EQ(*r->listeners[2].tls.keystore, MOSAIC_SOURCE_DIR "/configs/certs/broker.pem");
+  EXPECT_EQ(r->server.authorizer, "acl");
+}
+
 TEST(broker_config, reads_log_defaults_under_kafka_names) {
   auto r = parse(
       "log.segment.bytes: 1048576\nlog.retention.ms: -1\nlog.flush.interval.messages: 1\n"
@@ -126,11 +161,13 @@ TEST(broker_config, refuses_bad_values) {
   EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, tls: yes}]").find("unknown listener key"),
             std::string::npos);
   EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, security.protocol: SSL}]")
-                .find("SSL needs TLS, which this version of Mosaic does not serve yet"),
+                .find("listener A is SSL and needs ssl.keystore.location"),
             std::string::npos);
   EXPECT_NE(error_of("listeners: [{name: A, host: h, port: 1, adapter: k, security.protocol: KERBEROS}]")
-                .find("must be PLAINTEXT or SASL_PLAINTEXT, got 'KERBEROS'"),
+                .find("must be PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL, got 'KERBEROS'"),
             std::string::npos);
+  EXPECT_NE(error_of("ssl.keystore.password: x").find("unknown key"), std::string::npos);
+  EXPECT_NE(error_of("ssl.enabled.protocols: [SSLv3]").find("'SSLv3' is not TLSv1.2 or TLSv1.3"), std::string::npos);
   EXPECT_NE(error_of("connection.failed.authentication.delay.ms: -1").find("must be between 0 and 60000"),
             std::string::npos);
   EXPECT_NE(error_of("plugins: {load: [a.b, a.b]}").find("listed twice"), std::string::npos);

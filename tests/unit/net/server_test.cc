@@ -89,7 +89,7 @@ struct fixture {
   std::unique_ptr<server> srv;
   uint16_t port = 0;
   explicit fixture(server_options o = {}) {
-    auto s = server::start({{"TEST", "127.0.0.1", 0, adapter}}, o);
+    auto s = server::start({{"TEST", "127.0.0.1", 0, adapter, std::nullopt}}, o);
     EXPECT_TRUE(s.ok()) << s.error().message();
     srv = std::move(*s);
     port = srv->bound_port("TEST");
@@ -288,7 +288,7 @@ TEST(net_server, a_session_may_bound_its_own_frames) {
     };
     std::unique_ptr<adapter::session> open_session(const adapter::peer&) override { return std::make_unique<sess>(); }
   };
-  auto s = server::start({{"SMALL", "127.0.0.1", 0, std::make_shared<small_adapter>()}}, {});
+  auto s = server::start({{"SMALL", "127.0.0.1", 0, std::make_shared<small_adapter>(), std::nullopt}}, {});
   ASSERT_TRUE(s.ok());
   client fits((*s)->bound_port("SMALL"));
   fits.send(std::string(16, 'x'));
@@ -329,10 +329,10 @@ TEST(net_server, stops_reading_while_too_many_requests_are_in_flight) {
 
 TEST(net_server, refuses_a_listener_it_cannot_bind) {
   fixture f;
-  auto clash = server::start({{"AGAIN", "127.0.0.1", f.port, f.adapter}}, {});
+  auto clash = server::start({{"AGAIN", "127.0.0.1", f.port, f.adapter, std::nullopt}}, {});
   ASSERT_FALSE(clash.ok());
   EXPECT_NE(clash.error().message().find("listener AGAIN on 127.0.0.1:"), std::string::npos) << clash.error().message();
-  auto bad = server::start({{"BAD", "not-an-address", 0, f.adapter}}, {});
+  auto bad = server::start({{"BAD", "not-an-address", 0, f.adapter, std::nullopt}}, {});
   ASSERT_FALSE(bad.ok());
 }
 

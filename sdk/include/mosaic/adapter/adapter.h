@@ -28,6 +28,8 @@ struct peer {
   std::string listener;    // the listener's name
   std::string local_host;  // the listener's address and port, as bound
   uint16_t local_port = 0;
+  bool tls = false;           // the connection is encrypted (an SSL or SASL_SSL listener)
+  std::string tls_principal;  // from the client's certificate, mapped ("" without one)
 };
 
 // A byte range of an open file. `owner` keeps the file open until the

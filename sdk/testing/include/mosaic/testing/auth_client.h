@@ -69,6 +69,7 @@ class auth_client {
     mosaic_status_t status = MOSAIC_OK;
     int32_t state = -1;
     std::string response, principal, reason;
+    int64_t lifetime_ms = 0;  // on success: the session's lifetime the plugin gave (0: none)
   };
   outcome step(const std::string& in) {
     mosaic_buffer_v1 resp = buffer(), principal = buffer();
@@ -78,6 +79,7 @@ class auth_client {
     outcome o;
     o.status = vt_.step(inst_, x_, &s, &err);
     o.state = s.state;
+    o.lifetime_ms = s.session_lifetime_ms;
     o.response.assign(reinterpret_cast<const char*>(resp.data), resp.size);
     o.principal.assign(reinterpret_cast<const char*>(principal.data), principal.size);
     o.reason = message;
