@@ -254,12 +254,12 @@ void connection::create_partitions(const request_context& rc, const msg::create_
 void connection::elect_leaders(const request_context& rc, const msg::elect_leaders_request& req) {
   msg::elect_leaders_response resp;
   const bool unclean = rc.version >= 1 && req.election_type == 1;
-  if (rc.version >= 1 && req.election_type != 0 && req.election_type != 1) {
-    resp.error_code = code(error::invalid_request);
-    return rc.send(resp);
-  }
   if (!may_on_cluster(adapter::acl_operation::alter)) {
     resp.error_code = code(error::cluster_authorization_failed);
+    return rc.send(resp);
+  }
+  if (rc.version >= 1 && req.election_type != 0 && req.election_type != 1) {
+    resp.error_code = code(error::invalid_request);
     return rc.send(resp);
   }
   std::vector<std::pair<std::string, std::vector<int32_t>>> asked;
@@ -405,6 +405,8 @@ void connection::incremental_alter_configs(const request_context& rc,
       changes.push_back({c.name, static_cast<adapter::alter_op>(c.config_operation), c.value});
     }
     auto& out = resp.responses.emplace_back();
+    // Authorization first, as Kafka: a refused resource learns nothing else.
+    if (bad && config_access(res.resource_type, res.resource_name, true) != error::none) bad = false;
     if (bad) {
       out.resource_type = res.resource_type;
       out.resource_name = res.resource_name;

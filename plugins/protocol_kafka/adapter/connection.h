@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -341,6 +342,20 @@ void connection::on_admin_thread(const request_context& rc, reader& r,
       rc.reply->close();
     }
   });
+}
+
+// Answers `Response` with GROUP_AUTHORIZATION_FAILED, and says so, when the
+// connection's principal may not do `op` on the group.
+template <class Response>
+bool refused_group(const connection& c, const request_context& rc, const std::string& group,
+                   adapter::acl_operation op) {
+  if (c.may_on_group(op, group)) return false;
+  Response resp;
+  resp.error_code = code(adapter::error::group_authorization_failed);
+  if constexpr (std::is_same_v<Response, msg::join_group_response>)
+    if (rc.version < 7) resp.protocol_name = "";  // not nullable before v7
+  rc.send(resp);
+  return true;
 }
 
 // Rows that decode the request and answer it on the network thread, or

@@ -387,6 +387,10 @@ void connection::describe_producers(const request_context& rc, const msg::descri
 void connection::init_producer_id(const request_context& rc, const msg::init_producer_id_request& req) {
   msg::init_producer_id_response resp;
   if (req.transactional_id) {
+    if (!may(adapter::acl_operation::write, adapter::acl_resource::transactional_id, *req.transactional_id)) {
+      resp.error_code = code(error::transactional_id_authorization_failed);
+      return rc.send(resp);
+    }
     // Transactions need a transaction coordinator, which this broker does
     // not have yet (FindCoordinator is not advertised either).
     resp.error_code = code(error::coordinator_not_available);

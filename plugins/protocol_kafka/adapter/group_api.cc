@@ -41,19 +41,6 @@ std::vector<std::string> subscription_topics(const bytes_ref& metadata) {
 
 using adapter::acl_operation;
 
-// Answers `Response` with GROUP_AUTHORIZATION_FAILED, and says so, when the
-// principal may not do `op` on the group.
-template <class Response>
-bool refused_group(const connection& c, const request_context& rc, const std::string& group, acl_operation op) {
-  if (c.may_on_group(op, group)) return false;
-  Response resp;
-  resp.error_code = code(error::group_authorization_failed);
-  if constexpr (std::is_same_v<Response, msg::join_group_response>)
-    if (rc.version < 7) resp.protocol_name = "";  // not nullable before v7
-  rc.send(resp);
-  return true;
-}
-
 // ---- FindCoordinator ----
 
 void find_coordinator(const request_context& rc, const msg::find_coordinator_request& req,
@@ -67,6 +54,10 @@ void find_coordinator(const request_context& rc, const msg::find_coordinator_req
     if (key_type == 0 && !conn.may_on_group(acl_operation::describe, key)) {
       out.error_code = code(error::group_authorization_failed);
       out.error_message = "Finding a group's coordinator needs DESCRIBE on the group";
+    } else if (key_type == 2 && !conn.may_on_cluster(acl_operation::cluster_action)) {
+      // Share-group state coordinators are for brokers (Kafka: CLUSTER_ACTION).
+      out.error_code = code(error::cluster_authorization_failed);
+      out.error_message = "Finding a share state coordinator needs CLUSTER_ACTION on the cluster";
     } else if (groups == nullptr) {
       out.error_code = code(error::coordinator_not_available);
       out.error_message = "the group coordinator is not running";

@@ -246,10 +246,16 @@ void connection::alter_scram(const request_context& rc, const msg::alter_user_sc
   for (const auto& d : req.deletions) note(d.name, d.mechanism);
   for (const auto& u : req.upsertions) note(u.name, u.mechanism);
   std::map<std::string, adapter::outcome> failed;
-  if (!may_on_cluster(adapter::acl_operation::alter))
-    for (const auto& user : order)
-      failed[user] = adapter::outcome::fail(error::cluster_authorization_failed,
-                                            "Altering credentials needs ALTER on the cluster");
+  if (!may_on_cluster(adapter::acl_operation::alter)) {
+    // Refused whole, before anything else is looked at.
+    for (const auto& user : order) {
+      auto& r = resp.results.emplace_back();
+      r.user = user;
+      r.error_code = code(error::cluster_authorization_failed);
+      r.error_message = "Altering credentials needs ALTER on the cluster";
+    }
+    return rc.send(resp);
+  }
   for (const auto& [user, mechanisms] : named)
     for (const auto& [m, times] : mechanisms)
       if (times > 1)

@@ -37,15 +37,8 @@ using adapter::acl_operation;
 
 // The share APIs' authorization: READ on the group to be a member, fetch
 // and acknowledge; DESCRIBE to describe it and its offsets; DELETE to
-// delete its offsets; READ on each topic fetched or acknowledged.
-template <class Response>
-bool refused_group(const connection& c, const request_context& rc, const std::string& group, acl_operation op) {
-  if (c.may_on_group(op, group)) return false;
-  Response resp;
-  resp.error_code = code(error::group_authorization_failed);
-  rc.send(resp);
-  return true;
-}
+// delete its offsets; READ on each topic fetched or acknowledged
+// (refused_group: connection.h).
 
 // The partitions of topics (by id) the principal may not read, answered
 // TOPIC_AUTHORIZATION_FAILED beside the share manager's answer.
