@@ -129,6 +129,11 @@ class service final : public adapter::broker {
   std::vector<acl_binding> describe_acls(const acl_filter& filter) const override;
   std::vector<std::pair<adapter::outcome, std::vector<acl_binding>>> delete_acls(
       const std::vector<acl_filter>& filters) override;
+  adapter::outcome describe_client_quotas(const std::vector<quota_match>& components, bool strict,
+                                          std::vector<quota_entry>& out) const override;
+  adapter::outcome alter_client_quota(const quota_entity& entity, const std::vector<quota_change>& changes,
+                                      bool validate_only) override;
+  client_quotas quotas_for(const std::string& user, const std::string& client_id) const override;
   // When the ACLs last changed (the metadata image's version then).
   uint64_t acls_version() const;
 

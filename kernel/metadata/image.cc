@@ -117,6 +117,13 @@ void image::apply(const record& rec) {
           acls_changed_ = version_;
         } else if constexpr (std::is_same_v<T, remove_acl_record>) {
           if (acls_.erase(r.id) > 0) acls_changed_ = version_;
+        } else if constexpr (std::is_same_v<T, client_quota_record>) {
+          if (r.value) {
+            quotas_[r.entity][r.key] = *r.value;
+          } else if (auto q = quotas_.find(r.entity); q != quotas_.end()) {
+            q->second.erase(r.key);
+            if (q->second.empty()) quotas_.erase(q);
+          }
         } else {
           auto n = names_.find(r.topic_id);
           if (n == names_.end()) return;
@@ -213,6 +220,8 @@ std::vector<record> image::to_records() const {
   for (const auto& [user, by_mechanism] : scram_)
     for (const auto& [m, c] : by_mechanism) out.emplace_back(c);
   for (const auto& [id, a] : acls_) out.emplace_back(a);
+  for (const auto& [entity, values] : quotas_)
+    for (const auto& [k, v] : values) out.emplace_back(client_quota_record{entity, k, v});
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);
@@ -233,6 +242,8 @@ void image::encode_records(std::vector<uint8_t>& out) const {
   for (const auto& [user, by_mechanism] : scram_)
     for (const auto& [m, c] : by_mechanism) encode_one(out, record(c));
   for (const auto& [id, a] : acls_) encode_one(out, record(a));
+  for (const auto& [entity, values] : quotas_)
+    for (const auto& [k, v] : values) encode_one(out, record(client_quota_record{entity, k, v}));
   for (const auto& [name, t] : topics_) {
     encode_one(out, topic_record{t.name, t.id});
     for (const auto& p : t.partitions) encode_one(out, p);

@@ -99,6 +99,8 @@ class image {
   // kept it knows whether they changed since).
   const std::map<uuid, acl_record>& acls() const noexcept { return acls_; }
   uint64_t acls_changed() const noexcept { return acls_changed_; }
+  // Client quotas by entity, then key.
+  const std::map<quota_entity, std::map<std::string, double>>& client_quotas() const noexcept { return quotas_; }
 
  private:
   std::string cluster_id_;
@@ -112,6 +114,7 @@ class image {
   std::map<std::string, std::map<int8_t, scram_credential_record>> scram_;
   std::map<uuid, acl_record> acls_;
   uint64_t acls_changed_ = 0;
+  std::map<quota_entity, std::map<std::string, double>> quotas_;
 
   // Versions: the topics by their latest change (one entry each), the
   // removals remembered (at most `removals_kept`), and before which a

@@ -1,5 +1,6 @@
 #include "kernel/metadata/records.h"
 
+#include <bit>
 #include <random>
 
 #include "kernel/base/bytes.h"
@@ -22,6 +23,7 @@ enum : uint8_t {
   remove_scram_credential_type = 11,
   acl_type = 12,
   remove_acl_type = 13,
+  client_quota_type = 14,
 };
 // Versions written now; partition and broker records of version 0 are
 // still read (data dirs from before replication).
@@ -126,6 +128,11 @@ void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
             o.u8(static_cast<uint8_t>(r.operation)), o.u8(static_cast<uint8_t>(r.permission));
           } else if constexpr (std::is_same_v<T, remove_acl_record>) {
             o.u8(remove_acl_type), o.u8(record_version), o.id(r.id);
+          } else if constexpr (std::is_same_v<T, client_quota_record>) {
+            o.u8(client_quota_type), o.u8(record_version), o.i32(static_cast<int32_t>(r.entity.size()));
+            for (const auto& [type, name] : r.entity) o.str(type), o.opt_str(name);
+            o.str(r.key), o.u8(r.value ? 1 : 0);
+            if (r.value) o.i64(std::bit_cast<int64_t>(*r.value));
           } else {
             static_assert(std::is_same_v<T, remove_topic_record>);
             o.u8(remove_topic_type), o.u8(record_version), o.id(r.topic_id);
@@ -217,6 +224,19 @@ status decode_each(std::span<const uint8_t> bytes, const std::function<void(reco
           break;
         }
         case remove_acl_type: fn(remove_acl_record{i.id()}); break;
+        case client_quota_type: {
+          client_quota_record q;
+          const int32_t n = i.i32();
+          if (n < 0 || n > 8) throw truncated_input{};
+          for (int32_t k = 0; k < n; ++k) {
+            std::string entity_type = i.str();
+            q.entity.emplace_back(std::move(entity_type), i.opt_str());
+          }
+          q.key = i.str();
+          if (i.u8() != 0) q.value = std::bit_cast<double>(i.i64());
+          fn(std::move(q));
+          break;
+        }
         case broker_type: {
           broker_record b;
           b.id = i.i32();

@@ -146,9 +146,21 @@ struct remove_acl_record {
   uuid id{};
 };
 
+// A client quota (KRaft's ClientQuotaRecord): for an entity (by type,
+// "user" and/or "client-id", each named, or null for the type's default),
+// a key (producer_byte_rate, consumer_byte_rate, request_percentage) set
+// to a value, or removed (no value).
+using quota_entity = std::vector<std::pair<std::string, std::optional<std::string>>>;
+struct client_quota_record {
+  quota_entity entity;  // sorted by type
+  std::string key;
+  std::optional<double> value;
+};
+
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
                             producer_ids_record, broker_record, partition_change_record, broker_fence_record,
-                            scram_credential_record, remove_scram_credential_record, acl_record, remove_acl_record>;
+                            scram_credential_record, remove_scram_credential_record, acl_record, remove_acl_record,
+                            client_quota_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

@@ -299,6 +299,8 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   asio::any_io_executor executor() { return sock_.get_executor(); }
+  // Reads no frame before `until` (a throttled client); on this thread.
+  void mute_until(std::chrono::steady_clock::time_point until) { muted_until_ = std::max(muted_until_, until); }
   // The request budget has room again: the reader re-checks (on this thread).
   void wake() { resume_.cancel(); }
   ~connection() {
@@ -335,6 +337,13 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     void respond_then_close(adapter::response payload) override {
       if (!answered_.exchange(true)) post(std::move(payload), false, true);
+    }
+    void throttle(int64_t ms) override {
+      if (ms <= 0) return;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+      auto c = c_;
+      if (in_frame_of == c.get()) return c->mute_until(until);
+      asio::post(c->executor(), [c, until] { c->mute_until(until); });
     }
 
    private:
@@ -431,6 +440,14 @@ class connection : public std::enable_shared_from_this<connection> {
         held_bytes_ += static_cast<size_t>(size);
         std::vector<uint8_t> frame(static_cast<size_t>(size));
         co_await read_exact(asio::buffer(frame));
+        // A throttled client's request waits until its mute ends (KIP-219's
+        // muted channel: it may have been read already when the mute began).
+        while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(muted_until_);
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
         last_activity_ = std::chrono::steady_clock::now();
         const uint64_t seq = next_seq_++;
         slot s;
@@ -646,8 +663,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closed_ = false;
   std::array<uint8_t, 4> prefix_{};
   std::chrono::steady_clock::time_point last_activity_;
-  std::shared_ptr<asio::ssl::context> tls_ctx_;  // kept while the stream uses it
-  std::unique_ptr<tls_stream> tls_;              // on a TLS listener
+  std::chrono::steady_clock::time_point muted_until_{};  // a throttled client's next frame waits until then
+  std::shared_ptr<asio::ssl::context> tls_ctx_;          // kept while the stream uses it
+  std::unique_ptr<tls_stream> tls_;                      // on a TLS listener
 };
 
 bool request_budget::take_or_wait(size_t n, const std::shared_ptr<connection>& waiter) {

@@ -67,6 +67,8 @@ MOSAIC_SAMPLE(share_acknowledge_request)
 MOSAIC_SAMPLE(describe_share_group_offsets_request)
 MOSAIC_SAMPLE(alter_share_group_offsets_request)
 MOSAIC_SAMPLE(delete_share_group_offsets_request)
+MOSAIC_SAMPLE(describe_client_quotas_request)
+MOSAIC_SAMPLE(alter_client_quotas_request)
 #undef MOSAIC_SAMPLE
 }  // namespace mosaic::kafka::msg
 
@@ -337,7 +339,12 @@ std::map<int16_t, walk> the_walk() {
         for (const auto& c : r.coordinators) o.push_back(c.error_code);
       },
       [](msg::find_coordinator_request& r) { r.key_type = 0; });  // groups (types 1 and 2 below)
-  w[60].also_allowed.insert(35);                                  // a controller endpoint type, which is not served
+  w[48] = {1, ask<msg::describe_client_quotas_request, msg::describe_client_quotas_response>(
+                  48, [](const auto& r, codes& o) { o.push_back(r.error_code); })};
+  w[49] = {1, ask<msg::alter_client_quotas_request, msg::alter_client_quotas_response>(49, [](const auto& r, codes& o) {
+             for (const auto& e : r.entries) o.push_back(e.error_code);
+           })};
+  w[60].also_allowed.insert(35);  // a controller endpoint type, which is not served
   return w;
 }
 

@@ -64,6 +64,8 @@ const char* const help_main =
     "  acl add --allow|--deny --principal P [--host H] --operation OP[,OP]... RESOURCE\n"
     "  acl remove RESOURCE [--principal P] [--host H] [--operation OP]... [--allow|--deny]\n"
     "    RESOURCE: --topic NAME | --group NAME | --cluster | --transactional-id NAME [--prefixed]\n"
+    "  quota describe [--user U | --user-default] [--client-id C | --client-id-default]\n"
+    "  quota alter ENTITY [--add producer_byte_rate|consumer_byte_rate=N]... [--delete KEY]...\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
     "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a secured listener:\n"
@@ -176,6 +178,14 @@ const std::map<std::string, const char*> help_commands = {
      "    AlterConfigs or IdempotentWrite. DENY wins over ALLOW. Needs authorizer: acl on the brokers\n"
      "mosaic acl remove RESOURCE [--prefixed] [--principal P] [--host H] [--operation OP]... [--allow|--deny]\n"
      "    deletes the ACLs on the resource that match the options (DeleteAcls) and lists them\n"},
+    {"quota",
+     "mosaic quota describe [--user U | --user-default] [--client-id C | --client-id-default]\n"
+     "    the client quotas (DescribeClientQuotas) of the entities that name these (all without options)\n"
+     "mosaic quota alter (--user U | --user-default) and/or (--client-id C | --client-id-default)\n"
+     "                   [--add KEY=VALUE]... [--delete KEY]...\n"
+     "    sets or removes quotas (AlterClientQuotas): producer_byte_rate and consumer_byte_rate, bytes a\n"
+     "    second. A client over its rate gets throttle_time_ms in its answers and is not read from until\n"
+     "    then; the most specific entity wins (user and client id, user, default user, client id)\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"
@@ -230,13 +240,14 @@ int main(int argc, char** argv) {
       return user_command(bootstrap, all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
     }
     if (command == "topic" || command == "cluster" || command == "groups" || command == "quorum" ||
-        command == "share" || command == "partitions" || command == "acl") {
+        command == "share" || command == "partitions" || command == "acl" || command == "quota") {
       if (all.size() < 2) usage_error(command + " needs a subcommand");
       connection c(bootstrap);
       const std::string verb = all[1];
       args rest(std::vector<std::string>(all.begin() + 2, all.end()));
       if (command == "groups") return groups_command(c, verb, std::move(rest));
       if (command == "acl") return acl_command(c, verb, std::move(rest));
+      if (command == "quota") return quota_command(c, verb, std::move(rest));
       if (command == "share") return share_command(c, verb, std::move(rest));
       if (command == "quorum") return quorum_command(c, verb, rest);
       if (command == "partitions") return partitions_command(c, verb, std::move(rest));

@@ -25,6 +25,7 @@
 #include "mosaic/sdk/task_queue.h"
 #include "plugins/protocol_kafka/adapter/fetch_sessions.h"
 #include "plugins/protocol_kafka/adapter/kafka_adapter.h"
+#include "plugins/protocol_kafka/adapter/quota_meter.h"
 #include "plugins/protocol_kafka/adapter/request_context.h"
 
 namespace mosaic::kafka {
@@ -49,6 +50,13 @@ struct shared_state {
   sdk::delay_queue* delays = nullptr;
   std::atomic<uint64_t> auth_successes{0}, auth_failures{0};
   std::function<void(adapter::log_level, const std::string&)> log_to;
+  quota_meter quotas;  // produce and fetch byte rates per (user, client id)
+  // The throttle a response of `bytes` earns its client (0 without a quota).
+  int64_t throttle_for(const std::string& user, const std::string& client_id, quota_meter::kind k, double bytes) {
+    const auto q = broker->quotas_for(user, client_id);
+    const auto& rate = k == quota_meter::produce ? q.producer_byte_rate : q.consumer_byte_rate;
+    return rate ? quotas.record(user, client_id, k, bytes, *rate) : 0;
+  }
   void log(adapter::log_level level, const std::string& message) const {
     if (log_to) log_to(level, message);
   }
@@ -75,6 +83,7 @@ std::vector<api_handler> data_apis();
 std::vector<api_handler> admin_apis();
 std::vector<api_handler> group_apis();
 std::vector<api_handler> acl_apis();
+std::vector<api_handler> quota_apis();
 std::vector<api_handler> share_apis();
 std::vector<api_handler> sasl_apis();
 const std::vector<api_handler>& api_handlers();
@@ -192,6 +201,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void create_acls(const request_context& rc, const msg::create_acls_request& req);
   void describe_acls(const request_context& rc, const msg::describe_acls_request& req);
   void delete_acls(const request_context& rc, const msg::delete_acls_request& req);
+  void describe_client_quotas(const request_context& rc, const msg::describe_client_quotas_request& req);
+  void alter_client_quotas(const request_context& rc, const msg::alter_client_quotas_request& req);
 
   // ---- Metadata ----
 

@@ -104,9 +104,16 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
   const int16_t acks = req.acks;
   const auto work = plan_produce(rc, req, *st);
   st->remaining = work.size() + 1;
+  double bytes_in = 0;
+  for (const auto& item : work) bytes_in += static_cast<double>(item.records.size);
   auto shared = state_;
-  auto finish = [st, rc, acks, shared] {
+  auto finish = [st, rc, acks, shared, bytes_in] {
     if (rc.version >= 10) endpoints_of(*shared->broker, st->leaders, st->resp.node_endpoints);
+    // A producer over its byte rate: told how long to wait, and not read
+    // from until then (KIP-219).
+    const int64_t throttle = shared->throttle_for(rc.user, rc.client_id, quota_meter::produce, bytes_in);
+    st->resp.throttle_time_ms = static_cast<int32_t>(throttle);
+    rc.reply->throttle(throttle);
     if (acks == 0) {
       // No response; but an error closes the connection, as Kafka does,
       // so the producer learns something went wrong.
@@ -306,6 +313,14 @@ void connection::send_fetched(shared_state& st, const request_context& rc, const
     }
   }
   if (rc.version >= 16) endpoints_of(*st.broker, leaders, resp.node_endpoints);
+  // A consumer over its byte rate: the records still go (they are read
+  // already), with the time to wait, and the connection is not read from
+  // until then (KIP-219).
+  double bytes = 0;
+  for (const auto& r : got) bytes += static_cast<double>(r.size());
+  const int64_t throttle = st.throttle_for(rc.user, rc.client_id, quota_meter::fetch, bytes);
+  resp.throttle_time_ms = static_cast<int32_t>(throttle);
+  rc.reply->throttle(throttle);
   rc.send_spliced(resp, files);
 }
 

@@ -61,6 +61,7 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
     msg::request_header header;
     header.decode(r, rc.flexible ? 2 : 1);
     if (header.client_id) rc.client_id = *header.client_id;
+    rc.user = principal_.name;
     api->answer(*this, rc, r, buf);
   } catch (const decode_error&) {
     reply->close();  // a malformed request: Kafka closes the connection too
@@ -75,7 +76,7 @@ uint64_t connection::hold_heartbeat() {
 const std::vector<api_handler>& api_handlers() {
   static const std::vector<api_handler> all = [] {
     std::vector<api_handler> rows;
-    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis}) {
+    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis, quota_apis}) {
       auto more = family();
       rows.insert(rows.end(), more.begin(), more.end());
     }

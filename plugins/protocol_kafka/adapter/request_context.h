@@ -35,6 +35,7 @@ struct request_context {
   int32_t correlation = 0;
   bool flexible = false;
   std::string client_id;
+  std::string user;  // the connection's principal's name (quotas are per user and client id)
   std::shared_ptr<adapter::responder> reply;
 
   template <class Response>

@@ -72,6 +72,10 @@ class responder {
   // Sends this response, then closes the connection (a refused
   // authentication: the client reads why, then the connection ends).
   virtual void respond_then_close(response r) = 0;
+  // Reads nothing more from the connection for `ms` from now (a client
+  // over its quota: Kafka's KIP-219 mutes its channel for the throttle
+  // time its response carries). Any thread, before or after answering.
+  virtual void throttle(int64_t ms) { (void)ms; }
 };
 
 class session {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -351,6 +352,42 @@ class broker {
   // Per filter: its outcome and the bindings it deleted.
   virtual std::vector<std::pair<outcome, std::vector<acl_binding>>> delete_acls(
       const std::vector<acl_filter>& filters) = 0;
+
+  // Client quotas, kept in the metadata log (Kafka's DescribeClientQuotas
+  // and AlterClientQuotas). An entity names a user and/or a client id; a
+  // null name is that type's default. Keys: producer_byte_rate,
+  // consumer_byte_rate (bytes/s; request_percentage is refused: not
+  // enforced yet).
+  using quota_entity = std::vector<std::pair<std::string, std::optional<std::string>>>;
+  struct quota_entry {
+    quota_entity entity;
+    std::map<std::string, double> values;
+  };
+  // A filter component (Kafka's match types): 0 the exact name, 1 the
+  // default, 2 any entity of the type.
+  struct quota_match {
+    std::string entity_type;
+    int8_t match_type = 0;
+    std::optional<std::string> match;
+  };
+  // The entries that match every component (strict: and name no other
+  // entity type); INVALID_REQUEST for a bad filter.
+  virtual outcome describe_client_quotas(const std::vector<quota_match>& components, bool strict,
+                                         std::vector<quota_entry>& out) const = 0;
+  struct quota_change {
+    std::string key;
+    double value = 0;
+    bool remove = false;
+  };
+  virtual outcome alter_client_quota(const quota_entity& entity, const std::vector<quota_change>& changes,
+                                     bool validate_only) = 0;
+  // The quotas that apply to a user and a client id, each by Kafka's
+  // precedence (user and client id, then user with the default client id,
+  // then the user, then the default user's, then the client id's).
+  struct client_quotas {
+    std::optional<double> producer_byte_rate, consumer_byte_rate;
+  };
+  virtual client_quotas quotas_for(const std::string& user, const std::string& client_id) const = 0;
 };
 
 class group_coordinator;
