@@ -152,6 +152,17 @@ TEST(acl, groups_need_their_own_acls_and_topics_outside_the_hosts_range_are_refu
   auto described = alice.mosaic("groups describe team-a");
   EXPECT_EQ(described.code, 0) << described.out;
 
+  // A share group member: READ on the share group (and on the topic).
+  auto reset = admin.mosaic("share alter-config shares-a --set share.auto.offset.reset=earliest");
+  ASSERT_EQ(reset.code, 0) << reset.out;
+  auto share_denied = alice.mosaic("share consume events -g shares-a -n 2 --idle-exit 3000");
+  EXPECT_NE(share_denied.code, 0) << share_denied.out;
+  EXPECT_TRUE(has(share_denied.out, "GROUP_AUTHORIZATION_FAILED")) << share_denied.out;
+  ASSERT_EQ(admin.mosaic("acl add --allow --principal User:alice --operation Read --group shares-a").code, 0);
+  auto shared = alice.mosaic("share consume events -g shares-a -n 2 --idle-exit 5000");
+  EXPECT_EQ(shared.code, 0) << shared.out;
+  EXPECT_EQ(lines(shared.out).size(), 2u) << shared.out;
+
   // An ALLOW from a host range the client is outside of does not apply.
   ASSERT_EQ(admin.mosaic("acl add --allow --principal User:alice --host 10.0.0.0/8 --operation All --topic far").code,
             0);

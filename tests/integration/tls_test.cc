@@ -87,8 +87,9 @@ TEST(tls, clients_over_tls_mtls_and_sasl_ssl_with_principals_from_certificates_a
                " ssl.client.auth: required}\n"
                "  - {name: TLS, host: 127.0.0.1, port: 0, adapter: kafka, security.protocol: SSL}\n"
                "  - {name: SASL, host: 127.0.0.1, port: 0, adapter: kafka, security.protocol: SASL_SSL,"
-               " sasl.enabled.mechanisms: [PLAIN]}\n"
-               "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: users.txt}\n");
+               " sasl.enabled.mechanisms: [PLAIN, SCRAM-SHA-512]}\n"
+               "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: users.txt}\n"
+               "    - mosaic.authn.scram\n");
   ASSERT_TRUE(b.started()) << b.proc().err();
   const auto mtls = b.address("MTLS"), tls = b.address("TLS"), sasl = b.address("SASL");
 
@@ -140,6 +141,17 @@ TEST(tls, clients_over_tls_mtls_and_sasl_ssl_with_principals_from_certificates_a
   const auto carol_cli = props(dir.path(), "carol",
                                "security.protocol=SASL_SSL\nssl.truststore.location=" + (certs / "ca.pem").string() +
                                    "\nsasl.mechanism=PLAIN\nsasl.username=carol\nsasl.password=carol-secret\n");
+  // SCRAM-SHA-512 over TLS: dave's credentials set by the admin (over mTLS).
+  auto dave = run_command("printf 'dave-secret\\n' | " + cli + " -b " + mtls + " --command-config " + admin.string() +
+                          " user set-password dave -m SCRAM-SHA-512");
+  ASSERT_EQ(dave.code, 0) << dave.out;
+  ASSERT_EQ(mosaic_with(admin, mtls, "acl add --allow --principal User:dave --operation Read --topic secure").code, 0);
+  auto over_scram = run_command("timeout 30 kcat -b " + sasl +
+                                " -X security.protocol=SASL_SSL -X ssl.ca.location=" + (certs / "ca.pem").string() +
+                                " -X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=dave -X sasl.password=dave-secret"
+                                " -t secure -C -e -f '%s\\n'");
+  EXPECT_EQ(over_scram.code, 0) << over_scram.out;
+  EXPECT_EQ(lines(over_scram.out).size(), 500u);
   auto listed = mosaic_with(carol_cli, sasl, "topic list");
   EXPECT_EQ(listed.code, 0) << listed.out;
   EXPECT_TRUE(has(listed.out, "secure")) << listed.out;
