@@ -1,5 +1,7 @@
 #include "kernel/security/principal_rules.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -26,28 +28,39 @@ result<principal_rules> principal_rules::parse(const std::vector<std::string>& r
     if (first == std::string::npos || second == std::string::npos)
       return status(errc::config, "ssl.principal.mapping.rules: '" + text + "' is not RULE:regex/replacement/");
     const std::string flags = body.substr(second + 1);
-    if (flags != "" && flags != "L" && flags != "U")
+    if (!flags.empty() && flags != "L" && flags != "U")
       return status(errc::config, "ssl.principal.mapping.rules: '" + text + "' ends in '" + flags + "', not L or U");
-    try {
-      r.pattern = std::regex(body.substr(0, first), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return status(errc::config,
-                    "ssl.principal.mapping.rules: '" + text + "': the regex does not compile (" + e.what() + ")");
+    // Anchored: a rule matches the whole subject, and its groups are that
+    // match's.
+    auto pattern = std::make_shared<const re2::RE2>("^(?:" + body.substr(0, first) + ")$", re2::RE2::Quiet);
+    if (!pattern->ok())
+      return status(errc::config, "ssl.principal.mapping.rules: '" + text + "': the regex does not compile (" +
+                                      pattern->error() + ")");
+    r.pattern = std::move(pattern);
+    // Java's $1 is RE2's \1; a literal backslash doubles.
+    for (char c : body.substr(first + 1, second - first - 1)) {
+      if (c == '$')
+        r.rewrite += '\\';
+      else if (c == '\\')
+        r.rewrite += "\\\\";
+      else
+        r.rewrite += c;
     }
-    r.replacement = body.substr(first + 1, second - first - 1);
+    std::string why;
+    if (!r.pattern->CheckRewriteString(r.rewrite, &why))
+      return status(errc::config, "ssl.principal.mapping.rules: '" + text + "': " + why);
     r.fold = flags.empty() ? 0 : flags[0];
     out.rules_.push_back(std::move(r));
   }
-  if (out.rules_.empty()) out.rules_.push_back(rule{true, {}, {}, 0});
+  if (out.rules_.empty()) out.rules_.push_back(rule{true, nullptr, {}, 0});
   return out;
 }
 
 std::optional<std::string> principal_rules::apply(const std::string& subject) const {
   for (const auto& r : rules_) {
     if (r.whole) return subject;
-    std::smatch m;
-    if (!std::regex_match(subject, m, r.pattern)) continue;
-    std::string name = m.format(r.replacement);
+    std::string name;
+    if (!r.pattern->Extract(subject, *r.pattern, r.rewrite, &name)) continue;
     if (r.fold == 'L')
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     if (r.fold == 'U')

@@ -7,12 +7,16 @@
 // refused, as Kafka refuses it.
 #pragma once
 
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "kernel/base/status.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace mosaic::security {
 
@@ -26,10 +30,10 @@ class principal_rules {
 
  private:
   struct rule {
-    bool whole = false;  // DEFAULT
-    std::regex pattern;
-    std::string replacement;
-    char fold = 0;  // 'L', 'U' or none
+    bool whole = false;                       // DEFAULT
+    std::shared_ptr<const re2::RE2> pattern;  // RE2 syntax (Java's for what Kafka's rules use)
+    std::string rewrite;                      // the replacement, $N as RE2's \N
+    char fold = 0;                            // 'L', 'U' or none
   };
   std::vector<rule> rules_;
 };

@@ -56,8 +56,9 @@ std::vector<int8_t> operations(const std::vector<std::string>& options) {
 }
 
 std::string name_of(int8_t code, const auto& names) {
-  return code >= 0 && static_cast<size_t>(code) < names.size() ? names[static_cast<size_t>(code)]
-                                                               : std::to_string(code);
+  if (code < 0) return std::to_string(code);
+  const auto index = static_cast<size_t>(static_cast<unsigned char>(code));
+  return index < names.size() ? std::string(names[index]) : std::to_string(code);
 }
 
 struct resource {
