@@ -61,6 +61,7 @@ int describe(connection& c, args rest) {
   if (resp.entries)
     for (const auto& e : *resp.entries) {
       std::vector<std::pair<std::string, std::optional<std::string>>> parts;
+      parts.reserve(e.entity.size());
       for (const auto& p : e.entity) parts.emplace_back(p.entity_type, p.entity_name);
       std::string values;
       for (const auto& v : e.values) values += (values.empty() ? "" : ", ") + v.key + "=" + fmt_number(v.value);
@@ -92,6 +93,7 @@ int alter(connection& c, args rest) {
   const auto& r = resp.entries.at(0);
   if (r.error_code != 0) refused(r.error_code, "", r.error_message);
   std::vector<std::pair<std::string, std::optional<std::string>>> parts;
+  parts.reserve(entity.size());
   for (const auto& p : entity) parts.emplace_back(p.type, p.name);
   std::printf("quotas of %s altered\n", entity_text(parts).c_str());
   return 0;
