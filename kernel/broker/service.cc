@@ -653,7 +653,12 @@ status service::register_broker(const std::string& host, int32_t port) {
       return it != i.brokers().end() && it->second.incarnation == b.incarnation;
     });
   };
-  for (int lost = 0; lost < 10 && !done;) {
+  // A lost race is decided again on the newer image, after a pause that
+  // grows (a node that just restarted may still be applying the entries
+  // that beat it; under churn many proposals race): until the deadline,
+  // not a fixed count (ten quick losses stopped a restarting node in the
+  // fault suite).
+  for (int lost = 0; !done;) {
     auto records = store_->read([&](const metadata::image& i) {
       auto it = i.brokers().find(cfg_.node_id);
       b.epoch = 1 + (it == i.brokers().end() ? 0 : it->second.epoch);
@@ -664,6 +669,8 @@ status service::register_broker(const std::string& host, int32_t port) {
       done = true;
     } else if (r.error().code() == errc::already_exists || r.error().code() == errc::not_found) {
       ++lost;  // raced another change: decided again on the newer image
+      if (std::chrono::steady_clock::now() > give_up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20 * lost, 500)));
     } else if (r.error().code() == errc::io || r.error().code() == errc::unsupported ||
                r.error().code() == errc::internal) {  // timed out, no leader, leader changed
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

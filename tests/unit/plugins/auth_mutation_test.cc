@@ -32,7 +32,8 @@ namespace scram = mosaic::sdk::scram;
 constexpr int rounds = 3000;
 
 std::string mutate(std::string m, std::mt19937& rng) {
-  static const std::string specials = std::string(",=.\x01\0\xff~nrpcsia", 16);
+  static constexpr char raw[] = ",=.\x01\0\xff~nrpcsia";  // a NUL among them
+  static const std::string specials(raw, sizeof raw - 1);
   std::uniform_int_distribution<int> op(0, 6);
   const int n = 1 + static_cast<int>(rng() % 4);
   for (int k = 0; k < n; ++k) {
