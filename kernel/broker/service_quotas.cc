@@ -97,21 +97,22 @@ outcome service::alter_client_quota(const quota_entity& entity, const std::vecto
 
 adapter::broker::client_quotas service::quotas_for(const std::string& user, const std::string& client_id) const {
   using opt = std::optional<std::string>;
-  // Kafka's precedence, most specific first.
-  const metadata::quota_entity order[] = {
-      {{"client-id", client_id}, {"user", user}},
-      {{"client-id", opt()}, {"user", user}},
-      {{"user", user}},
-      {{"client-id", client_id}, {"user", opt()}},
-      {{"client-id", opt()}, {"user", opt()}},
-      {{"user", opt()}},
-      {{"client-id", client_id}},
-      {{"client-id", opt()}},
-  };
   return store_->read([&](const metadata::image& i) {
     client_quotas q;
     const auto& all = i.client_quotas();
+    // Asked for every Produce and Fetch: without quotas, nothing is built.
     if (all.empty()) return q;
+    // Kafka's precedence, most specific first.
+    const metadata::quota_entity order[] = {
+        {{"client-id", client_id}, {"user", user}},
+        {{"client-id", opt()}, {"user", user}},
+        {{"user", user}},
+        {{"client-id", client_id}, {"user", opt()}},
+        {{"client-id", opt()}, {"user", opt()}},
+        {{"user", opt()}},
+        {{"client-id", client_id}},
+        {{"client-id", opt()}},
+    };
     auto pick = [&](const char* key, std::optional<double>& into) {
       for (const auto& e : order) {
         auto it = all.find(e);

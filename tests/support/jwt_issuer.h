@@ -17,24 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "kernel/base/bytes.h"
+
 namespace mosaic::testing {
 
-inline std::string base64url(const std::vector<uint8_t>& in) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : in) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(a[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(a[(acc << (6 - bits)) & 63]);
-  return out;
-}
+// Base64url without padding: the kernel's (a Kafka Uuid's text form).
+inline std::string base64url(const std::vector<uint8_t>& in) { return mosaic::base64url(in); }
 inline std::string base64url(const std::string& s) { return base64url(std::vector<uint8_t>(s.begin(), s.end())); }
 
 inline int64_t unix_now() {

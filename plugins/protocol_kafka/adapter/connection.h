@@ -369,6 +369,25 @@ bool refused_group(const connection& c, const request_context& rc, const std::st
   return true;
 }
 
+// A consumer or share group heartbeat's authorization: READ on the group
+// and DESCRIBE on every topic the subscription names. Answers `Response`
+// with the refusal, and says so.
+template <class Response>
+bool refused_member(const connection& c, const request_context& rc, const std::string& group,
+                    const std::optional<std::vector<std::string>>& subscribed) {
+  if (refused_group<Response>(c, rc, group, adapter::acl_operation::read)) return true;
+  if (!subscribed) return false;
+  for (const auto& t : *subscribed)
+    if (!c.may_on_topic(adapter::acl_operation::describe, t)) {
+      Response resp;
+      resp.error_code = code(adapter::error::topic_authorization_failed);
+      resp.error_message = "The subscription names a topic the member may not describe";
+      rc.send(resp);
+      return true;
+    }
+  return false;
+}
+
 // Rows that decode the request and answer it on the network thread, or
 // on the admin thread.
 template <class Request, void (connection::*Answer)(const request_context&, const Request&)>

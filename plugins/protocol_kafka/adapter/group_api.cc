@@ -212,15 +212,7 @@ void leave_group(const request_context& rc, const msg::leave_group_request& req,
 void consumer_group_heartbeat(const request_context& rc, const msg::consumer_group_heartbeat_request& req,
                               adapter::group_coordinator& groups, const adapter::peer& peer, uint64_t hold,
                               const connection& c) {
-  if (refused_group<msg::consumer_group_heartbeat_response>(c, rc, req.group_id, acl_operation::read)) return;
-  if (req.subscribed_topic_names)
-    for (const auto& t : *req.subscribed_topic_names)
-      if (!c.may_on_topic(acl_operation::describe, t)) {
-        msg::consumer_group_heartbeat_response resp;
-        resp.error_code = code(error::topic_authorization_failed);
-        resp.error_message = "The subscription names a topic the member may not describe";
-        return rc.send(resp);
-      }
+  if (refused_member<msg::consumer_group_heartbeat_response>(c, rc, req.group_id, req.subscribed_topic_names)) return;
   if (rc.version >= 1 && req.member_id.empty()) {
     msg::consumer_group_heartbeat_response resp;
     resp.error_code = code(error::invalid_request);

@@ -71,15 +71,7 @@ struct refused_topics {
 
 void share_group_heartbeat(const request_context& rc, const msg::share_group_heartbeat_request& req,
                            adapter::share_groups& shares, const adapter::peer& peer, const connection& c) {
-  if (refused_group<msg::share_group_heartbeat_response>(c, rc, req.group_id, acl_operation::read)) return;
-  if (req.subscribed_topic_names)
-    for (const auto& t : *req.subscribed_topic_names)
-      if (!c.may_on_topic(acl_operation::describe, t)) {
-        msg::share_group_heartbeat_response resp;
-        resp.error_code = code(error::topic_authorization_failed);
-        resp.error_message = "The subscription names a topic the member may not describe";
-        return rc.send(resp);
-      }
+  if (refused_member<msg::share_group_heartbeat_response>(c, rc, req.group_id, req.subscribed_topic_names)) return;
   adapter::share_heartbeat_request h;
   h.group_id = req.group_id;
   h.member_id = req.member_id;
