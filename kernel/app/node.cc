@@ -16,11 +16,11 @@
 #include <fmt/ranges.h>
 
 #include "kernel/base/log.h"
+#include "kernel/broker/tls_settings.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/groups/share_state_log.h"
 #include "kernel/log/open_files.h"
 #include "kernel/security/acls.h"
-#include "kernel/security/principal_rules.h"
 
 namespace mosaic::app {
 
@@ -176,18 +176,9 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a, std::nullopt});
     if (l.tls_enabled()) {
-      net::tls_settings t;
-      t.keystore = l.tls.keystore.value_or("");
-      t.key_password = l.tls.key_password.value_or("");
-      t.truststore = l.tls.truststore.value_or("");
-      t.client_auth = l.tls.client_auth.value_or("none");
-      if (l.tls.protocols) t.protocols = *l.tls.protocols;
-      t.ciphers = l.tls.cipher_suites.value_or("");
-      auto rules = security::principal_rules::parse(l.tls.principal_rules.value_or(std::vector<std::string>{}));
-      if (!rules) return status(errc::config, "listener " + l.name + ": " + rules.error().message());
-      t.principal_of = [r = std::make_shared<const security::principal_rules>(std::move(*rules))](
-                           const std::string& subject) { return r->apply(subject); };
-      specs.back().tls = std::move(t);
+      auto t = broker::tls_settings_of(l.tls);
+      if (!t) return status(errc::config, "listener " + l.name + ": " + t.error().message());
+      specs.back().tls = std::move(*t);
     }
   }
   net::server_options opts;
@@ -241,6 +232,9 @@ status node::start_metadata() {
       so.port = v.port;
     }
   }
+  auto security = broker::inter_broker_security(cfg_);
+  if (!security) return security.error();
+  so.security = std::move(*security);
   if (voters.empty()) voters = {cfg_.node_id};  // this node alone
   if (has_role("controller")) {
     so.raft.bootstrap.voters = voters;

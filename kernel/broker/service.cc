@@ -7,6 +7,7 @@
 
 #include "kernel/base/log.h"
 #include "kernel/base/numbers.h"
+#include "kernel/broker/tls_settings.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/log/cleaner.h"
 #include "kernel/log/open_files.h"
@@ -158,6 +159,9 @@ result<std::unique_ptr<service>> service::start(const config::broker_config& cfg
   mo.self = cfg.node_id;
   mo.host = cfg.listeners.empty() ? "127.0.0.1" : cfg.listeners.front().host;
   mo.port = static_cast<uint16_t>(cfg.server.replication_port);
+  auto security = inter_broker_security(cfg);
+  if (!security) return security.error();
+  mo.security = std::move(*security);
   mo.session_timeout_ms = cfg.server.broker_session_timeout_ms;
   mo.lag_time_max_ms = cfg.server.replica_lag_time_max_ms;
   mo.fetch_wait_max_ms = cfg.server.replica_fetch_wait_max_ms;

@@ -192,6 +192,14 @@ const std::vector<key_row> rows = {
       "how a client certificate's subject (RFC 2253: CN=alice,O=Org) becomes the principal on an SSL listener, "
       "Kafka's rules: RULE:regex/replacement/ (then L or U to fold the case), the first whose regex matches the whole "
       "subject, or DEFAULT (the subject itself)"}},
+    {{"security.inter.broker.protocol", "string", "PLAINTEXT",
+      "how nodes talk to each other (the quorum and replication ports): PLAINTEXT, or SSL: mutual TLS with the "
+      "broker's ssl.keystore.location shown both ways and ssl.truststore.location checking the other end's "
+      "certificate, which must also name the host the node is reached at"}},
+    {{"inter.broker.peer.principals", "list", "[]",
+      "with security.inter.broker.protocol SSL: the principals (the certificate subject through "
+      "ssl.principal.mapping.rules, as User:name) a node accepts connections from; empty: any certificate the "
+      "truststore trusts (then keep that CA for brokers)"}},
     {{"authorizer", "string", "none",
       "acl: every request is checked against the ACLs of the metadata log (CreateAcls, `mosaic acl`), as Kafka's "
       "StandardAuthorizer does; none: every request is allowed and the ACL APIs answer SECURITY_DISABLED"}},
@@ -487,25 +495,15 @@ class parser {
         if (a != "none" && a != "acl") fail(v, key, "must be none or acl, got '" + a + "'");
         cfg.server.authorizer = a;
       } else if (key == "super.users") {
-        cfg.server.super_users.clear();
-        const auto items = v.IsSequence() ? string_list(v, key) : std::vector<std::string>{scalar(v, key)};
-        for (const auto& item : items) {
-          size_t at = 0;
-          while (at <= item.size()) {
-            auto end = item.find(';', at);
-            if (end == std::string::npos) end = item.size();
-            auto p = item.substr(at, end - at);
-            p.erase(0, p.find_first_not_of(' '));
-            p.erase(p.find_last_not_of(' ') + 1);
-            if (!p.empty()) {
-              const auto colon = p.find(':');
-              if (colon == std::string::npos || colon == 0 || colon + 1 == p.size())
-                fail(v, key, "'" + p + "' is not a principal of the form Type:name (User:admin)");
-              cfg.server.super_users.push_back(p);
-            }
-            at = end + 1;
-          }
-        }
+        cfg.server.super_users = principals(v, key);
+      } else if (key == "security.inter.broker.protocol") {
+        const std::string p = scalar(v, key);
+        if (p != "PLAINTEXT" && p != "SSL")
+          fail(v, key,
+               "must be PLAINTEXT or SSL (nodes authenticate each other by certificate, not SASL), got '" + p + "'");
+        cfg.server.inter_broker_protocol = p;
+      } else if (key == "inter.broker.peer.principals") {
+        cfg.server.inter_broker_peer_principals = principals(v, key);
       } else if (key == "allow.everyone.if.no.acl.found") {
         const std::string b = scalar(v, key);
         if (b != "true" && b != "false") fail(v, key, "expects true or false, got '" + b + "'");
@@ -561,6 +559,31 @@ class parser {
       for (const auto& other : out)
         if (other.name == l.name) fail(item, path, "listener name '" + l.name + "' is used twice");
       out.push_back(std::move(l));
+    }
+    return out;
+  }
+
+  // Principals (Type:name), from a list or Kafka's semicolon-separated
+  // string.
+  std::vector<std::string> principals(const YAML::Node& v, const std::string& key) const {
+    std::vector<std::string> out;
+    const auto items = v.IsSequence() ? string_list(v, key) : std::vector<std::string>{scalar(v, key)};
+    for (const auto& item : items) {
+      size_t at = 0;
+      while (at <= item.size()) {
+        auto end = item.find(';', at);
+        if (end == std::string::npos) end = item.size();
+        auto p = item.substr(at, end - at);
+        p.erase(0, p.find_first_not_of(' '));
+        p.erase(p.find_last_not_of(' ') + 1);
+        if (!p.empty()) {
+          const auto colon = p.find(':');
+          if (colon == std::string::npos || colon == 0 || colon + 1 == p.size())
+            fail(v, key, "'" + p + "' is not a principal of the form Type:name (User:admin)");
+          out.push_back(p);
+        }
+        at = end + 1;
+      }
     }
     return out;
   }
@@ -730,6 +753,21 @@ class parser {
                            *t.client_auth + ") and needs ssl.truststore.location (the CAs that sign them)"};
       for (auto* f : {&t.keystore, &t.truststore})
         if (*f && std::filesystem::path(**f).is_relative()) **f = (base_dir / **f).lexically_normal().string();
+    }
+    // Between nodes: the broker's own ssl.* keys, both ways.
+    if (cfg.server.inter_broker_protocol == "SSL") {
+      auto& t = cfg.server.tls;
+      if (!t.keystore || !t.truststore)
+        throw config_error{source_ +
+                           ": security.inter.broker.protocol is SSL and needs ssl.keystore.location (this node's "
+                           "certificate and key, shown to the other nodes) and ssl.truststore.location (the CAs their "
+                           "certificates chain to)"};
+      for (auto* f : {&t.keystore, &t.truststore})
+        if (std::filesystem::path(**f).is_relative()) **f = (base_dir / **f).lexically_normal().string();
+    } else if (!cfg.server.inter_broker_peer_principals.empty()) {
+      throw config_error{source_ +
+                         ": inter.broker.peer.principals needs security.inter.broker.protocol: SSL (the principals "
+                         "come from the peers' certificates)"};
     }
     for (auto& dir : cfg.plugin_search_paths) {
       std::string s = dir.string();

@@ -102,14 +102,16 @@ struct server_settings {
   int64_t leader_imbalance_check_interval_s = 300;  // leader.imbalance.check.interval.seconds
   int64_t leader_imbalance_percent = 10;            // leader.imbalance.per.broker.percentage
   // Security (kernel/security).
-  std::vector<std::string> sasl_enabled_mechanisms;  // sasl.enabled.mechanisms (empty: every one loaded)
-  int64_t connections_max_reauth_ms = 0;             // connections.max.reauth.ms (0: sessions never expire)
-  int64_t failed_authentication_delay_ms = 100;      // connection.failed.authentication.delay.ms
-  int64_t sasl_server_max_receive_size = 524288;     // sasl.server.max.receive.size
-  tls_config tls;                                    // the TLS listeners' defaults
-  std::string authorizer = "none";                   // authorizer: none or acl
-  std::vector<std::string> super_users;              // super.users: principals allowed everything
-  bool allow_everyone_if_no_acl = false;             // allow.everyone.if.no.acl.found
+  std::vector<std::string> sasl_enabled_mechanisms;       // sasl.enabled.mechanisms (empty: every one loaded)
+  int64_t connections_max_reauth_ms = 0;                  // connections.max.reauth.ms (0: sessions never expire)
+  int64_t failed_authentication_delay_ms = 100;           // connection.failed.authentication.delay.ms
+  int64_t sasl_server_max_receive_size = 524288;          // sasl.server.max.receive.size
+  tls_config tls;                                         // the TLS listeners' defaults
+  std::string authorizer = "none";                        // authorizer: none or acl
+  std::vector<std::string> super_users;                   // super.users: principals allowed everything
+  bool allow_everyone_if_no_acl = false;                  // allow.everyone.if.no.acl.found
+  std::string inter_broker_protocol = "PLAINTEXT";        // security.inter.broker.protocol: PLAINTEXT or SSL
+  std::vector<std::string> inter_broker_peer_principals;  // inter.broker.peer.principals (Mosaic's)
 };
 
 // The group coordinator's settings, under Kafka's names.

@@ -50,59 +50,6 @@ using tls_stream = asio::ssl::stream<tcp::socket&>;
 // A handshake not done in this time closes its connection.
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 
-// OpenSSL's last error, in words.
-std::string openssl_error(const std::string& fallback) {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return fallback;
-  char text[256];
-  ERR_error_string_n(e, text, sizeof text);
-  return text;
-}
-
-// A TLS server context from a listener's settings and files.
-result<std::shared_ptr<asio::ssl::context>> load_tls(const tls_settings& t) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  SSL_CTX* c = ctx->native_handle();
-  const bool v12 = std::find(t.protocols.begin(), t.protocols.end(), "TLSv1.2") != t.protocols.end();
-  const bool v13 = std::find(t.protocols.begin(), t.protocols.end(), "TLSv1.3") != t.protocols.end();
-  SSL_CTX_set_min_proto_version(c, v12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-  SSL_CTX_set_max_proto_version(c, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
-  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (!t.key_password.empty())
-    ctx->set_password_callback([pw = t.key_password](size_t, asio::ssl::context::password_purpose) { return pw; });
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(t.keystore, ec);
-  if (ec)
-    return status(errc::config, "ssl.keystore.location " + t.keystore + ": no certificate chain (" +
-                                    openssl_error(ec.message()) + ")");
-  ctx->use_private_key_file(t.keystore, asio::ssl::context::pem, ec);
-  if (ec)
-    return status(errc::config, "ssl.keystore.location " + t.keystore + ": no usable private key (" +
-                                    openssl_error(ec.message()) + ")");
-  if (SSL_CTX_check_private_key(c) != 1)
-    return status(errc::config, "ssl.keystore.location " + t.keystore + ": the key does not match the certificate");
-  if (!t.ciphers.empty() && SSL_CTX_set_cipher_list(c, t.ciphers.c_str()) != 1)
-    return status(errc::config, "ssl.cipher.suites '" + t.ciphers + "': no cipher OpenSSL knows");
-  if (!t.truststore.empty()) {
-    ctx->load_verify_file(t.truststore, ec);
-    if (ec) return status(errc::config, "ssl.truststore.location " + t.truststore + ": " + openssl_error(ec.message()));
-    // Tells clients which CAs their certificate must chain to.
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.truststore.c_str()))
-      SSL_CTX_set_client_CA_list(c, names);
-  }
-  if (t.client_auth == "required")
-    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-  else if (t.client_auth == "requested")
-    ctx->set_verify_mode(asio::ssl::verify_peer);
-  else
-    ctx->set_verify_mode(asio::ssl::verify_none);
-  ERR_clear_error();
-  return ctx;
-}
-
 // A file's identity for reloads: its modification time and size.
 std::pair<int64_t, int64_t> stamp(const std::string& path) {
   struct stat st {};
@@ -142,7 +89,7 @@ class tls_listener {
     return {stamp(settings_.keystore), stamp(settings_.truststore)};
   }
   status reload_locked(counters& stats) {
-    auto fresh = load_tls(settings_);
+    auto fresh = make_tls_context(settings_);
     if (!fresh) {
       log::error("listener {}: the TLS files changed but do not load, the old ones stay: {}", name_,
                  fresh.error().message());
@@ -161,23 +108,6 @@ class tls_listener {
   std::array<std::pair<int64_t, int64_t>, 2> stamps_;
   std::chrono::steady_clock::time_point checked_{};
 };
-
-// The subject of the peer's certificate in RFC 2253 form ("" for none).
-std::string peer_subject(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return {};
-  std::string out;
-  if (BIO* bio = BIO_new(BIO_s_mem())) {
-    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
-      char* data = nullptr;
-      const long n = BIO_get_mem_data(bio, &data);
-      if (n > 0) out.assign(data, static_cast<size_t>(n));
-    }
-    BIO_free(bio);
-  }
-  X509_free(cert);
-  return out;
-}
 
 // A peer that hangs up while its response is going out must cost that one
 // connection. Asio sends with MSG_NOSIGNAL, but sendfile(2) has no such
@@ -797,7 +727,7 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
                                   ec.message());
     std::unique_ptr<tls_listener> tls;
     if (spec.tls) {
-      auto ctx = load_tls(*spec.tls);
+      auto ctx = make_tls_context(*spec.tls);
       if (!ctx) return status(ctx.error().code(), "listener " + spec.name + ": " + ctx.error().message());
       tls = std::make_unique<tls_listener>(*spec.tls, std::move(*ctx), spec.name);
     }

@@ -18,24 +18,10 @@
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/net/tls.h"
 #include "mosaic/adapter/adapter.h"
 
 namespace mosaic::net {
-
-// TLS on a listener (SSL, SASL_SSL), over OpenSSL: the certificate and key
-// from PEM files, which are read again when they change (checked at most
-// once a second, as connections arrive) and on reload_tls().
-struct tls_settings {
-  std::string keystore;              // PEM: the certificate chain and the private key
-  std::string key_password;          // of an encrypted key ("" for none)
-  std::string truststore;            // PEM: the CAs client certificates chain to ("" for none)
-  std::string client_auth = "none";  // required, requested or none
-  std::vector<std::string> protocols = {"TLSv1.2", "TLSv1.3"};
-  std::string ciphers;  // TLS 1.2 cipher list ("" for OpenSSL's default)
-  // A client certificate's subject (RFC 2253) as a principal's name, or
-  // nothing to refuse the connection. Unset: the subject itself.
-  std::function<std::optional<std::string>(const std::string& subject)> principal_of;
-};
 
 struct listener_spec {
   std::string name;

@@ -49,6 +49,7 @@ class server_impl final : public server {
     eo.node_id = opts_.raft.id;
     eo.host = opts_.host;
     eo.port = opts_.port;
+    eo.security = opts_.security;
     auto ep = rpc::endpoint::start(eo, [this](rpc::frame f) { on_frame(std::move(f)); });
     if (!ep) return ep.error();
     ep_ = std::move(*ep);

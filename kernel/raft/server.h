@@ -24,6 +24,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/raft/node.h"
+#include "kernel/rpc/endpoint.h"
 
 namespace mosaic::raft {
 
@@ -40,6 +41,7 @@ struct server_options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   std::vector<peer_address> peers;
+  rpc::endpoint_security security;  // TLS between the nodes
 };
 
 struct peer_state {

@@ -127,6 +127,7 @@ result<std::unique_ptr<replica_manager>> replica_manager::start(manager_options 
   eo.node_id = m->opts_.self;
   eo.host = m->opts_.host;
   eo.port = m->opts_.port;
+  eo.security = m->opts_.security;
   auto ep = rpc::endpoint::start(eo, [p = m.get()](const rpc::frame& f) { p->on_frame(f); });
   if (!ep) return status(ep.error().code(), "the replication port: " + ep.error().message());
   m->ep_ = std::move(*ep);

@@ -60,8 +60,9 @@ namespace mosaic::replication {
 
 struct manager_options {
   int32_t self = -1;
-  std::string host = "127.0.0.1";  // the replication port's address
-  uint16_t port = 0;               // 0: any free port
+  std::string host = "127.0.0.1";   // the replication port's address
+  uint16_t port = 0;                // 0: any free port
+  rpc::endpoint_security security;  // TLS between the nodes
   int64_t session_timeout_ms = 9000;
   int64_t lag_time_max_ms = 30000;
   int64_t fetch_wait_max_ms = 500;

@@ -4,6 +4,7 @@
 // Boost 1.74's Asio needs <utility> first under C++20 coroutines.
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -18,25 +19,63 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+using tls_stream = asio::ssl::stream<tcp::socket>;
+// A TLS handshake not done in this time closes its connection.
+constexpr auto handshake_timeout = std::chrono::seconds(10);
+
+// A connection between two nodes: TCP, or TLS over it.
+class link {
+ public:
+  explicit link(asio::io_context& io) : plain_(std::make_unique<tcp::socket>(io)) {}
+  link(asio::io_context& io, asio::ssl::context& ctx) : tls_(std::make_unique<tls_stream>(io, ctx)) {}
+  link(tcp::socket s, asio::ssl::context* ctx) {
+    if (ctx != nullptr)
+      tls_ = std::make_unique<tls_stream>(std::move(s), *ctx);
+    else
+      plain_ = std::make_unique<tcp::socket>(std::move(s));
+  }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  tls_stream* tls() { return tls_.get(); }
+  template <class Buffers, class Handler>
+  void read_some(const Buffers& b, Handler h) {
+    if (tls_)
+      tls_->async_read_some(b, std::move(h));
+    else
+      plain_->async_read_some(b, std::move(h));
+  }
+  template <class Buffers, class Handler>
+  void write(const Buffers& b, Handler h) {
+    if (tls_)
+      asio::async_write(*tls_, b, std::move(h));
+    else
+      asio::async_write(*plain_, b, std::move(h));
+  }
+  void close() {
+    boost::system::error_code ec;
+    socket().close(ec);
+  }
+
+ private:
+  std::unique_ptr<tcp::socket> plain_;
+  std::unique_ptr<tls_stream> tls_;
+};
 
 class endpoint_impl;
 
 // One connection from another node: frames in, nothing out.
 class inbound : public std::enable_shared_from_this<inbound> {
  public:
-  inbound(tcp::socket s, endpoint_impl& owner, size_t max_frame)
-      : sock_(std::move(s)), owner_(owner), reader_(max_frame) {}
-  void start() { read(); }
-  void close() {
-    boost::system::error_code ec;
-    sock_.close(ec);
-  }
+  inbound(link l, endpoint_impl& owner, size_t max_frame)
+      : link_(std::move(l)), owner_(owner), reader_(max_frame), deadline_(link_.socket().get_executor()) {}
+  void start();
+  void close() { link_.close(); }
 
  private:
   void read();
-  tcp::socket sock_;
+  link link_;
   endpoint_impl& owner_;
   frame_reader reader_;
+  asio::steady_timer deadline_;  // of the TLS handshake
   std::array<uint8_t, 64 * 1024> buf_{};
 };
 
@@ -44,7 +83,8 @@ class inbound : public std::enable_shared_from_this<inbound> {
 struct outbound {
   std::string host;
   uint16_t port = 0;
-  std::unique_ptr<tcp::socket> sock;
+  std::unique_ptr<link> sock;
+  bool warned = false;  // a TLS failure was logged (once until one succeeds)
   bool connecting = false;
   bool writing = false;
   clock_type::time_point next_attempt{};
@@ -60,6 +100,16 @@ class endpoint_impl final : public endpoint {
   ~endpoint_impl() override { stop(); }
 
   status listen() {
+    if (opts_.security.tls) {
+      auto mutual = *opts_.security.tls;
+      mutual.client_auth = "required";  // nodes show each other certificates
+      auto server = net::make_tls_context(mutual, net::tls_role::server);
+      if (!server) return server.error();
+      auto client = net::make_tls_context(*opts_.security.tls, net::tls_role::client);
+      if (!client) return client.error();
+      server_ctx_ = std::move(*server);
+      client_ctx_ = std::move(*client);
+    }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(opts_.host == "localhost" ? "127.0.0.1" : opts_.host, ec);
     if (ec) return status(errc::config, "cannot listen on '" + opts_.host + "': " + ec.message());
@@ -98,7 +148,7 @@ class endpoint_impl final : public endpoint {
         boost::system::error_code ec;
         acceptor_.close(ec);
         for (auto& [id, p] : peers_)
-          if (p.sock) p.sock->close(ec);
+          if (p.sock) p.sock->close();
         for (auto& w : inbound_)
           if (auto c = w.lock()) c->close();
         for (auto& t : timers_) t->cancel();
@@ -166,6 +216,27 @@ class endpoint_impl final : public endpoint {
     count(&endpoint_stats::bad_streams);
     log::warn("rpc: closing a connection from another node: {}", s.message());
   }
+  // An inbound TLS handshake failed, or its certificate is refused.
+  // Logged at most every ten seconds: a misconfigured peer retries often.
+  void refused_peer(const std::string& why) {
+    count(&endpoint_stats::tls_refused);
+    const auto now = clock_type::now();
+    if (now < next_refusal_log_) {
+      ++refusals_unlogged_;
+      return;
+    }
+    if (refusals_unlogged_ > 0)
+      log::warn("rpc: refusing a connection from another node: {} ({} more refused since the last warning)", why,
+                refusals_unlogged_);
+    else
+      log::warn("rpc: refusing a connection from another node: {}", why);
+    refusals_unlogged_ = 0;
+    next_refusal_log_ = now + std::chrono::seconds(10);
+  }
+  // Whether an inbound connection's verified certificate may send frames.
+  bool accepts(const std::string& subject) const {
+    return !opts_.security.accept_peer || opts_.security.accept_peer(subject);
+  }
 
  private:
   void count(uint64_t endpoint_stats::*field, uint64_t n = 1) {
@@ -193,7 +264,7 @@ class endpoint_impl final : public endpoint {
       if (!ec) {
         boost::system::error_code ignore;
         s.set_option(tcp::no_delay(true), ignore);
-        auto c = std::make_shared<inbound>(std::move(s), *this, opts_.max_frame);
+        auto c = std::make_shared<inbound>(link(std::move(s), server_ctx_.get()), *this, opts_.max_frame);
         std::erase_if(inbound_, [](const std::weak_ptr<inbound>& w) { return w.expired(); });
         inbound_.push_back(c);
         c->start();
@@ -203,10 +274,7 @@ class endpoint_impl final : public endpoint {
   }
 
   void reset(outbound& p) {
-    if (p.sock) {
-      boost::system::error_code ec;
-      p.sock->close(ec);
-    }
+    if (p.sock) p.sock->close();
     p.sock.reset();
     p.connecting = false;
     p.writing = false;
@@ -230,29 +298,52 @@ class endpoint_impl final : public endpoint {
       if (ec || found.empty()) return failed(p);
       addr = found.begin()->endpoint().address();
     }
-    p.sock = std::make_unique<tcp::socket>(io_);
+    p.sock = client_ctx_ ? std::make_unique<link>(io_, *client_ctx_) : std::make_unique<link>(io_);
     p.connecting = true;
-    tcp::socket* s = p.sock.get();
-    s->async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
+    link* s = p.sock.get();
+    s->socket().async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
       auto it = peers_.find(to);
       if (it == peers_.end() || it->second.sock.get() != s) return;  // replaced meanwhile
       outbound& q = it->second;
-      q.connecting = false;
       if (e) return failed(q);
       boost::system::error_code ignore;
-      s->set_option(tcp::no_delay(true), ignore);
-      count(&endpoint_stats::connects);
-      watch(to, s);
-      write(to, q);
+      s->socket().set_option(tcp::no_delay(true), ignore);
+      if (s->tls() == nullptr) return established(to, q);
+      // The peer's certificate must chain to the truststore and name the
+      // host this node reaches it at.
+      s->tls()->set_verify_callback(asio::ssl::host_name_verification(q.host));
+      s->tls()->async_handshake(asio::ssl::stream_base::client, [this, to, s](const boost::system::error_code& he) {
+        auto at = peers_.find(to);
+        if (at == peers_.end() || at->second.sock.get() != s) return;
+        outbound& r = at->second;
+        if (he) {
+          count(&endpoint_stats::tls_refused);
+          if (!r.warned)
+            log::warn("rpc: TLS with node {} at {}:{} failed: {} (retrying quietly)", to, r.host, r.port,
+                      net::openssl_error(he.message()));
+          r.warned = true;
+          return failed(r);
+        }
+        r.warned = false;
+        established(to, r);
+      });
     });
+  }
+
+  // Connected (and through the TLS handshake): frames may go.
+  void established(int32_t to, outbound& p) {
+    p.connecting = false;
+    count(&endpoint_stats::connects);
+    watch(to, p.sock.get());
+    write(to, p);
   }
 
   // The peer never writes on this connection, so a read that completes
   // means it closed (it restarted, say): forget the socket now, so that the
   // next frame reconnects instead of vanishing into a dead connection.
-  void watch(int32_t to, tcp::socket* s) {
+  void watch(int32_t to, link* s) {
     auto sink = std::make_shared<std::array<uint8_t, 64>>();
-    s->async_read_some(asio::buffer(*sink), [this, to, s, sink](const boost::system::error_code& e, size_t) {
+    s->read_some(asio::buffer(*sink), [this, to, s, sink](const boost::system::error_code& e, size_t) {
       auto it = peers_.find(to);
       if (it == peers_.end() || it->second.sock.get() != s) return;
       if (!e) return watch(to, s);
@@ -271,8 +362,8 @@ class endpoint_impl final : public endpoint {
       p.queued -= f.size();
       p.queue.pop_front();
     }
-    tcp::socket* s = p.sock.get();
-    asio::async_write(*s, asio::buffer(p.in_flight), [this, to, s](const boost::system::error_code& e, size_t) {
+    link* s = p.sock.get();
+    s->write(asio::buffer(p.in_flight), [this, to, s](const boost::system::error_code& e, size_t) {
       auto it = peers_.find(to);
       if (it == peers_.end() || it->second.sock.get() != s) return;
       outbound& q = it->second;
@@ -290,12 +381,15 @@ class endpoint_impl final : public endpoint {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;
+  std::shared_ptr<asio::ssl::context> server_ctx_, client_ctx_;  // with TLS
   std::atomic<uint16_t> port_{0};
   std::thread thread_;
   std::once_flag accepting_;
   std::atomic<std::thread::id> thread_id_{};
   std::once_flag stopped_;
-  bool stopping_ = false;  // the endpoint's thread only
+  bool stopping_ = false;                      // the endpoint's thread only
+  clock_type::time_point next_refusal_log_{};  // the endpoint's thread only
+  uint64_t refusals_unlogged_ = 0;
   std::map<int32_t, outbound> peers_;
   std::vector<std::weak_ptr<inbound>> inbound_;
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
@@ -303,9 +397,32 @@ class endpoint_impl final : public endpoint {
   endpoint_stats stats_;
 };
 
+void inbound::start() {
+  tls_stream* tls = link_.tls();
+  if (tls == nullptr) return read();
+  auto self = shared_from_this();
+  deadline_.expires_after(handshake_timeout);
+  deadline_.async_wait([self](const boost::system::error_code& ec) {
+    if (!ec) self->close();  // a handshake this slow is no peer's
+  });
+  tls->async_handshake(asio::ssl::stream_base::server, [self, tls](const boost::system::error_code& ec) {
+    self->deadline_.cancel();
+    if (ec) {
+      self->owner_.refused_peer("TLS handshake failed: " + net::openssl_error(ec.message()));
+      return self->close();
+    }
+    const std::string subject = net::peer_subject(tls->native_handle());
+    if (!self->owner_.accepts(subject)) {
+      self->owner_.refused_peer("its certificate (" + subject + ") is not among the peers accepted");
+      return self->close();
+    }
+    self->read();
+  });
+}
+
 void inbound::read() {
   auto self = shared_from_this();
-  sock_.async_read_some(asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
+  link_.read_some(asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
     if (ec) return;
     self->reader_.feed(std::span<const uint8_t>(self->buf_.data(), n));
     while (true) {

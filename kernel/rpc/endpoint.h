@@ -9,6 +9,9 @@
 // and a failed connect is retried at most every `reconnect_ms`. A peer that
 // cannot be reached, or whose queue is over `max_queued_bytes`, loses the
 // frame: the protocols above retry (Raft resends on its heartbeat).
+// With TLS, each connection first completes a handshake (mutual: both
+// ends show certificates); one that fails closes the connection, is
+// counted and logged, and is tried again as a failed connect is.
 // Frames in: each connection is cut into frames (frame.h); a frame meant
 // for another node is dropped, and a malformed stream (a frame over
 // `max_frame` or shorter than its header) closes that connection with a
@@ -24,13 +27,25 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kernel/base/status.h"
+#include "kernel/net/tls.h"
 #include "kernel/rpc/frame.h"
 
 namespace mosaic::rpc {
+
+// TLS both ways (mutual) when `tls` is set: the keystore's certificate is
+// what this node presents to the nodes it connects to and to those that
+// connect; a peer's certificate must chain to the truststore, and must name
+// the host it is reached at (an outbound connection) or have a subject
+// `accept_peer` accepts (an inbound one; unset: any).
+struct endpoint_security {
+  std::optional<net::tls_settings> tls;
+  std::function<bool(const std::string& subject)> accept_peer;
+};
 
 struct endpoint_options {
   int32_t node_id = -1;
@@ -39,6 +54,7 @@ struct endpoint_options {
   size_t max_frame = default_max_frame;
   size_t max_queued_bytes = 64u << 20;  // per peer
   int reconnect_ms = 100;
+  endpoint_security security;
 };
 
 struct endpoint_stats {
@@ -48,6 +64,7 @@ struct endpoint_stats {
   uint64_t connects = 0;
   uint64_t bad_streams = 0;       // connections closed for a malformed frame
   uint64_t handler_failures = 0;  // exceptions caught at the thread's top (a bug, logged)
+  uint64_t tls_refused = 0;       // TLS handshakes that failed, and peers whose certificate was refused
 };
 
 class endpoint {

@@ -67,6 +67,8 @@ class cluster {
   // Node `id`'s log dir.
   std::filesystem::path data_dir(int id) const { return dir_.path() / ("data-" + std::to_string(id)); }
   uint16_t port(int id) const { return id == 4 ? ports_[6] : ports_[static_cast<size_t>(id - 1)]; }
+  // Voter `id`'s quorum port (1-3).
+  uint16_t quorum_port(int id) const { return ports_[static_cast<size_t>(2 + id)]; }
   bool ready(int id, std::chrono::milliseconds limit = 20s) {
     // Started: listening, registered, and unfenced by the controller.
     return node(id).wait_for_log("mosaicd started", limit);
