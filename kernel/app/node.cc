@@ -196,13 +196,15 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
     log::info("listening on {} {}:{} ({}{}{})", l.name, l.host, server_->bound_port(l.name), l.adapter,
               l.security_protocol == "PLAINTEXT" ? "" : ", ",
               l.security_protocol == "PLAINTEXT" ? "" : l.security_protocol);
-  // Clients of other brokers learn of this one from the metadata.
-  for (const auto& l : cfg_.listeners) {
-    if (l.adapter != "kafka") continue;
-    if (auto s = service_->register_broker(l.host, server_->bound_port(l.name)); !s)
+  // Clients of other brokers learn of this one from the metadata: every
+  // Kafka listener by name, so that each client is sent to the listener
+  // of the name it came in on.
+  std::vector<metadata::broker_listener> kafka;
+  for (const auto& l : cfg_.listeners)
+    if (l.adapter == "kafka") kafka.push_back({l.name, l.host, server_->bound_port(l.name)});
+  if (!kafka.empty())
+    if (auto s = service_->register_broker(kafka); !s)
       return status(s.code(), "registering this broker in the metadata: " + s.message());
-    break;
-  }
   return {};
 }
 

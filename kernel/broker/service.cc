@@ -583,8 +583,10 @@ outcome service::reassign(const std::string& topic, int32_t partition,
 std::vector<adapter::broker_endpoint> service::brokers() const {
   return store_->read([](const metadata::image& i) {
     std::vector<adapter::broker_endpoint> out;
-    for (const auto& [id, b] : i.brokers())
-      out.push_back(adapter::broker_endpoint{id, b.host, b.port, b.rack, b.fenced});
+    for (const auto& [id, b] : i.brokers()) {
+      auto& e = out.emplace_back(adapter::broker_endpoint{id, b.host, b.port, b.rack, b.fenced, {}});
+      for (const auto& l : b.listeners) e.listeners.push_back(adapter::listener_address{l.name, l.host, l.port});
+    }
     return out;
   });
 }
@@ -604,9 +606,9 @@ adapter::quorum_description service::describe_quorum() const {
   }
   const auto s = q->describe();
   for (const auto& v : cfg_.quorum.voters)
-    out.nodes.push_back(adapter::broker_endpoint{v.id, v.host, v.port, std::nullopt, false});
+    out.nodes.push_back(adapter::broker_endpoint{v.id, v.host, v.port, std::nullopt, false, {}});
   if (cfg_.quorum.voters.empty())
-    out.nodes.push_back(adapter::broker_endpoint{cfg_.node_id, "127.0.0.1", q->port(), std::nullopt, false});
+    out.nodes.push_back(adapter::broker_endpoint{cfg_.node_id, "127.0.0.1", q->port(), std::nullopt, false, {}});
   out.leader_id = s.leader;
   out.leader_epoch = static_cast<int32_t>(s.term);
   if (s.current != raft::role::leader) {
@@ -627,7 +629,7 @@ adapter::quorum_description service::describe_quorum() const {
   return out;
 }
 
-status service::register_broker(const std::string& host, int32_t port) {
+status service::register_broker(const std::vector<metadata::broker_listener>& listeners) {
   // Every start registers anew: a broker epoch one past the last
   // registration's and an incarnation id of its own, so that the cluster
   // can tell this process from the one before it (KRaft's broker epoch).
@@ -637,8 +639,11 @@ status service::register_broker(const std::string& host, int32_t port) {
   // change is decided again on the newer image.
   metadata::broker_record b;
   b.id = cfg_.node_id;
-  b.host = host;
-  b.port = port;
+  if (!listeners.empty()) {
+    b.host = listeners.front().host;
+    b.port = listeners.front().port;
+  }
+  b.listeners = listeners;
   b.incarnation = metadata::random_uuid();
   if (!cfg_.server.rack.empty()) b.rack = cfg_.server.rack;
   b.fenced = true;
@@ -688,7 +693,10 @@ status service::register_broker(const std::string& host, int32_t port) {
   if (!done)
     return status(errc::internal,
                   "broker " + std::to_string(cfg_.node_id) + " could not register: others kept changing the metadata");
-  log::info("registered broker {} at {}:{}, broker epoch {}, replication port {}", cfg_.node_id, host, port, b.epoch,
+  std::string where;
+  for (const auto& l : listeners)
+    where += (where.empty() ? "" : ", ") + l.name + " " + l.host + ":" + std::to_string(l.port);
+  log::info("registered broker {} at {}, broker epoch {}, replication port {}", cfg_.node_id, where, b.epoch,
             b.replication_port);
   if (replicas_) replicas_->registered(b.epoch);
   // Serving starts once the controller has unfenced this registration.

@@ -86,7 +86,7 @@ class service final : public adapter::broker {
   // Registers this start of the broker (after the listeners are bound):
   // where clients reach it, its rack, and a broker epoch one past the last
   // registration's (the image keeps it).
-  status register_broker(const std::string& host, int32_t port);
+  status register_broker(const std::vector<metadata::broker_listener>& listeners);
   std::vector<adapter::topic_info> topics() const override;
   std::vector<adapter::topic_info> topics_page(const std::string& from, int32_t first_partition,
                                                size_t partition_limit) const override;

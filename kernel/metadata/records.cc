@@ -29,7 +29,7 @@ enum : uint8_t {
 // still read (data dirs from before replication).
 constexpr uint8_t record_version = 0;
 constexpr uint8_t partition_version = 2;
-constexpr uint8_t broker_version = 2;
+constexpr uint8_t broker_version = 3;
 constexpr uint8_t fence_version = 1;
 
 void ids(byte_writer& o, const std::vector<int32_t>& v) {
@@ -116,6 +116,8 @@ void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
             o.u8(broker_type), o.u8(broker_version), o.i32(r.id), o.str(r.host), o.i32(r.port);
             o.i64(r.epoch), o.id(r.incarnation), o.opt_str(r.rack), o.u8(r.fenced ? 1 : 0);
             o.i32(r.replication_port), o.u8(r.shutting_down ? 1 : 0);
+            o.i32(static_cast<int32_t>(r.listeners.size()));
+            for (const auto& l : r.listeners) o.str(l.name), o.str(l.host), o.i32(l.port);
           } else if constexpr (std::is_same_v<T, scram_credential_record>) {
             o.u8(scram_credential_type), o.u8(record_version), o.str(r.name), o.u8(static_cast<uint8_t>(r.mechanism));
             o.bytes(r.salt), o.bytes(r.stored_key), o.bytes(r.server_key), o.i32(r.iterations);
@@ -251,6 +253,17 @@ status decode_each(std::span<const uint8_t> bytes, const std::function<void(reco
           if (version >= 2) {
             b.replication_port = i.i32();
             b.shutting_down = i.u8() != 0;
+          }
+          if (version >= 3) {
+            const int32_t n = i.i32();
+            if (n < 0 || n > 1024)
+              return status(errc::corrupt, "a broker record with " + std::to_string(n) + " listeners");
+            for (int32_t k = 0; k < n; ++k) {
+              auto& l = b.listeners.emplace_back();
+              l.name = i.str();
+              l.host = i.str();
+              l.port = i.i32();
+            }
           }
           fn(std::move(b));
           break;

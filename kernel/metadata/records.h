@@ -82,7 +82,16 @@ struct producer_ids_record {
 // endpoint): written by each node at start-up when it changed. Version 1
 // adds the registration: a broker epoch that grows with every start (an
 // incarnation), the incarnation's random id, the rack, and whether it is
-// fenced (not serving as a replica). Version 2 adds the replication port.
+// fenced (not serving as a replica). Version 2 adds the replication port;
+// version 3 every listener by name (KRaft's endpoints), so that a client is
+// sent to the other brokers' listener of the name it came in on.
+struct broker_listener {
+  std::string name;
+  std::string host;
+  int32_t port = 0;
+  bool operator==(const broker_listener&) const = default;
+};
+
 struct broker_record {
   int32_t id = -1;
   std::string host;
@@ -96,6 +105,7 @@ struct broker_record {
   // controller does not unfence it while it is still heard from).
   int32_t replication_port = 0;
   bool shutting_down = false;
+  std::vector<broker_listener> listeners = {};  // version 3 (host and port: the first)
 };
 
 // A broker fenced (its session expired, or it shut down) or unfenced

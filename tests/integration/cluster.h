@@ -1,7 +1,8 @@
 // Three (or four) real mosaicd processes on loopback forming a metadata
 // quorum: nodes 1-3 are brokers and voters, each with its own Kafka port,
 // quorum port and data folder; with `observer`, node 4 is a broker-only
-// node following the quorum. `extra` settings go to every node.
+// node following the quorum. `extra` settings go to every node, and
+// `more_listeners` (YAML maps, port 0) beside each node's PLAINTEXT one.
 #pragma once
 
 #include <array>
@@ -34,8 +35,8 @@ class cluster {
  public:
   // Nodes 1-3 are brokers and voters; with `observer`, node 4 is a
   // broker-only node following the quorum.
-  explicit cluster(bool observer = false, std::vector<std::string> extra = {})
-      : ports_(free_ports(7)), extra_(std::move(extra)) {
+  explicit cluster(bool observer = false, std::vector<std::string> extra = {}, std::string more_listeners = "")
+      : ports_(free_ports(7)), extra_(std::move(extra)), more_listeners_(std::move(more_listeners)) {
     std::string voters = "controller.quorum.voters=[";
     for (int i = 0; i < 3; ++i)
       voters += (i ? ", " : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(ports_[3 + i]);
@@ -46,14 +47,23 @@ class cluster {
   void start(int id) {
     const auto kafka = std::to_string(port(id));
     std::vector<std::string> args = {
-        "--config", "/dev/null",
-        "--set",    "node.id=" + std::to_string(id),
-        "--set",    "log.dirs=[data-" + std::to_string(id) + "]",
-        "--set",    voters_,
-        "--set",    "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + kafka + ", adapter: kafka}]",
-        "--set",    "controller.quorum.election.timeout.ms=" + std::to_string(election_timeout_ms),
-        "--set",    "metadata.log.max.record.bytes.between.snapshots=2000",
-        "--set",    "cluster.id=three-nodes",
+        "--config",
+        "/dev/null",
+        "--set",
+        "node.id=" + std::to_string(id),
+        "--set",
+        "log.dirs=[data-" + std::to_string(id) + "]",
+        "--set",
+        voters_,
+        "--set",
+        "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + kafka + ", adapter: kafka}" +
+            (more_listeners_.empty() ? "" : ", " + more_listeners_) + "]",
+        "--set",
+        "controller.quorum.election.timeout.ms=" + std::to_string(election_timeout_ms),
+        "--set",
+        "metadata.log.max.record.bytes.between.snapshots=2000",
+        "--set",
+        "cluster.id=three-nodes",
     };
     if (id == 4) args.insert(args.end(), {"--set", "process.roles=[broker]"});
     for (const auto& e : extra_) args.insert(args.end(), {"--set", e});
@@ -121,6 +131,7 @@ class cluster {
   std::vector<uint16_t> ports_;  // three Kafka ports, three quorum ports, the observer's Kafka port
   std::string voters_;
   std::vector<std::string> extra_;
+  std::string more_listeners_;
   std::array<std::unique_ptr<process>, 4> nodes_;
 };
 

@@ -3,10 +3,13 @@
 // tools/make-test-certs, peers limited by inter.broker.peer.principals): the
 // quorum forms, a partition replicated three ways takes acks=all records,
 // survives a kill -9 of its leader, and serves every record from the new
-// leader; plaintext on a quorum port is refused and the node goes on. And
-// the configuration errors SSL between nodes can have.
+// leader; plaintext on a quorum port is refused and the node goes on. Each
+// node also has an SSL listener: a client is told of the other brokers on
+// the listener of the name it came in on (KRaft's endpoints). And the
+// configuration errors SSL between nodes can have.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,12 @@ namespace mosaic::testing {
 namespace {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+uint16_t port_in(const std::string& log, const std::string& listener) {
+  const std::string mark = "listening on " + listener + " 127.0.0.1:";
+  const auto at = log.find(mark);
+  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(log.substr(at + mark.size())));
+}
 
 std::string numbers(int from, int to) {
   std::string out;
@@ -54,13 +63,29 @@ TEST(inter_broker_tls, a_cluster_replicates_over_mutual_tls_and_fails_over) {
   const auto certs = dir.path() / "certs";
   auto made = run_command(std::string(MOSAIC_SOURCE_DIR) + "/tools/make-test-certs " + certs.string());
   ASSERT_EQ(made.code, 0) << made.out;
-  cluster c(false, mtls(certs));
+  cluster c(false, mtls(certs), "{name: SECURE, host: 127.0.0.1, port: 0, adapter: kafka, security.protocol: SSL}");
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id, 30s)) << c.node(id).err();
   ASSERT_EQ(c.create(1, "r3", 3), 0);
   ASSERT_TRUE(eventually([&] { return leader_and_isr(c, 2, "r3").second == 3; }, 15s));
 
-  // acks=all: every follower fetched each record over TLS before its ack.
-  auto first = run_command("printf '" + numbers(1, 1000) + "' | timeout 60 kcat -P -b " + bootstrap(c, {1, 2, 3}) +
+  // Each client learns the other brokers' address on its own listener.
+  std::map<int, std::string> secure;
+  for (int id = 1; id <= 3; ++id) secure[id] = "127.0.0.1:" + std::to_string(port_in(c.node(id).err(), "SECURE"));
+  const std::string tls = " -X security.protocol=SSL -X ssl.ca.location=" + (certs / "ca.pem").string();
+  auto listed = run_command("timeout 30 kcat -L -b " + secure[1] + tls + " 2>&1");
+  ASSERT_EQ(listed.code, 0) << listed.out;
+  auto plain = c.metadata(1);
+  ASSERT_TRUE(plain);
+  for (int id = 1; id <= 3; ++id) {
+    EXPECT_TRUE(has(listed.out, "broker " + std::to_string(id) + " at " + secure[id])) << listed.out;
+    bool found = false;
+    for (const auto& b : plain->brokers) found = found || (b.node_id == id && b.port == c.port(id));
+    EXPECT_TRUE(found) << "broker " << id << " on its PLAINTEXT port";
+  }
+
+  // acks=all over the SSL listeners, wherever the leader is: every
+  // follower fetched each record over TLS before its ack.
+  auto first = run_command("printf '" + numbers(1, 1000) + "' | timeout 60 kcat -P -b " + secure[2] + tls +
                            " -t r3 -X acks=all 2>&1");
   ASSERT_EQ(first.code, 0) << first.out;
   EXPECT_EQ(leader_and_isr(c, 1, "r3").second, 3u);

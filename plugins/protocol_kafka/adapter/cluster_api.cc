@@ -55,8 +55,11 @@ void connection::each_broker(F add) const {
   for (const auto& b : all)
     if (b.node_id == broker().node_id()) rack = b.rack;
   add(broker().node_id(), peer_.local_host, static_cast<int32_t>(peer_.local_port), rack);
+  // The others on their listener of this connection's name (one without
+  // it is left out, as Kafka leaves it out).
   for (const auto& b : all)
-    if (b.node_id != broker().node_id() && !b.fenced) add(b.node_id, b.host, b.port, b.rack);
+    if (b.node_id != broker().node_id() && !b.fenced)
+      if (auto at = b.address_on(peer_.listener)) add(b.node_id, at->first, at->second, b.rack);
 }
 
 void connection::metadata_now(const request_context& rc, const msg::metadata_request& req, bool create) {
@@ -135,14 +138,15 @@ void connection::describe_cluster(const request_context& rc, const msg::describe
   // v2 asks for the fenced ones too, marked as such.
   if (rc.version >= 2 && req.include_fenced_brokers)
     for (const auto& e : broker().brokers())
-      if (e.fenced && e.node_id != broker().node_id()) {
-        auto& b = resp.brokers.emplace_back();
-        b.broker_id = e.node_id;
-        b.host = e.host;
-        b.port = e.port;
-        b.rack = e.rack;
-        b.is_fenced = true;
-      }
+      if (e.fenced && e.node_id != broker().node_id())
+        if (auto at = e.address_on(peer_.listener)) {
+          auto& b = resp.brokers.emplace_back();
+          b.broker_id = e.node_id;
+          b.host = at->first;
+          b.port = at->second;
+          b.rack = e.rack;
+          b.is_fenced = true;
+        }
   if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = cluster_operations();
   rc.send(resp);
 }

@@ -248,7 +248,8 @@ class connection : public std::enable_shared_from_this<connection> {
   static std::optional<std::pair<int32_t, int32_t>> leader_of(adapter::broker& b, const std::string& topic,
                                                               int32_t partition);
   template <class Endpoint>
-  static void endpoints_of(adapter::broker& b, const std::set<int32_t>& ids, std::vector<Endpoint>& out);
+  static void endpoints_of(adapter::broker& b, const std::string& listener, const std::set<int32_t>& ids,
+                           std::vector<Endpoint>& out);
 
   void produce(const request_context& rc, const msg::produce_request& req,
                const std::shared_ptr<std::vector<uint8_t>>& buf);

@@ -26,16 +26,18 @@ std::optional<std::pair<int32_t, int32_t>> connection::leader_of(adapter::broker
 }
 
 template <class Endpoint>
-void connection::endpoints_of(adapter::broker& b, const std::set<int32_t>& ids, std::vector<Endpoint>& out) {
+void connection::endpoints_of(adapter::broker& b, const std::string& listener, const std::set<int32_t>& ids,
+                              std::vector<Endpoint>& out) {
   if (ids.empty()) return;
   for (const auto& e : b.brokers())
-    if (ids.count(e.node_id)) {
-      auto& n = out.emplace_back();
-      n.node_id = e.node_id;
-      n.host = e.host;
-      n.port = e.port;
-      n.rack = e.rack;
-    }
+    if (ids.count(e.node_id))
+      if (auto at = e.address_on(listener)) {
+        auto& n = out.emplace_back();
+        n.node_id = e.node_id;
+        n.host = at->first;
+        n.port = at->second;
+        n.rack = e.rack;
+      }
 }
 
 // Lays out a Produce's answer, one entry per partition (those refused at
@@ -108,7 +110,7 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
   for (const auto& item : work) bytes_in += static_cast<double>(item.records.size);
   auto shared = state_;
   auto finish = [st, rc, acks, shared, bytes_in] {
-    if (rc.version >= 10) endpoints_of(*shared->broker, st->leaders, st->resp.node_endpoints);
+    if (rc.version >= 10) endpoints_of(*shared->broker, rc.listener, st->leaders, st->resp.node_endpoints);
     // A producer over its byte rate: told how long to wait, and not read
     // from until then (KIP-219).
     const int64_t throttle = shared->throttle_for(rc.user, rc.client_id, quota_meter::produce, bytes_in);
@@ -312,7 +314,7 @@ void connection::send_fetched(shared_state& st, const request_context& rc, const
       p.records = bytes_ref::of(r.records);
     }
   }
-  if (rc.version >= 16) endpoints_of(*st.broker, leaders, resp.node_endpoints);
+  if (rc.version >= 16) endpoints_of(*st.broker, rc.listener, leaders, resp.node_endpoints);
   // A consumer over its byte rate: the records still go (they are read
   // already), with the time to wait, and the connection is not read from
   // until then (KIP-219).

@@ -83,14 +83,16 @@ void find_coordinator(const request_context& rc, const msg::find_coordinator_req
       } else {
         bool found = false;
         for (const auto& b : broker.brokers())
-          if (b.node_id == where.node_id) {
-            out.host = b.host;
-            out.port = b.port;
-            found = true;
-          }
+          if (b.node_id == where.node_id)
+            if (auto at = b.address_on(peer.listener)) {
+              out.host = at->first;
+              out.port = at->second;
+              found = true;
+            }
         if (!found) {
           out.error_code = code(error::coordinator_not_available);
-          out.error_message = "the group's coordinator, broker " + std::to_string(where.node_id) + ", is not known";
+          out.error_message = "the group's coordinator, broker " + std::to_string(where.node_id) +
+                              ", is not known or has no listener named " + peer.listener;
         }
       }
     }

@@ -62,6 +62,7 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
     header.decode(r, rc.flexible ? 2 : 1);
     if (header.client_id) rc.client_id = *header.client_id;
     rc.user = principal_.name;
+    rc.listener = peer_.listener;
     api->answer(*this, rc, r, buf);
   } catch (const decode_error&) {
     reply->close();  // a malformed request: Kafka closes the connection too

@@ -35,7 +35,8 @@ struct request_context {
   int32_t correlation = 0;
   bool flexible = false;
   std::string client_id;
-  std::string user;  // the connection's principal's name (quotas are per user and client id)
+  std::string user;      // the connection's principal's name (quotas are per user and client id)
+  std::string listener;  // the name of the listener it came in on (other brokers' addresses are on theirs)
   std::shared_ptr<adapter::responder> reply;
 
   template <class Response>

@@ -21,6 +21,7 @@ uuid id_of(uint8_t n) {
 TEST(metadata_records, every_record_survives_a_round_trip) {
   partition_record p{id_of(1), 2, 3, 4, {3, 1, 2, 5}, {3, 1}, {2}, {}, 7, {5}, {2}};
   broker_record b{5, "10.0.0.5", 9092, 42, id_of(9), "rack-a", true, 19092, true};
+  b.listeners = {{"PLAINTEXT", "10.0.0.5", 9092}, {"SECURE", "10.0.1.5", 9093}};
   const std::vector<record> in = {cluster_record{"c1"},
                                   topic_record{"t", id_of(1)},
                                   p,
@@ -47,7 +48,18 @@ TEST(metadata_records, every_record_survives_a_round_trip) {
   EXPECT_TRUE(b2.fenced);
   EXPECT_EQ(b2.replication_port, 19092);
   EXPECT_TRUE(b2.shutting_down);
+  EXPECT_EQ(b2.listeners, b.listeners);
   EXPECT_FALSE(std::get<broker_fence_record>((*out)[7]).fenced);
+}
+
+TEST(metadata_records, a_broker_record_with_a_negative_listener_count_is_corrupt) {
+  std::vector<uint8_t> bytes;
+  byte_writer w(bytes);
+  w.u8(7), w.u8(3), w.i32(1), w.str("h"), w.i32(9092), w.i64(1), w.id(id_of(1)), w.opt_str(std::nullopt), w.u8(0);
+  w.i32(0), w.u8(0), w.i32(-5);
+  auto out = decode(bytes);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message().find("listeners"), std::string::npos) << out.error().message();
 }
 
 TEST(metadata_records, version_0_partitions_and_brokers_from_before_replication_still_read) {

@@ -154,13 +154,33 @@ struct offset_lookup {
   int32_t leader_epoch = -1;
 };
 
+// One of a broker's listeners, by name (Kafka's endpoints of a broker
+// registration).
+struct listener_address {
+  std::string name;
+  std::string host;
+  int32_t port = 0;
+};
+
 // A broker of the cluster and where clients reach it.
 struct broker_endpoint {
   int32_t node_id = -1;
-  std::string host;
+  std::string host;  // its first listener
   int32_t port = 0;
   std::optional<std::string> rack = std::nullopt;
   bool fenced = false;
+  std::vector<listener_address> listeners = {};  // every listener (empty: registered before they were kept)
+
+  // Where a client of the listener named `listener` reaches this broker:
+  // the broker's listener of that name, as Kafka answers (a client of an
+  // SSL listener is never sent to a plaintext port); nothing when it has
+  // none of that name; its one address when it registered no names.
+  std::optional<std::pair<std::string, int32_t>> address_on(const std::string& listener) const {
+    if (listeners.empty()) return std::pair{host, port};
+    for (const auto& l : listeners)
+      if (l.name == listener) return std::pair{l.host, l.port};
+    return std::nullopt;
+  }
 };
 
 // The metadata quorum as DescribeQuorum reports it (from the leader's view
