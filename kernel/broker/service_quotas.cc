@@ -16,9 +16,7 @@ using adapter::outcome;
 namespace {
 
 const std::set<std::string> entity_types = {"user", "client-id"};
-// request_percentage is not enforced by this version, so it is refused
-// rather than stored and ignored.
-const std::set<std::string> quota_keys = {"producer_byte_rate", "consumer_byte_rate"};
+const std::set<std::string> quota_keys = {"producer_byte_rate", "consumer_byte_rate", "request_percentage"};
 
 // Sorted by type, as the image keys them.
 metadata::quota_entity sorted(adapter::broker::quota_entity e) {
@@ -74,11 +72,10 @@ outcome service::alter_client_quota(const quota_entity& entity, const std::vecto
   std::vector<metadata::record> records;
   std::set<std::string> keys;
   for (const auto& c : changes) {
-    if (c.key == "request_percentage")
-      return outcome::fail(error::invalid_request, "request_percentage quotas are not enforced by this version");
     if (!quota_keys.count(c.key))
-      return outcome::fail(error::invalid_request,
-                           "Unknown quota key '" + c.key + "' (producer_byte_rate, consumer_byte_rate)");
+      return outcome::fail(
+          error::invalid_request,
+          "Unknown quota key '" + c.key + "' (producer_byte_rate, consumer_byte_rate, request_percentage)");
     if (!keys.insert(c.key).second) return outcome::fail(error::invalid_request, "Quota key '" + c.key + "' twice");
     if (!c.remove && (!std::isfinite(c.value) || c.value <= 0))
       return outcome::fail(error::invalid_request, "Quota '" + c.key + "' must be a positive number");
@@ -100,7 +97,7 @@ adapter::broker::client_quotas service::quotas_for(const std::string& user, cons
   return store_->read([&](const metadata::image& i) {
     client_quotas q;
     const auto& all = i.client_quotas();
-    // Asked for every Produce and Fetch: without quotas, nothing is built.
+    // Asked for every request: without quotas, nothing is built.
     if (all.empty()) return q;
     // Kafka's precedence, most specific first.
     const metadata::quota_entity order[] = {
@@ -125,6 +122,7 @@ adapter::broker::client_quotas service::quotas_for(const std::string& user, cons
     };
     pick("producer_byte_rate", q.producer_byte_rate);
     pick("consumer_byte_rate", q.consumer_byte_rate);
+    pick("request_percentage", q.request_percentage);
     return q;
   });
 }

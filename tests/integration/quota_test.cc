@@ -97,7 +97,6 @@ TEST(quota, a_producer_over_its_rate_is_told_to_wait_and_is_not_read_from_until_
   const std::string m2 = cli + " -b " + b.plain_address() + " ";
   EXPECT_TRUE(has(run_command(m2 + "quota describe --client-id metered-client").out, "producer_byte_rate=1048576"));
   for (const auto& [args, expected] : std::vector<std::pair<std::string, std::string>>{
-           {"--user alice --add request_percentage=50", "not enforced"},
            {"--user alice --add fetch_rate=5", "Unknown quota key 'fetch_rate'"},
            {"--user alice --add producer_byte_rate=-5", "must be a positive number"},
            {"--user alice --add producer_byte_rate=0", "must be a positive number"}}) {
@@ -114,6 +113,57 @@ TEST(quota, a_producer_over_its_rate_is_told_to_wait_and_is_not_read_from_until_
   auto r = call<msg::describe_client_quotas_response>(d, 48, 1, bad);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->error_code, 42);
+}
+
+TEST(quota, a_client_over_its_request_percentage_is_told_to_wait_and_is_not_read_from_until_then) {
+  sasl_broker b;
+  const std::string m = cli + " -b " + b.plain_address() + " ";
+  ASSERT_EQ(run_command(m + "topic create busy -p 8").code, 0);
+  // 0.01% of a request thread: a millisecond of its time in ten seconds.
+  auto set = run_command(m + "quota alter --client-id busy-client --add request_percentage=0.01");
+  ASSERT_EQ(set.code, 0) << set.out;
+  EXPECT_TRUE(has(run_command(m + "quota describe").out, "request_percentage=0.01"));
+
+  auto metadata = [&](frame_client& fc, const std::string& client_id) {
+    std::vector<uint8_t> out;
+    kafka::writer w(out);
+    kafka::write_request_header(w, 3, 12, 2, 1, client_id);
+    msg::metadata_request req;
+    req.topics = std::vector<msg::metadata_request_metadata_request_topic>{};
+    req.topics->emplace_back().name = "busy";
+    req.encode(w, 12);
+    EXPECT_TRUE(fc.send(out));
+    auto bytes = fc.receive(30000);
+    EXPECT_TRUE(bytes);
+    if (!bytes) return -1;
+    msg::metadata_response resp;
+    kafka::reader r(*bytes);
+    msg::response_header rh;
+    rh.decode(r, 1);
+    resp.decode(r, 12);
+    EXPECT_EQ(resp.topics.at(0).error_code, 0);
+    return resp.throttle_time_ms;
+  };
+  // Metadata requests until the client's share of the thread is over its
+  // quota: then its answers carry the wait.
+  frame_client c(b.plain_port);
+  ASSERT_TRUE(c.connected());
+  int32_t throttle = 0;
+  int sent = 0;
+  while (throttle == 0 && sent < 5000) {
+    throttle = metadata(c, "busy-client");
+    ++sent;
+  }
+  ASSERT_GT(throttle, 0) << "no throttle after " << sent << " requests";
+  EXPECT_LE(throttle, 11000);
+  // Muted: the next request is read only after the wait.
+  const auto before = clock_type::now();
+  metadata(c, "busy-client");
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - before).count();
+  EXPECT_GE(waited, throttle - 50) << "throttle " << throttle << " after " << sent << " requests";
+  // Another client id is not slowed.
+  frame_client other(b.plain_port);
+  for (int k = 0; k < sent + 10; ++k) ASSERT_EQ(metadata(other, "free-client"), 0) << k;
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ const char* const help_main =
     "  acl remove RESOURCE [--principal P] [--host H] [--operation OP]... [--allow|--deny]\n"
     "    RESOURCE: --topic NAME | --group NAME | --cluster | --transactional-id NAME [--prefixed]\n"
     "  quota describe [--user U | --user-default] [--client-id C | --client-id-default]\n"
-    "  quota alter ENTITY [--add producer_byte_rate|consumer_byte_rate=N]... [--delete KEY]...\n"
+    "  quota alter ENTITY [--add producer_byte_rate|consumer_byte_rate|request_percentage=N]... [--delete KEY]...\n"
     "\n"
     "--bootstrap defaults to $MOSAIC_BOOTSTRAP, else 127.0.0.1:9092 (configs/single-node.yaml).\n"
     "--command-config FILE (or $MOSAIC_COMMAND_CONFIG): client properties for a secured listener:\n"
@@ -184,8 +184,9 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic quota alter (--user U | --user-default) and/or (--client-id C | --client-id-default)\n"
      "                   [--add KEY=VALUE]... [--delete KEY]...\n"
      "    sets or removes quotas (AlterClientQuotas): producer_byte_rate and consumer_byte_rate, bytes a\n"
-     "    second. A client over its rate gets throttle_time_ms in its answers and is not read from until\n"
-     "    then; the most specific entity wins (user and client id, user, default user, client id)\n"},
+     "    second; request_percentage, the share of one request thread's time (50: half of a thread). A\n"
+     "    client over its quota gets throttle_time_ms in its answers and is not read from until then;\n"
+     "    the most specific entity wins (user and client id, user, default user, client id)\n"},
     {"groups",
      "mosaic groups list [-s|--state STATE]... [--type classic|consumer]...\n"
      "    every group (classic and KIP-848 consumer groups) with its type and state, from every\n"

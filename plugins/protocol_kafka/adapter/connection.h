@@ -54,6 +54,8 @@ struct shared_state {
   // The throttle a response of `bytes` earns its client (0 without a quota).
   int64_t throttle_for(const std::string& user, const std::string& client_id, quota_meter::kind k, double bytes) {
     const auto q = broker->quotas_for(user, client_id);
+    if (k == quota_meter::request)
+      return q.request_percentage ? quotas.record(user, client_id, k, bytes, *q.request_percentage * 10.0) : 0;
     const auto& rate = k == quota_meter::produce ? q.producer_byte_rate : q.consumer_byte_rate;
     return rate ? quotas.record(user, client_id, k, bytes, *rate) : 0;
   }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "plugins/protocol_kafka/adapter/connection.h"
@@ -63,7 +65,23 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
     if (header.client_id) rc.client_id = *header.client_id;
     rc.user = principal_.name;
     rc.listener = peer_.listener;
+    // request_percentage (Kafka's request quota): the time this thread
+    // spends answering is charged to the client; one already over its
+    // quota is told so in the response and muted for that long.
+    // The SASL exchange is not charged (Kafka exempts it too).
+    std::optional<double> budget;  // milliseconds a second
+    if (rc.key != msg::sasl_handshake_request_api_key && rc.key != msg::sasl_authenticate_request_api_key)
+      if (auto p = state_->broker->quotas_for(rc.user, rc.client_id).request_percentage) budget = *p * 10.0;
+    if (budget)
+      rc.throttle_ms =
+          static_cast<int32_t>(state_->quotas.record(rc.user, rc.client_id, quota_meter::request, 0, *budget));
+    const auto began = std::chrono::steady_clock::now();
     api->answer(*this, rc, r, buf);
+    if (budget) {
+      const double spent = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+      rc.reply->throttle(std::max<int64_t>(
+          rc.throttle_ms, state_->quotas.record(rc.user, rc.client_id, quota_meter::request, spent, *budget)));
+    }
   } catch (const decode_error&) {
     reply->close();  // a malformed request: Kafka closes the connection too
   }

@@ -1,5 +1,5 @@
-// Byte rates per (user, client id), measured as Kafka measures them for
-// its quotas: eleven one-second samples, the rate over the time they span
+// Byte rates and request time per (user, client id), measured as Kafka
+// measures them for its quotas: eleven one-second samples, the rate over the time they span
 // (at least ten seconds, so a burst at start-up is not a spike), and a
 // client over its quota throttled for as long as it takes the rate to come
 // back to it: (rate - quota) / quota x the window, at most the eleven
@@ -19,10 +19,12 @@ namespace mosaic::kafka {
 
 class quota_meter {
  public:
-  enum kind : int { produce = 0, fetch = 1 };
+  // request: milliseconds a request thread spent on the client's requests
+  // (a request_percentage of p is p x 10 ms a second).
+  enum kind : int { produce = 0, fetch = 1, request = 2 };
 
-  // Records `bytes` for the client and returns the milliseconds it must
-  // wait (0 when within `quota`, bytes per second).
+  // Records `bytes` (or milliseconds) for the client and returns the
+  // milliseconds it must wait (0 when within `quota`, per second).
   int64_t record(const std::string& user, const std::string& client_id, kind k, double bytes, double quota) {
     const int64_t now =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())

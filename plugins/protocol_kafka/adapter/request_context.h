@@ -37,6 +37,9 @@ struct request_context {
   std::string client_id;
   std::string user;      // the connection's principal's name (quotas are per user and client id)
   std::string listener;  // the name of the listener it came in on (other brokers' addresses are on theirs)
+  // A client over its request_percentage quota: the wait every response
+  // with a throttle_time_ms field says (at least), KIP-219.
+  int32_t throttle_ms = 0;
   std::shared_ptr<adapter::responder> reply;
 
   template <class Response>
@@ -50,6 +53,16 @@ struct request_context {
   }
   template <class Response>
   std::vector<uint8_t> encoded(const Response& resp) const {
+    if constexpr (requires { resp.throttle_time_ms; })
+      if (throttle_ms > resp.throttle_time_ms) {
+        Response told = resp;
+        told.throttle_time_ms = throttle_ms;
+        return encoded_as_is(told);
+      }
+    return encoded_as_is(resp);
+  }
+  template <class Response>
+  std::vector<uint8_t> encoded_as_is(const Response& resp) const {
     std::vector<uint8_t> out;
     writer w(out);
     write_header(w);

@@ -406,6 +406,7 @@ class broker {
   // then the user, then the default user's, then the client id's).
   struct client_quotas {
     std::optional<double> producer_byte_rate, consumer_byte_rate;
+    std::optional<double> request_percentage;  // of one request thread's time
   };
   virtual client_quotas quotas_for(const std::string& user, const std::string& client_id) const = 0;
 };
