@@ -25,11 +25,16 @@ class quota_meter {
 
   // Records `bytes` (or milliseconds) for the client and returns the
   // milliseconds it must wait (0 when within `quota`, per second).
-  int64_t record(const std::string& user, const std::string& client_id, kind k, double bytes, double quota) {
+  // `now_ms` (steady clock) is for tests.
+  int64_t record(const std::string& user, const std::string& client_id, kind k, double bytes, double quota,
+                 int64_t now_ms = -1) {
     const int64_t now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count();
+        now_ms >= 0
+            ? now_ms
+            : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                  .count();
     std::lock_guard g(mu_);
+    if (++since_sweep_ >= sweep_every) sweep(now);
     auto& s = series_[{user, client_id, k}];
     const int64_t start = now / sample_ms * sample_ms;
     auto& slot = s[static_cast<size_t>(now / sample_ms % samples)];
@@ -49,14 +54,33 @@ class quota_meter {
     return static_cast<int64_t>(std::min(wait, static_cast<double>(samples * sample_ms)));
   }
 
+  // The (user, client id, kind) series kept.
+  size_t tracked() {
+    std::lock_guard g(mu_);
+    return series_.size();
+  }
+
  private:
+  // Clients come and go (a client id per process): every so many records,
+  // the series with no sample in the window are dropped.
+  void sweep(int64_t now) {
+    since_sweep_ = 0;
+    std::erase_if(series_, [now](const auto& entry) {
+      for (const auto& x : entry.second)
+        if (x.start > now - samples * sample_ms) return false;
+      return true;
+    });
+  }
+
   static constexpr int samples = 11;
   static constexpr int64_t sample_ms = 1000;
+  static constexpr int sweep_every = 4096;
   struct sample {
     int64_t start = -1;
     double bytes = 0;
   };
   std::mutex mu_;
+  int since_sweep_ = 0;
   std::map<std::tuple<std::string, std::string, int>, std::array<sample, samples>> series_;
 };
 

@@ -3,11 +3,10 @@
 // checked against a CA file, and its name (or IP address) against the host
 // connected to unless told not to (Kafka's
 // ssl.endpoint.identification.algorithm); a client certificate and key can
-// be given for mTLS. Link OpenSSL::SSL where this is included.
+// be given for mTLS. Link OpenSSL::SSL and mosaic_tls where this is included.
 #pragma once
 
 #include <arpa/inet.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "kernel/net/tls.h"
 #include "plugins/protocol_kafka/protocol/blocking_client.h"
 
 namespace mosaic::kafka {
@@ -31,14 +31,7 @@ struct tls_client_options {
 
 namespace tls_detail {
 
-inline std::string last_error(const std::string& fallback) {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return fallback;
-  char text[256];
-  ERR_error_string_n(e, text, sizeof text);
-  return text;
-}
+inline std::string last_error(const std::string& fallback) { return net::openssl_error(fallback); }
 
 class openssl_transport final : public blocking_client::transport {
  public:
