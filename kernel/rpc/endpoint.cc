@@ -83,7 +83,10 @@ class inbound : public std::enable_shared_from_this<inbound> {
 struct outbound {
   std::string host;
   uint16_t port = 0;
-  std::unique_ptr<link> sock;
+  // Shared with the handlers of its pending operations: a TLS stream must
+  // outlive them (its composed operations touch it after the socket's part
+  // completes), so a reset only closes it and lets go.
+  std::shared_ptr<link> sock;
   bool warned = false;  // a TLS failure was logged (once until one succeeds)
   bool connecting = false;
   bool writing = false;
@@ -298,12 +301,12 @@ class endpoint_impl final : public endpoint {
       if (ec || found.empty()) return failed(p);
       addr = found.begin()->endpoint().address();
     }
-    p.sock = client_ctx_ ? std::make_unique<link>(io_, *client_ctx_) : std::make_unique<link>(io_);
+    p.sock = client_ctx_ ? std::make_shared<link>(io_, *client_ctx_) : std::make_shared<link>(io_);
     p.connecting = true;
-    link* s = p.sock.get();
+    std::shared_ptr<link> s = p.sock;
     s->socket().async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
       auto it = peers_.find(to);
-      if (it == peers_.end() || it->second.sock.get() != s) return;  // replaced meanwhile
+      if (it == peers_.end() || it->second.sock != s) return;  // replaced meanwhile
       outbound& q = it->second;
       if (e) return failed(q);
       boost::system::error_code ignore;
@@ -314,7 +317,7 @@ class endpoint_impl final : public endpoint {
       s->tls()->set_verify_callback(asio::ssl::host_name_verification(q.host));
       s->tls()->async_handshake(asio::ssl::stream_base::client, [this, to, s](const boost::system::error_code& he) {
         auto at = peers_.find(to);
-        if (at == peers_.end() || at->second.sock.get() != s) return;
+        if (at == peers_.end() || at->second.sock != s) return;
         outbound& r = at->second;
         if (he) {
           count(&endpoint_stats::tls_refused);
@@ -334,18 +337,18 @@ class endpoint_impl final : public endpoint {
   void established(int32_t to, outbound& p) {
     p.connecting = false;
     count(&endpoint_stats::connects);
-    watch(to, p.sock.get());
+    watch(to, p.sock);
     write(to, p);
   }
 
   // The peer never writes on this connection, so a read that completes
   // means it closed (it restarted, say): forget the socket now, so that the
   // next frame reconnects instead of vanishing into a dead connection.
-  void watch(int32_t to, link* s) {
+  void watch(int32_t to, const std::shared_ptr<link>& s) {
     auto sink = std::make_shared<std::array<uint8_t, 64>>();
     s->read_some(asio::buffer(*sink), [this, to, s, sink](const boost::system::error_code& e, size_t) {
       auto it = peers_.find(to);
-      if (it == peers_.end() || it->second.sock.get() != s) return;
+      if (it == peers_.end() || it->second.sock != s) return;
       if (!e) return watch(to, s);
       reset(it->second);  // established before: reconnect at once
     });
@@ -362,10 +365,10 @@ class endpoint_impl final : public endpoint {
       p.queued -= f.size();
       p.queue.pop_front();
     }
-    link* s = p.sock.get();
+    std::shared_ptr<link> s = p.sock;
     s->write(asio::buffer(p.in_flight), [this, to, s](const boost::system::error_code& e, size_t) {
       auto it = peers_.find(to);
-      if (it == peers_.end() || it->second.sock.get() != s) return;
+      if (it == peers_.end() || it->second.sock != s) return;
       outbound& q = it->second;
       q.writing = false;
       if (e) {
