@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace mosaic::security {
@@ -207,7 +208,10 @@ TEST(acls, many_threads_check_while_the_bindings_change) {
         checks.fetch_add(1);
       }
     });
-  for (int k = 0; k < 200; ++k) {
+  // The bindings change at least 200 times, and until the readers have
+  // checked a thousand times (a loaded machine may start them late).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int k = 0; (k < 200 || checks.load() < 1000) && std::chrono::steady_clock::now() < until; ++k) {
     version.fetch_add(1);
     std::this_thread::yield();
   }
