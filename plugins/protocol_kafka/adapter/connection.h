@@ -50,14 +50,17 @@ struct shared_state {
   sdk::delay_queue* delays = nullptr;
   std::atomic<uint64_t> auth_successes{0}, auth_failures{0};
   std::function<void(adapter::log_level, const std::string&)> log_to;
-  quota_meter quotas;  // produce and fetch byte rates per (user, client id)
-  // The throttle a response of `bytes` earns its client (0 without a quota).
-  int64_t throttle_for(const std::string& user, const std::string& client_id, quota_meter::kind k, double bytes) {
-    const auto q = broker->quotas_for(user, client_id);
-    if (k == quota_meter::request)
-      return q.request_percentage ? quotas.record(user, client_id, k, bytes, *q.request_percentage * 10.0) : 0;
-    const auto& rate = k == quota_meter::produce ? q.producer_byte_rate : q.consumer_byte_rate;
-    return rate ? quotas.record(user, client_id, k, bytes, *rate) : 0;
+  quota_meter quotas;  // byte rates and request time per (user, client id)
+  // The throttle `amount` (bytes, or milliseconds of a request thread)
+  // earns the request's client under the quotas looked up for it (0
+  // without one).
+  int64_t throttle_for(const request_context& rc, quota_meter::kind k, double amount) {
+    const auto& q = rc.quotas;
+    std::optional<double> limit = k == quota_meter::produce ? q.producer_byte_rate
+                                  : k == quota_meter::fetch ? q.consumer_byte_rate
+                                                            : q.request_percentage;
+    if (k == quota_meter::request && limit) *limit *= 10.0;  // p% of a thread: p x 10 ms a second
+    return limit ? quotas.record(rc.user, rc.client_id, k, amount, *limit) : 0;
   }
   void log(adapter::log_level level, const std::string& message) const {
     if (log_to) log_to(level, message);

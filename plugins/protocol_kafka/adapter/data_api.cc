@@ -113,7 +113,7 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
     if (rc.version >= 10) endpoints_of(*shared->broker, rc.listener, st->leaders, st->resp.node_endpoints);
     // A producer over its byte rate: told how long to wait, and not read
     // from until then (KIP-219).
-    const int64_t throttle = shared->throttle_for(rc.user, rc.client_id, quota_meter::produce, bytes_in);
+    const int64_t throttle = shared->throttle_for(rc, quota_meter::produce, bytes_in);
     st->resp.throttle_time_ms = static_cast<int32_t>(throttle);
     rc.reply->throttle(throttle);
     if (acks == 0) {
@@ -320,7 +320,7 @@ void connection::send_fetched(shared_state& st, const request_context& rc, const
   // until then (KIP-219).
   double bytes = 0;
   for (const auto& r : got) bytes += static_cast<double>(r.size());
-  const int64_t throttle = st.throttle_for(rc.user, rc.client_id, quota_meter::fetch, bytes);
+  const int64_t throttle = st.throttle_for(rc, quota_meter::fetch, bytes);
   resp.throttle_time_ms = static_cast<int32_t>(throttle);
   rc.reply->throttle(throttle);
   rc.send_spliced(resp, files);

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <utility>
 
 #include "plugins/protocol_kafka/adapter/connection.h"
@@ -69,18 +68,14 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
     // spends answering is charged to the client; one already over its
     // quota is told so in the response and muted for that long.
     // The SASL exchange is not charged (Kafka exempts it too).
-    std::optional<double> budget;  // milliseconds a second
     if (rc.key != msg::sasl_handshake_request_api_key && rc.key != msg::sasl_authenticate_request_api_key)
-      if (auto p = state_->broker->quotas_for(rc.user, rc.client_id).request_percentage) budget = *p * 10.0;
-    if (budget)
-      rc.throttle_ms =
-          static_cast<int32_t>(state_->quotas.record(rc.user, rc.client_id, quota_meter::request, 0, *budget));
+      rc.quotas = state_->broker->quotas_for(rc.user, rc.client_id);
+    rc.throttle_ms = static_cast<int32_t>(state_->throttle_for(rc, quota_meter::request, 0));
     const auto began = std::chrono::steady_clock::now();
     api->answer(*this, rc, r, buf);
-    if (budget) {
+    if (rc.quotas.request_percentage) {
       const double spent = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
-      rc.reply->throttle(std::max<int64_t>(
-          rc.throttle_ms, state_->quotas.record(rc.user, rc.client_id, quota_meter::request, spent, *budget)));
+      rc.reply->throttle(std::max<int64_t>(rc.throttle_ms, state_->throttle_for(rc, quota_meter::request, spent)));
     }
   } catch (const decode_error&) {
     reply->close();  // a malformed request: Kafka closes the connection too

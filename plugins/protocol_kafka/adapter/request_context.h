@@ -37,6 +37,8 @@ struct request_context {
   std::string client_id;
   std::string user;      // the connection's principal's name (quotas are per user and client id)
   std::string listener;  // the name of the listener it came in on (other brokers' addresses are on theirs)
+  // The client's quotas, looked up once as the request arrives.
+  adapter::broker::client_quotas quotas;
   // A client over its request_percentage quota: the wait every response
   // with a throttle_time_ms field says (at least), KIP-219.
   int32_t throttle_ms = 0;
