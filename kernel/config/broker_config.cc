@@ -732,8 +732,11 @@ class parser {
       throw config_error{
           source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +
           ") is above group.max.session.timeout.ms (" + std::to_string(cfg.groups.max_session_timeout_ms) + ")"};
-    // A TLS listener takes the broker's ssl.* keys it does not set itself;
-    // files named relative to the config are found beside it.
+    // Files named relative to the config are found beside it: the broker's
+    // own (the listeners' defaults, and the links between nodes), then each
+    // TLS listener's, which takes the broker's ssl.* keys it does not set.
+    for (auto* f : {&cfg.server.tls.keystore, &cfg.server.tls.truststore})
+      if (*f && std::filesystem::path(**f).is_relative()) **f = (base_dir / **f).lexically_normal().string();
     for (auto& l : cfg.listeners) {
       if (!l.tls_enabled()) continue;
       auto& t = l.tls;
@@ -762,8 +765,6 @@ class parser {
                            ": security.inter.broker.protocol is SSL and needs ssl.keystore.location (this node's "
                            "certificate and key, shown to the other nodes) and ssl.truststore.location (the CAs their "
                            "certificates chain to)"};
-      for (auto* f : {&t.keystore, &t.truststore})
-        if (std::filesystem::path(**f).is_relative()) **f = (base_dir / **f).lexically_normal().string();
     } else if (!cfg.server.inter_broker_peer_principals.empty()) {
       throw config_error{source_ +
                          ": inter.broker.peer.principals needs security.inter.broker.protocol: SSL (the principals "

@@ -23,11 +23,9 @@ using tls_stream = asio::ssl::stream<tcp::socket>;
 // A TLS handshake not done in this time closes its connection.
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
-// A connection between two nodes: TCP, or TLS over it.
+// A connection between two nodes: TCP, or TLS over it (with a context).
 class link {
  public:
-  explicit link(asio::io_context& io) : plain_(std::make_unique<tcp::socket>(io)) {}
-  link(asio::io_context& io, asio::ssl::context& ctx) : tls_(std::make_unique<tls_stream>(io, ctx)) {}
   link(tcp::socket s, asio::ssl::context* ctx) {
     if (ctx != nullptr)
       tls_ = std::make_unique<tls_stream>(std::move(s), *ctx);
@@ -301,7 +299,7 @@ class endpoint_impl final : public endpoint {
       if (ec || found.empty()) return failed(p);
       addr = found.begin()->endpoint().address();
     }
-    p.sock = client_ctx_ ? std::make_shared<link>(io_, *client_ctx_) : std::make_shared<link>(io_);
+    p.sock = std::make_shared<link>(tcp::socket(io_), client_ctx_.get());
     p.connecting = true;
     std::shared_ptr<link> s = p.sock;
     s->socket().async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
