@@ -56,20 +56,12 @@ TEST(quota, a_producer_over_its_rate_is_told_to_wait_and_is_not_read_from_until_
   frame_client c(b.plain_port);
   ASSERT_TRUE(c.connected());
   auto produce = [&](frame_client& fc, const std::string& client_id) {
-    std::vector<uint8_t> out;
-    kafka::writer w(out);
-    kafka::write_request_header(w, 0, 9, 2, 1, client_id);
-    produce_of("metered", one_mib).encode(w, 9);
-    EXPECT_TRUE(fc.send(out));
-    auto bytes = fc.receive(30000);
-    EXPECT_TRUE(bytes);
-    msg::produce_response resp;
-    kafka::reader r(*bytes);
-    msg::response_header rh;
-    rh.decode(r, 1);
-    resp.decode(r, 9);
-    EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 0);
-    return resp.throttle_time_ms;
+    send_request(fc, 0, 9, produce_of("metered", one_mib), 1, client_id);
+    auto resp = receive_response<msg::produce_response>(fc, 0, 9, 1, 30000);
+    EXPECT_TRUE(resp);
+    if (!resp) return -1;
+    EXPECT_EQ(resp->responses.at(0).partition_responses.at(0).error_code, 0);
+    return resp->throttle_time_ms;
   };
   // Ten seconds' worth at 1 MiB/s pass unthrottled (the window's
   // allowance); past it, each answer says how long to wait.
@@ -124,25 +116,16 @@ TEST(quota, a_client_over_its_request_percentage_is_told_to_wait_and_is_not_read
   ASSERT_EQ(set.code, 0) << set.out;
   EXPECT_TRUE(has(run_command(m + "quota describe").out, "request_percentage=0.01"));
 
+  msg::metadata_request busy;
+  busy.topics = std::vector<msg::metadata_request_metadata_request_topic>{};
+  busy.topics->emplace_back().name = "busy";
   auto metadata = [&](frame_client& fc, const std::string& client_id) {
-    std::vector<uint8_t> out;
-    kafka::writer w(out);
-    kafka::write_request_header(w, 3, 12, 2, 1, client_id);
-    msg::metadata_request req;
-    req.topics = std::vector<msg::metadata_request_metadata_request_topic>{};
-    req.topics->emplace_back().name = "busy";
-    req.encode(w, 12);
-    EXPECT_TRUE(fc.send(out));
-    auto bytes = fc.receive(30000);
-    EXPECT_TRUE(bytes);
-    if (!bytes) return -1;
-    msg::metadata_response resp;
-    kafka::reader r(*bytes);
-    msg::response_header rh;
-    rh.decode(r, 1);
-    resp.decode(r, 12);
-    EXPECT_EQ(resp.topics.at(0).error_code, 0);
-    return resp.throttle_time_ms;
+    send_request(fc, 3, 12, busy, 1, client_id);
+    auto resp = receive_response<msg::metadata_response>(fc, 3, 12, 1, 30000);
+    EXPECT_TRUE(resp);
+    if (!resp) return -1;
+    EXPECT_EQ(resp->topics.at(0).error_code, 0);
+    return resp->throttle_time_ms;
   };
   // Metadata requests until the client's share of the thread is over its
   // quota: then its answers carry the wait.

@@ -47,12 +47,13 @@ struct reply : Response {
 
 // Sends `req` as API `key` version `v`, without waiting for the answer.
 template <class Request>
-void send_request(frame_client& c, int16_t key, int16_t v, const Request& req, int32_t correlation = 7) {
+void send_request(frame_client& c, int16_t key, int16_t v, const Request& req, int32_t correlation = 7,
+                  const std::string& client_id = "broker-api-test") {
   using namespace mosaic::kafka;
   const bool flexible = v >= first_flexible(key);
   std::vector<uint8_t> out;
   writer w(out);
-  write_request_header(w, key, v, flexible ? 2 : 1, correlation, "broker-api-test");
+  write_request_header(w, key, v, flexible ? 2 : 1, correlation, client_id);
   req.encode(w, v);
   c.send(out);
 }
