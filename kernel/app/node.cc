@@ -124,18 +124,24 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!shares) return shares.error();
   shares_ = std::move(*shares);
 
-  // The authorizer, shared by every listener: the ACLs of the metadata log.
+  // The authorizer, shared by every listener: the ACLs of the metadata log,
+  // or a plugin (which may defer to them).
   std::shared_ptr<const adapter::authorizer> authz;
-  if (cfg_.server.authorizer == "acl") {
+  if (cfg_.server.authorizer != "none") {
     security::authorizer_options o;
     o.super_users.insert(cfg_.server.super_users.begin(), cfg_.server.super_users.end());
     o.allow_if_no_acl = cfg_.server.allow_everyone_if_no_acl;
     security::acl_authorizer::source from;
     from.version = [svc = service_.get()] { return svc->acls_version(); };
     from.load = [svc = service_.get()] { return svc->describe_acls(adapter::broker::acl_filter{}); };
-    log::info("authorizer: ACLs from the metadata log, {} super user(s), a resource without ACLs is {}",
+    log::info("{}: ACLs from the metadata log, {} super user(s), a resource without ACLs is {}",
+              authorizer_id_.empty() ? "authorizer" : "the ACLs the authorizer plugin may defer to",
               o.super_users.size(), o.allow_if_no_acl ? "open to all" : "closed");
     authz = std::make_shared<security::acl_authorizer>(std::move(o), std::move(from));
+    if (!authorizer_id_.empty()) {
+      authorizer_->set_acls(std::move(authz));
+      authz = authorizer_;
+    }
   }
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
@@ -340,6 +346,10 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
       names += (i ? ", " : "") + std::string(vt->mechanism((*inst)->handle(), i));
     log::info("plugin {} ({} {}, {}) is the authenticator of {}, generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), names, *gen, settings.empty() ? "" : ": ", settings);
+  } else if (f.category == MOSAIC_CATEGORY_AUTHORIZER && e.name == authorizer_id_) {
+    const uint64_t gen = authorizer_->install(*inst);
+    log::info("plugin {} ({} {}, {}) is the authorizer, generation {}{}{}", f.name, lib.descriptor().name,
+              lib.descriptor().version, lib.origin(), gen, settings.empty() ? "" : ": ", settings);
   } else if ((f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) ||
              (f.category == MOSAIC_CATEGORY_DLQ_HANDLER && e.name == dlq_handler_id_)) {
     // Only the plugin group.share.policy / group.share.dlq.handler names
@@ -355,21 +365,36 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   return {};
 }
 
+namespace {
+
+// `authorizer:` names a plugin (not none, not acl).
+bool authorizer_plugin(const std::string& value) { return value != "none" && value != "acl"; }
+
+}  // namespace
+
 status node::load_plugins(bool dry_run) {
   share_policy_id_ = cfg_.groups.share_policy;
   dlq_handler_id_ = cfg_.groups.dlq_handler;
+  authorizer_id_ = authorizer_plugin(cfg_.server.authorizer) ? cfg_.server.authorizer : "";
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
   if (auto s = start_default_assignors(dry_run); !s.ok()) return s;
   if (auto s = start_named_plugin("group.share.policy", cfg_.groups.share_policy, cfg_.plugins, dry_run); !s.ok())
     return s;
+  if (!authorizer_id_.empty())
+    if (auto s = start_named_plugin("authorizer", authorizer_id_, cfg_.plugins, dry_run); !s.ok()) return s;
   return start_named_plugin("group.share.dlq.handler", cfg_.groups.dlq_handler, cfg_.plugins, dry_run);
 }
 
 status node::start_named_plugin(const char* key, const std::string& id,
                                 const std::vector<config::plugin_entry>& entries, bool dry_run) {
-  const bool policy = std::string_view(key) == "group.share.policy";
-  const int32_t category = policy ? MOSAIC_CATEGORY_SHARE_POLICY : MOSAIC_CATEGORY_DLQ_HANDLER;
+  const std::string_view k(key);
+  const bool policy = k == "group.share.policy", authz = k == "authorizer";
+  const int32_t category = policy  ? MOSAIC_CATEGORY_SHARE_POLICY
+                           : authz ? MOSAIC_CATEGORY_AUTHORIZER
+                                   : MOSAIC_CATEGORY_DLQ_HANDLER;
+  const char* what = policy ? "share policy" : authz ? "authorizer" : "DLQ handler";
+  std::string& current = policy ? share_policy_id_ : authz ? authorizer_id_ : dlq_handler_id_;
   config::plugin_entry e;
   e.name = id;
   e.where = key;
@@ -379,10 +404,12 @@ status node::start_named_plugin(const char* key, const std::string& id,
     return status(errc::config, std::string(key) + " names '" + id + "', which cannot be loaded: " + s.message());
   const auto* f = host_.find(e.name);
   if (f->factory->category != category)
-    return status(errc::config, std::string(key) + " names '" + id + "', which is not a " +
-                                    (policy ? "share policy" : "DLQ handler") + " plugin");
-  (policy ? share_policy_id_ : dlq_handler_id_) = id;
-  const std::string running = policy ? share_policy_.current_name() : dlq_handler_.current_name();
+    return status(errc::config,
+                  std::string(key) + " names '" + id + "', which is not " + (authz ? "an " : "a ") + what + " plugin");
+  current = id;
+  const std::string running = policy  ? share_policy_.current_name()
+                              : authz ? authorizer_->current_name()
+                                      : dlq_handler_.current_name();
   if (!dry_run && running == id && running_.count(id)) return {};  // published with its plugins.load entry
   return start_plugin(e, dry_run);
 }
@@ -438,11 +465,21 @@ status node::reload_plugins(const config::broker_config& fresh) {
       if (first_error.ok()) first_error = s;
     }
   }
-  // Another share policy or DLQ handler named: swap it in.
+  // Another share policy, DLQ handler or authorizer plugin named: swap it
+  // in. Turning authorization on or off, or between the ACLs and a plugin,
+  // takes a restart (the listeners hold the authorizer they started with).
+  const std::string fresh_authorizer = authorizer_plugin(fresh.server.authorizer) ? fresh.server.authorizer : "";
+  if (fresh.server.authorizer != cfg_.server.authorizer && (fresh_authorizer.empty() || authorizer_id_.empty())) {
+    auto s = status(errc::config, "authorizer: changing '" + cfg_.server.authorizer + "' to '" +
+                                      fresh.server.authorizer + "' takes a restart");
+    log::error("reload: {} (the running one stays)", s.message());
+    if (first_error.ok()) first_error = s;
+  }
   for (auto [key, wanted, current] :
        {std::tuple{"group.share.policy", &fresh.groups.share_policy, &share_policy_id_},
-        std::tuple{"group.share.dlq.handler", &fresh.groups.dlq_handler, &dlq_handler_id_}}) {
-    if (*wanted == *current) continue;
+        std::tuple{"group.share.dlq.handler", &fresh.groups.dlq_handler, &dlq_handler_id_},
+        std::tuple{"authorizer", &fresh_authorizer, &authorizer_id_}}) {
+    if (*wanted == *current || wanted->empty() || current->empty()) continue;
     const std::string before = *current;
     if (auto s = start_named_plugin(key, *wanted, fresh.plugins, false); !s.ok()) {
       *current = before;

@@ -25,6 +25,7 @@
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
 #include "kernel/security/authenticators.h"
+#include "kernel/security/authorizer_slot.h"
 
 namespace mosaic::app {
 
@@ -63,6 +64,7 @@ class node {
   groups::share_policy_slot& share_policy() noexcept { return share_policy_; }
   groups::dlq_handler_slot& dlq_handler() noexcept { return dlq_handler_; }
   security::authenticators& authenticators() noexcept { return authenticators_; }
+  security::authorizer_slot& authorizer() noexcept { return *authorizer_; }
   log::log_manager* logs() noexcept { return logs_.get(); }
   // What the group coordinator and the share manager see of the broker
   // (after start_services).
@@ -71,9 +73,9 @@ class node {
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status start_default_assignors(bool dry_run);
-  // Loads the plugin that `key` (group.share.policy, group.share.dlq.handler)
-  // names, as configured under plugins.load or built in with no config, and
-  // publishes it in its slot.
+  // Loads the plugin that `key` (group.share.policy, group.share.dlq.handler,
+  // authorizer) names, as configured under plugins.load or built in with no
+  // config, and publishes it in its slot.
   status start_named_plugin(const char* key, const std::string& id, const std::vector<config::plugin_entry>& entries,
                             bool dry_run);
   status start_metadata();
@@ -86,8 +88,11 @@ class node {
   groups::share_policy_slot share_policy_;
   std::string share_policy_id_;  // the plugin id group.share.policy names now
   groups::dlq_handler_slot dlq_handler_;
-  std::string dlq_handler_id_;                  // the plugin id group.share.dlq.handler names now
-  security::authenticators authenticators_;     // SASL mechanisms (outlives the listeners that offer them)
+  std::string dlq_handler_id_;               // the plugin id group.share.dlq.handler names now
+  security::authenticators authenticators_;  // SASL mechanisms (outlives the listeners that offer them)
+  // `authorizer: <plugin id>`: the slot every listener asks (shared with them).
+  std::shared_ptr<security::authorizer_slot> authorizer_ = std::make_shared<security::authorizer_slot>();
+  std::string authorizer_id_;                   // the plugin id `authorizer` names now ("" for none or acl)
   std::map<std::string, std::string> running_;  // plugin id -> "library|config" it runs with
   std::vector<int> lock_fds_;
   std::unique_ptr<log::log_manager> logs_;

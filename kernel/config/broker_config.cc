@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <optional>
@@ -202,7 +203,9 @@ const std::vector<key_row> rows = {
       "truststore trusts (then keep that CA for brokers)"}},
     {{"authorizer", "string", "none",
       "acl: every request is checked against the ACLs of the metadata log (CreateAcls, `mosaic acl`), as Kafka's "
-      "StandardAuthorizer does; none: every request is allowed and the ACL APIs answer SECURITY_DISABLED"}},
+      "StandardAuthorizer does; none: every request is allowed and the ACL APIs answer SECURITY_DISABLED; a plugin "
+      "id (mosaic.authz.rules, com.acme.authz.opa): that authorizer plugin decides, configured under plugins.load "
+      "or built in, hot-swapped on SIGHUP, and may defer to the ACLs"}},
     {{"super.users", "list", "[]",
       "principals allowed everything whatever the ACLs say (User:admin); Kafka's semicolon-separated string works "
       "too"}},
@@ -492,7 +495,11 @@ class parser {
           fail(kv.first, key, "unknown key (see `mosaicd --help` for the keys)");
       } else if (key == "authorizer") {
         const std::string a = scalar(v, key);
-        if (a != "none" && a != "acl") fail(v, key, "must be none or acl, got '" + a + "'");
+        const bool id = a.find('.') != std::string::npos && std::all_of(a.begin(), a.end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                        });
+        if (a != "none" && a != "acl" && !id)
+          fail(v, key, "must be none, acl or an authorizer plugin id (such as mosaic.authz.rules), got '" + a + "'");
         cfg.server.authorizer = a;
       } else if (key == "super.users") {
         cfg.server.super_users = principals(v, key);

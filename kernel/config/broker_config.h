@@ -107,7 +107,7 @@ struct server_settings {
   int64_t failed_authentication_delay_ms = 100;           // connection.failed.authentication.delay.ms
   int64_t sasl_server_max_receive_size = 524288;          // sasl.server.max.receive.size
   tls_config tls;                                         // the TLS listeners' defaults
-  std::string authorizer = "none";                        // authorizer: none or acl
+  std::string authorizer = "none";                        // authorizer: none, acl or a plugin id
   std::vector<std::string> super_users;                   // super.users: principals allowed everything
   bool allow_everyone_if_no_acl = false;                  // allow.everyone.if.no.acl.found
   std::string inter_broker_protocol = "PLAINTEXT";        // security.inter.broker.protocol: PLAINTEXT or SSL

@@ -9,6 +9,7 @@
 
 #include "mosaic/abi/assignor.h"
 #include "mosaic/abi/authenticator.h"
+#include "mosaic/abi/authorizer.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/dlq_handler.h"
 #include "mosaic/abi/share_policy.h"
@@ -99,6 +100,15 @@ status check_authenticator_vtable(const mosaic_factory_v1& f, const std::string&
   return {};
 }
 
+status check_authorizer_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_authorizer_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_authorizer_vtable_v1::authorize))
+    return refuse(origin, std::string("factory '") + f.name + "': authorizer table is smaller than ABI v1 defines");
+  if (vt->authorize == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': authorizer table has a null function");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -136,6 +146,7 @@ const char* category_name(int32_t category) noexcept {
     case MOSAIC_CATEGORY_DLQ_HANDLER: return "dlq_handler";
     case MOSAIC_CATEGORY_AUTHENTICATOR: return "authenticator";
     case MOSAIC_CATEGORY_PROTOCOL_ADAPTER: return "protocol_adapter";
+    case MOSAIC_CATEGORY_AUTHORIZER: return "authorizer";
     default: return "unknown";
   }
 }
@@ -143,7 +154,7 @@ const char* category_name(int32_t category) noexcept {
 bool category_supported(int32_t category) noexcept {
   return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
          category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER ||
-         category == MOSAIC_CATEGORY_AUTHENTICATOR;
+         category == MOSAIC_CATEGORY_AUTHENTICATOR || category == MOSAIC_CATEGORY_AUTHORIZER;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -188,6 +199,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_dlq_handler_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_AUTHENTICATOR)
       if (auto s = check_authenticator_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_AUTHORIZER)
+      if (auto s = check_authorizer_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }

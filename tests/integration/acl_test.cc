@@ -3,8 +3,10 @@
 // refused by ACLs an operator adds and removes with `mosaic acl`; Metadata
 // hiding what a principal may not describe; DENY winning; CIDR hosts;
 // ACLs surviving a restart; CreateAcls, DescribeAcls and DeleteAcls with
-// bad input and without an authorizer; and a three-node quorum where ACLs
-// made on one node hold on every node.
+// bad input and without an authorizer; a three-node quorum where ACLs
+// made on one node hold on every node; and the authorizer as a plugin
+// (`authorizer: mosaic.authz.rules`): its rules first, the ACLs after,
+// swapped on SIGHUP, a faulty plugin failing closed, and the config errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -310,6 +312,108 @@ TEST(acl, acls_made_on_one_node_hold_on_every_node_of_the_quorum) {
     ASSERT_TRUE(md);
     EXPECT_EQ(md->topics.at(0).error_code, topic_authorization_failed) << id;
   }
+}
+
+// The rules plugin's entry under plugins.load, with these rules.
+std::string rules_entry(const std::vector<std::string>& rules) {
+  std::string list;
+  for (const auto& r : rules) list += (list.empty() ? "" : ", ") + ("\"" + r + "\"");
+  return "    - name: mosaic.authz.rules\n      config: {otherwise: acls, rules: [" + list + "]}\n";
+}
+
+bool refused_for_topic(const command_result& r) {
+  return r.code != 0 && (has(r.out, "Topic authorization failed") || has(r.out, "TOPIC_AUTHORIZATION_FAILED"));
+}
+
+TEST(acl, an_authorizer_plugin_decides_first_defers_to_the_acls_and_is_swapped_on_sighup) {
+  const std::vector<std::string> rules = {"deny * Write topic:audit-*", "allow User:alice Read,Write topic:orders"};
+  sasl_broker b({"authorizer=mosaic.authz.rules", "super.users=User:admin"}, team(), rules_entry(rules));
+  ASSERT_NE(b.sasl_port, 0);
+  EXPECT_TRUE(has(b.proc().err(), "plugin mosaic.authz.rules")) << b.proc().err();
+  EXPECT_TRUE(has(b.proc().err(), "is the authorizer, generation 1")) << b.proc().err();
+  const as_user admin(b, "admin", "admin-secret"), alice(b, "alice", "alice-secret"), bob(b, "bob", "bob-secret");
+
+  // No rule names the cluster: the ACLs decide, and the super user may.
+  ASSERT_EQ(admin.mosaic("topic create orders").code, 0);
+  ASSERT_EQ(admin.mosaic("topic create audit-1").code, 0);
+  // alice by a rule, with no ACL at all.
+  auto wrote = alice.produce("orders", "one\\ntwo\\n");
+  EXPECT_EQ(wrote.code, 0) << wrote.out;
+  auto read = alice.consume("orders");
+  EXPECT_EQ(read.code, 0) << read.out;
+  EXPECT_TRUE(has(read.out, "one\ntwo\n")) << read.out;
+  // The deny rule comes before the ACLs: not even a super user writes there.
+  EXPECT_TRUE(refused_for_topic(alice.produce("audit-1", "x\\n")));
+  EXPECT_TRUE(refused_for_topic(admin.produce("audit-1", "x\\n")));
+  // bob matches no rule and has no ACL; an ACL the admin adds lets him in.
+  EXPECT_TRUE(refused_for_topic(bob.produce("orders", "x\\n")));
+  auto granted = admin.mosaic("acl add --allow --principal User:bob --operation Write --topic orders");
+  ASSERT_EQ(granted.code, 0) << granted.out;
+  EXPECT_TRUE(eventually([&] { return bob.produce("orders", "three\\n").code == 0; }, 10s));
+  // alice may not change ACLs: no rule, no ACL for the cluster.
+  auto self_grant = alice.mosaic("acl add --allow --principal User:alice --operation All --topic audit-1");
+  EXPECT_TRUE(has(self_grant.out, "CLUSTER_AUTHORIZATION_FAILED")) << self_grant.out;
+
+  // New rules on SIGHUP: a new generation, which shuts bob out again.
+  auto more = rules;
+  more.insert(more.begin(), "deny User:bob All topic:*");
+  b.write_config(rules_entry(more));
+  b.proc().signal(SIGHUP);
+  ASSERT_TRUE(b.proc().wait_for_log("is the authorizer, generation 2", 10s)) << b.proc().err();
+  EXPECT_TRUE(refused_for_topic(bob.produce("orders", "x\\n")));
+  EXPECT_EQ(alice.produce("orders", "four\\n").code, 0);
+  // A bad rule list is refused and the running generation stays.
+  b.write_config(rules_entry({"permit * Read topic:orders"}));
+  b.proc().signal(SIGHUP);
+  ASSERT_TRUE(b.proc().wait_for_log("rules[0] 'permit * Read topic:orders'", 10s)) << b.proc().err();
+  EXPECT_FALSE(has(b.proc().err(), "is the authorizer, generation 3")) << b.proc().err();
+  EXPECT_TRUE(refused_for_topic(bob.produce("orders", "x\\n")));
+  EXPECT_EQ(alice.produce("orders", "five\\n").code, 0);
+}
+
+TEST(acl, a_faulty_authorizer_plugin_fails_closed_and_the_broker_serves_on) {
+  sasl_broker b({"authorizer=test.authz.faulty"}, team(),
+                "    - name: test.authz.faulty\n      library: " MOSAIC_FIXTURE_DIR "/libfaulty_authorizer.so\n");
+  ASSERT_NE(b.sasl_port, 0);
+  const as_user alice(b, "alice", "alice-secret"), bob(b, "bob", "bob-secret");
+  ASSERT_EQ(bob.mosaic("topic create t").code, 0);  // the plugin allows everyone but alice
+  EXPECT_TRUE(refused_for_topic(alice.produce("t", "x\\n")));
+  EXPECT_TRUE(
+      b.proc().wait_for_log("authorizer test.authz.faulty (generation 1) failed a check, which is denied: "
+                            "policy store unreachable",
+                            5s))
+      << b.proc().err();
+  EXPECT_EQ(bob.produce("t", "y\\n").code, 0);
+  auto read = bob.consume("t");
+  EXPECT_TRUE(has(read.out, "\ny\n")) << read.out;
+}
+
+TEST(acl, an_authorizer_that_cannot_be_loaded_is_a_start_up_error) {
+  for (const auto& [value, message] : std::vector<std::pair<std::string, std::string>>{
+           {"com.acme.authz.missing", "authorizer names 'com.acme.authz.missing', which cannot be loaded"},
+           {"mosaic.codec.lz4", "authorizer names 'mosaic.codec.lz4', which is not an authorizer plugin"},
+           {"opa", "must be none, acl or an authorizer plugin id"}}) {
+    temp_dir dir("authz_bad");
+    process p(MOSAICD_PATH,
+              {"--config", MOSAIC_SOURCE_DIR "/configs/single-node.yaml", "--set",
+               "listeners=[{name: P, host: 127.0.0.1, port: 0, adapter: kafka}]", "--set", "authorizer=" + value},
+              dir.path());
+    auto code = p.wait(20s);
+    ASSERT_TRUE(code) << value;
+    EXPECT_NE(*code, 0) << value;
+    EXPECT_TRUE(has(p.err(), message)) << p.err();
+  }
+  // The rules plugin's own config is checked before start too.
+  temp_dir dir("authz_rules_bad");
+  process p(
+      MOSAICD_PATH,
+      {"--config", MOSAIC_SOURCE_DIR "/configs/single-node.yaml", "--set",
+       "listeners=[{name: P, host: 127.0.0.1, port: 0, adapter: kafka}]", "--set", "authorizer=mosaic.authz.rules"},
+      dir.path());
+  auto code = p.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(has(p.err(), "rules")) << p.err();
 }
 
 }  // namespace

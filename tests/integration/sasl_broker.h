@@ -43,22 +43,19 @@ inline uint16_t port_in(const std::string& log, const std::string& listener) {
 // file.
 class sasl_broker {
  public:
-  // `extra`: --set settings; `more_users`: (name, password) beside alice.
+  // `extra`: --set settings; `more_users`: (name, password) beside alice;
+  // `more_plugins`: entries of plugins.load beside the authenticators, as
+  // YAML lines ("    - name: ...").
   explicit sasl_broker(const std::vector<std::string>& extra = {},
-                       const std::vector<std::pair<std::string, std::string>>& more_users = {}) {
+                       const std::vector<std::pair<std::string, std::string>>& more_users = {},
+                       const std::string& more_plugins = {}) {
     users_ = dir_.path() / "users.txt";
     std::ofstream users(users_);
     users << "# test users\n" << user_line("alice", "alice-secret");
     for (const auto& [name, password] : more_users) users << user_line(name, password);
     users.close();
-    const auto cfg = dir_.path() / "sasl.yaml";
-    std::ofstream(cfg) << "node.id: 1\nlog.dirs: [data]\nlisteners:\n"
-                       << "  - {name: SASL, host: 127.0.0.1, port: 0, adapter: kafka,"
-                       << " security.protocol: SASL_PLAINTEXT}\n"
-                       << "  - {name: PLAIN_TEXT, host: 127.0.0.1, port: 0, adapter: kafka}\n"
-                       << "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: "
-                       << users_.string() << "}\n    - mosaic.authn.scram\n";
-    args_ = {"--config", cfg.string(), "--set", "connection.failed.authentication.delay.ms=300"};
+    write_config(more_plugins);
+    args_ = {"--config", config_file().string(), "--set", "connection.failed.authentication.delay.ms=300"};
     for (const auto& e : extra) args_.insert(args_.end(), {"--set", e});
     start();
   }
@@ -69,6 +66,17 @@ class sasl_broker {
     p_.reset();
     start();
   }
+  // Rewrites the config file (for a SIGHUP) with other plugin entries.
+  void write_config(const std::string& more_plugins) const {
+    std::ofstream(config_file()) << "node.id: 1\nlog.dirs: [data]\nlisteners:\n"
+                                 << "  - {name: SASL, host: 127.0.0.1, port: 0, adapter: kafka,"
+                                 << " security.protocol: SASL_PLAINTEXT}\n"
+                                 << "  - {name: PLAIN_TEXT, host: 127.0.0.1, port: 0, adapter: kafka}\n"
+                                 << "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: "
+                                 << users_.string() << "}\n    - mosaic.authn.scram\n"
+                                 << more_plugins;
+  }
+  std::filesystem::path config_file() const { return dir_.path() / "sasl.yaml"; }
   std::string sasl_address() const { return "127.0.0.1:" + std::to_string(sasl_port); }
   std::string plain_address() const { return "127.0.0.1:" + std::to_string(plain_port); }
   void add_user(const std::string& name, const std::string& password) {

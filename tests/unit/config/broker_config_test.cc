@@ -109,7 +109,12 @@ TEST(broker_config, reads_tls_and_authorizer_keys_and_a_listener_takes_the_broke
   EXPECT_EQ(r->server.super_users, (std::vector<std::string>{"User:a", "User:b"}));
   EXPECT_TRUE(r->server.allow_everyone_if_no_acl);
   EXPECT_NE(error_of("super.users: [alice]").find("not a principal of the form Type:name"), std::string::npos);
-  EXPECT_NE(error_of("authorizer: opa").find("must be none or acl"), std::string::npos);
+  EXPECT_NE(error_of("authorizer: opa").find("must be none, acl or an authorizer plugin id"), std::string::npos);
+  EXPECT_NE(error_of("authorizer: 'com.acme/authz'").find("must be none, acl or an authorizer plugin id"),
+            std::string::npos);
+  auto plugin = parse("authorizer: com.acme.authz.opa", {});
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message();
+  EXPECT_EQ(plugin->server.authorizer, "com.acme.authz.opa");
 }
 
 TEST(broker_config, the_secure_single_node_config_in_the_repo_is_valid) {

@@ -171,6 +171,7 @@ typedef struct mosaic_config_v1 {
 #define MOSAIC_CATEGORY_DLQ_HANDLER 4
 #define MOSAIC_CATEGORY_AUTHENTICATOR 5
 #define MOSAIC_CATEGORY_PROTOCOL_ADAPTER 6
+#define MOSAIC_CATEGORY_AUTHORIZER 7
 
 /* Makes instances of one named thing of one category. */
 typedef struct mosaic_factory_v1 {

@@ -91,11 +91,20 @@ class fake_host {
   const mosaic_host_v1* abi() const { return &table_; }
 
   // Validates `config` (plain "key" -> "value"; a value in [a,b] form is a
-  // list) and creates an instance. Throws std::runtime_error with the
-  // broker's message on refusal.
+  // list) and `lists` (lists whose items may hold commas) and creates an
+  // instance. Throws std::runtime_error with the broker's message on
+  // refusal.
   std::unique_ptr<fake_instance> create(const mosaic_factory_v1& f,
-                                        const std::map<std::string, std::string>& config = {}) {
+                                        const std::map<std::string, std::string>& config = {},
+                                        const std::map<std::string, std::vector<std::string>>& lists = {}) {
     std::vector<sdk::raw_value> raw;
+    for (const auto& [k, items] : lists) {
+      sdk::raw_value r;
+      r.name = k;
+      r.type = sdk::raw_value::kind::list;
+      r.items = items;
+      raw.push_back(std::move(r));
+    }
     for (const auto& [k, v] : config) {
       sdk::raw_value r;
       r.name = k;
