@@ -43,71 +43,12 @@ namespace {
 
 struct counters {
   std::atomic<uint64_t> accepted{0}, refused{0}, oversized{0}, idle_closed{0}, open{0}, write_failed{0},
-      handler_failed{0}, tls_failed{0}, tls_reloads{0};
+      handler_failed{0}, tls_failed{0};
 };
 
 using tls_stream = asio::ssl::stream<tcp::socket&>;
 // A handshake not done in this time closes its connection.
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
-
-// A file's identity for reloads: its modification time and size.
-std::pair<int64_t, int64_t> stamp(const std::string& path) {
-  struct stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {0, 0};
-  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st.st_size};
-}
-
-// A TLS listener's context, swapped when its files change.
-class tls_listener {
- public:
-  tls_listener(tls_settings s, std::shared_ptr<asio::ssl::context> ctx, std::string name)
-      : settings_(std::move(s)), ctx_(std::move(ctx)), name_(std::move(name)), stamps_(stamps()) {}
-  const tls_settings& settings() const { return settings_; }
-
-  // The context for a new connection, reloading first when the files
-  // changed (looked at no more than once a second).
-  std::shared_ptr<asio::ssl::context> current(counters& stats) {
-    std::lock_guard g(mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - checked_ >= std::chrono::seconds(1)) {
-      checked_ = now;
-      if (auto s = stamps(); s != stamps_) {
-        stamps_ = s;
-        (void)reload_locked(stats);
-      }
-    }
-    return ctx_;
-  }
-  status reload(counters& stats) {
-    std::lock_guard g(mu_);
-    stamps_ = stamps();
-    return reload_locked(stats);
-  }
-
- private:
-  std::array<std::pair<int64_t, int64_t>, 2> stamps() const {
-    return {stamp(settings_.keystore), stamp(settings_.truststore)};
-  }
-  status reload_locked(counters& stats) {
-    auto fresh = make_tls_context(settings_);
-    if (!fresh) {
-      log::error("listener {}: the TLS files changed but do not load, the old ones stay: {}", name_,
-                 fresh.error().message());
-      return status(fresh.error().code(), "listener " + name_ + ": " + fresh.error().message());
-    }
-    ctx_ = std::move(*fresh);
-    stats.tls_reloads.fetch_add(1);
-    log::info("listener {}: certificate reloaded from {}", name_, settings_.keystore);
-    return {};
-  }
-
-  tls_settings settings_;
-  std::mutex mu_;
-  std::shared_ptr<asio::ssl::context> ctx_;
-  std::string name_;
-  std::array<std::pair<int64_t, int64_t>, 2> stamps_;
-  std::chrono::steady_clock::time_point checked_{};
-};
 
 // A peer that hangs up while its response is going out must cost that one
 // connection. Asio sends with MSG_NOSIGNAL, but sendfile(2) has no such
@@ -639,7 +580,7 @@ struct server::impl {
   struct bound {
     listener_spec spec;
     std::unique_ptr<tcp::acceptor> acceptor;
-    std::unique_ptr<tls_listener> tls;  // on an SSL or SASL_SSL listener
+    std::unique_ptr<tls_context_source> tls;  // on an SSL or SASL_SSL listener
   };
   std::vector<bound> listeners;
   std::vector<std::thread> threads;
@@ -671,8 +612,7 @@ struct server::impl {
       auto local = b.acceptor->local_endpoint(ec);
       p.local_host = b.spec.host;
       p.local_port = ec ? b.spec.port : local.port();
-      auto c =
-          std::make_shared<connection>(std::move(sock), opts, stats, *budget, b.tls ? b.tls->current(stats) : nullptr);
+      auto c = std::make_shared<connection>(std::move(sock), opts, stats, *budget, b.tls ? b.tls->current() : nullptr);
       {
         std::lock_guard lock(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
@@ -725,11 +665,11 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
     if (ec)
       return status(errc::io, "listener " + spec.name + " on " + spec.host + ":" + std::to_string(spec.port) + ": " +
                                   ec.message());
-    std::unique_ptr<tls_listener> tls;
+    std::unique_ptr<tls_context_source> tls;
     if (spec.tls) {
-      auto ctx = make_tls_context(*spec.tls);
-      if (!ctx) return status(ctx.error().code(), "listener " + spec.name + ": " + ctx.error().message());
-      tls = std::make_unique<tls_listener>(*spec.tls, std::move(*ctx), spec.name);
+      auto source = tls_context_source::make(*spec.tls, tls_role::server, "listener " + spec.name);
+      if (!source) return status(source.error().code(), "listener " + spec.name + ": " + source.error().message());
+      tls = std::move(*source);
     }
     i->listeners.push_back({std::move(spec), std::move(acceptor), std::move(tls)});
   }
@@ -753,17 +693,31 @@ uint16_t server::bound_port(const std::string& listener) const {
 }
 
 server_stats server::stats() const {
-  return {impl_->stats.accepted.load(),       impl_->stats.refused.load(),    impl_->stats.oversized.load(),
-          impl_->stats.idle_closed.load(),    impl_->stats.open.load(),       impl_->stats.write_failed.load(),
-          impl_->stats.handler_failed.load(), impl_->budget->used(),          impl_->budget->waits(),
-          impl_->stats.tls_failed.load(),     impl_->stats.tls_reloads.load()};
+  return {impl_->stats.accepted.load(),
+          impl_->stats.refused.load(),
+          impl_->stats.oversized.load(),
+          impl_->stats.idle_closed.load(),
+          impl_->stats.open.load(),
+          impl_->stats.write_failed.load(),
+          impl_->stats.handler_failed.load(),
+          impl_->budget->used(),
+          impl_->budget->waits(),
+          impl_->stats.tls_failed.load(),
+          tls_reloads()};
+}
+
+uint64_t server::tls_reloads() const {
+  uint64_t n = 0;
+  for (const auto& b : impl_->listeners)
+    if (b.tls) n += b.tls->reloads();
+  return n;
 }
 
 status server::reload_tls() {
   status first;
   for (auto& b : impl_->listeners)
     if (b.tls)
-      if (auto s = b.tls->reload(impl_->stats); !s.ok() && first.ok()) first = s;
+      if (auto s = b.tls->reload(); !s.ok() && first.ok()) first = s;
   return first;
 }
 

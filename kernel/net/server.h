@@ -73,6 +73,8 @@ class server {
   // new files do not load keeps serving with its old ones (the error says
   // which); connections already open keep their session.
   status reload_tls();
+  // Times a listener's certificate was reloaded (files changed, SIGHUP).
+  uint64_t tls_reloads() const;
   // Stops accepting, closes every connection, joins the network threads.
   void stop();
 

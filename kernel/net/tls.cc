@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <boost/asio/ssl/context.hpp>
 
+#include <sys/stat.h>
+
+#include "kernel/base/log.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -84,6 +88,70 @@ std::string peer_subject(SSL* ssl) {
   }
   X509_free(cert);
   return out;
+}
+
+namespace {
+
+// A file's identity for reloads: its modification time and size.
+std::pair<int64_t, int64_t> stamp(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {0, 0};
+  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st.st_size};
+}
+
+}  // namespace
+
+tls_context_source::tls_context_source(tls_settings t, tls_role role, std::string what,
+                                       std::shared_ptr<ssl::context> ctx)
+    : settings_(std::move(t)), role_(role), what_(std::move(what)), ctx_(std::move(ctx)), stamps_(files()) {}
+
+result<std::unique_ptr<tls_context_source>> tls_context_source::make(tls_settings t, tls_role role, std::string what) {
+  auto stamps_before = std::array{stamp(t.keystore), stamp(t.truststore)};
+  auto ctx = make_tls_context(t, role);
+  if (!ctx) return ctx.error();
+  std::unique_ptr<tls_context_source> out(new tls_context_source(std::move(t), role, std::move(what), std::move(*ctx)));
+  out->stamps_ = stamps_before;  // a change while the first context was made is seen at the next look
+  return out;
+}
+
+tls_context_source::stamps tls_context_source::files() const {
+  return {stamp(settings_.keystore), stamp(settings_.truststore)};
+}
+
+std::shared_ptr<ssl::context> tls_context_source::current() {
+  std::lock_guard g(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - checked_ >= std::chrono::seconds(1)) {
+    checked_ = now;
+    if (auto s = files(); s != stamps_) {
+      stamps_ = s;
+      (void)reload_locked();
+    }
+  }
+  return ctx_;
+}
+
+status tls_context_source::reload() {
+  std::lock_guard g(mu_);
+  stamps_ = files();
+  return reload_locked();
+}
+
+uint64_t tls_context_source::reloads() const {
+  std::lock_guard g(mu_);
+  return reloads_;
+}
+
+status tls_context_source::reload_locked() {
+  auto fresh = make_tls_context(settings_, role_);
+  if (!fresh) {
+    log::error("{}: the TLS files changed but do not load, the old ones stay: {}", what_, fresh.error().message());
+    return status(fresh.error().code(), what_ + ": " + fresh.error().message());
+  }
+  ctx_ = std::move(*fresh);
+  ++reloads_;
+  log::info("{}: certificate reloaded from {}", what_, settings_.keystore);
+  return {};
 }
 
 }  // namespace mosaic::net

@@ -4,10 +4,15 @@
 // need. Asio stays out of this header.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernel/base/status.h"
@@ -44,6 +49,39 @@ enum class tls_role { server, client };
 // then needs).
 result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(const tls_settings& t,
                                                                     tls_role role = tls_role::server);
+
+// A context kept in step with its files: made again when the keystore or
+// the truststore changes (their modification time or size, looked at no
+// more than once a second, when a connection asks for the context) and on
+// reload(). Files that do not load keep the context before them, and say
+// so in the log. Connections keep the context they began with. Thread-safe.
+class tls_context_source {
+ public:
+  // `what` names the user in messages ("listener SSL", "node links").
+  static result<std::unique_ptr<tls_context_source>> make(tls_settings t, tls_role role, std::string what);
+
+  // The context for a new connection (reloaded first if the files changed).
+  std::shared_ptr<boost::asio::ssl::context> current();
+  // Reads the files again now.
+  status reload();
+  const tls_settings& settings() const noexcept { return settings_; }
+  uint64_t reloads() const;
+
+ private:
+  using stamps = std::array<std::pair<int64_t, int64_t>, 2>;
+  tls_context_source(tls_settings t, tls_role role, std::string what, std::shared_ptr<boost::asio::ssl::context> ctx);
+  stamps files() const;
+  status reload_locked();
+
+  const tls_settings settings_;
+  const tls_role role_;
+  const std::string what_;
+  mutable std::mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> ctx_;
+  stamps stamps_{};
+  std::chrono::steady_clock::time_point checked_{};
+  uint64_t reloads_ = 0;
+};
 
 // OpenSSL's last error in words (and the error queue cleared), or
 // `fallback` when it has none.

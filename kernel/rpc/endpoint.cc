@@ -20,15 +20,15 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using tls_stream = asio::ssl::stream<tcp::socket>;
-// A TLS handshake not done in this time closes its connection.
-constexpr auto handshake_timeout = std::chrono::seconds(10);
 
 // A connection between two nodes: TCP, or TLS over it (with a context).
 class link {
  public:
-  link(tcp::socket s, asio::ssl::context* ctx) {
-    if (ctx != nullptr)
-      tls_ = std::make_unique<tls_stream>(std::move(s), *ctx);
+  // The link keeps its context: a reload makes a new one for the links
+  // after it.
+  link(tcp::socket s, std::shared_ptr<asio::ssl::context> ctx) : ctx_(std::move(ctx)) {
+    if (ctx_)
+      tls_ = std::make_unique<tls_stream>(std::move(s), *ctx_);
     else
       plain_ = std::make_unique<tcp::socket>(std::move(s));
   }
@@ -54,6 +54,7 @@ class link {
   }
 
  private:
+  std::shared_ptr<asio::ssl::context> ctx_;  // declared first: the stream uses it to the end
   std::unique_ptr<tcp::socket> plain_;
   std::unique_ptr<tls_stream> tls_;
 };
@@ -63,8 +64,12 @@ class endpoint_impl;
 // One connection from another node: frames in, nothing out.
 class inbound : public std::enable_shared_from_this<inbound> {
  public:
-  inbound(link l, endpoint_impl& owner, size_t max_frame)
-      : link_(std::move(l)), owner_(owner), reader_(max_frame), deadline_(link_.socket().get_executor()) {}
+  inbound(link l, endpoint_impl& owner, size_t max_frame, std::chrono::milliseconds handshake_timeout)
+      : link_(std::move(l)),
+        owner_(owner),
+        reader_(max_frame),
+        deadline_(link_.socket().get_executor()),
+        timeout_(handshake_timeout) {}
   void start();
   void close() { link_.close(); }
 
@@ -74,6 +79,7 @@ class inbound : public std::enable_shared_from_this<inbound> {
   endpoint_impl& owner_;
   frame_reader reader_;
   asio::steady_timer deadline_;  // of the TLS handshake
+  std::chrono::milliseconds timeout_;
   std::array<uint8_t, 64 * 1024> buf_{};
 };
 
@@ -85,13 +91,14 @@ struct outbound {
   // outlive them (its composed operations touch it after the socket's part
   // completes), so a reset only closes it and lets go.
   std::shared_ptr<link> sock;
-  bool warned = false;  // a TLS failure was logged (once until one succeeds)
+  bool warned = false;  // a TLS failure or a timeout was logged (once until a link is made)
   bool connecting = false;
   bool writing = false;
   clock_type::time_point next_attempt{};
   std::deque<std::vector<uint8_t>> queue;
   size_t queued = 0;
-  std::vector<uint8_t> in_flight;  // what the current write sends
+  std::vector<uint8_t> in_flight;                // what the current write sends
+  std::shared_ptr<asio::steady_timer> deadline;  // of connecting and the handshake
 };
 
 class endpoint_impl final : public endpoint {
@@ -104,12 +111,13 @@ class endpoint_impl final : public endpoint {
     if (opts_.security.tls) {
       auto mutual = *opts_.security.tls;
       mutual.client_auth = "required";  // nodes show each other certificates
-      auto server = net::make_tls_context(mutual, net::tls_role::server);
+      auto server = net::tls_context_source::make(mutual, net::tls_role::server, "node links (accepting)");
       if (!server) return server.error();
-      auto client = net::make_tls_context(*opts_.security.tls, net::tls_role::client);
+      auto client =
+          net::tls_context_source::make(*opts_.security.tls, net::tls_role::client, "node links (connecting)");
       if (!client) return client.error();
-      server_ctx_ = std::move(*server);
-      client_ctx_ = std::move(*client);
+      server_tls_ = std::move(*server);
+      client_tls_ = std::move(*client);
     }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(opts_.host == "localhost" ? "127.0.0.1" : opts_.host, ec);
@@ -265,7 +273,8 @@ class endpoint_impl final : public endpoint {
       if (!ec) {
         boost::system::error_code ignore;
         s.set_option(tcp::no_delay(true), ignore);
-        auto c = std::make_shared<inbound>(link(std::move(s), server_ctx_.get()), *this, opts_.max_frame);
+        auto c = std::make_shared<inbound>(link(std::move(s), server_tls_ ? server_tls_->current() : nullptr), *this,
+                                           opts_.max_frame, std::chrono::milliseconds(opts_.connect_timeout_ms));
         std::erase_if(inbound_, [](const std::weak_ptr<inbound>& w) { return w.expired(); });
         inbound_.push_back(c);
         c->start();
@@ -275,6 +284,8 @@ class endpoint_impl final : public endpoint {
   }
 
   void reset(outbound& p) {
+    if (p.deadline) p.deadline->cancel();
+    p.deadline.reset();
     if (p.sock) p.sock->close();
     p.sock.reset();
     p.connecting = false;
@@ -299,9 +310,25 @@ class endpoint_impl final : public endpoint {
       if (ec || found.empty()) return failed(p);
       addr = found.begin()->endpoint().address();
     }
-    p.sock = std::make_shared<link>(tcp::socket(io_), client_ctx_.get());
+    p.sock = std::make_shared<link>(tcp::socket(io_), client_tls_ ? client_tls_->current() : nullptr);
     p.connecting = true;
     std::shared_ptr<link> s = p.sock;
+    // A peer that never answers (a host gone, a TLS handshake stalled) is
+    // given up after the timeout and tried again, not waited on for the
+    // kernel's minutes of SYN retries.
+    p.deadline = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(opts_.connect_timeout_ms));
+    p.deadline->async_wait([this, to, s](const boost::system::error_code& e) {
+      if (e) return;  // cancelled: connected, or given up already
+      auto it = peers_.find(to);
+      if (it == peers_.end() || it->second.sock != s || !it->second.connecting) return;
+      outbound& q = it->second;
+      count(&endpoint_stats::timeouts);
+      if (!q.warned)
+        log::warn("rpc: connecting to node {} at {}:{} took over {} ms (retrying quietly)", to, q.host, q.port,
+                  opts_.connect_timeout_ms);
+      q.warned = true;
+      failed(q);
+    });
     s->socket().async_connect(tcp::endpoint(addr, p.port), [this, to, s](const boost::system::error_code& e) {
       auto it = peers_.find(to);
       if (it == peers_.end() || it->second.sock != s) return;  // replaced meanwhile
@@ -325,7 +352,6 @@ class endpoint_impl final : public endpoint {
           r.warned = true;
           return failed(r);
         }
-        r.warned = false;
         established(to, r);
       });
     });
@@ -334,6 +360,9 @@ class endpoint_impl final : public endpoint {
   // Connected (and through the TLS handshake): frames may go.
   void established(int32_t to, outbound& p) {
     p.connecting = false;
+    p.warned = false;
+    if (p.deadline) p.deadline->cancel();
+    p.deadline.reset();
     count(&endpoint_stats::connects);
     watch(to, p.sock);
     write(to, p);
@@ -382,7 +411,8 @@ class endpoint_impl final : public endpoint {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;
-  std::shared_ptr<asio::ssl::context> server_ctx_, client_ctx_;  // with TLS
+  // With TLS: the contexts, made again when their files change.
+  std::unique_ptr<net::tls_context_source> server_tls_, client_tls_;
   std::atomic<uint16_t> port_{0};
   std::thread thread_;
   std::once_flag accepting_;
@@ -402,7 +432,7 @@ void inbound::start() {
   tls_stream* tls = link_.tls();
   if (tls == nullptr) return read();
   auto self = shared_from_this();
-  deadline_.expires_after(handshake_timeout);
+  deadline_.expires_after(timeout_);
   deadline_.async_wait([self](const boost::system::error_code& ec) {
     if (!ec) self->close();  // a handshake this slow is no peer's
   });

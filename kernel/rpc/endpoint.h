@@ -54,6 +54,10 @@ struct endpoint_options {
   size_t max_frame = default_max_frame;
   size_t max_queued_bytes = 64u << 20;  // per peer
   int reconnect_ms = 100;
+  // An outbound link not connected and through its TLS handshake in this
+  // time is given up (and tried again); an inbound one not through its
+  // handshake is closed.
+  int connect_timeout_ms = 10000;
   endpoint_security security;
 };
 
@@ -65,6 +69,7 @@ struct endpoint_stats {
   uint64_t bad_streams = 0;       // connections closed for a malformed frame
   uint64_t handler_failures = 0;  // exceptions caught at the thread's top (a bug, logged)
   uint64_t tls_refused = 0;       // TLS handshakes that failed, and peers whose certificate was refused
+  uint64_t timeouts = 0;          // links given up at connect_timeout_ms
 };
 
 class endpoint {

@@ -2,8 +2,13 @@
 // tools/make-test-certs: frames flow when both ends trust each other; a
 // peer with a certificate from another CA, one whose subject the receiver
 // does not accept, and one speaking plaintext deliver nothing, are counted,
-// and the receiver goes on serving the good peer.
+// and the receiver goes on serving the good peer; a certificate replaced on
+// disk is the next link's, without a restart; a peer that never finishes
+// its handshake is given up and tried again.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -40,11 +45,12 @@ endpoint_security mtls(const fs::path& certs, const fs::path& trusted) {
 struct node {
   std::unique_ptr<endpoint> ep;
   std::atomic<int> received{0};
-  node(int32_t id, endpoint_security security, const std::string& host = "127.0.0.1") {
+  node(int32_t id, endpoint_security security, const std::string& host = "127.0.0.1", int connect_timeout_ms = 10000) {
     endpoint_options o;
     o.node_id = id;
     o.host = host;
     o.reconnect_ms = 20;
+    o.connect_timeout_ms = connect_timeout_ms;
     o.security = std::move(security);
     auto e = endpoint::start(o, [this](const frame&) { received.fetch_add(1); });
     EXPECT_TRUE(e) << e.error().message();
@@ -159,6 +165,48 @@ TEST_F(endpoint_tls, a_missing_keystore_or_truststore_is_a_clear_error) {
   auto f = endpoint::start(o, [](const frame&) {});
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message().find("ssl.keystore.location"), std::string::npos) << f.error().message();
+}
+
+TEST_F(endpoint_tls, a_node_certificate_replaced_on_disk_serves_the_next_link_without_a_restart) {
+  // The receiver starts with a certificate from a CA the sender does not
+  // trust (an expired one, say, in real life).
+  const fs::path live = dir_.path() / "live";
+  fs::create_directories(live);
+  fs::copy_file(other() / "broker.pem", live / "broker.pem");
+  auto security = mtls(certs(), certs());
+  security.tls->keystore = (live / "broker.pem").string();
+  node receiver(2, std::move(security));
+  node sender(1, mtls(certs(), certs()));
+  sender.ep->set_peer(2, "127.0.0.1", receiver.ep->port());
+  sender.send_until(2, receiver.received, 1, 1500ms);
+  ASSERT_EQ(receiver.received.load(), 0);
+  EXPECT_GT(sender.ep->stats().tls_refused, 0u);
+  // The operator puts a good one in its place (written aside, renamed in).
+  fs::copy_file(certs() / "broker.pem", live / "broker.pem.new");
+  fs::rename(live / "broker.pem.new", live / "broker.pem");
+  sender.send_until(2, receiver.received, 3, 10s);
+  EXPECT_GE(receiver.received.load(), 3);
+}
+
+TEST_F(endpoint_tls, a_peer_that_never_finishes_its_handshake_is_given_up_and_tried_again) {
+  // A port that accepts TCP (the kernel's backlog) and never speaks TLS.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  node sender(1, mtls(certs(), certs()), "127.0.0.1", 300);
+  sender.ep->set_peer(2, "127.0.0.1", ntohs(addr.sin_port));
+  std::atomic<int> never{0};
+  sender.send_until(2, never, 1, 1500ms);
+  const auto st = sender.ep->stats();
+  EXPECT_GE(st.timeouts, 2u);  // given up, tried again, given up
+  EXPECT_EQ(st.connects, 0u);
+  ::close(fd);
 }
 
 }  // namespace
