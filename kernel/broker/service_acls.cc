@@ -110,8 +110,6 @@ std::vector<std::pair<outcome, std::vector<acl_binding>>> service::delete_acls(c
   return out;
 }
 
-uint64_t service::acls_version() const {
-  return store_->read([](const metadata::image& i) { return i.acls_changed(); });
-}
+uint64_t service::acls_version() const { return store_->acls_version(); }
 
 }  // namespace mosaic::broker

@@ -8,6 +8,7 @@
 // are the image written as records (`image::to_records`).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -116,6 +117,9 @@ class metadata_store {
     return fn(image_);
   }
   int64_t applied_offset() const;
+  // The image's acls_changed(), without the lock: the authorizer asks it
+  // for every check, and rebuilds its index only when it moves.
+  uint64_t acls_version() const noexcept { return acls_version_.load(std::memory_order_acquire); }
   metadata_log& log() { return *log_; }
 
  private:
@@ -127,6 +131,7 @@ class metadata_store {
   mutable std::mutex mu_;
   image image_;
   int64_t applied_ = -1;
+  std::atomic<uint64_t> acls_version_{0};
   size_t last_snapshot_bytes_ = 0;     // to size the next one's buffer
   std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
   std::mutex hook_mu_;
