@@ -94,10 +94,12 @@ outcome service::alter_client_quota(const quota_entity& entity, const std::vecto
 
 adapter::broker::client_quotas service::quotas_for(const std::string& user, const std::string& client_id) const {
   using opt = std::optional<std::string>;
+  // Asked for every request: without quotas, nothing is looked up (and
+  // the image's lock is not taken).
+  if (!store_->has_client_quotas()) return {};
   return store_->read([&](const metadata::image& i) {
     client_quotas q;
     const auto& all = i.client_quotas();
-    // Asked for every request: without quotas, nothing is built.
     if (all.empty()) return q;
     // Kafka's precedence, most specific first.
     const metadata::quota_entity order[] = {

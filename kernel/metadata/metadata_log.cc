@@ -142,7 +142,7 @@ status metadata_store::load() {
         for (const auto& r : records) image_.apply(r);
       }
       applied_ = offset;
-      acls_version_.store(image_.acls_changed(), std::memory_order_release);
+      publish_locked();
     }
     applied_hook(offset);
   };
@@ -167,7 +167,7 @@ status metadata_store::load() {
       std::lock_guard g(mu_);
       std::swap(image_, fresh);
       applied_ = offset;
-      acls_version_.store(image_.acls_changed(), std::memory_order_release);
+      publish_locked();
     }
     fresh = image{};
     ::malloc_trim(0);  // a large image's old copy and the snapshot's buffers go back to the system

@@ -117,9 +117,11 @@ class metadata_store {
     return fn(image_);
   }
   int64_t applied_offset() const;
-  // The image's acls_changed(), without the lock: the authorizer asks it
-  // for every check, and rebuilds its index only when it moves.
+  // What is asked of every request, without the lock: the image's
+  // acls_changed() (the authorizer rebuilds its index only when it moves),
+  // and whether any client quota exists (most clusters have none).
   uint64_t acls_version() const noexcept { return acls_version_.load(std::memory_order_acquire); }
+  bool has_client_quotas() const noexcept { return has_quotas_.load(std::memory_order_acquire); }
   metadata_log& log() { return *log_; }
 
  private:
@@ -132,6 +134,11 @@ class metadata_store {
   image image_;
   int64_t applied_ = -1;
   std::atomic<uint64_t> acls_version_{0};
+  std::atomic<bool> has_quotas_{false};
+  void publish_locked() {
+    acls_version_.store(image_.acls_changed(), std::memory_order_release);
+    has_quotas_.store(!image_.client_quotas().empty(), std::memory_order_release);
+  }
   size_t last_snapshot_bytes_ = 0;     // to size the next one's buffer
   std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
   std::mutex hook_mu_;
