@@ -107,7 +107,10 @@ TEST_F(authorizer_slot_test, swaps_under_concurrent_checks_give_one_generation_s
         if (reads(alice, "other")) ++wrong;  // no generation allows it
       }
     });
-  for (int i = 0; i < 200; ++i)
+  // At least 200 swaps, and on until the checkers have been at it a while
+  // (on a loaded machine they may not have started before the 200th); an
+  // even count, so the last generation allows.
+  for (int i = 0; i < 200 || allowed.load() + denied.load() < 1000 || i % 2 != 0; ++i)
     slot_.install(i % 2 == 0 ? rules({"deny User:alice Read topic:t"}) : rules({"allow User:alice Read topic:t"}));
   stop = true;
   for (auto& t : threads) t.join();
