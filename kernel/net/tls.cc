@@ -102,16 +102,17 @@ std::pair<int64_t, int64_t> stamp(const std::string& path) {
 }  // namespace
 
 tls_context_source::tls_context_source(tls_settings t, tls_role role, std::string what,
-                                       std::shared_ptr<ssl::context> ctx)
-    : settings_(std::move(t)), role_(role), what_(std::move(what)), ctx_(std::move(ctx)), stamps_(files()) {}
+                                       std::shared_ptr<ssl::context> ctx, stamps files_then)
+    : settings_(std::move(t)), role_(role), what_(std::move(what)), ctx_(std::move(ctx)), stamps_(files_then) {}
 
 result<std::unique_ptr<tls_context_source>> tls_context_source::make(tls_settings t, tls_role role, std::string what) {
-  auto stamps_before = std::array{stamp(t.keystore), stamp(t.truststore)};
+  // Stamped before reading: a change while the first context is made is
+  // seen at the next look.
+  const stamps before{stamp(t.keystore), stamp(t.truststore)};
   auto ctx = make_tls_context(t, role);
   if (!ctx) return ctx.error();
-  std::unique_ptr<tls_context_source> out(new tls_context_source(std::move(t), role, std::move(what), std::move(*ctx)));
-  out->stamps_ = stamps_before;  // a change while the first context was made is seen at the next look
-  return out;
+  return std::unique_ptr<tls_context_source>(
+      new tls_context_source(std::move(t), role, std::move(what), std::move(*ctx), before));
 }
 
 tls_context_source::stamps tls_context_source::files() const {

@@ -69,7 +69,8 @@ class tls_context_source {
 
  private:
   using stamps = std::array<std::pair<int64_t, int64_t>, 2>;
-  tls_context_source(tls_settings t, tls_role role, std::string what, std::shared_ptr<boost::asio::ssl::context> ctx);
+  tls_context_source(tls_settings t, tls_role role, std::string what, std::shared_ptr<boost::asio::ssl::context> ctx,
+                     stamps files_then);
   stamps files() const;
   status reload_locked();
 

@@ -4,27 +4,24 @@
 #include <utility>
 
 #include "kernel/base/log.h"
+#include "mosaic/sdk/authorizer.h"
 
 namespace mosaic::security {
 
 namespace {
 
-std::string_view view(const char* p, size_t n) { return p == nullptr ? std::string_view{} : std::string_view(p, n); }
-
-mosaic_authz_action_v1 action_of(const adapter::principal& who, std::string_view host, adapter::acl_operation op,
-                                 adapter::acl_resource type, std::string_view name, bool on_some) {
-  return {sizeof(mosaic_authz_action_v1),
-          who.type.data(),
-          who.type.size(),
-          who.name.data(),
-          who.name.size(),
-          host.data(),
-          host.size(),
-          static_cast<int32_t>(op),
-          static_cast<int32_t>(type),
-          on_some ? 1 : 0,
-          name.data(),
-          name.size()};
+// The question as the ABI carries it (views into the caller's strings).
+sdk::authz_action action_of(const adapter::principal& who, std::string_view host, adapter::acl_operation op,
+                            adapter::acl_resource type, std::string_view name, bool on_some) {
+  sdk::authz_action a;
+  a.principal_type = who.type;
+  a.principal_name = who.name;
+  a.host = host;
+  a.operation = static_cast<int32_t>(op);
+  a.resource_type = static_cast<int32_t>(type);
+  a.on_some = on_some;
+  a.resource_name = name;
+  return a;
 }
 
 int64_t steady_ms() {
@@ -55,13 +52,12 @@ int32_t authorizer_slot::acl_decision(void* ctx, const mosaic_authz_action_v1* a
     acls = self->acls_;
   }
   if (!acls) return MOSAIC_AUTHZ_DENY;
-  adapter::principal who{std::string(view(a->principal_type, a->principal_type_len)),
-                         std::string(view(a->principal_name, a->principal_name_len))};
-  const auto host = view(a->host, a->host_len);
-  const auto op = static_cast<adapter::acl_operation>(a->operation);
-  const auto type = static_cast<adapter::acl_resource>(a->resource_type);
-  const bool yes = a->on_some != 0 ? acls->allowed_on_some(who, host, op, type)
-                                   : acls->allowed(who, host, op, type, view(a->resource_name, a->resource_name_len));
+  const sdk::authz_action q(*a);
+  const adapter::principal who{std::string(q.principal_type), std::string(q.principal_name)};
+  const auto op = static_cast<adapter::acl_operation>(q.operation);
+  const auto type = static_cast<adapter::acl_resource>(q.resource_type);
+  const bool yes =
+      q.on_some ? acls->allowed_on_some(who, q.host, op, type) : acls->allowed(who, q.host, op, type, q.resource_name);
   return yes ? MOSAIC_AUTHZ_ALLOW : MOSAIC_AUTHZ_DENY;
 }
 
@@ -88,12 +84,12 @@ bool authorizer_slot::decide(const mosaic_authz_action_v1& action) const {
 
 bool authorizer_slot::allowed(const adapter::principal& who, std::string_view host, adapter::acl_operation op,
                               adapter::acl_resource type, std::string_view name) const {
-  return decide(action_of(who, host, op, type, name, false));
+  return decide(action_of(who, host, op, type, name, false).abi());
 }
 
 bool authorizer_slot::allowed_on_some(const adapter::principal& who, std::string_view host, adapter::acl_operation op,
                                       adapter::acl_resource type) const {
-  return decide(action_of(who, host, op, type, {}, true));
+  return decide(action_of(who, host, op, type, {}, true).abi());
 }
 
 }  // namespace mosaic::security
