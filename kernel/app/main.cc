@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     for (const auto& l : cfg->listeners)
-      if (!app::find_adapter(app::builtin_adapters(), l.adapter)) {
+      if (l.adapter != app::metrics_adapter && !app::find_adapter(app::builtin_adapters(), l.adapter)) {
         std::fprintf(stderr, "mosaicd: listener %s: no protocol adapter '%s'\n", l.name.c_str(), l.adapter.c_str());
         return 2;
       }

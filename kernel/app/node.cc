@@ -16,6 +16,7 @@
 #include <fmt/ranges.h>
 
 #include "kernel/base/log.h"
+#include "kernel/base/numbers.h"
 #include "kernel/broker/tls_settings.h"
 #include "kernel/broker/topic_config.h"
 #include "kernel/groups/share_state_log.h"
@@ -25,7 +26,7 @@
 namespace mosaic::app {
 
 node::node(config::broker_config cfg, std::vector<plugin::builtin_plugin> builtins)
-    : cfg_(std::move(cfg)), host_(cfg_.plugin_search_paths, std::move(builtins)) {}
+    : started_ms_(wall_ms()), cfg_(std::move(cfg)), host_(cfg_.plugin_search_paths, std::move(builtins)) {}
 
 node::~node() {
   (void)shutdown();
@@ -38,7 +39,37 @@ adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapte
   return nullptr;
 }
 
+status node::start_metrics_listeners() {
+  if (ops_) return {};
+  std::vector<ops_listener> wanted;
+  for (const auto& l : cfg_.listeners)
+    if (l.adapter == metrics_adapter) {
+      if (l.security_protocol != "PLAINTEXT")
+        return status(errc::config, "listener " + l.name + ": a metrics listener is PLAINTEXT only (not " +
+                                        l.security_protocol + "); bind it to an address only operators reach");
+      wanted.push_back({l.name, l.host, l.port});
+    }
+  if (wanted.empty()) return {};
+  ops_routes routes;
+  routes.metrics = [this] { return render_metrics(); };
+  routes.ready = [this] { return readiness(); };
+  auto o = ops_http::start(wanted, std::move(routes));
+  if (!o) return o.error();
+  ops_ = std::move(*o);
+  for (const auto& l : wanted)
+    log::info("listening on {} {}:{} (metrics: /metrics, /health, /ready)", l.name, l.host, ops_->bound_port(l.name));
+  return {};
+}
+
 status node::start_services(const std::vector<builtin_adapter>& adapters) {
+  if (auto s = start_metrics_listeners(); !s) return s;
+  auto s = start_parts(adapters);
+  // Once every part is up, the node serves (/ready says so).
+  if (s.ok()) phase_.store(phase::serving);
+  return s;
+}
+
+status node::start_parts(const std::vector<builtin_adapter>& adapters) {
   // The kernel's own logs: partitions that never expire nor roll by age.
   auto internal_log = [&](const char* name, uint64_t segment_bytes, size_t max_message_bytes) {
     log::log_config c;
@@ -145,6 +176,7 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   }
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
+    if (l.adapter == metrics_adapter) continue;  // start_metrics_listeners'
     auto factory = find_adapter(adapters, l.adapter);
     if (!factory) return status(errc::config, "listener " + l.name + ": no protocol adapter '" + l.adapter + "'");
     adapter::adapter_context ctx;
@@ -199,9 +231,10 @@ status node::start_services(const std::vector<builtin_adapter>& adapters) {
   if (!srv) return srv.error();
   server_ = std::move(*srv);
   for (const auto& l : cfg_.listeners)
-    log::info("listening on {} {}:{} ({}{}{})", l.name, l.host, server_->bound_port(l.name), l.adapter,
-              l.security_protocol == "PLAINTEXT" ? "" : ", ",
-              l.security_protocol == "PLAINTEXT" ? "" : l.security_protocol);
+    if (l.adapter != metrics_adapter)
+      log::info("listening on {} {}:{} ({}{}{})", l.name, l.host, server_->bound_port(l.name), l.adapter,
+                l.security_protocol == "PLAINTEXT" ? "" : ", ",
+                l.security_protocol == "PLAINTEXT" ? "" : l.security_protocol);
   // Clients of other brokers learn of this one from the metadata: every
   // Kafka listener by name, so that each client is sent to the listener
   // of the name it came in on.
@@ -285,9 +318,18 @@ status node::start_metadata() {
   return {};
 }
 
-uint16_t node::bound_port(const std::string& listener) const { return server_ ? server_->bound_port(listener) : 0; }
+uint16_t node::bound_port(const std::string& listener) const {
+  if (ops_)
+    if (auto p = ops_->bound_port(listener); p != 0) return p;
+  return server_ ? server_->bound_port(listener) : 0;
+}
 
 status node::shutdown() {
+  {
+    // /ready says "stopping" from here; a scrape under way finishes first.
+    std::lock_guard g(metrics_mu_);
+    phase_.store(phase::stopping);
+  }
   // Leadership moves while clients can still be told where it went.
   if (service_ && server_) service_->controlled_shutdown();
   if (server_) server_->stop();
@@ -301,9 +343,11 @@ status node::shutdown() {
   service_.reset();
   authenticators_.set_credentials({});
   store_.reset();
-  if (!logs_) return {};
-  auto s = logs_->close_all();
+  status s;
+  if (logs_) s = logs_->close_all();
   logs_.reset();
+  if (ops_) ops_->stop();
+  ops_.reset();
   return s;
 }
 

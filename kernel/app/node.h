@@ -3,14 +3,18 @@
 // in that order and stopped in the reverse one.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "kernel/app/builtins.h"
 #include "kernel/app/group_io.h"
+#include "kernel/app/ops_http.h"
+#include "kernel/base/metrics.h"
 #include "kernel/base/status.h"
 #include "kernel/broker/service.h"
 #include "kernel/config/broker_config.h"
@@ -29,6 +33,10 @@
 
 namespace mosaic::app {
 
+// The `adapter` of a listener that serves the operator's endpoints
+// (/metrics, /health, /ready: ops_http.h) instead of a client protocol.
+inline constexpr const char* metrics_adapter = "metrics";
+
 class node {
  public:
   node(config::broker_config cfg, std::vector<plugin::builtin_plugin> builtins);
@@ -46,6 +54,9 @@ class node {
   // the broker service and the listeners (each with the adapter its
   // `adapter` key names).
   status start_services(const std::vector<builtin_adapter>& adapters);
+  // Opens the metrics listeners (first, so /health answers while the
+  // quorum forms); start_services calls it if it was not called before.
+  status start_metrics_listeners();
   // The metadata store (after start_services).
   metadata::metadata_store& metadata() { return *store_; }
   // Stops the listeners and the service, then closes every open partition
@@ -53,6 +64,9 @@ class node {
   status shutdown();
   // The port a listener is bound to (0 if there is no such listener).
   uint16_t bound_port(const std::string& listener) const;
+  // /metrics' text and /ready's answer (any thread).
+  std::string render_metrics();
+  std::pair<bool, std::string> readiness() const;
   // Re-reads plugin entries from `fresh`: a plugin whose library or config
   // changed is created anew and swapped in; a failure keeps the old one.
   status reload_plugins(const config::broker_config& fresh);
@@ -78,8 +92,24 @@ class node {
   // config, and publishes it in its slot.
   status start_named_plugin(const char* key, const std::string& id, const std::vector<config::plugin_entry>& entries,
                             bool dry_run);
+  status start_parts(const std::vector<builtin_adapter>& adapters);
   status start_metadata();
   bool has_role(const std::string& role) const;
+  // node_metrics.cc: each part's families, under metrics_mu_.
+  void write_network_metrics(metrics::exposition& e) const;
+  void write_partition_metrics(metrics::exposition& e) const;
+  void write_quorum_metrics(metrics::exposition& e) const;
+  void write_log_metrics(metrics::exposition& e) const;
+  void write_group_metrics(metrics::exposition& e) const;
+  void write_share_metrics(metrics::exposition& e) const;
+  void write_plugin_metrics(metrics::exposition& e) const;
+
+  enum class phase { starting, serving, stopping };
+  std::atomic<phase> phase_{phase::starting};
+  // Held by a scrape while it reads the node's parts, and by shutdown()
+  // while it leaves the serving phase: no scrape reads a part going away.
+  std::mutex metrics_mu_;
+  int64_t started_ms_ = 0;
 
   config::broker_config cfg_;
   plugin::plugin_host host_;
@@ -104,6 +134,7 @@ class node {
   std::unique_ptr<groups::share_manager> shares_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
+  std::unique_ptr<ops_http> ops_;  // the metrics listeners (stopped last)
 };
 
 // The adapter named `name`, or nullptr.

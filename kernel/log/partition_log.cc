@@ -24,6 +24,11 @@ constexpr const char* cleaned_file = "cleaner-offset-checkpoint";
 
 int64_t system_now_ms() { return wall_ms(); }
 
+metrics::histogram& flush_histogram() noexcept {
+  static metrics::histogram h;
+  return h;
+}
+
 }  // namespace
 
 status read_result::copy_to(std::vector<uint8_t>& out) const {
@@ -425,6 +430,7 @@ status partition_log::wait_durable(int64_t offset) {
       if (s = seg->flush(); !s.ok()) break;
     const int64_t took =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+    flush_histogram().observe(std::chrono::nanoseconds(took));
     fl.lock();
     flushing_ = false;
     ++flushes_;
@@ -712,6 +718,8 @@ int64_t partition_log::flushed_offset() const {
   std::lock_guard fl(flush_mu_);
   return flushed_offset_;
 }
+
+const metrics::histogram& partition_log::flush_latency() noexcept { return flush_histogram(); }
 
 uint64_t partition_log::flush_count() const {
   std::lock_guard fl(flush_mu_);

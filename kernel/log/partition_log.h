@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/base/metrics.h"
 #include "kernel/base/status.h"
 #include "kernel/log/leader_epoch_cache.h"
 #include "kernel/log/producer_state.h"
@@ -195,6 +196,9 @@ class partition_log {
   std::vector<std::pair<int64_t, producer_entry>> producers() const;
   // How many group-commit flushes ran (each one fdatasync per dirty segment).
   uint64_t flush_count() const;
+  // Every partition log's flushes in this process (one group commit's
+  // fdatasync of its dirty segments each), for /metrics.
+  static const metrics::histogram& flush_latency() noexcept;
   uint64_t size_bytes() const;
   size_t segment_count() const;
   const std::filesystem::path& dir() const noexcept { return dir_; }

@@ -58,8 +58,10 @@ result<int64_t> raft_metadata_log::commit(const std::vector<record>& records, st
     std::lock_guard g(mu_);
     if (!broken_.ok()) return broken_;
   }
+  const auto began = std::chrono::steady_clock::now();
   auto r = server_->replicate_wait(encode(records), timeout);
   if (!r) return r.error();
+  commit_latency_.observe(std::chrono::steady_clock::now() - began);
   return *r;
 }
 

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "kernel/base/metrics.h"
 #include "kernel/base/status.h"
 #include "kernel/log/partition_log.h"
 #include "kernel/metadata/image.h"
@@ -49,6 +50,12 @@ class metadata_log {
   virtual result<int64_t> commit(const std::vector<record>& records, std::chrono::milliseconds timeout) = 0;
   // The quorum, for DescribeQuorum (null where there is none).
   virtual raft::server* quorum() { return nullptr; }
+  // How long commits took, from the call to their apply here (successful
+  // ones), for /metrics.
+  const metrics::histogram& commit_latency() const noexcept { return commit_latency_; }
+
+ protected:
+  metrics::histogram commit_latency_;
 };
 
 struct raft_metadata_options {

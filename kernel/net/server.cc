@@ -75,6 +75,34 @@ void run_network_thread(asio::io_context& ioc, counters& stats) {
 
 class connection;
 
+// One listener's traffic: bytes, connections, and a latency histogram per
+// request kind and version, made the first time one is seen (a
+// compare-and-swap; they live as long as the server).
+struct listener_meter {
+  static constexpr int kinds = 128;
+  static constexpr int versions = 32;
+  std::atomic<uint64_t> bytes_in{0}, bytes_out{0}, accepted{0}, open{0};
+  std::array<std::atomic<metrics::histogram*>, static_cast<size_t>(kinds) * versions> requests{};
+
+  listener_meter() = default;
+  listener_meter(const listener_meter&) = delete;
+  listener_meter& operator=(const listener_meter&) = delete;
+  ~listener_meter() {
+    for (auto& h : requests) delete h.load();
+  }
+
+  void observe(int16_t kind, int16_t version, std::chrono::nanoseconds took) {
+    if (kind < 0 || kind >= kinds || version < 0 || version >= versions) return;
+    auto& slot = requests[static_cast<size_t>(kind) * versions + static_cast<size_t>(version)];
+    metrics::histogram* h = slot.load(std::memory_order_acquire);
+    if (h == nullptr) {
+      auto fresh = std::make_unique<metrics::histogram>();
+      if (slot.compare_exchange_strong(h, fresh.get(), std::memory_order_acq_rel)) h = fresh.release();
+    }
+    h->observe(took);
+  }
+};
+
 // queued.max.request.bytes: the bytes of request frames read and not yet
 // answered, every connection together. A connection that cannot take what
 // its next frame needs registers as a waiter and is woken (on its own
@@ -110,11 +138,12 @@ thread_local connection* in_frame_of = nullptr;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(tcp::socket sock, const server_options& opts, counters& stats, request_budget& budget,
-             std::shared_ptr<asio::ssl::context> tls = nullptr)
+  connection(tcp::socket sock, const server_options& opts, counters& stats, listener_meter& meter,
+             request_budget& budget, std::shared_ptr<asio::ssl::context> tls = nullptr)
       : sock_(std::move(sock)),
         opts_(opts),
         stats_(stats),
+        meter_(meter),
         budget_(budget),
         resume_(sock_.get_executor()),
         idle_(sock_.get_executor()),
@@ -177,6 +206,7 @@ class connection : public std::enable_shared_from_this<connection> {
   ~connection() {
     if (held_bytes_ > 0) budget_.give(held_bytes_);
     stats_.open.fetch_sub(1);
+    meter_.open.fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:
@@ -192,7 +222,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   class reply : public adapter::responder {
    public:
-    reply(std::shared_ptr<connection> c, uint64_t seq) : c_(std::move(c)), seq_(seq) {}
+    reply(std::shared_ptr<connection> c, uint64_t seq)
+        : c_(std::move(c)), seq_(seq), began_(std::chrono::steady_clock::now()) {}
     ~reply() override {
       // A request dropped without an answer must not stall the ones behind it.
       if (!answered_.exchange(true)) post({}, true, false);
@@ -217,8 +248,14 @@ class connection : public std::enable_shared_from_this<connection> {
       asio::post(c->executor(), [c, until] { c->mute_until(until); });
     }
 
+    void describe(int16_t kind, int16_t version) override {
+      kind_ = kind;
+      version_ = version;
+    }
+
    private:
     void post(adapter::response payload, bool none, bool close_after) {
+      if (kind_ >= 0) c_->meter_.observe(kind_, version_, std::chrono::steady_clock::now() - began_);
       if (in_frame_of == c_.get()) return c_->complete(seq_, std::move(payload), none, close_after);
       auto c = c_;
       const uint64_t seq = seq_;
@@ -228,6 +265,11 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     std::shared_ptr<connection> c_;
     uint64_t seq_;
+    std::chrono::steady_clock::time_point began_;
+    // Set by the session before it answers (describe's contract), read by
+    // whichever thread answers: the answer is handed over after it.
+    int16_t kind_ = -1;
+    int16_t version_ = 0;
     std::atomic<bool> answered_{false};
   };
 
@@ -311,6 +353,7 @@ class connection : public std::enable_shared_from_this<connection> {
         held_bytes_ += static_cast<size_t>(size);
         std::vector<uint8_t> frame(static_cast<size_t>(size));
         co_await read_exact(asio::buffer(frame));
+        meter_.bytes_in.fetch_add(4 + static_cast<uint64_t>(size), std::memory_order_relaxed);
         // A throttled client's request waits until its mute ends (KIP-219's
         // muted channel: it may have been read already when the mute began).
         while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
@@ -407,6 +450,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // The front response is on the wire: on to the next one.
   void written() {
     writing_ = false;
+    meter_.bytes_out.fetch_add(4 + pending_.front().size, std::memory_order_relaxed);
     queued_bytes_ -= pending_.front().size;
     const bool close_after = pending_.front().close_after;
     release(pending_.front());
@@ -522,6 +566,7 @@ class connection : public std::enable_shared_from_this<connection> {
   tcp::socket sock_;
   const server_options& opts_;
   counters& stats_;
+  listener_meter& meter_;
   request_budget& budget_;
   size_t held_bytes_ = 0;  // taken from budget_ and not yet given back
   std::unique_ptr<adapter::session> session_;
@@ -570,6 +615,7 @@ struct server::impl {
   server_options opts;
   counters stats;
   std::unique_ptr<request_budget> budget;
+  std::vector<std::unique_ptr<listener_meter>> meters;  // one per listener
   // One io_context per network thread: a connection lives on one of them
   // (round robin at accept) and all its work runs on that thread, so its
   // reads, on_frame calls and writes never hand over between threads.
@@ -581,6 +627,7 @@ struct server::impl {
     listener_spec spec;
     std::unique_ptr<tcp::acceptor> acceptor;
     std::unique_ptr<tls_context_source> tls;  // on an SSL or SASL_SSL listener
+    listener_meter* meter = nullptr;          // in meters
   };
   std::vector<bound> listeners;
   std::vector<std::thread> threads;
@@ -612,7 +659,10 @@ struct server::impl {
       auto local = b.acceptor->local_endpoint(ec);
       p.local_host = b.spec.host;
       p.local_port = ec ? b.spec.port : local.port();
-      auto c = std::make_shared<connection>(std::move(sock), opts, stats, *budget, b.tls ? b.tls->current() : nullptr);
+      b.meter->accepted.fetch_add(1, std::memory_order_relaxed);
+      b.meter->open.fetch_add(1, std::memory_order_relaxed);
+      auto c = std::make_shared<connection>(std::move(sock), opts, stats, *b.meter, *budget,
+                                            b.tls ? b.tls->current() : nullptr);
       {
         std::lock_guard lock(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
@@ -671,7 +721,8 @@ result<std::unique_ptr<server>> server::start(std::vector<listener_spec> listene
       if (!source) return status(source.error().code(), "listener " + spec.name + ": " + source.error().message());
       tls = std::move(*source);
     }
-    i->listeners.push_back({std::move(spec), std::move(acceptor), std::move(tls)});
+    i->meters.push_back(std::make_unique<listener_meter>());
+    i->listeners.push_back({std::move(spec), std::move(acceptor), std::move(tls), i->meters.back().get()});
   }
   if (i->iocs.empty()) i->iocs.push_back(std::make_unique<asio::io_context>(1));
   for (auto& b : i->listeners) asio::co_spawn(*i->iocs[0], i->accept_loop(b), asio::detached);
@@ -704,6 +755,26 @@ server_stats server::stats() const {
           impl_->budget->waits(),
           impl_->stats.tls_failed.load(),
           tls_reloads()};
+}
+
+std::vector<listener_metrics> server::metrics() const {
+  std::vector<listener_metrics> out;
+  for (const auto& b : impl_->listeners) {
+    const listener_meter& m = *b.meter;
+    listener_metrics l;
+    l.listener = b.spec.name;
+    l.adapter = b.spec.adapter;
+    l.bytes_received = m.bytes_in.load(std::memory_order_relaxed);
+    l.bytes_sent = m.bytes_out.load(std::memory_order_relaxed);
+    l.connections_accepted = m.accepted.load(std::memory_order_relaxed);
+    l.connections_open = m.open.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < m.requests.size(); ++i)
+      if (const auto* h = m.requests[i].load(std::memory_order_acquire))
+        l.requests.push_back({static_cast<int16_t>(i / listener_meter::versions),
+                              static_cast<int16_t>(i % listener_meter::versions), h->snapshot()});
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 uint64_t server::tls_reloads() const {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/base/metrics.h"
 #include "kernel/base/status.h"
 #include "kernel/net/tls.h"
 #include "mosaic/adapter/adapter.h"
@@ -59,6 +60,22 @@ struct server_stats {
   uint64_t tls_reloads = 0;           // certificate reloads that took effect
 };
 
+// One listener's traffic, for /metrics.
+struct listener_metrics {
+  std::string listener;
+  std::shared_ptr<adapter::protocol_adapter> adapter;  // names the request kinds
+  uint64_t bytes_received = 0;                         // frames with their size prefix
+  uint64_t bytes_sent = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_open = 0;
+  struct request {
+    int16_t kind = 0;
+    int16_t version = 0;
+    metrics::histogram_snapshot latency;  // frame read to answer given
+  };
+  std::vector<request> requests;  // the kinds and versions seen, by kind then version
+};
+
 class server {
  public:
   static result<std::unique_ptr<server>> start(std::vector<listener_spec> listeners, server_options options);
@@ -69,6 +86,7 @@ class server {
   // The port a listener got (useful with port 0).
   uint16_t bound_port(const std::string& listener) const;
   server_stats stats() const;
+  std::vector<listener_metrics> metrics() const;
   // Reads every TLS listener's files again now (SIGHUP). A listener whose
   // new files do not load keeps serving with its old ones (the error says
   // which); connections already open keep their session.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "api_names.h"
 #include "plugins/protocol_kafka/adapter/connection.h"
 
 namespace mosaic::kafka {
@@ -49,6 +50,7 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
       // ranges, so the client can pick a version it shares with us.
       if (rc.key == msg::api_versions_request_api_key) {
         rc.version = 0;
+        reply->describe(rc.key, 0);
         msg::api_versions_response resp;
         resp.error_code = unsupported_version;
         fill_versions(resp);
@@ -56,6 +58,7 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
       }
       return rc.reply->close();
     }
+    reply->describe(rc.key, rc.version);
     rc.flexible = rc.version >= api->first_flexible;
     auto buf = std::make_shared<std::vector<uint8_t>>(std::move(frame));
     reader r(*buf);
@@ -159,6 +162,7 @@ class kafka_adapter final : public adapter::protocol_adapter {
   std::unique_ptr<adapter::session> open_session(const adapter::peer& p) override {
     return std::make_unique<session>(std::make_shared<connection>(state_, p));
   }
+  const char* request_name(int16_t kind) const override { return msg::api_name(kind); }
 
  private:
   std::unique_ptr<admin_worker> admin_;  // joined (after its queue drains) when the adapter goes

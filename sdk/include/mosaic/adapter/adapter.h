@@ -76,6 +76,15 @@ class responder {
   // over its quota: Kafka's KIP-219 mutes its channel for the throttle
   // time its response carries). Any thread, before or after answering.
   virtual void throttle(int64_t ms) { (void)ms; }
+  // Names the request this answers (its API and version, in the adapter's
+  // numbering: Kafka's api key), so the network layer can count it and
+  // time it from the frame's arrival to this answer, per listener, API and
+  // version (the /metrics request families). Kinds from 0 to 127 and
+  // versions from 0 to 31 are counted; a request never named is not.
+  virtual void describe(int16_t kind, int16_t version) {
+    (void)kind;
+    (void)version;
+  }
 };
 
 class session {
@@ -94,6 +103,12 @@ class protocol_adapter {
  public:
   virtual ~protocol_adapter() = default;
   virtual std::unique_ptr<session> open_session(const peer& p) = 0;
+  // The name of a request kind responders are told of ("Produce"), for the
+  // metrics' `api` label; nullptr: its number is used.
+  virtual const char* request_name(int16_t kind) const {
+    (void)kind;
+    return nullptr;
+  }
 };
 
 }  // namespace mosaic::adapter
