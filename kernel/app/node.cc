@@ -226,6 +226,7 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
       cfg_.server.queued_max_request_bytes < 0 ? SIZE_MAX : static_cast<size_t>(cfg_.server.queued_max_request_bytes);
   opts.max_connections = static_cast<size_t>(cfg_.server.max_connections);
   opts.idle_timeout_ms = cfg_.server.connections_max_idle_ms;
+  opts.time_requests = ops_ != nullptr;  // someone can read them
   if (specs.empty()) return {};
   auto srv = net::server::start(std::move(specs), opts);
   if (!srv) return srv.error();

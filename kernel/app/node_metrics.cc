@@ -62,6 +62,36 @@ std::optional<int64_t> timestamp_at(const adapter::file_range& r, int64_t offset
   return found ? found : b.base_timestamp();
 }
 
+// Where a consumer at `offset` stands in a partition this broker leads: the
+// high watermark, and the age of the record at `offset` (nullopt: not
+// known; 0 when nothing is left).
+struct position {
+  int64_t high_watermark = -1;
+  std::optional<double> age_seconds;
+};
+
+std::optional<position> position_at(broker::service& svc, const std::string& topic, int32_t partition, int64_t offset,
+                                    int64_t now_ms) {
+  adapter::fetch_request f;
+  f.partitions.push_back({topic, partition, offset, 1, -1});
+  f.max_wait_ms = 0;
+  f.min_bytes = 0;
+  f.max_bytes = 1;
+  f.zero_copy = true;
+  auto got = ask<std::vector<adapter::fetched_partition>>([&](auto done) { svc.fetch(std::move(f), std::move(done)); });
+  if (!got || got->empty() || got->front().code != adapter::error::none) return std::nullopt;
+  const auto& fp = got->front();
+  position p;
+  p.high_watermark = fp.high_watermark;
+  if (fp.high_watermark <= offset) {
+    p.age_seconds = 0;
+  } else if (!fp.files.empty()) {
+    if (auto ts = timestamp_at(fp.files.front(), offset); ts && *ts >= 0)
+      p.age_seconds = static_cast<double>(std::max<int64_t>(0, now_ms - *ts)) / 1000.0;
+  }
+  return p;
+}
+
 }  // namespace
 
 std::pair<bool, std::string> node::readiness() const {
@@ -241,23 +271,10 @@ void node::write_group_metrics(metrics::exposition& e) const {
       if (c.code != adapter::error::none || c.offset < 0 || rows.size() >= max_lag_series) continue;
       // The high watermark and the batch at the committed offset, from this
       // broker's copy when it leads the partition.
-      adapter::fetch_request f;
-      f.partitions.push_back({c.topic, c.partition, c.offset, 1, -1});
-      f.max_wait_ms = 0;
-      f.min_bytes = 0;
-      f.max_bytes = 1;
-      f.zero_copy = true;
-      auto got = ask<std::vector<adapter::fetched_partition>>(
-          [&](auto done) { service_->fetch(std::move(f), std::move(done)); });
-      if (!got || got->empty() || got->front().code != adapter::error::none) continue;
-      const auto& fp = got->front();
-      lag_row row{&(*groups)[i].group_id, c.topic, c.partition, std::max<int64_t>(0, fp.high_watermark - c.offset), {}};
-      if (row.offsets == 0) {
-        row.seconds = 0;
-      } else if (!fp.files.empty()) {
-        if (auto ts = timestamp_at(fp.files.front(), c.offset); ts && *ts >= 0)
-          row.seconds = static_cast<double>(std::max<int64_t>(0, now - *ts)) / 1000.0;
-      }
+      auto at = position_at(*service_, c.topic, c.partition, c.offset, now);
+      if (!at) continue;
+      lag_row row{&(*groups)[i].group_id, c.topic, c.partition, std::max<int64_t>(0, at->high_watermark - c.offset),
+                  at->age_seconds};
       rows.push_back(std::move(row));
     }
   e.family("mosaic_consumer_group_lag_offsets", "gauge",
@@ -299,16 +316,45 @@ void node::write_share_metrics(metrics::exposition& e) const {
       {"mosaic_share_group_available_records", "Records of the in-flight window ready to be handed out.",
        &adapter::share_partition_offsets::available},
   };
+  static const family_def counters[] = {
+      {"mosaic_share_group_redelivered_records_total",
+       "Records handed out again after a release, a rejection or a lock timeout (since the share coordinator took "
+       "the partition on).",
+       &adapter::share_partition_offsets::redelivered},
+      {"mosaic_share_group_rejected_records_total", "Records a consumer acknowledged with REJECT.",
+       &adapter::share_partition_offsets::rejected},
+      {"mosaic_share_group_dead_lettered_records_total", "Records the share policy sent to the dead-letter queue.",
+       &adapter::share_partition_offsets::dead_lettered},
+  };
+  // Seven samples per share-partition, bounded as the consumer lag is.
   size_t series = 0;
-  for (const auto& f : families) {
-    e.family(f.name, "gauge", f.help);
+  const auto write = [&](const family_def& f, const char* type) {
+    e.family(f.name, type, f.help);
     for (const auto& r : *results) {
       if (r.code != adapter::error::none) continue;
       for (const auto& p : r.partitions) {
-        if (p.code != adapter::error::none || p.start_offset < 0 || ++series > max_lag_series * 4) continue;
+        if (p.code != adapter::error::none || p.start_offset < 0 || ++series > max_lag_series * 7) continue;
         e.sample(f.name, {{"group", r.group_id}, {"topic", p.topic}, {"partition", std::to_string(p.partition)}},
                  std::max<int64_t>(0, p.*f.field));
       }
+    }
+  };
+  for (const auto& f : counters) write(f, "counter");
+  for (const auto& f : families) write(f, "gauge");
+  e.family("mosaic_share_group_lag_seconds", "gauge",
+           "Age of the oldest record of a share-partition not yet finished (at its start offset); 0 when none is "
+           "left.");
+  const int64_t now = wall_ms();
+  size_t timed = 0;
+  for (const auto& r : *results) {
+    if (r.code != adapter::error::none) continue;
+    for (const auto& p : r.partitions) {
+      if (p.code != adapter::error::none || p.start_offset < 0 || ++timed > max_lag_series) continue;
+      auto at = position_at(*service_, p.topic, p.partition, p.start_offset, now);
+      if (at && at->age_seconds)
+        e.sample("mosaic_share_group_lag_seconds",
+                 {{"group", r.group_id}, {"topic", p.topic}, {"partition", std::to_string(p.partition)}},
+                 *at->age_seconds);
     }
   }
 }

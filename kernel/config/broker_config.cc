@@ -43,7 +43,7 @@ const std::vector<key_row> rows = {
     {{"process.roles", "list", "[broker, controller]",
       "broker, controller or both. A controller is a voter of the metadata quorum (listed in controller.quorum.voters "
       "when that is set); a broker-only node follows the quorum as an observer (controller.quorum.voters names the "
-      "controllers); a controller-only node serves no clients (no listeners)"}},
+      "controllers); a controller-only node serves no clients (no listeners but a metrics one)"}},
     {{"log.dirs", "list", "[data]",
       "where partition data is kept; a relative folder is taken from the directory mosaicd starts in"}},
     {{"log_level", "string", "info", "trace, debug, info, warn, error or off"}},
@@ -326,9 +326,9 @@ const std::vector<key_row> rows = {
       "create a share group's dead-letter topic when it is first written"}},
     {{"listeners", "list of maps", "[]",
       "network listeners: {name, host, port, adapter, security.protocol, sasl.enabled.mechanisms, ssl.*}; port 0 picks "
-      "a "
-      "free port; security.protocol is PLAINTEXT (the default), SASL_PLAINTEXT, SSL or SASL_SSL; a listener's ssl.* "
-      "keys override the broker's"}},
+      "a free port; adapter is kafka, or metrics for the operator's HTTP endpoints (/metrics, /health, /ready; "
+      "PLAINTEXT only); security.protocol is PLAINTEXT (the default), SASL_PLAINTEXT, SSL or SASL_SSL; a listener's "
+      "ssl.* keys override the broker's"}},
     {{"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
     {{"plugins.load", "list", "[]",
@@ -731,10 +731,12 @@ class parser {
     if (!controller && listed)
       throw config_error{source_ + ": node.id " + std::to_string(cfg.node_id) +
                          " is listed in controller.quorum.voters, but process.roles has no controller"};
-    if (!broker && !cfg.listeners.empty())
+    // A metrics listener (the operator's HTTP endpoints) serves no client.
+    if (!broker && std::any_of(cfg.listeners.begin(), cfg.listeners.end(),
+                               [](const listener_config& l) { return l.adapter != "metrics"; }))
       throw config_error{source_ +
-                         ": a controller-only node (process.roles: [controller]) serves no clients: remove listeners, "
-                         "or add broker to process.roles"};
+                         ": a controller-only node (process.roles: [controller]) serves no clients: remove its "
+                         "client listeners (a metrics listener may stay), or add broker to process.roles"};
     if (cfg.groups.min_session_timeout_ms > cfg.groups.max_session_timeout_ms)
       throw config_error{
           source_ + ": group.min.session.timeout.ms (" + std::to_string(cfg.groups.min_session_timeout_ms) +

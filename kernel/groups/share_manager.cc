@@ -474,6 +474,9 @@ adapter::share_partition_offsets share_manager::impl::describe_partition(const s
   o.acquired = c.acquired;
   o.acknowledged = c.acknowledged;
   o.archived = c.archived;
+  o.redelivered = e.part.total().redelivered;
+  o.rejected = e.part.total().rejected;
+  o.dead_lettered = e.part.total().dead_lettered;
   if (!e.topic.empty()) {
     auto hw = io().list_offset(e.topic, k.partition, adapter::latest_timestamp);
     if (hw.code == error::none) o.lag = std::max<int64_t>(0, hw.offset - o.start_offset - c.acknowledged - c.archived);

@@ -64,6 +64,7 @@ int32_t share_partition::acquire(int64_t base, int64_t last, bool control, uint3
     auto& s = at_offset(o);
     if (s.state != record_state::available || s.deadline_ms > now_ms) continue;
     s.state = record_state::acquired;
+    if (s.delivery_count > 0) ++totals_.redelivered;
     s.delivery_count = static_cast<int16_t>(std::min<int32_t>(s.delivery_count + 1, INT16_MAX));
     s.renewals = 0;
     s.holder = holder;
@@ -87,6 +88,7 @@ int32_t share_partition::unacquire(uint32_t holder, std::span<const state_batch>
     for (int64_t o = std::max(r.first, start_); o <= r.last && o < end_offset(); ++o) {
       auto& s = at_offset(o);
       if (s.state != record_state::acquired || s.holder != holder || s.delivery_count != r.delivery_count) continue;
+      if (s.delivery_count > 1) --totals_.redelivered;  // the acquisition that counted it is undone
       s.state = record_state::available;
       s.delivery_count = static_cast<int16_t>(std::max(0, s.delivery_count - 1));
       s.renewals = 0;
@@ -159,7 +161,10 @@ bool share_partition::acknowledge(uint32_t holder, std::span<const ack_batch> ba
         case ack_type::accept: to_terminal(o, s, record_state::acknowledged); break;
         case ack_type::gap: to_terminal(o, s, record_state::archived); break;
         case ack_type::release: give_up(o, s, share_cause::release, now_ms, lim, policy); break;
-        case ack_type::reject: give_up(o, s, share_cause::reject, now_ms, lim, policy); break;
+        case ack_type::reject:
+          ++totals_.rejected;
+          give_up(o, s, share_cause::reject, now_ms, lim, policy);
+          break;
         case ack_type::renew:
           s.deadline_ms = now_ms + lim.lock_ms;  // later than before: the hint stays a lower bound
           ++s.renewals;
@@ -188,6 +193,7 @@ void share_partition::give_up(int64_t offset, slot& s, share_cause cause, int64_
       s.state = record_state::archiving;
       s.deadline_ms = 0;
       dead_letters_.push_back({offset, s.delivery_count, cause});
+      ++totals_.dead_lettered;
       changed(offset);
       break;
     default: to_terminal(offset, s, record_state::archived); break;

@@ -159,6 +159,14 @@ class share_partition {
     int64_t archived = 0;  // archiving included
   };
   counts count() const noexcept;
+  // What happened here since this state machine was made (not persisted:
+  // a new leader starts from zero, as a Prometheus counter may).
+  struct totals {
+    int64_t redelivered = 0;    // acquisitions of a record delivered before
+    int64_t rejected = 0;       // REJECT acknowledgements
+    int64_t dead_lettered = 0;  // records sent to the dead-letter queue
+  };
+  const totals& total() const noexcept { return totals_; }
   // The state of one offset (for tests and the CLI): below the start it is
   // finished (shown as acknowledged), above the end available.
   state_batch at(int64_t offset) const;
@@ -185,6 +193,7 @@ class share_partition {
   std::vector<int64_t> changed_;  // offsets whose persisted state changed
   bool start_moved_ = false;
   std::vector<dead_letter> dead_letters_;
+  totals totals_;
   int64_t deadline_hint_ = INT64_MAX;  // a lower bound on every deadline in the window
 };
 

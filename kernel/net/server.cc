@@ -222,8 +222,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   class reply : public adapter::responder {
    public:
-    reply(std::shared_ptr<connection> c, uint64_t seq)
-        : c_(std::move(c)), seq_(seq), began_(std::chrono::steady_clock::now()) {}
+    reply(std::shared_ptr<connection> c, uint64_t seq) : c_(std::move(c)), seq_(seq) {}
     ~reply() override {
       // A request dropped without an answer must not stall the ones behind it.
       if (!answered_.exchange(true)) post({}, true, false);
@@ -248,9 +247,13 @@ class connection : public std::enable_shared_from_this<connection> {
       asio::post(c->executor(), [c, until] { c->mute_until(until); });
     }
 
+    // The session names the request as it starts on it (on_frame, right
+    // after the frame was read): the clock starts here.
     void describe(int16_t kind, int16_t version) override {
+      if (!c_->opts_.time_requests) return;
       kind_ = kind;
       version_ = version;
+      began_ = std::chrono::steady_clock::now();
     }
 
    private:

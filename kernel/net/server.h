@@ -44,6 +44,10 @@ struct server_options {
   // nothing else is held, so one larger than the bound still gets through.
   size_t max_queued_request_bytes = 100 << 20;
   int64_t idle_timeout_ms = 600000;  // connections.max.idle.ms
+  // Time each request an adapter names (responder::describe) into the
+  // per-API histograms of metrics(); off, only bytes and connections are
+  // counted (mosaicd turns it on when a metrics listener is configured).
+  bool time_requests = true;
 };
 
 struct server_stats {

@@ -14,6 +14,7 @@
 #include "tests/integration/cluster.h"
 #include "tests/integration/process.h"
 #include "tests/support/ports.h"
+#include "tests/support/share_calls.h"
 #include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
@@ -242,6 +243,44 @@ TEST_F(single_node, consumer_lag_in_offsets_and_in_time_grows_while_a_consumer_s
       10s))
       << third;
   EXPECT_EQ(value_of(third, "mosaic_consumer_group_lag_seconds" + series), 0) << third;
+}
+
+TEST_F(single_node, share_groups_report_lag_redeliveries_and_rejections) {
+  frame_client c(kafka_);
+  const auto t = create_share_topic(c, "work");
+  ASSERT_EQ(set_group_config(c, "sg", "share.auto.offset.reset", "earliest"), 0);
+  produce_values(c, "work", 10);
+  share_heartbeat(c, "sg", "m1", 0, std::vector<std::string>{"work"});
+  ASSERT_EQ(acquired_offsets(share_fetch(c, "sg", "m1", 0, t)).size(), 10u);
+  // Accept 0-4, release 5-7 (handed out again below), reject 8-9.
+  auto ack = share_acknowledge(c, "sg", "m1", 1, t, {{0, 4, {1}}, {5, 7, {2}}, {8, 9, {3}}});
+  ASSERT_TRUE(ack);
+  ASSERT_EQ(acquired_offsets(share_fetch(c, "sg", "m1", 2, t)), (std::set<int64_t>{5, 6, 7}));
+  const std::string series = R"({group="sg",topic="work",partition="0"})";
+  std::string text;
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = scrape(port_);
+        return value_of(text, "mosaic_share_group_redelivered_records_total" + series) == 3;
+      },
+      10s))
+      << text;
+  EXPECT_EQ(value_of(text, "mosaic_share_group_rejected_records_total" + series), 2) << text;
+  EXPECT_EQ(value_of(text, "mosaic_share_group_acquired_records" + series), 3) << text;
+  EXPECT_EQ(value_of(text, "mosaic_share_group_lag_records" + series), 3) << text;
+  EXPECT_GE(value_of(text, "mosaic_share_group_lag_seconds" + series).value_or(-1), 0) << text;
+  std::string why;
+  EXPECT_TRUE(promtool_accepts(text, why)) << why;
+  // Finished: no lag left.
+  ASSERT_TRUE(share_acknowledge(c, "sg", "m1", 3, t, {{5, 7, {1}}}));
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = scrape(port_);
+        return value_of(text, "mosaic_share_group_lag_records" + series) == 0 &&
+               value_of(text, "mosaic_share_group_lag_seconds" + series) == 0;
+      },
+      10s))
+      << text;
 }
 
 TEST(metrics_cluster, one_active_controller_and_under_replicated_partitions_when_a_broker_dies) {

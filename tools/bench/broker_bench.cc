@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -63,19 +65,23 @@ std::vector<uint8_t> encode(int16_t key, int16_t version, bool flexible, const R
 struct bench_node {
   std::unique_ptr<app::node> node;
   uint16_t port = 0;
+  uint16_t metrics_port = 0;  // with a metrics listener (requests timed)
   int topics = 0;
-  bench_node() {
+  explicit bench_node(bool metrics = false) {
     log::set_level(log::level::warn);
     auto cfg = config::parse_broker_config(
         "", "<bench>",
-        {"log.dirs=[" + (scratch() / "node").string() + "]",
-         "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]", "log.segment.bytes=134217728",
+        {"log.dirs=[" + (scratch() / (metrics ? "node-metrics" : "node")).string() + "]",
+         std::string("listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}") +
+             (metrics ? ", {name: METRICS, host: 127.0.0.1, port: 0, adapter: metrics}]" : "]"),
+         "log.segment.bytes=134217728",
          std::string("num.network.threads=") + (std::getenv("NET_THREADS") ? std::getenv("NET_THREADS") : "2")},
         scratch());
     node = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     (void)node->open_data_dirs();
     (void)node->start_services(app::builtin_adapters());
     port = node->bound_port("PLAINTEXT");
+    if (metrics) metrics_port = node->bound_port("METRICS");
   }
   std::string new_topic() {
     std::string name = "bench-" + std::to_string(topics++);
@@ -94,6 +100,35 @@ struct bench_node {
 bench_node& the_node() {
   static bench_node n;
   return n;
+}
+
+std::unique_ptr<bench_node>& metrics_node_holder() {
+  static std::unique_ptr<bench_node> n;
+  return n;
+}
+
+bench_node& the_metrics_node() {
+  auto& n = metrics_node_holder();
+  if (!n) n = std::make_unique<bench_node>(true);
+  return *n;
+}
+
+// One GET /metrics over a fresh connection: the bytes of the answer.
+size_t scrape(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  size_t got = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    const std::string req = "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+    (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[16384];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return got;
 }
 
 const int pipeline = std::getenv("PIPELINE") ? std::atoi(std::getenv("PIPELINE")) : 8;
@@ -116,6 +151,47 @@ void produce_over_tcp(benchmark::State& state) {
     for (int i = 0; i < pipeline; ++i)
       if (!c.receive()) state.SkipWithError("no produce response");
   }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
+}
+
+// produce_over_tcp's traffic to a node without a metrics listener (arg 1 =
+// 0: requests untimed) and to one with (1: every request timed into its
+// API's histogram, and /metrics scraped once a second meanwhile), in the
+// same run: what the metrics cost.
+void produce_metrics(benchmark::State& state) {
+  ::sync();
+  const bool on = state.range(1) != 0;
+  auto& n = on ? the_metrics_node() : the_node();
+  const auto topic = n.new_topic();
+  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+  msg::produce_request req;
+  req.acks = 1;
+  req.timeout_ms = 30000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.emplace_back().records = kafka::bytes_ref::of(batch);
+  const auto frame = encode(0, 9, true, req);
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> scraped{0};
+  std::thread scraper([&] {
+    while (on && !done.load()) {
+      scraped += scrape(n.metrics_port) > 0 ? 1 : 0;
+      for (int i = 0; i < 100 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  {
+    testing::frame_client c(n.port);
+    for (auto _ : state) {
+      for (int i = 0; i < pipeline; ++i) c.send(frame);
+      for (int i = 0; i < pipeline; ++i)
+        if (!c.receive()) state.SkipWithError("no produce response");
+    }
+  }
+  done = true;
+  scraper.join();
+  if (on && scraped.load() == 0) state.SkipWithError("no scrape answered");
+  state.counters["scrapes"] = static_cast<double>(scraped.load());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * pipeline);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
 }
 
@@ -265,6 +341,11 @@ void read_direct(benchmark::State& state) {
 }
 
 BENCHMARK(produce_over_tcp)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(produce_metrics)
+    ->ArgsProduct({{1 << 10, 64 << 10}, {0, 1}})
+    ->ArgNames({"batch", "metrics"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(frames_over_raw_tcp)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(append_direct)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(fetch_over_tcp)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -277,6 +358,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (the_node().node) (void)the_node().node->shutdown();
+  if (auto& m = metrics_node_holder(); m && m->node) (void)m->node->shutdown();
   std::filesystem::remove_all(scratch());
   return 0;
 }

@@ -314,6 +314,9 @@ TEST(broker_config, quorum_keys_in_kafkas_forms) {
                 .find("serves no clients"),
             std::string::npos);
   EXPECT_TRUE(parse("process.roles: [controller]").ok());
+  // An operator's metrics listener is not a client listener.
+  EXPECT_TRUE(
+      parse("process.roles: [controller]\nlisteners: [{name: M, host: 127.0.0.1, port: 1, adapter: metrics}]").ok());
 }
 
 }  // namespace

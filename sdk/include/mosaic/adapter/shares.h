@@ -139,6 +139,8 @@ struct share_partition_offsets {
   int64_t end_offset = -1;    // one past the last record handed out
   int64_t lag = -1;           // records not yet finished up to the high watermark
   int64_t in_flight = 0, available = 0, acquired = 0, acknowledged = 0, archived = 0;
+  // Since the share coordinator took the partition on (not persisted).
+  int64_t redelivered = 0, rejected = 0, dead_lettered = 0;
 };
 
 struct share_offsets_request {
