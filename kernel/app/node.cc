@@ -56,6 +56,7 @@ status node::start_metrics_listeners() {
   auto o = ops_http::start(wanted, std::move(routes));
   if (!o) return o.error();
   ops_ = std::move(*o);
+  plugin::call_meter::set_timing(true);  // plugin calls are timed for someone now
   for (const auto& l : wanted)
     log::info("listening on {} {}:{} (metrics: /metrics, /health, /ready)", l.name, l.host, ops_->bound_port(l.name));
   return {};

@@ -367,6 +367,34 @@ void node::write_plugin_metrics(metrics::exposition& e) const {
   slot("group.share.policy", share_policy_.current_name());
   slot("group.share.dlq.handler", dlq_handler_.current_name());
   slot("authorizer", authorizer_->current_name());
+  struct row {
+    std::string slot, plugin, generation;
+    uint64_t calls, errors;
+    metrics::histogram_snapshot latency;
+  };
+  std::vector<row> rows;
+  const plugin::meter_visitor collect = [&](const std::string& s, const std::string& p, uint64_t g,
+                                            const plugin::call_meter& m) {
+    rows.push_back({s, p, std::to_string(g), m.calls(), m.errors(), m.latency()});
+  };
+  codecs_.visit(collect);
+  assignors_.visit(collect);
+  share_policy_.visit(collect);
+  dlq_handler_.visit(collect);
+  authorizer_->visit(collect);
+  e.family("mosaic_plugin_calls_total", "counter", "Calls into each slot's current plugin generation.");
+  for (const auto& r : rows)
+    e.sample("mosaic_plugin_calls_total", {{"slot", r.slot}, {"plugin", r.plugin}, {"generation", r.generation}},
+             r.calls);
+  e.family("mosaic_plugin_call_errors_total", "counter",
+           "Calls a plugin failed (an error status or an invalid answer; the kernel's fallback then applied).");
+  for (const auto& r : rows)
+    e.sample("mosaic_plugin_call_errors_total", {{"slot", r.slot}, {"plugin", r.plugin}, {"generation", r.generation}},
+             r.errors);
+  e.family("mosaic_plugin_call_duration_seconds", "histogram", "Time spent inside each slot's plugin calls.");
+  for (const auto& r : rows)
+    e.histogram("mosaic_plugin_call_duration_seconds",
+                {{"slot", r.slot}, {"plugin", r.plugin}, {"generation", r.generation}}, r.latency);
   e.family("mosaic_authorizer_faults_total", "counter",
            "Authorizer plugin calls that failed (a fault or an invalid answer), each one denied.");
   e.sample("mosaic_authorizer_faults_total", {}, authorizer_->faults());

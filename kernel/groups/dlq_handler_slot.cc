@@ -31,6 +31,7 @@ struct letter_ctx {
 
 void letter_done(void* ctx, mosaic_status_t status, const char* message) {
   std::unique_ptr<letter_ctx> l(static_cast<letter_ctx*>(ctx));
+  if (status != MOSAIC_OK) l->gen->meter.failed_later();
   l->done(status == MOSAIC_OK, message != nullptr ? message : "");
 }
 
@@ -54,6 +55,8 @@ result<uint64_t> dlq_handler_slot::install(std::shared_ptr<plugin::instance> ins
     return status(errc::invalid_argument, std::string(inst->factory().name) + " is not a DLQ handler");
   return slot_.publish(std::move(inst));
 }
+
+void dlq_handler_slot::visit(const plugin::meter_visitor& fn) const { slot_.visit("group.share.dlq.handler", fn); }
 
 std::string dlq_handler_slot::current_name() const {
   auto gen = slot_.current();
@@ -86,7 +89,9 @@ dlq_handler_slot::outcome dlq_handler_slot::enqueue(const dead_letter_record& le
   char message[256] = {0};
   mosaic_error_v1 err{message, sizeof(message)};
   letter_ctx* raw = ctx.release();  // the handler owns it now, through done
+  const auto began = plugin::call_meter::start();
   const mosaic_status_t s = gen->vt().enqueue(gen->handle, &l, &raw->table, &letter_done, raw, &err);
+  gen->meter.done(began, s == MOSAIC_OK || s == MOSAIC_ERR_LIMIT);  // full is the handler's answer, not a fault
   if (s == MOSAIC_OK) return outcome::taken;
   delete raw;  // not taken: done will not be called
   return outcome::full;

@@ -50,6 +50,8 @@ class dlq_handler_slot {
  public:
   result<uint64_t> install(std::shared_ptr<plugin::instance> inst);
   std::string current_name() const;
+  // The current generation's calls (slot "group.share.dlq.handler").
+  void visit(const plugin::meter_visitor& fn) const;
 
   enum class outcome { taken, full, none };
   // Hands `letter` to the current handler. `taken`: `done(ok, why)` will be

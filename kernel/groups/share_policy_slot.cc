@@ -18,8 +18,11 @@ class plugin_policy final : public share_policy {
     mosaic_share_decision_v1 out{sizeof(out), MOSAIC_SHARE_REDELIVER, 0};
     char message[256] = {0};
     mosaic_error_v1 err{message, sizeof(message)};
+    const auto began = plugin::call_meter::start();
     const mosaic_status_t s = gen_->vt().decide(gen_->handle, &ev, &out, &err);
-    if (s != MOSAIC_OK || out.decision < MOSAIC_SHARE_REDELIVER || out.decision > MOSAIC_SHARE_REFUSE) {
+    const bool valid = s == MOSAIC_OK && out.decision >= MOSAIC_SHARE_REDELIVER && out.decision <= MOSAIC_SHARE_REFUSE;
+    gen_->meter.done(began, valid);
+    if (!valid) {
       // Kafka's rules for this decision; say so now and then, not per record.
       const uint64_t n = failures_->fetch_add(1) + 1;
       if (n == 1 || n % 1000 == 0)
@@ -48,6 +51,8 @@ std::shared_ptr<const share_policy> share_policy_slot::current() const {
   if (!gen) return nullptr;
   return std::make_shared<plugin_policy>(std::move(gen), &failures_);
 }
+
+void share_policy_slot::visit(const plugin::meter_visitor& fn) const { slot_.visit("group.share.policy", fn); }
 
 std::string share_policy_slot::current_name() const {
   auto gen = slot_.current();

@@ -24,6 +24,8 @@ class share_policy_slot {
   std::shared_ptr<const share_policy> current() const;
   // The plugin id of the current policy ("" before the first install).
   std::string current_name() const;
+  // The current generation's calls (slot "group.share.policy").
+  void visit(const plugin::meter_visitor& fn) const;
 
  private:
   plugin::slot<mosaic_share_policy_vtable_v1> slot_;

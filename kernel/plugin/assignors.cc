@@ -40,7 +40,19 @@ result<sdk::assignor_outcome> assignor_set::run(const std::string& name, const s
   }
   if (!gen) return status(errc::not_found, "no assignor named '" + name + "' is loaded");
   if (served_by != nullptr) *served_by = gen->inst->factory().name;
-  return sdk::call_assignor(gen->vt(), gen->handle, in, shared);
+  const auto began = call_meter::start();
+  auto out = sdk::call_assignor(gen->vt(), gen->handle, in, shared);
+  gen->meter.done(began, out.ok());
+  return out;
+}
+
+void assignor_set::visit(const meter_visitor& fn) const {
+  std::vector<std::pair<std::string, const assignor_slot*>> all;
+  {
+    std::lock_guard g(mu_);
+    for (const auto& [name, s] : slots_) all.emplace_back(name, s.get());
+  }
+  for (const auto& [name, s] : all) s->visit("assignor." + name, fn);
 }
 
 }  // namespace mosaic::plugin

@@ -30,6 +30,8 @@ class assignor_set {
   // served the call is in `served_by`.
   result<sdk::assignor_outcome> run(const std::string& name, const sdk::assignor_input& in,
                                     std::string* served_by = nullptr, bool shared = false) const;
+  // Each assignor's calls, as slot "assignor.<name>".
+  void visit(const meter_visitor& fn) const;
 
  private:
   mutable std::mutex mu_;  // guards the map; the slots guard themselves

@@ -41,13 +41,21 @@ status codec_set::call(int32_t codec_id, bool compress, std::span<const uint8_t>
   message[0] = '\0';
   mosaic_error_v1 err{message, sizeof(message)};
   auto fn = compress ? gen->vt().compress : gen->vt().decompress;
+  const auto began = call_meter::start();
   mosaic_status_t rc = fn(gen->handle, in.data(), in.size(), out.abi(), &err);
+  // A decompression stopped at its bound is the input's fault, not the codec's.
+  gen->meter.done(began, rc == MOSAIC_OK || rc == MOSAIC_ERR_LIMIT || rc == MOSAIC_ERR_CORRUPT_INPUT);
   if (rc == MOSAIC_OK) return {};
   errc code = rc == MOSAIC_ERR_LIMIT           ? errc::limit
               : rc == MOSAIC_ERR_CORRUPT_INPUT ? errc::corrupt
               : rc == MOSAIC_ERR_UNSUPPORTED   ? errc::unsupported
                                                : errc::internal;
   return status(code, std::string(gen->inst->factory().name) + ": " + message);
+}
+
+void codec_set::visit(const meter_visitor& fn) const {
+  static const char* const names[8] = {"none", "gzip", "snappy", "lz4", "zstd", "5", "6", "7"};
+  for (int id = 1; id <= 7; ++id) slots_[id].visit(std::string("codec.") + names[id], fn);
 }
 
 }  // namespace mosaic::plugin

@@ -50,6 +50,8 @@ class codec_set {
   // decompression stops with errc::limit at out's limit.
   status compress(int32_t codec_id, std::span<const uint8_t> in, byte_buffer& out) const;
   status decompress(int32_t codec_id, std::span<const uint8_t> in, byte_buffer& out) const;
+  // Each loaded codec's calls, as slot "codec.<Kafka's name>".
+  void visit(const meter_visitor& fn) const;
 
  private:
   status call(int32_t codec_id, bool compress, std::span<const uint8_t> in, byte_buffer& out) const;

@@ -68,9 +68,11 @@ bool authorizer_slot::decide(const mosaic_authz_action_v1& action) const {
   int32_t decision = -1;
   char message[256] = {0};
   mosaic_error_v1 err{message, sizeof(message)};
+  const auto began = plugin::call_meter::start();
   const mosaic_status_t st = gen->vt().authorize(gen->handle, &host, &action, &decision, &err);
-  if (st == MOSAIC_OK && (decision == MOSAIC_AUTHZ_ALLOW || decision == MOSAIC_AUTHZ_DENY))
-    return decision == MOSAIC_AUTHZ_ALLOW;
+  const bool valid = st == MOSAIC_OK && (decision == MOSAIC_AUTHZ_ALLOW || decision == MOSAIC_AUTHZ_DENY);
+  gen->meter.done(began, valid);
+  if (valid) return decision == MOSAIC_AUTHZ_ALLOW;
   faults_.fetch_add(1, std::memory_order_relaxed);
   // At most one line every ten seconds: a broken policy must not flood the log.
   const int64_t now = steady_ms();

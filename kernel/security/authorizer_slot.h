@@ -37,6 +37,8 @@ class authorizer_slot final : public adapter::authorizer {
   uint64_t install(const std::shared_ptr<plugin::instance>& inst);
   // The plugin id of the current generation ("" before the first).
   std::string current_name() const;
+  // The current generation's calls (slot "authorizer").
+  void visit(const plugin::meter_visitor& fn) const { slot_.visit("authorizer", fn); }
   // Checks the plugin faulted on (each denied).
   uint64_t faults() const noexcept { return faults_.load(std::memory_order_relaxed); }
 

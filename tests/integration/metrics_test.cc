@@ -269,6 +269,12 @@ TEST_F(single_node, share_groups_report_lag_redeliveries_and_rejections) {
   EXPECT_EQ(value_of(text, "mosaic_share_group_acquired_records" + series), 3) << text;
   EXPECT_EQ(value_of(text, "mosaic_share_group_lag_records" + series), 3) << text;
   EXPECT_GE(value_of(text, "mosaic_share_group_lag_seconds" + series).value_or(-1), 0) << text;
+  // The share policy plugin decided each release and rejection, each call
+  // counted and timed under its slot and generation.
+  const std::string policy = R"({slot="group.share.policy",plugin="mosaic.share_policy.default",generation="1"})";
+  EXPECT_GE(value_of(text, "mosaic_plugin_calls_total" + policy).value_or(0), 5) << text;
+  EXPECT_EQ(value_of(text, "mosaic_plugin_call_errors_total" + policy), 0) << text;
+  EXPECT_GE(value_of(text, "mosaic_plugin_call_duration_seconds_count" + policy).value_or(0), 5) << text;
   std::string why;
   EXPECT_TRUE(promtool_accepts(text, why)) << why;
   // Finished: no lag left.

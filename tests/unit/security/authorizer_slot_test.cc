@@ -92,6 +92,17 @@ TEST_F(authorizer_slot_test, a_faulting_plugin_is_denied_and_counted) {
     EXPECT_FALSE(slot_.allowed_on_some(alice, "127.0.0.1", acl_operation::read, acl_resource::topic)) << mode;
     EXPECT_TRUE(reads(bob, "t")) << mode;  // the plugin allows everyone else
     EXPECT_EQ(slot_.faults(), before + 2) << mode;
+    // Each generation's meter: three calls, the two faults among them.
+    uint64_t calls = 0, errors = 0, seen = 0;
+    slot_.visit([&](const std::string& slot, const std::string&, uint64_t, const plugin::call_meter& m) {
+      EXPECT_EQ(slot, "authorizer");
+      calls = m.calls();
+      errors = m.errors();
+      ++seen;
+    });
+    EXPECT_EQ(seen, 1u);
+    EXPECT_EQ(calls, 3u) << mode;
+    EXPECT_EQ(errors, 2u) << mode;
   }
 }
 
