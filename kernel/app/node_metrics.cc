@@ -147,6 +147,15 @@ void node::write_network_metrics(metrics::exposition& e) const {
   e.family("mosaic_connections_accepted_total", "counter", "Client connections accepted, by listener.");
   for (const auto& l : all)
     e.sample("mosaic_connections_accepted_total", {{"listener", l.listener}}, l.connections_accepted);
+  e.family("mosaic_authentications_total", "counter",
+           "SASL authentications by listener and result (re-authentications included).");
+  for (const auto& l : all)
+    if (l.adapter) {
+      const auto a = l.adapter->stats();
+      e.sample("mosaic_authentications_total", {{"listener", l.listener}, {"result", "success"}}, a.authentications);
+      e.sample("mosaic_authentications_total", {{"listener", l.listener}, {"result", "failure"}},
+               a.authentication_failures);
+    }
   const auto s = server_->stats();
   e.family("mosaic_connections_refused_total", "counter", "Connections refused over max.connections.");
   e.sample("mosaic_connections_refused_total", {}, s.refused);

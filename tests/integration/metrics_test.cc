@@ -13,6 +13,7 @@
 
 #include "tests/integration/cluster.h"
 #include "tests/integration/process.h"
+#include "tests/integration/sasl_broker.h"
 #include "tests/support/ports.h"
 #include "tests/support/share_calls.h"
 #include "tests/support/shell.h"
@@ -359,6 +360,36 @@ TEST(metrics_listener, answers_health_while_the_quorum_cannot_form_and_ready_onl
   EXPECT_TRUE(promtool_accepts(scrape(port), why)) << why;
   n.signal(SIGTERM);
   EXPECT_TRUE(n.wait(20s).has_value());
+}
+
+TEST(metrics_listener, counts_authentications_by_listener_and_result) {
+  temp_dir dir("mosaic_metrics_sasl");
+  const auto users = dir.path() / "users.txt";
+  std::ofstream(users) << user_line("alice", "alice-secret");
+  std::ofstream(dir.path() / "m.yaml")
+      << "log.dirs: [data]\nlisteners:\n"
+      << "  - {name: SASL, host: 127.0.0.1, port: 0, adapter: kafka, security.protocol: SASL_PLAINTEXT}\n"
+      << "  - {name: METRICS, host: 127.0.0.1, port: 0, adapter: metrics}\n"
+      << "connection.failed.authentication.delay.ms: 50\n"
+      << "plugins:\n  load:\n    - name: mosaic.authn.plain\n      config: {users.file: " << users.string() << "}\n";
+  process n(MOSAICD_PATH, {"--config", (dir.path() / "m.yaml").string()}, dir.path());
+  ASSERT_TRUE(n.wait_for_log("mosaicd started", 20s)) << n.err();
+  const uint16_t port = metrics_port(n);
+  const std::string sasl = "127.0.0.1:" + std::to_string(port_in(n.err(), "SASL"));
+  EXPECT_EQ(run_command(kcat_sasl(sasl, "alice", "alice-secret") + " -L -m 10").code, 0);
+  EXPECT_NE(run_command(kcat_sasl(sasl, "alice", "a-guess") + " -L -m 3").code, 0);
+  EXPECT_NE(run_command(kcat_sasl(sasl, "mallory", "x") + " -L -m 3").code, 0);
+  std::string text;
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = scrape(port);
+        return value_of(text, R"(mosaic_authentications_total{listener="SASL",result="failure"})").value_or(0) >= 2;
+      },
+      10s))
+      << text;
+  EXPECT_GE(value_of(text, R"(mosaic_authentications_total{listener="SASL",result="success"})").value_or(0), 1) << text;
+  std::string why;
+  EXPECT_TRUE(promtool_accepts(text, why)) << why;
 }
 
 TEST(metrics_listener, refuses_a_tls_metrics_listener_at_start_with_a_clear_message) {

@@ -163,6 +163,10 @@ class kafka_adapter final : public adapter::protocol_adapter {
     return std::make_unique<session>(std::make_shared<connection>(state_, p));
   }
   const char* request_name(int16_t kind) const override { return msg::api_name(kind); }
+  adapter::adapter_stats stats() const override {
+    return {state_->auth_successes.load(std::memory_order_relaxed),
+            state_->auth_failures.load(std::memory_order_relaxed)};
+  }
 
  private:
   std::unique_ptr<admin_worker> admin_;  // joined (after its queue drains) when the adapter goes

@@ -99,6 +99,12 @@ class session {
   virtual size_t max_frame_bytes() const { return SIZE_MAX; }
 };
 
+// What an adapter counts beyond the network layer's counts, for /metrics.
+struct adapter_stats {
+  uint64_t authentications = 0;          // SASL exchanges that succeeded (re-authentications included)
+  uint64_t authentication_failures = 0;  // and those that failed
+};
+
 class protocol_adapter {
  public:
   virtual ~protocol_adapter() = default;
@@ -109,6 +115,8 @@ class protocol_adapter {
     (void)kind;
     return nullptr;
   }
+  // Any thread.
+  virtual adapter_stats stats() const { return {}; }
 };
 
 }  // namespace mosaic::adapter
