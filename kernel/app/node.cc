@@ -175,6 +175,7 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
       authz = authorizer_;
     }
   }
+  telemetry_ = std::make_unique<client_telemetry>(cfg_.server);
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
     if (l.adapter == metrics_adapter) continue;  // start_metrics_listeners'
@@ -184,6 +185,7 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
     ctx.service = service_.get();
     ctx.groups = groups_.get();
     ctx.shares = shares_.get();
+    ctx.telemetry = telemetry_.get();
     ctx.log = [](adapter::log_level level, const std::string& message) {
       switch (level) {
         case adapter::log_level::debug: return log::debug("{}", message);
@@ -337,6 +339,7 @@ status node::shutdown() {
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();
+  telemetry_.reset();
   if (shares_) shares_->stop();
   shares_.reset();
   if (groups_) groups_->stop();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel/app/builtins.h"
+#include "kernel/app/client_telemetry.h"
 #include "kernel/app/group_io.h"
 #include "kernel/app/ops_http.h"
 #include "kernel/base/metrics.h"
@@ -132,6 +133,7 @@ class node {
   std::unique_ptr<broker_group_io> group_io_;  // what both see of the broker (before the two that use it)
   std::unique_ptr<groups::coordinator> groups_;
   std::unique_ptr<groups::share_manager> shares_;
+  std::unique_ptr<client_telemetry> telemetry_;  // what clients push (outlives the adapters)
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
   std::unique_ptr<ops_http> ops_;  // the metrics listeners (stopped last)

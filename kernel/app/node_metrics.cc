@@ -122,6 +122,7 @@ std::string node::render_metrics() {
   if (service_) write_partition_metrics(e);
   if (groups_) write_group_metrics(e);
   if (shares_) write_share_metrics(e);
+  if (telemetry_) telemetry_->write(e);
   write_plugin_metrics(e);
   return e.take();
 }

@@ -113,6 +113,12 @@ void exposition::sample(std::string_view name, labels l, double value) {
   out_ += '\n';
 }
 
+void exposition::raw(std::string_view head, double value) {
+  out_ += head;
+  append_number(out_, value);
+  out_ += '\n';
+}
+
 void exposition::sample(std::string_view name, labels l, uint64_t value) {
   head(name, {}, l);
   fmt::format_to(std::back_inserter(out_), "{}\n", value);

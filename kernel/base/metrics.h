@@ -65,6 +65,9 @@ class exposition {
   void sample(std::string_view name, labels l, double value);
   void sample(std::string_view name, labels l, uint64_t value);
   void sample(std::string_view name, labels l, int64_t value);
+  // A sample whose name and labels the caller wrote (`head` ends with the
+  // space before the value), for label names that come from elsewhere.
+  void raw(std::string_view head, double value);
   // `name`'s _bucket, _sum and _count samples (the family declared as a histogram).
   void histogram(std::string_view name, labels l, const histogram_snapshot& s);
 

@@ -159,6 +159,20 @@ const std::vector<key_row> rows = {
      at<&broker_config::server, &server_settings::queued_max_request_bytes>},
     {{"max.connections", "integer", "10000", "connections over this are refused", 1, INT32_MAX, false},
      at<&broker_config::server, &server_settings::max_connections>},
+    {{"telemetry.metrics", "list", "[]",
+      "client metrics (KIP-714) the brokers ask clients to push, as name prefixes (org.apache.kafka.producer.); \"*\" "
+      "asks for every metric; empty: none, and clients push nothing. Pushed metrics are exported on /metrics"}},
+    {{"telemetry.push.interval.ms", "integer", "300000", "how often clients push the metrics telemetry.metrics names",
+      100, 3600000, false},
+     at<&broker_config::server, &server_settings::telemetry_push_interval_ms>},
+    {{"telemetry.max.bytes", "integer", "1048576", "the largest telemetry push taken (TELEMETRY_TOO_LARGE above it)",
+      1024, INT32_MAX, false},
+     at<&broker_config::server, &server_settings::telemetry_max_bytes>},
+    {{"telemetry.max.clients", "integer", "1000",
+      "Mosaic's own: clients whose pushed metrics a broker keeps for /metrics; past it the one that pushed longest "
+      "ago is dropped (a client silent for three push intervals is dropped anyway)",
+      1, 1000000, false},
+     at<&broker_config::server, &server_settings::telemetry_max_clients>},
     {{"connections.max.idle.ms", "integer", "600000", "idle connections are closed after this", 1, INT64_MAX, false},
      at<&broker_config::server, &server_settings::connections_max_idle_ms>},
     {{"connections.max.reauth.ms", "integer", "0",
@@ -517,6 +531,8 @@ class parser {
         cfg.server.allow_everyone_if_no_acl = b == "true";
       } else if (key == "sasl.enabled.mechanisms") {
         cfg.server.sasl_enabled_mechanisms = string_list(v, key);
+      } else if (key == "telemetry.metrics") {
+        cfg.server.telemetry_metrics = string_list(v, key);
       } else if (key == "plugins") {
         plugins(v, key, cfg);
       } else {

@@ -112,6 +112,11 @@ struct server_settings {
   bool allow_everyone_if_no_acl = false;                  // allow.everyone.if.no.acl.found
   std::string inter_broker_protocol = "PLAINTEXT";        // security.inter.broker.protocol: PLAINTEXT or SSL
   std::vector<std::string> inter_broker_peer_principals;  // inter.broker.peer.principals (Mosaic's)
+  // Client telemetry (KIP-714).
+  std::vector<std::string> telemetry_metrics;   // telemetry.metrics: name prefixes, "*" for all (empty: none)
+  int64_t telemetry_push_interval_ms = 300000;  // telemetry.push.interval.ms
+  int64_t telemetry_max_bytes = 1048576;        // telemetry.max.bytes
+  int64_t telemetry_max_clients = 1000;         // telemetry.max.clients (Mosaic's)
 };
 
 // The group coordinator's settings, under Kafka's names.

@@ -392,6 +392,42 @@ TEST(metrics_listener, counts_authentications_by_listener_and_result) {
   EXPECT_TRUE(promtool_accepts(text, why)) << why;
 }
 
+TEST(metrics_listener, a_librdkafka_producer_s_pushed_metrics_appear_on_metrics) {
+#ifndef MOSAIC_RDKAFKA_TELEMETRY_CHECK
+  FAIL() << "librdkafka 2.15.1 was not built (tools/librdkafka): the KIP-714 client cannot run";
+#else
+  temp_dir dir("mosaic_metrics_telemetry");
+  const auto kafka = free_ports(1).at(0);
+  process n(MOSAICD_PATH,
+            {"--config", "/dev/null", "--set", "log.dirs=[data]", "--set",
+             "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + std::to_string(kafka) +
+                 ", adapter: kafka}, {name: METRICS, host: 127.0.0.1, port: 0, adapter: metrics}]",
+             "--set", "telemetry.metrics=[org.apache.kafka.producer.]", "--set", "telemetry.push.interval.ms=500"},
+            dir.path());
+  ASSERT_TRUE(n.wait_for_log("mosaicd started", 20s)) << n.err();
+  const uint16_t port = metrics_port(n);
+  process producer(MOSAIC_RDKAFKA_TELEMETRY_CHECK, {"127.0.0.1:" + std::to_string(kafka), "pushed", "8"}, dir.path());
+  // While it produces, its pushes show on /metrics under its client id.
+  std::string text;
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = scrape(port);
+        return text.find(R"(client_id="telemetry-check",metric="org.apache.kafka.producer.)") != std::string::npos;
+      },
+      15s))
+      << text << "\n"
+      << n.err();
+  EXPECT_EQ(value_of(text, "mosaic_client_telemetry_clients"), 1) << text;
+  EXPECT_EQ(text.find(R"(metric="org.apache.kafka.consumer.)"), std::string::npos) << "only what is asked for";
+  std::string why;
+  EXPECT_TRUE(promtool_accepts(text, why)) << why;
+  // Closing, it says so: the broker forgets it.
+  ASSERT_EQ(producer.wait(30s), 0) << producer.err() << producer.out();
+  EXPECT_TRUE(eventually([&] { return value_of(scrape(port), "mosaic_client_telemetry_clients") == 0; }, 10s))
+      << scrape(port);
+#endif
+}
+
 TEST(metrics_listener, refuses_a_tls_metrics_listener_at_start_with_a_clear_message) {
   temp_dir dir("mosaic_metrics_tls");
   process n(MOSAICD_PATH,

@@ -9,8 +9,15 @@
 
 namespace mosaic::kafka {
 
-void connection::fill_versions(msg::api_versions_response& resp) {
+bool connection::serves(int16_t api_key) const {
+  if (api_key != msg::get_telemetry_subscriptions_request_api_key && api_key != msg::push_telemetry_request_api_key)
+    return true;
+  return state_->telemetry != nullptr && !state_->telemetry->subscription().metrics.empty();
+}
+
+void connection::fill_versions(msg::api_versions_response& resp) const {
   for (const auto& a : supported_apis()) {
+    if (!serves(a.api_key)) continue;
     auto& k = resp.api_keys.emplace_back();
     k.api_key = a.api_key;
     k.min_version = a.min_version;
@@ -258,10 +265,10 @@ void connection::describe_topic_partitions(const request_context& rc,
 std::vector<api_handler> cluster_apis() {
   return {
       {msg::api_versions_request_api_key, 0, 4, 3,
-       [](connection&, const request_context& rc, reader& r, const frame_ptr&) {
+       [](connection& c, const request_context& rc, reader& r, const frame_ptr&) {
          (void)decode<msg::api_versions_request>(r, rc.version);
          msg::api_versions_response resp;
-         connection::fill_versions(resp);
+         c.fill_versions(resp);
          rc.send(resp);
        }},
       {msg::metadata_request_api_key, 0, 13, 9, answer_now<msg::metadata_request, &connection::metadata>},

@@ -40,6 +40,7 @@ struct shared_state {
   adapter::broker* broker = nullptr;
   adapter::group_coordinator* groups = nullptr;
   adapter::share_groups* shares = nullptr;
+  adapter::client_telemetry* telemetry = nullptr;
   session_cache sessions;
   admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
   // The listener's security; with SASL, the worker that steps
@@ -89,6 +90,7 @@ std::vector<api_handler> admin_apis();
 std::vector<api_handler> group_apis();
 std::vector<api_handler> acl_apis();
 std::vector<api_handler> quota_apis();
+std::vector<api_handler> telemetry_apis();
 std::vector<api_handler> share_apis();
 std::vector<api_handler> sasl_apis();
 const std::vector<api_handler>& api_handlers();
@@ -135,7 +137,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // next request, since responses go back in request order.
   uint64_t hold_heartbeat();
 
-  static void fill_versions(msg::api_versions_response& resp);
+  // The APIs this connection's broker serves: every row of the table but
+  // the telemetry APIs when no client metric is asked for (as Kafka, which
+  // advertises them only with a telemetry receiver).
+  void fill_versions(msg::api_versions_response& resp) const;
+  bool serves(int16_t api_key) const;
 
   // ---- SASL (sasl_api.cc) ----
 
@@ -208,6 +214,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void delete_acls(const request_context& rc, const msg::delete_acls_request& req);
   void describe_client_quotas(const request_context& rc, const msg::describe_client_quotas_request& req);
   void alter_client_quotas(const request_context& rc, const msg::alter_client_quotas_request& req);
+  // telemetry_api.cc
+  void get_telemetry_subscriptions(const request_context& rc, const msg::get_telemetry_subscriptions_request& req);
+  void push_telemetry(const request_context& rc, const msg::push_telemetry_request& req);
 
   // ---- Metadata ----
 

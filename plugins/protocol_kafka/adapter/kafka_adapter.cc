@@ -44,7 +44,7 @@ void connection::on_frame(std::vector<uint8_t> frame, const std::shared_ptr<adap
     // Before authentication only SASL requests are served (sasl_api.cc).
     if (!admits(rc.key)) return rc.reply->close();
     const api_handler* api = find_handler(rc.key);
-    if (api == nullptr) return rc.reply->close();  // an API this broker does not serve
+    if (api == nullptr || !serves(rc.key)) return rc.reply->close();  // an API this broker does not serve
     if (rc.version < api->min_version || rc.version > api->max_version) {
       // The ApiVersions rule: answer in version 0 with the error and our
       // ranges, so the client can pick a version it shares with us.
@@ -93,7 +93,8 @@ uint64_t connection::hold_heartbeat() {
 const std::vector<api_handler>& api_handlers() {
   static const std::vector<api_handler> all = [] {
     std::vector<api_handler> rows;
-    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis, quota_apis}) {
+    for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis, quota_apis,
+                        telemetry_apis}) {
       auto more = family();
       rows.insert(rows.end(), more.begin(), more.end());
     }
@@ -138,6 +139,7 @@ class kafka_adapter final : public adapter::protocol_adapter {
     state_->broker = c.service;
     state_->groups = c.groups;
     state_->shares = c.shares;
+    state_->telemetry = c.telemetry;
     state_->admin = admin_.get();
     state_->security = c.security;
     state_->log_to = c.log;

@@ -24,6 +24,7 @@
 #include "mosaic/adapter/adapter.h"
 #include "mosaic/adapter/errors.h"
 #include "mosaic/adapter/security.h"
+#include "mosaic/adapter/telemetry.h"
 
 namespace mosaic::adapter {
 
@@ -422,6 +423,9 @@ struct adapter_context {
   listener_security security;           // the listener's protocol and SASL mechanisms
   // The broker's log (adapters have no logger of their own); may be empty.
   std::function<void(log_level, const std::string&)> log;
+  // Where clients' pushed metrics go (KIP-714); null: clients are asked
+  // for none.
+  client_telemetry* telemetry = nullptr;
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

@@ -100,6 +100,9 @@
   X(unreleased_instance_id, 111, "UNRELEASED_INSTANCE_ID", false, "the static member's instance id is still held")     \
   X(unsupported_assignor, 112, "UNSUPPORTED_ASSIGNOR", false, "the server-side assignor is not known")                 \
   X(stale_member_epoch, 113, "STALE_MEMBER_EPOCH", false, "the member epoch is not the current one")                   \
+  X(unknown_subscription_id, 117, "UNKNOWN_SUBSCRIPTION_ID", false,                                                    \
+    "the telemetry push names a subscription that is not the current one")                                             \
+  X(telemetry_too_large, 118, "TELEMETRY_TOO_LARGE", false, "the telemetry push is larger than the broker takes")      \
   X(invalid_record_state, 121, "INVALID_RECORD_STATE", false, "the record is not in a state for that acknowledgement") \
   X(share_session_not_found, 122, "SHARE_SESSION_NOT_FOUND", true, "the share session is unknown")                     \
   X(invalid_share_session_epoch, 123, "INVALID_SHARE_SESSION_EPOCH", true,                                             \
