@@ -25,6 +25,9 @@ constexpr const char* mosaic_version = "0.1.0";
 constexpr auto ask_timeout = std::chrono::seconds(2);
 // Consumer lag series per scrape, at most (cardinality bound).
 constexpr size_t max_lag_series = 10000;
+// The per-partition reads of one family stop after this (what is left is
+// not exported this scrape): a scrape stays short however many partitions.
+constexpr auto lag_budget = std::chrono::seconds(3);
 
 template <class T>
 std::optional<T> ask(const std::function<void(std::function<void(T)>)>& call) {
@@ -276,9 +279,12 @@ void node::write_group_metrics(metrics::exposition& e) const {
   };
   std::vector<lag_row> rows;
   const int64_t now = wall_ms();
+  const auto until = std::chrono::steady_clock::now() + lag_budget;
   for (size_t i = 0; i < offsets->size() && i < groups->size(); ++i)
     for (const auto& c : (*offsets)[i].offsets) {
-      if (c.code != adapter::error::none || c.offset < 0 || rows.size() >= max_lag_series) continue;
+      if (c.code != adapter::error::none || c.offset < 0 || rows.size() >= max_lag_series ||
+          std::chrono::steady_clock::now() > until)
+        continue;
       // The high watermark and the batch at the committed offset, from this
       // broker's copy when it leads the partition.
       auto at = position_at(*service_, c.topic, c.partition, c.offset, now);
@@ -355,11 +361,14 @@ void node::write_share_metrics(metrics::exposition& e) const {
            "Age of the oldest record of a share-partition not yet finished (at its start offset); 0 when none is "
            "left.");
   const int64_t now = wall_ms();
+  const auto until = std::chrono::steady_clock::now() + lag_budget;
   size_t timed = 0;
   for (const auto& r : *results) {
     if (r.code != adapter::error::none) continue;
     for (const auto& p : r.partitions) {
-      if (p.code != adapter::error::none || p.start_offset < 0 || ++timed > max_lag_series) continue;
+      if (p.code != adapter::error::none || p.start_offset < 0 || ++timed > max_lag_series ||
+          std::chrono::steady_clock::now() > until)
+        continue;
       auto at = position_at(*service_, p.topic, p.partition, p.start_offset, now);
       if (at && at->age_seconds)
         e.sample("mosaic_share_group_lag_seconds",

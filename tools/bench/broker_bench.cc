@@ -137,24 +137,33 @@ size_t scrape(uint16_t port) {
 
 const int pipeline = std::getenv("PIPELINE") ? std::atoi(std::getenv("PIPELINE")) : 8;
 
-void produce_over_tcp(benchmark::State& state) {
-  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
-  auto& n = the_node();
-  const auto topic = n.new_topic();
-  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+// A Produce v9 frame (acks=1) of `batch` to partition 0 of `topic`.
+std::vector<uint8_t> produce_frame(const std::string& topic, const std::vector<uint8_t>& batch) {
   msg::produce_request req;
   req.acks = 1;
   req.timeout_ms = 30000;
   auto& t = req.topic_data.emplace_back();
   t.name = topic;
   t.partition_data.emplace_back().records = kafka::bytes_ref::of(batch);
-  const auto frame = encode(0, 9, true, req);
-  testing::frame_client c(n.port);
+  return encode(0, 9, true, req);
+}
+
+// Sends `frame` `pipeline` times, then reads the answers, per iteration.
+void produce_pipelined(benchmark::State& state, testing::frame_client& c, const std::vector<uint8_t>& frame) {
   for (auto _ : state) {
     for (int i = 0; i < pipeline; ++i) c.send(frame);
     for (int i = 0; i < pipeline; ++i)
       if (!c.receive()) state.SkipWithError("no produce response");
   }
+}
+
+void produce_over_tcp(benchmark::State& state) {
+  ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
+  auto& n = the_node();
+  const auto batch = make_batch(static_cast<size_t>(state.range(0)));
+  const auto frame = produce_frame(n.new_topic(), batch);
+  testing::frame_client c(n.port);
+  produce_pipelined(state, c, frame);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * static_cast<int64_t>(batch.size()));
 }
 
@@ -166,15 +175,8 @@ void produce_metrics(benchmark::State& state) {
   ::sync();
   const bool on = state.range(1) != 0;
   auto& n = on ? the_metrics_node() : the_node();
-  const auto topic = n.new_topic();
   const auto batch = make_batch(static_cast<size_t>(state.range(0)));
-  msg::produce_request req;
-  req.acks = 1;
-  req.timeout_ms = 30000;
-  auto& t = req.topic_data.emplace_back();
-  t.name = topic;
-  t.partition_data.emplace_back().records = kafka::bytes_ref::of(batch);
-  const auto frame = encode(0, 9, true, req);
+  const auto frame = produce_frame(n.new_topic(), batch);
   std::atomic<bool> done{false};
   std::atomic<uint64_t> scraped{0};
   std::thread scraper([&] {
@@ -185,11 +187,7 @@ void produce_metrics(benchmark::State& state) {
   });
   {
     testing::frame_client c(n.port);
-    for (auto _ : state) {
-      for (int i = 0; i < pipeline; ++i) c.send(frame);
-      for (int i = 0; i < pipeline; ++i)
-        if (!c.receive()) state.SkipWithError("no produce response");
-    }
+    produce_pipelined(state, c, frame);
   }
   done = true;
   scraper.join();
