@@ -22,8 +22,6 @@ namespace {
 
 using namespace mosaic;
 
-constexpr const char* version = "0.1.0";
-
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: mosaicd --config FILE [--set KEY=VALUE]...   start a node\n"
@@ -106,7 +104,7 @@ int run(const std::filesystem::path& config_file, const std::vector<std::string>
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  log::info("mosaicd {} starting: node.id {}, roles {}, config {}", version, cfg.node_id,
+  log::info("mosaicd {} starting: node.id {}, roles {}, config {}", app::mosaic_version, cfg.node_id,
             fmt::format("{}", fmt::join(cfg.process_roles, ",")), config_file.string());
   // Every open partition holds a file per open segment: take all the file
   // descriptors the hard limit allows.
@@ -177,7 +175,8 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("mosaicd %s (plugin ABI %d.%d)\n", version, MOSAIC_ABI_VERSION_MAJOR, MOSAIC_ABI_VERSION_MINOR);
+      std::printf("mosaicd %s (plugin ABI %d.%d)\n", app::mosaic_version, MOSAIC_ABI_VERSION_MAJOR,
+                  MOSAIC_ABI_VERSION_MINOR);
       return 0;
     } else if (a == "--config" || a == "-c") {
       config_file = value("--config");

@@ -34,6 +34,9 @@
 
 namespace mosaic::app {
 
+// mosaicd's version (--version, the start-up line, /metrics' build info).
+inline constexpr const char* mosaic_version = "0.1.0";
+
 // The `adapter` of a listener that serves the operator's endpoints
 // (/metrics, /health, /ready: ops_http.h) instead of a client protocol.
 inline constexpr const char* metrics_adapter = "metrics";

@@ -20,7 +20,6 @@ namespace mosaic::app {
 
 namespace {
 
-constexpr const char* mosaic_version = "0.1.0";
 // A scrape waits at most this long for the coordinators' answers.
 constexpr auto ask_timeout = std::chrono::seconds(2);
 // Consumer lag series per scrape, at most (cardinality bound).
@@ -48,13 +47,12 @@ std::optional<int64_t> timestamp_at(const adapter::file_range& r, int64_t offset
   std::vector<uint8_t> head(batch_layout::header_size);
   if (::pread(r.fd, head.data(), head.size(), static_cast<off_t>(r.offset)) != static_cast<ssize_t>(head.size()))
     return std::nullopt;
-  const int64_t batch_bytes = int64_t{12} + log::load_be32(head.data() + batch_layout::batch_length);
-  if (batch_bytes < static_cast<int64_t>(batch_layout::header_size) || static_cast<uint64_t>(batch_bytes) > r.length)
-    return std::nullopt;
+  const size_t batch_bytes = log::framed_size(head);
+  if (batch_bytes == 0 || batch_bytes > r.length) return std::nullopt;
   log::batch_view b{std::span<const uint8_t>(head)};
   if (b.log_append_time()) return b.max_timestamp();
   if (offset <= b.base_offset() || b.codec() != 0 || batch_bytes > (1 << 20)) return b.base_timestamp();
-  std::vector<uint8_t> whole(static_cast<size_t>(batch_bytes));
+  std::vector<uint8_t> whole(batch_bytes);
   if (::pread(r.fd, whole.data(), whole.size(), static_cast<off_t>(r.offset)) != static_cast<ssize_t>(whole.size()))
     return b.base_timestamp();
   log::batch_view full{std::span<const uint8_t>(whole)};

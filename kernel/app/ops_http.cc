@@ -74,7 +74,7 @@ struct ops_http::impl {
   asio::io_context ioc{1};
   std::vector<std::pair<std::string, std::unique_ptr<tcp::acceptor>>> acceptors;
   std::thread thread;
-  std::atomic<uint64_t> requests{0}, refused{0}, open{0};
+  std::atomic<uint64_t> open{0};  // connections now
   std::mutex conns_mu;
   std::vector<std::weak_ptr<beast::tcp_stream>> conns;
   bool stopped = false;
@@ -85,14 +85,11 @@ struct ops_http::impl {
     const std::string target(req.target());
     const std::string path = target.substr(0, target.find('?'));
     const bool known = path == "/metrics" || path == "/health" || path == "/ready";
-    if (!known) {
-      refused.fetch_add(1);
+    if (!known)
       return make(http::status::not_found, "application/json",
                   json_error("not_found", "no endpoint " + path + " (this listener serves /metrics, /health, /ready)"),
                   v, keep);
-    }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      refused.fetch_add(1);
       auto r = make(http::status::method_not_allowed, "application/json",
                     json_error("method_not_allowed", path + " is read-only: use GET or HEAD"), v, keep);
       r.set(http::field::allow, "GET, HEAD");
@@ -125,7 +122,6 @@ struct ops_http::impl {
       if (ec) {
         // What did not parse gets its 4xx, then the connection ends (the
         // stream's framing cannot be trusted past it).
-        refused.fetch_add(1);
         close_after = true;
         if (ec == http::error::body_limit)
           r = make(http::status::payload_too_large, "application/json",
@@ -136,7 +132,6 @@ struct ops_http::impl {
         else
           r = make(http::status::bad_request, "application/json", json_error("bad_request", ec.message()), 11, false);
       } else {
-        requests.fetch_add(1);
         const auto& req = parser.get();
         r = answer(req);
         if (req.method() == http::verb::head) {
@@ -236,8 +231,6 @@ uint16_t ops_http::bound_port(const std::string& listener) const {
     }
   return 0;
 }
-
-ops_stats ops_http::stats() const { return {impl_->requests.load(), impl_->refused.load(), impl_->open.load()}; }
 
 void ops_http::stop() {
   if (!impl_ || impl_->stopped) return;

@@ -41,12 +41,6 @@ struct ops_listener {
   uint16_t port = 0;  // 0: any free port
 };
 
-struct ops_stats {
-  uint64_t requests = 0;
-  uint64_t refused = 0;  // 4xx answers
-  uint64_t open = 0;     // connections now
-};
-
 class ops_http {
  public:
   static result<std::unique_ptr<ops_http>> start(const std::vector<ops_listener>& listeners, ops_routes routes);
@@ -55,7 +49,6 @@ class ops_http {
   ops_http& operator=(const ops_http&) = delete;
 
   uint16_t bound_port(const std::string& listener) const;
-  ops_stats stats() const;
   // Closes the listeners and every connection, joins the thread.
   void stop();
 

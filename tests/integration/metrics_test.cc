@@ -26,11 +26,8 @@ using namespace std::chrono_literals;
 
 // The port a node's METRICS listener got (it binds port 0), from its log.
 uint16_t metrics_port(process& p) {
-  const std::string marker = "listening on METRICS 127.0.0.1:";
-  if (!p.wait_for_log(marker, 20s)) return 0;
-  const std::string err = p.err();
-  const size_t at = err.find(marker) + marker.size();
-  return static_cast<uint16_t>(std::strtoul(err.c_str() + at, nullptr, 10));
+  if (!p.wait_for_log("listening on METRICS 127.0.0.1:", 20s)) return 0;
+  return port_in(p.err(), "METRICS");
 }
 
 struct http_answer {

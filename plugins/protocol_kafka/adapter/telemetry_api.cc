@@ -31,18 +31,12 @@ uuid random_instance_id() {
   return id;
 }
 
-bool is_zero(const uuid& id) {
-  for (auto b : id)
-    if (b != 0) return false;
-  return true;
-}
-
 }  // namespace
 
 void connection::get_telemetry_subscriptions(const request_context& rc,
                                              const msg::get_telemetry_subscriptions_request& req) {
   msg::get_telemetry_subscriptions_response resp;
-  resp.client_instance_id = is_zero(req.client_instance_id) ? random_instance_id() : uuid{};
+  resp.client_instance_id = req.client_instance_id == uuid{} ? random_instance_id() : uuid{};
   const auto sub = state_->telemetry->subscription();
   resp.subscription_id = sub.id;
   resp.push_interval_ms = sub.push_interval_ms;
@@ -58,7 +52,7 @@ void connection::push_telemetry(const request_context& rc, const msg::push_telem
     resp.error_code = code(e);
     rc.send(resp);
   };
-  if (is_zero(req.client_instance_id)) return refuse(error::invalid_request);
+  if (req.client_instance_id == uuid{}) return refuse(error::invalid_request);
   const auto sub = state_->telemetry->subscription();
   if (req.subscription_id != sub.id) return refuse(error::unknown_subscription_id);
   if (req.metrics.size > static_cast<size_t>(sub.max_bytes)) return refuse(error::telemetry_too_large);
