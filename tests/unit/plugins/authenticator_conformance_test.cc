@@ -125,4 +125,19 @@ TEST_F(plain_rules, a_plain_message_is_authzid_user_and_password) {
   EXPECT_EQ(run(plain("", "alice", "a") + std::string(1, '\0')).state, MOSAIC_AUTH_FAILURE);
 }
 
+TEST(scram_base64, only_the_alphabet_decodes) {
+  ASSERT_GE(sodium_init(), 0);
+  const std::vector<uint8_t> bytes = {0xfc, 0x89, 0x4b};  // "/IlL"
+  EXPECT_EQ(scram::base64(bytes), "/IlL");
+  EXPECT_EQ(scram::unbase64("/IlL"), bytes);
+  EXPECT_FALSE(
+      scram::unbase64("\xaf"
+                      "IlL"));               // the top bit set on '/'
+  EXPECT_FALSE(scram::unbase64("\xc1IlL"));  // on 'A'
+  EXPECT_FALSE(scram::unbase64("/Il L"));
+  EXPECT_FALSE(scram::unbase64(std::string("/Il\0L", 5)));
+  EXPECT_FALSE(scram::unbase64("/Il"));  // not a whole quantum
+  EXPECT_EQ(scram::unbase64(""), std::vector<uint8_t>{});
+}
+
 }  // namespace
