@@ -121,7 +121,7 @@ int run(const std::filesystem::path& config_file, const std::vector<std::string>
     log::error("{}", s.message());
     return 1;
   }
-  if (auto s = n.start_services(app::builtin_adapters()); !s.ok()) {
+  if (auto s = n.start_services(); !s.ok()) {
     log::error("{}", s.message());
     return 1;
   }
@@ -217,11 +217,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mosaicd: %s\n", s.message().c_str());
       return 2;
     }
-    for (const auto& l : cfg->listeners)
-      if (l.adapter != app::metrics_adapter && !app::find_adapter(app::builtin_adapters(), l.adapter)) {
-        std::fprintf(stderr, "mosaicd: listener %s: no protocol adapter '%s'\n", l.name.c_str(), l.adapter.c_str());
-        return 2;
-      }
     std::printf("%s: config is valid (%zu plugins)\n", config_file.c_str(), cfg->plugins.size());
     return 0;
   }

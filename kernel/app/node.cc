@@ -22,6 +22,7 @@
 #include "kernel/groups/share_state_log.h"
 #include "kernel/log/open_files.h"
 #include "kernel/security/acls.h"
+#include "mosaic/adapter/table.h"
 
 namespace mosaic::app {
 
@@ -33,10 +34,30 @@ node::~node() {
   for (int fd : lock_fds_) ::close(fd);
 }
 
-adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapters, const std::string& name) {
-  for (const auto& a : adapters)
-    if (name == a.name) return a.factory;
-  return nullptr;
+std::string adapter_id(const std::string& adapter) {
+  return adapter.find('.') == std::string::npos ? "mosaic.protocol." + adapter : adapter;
+}
+
+status node::make_adapter(const config::listener_config& l, std::shared_ptr<plugin::instance>* made) {
+  config::plugin_entry e;
+  e.name = adapter_id(l.adapter);
+  e.where = "listener " + l.name;
+  for (const auto& configured : cfg_.plugins)
+    if (configured.name == e.name) e = configured;  // its library and config
+  if (auto s = host_.ensure(e.name, e.library); !s.ok())
+    return status(errc::config, "listener " + l.name + ": adapter '" + l.adapter + "' (" + e.name +
+                                    ") cannot be loaded: " + s.message());
+  if (host_.find(e.name)->factory->category != MOSAIC_CATEGORY_PROTOCOL_ADAPTER)
+    return status(errc::config, "listener " + l.name + ": adapter '" + l.adapter + "' names " + e.name +
+                                    ", which is not a protocol adapter plugin");
+  if (made == nullptr) {
+    auto checked = host_.check_config(e.name, e.config, e.where);
+    return checked ? status{} : checked.error();
+  }
+  auto inst = host_.create(e.name, e.config, e.where);
+  if (!inst) return inst.error();
+  *made = std::move(*inst);
+  return {};
 }
 
 status node::start_metrics_listeners() {
@@ -62,15 +83,15 @@ status node::start_metrics_listeners() {
   return {};
 }
 
-status node::start_services(const std::vector<builtin_adapter>& adapters) {
+status node::start_services() {
   if (auto s = start_metrics_listeners(); !s) return s;
-  auto s = start_parts(adapters);
+  auto s = start_parts();
   // Once every part is up, the node serves (/ready says so).
   if (s.ok()) phase_.store(phase::serving);
   return s;
 }
 
-status node::start_parts(const std::vector<builtin_adapter>& adapters) {
+status node::start_parts() {
   // The kernel's own logs: partitions that never expire nor roll by age.
   auto internal_log = [&](const char* name, uint64_t segment_bytes, size_t max_message_bytes) {
     log::log_config c;
@@ -179,8 +200,8 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
   std::vector<net::listener_spec> specs;
   for (const auto& l : cfg_.listeners) {
     if (l.adapter == metrics_adapter) continue;  // start_metrics_listeners'
-    auto factory = find_adapter(adapters, l.adapter);
-    if (!factory) return status(errc::config, "listener " + l.name + ": no protocol adapter '" + l.adapter + "'");
+    std::shared_ptr<plugin::instance> made;
+    if (auto s = make_adapter(l, &made); !s) return s;
     adapter::adapter_context ctx;
     ctx.service = service_.get();
     ctx.groups = groups_.get();
@@ -213,7 +234,12 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
           return status(errc::config, "listener " + l.name + " enables SASL mechanism " + m +
                                           ", which no authenticator plugin under plugins.load serves");
     }
-    auto a = factory(ctx);
+    const auto* table = static_cast<const adapter::adapter_table_v1*>(made->vtable());
+    std::string why;
+    auto a = table->open(made->handle(), ctx, &why);
+    if (!a)
+      return status(errc::config, "listener " + l.name + ": adapter " + made->factory().name + " did not open: " + why);
+    adapter_instances_.push_back(std::move(made));
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a, std::nullopt});
     if (l.tls_enabled()) {
@@ -244,7 +270,8 @@ status node::start_parts(const std::vector<builtin_adapter>& adapters) {
   // of the name it came in on.
   std::vector<metadata::broker_listener> kafka;
   for (const auto& l : cfg_.listeners)
-    if (l.adapter == "kafka") kafka.push_back({l.name, l.host, server_->bound_port(l.name)});
+    if (adapter_id(l.adapter) == "mosaic.protocol.kafka")
+      kafka.push_back({l.name, l.host, server_->bound_port(l.name)});
   if (!kafka.empty())
     if (auto s = service_->register_broker(kafka); !s)
       return status(s.code(), "registering this broker in the metadata: " + s.message());
@@ -339,6 +366,7 @@ status node::shutdown() {
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();
+  adapter_instances_.clear();
   telemetry_.reset();
   if (shares_) shares_->stop();
   shares_.reset();
@@ -367,6 +395,11 @@ std::string fingerprint(const config::plugin_entry& e, const sdk::validated_conf
 
 status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   if (auto s = host_.ensure(e.name, e.library); !s.ok()) return status(s.code(), e.where + ": " + s.message());
+  if (host_.find(e.name)->factory->category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER) {
+    // Made per listener that names it (start_services); checked here.
+    auto checked = host_.check_config(e.name, e.config, e.where);
+    return checked ? status{} : checked.error();
+  }
   auto inst = host_.create(e.name, e.config, e.where);
   if (!inst) return inst.error();
   if (dry_run) return {};
@@ -427,6 +460,9 @@ status node::load_plugins(bool dry_run) {
   authorizer_id_ = authorizer_plugin(cfg_.server.authorizer) ? cfg_.server.authorizer : "";
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
+  for (const auto& l : cfg_.listeners)
+    if (l.adapter != metrics_adapter)
+      if (auto s = make_adapter(l, nullptr); !s.ok()) return s;
   if (auto s = start_default_assignors(dry_run); !s.ok()) return s;
   if (auto s = start_named_plugin("group.share.policy", cfg_.groups.share_policy, cfg_.plugins, dry_run); !s.ok())
     return s;

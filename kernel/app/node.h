@@ -31,11 +31,12 @@
 #include "kernel/plugin/host.h"
 #include "kernel/security/authenticators.h"
 #include "kernel/security/authorizer_slot.h"
+#include "mosaic/version.h"
 
 namespace mosaic::app {
 
 // mosaicd's version (--version, the start-up line, /metrics' build info).
-inline constexpr const char* mosaic_version = "0.1.0";
+inline constexpr const char* mosaic_version = MOSAIC_VERSION;
 
 // The `adapter` of a listener that serves the operator's endpoints
 // (/metrics, /health, /ready: ops_http.h) instead of a client protocol.
@@ -48,7 +49,8 @@ class node {
 
   // Loads and creates every configured plugin, then any assignor that
   // group.consumer.assignors names and no entry provides (as the built-in
-  // mosaic.assignor.<name>). With `dry_run` (for --validate-config) nothing
+  // mosaic.assignor.<name>), and checks each listener's protocol adapter
+  // (made per listener by start_services). With `dry_run` (for --validate-config) nothing
   // is published and no folder is touched.
   status load_plugins(bool dry_run = false);
   // Creates the data folders, locks them against a second process, and
@@ -57,7 +59,7 @@ class node {
   // Starts the metadata quorum and waits for the image to catch up, starts
   // the broker service and the listeners (each with the adapter its
   // `adapter` key names).
-  status start_services(const std::vector<builtin_adapter>& adapters);
+  status start_services();
   // Opens the metrics listeners (first, so /health answers while the
   // quorum forms); start_services calls it if it was not called before.
   status start_metrics_listeners();
@@ -96,7 +98,10 @@ class node {
   // config, and publishes it in its slot.
   status start_named_plugin(const char* key, const std::string& id, const std::vector<config::plugin_entry>& entries,
                             bool dry_run);
-  status start_parts(const std::vector<builtin_adapter>& adapters);
+  status start_parts();
+  // The plugin a listener's `adapter` names, checked (its category, its
+  // plugins.load entry's config); with `made`, an instance of it.
+  status make_adapter(const config::listener_config& l, std::shared_ptr<plugin::instance>* made);
   status start_metadata();
   bool has_role(const std::string& role) const;
   // node_metrics.cc: each part's families, under metrics_mu_.
@@ -137,12 +142,16 @@ class node {
   std::unique_ptr<groups::coordinator> groups_;
   std::unique_ptr<groups::share_manager> shares_;
   std::unique_ptr<client_telemetry> telemetry_;  // what clients push (outlives the adapters)
+  // Each listener's adapter plugin instance, then the adapter it opened
+  // (destroyed first: its code lives in the instance's library).
+  std::vector<std::shared_ptr<plugin::instance>> adapter_instances_;
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
   std::unique_ptr<ops_http> ops_;  // the metrics listeners (stopped last)
 };
 
-// The adapter named `name`, or nullptr.
-adapter::adapter_factory find_adapter(const std::vector<builtin_adapter>& adapters, const std::string& name);
+// The plugin id a listener's `adapter` names: "kafka" is short for
+// mosaic.protocol.kafka (a name without a dot, for mosaic.protocol.<name>).
+std::string adapter_id(const std::string& adapter);
 
 }  // namespace mosaic::app

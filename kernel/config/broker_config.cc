@@ -340,8 +340,10 @@ const std::vector<key_row> rows = {
       "create a share group's dead-letter topic when it is first written"}},
     {{"listeners", "list of maps", "[]",
       "network listeners: {name, host, port, adapter, security.protocol, sasl.enabled.mechanisms, ssl.*}; port 0 picks "
-      "a free port; adapter is kafka, or metrics for the operator's HTTP endpoints (/metrics, /health, /ready; "
-      "PLAINTEXT only); security.protocol is PLAINTEXT (the default), SASL_PLAINTEXT, SSL or SASL_SSL; a listener's "
+      "a free port; adapter is a protocol adapter plugin: kafka (short for mosaic.protocol.kafka) or another's id, "
+      "its library and config from its plugins.load entry; or metrics for the operator's HTTP endpoints (/metrics, "
+      "/health, /ready; PLAINTEXT only); security.protocol is PLAINTEXT (the default), SASL_PLAINTEXT, SSL or "
+      "SASL_SSL; a listener's "
       "ssl.* keys override the broker's"}},
     {{"plugins.search_paths", "list", "[$ORIGIN/../lib/mosaic/plugins]",
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},

@@ -13,6 +13,7 @@
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/dlq_handler.h"
 #include "mosaic/abi/share_policy.h"
+#include "mosaic/adapter/table.h"
 #include "mosaic/sdk/config_validation.h"
 
 namespace mosaic::plugin {
@@ -109,6 +110,25 @@ status check_authorizer_vtable(const mosaic_factory_v1& f, const std::string& or
   return {};
 }
 
+// The C++ tier: a table of the right shape, then the exact build
+// signature (adapters pass C++ objects, so only an identical build is safe).
+status check_adapter_table(const mosaic_factory_v1& f, const std::string& origin) {
+  const std::string who = std::string("factory '") + f.name + "': ";
+  auto* t = static_cast<const adapter::adapter_table_v1*>(f.vtable);
+  if (t->struct_size < sizeof(adapter::adapter_table_v1) || t->magic != adapter::adapter_table_magic)
+    return refuse(origin, who +
+                              "a protocol adapter's table is not an adapter table (build it with the SDK's "
+                              "mosaic/adapter/plugin.h)");
+  if (t->open == nullptr || t->build_signature == nullptr)
+    return refuse(origin, who + "a protocol adapter's table has a null function or signature");
+  if (std::string_view(t->build_signature) != MOSAIC_ADAPTER_BUILD_SIGNATURE)
+    return refuse(origin, who + "a protocol adapter built as [" + t->build_signature + "], but this mosaicd is [" +
+                              MOSAIC_ADAPTER_BUILD_SIGNATURE +
+                              "]: the C++ tier loads only an adapter built by the same compiler, standard library "
+                              "and SDK as the broker; rebuild it against this one");
+  return {};
+}
+
 status check_fields(const mosaic_factory_v1& f, const std::string& origin) {
   std::set<std::string_view> names;
   const std::string who = std::string("factory '") + f.name + "': ";
@@ -154,7 +174,8 @@ const char* category_name(int32_t category) noexcept {
 bool category_supported(int32_t category) noexcept {
   return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
          category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER ||
-         category == MOSAIC_CATEGORY_AUTHENTICATOR || category == MOSAIC_CATEGORY_AUTHORIZER;
+         category == MOSAIC_CATEGORY_AUTHENTICATOR || category == MOSAIC_CATEGORY_AUTHORIZER ||
+         category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -201,6 +222,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_authenticator_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_AUTHORIZER)
       if (auto s = check_authorizer_vtable(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER)
+      if (auto s = check_adapter_table(*f, origin); !s.ok()) return s;
   }
   return {};
 }

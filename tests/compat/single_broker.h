@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,9 +27,22 @@ class broker {
   explicit broker(const temp_dir& dir, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"--config", single_node, "--set",
                                      "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]"};
+    // MOSAIC_TEST_KAFKA_ADAPTER=shared: the Kafka adapter from
+    // libmosaic_protocol_kafka.so, not the copy built into mosaicd (ctest
+    // runs part of this suite so; see tests/CMakeLists.txt).
+    const char* adapter = std::getenv("MOSAIC_TEST_KAFKA_ADAPTER");
+    const bool shared = adapter != nullptr && std::string(adapter) == "shared";
+    if (shared)
+      args.insert(args.end(), {"--set",
+                               "plugins.load=[{name: mosaic.codec.gzip, config: {level: 6}}, mosaic.codec.snappy, "
+                               "mosaic.codec.lz4, mosaic.codec.zstd, {name: mosaic.protocol.kafka, library: "
+                               "libmosaic_protocol_kafka.so}]"});
     for (auto& e : extra) args.insert(args.end(), {"--set", e});
     p_ = std::make_unique<process>(mosaicd, args, dir.path());
     EXPECT_TRUE(p_->wait_for_log("mosaicd started")) << p_->err();
+    if (shared) {
+      EXPECT_NE(p_->err().find("loaded plugin library mosaic-protocol-kafka"), std::string::npos) << p_->err();
+    }
     // "listening on PLAINTEXT 127.0.0.1:PORT (kafka)"
     const std::string err = p_->err();
     const std::string mark = "listening on PLAINTEXT 127.0.0.1:";

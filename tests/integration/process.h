@@ -97,4 +97,12 @@ class process {
   std::optional<int> exit_code_;
 };
 
+// The port a listener was bound to, from mosaicd's "listening on NAME
+// 127.0.0.1:PORT" line (0 when the log has none).
+inline uint16_t port_in(const std::string& log, const std::string& listener) {
+  const std::string mark = "listening on " + listener + " 127.0.0.1:";
+  const auto at = log.find(mark);
+  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(log.substr(at + mark.size())));
+}
+
 }  // namespace mosaic::testing

@@ -33,12 +33,6 @@ inline std::string user_line(const std::string& name, const std::string& passwor
   return r.out;
 }
 
-inline uint16_t port_in(const std::string& log, const std::string& listener) {
-  const std::string mark = "listening on " + listener + " 127.0.0.1:";
-  const auto at = log.find(mark);
-  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(log.substr(at + mark.size())));
-}
-
 // mosaicd with a SASL listener and a plaintext one; alice is in the users
 // file.
 class sasl_broker {

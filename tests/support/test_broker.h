@@ -39,7 +39,7 @@ class test_broker {
     node_ = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     if (auto s = node_->open_data_dirs(); !s) ADD_FAILURE() << s.message();
     if (auto s = node_->load_plugins(); !s) ADD_FAILURE() << s.message();
-    if (auto s = node_->start_services(app::builtin_adapters()); !s) ADD_FAILURE() << s.message();
+    if (auto s = node_->start_services(); !s) ADD_FAILURE() << s.message();
     port_ = node_->bound_port("PLAINTEXT");
   }
   ~test_broker() {

@@ -82,7 +82,7 @@ struct bench_node {
     node = std::make_unique<app::node>(*cfg, app::builtin_plugins());
     if (auto s = node->open_data_dirs(); !s) std::fprintf(stderr, "broker_bench: %s\n", s.message().c_str());
     if (auto s = node->load_plugins(); !s) std::fprintf(stderr, "broker_bench: %s\n", s.message().c_str());
-    if (auto s = node->start_services(app::builtin_adapters()); !s)
+    if (auto s = node->start_services(); !s)
       std::fprintf(stderr, "broker_bench: the node did not start: %s\n", s.message().c_str());
     port = node->bound_port("PLAINTEXT");
     if (metrics) metrics_port = node->bound_port("METRICS");

@@ -184,8 +184,3 @@ std::shared_ptr<adapter::protocol_adapter> make_adapter(const adapter::adapter_c
 }
 
 }  // namespace mosaic::kafka
-
-std::shared_ptr<mosaic::adapter::protocol_adapter> mosaic_builtin_adapter_kafka(
-    const mosaic::adapter::adapter_context& context) {
-  return mosaic::kafka::make_adapter(context);
-}

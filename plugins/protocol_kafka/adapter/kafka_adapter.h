@@ -26,7 +26,3 @@ struct api_range {
 const std::vector<api_range>& supported_apis();
 
 }  // namespace mosaic::kafka
-
-// The built-in registration (see kernel/app/builtins.cc.in).
-std::shared_ptr<mosaic::adapter::protocol_adapter> mosaic_builtin_adapter_kafka(
-    const mosaic::adapter::adapter_context& context);

@@ -1,6 +1,8 @@
 // Each load check, with a real .so built to break it (tests/fixtures/plugins).
 #include "kernel/plugin/library.h"
 
+#include "mosaic/adapter/table.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -60,9 +62,28 @@ TEST(library, refuses_an_unknown_category) {
   EXPECT_NE(refusal("unknown_category").find("has unknown category 99"), std::string::npos);
 }
 
-TEST(library, refuses_a_category_this_host_lacks) {
-  EXPECT_NE(refusal("unsupported_category").find("category 'protocol_adapter', which this host does not support yet"),
-            std::string::npos);
+TEST(library, refuses_a_c_table_declared_as_a_protocol_adapter) {
+  // The C fixture's codec table, declared as the C++ tier's: not read.
+  EXPECT_NE(refusal("c_adapter").find("a protocol adapter's table is not an adapter table"), std::string::npos);
+}
+
+TEST(library, loads_a_protocol_adapter_built_as_this_host_is) {
+  auto lib = library::open(std::string(MOSAIC_FIXTURE_DIR) + "/libecho_adapter.so");
+  ASSERT_TRUE(lib.ok()) << lib.error().message();
+  EXPECT_EQ((*lib)->descriptor().factories[0]->category, MOSAIC_CATEGORY_PROTOCOL_ADAPTER);
+}
+
+TEST(library, refuses_a_protocol_adapter_built_another_way_naming_both_builds) {
+  const std::string path = std::string(MOSAIC_FIXTURE_DIR) + "/libecho_adapter_other_build.so";
+  auto lib = library::open(path);
+  ASSERT_FALSE(lib.ok());
+  const auto& m = lib.error().message();
+  EXPECT_NE(m.find(path), std::string::npos) << m;
+  EXPECT_NE(m.find("factory 'com.example.protocol.echo': a protocol adapter built as [mosaic 0.1.0 adapter-rev 1; "
+                   "g++ 9.9.9; libstdc++ 20190101 cxx11-abi=0; C++ 201703L; sanitizer none], but this mosaicd is [" +
+                   std::string(MOSAIC_ADAPTER_BUILD_SIGNATURE) + "]"),
+            std::string::npos)
+      << m;
 }
 
 TEST(library, refuses_a_null_or_truncated_descriptor) {
