@@ -9,6 +9,7 @@
 #include "kernel/base/numbers.h"
 #include "kernel/broker/tls_settings.h"
 #include "kernel/broker/topic_config.h"
+#include "kernel/log/batch_builder.h"
 #include "kernel/log/cleaner.h"
 #include "kernel/log/open_files.h"
 #include "kernel/log/record_batch.h"
@@ -912,6 +913,65 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
   if (whole != records.size())
     return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
   return std::nullopt;
+}
+
+std::vector<uint8_t> service::encode_records(const std::vector<adapter::plain_record>& records) const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  log::batch_builder b(now);
+  std::vector<log::record_header> headers;
+  for (const auto& r : records) {
+    headers.clear();
+    for (const auto& [k, v] : r.headers)
+      headers.push_back({k, v ? std::optional<std::string_view>(*v) : std::nullopt});
+    b.add(r.key ? std::optional<std::string_view>(*r.key) : std::nullopt,
+          r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, r.timestamp < 0 ? now : r.timestamp,
+          headers);
+  }
+  return b.finish();
+}
+
+adapter::outcome service::decode_records(std::span<const uint8_t> batches,
+                                         std::vector<adapter::plain_record>& out) const {
+  adapter::outcome failed;
+  plugin::byte_buffer plain(size_t{256} << 20);  // no batch decompresses past it
+  auto text = [](std::span<const uint8_t> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); };
+  log::for_each_batch(batches, [&](const log::batch_view& b) {
+    if (auto check = log::validate_batch(b.bytes, SIZE_MAX, log::batch_origin::log); !check.ok()) {
+      failed = {error::corrupt_message, "batch at offset " + std::to_string(b.base_offset()) + ": " + check.message};
+      return false;
+    }
+    if (b.is_control()) return true;
+    std::span<const uint8_t> body = b.records();
+    if (b.codec() != 0) {
+      plain.clear();
+      if (!codecs_ || !codecs_->has(b.codec())) {
+        failed = {error::unsupported_compression_type, "no codec plugin is loaded for codec " + std::to_string(b.codec())};
+        return false;
+      }
+      if (auto st = codecs_->decompress(b.codec(), body, plain); !st) {
+        failed = {error::corrupt_message, "batch at offset " + std::to_string(b.base_offset()) +
+                                              " does not decompress: " + st.message()};
+        return false;
+      }
+      body = plain.bytes();
+    }
+    const bool ok = log::for_each_record(body, b.records_count(), [&](const log::record_view& r) {
+      adapter::plain_record p;
+      p.offset = b.base_offset() + r.offset_delta;
+      p.timestamp = b.log_append_time() ? b.max_timestamp() : b.base_timestamp() + r.timestamp_delta;
+      if (r.key) p.key = text(*r.key);
+      if (r.value) p.value = text(*r.value);
+      log::for_each_header(r.headers, [&](std::string_view k, std::optional<std::string_view> v) {
+        p.headers.emplace_back(std::string(k), v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
+      });
+      out.push_back(std::move(p));
+    });
+    if (!ok) failed = {error::corrupt_message, "batch at offset " + std::to_string(b.base_offset()) + " is malformed"};
+    return ok;
+  });
+  return failed;
 }
 
 log::codec_hooks codec_hooks_of(const plugin::codec_set& codecs) {

@@ -91,6 +91,9 @@ class service final : public adapter::broker {
   std::vector<adapter::topic_info> topics_page(const std::string& from, int32_t first_partition,
                                                size_t partition_limit) const override;
   std::optional<adapter::topic_info> find_topic(const std::string& name) const override;
+  std::vector<uint8_t> encode_records(const std::vector<adapter::plain_record>& records) const override;
+  adapter::outcome decode_records(std::span<const uint8_t> batches,
+                                  std::vector<adapter::plain_record>& out) const override;
   std::optional<adapter::topic_info> find_topic(const adapter::uuid& id) const override;
   bool auto_create_topics() const override { return cfg_.server.auto_create_topics; }
 

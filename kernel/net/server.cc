@@ -323,6 +323,10 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   asio::awaitable<void> read_loop() {
+    if (session_->frames() == adapter::framing::by_session) {
+      prefix_len_ = 0;
+      co_return co_await scan_loop();
+    }
     try {
       for (;;) {
         while (must_pause() && !closed_) {
@@ -383,6 +387,81 @@ class connection : public std::enable_shared_from_this<connection> {
     shut();
   }
 
+  // framing::by_session: reads what arrives and hands over each request
+  // the session finds in it (HTTP's pipelined requests among them).
+  asio::awaitable<void> scan_loop() {
+    std::vector<uint8_t> in;  // read and not yet handed over: [0, used)
+    size_t used = 0;
+    try {
+      for (;;) {
+        while (must_pause() && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(std::chrono::steady_clock::time_point::max());
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
+        const auto found =
+            used == 0 ? adapter::frame_scan{} : session_->scan(std::span<const uint8_t>(in.data(), used));
+        if (found.st == adapter::frame_scan::state::more || (found.st == adapter::frame_scan::state::frame &&
+                                                             (found.length == 0 || found.length > used))) {
+          const size_t limit = std::min(opts_.max_request_bytes, session_->max_frame_bytes());
+          if (used >= limit) {
+            stats_.oversized.fetch_add(1);
+            log::debug("closing a connection that sent {} bytes without a whole request (limit {})", used, limit);
+            shut();
+            co_return;
+          }
+          if (in.size() - used < 4096) in.resize(std::min(std::max(in.size() * 2, used + 16384), limit + 1));
+          size_t n = 0;
+          if (tls_)
+            n = co_await tls_->async_read_some(asio::buffer(in.data() + used, in.size() - used), asio::use_awaitable);
+          else
+            n = co_await sock_.async_read_some(asio::buffer(in.data() + used, in.size() - used), asio::use_awaitable);
+          used += n;
+          meter_.bytes_in.fetch_add(n, std::memory_order_relaxed);
+          last_activity_ = std::chrono::steady_clock::now();
+          continue;
+        }
+        const bool last = found.st == adapter::frame_scan::state::refuse;
+        const size_t size = last ? used : found.length;
+        while (!budget_.take_or_wait(size, shared_from_this()) && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(std::chrono::steady_clock::time_point::max());
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
+        held_bytes_ += size;
+        while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
+          boost::system::error_code ec;
+          resume_.expires_at(muted_until_);
+          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) co_return;
+        std::vector<uint8_t> frame(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(size));
+        std::memmove(in.data(), in.data() + size, used - size);
+        used -= size;
+        if (in.size() > 65536 && used < in.size() / 4) in.resize(std::max<size_t>(used, 16384));
+        last_activity_ = std::chrono::steady_clock::now();
+        const uint64_t seq = next_seq_++;
+        slot s;
+        s.seq = seq;
+        s.frame_bytes = size;
+        pending_.push_back(std::move(s));
+        {
+          struct in_frame {
+            explicit in_frame(connection* c) { in_frame_of = c; }
+            ~in_frame() { in_frame_of = nullptr; }
+          } mark(this);
+          session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
+        }
+        if (last) co_return;  // the session's answer closes the connection
+      }
+    } catch (const std::exception&) {
+      // The peer went away: this connection ends.
+    }
+    shut();
+  }
+
   asio::awaitable<void> idle_loop() {
     const auto timeout = std::chrono::milliseconds(opts_.idle_timeout_ms);
     while (!closed_) {
@@ -418,7 +497,7 @@ class connection : public std::enable_shared_from_this<connection> {
             sock_.get_executor(), [self]() { return self->write_spliced(); }, asio::detached);
         return;
       }
-      std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_), asio::buffer(s.payload.bytes)};
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(prefix_.data(), prefix_len_), asio::buffer(s.payload.bytes)};
       auto done = [self](const boost::system::error_code& ec, size_t) {
         if (ec) return self->write_failed(ec.message());
         self->written();
@@ -453,7 +532,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // The front response is on the wire: on to the next one.
   void written() {
     writing_ = false;
-    meter_.bytes_out.fetch_add(4 + pending_.front().size, std::memory_order_relaxed);
+    meter_.bytes_out.fetch_add(prefix_len_ + pending_.front().size, std::memory_order_relaxed);
     queued_bytes_ -= pending_.front().size;
     const bool close_after = pending_.front().close_after;
     release(pending_.front());
@@ -478,7 +557,7 @@ class connection : public std::enable_shared_from_this<connection> {
       cork(true);
       size_t at = r.files.front().at;
       co_await asio::async_write(
-          sock_, std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)},
+          sock_, std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_), asio::buffer(r.bytes.data(), at)},
           asio::use_awaitable);
       for (const auto& f : r.files) {
         if (f.at > at)
@@ -502,7 +581,7 @@ class connection : public std::enable_shared_from_this<connection> {
     const adapter::response& r = pending_.front().payload;
     try {
       size_t at = r.files.front().at;
-      co_await write_all(std::array<asio::const_buffer, 2>{asio::buffer(prefix_), asio::buffer(r.bytes.data(), at)});
+      co_await write_all(std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_), asio::buffer(r.bytes.data(), at)});
       std::vector<uint8_t> chunk;
       for (const auto& f : r.files) {
         if (f.at > at) co_await write_all(asio::buffer(r.bytes.data() + at, f.at - at));
@@ -581,6 +660,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;
   bool closed_ = false;
   std::array<uint8_t, 4> prefix_{};
+  size_t prefix_len_ = 4;  // 0 with framing::by_session: responses go out as they are
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point muted_until_{};  // a throttled client's next frame waits until then
   std::shared_ptr<asio::ssl::context> tls_ctx_;          // kept while the stream uses it

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -334,6 +335,75 @@ TEST(net_server, refuses_a_listener_it_cannot_bind) {
   EXPECT_NE(clash.error().message().find("listener AGAIN on 127.0.0.1:"), std::string::npos) << clash.error().message();
   auto bad = server::start({{"BAD", "not-an-address", 0, f.adapter, std::nullopt}}, {});
   ASSERT_FALSE(bad.ok());
+}
+
+// A session that delimits its own requests (framing::by_session): lines,
+// answered in upper case, as they are (no size prefix); a line starting
+// with '!' is not a request: answered, then the connection closes.
+struct line_adapter : adapter::protocol_adapter {
+  std::atomic<int> scans{0};
+  struct sess : adapter::session {
+    line_adapter& a;
+    explicit sess(line_adapter& owner) : a(owner) {}
+    adapter::framing frames() const override { return adapter::framing::by_session; }
+    adapter::frame_scan scan(std::span<const uint8_t> buffered) override {
+      a.scans.fetch_add(1);
+      if (buffered[0] == '!') return {adapter::frame_scan::state::refuse, 0};
+      for (size_t i = 0; i < buffered.size(); ++i)
+        if (buffered[i] == '\n') return {adapter::frame_scan::state::frame, i + 1};
+      return {};
+    }
+    size_t max_frame_bytes() const override { return 64; }
+    void on_frame(std::vector<uint8_t> frame, std::shared_ptr<adapter::responder> reply) override {
+      std::string text(frame.begin(), frame.end());
+      if (text[0] == '!') return reply->respond_then_close(adapter::response{{'n', 'o', '\n'}, {}});
+      for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      reply->respond(std::vector<uint8_t>(text.begin(), text.end()));
+    }
+  };
+  std::unique_ptr<adapter::session> open_session(const adapter::peer&) override {
+    return std::make_unique<sess>(*this);
+  }
+};
+
+// Reads what arrives until `want` bytes or the peer closes.
+std::string read_upto(client& c, size_t want) {
+  std::string got;
+  while (got.size() < want) {
+    uint8_t b[256];
+    const ssize_t n = ::recv(c.fd(), b, std::min(sizeof b, want - got.size()), 0);
+    if (n <= 0) break;
+    got.append(reinterpret_cast<const char*>(b), static_cast<size_t>(n));
+  }
+  return got;
+}
+
+TEST(net_server, a_session_that_delimits_its_requests_gets_them_whole_and_in_order) {
+  auto a = std::make_shared<line_adapter>();
+  auto srv = server::start({{"LINES", "127.0.0.1", 0, a, std::nullopt}}, {});
+  ASSERT_TRUE(srv.ok()) << srv.error().message();
+  client c((*srv)->bound_port("LINES"));
+  ASSERT_TRUE(c.connected());
+  // Pipelined, and one request split across two writes.
+  const std::string first = "one\ntwo\nthr";
+  ASSERT_TRUE(c.send_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(first.data()), first.size())));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string rest = "ee\n";
+  ASSERT_TRUE(c.send_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(rest.data()), rest.size())));
+  EXPECT_EQ(read_upto(c, 14), "ONE\nTWO\nTHREE\n");
+  // Not a request: its answer, then the close.
+  const std::string bad = "!x\nfour\n";
+  ASSERT_TRUE(c.send_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bad.data()), bad.size())));
+  EXPECT_EQ(read_upto(c, 100), "no\n");
+  for (int i = 0; i < 200 && (*srv)->stats().open != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ((*srv)->stats().open, 0u);  // the connection ended on the server's side too
+  // A request longer than the session allows (64) closes the connection.
+  client d((*srv)->bound_port("LINES"));
+  const std::string big(100, 'x');
+  ASSERT_TRUE(d.send_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(big.data()), big.size())));
+  EXPECT_TRUE(d.closed_by_server());
+  EXPECT_GE((*srv)->stats().oversized_frames, 1u);
+  EXPECT_GE(a->scans.load(), 4);
 }
 
 }  // namespace

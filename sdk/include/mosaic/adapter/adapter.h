@@ -4,8 +4,12 @@
 // to a session of the adapter. Built against this exact header and host;
 // loaded at start-up only, never hot-swapped.
 //
-// Framing, for now: frames are prefixed by a 4-byte big-endian size, as
-// Kafka's are. The network layer enforces the size limit.
+// Framing: by default frames are prefixed by a 4-byte big-endian size, as
+// Kafka's are, and so are responses. A session may delimit its requests
+// itself instead (`framing::by_session`: HTTP): the network layer reads
+// what arrives, asks the session where the next request ends (`scan`) and
+// writes responses as they are. The network layer enforces its size limit
+// either way.
 //
 // Threading: a session's on_frame is called for one connection's frames in
 // order, one at a time, from a network thread; it must not block (hand slow
@@ -87,9 +91,38 @@ class responder {
   }
 };
 
+// How a connection's requests are delimited on the wire.
+enum class framing {
+  size_prefixed,  // a 4-byte big-endian size, then the frame; responses the same (Kafka)
+  by_session,     // the session finds each request's end (session::scan); responses go out as they are (HTTP)
+};
+
+// What a session found at the start of the bytes read and not yet handed
+// over (framing::by_session).
+struct frame_scan {
+  enum class state {
+    more,    // no whole request yet: read on
+    frame,   // the first `length` bytes are a request
+    refuse,  // not a request: everything read is handed over as the last one (the session answers it with an
+             // error and closes), and nothing more is read
+  } st = state::more;
+  size_t length = 0;
+};
+
 class session {
  public:
   virtual ~session() = default;
+  // Asked once, before the first read.
+  virtual framing frames() const { return framing::size_prefixed; }
+  // framing::by_session: where the next request ends in `buffered` (bytes
+  // from the start of the next request). Called on the network thread
+  // whenever bytes arrive or a request was handed over; it may remember
+  // what it parsed for the on_frame that follows. With `more`, the network
+  // layer closes the connection once `buffered` reaches its size limit.
+  virtual frame_scan scan(std::span<const uint8_t> buffered) {
+    (void)buffered;
+    return {frame_scan::state::refuse, 0};
+  }
   // `frame` is the request without its size prefix; the session owns it
   // from here (it may patch it in place, or keep it while a reply waits).
   virtual void on_frame(std::vector<uint8_t> frame, std::shared_ptr<responder> reply) = 0;

@@ -109,6 +109,16 @@ struct produce_result {
   std::vector<std::pair<int32_t, std::string>> record_errors{};
 };
 
+// A record as an adapter for another protocol than Kafka's writes and
+// reads it (broker::encode_records, broker::decode_records).
+struct plain_record {
+  int64_t offset = -1;     // read: the record's offset
+  int64_t timestamp = -1;  // write: -1 for now; read: the record's (or the batch's LogAppendTime)
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
 struct fetch_partition {
   std::string topic;
   int32_t partition = 0;
@@ -269,6 +279,16 @@ class broker {
   virtual void fetch(fetch_request req, std::function<void(std::vector<fetched_partition>)> done) = 0;
 
   virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) = 0;
+
+  // Records as one uncompressed batch, the way a producer sends it (magic
+  // 2, CRC-32C; no producer id), ready for produce(). Any thread.
+  virtual std::vector<uint8_t> encode_records(const std::vector<plain_record>& records) const = 0;
+  // The records of whole batches (a fetch's, a share fetch's), decompressed
+  // with this broker's codecs, control records left out, appended to `out`
+  // in offset order; CORRUPT_MESSAGE (or UNSUPPORTED_COMPRESSION_TYPE) for
+  // a batch that does not decode, with the records before it kept. Any
+  // thread.
+  virtual outcome decode_records(std::span<const uint8_t> batches, std::vector<plain_record>& out) const = 0;
 
   // Where a leader epoch ends in a partition's log (OffsetForLeaderEpoch):
   // the largest epoch at or below `leader_epoch` and the offset after its

@@ -1,0 +1,695 @@
+#include "plugins/protocol_http/api.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "plugins/protocol_http/base64.h"
+#include "plugins/protocol_http/queues.h"
+
+namespace mosaic::http {
+
+using json = nlohmann::json;
+using adapter::error;
+
+namespace {
+
+// JSON text of `j`; bytes that are not UTF-8 become U+FFFD.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::optional<int64_t> number(const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at < path.size()) {
+    if (path[at] == '/') {
+      ++at;
+      continue;
+    }
+    const auto end = path.find('/', at);
+    parts.push_back(path.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end;
+  }
+  return parts;
+}
+
+reply method_not_allowed(const std::string& allow) {
+  auto r = error_reply(405, "method_not_allowed", "this resource allows " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+// A JSON body, or the reply that refuses it.
+std::optional<json> json_body(const call& c, reply& refusal) {
+  if (c.req.content_type != "application/json") {
+    refusal = error_reply(415, "unsupported_media_type",
+                          "the body must be application/json (it is '" + c.req.content_type + "')");
+    return std::nullopt;
+  }
+  json j = json::parse(c.req.body, nullptr, false);
+  if (j.is_discarded()) {
+    refusal = error_reply(400, "invalid_json", "the body is not JSON");
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    refusal = error_reply(400, "invalid_json", "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+// A key or value as the request's format says it is written; nullopt and
+// `why` when it does not fit the format.
+std::optional<std::optional<std::string>> encode_field(const json& v, const std::string& format, std::string& why) {
+  if (v.is_null()) return std::optional<std::string>();
+  if (format == "json") return std::optional<std::string>(v.dump());
+  if (!v.is_string()) {
+    why = "with format '" + format + "' keys and values are strings (or null)";
+    return std::nullopt;
+  }
+  if (format == "string") return std::optional<std::string>(v.get<std::string>());
+  auto bytes = base64_decode(v.get<std::string>());
+  if (!bytes) {
+    why = "not base64: '" + v.get<std::string>().substr(0, 40) + "'";
+    return std::nullopt;
+  }
+  return std::optional<std::string>(std::move(*bytes));
+}
+
+json decode_field(const std::optional<std::string>& v, const std::string& format) {
+  if (!v) return nullptr;
+  if (format == "base64") return base64_encode(*v);
+  if (format == "json") {
+    json j = json::parse(*v, nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  return *v;
+}
+
+bool valid_format(const std::string& f) { return f == "string" || f == "json" || f == "base64"; }
+
+json record_json(const adapter::plain_record& r, const std::string& format) {
+  json headers = json::array();
+  for (const auto& [k, v] : r.headers) headers.push_back({{"key", k}, {"value", decode_field(v, format)}});
+  return {{"offset", r.offset},
+          {"timestamp", r.timestamp},
+          {"key", decode_field(r.key, format)},
+          {"value", decode_field(r.value, format)},
+          {"headers", headers}};
+}
+
+}  // namespace
+
+int32_t murmur2(std::string_view key) {
+  const uint32_t seed = 0x9747b28c, m = 0x5bd1e995;
+  const int r = 24;
+  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
+  const size_t length = key.size();
+  uint32_t h = seed ^ static_cast<uint32_t>(length);
+  const size_t quads = length / 4;
+  for (size_t i = 0; i < quads; ++i) {
+    const size_t at = i * 4;
+    uint32_t k = uint32_t{data[at]} | (uint32_t{data[at + 1]} << 8) | (uint32_t{data[at + 2]} << 16) |
+                 (uint32_t{data[at + 3]} << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const size_t tail = quads * 4;
+  switch (length % 4) {
+    case 3: h ^= uint32_t{data[tail + 2]} << 16; [[fallthrough]];
+    case 2: h ^= uint32_t{data[tail + 1]} << 8; [[fallthrough]];
+    case 1:
+      h ^= uint32_t{data[tail]};
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h);
+}
+
+std::string code_of(error e) {
+  std::string name = adapter::error_name(e);
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+int status_of(error e) {
+  switch (e) {
+    case error::none: return 200;
+    case error::unknown_topic_or_partition:
+    case error::unknown_topic_id:
+    case error::group_id_not_found: return 404;
+    case error::topic_already_exists: return 409;
+    case error::not_leader_or_follower:
+    case error::not_coordinator: return 421;
+    case error::topic_authorization_failed:
+    case error::group_authorization_failed:
+    case error::cluster_authorization_failed: return 403;
+    case error::message_too_large:
+    case error::record_list_too_large: return 413;
+    case error::invalid_record:
+    case error::corrupt_message:
+    case error::invalid_topic_exception:
+    case error::invalid_partitions:
+    case error::invalid_replication_factor:
+    case error::invalid_config:
+    case error::invalid_request:
+    case error::policy_violation:
+    case error::offset_out_of_range: return 422;
+    case error::request_timed_out: return 504;
+    case error::not_enough_replicas:
+    case error::not_enough_replicas_after_append:
+    case error::leader_not_available:
+    case error::coordinator_not_available:
+    case error::coordinator_load_in_progress:
+    case error::kafka_storage_error: return 503;
+    default: return adapter::retriable(e) ? 503 : 500;
+  }
+}
+
+reply kafka_error(error e, const std::string& message) {
+  return error_reply(status_of(e), code_of(e), message.empty() ? adapter::error_name(e) : message);
+}
+
+api::api(const adapter::adapter_context& ctx, options o)
+    : ctx_(ctx), opts_(o), queues_(std::make_unique<queues>(ctx, o)) {}
+api::~api() = default;
+
+bool api::allowed(const call& c, adapter::acl_operation op, adapter::acl_resource type, const std::string& name) const {
+  return !ctx_.security.authz || ctx_.security.authz->allowed(c.who, c.host, op, type, name);
+}
+
+void api::serve(const std::shared_ptr<call>& c, done_fn done) {
+  const auto& m = c->req.method;
+  const bool get = m == "GET" || m == "HEAD", post = m == "POST";
+  const auto p = split_path(c->req.path);
+  try {
+    if (p.size() == 1 && p[0] == "openapi.json") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return done(json_reply(200, openapi_json()));
+    }
+    if (p.empty() || p[0] != "v1") return done(error_reply(404, "not_found", "no resource at " + c->req.path));
+    if (p.size() == 2 && p[1] == "cluster") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return cluster(c, std::move(done));
+    }
+    if (p.size() == 2 && p[1] == "topics") {
+      if (get) return list_topics(c, std::move(done));
+      if (post) return create_topic(c, std::move(done));
+      return done(method_not_allowed("GET, HEAD, POST"));
+    }
+    if (p.size() == 3 && p[1] == "topics") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return describe_topic(c, p[2], std::move(done));
+    }
+    if (p.size() == 4 && p[1] == "topics" && p[3] == "records") {
+      if (!post) return done(method_not_allowed("POST"));
+      return produce(c, p[2], std::move(done));
+    }
+    if (p.size() == 6 && p[1] == "topics" && p[3] == "partitions" && p[5] == "records") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return fetch(c, p[2], p[4], std::move(done));
+    }
+    if (p.size() == 2 && p[1] == "groups") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return list_groups(c, std::move(done));
+    }
+    if (p.size() == 3 && p[1] == "groups") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return describe_group(c, p[2], std::move(done));
+    }
+    if (p.size() == 4 && p[1] == "queues" && (p[3] == "receive" || p[3] == "acknowledge")) {
+      if (!post) return done(method_not_allowed("POST"));
+      reply refusal;
+      auto body = json_body(*c, refusal);
+      if (!body) return done(refusal);
+      if (!allowed(*c, adapter::acl_operation::read, adapter::acl_resource::group, p[2]))
+        return done(error_reply(403, "group_authorization_failed", "not allowed to READ group " + p[2]));
+      auto may_read = [this, c](const std::string& topic) {
+        return allowed(*c, adapter::acl_operation::read, adapter::acl_resource::topic, topic);
+      };
+      if (p[3] == "receive") return queues_->receive(p[2], *body, may_read, std::move(done));
+      return queues_->acknowledge(p[2], *body, std::move(done));
+    }
+    return done(error_reply(404, "not_found", "no resource at " + c->req.path));
+  } catch (const std::exception& e) {
+    // A body of the right shape with a value of the wrong type.
+    return done(error_reply(400, "invalid_request", e.what()));
+  }
+}
+
+void api::cluster(const std::shared_ptr<call>& c, done_fn done) {
+  if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::cluster, adapter::cluster_resource_name))
+    return done(error_reply(403, "cluster_authorization_failed", "not allowed to DESCRIBE the cluster"));
+  json brokers = json::array();
+  for (const auto& b : ctx_.service->brokers()) {
+    json listeners = json::array();
+    for (const auto& l : b.listeners) listeners.push_back({{"name", l.name}, {"host", l.host}, {"port", l.port}});
+    brokers.push_back({{"id", b.node_id},
+                       {"host", b.host},
+                       {"port", b.port},
+                       {"rack", b.rack ? json(*b.rack) : json(nullptr)},
+                       {"fenced", b.fenced},
+                       {"listeners", listeners}});
+  }
+  const auto q = ctx_.service->describe_quorum();
+  json voters = json::array();
+  for (const auto& v : q.voters)
+    voters.push_back({{"id", v.id}, {"log_end_offset", v.log_end_offset}, {"last_fetch_ms", v.last_fetch_ms}});
+  json body = {{"cluster_id", ctx_.service->cluster_id()},
+               {"node_id", ctx_.service->node_id()},
+               {"controller_id", ctx_.service->controller_id()},
+               {"brokers", brokers},
+               {"quorum",
+                {{"leader_id", q.leader_id},
+                 {"leader_epoch", q.leader_epoch},
+                 {"high_watermark", q.high_watermark},
+                 {"voters", voters}}}};
+  done(json_reply(200, dump(body)));
+}
+
+void api::list_topics(const std::shared_ptr<call>& c, done_fn done) {
+  const auto& q = c->req.query;
+  const std::string prefix = q.count("prefix") ? q.at("prefix") : "";
+  const std::string after = q.count("after") ? q.at("after") : "";
+  int64_t limit = 1000;
+  if (q.count("limit")) {
+    auto n = number(q.at("limit"));
+    if (!n || *n < 1 || *n > 10000)
+      return done(error_reply(400, "invalid_parameter", "limit must be a number from 1 to 10000"));
+    limit = *n;
+  }
+  const bool internal = q.count("internal") && q.at("internal") == "true";
+  auto all = ctx_.service->topics();
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  json topics = json::array();
+  std::string next;
+  for (const auto& t : all) {
+    if (!after.empty() && t.name <= after) continue;
+    if (t.name.rfind(prefix, 0) != 0) continue;
+    if (t.internal && !internal) continue;
+    if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::topic, t.name)) continue;
+    if (static_cast<int64_t>(topics.size()) == limit) {
+      next = topics.back()["name"].get<std::string>();
+      break;
+    }
+    topics.push_back({{"name", t.name},
+                      {"id", base64_encode(std::string(t.id.begin(), t.id.end()), true)},
+                      {"partitions", t.partitions.size()},
+                      {"internal", t.internal}});
+  }
+  done(json_reply(200, dump({{"topics", topics}, {"next", next.empty() ? json(nullptr) : json(next)}})));
+}
+
+void api::create_topic(const std::shared_ptr<call>& c, done_fn done) {
+  reply refusal;
+  auto body = json_body(*c, refusal);
+  if (!body) return done(refusal);
+  if (!body->contains("name") || !(*body)["name"].is_string())
+    return done(error_reply(400, "invalid_request", "a topic needs a \"name\""));
+  adapter::new_topic t;
+  t.name = (*body)["name"].get<std::string>();
+  if (!allowed(*c, adapter::acl_operation::create, adapter::acl_resource::topic, t.name) &&
+      !allowed(*c, adapter::acl_operation::create, adapter::acl_resource::cluster, adapter::cluster_resource_name))
+    return done(error_reply(403, "topic_authorization_failed", "not allowed to CREATE topic " + t.name));
+  t.partitions = body->value("partitions", -1);
+  t.replication_factor = static_cast<int16_t>(body->value("replication_factor", -1));
+  if (body->contains("configs")) {
+    const auto& configs = (*body)["configs"];
+    if (!configs.is_object()) return done(error_reply(400, "invalid_request", "\"configs\" is an object of strings"));
+    for (const auto& [k, v] : configs.items())
+      t.configs.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  adapter::topic_info created;
+  auto o = ctx_.service->create_topic(t, false, &created);
+  if (!o.ok()) return done(kafka_error(o.code, o.message));
+  done(json_reply(201, dump({{"name", created.name},
+                             {"id", base64_encode(std::string(created.id.begin(), created.id.end()), true)},
+                             {"partitions", created.partitions.size()}})));
+}
+
+void api::describe_topic(const std::shared_ptr<call>& c, const std::string& topic, done_fn done) {
+  if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::topic, topic))
+    return done(error_reply(403, "topic_authorization_failed", "not allowed to DESCRIBE topic " + topic));
+  auto t = ctx_.service->find_topic(topic);
+  if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + topic));
+  json parts = json::array();
+  const int32_t self = ctx_.service->node_id();
+  for (const auto& p : t->partitions) {
+    json one = {{"partition", p.partition}, {"leader", p.leader}, {"leader_epoch", p.leader_epoch},
+                {"replicas", p.replicas},   {"isr", p.isr},       {"earliest_offset", nullptr},
+                {"latest_offset", nullptr}};
+    if (p.leader == self) {
+      auto e = ctx_.service->list_offset(topic, p.partition, adapter::earliest_timestamp);
+      auto l = ctx_.service->list_offset(topic, p.partition, adapter::latest_timestamp);
+      if (e.code == error::none) one["earliest_offset"] = e.offset;
+      if (l.code == error::none) one["latest_offset"] = l.offset;
+    }
+    parts.push_back(one);
+  }
+  done(json_reply(200, dump({{"name", t->name},
+                             {"id", base64_encode(std::string(t->id.begin(), t->id.end()), true)},
+                             {"internal", t->internal},
+                             {"partitions", parts}})));
+}
+
+void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done_fn done) {
+  if (!allowed(*c, adapter::acl_operation::write, adapter::acl_resource::topic, topic))
+    return done(error_reply(403, "topic_authorization_failed", "not allowed to WRITE topic " + topic));
+  auto t = ctx_.service->find_topic(topic);
+  if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + topic));
+  const auto& q = c->req.query;
+  int16_t acks = -1;
+  if (q.count("acks")) {
+    const auto& a = q.at("acks");
+    if (a == "all" || a == "-1")
+      acks = -1;
+    else if (a == "1")
+      acks = 1;
+    else
+      return done(error_reply(400, "invalid_parameter", "acks is all or 1"));
+  }
+  const auto n_partitions = static_cast<int32_t>(t->partitions.size());
+  std::optional<int32_t> fixed;
+  if (q.count("partition")) {
+    auto n = number(q.at("partition"));
+    if (!n || *n < 0 || *n >= n_partitions)
+      return done(error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " +
+                                                                     q.at("partition")));
+    fixed = static_cast<int32_t>(*n);
+  }
+
+  // The records and the partition each goes to, in the request's order.
+  std::vector<adapter::plain_record> records;
+  std::vector<int32_t> partition_of;
+  const int32_t sticky = static_cast<int32_t>(round_robin_.fetch_add(1) % static_cast<uint64_t>(n_partitions));
+  auto place = [&](const std::optional<std::string>& key, std::optional<int32_t> wanted) {
+    if (wanted) return *wanted;
+    if (fixed) return *fixed;
+    if (key) return (murmur2(*key) & 0x7fffffff) % n_partitions;
+    return sticky;
+  };
+  if (c->req.content_type == "application/octet-stream") {
+    // The body is one record's value.
+    adapter::plain_record r;
+    if (q.count("key")) r.key = q.at("key");
+    r.value = c->req.body;
+    partition_of.push_back(place(r.key, std::nullopt));
+    records.push_back(std::move(r));
+  } else {
+    reply refusal;
+    auto body = json_body(*c, refusal);
+    if (!body) return done(refusal);
+    const std::string format = body->value("format", std::string("string"));
+    if (!valid_format(format))
+      return done(error_reply(400, "invalid_request", "format is string, json or base64 (not '" + format + "')"));
+    if (!body->contains("records") || !(*body)["records"].is_array() || (*body)["records"].empty())
+      return done(error_reply(400, "invalid_request", "the body needs \"records\": a non-empty array"));
+    for (const auto& item : (*body)["records"]) {
+      const size_t i = records.size();
+      if (!item.is_object())
+        return done(error_reply(400, "invalid_request", "record " + std::to_string(i) + " is not an object"));
+      adapter::plain_record r;
+      std::string why;
+      for (const char* field : {"key", "value"}) {
+        if (!item.contains(field)) continue;
+        auto v = encode_field(item[field], format, why);
+        if (!v) return done(error_reply(400, "invalid_record", "record " + std::to_string(i) + " " + field + ": " + why));
+        (std::string_view(field) == "key" ? r.key : r.value) = *v;
+      }
+      if (item.contains("headers")) {
+        const auto& h = item["headers"];
+        auto add = [&](const std::string& k, const json& v) {
+          auto encoded = encode_field(v, format == "json" ? "string" : format, why);
+          if (!encoded) return false;
+          r.headers.emplace_back(k, *encoded);
+          return true;
+        };
+        bool ok = true;
+        if (h.is_object()) {
+          for (const auto& [k, v] : h.items()) ok = ok && add(k, v);
+        } else if (h.is_array()) {
+          for (const auto& one : h)
+            ok = ok && one.is_object() && one.contains("key") && one["key"].is_string() &&
+                 add(one["key"].get<std::string>(), one.value("value", json(nullptr)));
+        } else {
+          ok = false;
+        }
+        if (!ok)
+          return done(error_reply(400, "invalid_record",
+                                  "record " + std::to_string(i) +
+                                      " headers: an object of strings, or [{\"key\", \"value\"}]" +
+                                      (why.empty() ? "" : ": " + why)));
+      }
+      std::optional<int32_t> wanted;
+      if (item.contains("partition")) {
+        if (!item["partition"].is_number_integer() || item["partition"].get<int64_t>() < 0 ||
+            item["partition"].get<int64_t>() >= n_partitions)
+          return done(error_reply(404, "unknown_topic_or_partition",
+                                  "record " + std::to_string(i) + ": topic " + topic + " has no partition " +
+                                      item["partition"].dump()));
+        wanted = item["partition"].get<int32_t>();
+      }
+      partition_of.push_back(place(r.key, wanted));
+      records.push_back(std::move(r));
+    }
+  }
+
+  // One batch per partition, produced together; the reply once all answered.
+  std::map<int32_t, std::vector<size_t>> by_partition;
+  for (size_t i = 0; i < records.size(); ++i) by_partition[partition_of[i]].push_back(i);
+  struct gather {
+    std::mutex mu;
+    size_t left = 0;
+    std::vector<json> offsets;
+    std::optional<adapter::produce_result> failed;
+    done_fn done;
+  };
+  auto g = std::make_shared<gather>();
+  g->left = by_partition.size();
+  g->offsets.resize(records.size());
+  g->done = std::move(done);
+  for (auto& [partition, indexes] : by_partition) {
+    std::vector<adapter::plain_record> batch;
+    batch.reserve(indexes.size());
+    for (size_t i : indexes) batch.push_back(std::move(records[i]));
+    auto bytes = std::make_shared<std::vector<uint8_t>>(ctx_.service->encode_records(batch));
+    const int32_t part = partition;
+    ctx_.service->produce(
+        topic, partition, std::span<uint8_t>(*bytes), acks, opts_.produce_timeout_ms, bytes,
+        [g, part, idx = indexes](adapter::produce_result r) {
+          std::unique_lock lock(g->mu);
+          if (r.code != error::none) {
+            if (!g->failed) g->failed = r;
+          } else {
+            for (size_t k = 0; k < idx.size(); ++k)
+              g->offsets[idx[k]] = {{"partition", part}, {"offset", r.base_offset + static_cast<int64_t>(k)}};
+          }
+          if (--g->left != 0) return;
+          lock.unlock();
+          if (g->failed) {
+            auto e = kafka_error(g->failed->code, g->failed->message);
+            if (g->failed->code == error::not_leader_or_follower || g->failed->code == error::invalid_record) {
+              // What was stored: the partitions that took theirs.
+              auto body = json::parse(e.body);
+              body["offsets"] = g->offsets;
+              e.body = dump(body);
+            }
+            return g->done(std::move(e));
+          }
+          g->done(json_reply(200, dump({{"offsets", g->offsets}})));
+        });
+  }
+}
+
+void api::fetch(const std::shared_ptr<call>& c, const std::string& topic, const std::string& partition_text,
+                done_fn done) {
+  if (!allowed(*c, adapter::acl_operation::read, adapter::acl_resource::topic, topic))
+    return done(error_reply(403, "topic_authorization_failed", "not allowed to READ topic " + topic));
+  auto t = ctx_.service->find_topic(topic);
+  if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + topic));
+  auto p = number(partition_text);
+  if (!p || *p < 0 || *p >= static_cast<int64_t>(t->partitions.size()))
+    return done(error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " + partition_text));
+  const auto partition = static_cast<int32_t>(*p);
+  const auto& q = c->req.query;
+  auto param = [&](const char* name, int64_t fallback, int64_t lo, int64_t hi, int64_t& out) {
+    out = fallback;
+    if (!q.count(name)) return true;
+    auto n = number(q.at(name));
+    if (!n || *n < lo || *n > hi) return false;
+    out = *n;
+    return true;
+  };
+  int64_t max_records = 0, max_bytes = 0, wait_ms = 0;
+  if (!param("max_records", 100, 1, opts_.max_records, max_records))
+    return done(error_reply(400, "invalid_parameter", "max_records is from 1 to " + std::to_string(opts_.max_records)));
+  if (!param("max_bytes", 1 << 20, 1, static_cast<int64_t>(opts_.max_body_bytes) * 8, max_bytes))
+    return done(error_reply(400, "invalid_parameter", "max_bytes is a positive number"));
+  if (!param("wait_ms", 0, 0, opts_.max_wait_ms, wait_ms))
+    return done(error_reply(400, "invalid_parameter", "wait_ms is from 0 to " + std::to_string(opts_.max_wait_ms)));
+  const std::string format = q.count("format") ? q.at("format") : "string";
+  if (!valid_format(format)) return done(error_reply(400, "invalid_parameter", "format is string, json or base64"));
+
+  int64_t offset = 0;
+  if (q.count("offset") && q.count("timestamp"))
+    return done(error_reply(400, "invalid_parameter", "give offset or timestamp, not both"));
+  if (q.count("timestamp")) {
+    auto ts = number(q.at("timestamp"));
+    if (!ts || *ts < 0) return done(error_reply(400, "invalid_parameter", "timestamp is milliseconds since the epoch"));
+    auto found = ctx_.service->list_offset(topic, partition, *ts);
+    if (found.code != error::none) return done(kafka_error(found.code, ""));
+    if (found.offset < 0) {
+      // Nothing at or after that time: the end of the partition.
+      auto end = ctx_.service->list_offset(topic, partition, adapter::latest_timestamp);
+      if (end.code != error::none) return done(kafka_error(end.code, ""));
+      offset = end.offset;
+    } else {
+      offset = found.offset;
+    }
+  } else {
+    const std::string at = q.count("offset") ? q.at("offset") : "earliest";
+    if (at == "earliest" || at == "latest") {
+      auto o = ctx_.service->list_offset(topic, partition,
+                                         at == "earliest" ? adapter::earliest_timestamp : adapter::latest_timestamp);
+      if (o.code != error::none) return done(kafka_error(o.code, ""));
+      offset = o.offset;
+    } else {
+      auto n = number(at);
+      if (!n || *n < 0) return done(error_reply(400, "invalid_parameter", "offset is earliest, latest or a number"));
+      offset = *n;
+    }
+  }
+
+  adapter::fetch_request fr;
+  fr.partitions.push_back({topic, partition, offset, static_cast<int32_t>(max_bytes), -1});
+  fr.max_wait_ms = static_cast<int32_t>(wait_ms);
+  fr.min_bytes = wait_ms > 0 ? 1 : 0;
+  fr.max_bytes = static_cast<int32_t>(max_bytes);
+  auto service = ctx_.service;
+  ctx_.service->fetch(std::move(fr), [service, offset, max_records, format,
+                                      done = std::move(done)](std::vector<adapter::fetched_partition> got) {
+    if (got.empty()) return done(error_reply(500, "unknown_server_error", "the fetch answered nothing"));
+    auto& f = got.front();
+    if (f.code != error::none) return done(kafka_error(f.code, ""));
+    std::vector<adapter::plain_record> records;
+    auto o = service->decode_records(f.records, records);
+    if (!o.ok() && records.empty()) return done(kafka_error(o.code, o.message));
+    json out = json::array();
+    int64_t next = offset;
+    for (const auto& r : records) {
+      if (r.offset < offset) continue;
+      if (static_cast<int64_t>(out.size()) == max_records) break;
+      out.push_back(record_json(r, format));
+      next = r.offset + 1;
+    }
+    done(json_reply(200, dump({{"records", out},
+                               {"next_offset", next},
+                               {"high_watermark", f.high_watermark},
+                               {"log_start_offset", f.log_start_offset}})));
+  });
+}
+
+void api::list_groups(const std::shared_ptr<call>& c, done_fn done) {
+  auto who = c;
+  auto shares = ctx_.shares;
+  ctx_.groups->list_groups({}, {}, [this, who, shares, done = std::move(done)](std::vector<adapter::group_listing> all) {
+    auto answer = [this, who, done](std::vector<adapter::group_listing> groups_and_shares) {
+      std::sort(groups_and_shares.begin(), groups_and_shares.end(),
+                [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+      json groups = json::array();
+      for (const auto& g : groups_and_shares) {
+        if (!allowed(*who, adapter::acl_operation::describe, adapter::acl_resource::group, g.group_id)) continue;
+        groups.push_back({{"group_id", g.group_id}, {"type", g.type}, {"state", g.state}});
+      }
+      done(json_reply(200, dump({{"groups", groups}})));
+    };
+    if (shares == nullptr) return answer(std::move(all));
+    shares->list({}, [all = std::move(all), answer](std::vector<adapter::group_listing> share_groups) mutable {
+      for (auto& g : share_groups) {
+        g.type = "share";
+        all.push_back(std::move(g));
+      }
+      answer(std::move(all));
+    });
+  });
+}
+
+void api::describe_group(const std::shared_ptr<call>& c, const std::string& group, done_fn done) {
+  if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::group, group))
+    return done(error_reply(403, "group_authorization_failed", "not allowed to DESCRIBE group " + group));
+  auto loc = ctx_.groups->locate(group);
+  if (loc.code != error::none) return done(kafka_error(loc.code, loc.message));
+  if (loc.node_id != ctx_.service->node_id())
+    return done(error_reply(421, "not_coordinator",
+                            "broker " + std::to_string(loc.node_id) + " coordinates group " + group + "; ask it"));
+  auto service = ctx_.service;
+  auto shares = ctx_.shares;
+  adapter::offset_fetch_request req;
+  req.group_id = group;
+  ctx_.groups->fetch_offsets({req}, [service, shares, group, done = std::move(done)](
+                                        std::vector<adapter::offset_fetch_result> got) mutable {
+    if (got.empty() || got.front().code != error::none)
+      return done(kafka_error(got.empty() ? error::unknown_server_error : got.front().code, ""));
+    json parts = json::array();
+    int64_t total = 0;
+    for (const auto& o : got.front().offsets) {
+      if (o.code != error::none || o.offset < 0) continue;
+      json one = {{"topic", o.topic}, {"partition", o.partition}, {"committed_offset", o.offset},
+                  {"end_offset", nullptr}, {"lag", nullptr}};
+      auto end = service->list_offset(o.topic, o.partition, adapter::latest_timestamp);
+      if (end.code == error::none) {
+        one["end_offset"] = end.offset;
+        one["lag"] = std::max<int64_t>(0, end.offset - o.offset);
+        total += std::max<int64_t>(0, end.offset - o.offset);
+      }
+      parts.push_back(one);
+    }
+    if (!parts.empty() || shares == nullptr)
+      return done(json_reply(200, dump({{"group_id", group}, {"type", "consumer"}, {"lag", total}, {"partitions", parts}})));
+    // No committed offsets: a share group's progress, if it is one.
+    adapter::share_offsets_request sr;
+    sr.group_id = group;
+    shares->describe_offsets({sr}, [group, done = std::move(done)](std::vector<adapter::share_offsets_result> s) {
+      json share_parts = json::array();
+      int64_t lag = 0;
+      if (!s.empty() && s.front().code == error::none)
+        for (const auto& p : s.front().partitions) {
+          if (p.code != error::none) continue;
+          share_parts.push_back({{"topic", p.topic},
+                                 {"partition", p.partition},
+                                 {"start_offset", p.start_offset},
+                                 {"lag", p.lag},
+                                 {"in_flight", p.in_flight},
+                                 {"acquired", p.acquired},
+                                 {"redelivered", p.redelivered},
+                                 {"rejected", p.rejected},
+                                 {"dead_lettered", p.dead_lettered}});
+          lag += std::max<int64_t>(0, p.lag);
+        }
+      const bool share = !share_parts.empty();
+      done(json_reply(200, dump({{"group_id", group},
+                                 {"type", share ? "share" : "consumer"},
+                                 {"lag", lag},
+                                 {"partitions", share_parts}})));
+    });
+  });
+}
+
+}  // namespace mosaic::http
