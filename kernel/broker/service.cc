@@ -916,15 +916,14 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
 }
 
 std::vector<uint8_t> service::encode_records(const std::vector<adapter::plain_record>& records) const {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   log::batch_builder b(now);
   std::vector<log::record_header> headers;
   for (const auto& r : records) {
     headers.clear();
-    for (const auto& [k, v] : r.headers)
-      headers.push_back({k, v ? std::optional<std::string_view>(*v) : std::nullopt});
+    for (const auto& [k, v] : r.headers) headers.push_back({k, v ? std::optional<std::string_view>(*v) : std::nullopt});
     b.add(r.key ? std::optional<std::string_view>(*r.key) : std::nullopt,
           r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, r.timestamp < 0 ? now : r.timestamp,
           headers);
@@ -947,12 +946,13 @@ adapter::outcome service::decode_records(std::span<const uint8_t> batches,
     if (b.codec() != 0) {
       plain.clear();
       if (!codecs_ || !codecs_->has(b.codec())) {
-        failed = {error::unsupported_compression_type, "no codec plugin is loaded for codec " + std::to_string(b.codec())};
+        failed = {error::unsupported_compression_type,
+                  "no codec plugin is loaded for codec " + std::to_string(b.codec())};
         return false;
       }
       if (auto st = codecs_->decompress(b.codec(), body, plain); !st) {
-        failed = {error::corrupt_message, "batch at offset " + std::to_string(b.base_offset()) +
-                                              " does not decompress: " + st.message()};
+        failed = {error::corrupt_message,
+                  "batch at offset " + std::to_string(b.base_offset()) + " does not decompress: " + st.message()};
         return false;
       }
       body = plain.bytes();

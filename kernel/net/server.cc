@@ -402,8 +402,8 @@ class connection : public std::enable_shared_from_this<connection> {
         if (closed_) co_return;
         const auto found =
             used == 0 ? adapter::frame_scan{} : session_->scan(std::span<const uint8_t>(in.data(), used));
-        if (found.st == adapter::frame_scan::state::more || (found.st == adapter::frame_scan::state::frame &&
-                                                             (found.length == 0 || found.length > used))) {
+        if (found.st == adapter::frame_scan::state::more ||
+            (found.st == adapter::frame_scan::state::frame && (found.length == 0 || found.length > used))) {
           const size_t limit = std::min(opts_.max_request_bytes, session_->max_frame_bytes());
           if (used >= limit) {
             stats_.oversized.fetch_add(1);
@@ -556,9 +556,10 @@ class connection : public std::enable_shared_from_this<connection> {
     try {
       cork(true);
       size_t at = r.files.front().at;
-      co_await asio::async_write(
-          sock_, std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_), asio::buffer(r.bytes.data(), at)},
-          asio::use_awaitable);
+      co_await asio::async_write(sock_,
+                                 std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_),
+                                                                   asio::buffer(r.bytes.data(), at)},
+                                 asio::use_awaitable);
       for (const auto& f : r.files) {
         if (f.at > at)
           co_await asio::async_write(sock_, asio::buffer(r.bytes.data() + at, f.at - at), asio::use_awaitable);
@@ -581,7 +582,8 @@ class connection : public std::enable_shared_from_this<connection> {
     const adapter::response& r = pending_.front().payload;
     try {
       size_t at = r.files.front().at;
-      co_await write_all(std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_), asio::buffer(r.bytes.data(), at)});
+      co_await write_all(std::array<asio::const_buffer, 2>{asio::buffer(prefix_.data(), prefix_len_),
+                                                           asio::buffer(r.bytes.data(), at)});
       std::vector<uint8_t> chunk;
       for (const auto& f : r.files) {
         if (f.at > at) co_await write_all(asio::buffer(r.bytes.data() + at, f.at - at));

@@ -133,9 +133,7 @@ int32_t murmur2(std::string_view key) {
   switch (length % 4) {
     case 3: h ^= uint32_t{data[tail + 2]} << 16; [[fallthrough]];
     case 2: h ^= uint32_t{data[tail + 1]} << 8; [[fallthrough]];
-    case 1:
-      h ^= uint32_t{data[tail]};
-      h *= m;
+    case 1: h ^= uint32_t{data[tail]}; h *= m;
   }
   h ^= h >> 13;
   h *= m;
@@ -207,16 +205,16 @@ void api::serve(const std::shared_ptr<call>& c, done_fn done) {
     if (p.empty() || p[0] != "v1") return done(error_reply(404, "not_found", "no resource at " + c->req.path));
     if (p.size() == 2 && p[1] == "cluster") {
       if (!get) return done(method_not_allowed("GET, HEAD"));
-      return cluster(c, std::move(done));
+      return cluster(c, done);
     }
     if (p.size() == 2 && p[1] == "topics") {
-      if (get) return list_topics(c, std::move(done));
-      if (post) return create_topic(c, std::move(done));
+      if (get) return list_topics(c, done);
+      if (post) return create_topic(c, done);
       return done(method_not_allowed("GET, HEAD, POST"));
     }
     if (p.size() == 3 && p[1] == "topics") {
       if (!get) return done(method_not_allowed("GET, HEAD"));
-      return describe_topic(c, p[2], std::move(done));
+      return describe_topic(c, p[2], done);
     }
     if (p.size() == 4 && p[1] == "topics" && p[3] == "records") {
       if (!post) return done(method_not_allowed("POST"));
@@ -254,7 +252,7 @@ void api::serve(const std::shared_ptr<call>& c, done_fn done) {
   }
 }
 
-void api::cluster(const std::shared_ptr<call>& c, done_fn done) {
+void api::cluster(const std::shared_ptr<call>& c, const done_fn& done) {
   if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::cluster, adapter::cluster_resource_name))
     return done(error_reply(403, "cluster_authorization_failed", "not allowed to DESCRIBE the cluster"));
   json brokers = json::array();
@@ -284,7 +282,7 @@ void api::cluster(const std::shared_ptr<call>& c, done_fn done) {
   done(json_reply(200, dump(body)));
 }
 
-void api::list_topics(const std::shared_ptr<call>& c, done_fn done) {
+void api::list_topics(const std::shared_ptr<call>& c, const done_fn& done) {
   const auto& q = c->req.query;
   const std::string prefix = q.count("prefix") ? q.at("prefix") : "";
   const std::string after = q.count("after") ? q.at("after") : "";
@@ -317,7 +315,7 @@ void api::list_topics(const std::shared_ptr<call>& c, done_fn done) {
   done(json_reply(200, dump({{"topics", topics}, {"next", next.empty() ? json(nullptr) : json(next)}})));
 }
 
-void api::create_topic(const std::shared_ptr<call>& c, done_fn done) {
+void api::create_topic(const std::shared_ptr<call>& c, const done_fn& done) {
   reply refusal;
   auto body = json_body(*c, refusal);
   if (!body) return done(refusal);
@@ -344,7 +342,7 @@ void api::create_topic(const std::shared_ptr<call>& c, done_fn done) {
                              {"partitions", created.partitions.size()}})));
 }
 
-void api::describe_topic(const std::shared_ptr<call>& c, const std::string& topic, done_fn done) {
+void api::describe_topic(const std::shared_ptr<call>& c, const std::string& topic, const done_fn& done) {
   if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::topic, topic))
     return done(error_reply(403, "topic_authorization_failed", "not allowed to DESCRIBE topic " + topic));
   auto t = ctx_.service->find_topic(topic);
@@ -390,8 +388,8 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
   if (q.count("partition")) {
     auto n = number(q.at("partition"));
     if (!n || *n < 0 || *n >= n_partitions)
-      return done(error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " +
-                                                                     q.at("partition")));
+      return done(
+          error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " + q.at("partition")));
     fixed = static_cast<int32_t>(*n);
   }
 
@@ -430,7 +428,8 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
       for (const char* field : {"key", "value"}) {
         if (!item.contains(field)) continue;
         auto v = encode_field(item[field], format, why);
-        if (!v) return done(error_reply(400, "invalid_record", "record " + std::to_string(i) + " " + field + ": " + why));
+        if (!v)
+          return done(error_reply(400, "invalid_record", "record " + std::to_string(i) + " " + field + ": " + why));
         (std::string_view(field) == "key" ? r.key : r.value) = *v;
       }
       if (item.contains("headers")) {
@@ -461,9 +460,9 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
       if (item.contains("partition")) {
         if (!item["partition"].is_number_integer() || item["partition"].get<int64_t>() < 0 ||
             item["partition"].get<int64_t>() >= n_partitions)
-          return done(error_reply(404, "unknown_topic_or_partition",
-                                  "record " + std::to_string(i) + ": topic " + topic + " has no partition " +
-                                      item["partition"].dump()));
+          return done(error_reply(
+              404, "unknown_topic_or_partition",
+              "record " + std::to_string(i) + ": topic " + topic + " has no partition " + item["partition"].dump()));
         wanted = item["partition"].get<int32_t>();
       }
       partition_of.push_back(place(r.key, wanted));
@@ -493,7 +492,7 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
     const int32_t part = partition;
     ctx_.service->produce(
         topic, partition, std::span<uint8_t>(*bytes), acks, opts_.produce_timeout_ms, bytes,
-        [g, part, idx = indexes](adapter::produce_result r) {
+        [g, part, idx = indexes](const adapter::produce_result& r) {
           std::unique_lock lock(g->mu);
           if (r.code != error::none) {
             if (!g->failed) g->failed = r;
@@ -526,7 +525,8 @@ void api::fetch(const std::shared_ptr<call>& c, const std::string& topic, const 
   if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + topic));
   auto p = number(partition_text);
   if (!p || *p < 0 || *p >= static_cast<int64_t>(t->partitions.size()))
-    return done(error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " + partition_text));
+    return done(
+        error_reply(404, "unknown_topic_or_partition", "topic " + topic + " has no partition " + partition_text));
   const auto partition = static_cast<int32_t>(*p);
   const auto& q = c->req.query;
   auto param = [&](const char* name, int64_t fallback, int64_t lo, int64_t hi, int64_t& out) {
@@ -607,28 +607,29 @@ void api::fetch(const std::shared_ptr<call>& c, const std::string& topic, const 
 }
 
 void api::list_groups(const std::shared_ptr<call>& c, done_fn done) {
-  auto who = c;
+  const auto& who = c;
   auto shares = ctx_.shares;
-  ctx_.groups->list_groups({}, {}, [this, who, shares, done = std::move(done)](std::vector<adapter::group_listing> all) {
-    auto answer = [this, who, done](std::vector<adapter::group_listing> groups_and_shares) {
-      std::sort(groups_and_shares.begin(), groups_and_shares.end(),
-                [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
-      json groups = json::array();
-      for (const auto& g : groups_and_shares) {
-        if (!allowed(*who, adapter::acl_operation::describe, adapter::acl_resource::group, g.group_id)) continue;
-        groups.push_back({{"group_id", g.group_id}, {"type", g.type}, {"state", g.state}});
-      }
-      done(json_reply(200, dump({{"groups", groups}})));
-    };
-    if (shares == nullptr) return answer(std::move(all));
-    shares->list({}, [all = std::move(all), answer](std::vector<adapter::group_listing> share_groups) mutable {
-      for (auto& g : share_groups) {
-        g.type = "share";
-        all.push_back(std::move(g));
-      }
-      answer(std::move(all));
-    });
-  });
+  ctx_.groups->list_groups(
+      {}, {}, [this, who, shares, done = std::move(done)](std::vector<adapter::group_listing> all) {
+        auto answer = [this, who, done](std::vector<adapter::group_listing> groups_and_shares) {
+          std::sort(groups_and_shares.begin(), groups_and_shares.end(),
+                    [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+          json groups = json::array();
+          for (const auto& g : groups_and_shares) {
+            if (!allowed(*who, adapter::acl_operation::describe, adapter::acl_resource::group, g.group_id)) continue;
+            groups.push_back({{"group_id", g.group_id}, {"type", g.type}, {"state", g.state}});
+          }
+          done(json_reply(200, dump({{"groups", groups}})));
+        };
+        if (shares == nullptr) return answer(std::move(all));
+        shares->list({}, [all = std::move(all), answer](std::vector<adapter::group_listing> share_groups) mutable {
+          for (auto& g : share_groups) {
+            g.type = "share";
+            all.push_back(std::move(g));
+          }
+          answer(std::move(all));
+        });
+      });
 }
 
 void api::describe_group(const std::shared_ptr<call>& c, const std::string& group, done_fn done) {
@@ -643,53 +644,57 @@ void api::describe_group(const std::shared_ptr<call>& c, const std::string& grou
   auto shares = ctx_.shares;
   adapter::offset_fetch_request req;
   req.group_id = group;
-  ctx_.groups->fetch_offsets({req}, [service, shares, group, done = std::move(done)](
-                                        std::vector<adapter::offset_fetch_result> got) mutable {
-    if (got.empty() || got.front().code != error::none)
-      return done(kafka_error(got.empty() ? error::unknown_server_error : got.front().code, ""));
-    json parts = json::array();
-    int64_t total = 0;
-    for (const auto& o : got.front().offsets) {
-      if (o.code != error::none || o.offset < 0) continue;
-      json one = {{"topic", o.topic}, {"partition", o.partition}, {"committed_offset", o.offset},
-                  {"end_offset", nullptr}, {"lag", nullptr}};
-      auto end = service->list_offset(o.topic, o.partition, adapter::latest_timestamp);
-      if (end.code == error::none) {
-        one["end_offset"] = end.offset;
-        one["lag"] = std::max<int64_t>(0, end.offset - o.offset);
-        total += std::max<int64_t>(0, end.offset - o.offset);
-      }
-      parts.push_back(one);
-    }
-    if (!parts.empty() || shares == nullptr)
-      return done(json_reply(200, dump({{"group_id", group}, {"type", "consumer"}, {"lag", total}, {"partitions", parts}})));
-    // No committed offsets: a share group's progress, if it is one.
-    adapter::share_offsets_request sr;
-    sr.group_id = group;
-    shares->describe_offsets({sr}, [group, done = std::move(done)](std::vector<adapter::share_offsets_result> s) {
-      json share_parts = json::array();
-      int64_t lag = 0;
-      if (!s.empty() && s.front().code == error::none)
-        for (const auto& p : s.front().partitions) {
-          if (p.code != error::none) continue;
-          share_parts.push_back({{"topic", p.topic},
-                                 {"partition", p.partition},
-                                 {"start_offset", p.start_offset},
-                                 {"lag", p.lag},
-                                 {"in_flight", p.in_flight},
-                                 {"acquired", p.acquired},
-                                 {"redelivered", p.redelivered},
-                                 {"rejected", p.rejected},
-                                 {"dead_lettered", p.dead_lettered}});
-          lag += std::max<int64_t>(0, p.lag);
+  ctx_.groups->fetch_offsets(
+      {req}, [service, shares, group, done = std::move(done)](std::vector<adapter::offset_fetch_result> got) mutable {
+        if (got.empty() || got.front().code != error::none)
+          return done(kafka_error(got.empty() ? error::unknown_server_error : got.front().code, ""));
+        json parts = json::array();
+        int64_t total = 0;
+        for (const auto& o : got.front().offsets) {
+          if (o.code != error::none || o.offset < 0) continue;
+          json one = {{"topic", o.topic},
+                      {"partition", o.partition},
+                      {"committed_offset", o.offset},
+                      {"end_offset", nullptr},
+                      {"lag", nullptr}};
+          auto end = service->list_offset(o.topic, o.partition, adapter::latest_timestamp);
+          if (end.code == error::none) {
+            one["end_offset"] = end.offset;
+            one["lag"] = std::max<int64_t>(0, end.offset - o.offset);
+            total += std::max<int64_t>(0, end.offset - o.offset);
+          }
+          parts.push_back(one);
         }
-      const bool share = !share_parts.empty();
-      done(json_reply(200, dump({{"group_id", group},
-                                 {"type", share ? "share" : "consumer"},
-                                 {"lag", lag},
-                                 {"partitions", share_parts}})));
-    });
-  });
+        if (!parts.empty() || shares == nullptr)
+          return done(json_reply(
+              200, dump({{"group_id", group}, {"type", "consumer"}, {"lag", total}, {"partitions", parts}})));
+        // No committed offsets: a share group's progress, if it is one.
+        adapter::share_offsets_request sr;
+        sr.group_id = group;
+        shares->describe_offsets({sr}, [group, done = std::move(done)](std::vector<adapter::share_offsets_result> s) {
+          json share_parts = json::array();
+          int64_t lag = 0;
+          if (!s.empty() && s.front().code == error::none)
+            for (const auto& p : s.front().partitions) {
+              if (p.code != error::none) continue;
+              share_parts.push_back({{"topic", p.topic},
+                                     {"partition", p.partition},
+                                     {"start_offset", p.start_offset},
+                                     {"lag", p.lag},
+                                     {"in_flight", p.in_flight},
+                                     {"acquired", p.acquired},
+                                     {"redelivered", p.redelivered},
+                                     {"rejected", p.rejected},
+                                     {"dead_lettered", p.dead_lettered}});
+              lag += std::max<int64_t>(0, p.lag);
+            }
+          const bool share = !share_parts.empty();
+          done(json_reply(200, dump({{"group_id", group},
+                                     {"type", share ? "share" : "consumer"},
+                                     {"lag", lag},
+                                     {"partitions", share_parts}})));
+        });
+      });
 }
 
 }  // namespace mosaic::http

@@ -22,8 +22,8 @@ namespace mosaic::http {
 struct options {
   size_t max_body_bytes = 8u << 20;
   size_t max_header_bytes = 16384;
-  int32_t max_wait_ms = 20000;   // the longest long poll (fetch, receive)
-  int32_t max_records = 10000;   // per fetch or receive
+  int32_t max_wait_ms = 20000;  // the longest long poll (fetch, receive)
+  int32_t max_records = 10000;  // per fetch or receive
   int32_t produce_timeout_ms = 30000;
   size_t workers = 2;
 };
@@ -52,10 +52,10 @@ class api {
   // Whether the caller may; the reply for `done` if not.
   bool allowed(const call& c, adapter::acl_operation op, adapter::acl_resource type, const std::string& name) const;
 
-  void cluster(const std::shared_ptr<call>& c, done_fn done);
-  void list_topics(const std::shared_ptr<call>& c, done_fn done);
-  void create_topic(const std::shared_ptr<call>& c, done_fn done);
-  void describe_topic(const std::shared_ptr<call>& c, const std::string& topic, done_fn done);
+  void cluster(const std::shared_ptr<call>& c, const done_fn& done);
+  void list_topics(const std::shared_ptr<call>& c, const done_fn& done);
+  void create_topic(const std::shared_ptr<call>& c, const done_fn& done);
+  void describe_topic(const std::shared_ptr<call>& c, const std::string& topic, const done_fn& done);
   void produce(const std::shared_ptr<call>& c, const std::string& topic, done_fn done);
   void fetch(const std::shared_ptr<call>& c, const std::string& topic, const std::string& partition, done_fn done);
   void list_groups(const std::shared_ptr<call>& c, done_fn done);

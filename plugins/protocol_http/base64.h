@@ -18,8 +18,8 @@ inline std::string base64_encode(std::string_view in, bool url = false) {
   out.reserve((in.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    const uint32_t v = (uint32_t{static_cast<uint8_t>(in[i])} << 16) | (uint32_t{static_cast<uint8_t>(in[i + 1])} << 8) |
-                       uint32_t{static_cast<uint8_t>(in[i + 2])};
+    const uint32_t v = (uint32_t{static_cast<uint8_t>(in[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(in[i + 1])} << 8) | uint32_t{static_cast<uint8_t>(in[i + 2])};
     for (int s = 18; s >= 0; s -= 6) out.push_back(alphabet[(v >> s) & 63]);
   }
   const size_t rest = in.size() - i;

@@ -132,7 +132,10 @@ class http_session : public adapter::session {
       message = std::string(1, '\0') + decoded->substr(0, colon) + '\0' + decoded->substr(colon + 1);
     } else if (header.rfind("Bearer ", 0) == 0) {
       mechanism = "OAUTHBEARER";
-      message = "n,,\x01" "auth=Bearer " + header.substr(7) + "\x01\x01";
+      message =
+          "n,,\x01"
+          "auth=Bearer " +
+          header.substr(7) + "\x01\x01";
     } else {
       return answer(challenge(header.empty() ? "this listener needs credentials (Basic or Bearer)"
                                              : "Authorization is Basic or Bearer"));

@@ -173,7 +173,8 @@ request scanner::take() {
       const std::string_view pair = rest.substr(0, amp);
       const auto eq = pair.find('=');
       auto k = percent_decode(pair.substr(0, eq), true);
-      auto v = eq == std::string_view::npos ? std::optional<std::string>("") : percent_decode(pair.substr(eq + 1), true);
+      auto v =
+          eq == std::string_view::npos ? std::optional<std::string>("") : percent_decode(pair.substr(eq + 1), true);
       if (k && v && !k->empty()) r.query[*k] = *v;
       if (amp == std::string_view::npos) break;
       rest = rest.substr(amp + 1);

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugins/protocol_http/api.h"
 #include "mosaic/version.h"
+#include "plugins/protocol_http/api.h"
 
 namespace mosaic::http {
 
@@ -28,7 +28,10 @@ json error_responses(std::initializer_list<int> statuses) {
 
 json param(const std::string& name, const std::string& in, const std::string& type, const std::string& what,
            bool required = false) {
-  return {{"name", name}, {"in", in}, {"required", required || in == "path"}, {"description", what},
+  return {{"name", name},
+          {"in", in},
+          {"required", required || in == "path"},
+          {"description", what},
           {"schema", {{"type", type}}}};
 }
 
@@ -53,7 +56,8 @@ json document() {
          {{"error",
            {{"type", "object"},
             {"properties",
-             {{"code", {{"type", "string"}, {"description", "stable: Kafka's error name in lower case, or the adapter's"}}},
+             {{"code",
+               {{"type", "string"}, {"description", "stable: Kafka's error name in lower case, or the adapter's"}}},
               {"message", {{"type", "string"}}}}}}}}}}},
       {"Record",
        {{"type", "object"},
@@ -63,7 +67,8 @@ json document() {
           {"key", {{"nullable", true}}},
           {"value", {{"nullable", true}}},
           {"headers", {{"type", "array"}, {"items", ref("Header")}}}}}}},
-      {"Header", {{"type", "object"}, {"properties", {{"key", {{"type", "string"}}}, {"value", {{"nullable", true}}}}}}},
+      {"Header",
+       {{"type", "object"}, {"properties", {{"key", {{"type", "string"}}}, {"value", {{"nullable", true}}}}}}},
       {"NewRecords",
        {{"type", "object"},
         {"required", {"records"}},
@@ -77,7 +82,8 @@ json document() {
                {{"key", {{"nullable", true}}},
                 {"value", {{"nullable", true}}},
                 {"partition", {{"type", "integer"}}},
-                {"headers", {{"oneOf", {{{"type", "object"}}, {{"type", "array"}, {"items", ref("Header")}}}}}}}}}}}}}}}},
+                {"headers",
+                 {{"oneOf", {{{"type", "object"}}, {{"type", "array"}, {"items", ref("Header")}}}}}}}}}}}}}}}},
       {"Offsets",
        {{"type", "object"},
         {"properties",
@@ -121,9 +127,10 @@ json document() {
           {"records",
            {{"type", "array"},
             {"items",
-             merge(ref("Record"),
-                   json{{"description",
-                         "plus receipt (the handle to acknowledge it by), topic, partition and delivery_count"}})}}}}}}},
+             merge(
+                 ref("Record"),
+                 json{{"description",
+                       "plus receipt (the handle to acknowledge it by), topic, partition and delivery_count"}})}}}}}}},
       {"Acknowledge",
        {{"type", "object"},
         {"required", {"acks"}},
@@ -135,12 +142,16 @@ json document() {
               {"required", {"receipt"}},
               {"properties",
                {{"receipt", {{"type", "string"}}},
-                {"type", {{"type", "string"}, {"enum", {"accept", "release", "reject", "renew"}}, {"default", "accept"}}}}}}}}}}}}},
+                {"type",
+                 {{"type", "string"},
+                  {"enum", {"accept", "release", "reject", "renew"}},
+                  {"default", "accept"}}}}}}}}}}}}},
       {"Acknowledged", {{"type", "object"}}},
   };
   const json topic = param("topic", "path", "string", "the topic");
   json paths = {
-      {"/openapi.json", {{"get", operation("this document", json::array(), {{"200", {{"description", "OpenAPI 3.0"}}}})}}},
+      {"/openapi.json",
+       {{"get", operation("this document", json::array(), {{"200", {{"description", "OpenAPI 3.0"}}}})}}},
       {"/v1/cluster",
        {{"get", operation("the cluster: id, controller, brokers and their listeners, the metadata quorum",
                           json::array(), merge({{"200", ok("Cluster", "the cluster")}}, error_responses({403})))}}},
@@ -160,24 +171,24 @@ json document() {
       {"/v1/topics/{topic}/records",
        {{"post",
          operation("produce records: by the record's partition, the key's hash (Kafka's murmur2) or one partition "
-                         "per request; application/octet-stream sends the body as one record's value",
-                         {topic, param("partition", "query", "integer", "every record to this partition"),
-                          param("key", "query", "string", "the key (application/octet-stream)"),
-                          param("acks", "query", "string", "all (the default) or 1")},
-                         merge({{"200", ok("Offsets", "where each record went, in request order")}},
-                               error_responses({400, 403, 404, 413, 415, 421, 422, 503, 504})),
-                         ref("NewRecords"))}}},
+                   "per request; application/octet-stream sends the body as one record's value",
+                   {topic, param("partition", "query", "integer", "every record to this partition"),
+                    param("key", "query", "string", "the key (application/octet-stream)"),
+                    param("acks", "query", "string", "all (the default) or 1")},
+                   merge({{"200", ok("Offsets", "where each record went, in request order")}},
+                         error_responses({400, 403, 404, 413, 415, 421, 422, 503, 504})),
+                   ref("NewRecords"))}}},
       {"/v1/topics/{topic}/partitions/{partition}/records",
-       {{"get",
-         operation("fetch records from an offset or a time",
-                   {topic, param("partition", "path", "integer", "the partition"),
-                    param("offset", "query", "string", "earliest (the default), latest or an offset"),
-                    param("timestamp", "query", "integer", "the first record at or after this time (ms)"),
-                    param("max_records", "query", "integer", "at most this many (100)"),
-                    param("max_bytes", "query", "integer", "about this many bytes of batches (1 MiB)"),
-                    param("wait_ms", "query", "integer", "long poll: wait this long for a record"), format},
-                   merge({{"200", ok("Records", "the records")}}, error_responses({400, 403, 404, 421})))}}},
-      {"/v1/groups", {{"get", operation("consumer and share groups", json::array(), {{"200", ok("Groups", "groups")}})}}},
+       {{"get", operation("fetch records from an offset or a time",
+                          {topic, param("partition", "path", "integer", "the partition"),
+                           param("offset", "query", "string", "earliest (the default), latest or an offset"),
+                           param("timestamp", "query", "integer", "the first record at or after this time (ms)"),
+                           param("max_records", "query", "integer", "at most this many (100)"),
+                           param("max_bytes", "query", "integer", "about this many bytes of batches (1 MiB)"),
+                           param("wait_ms", "query", "integer", "long poll: wait this long for a record"), format},
+                          merge({{"200", ok("Records", "the records")}}, error_responses({400, 403, 404, 421})))}}},
+      {"/v1/groups",
+       {{"get", operation("consumer and share groups", json::array(), {{"200", ok("Groups", "groups")}})}}},
       {"/v1/groups/{group}",
        {{"get", operation("a group's committed offsets and lag per partition (a share group's progress)",
                           {param("group", "path", "string", "the group")},

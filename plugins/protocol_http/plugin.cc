@@ -15,8 +15,7 @@ class http_protocol : public mosaic::sdk::protocol_adapter_plugin<http_protocol>
   static constexpr mosaic::sdk::field config_fields[] = {
       mosaic::sdk::int_field("max.body.bytes", "8388608", "the largest request body; past it 413", 1024, 1 << 30),
       mosaic::sdk::int_field("max.header.bytes", "16384", "the largest request header; past it 431", 1024, 1 << 20),
-      mosaic::sdk::int_field("max.wait.ms", "20000", "the longest long poll a fetch or receive may ask for", 0,
-                             300000),
+      mosaic::sdk::int_field("max.wait.ms", "20000", "the longest long poll a fetch or receive may ask for", 0, 300000),
       mosaic::sdk::int_field("max.records", "10000", "the most records one fetch or receive returns", 1, 1000000),
       mosaic::sdk::int_field("produce.timeout.ms", "30000", "how long a produce waits for the in-sync replicas", 1,
                              600000),

@@ -23,7 +23,7 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-constexpr int32_t slice_ms = 250;                  // the longest one share fetch of a long poll waits
+constexpr int32_t slice_ms = 250;                        // the longest one share fetch of a long poll waits
 constexpr auto unused_after = std::chrono::seconds(60);  // a member nobody asked for this long leaves
 constexpr size_t receipt_bytes = 1 + 16 + 4 + 8 + 2;     // version, topic id, partition, offset, delivery count
 constexpr size_t mac_bytes = 16;
@@ -103,12 +103,11 @@ queues::~queues() {
     req.member_id = m->id;
     req.member_epoch = -1;
     g.unlock();
-    ctx_.shares->heartbeat(std::move(req), [](adapter::share_heartbeat_result) {});
+    ctx_.shares->heartbeat(std::move(req), [](const adapter::share_heartbeat_result&) {});
   }
   std::unique_lock g(mu_);
-  cv_.wait_for(g, std::chrono::seconds(5), [&] {
-    return std::all_of(all.begin(), all.end(), [](const auto& m) { return !m->busy; });
-  });
+  cv_.wait_for(g, std::chrono::seconds(5),
+               [&] { return std::all_of(all.begin(), all.end(), [](const auto& m) { return !m->busy; }); });
 }
 
 std::string queues::sign(const std::string& group, const receipt& r) const {
@@ -145,8 +144,8 @@ std::optional<queues::receipt> queues::open(const std::string& group, const std:
     r.member_id = it->second->id;
   }
   const std::string expected = sign(group, r);
-  if (expected.size() != handle.size() ||
-      CRYPTO_memcmp(expected.data(), handle.data(), handle.size()) != 0)  // NOLINT(readability-suspicious-call-argument)
+  if (expected.size() != handle.size() || CRYPTO_memcmp(expected.data(), handle.data(), handle.size()) !=
+                                              0)  // NOLINT(readability-suspicious-call-argument)
     return std::nullopt;
   return r;
 }
@@ -191,6 +190,10 @@ void queues::run(const std::shared_ptr<member>& m, std::function<void(std::funct
 }
 
 void queues::heartbeat(const std::shared_ptr<member>& m, std::function<void()> then) {
+  // As a Kafka client finds its coordinator first: that also has the
+  // broker load the group's partition of __consumer_offsets when needed.
+  if (auto loc = ctx_.groups->locate(m->group); loc.code != error::none || loc.node_id != ctx_.service->node_id())
+    return then();
   adapter::share_heartbeat_request req;
   std::vector<std::string> topics;
   {
@@ -203,6 +206,9 @@ void queues::heartbeat(const std::shared_ptr<member>& m, std::function<void()> t
   req.subscribed_topic_names = topics;
   req.client = {"mosaic-http", ""};
   ctx_.shares->heartbeat(std::move(req), [this, m, then = std::move(then)](adapter::share_heartbeat_result r) {
+    if (ctx_.log && r.code != error::none)
+      ctx_.log(adapter::log_level::debug, "http queue member of group " + m->group +
+                                              ": heartbeat: " + adapter::error_name(r.code) + " " + r.message);
     {
       std::lock_guard g(mu_);
       if (r.code == error::none) {
@@ -243,6 +249,9 @@ void queues::receive(const std::string& group, const json& body,
   auto t = ctx_.service->find_topic(rc->topic);
   if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + rc->topic));
   rc->topic_id = t->id;
+  if (auto loc = ctx_.groups->locate(group); loc.code == error::none && loc.node_id != ctx_.service->node_id())
+    return rc->done(error_reply(421, "not_coordinator",
+                                "broker " + std::to_string(loc.node_id) + " coordinates group " + group + "; ask it"));
   rc->deadline = clock::now() + std::chrono::milliseconds(wait_ms);
   rc->done = std::move(done);
   auto m = member_for(group);
@@ -251,7 +260,7 @@ void queues::receive(const std::string& group, const json& body,
     std::lock_guard g(mu_);
     subscribe = m->topics.insert(rc->topic).second || m->epoch == 0;
   }
-  run(m, [this, m, rc, subscribe](std::function<void()> finished) {
+  run(m, [this, m, rc, subscribe](const std::function<void()>& finished) {
     auto go = [this, m, rc, finished] {
       finished();
       fetch_slice(m, rc);
@@ -262,7 +271,7 @@ void queues::receive(const std::string& group, const json& body,
 }
 
 void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<receive_call> rc) {
-  run(m, [this, m, rc](std::function<void()> finished) {
+  run(m, [this, m, rc](const std::function<void()>& finished) {
     adapter::share_fetch_request req;
     bool assigned = false;
     {
@@ -285,7 +294,8 @@ void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<recei
       return heartbeat(m, [this, m, rc, finished, left] {
         finished();
         if (left <= 0) return rc->done(json_reply(200, R"({"records":[],"lock_ms":0})"));
-        later_.post_after(std::chrono::milliseconds(std::min<int64_t>(left, 50)), [this, m, rc] { fetch_slice(m, rc); });
+        later_.post_after(std::chrono::milliseconds(std::min<int64_t>(left, 50)),
+                          [this, m, rc] { fetch_slice(m, rc); });
       });
     }
     req.max_wait_ms = static_cast<int32_t>(std::clamp<int64_t>(left, 0, slice_ms));
@@ -391,7 +401,7 @@ void queues::acknowledge(const std::string& group, const json& body, done_fn don
   // Renewals and the rest go in two requests (a renewing request renews
   // all it carries).
   auto send = [this, m, acks](bool renew, std::function<void(adapter::share_ack_result)> then) {
-    run(m, [this, m, acks, renew, then = std::move(then)](std::function<void()> finished) {
+    run(m, [this, m, acks, renew, then = std::move(then)](const std::function<void()>& finished) {
       adapter::share_ack_request req;
       {
         std::lock_guard g(mu_);
@@ -438,16 +448,18 @@ void queues::acknowledge(const std::string& group, const json& body, done_fn don
           code = p.code;
           message = p.message;
         }
-      (*answered)[a.handle] = code == error::none
-                                  ? json{{"receipt", a.handle}, {"acknowledged", true}}
-                                  : json{{"receipt", a.handle},
-                                         {"acknowledged", false},
-                                         {"error", {{"code", code_of(code)}, {"message", message.empty() ? adapter::error_name(code) : message}}}};
+      (*answered)[a.handle] =
+          code == error::none
+              ? json{{"receipt", a.handle}, {"acknowledged", true}}
+              : json{{"receipt", a.handle},
+                     {"acknowledged", false},
+                     {"error",
+                      {{"code", code_of(code)}, {"message", message.empty() ? adapter::error_name(code) : message}}}};
     }
   };
-  send(false, [send, collect, acks, answered, done = std::move(done)](adapter::share_ack_result first) mutable {
+  send(false, [send, collect, acks, answered, done = std::move(done)](const adapter::share_ack_result& first) mutable {
     collect(false, first);
-    send(true, [collect, acks, answered, done = std::move(done)](adapter::share_ack_result second) {
+    send(true, [collect, acks, answered, done = std::move(done)](const adapter::share_ack_result& second) {
       collect(true, second);
       json out = json::array();
       for (const auto& a : *acks) out.push_back((*answered)[a.handle]);
@@ -483,7 +495,7 @@ void queues::background() {
       req.group_id = m->group;
       req.member_id = m->id;
       req.member_epoch = -1;
-      ctx_.shares->heartbeat(std::move(req), [](adapter::share_heartbeat_result) {});
+      ctx_.shares->heartbeat(std::move(req), [](const adapter::share_heartbeat_result&) {});
     }
     for (auto& m : due) heartbeat(m, [] {});
     g.lock();

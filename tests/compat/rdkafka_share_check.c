@@ -32,6 +32,11 @@
  *       each poll, until <stop_file> exists; each commit that acknowledged
  *       records and was answered ok is a line "commit <sent> <answered> ok"
  *       (wall-clock ms) in <out_file> (tools/bench/coordinator_failover).
+ *   rdkafka_share_check <bootstrap> accepted <topic> <group> <stop_file> <out_file>
+ *       One consumer (explicit mode, 10 records a poll) accepts what it gets
+ *       until <stop_file> exists; each record of a commit answered ok is a
+ *       line "accepted <n>" in <out_file> (tests/integration/http_test.cc
+ *       shares its group with an HTTP queue worker).
  *   rdkafka_share_check <bootstrap> closes <topic> <group> <records> <rounds>
  *       <rounds> consumers one after another (explicit mode, at most 5
  *       records a poll): each accepts one poll's records and closes
@@ -542,6 +547,40 @@ static int run_closes(const char* bootstrap, const char* topic, const char* grou
   return 0;
 }
 
+/* ---- accepted ---- */
+
+/* One consumer (explicit mode, at most 10 records a poll) accepts what it
+ * gets and commits after each poll, until <stop_file> exists; the records
+ * of each commit answered ok are lines "accepted <n>" in <out_file>. */
+static int run_accepted(const char* bootstrap, const char* topic, const char* group, const char* stop_file,
+                        const char* out_file) {
+  FILE* out = fopen(out_file, "a");
+  if (!out) return fprintf(stderr, "cannot write %s\n", out_file), 1;
+  rd_kafka_share_t* rk = mosaic_share_consumer(bootstrap, group, topic, 1, "10");
+  int numbers[64];
+  while (access(stop_file, F_OK) != 0) {
+    rd_kafka_messages_t* batch = mosaic_share_poll(rk, 200);
+    if (!batch) continue;
+    size_t n = 0;
+    for (size_t i = 0; i < rd_kafka_messages_count(batch) && n < 64; i++) {
+      rd_kafka_message_t* m = rd_kafka_messages_get(batch, i);
+      if (m->err) continue;
+      rd_kafka_share_acknowledge_type(rk, m, RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT);
+      numbers[n++] = record_number(m);
+    }
+    rd_kafka_messages_destroy(batch);
+    if (n == 0) continue;
+    if (commit(rk)) {
+      for (size_t i = 0; i < n; i++) fprintf(out, "accepted %d\n", numbers[i]);
+      fflush(out);
+    }
+  }
+  rd_kafka_share_consumer_close(rk);
+  rd_kafka_share_destroy(rk);
+  fclose(out);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: see the comment at the top of rdkafka_share_check.c\n");
@@ -566,6 +605,7 @@ int main(int argc, char** argv) {
     return run_work(bootstrap, topic, group, records, atoi(argv[6]), argv[7], argc == 9 ? argv[8] : NULL);
   if (!strcmp(mode, "hold")) return run_hold(bootstrap, topic, group, records);
   if (!strcmp(mode, "ackloop") && argc == 7) return run_ackloop(bootstrap, topic, group, argv[5], argv[6]);
+  if (!strcmp(mode, "accepted") && argc == 7) return run_accepted(bootstrap, topic, group, argv[5], argv[6]);
   if (!strcmp(mode, "redeliver") && argc == 7) return run_redeliver(bootstrap, topic, group, records, atoi(argv[6]));
   if (!strcmp(mode, "reject")) return run_ack(bootstrap, topic, group, records, 0);
   if (!strcmp(mode, "closes") && argc == 7) return run_closes(bootstrap, topic, group, records, atoi(argv[6]));

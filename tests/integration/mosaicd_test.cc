@@ -141,8 +141,8 @@ TEST(mosaicd, a_voter_without_a_quorum_waits_saying_so_and_stops_on_sigterm) {
   // picked at run time (a fixed low one would be bound while this runs,
   // under a test that expects nothing to listen there).
   const auto ports = free_ports(2);
-  dir.write("node.yaml", "controller.quorum.voters: [1@127.0.0.1:" + std::to_string(ports[0]) + ", 2@127.0.0.1:" +
-                             std::to_string(ports[1]) + "]\n");
+  dir.write("node.yaml", "controller.quorum.voters: [1@127.0.0.1:" + std::to_string(ports[0]) +
+                             ", 2@127.0.0.1:" + std::to_string(ports[1]) + "]\n");
   process p(mosaicd, {"--config", "node.yaml", "--set", any_port, "--set", "controller.quorum.election.timeout.ms=50"},
             dir.path());
   EXPECT_TRUE(p.wait_for_log("waiting for the metadata quorum (voters 1,2; leader unknown)", 15s)) << p.err();
