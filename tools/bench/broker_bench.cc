@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,13 +69,15 @@ struct bench_node {
   std::unique_ptr<app::node> node;
   uint16_t port = 0;
   uint16_t metrics_port = 0;  // with a metrics listener (requests timed)
+  uint16_t http_port = 0;     // the HTTP adapter's listener
   int topics = 0;
   explicit bench_node(bool metrics = false) {
     log::set_level(std::getenv("BENCH_DEBUG") ? log::level::debug : log::level::warn);
     auto cfg = config::parse_broker_config(
         "", "<bench>",
         {"log.dirs=[" + (scratch() / (metrics ? "node-metrics" : "node")).string() + "]",
-         std::string("listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}") +
+         std::string("listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}, ") +
+             "{name: HTTP, host: 127.0.0.1, port: 0, adapter: http}" +
              (metrics ? ", {name: METRICS, host: 127.0.0.1, port: 0, adapter: metrics}]" : "]"),
          "log.segment.bytes=134217728",
          std::string("num.network.threads=") + (std::getenv("NET_THREADS") ? std::getenv("NET_THREADS") : "2")},
@@ -85,6 +88,7 @@ struct bench_node {
     if (auto s = node->start_services(); !s)
       std::fprintf(stderr, "broker_bench: the node did not start: %s\n", s.message().c_str());
     port = node->bound_port("PLAINTEXT");
+    http_port = node->bound_port("HTTP");
     if (metrics) metrics_port = node->bound_port("METRICS");
   }
   std::string new_topic() {
@@ -329,6 +333,160 @@ void fetch_over_tcp(benchmark::State& state) {
   state.SetBytesProcessed(bytes);
 }
 
+// A keep-alive HTTP/1.1 connection: requests written back to back, answers
+// read by their Content-Length.
+struct http_connection {
+  int fd = -1;
+  std::string in;
+  explicit http_connection(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) fd = -1;
+    int one = 1;
+    if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~http_connection() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send(const std::string& request) const {
+    for (size_t at = 0; at < request.size();) {
+      const ssize_t n = ::send(fd, request.data() + at, request.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      at += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // The next answer's body; nothing when the connection broke or the
+  // status is not 200.
+  std::optional<std::string> receive() {
+    char buf[65536];
+    for (;;) {
+      const auto end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const auto cl = in.find("Content-Length: ");
+        const size_t length = cl < end ? std::stoul(in.substr(cl + 16)) : 0;
+        if (in.size() >= end + 4 + length) {
+          const bool ok = in.rfind("HTTP/1.1 200", 0) == 0;
+          std::string body = in.substr(end + 4, length);
+          in.erase(0, end + 4 + length);
+          if (!ok) return std::nullopt;
+          return body;
+        }
+      }
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return std::nullopt;
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+};
+
+std::string http_request(const std::string& method, const std::string& target, const std::string& body = "") {
+  std::string r = method + " " + target + " HTTP/1.1\r\nHost: bench\r\n";
+  if (!body.empty()) r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  return r + "\r\n" + body;
+}
+
+// The same records produced through either adapter, in one run (arg 0:
+// Kafka, 1: HTTP): 64 records of 1 KiB a request, `pipeline` requests in
+// flight on one connection, acks=1. HTTP's bytes are JSON (the values as
+// strings), parsed by the adapter and built into a batch by the broker;
+// Kafka's are the client's batch as it is.
+void produce_kafka_or_http(benchmark::State& state) {
+  ::sync();
+  auto& n = the_node();
+  const auto topic = n.new_topic();
+  const int64_t records = 64, value_bytes = 1000;
+  if (state.range(0) == 0) {
+    const auto batch = make_batch(static_cast<size_t>(records) * 1024);
+    const auto frame = produce_frame(topic, batch);
+    testing::frame_client c(n.port);
+    produce_pipelined(state, c, frame);
+  } else {
+    std::string body = R"({"records": [)";
+    std::string value(value_bytes, 'v');
+    for (int64_t i = 0; i < records; ++i) {
+      value.replace(0, 8, std::to_string(10000000 + i));
+      body += std::string(i ? "," : "") + R"({"key": "key-)" + std::to_string(i) + R"(", "value": ")" + value + "\"}";
+    }
+    body += "]}";
+    const std::string request = http_request("POST", "/v1/topics/" + topic + "/records?acks=1&partition=0", body);
+    std::string burst;
+    for (int i = 0; i < pipeline; ++i) burst += request;
+    http_connection c(n.http_port);
+    for (auto _ : state) {
+      if (!c.send(burst)) state.SkipWithError("the HTTP connection broke");
+      for (int i = 0; i < pipeline; ++i)
+        if (!c.receive()) state.SkipWithError("no produce answer");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * pipeline * records);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * pipeline * records * value_bytes);
+  state.SetLabel(state.range(0) == 0 ? "kafka" : "http");
+}
+
+// Reads the same 64 MiB of 1 KiB records through either adapter (arg 0:
+// Kafka Fetch, 1 MiB at a time; 1: HTTP GET of 1,000 records at a time, as
+// JSON), from the start again at the end.
+void consume_kafka_or_http(benchmark::State& state) {
+  ::sync();
+  auto& n = the_node();
+  const auto topic = n.new_topic();
+  const int64_t total = 64 * 1024;  // records
+  {
+    const auto frame = produce_frame(topic, make_batch(64 << 10));
+    testing::frame_client c(n.port);
+    for (int64_t i = 0; i < total / 64; ++i) {
+      c.send(frame);
+      (void)c.receive();
+    }
+  }
+  int64_t offset = 0, records = 0;
+  testing::frame_client kafka(n.port);
+  http_connection http(n.http_port);
+  for (auto _ : state) {
+    if (state.range(0) == 0) {
+      msg::fetch_request req;
+      req.max_wait_ms = 0;
+      req.min_bytes = 1;
+      req.max_bytes = 1 << 20;
+      auto& t = req.topics.emplace_back();
+      t.topic = topic;
+      auto& p = t.partitions.emplace_back();
+      p.fetch_offset = offset;
+      p.partition_max_bytes = 1 << 20;
+      kafka.send(encode(1, 12, true, req));
+      if (!kafka.receive()) {
+        state.SkipWithError("no fetch response");
+        break;
+      }
+      offset += 960;  // about a response's worth (1 MiB of 1 KiB records, by whole batches)
+      records += 960;
+    } else {
+      if (!http.send(http_request("GET", "/v1/topics/" + topic + "/partitions/0/records?offset=" +
+                                             std::to_string(offset) + "&max_records=1000&max_bytes=1048576"))) {
+        state.SkipWithError("the HTTP connection broke");
+        break;
+      }
+      auto body = http.receive();
+      if (!body) {
+        state.SkipWithError("no fetch answer");
+        break;
+      }
+      const auto next = body->find("\"next_offset\":");
+      const int64_t got = next == std::string::npos ? offset + 1000 : std::stoll(body->substr(next + 14));
+      records += got - offset;
+      offset = got;
+    }
+    if (offset >= total - 1100) offset = 0;
+  }
+  state.SetItemsProcessed(records);
+  state.SetBytesProcessed(records * 1000);
+  state.SetLabel(state.range(0) == 0 ? "kafka" : "http");
+}
+
 void read_direct(benchmark::State& state) {
   ::sync();  // nothing dirty left by the benchmark before (write-back would slow this one)
   const auto dir = scratch() / "read-direct";
@@ -366,6 +524,8 @@ BENCHMARK(request_timing_cost);
 BENCHMARK(frames_over_raw_tcp)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(append_direct)->Arg(16 << 10)->Arg(64 << 10)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(fetch_over_tcp)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(produce_kafka_or_http)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(consume_kafka_or_http)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(read_direct)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
