@@ -207,6 +207,7 @@ status node::start_parts() {
     ctx.groups = groups_.get();
     ctx.shares = shares_.get();
     ctx.telemetry = telemetry_.get();
+    ctx.plugins = [this] { return plugin_slots(); };
     ctx.log = [](adapter::log_level level, const std::string& message) {
       switch (level) {
         case adapter::log_level::debug: return log::debug("{}", message);
@@ -239,7 +240,7 @@ status node::start_parts() {
     auto a = table->open(made->handle(), ctx, &why);
     if (!a)
       return status(errc::config, "listener " + l.name + ": adapter " + made->factory().name + " did not open: " + why);
-    adapter_instances_.push_back(std::move(made));
+    adapter_instances_.emplace_back(l.name, std::move(made));
     adapters_.push_back(a);
     specs.push_back({l.name, l.host, l.port, a, std::nullopt});
     if (l.tls_enabled()) {

@@ -73,6 +73,9 @@ class node {
   // /metrics' text and /ready's answer (any thread).
   std::string render_metrics();
   std::pair<bool, std::string> readiness() const;
+  // Each slot's plugin and generation, and each listener's adapter (any
+  // thread).
+  std::vector<adapter::plugin_slot_info> plugin_slots() const;
   // Re-reads plugin entries from `fresh`: a plugin whose library or config
   // changed is created anew and swapped in; a failure keeps the old one.
   status reload_plugins(const config::broker_config& fresh);
@@ -144,7 +147,7 @@ class node {
   std::unique_ptr<client_telemetry> telemetry_;  // what clients push (outlives the adapters)
   // Each listener's adapter plugin instance, then the adapter it opened
   // (destroyed first: its code lives in the instance's library).
-  std::vector<std::shared_ptr<plugin::instance>> adapter_instances_;
+  std::vector<std::pair<std::string, std::shared_ptr<plugin::instance>>> adapter_instances_;  // by listener
   std::vector<std::shared_ptr<adapter::protocol_adapter>> adapters_;
   std::unique_ptr<net::server> server_;
   std::unique_ptr<ops_http> ops_;  // the metrics listeners (stopped last)

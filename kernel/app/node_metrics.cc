@@ -376,6 +376,22 @@ void node::write_share_metrics(metrics::exposition& e) const {
   }
 }
 
+std::vector<adapter::plugin_slot_info> node::plugin_slots() const {
+  std::vector<adapter::plugin_slot_info> out;
+  const plugin::meter_visitor collect = [&](const std::string& s, const std::string& p, uint64_t g,
+                                            const plugin::call_meter& m) {
+    out.push_back({s, p, g, m.calls(), m.errors()});
+  };
+  codecs_.visit(collect);
+  assignors_.visit(collect);
+  share_policy_.visit(collect);
+  dlq_handler_.visit(collect);
+  authorizer_->visit(collect);
+  for (const auto& [listener, inst] : adapter_instances_)
+    out.push_back({"listener " + listener, inst->factory().name, 1, 0, 0});
+  return out;
+}
+
 void node::write_plugin_metrics(metrics::exposition& e) const {
   e.family("mosaic_plugin_info", "gauge", "The plugin each policy slot runs now (always 1).");
   const auto slot = [&](const char* name, const std::string& id) {

@@ -202,7 +202,21 @@ void api::serve(const std::shared_ptr<call>& c, done_fn done) {
       if (!get) return done(method_not_allowed("GET, HEAD"));
       return done(json_reply(200, openapi_json()));
     }
-    if (p.empty() || p[0] != "v1") return done(error_reply(404, "not_found", "no resource at " + c->req.path));
+    if (p.empty() || p[0] == "console") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      if (p.empty() || (p.size() == 1 && c->req.path.back() != '/')) {
+        reply moved;
+        moved.status = 302;
+        moved.headers.emplace_back("Location", "/console/");
+        return done(moved);
+      }
+      return done(console_file(p.size() == 2 ? p[1] : ""));
+    }
+    if (p[0] != "v1") return done(error_reply(404, "not_found", "no resource at " + c->req.path));
+    if (p.size() == 2 && p[1] == "plugins") {
+      if (!get) return done(method_not_allowed("GET, HEAD"));
+      return plugins(c, done);
+    }
     if (p.size() == 2 && p[1] == "cluster") {
       if (!get) return done(method_not_allowed("GET, HEAD"));
       return cluster(c, done);
@@ -282,6 +296,20 @@ void api::cluster(const std::shared_ptr<call>& c, const done_fn& done) {
   done(json_reply(200, dump(body)));
 }
 
+void api::plugins(const std::shared_ptr<call>& c, const done_fn& done) {
+  if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::cluster, adapter::cluster_resource_name))
+    return done(error_reply(403, "cluster_authorization_failed", "not allowed to DESCRIBE the cluster"));
+  json slots = json::array();
+  if (ctx_.plugins)
+    for (const auto& p : ctx_.plugins())
+      slots.push_back({{"slot", p.slot},
+                       {"plugin", p.plugin},
+                       {"generation", p.generation},
+                       {"calls", p.calls},
+                       {"errors", p.errors}});
+  done(json_reply(200, dump({{"node_id", ctx_.service->node_id()}, {"slots", slots}})));
+}
+
 void api::list_topics(const std::shared_ptr<call>& c, const done_fn& done) {
   const auto& q = c->req.query;
   const std::string prefix = q.count("prefix") ? q.at("prefix") : "";
@@ -294,6 +322,7 @@ void api::list_topics(const std::shared_ptr<call>& c, const done_fn& done) {
     limit = *n;
   }
   const bool internal = q.count("internal") && q.at("internal") == "true";
+  const std::string filter = q.count("filter") ? q.at("filter") : "";
   auto all = ctx_.service->topics();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   json topics = json::array();
@@ -301,6 +330,7 @@ void api::list_topics(const std::shared_ptr<call>& c, const done_fn& done) {
   for (const auto& t : all) {
     if (!after.empty() && t.name <= after) continue;
     if (t.name.rfind(prefix, 0) != 0) continue;
+    if (!filter.empty() && t.name.find(filter) == std::string::npos) continue;
     if (t.internal && !internal) continue;
     if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::topic, t.name)) continue;
     if (static_cast<int64_t>(topics.size()) == limit) {
@@ -632,6 +662,41 @@ void api::list_groups(const std::shared_ptr<call>& c, done_fn done) {
       });
 }
 
+namespace {
+
+// A group's description as it is put together: offsets, then the age of
+// the record at each committed offset, then the members.
+struct group_view {
+  std::string group;
+  std::string type = "consumer";
+  std::string state;
+  json partitions = json::array();
+  json members = json::array();
+  int64_t lag = 0;
+  int64_t lag_ms = 0;
+  done_fn done;
+  void answer() const {
+    done(json_reply(200, dump({{"group_id", group},
+                               {"type", type},
+                               {"state", state},
+                               {"lag", lag},
+                               {"lag_ms", lag_ms},
+                               {"members", members},
+                               {"partitions", partitions}})));
+  }
+};
+
+json assignment_json(adapter::broker& service, const std::vector<adapter::topic_partitions>& assigned) {
+  json out = json::array();
+  for (const auto& tp : assigned) {
+    auto t = service.find_topic(tp.topic_id);
+    out.push_back({{"topic", t ? t->name : std::string("?")}, {"partitions", tp.partitions}});
+  }
+  return out;
+}
+
+}  // namespace
+
 void api::describe_group(const std::shared_ptr<call>& c, const std::string& group, done_fn done) {
   if (!allowed(*c, adapter::acl_operation::describe, adapter::acl_resource::group, group))
     return done(error_reply(403, "group_authorization_failed", "not allowed to DESCRIBE group " + group));
@@ -640,61 +705,132 @@ void api::describe_group(const std::shared_ptr<call>& c, const std::string& grou
   if (loc.node_id != ctx_.service->node_id())
     return done(error_reply(421, "not_coordinator",
                             "broker " + std::to_string(loc.node_id) + " coordinates group " + group + "; ask it"));
-  auto service = ctx_.service;
-  auto shares = ctx_.shares;
-  adapter::offset_fetch_request req;
-  req.group_id = group;
-  ctx_.groups->fetch_offsets(
-      {req}, [service, shares, group, done = std::move(done)](std::vector<adapter::offset_fetch_result> got) mutable {
-        if (got.empty() || got.front().code != error::none)
-          return done(kafka_error(got.empty() ? error::unknown_server_error : got.front().code, ""));
-        json parts = json::array();
-        int64_t total = 0;
-        for (const auto& o : got.front().offsets) {
-          if (o.code != error::none || o.offset < 0) continue;
-          json one = {{"topic", o.topic},
-                      {"partition", o.partition},
-                      {"committed_offset", o.offset},
-                      {"end_offset", nullptr},
-                      {"lag", nullptr}};
-          auto end = service->list_offset(o.topic, o.partition, adapter::latest_timestamp);
-          if (end.code == error::none) {
-            one["end_offset"] = end.offset;
-            one["lag"] = std::max<int64_t>(0, end.offset - o.offset);
-            total += std::max<int64_t>(0, end.offset - o.offset);
-          }
-          parts.push_back(one);
-        }
-        if (!parts.empty() || shares == nullptr)
-          return done(json_reply(
-              200, dump({{"group_id", group}, {"type", "consumer"}, {"lag", total}, {"partitions", parts}})));
-        // No committed offsets: a share group's progress, if it is one.
-        adapter::share_offsets_request sr;
-        sr.group_id = group;
-        shares->describe_offsets({sr}, [group, done = std::move(done)](std::vector<adapter::share_offsets_result> s) {
-          json share_parts = json::array();
-          int64_t lag = 0;
-          if (!s.empty() && s.front().code == error::none)
-            for (const auto& p : s.front().partitions) {
-              if (p.code != error::none) continue;
-              share_parts.push_back({{"topic", p.topic},
+  auto v = std::make_shared<group_view>();
+  v->group = group;
+  v->done = std::move(done);
+  auto* service = ctx_.service;
+  auto* groups = ctx_.groups;
+  auto* shares = ctx_.shares;
+  // 3. Members: a KIP-848 group's, else a classic group's, else a share
+  // group's (with its share-partitions' progress).
+  auto member_json = [service](const auto& m) {
+    return json{{"member_id", m.member_id},
+                {"client_id", m.client.client_id},
+                {"client_host", m.client.client_host},
+                {"member_epoch", m.member_epoch},
+                {"assignment", assignment_json(*service, m.assignment)}};
+  };
+  auto share_group = [shares, v, member_json] {
+    if (shares == nullptr) return v->answer();
+    shares->describe({v->group}, [shares, v, member_json](std::vector<adapter::share_group_description> sd) {
+      if (sd.empty() || sd.front().code != error::none || sd.front().state == "Dead") return v->answer();
+      v->type = "share";
+      v->state = sd.front().state;
+      for (const auto& m : sd.front().members) v->members.push_back(member_json(m));
+      adapter::share_offsets_request sr;
+      sr.group_id = v->group;
+      shares->describe_offsets({sr}, [v](std::vector<adapter::share_offsets_result> so) {
+        v->partitions = json::array();
+        v->lag = 0;
+        if (!so.empty() && so.front().code == error::none)
+          for (const auto& p : so.front().partitions) {
+            if (p.code != error::none) continue;
+            v->partitions.push_back({{"topic", p.topic},
                                      {"partition", p.partition},
                                      {"start_offset", p.start_offset},
                                      {"lag", p.lag},
                                      {"in_flight", p.in_flight},
                                      {"acquired", p.acquired},
+                                     {"available", p.available},
                                      {"redelivered", p.redelivered},
                                      {"rejected", p.rejected},
                                      {"dead_lettered", p.dead_lettered}});
-              lag += std::max<int64_t>(0, p.lag);
-            }
-          const bool share = !share_parts.empty();
-          done(json_reply(200, dump({{"group_id", group},
-                                     {"type", share ? "share" : "consumer"},
-                                     {"lag", lag},
-                                     {"partitions", share_parts}})));
-        });
+            v->lag += std::max<int64_t>(0, p.lag);
+          }
+        v->answer();
       });
+    });
+  };
+  auto members = [groups, v, member_json, share_group] {
+    groups->describe_consumer_groups({v->group}, [groups, v, member_json,
+                                                  share_group](std::vector<adapter::consumer_group_description> d) {
+      if (!d.empty() && d.front().code == error::none && d.front().state != "Dead") {
+        v->state = d.front().state;
+        for (const auto& m : d.front().members) v->members.push_back(member_json(m));
+        return v->answer();
+      }
+      groups->describe_classic_groups({v->group}, [v, share_group](std::vector<adapter::classic_group_description> cd) {
+        if (!cd.empty() && cd.front().code == error::none && cd.front().state != "Dead" &&
+            (!cd.front().members.empty() || !v->partitions.empty())) {
+          v->state = cd.front().state;
+          for (const auto& m : cd.front().members)
+            v->members.push_back(
+                {{"member_id", m.member_id}, {"client_id", m.client.client_id}, {"client_host", m.client.client_host}});
+          return v->answer();
+        }
+        share_group();
+      });
+    });
+  };
+  // 2. The age of the record at each committed offset that lags: its
+  // timestamp, read with a fetch of one batch.
+  auto ages = [service, v, members](std::vector<std::pair<std::string, int32_t>> lagging,
+                                    std::vector<int64_t> offsets) {
+    if (lagging.empty()) return members();
+    adapter::fetch_request fr;
+    for (size_t i = 0; i < lagging.size(); ++i)
+      fr.partitions.push_back({lagging[i].first, lagging[i].second, offsets[i], 1, -1});
+    fr.max_wait_ms = 0;
+    fr.min_bytes = 0;
+    fr.max_bytes = 1;
+    service->fetch(std::move(fr), [service, v, members, offsets](std::vector<adapter::fetched_partition> got) {
+      const int64_t now =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      size_t k = 0;
+      for (auto& p : v->partitions) {
+        if (p["lag"].is_null() || p["lag"].get<int64_t>() == 0) continue;
+        if (k >= got.size()) break;
+        std::vector<adapter::plain_record> records;
+        (void)service->decode_records(got[k].records, records);
+        for (const auto& r : records)
+          if (r.offset >= offsets[k]) {
+            p["lag_ms"] = std::max<int64_t>(0, now - r.timestamp);
+            v->lag_ms = std::max(v->lag_ms, p["lag_ms"].get<int64_t>());
+            break;
+          }
+        ++k;
+      }
+      members();
+    });
+  };
+  // 1. Committed offsets and the partitions' ends.
+  adapter::offset_fetch_request req;
+  req.group_id = group;
+  groups->fetch_offsets({req}, [service, v, ages](std::vector<adapter::offset_fetch_result> got) {
+    if (got.empty() || got.front().code != error::none)
+      return v->done(kafka_error(got.empty() ? error::unknown_server_error : got.front().code, ""));
+    std::vector<std::pair<std::string, int32_t>> lagging;
+    std::vector<int64_t> offsets;
+    for (const auto& o : got.front().offsets) {
+      if (o.code != error::none || o.offset < 0) continue;
+      json one = {{"topic", o.topic},      {"partition", o.partition}, {"committed_offset", o.offset},
+                  {"end_offset", nullptr}, {"lag", nullptr},           {"lag_ms", 0}};
+      auto end = service->list_offset(o.topic, o.partition, adapter::latest_timestamp);
+      if (end.code == error::none) {
+        const int64_t lag = std::max<int64_t>(0, end.offset - o.offset);
+        one["end_offset"] = end.offset;
+        one["lag"] = lag;
+        v->lag += lag;
+        if (lag > 0) {
+          lagging.emplace_back(o.topic, o.partition);
+          offsets.push_back(o.offset);
+        }
+      }
+      v->partitions.push_back(one);
+    }
+    ages(std::move(lagging), std::move(offsets));
+  });
 }
 
 }  // namespace mosaic::http

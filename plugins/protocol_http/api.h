@@ -54,6 +54,7 @@ class api {
 
   void cluster(const std::shared_ptr<call>& c, const done_fn& done);
   void list_topics(const std::shared_ptr<call>& c, const done_fn& done);
+  void plugins(const std::shared_ptr<call>& c, const done_fn& done);
   void create_topic(const std::shared_ptr<call>& c, const done_fn& done);
   void describe_topic(const std::shared_ptr<call>& c, const std::string& topic, const done_fn& done);
   void produce(const std::shared_ptr<call>& c, const std::string& topic, done_fn done);
@@ -80,5 +81,8 @@ int32_t murmur2(std::string_view key);
 
 // The OpenAPI 3.0 description of every endpoint (openapi.cc).
 const std::string& openapi_json();
+
+// The web console's files (console/, built in): "" is its page.
+reply console_file(const std::string& name);
 
 }  // namespace mosaic::http

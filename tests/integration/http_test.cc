@@ -6,6 +6,7 @@
 // on a SASL listener.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -472,6 +473,48 @@ TEST(http, a_sasl_listener_takes_basic_credentials_and_acls_decide_what_they_may
                  "/v1/topics/guarded/records"),
             "403");
   EXPECT_EQ(latest(b, "guarded", 0), 0);
+}
+
+TEST(http, the_web_console_in_headless_chromium_shows_topics_groups_and_lag_at_a_thousand_topics) {
+  temp_dir dir;
+  http_broker b(dir);
+  // A thousand topics (over one keep-alive connection), and a group that
+  // committed 30 of 100 records.
+  auto made =
+      run_command("/usr/bin/python3 -c \"\nimport http.client, json\nc = http.client.HTTPConnection('127.0.0.1', " +
+                  std::to_string(b.http_port()) +
+                  ")\nfor i in range(1000):\n  c.request('POST', '/v1/topics', json.dumps({'name': 'topic-%04d' % i, "
+                  "'partitions': 1}), {'Content-Type': 'application/json'})\n  r = c.getresponse(); r.read()\n"
+                  "  assert r.status == 201, r.status\n\" 2>&1");
+  ASSERT_EQ(made.code, 0) << made.out;
+  ASSERT_EQ(run_command("seq 1 100 | kcat -P -b " + b.bootstrap() + " -t topic-0500 -p 0").code, 0);
+  auto committed = run_command(
+      "/usr/bin/python3 -c \"\nfrom confluent_kafka import Consumer, TopicPartition\n"
+      "c = Consumer({'bootstrap.servers': '" +
+      b.bootstrap() +
+      "', 'group.id': 'billing', 'enable.auto.commit': False})\n"
+      "c.commit(offsets=[TopicPartition('topic-0500', 0, 30)], asynchronous=False)\nc.close()\n\" "
+      "2>&1");
+  ASSERT_EQ(committed.code, 0) << committed.out;
+  const std::string shots = MOSAIC_ARTIFACT_DIR;
+  auto out = run_command("timeout 120 /usr/bin/python3 " MOSAIC_SOURCE_DIR "/tests/integration/console_check.py " +
+                         b.base() + " topic-0777 billing 1000 " + shots + " 2>&1");
+  EXPECT_EQ(out.code, 0) << out.out;
+  EXPECT_EQ(out.out.find("FAIL"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("ok the group's lag is shown (70 records"), std::string::npos) << out.out;
+  EXPECT_TRUE(std::filesystem::exists(shots + "/console-group.png"));
+  // The console's files come from this broker alone, with a policy that
+  // says so.
+  auto page = b.call("GET", "/console/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.headers.find("Content-Security-Policy: default-src 'self'"), std::string::npos) << page.headers;
+  EXPECT_EQ(page.text.find("http://"), std::string::npos);
+  EXPECT_EQ(page.text.find("https://"), std::string::npos);
+  EXPECT_EQ(b.call("GET", "/console/console.js").text.find("https://"), std::string::npos);
+  EXPECT_EQ(b.call("GET", "/console/nothing.js").status, 404);
+  auto root = b.call("GET", "/");
+  EXPECT_EQ(root.status, 302);
+  EXPECT_NE(root.headers.find("Location: /console/"), std::string::npos);
 }
 
 }  // namespace

@@ -435,6 +435,16 @@ class broker {
 class group_coordinator;
 class share_groups;
 
+// A plugin a slot of this node runs, with its generation and what it has
+// been asked (the console's plugins page).
+struct plugin_slot_info {
+  std::string slot;    // "codec 4", "assignor uniform", "group.share.policy", "listener HTTP", ...
+  std::string plugin;  // the plugin id
+  uint64_t generation = 0;
+  uint64_t calls = 0;
+  uint64_t errors = 0;
+};
+
 // What the host gives an adapter when it creates it.
 struct adapter_context {
   broker* service = nullptr;
@@ -446,6 +456,8 @@ struct adapter_context {
   // Where clients' pushed metrics go (KIP-714); null: clients are asked
   // for none.
   client_telemetry* telemetry = nullptr;
+  // The node's plugins now, slot by slot; may be empty. Any thread.
+  std::function<std::vector<plugin_slot_info>()> plugins;
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

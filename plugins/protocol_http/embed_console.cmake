@@ -1,0 +1,20 @@
+# Writes OUT: a C++ file with each console file as a string constant
+# (cmake -P embed_console.cmake -DDIR=... -DOUT=...). Run at build time, so
+# an edited file is served by the next build.
+set(text "// Generated from plugins/protocol_http/console/ by embed_console.cmake.\n")
+string(APPEND text "#include <string_view>\n\nnamespace mosaic::http::console_assets {\n\n")
+foreach(pair "index_html:index.html" "console_js:console.js" "console_css:console.css")
+  string(REPLACE ":" ";" parts "${pair}")
+  list(GET parts 0 symbol)
+  list(GET parts 1 file)
+  file(READ "${DIR}/${file}" content)
+  string(FIND "${content}" ")mosaic_console\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${file} holds the raw string's delimiter")
+  endif()
+  string(APPEND text "extern const std::string_view ${symbol};\n")
+  string(APPEND text "const std::string_view ${symbol} = R\"mosaic_console(${content})mosaic_console\";\n\n")
+endforeach()
+string(APPEND text "}  // namespace mosaic::http::console_assets\n")
+file(WRITE "${OUT}.tmp" "${text}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
