@@ -475,6 +475,45 @@ TEST(http, a_sasl_listener_takes_basic_credentials_and_acls_decide_what_they_may
   EXPECT_EQ(latest(b, "guarded", 0), 0);
 }
 
+TEST(http, tls_listeners_encrypt_http_and_sasl_ssl_takes_basic_credentials) {
+  temp_dir dir;
+  auto certs =
+      run_command(std::string(MOSAIC_SOURCE_DIR) + "/tools/make-test-certs " + (dir / "certs").string() + " alice");
+  ASSERT_EQ(certs.code, 0) << certs.out;
+  dir.write("users.txt", user_line("alice", "alice-secret"));
+  http_broker b(dir,
+                "  - {name: HTTPS, host: 127.0.0.1, port: 0, adapter: http, security.protocol: SSL}\n"
+                "  - {name: SECURE, host: 127.0.0.1, port: 0, adapter: http, security.protocol: SASL_SSL, "
+                "sasl.enabled.mechanisms: [PLAIN]}\n"
+                "ssl.keystore.location: certs/broker.pem\n"
+                "ssl.truststore.location: certs/ca.pem\n",
+                "    - {name: mosaic.authn.plain, config: {users.file: users.txt}}\n");
+  const std::string ca = (dir / "certs" / "ca.pem").string();
+  const std::string https = "https://127.0.0.1:" + std::to_string(port_in(b.proc().err(), "HTTPS"));
+  const std::string secure = "https://127.0.0.1:" + std::to_string(port_in(b.proc().err(), "SECURE"));
+  auto ok = run_command("curl -s -m 10 --cacert " + ca +
+                        " -X POST -H 'Content-Type: application/json' -d "
+                        "'{\"name\": \"sealed\"}' -w ' %{http_code}' " +
+                        https + "/v1/topics");
+  EXPECT_NE(ok.out.find("\"name\":\"sealed\""), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(" 201"), std::string::npos) << ok.out;
+  // Plain HTTP to the TLS port gets no HTTP answer; an unknown CA, no
+  // connection.
+  auto plain = run_command("curl -s -m 10 -o /dev/null -w '%{http_code}' http" + https.substr(5) + "/v1/cluster");
+  EXPECT_NE(plain.out, "200") << plain.out;
+  auto untrusted = run_command("curl -s -m 10 -o /dev/null -w '%{http_code}' " + https + "/v1/cluster");
+  EXPECT_EQ(untrusted.out, "000") << untrusted.out;
+  auto code = [&](const std::string& auth) {
+    return run_command("curl -s -m 10 --cacert " + ca + " -o /dev/null -w '%{http_code}' " + auth + " " + secure +
+                       "/v1/topics/sealed")
+        .out;
+  };
+  EXPECT_EQ(code(""), "401");
+  EXPECT_EQ(code("-u alice:nope"), "401");
+  EXPECT_EQ(code("-u alice:alice-secret"), "200");
+  EXPECT_EQ(b.call("GET", "/v1/cluster").status, 200);  // the broker serves on
+}
+
 TEST(http, the_web_console_in_headless_chromium_shows_topics_groups_and_lag_at_a_thousand_topics) {
   temp_dir dir;
   http_broker b(dir);
