@@ -322,6 +322,56 @@ class connection : public std::enable_shared_from_this<connection> {
       co_await asio::async_write(sock_, b, asio::use_awaitable);
   }
 
+  // Waits while too much is in flight on this connection; false once it
+  // closed.
+  asio::awaitable<bool> wait_for_turn() {
+    while (must_pause() && !closed_) {
+      boost::system::error_code ec;
+      resume_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !closed_;
+  }
+  // Takes `size` bytes from the request budget, waiting for room (a client
+  // sending large requests faster than they are answered waits here, in
+  // the kernel's socket buffers, then its own, not in our heap); false
+  // once the connection closed.
+  asio::awaitable<bool> take_budget(size_t size) {
+    while (!budget_.take_or_wait(size, shared_from_this()) && !closed_) {
+      boost::system::error_code ec;
+      resume_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (closed_) co_return false;
+    held_bytes_ += size;
+    co_return true;
+  }
+  // A throttled client's request waits until its mute ends (KIP-219's
+  // muted channel: it may have been read already when the mute began);
+  // false once the connection closed.
+  asio::awaitable<bool> wait_out_mute() {
+    while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
+      boost::system::error_code ec;
+      resume_.expires_at(muted_until_);
+      co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !closed_;
+  }
+  // Gives a whole request to the session, its answer's place kept in line.
+  void hand_over(std::vector<uint8_t> frame, size_t size) {
+    last_activity_ = std::chrono::steady_clock::now();
+    const uint64_t seq = next_seq_++;
+    slot s;
+    s.seq = seq;
+    s.frame_bytes = size;
+    pending_.push_back(std::move(s));
+    struct in_frame {
+      explicit in_frame(connection* c) { in_frame_of = c; }
+      ~in_frame() { in_frame_of = nullptr; }
+    } mark(this);
+    session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
+  }
+
   asio::awaitable<void> read_loop() {
     if (session_->frames() == adapter::framing::by_session) {
       prefix_len_ = 0;
@@ -329,12 +379,7 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     try {
       for (;;) {
-        while (must_pause() && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(std::chrono::steady_clock::time_point::max());
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
+        if (!co_await wait_for_turn()) co_return;
         uint8_t size_bytes[4];
         co_await read_exact(asio::buffer(size_bytes));
         const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
@@ -348,38 +393,13 @@ class connection : public std::enable_shared_from_this<connection> {
           shut();
           co_return;
         }
-        // Room in the request budget before the body is read: a client
-        // sending large requests faster than they are answered waits here
-        // (in the kernel's socket buffers, then its own), not in our heap.
-        while (!budget_.take_or_wait(static_cast<size_t>(size), shared_from_this()) && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(std::chrono::steady_clock::time_point::max());
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
-        held_bytes_ += static_cast<size_t>(size);
+        // Room in the request budget before the body is read.
+        if (!co_await take_budget(static_cast<size_t>(size))) co_return;
         std::vector<uint8_t> frame(static_cast<size_t>(size));
         co_await read_exact(asio::buffer(frame));
         meter_.bytes_in.fetch_add(4 + static_cast<uint64_t>(size), std::memory_order_relaxed);
-        // A throttled client's request waits until its mute ends (KIP-219's
-        // muted channel: it may have been read already when the mute began).
-        while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(muted_until_);
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
-        last_activity_ = std::chrono::steady_clock::now();
-        const uint64_t seq = next_seq_++;
-        slot s;
-        s.seq = seq;
-        s.frame_bytes = static_cast<size_t>(size);
-        pending_.push_back(std::move(s));
-        struct in_frame {
-          explicit in_frame(connection* c) { in_frame_of = c; }
-          ~in_frame() { in_frame_of = nullptr; }
-        } mark(this);
-        session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
+        if (!co_await wait_out_mute()) co_return;
+        hand_over(std::move(frame), static_cast<size_t>(size));
       }
     } catch (const std::exception&) {
       // The peer went away or sent a truncated frame: this connection ends.
@@ -394,12 +414,7 @@ class connection : public std::enable_shared_from_this<connection> {
     size_t used = 0;
     try {
       for (;;) {
-        while (must_pause() && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(std::chrono::steady_clock::time_point::max());
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
+        if (!co_await wait_for_turn()) co_return;
         const auto found =
             used == 0 ? adapter::frame_scan{} : session_->scan(std::span<const uint8_t>(in.data(), used));
         if (found.st == adapter::frame_scan::state::more ||
@@ -411,7 +426,8 @@ class connection : public std::enable_shared_from_this<connection> {
             shut();
             co_return;
           }
-          if (in.size() - used < 4096) in.resize(std::min(std::max(in.size() * 2, used + 16384), limit + 1));
+          if (in.size() - used < 4096)
+            in.resize(std::min(std::max(in.size() * 2, used + 16384), limit == SIZE_MAX ? limit : limit + 1));
           size_t n = 0;
           if (tls_)
             n = co_await tls_->async_read_some(asio::buffer(in.data() + used, in.size() - used), asio::use_awaitable);
@@ -424,36 +440,13 @@ class connection : public std::enable_shared_from_this<connection> {
         }
         const bool last = found.st == adapter::frame_scan::state::refuse;
         const size_t size = last ? used : found.length;
-        while (!budget_.take_or_wait(size, shared_from_this()) && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(std::chrono::steady_clock::time_point::max());
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
-        held_bytes_ += size;
-        while (std::chrono::steady_clock::now() < muted_until_ && !closed_) {
-          boost::system::error_code ec;
-          resume_.expires_at(muted_until_);
-          co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (closed_) co_return;
+        if (!co_await take_budget(size)) co_return;
+        if (!co_await wait_out_mute()) co_return;
         std::vector<uint8_t> frame(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(size));
         std::memmove(in.data(), in.data() + size, used - size);
         used -= size;
         if (in.size() > 65536 && used < in.size() / 4) in.resize(std::max<size_t>(used, 16384));
-        last_activity_ = std::chrono::steady_clock::now();
-        const uint64_t seq = next_seq_++;
-        slot s;
-        s.seq = seq;
-        s.frame_bytes = size;
-        pending_.push_back(std::move(s));
-        {
-          struct in_frame {
-            explicit in_frame(connection* c) { in_frame_of = c; }
-            ~in_frame() { in_frame_of = nullptr; }
-          } mark(this);
-          session_->on_frame(std::move(frame), std::make_shared<reply>(shared_from_this(), seq));
-        }
+        hand_over(std::move(frame), size);
         if (last) co_return;  // the session's answer closes the connection
       }
     } catch (const std::exception&) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mosaic/sdk/murmur2.h"
 #include "plugins/protocol_http/base64.h"
 #include "plugins/protocol_http/queues.h"
 
@@ -111,35 +112,6 @@ json record_json(const adapter::plain_record& r, const std::string& format) {
 }
 
 }  // namespace
-
-int32_t murmur2(std::string_view key) {
-  const uint32_t seed = 0x9747b28c, m = 0x5bd1e995;
-  const int r = 24;
-  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
-  const size_t length = key.size();
-  uint32_t h = seed ^ static_cast<uint32_t>(length);
-  const size_t quads = length / 4;
-  for (size_t i = 0; i < quads; ++i) {
-    const size_t at = i * 4;
-    uint32_t k = uint32_t{data[at]} | (uint32_t{data[at + 1]} << 8) | (uint32_t{data[at + 2]} << 16) |
-                 (uint32_t{data[at + 3]} << 24);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  const size_t tail = quads * 4;
-  switch (length % 4) {
-    case 3: h ^= uint32_t{data[tail + 2]} << 16; [[fallthrough]];
-    case 2: h ^= uint32_t{data[tail + 1]} << 8; [[fallthrough]];
-    case 1: h ^= uint32_t{data[tail]}; h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>(h);
-}
 
 std::string code_of(error e) {
   std::string name = adapter::error_name(e);
@@ -430,7 +402,7 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
   auto place = [&](const std::optional<std::string>& key, std::optional<int32_t> wanted) {
     if (wanted) return *wanted;
     if (fixed) return *fixed;
-    if (key) return (murmur2(*key) & 0x7fffffff) % n_partitions;
+    if (key) return sdk::key_partition(*key, n_partitions);
     return sticky;
   };
   if (c->req.content_type == "application/octet-stream") {

@@ -74,11 +74,6 @@ int status_of(adapter::error e);
 std::string code_of(adapter::error e);
 reply kafka_error(adapter::error e, const std::string& message);
 
-// Kafka's default partitioner's hash (murmur2 of the key bytes), so a key
-// lands where a Java or librdkafka producer with the default partitioner
-// would put it.
-int32_t murmur2(std::string_view key);
-
 // The OpenAPI 3.0 description of every endpoint (openapi.cc).
 const std::string& openapi_json();
 

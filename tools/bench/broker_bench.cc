@@ -152,6 +152,21 @@ std::vector<uint8_t> produce_frame(const std::string& topic, const std::vector<u
   return encode(0, 9, true, req);
 }
 
+// A Fetch v12 frame for up to 1 MiB of partition 0 of `topic` from `offset`,
+// answered at once.
+std::vector<uint8_t> fetch_frame(const std::string& topic, int64_t offset) {
+  msg::fetch_request req;
+  req.max_wait_ms = 0;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  auto& t = req.topics.emplace_back();
+  t.topic = topic;
+  auto& p = t.partitions.emplace_back();
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  return encode(1, 12, true, req);
+}
+
 // Sends `frame` `pipeline` times, then reads the answers, per iteration.
 void produce_pipelined(benchmark::State& state, testing::frame_client& c, const std::vector<uint8_t>& frame) {
   for (auto _ : state) {
@@ -311,16 +326,7 @@ void fetch_over_tcp(benchmark::State& state) {
   testing::frame_client c(n.port);
   int64_t offset = 0, bytes = 0;
   for (auto _ : state) {
-    msg::fetch_request req;
-    req.max_wait_ms = 0;
-    req.min_bytes = 1;
-    req.max_bytes = 1 << 20;
-    auto& t = req.topics.emplace_back();
-    t.topic = topic;
-    auto& p = t.partitions.emplace_back();
-    p.fetch_offset = offset;
-    p.partition_max_bytes = 1 << 20;
-    c.send(encode(1, 12, true, req));
+    c.send(fetch_frame(topic, offset));
     auto resp = c.receive();
     if (!resp) {
       state.SkipWithError("no fetch response");
@@ -448,16 +454,7 @@ void consume_kafka_or_http(benchmark::State& state) {
   http_connection http(n.http_port);
   for (auto _ : state) {
     if (state.range(0) == 0) {
-      msg::fetch_request req;
-      req.max_wait_ms = 0;
-      req.min_bytes = 1;
-      req.max_bytes = 1 << 20;
-      auto& t = req.topics.emplace_back();
-      t.topic = topic;
-      auto& p = t.partitions.emplace_back();
-      p.fetch_offset = offset;
-      p.partition_max_bytes = 1 << 20;
-      kafka.send(encode(1, 12, true, req));
+      kafka.send(fetch_frame(topic, offset));
       if (!kafka.receive()) {
         state.SkipWithError("no fetch response");
         break;

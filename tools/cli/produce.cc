@@ -18,40 +18,11 @@
 #include <vector>
 
 #include "kernel/log/batch_builder.h"
+#include "mosaic/sdk/murmur2.h"
 
 namespace mosaic::cli {
 
 // ---- produce ----
-
-// Kafka's default partitioner for keyed records: murmur2 of the key, made
-// positive, modulo the partition count (so keys land where Java clients put
-// them).
-int32_t murmur2(const std::string& key) {
-  const uint32_t m = 0x5bd1e995;
-  const int r = 24;
-  const auto len = static_cast<uint32_t>(key.size());
-  uint32_t h = 0x9747b28c ^ len;
-  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
-  size_t i = 0;
-  for (; i + 4 <= key.size(); i += 4) {
-    uint32_t k = uint32_t{data[i]} | (uint32_t{data[i + 1]} << 8) | (uint32_t{data[i + 2]} << 16) |
-                 (uint32_t{data[i + 3]} << 24);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  switch (key.size() - i) {
-    case 3: h ^= uint32_t{data[i + 2]} << 16; [[fallthrough]];
-    case 2: h ^= uint32_t{data[i + 1]} << 8; [[fallthrough]];
-    case 1: h ^= uint32_t{data[i]}; h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>(h & 0x7fffffff);
-}
 
 int produce_command(connection& c, args a) {
   const std::string topic = a.positional("topic");
@@ -119,7 +90,7 @@ int produce_command(connection& c, args a) {
     if (partition)
       p = static_cast<int32_t>(integer(*partition, "--partition"));
     else if (key)
-      p = parts[static_cast<size_t>(murmur2(*key)) % parts.size()];
+      p = parts[static_cast<size_t>(sdk::key_partition(*key, static_cast<int32_t>(parts.size())))];
     else
       p = parts[(round_robin++ / 100) % parts.size()];  // 100 records at a time per partition
     auto [it, fresh] = batches.try_emplace(p, now_ms());
