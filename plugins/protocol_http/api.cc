@@ -611,14 +611,19 @@ void api::fetch(const std::shared_ptr<call>& c, const std::string& topic, const 
 void api::list_groups(const std::shared_ptr<call>& c, done_fn done) {
   const auto& who = c;
   auto shares = ctx_.shares;
+  // The callbacks may come after this object is gone (a broker stopping):
+  // they hold what they need, not `this`.
+  auto authz = ctx_.security.authz;
   ctx_.groups->list_groups(
-      {}, {}, [this, who, shares, done = std::move(done)](std::vector<adapter::group_listing> all) {
-        auto answer = [this, who, done](std::vector<adapter::group_listing> groups_and_shares) {
+      {}, {}, [authz, who, shares, done = std::move(done)](std::vector<adapter::group_listing> all) {
+        auto answer = [authz, who, done](std::vector<adapter::group_listing> groups_and_shares) {
           std::sort(groups_and_shares.begin(), groups_and_shares.end(),
                     [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
           json groups = json::array();
           for (const auto& g : groups_and_shares) {
-            if (!allowed(*who, adapter::acl_operation::describe, adapter::acl_resource::group, g.group_id)) continue;
+            if (authz && !authz->allowed(who->who, who->host, adapter::acl_operation::describe,
+                                         adapter::acl_resource::group, g.group_id))
+              continue;
             groups.push_back({{"group_id", g.group_id}, {"type", g.type}, {"state", g.state}});
           }
           done(json_reply(200, dump({{"groups", groups}})));

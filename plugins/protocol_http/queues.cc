@@ -93,8 +93,7 @@ queues::~queues() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   later_.stop();
-  // Leave each group, and wait (a little) for the operations under way:
-  // their callbacks reach into this object.
+  // Leave each group.
   for (auto& m : all) {
     std::unique_lock g(mu_);
     if (m->epoch <= 0) continue;
@@ -105,9 +104,10 @@ queues::~queues() {
     g.unlock();
     ctx_.shares->heartbeat(std::move(req), [](const adapter::share_heartbeat_result&) {});
   }
+  // The broker's callbacks under way reach into this object: wait for the
+  // last to return (a long poll's slice is 250 ms at most).
   std::unique_lock g(mu_);
-  cv_.wait_for(g, std::chrono::seconds(5),
-               [&] { return std::all_of(all.begin(), all.end(), [](const auto& m) { return !m->busy; }); });
+  cv_.wait_for(g, std::chrono::seconds(10), [&] { return calls_ == 0; });
 }
 
 std::string queues::sign(const std::string& group, const receipt& r) const {
@@ -164,8 +164,19 @@ std::shared_ptr<queues::member> queues::member_for(const std::string& group) {
   return m;
 }
 
+void queues::began() {
+  std::lock_guard g(mu_);
+  ++calls_;
+}
+
+queues::ended::~ended() {
+  std::lock_guard g(q_->mu_);
+  if (--q_->calls_ == 0) q_->cv_.notify_all();
+}
+
 void queues::run(const std::shared_ptr<member>& m, std::function<void(std::function<void()>)> op) {
   std::unique_lock g(mu_);
+  if (stopping_) return;  // the adapter is going: its connections are closed
   if (m->busy) {
     m->waiting.push_back(std::move(op));
     return;
@@ -205,7 +216,9 @@ void queues::heartbeat(const std::shared_ptr<member>& m, std::function<void()> t
   }
   req.subscribed_topic_names = topics;
   req.client = {"mosaic-http", ""};
+  began();
   ctx_.shares->heartbeat(std::move(req), [this, m, then = std::move(then)](adapter::share_heartbeat_result r) {
+    const ended guard(this);
     if (ctx_.log && r.code != error::none)
       ctx_.log(adapter::log_level::debug, "http queue member of group " + m->group +
                                               ": heartbeat: " + adapter::error_name(r.code) + " " + r.message);
@@ -302,7 +315,9 @@ void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<recei
     req.min_bytes = 1;
     req.max_records = rc->max_records;
     req.max_bytes = 8 << 20;
+    began();
     ctx_.shares->fetch(std::move(req), [this, m, rc, finished](adapter::share_fetch_result r) {
+      const ended guard(this);
       if (r.code == error::share_session_not_found || r.code == error::invalid_share_session_epoch) {
         {
           std::lock_guard g(mu_);
@@ -428,7 +443,9 @@ void queues::acknowledge(const std::string& group, const json& body, done_fn don
       for (auto& p : req.partitions)
         std::sort(p.batches.begin(), p.batches.end(),
                   [](const auto& x, const auto& y) { return x.first_offset < y.first_offset; });
+      began();
       ctx_.shares->acknowledge(std::move(req), [this, m, finished, then](adapter::share_ack_result r) {
+        const ended guard(this);
         if (r.code == error::none) {
           std::lock_guard g(mu_);
           m->session_epoch = m->session_epoch == INT32_MAX ? 1 : m->session_epoch + 1;

@@ -65,6 +65,20 @@ class queues {
   void heartbeat(const std::shared_ptr<member>& m, std::function<void()> then);
   void fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<struct receive_call> rc);
   void background();
+  // Around each call into the share groups whose callback uses this object:
+  // began() before it, an `ended` held for the callback's whole body.
+  void began();
+  class ended {
+   public:
+    explicit ended(queues* q) : q_(q) {}
+    ~ended();
+    ended(const ended&) = delete;
+    ended& operator=(const ended&) = delete;
+
+   private:
+    queues* q_;
+  };
+  int calls_ = 0;  // callbacks to come (under mu_)
 
   adapter::adapter_context ctx_;
   options opts_;
