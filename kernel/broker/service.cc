@@ -916,9 +916,7 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
 }
 
 std::vector<uint8_t> service::encode_records(const std::vector<adapter::plain_record>& records) const {
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const int64_t now = wall_ms();
   log::batch_builder b(now);
   std::vector<log::record_header> headers;
   for (const auto& r : records) {

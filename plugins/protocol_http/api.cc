@@ -18,10 +18,9 @@ namespace mosaic::http {
 using json = nlohmann::json;
 using adapter::error;
 
-namespace {
-
-// JSON text of `j`; bytes that are not UTF-8 become U+FFFD.
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+namespace {
 
 std::optional<int64_t> number(const std::string& s) {
   int64_t v = 0;
@@ -99,6 +98,8 @@ json decode_field(const std::optional<std::string>& v, const std::string& format
   return *v;
 }
 
+}  // namespace
+
 bool valid_format(const std::string& f) { return f == "string" || f == "json" || f == "base64"; }
 
 json record_json(const adapter::plain_record& r, const std::string& format) {
@@ -111,7 +112,10 @@ json record_json(const adapter::plain_record& r, const std::string& format) {
           {"headers", headers}};
 }
 
-}  // namespace
+reply not_coordinator(int32_t node, const std::string& group) {
+  return error_reply(421, "not_coordinator",
+                     "broker " + std::to_string(node) + " coordinates group " + group + "; ask it");
+}
 
 std::string code_of(error e) {
   std::string name = adapter::error_name(e);
@@ -679,9 +683,7 @@ void api::describe_group(const std::shared_ptr<call>& c, const std::string& grou
     return done(error_reply(403, "group_authorization_failed", "not allowed to DESCRIBE group " + group));
   auto loc = ctx_.groups->locate(group);
   if (loc.code != error::none) return done(kafka_error(loc.code, loc.message));
-  if (loc.node_id != ctx_.service->node_id())
-    return done(error_reply(421, "not_coordinator",
-                            "broker " + std::to_string(loc.node_id) + " coordinates group " + group + "; ask it"));
+  if (loc.node_id != ctx_.service->node_id()) return done(not_coordinator(loc.node_id, group));
   auto v = std::make_shared<group_view>();
   v->group = group;
   v->done = std::move(done);

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "mosaic/adapter/broker.h"
 #include "mosaic/adapter/groups.h"
 #include "mosaic/adapter/shares.h"
@@ -73,6 +75,15 @@ class api {
 int status_of(adapter::error e);
 std::string code_of(adapter::error e);
 reply kafka_error(adapter::error e, const std::string& message);
+
+// Shared by the endpoints and the queues: JSON text (bytes that are not
+// UTF-8 become U+FFFD); whether `f` is a record format (string, json,
+// base64); a record as JSON in that format; the reply for a group this
+// broker does not coordinate.
+std::string dump(const nlohmann::json& j);
+bool valid_format(const std::string& f);
+nlohmann::json record_json(const adapter::plain_record& r, const std::string& format);
+reply not_coordinator(int32_t node, const std::string& group);
 
 // The OpenAPI 3.0 description of every endpoint (openapi.cc).
 const std::string& openapi_json();

@@ -28,6 +28,10 @@ constexpr auto unused_after = std::chrono::seconds(60);  // a member nobody aske
 constexpr size_t receipt_bytes = 1 + 16 + 4 + 8 + 2;     // version, topic id, partition, offset, delivery count
 constexpr size_t mac_bytes = 16;
 
+// A share session's epoch after a request it took (it wraps to 1, as 0
+// would open a new session).
+int32_t next_epoch(int32_t epoch) { return epoch == INT32_MAX ? 1 : epoch + 1; }
+
 void put_be(std::string& out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
 }
@@ -255,16 +259,14 @@ void queues::receive(const std::string& group, const json& body,
     return done(error_reply(400, "invalid_request", "max_records is from 1 to " + std::to_string(opts_.max_records)));
   if (wait_ms < 0 || wait_ms > opts_.max_wait_ms)
     return done(error_reply(400, "invalid_request", "wait_ms is from 0 to " + std::to_string(opts_.max_wait_ms)));
-  if (rc->format != "string" && rc->format != "json" && rc->format != "base64")
-    return done(error_reply(400, "invalid_request", "format is string, json or base64"));
+  if (!valid_format(rc->format)) return done(error_reply(400, "invalid_request", "format is string, json or base64"));
   if (!may_read_topic(rc->topic))
     return done(error_reply(403, "topic_authorization_failed", "not allowed to READ topic " + rc->topic));
   auto t = ctx_.service->find_topic(rc->topic);
   if (!t) return done(error_reply(404, "unknown_topic_or_partition", "no topic " + rc->topic));
   rc->topic_id = t->id;
   if (auto loc = ctx_.groups->locate(group); loc.code == error::none && loc.node_id != ctx_.service->node_id())
-    return rc->done(error_reply(421, "not_coordinator",
-                                "broker " + std::to_string(loc.node_id) + " coordinates group " + group + "; ask it"));
+    return done(not_coordinator(loc.node_id, group));
   rc->deadline = clock::now() + std::chrono::milliseconds(wait_ms);
   rc->done = std::move(done);
   auto m = member_for(group);
@@ -283,7 +285,7 @@ void queues::receive(const std::string& group, const json& body,
   });
 }
 
-void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<receive_call> rc) {
+void queues::fetch_slice(const std::shared_ptr<member>& m, const std::shared_ptr<receive_call>& rc) {
   run(m, [this, m, rc](const std::function<void()>& finished) {
     adapter::share_fetch_request req;
     bool assigned = false;
@@ -336,7 +338,7 @@ void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<recei
       std::string member_id;
       {
         std::lock_guard g(mu_);
-        m->session_epoch = m->session_epoch == INT32_MAX ? 1 : m->session_epoch + 1;
+        m->session_epoch = next_epoch(m->session_epoch);
         m->lock_ms = r.lock_timeout_ms;
         member_id = m->id;
       }
@@ -348,33 +350,18 @@ void queues::fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<recei
           for (const auto& range : p.acquired) {
             if (rec.offset < range.first_offset || rec.offset > range.last_offset) continue;
             receipt handle{member_id, p.topic_id, p.partition, rec.offset, range.delivery_count};
-            auto field = [&](const std::optional<std::string>& v) -> json {
-              if (!v) return nullptr;
-              if (rc->format == "base64") return base64_encode(*v);
-              if (rc->format == "json") {
-                json j = json::parse(*v, nullptr, false);
-                if (!j.is_discarded()) return j;
-              }
-              return *v;
-            };
-            json headers = json::array();
-            for (const auto& [k, v] : rec.headers) headers.push_back({{"key", k}, {"value", field(v)}});
-            records.push_back({{"receipt", sign(m->group, handle)},
-                               {"topic", rc->topic},
-                               {"partition", p.partition},
-                               {"offset", rec.offset},
-                               {"delivery_count", range.delivery_count},
-                               {"timestamp", rec.timestamp},
-                               {"key", field(rec.key)},
-                               {"value", field(rec.value)},
-                               {"headers", headers}});
+            json one = record_json(rec, rc->format);
+            one["receipt"] = sign(m->group, handle);
+            one["topic"] = rc->topic;
+            one["partition"] = p.partition;
+            one["delivery_count"] = range.delivery_count;
+            records.push_back(std::move(one));
             break;
           }
       }
       finished();
       if (records.empty() && clock::now() < rc->deadline) return fetch_slice(m, rc);
-      rc->done(json_reply(200, json({{"records", records}, {"lock_ms", r.lock_timeout_ms}})
-                                   .dump(-1, ' ', false, json::error_handler_t::replace)));
+      rc->done(json_reply(200, dump({{"records", records}, {"lock_ms", r.lock_timeout_ms}})));
     });
   });
 }
@@ -448,7 +435,7 @@ void queues::acknowledge(const std::string& group, const json& body, done_fn don
         const ended guard(this);
         if (r.code == error::none) {
           std::lock_guard g(mu_);
-          m->session_epoch = m->session_epoch == INT32_MAX ? 1 : m->session_epoch + 1;
+          m->session_epoch = next_epoch(m->session_epoch);
         }
         finished();
         then(std::move(r));

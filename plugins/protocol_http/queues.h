@@ -63,7 +63,7 @@ class queues {
   // its argument when it is done with the session.
   void run(const std::shared_ptr<member>& m, std::function<void(std::function<void()>)> op);
   void heartbeat(const std::shared_ptr<member>& m, std::function<void()> then);
-  void fetch_slice(const std::shared_ptr<member>& m, std::shared_ptr<struct receive_call> rc);
+  void fetch_slice(const std::shared_ptr<member>& m, const std::shared_ptr<struct receive_call>& rc);
   void background();
   // Around each call into the share groups whose callback uses this object:
   // began() before it, an `ended` held for the callback's whole body.

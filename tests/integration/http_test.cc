@@ -95,6 +95,19 @@ std::string code(const answer& a) {
   return a.body.is_object() && a.body.contains("error") ? a.body["error"].value("code", "") : "(no JSON error)";
 }
 
+// Commits `offset` of partition 0 of `topic` for consumer group `group`
+// (python3-confluent-kafka, as a consumer that read that far would).
+void commit(const http_broker& b, const std::string& group, const std::string& topic, int64_t offset) {
+  auto r = run_command(
+      "/usr/bin/python3 -c \"\nfrom confluent_kafka import Consumer, TopicPartition\n"
+      "c = Consumer({'bootstrap.servers': '" +
+      b.bootstrap() + "', 'group.id': '" + group +
+      "', 'enable.auto.commit': False})\n"
+      "c.commit(offsets=[TopicPartition('" +
+      topic + "', 0, " + std::to_string(offset) + ")], asynchronous=False)\nc.close()\n\" 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+}
+
 int64_t latest(const http_broker& b, const std::string& topic, int partition) {
   auto t = b.call("GET", "/v1/topics/" + topic);
   return t.body["partitions"][partition]["latest_offset"].get<int64_t>();
@@ -216,15 +229,7 @@ TEST(http, every_endpoint_answers_and_openapi_describes_them_all) {
 
   // A consumer group's committed offsets and lag.
   ASSERT_EQ(run_command("seq 1 10 | kcat -P -b " + b.bootstrap() + " -t other -p 0").code, 0);
-  auto consumed = run_command(
-      "/usr/bin/python3 -c \"\nfrom confluent_kafka import Consumer, TopicPartition\n"
-      "c = Consumer({'bootstrap.servers': '" +
-      b.bootstrap() +
-      "', 'group.id': 'readers', 'enable.auto.commit': False})\n"
-      "c.assign([TopicPartition('other', 0, 0)])\nn = 0\n"
-      "while n < 4:\n  m = c.poll(5)\n  n += m is not None and not m.error()\n"
-      "c.commit(offsets=[TopicPartition('other', 0, 4)], asynchronous=False)\nc.close()\n\" 2>&1");
-  ASSERT_EQ(consumed.code, 0) << consumed.out;
+  commit(b, "readers", "other", 4);
   auto groups = b.call("GET", "/v1/groups");
   ASSERT_EQ(groups.status, 200) << groups.text;
   EXPECT_NE(groups.text.find("\"readers\""), std::string::npos) << groups.text;
@@ -527,14 +532,7 @@ TEST(http, the_web_console_in_headless_chromium_shows_topics_groups_and_lag_at_a
                   "  assert r.status == 201, r.status\n\" 2>&1");
   ASSERT_EQ(made.code, 0) << made.out;
   ASSERT_EQ(run_command("seq 1 100 | kcat -P -b " + b.bootstrap() + " -t topic-0500 -p 0").code, 0);
-  auto committed = run_command(
-      "/usr/bin/python3 -c \"\nfrom confluent_kafka import Consumer, TopicPartition\n"
-      "c = Consumer({'bootstrap.servers': '" +
-      b.bootstrap() +
-      "', 'group.id': 'billing', 'enable.auto.commit': False})\n"
-      "c.commit(offsets=[TopicPartition('topic-0500', 0, 30)], asynchronous=False)\nc.close()\n\" "
-      "2>&1");
-  ASSERT_EQ(committed.code, 0) << committed.out;
+  commit(b, "billing", "topic-0500", 30);
   const std::string shots = MOSAIC_ARTIFACT_DIR;
   auto out = run_command("timeout 120 /usr/bin/python3 " MOSAIC_SOURCE_DIR "/tests/integration/console_check.py " +
                          b.base() + " topic-0777 billing 1000 " + shots + " 2>&1");
