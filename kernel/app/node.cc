@@ -294,8 +294,10 @@ status node::start_metadata() {
   so.tick_ms = static_cast<int>(std::max<int64_t>(1, cfg_.quorum.election_timeout_ms / 20));
   so.raft.seed = std::random_device{}();
   so.raft.snapshot_bytes = static_cast<uint64_t>(cfg_.quorum.snapshot_bytes);
-  so.raft.snapshot_entries = 0;  // by bytes, as Kafka
+  so.raft.snapshot_entries = 0;         // by bytes, as Kafka
+  so.raft.snapshot_bytes_scale = true;  // a large image: snapshots after as much log as it holds
   so.raft.snapshot_trailing = 16;
+  so.raft.snapshot_trailing_bytes = so.raft.snapshot_bytes;
   std::vector<int32_t> voters;
   for (const auto& v : cfg_.quorum.voters) {
     voters.push_back(v.id);

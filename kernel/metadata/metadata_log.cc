@@ -12,6 +12,10 @@
 
 namespace mosaic::metadata {
 
+namespace {
+constexpr size_t large_entry_bytes = 4 << 20;
+}  // namespace
+
 // --- the Raft log ------------------------------------------------------------
 
 raft_metadata_log::~raft_metadata_log() { stop(); }
@@ -76,6 +80,14 @@ void raft_metadata_log::apply(const raft::entry& e) {
     return;
   }
   cb_.apply(e.index, *records);
+  // A large entry (a broker's registration in a cluster of a million
+  // partitions changes a third of them) leaves its decoded records' memory
+  // free but held: give it back.
+  if (e.data.size() >= large_entry_bytes) {
+    records->clear();
+    records->shrink_to_fit();
+    ::malloc_trim(0);
+  }
 }
 
 std::vector<uint8_t> raft_metadata_log::take_snapshot() {

@@ -758,7 +758,9 @@ void node::apply_committed() {
 
 void node::maybe_snapshot() {
   const bool by_count = opts_.snapshot_entries > 0 && applied_ - snap_.meta.index >= opts_.snapshot_entries;
-  const bool by_bytes = opts_.snapshot_bytes > 0 && applied_bytes_ >= opts_.snapshot_bytes;
+  const uint64_t bytes_due =
+      opts_.snapshot_bytes_scale ? std::max<uint64_t>(opts_.snapshot_bytes, snap_.data.size()) : opts_.snapshot_bytes;
+  const bool by_bytes = opts_.snapshot_bytes > 0 && applied_bytes_ >= bytes_due;
   if ((!by_count && !by_bytes) || applied_ == snap_.meta.index) return;
   applied_bytes_ = 0;
   snapshot s;
@@ -766,7 +768,7 @@ void node::maybe_snapshot() {
   s.meta.term = term_at(applied_);
   s.meta.config = config_as_of(applied_, nullptr);
   s.data = sm_.take_snapshot();
-  const index_t through = std::max(log_first_ - 1, applied_ - opts_.snapshot_trailing);
+  const index_t through = trailing_from();
   store_.save_snapshot(s, through);
   dirty_ = true;
   if (through >= log_first_) {
@@ -774,6 +776,29 @@ void node::maybe_snapshot() {
     log_first_ = through + 1;
   }
   snap_ = std::move(s);
+}
+
+index_t node::trailing_from() const {
+  index_t through = std::max(log_first_ - 1, applied_ - opts_.snapshot_trailing);
+  if (opts_.snapshot_trailing_bytes == 0) return through;
+  // Fewer entries when they are large: from the newest back while they fit.
+  index_t keep_from = applied_ + 1;
+  uint64_t kept = 0;
+  while (keep_from - 1 > through) {
+    const entry* e = entry_at(keep_from - 1);
+    if (e == nullptr || kept + e->data.size() > opts_.snapshot_trailing_bytes) break;
+    kept += e->data.size();
+    --keep_from;
+  }
+  index_t by_bytes = keep_from - 1;
+  // But not what a voter still needs (within the count above), nor the
+  // entry it has last, whose term anchors the next append: a voter busy
+  // applying a large entry answers late, and would be sent the whole
+  // snapshot instead of the entries it lacks.
+  if (role_ == role::leader)
+    for (const auto& [id, p] : peers_)
+      if (p.voter && p.match - 1 < by_bytes) by_bytes = p.match - 1;
+  return std::max(through, by_bytes);
 }
 
 std::vector<read_ready> node::take_reads() { return std::exchange(ready_reads_, {}); }

@@ -69,7 +69,15 @@ struct options {
   int max_inflight = 32;                 // append requests in flight per follower
   index_t snapshot_entries = 4096;       // applied entries between snapshots; 0: never
   uint64_t snapshot_bytes = 0;           // or this many bytes of entries applied; 0: no byte trigger
-  index_t snapshot_trailing = 64;        // entries kept behind a snapshot for slow followers
+  // The byte trigger waits for at least the last snapshot's size of
+  // entries: taking a snapshot costs the whole image, so a large image is
+  // snapshotted after the log has grown by as much (the work stays linear
+  // in what was written, and a restart replays at most that much).
+  bool snapshot_bytes_scale = false;
+  index_t snapshot_trailing = 64;  // entries kept behind a snapshot for slow followers
+  // And at most this many bytes of them (0: no cap), except what a voter
+  // still needs.
+  uint64_t snapshot_trailing_bytes = 0;
   size_t snapshot_chunk_bytes = 1024 * 1024;
   uint64_t seed = 0;  // for the election timeouts
 };
@@ -219,6 +227,8 @@ class node {
   // The configuration in force at entry `i`, and (in `from`) where it was
   // set.
   configuration config_as_of(index_t i, index_t* from) const;
+  // The last entry a new snapshot lets the log drop (see the options).
+  index_t trailing_from() const;
   void apply_committed();
   void maybe_snapshot();
   void install_snapshot(snapshot snap);

@@ -483,8 +483,10 @@ sim_result world::run() {
       // By bytes instead (commands are 8 bytes).
       base_.snapshot_entries = 0;
       base_.snapshot_bytes = 40 + rand(400);
+      base_.snapshot_bytes_scale = coin(0.5);  // paced by the state's size
     }
     base_.snapshot_trailing = static_cast<index_t>(rand(6));
+    if (coin(0.3)) base_.snapshot_trailing_bytes = 8 + rand(40);  // fewer large trailing entries
     base_.snapshot_chunk_bytes = 16 + rand(128);
     for (size_t i = 1; i <= voters; ++i) base_.bootstrap.voters.push_back(static_cast<node_id>(i));
     rpc::network_faults f;
@@ -495,9 +497,13 @@ sim_result world::run() {
     net_.set_faults(f);
     trace(
         "seed {}: {} voters, {} spares, heartbeat {} ticks, pre-vote {}, check-quorum {}, inflight {}, "
-        "snapshot every {} (+{}), chunks of {}, drop {:.3f}, duplicate {:.2f}, delay 1..{} ms",
+        "snapshot every {} (or {} bytes{}, +{} entries, at most {} bytes), chunks of {}, drop {:.3f}, duplicate "
+        "{:.2f}, "
+        "delay 1..{} ms",
         o_.seed, voters, spares, base_.heartbeat_ticks, base_.pre_vote, base_.check_quorum, base_.max_inflight,
-        base_.snapshot_entries, base_.snapshot_trailing, base_.snapshot_chunk_bytes, f.drop, f.duplicate, f.max_delay);
+        base_.snapshot_entries, base_.snapshot_bytes, base_.snapshot_bytes_scale ? ", scaled" : "",
+        base_.snapshot_trailing, base_.snapshot_trailing_bytes, base_.snapshot_chunk_bytes, f.drop, f.duplicate,
+        f.max_delay);
 
     slots_.resize(voters + spares);
     for (size_t i = 0; i < slots_.size(); ++i) {

@@ -327,6 +327,80 @@ TEST(raft_node, a_follower_far_behind_catches_up_by_snapshot_in_chunks) {
   EXPECT_EQ(c.sm(lagging).commands.size(), 100u);
 }
 
+// With `snapshot_bytes_scale`, a snapshot waits for as many bytes of log
+// as the last one held: each costs the whole state, so the state's size
+// sets the pace, and the work stays linear in what was written.
+TEST(raft_node, a_large_state_is_snapshotted_after_as_much_log_as_it_holds) {
+  auto snapshots = [](bool scale) {
+    options o;
+    o.snapshot_entries = 0;
+    o.snapshot_bytes = 100;
+    o.snapshot_bytes_scale = scale;
+    cluster c({1, 2, 3}, o);
+    node_id l = c.elect();
+    EXPECT_NE(l, no_node);
+    std::vector<size_t> at;  // commands in each snapshot taken
+    index_t last = c[l].snapshot_info().index;
+    for (int i = 0; i < 200; ++i) {
+      EXPECT_TRUE(c[l].propose(std::vector<uint8_t>(49, 'x')));
+      c.settle();
+      if (c[l].snapshot_info().index != last) {
+        last = c[l].snapshot_info().index;
+        at.push_back(c.sm(l).commands.size());
+      }
+    }
+    return at;
+  };
+  const auto plain = snapshots(false);
+  const auto scaled = snapshots(true);
+  EXPECT_GE(plain.size(), 60u);  // every 100 bytes: every third command
+  ASSERT_GE(scaled.size(), 3u);
+  EXPECT_LE(scaled.size(), 10u);
+  for (size_t i = 1; i < scaled.size(); ++i) {
+    // The log between two snapshots (49 bytes a command) held at least the
+    // earlier one (50 bytes a command in the state's encoding).
+    EXPECT_GE((scaled[i] - scaled[i - 1]) * 49, scaled[i - 1] * 50) << i;
+  }
+}
+
+// `snapshot_trailing_bytes` keeps fewer entries behind a snapshot when
+// they are large, but never those a voter still lacks.
+TEST(raft_node, large_entries_behind_a_snapshot_go_unless_a_voter_lacks_them) {
+  options o;
+  o.snapshot_entries = 5;
+  o.snapshot_trailing = 8;
+  o.snapshot_trailing_bytes = 100;
+  cluster c({1, 2, 3}, o);
+  node_id l = c.elect();
+  ASSERT_NE(l, no_node);
+  const std::vector<uint8_t> big(60, 'b');
+  index_t snap = c[l].snapshot_info().index;
+  for (int i = 0; i < 20 && c[l].snapshot_info().index == snap; ++i) {
+    ASSERT_TRUE(c[l].propose(big));
+    c.settle();
+  }
+  // Everyone has everything: one 60-byte entry fits under 100 bytes, the
+  // count alone would have kept eight.
+  ASSERT_NE(c[l].snapshot_info().index, snap);
+  EXPECT_EQ(c[l].first_index(), c[l].snapshot_info().index);
+
+  // A voter down: what it lacks stays, within the count.
+  const node_id lagging = l == 3 ? 2 : 3;
+  const index_t had = c[lagging].last_index();
+  c.crash(lagging);
+  snap = c[l].snapshot_info().index;
+  for (int i = 0; i < 20 && c[l].snapshot_info().index == snap; ++i) {
+    ASSERT_TRUE(c[l].propose(big));
+    c.settle();
+  }
+  ASSERT_NE(c[l].snapshot_info().index, snap);
+  EXPECT_LE(c[l].first_index(), had);
+  c.start(lagging);
+  c.ticks(5);
+  EXPECT_EQ(c.sm(lagging).restores, 0);  // entries, not the snapshot
+  EXPECT_EQ(c[lagging].applied(), c[l].applied());
+}
+
 TEST(raft_node, leadership_transfer_hands_over_to_the_chosen_voter) {
   cluster c({1, 2, 3});
   node_id l = c.elect();
