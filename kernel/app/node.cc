@@ -111,6 +111,7 @@ status node::start_parts() {
   auto svc = broker::service::start(cfg_, logs_.get(), store_.get(), &codecs_);
   if (!svc) return svc.error();
   service_ = std::move(*svc);
+  service_->set_interceptors(&interceptors_);
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(),
             store_->read([](const metadata::image& i) { return i.topics().size(); }), store_->applied_offset());
 
@@ -450,6 +451,36 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   return {};
 }
 
+status node::start_interceptors(const std::vector<config::interceptor_entry>& list, bool dry_run) {
+  std::vector<plugin::interceptor_set::entry> made;
+  std::vector<std::string> told;
+  for (const auto& i : list) {
+    const auto& e = i.plugin;
+    if (auto s = host_.ensure(e.name, e.library); !s.ok())
+      return status(errc::config,
+                    e.where + ": plugins.interceptors names '" + e.name + "', which cannot be loaded: " + s.message());
+    const auto* f = host_.find(e.name);
+    if (f->factory->category != MOSAIC_CATEGORY_RECORD_INTERCEPTOR)
+      return status(errc::config, e.where + ": plugins.interceptors names '" + e.name + "', a " +
+                                      plugin::category_name(f->factory->category) +
+                                      " plugin, not a record interceptor");
+    auto inst = host_.create(e.name, e.config, e.where);
+    if (!inst) return inst.error();
+    std::string seen;
+    for (const auto& t : i.topics) seen += (seen.empty() ? "" : ", ") + t;
+    for (const auto& p : i.prefixes) seen += (seen.empty() ? "" : ", ") + (p.empty() ? "every topic" : p + "*");
+    const auto& lib = (*inst)->lib();
+    const std::string settings = (*inst)->config().describe();
+    told.push_back(fmt::format("plugin {} ({} {}, {}) intercepts {}{}{}", e.name, lib.descriptor().name,
+                               lib.descriptor().version, lib.origin(), seen, settings.empty() ? "" : ": ", settings));
+    made.push_back({i.topics, i.prefixes, std::move(*inst)});
+  }
+  if (dry_run) return {};
+  const auto generations = interceptors_.set(std::move(made));
+  for (size_t k = 0; k < told.size(); ++k) log::info("{}, generation {}", told[k], generations[k]);
+  return {};
+}
+
 namespace {
 
 // `authorizer:` names a plugin (not none, not acl).
@@ -463,6 +494,7 @@ status node::load_plugins(bool dry_run) {
   authorizer_id_ = authorizer_plugin(cfg_.server.authorizer) ? cfg_.server.authorizer : "";
   for (const auto& e : cfg_.plugins)
     if (auto s = start_plugin(e, dry_run); !s.ok()) return s;
+  if (auto s = start_interceptors(cfg_.interceptors, dry_run); !s.ok()) return s;
   for (const auto& l : cfg_.listeners)
     if (l.adapter != metrics_adapter)
       if (auto s = make_adapter(l, nullptr); !s.ok()) return s;
@@ -552,6 +584,12 @@ status node::reload_plugins(const config::broker_config& fresh) {
       log::error("reload: {} (the running generation stays)", s.message());
       if (first_error.ok()) first_error = s;
     }
+  }
+  // The record interceptors, made anew (a schema file edited in place is
+  // read again); a refusal keeps the running chain whole.
+  if (auto s = start_interceptors(fresh.interceptors, false); !s.ok()) {
+    log::error("reload: {} (the running interceptors stay)", s.message());
+    if (first_error.ok()) first_error = s;
   }
   // Another share policy, DLQ handler or authorizer plugin named: swap it
   // in. Turning authorization on or off, or between the ACLs and a plugin,

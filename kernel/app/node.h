@@ -29,6 +29,7 @@
 #include "kernel/plugin/assignors.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
+#include "kernel/plugin/interceptors.h"
 #include "kernel/security/authenticators.h"
 #include "kernel/security/authorizer_slot.h"
 #include "mosaic/version.h"
@@ -95,6 +96,8 @@ class node {
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
+  // plugins.interceptors: every entry made anew and published.
+  status start_interceptors(const std::vector<config::interceptor_entry>& list, bool dry_run);
   status start_default_assignors(bool dry_run);
   // Loads the plugin that `key` (group.share.policy, group.share.dlq.handler,
   // authorizer) names, as configured under plugins.load or built in with no
@@ -126,6 +129,7 @@ class node {
   config::broker_config cfg_;
   plugin::plugin_host host_;
   plugin::codec_set codecs_;
+  plugin::interceptor_set interceptors_;
   plugin::assignor_set assignors_;
   groups::share_policy_slot share_policy_;
   std::string share_policy_id_;  // the plugin id group.share.policy names now

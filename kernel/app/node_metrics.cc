@@ -387,6 +387,7 @@ std::vector<adapter::plugin_slot_info> node::plugin_slots() const {
   share_policy_.visit(collect);
   dlq_handler_.visit(collect);
   authorizer_->visit(collect);
+  interceptors_.visit(collect);
   for (const auto& [listener, inst] : adapter_instances_)
     out.push_back({"listener " + listener, inst->factory().name, 1, 0, 0});
   return out;
@@ -415,6 +416,7 @@ void node::write_plugin_metrics(metrics::exposition& e) const {
   share_policy_.visit(collect);
   dlq_handler_.visit(collect);
   authorizer_->visit(collect);
+  interceptors_.visit(collect);
   e.family("mosaic_plugin_calls_total", "counter", "Calls into each slot's current plugin generation.");
   for (const auto& r : rows)
     e.sample("mosaic_plugin_calls_total", {{"slot", r.slot}, {"plugin", r.plugin}, {"generation", r.generation}},

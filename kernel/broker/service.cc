@@ -783,10 +783,10 @@ adapter::produce_result service::append(const partition_ref& p, const std::strin
 }
 
 void service::produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-                      int32_t timeout_ms, std::shared_ptr<const void> owner,
+                      int32_t timeout_ms, std::shared_ptr<const void> owner, const adapter::produce_origin& origin,
                       std::function<void(adapter::produce_result)> done) {
   if (reserved_name(topic)) return done({error::invalid_topic_exception, "Cannot append to internal topic " + topic});
-  produce_at(topic, partition, records, acks, timeout_ms, std::move(owner), -1, std::move(done));
+  produce_at(topic, partition, records, acks, timeout_ms, std::move(owner), -1, std::move(done), &origin);
 }
 
 void service::produce_internal(const std::string& topic, int32_t partition, std::span<uint8_t> records,
@@ -797,7 +797,7 @@ void service::produce_internal(const std::string& topic, int32_t partition, std:
 
 void service::produce_at(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
                          int32_t timeout_ms, std::shared_ptr<const void> owner, int32_t leader_epoch,
-                         std::function<void(adapter::produce_result)> done) {
+                         std::function<void(adapter::produce_result)> done, const adapter::produce_origin* origin) {
   if (acks != 0 && acks != 1 && acks != -1)
     return done({error::invalid_required_acks, "acks must be 0, 1 or -1, got " + std::to_string(acks)});
   std::shared_lock lock(logs_mu_);
@@ -807,6 +807,14 @@ void service::produce_at(const std::string& topic, int32_t partition, std::span<
     if (auto moved = epoch_moved(leader_epoch, p.leader_epoch)) return done(std::move(*moved));
   if (p.log->config().cleanup_compact)
     if (auto refused = keyless(records, topic, partition)) return done(std::move(*refused));
+  // A client's produce passes the topic's record interceptors, on the
+  // leader, before anything is appended.
+  if (origin != nullptr && interceptors_ != nullptr && interceptors_->any()) {
+    const auto chain = interceptors_->chain_for(topic);
+    if (!chain.empty())
+      if (auto refused = intercept(chain, topic, partition, records, owner, *origin, p.log->config().max_message_bytes))
+        return done(std::move(*refused));
+  }
   if (p.replicas > 1)
     return produce_replicated(p, topic, partition, records, acks, timeout_ms, leader_epoch, std::move(done));
   if (acks == -1 && p.min_insync > static_cast<int64_t>(p.replicas))
@@ -912,6 +920,213 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
   if (refused.code != error::none) return refused;
   if (whole != records.size())
     return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
+  return std::nullopt;
+}
+
+namespace {
+
+// What the chain added, kept until it accepted: applied to every record.
+struct stamped_header {
+  std::string key;
+  std::optional<std::string> value;
+  bool replace = false;
+};
+struct stamp_sink {
+  std::vector<stamped_header> headers;
+  size_t bytes = 0;
+  static mosaic_status_t add(void* ctx, mosaic_bytes_v1 key, mosaic_bytes_v1 value, int32_t replace) {
+    auto* self = static_cast<stamp_sink*>(ctx);
+    if (key.data == nullptr && key.size != 0) return MOSAIC_ERR_INVALID_ARGUMENT;
+    const size_t size = key.size + (value.data ? value.size : 0);
+    if (self->headers.size() >= 64 || self->bytes + size > 65536) return MOSAIC_ERR_LIMIT;
+    self->bytes += size;
+    stamped_header h;
+    h.key.assign(reinterpret_cast<const char*>(key.data), key.size);
+    if (value.data != nullptr) h.value = std::string(reinterpret_cast<const char*>(value.data), value.size);
+    h.replace = replace != 0;
+    self->headers.push_back(std::move(h));
+    return MOSAIC_OK;
+  }
+};
+
+mosaic_bytes_v1 bytes_of(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+mosaic_bytes_v1 bytes_of(const std::optional<std::span<const uint8_t>>& b) {
+  return b ? mosaic_bytes_v1{b->data(), b->size()} : mosaic_bytes_v1{nullptr, 0};
+}
+
+// A batch's records as the interceptors read them: views into the batch
+// (or its decompressed records), and the records' headers.
+struct parsed_records {
+  std::vector<mosaic_record_view_v1> views;
+  std::vector<const mosaic_record_view_v1*> pointers;
+  std::vector<std::vector<mosaic_header_view_v1>> headers;
+  std::vector<log::record_view> raw;  // for a rewrite
+};
+
+bool parse_records(std::span<const uint8_t> body, int32_t count, int64_t base_timestamp, parsed_records& out) {
+  out.raw.reserve(static_cast<size_t>(count));
+  const bool ok = log::for_each_record(body, count, [&](const log::record_view& r) { out.raw.push_back(r); });
+  if (!ok || out.raw.size() != static_cast<size_t>(count)) return false;
+  out.views.resize(out.raw.size());
+  out.headers.resize(out.raw.size());
+  for (size_t i = 0; i < out.raw.size(); ++i) {
+    const auto& r = out.raw[i];
+    bool whole = log::for_each_header(r.headers, [&](std::string_view k, std::optional<std::string_view> v) {
+      out.headers[i].push_back({bytes_of(k), v ? bytes_of(*v) : mosaic_bytes_v1{nullptr, 0}});
+    });
+    if (!whole) return false;
+    auto& v = out.views[i];
+    v.struct_size = sizeof(mosaic_record_view_v1);
+    v.offset_delta = r.offset_delta;
+    v.timestamp = base_timestamp + r.timestamp_delta;
+    v.key = bytes_of(r.key);
+    v.value = bytes_of(r.value);
+    v.headers = out.headers[i].data();
+    v.header_count = out.headers[i].size();
+  }
+  out.pointers.resize(out.views.size());
+  for (size_t i = 0; i < out.views.size(); ++i) out.pointers[i] = &out.views[i];
+  return true;
+}
+
+std::string_view as_text(std::span<const uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+}  // namespace
+
+std::optional<adapter::produce_result> service::intercept(const plugin::interceptor_set::chain& chain,
+                                                          const std::string& topic, int32_t partition,
+                                                          std::span<uint8_t>& records,
+                                                          std::shared_ptr<const void>& owner,
+                                                          const adapter::produce_origin& origin,
+                                                          size_t max_batch) const {
+  std::optional<adapter::produce_result> refused;
+  std::shared_ptr<std::vector<uint8_t>> rewritten;  // made when a batch is stamped
+  size_t copied_to = 0;                             // bytes of `records` already in `rewritten`
+  plugin::byte_buffer plain(std::max<size_t>(max_batch, 1) * 64), packed;
+  const size_t whole = log::for_each_batch(records, [&](const log::batch_view& b) {
+    if (b.is_control()) return true;
+    // The interceptors see only what the append would take.
+    if (auto check = log::validate_batch(b.bytes, max_batch); !check.ok()) {
+      refused = adapter::produce_result{batch_code(check.error), check.message};
+      return false;
+    }
+    mosaic_produced_batch_v1 pb{};
+    pb.struct_size = sizeof(pb);
+    pb.topic = bytes_of(topic);
+    pb.partition = partition;
+    pb.principal = bytes_of(origin.principal);
+    pb.client_id = bytes_of(origin.client_id);
+    pb.producer_id = b.producer_id();
+    pb.producer_epoch = b.producer_epoch();
+    pb.base_sequence = b.base_sequence();
+    pb.codec = b.codec();
+    pb.base_timestamp = b.base_timestamp();
+    pb.max_timestamp = b.max_timestamp();
+    pb.record_count = b.records_count();
+    // The records, once for the chain, when a link reads them.
+    parsed_records parsed;
+    std::span<const uint8_t> body = b.records();
+    auto decode = [&]() -> bool {
+      if (!parsed.raw.empty() || b.records_count() == 0) return true;
+      if (b.codec() != 0) {
+        if (codecs_ == nullptr || !codecs_->has(b.codec())) {
+          refused = adapter::produce_result{error::unsupported_compression_type,
+                                            "no codec plugin is loaded for codec " + std::to_string(b.codec())};
+          return false;
+        }
+        plain.clear();
+        if (auto s = codecs_->decompress(b.codec(), body, plain); !s) {
+          refused = adapter::produce_result{error::corrupt_message, "the batch does not decompress: " + s.message()};
+          return false;
+        }
+        body = plain.bytes();
+      }
+      if (!parse_records(body, b.records_count(), b.base_timestamp(), parsed)) {
+        refused = adapter::produce_result{error::corrupt_message, "the batch's records do not parse"};
+        return false;
+      }
+      return true;
+    };
+    if (chain.reads_records) {
+      if (!decode()) return false;
+      pb.records = parsed.pointers.empty() ? nullptr : parsed.pointers.data();
+    }
+    stamp_sink stamps;
+    for (const auto& link : chain.links) {
+      char reason[1024];
+      reason[0] = '\0';
+      char message[512];
+      message[0] = '\0';
+      mosaic_intercept_result_v1 res{sizeof(res), MOSAIC_INTERCEPT_ACCEPT, -1, {reason, sizeof(reason)},
+                                     &stamps,     &stamp_sink::add};
+      mosaic_error_v1 err{message, sizeof(message)};
+      const bool reads = (link.gen->vt().flags & MOSAIC_INTERCEPTOR_READS_RECORDS) != 0;
+      mosaic_produced_batch_v1 seen = pb;
+      if (!reads) seen.records = nullptr;
+      const auto began = plugin::call_meter::start();
+      const mosaic_status_t rc = link.gen->vt().intercept(link.gen->handle, &seen, &res, &err);
+      link.gen->meter.done(began, rc == MOSAIC_OK);
+      const std::string who = link.gen->inst->factory().name;
+      if (rc != MOSAIC_OK) {
+        refused = adapter::produce_result{error::unknown_server_error,
+                                          "record interceptor " + who + " failed: " + std::string(message)};
+        return false;
+      }
+      if (res.verdict != MOSAIC_INTERCEPT_ACCEPT) {
+        std::string why = reason[0] != '\0' ? std::string(reason) : "refused by record interceptor " + who;
+        refused = adapter::produce_result{error::invalid_record, why};
+        if (res.record_index >= 0 && res.record_index < b.records_count())
+          refused->record_errors.emplace_back(res.record_index, why);
+        return false;
+      }
+    }
+    if (stamps.headers.empty()) return true;
+    // Stamped: the records again with the headers, in the batch's codec.
+    if (!decode()) return false;
+    std::vector<uint8_t> fresh;
+    fresh.reserve(body.size() + parsed.raw.size() * (stamps.bytes + 8 * stamps.headers.size()));
+    std::vector<log::record_header> keep, added;
+    for (const auto& h : stamps.headers)
+      added.push_back({h.key, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt});
+    for (const auto& r : parsed.raw) {
+      keep.clear();
+      log::for_each_header(r.headers, [&](std::string_view k, std::optional<std::string_view> v) {
+        for (const auto& h : stamps.headers)
+          if (h.replace && h.key == k) return;
+        keep.push_back({k, v});
+      });
+      log::append_record(fresh, r.timestamp_delta, r.offset_delta,
+                         r.key ? std::optional<std::string_view>(as_text(*r.key)) : std::nullopt,
+                         r.value ? std::optional<std::string_view>(as_text(*r.value)) : std::nullopt, keep, added);
+    }
+    std::span<const uint8_t> out_body = fresh;
+    if (b.codec() != 0) {
+      packed.clear();
+      if (auto s = codecs_->compress(b.codec(), fresh, packed); !s) {
+        refused = adapter::produce_result{error::unknown_server_error, "recompression failed: " + s.message()};
+        return false;
+      }
+      out_body = packed.bytes();
+    }
+    if (!rewritten) {
+      rewritten = std::make_shared<std::vector<uint8_t>>();
+      rewritten->reserve(records.size() + fresh.size() - body.size() + 64);
+    }
+    const size_t at = static_cast<size_t>(b.bytes.data() - records.data());
+    rewritten->insert(rewritten->end(), records.begin() + static_cast<std::ptrdiff_t>(copied_to),
+                      records.begin() + static_cast<std::ptrdiff_t>(at));
+    log::append_rewritten(b, out_body, b.attributes(), b.records_count(), *rewritten);
+    copied_to = at + b.bytes.size();
+    return true;
+  });
+  if (refused) return refused;
+  if (whole != records.size())
+    return adapter::produce_result{error::corrupt_message, "the records end in a torn batch"};
+  if (rewritten) {
+    rewritten->insert(rewritten->end(), records.begin() + static_cast<std::ptrdiff_t>(copied_to), records.end());
+    records = std::span<uint8_t>(*rewritten);
+    owner = rewritten;
+  }
   return std::nullopt;
 }
 

@@ -39,6 +39,7 @@
 #include "kernel/log/log_manager.h"
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/plugin/codecs.h"
+#include "kernel/plugin/interceptors.h"
 #include "kernel/replication/controller.h"
 #include "kernel/replication/replica_manager.h"
 #include "mosaic/adapter/broker.h"
@@ -112,7 +113,7 @@ class service final : public adapter::broker {
                                  bool validate_only) override;
 
   void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-               int32_t timeout_ms, std::shared_ptr<const void> owner,
+               int32_t timeout_ms, std::shared_ptr<const void> owner, const adapter::produce_origin& origin,
                std::function<void(adapter::produce_result)> done) override;
   void fetch(adapter::fetch_request req, std::function<void(std::vector<adapter::fetched_partition>)> done) override;
   adapter::offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp) override;
@@ -178,6 +179,9 @@ class service final : public adapter::broker {
   // without a replica manager) nothing is sent and nothing arrives.
   void serve_frames(int16_t first, int16_t last, replication::replica_manager::frame_handler handler);
   void send_frame(int32_t to, int16_t kind, std::vector<uint8_t> body);
+  // The record interceptors clients' produces pass through (set once,
+  // before the listeners open; the set itself swaps its entries).
+  void set_interceptors(const plugin::interceptor_set* set) noexcept { interceptors_ = set; }
   // A produce of the kernel's own (acks=all): internal topics allowed, and
   // with `leader_epoch` >= 0 only while this broker leads at that epoch.
   void produce_internal(const std::string& topic, int32_t partition, std::span<uint8_t> records, int32_t timeout_ms,
@@ -199,7 +203,7 @@ class service final : public adapter::broker {
   adapter::outcome make_topic(const adapter::new_topic& t, bool validate_only, adapter::topic_info* created);
   void produce_at(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
                   int32_t timeout_ms, std::shared_ptr<const void> owner, int32_t leader_epoch,
-                  std::function<void(adapter::produce_result)> done);
+                  std::function<void(adapter::produce_result)> done, const adapter::produce_origin* origin = nullptr);
   void leadership_may_have_moved();
   // Appends as leader; `end` gets the offset after the batch. A partition
   // with one replica moves its high watermark here.
@@ -231,6 +235,13 @@ class service final : public adapter::broker {
                                                  int32_t partition) const;
   // Rewrites every batch whose codec is not `codec` into `out`; an error
   // result if a batch is bad or a codec is missing.
+  // Runs the topic's record interceptors over each batch of `records`: a
+  // refusal, or nothing with `records` (and `owner`) replaced when an
+  // interceptor added headers.
+  std::optional<adapter::produce_result> intercept(const plugin::interceptor_set::chain& chain,
+                                                   const std::string& topic, int32_t partition,
+                                                   std::span<uint8_t>& records, std::shared_ptr<const void>& owner,
+                                                   const adapter::produce_origin& origin, size_t max_batch) const;
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
   // Whether this broker holds the partition's one replica and leads it.
@@ -264,6 +275,7 @@ class service final : public adapter::broker {
   log::log_manager* logs_;
   metadata::metadata_store* store_;
   const plugin::codec_set* codecs_;
+  const plugin::interceptor_set* interceptors_ = nullptr;
   log::codec_hooks codec_hooks_;  // the same codecs, as kernel/log calls them
   mutable std::mutex defaults_mu_;
   std::map<std::string, std::string> defaults_;  // by topic key

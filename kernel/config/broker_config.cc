@@ -349,6 +349,10 @@ const std::vector<key_row> rows = {
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
     {{"plugins.load", "list", "[]",
       "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"}},
+    {{"plugins.interceptors", "list of maps", "[]",
+      "record interceptors on the produce path: {name, library, config, topics, prefixes}, each its own instance of "
+      "a record interceptor plugin, seeing the batches produced to the topics named or starting with a prefix (\"\" "
+      "for every topic); a topic's chain runs in this order"}},
 };
 
 const key_row* int_row(const std::string& key) {
@@ -652,8 +656,12 @@ class parser {
       } else if (k == "load") {
         if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of plugins");
         for (const auto& item : kv.second) cfg.plugins.push_back(plugin(item, p));
+      } else if (k == "interceptors") {
+        if (kv.second.IsNull()) continue;
+        if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of record interceptors");
+        for (const auto& item : kv.second) cfg.interceptors.push_back(interceptor(item, p));
       } else {
-        fail(kv.first, p, "unknown key (search_paths, load)");
+        fail(kv.first, p, "unknown key (search_paths, load, interceptors)");
       }
     }
     for (size_t i = 0; i < cfg.plugins.size(); ++i)
@@ -661,6 +669,32 @@ class parser {
         if (cfg.plugins[i].name == cfg.plugins[j].name)
           throw config_error{cfg.plugins[i].where + ": key 'plugins.load': plugin '" + cfg.plugins[i].name +
                              "' is listed twice"};
+  }
+
+  interceptor_entry interceptor(const YAML::Node& item, const std::string& path) const {
+    if (!item.IsMap()) fail(item, path, "each record interceptor is a map {name, library, config, topics, prefixes}");
+    interceptor_entry e;
+    YAML::Node plugin_part(YAML::NodeType::Map);
+    for (const auto& kv : item) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string p = path + "." + k;
+      if (k == "topics") {
+        e.topics = string_list(kv.second, p);
+      } else if (k == "prefixes") {
+        e.prefixes = string_list(kv.second, p);
+      } else if (k == "name" || k == "library" || k == "config") {
+        plugin_part[k] = kv.second;
+      } else {
+        fail(kv.first, p, "unknown key (name, library, config, topics, prefixes)");
+      }
+    }
+    e.plugin = plugin(plugin_part, path);
+    e.plugin.where = where(item, path);
+    if (e.topics.empty() && e.prefixes.empty())
+      fail(item, path, "a record interceptor needs topics or prefixes (prefixes: [\"\"] for every topic)");
+    for (const auto& t : e.topics)
+      if (t.empty()) fail(item, path + ".topics", "a topic name is not empty");
+    return e;
   }
 
   plugin_entry plugin(const YAML::Node& item, const std::string& path) const {

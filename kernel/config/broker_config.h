@@ -53,6 +53,14 @@ struct plugin_entry {
   std::string where;
 };
 
+// One entry of `plugins.interceptors`: a record interceptor plugin (its own
+// instance, with its own config) and the topics it sees, by name or prefix.
+struct interceptor_entry {
+  plugin_entry plugin;
+  std::vector<std::string> topics;
+  std::vector<std::string> prefixes;  // "" matches every topic
+};
+
 // Broker-wide defaults for the log settings of topics, under Kafka's names.
 struct log_defaults {
   int64_t segment_bytes = 1LL << 30;                    // log.segment.bytes
@@ -188,6 +196,7 @@ struct broker_config {
   std::vector<listener_config> listeners;
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;
+  std::vector<interceptor_entry> interceptors;  // plugins.interceptors, in order
 };
 
 // Every key the YAML takes, in the table the parser reads integers by:

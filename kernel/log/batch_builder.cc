@@ -29,24 +29,31 @@ void put_bytes(std::vector<uint8_t>& out, std::optional<std::string_view> b) {
 
 }  // namespace
 
+void append_record(std::vector<uint8_t>& out, int64_t timestamp_delta, int32_t offset_delta,
+                   std::optional<std::string_view> key, std::optional<std::string_view> value,
+                   std::span<const record_header> headers, std::span<const record_header> more_headers) {
+  std::vector<uint8_t> body;
+  body.push_back(0);  // record attributes
+  put_varlong(body, timestamp_delta);
+  put_varlong(body, offset_delta);
+  put_bytes(body, key);
+  put_bytes(body, value);
+  put_varlong(body, static_cast<int64_t>(headers.size() + more_headers.size()));
+  for (auto list : {headers, more_headers})
+    for (const auto& h : list) {
+      put_bytes(body, h.key);
+      put_bytes(body, h.value);
+    }
+  put_varlong(out, static_cast<int64_t>(body.size()));
+  out.insert(out.end(), body.begin(), body.end());
+}
+
 batch_builder& batch_builder::add(std::optional<std::string_view> key, std::optional<std::string_view> value,
                                   int64_t timestamp_ms, std::span<const record_header> headers) {
   const int64_t ts = timestamp_ms < 0 ? base_timestamp_ : timestamp_ms;
   if (count_ == 0) base_timestamp_ = ts;
   max_timestamp_ = std::max(max_timestamp_, ts);
-  std::vector<uint8_t> body;
-  body.push_back(0);  // record attributes
-  put_varlong(body, ts - base_timestamp_);
-  put_varlong(body, count_);
-  put_bytes(body, key);
-  put_bytes(body, value);
-  put_varlong(body, static_cast<int64_t>(headers.size()));
-  for (const auto& h : headers) {
-    put_bytes(body, h.key);
-    put_bytes(body, h.value);
-  }
-  put_varlong(records_, static_cast<int64_t>(body.size()));
-  records_.insert(records_.end(), body.begin(), body.end());
+  append_record(records_, ts - base_timestamp_, count_, key, value, headers);
   ++count_;
   return *this;
 }

@@ -1,5 +1,6 @@
 // Builds uncompressed magic-v2 record batches: for tests, benchmarks and the
-// broker's own internal logs. Producers' batches are never rebuilt.
+// broker's own internal logs; `append_record` also re-encodes the records of
+// a producer's batch that a record interceptor stamped with headers.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,12 @@ struct record_header {
   std::string_view key;
   std::optional<std::string_view> value;
 };
+
+// Appends one record of the v2 format (its length prefix included) to a
+// records section: the headers of `headers` then of `more_headers`.
+void append_record(std::vector<uint8_t>& out, int64_t timestamp_delta, int32_t offset_delta,
+                   std::optional<std::string_view> key, std::optional<std::string_view> value,
+                   std::span<const record_header> headers, std::span<const record_header> more_headers = {});
 
 class batch_builder {
  public:

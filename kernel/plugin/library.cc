@@ -12,6 +12,7 @@
 #include "mosaic/abi/authorizer.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/dlq_handler.h"
+#include "mosaic/abi/record_interceptor.h"
 #include "mosaic/abi/share_policy.h"
 #include "mosaic/adapter/table.h"
 #include "mosaic/sdk/config_validation.h"
@@ -110,6 +111,19 @@ status check_authorizer_vtable(const mosaic_factory_v1& f, const std::string& or
   return {};
 }
 
+status check_interceptor_vtable(const mosaic_factory_v1& f, const std::string& origin) {
+  auto* vt = static_cast<const mosaic_record_interceptor_vtable_v1*>(f.vtable);
+  if (vt->struct_size < size_through(&mosaic_record_interceptor_vtable_v1::intercept))
+    return refuse(origin,
+                  std::string("factory '") + f.name + "': record interceptor table is smaller than ABI v1 defines");
+  if (vt->intercept == nullptr)
+    return refuse(origin, std::string("factory '") + f.name + "': record interceptor table has a null function");
+  if ((vt->flags & ~uint32_t{MOSAIC_INTERCEPTOR_READS_RECORDS}) != 0)
+    return refuse(origin, std::string("factory '") + f.name + "': record interceptor table has unknown flags " +
+                              std::to_string(vt->flags));
+  return {};
+}
+
 // The C++ tier: a table of the right shape, then the exact build
 // signature (adapters pass C++ objects, so only an identical build is safe).
 status check_adapter_table(const mosaic_factory_v1& f, const std::string& origin) {
@@ -167,6 +181,7 @@ const char* category_name(int32_t category) noexcept {
     case MOSAIC_CATEGORY_AUTHENTICATOR: return "authenticator";
     case MOSAIC_CATEGORY_PROTOCOL_ADAPTER: return "protocol_adapter";
     case MOSAIC_CATEGORY_AUTHORIZER: return "authorizer";
+    case MOSAIC_CATEGORY_RECORD_INTERCEPTOR: return "record_interceptor";
     default: return "unknown";
   }
 }
@@ -175,7 +190,7 @@ bool category_supported(int32_t category) noexcept {
   return category == MOSAIC_CATEGORY_CODEC || category == MOSAIC_CATEGORY_ASSIGNOR ||
          category == MOSAIC_CATEGORY_SHARE_POLICY || category == MOSAIC_CATEGORY_DLQ_HANDLER ||
          category == MOSAIC_CATEGORY_AUTHENTICATOR || category == MOSAIC_CATEGORY_AUTHORIZER ||
-         category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER;
+         category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER || category == MOSAIC_CATEGORY_RECORD_INTERCEPTOR;
 }
 
 status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string& origin) {
@@ -224,6 +239,8 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
       if (auto s = check_authorizer_vtable(*f, origin); !s.ok()) return s;
     if (f->category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER)
       if (auto s = check_adapter_table(*f, origin); !s.ok()) return s;
+    if (f->category == MOSAIC_CATEGORY_RECORD_INTERCEPTOR)
+      if (auto s = check_interceptor_vtable(*f, origin); !s.ok()) return s;
   }
   return {};
 }

@@ -490,6 +490,7 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
   g->left = by_partition.size();
   g->offsets.resize(records.size());
   g->done = std::move(done);
+  const std::string principal = c->who.str();
   for (auto& [partition, indexes] : by_partition) {
     std::vector<adapter::plain_record> batch;
     batch.reserve(indexes.size());
@@ -498,7 +499,7 @@ void api::produce(const std::shared_ptr<call>& c, const std::string& topic, done
     const int32_t part = partition;
     ctx_.service->produce(
         topic, partition, std::span<uint8_t>(*bytes), acks, opts_.produce_timeout_ms, bytes,
-        [g, part, idx = indexes](const adapter::produce_result& r) {
+        adapter::produce_origin{principal, "http"}, [g, part, idx = indexes](const adapter::produce_result& r) {
           std::unique_lock lock(g->mu);
           if (r.code != error::none) {
             if (!g->failed) g->failed = r;

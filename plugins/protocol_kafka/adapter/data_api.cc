@@ -126,9 +126,11 @@ void connection::produce(const request_context& rc, const msg::produce_request& 
     }
     rc.send(st->resp);
   };
+  const std::string principal = "User:" + (rc.user.empty() ? std::string("ANONYMOUS") : rc.user);
+  const adapter::produce_origin origin{principal, rc.client_id};
   for (const auto& item : work) {
     std::span<uint8_t> bytes(const_cast<uint8_t*>(item.records.data), item.records.size);  // our own frame buffer
-    broker().produce(item.topic, item.partition, bytes, acks, req.timeout_ms, buf,
+    broker().produce(item.topic, item.partition, bytes, acks, req.timeout_ms, buf, origin,
                      [st, item, finish, shared, hints = rc.version >= 10](const adapter::produce_result& r) {
                        std::optional<std::pair<int32_t, int32_t>> leader;
                        if (hints && moved(r.code)) leader = leader_of(*shared->broker, item.topic, item.partition);

@@ -31,15 +31,7 @@
 extern "C" {
 #endif
 
-typedef struct mosaic_bytes_v1 {
-  const uint8_t* data; /* NULL: a null field (not the same as empty) */
-  size_t size;
-} mosaic_bytes_v1;
-
-typedef struct mosaic_record_header_v1 {
-  const char* key;
-  mosaic_bytes_v1 value;
-} mosaic_record_header_v1;
+/* mosaic_bytes_v1 and mosaic_record_header_v1 are in mosaic/abi/plugin.h. */
 
 typedef struct mosaic_dead_letter_v1 {
   uint32_t struct_size;

@@ -84,6 +84,20 @@ typedef struct mosaic_buffer_v1 {
   mosaic_status_t (*reserve)(struct mosaic_buffer_v1* self, size_t min_capacity);
 } mosaic_buffer_v1;
 
+/* ---- record fields ---------------------------------------------------- */
+
+/* A record's key, value or header value: `data` NULL is a null field (not
+ * the same as empty). */
+typedef struct mosaic_bytes_v1 {
+  const uint8_t* data;
+  size_t size;
+} mosaic_bytes_v1;
+
+typedef struct mosaic_record_header_v1 {
+  const char* key;
+  mosaic_bytes_v1 value;
+} mosaic_record_header_v1;
+
 /* ---- host services --------------------------------------------------- */
 
 #define MOSAIC_LOG_TRACE 0
@@ -172,6 +186,7 @@ typedef struct mosaic_config_v1 {
 #define MOSAIC_CATEGORY_AUTHENTICATOR 5
 #define MOSAIC_CATEGORY_PROTOCOL_ADAPTER 6
 #define MOSAIC_CATEGORY_AUTHORIZER 7
+#define MOSAIC_CATEGORY_RECORD_INTERCEPTOR 8
 
 /* Makes instances of one named thing of one category. */
 typedef struct mosaic_factory_v1 {

@@ -109,6 +109,12 @@ struct produce_result {
   std::vector<std::pair<int32_t, std::string>> record_errors{};
 };
 
+// Who sent a produce (broker::produce), for the record interceptors.
+struct produce_origin {
+  std::string_view principal = "User:ANONYMOUS";  // "User:alice"
+  std::string_view client_id;
+};
+
 // A record as an adapter for another protocol than Kafka's writes and
 // reads it (broker::encode_records, broker::decode_records).
 struct plain_record {
@@ -270,8 +276,10 @@ class broker {
   // for it, for the disk. `timeout_ms` bounds the wait for the replicas
   // (the Produce request's timeout): past it the answer is REQUEST_TIMED_OUT
   // and the batch may still become visible.
+  // `origin` (read during the call only) is who produced: what the topic's
+  // record interceptors see.
   virtual void produce(const std::string& topic, int32_t partition, std::span<uint8_t> records, int16_t acks,
-                       int32_t timeout_ms, std::shared_ptr<const void> owner,
+                       int32_t timeout_ms, std::shared_ptr<const void> owner, const produce_origin& origin,
                        std::function<void(produce_result)> done) = 0;
 
   // Reads every partition of `req`; answers at once if min_bytes are there
