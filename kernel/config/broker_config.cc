@@ -148,7 +148,8 @@ const std::vector<key_row> rows = {
     {{"controller.quorum.election.timeout.ms", "integer", "1000",
       "a voter that hears no leader for this long (up to twice as long, at random) starts an election"}},
     {{"metadata.log.max.record.bytes.between.snapshots", "integer", "20971520",
-      "a snapshot of the metadata image is taken after this many bytes of records"}},
+      "a snapshot of the metadata image is taken after this many bytes of records, or after as many as the last "
+      "snapshot held if that is more"}},
     {{"socket.request.max.bytes", "integer", "104857600", "a larger request closes its connection", 1, INT32_MAX,
       false},
      at<&broker_config::server, &server_settings::socket_request_max_bytes>},

@@ -201,6 +201,36 @@ TEST(broker_config, set_overrides_dotted_and_nested_keys) {
   EXPECT_EQ(created->plugins.at(0).name, "mosaic.codec.gzip");
 }
 
+TEST(broker_config, record_interceptors_by_topic_and_prefix) {
+  auto r = parse(
+      "plugins:\n"
+      "  interceptors:\n"
+      "    - name: mosaic.interceptor.json_schema\n"
+      "      config: {schema.file: /etc/mosaic/orders.json}\n"
+      "      topics: [orders, refunds]\n"
+      "    - {name: com.acme.interceptor.x, library: libx.so, prefixes: ['', audit.]}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->interceptors.size(), 2u);
+  EXPECT_EQ(r->interceptors[0].plugin.name, "mosaic.interceptor.json_schema");
+  EXPECT_EQ(r->interceptors[0].topics, (std::vector<std::string>{"orders", "refunds"}));
+  ASSERT_EQ(r->interceptors[0].plugin.config.size(), 1u);
+  EXPECT_EQ(r->interceptors[0].plugin.config[0].name, "schema.file");
+  EXPECT_EQ(r->interceptors[1].plugin.library, std::optional<std::string>("libx.so"));
+  EXPECT_EQ(r->interceptors[1].prefixes, (std::vector<std::string>{"", "audit."}));
+  auto set = parse("", {"plugins.interceptors=[{name: a.b.c, topics: [t]}]"});
+  ASSERT_TRUE(set.ok()) << set.error().message();
+  EXPECT_EQ(set->interceptors.at(0).plugin.name, "a.b.c");
+  EXPECT_NE(error_of("plugins:\n  interceptors:\n    - {name: a.b.c}\n").find("needs topics or prefixes"),
+            std::string::npos);
+  EXPECT_NE(error_of("plugins:\n  interceptors:\n    - a.b.c\n").find("each record interceptor is a map"),
+            std::string::npos);
+  EXPECT_NE(error_of("plugins:\n  interceptors:\n    - {topics: [t]}\n").find("needs a name"), std::string::npos);
+  EXPECT_NE(error_of("plugins:\n  interceptors:\n    - {name: a.b.c, topics: ['']}\n").find("not empty"),
+            std::string::npos);
+  EXPECT_NE(error_of("plugins:\n  interceptors: {a: 1}\n").find("expects a list of record interceptors"),
+            std::string::npos);
+}
+
 TEST(broker_config, set_errors_name_the_override) {
   EXPECT_EQ(error_of("node.id: 1", {"node.id=abc"}), "--set node.id: key 'node.id': expects an integer, got 'abc'");
   EXPECT_EQ(error_of("", {"nonsense"}), "--set nonsense: expects key=value");

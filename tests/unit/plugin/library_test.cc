@@ -67,6 +67,21 @@ TEST(library, refuses_a_c_table_declared_as_a_protocol_adapter) {
   EXPECT_NE(refusal("c_adapter").find("a protocol adapter's table is not an adapter table"), std::string::npos);
 }
 
+TEST(library, refuses_a_record_interceptor_table_with_flags_it_does_not_know) {
+  // The C fixture's codec table read as an interceptor's: its codec id (6)
+  // lands in `flags`, bits the ABI does not define.
+  EXPECT_NE(refusal("c_interceptor").find("record interceptor table has unknown flags 6"), std::string::npos);
+}
+
+TEST(library, loads_the_record_interceptors) {
+  for (const char* name : {"/libmosaic_interceptor_json_schema.so", "/libmosaic_interceptor_header_stamp.so"}) {
+    auto lib = library::open(std::string(MOSAIC_PLUGIN_DIR) + name);
+    ASSERT_TRUE(lib.ok()) << lib.error().message();
+    EXPECT_EQ((*lib)->descriptor().factories[0]->category, MOSAIC_CATEGORY_RECORD_INTERCEPTOR);
+    EXPECT_STREQ(category_name(MOSAIC_CATEGORY_RECORD_INTERCEPTOR), "record_interceptor");
+  }
+}
+
 TEST(library, loads_a_protocol_adapter_built_as_this_host_is) {
   auto lib = library::open(std::string(MOSAIC_FIXTURE_DIR) + "/libecho_adapter.so");
   ASSERT_TRUE(lib.ok()) << lib.error().message();
