@@ -1110,7 +1110,7 @@ std::optional<adapter::produce_result> service::intercept(const plugin::intercep
     }
     if (!rewritten) {
       rewritten = std::make_shared<std::vector<uint8_t>>();
-      rewritten->reserve(records.size() + fresh.size() - body.size() + 64);
+      rewritten->reserve(records.size() + fresh.size() + 64);
     }
     const size_t at = static_cast<size_t>(b.bytes.data() - records.data());
     rewritten->insert(rewritten->end(), records.begin() + static_cast<std::ptrdiff_t>(copied_to),

@@ -64,6 +64,7 @@ class schema_test : public ::testing::Test {
   // The reason a batch of these values is refused; "" if it is accepted.
   std::string judge(const std::vector<std::optional<std::string>>& values) {
     std::vector<test_record> records;
+    records.reserve(values.size());
     for (const auto& v : values) records.push_back({"k", v});
     test_batch b(records, true);
     auto a = caller_->call(b);

@@ -60,8 +60,8 @@ inline void PrintTo(const interceptor_case& c, std::ostream* os) { *os << c.fact
 // caught by AddressSanitizer.
 class test_batch {
  public:
-  test_batch(const std::vector<test_record>& records, bool with_records, std::string topic = "orders",
-             std::string principal = "User:alice", std::string client_id = "app-1", int32_t codec = 0) {
+  test_batch(const std::vector<test_record>& records, bool with_records, const std::string& topic = "orders",
+             const std::string& principal = "User:alice", const std::string& client_id = "app-1", int32_t codec = 0) {
     batch_.struct_size = sizeof(batch_);
     batch_.topic = keep(topic);
     batch_.partition = 3;
@@ -192,8 +192,9 @@ class interceptor_conformance : public ::testing::TestWithParam<interceptor_case
   std::vector<std::unique_ptr<test_batch>> odd_batches() const {
     const bool reads = caller_->reads_records();
     std::vector<std::unique_ptr<test_batch>> out;
-    auto add = [&](const std::vector<test_record>& records, std::string topic = "orders",
-                   std::string principal = "User:alice", std::string client = "app-1", int32_t codec = 0) {
+    auto add = [&](const std::vector<test_record>& records, const std::string& topic = "orders",
+                   const std::string& principal = "User:alice", const std::string& client = "app-1",
+                   int32_t codec = 0) {
       out.push_back(std::make_unique<test_batch>(records, reads, topic, principal, client, codec));
     };
     for (const auto* base : {&GetParam().accepted, &GetParam().rejected}) {
@@ -263,9 +264,11 @@ TEST_P(interceptor_conformance, a_reason_fits_a_small_buffer) {
 TEST_P(interceptor_conformance, the_same_batch_gets_the_same_verdict_on_many_threads) {
   const auto batches = odd_batches();
   std::vector<int32_t> first;
+  first.reserve(batches.size());
   for (const auto& b : batches) first.push_back(caller_->call(*b).verdict);
   std::atomic<int> differ{0}, faults{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
       for (int round = 0; round < 3; ++round)
