@@ -488,7 +488,25 @@ bool authorizer_plugin(const std::string& value) { return value != "none" && val
 
 }  // namespace
 
+namespace {
+
+plugin::trust_policy trust_of(const config::broker_config& cfg) {
+  plugin::trust_policy t;
+  t.folders = cfg.plugin_trust.folders;
+  t.sha256.insert(cfg.plugin_trust.sha256.begin(), cfg.plugin_trust.sha256.end());
+  t.require_signatures = cfg.plugin_trust.require_signatures;
+  t.public_keys = cfg.plugin_trust.public_keys;
+  return t;
+}
+
+}  // namespace
+
 status node::load_plugins(bool dry_run) {
+  {
+    auto trust = trust_of(cfg_);
+    if (auto s = plugin::validate_trust(trust); !s.ok()) return s;
+    host_.set_trust(std::move(trust));
+  }
   share_policy_id_ = cfg_.groups.share_policy;
   dlq_handler_id_ = cfg_.groups.dlq_handler;
   authorizer_id_ = authorizer_plugin(cfg_.server.authorizer) ? cfg_.server.authorizer : "";
@@ -573,6 +591,14 @@ status node::reload_plugins(const config::broker_config& fresh) {
       log::error("reload: {}", s.message());
       first_error = s;
     }
+  // Trust first: what the reload loads passes the new rules.
+  if (auto trust = trust_of(fresh); !plugin::validate_trust(trust).ok()) {
+    auto s = plugin::validate_trust(trust);
+    log::error("reload: {} (the running plugins stay)", s.message());
+    return s;
+  } else {
+    host_.set_trust(std::move(trust));
+  }
   for (const auto& e : fresh.plugins) {
     auto it = running_.find(e.name);
     if (it != running_.end()) {

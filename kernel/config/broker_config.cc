@@ -350,6 +350,11 @@ const std::vector<key_row> rows = {
       "folders searched for plugin libraries; relative to the config file's folder; $ORIGIN is mosaicd's folder"}},
     {{"plugins.load", "list", "[]",
       "plugins to instantiate: a plugin id, or {name, library, config}; library is 'builtin', a file name or a path"}},
+    {{"plugins.trust", "map", "{}",
+      "which plugin libraries may be loaded (built-in ones always): folders (only from these absolute folders, "
+      "which with the library and its own folder must not be group- or world-writable), sha256 (only these "
+      "digests, lowercase hex: mosaic plugin digest), require_signatures (only libraries with a .sig by one of "
+      "public_keys: mosaic plugin keygen and sign); a refusal is logged and names the rule"}},
     {{"plugins.interceptors", "list of maps", "[]",
       "record interceptors on the produce path: {name, library, config, topics, prefixes}, each its own instance of "
       "a record interceptor plugin, seeing the batches produced to the topics named or starting with a prefix (\"\" "
@@ -657,12 +662,14 @@ class parser {
       } else if (k == "load") {
         if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of plugins");
         for (const auto& item : kv.second) cfg.plugins.push_back(plugin(item, p));
+      } else if (k == "trust") {
+        trust(kv.second, p, cfg);
       } else if (k == "interceptors") {
         if (kv.second.IsNull()) continue;
         if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of record interceptors");
         for (const auto& item : kv.second) cfg.interceptors.push_back(interceptor(item, p));
       } else {
-        fail(kv.first, p, "unknown key (search_paths, load, interceptors)");
+        fail(kv.first, p, "unknown key (search_paths, load, interceptors, trust)");
       }
     }
     for (size_t i = 0; i < cfg.plugins.size(); ++i)
@@ -670,6 +677,29 @@ class parser {
         if (cfg.plugins[i].name == cfg.plugins[j].name)
           throw config_error{cfg.plugins[i].where + ": key 'plugins.load': plugin '" + cfg.plugins[i].name +
                              "' is listed twice"};
+  }
+
+  void trust(const YAML::Node& node, const std::string& path, broker_config& cfg) const {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) fail(node, path, "expects a map with folders, sha256, require_signatures and public_keys");
+    for (const auto& kv : node) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string p = path + "." + k;
+      if (k == "folders") {
+        auto dirs = string_list(kv.second, p);
+        cfg.plugin_trust.folders.assign(dirs.begin(), dirs.end());
+      } else if (k == "sha256") {
+        cfg.plugin_trust.sha256 = string_list(kv.second, p);
+      } else if (k == "require_signatures") {
+        if (!kv.second.IsScalar() || (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
+          fail(kv.second, p, "expects true or false");
+        cfg.plugin_trust.require_signatures = kv.second.Scalar() == "true";
+      } else if (k == "public_keys") {
+        cfg.plugin_trust.public_keys = string_list(kv.second, p);
+      } else {
+        fail(kv.first, p, "unknown key (folders, sha256, require_signatures, public_keys)");
+      }
+    }
   }
 
   interceptor_entry interceptor(const YAML::Node& item, const std::string& path) const {

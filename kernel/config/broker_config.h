@@ -197,6 +197,13 @@ struct broker_config {
   std::vector<std::filesystem::path> plugin_search_paths;  // relative to the config file's folder
   std::vector<plugin_entry> plugins;
   std::vector<interceptor_entry> interceptors;  // plugins.interceptors, in order
+  // plugins.trust: which plugin libraries may be loaded (kernel/plugin/trust.h).
+  struct {
+    std::vector<std::filesystem::path> folders;
+    std::vector<std::string> sha256;
+    bool require_signatures = false;
+    std::vector<std::string> public_keys;
+  } plugin_trust;
 };
 
 // Every key the YAML takes, in the table the parser reads integers by:

@@ -19,6 +19,7 @@
 
 #include "kernel/base/status.h"
 #include "kernel/plugin/library.h"
+#include "kernel/plugin/trust.h"
 #include "mosaic/sdk/config_validation.h"
 
 // The opaque counter of the C ABI, defined by the host.
@@ -106,6 +107,10 @@ class plugin_host {
   result<std::shared_ptr<instance>> create(const std::string& factory_name, std::span<const sdk::raw_value> config,
                                            const std::string& where = {});
 
+  // Which shared libraries may be loaded from now on (plugins.trust); a
+  // library refused is named with the rule in the message and logged.
+  void set_trust(trust_policy policy);
+
   const std::vector<builtin_plugin>& builtins() const noexcept { return builtins_; }
   const std::vector<std::filesystem::path>& search_paths() const noexcept { return search_paths_; }
   counter_registry& counters() noexcept { return *counters_; }
@@ -119,6 +124,7 @@ class plugin_host {
   mutable std::mutex mu_;
   std::map<std::string, factory_entry> factories_;
   std::map<std::string, std::shared_ptr<const library>> libraries_;  // by origin
+  trust_policy trust_;
 };
 
 }  // namespace mosaic::plugin

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "kernel/log/batch_builder.h"
@@ -230,6 +232,74 @@ TEST(interceptors, configurations_that_cannot_work_are_refused_at_start) {
     EXPECT_NE(p.wait(20s), std::optional<int>(0)) << c.interceptors;
     EXPECT_NE(p.err().find(c.says), std::string::npos) << c.interceptors << p.err();
   }
+}
+
+// plugins.trust on a real mosaicd, with the CLI's keys and signatures: a
+// signed library loads, an unsigned one stops the start, and a reload that
+// names an unsigned one is refused while the running chain serves on.
+TEST(interceptors, libraries_load_only_as_plugins_trust_allows) {
+  temp_dir dir;
+  const std::string cli = MOSAIC_CLI_PATH;
+  const auto trusted = dir.path() / "trusted";
+  std::filesystem::create_directories(trusted);
+  std::filesystem::permissions(trusted, std::filesystem::perms(0755));
+  for (const char* lib : {"libmosaic_interceptor_header_stamp.so", "libmosaic_interceptor_json_schema.so"})
+    std::filesystem::copy_file(std::string(MOSAIC_PLUGIN_DIR) + "/" + lib, trusted / lib);
+  auto keygen = run_command("cd " + dir.path().string() + " && " + cli + " plugin keygen ops 2>/dev/null");
+  ASSERT_EQ(keygen.code, 0) << keygen.out;
+  std::string public_key;
+  std::getline(std::ifstream(dir.path() / "ops.pub"), public_key);
+  EXPECT_NE(keygen.out.find(public_key), std::string::npos) << keygen.out;  // printed too
+  EXPECT_EQ(std::filesystem::status(dir.path() / "ops.key").permissions(), std::filesystem::perms(0600));
+  auto sign = run_command(cli + " plugin sign --key " + (dir.path() / "ops.key").string() + " " +
+                          (trusted / "libmosaic_interceptor_header_stamp.so").string() + " 2>&1");
+  ASSERT_EQ(sign.code, 0) << sign.out;
+  auto verify = run_command(cli + " plugin verify --public-key " + (dir.path() / "ops.pub").string() + " " +
+                            (trusted / "libmosaic_interceptor_header_stamp.so").string() + " 2>&1");
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  auto unsigned_one = run_command(cli + " plugin verify --public-key " + public_key + " " +
+                                  (trusted / "libmosaic_interceptor_json_schema.so").string() + " 2>&1");
+  EXPECT_EQ(unsigned_one.code, 1) << unsigned_one.out;
+  EXPECT_NE(unsigned_one.out.find("it is not signed"), std::string::npos) << unsigned_one.out;
+  const std::string trust = "  trust: {folders: [" + trusted.string() + "], require_signatures: true, " +
+                            "public_keys: ['" + public_key + "']}\n";
+  auto yaml = [&](const std::string& library) {
+    return "log.dirs: [data]\n"
+           "listeners: [{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]\n"
+           "plugins:\n" +
+           trust + "  interceptors:\n    - {name: mosaic.interceptor.header_stamp, library: " + library +
+           ", config: {headers: ['x-who=${principal}']}, prefixes: ['']}\n";
+  };
+  // Unsigned, or from outside the trusted folder: refused at start.
+  dir.write("json.yaml", yaml((trusted / "libmosaic_interceptor_json_schema.so").string()) +
+                             "    - {name: mosaic.interceptor.json_schema, library: " +
+                             (trusted / "libmosaic_interceptor_json_schema.so").string() +
+                             ", config: {schema.file: x.json}, topics: [t]}\n");
+  process refused(mosaicd, {"--config", "json.yaml"}, dir.path());
+  EXPECT_NE(refused.wait(20s), std::optional<int>(0));
+  EXPECT_NE(refused.err().find("refused by plugins.trust: it is not signed"), std::string::npos) << refused.err();
+  dir.write("outside.yaml", yaml(std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_interceptor_header_stamp.so"));
+  process outside(mosaicd, {"--config", "outside.yaml"}, dir.path());
+  EXPECT_NE(outside.wait(20s), std::optional<int>(0));
+  EXPECT_NE(outside.err().find("it is not in a trusted folder"), std::string::npos) << outside.err();
+  // Signed, from the trusted folder: loaded and serving.
+  dir.write("node.yaml", yaml((trusted / "libmosaic_interceptor_header_stamp.so").string()));
+  process p(mosaicd, {"--config", "node.yaml"}, dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(port_in(p.err(), "PLAINTEXT"));
+  ASSERT_EQ(run_command("echo one | kcat -P -b " + bootstrap + " -t t 2>&1").code, 0);
+  // A reload naming the unsigned library: refused, the running stamp stays.
+  dir.write("node.yaml", yaml((trusted / "libmosaic_interceptor_json_schema.so").string()) +
+                             "    - {name: mosaic.interceptor.json_schema, library: " +
+                             (trusted / "libmosaic_interceptor_json_schema.so").string() +
+                             ", config: {schema.file: x.json}, topics: [t]}\n");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.wait_for_log("the running interceptors stay")) << p.err();
+  ASSERT_EQ(run_command("echo two | kcat -P -b " + bootstrap + " -t t 2>&1").code, 0);
+  EXPECT_EQ(read_back(bootstrap, "t"),
+            (std::vector<std::string>{"0 one x-who=User:ANONYMOUS", "1 two x-who=User:ANONYMOUS"}));
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0) << p.err();
 }
 
 }  // namespace

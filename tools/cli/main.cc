@@ -10,6 +10,7 @@
 //   mosaic [--bootstrap HOST:PORT] cluster info
 //   mosaic [--bootstrap HOST:PORT] quorum describe
 //   mosaic user hash-password [NAME]
+//   mosaic plugin keygen|sign|digest|verify ...
 //   mosaic [--bootstrap HOST:PORT] user set-password|list|delete ...
 //
 // --command-config FILE authenticates with SASL (client properties).
@@ -56,6 +57,10 @@ const char* const help_main =
     "  partitions reassignments\n"
     "  cluster info\n"
     "  quorum describe\n"
+    "  plugin keygen NAME\n"
+    "  plugin sign --key NAME.key LIBRARY...\n"
+    "  plugin digest LIBRARY...\n"
+    "  plugin verify --public-key KEY|NAME.pub LIBRARY\n"
     "  user hash-password [NAME] < password\n"
     "  user set-password NAME [-m SCRAM-SHA-256|SCRAM-SHA-512]... [-i ITERATIONS] < password\n"
     "  user list [NAME]...\n"
@@ -151,6 +156,17 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic quorum describe\n"
      "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
      "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
+    {"plugin",
+     "mosaic plugin keygen NAME\n"
+     "    makes an Ed25519 key pair: NAME.key (the secret, mode 600) and NAME.pub; prints the public key\n"
+     "    for plugins.trust.public_keys\n"
+     "mosaic plugin sign --key NAME.key LIBRARY...\n"
+     "    writes LIBRARY.sig beside each library: what plugins.trust.require_signatures asks for\n"
+     "mosaic plugin digest LIBRARY...\n"
+     "    prints each library's SHA-256, for plugins.trust.sha256\n"
+     "mosaic plugin verify --public-key KEY|NAME.pub LIBRARY\n"
+     "    checks LIBRARY.sig as mosaicd would (exit 1 if it is not by that key)\n"
+     "Local commands: no broker is asked.\n"},
     {"user",
      "mosaic user hash-password [NAME] < password\n"
      "    reads a password from the first line of standard input and prints its argon2id hash\n"
@@ -235,6 +251,10 @@ int main(int argc, char** argv) {
         std::find(all.begin(), all.end(), "-h") != all.end()) {
       std::fputs(help_commands.at(command), stdout);
       return 0;
+    }
+    if (command == "plugin") {
+      if (all.size() < 2) usage_error("plugin needs a subcommand");
+      return plugin_command(all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
     }
     if (command == "user") {
       if (all.size() < 2) usage_error("user needs a subcommand");

@@ -231,6 +231,24 @@ TEST(broker_config, record_interceptors_by_topic_and_prefix) {
             std::string::npos);
 }
 
+TEST(broker_config, plugin_trust) {
+  auto r = parse(
+      "plugins:\n"
+      "  trust:\n"
+      "    folders: [/opt/mosaic/plugins]\n"
+      "    sha256: [0123]\n"
+      "    require_signatures: true\n"
+      "    public_keys: [abc=]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->plugin_trust.folders.at(0), "/opt/mosaic/plugins");
+  EXPECT_EQ(r->plugin_trust.sha256, (std::vector<std::string>{"0123"}));  // checked when the node starts
+  EXPECT_TRUE(r->plugin_trust.require_signatures);
+  EXPECT_EQ(r->plugin_trust.public_keys, (std::vector<std::string>{"abc="}));
+  EXPECT_NE(error_of("plugins:\n  trust: {require_signatures: maybe}\n").find("expects true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of("plugins:\n  trust: {keys: [a]}\n").find("unknown key (folders, sha256"), std::string::npos);
+}
+
 TEST(broker_config, set_errors_name_the_override) {
   EXPECT_EQ(error_of("node.id: 1", {"node.id=abc"}), "--set node.id: key 'node.id': expects an integer, got 'abc'");
   EXPECT_EQ(error_of("", {"nonsense"}), "--set nonsense: expects key=value");
