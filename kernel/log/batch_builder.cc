@@ -1,6 +1,7 @@
 #include "kernel/log/batch_builder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernel/base/crc32c.h"
 #include "kernel/log/record_batch.h"
@@ -9,22 +10,36 @@ namespace mosaic::log {
 
 namespace {
 
-void put_varlong(std::vector<uint8_t>& out, int64_t v) {
+size_t varlong_size(int64_t v) {
   uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  size_t n = 1;
   while (z >= 0x80) {
-    out.push_back(static_cast<uint8_t>(z | 0x80));
     z >>= 7;
+    ++n;
   }
-  out.push_back(static_cast<uint8_t>(z));
+  return n;
 }
 
-void put_bytes(std::vector<uint8_t>& out, std::optional<std::string_view> b) {
-  if (!b) {
-    put_varlong(out, -1);
-    return;
+size_t bytes_size(std::optional<std::string_view> b) {
+  return b ? varlong_size(static_cast<int64_t>(b->size())) + b->size() : 1;
+}
+
+// Writes at `p` (room made by the caller), returns the end.
+uint8_t* write_varlong(uint8_t* p, int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (z >= 0x80) {
+    *p++ = static_cast<uint8_t>(z | 0x80);
+    z >>= 7;
   }
-  put_varlong(out, static_cast<int64_t>(b->size()));
-  out.insert(out.end(), b->begin(), b->end());
+  *p++ = static_cast<uint8_t>(z);
+  return p;
+}
+
+uint8_t* write_bytes(uint8_t* p, std::optional<std::string_view> b) {
+  if (!b) return write_varlong(p, -1);
+  p = write_varlong(p, static_cast<int64_t>(b->size()));
+  if (!b->empty()) std::memcpy(p, b->data(), b->size());
+  return p + b->size();
 }
 
 }  // namespace
@@ -32,20 +47,25 @@ void put_bytes(std::vector<uint8_t>& out, std::optional<std::string_view> b) {
 void append_record(std::vector<uint8_t>& out, int64_t timestamp_delta, int32_t offset_delta,
                    std::optional<std::string_view> key, std::optional<std::string_view> value,
                    std::span<const record_header> headers, std::span<const record_header> more_headers) {
-  std::vector<uint8_t> body;
-  body.push_back(0);  // record attributes
-  put_varlong(body, timestamp_delta);
-  put_varlong(body, offset_delta);
-  put_bytes(body, key);
-  put_bytes(body, value);
-  put_varlong(body, static_cast<int64_t>(headers.size() + more_headers.size()));
+  // Sized first, then written in place: one growth of `out` per record.
+  size_t body = 1 + varlong_size(timestamp_delta) + varlong_size(offset_delta) + bytes_size(key) + bytes_size(value) +
+                varlong_size(static_cast<int64_t>(headers.size() + more_headers.size()));
+  for (auto list : {headers, more_headers})
+    for (const auto& h : list) body += bytes_size(h.key) + bytes_size(h.value);
+  const size_t at = out.size();
+  out.resize(at + varlong_size(static_cast<int64_t>(body)) + body);
+  uint8_t* p = write_varlong(out.data() + at, static_cast<int64_t>(body));
+  *p++ = 0;  // record attributes
+  p = write_varlong(p, timestamp_delta);
+  p = write_varlong(p, offset_delta);
+  p = write_bytes(p, key);
+  p = write_bytes(p, value);
+  p = write_varlong(p, static_cast<int64_t>(headers.size() + more_headers.size()));
   for (auto list : {headers, more_headers})
     for (const auto& h : list) {
-      put_bytes(body, h.key);
-      put_bytes(body, h.value);
+      p = write_bytes(p, h.key);
+      p = write_bytes(p, h.value);
     }
-  put_varlong(out, static_cast<int64_t>(body.size()));
-  out.insert(out.end(), body.begin(), body.end());
 }
 
 batch_builder& batch_builder::add(std::optional<std::string_view> key, std::optional<std::string_view> value,
