@@ -397,6 +397,29 @@ std::string fingerprint(const config::plugin_entry& e, const sdk::validated_conf
 
 }  // namespace
 
+void node::audit_installed(const std::string& slot, const plugin::instance& inst, uint64_t generation) {
+  plugin::audit_event a;
+  a.action = reloading_ ? "swap" : "load";
+  a.cause = reloading_ ? "reload" : "start";
+  a.slot = slot;
+  a.plugin = inst.factory().name;
+  a.library = inst.lib().origin();
+  if (a.library.rfind("builtin:", 0) != 0)
+    if (auto d = plugin::file_sha256(a.library)) a.sha256 = *d;
+  a.generation = generation;
+  a.config = inst.config().describe();
+  audit_.record(a);
+}
+
+void node::audit_refused(const std::string& what, const std::string& reason) {
+  plugin::audit_event a;
+  a.action = "refuse";
+  a.cause = reloading_ ? "reload" : "start";
+  a.plugin = what;
+  a.reason = reason;
+  audit_.record(a);
+}
+
 status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   if (auto s = host_.ensure(e.name, e.library); !s.ok()) return status(s.code(), e.where + ": " + s.message());
   if (host_.find(e.name)->factory->category == MOSAIC_CATEGORY_PROTOCOL_ADAPTER) {
@@ -413,12 +436,16 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   if (f.category == MOSAIC_CATEGORY_CODEC) {
     auto gen = codecs_.install(*inst);
     if (!gen) return gen.error();
+    audit_installed("codec." + std::to_string(static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id), **inst,
+                    *gen);
     log::info("plugin {} ({} {}, {}) is codec {} generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id,
               *gen, settings.empty() ? "" : ": ", settings);
   } else if (f.category == MOSAIC_CATEGORY_ASSIGNOR) {
     auto gen = assignors_.install(*inst);
     if (!gen) return gen.error();
+    audit_installed(std::string("assignor.") + static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name,
+                    **inst, *gen);
     log::info("plugin {} ({} {}, {}) is assignor '{}' generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(),
               static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name, *gen,
@@ -426,6 +453,7 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   } else if (f.category == MOSAIC_CATEGORY_AUTHENTICATOR) {
     auto gen = authenticators_.install(*inst);
     if (!gen) return status(gen.error().code(), e.where + ": " + gen.error().message());
+    audit_installed("authenticator", **inst, *gen);
     const auto* vt = static_cast<const mosaic_authenticator_vtable_v1*>(f.vtable);
     std::string names;
     for (size_t i = 0; i < vt->mechanism_count((*inst)->handle()); ++i)
@@ -434,6 +462,7 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
               lib.descriptor().version, lib.origin(), names, *gen, settings.empty() ? "" : ": ", settings);
   } else if (f.category == MOSAIC_CATEGORY_AUTHORIZER && e.name == authorizer_id_) {
     const uint64_t gen = authorizer_->install(*inst);
+    audit_installed("authorizer", **inst, gen);
     log::info("plugin {} ({} {}, {}) is the authorizer, generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), gen, settings.empty() ? "" : ": ", settings);
   } else if ((f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) ||
@@ -443,6 +472,7 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
     const bool policy = f.category == MOSAIC_CATEGORY_SHARE_POLICY;
     auto gen = policy ? share_policy_.install(*inst) : dlq_handler_.install(*inst);
     if (!gen) return gen.error();
+    audit_installed(policy ? "group.share.policy" : "group.share.dlq.handler", **inst, *gen);
     log::info("plugin {} ({} {}, {}) is the {}, generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), policy ? "share policy" : "DLQ handler", *gen,
               settings.empty() ? "" : ": ", settings);
@@ -476,8 +506,14 @@ status node::start_interceptors(const std::vector<config::interceptor_entry>& li
     made.push_back({i.topics, i.prefixes, std::move(*inst)});
   }
   if (dry_run) return {};
+  std::vector<std::shared_ptr<plugin::instance>> kept;
+  kept.reserve(made.size());
+  for (const auto& m : made) kept.push_back(m.inst);
   const auto generations = interceptors_.set(std::move(made));
-  for (size_t k = 0; k < told.size(); ++k) log::info("{}, generation {}", told[k], generations[k]);
+  for (size_t k = 0; k < told.size(); ++k) {
+    log::info("{}, generation {}", told[k], generations[k]);
+    audit_installed("interceptor." + std::to_string(k), *kept[k], generations[k]);
+  }
   return {};
 }
 
@@ -502,6 +538,12 @@ plugin::trust_policy trust_of(const config::broker_config& cfg) {
 }  // namespace
 
 status node::load_plugins(bool dry_run) {
+  auto s = load_plugins_once(dry_run);
+  if (!s.ok() && !dry_run) audit_refused("", s.message());
+  return s;
+}
+
+status node::load_plugins_once(bool dry_run) {
   {
     auto trust = trust_of(cfg_);
     if (auto s = plugin::validate_trust(trust); !s.ok()) return s;
@@ -584,6 +626,14 @@ status node::start_default_assignors(bool dry_run) {
 }
 
 status node::reload_plugins(const config::broker_config& fresh) {
+  reloading_ = true;
+  auto s = reload_plugins_once(fresh);
+  if (!s.ok()) audit_refused("", s.message());
+  reloading_ = false;
+  return s;
+}
+
+status node::reload_plugins_once(const config::broker_config& fresh) {
   status first_error;
   // TLS listeners read their certificate files again.
   if (server_)
@@ -658,6 +708,10 @@ status node::open_data_dirs() {
     lock_fds_.push_back(fd);
     log::info("data folder {}", std::filesystem::absolute(dir).lexically_normal().string());
   }
+  if (auto s = audit_.open(cfg_.log_dirs.front() / "plugin-audit.log", cfg_.node_id); !s.ok()) return s;
+  host_.set_refusal_hook([this](const std::string& library, const std::string& reason) {
+    audit_refused(library, "refused by plugins.trust: " + reason);
+  });
   // Segment files beyond this are closed when least recently used (the
   // bound is the process's, as the descriptor limit is).
   log::open_files::instance().set_limit(static_cast<size_t>(cfg_.log.max_open_files));

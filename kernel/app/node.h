@@ -27,6 +27,7 @@
 #include "kernel/metadata/metadata_log.h"
 #include "kernel/net/server.h"
 #include "kernel/plugin/assignors.h"
+#include "kernel/plugin/audit.h"
 #include "kernel/plugin/codecs.h"
 #include "kernel/plugin/host.h"
 #include "kernel/plugin/interceptors.h"
@@ -96,6 +97,8 @@ class node {
 
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
+  status load_plugins_once(bool dry_run);
+  status reload_plugins_once(const config::broker_config& fresh);
   // plugins.interceptors: every entry made anew and published.
   status start_interceptors(const std::vector<config::interceptor_entry>& list, bool dry_run);
   status start_default_assignors(bool dry_run);
@@ -130,6 +133,11 @@ class node {
   plugin::plugin_host host_;
   plugin::codec_set codecs_;
   plugin::interceptor_set interceptors_;
+  plugin::audit_log audit_;  // <first log dir>/plugin-audit.log
+  bool reloading_ = false;   // a SIGHUP's reload is under way (the audit's cause)
+  // An instance put in service in `slot`, for the audit log.
+  void audit_installed(const std::string& slot, const plugin::instance& inst, uint64_t generation);
+  void audit_refused(const std::string& what, const std::string& reason);
   plugin::assignor_set assignors_;
   groups::share_policy_slot share_policy_;
   std::string share_policy_id_;  // the plugin id group.share.policy names now

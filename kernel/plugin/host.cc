@@ -117,13 +117,16 @@ result<std::shared_ptr<const library>> plugin_host::load_shared(const std::strin
   auto canonical = std::filesystem::weakly_canonical(*path, ec);
   const std::string key = ec ? path->string() : canonical.string();
   trust_policy trust;
+  std::function<void(const std::string&, const std::string&)> hook;
   {
     std::lock_guard lock(mu_);
     if (auto it = libraries_.find(key); it != libraries_.end()) return it->second;
     trust = trust_;
+    hook = refusal_hook_;
   }
   if (auto s = check_trust(ec ? *path : canonical, trust); !s.ok()) {
     log::warn("plugin library '{}' refused: {}", key, s.message());
+    if (hook) hook(key, s.message());
     return status(errc::config, "plugin library '" + key + "': refused by plugins.trust: " + s.message());
   }
   auto lib = library::open(ec ? *path : canonical);
@@ -132,6 +135,11 @@ result<std::shared_ptr<const library>> plugin_host::load_shared(const std::strin
   log::info("loaded plugin library {} {} from {} (ABI {}.{})", (*lib)->descriptor().name, (*lib)->descriptor().version,
             (*lib)->origin(), (*lib)->descriptor().abi_major, (*lib)->descriptor().abi_minor);
   return lib;
+}
+
+void plugin_host::set_refusal_hook(std::function<void(const std::string&, const std::string&)> hook) {
+  std::lock_guard lock(mu_);
+  refusal_hook_ = std::move(hook);
 }
 
 void plugin_host::set_trust(trust_policy policy) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -110,6 +111,8 @@ class plugin_host {
   // Which shared libraries may be loaded from now on (plugins.trust); a
   // library refused is named with the rule in the message and logged.
   void set_trust(trust_policy policy);
+  // Told of each library plugins.trust refuses (the audit log).
+  void set_refusal_hook(std::function<void(const std::string& library, const std::string& reason)> hook);
 
   const std::vector<builtin_plugin>& builtins() const noexcept { return builtins_; }
   const std::vector<std::filesystem::path>& search_paths() const noexcept { return search_paths_; }
@@ -125,6 +128,7 @@ class plugin_host {
   std::map<std::string, factory_entry> factories_;
   std::map<std::string, std::shared_ptr<const library>> libraries_;  // by origin
   trust_policy trust_;
+  std::function<void(const std::string&, const std::string&)> refusal_hook_;
 };
 
 }  // namespace mosaic::plugin

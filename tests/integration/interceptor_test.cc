@@ -300,6 +300,31 @@ TEST(interceptors, libraries_load_only_as_plugins_trust_allows) {
             (std::vector<std::string>{"0 one x-who=User:ANONYMOUS", "1 two x-who=User:ANONYMOUS"}));
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(10s), 0) << p.err();
+
+  // The audit log (kept across the runs in the data folder): the refusals,
+  // and the signed library put in service, with its digest.
+  std::ifstream in(dir.path() / "data" / "plugin-audit.log");
+  const std::string audit((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto digest = run_command(cli + " plugin digest " + (trusted / "libmosaic_interceptor_header_stamp.so").string());
+  ASSERT_EQ(digest.code, 0);
+  const std::string sha = digest.out.substr(0, 64);
+  auto has = [&](const std::string& line_part) {
+    for (const auto& l : lines(audit))
+      if (l.find(line_part) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(R"("action":"refuse","cause":"start","plugin":")" +
+                  (trusted / "libmosaic_interceptor_json_schema.so").string() +
+                  R"(","reason":"refused by plugins.trust: it is not signed)"))
+      << audit;
+  EXPECT_TRUE(has(R"("reason":"refused by plugins.trust: it is not in a trusted folder)")) << audit;
+  EXPECT_TRUE(
+      has(R"("action":"load","cause":"start","slot":"interceptor.0","plugin":"mosaic.interceptor.header_stamp",)"
+          R"("library":")" +
+          (trusted / "libmosaic_interceptor_header_stamp.so").string() + R"(","sha256":")" + sha +
+          R"(","generation":1,"config":"headers=[x-who=${principal}], replace=true"})"))
+      << audit;
+  EXPECT_TRUE(has(R"("action":"refuse","cause":"reload","reason":")")) << audit;
 }
 
 }  // namespace
