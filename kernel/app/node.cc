@@ -404,8 +404,7 @@ void node::audit_installed(const std::string& slot, const plugin::instance& inst
   a.slot = slot;
   a.plugin = inst.factory().name;
   a.library = inst.lib().origin();
-  if (a.library.rfind("builtin:", 0) != 0)
-    if (auto d = plugin::file_sha256(a.library)) a.sha256 = *d;
+  a.sha256 = inst.lib().sha256();
   a.generation = generation;
   a.config = inst.config().describe();
   audit_.record(a);
@@ -524,18 +523,16 @@ bool authorizer_plugin(const std::string& value) { return value != "none" && val
 
 }  // namespace
 
-namespace {
-
-plugin::trust_policy trust_of(const config::broker_config& cfg) {
+status node::apply_trust(const config::broker_config& cfg) {
   plugin::trust_policy t;
   t.folders = cfg.plugin_trust.folders;
   t.sha256.insert(cfg.plugin_trust.sha256.begin(), cfg.plugin_trust.sha256.end());
   t.require_signatures = cfg.plugin_trust.require_signatures;
   t.public_keys = cfg.plugin_trust.public_keys;
-  return t;
+  if (auto s = plugin::validate_trust(t); !s.ok()) return s;
+  host_.set_trust(std::move(t));
+  return {};
 }
-
-}  // namespace
 
 status node::load_plugins(bool dry_run) {
   auto s = load_plugins_once(dry_run);
@@ -544,11 +541,7 @@ status node::load_plugins(bool dry_run) {
 }
 
 status node::load_plugins_once(bool dry_run) {
-  {
-    auto trust = trust_of(cfg_);
-    if (auto s = plugin::validate_trust(trust); !s.ok()) return s;
-    host_.set_trust(std::move(trust));
-  }
+  if (auto s = apply_trust(cfg_); !s.ok()) return s;
   share_policy_id_ = cfg_.groups.share_policy;
   dlq_handler_id_ = cfg_.groups.dlq_handler;
   authorizer_id_ = authorizer_plugin(cfg_.server.authorizer) ? cfg_.server.authorizer : "";
@@ -642,12 +635,9 @@ status node::reload_plugins_once(const config::broker_config& fresh) {
       first_error = s;
     }
   // Trust first: what the reload loads passes the new rules.
-  if (auto trust = trust_of(fresh); !plugin::validate_trust(trust).ok()) {
-    auto s = plugin::validate_trust(trust);
+  if (auto s = apply_trust(fresh); !s.ok()) {
     log::error("reload: {} (the running plugins stay)", s.message());
     return s;
-  } else {
-    host_.set_trust(std::move(trust));
   }
   for (const auto& e : fresh.plugins) {
     auto it = running_.find(e.name);

@@ -98,6 +98,8 @@ class node {
  private:
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status load_plugins_once(bool dry_run);
+  // plugins.trust of `cfg`, checked, then the host's rules.
+  status apply_trust(const config::broker_config& cfg);
   status reload_plugins_once(const config::broker_config& fresh);
   // plugins.interceptors: every entry made anew and published.
   status start_interceptors(const std::vector<config::interceptor_entry>& list, bool dry_run);

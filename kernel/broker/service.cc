@@ -867,6 +867,19 @@ void service::produce_replicated(const partition_ref& p, const std::string& topi
       std::move(done));
 }
 
+adapter::outcome service::records_of(const log::batch_view& b, plugin::byte_buffer& plain,
+                                     std::span<const uint8_t>& body, const std::string& what) const {
+  body = b.records();
+  if (b.codec() == 0) return {};
+  if (!codecs_ || !codecs_->has(b.codec()))
+    return {error::unsupported_compression_type, "no codec plugin is loaded for codec " + std::to_string(b.codec())};
+  plain.clear();
+  if (auto s = codecs_->decompress(b.codec(), body, plain); !s)
+    return {error::corrupt_message, what + " does not decompress: " + s.message()};
+  body = plain.bytes();
+  return {};
+}
+
 std::optional<adapter::produce_result> service::recompress(std::span<const uint8_t> records, int codec,
                                                            size_t max_batch, std::vector<uint8_t>& out) const {
   bool any = false;
@@ -886,19 +899,10 @@ std::optional<adapter::produce_result> service::recompress(std::span<const uint8
       refused = {batch_code(check.error), check.message};
       return false;
     }
-    std::span<const uint8_t> body = b.records();
-    plain.clear();
-    if (b.codec() != 0) {
-      if (!codecs_ || !codecs_->has(b.codec())) {
-        refused = {error::unsupported_compression_type,
-                   "no codec plugin is loaded for codec " + std::to_string(b.codec())};
-        return false;
-      }
-      if (auto s = codecs_->decompress(b.codec(), body, plain); !s) {
-        refused = {error::corrupt_message, "the batch does not decompress: " + s.message()};
-        return false;
-      }
-      body = plain.bytes();
+    std::span<const uint8_t> body;
+    if (auto o = records_of(b, plain, body, "the batch"); !o.ok()) {
+      refused = {o.code, o.message};
+      return false;
     }
     if (codec != 0) {
       if (!codecs_ || !codecs_->has(codec)) {
@@ -938,7 +942,8 @@ struct stamp_sink {
     auto* self = static_cast<stamp_sink*>(ctx);
     if (key.data == nullptr && key.size != 0) return MOSAIC_ERR_INVALID_ARGUMENT;
     const size_t size = key.size + (value.data ? value.size : 0);
-    if (self->headers.size() >= 64 || self->bytes + size > 65536) return MOSAIC_ERR_LIMIT;
+    if (self->headers.size() >= MOSAIC_INTERCEPT_MAX_HEADERS || self->bytes + size > MOSAIC_INTERCEPT_MAX_HEADER_BYTES)
+      return MOSAIC_ERR_LIMIT;
     self->bytes += size;
     stamped_header h;
     h.key.assign(reinterpret_cast<const char*>(key.data), key.size);
@@ -954,19 +959,23 @@ mosaic_bytes_v1 bytes_of(const std::optional<std::span<const uint8_t>>& b) {
   return b ? mosaic_bytes_v1{b->data(), b->size()} : mosaic_bytes_v1{nullptr, 0};
 }
 
-// A batch's records as the interceptors read them: views into the batch
-// (or its decompressed records), and the records' headers.
+// A batch's records: as the log reads them (`raw`, for a rewrite), and as
+// the interceptors that read records see them (views into the batch, or
+// into its decompressed records, and the records' headers).
 struct parsed_records {
+  std::vector<log::record_view> raw;
   std::vector<mosaic_record_view_v1> views;
   std::vector<const mosaic_record_view_v1*> pointers;
   std::vector<std::vector<mosaic_header_view_v1>> headers;
-  std::vector<log::record_view> raw;  // for a rewrite
 };
 
-bool parse_records(std::span<const uint8_t> body, int32_t count, int64_t base_timestamp, parsed_records& out) {
+bool parse_records(std::span<const uint8_t> body, int32_t count, parsed_records& out) {
   out.raw.reserve(static_cast<size_t>(count));
   const bool ok = log::for_each_record(body, count, [&](const log::record_view& r) { out.raw.push_back(r); });
-  if (!ok || out.raw.size() != static_cast<size_t>(count)) return false;
+  return ok && out.raw.size() == static_cast<size_t>(count);
+}
+
+bool view_records(int64_t base_timestamp, parsed_records& out) {
   out.views.resize(out.raw.size());
   out.headers.resize(out.raw.size());
   for (size_t i = 0; i < out.raw.size(); ++i) {
@@ -1023,25 +1032,17 @@ std::optional<adapter::produce_result> service::intercept(const plugin::intercep
     pb.base_timestamp = b.base_timestamp();
     pb.max_timestamp = b.max_timestamp();
     pb.record_count = b.records_count();
-    // The records, once for the chain, when a link reads them.
+    // The records, decompressed and parsed once for the chain, when a link
+    // reads them or a rewrite needs them.
     parsed_records parsed;
     std::span<const uint8_t> body = b.records();
     auto decode = [&]() -> bool {
       if (!parsed.raw.empty() || b.records_count() == 0) return true;
-      if (b.codec() != 0) {
-        if (codecs_ == nullptr || !codecs_->has(b.codec())) {
-          refused = adapter::produce_result{error::unsupported_compression_type,
-                                            "no codec plugin is loaded for codec " + std::to_string(b.codec())};
-          return false;
-        }
-        plain.clear();
-        if (auto s = codecs_->decompress(b.codec(), body, plain); !s) {
-          refused = adapter::produce_result{error::corrupt_message, "the batch does not decompress: " + s.message()};
-          return false;
-        }
-        body = plain.bytes();
+      if (auto o = records_of(b, plain, body, "the batch"); !o.ok()) {
+        refused = adapter::produce_result{o.code, o.message};
+        return false;
       }
-      if (!parse_records(body, b.records_count(), b.base_timestamp(), parsed)) {
+      if (!parse_records(body, b.records_count(), parsed)) {
         refused = adapter::produce_result{error::corrupt_message, "the batch's records do not parse"};
         return false;
       }
@@ -1049,6 +1050,10 @@ std::optional<adapter::produce_result> service::intercept(const plugin::intercep
     };
     if (chain.reads_records) {
       if (!decode()) return false;
+      if (!view_records(b.base_timestamp(), parsed)) {
+        refused = adapter::produce_result{error::corrupt_message, "the batch's records do not parse"};
+        return false;
+      }
       pb.records = parsed.pointers.empty() ? nullptr : parsed.pointers.data();
     }
     stamp_sink stamps;
@@ -1066,14 +1071,16 @@ std::optional<adapter::produce_result> service::intercept(const plugin::intercep
       const auto began = plugin::call_meter::start();
       const mosaic_status_t rc = link.gen->vt().intercept(link.gen->handle, &seen, &res, &err);
       link.gen->meter.done(began, rc == MOSAIC_OK);
-      const std::string who = link.gen->inst->factory().name;
       if (rc != MOSAIC_OK) {
-        refused = adapter::produce_result{error::unknown_server_error,
-                                          "record interceptor " + who + " failed: " + std::string(message)};
+        refused = adapter::produce_result{
+            error::unknown_server_error,
+            "record interceptor " + std::string(link.gen->inst->factory().name) + " failed: " + std::string(message)};
         return false;
       }
       if (res.verdict != MOSAIC_INTERCEPT_ACCEPT) {
-        std::string why = reason[0] != '\0' ? std::string(reason) : "refused by record interceptor " + who;
+        std::string why = reason[0] != '\0'
+                              ? std::string(reason)
+                              : "refused by record interceptor " + std::string(link.gen->inst->factory().name);
         refused = adapter::produce_result{error::invalid_record, why};
         if (res.record_index >= 0 && res.record_index < b.records_count())
           refused->record_errors.emplace_back(res.record_index, why);
@@ -1155,21 +1162,9 @@ adapter::outcome service::decode_records(std::span<const uint8_t> batches,
       return false;
     }
     if (b.is_control()) return true;
-    std::span<const uint8_t> body = b.records();
-    if (b.codec() != 0) {
-      plain.clear();
-      if (!codecs_ || !codecs_->has(b.codec())) {
-        failed = {error::unsupported_compression_type,
-                  "no codec plugin is loaded for codec " + std::to_string(b.codec())};
-        return false;
-      }
-      if (auto st = codecs_->decompress(b.codec(), body, plain); !st) {
-        failed = {error::corrupt_message,
-                  "batch at offset " + std::to_string(b.base_offset()) + " does not decompress: " + st.message()};
-        return false;
-      }
-      body = plain.bytes();
-    }
+    std::span<const uint8_t> body;
+    if (failed = records_of(b, plain, body, "batch at offset " + std::to_string(b.base_offset())); !failed.ok())
+      return false;
     const bool ok = log::for_each_record(body, b.records_count(), [&](const log::record_view& r) {
       adapter::plain_record p;
       p.offset = b.base_offset() + r.offset_delta;

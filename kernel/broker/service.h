@@ -242,6 +242,11 @@ class service final : public adapter::broker {
                                                    const std::string& topic, int32_t partition,
                                                    std::span<uint8_t>& records, std::shared_ptr<const void>& owner,
                                                    const adapter::produce_origin& origin, size_t max_batch) const;
+  // The records section of batch `b`, decompressed into `plain` when the
+  // batch is compressed; a refusal when it cannot be (no codec loaded, or
+  // `what`, the batch as messages name it, does not decompress).
+  adapter::outcome records_of(const log::batch_view& b, plugin::byte_buffer& plain, std::span<const uint8_t>& body,
+                              const std::string& what) const;
   std::optional<adapter::produce_result> recompress(std::span<const uint8_t> records, int codec, size_t max_batch,
                                                     std::vector<uint8_t>& out) const;
   // Whether this broker holds the partition's one replica and leads it.

@@ -124,12 +124,15 @@ result<std::shared_ptr<const library>> plugin_host::load_shared(const std::strin
     trust = trust_;
     hook = refusal_hook_;
   }
-  if (auto s = check_trust(ec ? *path : canonical, trust); !s.ok()) {
+  // Read once: for the trust rules, and kept with the library (the audit).
+  const auto& file = ec ? *path : canonical;
+  auto digest = file_sha256(file);
+  if (auto s = check_trust(file, digest ? *digest : std::string(), trust); !s.ok()) {
     log::warn("plugin library '{}' refused: {}", key, s.message());
     if (hook) hook(key, s.message());
     return status(errc::config, "plugin library '" + key + "': refused by plugins.trust: " + s.message());
   }
-  auto lib = library::open(ec ? *path : canonical);
+  auto lib = library::open(file, digest ? *digest : std::string());
   if (!lib) return lib.error();
   if (auto s = register_library(*lib); !s.ok()) return s;
   log::info("loaded plugin library {} {} from {} (ABI {}.{})", (*lib)->descriptor().name, (*lib)->descriptor().version,

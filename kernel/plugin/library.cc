@@ -245,7 +245,7 @@ status check_descriptor(const mosaic_plugin_descriptor_v1* d, const std::string&
   return {};
 }
 
-result<std::shared_ptr<const library>> library::open(const std::filesystem::path& path) {
+result<std::shared_ptr<const library>> library::open(const std::filesystem::path& path, std::string sha256) {
   const std::string origin = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
@@ -263,7 +263,9 @@ result<std::shared_ptr<const library>> library::open(const std::filesystem::path
   auto entry = handle->lib.get<const mosaic_plugin_descriptor_v1*()>(MOSAIC_PLUGIN_ENTRY_SYMBOL);
   const mosaic_plugin_descriptor_v1* d = entry();
   if (auto s = check_descriptor(d, origin); !s.ok()) return s;
-  return std::shared_ptr<const library>(new library(origin, std::move(handle), d));
+  auto lib = std::shared_ptr<library>(new library(origin, std::move(handle), d));
+  lib->sha256_ = std::move(sha256);
+  return std::shared_ptr<const library>(std::move(lib));
 }
 
 result<std::shared_ptr<const library>> library::from_builtin(const builtin_plugin& builtin) {

@@ -23,7 +23,8 @@ class library {
  public:
   // Opens `path`, finds the entry symbol and checks the descriptor. Refusals
   // name the file and the reason.
-  static result<std::shared_ptr<const library>> open(const std::filesystem::path& path);
+  // `sha256`: the file's digest, if the caller read it (kept for the audit).
+  static result<std::shared_ptr<const library>> open(const std::filesystem::path& path, std::string sha256 = {});
   static result<std::shared_ptr<const library>> from_builtin(const builtin_plugin& builtin);
 
   ~library();
@@ -34,12 +35,16 @@ class library {
   // The file, or "builtin:<name>".
   const std::string& origin() const noexcept { return origin_; }
   bool builtin() const noexcept { return handle_ == nullptr; }
+  // The file's SHA-256 in hex, as read before it was opened ("" for a
+  // built-in).
+  const std::string& sha256() const noexcept { return sha256_; }
 
  private:
   struct dll;  // Boost.DLL's shared_library, kept out of this header
   library(std::string origin, std::unique_ptr<dll> handle, const mosaic_plugin_descriptor_v1* d);
 
   std::string origin_;
+  std::string sha256_;
   std::unique_ptr<dll> handle_;
   const mosaic_plugin_descriptor_v1* descriptor_;
 };

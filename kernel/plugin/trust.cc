@@ -127,35 +127,38 @@ status validate_trust(const trust_policy& policy) {
 
 status check_trust(const std::filesystem::path& file, const trust_policy& policy) {
   if (!policy.active()) return {};
+  auto digest = file_sha256(file);
+  return check_trust(file, digest ? *digest : std::string(), policy);
+}
+
+status check_trust(const std::filesystem::path& file, const std::string& sha256, const trust_policy& policy) {
+  if (!policy.active()) return {};
   std::error_code ec;
   const auto real = std::filesystem::canonical(file, ec);
   if (ec) return status(errc::not_found, "it is not there");
   if (!policy.folders.empty()) {
-    bool allowed = false;
+    const std::filesystem::path* trusted = nullptr;
     std::string listed;
     for (const auto& f : policy.folders) {
       const auto folder = std::filesystem::weakly_canonical(f, ec);
-      allowed = allowed || (!ec && inside(real, folder));
+      if (trusted == nullptr && !ec && inside(real, folder)) trusted = &f;
       listed += (listed.empty() ? "" : ", ") + f.string();
     }
-    if (!allowed) return status(errc::config, "it is not in a trusted folder (" + listed + ")");
-    for (const auto& f : policy.folders)
-      if (inside(real, std::filesystem::weakly_canonical(f, ec)))
-        if (auto s = private_to_its_owner(f, "the trusted folder"); !s.ok()) return s;
+    if (trusted == nullptr) return status(errc::config, "it is not in a trusted folder (" + listed + ")");
+    if (auto s = private_to_its_owner(*trusted, "the trusted folder"); !s.ok()) return s;
   }
   if (auto s = private_to_its_owner(real.parent_path(), "its folder"); !s.ok()) return s;
   if (auto s = private_to_its_owner(real, "the library"); !s.ok()) return s;
-  auto digest = file_sha256(real);
-  if (!digest) return digest.error();
-  if (!policy.sha256.empty() && !policy.sha256.count(*digest))
-    return status(errc::config, "its SHA-256 " + *digest + " is not on plugins.trust.sha256");
+  if (sha256.empty()) return status(errc::io, "cannot read '" + real.string() + "'");
+  if (!policy.sha256.empty() && !policy.sha256.count(sha256))
+    return status(errc::config, "its SHA-256 " + sha256 + " is not on plugins.trust.sha256");
   if (policy.require_signatures) {
     const auto sig_file = real.string() + ".sig";
     std::ifstream in(sig_file);
     if (!in) return status(errc::config, "it is not signed (no " + sig_file + ")");
     std::string signature;
     std::getline(in, signature);
-    if (auto s = verify_library(real, signature, policy.public_keys); !s.ok()) return s;
+    if (auto s = verify_digest(sha256, signature, policy.public_keys); !s.ok()) return s;
   }
   return {};
 }
@@ -185,12 +188,17 @@ result<std::string> sign_library(const std::filesystem::path& file, const std::s
 
 status verify_library(const std::filesystem::path& file, const std::string& signature,
                       const std::vector<std::string>& public_keys) {
+  auto digest = file_sha256(file);
+  if (!digest) return digest.error();
+  return verify_digest(*digest, signature, public_keys);
+}
+
+status verify_digest(const std::string& sha256, const std::string& signature,
+                     const std::vector<std::string>& public_keys) {
   if (sodium_init() < 0) return status(errc::internal, "libsodium could not start");
   auto sig = unbase64(signature, crypto_sign_BYTES);
   if (!sig) return status(errc::config, "its signature is not a base64 Ed25519 signature");
-  auto digest = file_sha256(file);
-  if (!digest) return digest.error();
-  const std::string m = message_for(*digest);
+  const std::string m = message_for(sha256);
   for (const auto& k : public_keys) {
     auto pk = unbase64(k, crypto_sign_PUBLICKEYBYTES);
     if (pk &&

@@ -31,6 +31,9 @@ struct trust_policy {
 result<std::string> file_sha256(const std::filesystem::path& file);
 
 // Whether `policy` lets `file` be loaded; the refusal names the rule.
+// `sha256`: the file's digest as the caller read it ("" if it could not).
+status check_trust(const std::filesystem::path& file, const std::string& sha256, const trust_policy& policy);
+// The same, reading the digest.
 status check_trust(const std::filesystem::path& file, const trust_policy& policy);
 
 // Checks a policy as read from the config (keys that decode to Ed25519
@@ -49,5 +52,8 @@ result<std::string> sign_library(const std::filesystem::path& file, const std::s
 // Whether `signature` (base64) is `file`'s by one of `public_keys`.
 status verify_library(const std::filesystem::path& file, const std::string& signature,
                       const std::vector<std::string>& public_keys);
+// The same, for a file whose SHA-256 (hex) is `sha256`.
+status verify_digest(const std::string& sha256, const std::string& signature,
+                     const std::vector<std::string>& public_keys);
 
 }  // namespace mosaic::plugin

@@ -75,6 +75,10 @@ typedef struct mosaic_produced_batch_v1 {
 #define MOSAIC_INTERCEPT_ACCEPT 0
 #define MOSAIC_INTERCEPT_REJECT 1
 
+/* What `add_header` takes at most, per batch. */
+#define MOSAIC_INTERCEPT_MAX_HEADERS 64
+#define MOSAIC_INTERCEPT_MAX_HEADER_BYTES 65536
+
 /* What the interceptor says. The host fills it with ACCEPT, record_index
  * -1 and an empty reason before the call. */
 typedef struct mosaic_intercept_result_v1 {
@@ -90,7 +94,8 @@ typedef struct mosaic_intercept_result_v1 {
   /* ACCEPT: adds a header to every record of the batch. `replace` non-zero:
    * headers with this key that the records carry are removed first (so a
    * producer cannot forge what the interceptor stamps). MOSAIC_ERR_LIMIT
-   * past 64 headers or 64 KiB added per batch. */
+   * past MOSAIC_INTERCEPT_MAX_HEADERS headers or
+   * MOSAIC_INTERCEPT_MAX_HEADER_BYTES bytes (keys and values) a batch. */
   mosaic_status_t (*add_header)(void* host_ctx, mosaic_bytes_v1 key, mosaic_bytes_v1 value, int32_t replace);
 } mosaic_intercept_result_v1;
 

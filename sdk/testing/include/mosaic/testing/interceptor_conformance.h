@@ -114,7 +114,7 @@ class test_batch {
 };
 
 // Calls an interceptor instance as the broker does, with the broker's
-// limits on added headers (64 of them, 64 KiB).
+// limits on added headers (MOSAIC_INTERCEPT_MAX_HEADERS, _MAX_HEADER_BYTES).
 class interceptor_caller {
  public:
   interceptor_caller(const mosaic_record_interceptor_vtable_v1& vt, void* handle) : vt_(vt), handle_(handle) {}
@@ -161,7 +161,8 @@ class interceptor_caller {
     static mosaic_status_t add(void* ctx, mosaic_bytes_v1 key, mosaic_bytes_v1 value, int32_t) {
       auto* self = static_cast<sink*>(ctx);
       const size_t size = key.size + (value.data ? value.size : 0);
-      if (self->out->headers.size() >= 64 || self->bytes + size > 65536) {
+      if (self->out->headers.size() >= MOSAIC_INTERCEPT_MAX_HEADERS ||
+          self->bytes + size > MOSAIC_INTERCEPT_MAX_HEADER_BYTES) {
         self->out->over_limit = true;
         return MOSAIC_ERR_LIMIT;
       }
