@@ -112,6 +112,11 @@ status node::start_parts() {
   if (!svc) return svc.error();
   service_ = std::move(*svc);
   service_->set_interceptors(&interceptors_);
+  // The cluster's plugin swaps, as the image holds them for this broker,
+  // before anything serves.
+  swaps_ = std::make_unique<cluster_swaps>(*this, store_.get());
+  swaps_->set_yaml(cfg_);
+  swaps_->start();
   log::info("cluster {}: {} topic(s), metadata at offset {}", service_->cluster_id(),
             store_->read([](const metadata::image& i) { return i.topics().size(); }), store_->applied_offset());
 
@@ -209,6 +214,7 @@ status node::start_parts() {
     ctx.shares = shares_.get();
     ctx.telemetry = telemetry_.get();
     ctx.plugins = [this] { return plugin_slots(); };
+    ctx.plugin_swaps = swaps_.get();
     ctx.log = [](adapter::log_level level, const std::string& message) {
       switch (level) {
         case adapter::log_level::debug: return log::debug("{}", message);
@@ -367,10 +373,12 @@ status node::shutdown() {
   }
   // Leadership moves while clients can still be told where it went.
   if (service_ && server_) service_->controlled_shutdown();
+  if (swaps_) swaps_->stop();
   if (server_) server_->stop();
   server_.reset();
   adapters_.clear();
   adapter_instances_.clear();
+  swaps_.reset();
   telemetry_.reset();
   if (shares_) shares_->stop();
   shares_.reset();
@@ -430,12 +438,34 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
   if (!inst) return inst.error();
   if (dry_run) return {};
   auto& f = (*inst)->factory();
+  if (reloading_ && swaps_) {
+    // A slot the cluster swapped keeps the cluster's generation; the file's
+    // change applies when the cluster rolls the slot back to generation 0.
+    std::string slot;
+    if (f.category == MOSAIC_CATEGORY_CODEC) {
+      slot = plugin::codec_slot_name(static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id);
+    } else if (f.category == MOSAIC_CATEGORY_ASSIGNOR) {
+      slot = std::string("assignor.") + static_cast<const mosaic_assignor_vtable_v1*>(f.vtable)->assignor_name;
+    } else if (f.category == MOSAIC_CATEGORY_SHARE_POLICY && e.name == share_policy_id_) {
+      slot = "group.share.policy";
+    } else if (f.category == MOSAIC_CATEGORY_DLQ_HANDLER && e.name == dlq_handler_id_) {
+      slot = "group.share.dlq.handler";
+    }
+    if (!slot.empty() && swaps_->owns(slot)) {
+      log::info(
+          "reload: slot {} runs the cluster's swap, which stays; the file's {} applies after mosaic plugin "
+          "rollback to generation 0",
+          slot, e.name);
+      running_[e.name] = fingerprint(e, (*inst)->config());
+      return {};
+    }
+  }
   const auto& lib = (*inst)->lib();
   const std::string settings = (*inst)->config().describe();
   if (f.category == MOSAIC_CATEGORY_CODEC) {
     auto gen = codecs_.install(*inst);
     if (!gen) return gen.error();
-    audit_installed("codec." + std::to_string(static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id), **inst,
+    audit_installed(plugin::codec_slot_name(static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id), **inst,
                     *gen);
     log::info("plugin {} ({} {}, {}) is codec {} generation {}{}{}", f.name, lib.descriptor().name,
               lib.descriptor().version, lib.origin(), static_cast<const mosaic_codec_vtable_v1*>(f.vtable)->codec_id,
@@ -619,10 +649,17 @@ status node::start_default_assignors(bool dry_run) {
 }
 
 status node::reload_plugins(const config::broker_config& fresh) {
+  std::lock_guard plugins(plugin_mu_);
   reloading_ = true;
   auto s = reload_plugins_once(fresh);
   if (!s.ok()) audit_refused("", s.message());
   reloading_ = false;
+  if (swaps_) {
+    // Generation 0 is what this file says now; the cluster's generations
+    // of interceptors go back on top of the list the reload made.
+    swaps_->set_yaml(fresh);
+    swaps_->reapply("interceptor.");
+  }
   return s;
 }
 

@@ -13,6 +13,7 @@
 
 #include "kernel/app/builtins.h"
 #include "kernel/app/client_telemetry.h"
+#include "kernel/app/cluster_swaps.h"
 #include "kernel/app/group_io.h"
 #include "kernel/app/ops_http.h"
 #include "kernel/base/metrics.h"
@@ -95,7 +96,12 @@ class node {
   // (after start_services).
   groups::group_io& broker_io() noexcept { return *group_io_; }
 
+  // The cluster's plugin swaps (after start_services; null on a
+  // controller-only node).
+  cluster_swaps* swaps() noexcept { return swaps_.get(); }
+
  private:
+  friend class cluster_swaps;
   status start_plugin(const config::plugin_entry& e, bool dry_run);
   status load_plugins_once(bool dry_run);
   // plugins.trust of `cfg`, checked, then the host's rules.
@@ -137,6 +143,10 @@ class node {
   plugin::interceptor_set interceptors_;
   plugin::audit_log audit_;  // <first log dir>/plugin-audit.log
   bool reloading_ = false;   // a SIGHUP's reload is under way (the audit's cause)
+  // Held while plugins are made and published: a SIGHUP's reload, a
+  // cluster swap's apply.
+  std::mutex plugin_mu_;
+  std::unique_ptr<cluster_swaps> swaps_;
   // An instance put in service in `slot`, for the audit log.
   void audit_installed(const std::string& slot, const plugin::instance& inst, uint64_t generation);
   void audit_refused(const std::string& what, const std::string& reason);

@@ -378,9 +378,9 @@ void node::write_share_metrics(metrics::exposition& e) const {
 
 std::vector<adapter::plugin_slot_info> node::plugin_slots() const {
   std::vector<adapter::plugin_slot_info> out;
-  const plugin::meter_visitor collect = [&](const std::string& s, const std::string& p, uint64_t g,
+  const plugin::meter_visitor collect = [&](const std::string& s, const plugin::instance& i, uint64_t g,
                                             const plugin::call_meter& m) {
-    out.push_back({s, p, g, m.calls(), m.errors()});
+    out.push_back({s, i.factory().name, g, m.calls(), m.errors()});
   };
   codecs_.visit(collect);
   assignors_.visit(collect);
@@ -407,9 +407,9 @@ void node::write_plugin_metrics(metrics::exposition& e) const {
     metrics::histogram_snapshot latency;
   };
   std::vector<row> rows;
-  const plugin::meter_visitor collect = [&](const std::string& s, const std::string& p, uint64_t g,
+  const plugin::meter_visitor collect = [&](const std::string& s, const plugin::instance& i, uint64_t g,
                                             const plugin::call_meter& m) {
-    rows.push_back({s, p, std::to_string(g), m.calls(), m.errors(), m.latency()});
+    rows.push_back({s, i.factory().name, std::to_string(g), m.calls(), m.errors(), m.latency()});
   };
   codecs_.visit(collect);
   assignors_.visit(collect);

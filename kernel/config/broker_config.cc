@@ -355,6 +355,11 @@ const std::vector<key_row> rows = {
       "which with the library and its own folder must not be group- or world-writable), sha256 (only these "
       "digests, lowercase hex: mosaic plugin digest), require_signatures (only libraries with a .sig by one of "
       "public_keys: mosaic plugin keygen and sign); a refusal is logged and names the rule"}},
+    {{"plugins.hot_swap", "map", "{enabled: false}",
+      "cluster-wide plugin swaps (mosaic plugin swap, promote and rollback, recorded in the metadata log): enabled "
+      "(this "
+      "broker validates and accepts them; the swaps the cluster made apply whatever it says), smoke_timeout_ms (a "
+      "swap's validation and smoke call, in a child process, at most; 10000)"}},
     {{"plugins.interceptors", "list of maps", "[]",
       "record interceptors on the produce path: {name, library, config, topics, prefixes}, each its own instance of "
       "a record interceptor plugin, seeing the batches produced to the topics named or starting with a prefix (\"\" "
@@ -664,12 +669,14 @@ class parser {
         for (const auto& item : kv.second) cfg.plugins.push_back(plugin(item, p));
       } else if (k == "trust") {
         trust(kv.second, p, cfg);
+      } else if (k == "hot_swap") {
+        hot_swap(kv.second, p, cfg);
       } else if (k == "interceptors") {
         if (kv.second.IsNull()) continue;
         if (!kv.second.IsSequence()) fail(kv.second, p, "expects a list of record interceptors");
         for (const auto& item : kv.second) cfg.interceptors.push_back(interceptor(item, p));
       } else {
-        fail(kv.first, p, "unknown key (search_paths, load, interceptors, trust)");
+        fail(kv.first, p, "unknown key (search_paths, load, interceptors, trust, hot_swap)");
       }
     }
     for (size_t i = 0; i < cfg.plugins.size(); ++i)
@@ -698,6 +705,24 @@ class parser {
         cfg.plugin_trust.public_keys = string_list(kv.second, p);
       } else {
         fail(kv.first, p, "unknown key (folders, sha256, require_signatures, public_keys)");
+      }
+    }
+  }
+
+  void hot_swap(const YAML::Node& node, const std::string& path, broker_config& cfg) const {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) fail(node, path, "expects a map with enabled and smoke_timeout_ms");
+    for (const auto& kv : node) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string p = path + "." + k;
+      if (k == "enabled") {
+        if (!kv.second.IsScalar() || (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
+          fail(kv.second, p, "expects true or false");
+        cfg.hot_swap.enabled = kv.second.Scalar() == "true";
+      } else if (k == "smoke_timeout_ms") {
+        cfg.hot_swap.smoke_timeout_ms = integer(kv.second, p, 100, 600000);
+      } else {
+        fail(kv.first, p, "unknown key (enabled, smoke_timeout_ms)");
       }
     }
   }

@@ -204,6 +204,12 @@ struct broker_config {
     bool require_signatures = false;
     std::vector<std::string> public_keys;
   } plugin_trust;
+  // plugins.hot_swap: cluster-wide swaps through `mosaic plugin swap`
+  // (kernel/app/cluster_swaps.h); this node takes them only when enabled.
+  struct {
+    bool enabled = false;
+    int64_t smoke_timeout_ms = 10000;  // a swap's validation in a child process, at most
+  } hot_swap;
 };
 
 // Every key the YAML takes, in the table the parser reads integers by:

@@ -319,6 +319,22 @@ void consumer_group::refresh_target(const group_context& ctx, consumer_inputs& i
     if (!topics_seen.empty() || assignment_epoch > 0) bump();
     topics_seen = std::move(seen);
   }
+  // The assignor that made the target was swapped (a cluster swap or a
+  // reload): the epoch moves and the new generation computes the next
+  // target from the current one; members reconcile to it step by step
+  // (revocations first), as after any rebalance.
+  if (!assignor_tried.empty() && epoch == assignment_epoch && assignment_epoch > 0) {
+    const std::string now = pick_assignor(ctx.settings);
+    if (now != assignor_tried) {
+      log::info("group {}: the assignor is now '{}' (was '{}'); epoch {} computes a new target", id, now,
+                assignor_tried, epoch + 1);
+      bump();
+    } else if (in.generation_of && assignor_generation != 0 && in.generation_of(now) != assignor_generation) {
+      log::info("group {}: assignor '{}' was swapped (generation {} to {}); epoch {} computes a new target", id, now,
+                assignor_generation, in.generation_of(now), epoch + 1);
+      bump();
+    }
+  }
   if (epoch > assignment_epoch) compute_target(ctx, in);
 }
 
@@ -375,6 +391,8 @@ void consumer_group::compute_target(const group_context& ctx, consumer_inputs& i
   std::string served_by;
   auto out = in.assign(name, input, &served_by);
   assignment_epoch = epoch;
+  assignor_tried = name;
+  assignor_generation = in.generation_of ? in.generation_of(name) : 0;
   if (!out || !out->ok()) {
     const std::string why = !out ? out.error().message() : out->message;
     log::warn("group {}: assignor '{}' ({}) failed at epoch {}: {}; the previous assignment stays", id, name,

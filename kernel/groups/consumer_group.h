@@ -56,6 +56,9 @@ struct consumer_inputs {
   const topic_summaries& topics;  // as the metadata has them now
   const assignor_fn& assign;
   topic_patterns& patterns;
+  // The generation an assignor's slot runs now (a swap moves it); empty:
+  // swaps are not followed.
+  std::function<uint64_t(const std::string& name)> generation_of = {};
 };
 
 enum class member_state : uint8_t { stable, unrevoked_partitions, unreleased_partitions };
@@ -149,6 +152,10 @@ class consumer_group {
   // Not persisted: the subscribed topics' ids and partition counts when
   // the target was computed; a difference means a new target.
   std::map<uuid, int32_t> topics_seen;
+  // Not persisted: the assignor last asked for a target and its slot's
+  // generation then (0: not known), to follow swaps of either.
+  std::string assignor_tried;
+  uint64_t assignor_generation = 0;
   int64_t empty_since_ms = 0;  // wall time it lost its last member (0: has members, or not known)
 
  private:

@@ -90,6 +90,22 @@ struct coordinator::impl {
   void begin_round(clock::time_point now) {
     ctx.now = now;
     ctx.wall_ms = wall_ms();
+    follow_default_assignor();
+  }
+
+  // A cluster swap of the default assignor (slot group.consumer.assignor):
+  // it goes first in the list, where groups whose members name none take
+  // it from; their epochs move at their next heartbeat
+  // (consumer_group::refresh_target).
+  std::vector<std::string> configured_assignors;
+  void follow_default_assignor() {
+    if (configured_assignors.empty()) configured_assignors = opts.settings.consumer_assignors;
+    std::vector<std::string> list = configured_assignors;
+    if (const std::string d = assignors->default_name(); !d.empty()) {
+      list.erase(std::remove(list.begin(), list.end(), d), list.end());
+      list.insert(list.begin(), d);
+    }
+    if (list != opts.settings.consumer_assignors) opts.settings.consumer_assignors = std::move(list);
   }
 
   // Claims a group id for this coordinator; false if it is a share group's.
@@ -249,7 +265,8 @@ struct coordinator::impl {
       g = &consumer.emplace(req.group_id, consumer_group(req.group_id)).first->second;
     }
     const auto topics = opts.io->summaries();
-    consumer_inputs in{*topics, assign, patterns};
+    consumer_inputs in{*topics, assign, patterns,
+                       [this](const std::string& name) { return assignors->generation(name); }};
     auto r = g->heartbeat(req, replay, ctx, in);
     if (r.code == error::none) log_of(g->id).put_group(*g);
     note_members(*g);

@@ -117,6 +117,28 @@ void image::apply(const record& rec) {
           acls_changed_ = version_;
         } else if constexpr (std::is_same_v<T, remove_acl_record>) {
           if (acls_.erase(r.id) > 0) acls_changed_ = version_;
+        } else if constexpr (std::is_same_v<T, plugin_swap_record>) {
+          auto& slot = swaps_[r.slot];
+          swaps_changed_ = version_;
+          slot.last_generation = std::max(slot.last_generation, r.generation);
+          if (r.action == "stack") {  // a snapshot's: in effect, not a new event
+            slot.stack.push_back(r);
+            return;
+          }
+          if (r.action.rfind("history:", 0) == 0) {  // a snapshot's: what was done
+            slot.history.push_back(r);
+            slot.history.back().action.erase(0, 8);
+            return;
+          }
+          slot.history.push_back(r);
+          if (slot.history.size() > plugin_slot_swaps::history_kept) slot.history.erase(slot.history.begin());
+          if (r.action == "swap") {
+            slot.stack.push_back(r);
+          } else if (r.action == "promote") {
+            if (!slot.stack.empty()) slot.stack.back().brokers.clear();
+          } else if (r.action == "rollback") {
+            if (!slot.stack.empty()) slot.stack.pop_back();
+          }
         } else if constexpr (std::is_same_v<T, client_quota_record>) {
           if (r.value) {
             quotas_[r.entity][r.key] = *r.value;
@@ -199,6 +221,23 @@ status image::check(const std::vector<record>& entry) const {
           } else if constexpr (std::is_same_v<T, producer_ids_record>) {
             if (r.next_block_start <= next_producer_id_block_)
               return status(errc::already_exists, "that producer id block was handed out");
+          } else if constexpr (std::is_same_v<T, plugin_swap_record>) {
+            // Decided on the slot as the asking broker saw it: another swap
+            // committed since refuses this one (the operator asks again).
+            auto it = swaps_.find(r.slot);
+            static const plugin_slot_swaps none;
+            const auto& slot = it == swaps_.end() ? none : it->second;
+            const std::string raced = "slot " + r.slot + " changed since (another swap came first)";
+            if (r.action == "swap" && r.generation != slot.last_generation + 1)
+              return status(errc::already_exists, raced);
+            if (r.action == "promote" && (slot.stack.empty() || slot.stack.back().generation != r.generation ||
+                                          slot.stack.back().brokers.empty()))
+              return status(errc::already_exists, raced);
+            if (r.action == "rollback") {
+              if (slot.stack.empty()) return status(errc::not_found, "slot " + r.slot + " has no swap to roll back");
+              const int64_t below = slot.stack.size() > 1 ? slot.stack[slot.stack.size() - 2].generation : 0;
+              if (r.generation != below) return status(errc::already_exists, raced);
+            }
           }
           return {};
         },
@@ -222,6 +261,16 @@ std::vector<record> image::to_records() const {
   for (const auto& [id, a] : acls_) out.emplace_back(a);
   for (const auto& [entity, values] : quotas_)
     for (const auto& [k, v] : values) out.emplace_back(client_quota_record{entity, k, v});
+  for (const auto& [name, slot] : swaps_) {
+    for (auto h : slot.history) {
+      h.action = "history:" + h.action;
+      out.emplace_back(std::move(h));
+    }
+    for (auto s : slot.stack) {
+      s.action = "stack";
+      out.emplace_back(std::move(s));
+    }
+  }
   for (const auto& [name, t] : topics_) {
     out.emplace_back(topic_record{t.name, t.id});
     for (const auto& p : t.partitions) out.emplace_back(p);
@@ -244,6 +293,16 @@ void image::encode_records(std::vector<uint8_t>& out) const {
   for (const auto& [id, a] : acls_) encode_one(out, record(a));
   for (const auto& [entity, values] : quotas_)
     for (const auto& [k, v] : values) encode_one(out, record(client_quota_record{entity, k, v}));
+  for (const auto& [name, slot] : swaps_) {
+    for (auto h : slot.history) {
+      h.action = "history:" + h.action;
+      encode_one(out, record(std::move(h)));
+    }
+    for (auto s : slot.stack) {
+      s.action = "stack";
+      encode_one(out, record(std::move(s)));
+    }
+  }
   for (const auto& [name, t] : topics_) {
     encode_one(out, topic_record{t.name, t.id});
     for (const auto& p : t.partitions) encode_one(out, p);

@@ -3,6 +3,7 @@
 // that is all the Raft log has to guarantee.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -48,6 +49,24 @@ struct image_changes {
   bool broker_configs = false;       // dynamic broker configs (every topic's defaults)
   std::vector<std::string> topics;   // made or changed (partitions or configs)
   std::vector<std::string> removed;  // removed (a name may be in both: removed, then made again)
+};
+
+// One plugin slot's cluster swaps (plugin_swap_record): the generations
+// in effect, oldest first (a rollback drops the top one), and what was
+// done, oldest first (at most `history_kept`).
+struct plugin_slot_swaps {
+  static constexpr size_t history_kept = 256;
+  std::vector<plugin_swap_record> stack;
+  std::vector<plugin_swap_record> history;
+  int64_t last_generation = 0;  // the highest generation ever given in the slot
+  // What `broker` runs: the top generation meant for it (a canary is meant
+  // for its brokers only), or null for the broker's own YAML.
+  const plugin_swap_record* effective(int32_t broker) const {
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it)
+      if (it->brokers.empty() || std::find(it->brokers.begin(), it->brokers.end(), broker) != it->brokers.end())
+        return &*it;
+    return nullptr;
+  }
 };
 
 class image {
@@ -101,6 +120,10 @@ class image {
   uint64_t acls_changed() const noexcept { return acls_changed_; }
   // Client quotas by entity, then key.
   const std::map<quota_entity, std::map<std::string, double>>& client_quotas() const noexcept { return quotas_; }
+  // Plugin swaps by slot, and the version of the last one (a node that
+  // kept it knows whether to look again).
+  const std::map<std::string, plugin_slot_swaps>& plugin_swaps() const noexcept { return swaps_; }
+  uint64_t plugin_swaps_changed() const noexcept { return swaps_changed_; }
 
  private:
   std::string cluster_id_;
@@ -115,6 +138,8 @@ class image {
   std::map<uuid, acl_record> acls_;
   uint64_t acls_changed_ = 0;
   std::map<quota_entity, std::map<std::string, double>> quotas_;
+  std::map<std::string, plugin_slot_swaps> swaps_;
+  uint64_t swaps_changed_ = 0;
 
   // Versions: the topics by their latest change (one entry each), the
   // removals remembered (at most `removals_kept`), and before which a

@@ -111,10 +111,14 @@ class metadata_store {
   // The same, waiting at most `timeout` for the log (errc::io after it).
   result<int64_t> propose(const std::vector<record>& records, std::chrono::milliseconds timeout);
   // Called after each entry is applied (on the log's thread, without the
-  // image's lock held): it must not block. Empty: none.
-  void on_applied(std::function<void(int64_t offset)> fn) {
+  // image's lock held): it must not block. One hook per owner (the replica
+  // manager, the node's cluster swaps); an empty `fn` removes the owner's.
+  void on_applied(const void* owner, std::function<void(int64_t offset)> fn) {
     std::lock_guard g(hook_mu_);
-    on_applied_ = std::move(fn);
+    if (fn)
+      on_applied_[owner] = std::move(fn);
+    else
+      on_applied_.erase(owner);
   }
 
   // Runs `fn(image)` under the lock.
@@ -149,10 +153,10 @@ class metadata_store {
   size_t last_snapshot_bytes_ = 0;     // to size the next one's buffer
   std::map<int64_t, status> refused_;  // recent entries `image::check` refused, by offset
   std::mutex hook_mu_;
-  std::function<void(int64_t)> on_applied_;
+  std::map<const void*, std::function<void(int64_t)>> on_applied_;
   void applied_hook(int64_t offset) {
     std::lock_guard g(hook_mu_);
-    if (on_applied_) on_applied_(offset);
+    for (const auto& [owner, fn] : on_applied_) fn(offset);
   }
 };
 

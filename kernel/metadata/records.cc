@@ -24,6 +24,7 @@ enum : uint8_t {
   acl_type = 12,
   remove_acl_type = 13,
   client_quota_type = 14,
+  plugin_swap_type = 15,
 };
 // Versions written now; partition and broker records of version 0 are
 // still read (data dirs from before replication).
@@ -130,6 +131,11 @@ void encode_one(std::vector<uint8_t>& bytes, const record& rec) {
             o.u8(static_cast<uint8_t>(r.operation)), o.u8(static_cast<uint8_t>(r.permission));
           } else if constexpr (std::is_same_v<T, remove_acl_record>) {
             o.u8(remove_acl_type), o.u8(record_version), o.id(r.id);
+          } else if constexpr (std::is_same_v<T, plugin_swap_record>) {
+            o.u8(plugin_swap_type), o.u8(record_version), o.str(r.slot), o.str(r.action), o.i64(r.generation);
+            o.str(r.plugin), o.str(r.library), o.str(r.sha256), o.i32(static_cast<int32_t>(r.config.size()));
+            for (const auto& [k, v] : r.config) o.str(k), o.str(v);
+            ids(o, r.brokers), o.str(r.principal), o.i64(r.time_ms), o.str(r.reason);
           } else if constexpr (std::is_same_v<T, client_quota_record>) {
             o.u8(client_quota_type), o.u8(record_version), o.i32(static_cast<int32_t>(r.entity.size()));
             for (const auto& [type, name] : r.entity) o.str(type), o.opt_str(name);
@@ -237,6 +243,28 @@ status decode_each(std::span<const uint8_t> bytes, const std::function<void(reco
           q.key = i.str();
           if (i.u8() != 0) q.value = std::bit_cast<double>(i.i64());
           fn(std::move(q));
+          break;
+        }
+        case plugin_swap_type: {
+          plugin_swap_record p;
+          p.slot = i.str();
+          p.action = i.str();
+          p.generation = i.i64();
+          p.plugin = i.str();
+          p.library = i.str();
+          p.sha256 = i.str();
+          const int32_t n = i.i32();
+          if (n < 0 || n > 4096)
+            return status(errc::corrupt, "a plugin swap record with " + std::to_string(n) + " keys");
+          for (int32_t k = 0; k < n; ++k) {
+            std::string key = i.str();
+            p.config.emplace_back(std::move(key), i.str());
+          }
+          p.brokers = ids(i);
+          p.principal = i.str();
+          p.time_ms = i.i64();
+          p.reason = i.str();
+          fn(std::move(p));
           break;
         }
         case broker_type: {

@@ -167,10 +167,38 @@ struct client_quota_record {
   std::optional<double> value;
 };
 
+// A plugin swap (Mosaic's own; KRaft has none): from this entry on, slot
+// `slot` runs generation `generation` of the cluster's swaps: `plugin` from
+// `library` (its SHA-256 when the swap was asked) with `config`, on the
+// brokers listed (a canary) or on every broker (none listed). Every broker
+// applies it at the same offset (kernel/app/cluster_swaps.cc), and a broker
+// that restarts finds it in the image.
+//
+// `action`: "swap" (a new generation on top), "promote" (the canary on top
+// goes to every broker), "rollback" (the top generation goes; the one below
+// it runs again: `generation` names it, 0 for the node's own YAML). A
+// snapshot writes each slot back as "history:<action>" records (what
+// `mosaic plugin history` shows) then "stack" records (the generations in
+// effect); neither is ever proposed.
+struct plugin_swap_record {
+  std::string slot;  // "group.share.policy", "assignor.uniform", "codec.3", "interceptor.0", ...
+  std::string action = "swap";
+  int64_t generation = 0;
+  std::string plugin;   // the plugin id ("" with generation 0: the YAML's)
+  std::string library;  // as asked ("" for the built-in or implied one)
+  std::string sha256;   // of the library the asking broker checked ("" for built-in code)
+  std::vector<std::pair<std::string, std::string>> config;
+  std::vector<int32_t> brokers;  // a canary's broker(s); empty: every broker
+  std::string principal;         // who asked
+  int64_t time_ms = 0;           // when (wall clock of the asking broker)
+  std::string reason;            // a rollback's cause ("canary: 12 errors in 100 calls"), or ""
+  bool operator==(const plugin_swap_record&) const = default;
+};
+
 using record = std::variant<cluster_record, topic_record, partition_record, config_record, remove_topic_record,
                             producer_ids_record, broker_record, partition_change_record, broker_fence_record,
                             scram_credential_record, remove_scram_credential_record, acl_record, remove_acl_record,
-                            client_quota_record>;
+                            client_quota_record, plugin_swap_record>;
 
 // One entry of the metadata log: records committed and applied together.
 std::vector<uint8_t> encode(const std::vector<record>& records);

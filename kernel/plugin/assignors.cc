@@ -22,6 +22,24 @@ bool assignor_set::has(const std::string& name) const {
   return it != slots_.end() && it->second->current() != nullptr;
 }
 
+uint64_t assignor_set::generation(const std::string& name) const {
+  std::lock_guard g(mu_);
+  auto it = slots_.find(name);
+  if (it == slots_.end()) return 0;
+  auto gen = it->second->current();
+  return gen ? gen->number : 0;
+}
+
+void assignor_set::set_default(std::string name) {
+  std::lock_guard g(mu_);
+  default_ = std::move(name);
+}
+
+std::string assignor_set::default_name() const {
+  std::lock_guard g(mu_);
+  return default_;
+}
+
 std::vector<std::string> assignor_set::names() const {
   std::lock_guard g(mu_);
   std::vector<std::string> out;

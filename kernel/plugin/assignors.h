@@ -24,6 +24,13 @@ class assignor_set {
   // slot had one). Returns the generation number.
   result<uint64_t> install(std::shared_ptr<instance> inst);
   bool has(const std::string& name) const;
+  // The generation the named assignor's slot runs now (0: none).
+  uint64_t generation(const std::string& name) const;
+  // The default assignor of consumer groups whose members name none, as a
+  // cluster swap of slot "group.consumer.assignor" set it ("": the first
+  // of group.consumer.assignors).
+  void set_default(std::string name);
+  std::string default_name() const;
   std::vector<std::string> names() const;
   // Runs the named assignor on `in`; the answer is checked (see
   // sdk::call_assignor; `shared` for a share group). The plugin id that
@@ -36,6 +43,7 @@ class assignor_set {
  private:
   mutable std::mutex mu_;  // guards the map; the slots guard themselves
   std::map<std::string, std::unique_ptr<assignor_slot>> slots_;
+  std::string default_;
 };
 
 }  // namespace mosaic::plugin

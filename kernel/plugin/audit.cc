@@ -85,6 +85,9 @@ void audit_log::record(const audit_event& e) {
   if (e.generation != 0) line += ",\"generation\":" + std::to_string(e.generation);
   field("config", e.config);
   field("reason", e.reason);
+  field("principal", e.principal);
+  if (e.cluster_generation >= 0) line += ",\"cluster_generation\":" + std::to_string(e.cluster_generation);
+  if (e.offset >= 0) line += ",\"offset\":" + std::to_string(e.offset);
   line += "}\n";
   std::lock_guard g(mu_);
   if (fd_ < 0) return;

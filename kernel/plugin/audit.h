@@ -1,8 +1,10 @@
 // The plugin audit log: one JSON object per line for every plugin a node
-// puts in service (at start, or swapped in by a reload) and every refusal
-// (a library plugins.trust refused, a reload or a start that failed), with
-// the time, the node, the slot, the plugin, its library and that library's
-// SHA-256, the generation and the config (secrets masked). Appended to a
+// puts in service (at start, swapped in by a reload or by a cluster swap)
+// and every refusal (a library plugins.trust refused, a reload, a start or a
+// cluster swap that failed, here or when it was asked), with the time, the
+// node, the slot, the plugin, its library and that library's SHA-256, the
+// generation and the config (secrets masked); a cluster swap adds who asked,
+// the cluster's generation and the metadata offset. Appended to a
 // file that survives restarts (`<first log dir>/plugin-audit.log`); never
 // rewritten by the broker.
 //
@@ -19,8 +21,8 @@
 namespace mosaic::plugin {
 
 struct audit_event {
-  std::string action;  // load, swap, refuse
-  std::string cause;   // start, reload
+  std::string action;  // load, swap, refuse, rollback
+  std::string cause;   // start, reload, cluster
   std::string slot;    // codec.lz4, assignor.uniform, group.share.policy, interceptor.0, ...
   std::string plugin;
   std::string library;  // builtin:..., or the file
@@ -28,6 +30,11 @@ struct audit_event {
   uint64_t generation = 0;
   std::string config;
   std::string reason;  // a refusal's
+  // A cluster swap's (cause "cluster"): who asked, the cluster's
+  // generation, and the metadata offset every broker applied it at.
+  std::string principal;
+  int64_t cluster_generation = -1;
+  int64_t offset = -1;
 };
 
 class audit_log {

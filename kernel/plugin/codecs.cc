@@ -53,9 +53,13 @@ status codec_set::call(int32_t codec_id, bool compress, std::span<const uint8_t>
   return status(code, std::string(gen->inst->factory().name) + ": " + message);
 }
 
-void codec_set::visit(const meter_visitor& fn) const {
+std::string codec_slot_name(int32_t codec_id) {
   static const char* const names[8] = {"none", "gzip", "snappy", "lz4", "zstd", "5", "6", "7"};
-  for (int id = 1; id <= 7; ++id) slots_[id].visit(std::string("codec.") + names[id], fn);
+  return std::string("codec.") + names[codec_id & 7];
+}
+
+void codec_set::visit(const meter_visitor& fn) const {
+  for (int id = 1; id <= 7; ++id) slots_[id].visit(codec_slot_name(id), fn);
 }
 
 }  // namespace mosaic::plugin

@@ -37,6 +37,9 @@ class byte_buffer {
 
 using codec_slot = slot<mosaic_codec_vtable_v1>;
 
+// A codec's slot by Kafka's name of its id: "codec.lz4" ("codec.5" past zstd).
+std::string codec_slot_name(int32_t codec_id);
+
 class codec_set {
  public:
   // Publishes a codec instance in the slot of its codec id (a swap if the

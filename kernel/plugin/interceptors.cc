@@ -34,6 +34,18 @@ std::vector<uint64_t> interceptor_set::set(std::vector<entry> entries) {
   return generations;
 }
 
+result<uint64_t> interceptor_set::swap(size_t index, std::shared_ptr<instance> inst) {
+  std::shared_ptr<const list> l;
+  {
+    std::lock_guard g(mu_);
+    l = list_;
+  }
+  if (index >= l->size())
+    return status(errc::not_found, "there is no interceptor " + std::to_string(index) + " (plugins.interceptors has " +
+                                       std::to_string(l->size()) + ")");
+  return (*l)[index]->slot->publish(std::move(inst));
+}
+
 interceptor_set::chain interceptor_set::chain_for(std::string_view topic) const {
   chain c;
   if (!any()) return c;

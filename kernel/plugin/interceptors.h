@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/base/status.h"
 #include "kernel/plugin/slot.h"
 #include "mosaic/abi/record_interceptor.h"
 
@@ -47,6 +48,10 @@ class interceptor_set {
   // that slot (a reload reads a schema file edited in place again), another
   // a new slot at generation 1. Returns each entry's generation.
   std::vector<uint64_t> set(std::vector<entry> entries);
+  // Publishes `inst` as the next generation of entry `index`, which keeps
+  // its topics (a cluster swap of slot "interceptor.<index>"); not_found
+  // if there is no such entry.
+  result<uint64_t> swap(size_t index, std::shared_ptr<instance> inst);
   // The chain for `topic` (empty, without a lock or an allocation, while
   // no interceptor is configured).
   chain chain_for(std::string_view topic) const;

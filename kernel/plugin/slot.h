@@ -59,10 +59,11 @@ class call_meter {
   mutable metrics::histogram latency_;
 };
 
-// Called for each slot's current generation: the slot's name, the plugin
-// id, the generation number and its calls (for /metrics).
+// Called for each slot's current generation: the slot's name, the
+// instance (its plugin id, library and config), the generation number and
+// its calls (for /metrics and `mosaic plugin list`).
 using meter_visitor =
-    std::function<void(const std::string& slot, const std::string& plugin, uint64_t generation, const call_meter&)>;
+    std::function<void(const std::string& slot, const instance& inst, uint64_t generation, const call_meter&)>;
 
 template <class Vtable>
 class slot {
@@ -109,7 +110,7 @@ class slot {
 
   // Calls `fn` with the current generation's meter, if there is one.
   void visit(const std::string& name, const meter_visitor& fn) const {
-    if (auto gen = current()) fn(name, gen->inst->factory().name, gen->number, gen->meter);
+    if (auto gen = current()) fn(name, *gen->inst, gen->number, gen->meter);
   }
 
   // Empties the slot (at shutdown); callers holding a generation keep it.

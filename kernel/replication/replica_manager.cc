@@ -133,7 +133,7 @@ result<std::unique_ptr<replica_manager>> replica_manager::start(manager_options 
   m->ep_ = std::move(*ep);
   m->ep_->every(std::chrono::milliseconds(tick_ms), [p = m.get()] { p->tick(); });
   m->control_ = std::thread([p = m.get()] { p->control_loop(); });
-  store->on_applied([p = m.get()](int64_t) { p->ep_->post([p] { p->refresh(); }); });
+  store->on_applied(m.get(), [p = m.get()](int64_t) { p->ep_->post([p] { p->refresh(); }); });
   m->ep_->accept_frames();  // on_frame uses ep_
   return m;
 }
@@ -157,7 +157,7 @@ void replica_manager::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  store_->on_applied(nullptr);
+  store_->on_applied(this, nullptr);
   control_cv_.notify_all();
   if (control_.joinable()) control_.join();
   if (ep_) ep_->stop();

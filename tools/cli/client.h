@@ -261,6 +261,7 @@ int share_command(connection& c, const std::string& verb, args a);
 int cluster_command(connection& c, const std::string& verb, const args& a);
 int user_command(const std::string& bootstrap, const std::string& verb, args a);
 int plugin_command(const std::string& verb, args a);
+int plugin_cluster_command(const std::string& bootstrap, const std::string& verb, args a);
 int acl_command(connection& c, const std::string& verb, args a);
 int quota_command(connection& c, const std::string& verb, args a);
 int partitions_command(connection& c, const std::string& verb, args a);

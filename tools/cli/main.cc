@@ -11,6 +11,7 @@
 //   mosaic [--bootstrap HOST:PORT] quorum describe
 //   mosaic user hash-password [NAME]
 //   mosaic plugin keygen|sign|digest|verify ...
+//   mosaic [--bootstrap HOST:PORT] plugin list|history|swap|promote|rollback ...
 //   mosaic [--bootstrap HOST:PORT] user set-password|list|delete ...
 //
 // --command-config FILE authenticates with SASL (client properties).
@@ -57,6 +58,12 @@ const char* const help_main =
     "  partitions reassignments\n"
     "  cluster info\n"
     "  quorum describe\n"
+    "  plugin list [--slot SLOT]\n"
+    "  plugin history [SLOT]\n"
+    "  plugin swap SLOT PLUGIN [--library LIB] [--set KEY=VALUE]... [--validate-only]\n"
+    "              [--canary BROKER [--watch SECONDS] [--max-error-rate R] [--min-calls N]]\n"
+    "  plugin promote SLOT [--generation N]\n"
+    "  plugin rollback SLOT [--generation N] [--reason TEXT]\n"
     "  plugin keygen NAME\n"
     "  plugin sign --key NAME.key LIBRARY...\n"
     "  plugin digest LIBRARY...\n"
@@ -157,6 +164,26 @@ const std::map<std::string, const char*> help_commands = {
      "    the metadata quorum as its leader sees it: the leader, the epoch, the high watermark, and per\n"
      "    voter its log end, its lag behind the leader and when it was last heard from and caught up\n"},
     {"plugin",
+     "mosaic plugin list [--slot SLOT]\n"
+     "    what every broker runs in each plugin slot: the plugin, the cluster's generation (0: the broker's\n"
+     "    own YAML; * a canary), its own generation count, calls and errors, the library\n"
+     "mosaic plugin history [SLOT]\n"
+     "    the cluster's swaps, promotions and rollbacks: when, who asked, what, the library's SHA-256\n"
+     "mosaic plugin swap SLOT PLUGIN [--library LIB] [--set KEY=VALUE]... [--validate-only]\n"
+     "    puts PLUGIN (from LIB, with that config) in SLOT on every broker, as the next generation, at the\n"
+     "    same metadata offset; slots: group.share.policy, group.share.dlq.handler, assignor.NAME,\n"
+     "    codec.gzip|snappy|lz4|zstd, interceptor.INDEX. The broker asked validates it first in a child\n"
+     "    process (plugins.trust, ABI, category, config, a smoke call) and refuses without changing\n"
+     "    anything if a check fails; then waits until every broker runs it. Needs\n"
+     "    plugins.hot_swap.enabled on the broker asked, and ALTER on the cluster under ACLs\n"
+     "    --canary BROKER: on that broker only; its calls are watched for --watch SECONDS (30): more\n"
+     "    than --max-error-rate (0.01) of them failing, or fewer than --min-calls (1) calls, rolls it\n"
+     "    back; otherwise it is promoted to every broker\n"
+     "mosaic plugin promote SLOT [--generation N]\n"
+     "    a canary generation goes to every broker\n"
+     "mosaic plugin rollback SLOT [--generation N] [--reason TEXT]\n"
+     "    every broker returns to the generation before the top one (0: each broker's YAML); --generation\n"
+     "    refuses if the top one is not N\n"
      "mosaic plugin keygen NAME\n"
      "    makes an Ed25519 key pair: NAME.key (the secret, mode 600) and NAME.pub; prints the public key\n"
      "    for plugins.trust.public_keys\n"
@@ -166,7 +193,7 @@ const std::map<std::string, const char*> help_commands = {
      "    prints each library's SHA-256, for plugins.trust.sha256\n"
      "mosaic plugin verify --public-key KEY|NAME.pub LIBRARY\n"
      "    checks LIBRARY.sig as mosaicd would (exit 1 if it is not by that key)\n"
-     "Local commands: no broker is asked.\n"},
+     "keygen, sign, digest and verify are local commands: no broker is asked.\n"},
     {"user",
      "mosaic user hash-password [NAME] < password\n"
      "    reads a password from the first line of standard input and prints its argon2id hash\n"
@@ -254,7 +281,11 @@ int main(int argc, char** argv) {
     }
     if (command == "plugin") {
       if (all.size() < 2) usage_error("plugin needs a subcommand");
-      return plugin_command(all[1], args(std::vector<std::string>(all.begin() + 2, all.end())));
+      const std::string verb = all[1];
+      args rest(std::vector<std::string>(all.begin() + 2, all.end()));
+      if (verb == "list" || verb == "history" || verb == "swap" || verb == "promote" || verb == "rollback")
+        return plugin_cluster_command(bootstrap, verb, std::move(rest));
+      return plugin_command(verb, std::move(rest));
     }
     if (command == "user") {
       if (all.size() < 2) usage_error("user needs a subcommand");

@@ -1,10 +1,17 @@
 // mosaic plugin keygen|sign|digest|verify: the operator's side of
-// plugins.trust (kernel/plugin/trust.h). Local commands: no broker.
+// plugins.trust (kernel/plugin/trust.h); local commands, no broker.
+// mosaic plugin list|history|swap|promote|rollback: the cluster's plugin
+// swaps (kernel/app/cluster_swaps.h), through MosaicPlugins, Mosaic's own
+// request on the Kafka listener (its SASL, TLS and ACLs apply: changes need
+// ALTER on the cluster).
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "kernel/plugin/trust.h"
 #include "tools/cli/client.h"
@@ -31,6 +38,228 @@ void write_file(const std::string& file, const std::string& text, mode_t mode) {
 }
 
 }  // namespace
+
+namespace {
+
+constexpr int16_t plugins_key = 10000;
+
+enum : int8_t { op_list = 0, op_history = 1, op_swap = 2, op_promote = 3, op_rollback = 4 };
+
+msg::mosaic_plugins_response ask(connection& c, const msg::mosaic_plugins_request& req) {
+  return c.call<msg::mosaic_plugins_response>(plugins_key, 0, req);
+}
+
+void check(const msg::mosaic_plugins_response& r) {
+  if (r.error_code == 0) return;
+  throw cli_error{1, error_name(r.error_code) + ": " + r.error_message.value_or("refused") + " (broker " +
+                         std::to_string(r.broker_id) + ")"};
+}
+
+// Every broker's state of `slot` (all slots if empty).
+struct broker_slot {
+  int32_t broker;
+  msg::mosaic_plugins_response_slot_state state;
+};
+std::vector<broker_slot> slots_everywhere(connection& boot, const std::string& slot) {
+  std::vector<broker_slot> out;
+  msg::mosaic_plugins_request req;
+  req.operation = op_list;
+  for (auto& [id, c] : every_broker(boot)) {
+    auto r = ask(*c, req);
+    check(r);
+    for (auto& s : r.slots)
+      if (slot.empty() || s.slot == slot) out.push_back({id, s});
+  }
+  return out;
+}
+
+std::string utc(int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void print_slots(const std::vector<broker_slot>& all) {
+  std::printf("%-7s %-26s %-36s %-8s %-6s %10s %8s  %s\n", "BROKER", "SLOT", "PLUGIN", "CLUSTER", "LOCAL", "CALLS",
+              "ERRORS", "LIBRARY");
+  for (const auto& [broker, s] : all) {
+    std::printf("%-7d %-26s %-36s %-8s %-6lld %10lld %8lld  %s\n", broker, s.slot.c_str(), s.plugin.c_str(),
+                (std::to_string(s.cluster_generation) + (s.canary ? "*" : "")).c_str(),
+                static_cast<long long>(s.local_generation), static_cast<long long>(s.calls),
+                static_cast<long long>(s.errors), s.library.c_str());
+    if (!s.config.empty()) std::printf("        config: %s\n", s.config.c_str());
+    if (s.problem) std::printf("        PROBLEM: %s\n", s.problem->c_str());
+  }
+}
+
+// Waits until every broker (or `only`) runs `generation` of `slot`, for up
+// to 15 s; prints what each runs. False if one did not, or has a problem.
+bool wait_for(connection& boot, const std::string& slot, int64_t generation, std::optional<int32_t> only = {}) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::vector<broker_slot> seen;
+  auto done = [&] {
+    for (const auto& [id, c] : every_broker(boot)) {
+      if (only && id != *only) continue;
+      bool runs = false;
+      for (const auto& [b, s] : seen)
+        if (b == id && s.cluster_generation == generation && !s.problem && (only || !s.canary)) runs = true;
+      if (!runs) return false;
+    }
+    return true;
+  };
+  for (;;) {
+    seen = slots_everywhere(boot, slot);
+    if (done() || std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  print_slots(seen);
+  return done();
+}
+
+int change_command(connection& boot, int8_t op, const msg::mosaic_plugins_request& req, const char* what) {
+  auto r = ask(boot, req);
+  check(r);
+  if (req.validate_only) {
+    std::printf("slot %s: %s would give generation %lld (validated by broker %d; nothing changed)\n", req.slot.c_str(),
+                what, static_cast<long long>(r.generation), r.broker_id);
+    return 0;
+  }
+  std::printf("slot %s: %s committed: generation %lld%s\n", req.slot.c_str(), what,
+              static_cast<long long>(r.generation),
+              op == op_rollback && r.generation == 0 ? " (each broker's YAML)" : "");
+  if (!wait_for(boot, req.slot, r.generation, req.brokers.empty() ? std::nullopt : std::optional(req.brokers[0]))) {
+    std::fprintf(stderr, "mosaic: not every broker runs generation %lld of %s (see above)\n",
+                 static_cast<long long>(r.generation), req.slot.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// A canary: the swap on one broker, its calls watched; promoted to every
+// broker when it passes, rolled back when it does not.
+int canary_command(connection& boot, msg::mosaic_plugins_request req, double watch_s, double max_error_rate,
+                   int64_t min_calls) {
+  const int32_t broker = req.brokers.at(0);
+  auto r = ask(boot, req);
+  check(r);
+  const int64_t generation = r.generation;
+  std::printf("slot %s: generation %lld committed as a canary on broker %d; watching it for %.0f s\n", req.slot.c_str(),
+              static_cast<long long>(generation), broker, watch_s);
+  auto roll_back = [&](const std::string& why) {
+    msg::mosaic_plugins_request back;
+    back.operation = op_rollback;
+    back.slot = req.slot;
+    back.generation = generation;
+    back.reason = why;
+    auto b = ask(boot, back);
+    check(b);
+    std::printf("slot %s: canary rolled back to generation %lld: %s\n", req.slot.c_str(),
+                static_cast<long long>(b.generation), why.c_str());
+    (void)wait_for(boot, req.slot, b.generation);
+    return 1;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(watch_s);
+  int64_t calls = 0, errors = 0;
+  bool running = false;
+  for (;;) {
+    for (const auto& [b, s] : slots_everywhere(boot, req.slot)) {
+      if (b != broker) continue;
+      if (s.problem) return roll_back("broker " + std::to_string(broker) + " could not run it: " + *s.problem);
+      running = s.cluster_generation == generation;
+      if (running) {
+        calls = s.calls;
+        errors = s.errors;
+      }
+    }
+    if (running && calls > 0 && calls >= min_calls &&
+        static_cast<double>(errors) > max_error_rate * static_cast<double>(calls))
+      return roll_back("canary: " + std::to_string(errors) + " errors in " + std::to_string(calls) +
+                       " calls on broker " + std::to_string(broker) + " (over " + std::to_string(max_error_rate) + ")");
+    if (std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (!running) return roll_back("broker " + std::to_string(broker) + " did not put it in service in the watch time");
+  if (calls < min_calls)
+    return roll_back("canary: only " + std::to_string(calls) + " calls on broker " + std::to_string(broker) +
+                     " in the watch time (--min-calls " + std::to_string(min_calls) + ")");
+  std::printf("canary on broker %d passed: %lld errors in %lld calls; promoting it to every broker\n", broker,
+              static_cast<long long>(errors), static_cast<long long>(calls));
+  msg::mosaic_plugins_request up;
+  up.operation = op_promote;
+  up.slot = req.slot;
+  up.generation = generation;
+  return change_command(boot, op_promote, up, "promote");
+}
+
+}  // namespace
+
+int plugin_cluster_command(const std::string& bootstrap, const std::string& verb, args a) {
+  connection boot(bootstrap);
+  if (verb == "list") {
+    const auto slot = a.option("--slot");
+    a.done();
+    print_slots(slots_everywhere(boot, slot.value_or("")));
+    return 0;
+  }
+  if (verb == "history") {
+    msg::mosaic_plugins_request req;
+    req.operation = op_history;
+    if (!a.empty()) req.slot = a.positional("a slot");
+    a.done();
+    auto r = ask(boot, req);
+    check(r);
+    if (r.history.empty()) std::printf("no swaps%s%s\n", req.slot.empty() ? "" : " of ", req.slot.c_str());
+    for (const auto& h : r.history) {
+      std::string brokers;
+      for (int32_t b : h.brokers) brokers += (brokers.empty() ? "" : ",") + std::to_string(b);
+      std::printf("%s  %-24s %-8s generation %-3lld %s%s%s  by %s%s%s%s%s\n", utc(h.time_ms).c_str(), h.slot.c_str(),
+                  h.action.c_str(), static_cast<long long>(h.generation),
+                  h.plugin.empty() ? "(the YAML's)" : h.plugin.c_str(), h.config.empty() ? "" : " {",
+                  h.config.empty() ? "" : (h.config + "}").c_str(), h.principal.c_str(),
+                  brokers.empty() ? "" : "  canary on ", brokers.c_str(),
+                  h.reason.empty() ? "" : "  reason: ", h.reason.c_str());
+      if (!h.sha256.empty()) std::printf("%22s library %s sha256 %s\n", "", h.library.c_str(), h.sha256.c_str());
+    }
+    return 0;
+  }
+  if (verb == "swap") {
+    msg::mosaic_plugins_request req;
+    req.operation = op_swap;
+    req.generation = -1;
+    req.library = a.option("--library", "-l");
+    for (const auto& kv : a.options("--set", "-s")) {
+      auto [k, v] = key_value(kv, "--set");
+      req.config.push_back({k, v, {}});
+    }
+    const auto canary = a.option("--canary");
+    const double watch = std::stod(a.option("--watch").value_or("30"));
+    const double rate = std::stod(a.option("--max-error-rate").value_or("0.01"));
+    const int64_t min_calls = integer(a.option("--min-calls").value_or("1"), "--min-calls");
+    req.validate_only = a.flag("--validate-only");
+    req.slot = a.positional("a slot (group.share.policy, assignor.NAME, codec.NAME, interceptor.N, ...)");
+    req.plugin = a.positional("the plugin id to swap in");
+    a.done();
+    if (canary) {
+      req.brokers.push_back(static_cast<int32_t>(integer(*canary, "--canary")));
+      if (req.validate_only) return change_command(boot, op_swap, req, "swap");
+      return canary_command(boot, req, watch, rate, min_calls);
+    }
+    return change_command(boot, op_swap, req, "swap");
+  }
+  if (verb == "promote" || verb == "rollback") {
+    msg::mosaic_plugins_request req;
+    req.operation = verb == "promote" ? op_promote : op_rollback;
+    req.generation = integer(a.option("--generation").value_or("-1"), "--generation");
+    req.reason = a.option("--reason");
+    req.slot = a.positional("a slot");
+    a.done();
+    return change_command(boot, req.operation, req, verb.c_str());
+  }
+  usage_error("plugin has list, history, swap, promote, rollback, keygen, sign, digest and verify, not '" + verb + "'");
+}
 
 int plugin_command(const std::string& verb, args a) {
   if (verb == "keygen") {
@@ -86,7 +315,7 @@ int plugin_command(const std::string& verb, args a) {
     std::printf("%s: signed by a trusted key\n", lib.c_str());
     return 0;
   }
-  usage_error("plugin has keygen, sign, digest and verify, not '" + verb + "'");
+  usage_error("plugin has list, history, swap, promote, rollback, keygen, sign, digest and verify, not '" + verb + "'");
 }
 
 }  // namespace mosaic::cli

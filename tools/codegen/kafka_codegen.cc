@@ -567,13 +567,22 @@ int main(int argc, char** argv) {
       if (n.size() > 7 && n.ends_with("Request")) n.resize(n.size() - 7);
       by_key[g.m.api_key] = n;
     }
-  const int last = by_key.empty() ? -1 : by_key.rbegin()->first;
+  // Kafka's keys are dense from 0; keys of Mosaic's own (10000 on) are
+  // named in a switch, not in the table.
+  constexpr int own_keys = 10000;
+  int last = -1;
+  for (const auto& [k, n] : by_key)
+    if (k < own_keys) last = k;
   for (int k = 0; k <= last; ++k) {
     auto it = by_key.find(k);
     names << "    " << (it == by_key.end() ? std::string("nullptr") : "\"" + it->second + "\"") << ",  // " << k
           << "\n";
   }
   names << "};\n\n// The name of the API with this key, or nullptr.\ninline const char* api_name(int16_t key) {\n"
+        << "  switch (key) {\n";
+  for (const auto& [k, n] : by_key)
+    if (k >= own_keys) names << "    case " << k << ": return \"" << n << "\";\n";
+  names << "    default: break;\n  }\n"
         << "  return key >= 0 && key < static_cast<int16_t>(std::size(api_names)) ? api_names[key] : nullptr;\n}\n\n"
         << "}  // namespace mosaic::kafka::msg\n";
   write_if_changed(out / "api_names.h", names.str());

@@ -10,6 +10,7 @@
 namespace mosaic::kafka {
 
 bool connection::serves(int16_t api_key) const {
+  if (api_key == msg::mosaic_plugins_request_api_key) return state_->plugin_swaps != nullptr;
   if (api_key != msg::get_telemetry_subscriptions_request_api_key && api_key != msg::push_telemetry_request_api_key)
     return true;
   return state_->telemetry != nullptr && !state_->telemetry->subscription().metrics.empty();

@@ -41,6 +41,7 @@ struct shared_state {
   adapter::group_coordinator* groups = nullptr;
   adapter::share_groups* shares = nullptr;
   adapter::client_telemetry* telemetry = nullptr;
+  adapter::plugin_admin* plugin_swaps = nullptr;  // the node's cluster swaps (MosaicPlugins), or none
   session_cache sessions;
   admin_worker* admin = nullptr;  // owned by the adapter, which outlives every connection
   // The listener's security; with SASL, the worker that steps
@@ -93,6 +94,7 @@ std::vector<api_handler> quota_apis();
 std::vector<api_handler> telemetry_apis();
 std::vector<api_handler> share_apis();
 std::vector<api_handler> sasl_apis();
+std::vector<api_handler> plugin_apis();
 const std::vector<api_handler>& api_handlers();
 
 // A connection's request handling. Shared so that work finishing after the
@@ -214,6 +216,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void delete_acls(const request_context& rc, const msg::delete_acls_request& req);
   void describe_client_quotas(const request_context& rc, const msg::describe_client_quotas_request& req);
   void alter_client_quotas(const request_context& rc, const msg::alter_client_quotas_request& req);
+  // plugin_api.cc
+  void mosaic_plugins(const request_context& rc, const msg::mosaic_plugins_request& req);
   // telemetry_api.cc
   void get_telemetry_subscriptions(const request_context& rc, const msg::get_telemetry_subscriptions_request& req);
   void push_telemetry(const request_context& rc, const msg::push_telemetry_request& req);

@@ -94,7 +94,7 @@ const std::vector<api_handler>& api_handlers() {
   static const std::vector<api_handler> all = [] {
     std::vector<api_handler> rows;
     for (auto family : {cluster_apis, data_apis, admin_apis, group_apis, share_apis, sasl_apis, acl_apis, quota_apis,
-                        telemetry_apis}) {
+                        telemetry_apis, plugin_apis}) {
       auto more = family();
       rows.insert(rows.end(), more.begin(), more.end());
     }
@@ -140,6 +140,7 @@ class kafka_adapter final : public adapter::protocol_adapter {
     state_->groups = c.groups;
     state_->shares = c.shares;
     state_->telemetry = c.telemetry;
+    state_->plugin_swaps = c.plugin_swaps;
     state_->admin = admin_.get();
     state_->security = c.security;
     state_->log_to = c.log;

@@ -140,5 +140,83 @@ TEST(metadata_image, fencing_names_one_registration_and_a_later_one_is_untouched
   EXPECT_FALSE(img.brokers().at(1).shutting_down);
 }
 
+// Plugin swaps: a record survives a round trip; the image keeps each
+// slot's generations in effect (a canary only for its brokers) and what was
+// done; a swap, promotion or rollback decided on a slot that changed since
+// is refused; a snapshot brings back both, and a rollback after it still
+// finds the generation below.
+TEST(metadata_image, plugin_swaps_stack_roll_back_and_survive_a_snapshot) {
+  plugin_swap_record s1{
+      "group.share.policy", "swap", 1, "mosaic.share_policy.backoff", "", "", {{"backoff.initial.ms", "200"}}, {},
+      "User:ops",           1000,   ""};
+  auto out = decode(encode({s1}));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(std::get<plugin_swap_record>((*out)[0]), s1);
+  plugin_swap_record truncated = s1;
+  auto bytes = encode({truncated});
+  bytes.resize(bytes.size() - 3);
+  EXPECT_FALSE(decode(bytes).ok());
+
+  image img;
+  ASSERT_TRUE(img.check({s1}).ok());
+  img.apply(s1);
+  auto again = s1;  // a second swap asked on the same image as the first: refused
+  EXPECT_FALSE(img.check({again}).ok());
+  plugin_swap_record canary{"group.share.policy", "swap", 2, "test.policy", "/lib/x.so", "ab12", {}, {2},
+                            "User:ops",           2000,   ""};
+  ASSERT_TRUE(img.check({canary}).ok());
+  img.apply(canary);
+  const auto& slot = img.plugin_swaps().at("group.share.policy");
+  EXPECT_EQ(slot.effective(2)->generation, 2) << "the canary runs on broker 2";
+  EXPECT_EQ(slot.effective(1)->generation, 1) << "and nowhere else";
+  plugin_swap_record promote = canary;
+  promote.action = "promote";
+  promote.brokers.clear();
+  plugin_swap_record stale_promote = promote;
+  stale_promote.generation = 1;
+  EXPECT_FALSE(img.check({stale_promote}).ok());
+  ASSERT_TRUE(img.check({promote}).ok());
+  img.apply(promote);
+  EXPECT_EQ(img.plugin_swaps().at("group.share.policy").effective(1)->generation, 2);
+  EXPECT_FALSE(img.check({promote}).ok()) << "promoted once";
+
+  // A snapshot: the generations in effect and the history come back.
+  auto restored_records = decode(encode(img.to_records()));
+  ASSERT_TRUE(restored_records.ok());
+  std::vector<uint8_t> direct;
+  img.encode_records(direct);
+  EXPECT_EQ(direct, encode(img.to_records()));
+  image restored;
+  for (const auto& r : *restored_records) restored.apply(r);
+  const auto& back = restored.plugin_swaps().at("group.share.policy");
+  ASSERT_EQ(back.stack.size(), 2u);
+  EXPECT_EQ(back.history.size(), 3u);
+  EXPECT_EQ(back.history[2].action, "promote");
+  EXPECT_EQ(back.last_generation, 2);
+
+  // Rollback: to the generation below (1), then to the YAML's (0), then
+  // nothing is left to roll back.
+  plugin_swap_record rollback{
+      "group.share.policy", "rollback", 1, "mosaic.share_policy.backoff", "", "", {}, {}, "User:ops", 3000,
+      "canary: errors"};
+  plugin_swap_record wrong = rollback;
+  wrong.generation = 0;
+  EXPECT_FALSE(restored.check({wrong}).ok());
+  ASSERT_TRUE(restored.check({rollback}).ok());
+  restored.apply(rollback);
+  EXPECT_EQ(restored.plugin_swaps().at("group.share.policy").effective(3)->generation, 1);
+  rollback.generation = 0;
+  ASSERT_TRUE(restored.check({rollback}).ok());
+  restored.apply(rollback);
+  EXPECT_EQ(restored.plugin_swaps().at("group.share.policy").effective(3), nullptr);
+  EXPECT_FALSE(restored.check({rollback}).ok());
+  // The next swap's generation follows the highest ever given.
+  plugin_swap_record next = s1;
+  next.generation = 3;
+  EXPECT_TRUE(restored.check({next}).ok());
+  next.generation = 2;
+  EXPECT_FALSE(restored.check({next}).ok());
+}
+
 }  // namespace
 }  // namespace mosaic::metadata

@@ -72,8 +72,8 @@ TEST_F(interceptor_set_test, a_reload_is_the_next_generation_of_the_same_plugin_
   EXPECT_EQ(now.links[0].gen->number, 2u);
   EXPECT_EQ(now.links[1].gen->inst->factory().name, std::string("test.interceptor.faulty"));
   std::vector<std::string> slots;
-  s.visit([&](const std::string& slot, const std::string& plugin, uint64_t gen, const call_meter&) {
-    slots.push_back(slot + "=" + plugin + "#" + std::to_string(gen));
+  s.visit([&](const std::string& slot, const instance& inst, uint64_t gen, const call_meter&) {
+    slots.push_back(slot + "=" + inst.factory().name + "#" + std::to_string(gen));
   });
   EXPECT_EQ(slots, (std::vector<std::string>{"interceptor.0=test.interceptor.faulty#2",
                                              "interceptor.1=test.interceptor.faulty#1"}));

@@ -94,7 +94,7 @@ TEST_F(authorizer_slot_test, a_faulting_plugin_is_denied_and_counted) {
     EXPECT_EQ(slot_.faults(), before + 2) << mode;
     // Each generation's meter: three calls, the two faults among them.
     uint64_t calls = 0, errors = 0, seen = 0;
-    slot_.visit([&](const std::string& slot, const std::string&, uint64_t, const plugin::call_meter& m) {
+    slot_.visit([&](const std::string& slot, const plugin::instance&, uint64_t, const plugin::call_meter& m) {
       EXPECT_EQ(slot, "authorizer");
       calls = m.calls();
       errors = m.errors();

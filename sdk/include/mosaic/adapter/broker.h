@@ -453,6 +453,55 @@ struct plugin_slot_info {
   uint64_t errors = 0;
 };
 
+// The cluster's plugin swaps (kernel/app/cluster_swaps.h), as an adapter
+// serves `mosaic plugin`: what this broker runs, the cluster's history,
+// and changes (a swap, a canary's promotion, a rollback), each validated
+// here and then committed to the metadata log, which every broker applies
+// at the same offset. Calls may take seconds (a validation in a child
+// process, a commit): an adapter makes them off its network threads.
+struct plugin_slot_state {
+  std::string slot;  // "group.share.policy", "assignor.uniform", "codec.3", "interceptor.0", ...
+  std::string plugin;
+  std::string library;  // its file, or "builtin"
+  std::string sha256;   // "" for built-in code
+  uint64_t local_generation = 0;
+  int64_t cluster_generation = 0;  // 0: the broker's own YAML
+  bool canary = false;
+  uint64_t calls = 0, errors = 0;
+  std::string config;   // secrets masked
+  std::string problem;  // why the cluster's generation does not run here, or ""
+};
+struct plugin_swap_event {
+  std::string slot, action;
+  int64_t generation = 0;
+  std::string plugin, library, sha256, config, principal, reason;
+  std::vector<int32_t> brokers;
+  int64_t time_ms = 0;
+};
+struct plugin_change {
+  enum class kind { swap, promote, rollback } what = kind::swap;
+  std::string slot;
+  std::string plugin;
+  std::optional<std::string> library;
+  std::vector<std::pair<std::string, std::string>> config;
+  std::vector<int32_t> brokers;  // a canary's; empty: every broker
+  int64_t expected_generation = -1;
+  std::string reason;
+  std::string principal;  // who asks (the adapter's authenticated principal)
+  bool validate_only = false;
+};
+struct plugin_change_result {
+  outcome result;
+  int64_t generation = 0;
+};
+class plugin_admin {
+ public:
+  virtual ~plugin_admin() = default;
+  virtual std::vector<plugin_slot_state> slots() = 0;
+  virtual std::vector<plugin_swap_event> history(const std::string& slot) = 0;  // "" for every slot
+  virtual plugin_change_result change(const plugin_change& c) = 0;
+};
+
 // What the host gives an adapter when it creates it.
 struct adapter_context {
   broker* service = nullptr;
@@ -466,6 +515,8 @@ struct adapter_context {
   client_telemetry* telemetry = nullptr;
   // The node's plugins now, slot by slot; may be empty. Any thread.
   std::function<std::vector<plugin_slot_info>()> plugins;
+  // The cluster's plugin swaps; null where the node has none.
+  plugin_admin* plugin_swaps = nullptr;
 };
 
 // How the host creates an adapter named in a listener's `adapter` key: a

@@ -12,7 +12,7 @@
 // Bumped with every change to a header under mosaic/adapter/ between
 // releases, so that a development build refuses an adapter built against
 // the headers as they were.
-#define MOSAIC_ADAPTER_REVISION 4
+#define MOSAIC_ADAPTER_REVISION 5
 
 #define MOSAIC_ADAPTER_STR_(x) #x
 #define MOSAIC_ADAPTER_STR(x) MOSAIC_ADAPTER_STR_(x)

@@ -1,0 +1,223 @@
+// Cluster-wide plugin swaps (kernel/app/cluster_swaps.h) on three real
+// mosaicd processes, driven by the `mosaic plugin` commands: refusals that
+// change nothing while the old generation serves on (a bad config, the
+// wrong category, a library of another ABI, a smoke call that throws or
+// crashes), a canary that raises errors rolled back on its own, a swap
+// whose new behaviour shows on every broker and survives a restart, a
+// rollback; the share policy and the default assignor swapped under load
+// from librdkafka 2.15.1's share consumers and KIP-848 consumers, nothing
+// lost, nothing accepted twice; and the gates: plugins.hot_swap.enabled and
+// ALTER on the cluster.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "kernel/log/batch_builder.h"
+#include "tests/integration/cluster.h"
+#include "tests/support/temp_dir.h"
+
+namespace mosaic::testing {
+namespace {
+
+const std::string cli_path = MOSAIC_CLI_PATH;
+const std::string faulty_lib = MOSAIC_FIXTURE_DIR "/libfaulty_interceptor.so";
+
+std::string bootstrap_of(cluster& c) {
+  std::string b;
+  for (int id = 1; id <= 3; ++id) b += (id > 1 ? "," : "") + std::string("127.0.0.1:") + std::to_string(c.port(id));
+  return b;
+}
+
+command_result plugin_cmd(cluster& c, int id, const std::string& args) {
+  return run_command("timeout 90 " + cli_path + " -b 127.0.0.1:" + std::to_string(c.port(id)) + " plugin " + args +
+                     " 2>&1");
+}
+
+// What `mosaic plugin list --slot SLOT` says each broker runs: broker ->
+// "plugin cluster-generation".
+std::map<int, std::string> running(cluster& c, const std::string& slot, int asked = 1) {
+  std::map<int, std::string> out;
+  auto r = plugin_cmd(c, asked, "list --slot " + slot);
+  for (const auto& line : lines(r.out)) {
+    std::istringstream in(line);
+    std::string broker, s, plugin, gen;
+    in >> broker >> s >> plugin >> gen;
+    if (s == slot) out[std::stoi(broker)] = plugin + " " + gen;
+  }
+  return out;
+}
+
+bool everywhere(cluster& c, const std::string& slot, const std::string& want) {
+  auto r = running(c, slot);
+  if (r.size() != 3) return false;
+  for (const auto& [b, what] : r)
+    if (what != want) return false;
+  return true;
+}
+
+std::string audit_of(cluster& c, int id) {
+  std::ifstream in(c.data_dir(id) / "plugin-audit.log");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// ---- refusals, a canary rolled back, a swap, a restart, a rollback ------
+
+TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_rolled_back) {
+  cluster c(false, {"plugins.hot_swap={enabled: true}",
+                    "plugins.interceptors=[{name: mosaic.interceptor.header_stamp, prefixes: [''], "
+                    "config: {headers: ['x-gen=one']}}]"});
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  const std::string stamp = "mosaic.interceptor.header_stamp";
+  ASSERT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 0"); }, 10s))
+      << plugin_cmd(c, 1, "list").out;
+
+  // Refusals: each says why, exits 1, and nothing changes anywhere.
+  struct refusal {
+    std::string args, expect;
+  };
+  const std::vector<refusal> refusals = {
+      {"swap group.share.policy mosaic.share_policy.backoff --set nope=1", "INVALID_CONFIG"},
+      {"swap group.share.policy mosaic.share_policy.backoff --set backoff.initial.ms=-5", "INVALID_CONFIG"},
+      {"swap group.share.policy mosaic.assignor.range", "is a assignor plugin"},
+      {"swap assignor.uniform mosaic.assignor.range", "not 'uniform'"},
+      {"swap codec.brotli mosaic.codec.zstd", "the codec slots are"},
+      {"swap no.such.slot mosaic.assignor.range", "INVALID_REQUEST"},
+      {"swap interceptor.0 fixture.x --library " MOSAIC_FIXTURE_DIR "/libfixture_abi_major.so", "ABI"},
+      {"swap interceptor.0 test.interceptor.faulty --library " + faulty_lib + " --set fail.every=1",
+       "the smoke call failed"},
+      {"swap interceptor.0 test.interceptor.faulty --library " + faulty_lib + " --set crash.every=1",
+       "crashed in its validation or smoke call (signal 11"},
+      {"rollback group.share.policy", "no swap to rollback"},
+      {"promote interceptor.0", "no swap to promote"},
+  };
+  for (const auto& r : refusals) {
+    auto out = plugin_cmd(c, 2, r.args);
+    EXPECT_EQ(out.code, 1) << r.args << ": " << out.out;
+    EXPECT_NE(out.out.find(r.expect), std::string::npos) << r.args << ": " << out.out;
+  }
+  EXPECT_NE(plugin_cmd(c, 3, "history").out.find("no swaps"), std::string::npos);
+  EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 0")) << plugin_cmd(c, 1, "list").out;
+  EXPECT_TRUE(everywhere(c, "group.share.policy", "mosaic.share_policy.default 0"));
+  EXPECT_NE(audit_of(c, 2).find(R"("action":"refuse","cause":"cluster")"), std::string::npos) << audit_of(c, 2);
+  EXPECT_NE(audit_of(c, 2).find("signal 11"), std::string::npos);
+
+  // A canary that fails every tenth call, on broker 2, while a producer
+  // writes to the partition broker 2 leads: rolled back on its own.
+  ASSERT_EQ(c.create(1, "load", 1, 3), 0);
+  int32_t partition = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (auto md = c.metadata(2))
+          for (const auto& t : md->topics)
+            if (t.name == "load")
+              for (const auto& p : t.partitions)
+                if (p.leader_id == 2) partition = p.partition_index;
+        return partition >= 0;
+      },
+      10s));
+  std::atomic<bool> stop{false};
+  std::atomic<int> stored{0}, failed{0};
+  std::thread producer([&] {
+    frame_client fc(c.port(2));
+    for (int i = 0; !stop.load(); ++i) {
+      log::batch_builder b;
+      b.add(std::nullopt, "record " + std::to_string(i));
+      auto r = call<kafka::msg::produce_response>(fc, 0, 9, produce_request("load", partition, b.finish()));
+      if (!r) break;
+      (r->responses.at(0).partition_responses.at(0).error_code == 0 ? stored : failed)++;
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  auto canary = plugin_cmd(c, 1,
+                           "swap interceptor.0 test.interceptor.faulty --library " + faulty_lib +
+                               " --set fail.every=10 --canary 2 --watch 20 --max-error-rate 0.05");
+  stop = true;
+  producer.join();
+  EXPECT_EQ(canary.code, 1) << canary.out;
+  EXPECT_NE(canary.out.find("canary rolled back to generation 0"), std::string::npos) << canary.out;
+  EXPECT_GT(failed.load(), 0) << "the canary failed calls";
+  EXPECT_GT(stored.load(), failed.load());
+  EXPECT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 0"); }, 10s))
+      << plugin_cmd(c, 1, "list").out;
+  std::string history;  // broker 3 applies the rollback a moment after broker 1 committed it
+  EXPECT_TRUE(eventually(
+      [&] { return (history = plugin_cmd(c, 3, "history interceptor.0").out).find("rollback") != std::string::npos; },
+      10s));
+  EXPECT_NE(history.find("swap     generation 1"), std::string::npos) << history;
+  EXPECT_NE(history.find("canary on 2"), std::string::npos) << history;
+  EXPECT_NE(history.find("rollback generation 0"), std::string::npos) << history;
+  EXPECT_NE(history.find("reason: canary:"), std::string::npos) << history;
+  // Broker 1 never ran it.
+  EXPECT_EQ(audit_of(c, 1).find("test.interceptor.faulty\",\"library"), std::string::npos) << audit_of(c, 1);
+
+  // A swap: every broker stamps the new header, at the same generation.
+  auto swapped = plugin_cmd(c, 3, "swap interceptor.0 " + stamp + " --set \"headers=[x-gen=two]\"");
+  ASSERT_EQ(swapped.code, 0) << swapped.out;
+  EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 2")) << plugin_cmd(c, 1, "list").out;
+  const std::string b = bootstrap_of(c);
+  ASSERT_EQ(run_command("echo after | kcat -P -b " + b + " -t stamped -p 0 2>&1").code, 0);
+  auto read = run_command("timeout 30 kcat -C -b " + b + " -t stamped -e -q -f '%s %h\\n' 2>&1");
+  EXPECT_NE(read.out.find("after x-gen=two"), std::string::npos) << read.out;
+  // Who asked is in every broker's audit log, with the offset.
+  for (int id = 1; id <= 3; ++id)
+    EXPECT_NE(audit_of(c, id).find(R"("principal":"User:ANONYMOUS","cluster_generation":2,"offset":)"),
+              std::string::npos)
+        << id << ": " << audit_of(c, id);
+
+  // A restart comes back with the cluster's generation.
+  c.node(3).signal(SIGTERM);
+  ASSERT_TRUE(c.node(3).wait(20s).has_value());
+  c.start(3);
+  ASSERT_TRUE(c.ready(3)) << c.node(3).err();
+  EXPECT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 2"); }, 10s))
+      << plugin_cmd(c, 1, "list").out;
+
+  // A rollback: every broker back to its YAML's.
+  auto back = plugin_cmd(c, 1, "rollback interceptor.0 --reason 'not today'");
+  ASSERT_EQ(back.code, 0) << back.out;
+  EXPECT_NE(back.out.find("generation 0"), std::string::npos) << back.out;
+  EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 0"));
+  ASSERT_EQ(run_command("echo later | kcat -P -b " + b + " -t stamped -p 0 2>&1").code, 0);
+  read = run_command("timeout 30 kcat -C -b " + b + " -t stamped -e -q -f '%s %h\\n' 2>&1");
+  EXPECT_NE(read.out.find("later x-gen=one"), std::string::npos) << read.out;
+}
+
+// ---- the gates ------------------------------------------------------------
+
+TEST(plugin_swaps, off_unless_enabled_and_under_acls_only_with_alter_on_the_cluster) {
+  temp_dir dir;
+  const auto port = free_ports(1)[0];
+  const std::string listener =
+      "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + std::to_string(port) + ", adapter: kafka}]";
+  const std::string cli = "timeout 30 " + cli_path + " -b 127.0.0.1:" + std::to_string(port) + " plugin ";
+  {
+    process p(MOSAICD_PATH, {"--config", "/dev/null", "--set", "log.dirs=[d1]", "--set", listener}, dir.path());
+    ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+    auto r = run_command(cli + "swap group.share.policy mosaic.share_policy.backoff 2>&1");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("POLICY_VIOLATION: plugin swaps are off on broker"), std::string::npos) << r.out;
+    EXPECT_NE(run_command(cli + "list 2>&1").out.find("mosaic.share_policy.default"), std::string::npos);
+  }
+  process p(MOSAICD_PATH,
+            {"--config", "/dev/null", "--set", "log.dirs=[d2]", "--set", listener, "--set", "authorizer=acl", "--set",
+             "allow.everyone.if.no.acl.found=false", "--set", "plugins.hot_swap={enabled: true}"},
+            dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  auto r = run_command(cli + "swap group.share.policy mosaic.share_policy.backoff 2>&1");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("CLUSTER_AUTHORIZATION_FAILED: Swapping plugins needs ALTER on the cluster"), std::string::npos)
+      << r.out;
+  r = run_command(cli + "history 2>&1");
+  EXPECT_NE(r.out.find("needs DESCRIBE on the cluster"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace mosaic::testing
