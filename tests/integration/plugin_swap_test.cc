@@ -10,8 +10,10 @@
 // ALTER on the cluster.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -188,6 +190,113 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   ASSERT_EQ(run_command("echo later | kcat -P -b " + b + " -t stamped -p 0 2>&1").code, 0);
   read = run_command("timeout 30 kcat -C -b " + b + " -t stamped -e -q -f '%s %h\\n' 2>&1");
   EXPECT_NE(read.out.find("later x-gen=one"), std::string::npos) << read.out;
+}
+
+// ---- under load, with librdkafka 2.15.1 ------------------------------------
+
+std::string read_all(FILE* p) {
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  ::pclose(p);
+  return out;
+}
+
+TEST(plugin_swaps, under_load_the_share_policy_and_the_default_assignor_swap_without_a_record_lost_or_twice) {
+#if !defined(MOSAIC_RDKAFKA_SHARE_CHECK) || !defined(MOSAIC_RDKAFKA_GROUP_CHECK)
+  FAIL() << "librdkafka 2.15.1 was not built: run tools/librdkafka";
+#else
+  cluster c(false, {"plugins.hot_swap={enabled: true}", "group.share.min.record.lock.duration.ms=1000",
+                    "group.share.heartbeat.interval.ms=500", "group.consumer.heartbeat.interval.ms=500",
+                    "group.initial.rebalance.delay.ms=200", "offsets.topic.num.partitions=3",
+                    "share.coordinator.state.topic.num.partitions=3", "broker.session.timeout.ms=1500",
+                    "replica.lag.time.max.ms=2000", "replica.fetch.wait.max.ms=200"});
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  const std::string b = bootstrap_of(c);
+  auto share_check = [&](const std::string& args) {
+    return run_command("timeout 120 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + b + " " + args + " 2>&1");
+  };
+  ASSERT_EQ(c.create(1, "q", 3, 1), 0);
+  // Three dead-letter partitions: the kernel appends a letter only to a
+  // partition its broker leads, so each broker leads one.
+  ASSERT_EQ(c.create(1, "dlq.q", 3, 3), 0);
+  const int records = 6000;
+  ASSERT_EQ(share_check("produce q " + std::to_string(records)).code, 0);
+  for (const char* config : {"share.auto.offset.reset earliest", "errors.deadletterqueue.topic.name dlq.q",
+                             "share.record.lock.duration.ms 2000"})
+    ASSERT_EQ(share_check(std::string("config sg ") + config).code, 0);
+
+  // Three share consumers accept every record but every tenth (rejected);
+  // a third of the way in, the share policy is swapped on every broker.
+  temp_dir files;
+  const auto ready = files.path() / "ready";
+  FILE* work = ::popen(("timeout 240 " + std::string(MOSAIC_RDKAFKA_SHARE_CHECK) + " " + b + " work q sg " +
+                        std::to_string(records) + " 10 " + ready.string() + " 2>&1")
+                           .c_str(),
+                       "r");
+  ASSERT_NE(work, nullptr);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); }, 60s));
+  // (A short backoff: records whose 2 s lock runs out on this busy machine
+  // come back soon enough for the workers, who stop after 8 s without one.)
+  auto swapped = plugin_cmd(c, 2, "swap group.share.policy mosaic.share_policy.backoff --set backoff.initial.ms=200");
+  EXPECT_EQ(swapped.code, 0) << swapped.out;
+  const std::string out = read_all(work);
+  EXPECT_NE(out.find("CONFIRMED ACCEPTED 5400 REJECTED 600 TWICE 0 AFTER_ACCEPT 0"), std::string::npos)
+      << out.substr(0, 4000);
+  EXPECT_EQ(out.find("UNCONFIRMED"), std::string::npos) << out.substr(0, 4000);
+  EXPECT_TRUE(everywhere(c, "group.share.policy", "mosaic.share_policy.backoff 1")) << plugin_cmd(c, 1, "list").out;
+
+  // KIP-848: three librdkafka consumers of one group read 3000 records
+  // through three rebalances; meanwhile the default assignor goes from
+  // uniform to range. Every record once; the group's epoch moved and range
+  // made its target.
+  FILE* group = ::popen(
+      ("timeout 150 " + std::string(MOSAIC_RDKAFKA_GROUP_CHECK) + " consumer " + b + " rg-topic 3000 2>&1").c_str(),
+      "r");
+  ASSERT_NE(group, nullptr);
+  std::this_thread::sleep_for(2500ms);
+  auto assignor = plugin_cmd(c, 1, "swap group.consumer.assignor mosaic.assignor.range");
+  EXPECT_EQ(assignor.code, 0) << assignor.out;
+  const std::string grouped = read_all(group);
+  EXPECT_NE(grouped.find("group(consumer): ok 3000 records"), std::string::npos) << grouped;
+  EXPECT_TRUE(everywhere(c, "group.consumer.assignor", "mosaic.assignor.range 1")) << plugin_cmd(c, 1, "list").out;
+  bool moved = false;
+  for (int id = 1; id <= 3; ++id)
+    moved = moved || c.node(id).err().find("the assignor is now 'range' (was 'uniform')") != std::string::npos;
+  EXPECT_TRUE(moved) << "no coordinator moved a group's epoch for the new default assignor";
+
+  // A restart of each node brings back both generations.
+  for (int id = 1; id <= 3; ++id) {
+    c.node(id).signal(SIGTERM);
+    ASSERT_TRUE(c.node(id).wait(20s).has_value());
+    c.start(id);
+    ASSERT_TRUE(c.ready(id)) << c.node(id).err();
+  }
+  EXPECT_TRUE(eventually([&] { return everywhere(c, "group.share.policy", "mosaic.share_policy.backoff 1"); }, 15s))
+      << plugin_cmd(c, 1, "list").out;
+  EXPECT_TRUE(everywhere(c, "group.consumer.assignor", "mosaic.assignor.range 1")) << plugin_cmd(c, 1, "list").out;
+
+  // The backoff shows: with a second swap to a 3 s backoff, a consumer that
+  // dies holding records has them offered again only after the lock (2 s)
+  // and the backoff.
+  auto longer = plugin_cmd(c, 3, "swap group.share.policy mosaic.share_policy.backoff --set backoff.initial.ms=3000");
+  ASSERT_EQ(longer.code, 0) << longer.out;
+  EXPECT_TRUE(everywhere(c, "group.share.policy", "mosaic.share_policy.backoff 2"));
+  ASSERT_EQ(c.create(1, "h", 3, 1), 0);
+  ASSERT_EQ(share_check("produce h 50").code, 0);
+  ASSERT_EQ(share_check("config hg share.auto.offset.reset earliest").code, 0);
+  ASSERT_EQ(share_check("config hg share.record.lock.duration.ms 2000").code, 0);
+  process holder(MOSAIC_RDKAFKA_SHARE_CHECK, {b, "hold", "h", "hg", "50"}, files.path());
+  ASSERT_TRUE(holder.wait_for_log("HELD", 30s)) << holder.err();
+  const auto held_at = clock_type::now();
+  holder.signal(SIGKILL);
+  holder.wait(5s);
+  const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - held_at).count();
+  const auto min_wait = std::max<int64_t>(0, 2000 + 3000 - since - 500);
+  const std::string redelivered = share_check("redeliver h hg 50 " + std::to_string(min_wait)).out;
+  EXPECT_NE(redelivered.find("GOT 50 REDELIVERED"), std::string::npos) << redelivered;
+  EXPECT_NE(redelivered.find("EARLY 0 TWICE 0"), std::string::npos) << redelivered;
+#endif
 }
 
 // ---- the gates ------------------------------------------------------------
