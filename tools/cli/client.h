@@ -262,6 +262,11 @@ int cluster_command(connection& c, const std::string& verb, const args& a);
 int user_command(const std::string& bootstrap, const std::string& verb, args a);
 int plugin_command(const std::string& verb, args a);
 int plugin_cluster_command(const std::string& bootstrap, const std::string& verb, args a);
+// What each broker runs in a plugin slot, in a line: "mosaic.share_policy.backoff
+// (generation 2, a canary) on broker 2; mosaic.share_policy.default
+// (generation 0) on brokers 1,3"; empty where the brokers do not say
+// (not Mosaic, or MosaicPlugins refused).
+std::string slot_summary(connection& boot, const std::string& slot);
 int acl_command(connection& c, const std::string& verb, args a);
 int quota_command(connection& c, const std::string& verb, args a);
 int partitions_command(connection& c, const std::string& verb, args a);

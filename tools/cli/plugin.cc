@@ -196,6 +196,24 @@ int canary_command(connection& boot, msg::mosaic_plugins_request req, double wat
 
 }  // namespace
 
+std::string slot_summary(connection& boot, const std::string& slot) {
+  std::map<std::string, std::string> by_state;  // "plugin (generation N)" -> brokers
+  try {
+    for (const auto& [b, s] : slots_everywhere(boot, slot)) {
+      auto& brokers = by_state[s.plugin + " (generation " + std::to_string(s.cluster_generation) +
+                               (s.canary ? ", a canary" : "") + ")"];
+      brokers += (brokers.empty() ? "" : ",") + std::to_string(b);
+    }
+  } catch (const cli_error&) {
+    return "";
+  }
+  std::string out;
+  for (const auto& [state, brokers] : by_state)
+    out += (out.empty() ? "" : "; ") + state + " on broker" + (brokers.find(',') != std::string::npos ? "s " : " ") +
+           brokers;
+  return out;
+}
+
 int plugin_cluster_command(const std::string& bootstrap, const std::string& verb, args a) {
   connection boot(bootstrap);
   if (verb == "list") {

@@ -304,6 +304,10 @@ int share_describe(connection& boot, args a) {
                     static_cast<long long>(in_flight), static_cast<long long>(n[1]), static_cast<long long>(n[2]),
                     static_cast<long long>(n[3]), static_cast<long long>(n[4]), static_cast<long long>(lag));
       }
+  // The share policy each broker runs (a share-partition's leader decides
+  // what a released or timed-out record does next): a swap shows here.
+  if (const auto policy = slot_summary(boot, "group.share.policy"); !policy.empty())
+    std::printf("SHARE POLICY %s\n", policy.c_str());
   return 0;
 }
 
