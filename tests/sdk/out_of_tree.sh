@@ -56,6 +56,10 @@ cmake -S "$work/keys_src" -B "$work/keys_build" -G Ninja -DCMAKE_CXX_COMPILER="$
 cmake --build "$work/keys_build" >/dev/null
 ctest --test-dir "$work/keys_build" --output-on-failure | tail -n 3
 keys_lib="$work/keys_build/libacme_require_keys.so"
+# What it declares, read from the file (the SDK's manifest) without loading it.
+"$build_dir/bin/mosaic" plugin inspect "$keys_lib" >"$work/inspect"
+grep -q "library acme-require-keys 1.0.0" "$work/inspect" && grep -q "com.acme.interceptor.require_keys  (record_interceptor)" "$work/inspect" &&
+  grep -q "max.key.bytes" "$work/inspect" || { cat "$work/inspect"; exit 1; }
 cat > "$work/keys.yaml" <<YAML
 log.dirs: [$work/keys_data]
 listeners: [{name: PLAINTEXT, host: 127.0.0.1, port: 0, adapter: kafka}]
@@ -78,4 +82,4 @@ wait "$pid"
 [ "$got" = "k1=keyed" ] || { echo "FAIL: read back '$got'"; cat "$work/keys.log"; exit 1; }
 grep -q "Broker failed to validate record" "$work/kcat.err" || { cat "$work/kcat.err"; exit 1; }
 grep -q "plugin com.acme.interceptor.require_keys (acme-require-keys 1.0.0, $keys_lib) intercepts keyed: max.key.bytes=8, generation 1" "$work/keys.log" || { cat "$work/keys.log"; exit 1; }
-echo "out-of-tree plugins built, tested, listed, validated and loaded"
+echo "out-of-tree plugins built, tested, inspected, listed, validated and loaded"

@@ -64,6 +64,7 @@ const char* const help_main =
     "              [--canary BROKER [--watch SECONDS] [--max-error-rate R] [--min-calls N]]\n"
     "  plugin promote SLOT [--generation N]\n"
     "  plugin rollback SLOT [--generation N] [--reason TEXT]\n"
+    "  plugin inspect [--public-key KEY|NAME.pub] LIBRARY...\n"
     "  plugin keygen NAME\n"
     "  plugin sign --key NAME.key LIBRARY...\n"
     "  plugin digest LIBRARY...\n"
@@ -184,6 +185,10 @@ const std::map<std::string, const char*> help_commands = {
      "mosaic plugin rollback SLOT [--generation N] [--reason TEXT]\n"
      "    every broker returns to the generation before the top one (0: each broker's YAML); --generation\n"
      "    refuses if the top one is not N\n"
+     "mosaic plugin inspect [--public-key KEY|NAME.pub] LIBRARY...\n"
+     "    what a plugin library declares, read from the file without loading it or running its code: its\n"
+     "    name, version and ABI, each plugin id with its category and description, each config field\n"
+     "    (type, default, range); its SHA-256 and whether it is signed (by one of the keys, with --public-key)\n"
      "mosaic plugin keygen NAME\n"
      "    makes an Ed25519 key pair: NAME.key (the secret, mode 600) and NAME.pub; prints the public key\n"
      "    for plugins.trust.public_keys\n"
@@ -193,7 +198,7 @@ const std::map<std::string, const char*> help_commands = {
      "    prints each library's SHA-256, for plugins.trust.sha256\n"
      "mosaic plugin verify --public-key KEY|NAME.pub LIBRARY\n"
      "    checks LIBRARY.sig as mosaicd would (exit 1 if it is not by that key)\n"
-     "keygen, sign, digest and verify are local commands: no broker is asked.\n"},
+     "inspect, keygen, sign, digest and verify are local commands: no broker is asked.\n"},
     {"user",
      "mosaic user hash-password [NAME] < password\n"
      "    reads a password from the first line of standard input and prints its argon2id hash\n"

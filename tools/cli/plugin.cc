@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "kernel/plugin/library.h"
+#include "kernel/plugin/manifest.h"
 #include "kernel/plugin/trust.h"
 #include "tools/cli/client.h"
 
@@ -276,10 +278,56 @@ int plugin_cluster_command(const std::string& bootstrap, const std::string& verb
     a.done();
     return change_command(boot, req.operation, req, verb.c_str());
   }
-  usage_error("plugin has list, history, swap, promote, rollback, keygen, sign, digest and verify, not '" + verb + "'");
+  usage_error("plugin has list, history, swap, promote, rollback, inspect, keygen, sign, digest and verify, not '" +
+              verb + "'");
 }
 
 int plugin_command(const std::string& verb, args a) {
+  if (verb == "inspect") {
+    std::vector<std::string> keys;
+    for (const auto& k : a.options("--public-key", "-P"))
+      keys.push_back(std::ifstream(k) ? read_line(k, "public key") : k);
+    std::vector<std::string> libs;
+    while (!a.empty()) libs.push_back(a.positional("a library"));
+    if (libs.empty()) usage_error("plugin inspect needs a library");
+    static const char* const types[] = {"?", "boolean", "integer", "number", "string", "list"};
+    int failed = 0;
+    for (const auto& lib : libs) {
+      auto ms = plugin::read_manifests(lib);
+      if (!ms) {
+        std::fprintf(stderr, "mosaic: %s\n", ms.error().message().c_str());
+        failed = 1;
+        continue;
+      }
+      auto digest = plugin::file_sha256(lib);
+      for (const auto& m : *ms) {
+        std::printf("%s: library %s %s, ABI %s\n", lib.c_str(), m.library.c_str(), m.version.c_str(), m.abi.c_str());
+        if (digest) std::printf("  sha256 %s\n", digest->c_str());
+        if (!std::ifstream(lib + ".sig")) {
+          std::printf("  not signed (no %s.sig)\n", lib.c_str());
+        } else if (!keys.empty()) {
+          auto s = plugin::verify_library(lib, read_line(lib + ".sig", "signature"), keys);
+          std::printf("  signature: %s\n", s.ok() ? "by a trusted key" : s.message().c_str());
+        } else {
+          std::printf("  signed (%s.sig; --public-key checks by whom)\n", lib.c_str());
+        }
+        for (const auto& f : m.factories) {
+          std::printf("  %s  (%s)%s%s\n", f.id.c_str(), plugin::category_name(f.category),
+                      f.description.empty() ? "" : ": ", f.description.c_str());
+          for (const auto& c : f.fields) {
+            std::string range;
+            if (c.type == MOSAIC_CONFIG_INT && (c.min != INT64_MIN || c.max != INT64_MAX))
+              range = " [" + std::to_string(c.min) + ", " + std::to_string(c.max) + "]";
+            std::printf("    %-28s %-8s %s%s%s%s  %s\n", c.name.c_str(), types[c.type >= 1 && c.type <= 5 ? c.type : 0],
+                        (c.flags & MOSAIC_CONFIG_REQUIRED) != 0 ? "required" : ("default " + c.default_value).c_str(),
+                        range.c_str(), (c.flags & MOSAIC_CONFIG_SECRET) != 0 ? " secret" : "", "",
+                        c.description.c_str());
+          }
+        }
+      }
+    }
+    return failed;
+  }
   if (verb == "keygen") {
     const std::string prefix = a.positional("a file name (NAME makes NAME.key and NAME.pub)");
     a.done();
@@ -333,7 +381,8 @@ int plugin_command(const std::string& verb, args a) {
     std::printf("%s: signed by a trusted key\n", lib.c_str());
     return 0;
   }
-  usage_error("plugin has list, history, swap, promote, rollback, keygen, sign, digest and verify, not '" + verb + "'");
+  usage_error("plugin has list, history, swap, promote, rollback, inspect, keygen, sign, digest and verify, not '" +
+              verb + "'");
 }
 
 }  // namespace mosaic::cli

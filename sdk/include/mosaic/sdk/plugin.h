@@ -299,6 +299,101 @@ struct factory_list {
   static constexpr const mosaic_factory_v1* value[] = {&factory_for<T>...};
 };
 
+// ---- the manifest ---------------------------------------------------------
+//
+// What the descriptor says, as text in a section of its own
+// (".mosaic_manifest"), made at compile time, with no pointer in it: `mosaic
+// plugin inspect` reads it from the file without loading the library or
+// running any of its code. One line each, tab-separated, tabs and newlines
+// in texts turned into spaces:
+//   mosaic-plugin-manifest-v1
+//   library  NAME  VERSION  ABI_MAJOR.ABI_MINOR
+//   factory  ID  CATEGORY  DESCRIPTION
+//   field    NAME  TYPE  FLAGS  DEFAULT|-  MIN  MAX  DESCRIPTION    (the factory's above)
+//   end
+// followed by a NUL.
+
+namespace detail {
+
+struct manifest_writer {
+  char* out = nullptr;  // null: only count
+  size_t n = 0;
+  constexpr void put(char c) {
+    if (out != nullptr) out[n] = c;
+    ++n;
+  }
+  constexpr void text(const char* s) {
+    if (s == nullptr) return;
+    for (; *s != '\0'; ++s) put(*s == '\n' || *s == '\t' || *s == '\r' ? ' ' : *s);
+  }
+  constexpr void number(int64_t v) {
+    if (v < 0) {
+      put('-');
+      if (v == INT64_MIN) {
+        text("9223372036854775808");
+        return;
+      }
+      v = -v;
+    }
+    char digits[20] = {};
+    int k = 0;
+    do {
+      digits[k++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v > 0);
+    while (k > 0) put(digits[--k]);
+  }
+  constexpr void tab() { put('\t'); }
+  constexpr void line() { put('\n'); }
+};
+
+template <class T>
+constexpr void write_factory(manifest_writer& w) {
+  const mosaic_factory_v1& f = factory_for<T>;
+  w.text("factory"), w.tab(), w.text(f.name), w.tab(), w.number(f.category), w.tab(), w.text(f.description), w.line();
+  for (size_t i = 0; i < f.config_field_count; ++i) {
+    const mosaic_config_field_v1& c = *f.config_fields[i];
+    w.text("field"), w.tab(), w.text(c.name), w.tab(), w.number(c.type), w.tab(), w.number(c.flags), w.tab();
+    if (c.default_value != nullptr)
+      w.text(c.default_value);
+    else
+      w.put('-');
+    w.tab(), w.number(c.int_min), w.tab(), w.number(c.int_max), w.tab(), w.text(c.description), w.line();
+  }
+}
+
+template <class... T>
+constexpr void write_manifest(manifest_writer& w, const char* lib_name, const char* lib_version) {
+  w.text("mosaic-plugin-manifest-v1"), w.line();
+  w.text("library"), w.tab(), w.text(lib_name), w.tab(), w.text(lib_version), w.tab();
+  w.number(MOSAIC_ABI_VERSION_MAJOR), w.put('.'), w.number(MOSAIC_ABI_VERSION_MINOR), w.line();
+  (write_factory<T>(w), ...);
+  w.text("end"), w.line();
+}
+
+template <class... T>
+consteval size_t manifest_size(const char* lib_name, const char* lib_version) {
+  manifest_writer w;
+  write_manifest<T...>(w, lib_name, lib_version);
+  return w.n + 1;  // the NUL
+}
+
+template <size_t N>
+struct manifest_text {
+  char bytes[N];
+};
+
+template <size_t N, class... T>
+consteval manifest_text<N> manifest(const char* lib_name, const char* lib_version) {
+  manifest_text<N> m{};
+  manifest_writer w{m.bytes, 0};
+  write_manifest<T...>(w, lib_name, lib_version);
+  m.bytes[N - 1] = '\0';
+  return m;
+}
+
+}  // namespace detail
+
 }  // namespace mosaic::sdk
 
 // A built-in (statically linked) copy of a plugin is compiled with
@@ -316,6 +411,11 @@ struct factory_list {
 // Defines the library's single exported entry: its name, its version and the
 // plugin classes it offers.
 #define MOSAIC_PLUGIN(lib_name, lib_version, ...)                                                                 \
+  namespace {                                                                                                     \
+  [[gnu::used, gnu::section(".mosaic_manifest")]] const auto mosaic_plugin_manifest_ =                            \
+      ::mosaic::sdk::detail::manifest<::mosaic::sdk::detail::manifest_size<__VA_ARGS__>(lib_name, lib_version),   \
+                                      __VA_ARGS__>(lib_name, lib_version);                                        \
+  }                                                                                                               \
   extern "C" MOSAIC_PLUGIN_ENTRY_VISIBILITY_ const mosaic_plugin_descriptor_v1* MOSAIC_PLUGIN_ENTRY_NAME_(void) { \
     using mosaic_factories_ = ::mosaic::sdk::factory_list<__VA_ARGS__>;                                           \
     static constexpr mosaic_plugin_descriptor_v1 descriptor = {sizeof(mosaic_plugin_descriptor_v1),               \
