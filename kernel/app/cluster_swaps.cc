@@ -396,7 +396,8 @@ result<std::string> cluster_swaps::validate(const std::string& slot, const swap_
   if (pid == 0) {
     // The child: the library loaded, checked, made and called here only.
     ::close(fds[0]);
-    n_.host_.set_refusal_hook({});  // the parent audits the refusal, once
+    log::set_level(log::level::off);  // the parent says what happened, once
+    n_.host_.set_refusal_hook({});    // and audits the refusal
     std::string sha;
     const auto st = make_and_smoke(slot, s, e, sha);
     (void)write_all(

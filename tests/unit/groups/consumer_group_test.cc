@@ -67,11 +67,14 @@ struct fixture {
   };
   topic_patterns patterns;
   consumer_group g{"g"};
+  // The generation each assignor's slot runs (a swap moves it); empty:
+  // not followed.
+  std::function<uint64_t(const std::string&)> generation_of;
 
   adapter::consumer_heartbeat_result beat(adapter::consumer_heartbeat_request r) {
     r.group_id = "g";
     if (auto refused = consumer_group::check_heartbeat(r, settings, patterns)) return *refused;
-    consumer_inputs in{topics, assign, patterns};
+    consumer_inputs in{topics, assign, patterns, generation_of};
     return g.heartbeat(r, false, ctx, in);
   }
   adapter::consumer_heartbeat_result join(std::vector<std::string> names = {"t"}) {
@@ -107,6 +110,54 @@ TEST(consumer_group, a_lone_member_gets_every_partition) {
   EXPECT_EQ(f.held("m1"), f.parts({0, 1, 2, 3}));
   EXPECT_EQ(f.g.state_name(), "Stable");
   EXPECT_EQ(r.heartbeat_interval_ms, 5000);
+}
+
+// A swap of the assignor (kernel/app/cluster_swaps.h): a new generation of
+// the one that made the target, or another default assignor (which the
+// coordinator puts first in the list), moves the epoch at the next
+// heartbeat, and the new one computes the target, given the current one;
+// while neither changes, nothing moves.
+TEST(consumer_group, a_swapped_assignor_moves_the_epoch_and_makes_the_next_target) {
+  fixture f;
+  f.settings.consumer_assignors = {"uniform", "range"};
+  uint64_t generation = 1;
+  f.generation_of = [&](const std::string&) { return generation; };
+  std::vector<std::string> asked;
+  std::vector<size_t> current_given;  // partitions the assignor was told a member holds
+  f.assign = [&](const std::string& name, const sdk::assignor_input& in, std::string* served_by) {
+    asked.push_back(name);
+    *served_by = "test";
+    size_t n = 0;
+    for (const auto& m : in.members)
+      for (const auto& [t, parts] : m.current) n += parts.size();
+    current_given.push_back(n);
+    return round_robin(in);
+  };
+  auto r = f.join();
+  ASSERT_EQ(r.code, error::none) << r.message;
+  const int32_t e1 = r.member_epoch;
+  ASSERT_EQ(asked, std::vector<std::string>{"uniform"});
+  r = f.again("m1", e1, f.parts({0, 1, 2, 3}));
+  EXPECT_EQ(r.member_epoch, e1);
+  EXPECT_EQ(asked.size(), 1u) << "nothing changed: no new target";
+
+  generation = 2;  // uniform swapped
+  r = f.again("m1", e1, f.parts({0, 1, 2, 3}));
+  EXPECT_GT(r.member_epoch, e1);
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked.back(), "uniform");
+  EXPECT_EQ(current_given.back(), 4u) << "the new generation starts from the current target";
+  const int32_t e2 = r.member_epoch;
+  r = f.again("m1", e2, f.parts({0, 1, 2, 3}));
+  EXPECT_EQ(r.member_epoch, e2);
+  EXPECT_EQ(asked.size(), 2u);
+
+  f.settings.consumer_assignors = {"range", "uniform"};  // range is the default now
+  r = f.again("m1", e2, f.parts({0, 1, 2, 3}));
+  EXPECT_GT(r.member_epoch, e2);
+  EXPECT_EQ(asked.back(), "range");
+  EXPECT_EQ(f.g.assignor, "range");
+  EXPECT_EQ(f.held("m1"), f.parts({0, 1, 2, 3}));
 }
 
 TEST(consumer_group, revokes_before_it_assigns) {
