@@ -16,6 +16,7 @@
 #include "kernel/app/node.h"
 #include "kernel/base/log.h"
 #include "kernel/base/numbers.h"
+#include "mosaic/abi/authenticator.h"
 #include "mosaic/abi/codec.h"
 #include "mosaic/abi/record_interceptor.h"
 #include "mosaic/abi/share_policy.h"
@@ -153,6 +154,18 @@ status smoke_interceptor(const plugin::instance& inst) {
   return {};
 }
 
+status smoke_authenticator(const plugin::instance& inst) {
+  const auto& vt = *static_cast<const mosaic_authenticator_vtable_v1*>(inst.vtable());
+  const size_t n = vt.mechanism_count(inst.handle());
+  if (n == 0) return status(errc::invalid_argument, "it serves no SASL mechanism");
+  for (size_t i = 0; i < n; ++i) {
+    const char* m = vt.mechanism(inst.handle(), i);
+    if (m == nullptr || *m == '\0')
+      return status(errc::invalid_argument, "mechanism " + std::to_string(i) + " has no name");
+  }
+  return {};
+}
+
 bool write_all(int fd, const std::string& s) {
   size_t at = 0;
   while (at < s.size()) {
@@ -173,6 +186,9 @@ result<swap_slot> parse_swap_slot(const std::string& slot) {
     s.category = MOSAIC_CATEGORY_SHARE_POLICY;
   } else if (slot == "group.share.dlq.handler") {
     s.category = MOSAIC_CATEGORY_DLQ_HANDLER;
+  } else if (slot.rfind("authenticator.", 0) == 0 && slot.size() > 14) {
+    s.category = MOSAIC_CATEGORY_AUTHENTICATOR;
+    s.name = after("authenticator.");
   } else if (slot == "group.consumer.assignor") {
     s.category = MOSAIC_CATEGORY_ASSIGNOR;
     s.default_assignor = true;
@@ -197,7 +213,7 @@ result<swap_slot> parse_swap_slot(const std::string& slot) {
                   "'" + slot +
                       "' is not a slot a swap can change (group.share.policy, group.share.dlq.handler, "
                       "group.consumer.assignor, assignor.<name>, codec.<gzip|snappy|lz4|zstd>, "
-                      "interceptor.<index>)");
+                      "interceptor.<index>, authenticator.<plugin id>)");
   }
   return s;
 }
@@ -312,6 +328,13 @@ result<config::plugin_entry> cluster_swaps::yaml_entry(const std::string& slot, 
   switch (s.category) {
     case MOSAIC_CATEGORY_SHARE_POLICY: configured(yaml_.groups.share_policy); return e;
     case MOSAIC_CATEGORY_DLQ_HANDLER: configured(yaml_.groups.dlq_handler); return e;
+    case MOSAIC_CATEGORY_AUTHENTICATOR:
+      for (const auto& c : yaml_.plugins)
+        if (c.name == s.name) {
+          configured(s.name);
+          return e;
+        }
+      break;
     case MOSAIC_CATEGORY_RECORD_INTERCEPTOR:
       if (s.index >= yaml_.interceptors.size()) break;
       e = yaml_.interceptors[s.index].plugin;
@@ -357,6 +380,10 @@ status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s
       return status(errc::invalid_argument, "'" + e.name + "' is assignor '" + name + "', not '" + s.name +
                                                 "' (an assignor serves the slot of its name)");
   }
+  if (s.category == MOSAIC_CATEGORY_AUTHENTICATOR && e.name != s.name)
+    return status(errc::invalid_argument, "slot " + slot + " takes " + s.name +
+                                              " (another library or config of it), not " + e.name +
+                                              ": SASL mechanisms stay with the plugin that serves them");
   if (s.category == MOSAIC_CATEGORY_CODEC &&
       static_cast<const mosaic_codec_vtable_v1*>(f->factory->vtable)->codec_id != s.codec_id)
     return status(errc::invalid_argument,
@@ -372,6 +399,7 @@ status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s
     case MOSAIC_CATEGORY_ASSIGNOR: smoked = smoke_assignor(**inst); break;
     case MOSAIC_CATEGORY_CODEC: smoked = smoke_codec(*inst); break;
     case MOSAIC_CATEGORY_RECORD_INTERCEPTOR: smoked = smoke_interceptor(**inst); break;
+    case MOSAIC_CATEGORY_AUTHENTICATOR: smoked = smoke_authenticator(**inst); break;
     default: break;  // a DLQ handler's call writes letters: made, not called
   }
   if (!smoked.ok()) return status(errc::invalid_argument, "the smoke call failed: " + smoked.message());
@@ -508,6 +536,7 @@ status cluster_swaps::apply(const std::string& slot, const metadata::plugin_swap
     case MOSAIC_CATEGORY_ASSIGNOR: gen = n_.assignors_.install(*inst); break;
     case MOSAIC_CATEGORY_CODEC: gen = n_.codecs_.install(*inst); break;
     case MOSAIC_CATEGORY_RECORD_INTERCEPTOR: gen = n_.interceptors_.swap(s->index, *inst); break;
+    case MOSAIC_CATEGORY_AUTHENTICATOR: gen = n_.authenticators_.install(*inst); break;
     default: break;
   }
   if (!gen) return refuse(gen.error());
@@ -545,6 +574,7 @@ std::vector<adapter::plugin_slot_state> cluster_swaps::slots() {
   n_.assignors_.visit(collect);
   n_.codecs_.visit(collect);
   n_.interceptors_.visit(collect);
+  n_.authenticators_.visit(collect);
   // The default assignor, as its own slot: the assignor it names.
   std::string d = n_.assignors_.default_name();
   if (d.empty() && !n_.cfg_.groups.consumer_assignors.empty()) d = n_.cfg_.groups.consumer_assignors.front();

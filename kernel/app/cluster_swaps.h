@@ -17,7 +17,8 @@
 // Slots: group.share.policy, group.share.dlq.handler, assignor.<name> (the
 // plugin serving that name), group.consumer.assignor (the default assignor
 // of consumer groups whose members name none: any assignor plugin),
-// codec.<gzip|snappy|lz4|zstd>, interceptor.<index>. Generation 0 of a
+// codec.<gzip|snappy|lz4|zstd>, interceptor.<index>, authenticator.<plugin
+// id> (the same plugin, another config or library). Generation 0 of a
 // slot is the broker's own YAML (as started, or as the last SIGHUP read);
 // while the cluster runs another generation in a slot, a SIGHUP leaves the
 // slot alone.

@@ -450,6 +450,8 @@ status node::start_plugin(const config::plugin_entry& e, bool dry_run) {
       slot = "group.share.policy";
     } else if (f.category == MOSAIC_CATEGORY_DLQ_HANDLER && e.name == dlq_handler_id_) {
       slot = "group.share.dlq.handler";
+    } else if (f.category == MOSAIC_CATEGORY_AUTHENTICATOR) {
+      slot = "authenticator." + e.name;
     }
     if (!slot.empty() && swaps_->owns(slot)) {
       log::info(

@@ -172,6 +172,23 @@ std::vector<std::string> authenticators::mechanisms() const {
   return out;
 }
 
+void authenticators::visit(const plugin::meter_visitor& fn) const {
+  std::vector<const slot*> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [m, s] : slots_) all.push_back(s.get());
+  }
+  std::vector<std::string> seen;
+  for (const slot* s : all) {
+    auto gen = s->current();
+    if (!gen) continue;
+    const std::string id = gen->inst->factory().name;
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+    seen.push_back(id);
+    s->visit("authenticator." + id, fn);
+  }
+}
+
 std::string authenticators::provider(const std::string& mechanism) const {
   const slot* s = find(mechanism);
   auto gen = s != nullptr ? s->current() : nullptr;

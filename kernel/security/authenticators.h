@@ -56,6 +56,9 @@ class authenticators {
   std::vector<std::string> mechanisms() const;
   // The plugin id serving `mechanism` ("" for none).
   std::string provider(const std::string& mechanism) const;
+  // Each authenticator plugin's current generation, once per plugin (its
+  // first mechanism's slot), as slot "authenticator.<plugin id>".
+  void visit(const plugin::meter_visitor& fn) const;
 
   std::unique_ptr<adapter::sasl_exchange> begin(const std::string& mechanism, const adapter::peer& p,
                                                 const std::string& reauthenticating) const;

@@ -342,5 +342,47 @@ TEST(plugin_swaps, off_unless_enabled_and_under_acls_only_with_alter_on_the_clus
   EXPECT_NE(r.out.find("needs DESCRIBE on the cluster"), std::string::npos) << r.out;
 }
 
+// An authenticator's slot takes its own plugin, with another config or
+// library: the swap applies to authentications begun after it.
+TEST(plugin_swaps, an_authenticator_swap_applies_to_new_connections) {
+  temp_dir dir;
+  const auto ports = free_ports(2);
+  for (const auto& [file, user] : {std::pair{"a.txt", "alice"}, std::pair{"b.txt", "bob"}}) {
+    auto r = run_command("printf '" + std::string(user) + "-secret\\n' | " + cli_path + " user hash-password " + user +
+                         " > " + (dir.path() / file).string());
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  process p(MOSAICD_PATH,
+            {"--config", "/dev/null", "--set", "log.dirs=[d]", "--set",
+             "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + std::to_string(ports[0]) +
+                 ", adapter: kafka}, {name: SASL, host: 127.0.0.1, port: " + std::to_string(ports[1]) +
+                 ", adapter: kafka, security.protocol: SASL_PLAINTEXT}]",
+             "--set", "plugins.load=[{name: mosaic.authn.plain, config: {users.file: a.txt}}]", "--set",
+             "plugins.hot_swap={enabled: true}"},
+            dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  auto login = [&](const std::string& user) {
+    return run_command("timeout 20 kcat -L -m 2 -b 127.0.0.1:" + std::to_string(ports[1]) +
+                       " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN -X sasl.username=" + user +
+                       " -X sasl.password=" + user + "-secret 2>&1")
+               .code == 0;
+  };
+  EXPECT_TRUE(login("alice"));
+  EXPECT_FALSE(login("bob"));
+  const std::string cli = "timeout 30 " + cli_path + " -b 127.0.0.1:" + std::to_string(ports[0]) + " plugin ";
+  auto other = run_command(cli + "swap authenticator.mosaic.authn.plain mosaic.authn.scram 2>&1");
+  EXPECT_EQ(other.code, 1) << other.out;
+  EXPECT_NE(other.out.find("SASL mechanisms stay with the plugin that serves them"), std::string::npos) << other.out;
+  auto swapped =
+      run_command(cli + "swap authenticator.mosaic.authn.plain mosaic.authn.plain --set users.file=b.txt 2>&1");
+  ASSERT_EQ(swapped.code, 0) << swapped.out;
+  EXPECT_NE(swapped.out.find("users.file=b.txt"), std::string::npos) << swapped.out;
+  EXPECT_TRUE(login("bob"));
+  EXPECT_FALSE(login("alice"));
+  auto back = run_command(cli + "rollback authenticator.mosaic.authn.plain 2>&1");
+  ASSERT_EQ(back.code, 0) << back.out;
+  EXPECT_TRUE(login("alice"));
+}
+
 }  // namespace
 }  // namespace mosaic::testing
