@@ -542,6 +542,9 @@ status cluster_swaps::apply(const std::string& slot, const metadata::plugin_swap
   if (!gen) return refuse(gen.error());
   if (s->default_assignor)
     n_.assignors_.set_default(static_cast<const mosaic_assignor_vtable_v1*>((*inst)->vtable())->assignor_name);
+  // A canary is watched for its latency too: plugin calls are timed from
+  // now on this broker (as a metrics listener has them timed).
+  if (r != nullptr && !r->brokers.empty()) plugin::call_meter::set_timing(true);
   a.action = r == nullptr || r->action == "rollback" ? "rollback" : "swap";
   a.library = (*inst)->lib().origin();
   a.sha256 = digest;
@@ -553,6 +556,23 @@ status cluster_swaps::apply(const std::string& slot, const metadata::plugin_swap
             a.principal.empty() ? "" : ", asked by ", a.principal);
   return {};
 }
+
+namespace {
+
+// The upper bound, in µs, of the latency bucket the 99th percentile of the
+// calls falls in; -1 for none.
+int64_t p99_upper_us(const metrics::histogram_snapshot& h) {
+  if (h.count == 0) return -1;
+  const auto wanted = static_cast<uint64_t>(0.99 * static_cast<double>(h.count));
+  uint64_t seen = 0;
+  for (size_t b = 0; b < metrics::duration_buckets.size(); ++b) {
+    seen += h.counts[b];
+    if (seen >= wanted && seen > 0) return static_cast<int64_t>(metrics::duration_buckets[b] * 1e6);
+  }
+  return static_cast<int64_t>(metrics::duration_buckets.back() * 1e6) + 1;  // above the last bound
+}
+
+}  // namespace
 
 std::vector<adapter::plugin_slot_state> cluster_swaps::slots() {
   std::vector<adapter::plugin_slot_state> out;
@@ -566,6 +586,7 @@ std::vector<adapter::plugin_slot_state> cluster_swaps::slots() {
     st.local_generation = g;
     st.calls = m.calls();
     st.errors = m.errors();
+    st.p99_us = p99_upper_us(m.latency());
     st.config = i.config().describe();
     out.push_back(std::move(st));
   };

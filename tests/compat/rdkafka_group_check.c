@@ -76,7 +76,11 @@ static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic
   if (stored) rd_kafka_topic_partition_list_destroy(stored);
   if (getenv("MOSAIC_RDKAFKA_DEBUG"))
     fprintf(stderr, "REVOKE %s: %d partitions, commit: %s\n", rd_kafka_name(rk), parts->cnt, rd_kafka_err2str(c));
-  if (c && c != RD_KAFKA_RESP_ERR__NO_OFFSET && errors++ < 5)
+  /* A revocation run by rd_kafka_consumer_close() may find the client's
+   * own handle already terminating (__DESTROY, refused locally, nothing
+   * sent); what was committed is checked at the end against each
+   * partition's end, so only the broker's refusals count here. */
+  if (c && c != RD_KAFKA_RESP_ERR__NO_OFFSET && c != RD_KAFKA_RESP_ERR__DESTROY && errors++ < 5)
     fprintf(stderr, "commit on revoke: %s\n", rd_kafka_err2str(c));
   if (cooperative)
     rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));

@@ -69,6 +69,7 @@ MOSAIC_SAMPLE(alter_share_group_offsets_request)
 MOSAIC_SAMPLE(delete_share_group_offsets_request)
 MOSAIC_SAMPLE(describe_client_quotas_request)
 MOSAIC_SAMPLE(alter_client_quotas_request)
+MOSAIC_SAMPLE(mosaic_plugins_request)
 #undef MOSAIC_SAMPLE
 }  // namespace mosaic::kafka::msg
 
@@ -345,6 +346,10 @@ std::map<int16_t, walk> the_walk() {
              for (const auto& e : r.entries) o.push_back(e.error_code);
            })};
   w[60].also_allowed.insert(35);  // a controller endpoint type, which is not served
+  // Mosaic's own: a plugin swap needs ALTER on the cluster.
+  w[10000] = {0, ask<msg::mosaic_plugins_request, msg::mosaic_plugins_response>(
+                     10000, [](const auto& r, codes& o) { o.push_back(r.error_code); },
+                     [](msg::mosaic_plugins_request& r) { r.operation = 2; })};
   return w;
 }
 

@@ -141,19 +141,29 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   auto canary = plugin_cmd(c, 1,
                            "swap interceptor.0 test.interceptor.faulty --library " + faulty_lib +
                                " --set fail.every=10 --canary 2 --watch 20 --max-error-rate 0.05");
+  // And one that is slow (20 ms a call), watched for its p99 latency.
+  auto slow = plugin_cmd(c, 1,
+                         "swap interceptor.0 test.interceptor.faulty --library " + faulty_lib +
+                             " --set delay.ms=20 --canary 2 --watch 20 --max-p99-ms 10 --min-calls 5");
   stop = true;
   producer.join();
+  EXPECT_EQ(slow.code, 1) << slow.out;
+  EXPECT_NE(slow.out.find("canary: p99 latency <=25ms"), std::string::npos) << slow.out;
   EXPECT_EQ(canary.code, 1) << canary.out;
   EXPECT_NE(canary.out.find("canary rolled back to generation 0"), std::string::npos) << canary.out;
   EXPECT_GT(failed.load(), 0) << "the canary failed calls";
   EXPECT_GT(stored.load(), failed.load());
   EXPECT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 0"); }, 10s))
       << plugin_cmd(c, 1, "list").out;
-  std::string history;  // broker 3 applies the rollback a moment after broker 1 committed it
+  std::string history;  // broker 3 applies a rollback a moment after broker 1 committed it
   EXPECT_TRUE(eventually(
-      [&] { return (history = plugin_cmd(c, 3, "history interceptor.0").out).find("rollback") != std::string::npos; },
+      [&] {
+        history = plugin_cmd(c, 3, "history interceptor.0").out;
+        return history.find("rollback") != history.rfind("rollback");  // both canaries' rollbacks
+      },
       10s));
   EXPECT_NE(history.find("swap     generation 1"), std::string::npos) << history;
+  EXPECT_NE(history.find("swap     generation 2"), std::string::npos) << history;
   EXPECT_NE(history.find("canary on 2"), std::string::npos) << history;
   EXPECT_NE(history.find("rollback generation 0"), std::string::npos) << history;
   EXPECT_NE(history.find("reason: canary:"), std::string::npos) << history;
@@ -163,7 +173,7 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   // A swap: every broker stamps the new header, at the same generation.
   auto swapped = plugin_cmd(c, 3, "swap interceptor.0 " + stamp + " --set \"headers=[x-gen=two]\"");
   ASSERT_EQ(swapped.code, 0) << swapped.out;
-  EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 2")) << plugin_cmd(c, 1, "list").out;
+  EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 3")) << plugin_cmd(c, 1, "list").out;
   const std::string b = bootstrap_of(c);
   ASSERT_EQ(c.create(1, "stamped", 3, 1), 0);
   ASSERT_TRUE(eventually([&] { return c.topics(1).count("stamped") && c.topics(3).count("stamped"); }, 10s));
@@ -180,7 +190,7 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   EXPECT_TRUE(stamped("after x-gen=two")) << read.out;
   // Who asked is in every broker's audit log, with the offset.
   for (int id = 1; id <= 3; ++id)
-    EXPECT_NE(audit_of(c, id).find(R"("principal":"User:ANONYMOUS","cluster_generation":2,"offset":)"),
+    EXPECT_NE(audit_of(c, id).find(R"("principal":"User:ANONYMOUS","cluster_generation":3,"offset":)"),
               std::string::npos)
         << id << ": " << audit_of(c, id);
 
@@ -189,7 +199,7 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   ASSERT_TRUE(c.node(3).wait(20s).has_value());
   c.start(3);
   ASSERT_TRUE(c.ready(3)) << c.node(3).err();
-  EXPECT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 2"); }, 10s))
+  EXPECT_TRUE(eventually([&] { return everywhere(c, "interceptor.0", stamp + " 3"); }, 10s))
       << plugin_cmd(c, 1, "list").out;
 
   // A rollback: every broker back to its YAML's.

@@ -84,14 +84,25 @@ std::string utc(int64_t ms) {
   return buf;
 }
 
+// A p99 bound in words: "<=50us", "<=2.5ms", "-" (not timed).
+std::string latency_text(int64_t us) {
+  if (us < 0) return "-";
+  char buf[32];
+  if (us < 1000)
+    std::snprintf(buf, sizeof buf, "<=%lldus", static_cast<long long>(us));
+  else
+    std::snprintf(buf, sizeof buf, "<=%gms", static_cast<double>(us) / 1000.0);
+  return buf;
+}
+
 void print_slots(const std::vector<broker_slot>& all) {
-  std::printf("%-7s %-26s %-36s %-8s %-6s %10s %8s  %s\n", "BROKER", "SLOT", "PLUGIN", "CLUSTER", "LOCAL", "CALLS",
-              "ERRORS", "LIBRARY");
+  std::printf("%-7s %-26s %-36s %-8s %-6s %10s %8s %9s  %s\n", "BROKER", "SLOT", "PLUGIN", "CLUSTER", "LOCAL", "CALLS",
+              "ERRORS", "P99", "LIBRARY");
   for (const auto& [broker, s] : all) {
-    std::printf("%-7d %-26s %-36s %-8s %-6lld %10lld %8lld  %s\n", broker, s.slot.c_str(), s.plugin.c_str(),
+    std::printf("%-7d %-26s %-36s %-8s %-6lld %10lld %8lld %9s  %s\n", broker, s.slot.c_str(), s.plugin.c_str(),
                 (std::to_string(s.cluster_generation) + (s.canary ? "*" : "")).c_str(),
                 static_cast<long long>(s.local_generation), static_cast<long long>(s.calls),
-                static_cast<long long>(s.errors), s.library.c_str());
+                static_cast<long long>(s.errors), latency_text(s.p99_micros).c_str(), s.library.c_str());
     if (!s.config.empty()) std::printf("        config: %s\n", s.config.c_str());
     if (s.problem) std::printf("        PROBLEM: %s\n", s.problem->c_str());
   }
@@ -143,7 +154,7 @@ int change_command(connection& boot, int8_t op, const msg::mosaic_plugins_reques
 // A canary: the swap on one broker, its calls watched; promoted to every
 // broker when it passes, rolled back when it does not.
 int canary_command(connection& boot, msg::mosaic_plugins_request req, double watch_s, double max_error_rate,
-                   int64_t min_calls) {
+                   int64_t min_calls, std::optional<double> max_p99_ms) {
   const int32_t broker = req.brokers.at(0);
   auto r = ask(boot, req);
   check(r);
@@ -164,7 +175,7 @@ int canary_command(connection& boot, msg::mosaic_plugins_request req, double wat
     return 1;
   };
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(watch_s);
-  int64_t calls = 0, errors = 0;
+  int64_t calls = 0, errors = 0, p99_us = -1;
   bool running = false;
   for (;;) {
     for (const auto& [b, s] : slots_everywhere(boot, req.slot)) {
@@ -174,12 +185,17 @@ int canary_command(connection& boot, msg::mosaic_plugins_request req, double wat
       if (running) {
         calls = s.calls;
         errors = s.errors;
+        p99_us = s.p99_micros;
       }
     }
     if (running && calls > 0 && calls >= min_calls &&
         static_cast<double>(errors) > max_error_rate * static_cast<double>(calls))
       return roll_back("canary: " + std::to_string(errors) + " errors in " + std::to_string(calls) +
                        " calls on broker " + std::to_string(broker) + " (over " + std::to_string(max_error_rate) + ")");
+    if (running && max_p99_ms && calls > 0 && calls >= min_calls && p99_us > *max_p99_ms * 1000.0)
+      return roll_back("canary: p99 latency " + latency_text(p99_us) + " over " + std::to_string(calls) +
+                       " calls on broker " + std::to_string(broker) + " (--max-p99-ms " + std::to_string(*max_p99_ms) +
+                       ")");
     if (std::chrono::steady_clock::now() >= until) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
@@ -187,8 +203,8 @@ int canary_command(connection& boot, msg::mosaic_plugins_request req, double wat
   if (calls < min_calls)
     return roll_back("canary: only " + std::to_string(calls) + " calls on broker " + std::to_string(broker) +
                      " in the watch time (--min-calls " + std::to_string(min_calls) + ")");
-  std::printf("canary on broker %d passed: %lld errors in %lld calls; promoting it to every broker\n", broker,
-              static_cast<long long>(errors), static_cast<long long>(calls));
+  std::printf("canary on broker %d passed: %lld errors in %lld calls, p99 %s; promoting it to every broker\n", broker,
+              static_cast<long long>(errors), static_cast<long long>(calls), latency_text(p99_us).c_str());
   msg::mosaic_plugins_request up;
   up.operation = op_promote;
   up.slot = req.slot;
@@ -258,6 +274,8 @@ int plugin_cluster_command(const std::string& bootstrap, const std::string& verb
     const double watch = std::stod(a.option("--watch").value_or("30"));
     const double rate = std::stod(a.option("--max-error-rate").value_or("0.01"));
     const int64_t min_calls = integer(a.option("--min-calls").value_or("1"), "--min-calls");
+    std::optional<double> max_p99_ms;
+    if (auto v = a.option("--max-p99-ms")) max_p99_ms = std::stod(*v);
     req.validate_only = a.flag("--validate-only");
     req.slot = a.positional("a slot (group.share.policy, assignor.NAME, codec.NAME, interceptor.N, ...)");
     req.plugin = a.positional("the plugin id to swap in");
@@ -265,7 +283,7 @@ int plugin_cluster_command(const std::string& bootstrap, const std::string& verb
     if (canary) {
       req.brokers.push_back(static_cast<int32_t>(integer(*canary, "--canary")));
       if (req.validate_only) return change_command(boot, op_swap, req, "swap");
-      return canary_command(boot, req, watch, rate, min_calls);
+      return canary_command(boot, req, watch, rate, min_calls, max_p99_ms);
     }
     return change_command(boot, op_swap, req, "swap");
   }

@@ -35,6 +35,7 @@ void connection::mosaic_plugins(const request_context& rc, const msg::mosaic_plu
         out.canary = s.canary;
         out.calls = static_cast<int64_t>(s.calls);
         out.errors = static_cast<int64_t>(s.errors);
+        out.p99_micros = s.p99_us;
         out.config = s.config;
         if (!s.problem.empty()) out.problem = s.problem;
       }

@@ -28,7 +28,7 @@ TEST(plugin_manifest, what_the_sdk_wrote_reads_back_from_the_file) {
   ASSERT_EQ(m.factories.size(), 1u);
   EXPECT_EQ(m.factories[0].id, "test.interceptor.faulty");
   EXPECT_EQ(m.factories[0].category, MOSAIC_CATEGORY_RECORD_INTERCEPTOR);
-  ASSERT_EQ(m.factories[0].fields.size(), 3u);
+  ASSERT_EQ(m.factories[0].fields.size(), 4u);
   const auto& f = m.factories[0].fields[2];
   EXPECT_EQ(f.name, "crash.every");
   EXPECT_EQ(f.type, MOSAIC_CONFIG_INT);

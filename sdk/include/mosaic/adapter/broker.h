@@ -468,6 +468,10 @@ struct plugin_slot_state {
   int64_t cluster_generation = 0;  // 0: the broker's own YAML
   bool canary = false;
   uint64_t calls = 0, errors = 0;
+  // The 99th percentile of the calls' latency, in µs, as the upper bound of
+  // the metrics bucket it falls in; -1 while calls are not timed (no
+  // metrics listener, no canary here) or none was made.
+  int64_t p99_us = -1;
   std::string config;   // secrets masked
   std::string problem;  // why the cluster's generation does not run here, or ""
 };
