@@ -367,7 +367,7 @@ result<config::plugin_entry> cluster_swaps::yaml_entry(const std::string& slot, 
 status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s, const config::plugin_entry& e,
                                      std::string& sha256) {
   auto& host = n_.host_;
-  if (auto st = host.ensure(e.name, e.library); !st.ok())
+  if (auto st = host.ensure(e.name, e.library, true); !st.ok())
     return status(errc::invalid_argument, "'" + e.name + "' cannot be loaded: " + st.message());
   const auto* f = host.find(e.name);
   if (f->factory->category != s.category)
@@ -518,7 +518,7 @@ status cluster_swaps::apply(const std::string& slot, const metadata::plugin_swap
     return why;
   };
   auto& host = n_.host_;
-  if (auto st = host.ensure(e.name, e.library); !st.ok()) return refuse(st);
+  if (auto st = host.ensure(e.name, e.library, true); !st.ok()) return refuse(st);
   const auto* f = host.find(e.name);
   if (f->factory->category != s->category)
     return refuse(status(errc::config, "'" + e.name + "' is a " + plugin::category_name(f->factory->category) +

@@ -96,10 +96,10 @@ result<std::filesystem::path> plugin_host::resolve(const std::string& library_na
                                      (looked.empty() ? std::string("none set") : looked) + ")");
 }
 
-status plugin_host::register_library(const std::shared_ptr<const library>& lib) {
+status plugin_host::register_library(const std::shared_ptr<const library>& lib, bool replace) {
   std::lock_guard lock(mu_);
   const auto& d = lib->descriptor();
-  for (size_t i = 0; i < d.factory_count; ++i) {
+  for (size_t i = 0; i < d.factory_count && !replace; ++i) {
     auto it = factories_.find(d.factories[i]->name);
     if (it != factories_.end())
       return status(errc::already_exists, "plugin library '" + lib->origin() + "': factory '" + d.factories[i]->name +
@@ -110,7 +110,7 @@ status plugin_host::register_library(const std::shared_ptr<const library>& lib) 
   return {};
 }
 
-result<std::shared_ptr<const library>> plugin_host::load_shared(const std::string& library_name) {
+result<std::shared_ptr<const library>> plugin_host::load_shared(const std::string& library_name, bool replace) {
   auto path = resolve(library_name);
   if (!path) return path.error();
   std::error_code ec;
@@ -134,7 +134,7 @@ result<std::shared_ptr<const library>> plugin_host::load_shared(const std::strin
   }
   auto lib = library::open(file, digest ? *digest : std::string());
   if (!lib) return lib.error();
-  if (auto s = register_library(*lib); !s.ok()) return s;
+  if (auto s = register_library(*lib, replace); !s.ok()) return s;
   log::info("loaded plugin library {} {} from {} (ABI {}.{})", (*lib)->descriptor().name, (*lib)->descriptor().version,
             (*lib)->origin(), (*lib)->descriptor().abi_major, (*lib)->descriptor().abi_minor);
   return lib;
@@ -150,7 +150,7 @@ void plugin_host::set_trust(trust_policy policy) {
   trust_ = std::move(policy);
 }
 
-result<std::shared_ptr<const library>> plugin_host::load_builtin(const std::string& library_name) {
+result<std::shared_ptr<const library>> plugin_host::load_builtin(const std::string& library_name, bool replace) {
   for (const auto& b : builtins_) {
     if (library_name != b.library_name) continue;
     const std::string origin = std::string("builtin:") + b.library_name;
@@ -160,7 +160,7 @@ result<std::shared_ptr<const library>> plugin_host::load_builtin(const std::stri
     }
     auto lib = library::from_builtin(b);
     if (!lib) return lib.error();
-    if (auto s = register_library(*lib); !s.ok()) return s;
+    if (auto s = register_library(*lib, replace); !s.ok()) return s;
     log::info("using built-in plugin library {} {}", (*lib)->descriptor().name, (*lib)->descriptor().version);
     return lib;
   }
@@ -188,12 +188,12 @@ bool offers(const builtin_plugin& b, const std::string& factory_name) {
 
 }  // namespace
 
-status plugin_host::ensure(const std::string& factory_name, const std::optional<std::string>& lib_name) {
+status plugin_host::ensure(const std::string& factory_name, const std::optional<std::string>& lib_name, bool replace) {
   result<std::shared_ptr<const library>> from = std::shared_ptr<const library>();
   auto from_builtin = [&]() -> bool {
     for (const auto& b : builtins_)
       if (offers(b, factory_name)) {
-        from = load_builtin(b.library_name);
+        from = load_builtin(b.library_name, replace);
         return true;
       }
     return false;
@@ -201,13 +201,18 @@ status plugin_host::ensure(const std::string& factory_name, const std::optional<
   if (lib_name && *lib_name == "builtin") {
     if (!from_builtin()) return status(errc::not_found, "plugin '" + factory_name + "': no built-in library offers it");
   } else if (lib_name) {
-    from = load_shared(*lib_name);
-  } else if (find(factory_name) != nullptr) {
+    from = load_shared(*lib_name, replace);
+  } else if (find(factory_name) != nullptr && !replace) {
     return {};
   } else if (!from_builtin()) {
-    from = load_shared(implied_library(factory_name));
+    from = load_shared(implied_library(factory_name), replace);
+    // Replacing with no library named: where it comes from by default, or
+    // else the library that serves it now.
+    if (!from && replace && find(factory_name) != nullptr) return {};
   }
   if (!from) return from.error();
+  // A library loaded before (and since replaced) serves its names again.
+  if (replace && *from) (void)register_library(*from, true);
   const factory_entry* f = find(factory_name);
   if (f == nullptr || (*from && f->lib != *from))
     return status(errc::not_found, "plugin '" + factory_name + "': " +

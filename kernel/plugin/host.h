@@ -87,14 +87,19 @@ class plugin_host {
 
   // Opens a shared library and registers its factories. Opening the same
   // file again returns the registered library. A factory name that another
-  // library already registered is refused.
-  result<std::shared_ptr<const library>> load_shared(const std::string& library_name);
+  // library already registered is refused, unless `replace`: then this
+  // library's factories are the ones found from now on (instances made
+  // before keep theirs).
+  result<std::shared_ptr<const library>> load_shared(const std::string& library_name, bool replace = false);
   // Registers a built-in library by its name ("mosaic_codec_zstd").
-  result<std::shared_ptr<const library>> load_builtin(const std::string& library_name);
+  result<std::shared_ptr<const library>> load_builtin(const std::string& library_name, bool replace = false);
   // Makes `factory_name` available: from `library` if given ("builtin" or
   // a file), else from a built-in that offers it, else from the library the
-  // name implies ("mosaic.codec.zstd" -> libmosaic_codec_zstd.so).
-  status ensure(const std::string& factory_name, const std::optional<std::string>& library);
+  // name implies ("mosaic.codec.zstd" -> libmosaic_codec_zstd.so). With
+  // `replace` (a cluster swap to another library of a plugin id), the
+  // library given is made the one that serves its factory names, even if
+  // another (or it, before another) served them.
+  status ensure(const std::string& factory_name, const std::optional<std::string>& library, bool replace = false);
 
   const factory_entry* find(const std::string& factory_name) const;
   std::vector<factory_entry> factories() const;
@@ -119,7 +124,7 @@ class plugin_host {
   counter_registry& counters() noexcept { return *counters_; }
 
  private:
-  status register_library(const std::shared_ptr<const library>& lib);
+  status register_library(const std::shared_ptr<const library>& lib, bool replace = false);
 
   std::vector<std::filesystem::path> search_paths_;
   std::vector<builtin_plugin> builtins_;

@@ -354,6 +354,79 @@ TEST(plugin_swaps, off_unless_enabled_and_under_acls_only_with_alter_on_the_clus
   EXPECT_NE(r.out.find("needs DESCRIBE on the cluster"), std::string::npos) << r.out;
 }
 
+// plugins.trust holds for a swapped library as for one loaded at start:
+// unsigned, signed by another key, not pinned, or in a world-writable
+// folder, it is refused and nothing changes; a signed, pinned library of
+// the same plugin id replaces the built-in one in the slot.
+TEST(plugin_swaps, a_swapped_library_passes_plugins_trust_or_changes_nothing) {
+  temp_dir dir;
+  const auto trusted = dir.path() / "trusted", open = dir.path() / "open";
+  for (const auto& [folder, mode] : {std::pair{trusted, 0755}, std::pair{open, 0777}}) {
+    std::filesystem::create_directories(folder);
+    std::filesystem::permissions(folder, std::filesystem::perms(mode));
+  }
+  const std::string stamp_lib = std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_interceptor_header_stamp.so";
+  for (const auto& to : {trusted / "stamp.so", trusted / "unsigned.so", trusted / "other.so", open / "stamp.so"})
+    std::filesystem::copy_file(stamp_lib, to);
+  std::filesystem::copy_file(std::string(MOSAIC_PLUGIN_DIR) + "/libmosaic_interceptor_json_schema.so",
+                             trusted / "schema.so");
+  const std::string cli = cli_path;
+  for (const char* key : {"ops", "other"})
+    ASSERT_EQ(
+        run_command("cd " + dir.path().string() + " && " + cli + " plugin keygen " + key + " >/dev/null 2>&1").code, 0);
+  auto sign = [&](const char* key, const std::filesystem::path& lib) {
+    return run_command(cli + " plugin sign --key " + (dir.path() / key).string() + ".key " + lib.string() + " 2>&1")
+        .code;
+  };
+  for (const auto& lib : {trusted / "stamp.so", trusted / "schema.so", open / "stamp.so"})
+    ASSERT_EQ(sign("ops", lib), 0);
+  ASSERT_EQ(sign("other", trusted / "other.so"), 0);
+  std::string ops_key;
+  std::getline(std::ifstream(dir.path() / "ops.pub"), ops_key);
+  std::string digest = run_command(cli + " plugin digest " + stamp_lib).out;
+  digest = digest.substr(0, digest.find(' '));
+  const auto port = free_ports(1)[0];
+  process p(
+      MOSAICD_PATH,
+      {"--config", "/dev/null", "--set", "log.dirs=[d]", "--set",
+       "listeners=[{name: PLAINTEXT, host: 127.0.0.1, port: " + std::to_string(port) + ", adapter: kafka}]", "--set",
+       "plugins={hot_swap: {enabled: true}, trust: {folders: [" + trusted.string() + ", " + open.string() +
+           "], sha256: [" + digest + "], require_signatures: true, public_keys: ['" + ops_key +
+           "']}, interceptors: [{name: mosaic.interceptor.header_stamp, prefixes: [''], config: {headers: "
+           "['x-gen=one']}}]}"},
+      dir.path());
+  ASSERT_TRUE(p.wait_for_log("mosaicd started")) << p.err();
+  const std::string swap =
+      "timeout 30 " + cli + " -b 127.0.0.1:" + std::to_string(port) + " plugin swap interceptor.0 ";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"mosaic.interceptor.header_stamp --library " + (trusted / "unsigned.so").string(), "it is not signed"},
+      {"mosaic.interceptor.header_stamp --library " + (trusted / "other.so").string(), "not by a trusted key"},
+      {"mosaic.interceptor.json_schema --library " + (trusted / "schema.so").string() + " --set schema.file=x.json",
+       "is not on plugins.trust.sha256"},
+      {"mosaic.interceptor.header_stamp --library " + (open / "stamp.so").string(), "may be written by anyone"},
+  };
+  for (const auto& [args, why] : refused) {
+    auto r = run_command(swap + args + " 2>&1");
+    EXPECT_EQ(r.code, 1) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("POLICY_VIOLATION"), std::string::npos) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(why), std::string::npos) << args << ": " << r.out;
+  }
+  const std::string base = "timeout 30 " + cli + " -b 127.0.0.1:" + std::to_string(port) + " plugin ";
+  EXPECT_NE(run_command(base + "history").out.find("no swaps"), std::string::npos);
+  // Signed and pinned: the library replaces the built-in one in the slot.
+  auto ok = run_command(swap + "mosaic.interceptor.header_stamp --library " + (trusted / "stamp.so").string() +
+                        " --set \"headers=[x-gen=two]\" 2>&1");
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find((trusted / "stamp.so").string()), std::string::npos) << ok.out;
+  EXPECT_NE(run_command(base + "history").out.find("sha256 " + digest), std::string::npos);
+  ASSERT_EQ(run_command("echo x | kcat -P -b 127.0.0.1:" + std::to_string(port) + " -t t 2>&1").code, 0);
+  auto read = run_command("timeout 30 kcat -C -b 127.0.0.1:" + std::to_string(port) + " -t t -e -q -f '%s %h\\n' 2>&1");
+  EXPECT_NE(read.out.find("x x-gen=two"), std::string::npos) << read.out;
+  // Back to the YAML's: the built-in library again.
+  ASSERT_EQ(run_command(base + "rollback interceptor.0 2>&1").code, 0);
+  EXPECT_NE(run_command(base + "list --slot interceptor.0").out.find("builtin:"), std::string::npos);
+}
+
 // An authenticator's slot takes its own plugin, with another config or
 // library: the swap applies to authentications begun after it.
 TEST(plugin_swaps, an_authenticator_swap_applies_to_new_connections) {
