@@ -152,10 +152,8 @@ TEST(metadata_image, plugin_swaps_stack_roll_back_and_survive_a_snapshot) {
   auto out = decode(encode({s1}));
   ASSERT_TRUE(out.ok()) << out.error().message();
   EXPECT_EQ(std::get<plugin_swap_record>((*out)[0]), s1);
-  plugin_swap_record truncated = s1;
-  auto bytes = encode({truncated});
-  bytes.resize(bytes.size() - 3);
-  EXPECT_FALSE(decode(bytes).ok());
+  const auto bytes = encode({s1});
+  EXPECT_FALSE(decode(std::span<const uint8_t>(bytes.data(), bytes.size() - 3)).ok()) << "cut short";
 
   image img;
   ASSERT_TRUE(img.check({s1}).ok());
