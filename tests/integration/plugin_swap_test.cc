@@ -96,7 +96,7 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
       {"swap interceptor.0 test.interceptor.faulty --library " + faulty_lib + " --set fail.every=1",
        "the smoke call failed"},
       {"swap interceptor.0 test.interceptor.faulty --library " + faulty_lib + " --set crash.every=1",
-       "crashed in its validation or smoke call (signal 11"},
+       "crashed in its validation or smoke call (signal"},  // 11; 6 where ASan reports the SIGSEGV and aborts
       {"rollback group.share.policy", "no swap to rollback"},
       {"promote interceptor.0", "no swap to promote"},
   };
@@ -109,7 +109,7 @@ TEST(plugin_swaps, refusals_change_nothing_and_a_canary_that_raises_errors_is_ro
   EXPECT_TRUE(everywhere(c, "interceptor.0", stamp + " 0")) << plugin_cmd(c, 1, "list").out;
   EXPECT_TRUE(everywhere(c, "group.share.policy", "mosaic.share_policy.default 0"));
   EXPECT_NE(audit_of(c, 2).find(R"("action":"refuse","cause":"cluster")"), std::string::npos) << audit_of(c, 2);
-  EXPECT_NE(audit_of(c, 2).find("signal 11"), std::string::npos);
+  EXPECT_NE(audit_of(c, 2).find("crashed in its validation or smoke call"), std::string::npos);
 
   // A canary that fails every tenth call, on broker 2, while a producer
   // writes to the partition broker 2 leads: rolled back on its own.
