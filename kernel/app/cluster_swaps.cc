@@ -29,8 +29,6 @@ using adapter::plugin_change;
 
 namespace {
 
-constexpr const char* codec_names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
-
 std::vector<sdk::raw_value> raw_config(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::vector<sdk::raw_value> out;
   for (const auto& [k, v] : pairs) {
@@ -197,9 +195,8 @@ result<swap_slot> parse_swap_slot(const std::string& slot) {
     s.name = after("assignor.");
   } else if (slot.rfind("codec.", 0) == 0) {
     s.category = MOSAIC_CATEGORY_CODEC;
-    const std::string name = after("codec.");
     for (int32_t id = 1; id <= 4; ++id)
-      if (name == codec_names[id]) s.codec_id = id;
+      if (slot == plugin::codec_slot_name(id)) s.codec_id = id;
     if (s.codec_id == 0)
       return status(errc::invalid_argument, "slot '" + slot +
                                                 "': the codec slots are codec.gzip, codec.snappy, "
@@ -357,15 +354,15 @@ result<config::plugin_entry> cluster_swaps::yaml_entry(const std::string& slot, 
         }
       }
       e.name = s.category == MOSAIC_CATEGORY_ASSIGNOR ? "mosaic.assignor." + s.name
-                                                      : std::string("mosaic.codec.") + codec_names[s.codec_id];
+                                                      : "mosaic." + plugin::codec_slot_name(s.codec_id);
       return e;
     default: break;
   }
   return status(errc::not_found, "slot " + slot + " has nothing in this broker's YAML");
 }
 
-status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s, const config::plugin_entry& e,
-                                     std::string& sha256) {
+result<std::shared_ptr<plugin::instance>> cluster_swaps::make(const std::string& slot, const swap_slot& s,
+                                                              const config::plugin_entry& e) {
   auto& host = n_.host_;
   if (auto st = host.ensure(e.name, e.library, true); !st.ok())
     return status(errc::invalid_argument, "'" + e.name + "' cannot be loaded: " + st.message());
@@ -392,6 +389,13 @@ status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s
                       ", not " + slot);
   auto inst = host.create(e.name, e.config, e.where);
   if (!inst) return status(errc::config, inst.error().message());
+  return inst;
+}
+
+status cluster_swaps::make_and_smoke(const std::string& slot, const swap_slot& s, const config::plugin_entry& e,
+                                     std::string& sha256) {
+  auto inst = make(slot, s, e);
+  if (!inst) return inst.error();
   sha256 = (*inst)->lib().sha256();
   status smoked;
   switch (s.category) {
@@ -517,13 +521,7 @@ status cluster_swaps::apply(const std::string& slot, const metadata::plugin_swap
         slot, a.cluster_generation, e.name, why.message());
     return why;
   };
-  auto& host = n_.host_;
-  if (auto st = host.ensure(e.name, e.library, true); !st.ok()) return refuse(st);
-  const auto* f = host.find(e.name);
-  if (f->factory->category != s->category)
-    return refuse(status(errc::config, "'" + e.name + "' is a " + plugin::category_name(f->factory->category) +
-                                           " plugin, not a " + plugin::category_name(s->category)));
-  auto inst = host.create(e.name, e.config, e.where);
+  auto inst = make(slot, *s, e);
   if (!inst) return refuse(inst.error());
   const std::string& digest = (*inst)->lib().sha256();
   if (r != nullptr && !r->sha256.empty() && digest != r->sha256)

@@ -92,8 +92,13 @@ class cluster_swaps final : public adapter::plugin_admin {
   status apply(const std::string& slot, const metadata::plugin_swap_record* r, int64_t offset);
   // The YAML's entry for a slot (generation 0), or not_found.
   result<config::plugin_entry> yaml_entry(const std::string& slot, const swap_slot& s) const;
-  // The instance, checked against the slot, and its smoke call (in the
-  // child of `validate`, and nowhere else).
+  // The plugin loaded (replacing another library of its id), checked
+  // against the slot (category, assignor name, codec id, authenticator id)
+  // and made: for a validation and for every broker's apply.
+  result<std::shared_ptr<plugin::instance>> make(const std::string& slot, const swap_slot& s,
+                                                 const config::plugin_entry& e);
+  // make, then the category's smoke call (in the child of `validate`, and
+  // nowhere else).
   status make_and_smoke(const std::string& slot, const swap_slot& s, const config::plugin_entry& e,
                         std::string& sha256);
   // Runs make_and_smoke in a child process: the refusal, or the library's

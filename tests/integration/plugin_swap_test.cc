@@ -309,6 +309,17 @@ TEST(plugin_swaps, under_load_the_share_policy_and_the_default_assignor_swap_wit
   ASSERT_EQ(longer.code, 0) << longer.out;
   EXPECT_TRUE(everywhere(c, "group.share.policy", "mosaic.share_policy.backoff 2"));
   ASSERT_EQ(c.create(1, "h", 3, 1), 0);
+  // After three restarts, the partition settled (a leader and all three in
+  // sync) before a consumer is asked to hold its records.
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (auto md = c.metadata(1))
+          for (const auto& t : md->topics)
+            if (t.name == "h" && !t.partitions.empty())
+              return t.partitions[0].leader_id > 0 && t.partitions[0].isr_nodes.size() == 3;
+        return false;
+      },
+      20s));
   ASSERT_EQ(share_check("produce h 50").code, 0);
   ASSERT_EQ(share_check("config hg share.auto.offset.reset earliest").code, 0);
   ASSERT_EQ(share_check("config hg share.record.lock.duration.ms 2000").code, 0);
